@@ -1,0 +1,1 @@
+"""Scheduled analytics (anomalies, ESCO savings, solar KPIs) read the store, never devices."""

@@ -1,0 +1,39 @@
+"""A read-only face on pymodbus: the collector can only ever send FC 1-4.
+
+energimon runs next to building-management networks; writing a register by
+mistake can switch off a ventilation plant.  The collector never holds a raw
+pymodbus client, only this wrapper, which has no method that writes.
+"""
+
+from __future__ import annotations
+
+from pymodbus.client import AsyncModbusTcpClient
+
+READ_FUNCTION_CODES = {"coil": 1, "discrete": 2, "holding": 3, "input": 4}
+
+
+class ReadOnlyModbusClient:
+    def __init__(self, host: str, port: int, timeout_s: float):
+        self.host, self.port = host, port
+        # reconnect_delay=0: we decide when to reconnect (backoff per device), not pymodbus.
+        self._client = AsyncModbusTcpClient(
+            host, port=port, timeout=timeout_s, retries=0, reconnect_delay=0
+        )
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._client.connected)
+
+    async def connect(self) -> bool:
+        return bool(await self._client.connect())
+
+    def close(self) -> None:
+        self._client.close()
+
+    async def read_registers(self, table: str, address: int, count: int, unit_id: int):
+        """FC 3 (holding) or FC 4 (input).  Returns the pymodbus response (check ``isError()``)."""
+        if table == "holding":
+            return await self._client.read_holding_registers(address, count=count, device_id=unit_id)
+        if table == "input":
+            return await self._client.read_input_registers(address, count=count, device_id=unit_id)
+        raise ValueError(f"not a register table: {table!r}")

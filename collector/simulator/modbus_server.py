@@ -1,0 +1,128 @@
+"""Serve simulated meters over real Modbus TCP (pymodbus 3.16 ``SimDevice``) on loopback.
+
+Each site gets its own server and port, as each building has its own gateway.
+The register image follows the Eastron SDM630 map (``eastron.sdm630`` profile),
+refreshed from the building model on every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import struct
+import time
+from dataclasses import dataclass
+
+from energimon.collector.simulator.buildings import SORO_BUILDINGS, BuildingModel, MainMeter
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+log = logging.getLogger("energimon.simulator")
+
+# Eastron SDM630 input registers (see config/profiles/eastron.toml)
+SDM630 = {
+    "voltage_l1_v": 0x0000, "voltage_l2_v": 0x0002, "voltage_l3_v": 0x0004,
+    "power_w": 0x0034, "frequency_hz": 0x0046,
+    "energy_import_kwh": 0x0048, "energy_export_kwh": 0x004A,
+}
+IMAGE_SIZE = 0x0050
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _put_float(regs: list[int], offset: int, address: int, value: float) -> None:
+    hi, lo = struct.unpack(">HH", struct.pack(">f", value))
+    regs[address - offset] = hi
+    regs[address - offset + 1] = lo
+
+
+@dataclass
+class SimulatedMeter:
+    building: BuildingModel
+    port: int
+    meter: MainMeter
+    unit_id: int = 1
+
+    def register_image(self, t_s: float) -> dict[int, float]:
+        self.meter.advance(t_s)
+        b = self.building
+        wobble = 2.0 * (b.occupancy(t_s) - 0.5)
+        return {
+            SDM630["voltage_l1_v"]: 230.4 - wobble,
+            SDM630["voltage_l2_v"]: 231.1 - wobble,
+            SDM630["voltage_l3_v"]: 229.8 - wobble,
+            SDM630["power_w"]: b.net_w(t_s),
+            SDM630["frequency_hz"]: 50.0,
+            SDM630["energy_import_kwh"]: self.meter.import_wh / 1000,
+            SDM630["energy_export_kwh"]: self.meter.export_wh / 1000,
+        }
+
+    async def _on_request(self, function_code, start_address, address, count, registers, set_values):
+        if set_values is not None:  # a meter's measurements are read-only
+            from pymodbus.constants import ExcCodes
+
+            return ExcCodes.ILLEGAL_FUNCTION
+        for reg, value in self.register_image(time.time()).items():
+            _put_float(registers, start_address, reg, value)
+        return None
+
+    def device(self) -> SimDevice:
+        data = SimData(address=0, count=IMAGE_SIZE, values=0, datatype=DataType.REGISTERS)
+        return SimDevice(id=self.unit_id, simdata=[data], action=self._on_request)
+
+
+class MeterSimulator:
+    """Start/stop a Modbus TCP server per simulated building (async context manager)."""
+
+    def __init__(self, buildings=SORO_BUILDINGS, host: str = "127.0.0.1", ports: list[int] | None = None,
+                 start_counters_wh: float = 1_250_000.0):
+        now = time.time()
+        ports = ports or [free_port(host) for _ in buildings]
+        self.host = host
+        self.meters = [
+            SimulatedMeter(b, port, MainMeter(b, now, import_wh=start_counters_wh * (i + 1),
+                                              export_wh=start_counters_wh * 0.1 * (i + 1)))
+            for i, (b, port) in enumerate(zip(buildings, ports, strict=True))
+        ]
+        self._servers: list[ModbusTcpServer] = []
+        self._tasks: list[asyncio.Task] = []
+
+    async def start(self) -> None:
+        for m in self.meters:
+            server = ModbusTcpServer(m.device(), address=(self.host, m.port))
+            self._servers.append(server)
+            self._tasks.append(asyncio.create_task(server.serve_forever(), name=f"sim-{m.building.site}"))
+        # wait until every port accepts connections
+        for m in self.meters:
+            for _ in range(100):
+                try:
+                    _, writer = await asyncio.open_connection(self.host, m.port)
+                    writer.close()
+                    break
+                except OSError:
+                    await asyncio.sleep(0.05)
+            log.info("simulated %s meter on %s:%d unit %d", m.building.name, self.host, m.port, m.unit_id)
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await server.shutdown()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._servers.clear()
+        self._tasks.clear()
+
+    async def __aenter__(self) -> MeterSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()

@@ -1,0 +1,352 @@
+"""Settings: one TOML file plus ``ENERGIMON_…`` environment overrides.
+
+The file path comes from ``--config``, else ``$ENERGIMON_CONFIG``, else
+``/etc/energimon/energimon.toml``.  Environment variables override single keys,
+nested with ``__`` (``ENERGIMON_SMTP__PASSWORD``, ``ENERGIMON_STORE__PATH``) and
+merge into the file's tables.  Secrets are :class:`~pydantic.SecretStr` and can
+also come from a file (``password_file``), so they need not sit in the TOML.
+
+Every problem is reported with the file, the key path and what was expected
+(:class:`ConfigError`), all at once, before anything starts.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from energimon.model import CHANNELS, ID_RULE, Role, is_valid_id
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG_PATH = Path("/etc/energimon/energimon.toml")
+ENV_CONFIG = "ENERGIMON_CONFIG"
+
+
+def _id(value: str) -> str:
+    if not is_valid_id(value):
+        raise ValueError(f"{value!r} is not a valid id ({ID_RULE})")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _read_secret_file(path: Path, key: str) -> SecretStr:
+    try:
+        return SecretStr(path.read_text(encoding="utf-8").strip())
+    except OSError as exc:
+        raise ValueError(f"{key}: cannot read secret file {path}: {exc.strerror}") from None
+
+
+# -- sites ----------------------------------------------------------------------------------
+class PvArray(_Strict):
+    """A PV array on a site's roof (for expected-yield and per-kWp KPIs)."""
+
+    id: str
+    kwp: float = Field(gt=0, le=100_000, description="peak DC power, kWp")
+    tilt_deg: float = Field(ge=0, le=90)
+    azimuth_deg: float = Field(ge=0, lt=360, description="0 = north, 180 = south")
+
+    _check_id = field_validator("id")(_id)
+
+
+class Site(_Strict):
+    name: str = Field(min_length=1)
+    address: str = ""
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    floor_area_m2: float | None = Field(default=None, gt=0)
+    facility_managers: list[str] = Field(default_factory=list)
+    pv: list[PvArray] = Field(default_factory=list)
+
+    @field_validator("facility_managers")
+    @classmethod
+    def _emails(cls, v: list[str]) -> list[str]:
+        for addr in v:
+            if "@" not in addr or addr.startswith("@") or addr.endswith("@"):
+                raise ValueError(f"{addr!r} is not an e-mail address")
+        return v
+
+
+# -- devices --------------------------------------------------------------------------------
+class RegisterField(_Strict):
+    """One value in a device's register map (inline in the config or from a profile)."""
+
+    channel: str
+    address: int = Field(ge=0, le=65535)
+    table: Literal["holding", "input"] = "holding"
+    type: Literal["int16", "uint16", "int32", "uint32", "float32"] = "uint16"
+    word_order: Literal["big", "little"] = "big"
+    scale: float = 1.0
+    sign: Literal[1, -1] = 1
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, v: str) -> str:
+        if v not in CHANNELS:
+            raise ValueError(f"unknown channel {v!r}; expected one of: {', '.join(sorted(CHANNELS))}")
+        return v
+
+
+class ModbusTcpDevice(_Strict):
+    protocol: Literal["modbus_tcp"]
+    site: str
+    id: str
+    role: Role
+    host: str = Field(min_length=1)
+    port: int = Field(default=502, ge=1, le=65535)
+    unit_id: int = Field(default=1, ge=0, le=255)
+    profile: str | None = Field(default=None, description="profile name, e.g. 'eastron.sdm630'")
+    registers: list[RegisterField] = Field(default_factory=list, description="inline register map")
+    interval_s: float = Field(default=10.0, ge=1, le=86_400)
+    timeout_s: float = Field(default=3.0, gt=0, le=60)
+    enabled: bool = True
+
+    _check_id = field_validator("id")(_id)
+
+    @model_validator(mode="after")
+    def _map_given(self) -> ModbusTcpDevice:
+        if (self.profile is None) == (not self.registers):
+            raise ValueError("give exactly one of 'profile' or 'registers'")
+        return self
+
+
+Device = Annotated[ModbusTcpDevice, Field(discriminator="protocol")]
+
+
+# -- infrastructure -------------------------------------------------------------------------
+class StoreSettings(_Strict):
+    kind: Literal["sqlite"] = "sqlite"
+    path: Path = Path("/var/lib/energimon/store.db")
+
+
+class SpoolSettings(_Strict):
+    path: Path = Path("/var/lib/energimon/spool.db")
+    max_readings: int = Field(default=10_000_000, ge=1000)
+    batch_size: int = Field(default=5000, ge=1, le=100_000)
+    synchronous: Literal["FULL", "EXTRA", "NORMAL"] = "FULL"
+    flush_timeout_s: float = Field(default=5.0, ge=0, le=60)
+
+
+class SmtpSettings(_Strict):
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    sender: str
+    fallback_recipients: list[str] = Field(default_factory=list)
+    language: Literal["da", "en"] = "da"
+
+    @model_validator(mode="after")
+    def _load_secret(self) -> SmtpSettings:
+        if self.password_file is not None:
+            if self.password is not None:
+                raise ValueError("give 'password' or 'password_file', not both")
+            self.password = _read_secret_file(self.password_file, "password_file")
+        return self
+
+
+class ScheduleSettings(_Strict):
+    timezone: Literal["Europe/Copenhagen"] = "Europe/Copenhagen"
+    status_log_interval_s: int = Field(default=300, ge=10)
+
+
+class LogSettings(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ENERGIMON_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    sites: dict[str, Site] = Field(default_factory=dict)
+    devices: list[Device] = Field(default_factory=list)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    spool: SpoolSettings = Field(default_factory=SpoolSettings)
+    smtp: SmtpSettings | None = None
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML content arrives as init kwargs (parsed by load_settings for
+        # line-numbered syntax errors); the environment overrides it.
+        return (env_settings, init_settings)
+
+    def device(self, site: str, device_id: str) -> ModbusTcpDevice:
+        for d in self.devices:
+            if d.site == site and d.id == device_id:
+                return d
+        raise KeyError(f"{site}/{device_id}")
+
+
+# -- loading and error reporting ------------------------------------------------------------
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}" if self.key else self.message
+
+
+class ConfigError(Exception):
+    def __init__(self, path: Path | None, problems: list[Problem]):
+        self.path = path
+        self.problems = problems
+        where = str(path) if path else "configuration"
+        lines = [f"{where}: {len(problems)} problem(s)"]
+        lines += [f"  {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+def config_path(cli_value: str | os.PathLike | None = None) -> Path:
+    if cli_value:
+        return Path(cli_value)
+    env = os.environ.get(ENV_CONFIG)
+    return Path(env) if env else DEFAULT_CONFIG_PATH
+
+
+def load_settings(path: str | os.PathLike | None = None) -> Settings:
+    """Read, validate and cross-check the configuration; raise :class:`ConfigError` listing all problems."""
+    cfg_path = config_path(path)
+    try:
+        raw = cfg_path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(cfg_path, [Problem("", "file not found (give --config or set ENERGIMON_CONFIG)")]) from None
+    except OSError as exc:
+        raise ConfigError(cfg_path, [Problem("", f"cannot read: {exc.strerror}")]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(cfg_path, [Problem("", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(cfg_path, [Problem("", f"TOML syntax error: {exc}")]) from None
+    settings = settings_from_dict(data, cfg_path)
+    # Relative data paths are relative to the config file, so a config folder can be moved.
+    base = cfg_path.parent
+    if not settings.store.path.is_absolute():
+        settings.store.path = base / settings.store.path
+    if not settings.spool.path.is_absolute():
+        settings.spool.path = base / settings.spool.path
+    return settings
+
+
+def settings_from_dict(data: dict[str, Any], path: Path | None = None) -> Settings:
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(path, [_problem_from_pydantic(err, data) for err in exc.errors()]) from None
+    problems = cross_check(settings)
+    if problems:
+        raise ConfigError(path, problems)
+    return settings
+
+
+def cross_check(settings: Settings) -> list[Problem]:
+    """Rules that span several keys: references, uniqueness, profiles."""
+    from energimon.collector.modbus.profiles import ProfileError, load_profile
+
+    problems: list[Problem] = []
+    for site_id in settings.sites:
+        if not is_valid_id(site_id):
+            problems.append(Problem(f"sites.{site_id}", f"site id is not valid ({ID_RULE})"))
+    known = sorted(settings.sites)
+    seen = Counter((d.site, d.id) for d in settings.devices)
+    endpoints: dict[tuple[str, int, int], str] = {}
+    for i, dev in enumerate(settings.devices):
+        where = f"devices[{i}] (id {dev.id!r})"
+        if dev.site not in settings.sites:
+            problems.append(Problem(
+                f"{where}.site", f"unknown site {dev.site!r}; known sites: {', '.join(known) or 'none'}"
+            ))
+        if seen[(dev.site, dev.id)] > 1:
+            problems.append(Problem(f"{where}.id", f"duplicate device id {dev.id!r} in site {dev.site!r}"))
+        endpoint = (dev.host, dev.port, dev.unit_id)
+        if endpoint in endpoints and dev.enabled:
+            problems.append(Problem(
+                f"{where}.unit_id",
+                f"{dev.host}:{dev.port} unit {dev.unit_id} is already used by {endpoints[endpoint]}",
+            ))
+        endpoints.setdefault(endpoint, f"{dev.site}/{dev.id}")
+        if dev.profile is not None:
+            try:
+                load_profile(dev.profile)
+            except ProfileError as exc:
+                problems.append(Problem(f"{where}.profile", str(exc)))
+        channels = Counter(f.channel for f in dev.registers)
+        for ch, n in channels.items():
+            if n > 1:
+                problems.append(Problem(f"{where}.registers", f"channel {ch!r} mapped {n} times"))
+    return problems
+
+
+def _problem_from_pydantic(err: dict[str, Any], data: dict[str, Any]) -> Problem:
+    loc = list(err.get("loc", ()))
+    # Drop pydantic's union/discriminator tags from the path: they are not keys.
+    if len(loc) >= 3 and loc[0] == "devices" and isinstance(loc[1], int) and loc[2] == "modbus_tcp":
+        del loc[2]
+    parts: list[str] = []
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            label = f"[{part}]"
+            if i >= 1 and loc[i - 1] == "devices":
+                dev = _safe_get(data, "devices", part)
+                if isinstance(dev, dict) and isinstance(dev.get("id"), str):
+                    label += f" (id {dev['id']!r})"
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(part))
+    key = "".join(parts)
+    msg = err.get("msg", "invalid")
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        msg = "unknown key (check the spelling; see config/energimon.example.toml)"
+    elif kind == "missing":
+        msg = "required key is missing"
+    elif kind == "union_tag_invalid":
+        msg = f"unknown protocol {err.get('input', {}).get('protocol')!r}; expected 'modbus_tcp'"
+    elif kind == "union_tag_not_found":
+        msg = "required key 'protocol' is missing (expected 'modbus_tcp')"
+    msg = msg.removeprefix("Value error, ")
+    secret = any(w in key.lower() for w in ("password", "token", "secret"))
+    shown = "input" in err and kind not in ("missing", "extra_forbidden")
+    if shown and not secret and not isinstance(err["input"], dict | list):
+        msg += f" (got {err['input']!r})"
+    return Problem(key, msg)
+
+
+def _safe_get(data: Any, *path: Any) -> Any:
+    for p in path:
+        try:
+            data = data[p]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data

@@ -1,0 +1,232 @@
+"""The ``energimon`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from energimon import __version__
+from energimon.config.settings import ConfigError, config_path, load_settings
+from energimon.model import CHANNELS, LOCAL_TZ, Kind, SeriesKey
+
+EXIT_CONFIG = 2
+EXIT_USAGE = 64
+
+
+def _config_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-c", "--config", metavar="FILE",
+        help="configuration file (default: $ENERGIMON_CONFIG or /etc/energimon/energimon.toml)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="energimon",
+        description="Building energy monitoring: reads meters and inverters, keeps every reading.",
+    )
+    parser.add_argument("--version", action="version", version=f"energimon {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("run", help="run the daemon (collectors, spool, store, scheduler)",
+                       description="Run the daemon until SIGTERM/SIGINT; logs one event per line to stdout.")
+    _config_arg(p)
+
+    p = sub.add_parser("demo", help="run the whole pipeline on simulated Sorø buildings",
+                       description="Start simulated meters for Sorø Rådhus, Stenlille hallen and Dianalund "
+                                   "Bibliotek, run the daemon with the embedded store and show readings.")
+    p.add_argument("--dir", default="energimon-demo", type=Path,
+                   help="folder for the demo's config, spool and store (default: ./energimon-demo)")
+    p.add_argument("--seconds", type=float, default=None,
+                   help="stop after this many seconds (default: run until Ctrl-C)")
+    p.add_argument("--interval", type=float, default=5.0, help="poll interval in seconds (default: 5)")
+
+    p = sub.add_parser("check-config", help="validate a configuration file",
+                       description="Validate the configuration; print every problem with its key path. "
+                                   "Exit 0 when valid, 2 when not.")
+    p.add_argument("file", nargs="?", help="configuration file (same default as --config)")
+    _config_arg(p)
+
+    p = sub.add_parser("latest", help="last value of every series",
+                       description="Print the last reading of every series in the store.")
+    _config_arg(p)
+    p.add_argument("--site", help="only this site")
+
+    p = sub.add_parser("export", help="one series to CSV",
+                       description="Write one series as CSV: raw readings, aggregates per window, or energy "
+                                   "per window from a counter (--energy).")
+    _config_arg(p)
+    p.add_argument("series", help="site/device/channel, e.g. soro-raadhus/hovedmaaler/power_w")
+    p.add_argument("--start", help="start (local time, e.g. 2026-11-01 or 2026-11-01T06:00; default: 24 h ago)")
+    p.add_argument("--end", help="end, exclusive (same format; default: now)")
+    p.add_argument("--window", help="aggregate per window: 1min 5min 10min 15min 30min 1h day week month year")
+    p.add_argument("--agg", default="mean", help="aggregate: mean min max last sum count (default: mean)")
+    p.add_argument("--energy", action="store_true",
+                   help="energy per window from a counter channel (differences; resets and gaps flagged)")
+    p.add_argument("--sep", default=",", help="field separator (default ','; Excel in Danish: ';')")
+    p.add_argument("--decimal-comma", action="store_true", help="write 1234,5 instead of 1234.5")
+    p.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {
+        "run": cmd_run, "demo": cmd_demo, "check-config": cmd_check_config,
+        "latest": cmd_latest, "export": cmd_export,
+    }[args.command]
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_check_config(args) -> int:
+    path = config_path(args.file or args.config)
+    settings = load_settings(path)  # ConfigError -> printed by main, exit 2
+    n_dev = len(settings.devices)
+    print(f"{path}: OK — {len(settings.sites)} sites, {n_dev} devices, store {settings.store.kind} "
+          f"at {settings.store.path}, spool at {settings.spool.path}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from energimon.daemon import Daemon
+    from energimon.logs import setup_logging
+
+    settings = load_settings(args.config)
+    setup_logging(settings.log.level)
+    return asyncio.run(Daemon(settings).run())
+
+
+def cmd_demo(args) -> int:
+    from energimon.demo import run_demo
+    from energimon.logs import setup_logging
+
+    setup_logging("WARNING")
+    return asyncio.run(run_demo(args.dir.resolve(), args.seconds, args.interval))
+
+
+def _open_store(args):
+    from energimon.store import open_store
+
+    settings = load_settings(args.config)
+    return open_store(settings.store, readonly=True)
+
+
+def cmd_latest(args) -> int:
+    store = _open_store(args)
+    try:
+        df = store.latest()
+    finally:
+        store.close()
+    if args.site:
+        df = df[df["site"] == args.site]
+    if df.empty:
+        print("no readings in the store yet")
+        return 0
+    now = pd.Timestamp.now(tz="UTC")
+    rows = [("site", "device", "channel", "value", "unit", "time (local)", "age")]
+    for r in df.itertuples():
+        age = (now - r.time).total_seconds()
+        rows.append((r.site, r.device, r.channel, f"{r.value:.3f}", CHANNELS[r.channel].unit,
+                     r.time.tz_convert(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S"), _age(age)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for j, row in enumerate(rows):
+        print("  ".join(c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        if j == 0:
+            print("  ".join("-" * w for w in widths))
+    return 0
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} d"
+
+
+def parse_time(text: str) -> datetime:
+    """ISO date or date-time; without a zone it is Danish local time."""
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"cannot read time {text!r}; expected e.g. 2026-11-01 or 2026-11-01T06:00") from None
+    return t.replace(tzinfo=LOCAL_TZ) if t.tzinfo is None else t
+
+
+def cmd_export(args) -> int:
+    try:
+        key = SeriesKey.parse(args.series)
+        end = parse_time(args.end) if args.end else datetime.now(tz=LOCAL_TZ)
+        start = parse_time(args.start) if args.start else end - timedelta(days=1)
+        if args.energy and CHANNELS[key.channel].kind is not Kind.COUNTER:
+            raise ValueError(f"--energy needs a counter channel; {key.channel} is not one")
+        if args.energy and not args.window:
+            raise ValueError("--energy needs --window")
+        if len(args.sep) != 1:
+            raise ValueError("--sep must be one character")
+        if args.decimal_comma and args.sep == ",":
+            raise ValueError("--decimal-comma needs another separator, e.g. --sep ';'")
+    except ValueError as exc:
+        print(f"energimon export: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    store = _open_store(args)
+    try:
+        if args.energy:
+            result = store.energy(key, start, end, args.window)
+            df = result.windows
+            header = ["window_start", "energy_wh", "coverage", "complete", "resets"]
+            rows = [(r.Index.isoformat(), r.energy_wh, r.coverage, r.complete, r.resets) for r in df.itertuples()]
+        elif args.window:
+            s = store.aggregate(key, start, end, args.window, args.agg)
+            header = ["window_start", f"{key.channel}_{args.agg}"]
+            rows = [(i.isoformat(), v) for i, v in s.items()]
+        else:
+            s = store.read(key, start, end)
+            header = ["time", key.channel]
+            rows = [(i.tz_convert(LOCAL_TZ).isoformat(), v) for i, v in s.items()]
+    except ValueError as exc:
+        print(f"energimon export: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+    out = args.output.open("w", newline="", encoding="utf-8") if args.output else sys.stdout
+    try:
+        w = csv.writer(out, delimiter=args.sep, lineterminator="\n")
+        w.writerow(header)
+        for row in rows:
+            w.writerow([_cell(v, args.decimal_comma) for v in row])
+    finally:
+        if args.output:
+            out.close()
+    if args.output:
+        print(f"wrote {len(rows)} rows to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _cell(v, decimal_comma: bool) -> str:
+    if isinstance(v, bool | np.bool_):
+        return "1" if v else "0"
+    if isinstance(v, float):
+        if v != v:  # NaN: missing is an empty cell, never 0
+            return ""
+        text = repr(round(v, 6))
+        return text.replace(".", ",") if decimal_comma else text
+    return str(v)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""The energimon daemon: collectors -> spool -> store, plus the scheduler, in one asyncio process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Sequence
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from energimon import systemd
+from energimon.collector.modbus.poller import ModbusPoller
+from energimon.config.settings import Settings
+from energimon.model import LOCAL_TZ, Reading
+from energimon.store import open_store
+from energimon.store.spool import Spool, SpoolFull
+from energimon.store.writer import SpoolWriter
+
+log = logging.getLogger("energimon.daemon")
+
+STOP_GRACE_S = 2.0
+
+
+class Daemon:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.spool = Spool(settings.spool.path, settings.spool.max_readings, settings.spool.synchronous)
+        self.store = open_store(settings.store)
+        self.writer = SpoolWriter(self.spool, self.store, settings.spool.batch_size)
+        self.pollers = [ModbusPoller(d, self.accept) for d in settings.devices if d.enabled]
+        self.accepted = 0
+        self._full_logged_at = 0.0
+        self._rejects_logged: set[str] = set()
+        self.stop_event: asyncio.Event | None = None
+
+    async def accept(self, readings: Sequence[Reading], source: str) -> bool:
+        """The collectors' sink: returns once readings are durable in the spool (True) or refused (False)."""
+        try:
+            result = await asyncio.to_thread(self.spool.put, readings, source)
+        except SpoolFull as exc:
+            if time.monotonic() - self._full_logged_at > 60:
+                self._full_logged_at = time.monotonic()
+                log.error("%s", exc)
+            return False
+        if result.rejected and source not in self._rejects_logged:
+            self._rejects_logged.add(source)  # once per source; all of them are in dead letters
+            log.warning("%s: %d invalid readings kept as dead letters, e.g. %s",
+                        source, len(result.rejected), result.rejected[0][1])
+        self.accepted += result.accepted
+        self.writer.wake()
+        return True
+
+    def request_stop(self) -> None:
+        if self.stop_event is not None and not self.stop_event.is_set():
+            log.info("stop requested")
+            self.stop_event.set()
+
+    def _status_line(self) -> None:
+        online = sum(p.health.online for p in self.pollers)
+        log.info(
+            "status: %d/%d devices online, %d readings accepted, %d written, %d in spool",
+            online, len(self.pollers), self.accepted, self.writer.written, self.spool.backlog(),
+        )
+
+    async def _watchdog(self, interval_s: float) -> None:
+        while True:
+            systemd.notify("WATCHDOG=1")
+            await asyncio.sleep(interval_s)
+
+    async def run(self, install_signal_handlers: bool = True) -> int:
+        loop = asyncio.get_running_loop()
+        self.stop_event = stop = asyncio.Event()
+        if install_signal_handlers:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.request_stop)
+        scheduler = AsyncIOScheduler(timezone=LOCAL_TZ)
+        scheduler.add_job(self._status_line, "interval", seconds=self.settings.schedule.status_log_interval_s,
+                          id="status-line", coalesce=True, max_instances=1)
+        tasks = [asyncio.create_task(self.writer.run(stop), name="spool-writer")]
+        tasks += [asyncio.create_task(p.run(stop), name=p.source) for p in self.pollers]
+        extra = []
+        wd = systemd.watchdog_interval_s()
+        if wd:
+            extra.append(asyncio.create_task(self._watchdog(wd), name="watchdog"))
+        scheduler.start()
+        log.info("started: %d devices, store %s, spool %s (%d waiting)",
+                 len(self.pollers), self.store.ping().detail, self.spool.path, self.spool.backlog())
+        systemd.notify("READY=1\nSTATUS=collecting")
+        try:
+            await stop.wait()
+        finally:
+            systemd.notify("STOPPING=1")
+            scheduler.shutdown(wait=False)
+            _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
+            for t in [*pending, *extra]:
+                t.cancel()
+            for t in [*pending, *extra]:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+            flushed = await self.writer.flush(self.settings.spool.flush_timeout_s)
+            log.info("stopped: flushed %d readings, %d stay in the spool", flushed, self.spool.backlog())
+            if install_signal_handlers:
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(sig)
+            self.close()
+        return 0
+
+    def close(self) -> None:
+        self.writer.close()
+        self.store.close()
+        self.spool.close()

@@ -1,0 +1,133 @@
+"""``energimon demo``: simulated Sorø buildings -> daemon -> embedded store, live on screen."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from pathlib import Path
+
+from energimon.collector.simulator.modbus_server import MeterSimulator
+from energimon.config.settings import load_settings
+from energimon.daemon import Daemon
+from energimon.model import CHANNELS
+from energimon.store.sqlite import SqliteStore
+
+DEMO_CONFIG = """\
+# Written by `energimon demo`: the three Sorø sites, read from simulated meters
+# on this machine.  Inspect the data while the demo runs, e.g.:
+#   energimon latest --config {config}
+#   energimon export --config {config} soro-raadhus/hovedmaaler/power_w --window 1min
+
+[sites.soro-raadhus]
+name = "Sorø Rådhus"
+address = "Rådhusvej 8, 4180 Sorø"
+latitude = 55.4318
+longitude = 11.5560
+floor_area_m2 = 4800
+pv = [{{ id = "tag-syd", kwp = 60.0, tilt_deg = 30, azimuth_deg = 180 }}]
+
+[sites.stenlille-hallen]
+name = "Stenlille hallen"
+address = "4295 Stenlille"
+latitude = 55.5390
+longitude = 11.5950
+pv = [{{ id = "hal-tag", kwp = 80.0, tilt_deg = 15, azimuth_deg = 170 }}]
+
+[sites.dianalund-bibliotek]
+name = "Dianalund Bibliotek"
+address = "4293 Dianalund"
+latitude = 55.5330
+longitude = 11.4930
+pv = [{{ id = "tag", kwp = 20.0, tilt_deg = 35, azimuth_deg = 200 }}]
+{devices}
+[store]
+path = "store.db"
+
+[spool]
+path = "spool.db"
+synchronous = "NORMAL"
+
+[schedule]
+status_log_interval_s = 60
+"""
+
+DEVICE = """
+[[devices]]
+site = "{site}"
+id = "hovedmaaler"
+role = "grid"
+protocol = "modbus_tcp"
+host = "127.0.0.1"
+port = {port}
+profile = "eastron.sdm630"
+interval_s = {interval}
+"""
+
+SHOWN = ("power_w", "energy_import_wh", "energy_export_wh", "voltage_l1_v")
+
+
+def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "energimon.toml"
+    devices = "".join(
+        DEVICE.format(site=m.building.site, port=m.port, interval=interval_s) for m in sim.meters
+    )
+    path.write_text(DEMO_CONFIG.format(config=path, devices=devices), encoding="utf-8")
+    return path
+
+
+def format_table(store: SqliteStore) -> str:
+    latest = store.latest()
+    if latest.empty:
+        return "  (no readings yet)"
+    latest = latest[latest["channel"].isin(SHOWN)]
+    now = time.time()
+    lines = [f"  {'site':<21} {'channel':<18} {'value':>14}  age"]
+    for row in latest.itertuples():
+        unit = CHANNELS[row.channel].unit
+        age = now - row.time.timestamp()
+        lines.append(f"  {row.site:<21} {row.channel:<18} {row.value:>11.1f} {unit:<3} {age:4.0f} s")
+    return "\n".join(lines)
+
+
+async def run_demo(folder: Path, seconds: float | None, interval_s: float, out=sys.stdout) -> int:
+    sim = MeterSimulator()
+    await sim.start()
+    daemon = None
+    try:
+        config = write_demo_config(folder, sim, interval_s)
+        settings = load_settings(config)
+        print(f"energimon demo: 3 simulated Sorø buildings on 127.0.0.1 ports "
+              f"{', '.join(str(m.port) for m in sim.meters)}", file=out)
+        print(f"  config: {config}\n  store:  {settings.store.path}\n  spool:  {settings.spool.path}", file=out)
+        print("  Ctrl-C stops the demo.\n", file=out, flush=True)
+        daemon = Daemon(settings)
+        runner = asyncio.create_task(daemon.run(install_signal_handlers=False))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, daemon.request_stop)
+        reader = SqliteStore(settings.store.path, readonly=True)
+        started = time.monotonic()
+        try:
+            while not runner.done():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(runner), timeout=5.0)
+                if runner.done():
+                    break
+                elapsed = time.monotonic() - started
+                table = await asyncio.to_thread(format_table, reader)
+                print(f"[{elapsed:5.0f} s] latest readings:\n{table}\n", file=out, flush=True)
+                if seconds is not None and elapsed >= seconds:
+                    daemon.request_stop()
+        finally:
+            reader.close()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+        code = await runner
+        print(f"energimon demo stopped; the data stays in {folder}", file=out, flush=True)
+        return code
+    finally:
+        await sim.stop()

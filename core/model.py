@@ -1,0 +1,175 @@
+"""The data model every part of energimon agrees on.
+
+A **series** is identified by ``site``, ``device`` and ``channel``; the device's
+``role`` travels with it as metadata (a low-cardinality tag in InfluxDB).
+
+Channels come from a closed vocabulary.  Units are SI and part of the name
+(``power_w``, ``energy_import_wh``); there are no free-form units anywhere.
+
+Sign convention (every device profile maps its own convention onto this):
+
+* Energy is always two non-negative, non-decreasing counters:
+  ``energy_import_wh`` (drawn from the grid) and ``energy_export_wh`` (fed into
+  the grid).  A net/bidirectional counter is never stored as one signed number.
+* ``power_w`` of a ``grid`` meter is positive when the building draws from the
+  grid, negative when it exports.
+* ``pv_power_w`` is positive when the array produces.
+* Counters going backwards are resets, rollovers or meter swaps.  They are
+  detected where consumption is computed (:mod:`energimon.store.counters`),
+  never turned into negative consumption.
+
+Missing is not zero: a reading that does not exist is absent (or an explicit
+null), never ``0.0``.  :class:`Reading` therefore refuses NaN and infinities.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Europe/Copenhagen")
+"""Calendars, reports and schedules use Danish local time; storage is UTC."""
+
+
+class Kind(StrEnum):
+    GAUGE = "gauge"  # an instantaneous value (power, temperature)
+    COUNTER = "counter"  # a non-decreasing total (energy, volume)
+
+
+class Role(StrEnum):
+    GRID = "grid"  # the building's main/utility meter
+    PV = "pv"  # a solar inverter or PV production meter
+    SUBMETER = "submeter"
+    HEAT = "heat"  # district heating meter
+    WEATHER = "weather"  # outdoor temperature, irradiance
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    name: str
+    unit: str
+    kind: Kind
+    description: str
+    minimum: float | None = None  # physically impossible below this
+
+
+_CHANNELS: tuple[ChannelInfo, ...] = (
+    ChannelInfo("power_w", "W", Kind.GAUGE, "active power, + = drawn from the grid"),
+    ChannelInfo("energy_import_wh", "Wh", Kind.COUNTER, "energy drawn from the grid", 0.0),
+    ChannelInfo("energy_export_wh", "Wh", Kind.COUNTER, "energy fed into the grid", 0.0),
+    ChannelInfo("pv_power_w", "W", Kind.GAUGE, "PV AC power, + = producing"),
+    ChannelInfo("pv_energy_wh", "Wh", Kind.COUNTER, "PV AC energy produced", 0.0),
+    ChannelInfo("pv_dc_power_w", "W", Kind.GAUGE, "PV DC input power"),
+    ChannelInfo("voltage_v", "V", Kind.GAUGE, "line-to-neutral voltage (mean of phases)", 0.0),
+    ChannelInfo("voltage_l1_v", "V", Kind.GAUGE, "phase L1 line-to-neutral voltage", 0.0),
+    ChannelInfo("voltage_l2_v", "V", Kind.GAUGE, "phase L2 line-to-neutral voltage", 0.0),
+    ChannelInfo("voltage_l3_v", "V", Kind.GAUGE, "phase L3 line-to-neutral voltage", 0.0),
+    ChannelInfo("current_a", "A", Kind.GAUGE, "current (sum of phases)"),
+    ChannelInfo("frequency_hz", "Hz", Kind.GAUGE, "grid frequency", 0.0),
+    ChannelInfo("reactive_power_var", "var", Kind.GAUGE, "reactive power"),
+    ChannelInfo("power_factor", "1", Kind.GAUGE, "power factor"),
+    ChannelInfo("heat_energy_wh", "Wh", Kind.COUNTER, "district heating energy", 0.0),
+    ChannelInfo("heat_power_w", "W", Kind.GAUGE, "district heating power", 0.0),
+    ChannelInfo("volume_m3", "m3", Kind.COUNTER, "water volume through the meter", 0.0),
+    ChannelInfo("flow_m3_h", "m3/h", Kind.GAUGE, "volume flow"),
+    ChannelInfo("supply_temp_c", "degC", Kind.GAUGE, "supply (forward) temperature"),
+    ChannelInfo("return_temp_c", "degC", Kind.GAUGE, "return temperature"),
+    ChannelInfo("outdoor_temp_c", "degC", Kind.GAUGE, "outdoor air temperature"),
+    ChannelInfo("irradiance_w_m2", "W/m2", Kind.GAUGE, "plane-of-array irradiance", 0.0),
+    ChannelInfo("module_temp_c", "degC", Kind.GAUGE, "PV module temperature"),
+)
+
+CHANNELS: dict[str, ChannelInfo] = {c.name: c for c in _CHANNELS}
+"""The closed channel vocabulary, by name."""
+
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+ID_RULE = "1-63 characters: lower-case letters a-z, digits, '-' or '_', starting with a letter or digit"
+
+# Readings older than this or further in the future than MAX_FUTURE are refused:
+# they come from a device with a wrong clock, not from the building.
+MIN_TIMESTAMP_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
+MAX_FUTURE_MS = 24 * 3600 * 1000
+
+
+def is_valid_id(value: str) -> bool:
+    """Site and device ids: short, lower-case, safe in file names, SQL and line protocol."""
+    return bool(_ID_RE.match(value))
+
+
+def channel_info(name: str) -> ChannelInfo:
+    try:
+        return CHANNELS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown channel {name!r}; expected one of: {', '.join(sorted(CHANNELS))}"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesKey:
+    site: str
+    device: str
+    channel: str
+
+    def __str__(self) -> str:
+        return f"{self.site}/{self.device}/{self.channel}"
+
+    @classmethod
+    def parse(cls, text: str) -> SeriesKey:
+        """Parse ``site/device/channel`` (the CLI's way of naming a series)."""
+        parts = text.split("/")
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"series must be written site/device/channel, got {text!r}")
+        channel_info(parts[2])
+        return cls(*parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One value of one series at one instant (``ts_ms``: Unix epoch milliseconds, UTC)."""
+
+    site: str
+    device: str
+    channel: str
+    role: str
+    ts_ms: int
+    value: float
+
+    @property
+    def key(self) -> SeriesKey:
+        return SeriesKey(self.site, self.device, self.channel)
+
+    @property
+    def time(self) -> datetime:
+        return datetime.fromtimestamp(self.ts_ms / 1000, tz=UTC)
+
+
+def validate_reading(r: Reading, now_ms: int | None = None) -> None:
+    """Raise ``ValueError`` naming the field that makes ``r`` unacceptable."""
+    if not is_valid_id(r.site):
+        raise ValueError(f"site {r.site!r} is not a valid id ({ID_RULE})")
+    if not is_valid_id(r.device):
+        raise ValueError(f"device {r.device!r} is not a valid id ({ID_RULE})")
+    info = channel_info(r.channel)
+    if r.role not in Role.__members__.values():
+        raise ValueError(f"role {r.role!r} is not one of {', '.join(Role)}")
+    if isinstance(r.value, bool) or not isinstance(r.value, int | float):
+        raise ValueError(f"{r.key}: value must be a number, got {type(r.value).__name__}")
+    if not math.isfinite(r.value):
+        raise ValueError(f"{r.key}: value {r.value!r} is not finite (missing is not zero: omit it)")
+    if info.minimum is not None and r.value < info.minimum:
+        raise ValueError(f"{r.key}: value {r.value} below the physical minimum {info.minimum}")
+    if not isinstance(r.ts_ms, int) or isinstance(r.ts_ms, bool):
+        raise ValueError(f"{r.key}: ts_ms must be an integer (epoch milliseconds)")
+    if r.ts_ms < MIN_TIMESTAMP_MS:
+        raise ValueError(f"{r.key}: timestamp {r.ts_ms} ms is before the year 2000")
+    if now_ms is not None and r.ts_ms > now_ms + MAX_FUTURE_MS:
+        raise ValueError(f"{r.key}: timestamp {r.ts_ms} ms is more than 24 h in the future")
+
+
+def now_ms() -> int:
+    return int(datetime.now(tz=UTC).timestamp() * 1000)

@@ -1,0 +1,222 @@
+"""The durable spool: a local SQLite (WAL) queue between the collectors and the store.
+
+Contract:
+
+* :meth:`Spool.put` returns only after the readings are committed to disk
+  (``synchronous=FULL`` by default: survives a power cut, not just a crash).
+  Only then may a source acknowledge them (MQTT ack, next Modbus poll).
+* :meth:`Spool.take` hands out the oldest readings; :meth:`Spool.ack` deletes
+  exactly those, and is called only after the store confirmed the write.  A
+  crash between the two re-delivers the batch, which the idempotent store
+  absorbs: at-least-once here, exactly-once in the store.
+* **Full policy**: the spool is bounded by ``max_readings``.  When it is full,
+  new readings are *refused* (:class:`SpoolFull`) and nothing already accepted
+  is ever dropped.  Sources apply back-pressure: MQTT leaves messages
+  unacknowledged at the broker, a Modbus poll is skipped (the device's energy
+  counters still hold the energy, so consumption across the hole stays exact).
+  Filling is logged once each time it crosses 50 %, 80 % and 95 %.
+* Readings that fail validation, or that the store refuses for good, go to the
+  ``dead_letters`` table with the reason, for ``energimon deadletters``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from energimon.model import Reading, now_ms, validate_reading
+
+log = logging.getLogger("energimon.spool")
+
+FILL_WARNINGS = (0.5, 0.8, 0.95)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS readings (
+    id      INTEGER PRIMARY KEY,
+    site    TEXT NOT NULL,
+    device  TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    role    TEXT NOT NULL,
+    ts_ms   INTEGER NOT NULL,
+    value   REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id          INTEGER PRIMARY KEY,
+    received_ms INTEGER NOT NULL,
+    source      TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    reason      TEXT NOT NULL
+);
+"""
+
+
+class SpoolFull(Exception):
+    """The spool holds ``max_readings``; nothing was written, try again later."""
+
+
+@dataclass
+class Batch:
+    first_id: int
+    last_id: int
+    readings: list[Reading]
+
+    def __len__(self) -> int:
+        return len(self.readings)
+
+
+@dataclass
+class PutResult:
+    accepted: int = 0
+    rejected: list[tuple[Reading, str]] = field(default_factory=list)
+
+
+class Spool:
+    def __init__(self, path: str | Path, max_readings: int = 10_000_000, synchronous: str = "FULL"):
+        if max_readings < 1:
+            raise ValueError("max_readings must be at least 1")
+        if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
+            raise ValueError("synchronous must be FULL, EXTRA or NORMAL")
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_readings = max_readings
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(SCHEMA)
+        self._count = self._db.execute("SELECT count(*) FROM readings").fetchone()[0]
+        self._warned: set[float] = {f for f in FILL_WARNINGS if self._count >= f * max_readings}
+        if self._count:
+            log.info("spool %s opened with %d readings waiting for the store", self.path, self._count)
+
+    # -- producers ------------------------------------------------------------------------
+    def put(self, readings: Sequence[Reading], source: str = "unknown") -> PutResult:
+        """Validate and durably commit ``readings``.  Invalid ones go to dead letters.
+
+        Raises :class:`SpoolFull` (writing nothing) when the valid readings do not fit.
+        """
+        result = PutResult()
+        valid: list[Reading] = []
+        now = now_ms()
+        for r in readings:
+            try:
+                validate_reading(r, now)
+            except (ValueError, TypeError) as exc:
+                result.rejected.append((r, str(exc)))
+            else:
+                valid.append(r)
+        with self._lock:
+            if valid and self._count + len(valid) > self.max_readings:
+                raise SpoolFull(
+                    f"spool {self.path} is full ({self._count} of {self.max_readings} readings); "
+                    f"{len(valid)} new readings refused from {source}"
+                )
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT INTO readings (site, device, channel, role, ts_ms, value) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [(r.site, r.device, r.channel, r.role, r.ts_ms, float(r.value)) for r in valid],
+                )
+                self._insert_dead_letters(
+                    (source, str(r.key), _reading_json(r), reason) for r, reason in result.rejected
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._count += len(valid)
+            self._check_fill()
+        result.accepted = len(valid)
+        return result
+
+    def dead_letter(self, source: str, subject: str, payload: str | bytes, reason: str) -> None:
+        """Keep input that could not become readings, with why, for inspection."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._insert_dead_letters([(source, subject, payload, reason)])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _insert_dead_letters(self, rows: Iterable[tuple[str, str, str | bytes, str]]) -> None:
+        now = now_ms()
+        self._db.executemany(
+            "INSERT INTO dead_letters (received_ms, source, subject, payload, reason) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [
+                (now, src, subj, p.decode("utf-8", "backslashreplace") if isinstance(p, bytes) else p, why)
+                for src, subj, p, why in rows
+            ],
+        )
+
+    # -- the writer -----------------------------------------------------------------------
+    def take(self, limit: int) -> Batch | None:
+        """The oldest ``limit`` readings, still in the spool until :meth:`ack`."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, site, device, channel, role, ts_ms, value FROM readings "
+                "ORDER BY id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        if not rows:
+            return None
+        return Batch(rows[0][0], rows[-1][0], [Reading(*row[1:]) for row in rows])
+
+    def ack(self, batch: Batch) -> None:
+        """Forget a batch the store has confirmed."""
+        with self._lock:
+            deleted = self._db.execute(
+                "DELETE FROM readings WHERE id BETWEEN ? AND ?", (batch.first_id, batch.last_id)
+            ).rowcount
+            self._count = max(0, self._count - deleted)
+            self._check_fill()
+
+    # -- inspection -----------------------------------------------------------------------
+    def backlog(self) -> int:
+        return self._count
+
+    def dead_letters(self, limit: int = 100) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, received_ms, source, subject, payload, reason FROM dead_letters "
+                "ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        keys = ("id", "received_ms", "source", "subject", "payload", "reason")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def _check_fill(self) -> None:
+        fill = self._count / self.max_readings
+        for level in FILL_WARNINGS:
+            if fill >= level and level not in self._warned:
+                self._warned.add(level)
+                log.warning(
+                    "spool %d%% full (%d of %d readings): the store is not keeping up or is "
+                    "unreachable; at 100%% new readings are refused (nothing accepted is dropped)",
+                    round(fill * 100), self._count, self.max_readings,
+                )
+            elif fill < level - 0.1 and level in self._warned:
+                self._warned.discard(level)
+                log.info("spool back below %d%% (%d readings)", round(level * 100), self._count)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _reading_json(r: Reading) -> str:
+    return json.dumps(
+        {"site": r.site, "device": r.device, "channel": r.channel, "role": r.role,
+         "ts_ms": r.ts_ms, "value": repr(r.value)},
+        ensure_ascii=False,
+    )

@@ -1,0 +1,113 @@
+"""The task that drains the spool into the store, one batch at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from energimon.store.base import Store, StoreError
+from energimon.store.spool import Spool
+
+log = logging.getLogger("energimon.writer")
+
+
+class SpoolWriter:
+    """Take a batch, write it to the store, delete it from the spool — in that order.
+
+    A batch leaves the spool only after the store confirmed it; readings the
+    store refuses for good go to dead letters so they cannot block the queue.
+    While the store is down the writer backs off exponentially (1 s to
+    ``max_backoff_s``) and readings keep accumulating in the spool.
+    """
+
+    def __init__(
+        self,
+        spool: Spool,
+        store: Store,
+        batch_size: int = 5000,
+        idle_wait_s: float = 1.0,
+        max_backoff_s: float = 60.0,
+    ):
+        self.spool = spool
+        self.store = store
+        self.batch_size = batch_size
+        self.idle_wait_s = idle_wait_s
+        self.max_backoff_s = max_backoff_s
+        self.written = 0
+        self.last_error: str | None = None
+        self._wake = asyncio.Event()
+        # One thread owns the store connection: SQLite and HTTP sessions stay off the event loop.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+
+    def wake(self) -> None:
+        """Called by producers after a put, so a fresh batch goes out without waiting."""
+        self._wake.set()
+
+    async def _call(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def drain_once(self) -> int:
+        """Move one batch; returns how many readings left the spool (0: spool empty)."""
+        batch = await asyncio.to_thread(self.spool.take, self.batch_size)
+        if batch is None:
+            return 0
+        rejected = await self._call(self.store.write, batch.readings)
+        for rej in rejected:
+            await asyncio.to_thread(
+                self.spool.dead_letter, f"store:{self.store.kind}", str(rej.reading.key),
+                repr(rej.reading), rej.reason,
+            )
+        await asyncio.to_thread(self.spool.ack, batch)
+        self.written += len(batch) - len(rejected)
+        return len(batch)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 1.0
+        while not stop.is_set():
+            try:
+                moved = await self.drain_once()
+            except StoreError as exc:
+                if self.last_error != str(exc):
+                    log.error("store unavailable, readings stay in the spool: %s", exc)
+                self.last_error = str(exc)
+                await _wait_any(stop, None, backoff)
+                backoff = min(backoff * 2, self.max_backoff_s)
+                continue
+            if self.last_error is not None:
+                log.info("store reachable again; draining %d spooled readings", self.spool.backlog())
+                self.last_error = None
+            backoff = 1.0
+            if moved < self.batch_size:
+                self._wake.clear()
+                await _wait_any(stop, self._wake, self.idle_wait_s)
+
+    async def flush(self, timeout_s: float) -> int:
+        """On shutdown: drain what the store will take within ``timeout_s``; the rest stays spooled."""
+        deadline = time.monotonic() + timeout_s
+        moved_total = 0
+        while time.monotonic() < deadline:
+            try:
+                moved = await asyncio.wait_for(self.drain_once(), max(0.1, deadline - time.monotonic()))
+            except (StoreError, TimeoutError) as exc:
+                log.warning("flush stopped, %d readings stay in the spool: %s", self.spool.backlog(), exc)
+                break
+            moved_total += moved
+            if moved == 0:
+                break
+        return moved_total
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+async def _wait_any(stop: asyncio.Event, other: asyncio.Event | None, timeout: float) -> None:
+    waiters = [asyncio.ensure_future(stop.wait())]
+    if other is not None:
+        waiters.append(asyncio.ensure_future(other.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
