@@ -14,24 +14,29 @@ READ_FUNCTION_CODES = {"coil": 1, "discrete": 2, "holding": 3, "input": 4}
 
 class ReadOnlyModbusClient:
     def __init__(self, host: str, port: int, timeout_s: float):
-        self.host, self.port = host, port
-        # reconnect_delay=0: we decide when to reconnect (backoff per device), not pymodbus.
-        self._client = AsyncModbusTcpClient(
-            host, port=port, timeout=timeout_s, retries=0, reconnect_delay=0
-        )
+        self.host, self.port, self.timeout_s = host, port, timeout_s
+        self._client: AsyncModbusTcpClient | None = None  # created on the event loop, in connect()
 
     @property
     def connected(self) -> bool:
-        return bool(self._client.connected)
+        return self._client is not None and bool(self._client.connected)
 
     async def connect(self) -> bool:
+        if self._client is None:
+            # reconnect_delay=0: we decide when to reconnect (backoff per device), not pymodbus.
+            self._client = AsyncModbusTcpClient(
+                self.host, port=self.port, timeout=self.timeout_s, retries=0, reconnect_delay=0
+            )
         return bool(await self._client.connect())
 
     def close(self) -> None:
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
 
     async def read_registers(self, table: str, address: int, count: int, unit_id: int):
         """FC 3 (holding) or FC 4 (input).  Returns the pymodbus response (check ``isError()``)."""
+        if self._client is None:
+            raise ConnectionError(f"{self.host}:{self.port} is not connected")
         if table == "holding":
             return await self._client.read_holding_registers(address, count=count, device_id=unit_id)
         if table == "input":

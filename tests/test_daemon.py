@@ -1,0 +1,138 @@
+"""The daemon and the demo, end to end: real Modbus TCP, real spool and store files, real signals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from energimon.collector.simulator.modbus_server import MeterSimulator, free_port
+from energimon.config.settings import load_settings
+from energimon.daemon import Daemon
+from energimon.demo import write_demo_config
+from energimon.store.sqlite import SqliteStore
+
+SITES = {"soro-raadhus", "stenlille-hallen", "dianalund-bibliotek"}
+
+
+def sites_in_store(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    store = SqliteStore(path, readonly=True)
+    try:
+        return set(store.latest()["site"])
+    finally:
+        store.close()
+
+
+def test_daemon_collects_all_sites_despite_a_dead_device_and_stops_cleanly(tmp_path):
+    async def scenario():
+        async with MeterSimulator() as sim:
+            cfg = write_demo_config(tmp_path, sim, interval_s=1)
+            text = cfg.read_text(encoding="utf-8")
+            text += (f'\n[[devices]]\nsite = "soro-raadhus"\nid = "undermaaler"\nrole = "submeter"\n'
+                     f'protocol = "modbus_tcp"\nhost = "127.0.0.1"\nport = {free_port()}\n'
+                     f'profile = "eastron.sdm630"\ninterval_s = 1\ntimeout_s = 0.5\n')
+            cfg.write_text(text, encoding="utf-8")
+            daemon = Daemon(load_settings(cfg))
+            runner = asyncio.create_task(daemon.run(install_signal_handlers=False))
+            await asyncio.sleep(3.5)
+            daemon.request_stop()
+            t0 = time.monotonic()
+            code = await asyncio.wait_for(runner, timeout=10)
+            return code, time.monotonic() - t0, daemon
+    code, stop_s, daemon = asyncio.run(scenario())
+    assert code == 0 and stop_s < 5
+    assert sites_in_store(tmp_path / "store.db") == SITES
+    dead = [p for p in daemon.pollers if p.device.id == "undermaaler"][0]
+    assert not dead.health.online and dead.health.errors.get("unreachable", 0) >= 1
+    # nothing left behind: every accepted reading reached the store
+    assert daemon.accepted > 0 and daemon.writer.written == daemon.accepted
+    store = SqliteStore(tmp_path / "store.db", readonly=True)
+    try:
+        assert "undermaaler" not in set(store.series()["device"])
+    finally:
+        store.close()
+
+
+def test_demo_shows_all_three_sites_within_10_s_and_exits_0_on_sigterm(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "energimon.cli", "demo", "--dir", str(tmp_path / "demo"), "--interval", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        seen: set[str] = set()
+        while time.monotonic() < deadline and seen != SITES:
+            time.sleep(0.5)
+            seen = sites_in_store(tmp_path / "demo" / "store.db")
+        assert seen == SITES
+        time.sleep(5.5)  # let the demo print a table
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "3 simulated Sorø buildings" in out
+    assert "stenlille-hallen" in out and "power_w" in out
+    assert "demo stopped" in out
+
+
+def test_run_notifies_systemd_logs_one_line_per_event_and_stops_on_sigterm(tmp_path):
+    async def serve():
+        async with MeterSimulator() as sim:
+            write_demo_config(tmp_path, sim, interval_s=1)
+            notify_path = tmp_path / "notify.sock"
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.bind(str(notify_path))
+            sock.setblocking(False)
+            env = {**os.environ, "NOTIFY_SOCKET": str(notify_path), "WATCHDOG_USEC": "2000000"}
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "energimon.cli", "run", "--config", str(tmp_path / "energimon.toml"),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+            )
+            messages: list[str] = []
+            try:
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline and not any("READY=1" in m for m in messages):
+                    await asyncio.sleep(0.1)
+                    messages += _drain(sock)
+                await asyncio.sleep(2.5)
+                messages += _drain(sock)
+                proc.send_signal(signal.SIGTERM)
+                out, err = await asyncio.wait_for(proc.communicate(), timeout=10)
+                messages += _drain(sock)
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+                sock.close()
+            return proc.returncode, out.decode(), err.decode(), messages
+
+    code, out, err, messages = asyncio.run(serve())
+    assert code == 0, err
+    assert any(m.startswith("READY=1") for m in messages)
+    assert "WATCHDOG=1" in messages and "STOPPING=1" in messages
+    lines = out.strip().splitlines()
+    assert any("energimon.daemon: started: 3 devices" in line for line in lines)
+    assert any("energimon.daemon: stopped: flushed" in line for line in lines)
+    for line in lines:  # one event per line, ISO UTC timestamp, level, logger
+        stamp, level, rest = line.split(" ", 2)
+        assert stamp.endswith("Z") and level in {"DEBUG", "INFO", "WARNING", "ERROR"} and ":" in rest
+    assert sites_in_store(tmp_path / "store.db") == SITES
+
+
+def _drain(sock: socket.socket) -> list[str]:
+    out = []
+    while True:
+        try:
+            out.append(sock.recv(4096).decode())
+        except BlockingIOError:
+            return out

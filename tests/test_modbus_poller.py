@@ -1,0 +1,195 @@
+"""The Modbus path over real TCP on loopback: pymodbus servers serving simulated meters."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import pytest
+from pymodbus.server import ModbusTcpServer
+
+from energimon.collector.modbus.poller import DeviceUnreachable, ModbusPoller, next_tick
+from energimon.collector.modbus.profiles import available_profiles, load_profile
+from energimon.collector.modbus.registers import decode, plan_reads
+from energimon.collector.simulator.buildings import SORO_BUILDINGS, MainMeter
+from energimon.collector.simulator.modbus_server import MeterSimulator, SimulatedMeter, free_port
+from energimon.config.settings import ModbusTcpDevice, RegisterField
+
+
+@dataclass(frozen=True)
+class ConstantBuilding:
+    """A building whose grid power is fixed: exporting when net_w_value < 0."""
+
+    site: str
+    name: str
+    net_w_value: float
+
+    def occupancy(self, t_s: float) -> float:
+        return 0.0
+
+    def net_w(self, t_s: float) -> float:
+        return self.net_w_value
+
+
+def device(port: int, site: str = "soro-raadhus", **kw) -> ModbusTcpDevice:
+    base = dict(protocol="modbus_tcp", site=site, id="hovedmaaler", role="grid", host="127.0.0.1",
+                port=port, profile="eastron.sdm630", interval_s=1, timeout_s=1)
+    base.update(kw)
+    if "registers" in kw:
+        base.pop("profile")
+    return ModbusTcpDevice(**base)
+
+
+async def collect(readings_out: list, readings, source) -> bool:
+    readings_out.extend(readings)
+    return True
+
+
+def by_channel(readings) -> dict[str, float]:
+    return {r.channel: r.value for r in readings}
+
+
+def test_eastron_profile_is_cited_and_coalesces_into_two_reads():
+    p = load_profile("eastron.sdm630")
+    assert "SDM630" in p.source
+    assert "eastron.sdm630" in available_profiles()
+    blocks = plan_reads(list(p.fields), p.max_registers_per_read)
+    # voltages 0x00-0x05 and power 0x34-0x35 are 46 registers apart (> max gap 16),
+    # power .. export 0x34-0x4B is one block of 24 registers
+    assert [(b.table, b.address, b.count) for b in blocks] == [("input", 0x00, 6), ("input", 0x34, 24)]
+
+
+@pytest.mark.parametrize(
+    ("regs", "type_", "order", "scale", "expected"),
+    [
+        ([0x4374, 0x0000], "float32", "big", 1.0, 244.0),  # 0x43740000 = 244.0 (IEEE 754)
+        ([0x0000, 0x4374], "float32", "little", 1.0, 244.0),
+        ([0xFFFF], "int16", "big", 1.0, -1.0),
+        ([0x0001, 0x86A0], "uint32", "big", 0.1, 10000.0),  # 0x186A0 = 100000, x0.1
+        ([0x86A0, 0x0001], "uint32", "little", 1.0, 100000.0),
+        ([0xFFFF, 0xFFFE], "int32", "big", 10.0, -20.0),
+    ],
+)
+def test_decode(regs, type_, order, scale, expected):
+    f = RegisterField(channel="power_w", address=0, type=type_, word_order=order, scale=scale)
+    assert decode(f, regs) == pytest.approx(expected)
+
+
+def test_nan_float_is_missing_not_zero():
+    f = RegisterField(channel="power_w", address=0, type="float32")
+    assert decode(f, [0x7FC0, 0x0000]) is None  # quiet NaN
+
+
+def test_next_tick_is_aligned_to_the_wall_clock():
+    assert next_tick(1_000_003.2, 10) == 1_000_010
+    assert next_tick(1_000_010.0, 10) == 1_000_020
+    assert next_tick(59.9, 60) == 60
+
+
+def test_poll_three_sites_values_match_the_building_model():
+    async def scenario():
+        async with MeterSimulator() as sim:
+            for meter in sim.meters:
+                out: list = []
+                poller = ModbusPoller(device(meter.port, site=meter.building.site), lambda r, s: collect(out, r, s))
+                got = by_channel(await poller.poll_once())
+                poller.client.close()
+                t = time.time()
+                b = meter.building
+                # float32 on the wire: ~7 significant digits
+                assert got["power_w"] == pytest.approx(b.net_w(t), rel=1e-3, abs=50)
+                assert got["energy_import_wh"] == pytest.approx(meter.meter.import_wh, abs=50)
+                assert got["energy_export_wh"] == pytest.approx(meter.meter.export_wh, abs=50)
+                assert got["frequency_hz"] == pytest.approx(50.0)
+                assert 225 < got["voltage_l1_v"] < 235
+                assert {r.site for r in out} == set()  # poll_once returns, it does not push to the sink
+    asyncio.run(scenario())
+
+
+def test_signs_export_makes_power_negative_and_only_the_export_counter_grow():
+    async def scenario():
+        b = ConstantBuilding("soro-raadhus", "Sorø Rådhus", net_w_value=-36_000.0)  # exporting 36 kW
+        meter = SimulatedMeter(b, free_port(), MainMeter(b, time.time(), import_wh=1000.0, export_wh=500.0))
+        server = ModbusTcpServer(meter.device(), address=("127.0.0.1", meter.port))
+        task = asyncio.create_task(server.serve_forever())
+        await asyncio.sleep(0.2)
+        try:
+            poller = ModbusPoller(device(meter.port), lambda r, s: collect([], r, s))
+            first = by_channel(await poller.poll_once())
+            await asyncio.sleep(1.0)
+            second = by_channel(await poller.poll_once())
+            poller.client.close()
+        finally:
+            await server.shutdown()
+            task.cancel()
+        assert first["power_w"] == -36_000.0  # grid convention: negative = export
+        assert second["energy_import_wh"] == first["energy_import_wh"] == 1000.0
+        # 36 kW for >= 1 s is >= 10 Wh (36000 W x 1 s / 3600 s/h); float32 at 0.5 kWh resolves ~0.03 Wh
+        assert second["energy_export_wh"] - first["energy_export_wh"] >= 9.9
+    asyncio.run(scenario())
+
+
+def test_block_with_exception_response_does_not_drop_the_others():
+    async def scenario():
+        async with MeterSimulator(buildings=SORO_BUILDINGS[:1]) as sim:
+            port = sim.meters[0].port
+            regs = [
+                dict(channel="power_w", address=0x0034, table="input", type="float32"),
+                # beyond the simulated register image: the server answers exception 2
+                dict(channel="frequency_hz", address=0x0400, table="input", type="float32"),
+            ]
+            poller = ModbusPoller(device(port, registers=regs), lambda r, s: collect([], r, s))
+            got = by_channel(await poller.poll_once())
+            poller.client.close()
+            assert set(got) == {"power_w"}
+            assert poller.health.errors == {"exception_2": 1}
+    asyncio.run(scenario())
+
+
+def test_unreachable_device_raises_and_run_keeps_going_with_backoff():
+    async def scenario():
+        out: list = []
+        async with MeterSimulator(buildings=SORO_BUILDINGS[:1]) as sim:
+            good = ModbusPoller(device(sim.meters[0].port), lambda r, s: collect(out, r, s))
+            dead = ModbusPoller(device(free_port(), site="stenlille-hallen"), lambda r, s: collect(out, r, s))
+            with pytest.raises(DeviceUnreachable):
+                await dead.poll_once()
+            stop = asyncio.Event()
+            tasks = [asyncio.create_task(p.run(stop)) for p in (good, dead)]
+            await asyncio.sleep(3.5)
+            stop.set()
+            await asyncio.wait_for(asyncio.gather(*tasks), timeout=5)
+        assert good.health.online and not dead.health.online
+        assert dead.health.errors.get("unreachable", 0) >= 1
+        # backoff: 1 s, 2 s ... so in 3.5 s the dead device is tried at most 3 times
+        assert dead.health.polls <= 3
+        assert {r.site for r in out} == {"soro-raadhus"}
+        assert good.health.polls >= 3
+    asyncio.run(scenario())
+
+
+def test_collector_sends_only_read_function_codes():
+    async def scenario():
+        seen: list[int] = []
+
+        def trace(sending: bool, pdu):
+            if not sending:
+                seen.append(pdu.function_code)
+            return pdu
+
+        b = SORO_BUILDINGS[0]
+        meter = SimulatedMeter(b, free_port(), MainMeter(b, time.time()))
+        server = ModbusTcpServer(meter.device(), address=("127.0.0.1", meter.port), trace_pdu=trace)
+        task = asyncio.create_task(server.serve_forever())
+        await asyncio.sleep(0.2)
+        try:
+            poller = ModbusPoller(device(meter.port), lambda r, s: collect([], r, s))
+            for _ in range(3):
+                await poller.poll_once()
+            poller.client.close()
+        finally:
+            await server.shutdown()
+            task.cancel()
+        assert seen and set(seen) <= {1, 2, 3, 4}, seen
+    asyncio.run(scenario())
