@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from energimon.model import CHANNELS, ID_RULE, Role, is_valid_id
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -30,6 +29,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from energimon.collector.modbus.fields import RegisterField
+from energimon.model import ID_RULE, Role, is_valid_id
 
 DEFAULT_CONFIG_PATH = Path("/etc/energimon/energimon.toml")
 ENV_CONFIG = "ENERGIMON_CONFIG"
@@ -83,25 +85,6 @@ class Site(_Strict):
 
 
 # -- devices --------------------------------------------------------------------------------
-class RegisterField(_Strict):
-    """One value in a device's register map (inline in the config or from a profile)."""
-
-    channel: str
-    address: int = Field(ge=0, le=65535)
-    table: Literal["holding", "input"] = "holding"
-    type: Literal["int16", "uint16", "int32", "uint32", "float32"] = "uint16"
-    word_order: Literal["big", "little"] = "big"
-    scale: float = 1.0
-    sign: Literal[1, -1] = 1
-
-    @field_validator("channel")
-    @classmethod
-    def _channel(cls, v: str) -> str:
-        if v not in CHANNELS:
-            raise ValueError(f"unknown channel {v!r}; expected one of: {', '.join(sorted(CHANNELS))}")
-        return v
-
-
 class ModbusTcpDevice(_Strict):
     protocol: Literal["modbus_tcp"]
     site: str
@@ -110,11 +93,17 @@ class ModbusTcpDevice(_Strict):
     host: str = Field(min_length=1)
     port: int = Field(default=502, ge=1, le=65535)
     unit_id: int = Field(default=1, ge=0, le=255)
-    profile: str | None = Field(default=None, description="profile name, e.g. 'eastron.sdm630'")
+    profile: str | None = Field(default=None, description="profile name, e.g. 'eastron.sdm630', or 'sunspec'")
     registers: list[RegisterField] = Field(default_factory=list, description="inline register map")
     interval_s: float = Field(default=10.0, ge=1, le=86_400)
     timeout_s: float = Field(default=3.0, gt=0, le=60)
     enabled: bool = True
+    # Overrides of the profile's request planning and gateway quirks (None: the profile's value).
+    max_registers_per_read: int | None = Field(default=None, ge=1, le=125)
+    max_gap: int | None = Field(default=None, ge=-1, le=124, description="-1: one request per field")
+    connect_delay_s: float | None = Field(default=None, ge=0, le=10)
+    request_pause_s: float | None = Field(default=None, ge=0, le=10)
+    close_after_poll: bool | None = None
 
     _check_id = field_validator("id")(_id)
 
@@ -296,7 +285,7 @@ def cross_check(settings: Settings) -> list[Problem]:
                 f"{dev.host}:{dev.port} unit {dev.unit_id} is already used by {endpoints[endpoint]}",
             ))
         endpoints.setdefault(endpoint, f"{dev.site}/{dev.id}")
-        if dev.profile is not None:
+        if dev.profile is not None and dev.profile != "sunspec":  # sunspec: discovered on the device
             try:
                 load_profile(dev.profile)
             except ProfileError as exc:

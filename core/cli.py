@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import signal
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from energimon import __version__
 from energimon.config.settings import ConfigError, config_path, load_settings
 from energimon.model import CHANNELS, LOCAL_TZ, Kind, SeriesKey
@@ -36,11 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the daemon (collectors, spool, store, scheduler)",
                        description="Run the daemon until SIGTERM/SIGINT; logs one event per line to stdout.")
+    p.set_defaults(handler=cmd_run)
     _config_arg(p)
 
     p = sub.add_parser("demo", help="run the whole pipeline on simulated Sorø buildings",
                        description="Start simulated meters for Sorø Rådhus, Stenlille hallen and Dianalund "
                                    "Bibliotek, run the daemon with the embedded store and show readings.")
+    p.set_defaults(handler=cmd_demo)
     p.add_argument("--dir", default="energimon-demo", type=Path,
                    help="folder for the demo's config, spool and store (default: ./energimon-demo)")
     p.add_argument("--seconds", type=float, default=None,
@@ -50,17 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-config", help="validate a configuration file",
                        description="Validate the configuration; print every problem with its key path. "
                                    "Exit 0 when valid, 2 when not.")
+    p.set_defaults(handler=cmd_check_config)
     p.add_argument("file", nargs="?", help="configuration file (same default as --config)")
     _config_arg(p)
 
     p = sub.add_parser("latest", help="last value of every series",
                        description="Print the last reading of every series in the store.")
+    p.set_defaults(handler=cmd_latest)
     _config_arg(p)
     p.add_argument("--site", help="only this site")
 
     p = sub.add_parser("export", help="one series to CSV",
                        description="Write one series as CSV: raw readings, aggregates per window, or energy "
                                    "per window from a counter (--energy).")
+    p.set_defaults(handler=cmd_export)
     _config_arg(p)
     p.add_argument("series", help="site/device/channel, e.g. soro-raadhus/hovedmaaler/power_w")
     p.add_argument("--start", help="start (local time, e.g. 2026-11-01 or 2026-11-01T06:00; default: 24 h ago)")
@@ -72,17 +79,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sep", default=",", help="field separator (default ','; Excel in Danish: ';')")
     p.add_argument("--decimal-comma", action="store_true", help="write 1234,5 instead of 1234.5")
     p.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+
+    p = sub.add_parser("probe", help="read a Modbus device once and show every value (read-only)",
+                       description="Commissioning aid: read HOST[:PORT] once with a profile or SunSpec discovery "
+                                   "and print channel, value, unit and raw registers. Sends read requests only.")
+    p.set_defaults(handler=cmd_probe)
+    p.add_argument("target", metavar="HOST[:PORT]", help="Modbus TCP device or gateway (port default 502)")
+    p.add_argument("--unit", type=int, default=1, help="Modbus unit id (default 1)")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--sunspec", action="store_true", help="discover SunSpec models (base 40000, 0, 50000)")
+    how.add_argument("--profile", help="a device profile, e.g. eastron.sdm630")
+    p.add_argument("--scan-units", action="store_true", help="try the common unit ids 1, 2, 3, 126, 247")
+    p.add_argument("--timeout", type=float, default=3.0, help="seconds per request (default 3)")
+
+    p = sub.add_parser("simulate", help="serve the simulated Sorø devices over Modbus TCP",
+                       description="Serve the simulated meters of Sorø Rådhus, Stenlille hallen and Dianalund "
+                                   "Bibliotek until Ctrl-C (commissioning training, trying probe).")
+    p.set_defaults(handler=cmd_simulate)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=5020, help="first port; one port per site (default 5020)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {
-        "run": cmd_run, "demo": cmd_demo, "check-config": cmd_check_config,
-        "latest": cmd_latest, "export": cmd_export,
-    }[args.command]
     try:
-        return handler(args)
+        return args.handler(args)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
@@ -226,6 +248,62 @@ def _cell(v, decimal_comma: bool) -> str:
         text = repr(round(v, 6))
         return text.replace(".", ",") if decimal_comma else text
     return str(v)
+
+
+def cmd_probe(args) -> int:
+    from energimon.collector.modbus.poller import DeviceUnreachable
+    from energimon.collector.modbus.probe import format_rows, parse_target, probe, scan_units
+    from energimon.logs import setup_logging
+
+    setup_logging("ERROR")
+    from energimon.collector.modbus.profiles import ProfileError, load_profile
+
+    try:
+        host, port = parse_target(args.target)
+        profile = "sunspec" if args.sunspec else args.profile
+        if profile != "sunspec":
+            load_profile(profile)
+    except (ValueError, ProfileError) as exc:
+        print(f"energimon probe: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.scan_units:
+            for unit, what in asyncio.run(scan_units(host, port, profile, min(args.timeout, 1.0))).items():
+                print(f"unit {unit:>3}: {what}")
+            return 0
+        rows = asyncio.run(probe(host, port, args.unit, profile, args.timeout))
+    except (DeviceUnreachable, OSError, TimeoutError) as exc:
+        print(f"energimon probe: {host}:{port} unit {args.unit}: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # e.g. no SunSpec marker: say what, not a traceback
+        print(f"energimon probe: {host}:{port} unit {args.unit}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{host}:{port} unit {args.unit}, {profile}:")
+    print(format_rows(rows))
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    from energimon.collector.simulator.buildings import SORO_BUILDINGS
+    from energimon.collector.simulator.modbus_server import MeterSimulator
+    from energimon.logs import setup_logging
+
+    setup_logging("WARNING")
+
+    async def serve() -> None:
+        ports = [args.port + i for i in range(len(SORO_BUILDINGS))]
+        async with MeterSimulator(host=args.host, ports=ports) as sim:
+            for m in sim.meters:
+                print(f"{m.building.name}: main meter (eastron.sdm630) on {args.host}:{m.port} unit {m.unit_id}")
+            print("Ctrl-C stops the simulator.", flush=True)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+
+    asyncio.run(serve())
+    return 0
 
 
 if __name__ == "__main__":

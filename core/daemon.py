@@ -10,8 +10,9 @@ import time
 from collections.abc import Sequence
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 from energimon import systemd
-from energimon.collector.modbus.poller import ModbusPoller
+from energimon.collector.modbus.poller import ConnectionPool, ModbusPoller
 from energimon.config.settings import Settings
 from energimon.model import LOCAL_TZ, Reading
 from energimon.store import open_store
@@ -29,7 +30,9 @@ class Daemon:
         self.spool = Spool(settings.spool.path, settings.spool.max_readings, settings.spool.synchronous)
         self.store = open_store(settings.store)
         self.writer = SpoolWriter(self.spool, self.store, settings.spool.batch_size)
-        self.pollers = [ModbusPoller(d, self.accept) for d in settings.devices if d.enabled]
+        # Devices behind the same gateway (host:port) share one connection.
+        self.modbus_pool = ConnectionPool()
+        self.pollers = [ModbusPoller(d, self.accept, self.modbus_pool) for d in settings.devices if d.enabled]
         self.accepted = 0
         self._full_logged_at = 0.0
         self._rejects_logged: set[str] = set()

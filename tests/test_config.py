@@ -120,7 +120,8 @@ profile = "eastron.sdm999"
          "unknown protocol 'bacnet'"),
         (('host = "127.0.0.1"', 'host = "127.0.0.1"\nintervall_s = 10'), "devices[0] (id 'hovedmaaler').intervall_s",
          "unknown key"),
-        (('profile = "eastron.sdm630"', ""), "devices[0] (id 'hovedmaaler')", "exactly one of 'profile' or 'registers'"),
+        (('profile = "eastron.sdm630"', ""), "devices[0] (id 'hovedmaaler')",
+         "exactly one of 'profile' or 'registers'"),
         (('[sites.soro-raadhus]', '[sites.Soro_Raadhus]'), "sites.Soro_Raadhus", "not valid"),
     ],
 )

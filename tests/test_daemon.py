@@ -49,7 +49,7 @@ def test_daemon_collects_all_sites_despite_a_dead_device_and_stops_cleanly(tmp_p
     code, stop_s, daemon = asyncio.run(scenario())
     assert code == 0 and stop_s < 5
     assert sites_in_store(tmp_path / "store.db") == SITES
-    dead = [p for p in daemon.pollers if p.device.id == "undermaaler"][0]
+    dead = next(p for p in daemon.pollers if p.device.id == "undermaaler")
     assert not dead.health.online and dead.health.errors.get("unreachable", 0) >= 1
     # nothing left behind: every accepted reading reached the store
     assert daemon.accepted > 0 and daemon.writer.written == daemon.accepted

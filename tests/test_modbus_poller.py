@@ -32,6 +32,9 @@ class ConstantBuilding:
         return self.net_w_value
 
 
+HEALTH = {"device_online", "poll_errors", "fields_missing"}
+
+
 def device(port: int, site: str = "soro-raadhus", **kw) -> ModbusTcpDevice:
     base = dict(protocol="modbus_tcp", site=site, id="hovedmaaler", role="grid", host="127.0.0.1",
                 port=port, profile="eastron.sdm630", interval_s=1, timeout_s=1)
@@ -91,8 +94,7 @@ def test_poll_three_sites_values_match_the_building_model():
     async def scenario():
         async with MeterSimulator() as sim:
             for meter in sim.meters:
-                out: list = []
-                poller = ModbusPoller(device(meter.port, site=meter.building.site), lambda r, s: collect(out, r, s))
+                poller = ModbusPoller(device(meter.port, site=meter.building.site), lambda r, s: collect([], r, s))
                 got = by_channel(await poller.poll_once())
                 poller.client.close()
                 t = time.time()
@@ -103,7 +105,6 @@ def test_poll_three_sites_values_match_the_building_model():
                 assert got["energy_export_wh"] == pytest.approx(meter.meter.export_wh, abs=50)
                 assert got["frequency_hz"] == pytest.approx(50.0)
                 assert 225 < got["voltage_l1_v"] < 235
-                assert {r.site for r in out} == set()  # poll_once returns, it does not push to the sink
     asyncio.run(scenario())
 
 
@@ -164,7 +165,9 @@ def test_unreachable_device_raises_and_run_keeps_going_with_backoff():
         assert dead.health.errors.get("unreachable", 0) >= 1
         # backoff: 1 s, 2 s ... so in 3.5 s the dead device is tried at most 3 times
         assert dead.health.polls <= 3
-        assert {r.site for r in out} == {"soro-raadhus"}
+        assert {r.site for r in out if r.channel not in HEALTH} == {"soro-raadhus"}
+        # the dead device's health is stored as series: offline
+        assert {r.value for r in out if r.site == "stenlille-hallen" and r.channel == "device_online"} == {0.0}
         assert good.health.polls >= 3
     asyncio.run(scenario())
 
@@ -192,4 +195,144 @@ def test_collector_sends_only_read_function_codes():
             await server.shutdown()
             task.cancel()
         assert seen and set(seen) <= {1, 2, 3, 4}, seen
+    asyncio.run(scenario())
+
+
+async def _serve(devices, trace_connect=None):
+    port = free_port()
+    server = ModbusTcpServer(devices, address=("127.0.0.1", port), trace_connect=trace_connect)
+    task = asyncio.create_task(server.serve_forever())
+    for _ in range(50):
+        try:
+            _, w = await asyncio.open_connection("127.0.0.1", port)
+            w.close()
+            break
+        except OSError:
+            await asyncio.sleep(0.05)
+    return port, server, task
+
+
+def _image(action=None, unit=1):
+    from pymodbus.simulator import DataType, SimData, SimDevice
+
+    # registers 0..0x4F exist and hold their own address; anything above answers exception 2
+    return SimDevice(id=unit, simdata=[SimData(address=0, values=list(range(0x50)), datatype=DataType.REGISTERS)],
+                     action=action)
+
+
+def test_one_bad_field_in_a_coalesced_block_is_quarantined_and_the_rest_flows():
+    async def scenario():
+        port, server, task = await _serve(_image())
+        try:
+            regs = [
+                dict(channel="power_w", address=0x4C),
+                dict(channel="frequency_hz", address=0x4E),
+                dict(channel="voltage_v", address=0x50),  # does not exist on the device
+            ]
+            poller = ModbusPoller(device(port, registers=regs), lambda r, s: collect([], r, s))
+            assert [(b.address, b.count) for b in poller.blocks] == [(0x4C, 5)]  # one coalesced read
+            poller.health.polls = 1
+            first = by_channel(await poller.poll_once())
+            errors_after_first = dict(poller.health.errors)
+            poller.health.polls = 2
+            second = by_channel(await poller.poll_once())
+            poller.client.close()
+        finally:
+            await server.shutdown()
+            task.cancel()
+        # the image holds each register's own address: 0x4C = 76, 0x4E = 78
+        assert first == {"power_w": 76.0, "frequency_hz": 78.0}
+        assert second == first
+        # block failed (1), then voltage alone failed (1); the good fields were read alone without error
+        assert errors_after_first == {"exception_2": 2}
+        assert poller.health.errors == errors_after_first  # second poll skipped the quarantined field
+        assert [(b.address, b.count) for b in poller.blocks] == [(0x4C, 3)]
+        assert poller.health.missing_fields == 1
+    asyncio.run(scenario())
+
+
+def test_quarantined_field_is_retried_and_released_when_it_answers_again():
+    async def scenario():
+        state = {"broken": True}
+
+        async def action(fc, start, address, count, regs, set_values):
+            from pymodbus.constants import ExcCodes
+
+            if state["broken"] and address <= 0x10 < address + count:
+                return ExcCodes.ILLEGAL_ADDRESS
+            return None
+
+        port, server, task = await _serve(_image(action))
+        try:
+            regs = [dict(channel="power_w", address=0x00), dict(channel="voltage_v", address=0x10)]
+            poller = ModbusPoller(device(port, registers=regs), lambda r, s: collect([], r, s))
+            results = []
+            for n in range(1, 13):
+                poller.health.polls = n
+                if n == 5:
+                    state["broken"] = False
+                results.append(set(by_channel(await poller.poll_once())))
+            poller.client.close()
+        finally:
+            await server.shutdown()
+            task.cancel()
+        assert results[0] == {"power_w"}
+        # quarantined at poll 1, retried alone at poll 1 + QUARANTINE_RETRY_POLLS = 11
+        assert all(r == {"power_w"} for r in results[:10])
+        assert results[10] == {"power_w", "voltage_v"} and results[11] == {"power_w", "voltage_v"}
+    asyncio.run(scenario())
+
+
+def test_timeout_on_one_block_reconnects_and_keeps_the_others():
+    async def scenario():
+        async def action(fc, start, address, count, regs, set_values):
+            if address == 0x40:
+                await asyncio.sleep(1.5)  # this register never answers in time
+            return None
+
+        connects = []
+        port, server, task = await _serve(_image(action), trace_connect=lambda up: connects.append(up))
+        connects.clear()  # forget _serve's readiness probe
+        try:
+            regs = [dict(channel="power_w", address=0x00), dict(channel="voltage_v", address=0x40)]
+            poller = ModbusPoller(device(port, registers=regs, timeout_s=0.4), lambda r, s: collect([], r, s))
+            poller.health.polls = 1
+            first = by_channel(await poller.poll_once())
+            poller.health.polls = 2
+            t0 = time.monotonic()
+            second = by_channel(await poller.poll_once())
+            second_s = time.monotonic() - t0
+            poller.client.close()
+        finally:
+            await server.shutdown()
+            task.cancel()
+        assert first == {"power_w": 0.0} and second == {"power_w": 0.0}
+        assert poller.health.errors.get("timeout", 0) >= 1
+        assert connects.count(True) >= 2  # the desynchronised connection was replaced
+        assert second_s < 0.4  # the quarantined register no longer costs a timeout per poll
+    asyncio.run(scenario())
+
+
+def test_unit_ids_behind_one_gateway_share_one_connection():
+    async def scenario():
+        from energimon.collector.modbus.poller import ConnectionPool
+
+        connects = []
+        port, server, task = await _serve([_image(unit=1), _image(unit=2)],
+                                          trace_connect=lambda up: connects.append(up))
+        connects.clear()  # forget _serve's readiness probe
+        try:
+            pool = ConnectionPool()
+            regs = [dict(channel="power_w", address=0x05)]
+            a = ModbusPoller(device(port, registers=regs, unit_id=1), lambda r, s: collect([], r, s), pool)
+            b = ModbusPoller(device(port, site="stenlille-hallen", registers=regs, unit_id=2),
+                             lambda r, s: collect([], r, s), pool)
+            results = await asyncio.gather(a.poll_once(), b.poll_once(), a.poll_once(), b.poll_once())
+            pool.close()
+        finally:
+            await server.shutdown()
+            task.cancel()
+        assert [by_channel(r) for r in results] == [{"power_w": 5.0}] * 4
+        assert [r[0].site for r in results] == ["soro-raadhus", "stenlille-hallen"] * 2
+        assert connects.count(True) == 1
     asyncio.run(scenario())

@@ -33,12 +33,20 @@ class ReadOnlyModbusClient:
         if self._client is not None:
             self._client.close()
 
-    async def read_registers(self, table: str, address: int, count: int, unit_id: int):
-        """FC 3 (holding) or FC 4 (input).  Returns the pymodbus response (check ``isError()``)."""
+    async def read(self, table: str, address: int, count: int, unit_id: int):
+        """FC 1 (coil), 2 (discrete), 3 (holding) or 4 (input); nothing else exists here.
+
+        Returns the pymodbus response (check ``isError()``); ``.registers`` or ``.bits``.
+        """
         if self._client is None:
             raise ConnectionError(f"{self.host}:{self.port} is not connected")
+        c = self._client
         if table == "holding":
-            return await self._client.read_holding_registers(address, count=count, device_id=unit_id)
+            return await c.read_holding_registers(address, count=count, device_id=unit_id)
         if table == "input":
-            return await self._client.read_input_registers(address, count=count, device_id=unit_id)
-        raise ValueError(f"not a register table: {table!r}")
+            return await c.read_input_registers(address, count=count, device_id=unit_id)
+        if table == "coil":
+            return await c.read_coils(address, count=count, device_id=unit_id)
+        if table == "discrete":
+            return await c.read_discrete_inputs(address, count=count, device_id=unit_id)
+        raise ValueError(f"not a Modbus table: {table!r}")

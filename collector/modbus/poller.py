@@ -1,4 +1,22 @@
-"""Poll one Modbus TCP device on a wall-clock-aligned interval and hand readings to a sink."""
+"""Poll Modbus TCP devices: wall-clock-aligned, coalesced, and isolated per field.
+
+* **Coalesced reads**: a device's fields are planned into the fewest requests
+  (:func:`~energimon.collector.modbus.registers.plan_reads`).
+* **Per-field fault isolation**: when a request fails (exception response or
+  timeout), its fields are read one by one in the same poll; a field that still
+  fails is *quarantined* — left out of the plan, retried alone every
+  ``QUARANTINE_RETRY_POLLS`` polls, reported once — and the rest keeps flowing.
+  (Telegraf drops the device's whole poll when one register errors.)
+* **Desynchronised streams**: after a timeout or a broken frame the TCP
+  connection is closed and reopened before the next request.
+* **Gateways**: devices with the same host:port share one connection; their
+  requests are serialised by a lock (most RS485 gateways allow one master).
+* **Backoff**: a device that cannot be reached is retried after 1, 2, 4 …
+  intervals, at most ``MAX_BACKOFF_S``; other devices are unaffected.
+* **Health** is stored as series of the device itself: ``device_online``
+  (1/0), ``poll_errors`` (errors since the daemon started) and
+  ``fields_missing`` (fields quarantined or not available).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +26,20 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from energimon.collector.modbus.client import ReadOnlyModbusClient
-from energimon.collector.modbus.profiles import load_profile
-from energimon.collector.modbus.registers import ReadBlock, decode, plan_reads, width
-from energimon.config.settings import ModbusTcpDevice, RegisterField
-from energimon.model import Reading
 from pymodbus.exceptions import ModbusException
+
+from energimon.collector.modbus.client import ReadOnlyModbusClient
+from energimon.collector.modbus.fields import RegisterField
+from energimon.collector.modbus.profiles import Quirks, load_profile
+from energimon.collector.modbus.registers import (
+    DEFAULT_MAX_GAP,
+    MAX_REGISTERS_PER_READ,
+    ReadBlock,
+    decode_block,
+    plan_reads,
+)
+from energimon.config.settings import ModbusTcpDevice
+from energimon.model import Reading
 
 log = logging.getLogger("energimon.collector.modbus")
 
@@ -21,6 +47,8 @@ Sink = Callable[[Sequence[Reading], str], Awaitable[bool]]
 """Commits readings durably; returns False when they were refused (spool full)."""
 
 MAX_BACKOFF_S = 300.0
+QUARANTINE_RETRY_POLLS = 10
+SUNSPEC = "sunspec"
 
 
 @dataclass
@@ -29,9 +57,14 @@ class DeviceHealth:
     last_success_ms: int | None = None
     polls: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    missing_fields: int = 0
 
     def count(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
+
+    @property
+    def error_total(self) -> int:
+        return sum(self.errors.values())
 
 
 class DeviceUnreachable(Exception):
@@ -47,83 +80,238 @@ def next_tick(now_s: float, interval_s: float) -> float:
     return (int(now_s // interval_s) + 1) * interval_s
 
 
+class Connection:
+    """One TCP connection to a gateway, shared by every unit id behind it."""
+
+    def __init__(self, host: str, port: int, timeout_s: float, quirks: Quirks):
+        self.client = ReadOnlyModbusClient(host, port, timeout_s)
+        self.lock = asyncio.Lock()
+        self.quirks = quirks
+        self.generation = 0  # increments on every (re)connect; SunSpec discovery is redone then
+
+    async def ensure(self) -> None:
+        if self.client.connected:
+            return
+        if not await self.client.connect():
+            raise DeviceUnreachable(f"cannot connect to {self.client.host}:{self.client.port}")
+        self.generation += 1
+        if self.quirks.connect_delay_s:
+            await asyncio.sleep(self.quirks.connect_delay_s)
+
+    def reset(self) -> None:
+        self.client.close()
+
+
+class ConnectionPool:
+    def __init__(self) -> None:
+        self._conns: dict[tuple[str, int], Connection] = {}
+
+    def get(self, host: str, port: int, timeout_s: float, quirks: Quirks) -> Connection:
+        key = (host, port)
+        if key not in self._conns:
+            self._conns[key] = Connection(host, port, timeout_s, quirks)
+        return self._conns[key]
+
+    def close(self) -> None:
+        for c in self._conns.values():
+            c.reset()
+
+
 class ModbusPoller:
-    def __init__(self, device: ModbusTcpDevice, sink: Sink):
+    def __init__(self, device: ModbusTcpDevice, sink: Sink, pool: ConnectionPool | None = None):
         self.device = device
         self.sink = sink
-        if device.profile:
+        self.quirks = Quirks()
+        self.max_count, self.max_gap = MAX_REGISTERS_PER_READ, DEFAULT_MAX_GAP
+        self.fields: list[RegisterField] | None = None
+        self._sunspec_generation = -1
+        if device.profile == SUNSPEC:
+            pass  # fields come from discovery, after connecting
+        elif device.profile:
             profile = load_profile(device.profile)
-            fields: Sequence[RegisterField] = profile.fields
-            max_count = profile.max_registers_per_read
+            self.fields = list(profile.fields)
+            self.max_count, self.max_gap, self.quirks = (
+                profile.max_registers_per_read, profile.max_gap, profile.quirks,
+            )
         else:
-            fields, max_count = device.registers, 125
-        self.blocks: list[ReadBlock] = plan_reads(list(fields), max_count)
-        self.client = ReadOnlyModbusClient(device.host, device.port, device.timeout_s)
+            self.fields = list(device.registers)
+        self._apply_overrides(device)
+        self.conn = (pool or ConnectionPool()).get(device.host, device.port, device.timeout_s, self.quirks)
         self.health = DeviceHealth()
         self.source = f"modbus:{device.site}/{device.id}"
         self._ctx = {"site": device.site, "device": device.id}
-        self._failing_blocks: set[int] = set()
+        self._quarantine: dict[RegisterField, int] = {}  # field -> poll number of its next retry
+        self._answers = self._timeouts = 0  # per poll: responses received, requests that got none
+        self._plan: list[ReadBlock] | None = None
 
-    def _log(self, level: int, msg: str, *args) -> None:
-        log.log(level, msg, *args, extra=self._ctx)
+    def _apply_overrides(self, d: ModbusTcpDevice) -> None:
+        if d.max_registers_per_read is not None:
+            self.max_count = d.max_registers_per_read
+        if d.max_gap is not None:
+            self.max_gap = d.max_gap
+        q = self.quirks
+        self.quirks = Quirks(
+            connect_delay_s=q.connect_delay_s if d.connect_delay_s is None else d.connect_delay_s,
+            request_pause_s=q.request_pause_s if d.request_pause_s is None else d.request_pause_s,
+            close_after_poll=q.close_after_poll if d.close_after_poll is None else d.close_after_poll,
+        )
 
+    @property
+    def client(self) -> ReadOnlyModbusClient:
+        return self.conn.client
+
+    @property
+    def blocks(self) -> list[ReadBlock]:
+        if self._plan is None:
+            active = [f for f in (self.fields or []) if f not in self._quarantine]
+            self._plan = plan_reads(active, self.max_count, self.max_gap)
+        return self._plan
+
+    def _log(self, level: int, msg: str, *args, **kw) -> None:
+        log.log(level, msg, *args, extra=self._ctx, **kw)
+
+    # -- one poll -------------------------------------------------------------------------------
     async def poll_once(self) -> list[Reading]:
-        """Read every block once.  A block answered with a Modbus exception is
-        skipped (its fields stay missing); the other blocks still deliver."""
-        dev = self.device
-        if not self.client.connected and not await self.client.connect():
-            raise DeviceUnreachable(f"cannot connect to {dev.host}:{dev.port}")
-        readings: list[Reading] = []
-        for block in self.blocks:
+        async with self.conn.lock:
             try:
-                resp = await self.client.read_registers(block.table, block.address, block.count, dev.unit_id)
-            except ModbusException as exc:
-                # A timeout or a broken frame leaves the TCP stream in an unknown
-                # state; the next poll starts on a fresh connection.
-                self.client.close()
-                raise DeviceUnreachable(f"{block.table} {block.address}+{block.count}: {exc}") from exc
-            ts_ms = int(time.time() * 1000)
-            key = block.address if block.table == "holding" else -1 - block.address
-            if resp.isError():
-                self.health.count(f"exception_{getattr(resp, 'exception_code', '?')}")
-                if key not in self._failing_blocks:
-                    self._failing_blocks.add(key)
-                    self._log(
-                        logging.WARNING,
-                        "%s registers %d-%d answered Modbus exception %s; fields %s missing",
-                        block.table, block.address, block.address + block.count - 1,
-                        getattr(resp, "exception_code", "?"),
-                        ", ".join(f.channel for f in block.fields),
-                    )
-                continue
-            if key in self._failing_blocks:
-                self._failing_blocks.discard(key)
-                self._log(logging.INFO, "%s registers %d+ answer again", block.table, block.address)
-            regs = resp.registers
-            for f in block.fields:
-                off = f.address - block.address
-                value = decode(f, regs[off : off + width(f)])
-                if value is None:
-                    continue  # "not available" is missing, never zero
-                readings.append(Reading(dev.site, dev.id, f.channel, dev.role.value, ts_ms, value))
-        return readings
+                return await self._poll_locked()
+            finally:
+                if self.quirks.close_after_poll:
+                    self.conn.reset()
 
+    async def _poll_locked(self) -> list[Reading]:
+        dev = self.device
+        await self.conn.ensure()
+        if dev.profile == SUNSPEC and self._sunspec_generation != self.conn.generation:
+            await self._discover_sunspec()
+        self._answers = self._timeouts = 0
+        values: list[tuple[RegisterField, float]] = []
+        for block in self.blocks:
+            got = await self._read_block(block)
+            if got is None:
+                values += await self._isolate(block)
+            else:
+                values += got
+        values += await self._retry_quarantined()
+        self.health.missing_fields = len(self.fields or []) - len(values)
+        ts_ms = int(time.time() * 1000)
+        return [
+            Reading(dev.site, f"{dev.id}-{f.subdevice}" if f.subdevice else dev.id, f.channel, dev.role.value, ts_ms, v)
+            for f, v in values
+        ]
+
+    async def _discover_sunspec(self) -> None:
+        from energimon.collector.modbus import sunspec
+
+        found = await sunspec.discover(self.client, self.device.unit_id)
+        self.fields = list(found.fields)
+        self._plan, self._quarantine = None, {}
+        self._sunspec_generation = self.conn.generation
+        self._log(logging.INFO, "SunSpec device at base %d: models %s, %d fields",
+                  found.base, ", ".join(str(m[0]) for m in found.models), len(self.fields))
+
+    async def _request(self, block: ReadBlock):
+        """One request; None for an exception response.  Timeouts and broken frames reset the connection."""
+        if self.quirks.request_pause_s:
+            await asyncio.sleep(self.quirks.request_pause_s)
+        await self.conn.ensure()
+        try:
+            resp = await self.client.read(block.table, block.address, block.count, self.device.unit_id)
+        except (ModbusException, ConnectionError, OSError) as exc:
+            # The stream may hold a late answer to this request: start over on a fresh connection.
+            self.conn.reset()
+            self._timeouts += 1
+            if self._answers == 0 and self._timeouts >= 2:
+                # Nothing answered in this poll: the device is down, not one of its registers.
+                raise DeviceUnreachable(f"no answer from unit {self.device.unit_id} ({exc})") from exc
+            self.health.count("timeout")
+            self._log_block_problem(block, f"no valid answer ({type(exc).__name__}: {exc})")
+            return None
+        self._answers += 1
+        if resp.isError():
+            code = getattr(resp, "exception_code", "?")
+            self.health.count(f"exception_{code}")
+            self._log_block_problem(block, f"Modbus exception {code}")
+            return None
+        data = resp.bits if block.table in ("coil", "discrete") else resp.registers
+        if len(data) < block.count:
+            self.conn.reset()
+            self.health.count("short_response")
+            self._log_block_problem(block, f"short answer: {len(data)} of {block.count}")
+            return None
+        return [int(x) for x in data[: block.count]]
+
+    async def _read_block(self, block: ReadBlock) -> list[tuple[RegisterField, float]] | None:
+        regs = await self._request(block)
+        return None if regs is None else decode_block(block, regs)
+
+    async def _isolate(self, block: ReadBlock) -> list[tuple[RegisterField, float]]:
+        """A block failed: read its fields alone; quarantine the ones that still fail."""
+        out: list[tuple[RegisterField, float]] = []
+        singles = plan_reads(list(block.fields), self.max_count, max_gap=-1)
+        if len(singles) == 1:
+            singles_failed = list(block.fields)
+        else:
+            singles_failed = []
+            for single in singles:
+                got = await self._read_block(single)
+                if got is None:
+                    singles_failed += single.fields
+                else:
+                    out += got
+        if singles_failed and self._answers == 0:
+            raise DeviceUnreachable(f"no answer from unit {self.device.unit_id}")
+        for f in singles_failed:
+            self._quarantine[f] = self.health.polls + QUARANTINE_RETRY_POLLS
+        if singles_failed:
+            self._plan = None
+            self._log(logging.WARNING, "quarantined %s (address %s); retried alone every %d polls, the rest flows",
+                      ", ".join(f.channel for f in singles_failed),
+                      ", ".join(str(f.address) for f in singles_failed), QUARANTINE_RETRY_POLLS)
+        return out
+
+    async def _retry_quarantined(self) -> list[tuple[RegisterField, float]]:
+        out: list[tuple[RegisterField, float]] = []
+        due = [f for f, at in self._quarantine.items() if at <= self.health.polls]
+        for f in due:
+            block = plan_reads([f], self.max_count, max_gap=-1)[0]
+            got = await self._read_block(block)
+            if got is None:
+                self._quarantine[f] = self.health.polls + QUARANTINE_RETRY_POLLS
+                continue
+            del self._quarantine[f]
+            self._plan = None
+            self._log(logging.INFO, "%s (address %d) answers again", f.channel, f.address)
+            out += got
+        return out
+
+    def _log_block_problem(self, block: ReadBlock, what: str) -> None:
+        self._log(logging.DEBUG, "%s %d-%d (%s): %s", block.table, block.address, block.address + block.count - 1,
+                  ", ".join(f.channel for f in block.fields), what)
+
+    def health_readings(self, ts_ms: int) -> list[Reading]:
+        dev, h = self.device, self.health
+        mk = lambda ch, v: Reading(dev.site, dev.id, ch, dev.role.value, ts_ms, float(v))  # noqa: E731
+        return [mk("device_online", 1 if h.online else 0), mk("poll_errors", h.error_total),
+                mk("fields_missing", h.missing_fields)]
+
+    # -- the loop -------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         dev = self.device
         failures = 0
         next_at = next_tick(time.time(), dev.interval_s)
         while not stop.is_set():
-            delay = max(0.0, next_at - time.time())
             try:
-                await asyncio.wait_for(stop.wait(), timeout=delay)
+                await asyncio.wait_for(stop.wait(), timeout=max(0.0, next_at - time.time()))
                 break
             except TimeoutError:
                 pass
             self.health.polls += 1
+            n_requests = len(self.blocks) + len(self.fields or []) + 2
             try:
-                readings = await asyncio.wait_for(self.poll_once(), timeout=dev.timeout_s * (len(self.blocks) + 1))
-            except (DeviceUnreachable, OSError, TimeoutError) as exc:
-                self.client.close()
+                readings = await asyncio.wait_for(self.poll_once(), timeout=dev.timeout_s * n_requests + 5)
+            except (DeviceUnreachable, OSError, TimeoutError, ModbusException) as exc:
+                self.conn.reset()
                 failures += 1
                 self.health.count("unreachable" if isinstance(exc, DeviceUnreachable) else "timeout")
                 backoff = min(dev.interval_s * 2 ** (failures - 1), MAX_BACKOFF_S)
@@ -131,22 +319,24 @@ class ModbusPoller:
                     self._log(logging.WARNING, "device offline (%s); retrying in %.0f s",
                               exc or type(exc).__name__, backoff)
                 self.health.online = False
+                await self.sink(self.health_readings(int(time.time() * 1000)), self.source)
                 next_at = next_tick(time.time() + backoff - dev.interval_s, dev.interval_s)
                 continue
             except Exception:  # a bug must not take the daemon down with it
-                self.client.close()
+                self.conn.reset()
                 self.health.count("internal")
                 self._log(logging.ERROR, "unexpected error while polling", exc_info=True)
                 next_at = next_tick(time.time(), dev.interval_s)
                 continue
             if not self.health.online:
-                self._log(logging.INFO, "device online (%d fields)", len(readings))
+                self._log(logging.INFO, "device online (%d values)", len(readings))
             self.health.online = True
             failures = 0
-            if readings:
-                if await self.sink(readings, self.source):
-                    self.health.last_success_ms = readings[-1].ts_ms
-                else:
-                    self.health.count("spool_full")
+            ts = readings[-1].ts_ms if readings else int(time.time() * 1000)
+            if await self.sink([*readings, *self.health_readings(ts)], self.source):
+                if readings:
+                    self.health.last_success_ms = ts
+            else:
+                self.health.count("spool_full")
             next_at = next_tick(time.time(), dev.interval_s)
-        self.client.close()
+        self.conn.reset()

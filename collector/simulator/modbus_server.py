@@ -15,9 +15,10 @@ import struct
 import time
 from dataclasses import dataclass
 
-from energimon.collector.simulator.buildings import SORO_BUILDINGS, BuildingModel, MainMeter
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
+
+from energimon.collector.simulator.buildings import SORO_BUILDINGS, BuildingModel, MainMeter
 
 log = logging.getLogger("energimon.simulator")
 

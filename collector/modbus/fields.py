@@ -1,0 +1,85 @@
+"""One value in a Modbus register map: where it lives and how to turn registers into our units.
+
+Used both by device profiles (``config/profiles/*.toml``) and by inline
+``registers`` maps in the configuration.
+
+value = raw × scale × 10^sf + offset, then × sign, where ``sf`` is read from
+``scale_factor_address`` (a SunSpec-style int16 "sunssf" register, read in the
+same request as the value so the pair is consistent) or 0.  A raw value equal
+to one of the field's ``sentinels`` (or NaN/Inf for floats) means "not
+available": no reading, never zero.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from energimon.model import CHANNELS
+
+RegisterTable = Literal["holding", "input", "coil", "discrete"]
+DataType = Literal[
+    "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64", "bool", "bit",
+]
+
+TYPE_WIDTH: dict[str, int] = {
+    "int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "int64": 4, "uint64": 4,
+    "float32": 2, "float64": 4, "bit": 1, "bool": 1,
+}
+
+SUNSPEC_SENTINELS: dict[str, int] = {
+    # SunSpec Information Model Reference: "not implemented" values per type
+    "int16": -0x8000, "uint16": 0xFFFF, "int32": -0x80000000, "uint32": 0xFFFFFFFF,
+    "int64": -0x8000000000000000, "uint64": 0xFFFFFFFFFFFFFFFF,
+}
+
+
+class RegisterField(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: str
+    address: int = Field(ge=0, le=65535)
+    table: RegisterTable = "holding"
+    type: DataType = "uint16"
+    word_order: Literal["big", "little"] = Field(
+        default="big", description="big: most significant 16-bit word first"
+    )
+    byte_order: Literal["big", "little"] = Field(
+        default="big", description="big: most significant byte first inside each word (Modbus standard)"
+    )
+    scale: float = 1.0
+    offset: float = 0.0
+    scale_factor_address: int | None = Field(default=None, ge=0, le=65535)
+    sign: Literal[1, -1] = 1
+    bit: int | None = Field(default=None, ge=0, le=15, description="for type 'bit': which bit of the register")
+    sentinels: tuple[int, ...] = Field(default=(), description="raw values meaning 'not available'")
+    subdevice: str | None = Field(
+        default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,30}$",
+        description="readings go to device '<device id>-<subdevice>' (e.g. 'mppt1' for per-MPPT values)",
+    )
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, v: str) -> str:
+        if v not in CHANNELS:
+            raise ValueError(f"unknown channel {v!r}; expected one of: {', '.join(sorted(CHANNELS))}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RegisterField:
+        bit_table = self.table in ("coil", "discrete")
+        if bit_table and self.type != "bool":
+            raise ValueError(f"a {self.table} holds one bit: type must be 'bool'")
+        if self.type == "bool" and not bit_table:
+            raise ValueError("type 'bool' is for coil/discrete tables; use 'bit' with bit = N for a register bit")
+        if (self.type == "bit") != (self.bit is not None):
+            raise ValueError("type 'bit' needs 'bit' (0-15), and 'bit' needs type 'bit'")
+        if self.scale_factor_address is not None and bit_table:
+            raise ValueError("scale_factor_address only applies to registers")
+        return self
+
+    @property
+    def width(self) -> int:
+        """Registers (or bits, for coil/discrete) the value occupies."""
+        return TYPE_WIDTH[self.type]
