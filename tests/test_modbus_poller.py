@@ -336,3 +336,123 @@ def test_unit_ids_behind_one_gateway_share_one_connection():
         assert [r[0].site for r in results] == ["soro-raadhus", "stenlille-hallen"] * 2
         assert connects.count(True) == 1
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("code", [1, 2, 3, 4, 6])
+def test_every_exception_code_only_costs_the_affected_field(code):
+    async def scenario():
+        from pymodbus.constants import ExcCodes
+
+        async def action(fc, start, address, count, regs, set_values):
+            if address <= 0x20 < address + count:
+                return ExcCodes(code)
+            return None
+
+        port, server, task = await _serve(_image(action))
+        try:
+            regs = [dict(channel="power_w", address=0x1E), dict(channel="voltage_v", address=0x20),
+                    dict(channel="frequency_hz", address=0x22)]
+            poller = ModbusPoller(device(port, registers=regs), lambda r, s: collect([], r, s))
+            poller.health.polls = 1
+            got = by_channel(await poller.poll_once())
+            poller.client.close()
+        finally:
+            await server.shutdown()
+            task.cancel()
+        assert got == {"power_w": 30.0, "frequency_hz": 34.0}  # registers hold their own address
+        assert set(poller.health.errors) == {f"exception_{code}"}
+    asyncio.run(scenario())
+
+
+class MisbehavingDevice:
+    """A raw TCP 'device' speaking broken Modbus: garbage, or answers with too few registers."""
+
+    def __init__(self, mode: str):
+        self.mode = mode
+        self.port = free_port()
+        self.requests = 0
+
+    async def handle(self, reader, writer):
+        try:
+            while True:
+                header = await reader.readexactly(7)
+                length = int.from_bytes(header[4:6], "big")
+                pdu = await reader.readexactly(length - 1)
+                self.requests += 1
+                if self.mode == "garbage":
+                    writer.write(b"\x17\x42garbage-not-modbus\xff\x00" * 3)
+                else:  # short: a well-formed frame holding one register whatever was asked
+                    fc = pdu[0]
+                    body = bytes([fc, 2, 0x00, 0x2A])
+                    writer.write(header[:4] + (len(body) + 1).to_bytes(2, "big") + header[6:7] + body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def __aenter__(self):
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", self.port)
+        return self
+
+    async def __aexit__(self, *exc):
+        self.server.close()
+        await self.server.wait_closed()
+
+
+@pytest.mark.parametrize("mode", ["garbage", "short"])
+def test_garbage_and_short_answers_never_become_values_and_never_crash(mode):
+    async def scenario():
+        out: list = []
+        async with MisbehavingDevice(mode) as dev:
+            regs = [dict(channel="power_w", address=0x00, type="float32"),
+                    dict(channel="voltage_v", address=0x02, type="float32")]
+            poller = ModbusPoller(device(dev.port, registers=regs, timeout_s=0.3), lambda r, s: collect(out, r, s))
+            stop = asyncio.Event()
+            task = asyncio.create_task(poller.run(stop))
+            await asyncio.sleep(3.2)
+            stop.set()
+            await asyncio.wait_for(task, timeout=5)
+            return out, poller, dev.requests
+    out, poller, requests = asyncio.run(scenario())
+    assert requests >= 1
+    assert [r for r in out if r.channel not in HEALTH] == []  # nothing decoded from a broken answer
+    assert not task_crashed(poller)
+    # garbage never parses (device unreachable); a short frame is caught as such, field by field
+    expected = {"garbage": "unreachable", "short": "short_response"}[mode]
+    assert poller.health.errors.get(expected, 0) >= 1, poller.health.errors
+
+
+def task_crashed(poller) -> bool:
+    return poller.health.errors.get("internal", 0) > 0
+
+
+def test_device_quirks_one_request_per_field_and_close_after_poll():
+    async def scenario():
+        fcs: list[int] = []
+        connects: list[bool] = []
+
+        def trace(sending, pdu):
+            if not sending:
+                fcs.append(pdu.function_code)
+            return pdu
+
+        port = free_port()
+        server = ModbusTcpServer(_image(), address=("127.0.0.1", port), trace_pdu=trace,
+                                 trace_connect=lambda up: connects.append(up))
+        task = asyncio.create_task(server.serve_forever())
+        await asyncio.sleep(0.3)
+        try:
+            regs = [dict(channel="power_w", address=0x00), dict(channel="voltage_v", address=0x01),
+                    dict(channel="frequency_hz", address=0x02)]
+            poller = ModbusPoller(device(port, registers=regs, max_gap=-1, close_after_poll=True),
+                                  lambda r, s: collect([], r, s))
+            for _ in range(2):
+                got = by_channel(await poller.poll_once())
+        finally:
+            await server.shutdown()
+            task.cancel()
+        assert got == {"power_w": 0.0, "voltage_v": 1.0, "frequency_hz": 2.0}
+        assert len(fcs) == 6  # 3 fields x 2 polls, one request each
+        assert connects.count(True) == 2  # a fresh connection per poll
+    asyncio.run(scenario())
