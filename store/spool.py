@@ -16,7 +16,8 @@ Contract:
   counters still hold the energy, so consumption across the hole stays exact).
   Filling is logged once each time it crosses 50 %, 80 % and 95 %.
 * Readings that fail validation, or that the store refuses for good, go to the
-  ``dead_letters`` table with the reason, for ``energimon deadletters``.
+  ``dead_letters`` table with the reason, for ``energimon deadletters`` (the
+  store's refusals in the same transaction as the batch's :meth:`Spool.ack`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ FILL_WARNINGS = (0.5, 0.8, 0.95)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
-    id      INTEGER PRIMARY KEY,
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a batch's id range names only its readings
     site    TEXT NOT NULL,
     device  TEXT NOT NULL,
     channel TEXT NOT NULL,
@@ -93,7 +94,10 @@ class Spool:
         self._db.executescript(SCHEMA)
         self._count = self._db.execute("SELECT count(*) FROM readings").fetchone()[0]
         self._warned: set[float] = {f for f in FILL_WARNINGS if self._count >= f * max_readings}
-        if self._count:
+        if self._warned:
+            log.warning("spool %s opened %d%% full (%d of %d readings waiting for the store)",
+                        self.path, round(100 * self._count / max_readings), self._count, max_readings)
+        elif self._count:
             log.info("spool %s opened with %d readings waiting for the store", self.path, self._count)
 
     # -- producers ------------------------------------------------------------------------
@@ -172,12 +176,26 @@ class Spool:
             return None
         return Batch(rows[0][0], rows[-1][0], [Reading(*row[1:]) for row in rows])
 
-    def ack(self, batch: Batch) -> None:
-        """Forget a batch the store has confirmed."""
+    def ack(
+        self, batch: Batch, dead: Sequence[tuple[Reading, str]] = (), source: str = "store"
+    ) -> None:
+        """Forget a batch the store has confirmed.
+
+        ``dead`` are readings of the batch the store refused for good, with the
+        reason: they become dead letters in the same transaction that deletes
+        the batch, so a crash cannot lose them nor record them twice.
+        """
         with self._lock:
-            deleted = self._db.execute(
-                "DELETE FROM readings WHERE id BETWEEN ? AND ?", (batch.first_id, batch.last_id)
-            ).rowcount
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._insert_dead_letters((source, str(r.key), _reading_json(r), why) for r, why in dead)
+                deleted = self._db.execute(
+                    "DELETE FROM readings WHERE id BETWEEN ? AND ?", (batch.first_id, batch.last_id)
+                ).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
             self._count = max(0, self._count - deleted)
             self._check_fill()
 
@@ -197,15 +215,16 @@ class Spool:
 
     def _check_fill(self) -> None:
         fill = self._count / self.max_readings
+        crossed = [level for level in FILL_WARNINGS if fill >= level and level not in self._warned]
+        if crossed:  # one line even when a single put jumps past several levels
+            self._warned.update(crossed)
+            log.warning(
+                "spool %d%% full (%d of %d readings): the store is not keeping up or is "
+                "unreachable; at 100%% new readings are refused (nothing accepted is dropped)",
+                round(fill * 100), self._count, self.max_readings,
+            )
         for level in FILL_WARNINGS:
-            if fill >= level and level not in self._warned:
-                self._warned.add(level)
-                log.warning(
-                    "spool %d%% full (%d of %d readings): the store is not keeping up or is "
-                    "unreachable; at 100%% new readings are refused (nothing accepted is dropped)",
-                    round(fill * 100), self._count, self.max_readings,
-                )
-            elif fill < level - 0.1 and level in self._warned:
+            if fill < level - 0.1 and level in self._warned:
                 self._warned.discard(level)
                 log.info("spool back below %d%% (%d readings)", round(level * 100), self._count)
 
@@ -218,5 +237,5 @@ def _reading_json(r: Reading) -> str:
     return json.dumps(
         {"site": r.site, "device": r.device, "channel": r.channel, "role": r.role,
          "ts_ms": r.ts_ms, "value": repr(r.value)},
-        ensure_ascii=False,
+        ensure_ascii=False, default=repr,  # a dead letter is kept even when a field has a strange type
     )

@@ -18,8 +18,11 @@ class SpoolWriter:
 
     A batch leaves the spool only after the store confirmed it; readings the
     store refuses for good go to dead letters so they cannot block the queue.
-    While the store is down the writer backs off exponentially (1 s to
-    ``max_backoff_s``) and readings keep accumulating in the spool.
+    While the store is down the writer backs off exponentially (1 s, or
+    ``max_backoff_s`` if smaller, up to ``max_backoff_s``) and readings keep
+    accumulating in the spool.  Any other exception from the store or the spool
+    is logged with its traceback and retried the same way: the writer task
+    never dies while the collectors keep filling the spool.
     """
 
     def __init__(
@@ -54,33 +57,36 @@ class SpoolWriter:
         if batch is None:
             return 0
         rejected = await self._call(self.store.write, batch.readings)
-        for rej in rejected:
-            await asyncio.to_thread(
-                self.spool.dead_letter, f"store:{self.store.kind}", str(rej.reading.key),
-                repr(rej.reading), rej.reason,
-            )
-        await asyncio.to_thread(self.spool.ack, batch)
+        # Dead letters and the ack are one spool transaction (one fsync, not one per refused reading).
+        dead = [(rej.reading, rej.reason) for rej in rejected]
+        await asyncio.to_thread(self.spool.ack, batch, dead, f"store:{self.store.kind}")
         self.written += len(batch) - len(rejected)
         return len(batch)
 
     async def run(self, stop: asyncio.Event) -> None:
-        backoff = 1.0
+        first_backoff = min(1.0, self.max_backoff_s)
+        backoff = first_backoff
         while not stop.is_set():
+            # Cleared before the take, so a wake() during the drain is not lost.
+            self._wake.clear()
             try:
                 moved = await self.drain_once()
-            except StoreError as exc:
-                if self.last_error != str(exc):
-                    log.error("store unavailable, readings stay in the spool: %s", exc)
-                self.last_error = str(exc)
+            except Exception as exc:  # the writer task must outlive any store failure
+                error = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+                if self.last_error != error:
+                    if isinstance(exc, StoreError):
+                        log.error("store unavailable, readings stay in the spool: %s", error)
+                    else:  # a bug or an unexpected failure: keep the traceback, keep retrying
+                        log.exception("writing to the store failed, readings stay in the spool: %s", error)
+                self.last_error = error
                 await _wait_any(stop, None, backoff)
                 backoff = min(backoff * 2, self.max_backoff_s)
                 continue
             if self.last_error is not None:
                 log.info("store reachable again; draining %d spooled readings", self.spool.backlog())
                 self.last_error = None
-            backoff = 1.0
+            backoff = first_backoff
             if moved < self.batch_size:
-                self._wake.clear()
                 await _wait_any(stop, self._wake, self.idle_wait_s)
 
     async def flush(self, timeout_s: float) -> int:
@@ -90,7 +96,11 @@ class SpoolWriter:
         while time.monotonic() < deadline:
             try:
                 moved = await asyncio.wait_for(self.drain_once(), max(0.1, deadline - time.monotonic()))
-            except (StoreError, TimeoutError) as exc:
+            except TimeoutError:
+                log.warning("flush stopped after %.1f s, %d readings stay in the spool",
+                            timeout_s, self.spool.backlog())
+                break
+            except Exception as exc:  # shutdown must go on (and close the spool) whatever the store does
                 log.warning("flush stopped, %d readings stay in the spool: %s", self.spool.backlog(), exc)
                 break
             moved_total += moved

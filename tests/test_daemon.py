@@ -55,9 +55,15 @@ def test_daemon_collects_all_sites_despite_a_dead_device_and_stops_cleanly(tmp_p
     assert daemon.accepted > 0 and daemon.writer.written == daemon.accepted
     store = SqliteStore(tmp_path / "store.db", readonly=True)
     try:
-        assert "undermaaler" not in set(store.series()["device"])
+        latest = store.latest()
     finally:
         store.close()
+    # the dead device has no measurements, only its health: offline
+    dead_rows = latest[latest["device"] == "undermaaler"]
+    assert set(dead_rows["channel"]) == {"device_online", "poll_errors", "fields_missing"}
+    assert dead_rows.set_index("channel").loc["device_online", "value"] == 0.0
+    live = latest[(latest["device"] == "hovedmaaler") & (latest["channel"] == "device_online")]
+    assert set(live["value"]) == {1.0}
 
 
 def test_demo_shows_all_three_sites_within_10_s_and_exits_0_on_sigterm(tmp_path):

@@ -1,0 +1,287 @@
+"""The durable spool on real SQLite files: durability across restarts and SIGKILL, the full policy, validation."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import math
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from energimon.model import MAX_FUTURE_MS, MIN_TIMESTAMP_MS, Reading, now_ms
+from energimon.store.spool import PutResult, Spool, SpoolFull
+
+WORKER = Path(__file__).parent / "helpers" / "spool_worker.py"
+_spec = importlib.util.spec_from_file_location("spool_worker", WORKER)
+spool_worker = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(spool_worker)
+
+BASE_MS = now_ms() - 30 * 86_400_000  # a month ago: valid, whole seconds don't matter
+
+
+def make(n: int, base_ms: int = BASE_MS) -> list[Reading]:
+    return spool_worker.readings(base_ms, n)
+
+
+def take_all(spool: Spool) -> list[Reading]:
+    batch = spool.take(10**9)
+    return [] if batch is None else batch.readings
+
+
+def spool_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "energimon.spool" and r.levelno == logging.WARNING]
+
+
+def back_below(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "energimon.spool" and "back below" in r.getMessage()]
+
+
+def levels(messages: list[str]) -> list[str]:
+    """'spool 80% full (...)' / 'spool back below 80% (...)' -> '80%'."""
+    return [next(w for w in m.split() if w.endswith("%")) for m in messages]
+
+
+# -- basic contract -------------------------------------------------------------------------------
+def test_take_hands_out_oldest_first_and_ack_forgets_exactly_the_batch(tmp_path):
+    spool = Spool(tmp_path / "spool.db")
+    data = make(25)
+    for i in range(0, 25, 5):
+        assert spool.put(data[i:i + 5]).accepted == 5
+    assert spool.backlog() == 25
+    first = spool.take(10)
+    assert first.readings == data[:10] and len(first) == 10
+    again = spool.take(10)
+    assert again.readings == data[:10], "take() must not remove anything before ack()"
+    spool.ack(first)
+    assert spool.backlog() == 15
+    assert take_all(spool) == data[10:]
+    spool.ack(spool.take(100))
+    assert spool.backlog() == 0 and spool.take(10) is None
+    spool.close()
+
+
+def test_a_stale_ack_never_deletes_readings_put_later(tmp_path):
+    # A batch acked twice (writer cancelled mid-ack at shutdown, then flushed) must not take
+    # newer readings with it, even after the spool was empty in between: ids are never reused.
+    spool = Spool(tmp_path / "spool.db")
+    data = make(6)
+    spool.put(data[:3])
+    batch = spool.take(100)
+    spool.ack(batch)
+    assert spool.backlog() == 0
+    spool.put(data[3:])
+    spool.ack(batch)  # stale
+    assert spool.backlog() == 3
+    assert take_all(spool) == data[3:]
+    spool.close()
+    reopened = Spool(tmp_path / "spool.db")  # and not after a restart either
+    reopened.ack(batch)
+    assert take_all(reopened) == data[3:]
+    reopened.close()
+
+
+def test_backlog_and_order_survive_a_restart(tmp_path):
+    path = tmp_path / "spool.db"
+    spool = Spool(path)
+    data = make(1000)
+    for i in range(0, 1000, 100):
+        spool.put(data[i:i + 100], source="modbus:test")
+    spool.ack(spool.take(150))
+    spool.close()
+
+    reopened = Spool(path)
+    assert reopened.backlog() == 850
+    assert reopened.take(50).readings == data[150:200]
+    assert take_all(reopened) == data[150:]
+    assert all(isinstance(r.ts_ms, int) and isinstance(r.value, float) for r in take_all(reopened))
+    reopened.close()
+
+
+def test_put_is_durable_when_the_producer_is_killed_mid_put_loop(tmp_path):
+    """SIGKILL the producer; everything put() returned for is in the spool afterwards, in order."""
+    spool_path, ackfile = tmp_path / "spool.db", tmp_path / "acked.txt"
+    batch, total = 10, 2_000_000  # far more than it can put before the kill
+    proc = subprocess.Popen(
+        [sys.executable, str(WORKER), "produce", str(spool_path), str(ackfile), str(BASE_MS), str(total), str(batch)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and proc.poll() is None:
+            if ackfile.exists() and ackfile.stat().st_size > 2000:  # a few hundred puts acknowledged
+                break
+            time.sleep(0.01)
+        assert proc.poll() is None, f"producer exited early: {proc.stderr.read().decode()}"
+        assert ackfile.exists() and ackfile.stat().st_size > 2000, "producer made no progress in 15 s"
+        proc.kill()
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        proc.stderr.close()
+    lines = ackfile.read_text().split("\n")
+    complete = [int(x) for x in lines[:-1]]  # the last element is "" or a torn line
+    acked = complete[-1]
+    assert complete == list(range(batch, acked + 1, batch))
+
+    spool = Spool(spool_path)
+    check = sqlite3.connect(spool_path)
+    assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    check.close()
+    got = take_all(spool)
+    # everything acknowledged, in order, plus at most the one put that committed before its line was written
+    assert acked <= len(got) <= acked + batch
+    assert got == make(len(got))
+    assert spool.backlog() == len(got)
+    spool.close()
+
+
+# -- full policy ----------------------------------------------------------------------------------
+def test_full_spool_refuses_the_whole_put_and_keeps_what_it_accepted(tmp_path):
+    spool = Spool(tmp_path / "spool.db", max_readings=10)
+    data = make(20)
+    spool.put(data[:8])
+    bad = Reading("soro-raadhus", "hovedmaaler", "power_w", "grid", BASE_MS, math.nan)
+    with pytest.raises(SpoolFull, match="full"):
+        spool.put([*data[8:11], bad], source="mqtt:test")
+    assert spool.backlog() == 8
+    assert take_all(spool) == data[:8]
+    assert spool.dead_letters() == [], "a refused put writes nothing, not even its dead letters"
+
+    assert spool.put(data[8:10]).accepted == 2  # exactly full is allowed
+    with pytest.raises(SpoolFull):
+        spool.put(data[10:11])
+    # invalid readings take no room: they still become dead letters when the spool is full
+    assert spool.put([bad]).accepted == 0
+    assert len(spool.dead_letters()) == 1
+    spool.close()
+
+    reopened = Spool(tmp_path / "spool.db", max_readings=10)  # still full after a restart
+    with pytest.raises(SpoolFull):
+        reopened.put(data[10:11])
+    reopened.ack(reopened.take(3))
+    assert reopened.put(data[10:13]).accepted == 3
+    assert take_all(reopened) == data[3:13]
+    reopened.close()
+
+
+def test_fill_warnings_once_each_while_filling_and_re_armed_after_draining(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="energimon.spool")
+    spool = Spool(tmp_path / "spool.db", max_readings=20)
+    data = make(60)
+
+    def fill_one_by_one(start: int, stop: int) -> None:
+        for i in range(start, stop):
+            spool.put([data[i]])
+
+    fill_one_by_one(0, 20)
+    assert levels(spool_warnings(caplog)) == ["50%", "80%", "95%"]
+    with pytest.raises(SpoolFull):
+        spool.put([data[20]])
+    assert len(spool_warnings(caplog)) == 3, "SpoolFull is the caller's to log, the levels are logged once"
+
+    # Down to 45 %: 80 % and 95 % re-arm, 50 % does not (hysteresis), so refilling to 50 % stays quiet.
+    caplog.clear()
+    spool.ack(spool.take(11))
+    assert levels(back_below(caplog)) == ["80%", "95%"]
+    caplog.clear()
+    spool.put([data[20]])
+    assert spool_warnings(caplog) == []
+
+    # Drained: every level is re-armed, and filling again warns again, once each.
+    while (b := spool.take(7)) is not None:
+        spool.ack(b)
+    assert levels(back_below(caplog)) == ["50%"]
+    caplog.clear()
+    fill_one_by_one(21, 41)
+    assert levels(spool_warnings(caplog)) == ["50%", "80%", "95%"]
+    spool.close()
+
+
+def test_one_put_past_several_levels_logs_one_line_and_a_full_spool_warns_on_open(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="energimon.spool")
+    spool = Spool(tmp_path / "spool.db", max_readings=20)
+    spool.put(make(19))
+    assert levels(spool_warnings(caplog)) == ["95%"]
+    spool.close()
+    caplog.clear()
+    Spool(tmp_path / "spool.db", max_readings=20).close()
+    assert len(spool_warnings(caplog)) == 1 and "95% full" in spool_warnings(caplog)[0]
+
+
+# -- validation -----------------------------------------------------------------------------------
+def _r(**kw) -> Reading:
+    fields = {"site": "soro-raadhus", "device": "hovedmaaler", "channel": "power_w", "role": "grid",
+              "ts_ms": BASE_MS, "value": 1234.5}
+    return Reading(**{**fields, **kw})
+
+
+INVALID = [
+    pytest.param(_r(value=math.nan), "not finite", id="nan"),
+    pytest.param(_r(value=math.inf), "not finite", id="inf"),
+    pytest.param(_r(value=-math.inf), "not finite", id="-inf"),
+    pytest.param(_r(channel="power_kw"), "unknown channel 'power_kw'", id="unknown-channel"),
+    pytest.param(_r(site="Sorø Rådhus"), "site 'Sorø Rådhus' is not a valid id", id="bad-site"),
+    pytest.param(_r(site=""), "site '' is not a valid id", id="empty-site"),
+    pytest.param(_r(device="meter/1"), "device 'meter/1' is not a valid id", id="bad-device"),
+    pytest.param(_r(role="solar"), "role 'solar'", id="bad-role"),
+    pytest.param(_r(ts_ms=MIN_TIMESTAMP_MS - 1), "before the year 2000", id="1999"),
+    pytest.param(_r(ts_ms=0), "before the year 2000", id="epoch-zero"),
+    pytest.param(_r(ts_ms=now_ms() + MAX_FUTURE_MS + 3_600_000), "more than 24 h in the future", id="future"),
+    pytest.param(_r(channel="energy_import_wh", value=-1.0), "below the physical minimum", id="negative-counter"),
+    pytest.param(_r(value="12"), "must be a number", id="string-value"),
+    pytest.param(_r(value=True), "must be a number", id="bool-value"),
+]
+
+
+@pytest.mark.parametrize(("bad", "reason"), INVALID)
+def test_invalid_readings_become_dead_letters_and_valid_ones_in_the_same_put_are_accepted(tmp_path, bad, reason):
+    spool = Spool(tmp_path / "spool.db")
+    good = [_r(ts_ms=BASE_MS - 1000), _r(ts_ms=BASE_MS + 1000)]
+    result = spool.put([good[0], bad, good[1]], source="modbus:soro-raadhus/hovedmaaler")
+    assert isinstance(result, PutResult)
+    assert result.accepted == 2
+    assert [r for r, _ in result.rejected] == [bad] and reason in result.rejected[0][1]
+    assert take_all(spool) == good
+    (dl,) = spool.dead_letters()
+    assert reason in dl["reason"]
+    assert dl["source"] == "modbus:soro-raadhus/hovedmaaler"
+    assert dl["subject"] == f"{bad.site}/{bad.device}/{bad.channel}"
+    payload = json.loads(dl["payload"])
+    assert payload["channel"] == bad.channel and payload["ts_ms"] == bad.ts_ms and payload["value"] == repr(bad.value)
+    spool.close()
+    reopened = Spool(tmp_path / "spool.db")  # dead letters are as durable as readings
+    assert [d["reason"] for d in reopened.dead_letters()] == [dl["reason"]]
+    reopened.close()
+
+
+def test_edges_of_the_valid_time_range_are_accepted(tmp_path):
+    spool = Spool(tmp_path / "spool.db")
+    edge = [_r(ts_ms=MIN_TIMESTAMP_MS), _r(ts_ms=now_ms() + MAX_FUTURE_MS - 60_000), _r(value=0), _r(value=-5.0)]
+    assert spool.put(edge).accepted == 4
+    assert spool.dead_letters() == []
+    spool.close()
+
+
+def test_dead_letter_keeps_undecodable_input_with_its_reason(tmp_path):
+    spool = Spool(tmp_path / "spool.db")
+    spool.dead_letter("mqtt:broker", "energimon/soro/meter", b"\xff\xfe{not json", "payload is not UTF-8 JSON")
+    (dl,) = spool.dead_letters()
+    assert dl["subject"] == "energimon/soro/meter" and dl["reason"] == "payload is not UTF-8 JSON"
+    assert dl["payload"].endswith("{not json") and "\\xff" in dl["payload"]
+    assert spool.backlog() == 0
+    spool.close()
+
+
+def test_constructor_rejects_nonsense(tmp_path):
+    with pytest.raises(ValueError, match="max_readings"):
+        Spool(tmp_path / "a.db", max_readings=0)
+    with pytest.raises(ValueError, match="synchronous"):
+        Spool(tmp_path / "b.db", synchronous="OFF")
