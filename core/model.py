@@ -19,7 +19,8 @@ Sign convention (every device profile maps its own convention onto this):
   never turned into negative consumption.
 
 Missing is not zero: a reading that does not exist is absent (or an explicit
-null), never ``0.0``.  :class:`Reading` therefore refuses NaN and infinities.
+null), never ``0.0``.  :func:`validate_reading` (applied by the spool and the
+stores) therefore refuses NaN and infinities.
 """
 
 from __future__ import annotations

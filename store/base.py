@@ -17,9 +17,10 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+
 from energimon.model import Kind, Reading, SeriesKey, channel_info
 from energimon.store.counters import EnergyResult, auto_max_gap_s, energy_per_window
-from energimon.store.windows import Window, combine_partials, to_ms
+from energimon.store.windows import Window, combine_partials, edges_ms, to_ms
 
 AGGREGATES = ("mean", "min", "max", "last", "sum", "count")
 
@@ -97,7 +98,8 @@ class Store(ABC):
         The range is widened to whole windows.  Windows without data are present
         with NaN (count: 0) — a gap is never reported as zero.
         """
-        return self.aggregates(key, start, end, window)[_check_how(how)]
+        how = _check_how(how)  # before touching the store
+        return self.aggregates(key, start, end, window)[how]
 
     def aggregates(self, key: SeriesKey, start: datetime, end: datetime, window: str) -> pd.DataFrame:
         """All aggregates (mean, min, max, last, sum, count) per window."""
@@ -119,15 +121,23 @@ class Store(ABC):
         info = channel_info(key.channel)
         if info.kind is not Kind.COUNTER:
             raise ValueError(f"{key}: energy needs a counter channel, {key.channel} is a {info.kind}")
-        edges = Window(window).edges(start, end)
-        edges_ms = (edges.asi8 // 1_000_000).astype(np.int64)
-        # Look around the range far enough to interpolate the counter at its edges.
-        probe_s = max_gap_s if max_gap_s is not None else 6 * 3600
-        look_ms = int(probe_s * 1000) + 1
-        ts, v = self.read_raw_ms(key, int(edges_ms[0]) - look_ms, int(edges_ms[-1]) + look_ms)
-        if max_gap_s is None:
+        e_ms = edges_ms(Window(window).edges(start, end))
+
+        # Look around the range far enough to interpolate the counter at its edges:
+        # a reading up to max_gap_s outside the range still forms a usable interval.
+        def around(look_s: float) -> tuple[np.ndarray, np.ndarray]:
+            look_ms = int(look_s * 1000) + 1
+            return self.read_raw_ms(key, int(e_ms[0]) - look_ms, int(e_ms[-1]) + look_ms)
+
+        if max_gap_s is not None:
+            ts, v = around(max_gap_s)
+        else:
+            probe_s = 6 * 3600
+            ts, v = around(probe_s)
             max_gap_s = auto_max_gap_s(ts)
-        return energy_per_window(ts, v, edges_ms, max_gap_s)
+            if max_gap_s > probe_s:  # sparse counter (e.g. daily utility readings): look further
+                ts, v = around(max_gap_s)
+        return energy_per_window(ts, v, e_ms, max_gap_s)
 
 
 def partials_from_raw(ts: np.ndarray, v: np.ndarray, bucket_s: int) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from energimon.model import LOCAL_TZ
 
 DEFAULT_MIN_GAP_S = 900
@@ -112,8 +113,11 @@ def energy_per_window(
     coverage = covered_ms / np.diff(e).astype(np.float64)
     energy = np.where(covered_ms > 0, energy, np.nan)
 
+    # A reset happened somewhere in (t0, t1]: it belongs to the window holding that
+    # interval's end, i.e. e[k] < t1 <= e[k+1] (a reading exactly on an edge closes
+    # the window before it; the next window's data are untouched by the reset).
     reset_idx = np.nonzero(is_reset)[0]
-    reset_win = np.searchsorted(e, t1[reset_idx], side="right") - 1
+    reset_win = np.searchsorted(e, t1[reset_idx], side="left") - 1
     resets_per_win = np.zeros(n_win, dtype=np.int64)
     in_range = (reset_win >= 0) & (reset_win < n_win)
     np.add.at(resets_per_win, reset_win[in_range], 1)
@@ -126,7 +130,7 @@ def energy_per_window(
     reset_rows = [
         (int(t1[i]), float(v[i]), float(v[i + 1]))
         for i in reset_idx
-        if e[0] <= t1[i] < e[-1]
+        if e[0] < t1[i] <= e[-1]
     ]
     return _result(e, energy, np.clip(coverage, 0.0, 1.0), resets_per_win, gap_rows, reset_rows)
 

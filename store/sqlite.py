@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from energimon.model import Reading, SeriesKey
+
+from energimon.model import Reading, SeriesKey, validate_reading
 from energimon.store.base import Rejected, Store, StoreError, StoreHealth
 
 SCHEMA = """
@@ -41,12 +42,13 @@ class SqliteStore(Store):
     def __init__(self, path: str | Path, *, readonly: bool = False):
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._ids: dict[tuple[str, str, str], int] = {}
+        self._ids: dict[tuple[str, str, str], tuple[int, str]] = {}  # key -> (series id, role)
         try:
             if readonly:
                 if not self.path.exists():
                     raise StoreError(f"embedded store {self.path} does not exist (has the daemon run?)")
-                uri = f"file:{self.path}?mode=ro"
+                # as_uri() percent-encodes: a '?', '#' or '%' in the path must not end up in the URI as is
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
                 self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,13 +62,24 @@ class SqliteStore(Store):
 
     # -- writes -------------------------------------------------------------------------
     def write(self, readings: Sequence[Reading]) -> list[Rejected]:
-        if not readings:
-            return []
+        # Refuse for good what can never be stored (NaN, unknown channel, bad id...):
+        # one such reading must not turn the whole batch into a retry-forever error.
+        rejected: list[Rejected] = []
+        good: list[Reading] = []
+        for r in readings:
+            try:
+                validate_reading(r)
+            except ValueError as exc:
+                rejected.append(Rejected(r, str(exc)))
+            else:
+                good.append(r)
+        if not good:
+            return rejected
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    rows = [(self._series_id(r), r.ts_ms, float(r.value)) for r in readings]
+                    rows = [(self._series_id(r), r.ts_ms, float(r.value)) for r in good]
                     self._db.executemany(
                         "INSERT INTO points (series_id, ts_ms, value) VALUES (?, ?, ?) "
                         "ON CONFLICT (series_id, ts_ms) DO UPDATE SET value = excluded.value",
@@ -79,12 +92,14 @@ class SqliteStore(Store):
                     raise
             except sqlite3.Error as exc:
                 raise StoreError(f"embedded store {self.path}: {exc}") from exc
-        return []
+        return rejected
 
     def _series_id(self, r: Reading) -> int:
         key = (r.site, r.device, r.channel)
-        sid = self._ids.get(key)
-        if sid is None:
+        cached = self._ids.get(key)
+        if cached is not None:
+            sid, role = cached
+        else:
             row = self._db.execute(
                 "SELECT id, role FROM series WHERE site=? AND device=? AND channel=?", key
             ).fetchone()
@@ -93,11 +108,12 @@ class SqliteStore(Store):
                     "INSERT INTO series (site, device, channel, role) VALUES (?, ?, ?, ?)",
                     (*key, r.role),
                 ).lastrowid
+                role = r.role
             else:
-                sid = row[0]
-                if row[1] != r.role:  # the device was re-classified in the config
-                    self._db.execute("UPDATE series SET role=? WHERE id=?", (r.role, sid))
-            self._ids[key] = sid
+                sid, role = row
+        if role != r.role:  # the device was re-classified in the config
+            self._db.execute("UPDATE series SET role=? WHERE id=?", (r.role, sid))
+        self._ids[key] = (sid, r.role)
         return sid
 
     # -- reads --------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+
 from energimon.model import LOCAL_TZ
 
 FIXED_WINDOWS_S: dict[str, int] = {
@@ -70,8 +71,9 @@ class Window:
         dates = pd.date_range(first, last_needed + pd.tseries.frequencies.to_offset(freq), freq=freq)
         dates = dates[dates >= first]
         # keep edges up to and including the first one at or after `end`
+        # (compare in ns: `asi8` is in the index's own unit, `Timestamp.value` is always ns)
         local_edges = dates.tz_localize(LOCAL_TZ)
-        idx = int(np.searchsorted(local_edges.asi8, local_end.value, side="left"))
+        idx = int(np.searchsorted(local_edges.as_unit("ns").asi8, local_end.value, side="left"))
         return local_edges[: idx + 1].tz_convert("UTC")
 
 
@@ -84,6 +86,15 @@ def _utc(t: datetime | pd.Timestamp) -> pd.Timestamp:
 
 def to_ms(t: datetime | pd.Timestamp) -> int:
     return int(_utc(t).value // 1_000_000)
+
+
+def edges_ms(edges: pd.DatetimeIndex) -> np.ndarray:
+    """Window edges as epoch milliseconds (int64), whatever the index's resolution.
+
+    pandas 3 builds indexes in microseconds (or ms, s) as well as ns, so ``asi8``
+    alone does not say which unit it is in.
+    """
+    return edges.as_unit("ms").asi8.astype(np.int64)
 
 
 def combine_partials(partials: pd.DataFrame, edges: pd.DatetimeIndex) -> pd.DataFrame:
@@ -105,8 +116,8 @@ def combine_partials(partials: pd.DataFrame, edges: pd.DatetimeIndex) -> pd.Data
         }
     )
     if len(partials):
-        bucket_ns = partials.index.asi8
-        win = np.searchsorted(edges.asi8, bucket_ns, side="right") - 1
+        bucket_ns = pd.DatetimeIndex(partials.index).as_unit("ns").asi8
+        win = np.searchsorted(edges.as_unit("ns").asi8, bucket_ns, side="right") - 1
         keep = (win >= 0) & (win < n_windows) & (partials["count"].to_numpy() > 0)
         if keep.any():
             p = partials[keep]
