@@ -93,11 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=3.0, help="seconds per request (default 3)")
 
     p = sub.add_parser("simulate", help="serve the simulated Sorø devices over Modbus TCP",
-                       description="Serve the simulated meters of Sorø Rådhus, Stenlille hallen and Dianalund "
-                                   "Bibliotek until Ctrl-C (commissioning training, trying probe).")
+                       description="Serve the simulated main meters and SunSpec PV inverters of Sorø Rådhus, "
+                                   "Stenlille hallen and Dianalund Bibliotek until Ctrl-C (commissioning "
+                                   "training, trying probe).")
     p.set_defaults(handler=cmd_simulate)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=5020, help="first port; one port per site (default 5020)")
+    p.add_argument("--port", type=int, default=5020,
+                   help="first port; meters then inverters on consecutive ports (default 5020)")
+
+    p = sub.add_parser("deadletters", help="input that could not become readings, with why",
+                       description="List the spool's dead letters, newest first: bad MQTT payloads (raw), "
+                                   "invalid readings and readings the store refused, each with its reason.")
+    p.set_defaults(handler=cmd_deadletters)
+    _config_arg(p)
+    p.add_argument("--limit", type=int, default=50, help="show at most this many (default 50)")
+    p.add_argument("--subject", help="only entries whose subject (MQTT topic or series) contains this text")
+    p.add_argument("--full", action="store_true", help="show whole payloads (default: first 120 characters)")
     return parser
 
 
@@ -291,10 +302,15 @@ def cmd_simulate(args) -> int:
     setup_logging("WARNING")
 
     async def serve() -> None:
-        ports = [args.port + i for i in range(len(SORO_BUILDINGS))]
-        async with MeterSimulator(host=args.host, ports=ports) as sim:
+        n = len(SORO_BUILDINGS)
+        ports = [args.port + i for i in range(n)]
+        pv_ports = [args.port + n + i for i in range(sum(b.pv_kwp > 0 for b in SORO_BUILDINGS))]
+        async with MeterSimulator(host=args.host, ports=ports, with_pv=True, pv_ports=pv_ports) as sim:
             for m in sim.meters:
                 print(f"{m.building.name}: main meter (eastron.sdm630) on {args.host}:{m.port} unit {m.unit_id}")
+            for inv in sim.inverters:
+                print(f"{inv.building.name}: PV inverter (sunspec, model {inv.inverter_model}) on "
+                      f"{args.host}:{inv.port} unit {inv.unit_id}")
             print("Ctrl-C stops the simulator.", flush=True)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -303,6 +319,37 @@ def cmd_simulate(args) -> int:
             await stop.wait()
 
     asyncio.run(serve())
+    return 0
+
+
+def cmd_deadletters(args) -> int:
+    from collections import Counter
+
+    from energimon.store.spool import Spool
+
+    settings = load_settings(args.config)
+    path = settings.spool.path
+    if not path.exists():
+        print(f"no spool at {path} (has the daemon run yet?)")
+        return 0
+    spool = Spool(path, settings.spool.max_readings, settings.spool.synchronous)
+    try:
+        rows = spool.dead_letters(limit=max(1, args.limit) if not args.subject else 100_000)
+    finally:
+        spool.close()
+    if args.subject:
+        rows = [r for r in rows if args.subject in r["subject"]][: max(1, args.limit)]
+    if not rows:
+        print("no dead letters")
+        return 0
+    per_subject = Counter(r["subject"] for r in rows)
+    print(f"{len(rows)} dead letter(s) shown, newest first; per subject:")
+    for subject, n in per_subject.most_common():
+        print(f"  {n:6d}  {subject}")
+    for r in rows:
+        when = datetime.fromtimestamp(r["received_ms"] / 1000, tz=LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+        payload = r["payload"] if args.full or len(r["payload"]) <= 120 else r["payload"][:120] + "…"
+        print(f"\n#{r['id']}  {when}  {r['source']}  {r['subject']}\n  reason:  {r['reason']}\n  payload: {payload}")
     return 0
 
 

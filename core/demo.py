@@ -66,7 +66,19 @@ profile = "eastron.sdm630"
 interval_s = {interval}
 """
 
-SHOWN = ("power_w", "energy_import_wh", "energy_export_wh", "voltage_l1_v")
+PV_DEVICE = """
+[[devices]]
+site = "{site}"
+id = "inverter"
+role = "pv"
+protocol = "modbus_tcp"
+host = "127.0.0.1"
+port = {port}
+profile = "sunspec"
+interval_s = {interval}
+"""
+
+SHOWN = ("power_w", "energy_import_wh", "energy_export_wh", "pv_power_w", "pv_energy_wh")
 
 
 def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float) -> Path:
@@ -74,6 +86,8 @@ def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float) -> P
     path = folder / "energimon.toml"
     devices = "".join(
         DEVICE.format(site=m.building.site, port=m.port, interval=interval_s) for m in sim.meters
+    ) + "".join(
+        PV_DEVICE.format(site=inv.building.site, port=inv.port, interval=interval_s) for inv in sim.inverters
     )
     path.write_text(DEMO_CONFIG.format(config=path, devices=devices), encoding="utf-8")
     return path
@@ -83,25 +97,26 @@ def format_table(store: SqliteStore) -> str:
     latest = store.latest()
     if latest.empty:
         return "  (no readings yet)"
-    latest = latest[latest["channel"].isin(SHOWN)]
+    latest = latest[latest["channel"].isin(SHOWN) & ~latest["device"].str.contains("-")]
     now = time.time()
-    lines = [f"  {'site':<21} {'channel':<18} {'value':>14}  age"]
+    lines = [f"  {'site':<21} {'device':<12} {'channel':<18} {'value':>14}  age"]
     for row in latest.itertuples():
         unit = CHANNELS[row.channel].unit
         age = now - row.time.timestamp()
-        lines.append(f"  {row.site:<21} {row.channel:<18} {row.value:>11.1f} {unit:<3} {age:4.0f} s")
+        lines.append(f"  {row.site:<21} {row.device:<12} {row.channel:<18} {row.value:>11.1f} {unit:<3} {age:4.0f} s")
     return "\n".join(lines)
 
 
 async def run_demo(folder: Path, seconds: float | None, interval_s: float, out=sys.stdout) -> int:
-    sim = MeterSimulator()
+    sim = MeterSimulator(with_pv=True)
     await sim.start()
     daemon = None
     try:
         config = write_demo_config(folder, sim, interval_s)
         settings = load_settings(config)
-        print(f"energimon demo: 3 simulated Sorø buildings on 127.0.0.1 ports "
-              f"{', '.join(str(m.port) for m in sim.meters)}", file=out)
+        print("energimon demo: 3 simulated Sorø buildings on 127.0.0.1 — main meters on ports "
+              f"{', '.join(str(m.port) for m in sim.meters)}, SunSpec PV inverters on "
+              f"{', '.join(str(i.port) for i in sim.inverters)}", file=out)
         print(f"  config: {config}\n  store:  {settings.store.path}\n  spool:  {settings.spool.path}", file=out)
         print("  Ctrl-C stops the demo.\n", file=out, flush=True)
         daemon = Daemon(settings)

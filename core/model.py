@@ -85,7 +85,7 @@ _CHANNELS: tuple[ChannelInfo, ...] = (
     # collector health, stored as series of the device itself
     ChannelInfo("device_online", "1", Kind.GAUGE, "1: the last poll got answers, 0: unreachable", 0.0),
     ChannelInfo("poll_errors", "1", Kind.COUNTER, "failed requests since the daemon started", 0.0),
-    ChannelInfo("fields_missing", "1", Kind.GAUGE, "configured values not delivered in the last poll", 0.0),
+    ChannelInfo("fields_missing", "1", Kind.GAUGE, "configured values the device does not deliver (quarantined)", 0.0),
 )
 
 CHANNELS: dict[str, ChannelInfo] = {c.name: c for c in _CHANNELS}

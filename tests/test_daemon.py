@@ -77,7 +77,10 @@ def test_demo_shows_all_three_sites_within_10_s_and_exits_0_on_sigterm(tmp_path)
         while time.monotonic() < deadline and seen != SITES:
             time.sleep(0.5)
             seen = sites_in_store(tmp_path / "demo" / "store.db")
-        assert seen == SITES
+        if seen != SITES:
+            proc.kill()
+            out, err = proc.communicate(timeout=10)
+            raise AssertionError(f"sites after 10 s: {seen}\nstdout:\n{out}\nstderr:\n{err}")
         time.sleep(5.5)  # let the demo print a table
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=10)
@@ -85,7 +88,7 @@ def test_demo_shows_all_three_sites_within_10_s_and_exits_0_on_sigterm(tmp_path)
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 0, err
+    assert proc.returncode == 0, (out, err)
     assert "3 simulated Sorø buildings" in out
     assert "stenlille-hallen" in out and "power_w" in out
     assert "demo stopped" in out

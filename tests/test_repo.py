@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 from pathlib import Path
 
@@ -33,9 +34,31 @@ def test_one_import_namespace_and_no_top_level_config_module():
     assert resources.files("energimon.config").joinpath("energimon.example.toml").is_file()
     assert resources.files("energimon.config").joinpath("profiles", "eastron.toml").is_file()
     assert energimon.__version__
-    try:
-        importlib.import_module("config")
-    except ModuleNotFoundError:
-        pass
-    else:
-        raise AssertionError("a top-level 'config' module is importable")
+
+
+def test_installed_distribution_has_only_the_energimon_namespace():
+    """What pip installed (editable or not) puts no generic top-level module such as `config` in site-packages."""
+    from importlib import metadata
+
+    files = metadata.files("energimon") or []
+    tops = {f.parts[0] for f in files if not f.parts[0].endswith(".dist-info") and f.suffix != ".pth"}
+    tops = {t for t in tops if not t.startswith("__editable__") and t != ".."}  # "..": the bin/ script
+    assert tops <= {"energimon", "__pycache__"}, tops
+    for name in ("config", "core", "store", "collector", "analytics"):
+        spec = importlib.util.find_spec(name)
+        # importable only from a source checkout on sys.path (python -m ...), never from site-packages
+        assert spec is None or "site-packages" not in (spec.origin or ""), (name, spec.origin)
+
+
+def test_every_package_folder_is_listed_in_pyproject():
+    """The explicit package list must name every folder with an __init__.py, or a non-editable install lacks it."""
+    import tomllib
+
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    listed = set(py["packages"])
+    for pkg, folder in py["package-dir"].items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder)
+            name = ".".join([pkg, *rel.parts]) if rel.parts else pkg
+            if not any(name.startswith(other + ".") and other != pkg for other in py["package-dir"]):
+                assert name in listed, f"{name} ({init.parent}) missing from [tool.setuptools] packages"

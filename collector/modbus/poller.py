@@ -193,7 +193,9 @@ class ModbusPoller:
             else:
                 values += got
         values += await self._retry_quarantined()
-        self.health.missing_fields = len(self.fields or []) - len(values)
+        # Fields the device cannot deliver (quarantined); a point a device reports as
+        # "not implemented" (sentinel) is a property of the device, not a fault.
+        self.health.missing_fields = len(self._quarantine)
         ts_ms = int(time.time() * 1000)
         return [
             Reading(dev.site, f"{dev.id}-{f.subdevice}" if f.subdevice else dev.id, f.channel, dev.role.value, ts_ms, v)
@@ -203,7 +205,12 @@ class ModbusPoller:
     async def _discover_sunspec(self) -> None:
         from energimon.collector.modbus import sunspec
 
-        found = await sunspec.discover(self.client, self.device.unit_id)
+        try:
+            found = await sunspec.discover(self.client, self.device.unit_id)
+        except sunspec.SunSpecError as exc:
+            # not a SunSpec device (or a broken model chain): back off like an unreachable device
+            self.conn.reset()
+            raise DeviceUnreachable(f"SunSpec discovery failed: {exc}") from exc
         self.fields = list(found.fields)
         self._plan, self._quarantine = None, {}
         self._sunspec_generation = self.conn.generation

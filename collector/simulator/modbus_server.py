@@ -79,10 +79,16 @@ class SimulatedMeter:
 
 
 class MeterSimulator:
-    """Start/stop a Modbus TCP server per simulated building (async context manager)."""
+    """Start/stop the simulated devices of each building (async context manager).
+
+    Per building: a main meter (Eastron SDM630 map) on its own port and, with
+    ``with_pv``, a SunSpec PV inverter on another port (int+SF models 1/103/160
+    or float model 113, alternating), producing along the building's PV curve.
+    """
 
     def __init__(self, buildings=SORO_BUILDINGS, host: str = "127.0.0.1", ports: list[int] | None = None,
-                 start_counters_wh: float = 1_250_000.0):
+                 start_counters_wh: float = 1_250_000.0, with_pv: bool = False,
+                 pv_ports: list[int] | None = None):
         now = time.time()
         ports = ports or [free_port(host) for _ in buildings]
         self.host = host
@@ -93,8 +99,24 @@ class MeterSimulator:
         ]
         self._servers: list[ModbusTcpServer] = []
         self._tasks: list[asyncio.Task] = []
+        self.inverters = []
+        self._pv_sim = None
+        if with_pv:
+            from energimon.collector.simulator.sunspec_image import SunSpecInverterSim, SunSpecSimulator
+
+            pv_buildings = [b for b in buildings if b.pv_kwp > 0]
+            pv_ports = pv_ports or [free_port(host) for _ in pv_buildings]
+            self.inverters = [
+                SunSpecInverterSim(b, variant="int" if i % 2 == 0 else "float", port=port, serial=f"SIM-{i + 1:04d}")
+                for i, (b, port) in enumerate(zip(pv_buildings, pv_ports, strict=True))
+            ]
+            self._pv_sim = SunSpecSimulator(self.inverters, host=host)
 
     async def start(self) -> None:
+        if self._pv_sim is not None:
+            await self._pv_sim.start()
+            for inv in self.inverters:
+                log.info("simulated %s SunSpec inverter on %s:%d", inv.building.name, self.host, inv.port)
         for m in self.meters:
             server = ModbusTcpServer(m.device(), address=(self.host, m.port))
             self._servers.append(server)
@@ -111,6 +133,8 @@ class MeterSimulator:
             log.info("simulated %s meter on %s:%d unit %d", m.building.name, self.host, m.port, m.unit_id)
 
     async def stop(self) -> None:
+        if self._pv_sim is not None:
+            await self._pv_sim.stop()
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await server.shutdown()
