@@ -456,3 +456,14 @@ def test_device_quirks_one_request_per_field_and_close_after_poll():
         assert len(fcs) == 6  # 3 fields x 2 polls, one request each
         assert connects.count(True) == 2  # a fresh connection per poll
     asyncio.run(scenario())
+
+
+def test_sentinels_written_as_in_vendor_tables_are_normalised_and_checked():
+    # vendor tables write an int16's "not available" as 0x8000; decoded raw it is -32768
+    f = RegisterField(channel="power_w", address=0, type="int16", sentinels=(0x8000,))
+    assert f.sentinels == (-32768,)
+    assert decode(f, [0x8000]) is None and decode(f, [0x7FFF]) == 32767.0
+    with pytest.raises(ValueError, match="does not fit a int16"):
+        RegisterField(channel="power_w", address=0, type="int16", sentinels=(0x18000,))
+    with pytest.raises(ValueError, match="integer types"):
+        RegisterField(channel="power_w", address=0, type="float32", sentinels=(0,))

@@ -35,6 +35,23 @@ SUNSPEC_SENTINELS: dict[str, int] = {
 }
 
 
+_INT_BITS = {"int16": 16, "uint16": 16, "int32": 32, "uint32": 32, "int64": 64, "uint64": 64}
+
+
+def _as_raw(type_: str, sentinel: int) -> int:
+    """A sentinel as the decoded raw value: vendor tables write 0x8000 for an int16's -32768."""
+    bits = _INT_BITS.get(type_)
+    if bits is None:
+        raise ValueError(f"sentinels apply to integer types; {type_} has none (floats: NaN is always missing)")
+    signed = type_.startswith("int")
+    lo, hi = (-(1 << (bits - 1)), (1 << bits) - 1) if signed else (0, (1 << bits) - 1)
+    if not lo <= sentinel <= hi:
+        raise ValueError(f"sentinel {sentinel} does not fit a {type_}")
+    if signed and sentinel >= 1 << (bits - 1):
+        sentinel -= 1 << bits  # two's complement: 0x8000 -> -32768
+    return sentinel
+
+
 class RegisterField(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -77,6 +94,8 @@ class RegisterField(BaseModel):
             raise ValueError("type 'bit' needs 'bit' (0-15), and 'bit' needs type 'bit'")
         if self.scale_factor_address is not None and bit_table:
             raise ValueError("scale_factor_address only applies to registers")
+        if self.sentinels:
+            object.__setattr__(self, "sentinels", tuple(_as_raw(self.type, s) for s in self.sentinels))
         return self
 
     @property
