@@ -126,7 +126,7 @@ class StoreSettings(_Strict):
 class SpoolSettings(_Strict):
     path: Path = Path("/var/lib/energimon/spool.db")
     max_readings: int = Field(default=10_000_000, ge=1000)
-    batch_size: int = Field(default=5000, ge=1, le=100_000)
+    batch_size: int = Field(default=10_000, ge=1, le=100_000)
     synchronous: Literal["FULL", "EXTRA", "NORMAL"] = "FULL"
     flush_timeout_s: float = Field(default=5.0, ge=0, le=60)
 

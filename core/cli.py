@@ -128,7 +128,9 @@ def cmd_check_config(args) -> int:
     settings = load_settings(path)  # ConfigError -> printed by main, exit 2
     n_dev = len(settings.devices)
     print(f"{path}: OK — {len(settings.sites)} sites, {n_dev} devices, store {settings.store.kind} "
-          f"at {settings.store.path}, spool at {settings.spool.path}")
+          f"at {settings.store.path}, spool at {settings.spool.path}"
+          + (f", MQTT broker {settings.mqtt.host} with {len(settings.mqtt.subscriptions)} subscriptions"
+             if settings.mqtt else ""))
     return 0
 
 
@@ -305,12 +307,17 @@ def cmd_simulate(args) -> int:
         n = len(SORO_BUILDINGS)
         ports = [args.port + i for i in range(n)]
         pv_ports = [args.port + n + i for i in range(sum(b.pv_kwp > 0 for b in SORO_BUILDINGS))]
-        async with MeterSimulator(host=args.host, ports=ports, with_pv=True, pv_ports=pv_ports) as sim:
+        heat_port = args.port + n + len(pv_ports)
+        async with MeterSimulator(host=args.host, ports=ports, with_pv=True, pv_ports=pv_ports,
+                                  with_heat=True, heat_port=heat_port) as sim:
             for m in sim.meters:
                 print(f"{m.building.name}: main meter (eastron.sdm630) on {args.host}:{m.port} unit {m.unit_id}")
             for inv in sim.inverters:
                 print(f"{inv.building.name}: PV inverter (sunspec, model {inv.inverter_model}) on "
                       f"{args.host}:{inv.port} unit {inv.unit_id}")
+            if sim.heat_meter is not None:
+                building, port, _ = sim.heat_meter
+                print(f"{building.name}: district heating meter (kamstrup.multical603) on {args.host}:{port} unit 1")
             print("Ctrl-C stops the simulator.", flush=True)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

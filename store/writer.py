@@ -29,7 +29,7 @@ class SpoolWriter:
         self,
         spool: Spool,
         store: Store,
-        batch_size: int = 5000,
+        batch_size: int = 10_000,
         idle_wait_s: float = 1.0,
         max_backoff_s: float = 60.0,
     ):

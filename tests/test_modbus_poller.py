@@ -467,3 +467,26 @@ def test_sentinels_written_as_in_vendor_tables_are_normalised_and_checked():
         RegisterField(channel="power_w", address=0, type="int16", sentinels=(0x18000,))
     with pytest.raises(ValueError, match="integer types"):
         RegisterField(channel="power_w", address=0, type="float32", sentinels=(0,))
+
+
+def test_simulated_town_hall_heat_meter_follows_the_heating_model():
+    from energimon.collector.simulator.buildings import HeatingModel, outdoor_temp_c
+
+    async def scenario():
+        async with MeterSimulator(buildings=SORO_BUILDINGS[:1], with_heat=True) as sim:
+            _, port, _ = sim.heat_meter
+            dev = device(port, id="fjernvarme", role="heat", profile="kamstrup.multical603")
+            poller = ModbusPoller(dev, lambda r, s: collect([], r, s))
+            got = by_channel(await poller.poll_once())
+            poller.client.close()
+            return got, time.time()
+
+    got, t = asyncio.run(scenario())
+    h = HeatingModel()
+    # heat = UA x max(0, 17 - T_out) + hot water: the Danish degree-day base of 17 °C
+    expected_w = 2500.0 * max(0.0, 17.0 - outdoor_temp_c(t)) + 4000.0
+    assert got["heat_power_w"] == pytest.approx(expected_w, rel=1e-3)
+    assert got["supply_temp_c"] == 70.0 > got["return_temp_c"] == pytest.approx(h.return_c(t), abs=0.01)
+    # V' = Q / (1.163 kWh/(m3 K) x dT)
+    dt_k = got["supply_temp_c"] - got["return_temp_c"]
+    assert got["flow_m3_h"] == pytest.approx(got["heat_power_w"] / 1000 / (1.163 * dt_k), rel=1e-3)

@@ -98,6 +98,35 @@ SORO_BUILDINGS: tuple[BuildingModel, ...] = (
 )
 
 
+def outdoor_temp_c(t_s: float) -> float:
+    """A Danish-looking outdoor temperature: 8 °C mean, ±8 °C over the year (coldest early
+    February), ±3 °C over the day (warmest mid-afternoon)."""
+    day = t_s / 86400
+    seasonal = -8.0 * math.cos(2 * math.pi * (day - 35) / 365.25)  # day 35 of the year ~ 4 February
+    daily = -3.0 * math.cos(2 * math.pi * ((t_s % 86400) / 86400 - 0.125))  # 03:00 UTC coldest
+    return 8.0 + seasonal + daily
+
+
+@dataclass(frozen=True)
+class HeatingModel:
+    """District heating of a building: space heating below 17 °C (the Danish degree-day base)
+    plus hot water, with a constant supply temperature and the return following the load."""
+
+    ua_w_per_k: float = 2_500.0  # heat loss coefficient of the building
+    hot_water_w: float = 4_000.0
+    supply_c: float = 70.0
+
+    def heat_w(self, t_s: float) -> float:
+        return self.ua_w_per_k * max(0.0, 17.0 - outdoor_temp_c(t_s)) + self.hot_water_w
+
+    def return_c(self, t_s: float) -> float:
+        return self.supply_c - 10.0 - 15.0 * min(1.0, self.heat_w(t_s) / 80_000.0)
+
+    def flow_m3_h(self, t_s: float) -> float:
+        # Q = rho * c_p * V' * dT  ->  V' = Q / (1.163 kWh/(m3 K) * dT)   (water at ~60 °C)
+        return self.heat_w(t_s) / 1000.0 / (1.163 * (self.supply_c - self.return_c(t_s)))
+
+
 @dataclass
 class MainMeter:
     """A grid meter integrating a building's net power into import/export counters."""

@@ -88,7 +88,7 @@ class MeterSimulator:
 
     def __init__(self, buildings=SORO_BUILDINGS, host: str = "127.0.0.1", ports: list[int] | None = None,
                  start_counters_wh: float = 1_250_000.0, with_pv: bool = False,
-                 pv_ports: list[int] | None = None):
+                 pv_ports: list[int] | None = None, with_heat: bool = False, heat_port: int | None = None):
         now = time.time()
         ports = ports or [free_port(host) for _ in buildings]
         self.host = host
@@ -111,8 +111,31 @@ class MeterSimulator:
                 for i, (b, port) in enumerate(zip(pv_buildings, pv_ports, strict=True))
             ]
             self._pv_sim = SunSpecSimulator(self.inverters, host=host)
+        # The town hall's district heating meter (Kamstrup MULTICAL 603, partial profile)
+        self.heat_meter = None
+        if with_heat:
+            from energimon.collector.simulator.buildings import HeatingModel
+            from energimon.collector.simulator.profile_images import ProfileImage
+
+            heating = HeatingModel()
+
+            def refresh(image: ProfileImage) -> None:
+                t = time.time()
+                image.set("heat_power_w", heating.heat_w(t))
+                image.set("flow_m3_h", heating.flow_m3_h(t))
+                image.set("supply_temp_c", heating.supply_c)
+                image.set("return_temp_c", heating.return_c(t))
+
+            image = ProfileImage.from_name("kamstrup.multical603", {}, refresh=refresh)
+            refresh(image)
+            self.heat_meter = (buildings[0], heat_port or free_port(host), image)
 
     async def start(self) -> None:
+        if self.heat_meter is not None:
+            building, port, image = self.heat_meter
+            server = ModbusTcpServer(image.device(), address=(self.host, port))
+            self._servers.append(server)
+            self._tasks.append(asyncio.create_task(server.serve_forever(), name=f"sim-heat-{building.site}"))
         if self._pv_sim is not None:
             await self._pv_sim.start()
             for inv in self.inverters:

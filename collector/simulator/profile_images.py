@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pymodbus.constants import ExcCodes
@@ -62,6 +62,7 @@ class ProfileImage:
     scale_factors: dict[int, int] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)
     unit_id: int = 1
+    refresh: Callable[[ProfileImage], None] | None = None  # called before every request (live devices)
 
     @classmethod
     def from_name(cls, name: str, values: Mapping[str, float], **kw) -> ProfileImage:
@@ -140,6 +141,8 @@ class ProfileImage:
     async def _action(self, function_code, start_address, address, count, registers, set_values):
         if set_values is not None:
             return ExcCodes.ILLEGAL_FUNCTION  # a meter's measurements are read-only
+        if self.refresh is not None:
+            self.refresh(self)
         table = next(iter(self.tables)) if self.shared else _FC_TABLE.get(function_code)
         if table in ("holding", "input"):
             for addr, word in self.registers()[table].items():
