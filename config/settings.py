@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from energimon.collector.modbus.fields import RegisterField
+from energimon.config.mqtt_settings import MqttSettings, cross_check_mqtt
 from energimon.model import ID_RULE, Role, is_valid_id
 
 DEFAULT_CONFIG_PATH = Path("/etc/energimon/energimon.toml")
@@ -173,6 +174,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     spool: SpoolSettings = Field(default_factory=SpoolSettings)
     smtp: SmtpSettings | None = None
+    mqtt: MqttSettings | None = None
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
@@ -294,6 +296,7 @@ def cross_check(settings: Settings) -> list[Problem]:
         for ch, n in channels.items():
             if n > 1:
                 problems.append(Problem(f"{where}.registers", f"channel {ch!r} mapped {n} times"))
+    problems += [Problem(key, msg) for key, msg in cross_check_mqtt(settings.mqtt, set(settings.sites))]
     return problems
 
 
@@ -310,6 +313,10 @@ def _problem_from_pydantic(err: dict[str, Any], data: dict[str, Any]) -> Problem
                 dev = _safe_get(data, "devices", part)
                 if isinstance(dev, dict) and isinstance(dev.get("id"), str):
                     label += f" (id {dev['id']!r})"
+            elif i >= 2 and loc[i - 2:i] == ["mqtt", "subscriptions"]:
+                sub = _safe_get(data, "mqtt", "subscriptions", part)
+                if isinstance(sub, dict) and isinstance(sub.get("topic"), str):
+                    label += f" (topic {sub['topic']!r})"
             parts.append(label)
         else:
             parts.append(("." if parts else "") + str(part))

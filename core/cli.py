@@ -128,7 +128,9 @@ def cmd_check_config(args) -> int:
     settings = load_settings(path)  # ConfigError -> printed by main, exit 2
     n_dev = len(settings.devices)
     print(f"{path}: OK — {len(settings.sites)} sites, {n_dev} devices, store {settings.store.kind} "
-          f"at {settings.store.path}, spool at {settings.spool.path}")
+          f"at {settings.store.path}, spool at {settings.spool.path}"
+          + (f", MQTT broker {settings.mqtt.host} with {len(settings.mqtt.subscriptions)} subscriptions"
+             if settings.mqtt else ""))
     return 0
 
 

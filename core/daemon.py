@@ -33,6 +33,11 @@ class Daemon:
         # Devices behind the same gateway (host:port) share one connection.
         self.modbus_pool = ConnectionPool()
         self.pollers = [ModbusPoller(d, self.accept, self.modbus_pool) for d in settings.devices if d.enabled]
+        self.mqtt = None
+        if settings.mqtt is not None:
+            from energimon.collector.mqtt.runtime import MqttCollector
+
+            self.mqtt = MqttCollector(settings.mqtt, settings.sites, self.spool, self._mqtt_committed)
         self.accepted = 0
         self._full_logged_at = 0.0
         self._rejects_logged: set[str] = set()
@@ -53,7 +58,15 @@ class Daemon:
                         source, len(result.rejected), result.rejected[0][1])
         self.accepted += result.accepted
         self.writer.wake()
+        if self.mqtt is not None and result.accepted:  # mqtt.publish: normalised readings for a BMS
+            refused = {id(r) for r, _ in result.rejected}
+            self.mqtt.publish_readings([r for r in readings if id(r) not in refused])
         return True
+
+    def _mqtt_committed(self, n: int) -> None:
+        """The MQTT collector commits to the spool itself (it keeps raw payloads as dead letters)."""
+        self.accepted += n
+        self.writer.wake()
 
     def request_stop(self) -> None:
         if self.stop_event is not None and not self.stop_event.is_set():
@@ -66,6 +79,11 @@ class Daemon:
             "status: %d/%d devices online, %d readings accepted, %d written, %d in spool",
             online, len(self.pollers), self.accepted, self.writer.written, self.spool.backlog(),
         )
+        if self.mqtt is not None:
+            st = self.mqtt.stats
+            log.info("status: mqtt %s, %d messages, %d readings, %d dead letters",
+                     "connected" if self.mqtt.connected else "DISCONNECTED", st.received, st.readings,
+                     st.dead_letters)
 
     async def _watchdog(self, interval_s: float) -> None:
         while True:
@@ -83,6 +101,8 @@ class Daemon:
                           id="status-line", coalesce=True, max_instances=1)
         tasks = [asyncio.create_task(self.writer.run(stop), name="spool-writer")]
         tasks += [asyncio.create_task(p.run(stop), name=p.source) for p in self.pollers]
+        if self.mqtt is not None:
+            tasks.append(asyncio.create_task(self.mqtt.run(stop), name=self.mqtt.source))
         extra = []
         wd = systemd.watchdog_interval_s()
         if wd:
