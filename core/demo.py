@@ -57,36 +57,12 @@ status_log_interval_s = 60
 DEVICE = """
 [[devices]]
 site = "{site}"
-id = "hovedmaaler"
-role = "grid"
+id = "{id}"
+role = "{role}"
 protocol = "modbus_tcp"
 host = "127.0.0.1"
 port = {port}
-profile = "eastron.sdm630"
-interval_s = {interval}
-"""
-
-PV_DEVICE = """
-[[devices]]
-site = "{site}"
-id = "inverter"
-role = "pv"
-protocol = "modbus_tcp"
-host = "127.0.0.1"
-port = {port}
-profile = "sunspec"
-interval_s = {interval}
-"""
-
-HEAT_DEVICE = """
-[[devices]]
-site = "{site}"
-id = "fjernvarme"
-role = "heat"
-protocol = "modbus_tcp"
-host = "127.0.0.1"
-port = {port}
-profile = "kamstrup.multical603"
+profile = "{profile}"
 interval_s = {interval}
 """
 
@@ -96,15 +72,16 @@ SHOWN = ("power_w", "energy_import_wh", "energy_export_wh", "pv_power_w", "pv_en
 def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "energimon.toml"
-    devices = "".join(
-        DEVICE.format(site=m.building.site, port=m.port, interval=interval_s) for m in sim.meters
-    ) + "".join(
-        PV_DEVICE.format(site=inv.building.site, port=inv.port, interval=interval_s) for inv in sim.inverters
-    )
+    devices = [(m.building.site, "hovedmaaler", "grid", m.port, "eastron.sdm630") for m in sim.meters]
+    devices += [(inv.building.site, "inverter", "pv", inv.port, "sunspec") for inv in sim.inverters]
     if sim.heat_meter is not None:
         building, port, _ = sim.heat_meter
-        devices += HEAT_DEVICE.format(site=building.site, port=port, interval=interval_s)
-    path.write_text(DEMO_CONFIG.format(config=path, devices=devices), encoding="utf-8")
+        devices.append((building.site, "fjernvarme", "heat", port, "kamstrup.multical603"))
+    text = "".join(
+        DEVICE.format(site=site, id=dev_id, role=role, port=port, profile=profile, interval=interval_s)
+        for site, dev_id, role, port, profile in devices
+    )
+    path.write_text(DEMO_CONFIG.format(config=path, devices=text), encoding="utf-8")
     return path
 
 

@@ -37,6 +37,44 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+async def wait_listening(host: str, port: int, attempts: int = 100) -> None:
+    """Return once ``host:port`` accepts TCP connections (a freshly started server)."""
+    for _ in range(attempts):
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.02)
+    raise RuntimeError(f"simulated device on {host}:{port} did not start")
+
+
+class ServerGroup:
+    """Modbus TCP servers that start and stop together, one port each."""
+
+    def __init__(self, host: str = "127.0.0.1"):
+        self.host = host
+        self._servers: list[ModbusTcpServer] = []
+        self._tasks: list[asyncio.Task] = []
+
+    async def add(self, device: SimDevice | list[SimDevice], port: int, name: str, **server_kw) -> None:
+        server = ModbusTcpServer(device, address=(self.host, port), **server_kw)
+        self._servers.append(server)
+        self._tasks.append(asyncio.create_task(server.serve_forever(), name=name))
+        await wait_listening(self.host, port)
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await server.shutdown()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._servers.clear()
+        self._tasks.clear()
+
+
 def _put_float(regs: list[int], offset: int, address: int, value: float) -> None:
     hi, lo = struct.unpack(">HH", struct.pack(">f", value))
     regs[address - offset] = hi
@@ -97,8 +135,7 @@ class MeterSimulator:
                                               export_wh=start_counters_wh * 0.1 * (i + 1)))
             for i, (b, port) in enumerate(zip(buildings, ports, strict=True))
         ]
-        self._servers: list[ModbusTcpServer] = []
-        self._tasks: list[asyncio.Task] = []
+        self._group = ServerGroup(host)
         self.inverters = []
         self._pv_sim = None
         if with_pv:
@@ -133,40 +170,20 @@ class MeterSimulator:
     async def start(self) -> None:
         if self.heat_meter is not None:
             building, port, image = self.heat_meter
-            server = ModbusTcpServer(image.device(), address=(self.host, port))
-            self._servers.append(server)
-            self._tasks.append(asyncio.create_task(server.serve_forever(), name=f"sim-heat-{building.site}"))
+            await self._group.add(image.device(), port, f"sim-heat-{building.site}")
+            log.info("simulated %s district heating meter on %s:%d", building.name, self.host, port)
         if self._pv_sim is not None:
             await self._pv_sim.start()
             for inv in self.inverters:
                 log.info("simulated %s SunSpec inverter on %s:%d", inv.building.name, self.host, inv.port)
         for m in self.meters:
-            server = ModbusTcpServer(m.device(), address=(self.host, m.port))
-            self._servers.append(server)
-            self._tasks.append(asyncio.create_task(server.serve_forever(), name=f"sim-{m.building.site}"))
-        # wait until every port accepts connections
-        for m in self.meters:
-            for _ in range(100):
-                try:
-                    _, writer = await asyncio.open_connection(self.host, m.port)
-                    writer.close()
-                    break
-                except OSError:
-                    await asyncio.sleep(0.05)
+            await self._group.add(m.device(), m.port, f"sim-{m.building.site}")
             log.info("simulated %s meter on %s:%d unit %d", m.building.name, self.host, m.port, m.unit_id)
 
     async def stop(self) -> None:
         if self._pv_sim is not None:
             await self._pv_sim.stop()
-        for server in self._servers:
-            with contextlib.suppress(Exception):
-                await server.shutdown()
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._servers.clear()
-        self._tasks.clear()
+        await self._group.stop()
 
     async def __aenter__(self) -> MeterSimulator:
         await self.start()

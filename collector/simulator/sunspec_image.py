@@ -16,8 +16,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import math
 import struct
 import time
@@ -26,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from energimon.collector.modbus.sunspec_map import (
@@ -36,7 +33,7 @@ from energimon.collector.modbus.sunspec_map import (
     Point,
     model_layout,
 )
-from energimon.collector.simulator.modbus_server import free_port
+from energimon.collector.simulator.modbus_server import ServerGroup, free_port
 
 # "not implemented" encodings per SunSpec type (SunSpec Information Model Specification; pysunspec2 mb.py)
 _NA_INT: dict[str, int] = {
@@ -415,35 +412,16 @@ class SunSpecSimulator:
         self.devices = devices
         self.host = host
         self.trace_pdu = trace_pdu
-        self._servers: list[ModbusTcpServer] = []
-        self._tasks: list[asyncio.Task] = []
+        self._group = ServerGroup(host)
 
     async def start(self) -> None:
         for d in self.devices:
             if not d.port:
                 d.port = free_port(self.host)
-            server = ModbusTcpServer(d.device(), address=(self.host, d.port), trace_pdu=self.trace_pdu)
-            self._servers.append(server)
-            self._tasks.append(asyncio.create_task(server.serve_forever(), name=f"sunspec-sim-{d.port}"))
-        for d in self.devices:
-            for _ in range(100):
-                try:
-                    _, writer = await asyncio.open_connection(self.host, d.port)
-                    writer.close()
-                    break
-                except OSError:
-                    await asyncio.sleep(0.02)
+            await self._group.add(d.device(), d.port, f"sunspec-sim-{d.port}", trace_pdu=self.trace_pdu)
 
     async def stop(self) -> None:
-        for server in self._servers:
-            with contextlib.suppress(Exception):
-                await server.shutdown()
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._servers.clear()
-        self._tasks.clear()
+        await self._group.stop()
 
     async def __aenter__(self) -> SunSpecSimulator:
         await self.start()
