@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from energimon.collector.modbus.fields import RegisterField
+from energimon.config.influx_settings import InfluxSettings
 from energimon.config.mqtt_settings import MqttSettings, cross_check_mqtt
 from energimon.model import ID_RULE, Role, is_valid_id
 
@@ -120,8 +121,9 @@ Device = Annotated[ModbusTcpDevice, Field(discriminator="protocol")]
 
 # -- infrastructure -------------------------------------------------------------------------
 class StoreSettings(_Strict):
-    kind: Literal["sqlite"] = "sqlite"
-    path: Path = Path("/var/lib/energimon/store.db")
+    kind: Literal["sqlite", "influxdb"] = "sqlite"
+    path: Path = Path("/var/lib/energimon/store.db")  # the embedded store (kind = "sqlite")
+    influxdb: InfluxSettings | None = None  # [store.influxdb], needed when kind = "influxdb"
 
 
 class SpoolSettings(_Strict):
@@ -266,6 +268,10 @@ def cross_check(settings: Settings) -> list[Problem]:
     from energimon.collector.modbus.profiles import ProfileError, load_profile
 
     problems: list[Problem] = []
+    if settings.store.kind == "influxdb" and settings.store.influxdb is None:
+        problems.append(Problem(
+            "store.influxdb", "required when store.kind = 'influxdb' (a [store.influxdb] table with url, mode and "
+            "bucket/org/token or database; see config/energimon.example.toml)"))
     for site_id in settings.sites:
         if not is_valid_id(site_id):
             problems.append(Problem(f"sites.{site_id}", f"site id is not valid ({ID_RULE})"))

@@ -109,7 +109,85 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=50, help="show at most this many (default 50)")
     p.add_argument("--subject", help="only entries whose subject (MQTT topic or series) contains this text")
     p.add_argument("--full", action="store_true", help="show whole payloads (default: first 120 characters)")
+
+    p = sub.add_parser("status", help="is the store reachable (version, mode); spool backlog",
+                       description="Check the configured store (reachable, authenticated, server version, write "
+                                   "mode) and show the spool backlog and dead letters. Exit 0 when the store is "
+                                   "usable, 1 when not.")
+    p.set_defaults(handler=cmd_status)
+    _config_arg(p)
+
+    p = sub.add_parser("store", help="store maintenance: copy history between stores",
+                       description="Store maintenance.")
+    store_sub = p.add_subparsers(dest="store_command", metavar="STORE_COMMAND", required=True)
+    p = store_sub.add_parser(
+        "copy", help="copy every series from one store to another (idempotent, with progress)",
+        description="Copy every series from one store to another, e.g. an embedded-store history into InfluxDB "
+                    "before switching store.kind. Idempotent: running it again overwrites the same points. "
+                    "Stores: 'sqlite' (the configured store.path), 'sqlite:PATH', 'influx' (the configured "
+                    "[store.influxdb] table, whatever store.kind says).")
+    p.set_defaults(handler=cmd_store_copy)
+    _config_arg(p)
+    p.add_argument("--from", dest="source", required=True, metavar="STORE", help="sqlite | sqlite:PATH | influx")
+    p.add_argument("--to", dest="target", required=True, metavar="STORE", help="sqlite | sqlite:PATH | influx")
+    p.add_argument("--batch", type=int, default=5000, help="readings per write (default 5000)")
+
+    p = sub.add_parser("test-mail", help="send one test mail through the configured SMTP server",
+                       description="Send a test mail (Danish letters in subject and body) with the [smtp] settings "
+                                   "to --to or smtp.fallback_recipients. Exit 0 when the server accepted it.")
+    p.set_defaults(handler=cmd_test_mail)
+    _config_arg(p)
+    p.add_argument("--to", action="append", metavar="ADDRESS", help="recipient (repeatable)")
+
+    p = sub.add_parser("alerts", help="list, acknowledge, snooze and mute alerts",
+                       description="The alert state of the facility managers' mails (state file: "
+                                   "[alerts] state_path).")
+    p.set_defaults(handler=cmd_alerts)
+    alerts_sub = p.add_subparsers(dest="alerts_command", metavar="ALERTS_COMMAND", required=True)
+    a = alerts_sub.add_parser("list", help="active alerts and mutes", description="Active alerts and mutes.")
+    _config_arg(a)
+    a.add_argument("--all", action="store_true", help="also resolved and dropped alerts")
+    a = alerts_sub.add_parser("ack", help="acknowledge: no more reminders (the resolved mail still comes)",
+                              description="Acknowledge an alert: no more reminders; a mail still comes when it is "
+                                          "resolved.")
+    _config_arg(a)
+    a.add_argument("id", type=int, help="alert id (in the mail and in 'alerts list')")
+    a.add_argument("--by", help="who acknowledged (for the log)")
+    a = alerts_sub.add_parser("snooze", help="no mails about one alert for some hours",
+                              description="No reminders for an alert for --hours; a reminder follows if it persists.")
+    _config_arg(a)
+    a.add_argument("id", type=int, help="alert id")
+    a.add_argument("--hours", type=float, default=24, help="hours (default 24)")
+    a = alerts_sub.add_parser("mute", help="maintenance: no alert mails for a site or device for some hours",
+                              description="Maintenance mute: no alert mails for a site (or one device) for --hours. "
+                                          "Problems still present afterwards are mailed then.")
+    _config_arg(a)
+    a.add_argument("site", help="site id")
+    a.add_argument("--device", help="only this device")
+    a.add_argument("--hours", type=float, default=8, help="hours (default 8)")
+    a.add_argument("--reason", help="e.g. 'service på ventilationsanlæg'")
+    a = alerts_sub.add_parser("unmute", help="end a mute", description="End a maintenance mute early.")
+    _config_arg(a)
+    a.add_argument("mute_id", type=int, help="mute id (from 'alerts list')")
+    a = alerts_sub.add_parser("run", help="evaluate the rules once now (what the daemon does hourly)",
+                              description="Evaluate every rule once, advance the alert lifecycle, queue mails; "
+                                          "--send also delivers them.")
+    _config_arg(a)
+    a.add_argument("--send", action="store_true", help="deliver queued mails now")
+    a.add_argument("--now", help=argparse.SUPPRESS)  # simulated time for tests and replays
     return parser
+
+
+def cmd_test_mail(args) -> int:
+    from energimon.analytics.alerting.cli import cmd_test_mail as handler
+
+    return handler(args)
+
+
+def cmd_alerts(args) -> int:
+    from energimon.analytics.alerting.cli import cmd_alerts as handler
+
+    return handler(args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,8 +205,10 @@ def cmd_check_config(args) -> int:
     path = config_path(args.file or args.config)
     settings = load_settings(path)  # ConfigError -> printed by main, exit 2
     n_dev = len(settings.devices)
-    print(f"{path}: OK — {len(settings.sites)} sites, {n_dev} devices, store {settings.store.kind} "
-          f"at {settings.store.path}, spool at {settings.spool.path}"
+    store = (settings.store.influxdb.describe() if settings.store.kind == "influxdb" and settings.store.influxdb
+             else f"{settings.store.kind} at {settings.store.path}")
+    print(f"{path}: OK — {len(settings.sites)} sites, {n_dev} devices, store {store}, "
+          f"spool at {settings.spool.path}"
           + (f", MQTT broker {settings.mqtt.host} with {len(settings.mqtt.subscriptions)} subscriptions"
              if settings.mqtt else ""))
     return 0
@@ -358,6 +438,114 @@ def cmd_deadletters(args) -> int:
         payload = r["payload"] if args.full or len(r["payload"]) <= 120 else r["payload"][:120] + "…"
         print(f"\n#{r['id']}  {when}  {r['source']}  {r['subject']}\n  reason:  {r['reason']}\n  payload: {payload}")
     return 0
+
+
+def cmd_status(args) -> int:
+    import sqlite3
+
+    from energimon.store import open_store
+
+    settings = load_settings(args.config)
+    ok = True
+    try:
+        store = open_store(settings.store, readonly=True)
+    except Exception as exc:  # StoreError, or an SQLite store that does not exist yet
+        print(f"store:   {settings.store.kind}: NOT usable: {exc}")
+        ok = False
+    else:
+        try:
+            health = store.ping()
+        finally:
+            store.close()
+        print(f"store:   {health.kind}: {'reachable' if health.reachable else 'NOT usable'} — {health.detail}")
+        ok = health.reachable
+    spool = settings.spool.path
+    if not spool.exists():
+        print(f"spool:   {spool}: not created yet (the daemon has not run)")
+    else:
+        try:
+            db = sqlite3.connect(f"file:{spool}?mode=ro", uri=True, timeout=10)
+            try:
+                backlog = db.execute("SELECT count(*) FROM readings").fetchone()[0]
+                dead = db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            print(f"spool:   {spool}: cannot read: {exc}")
+        else:
+            fill = backlog / settings.spool.max_readings
+            print(f"spool:   {spool}: {backlog} readings waiting for the store ({fill:.1%} of "
+                  f"{settings.spool.max_readings}), {dead} dead letters")
+    return 0 if ok else 1
+
+
+def _store_from_spec(spec: str, settings, *, readonly: bool):
+    from energimon.store.sqlite import SqliteStore
+
+    if spec == "influx":
+        if settings.store.influxdb is None:
+            raise ValueError("'influx' needs a [store.influxdb] table in the configuration")
+        from energimon.store.influx import InfluxStore
+
+        return InfluxStore(settings.store.influxdb, readonly=readonly)
+    if spec == "sqlite" or spec.startswith("sqlite:"):
+        path = Path(spec.split(":", 1)[1]) if ":" in spec else settings.store.path
+        return SqliteStore(path, readonly=readonly)
+    raise ValueError(f"unknown store {spec!r}; expected sqlite, sqlite:PATH or influx")
+
+
+def cmd_store_copy(args) -> int:
+    import time
+
+    from energimon.model import MIN_TIMESTAMP_MS, Reading
+    from energimon.store.base import StoreError
+
+    settings = load_settings(args.config)
+    if args.batch < 1:
+        print("energimon store copy: --batch must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        src = _store_from_spec(args.source, settings, readonly=True)
+        dst = _store_from_spec(args.target, settings, readonly=False)
+    except (ValueError, StoreError) as exc:
+        print(f"energimon store copy: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    chunk_s = 30 * 86_400  # read the source a month-sized slice at a time (bounded memory)
+    end_ms = int(pd.Timestamp.now(tz="UTC").value // 1_000_000) + 2 * 86_400_000
+    copied = rejected = 0
+    t0 = time.monotonic()
+    try:
+        series = src.series()
+        print(f"copying {len(series)} series from {args.source} to {args.target}", file=sys.stderr)
+        for i, row in enumerate(series.itertuples(index=False), 1):
+            key = SeriesKey(row.site, row.device, row.channel)
+            n_series = 0
+            counts = src.partials_ms(key, MIN_TIMESTAMP_MS, end_ms, chunk_s)
+            for bucket_start in counts.index[counts["count"] > 0]:
+                a = int(bucket_start.value // 1_000_000)
+                ts, v = src.read_raw_ms(key, a, a + chunk_s * 1000)
+                readings = [Reading(row.site, row.device, row.channel, row.role, int(t), float(x))
+                            for t, x in zip(ts.tolist(), v.tolist(), strict=True)]
+                for j in range(0, len(readings), args.batch):
+                    refused = dst.write(readings[j:j + args.batch])
+                    rejected += len(refused)
+                    for rej in refused[:3]:
+                        print(f"  refused {rej.reading.key} at {rej.reading.ts_ms}: {rej.reason}", file=sys.stderr)
+                n_series += len(readings)
+                copied += len(readings)
+            rate = copied / max(time.monotonic() - t0, 1e-9)
+            print(f"  [{i}/{len(series)}] {key}: {n_series} readings (total {copied}, {rate:,.0f} readings/s)",
+                  file=sys.stderr)
+    except StoreError as exc:
+        print(f"energimon store copy: stopped after {copied} readings (run it again to resume; copying is "
+              f"idempotent): {exc}", file=sys.stderr)
+        return 1
+    finally:
+        src.close()
+        dst.close()
+    print(f"copied {copied} readings of {len(series)} series in {time.monotonic() - t0:.1f} s"
+          + (f"; {rejected} refused by the target" if rejected else ""))
+    return 1 if rejected else 0
 
 
 if __name__ == "__main__":

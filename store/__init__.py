@@ -15,4 +15,10 @@ def open_store(settings: StoreSettings, *, readonly: bool = False) -> Store:
         from energimon.store.sqlite import SqliteStore
 
         return SqliteStore(settings.path, readonly=readonly)
+    if settings.kind == "influxdb":
+        from energimon.store.influx import InfluxStore
+
+        if settings.influxdb is None:
+            raise ValueError("store.kind = 'influxdb' needs a [store.influxdb] table")
+        return InfluxStore(settings.influxdb, readonly=readonly)
     raise ValueError(f"unknown store kind {settings.kind!r}")

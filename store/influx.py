@@ -1,0 +1,514 @@
+"""The InfluxDB store: line protocol in, InfluxQL out, for InfluxDB 1.x, 2.x and 3.x.
+
+Schema (see README, "InfluxDB store"): four measurements chosen by channel —
+``electricity``, ``heat``, ``weather``, ``device_health`` — with tags ``site``, ``device``,
+``role`` and one float field per channel.  Readings of one device at one
+instant share a line.  Timestamps are written and read in milliseconds.
+
+Writes are synchronous, one batch per call, and acknowledged by the caller (the
+spool writer) only after a 2xx:
+
+* mode ``v2``: influxdb-client's ``WriteApi`` in SYNCHRONOUS mode →
+  ``/api/v2/write`` (InfluxDB 2.x, 3.x, 1.8+);
+* mode ``v1``: the same line protocol posted to ``/write`` (InfluxDB 1.x,
+  which has no ``/api/v2/write`` before 1.8).
+
+Failure classes: connection errors, timeouts, 5xx and 429 raise
+:class:`StoreError` (the writer retries with backoff; nothing leaves the
+spool); 401/403 and 404 (unknown database/bucket) raise :class:`StoreError`
+naming the cause, since a retry after the operator's fix will succeed; a 400,
+413 or 422 means some points are bad: the batch is bisected down to the
+offending readings, which come back as :class:`Rejected` (dead letters) so the
+queue keeps moving.  Every write is idempotent (same series + timestamp
+overwrites), so re-sending the good half of a batch is harmless.
+
+Reads use InfluxQL over ``/query`` for every generation; fixed-bucket partial
+aggregates are pushed down as ``GROUP BY time(Ns)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import math
+import operator
+import threading
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+import pandas as pd
+import urllib3
+
+from energimon.config.influx_settings import InfluxSettings
+from energimon.model import Reading, Role, SeriesKey, is_valid_id
+from energimon.store.base import Rejected, Store, StoreError, StoreHealth
+
+log = logging.getLogger("energimon.store.influx")
+
+# -- schema ------------------------------------------------------------------------------------
+MEASUREMENT_CHANNELS: dict[str, tuple[str, ...]] = {
+    "electricity": (
+        "power_w", "energy_import_wh", "energy_export_wh", "pv_power_w", "pv_energy_wh", "pv_dc_power_w",
+        "voltage_v", "voltage_l1_v", "voltage_l2_v", "voltage_l3_v", "current_a", "frequency_hz",
+        "reactive_power_var", "power_factor",
+    ),
+    "heat": ("heat_energy_wh", "heat_power_w", "volume_m3", "flow_m3_h", "supply_temp_c", "return_temp_c"),
+    "weather": ("outdoor_temp_c", "irradiance_w_m2", "module_temp_c"),
+    "device_health": ("device_online", "poll_errors", "fields_missing"),
+}
+MEASUREMENT_OF: dict[str, str] = {ch: m for m, chs in MEASUREMENT_CHANNELS.items() for ch in chs}
+TAGS = ("site", "device", "role")
+_ROLES = frozenset(role.value for role in Role)
+_FIELDS = operator.attrgetter("site", "device", "channel", "role", "ts_ms", "value")
+STATUS_MEASUREMENT = "energimon_status"  # the daemon's own health, tag host (see write_status)
+STATUS_FIELDS = ("spool_backlog", "readings_written", "dead_letters")
+
+# InfluxDB's time range is int64 nanoseconds; clamp open-ended reads to it.
+MAX_MS = 9_223_372_036_853
+BAD_DATA = (400, 413, 422)  # the request's content is at fault: find the offending points
+QUERY_CHUNK = 10_000
+
+
+def measurement_of(channel: str) -> str:
+    try:
+        return MEASUREMENT_OF[channel]
+    except KeyError:
+        raise ValueError(f"channel {channel!r} has no InfluxDB measurement (not in the vocabulary)") from None
+
+
+def _q(name: str) -> str:
+    """An InfluxQL identifier (double-quoted)."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _s(value: str) -> str:
+    """An InfluxQL string literal (single-quoted)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def field_value(value: float) -> str:
+    """A float field value in line protocol, formatted as influxdb-client's ``Point`` does.
+
+    Shortest round-trip repr with a trailing ``.0`` trimmed (``1500``): without an ``i``
+    suffix line protocol reads it as a float, so the field type never changes.
+    """
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def line_for(measurement: str, site: str, device: str, role: str, fields: dict[str, float], ts_ms: int) -> str:
+    """One line of line protocol.  Tags in key order, as InfluxDB and influxdb-client's ``Point`` write them.
+
+    No escaping is needed: ids are ``[a-z0-9_-]`` (checked before this is called), channel
+    and measurement names come from the closed vocabulary.
+    """
+    fs = ",".join(f"{k}={field_value(fields[k])}" for k in sorted(fields))
+    return f"{measurement},device={device},role={role},site={site} {fs} {ts_ms}"
+
+
+class _Line:
+    __slots__ = ("readings", "text")
+
+    def __init__(self, text: str, readings: list[Reading]):
+        self.text = text
+        self.readings = readings
+
+
+class InfluxStore(Store):
+    kind = "influxdb"
+
+    def __init__(self, settings: InfluxSettings, *, readonly: bool = False):
+        """``readonly``: for the CLI's readers — never creates the database."""
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._valid_ids: set[str] = set()
+        self._prefixes: dict[tuple[str, str, str, str], str] = {}
+        t = settings.timeout_s
+        self._http = urllib3.PoolManager(
+            num_pools=2, maxsize=2, retries=False,
+            timeout=urllib3.Timeout(connect=min(5.0, t), read=t),
+            cert_reqs="CERT_REQUIRED" if settings.verify_tls else "CERT_NONE",
+        )
+        self._headers: dict[str, str] = {}
+        if settings.mode == "v2":
+            self._headers["Authorization"] = f"Token {settings.token.get_secret_value()}"
+        elif settings.username:
+            pw = settings.password.get_secret_value() if settings.password else ""
+            raw = f"{settings.username}:{pw}".encode()
+            self._headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
+        self._client = None
+        self._write_api = None
+        if settings.mode == "v2":
+            from influxdb_client import InfluxDBClient
+            from influxdb_client.client.write_api import SYNCHRONOUS
+
+            self._client = InfluxDBClient(
+                url=settings.url, token=settings.token.get_secret_value(), org=settings.org,
+                timeout=int(t * 1000), verify_ssl=settings.verify_tls, retries=False,
+            )
+            self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
+        # v1 create_database: tried now and, if the server is down at start, before the next write —
+        # the daemon must start (and spool) while InfluxDB is unreachable.
+        self._db_pending = settings.mode == "v1" and settings.create_database and not readonly
+        if self._db_pending:
+            try:
+                self.create_database()
+            except StoreError as exc:
+                log.warning("cannot create the database yet, will retry before writing: %s", exc)
+
+    def __repr__(self) -> str:
+        return f"InfluxStore({self.settings.describe()})"
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def _where(self) -> str:
+        return self.settings.describe()
+
+    def _request(self, method: str, path: str, params: dict[str, Any], body: bytes | None = None,
+                 headers: dict[str, str] | None = None) -> urllib3.BaseHTTPResponse:
+        url = f"{self.settings.url}{path}?{urlencode(params)}" if params else f"{self.settings.url}{path}"
+        try:
+            return self._http.request(method, url, body=body, headers={**self._headers, **(headers or {})},
+                                      preload_content=True)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StoreError(f"{self._where()}: unreachable ({type(exc).__name__}: {_short(exc)})") from None
+
+    def _http_error(self, status: int, body: bytes | str | None, what: str) -> StoreError:
+        msg = _error_text(body)
+        if status in (401, 403):
+            who = f"user {self.settings.username!r}" if self.settings.mode == "v1" else "the token"
+            return StoreError(f"{self._where()}: authentication failed (HTTP {status}) for {who} — "
+                              f"check the {'password' if self.settings.mode == 'v1' else 'token'}: {msg}")
+        if status == 404:
+            return StoreError(f"{self._where()}: {what} failed (HTTP 404, database/bucket or endpoint not found; "
+                              f"is the mode right for this server?): {msg}")
+        if status == 429:
+            return StoreError(f"{self._where()}: {what} throttled (HTTP 429): {msg}")
+        return StoreError(f"{self._where()}: {what} failed (HTTP {status}): {msg}")
+
+    # -- writes ----------------------------------------------------------------------------
+    def _post_lines(self, body: bytes) -> tuple[int, str]:
+        """Send line protocol; (status, error message).  Raises StoreError when a retry may help."""
+        s = self.settings
+        if s.mode == "v1":
+            params = {"db": s.database, "precision": "ms"}
+            if s.retention_policy:
+                params["rp"] = s.retention_policy
+            resp = self._request("POST", "/write", params, body, {"Content-Type": "text/plain; charset=utf-8"})
+            status, text = resp.status, resp.data
+        else:
+            from influxdb_client import WritePrecision
+            from influxdb_client.rest import ApiException
+
+            try:
+                self._write_api.write(bucket=s.bucket, org=s.org, record=body, write_precision=WritePrecision.MS)
+                return 204, ""
+            except ApiException as exc:
+                status, text = int(exc.status or 0), exc.body
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise StoreError(f"{self._where()}: unreachable ({type(exc).__name__}: {_short(exc)})") from None
+        if 200 <= status < 300:
+            return status, ""
+        if status in BAD_DATA:
+            return status, _error_text(text)
+        raise self._http_error(status, text, "write")
+
+    def _check(self, r: Reading) -> str | None:
+        """Why this reading can never be stored, or None."""
+        for ident in (r.site, r.device):
+            if ident not in self._valid_ids:
+                if not is_valid_id(ident):
+                    return f"id {ident!r} is not valid for line protocol"
+                self._valid_ids.add(ident)
+        if r.channel not in MEASUREMENT_OF:
+            return f"unknown channel {r.channel!r}"
+        if r.role not in _ROLES:
+            return f"unknown role {r.role!r}"
+        try:
+            v = float(r.value)
+        except (TypeError, ValueError):
+            return f"value {r.value!r} is not a number"
+        if not math.isfinite(v):
+            return f"value {r.value!r} is not finite (InfluxDB cannot store it; missing is not zero)"
+        if not isinstance(r.ts_ms, int) or not 0 <= r.ts_ms <= MAX_MS:
+            return f"timestamp {r.ts_ms!r} is outside InfluxDB's time range"
+        return None
+
+    def _prefix(self, site: str, device: str, role: str, channel: str, measurement: str) -> str:
+        """The line's start (measurement and tags) for a checked tag set, cached by (site, device, role, channel)."""
+        prefix = f"{measurement},device={device},role={role},site={site}"
+        self._prefixes[(site, device, role, channel)] = prefix
+        return prefix
+
+    def lines(self, readings: Sequence[Reading], rejected: list[Rejected] | None = None) -> list[_Line]:
+        """Group readings into lines (one per measurement, tag set and instant); later duplicates win.
+
+        The hot path: a reading whose tag set was seen before (and so was checked) and whose value and
+        timestamp are plain finite float / in-range int costs a few dict look-ups; anything else goes
+        through :meth:`_check`, which names what is wrong.
+        """
+        groups: dict[tuple[str, int], dict[str, Reading]] = {}
+        prefixes, meas_of, fields_of = self._prefixes, MEASUREMENT_OF, _FIELDS
+        for r in readings:
+            site, device, channel, role, ts, v = fields_of(r)
+            prefix = prefixes.get((site, device, role, channel))
+            if (prefix is None or v.__class__ is not float or v - v != 0.0  # NaN and ±inf give NaN
+                    or ts.__class__ is not int or not 0 <= ts <= MAX_MS):
+                why = self._check(r)
+                if why is not None:
+                    if rejected is not None:
+                        rejected.append(Rejected(r, why))
+                    continue
+                prefix = self._prefix(site, device, role, channel, meas_of[channel])
+            key = (prefix, ts)
+            g = groups.get(key)
+            if g is None:
+                groups[key] = {channel: r}
+            else:
+                g[channel] = r
+        out = []
+        append = out.append
+        for (prefix, ts), g in groups.items():
+            if len(g) == 1:
+                ((ch, r),) = g.items()
+                v = r.value
+                v = repr(v if v.__class__ is float else float(v))  # numpy floats repr as np.float64(…)
+                append(_Line(f"{prefix} {ch}={v[:-2] if v.endswith('.0') else v} {ts}", [r]))
+            else:
+                parts, rs = [], []
+                for c in sorted(g):
+                    r = g[c]
+                    v = r.value
+                    v = repr(v if v.__class__ is float else float(v))
+                    parts.append(f"{c}={v[:-2] if v.endswith('.0') else v}")
+                    rs.append(r)
+                append(_Line(f"{prefix} {','.join(parts)} {ts}", rs))
+        return out
+
+    def write(self, readings: Sequence[Reading]) -> list[Rejected]:
+        """Write one batch in one request; returns the readings refused for good.
+
+        Raises StoreError when nothing could be written and a retry may succeed.  (Splitting a batch
+        into requests pipelined with building the next one's line protocol was measured: slower on
+        2 cores, where influxd and this process already compete for the CPUs.)
+        """
+        rejected: list[Rejected] = []
+        lines = self.lines(readings, rejected)
+        if lines:
+            with self._lock:
+                if self._db_pending:
+                    self.create_database()
+                self._write_lines(lines, rejected)
+        if rejected:
+            log.warning("InfluxDB store refused %d reading(s) for good, e.g. %s: %s",
+                        len(rejected), rejected[0].reading.key, rejected[0].reason)
+        return rejected
+
+    def _write_lines(self, lines: list[_Line], rejected: list[Rejected]) -> None:
+        body = "\n".join(ln.text for ln in lines).encode()
+        status, msg = self._post_lines(body)
+        if not msg and 200 <= status < 300:
+            return
+        # Bad data somewhere (400/413/422): narrow it down.  Good points already written are
+        # written again — harmless, writes are idempotent.
+        if len(lines) > 1:
+            mid = len(lines) // 2
+            self._write_lines(lines[:mid], rejected)
+            self._write_lines(lines[mid:], rejected)
+            return
+        line = lines[0]
+        if len(line.readings) > 1:  # several channels on one line: find the offending field(s)
+            singles = [self.lines([r])[0] for r in line.readings]
+            self._write_lines(singles, rejected)
+            return
+        rejected.append(Rejected(line.readings[0], f"InfluxDB refused the point (HTTP {status}): {msg}"))
+
+    def write_status(self, host: str, fields: dict[str, int], ts_ms: int) -> None:
+        """The daemon's own health (``energimon_status``: spool_backlog, readings_written, dead_letters …).
+
+        For the Grafana spool dashboard.  Integer fields; raises StoreError like :meth:`write`.
+        """
+        tag = "".join("\\" + c if c in ", =\\" else c for c in host) or "unknown"
+        fs = ",".join(f"{k}={int(v)}i" for k, v in sorted(fields.items()))
+        with self._lock:
+            status, msg = self._post_lines(f"{STATUS_MEASUREMENT},host={tag} {fs} {int(ts_ms)}".encode())
+        if msg or not 200 <= status < 300:
+            raise StoreError(f"{self._where()}: status point refused (HTTP {status}): {msg}")
+
+    # -- queries ---------------------------------------------------------------------------
+    def query(self, q: str, *, write: bool = False) -> list[dict]:
+        """Run InfluxQL statement(s); the list of statement results (each with 'series').
+
+        Raises StoreError on transport, auth or statement errors.
+        """
+        params = {"db": self.settings.read_database, "epoch": "ms"}
+        if write:
+            resp = self._request("POST", "/query", {}, urlencode({**params, "q": q}).encode(),
+                                 {"Content-Type": "application/x-www-form-urlencoded"})
+        else:
+            resp = self._request("GET", "/query", {**params, "q": q, "chunked": "true",
+                                                   "chunk_size": str(QUERY_CHUNK)})
+        if resp.status != 200:
+            raise self._http_error(resp.status, resp.data, "query")
+        results: dict[int, dict] = {}
+        for doc in _json_docs(resp.data.decode("utf-8")):
+            if "error" in doc:
+                raise StoreError(f"{self._where()}: query failed: {doc['error']}")
+            for res in doc.get("results", []):
+                if "error" in res:
+                    raise StoreError(f"{self._where()}: query failed: {res['error']}")
+                acc = results.setdefault(res.get("statement_id", 0), {"series": []})
+                for s in res.get("series", []):
+                    prev = acc["series"][-1] if acc["series"] else None
+                    if (prev is not None and prev.get("name") == s.get("name")
+                            and prev.get("tags") == s.get("tags") and prev.get("_partial")):
+                        prev["values"].extend(s.get("values", []))
+                        prev["_partial"] = s.get("partial", False)
+                    else:
+                        acc["series"].append({**s, "values": list(s.get("values", [])),
+                                              "_partial": s.get("partial", False)})
+        return [results[k] for k in sorted(results)]
+
+    def create_database(self) -> None:
+        """v1: create the configured database if missing (idempotent)."""
+        self.query(f"CREATE DATABASE {_q(self.settings.read_database)}", write=True)
+        self._db_pending = False
+
+    def _from(self, measurement: str) -> str:
+        rp = self.settings.retention_policy if self.settings.mode == "v1" else None
+        return f"{_q(rp)}.{_q(measurement)}" if rp else _q(measurement)
+
+    def _series_where(self, key: SeriesKey, start_ms: int, end_ms: int) -> str:
+        start_ms, end_ms = max(0, start_ms), min(MAX_MS, end_ms)
+        return (f"{_q('site')} = {_s(key.site)} AND {_q('device')} = {_s(key.device)} "
+                f"AND time >= {start_ms}ms AND time < {end_ms}ms")
+
+    def read_raw_ms(self, key: SeriesKey, start_ms: int, end_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        empty = np.empty(0, np.int64), np.empty(0, np.float64)
+        m = MEASUREMENT_OF.get(key.channel)
+        if m is None or min(MAX_MS, end_ms) <= max(0, start_ms):
+            return empty
+        res = self.query(f"SELECT {_q(key.channel)} FROM {self._from(m)} "
+                         f"WHERE {self._series_where(key, start_ms, end_ms)}")
+        values = [row for s in res[0]["series"] for row in s["values"] if row[1] is not None]
+        if not values:
+            return empty
+        arr = np.array(values, dtype=np.float64)
+        ts = arr[:, 0].astype(np.int64)
+        v = arr[:, 1]
+        if len(res[0]["series"]) > 1 or np.any(np.diff(ts) <= 0):  # several tag sets (role changed)
+            order = np.argsort(ts, kind="stable")
+            ts, v = ts[order], v[order]
+            keep = np.concatenate((ts[1:] != ts[:-1], [True]))
+            ts, v = ts[keep], v[keep]
+        return ts, v
+
+    def partials_ms(self, key: SeriesKey, start_ms: int, end_ms: int, bucket_s: int) -> pd.DataFrame:
+        cols = ["count", "sum", "min", "max", "last"]
+        m = MEASUREMENT_OF.get(key.channel)
+        if m is None or min(MAX_MS, end_ms) <= max(0, start_ms):
+            return pd.DataFrame(columns=cols, index=pd.DatetimeIndex([], tz="UTC"))
+        f = _q(key.channel)
+        res = self.query(
+            f"SELECT count({f}), sum({f}), min({f}), max({f}), last({f}) FROM {self._from(m)} "
+            f"WHERE {self._series_where(key, start_ms, end_ms)} GROUP BY time({int(bucket_s)}s) fill(none)"
+        )
+        rows = [row for s in res[0]["series"] for row in s["values"] if row[1]]  # count > 0
+        if not rows:
+            return pd.DataFrame(columns=cols, index=pd.DatetimeIndex([], tz="UTC"))
+        arr = np.array(rows, dtype=np.float64).reshape(-1, 6)
+        df = pd.DataFrame(
+            {"count": arr[:, 1].astype(np.int64), "sum": arr[:, 2], "min": arr[:, 3], "max": arr[:, 4],
+             "last": arr[:, 5]},
+            index=pd.to_datetime(arr[:, 0].astype(np.int64), unit="ms", utc=True),
+        )
+        return df
+
+    def _last_per_series(self) -> list[tuple[str, str, str, str, int, float]]:
+        stmts, chans = [], []
+        for m, chs in MEASUREMENT_CHANNELS.items():
+            for ch in chs:
+                stmts.append(f"SELECT last({_q(ch)}) FROM {self._from(m)} WHERE time >= 0 AND time < {MAX_MS}ms "
+                             f"GROUP BY {_q('site')}, {_q('device')}, {_q('role')}")
+                chans.append(ch)
+        res = self.query("; ".join(stmts))
+        best: dict[tuple[str, str, str], tuple[str, str, str, str, int, float]] = {}
+        for ch, r in zip(chans, res, strict=True):
+            for s in r["series"]:
+                tags = s.get("tags", {})
+                for t, v in s["values"]:
+                    if v is None:
+                        continue
+                    k = (tags.get("site", ""), tags.get("device", ""), ch)
+                    row = (*k, tags.get("role", ""), int(t), float(v))
+                    if k not in best or row[4] >= best[k][4]:
+                        best[k] = row
+        return [best[k] for k in sorted(best)]
+
+    def series(self) -> pd.DataFrame:
+        rows = [r[:4] for r in self._last_per_series()]
+        return pd.DataFrame(rows, columns=["site", "device", "channel", "role"])
+
+    def latest(self) -> pd.DataFrame:
+        rows = self._last_per_series()
+        df = pd.DataFrame(rows, columns=["site", "device", "channel", "role", "ts_ms", "value"])
+        df.insert(4, "time", pd.to_datetime(df.pop("ts_ms").astype(np.int64), unit="ms", utc=True))
+        df["value"] = df["value"].astype(np.float64)
+        return df
+
+    # -- health ----------------------------------------------------------------------------
+    def version(self) -> str:
+        """The server's version from ``/ping`` (raises StoreError when unreachable)."""
+        resp = self._request("GET", "/ping", {})
+        if resp.status >= 400 and resp.status not in (401, 403):
+            raise self._http_error(resp.status, resp.data, "ping")
+        return resp.headers.get("X-Influxdb-Version") or resp.headers.get("X-Influxdb-Build") or "unknown"
+
+    def ping(self) -> StoreHealth:
+        """Reachable, authenticated and the database/bucket readable — or why not."""
+        try:
+            version = self.version()
+            # Needs read access; on 1.x a missing database is an error only for SHOW RETENTION POLICIES.
+            db = _q(self.settings.read_database)
+            self.query(f"SHOW RETENTION POLICIES ON {db}" if self.settings.mode == "v1"
+                       else "SHOW MEASUREMENTS LIMIT 1")
+        except StoreError as exc:
+            return StoreHealth(False, self.kind, str(exc))
+        return StoreHealth(True, self.kind, f"{self.settings.describe()}, server version {version}: ok")
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._http.clear()
+
+
+def _json_docs(text: str):
+    dec = json.JSONDecoder()
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i].isspace():
+            i += 1
+        if i >= n:
+            break
+        doc, i = dec.raw_decode(text, i)
+        yield doc
+
+
+def _error_text(body: bytes | str | None) -> str:
+    if body is None:
+        return ""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    try:
+        doc = json.loads(text)
+        if isinstance(doc, dict):
+            text = str(doc.get("error") or doc.get("message") or text)
+    except ValueError:
+        pass
+    return text.strip()[:500]
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) < 200 else text[:200] + "…"

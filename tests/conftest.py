@@ -1,0 +1,221 @@
+"""Shared fixtures: real servers started from the binaries on PATH, on free loopback ports, in temp dirs.
+
+A missing binary fails the test (CI installs the Debian packages; see .ci/run) — never a silent skip.
+Servers are stopped by the PID we started them with.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def require_binary(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} not found on PATH: install the Debian package '{package}' (see .ci/run)")
+    return path
+
+
+def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}:\n{tail}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status < 300:
+                    return
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} not ready after {timeout_s} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+class InfluxServer:
+    """Debian's real influxd (1.6.7), from a temporary config, on 127.0.0.1."""
+
+    def __init__(self, root: Path, *, auth: bool = False):
+        self.binary = require_binary("influxd", "influxdb")
+        self.root = root
+        self.auth = auth
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        root.mkdir(parents=True, exist_ok=True)
+        self.config = root / "influxd.conf"
+        self.log = root / "influxd.log"
+
+    def _write_config(self) -> None:
+        # The RPC (backup) port must be free too; it changes on every start.
+        self.config.write_text(
+            f"""reporting-disabled = true
+bind-address = "127.0.0.1:{free_port()}"
+[meta]
+  dir = "{self.root}/meta"
+[data]
+  dir = "{self.root}/data"
+  wal-dir = "{self.root}/wal"
+  query-log-enabled = false
+  wal-fsync-delay = "0s"
+[monitor]
+  store-enabled = false
+[http]
+  bind-address = "127.0.0.1:{self.port}"
+  log-enabled = false
+  auth-enabled = {"true" if self.auth else "false"}
+  max-row-limit = 0
+[logging]
+  level = "warn"
+[continuous_queries]
+  enabled = false
+[subscriber]
+  enabled = false
+""",
+            encoding="utf-8",
+        )
+
+    def start(self) -> InfluxServer:
+        self._write_config()
+        log = self.log.open("ab")
+        self.proc = subprocess.Popen([self.binary, "-config", str(self.config)], stdout=log, stderr=log,
+                                     stdin=subprocess.DEVNULL)
+        log.close()
+        _wait_http(f"{self.url}/ping", self.proc, self.log)
+        return self
+
+    def stop(self) -> None:
+        """Terminate by PID (SIGTERM, then SIGKILL after 10 s)."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGCONT)  # in case a test paused it
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.proc = None
+
+    def pause(self) -> None:
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def query(self, q: str, db: str | None = None, auth: tuple[str, str] | None = None) -> dict:
+        """Raw InfluxQL over /query (POST) — the tests' own view, independent of the store code."""
+        import base64
+        import json
+
+        params = {"q": q, "epoch": "ms"}
+        if db:
+            params["db"] = db
+        req = urllib.request.Request(f"{self.url}/query", data=urllib.parse.urlencode(params).encode(),
+                                     method="POST")
+        if auth:
+            req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read())
+
+
+_db_counter = itertools.count()
+
+
+def unique_db(prefix: str = "t") -> str:
+    return f"{prefix}_{os.getpid()}_{next(_db_counter)}"
+
+
+@pytest.fixture(scope="session")
+def influxd(tmp_path_factory):
+    """One influxd (no auth) for the session; tests take a fresh database each (``influx_db``)."""
+    server = InfluxServer(tmp_path_factory.mktemp("influxd")).start()
+    yield server
+    server.stop()
+
+
+ADMIN = ("admin", "admin-secret-pw")
+WRITER = ("energimon", "correct-horse-battery")
+
+
+@pytest.fixture(scope="session")
+def influxd_auth(tmp_path_factory):
+    """influxd with auth-enabled: an admin and a user ``energimon`` with ALL on database ``secured``."""
+    server = InfluxServer(tmp_path_factory.mktemp("influxd-auth"), auth=True).start()
+    # With no users yet, influxd accepts creating the first admin without credentials.
+    server.query(f"CREATE USER {ADMIN[0]} WITH PASSWORD '{ADMIN[1]}' WITH ALL PRIVILEGES")
+    server.query("CREATE DATABASE secured", auth=ADMIN)
+    server.query(f"CREATE USER {WRITER[0]} WITH PASSWORD '{WRITER[1]}'", auth=ADMIN)
+    server.query(f"GRANT ALL ON secured TO {WRITER[0]}", auth=ADMIN)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def influx_settings(influxd):
+    """Settings for a fresh, empty database on the session influxd (v1 mode)."""
+    from energimon.config.influx_settings import InfluxSettings
+
+    return InfluxSettings(url=influxd.url, mode="v1", database=unique_db(), create_database=True, timeout_s=5)
+
+
+class VictoriaMetrics:
+    """victoria-metrics: a real server accepting line protocol on /api/v2/write (not InfluxDB)."""
+
+    def __init__(self, root: Path):
+        self.binary = require_binary("victoria-metrics", "victoria-metrics")
+        self.root = root
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = root / "vm.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> VictoriaMetrics:
+        log = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            [self.binary, f"-storageDataPath={self.root / 'data'}", f"-httpListenAddr=127.0.0.1:{self.port}",
+             "-loggerLevel=ERROR", "-search.latencyOffset=0s", "-retentionPeriod=100y"],
+            stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        _wait_http(f"{self.url}/health", self.proc, self.log)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.proc = None
+
+
+@pytest.fixture(scope="session")
+def victoria(tmp_path_factory):
+    server = VictoriaMetrics(tmp_path_factory.mktemp("victoria")).start()
+    yield server
+    server.stop()
