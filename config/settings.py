@@ -31,6 +31,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from energimon.collector.modbus.fields import RegisterField
+from energimon.config.alert_settings import AlertSettings, cross_check_alerts
+from energimon.config.esco_settings import EscoSettings, ImportSettings, cross_check_datahub, cross_check_esco
 from energimon.config.influx_settings import InfluxSettings
 from energimon.config.mqtt_settings import MqttSettings, cross_check_mqtt
 from energimon.model import ID_RULE, Role, is_valid_id
@@ -64,6 +66,11 @@ class PvArray(_Strict):
     kwp: float = Field(gt=0, le=100_000, description="peak DC power, kWp")
     tilt_deg: float = Field(ge=0, le=90)
     azimuth_deg: float = Field(ge=0, lt=360, description="0 = north, 180 = south")
+    # Solar KPIs (energimon.analytics.solar): optional.
+    losses_percent: float = Field(default=14.0, ge=0, lt=100, description="PVWatts system losses for expected yield")
+    inverter: str | None = Field(default=None, description="device id of the inverter fed by this array")
+    irradiance: str | None = Field(default=None, description="device id of a plane-of-array irradiance sensor "
+                                   "(channel irradiance_w_m2) on this array's plane: a true PR instead of clear-sky")
 
     _check_id = field_validator("id")(_id)
 
@@ -144,6 +151,8 @@ class SmtpSettings(_Strict):
     sender: str
     fallback_recipients: list[str] = Field(default_factory=list)
     language: Literal["da", "en"] = "da"
+    ca_file: Path | None = Field(default=None, description="CA bundle for the server's certificate (default: system)")
+    timeout_s: float = Field(default=30.0, gt=0, le=300)
 
     @model_validator(mode="after")
     def _load_secret(self) -> SmtpSettings:
@@ -177,6 +186,9 @@ class Settings(BaseSettings):
     spool: SpoolSettings = Field(default_factory=SpoolSettings)
     smtp: SmtpSettings | None = None
     mqtt: MqttSettings | None = None
+    alerts: AlertSettings | None = None  # [alerts]: anomaly rules, site calendars, alert mails
+    esco: EscoSettings | None = None  # [esco]: savings contract and monthly report
+    datahub: ImportSettings | None = None  # [datahub]: metering points for `energimon import`
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
@@ -249,6 +261,10 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         settings.store.path = base / settings.store.path
     if not settings.spool.path.is_absolute():
         settings.spool.path = base / settings.spool.path
+    if settings.alerts is not None and not settings.alerts.state_path.is_absolute():
+        settings.alerts.state_path = base / settings.alerts.state_path
+    if settings.esco is not None and not settings.esco.reports_dir.is_absolute():
+        settings.esco.reports_dir = base / settings.esco.reports_dir
     return settings
 
 
@@ -303,6 +319,10 @@ def cross_check(settings: Settings) -> list[Problem]:
             if n > 1:
                 problems.append(Problem(f"{where}.registers", f"channel {ch!r} mapped {n} times"))
     problems += [Problem(key, msg) for key, msg in cross_check_mqtt(settings.mqtt, set(settings.sites))]
+    problems += [Problem(key, msg) for key, msg in cross_check_esco(settings.esco, set(settings.sites))]
+    problems += [Problem(key, msg) for key, msg in
+                 cross_check_alerts(settings.alerts, set(settings.sites), settings.smtp is not None)]
+    problems += [Problem(key, msg) for key, msg in cross_check_datahub(settings.datahub, set(settings.sites))]
     return problems
 
 

@@ -131,6 +131,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="source", required=True, metavar="STORE", help="sqlite | sqlite:PATH | influx")
     p.add_argument("--to", dest="target", required=True, metavar="STORE", help="sqlite | sqlite:PATH | influx")
     p.add_argument("--batch", type=int, default=5000, help="readings per write (default 5000)")
+    # `report savings` and `import`: parsers and handlers live with the analytics/importer (light modules;
+    # matplotlib, scipy and pandas work are imported only when a command runs)
+    from energimon.analytics.report.cli import add_report_parser
+    from energimon.collector.importer.cli import add_import_parser
+
+    add_report_parser(sub, _config_arg)
+    add_import_parser(sub, _config_arg)
+    from energimon.analytics.solar.cli import add_solar_report_parser  # `report solar` (pvlib imported lazily)
+
+    add_solar_report_parser(sub, _config_arg)
 
     p = sub.add_parser("test-mail", help="send one test mail through the configured SMTP server",
                        description="Send a test mail (Danish letters in subject and body) with the [smtp] settings "
@@ -203,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_check_config(args) -> int:
     path = config_path(args.file or args.config)
+    from energimon.security import secret_file_warnings
+
+    for warning in secret_file_warnings(path):  # secrets readable by every user: warn, valid or not
+        print(f"WARNING: {warning}", file=sys.stderr)
     settings = load_settings(path)  # ConfigError -> printed by main, exit 2
     n_dev = len(settings.devices)
     store = (settings.store.influxdb.describe() if settings.store.kind == "influxdb" and settings.store.influxdb
@@ -220,6 +234,9 @@ def cmd_run(args) -> int:
 
     settings = load_settings(args.config)
     setup_logging(settings.log.level)
+    from energimon.security import log_secret_file_warnings
+
+    log_secret_file_warnings(config_path(args.config))
     return asyncio.run(Daemon(settings).run())
 
 
@@ -239,9 +256,13 @@ def _open_store(args):
 
 
 def cmd_latest(args) -> int:
+    from energimon.analytics.solar.cli import solar_summary_for_latest
+
     store = _open_store(args)
     try:
         df = store.latest()
+        # today's solar line (production, egetforbrug, selvforsyningsgrad) under the table
+        solar_line = solar_summary_for_latest(load_settings(args.config), store, args.site)
     finally:
         store.close()
     if args.site:
@@ -260,6 +281,8 @@ def cmd_latest(args) -> int:
         print("  ".join(c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
         if j == 0:
             print("  ".join("-" * w for w in widths))
+    if solar_line:
+        print(f"\n{solar_line}")
     return 0
 
 

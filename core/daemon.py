@@ -85,6 +85,31 @@ class Daemon:
                      "connected" if self.mqtt.connected else "DISCONNECTED", st.received, st.readings,
                      st.dead_letters)
 
+    async def _monthly_savings_report(self) -> None:
+        import datetime as dt
+
+        import holidays
+
+        from energimon.analytics.report.schedule import run_monthly_savings_report
+
+        today = dt.datetime.now(tz=LOCAL_TZ).date()
+        dk_holidays = holidays.country_holidays("DK", years=today.year)
+
+        def job():
+            store = open_store(self.settings.store, readonly=True)
+            try:
+                return run_monthly_savings_report(self.settings, store, today, dk_holidays)
+            finally:
+                store.close()
+
+        try:
+            files = await asyncio.to_thread(job)
+        except Exception:  # a report failure must not stop collection
+            log.exception("monthly savings report failed")
+            return
+        if files:
+            log.info("monthly savings report written: %s", files)
+
     async def _watchdog(self, interval_s: float) -> None:
         while True:
             systemd.notify("WATCHDOG=1")
@@ -107,6 +132,19 @@ class Daemon:
         wd = systemd.watchdog_interval_s()
         if wd:
             extra.append(asyncio.create_task(self._watchdog(wd), name="watchdog"))
+        # Alerts: rules, outbox and digest jobs (each run opens its own read-only store: the
+        # runner closes it after every run, and analytics never share the writer's connection).
+        alert_runner = None
+        if self.settings.alerts is not None and self.settings.alerts.enabled:
+            from energimon.analytics.alerting.jobs import register_jobs
+
+            alert_runner = register_jobs(scheduler, self.settings,
+                                         lambda: open_store(self.settings.store, readonly=True))
+        if self.settings.esco is not None:
+            # The monthly savings report on the first working morning of a month (07:00, outside the
+            # 02:00-03:00 DST hour; idempotent: a rerun rewrites the same files).
+            scheduler.add_job(self._monthly_savings_report, "cron", day="1-7", hour=7, minute=0,
+                              id="savings-report", coalesce=True, max_instances=1, misfire_grace_time=3600)
         scheduler.start()
         log.info("started: %d devices, store %s, spool %s (%d waiting)",
                  len(self.pollers), self.store.ping().detail, self.spool.path, self.spool.backlog())
@@ -116,6 +154,8 @@ class Daemon:
         finally:
             systemd.notify("STOPPING=1")
             scheduler.shutdown(wait=False)
+            if alert_runner is not None:
+                alert_runner.close()
             _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
             for t in [*pending, *extra]:
                 t.cancel()

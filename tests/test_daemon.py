@@ -145,3 +145,39 @@ def _drain(sock: socket.socket) -> list[str]:
             out.append(sock.recv(4096).decode())
         except BlockingIOError:
             return out
+
+
+def test_daemon_schedules_alert_jobs_and_stops_them(tmp_path):
+    """With [alerts] configured the daemon registers the rule, outbox and digest jobs and shuts them down."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from energimon.config.settings import settings_from_dict
+
+    settings = settings_from_dict({
+        "sites": {"soro-raadhus": {"name": "Sorø Rådhus", "latitude": 55.43, "longitude": 11.56}},
+        "smtp": {"host": "127.0.0.1", "port": free_port(), "security": "none", "sender": "energimon@example.dk"},
+        "alerts": {"state_path": str(tmp_path / "alerts.db")},
+        "store": {"path": str(tmp_path / "store.db")},
+        "spool": {"path": str(tmp_path / "spool.db")},
+    })
+    seen: list[str] = []
+    original_start = AsyncIOScheduler.start
+
+    def spy_start(self, *a, **kw):
+        seen.extend(job.id for job in self.get_jobs())
+        return original_start(self, *a, **kw)
+
+    async def scenario():
+        daemon = Daemon(settings)
+        AsyncIOScheduler.start = spy_start
+        try:
+            runner = asyncio.create_task(daemon.run(install_signal_handlers=False))
+            await asyncio.sleep(1.0)
+            daemon.request_stop()
+            return await asyncio.wait_for(runner, timeout=10)
+        finally:
+            AsyncIOScheduler.start = original_start
+
+    assert asyncio.run(scenario()) == 0
+    assert "status-line" in seen and len(seen) >= 3, seen  # the status line plus the alert jobs
+    assert (tmp_path / "alerts.db").exists()

@@ -490,3 +490,10 @@ def test_simulated_town_hall_heat_meter_follows_the_heating_model():
     # V' = Q / (1.163 kWh/(m3 K) x dT)
     dt_k = got["supply_temp_c"] - got["return_temp_c"]
     assert got["flow_m3_h"] == pytest.approx(got["heat_power_w"] / 1000 / (1.163 * dt_k), rel=1e-3)
+
+
+def test_a_value_scaled_past_the_float_range_is_missing_not_infinite():
+    # found by bench/fuzz.py: int32 raw 11 (little byte order) x 1e300 x 10 ... overflows to inf
+    f = RegisterField(channel="power_w", address=0, type="float64", scale=1e300)
+    assert decode(f, [0x7FEF, 0xFFFF, 0xFFFF, 0xFFFF]) is None  # float64 max x 1e300 = inf
+    assert decode(f, [0x3FF0, 0, 0, 0]) == 1e300  # 1.0 x 1e300 is still a (huge) number

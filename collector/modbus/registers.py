@@ -62,6 +62,8 @@ def decode(field: RegisterField, regs: Sequence[int], scale_factor: int | None =
             return None  # a missing or "not implemented" scale factor makes the value unusable
         exponent = scale_factor
     value = float(raw) * field.scale * (10.0**exponent) + field.offset
+    if not math.isfinite(value):
+        return None  # a garbage raw value scaled past the float range is no measurement either
     return value * field.sign
 
 

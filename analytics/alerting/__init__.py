@@ -1,0 +1,1 @@
+"""Alert e-mails to facility managers: lifecycle, outbox, SMTP, mail texts, scheduled jobs."""

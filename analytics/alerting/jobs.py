@@ -1,0 +1,159 @@
+"""The scheduled work of alerting, and how the daemon schedules it.
+
+* :func:`run_rules` — evaluate all rules at ``now``, advance the lifecycle, queue mails (with charts).
+* :func:`run_outbox` — deliver due mails from the outbox.
+* :func:`run_digest` — digest mode: the day's summary mail.
+* :func:`register_jobs` — adds these to an APScheduler 3.11 ``AsyncIOScheduler`` (Europe/Copenhagen).
+
+Every job is idempotent: running it twice at the same ``now`` (the repeated 02:00-03:00 hour of the
+autumn DST day, a missed run caught up) changes nothing the second time — the lifecycle dedupes by key
+and notification, the outbox by message key.  Blocking work runs in a thread (``asyncio.to_thread``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from energimon.analytics.alerting import lifecycle
+from energimon.analytics.alerting.mail import chart_png, recipients_for, render_alert, render_digest
+from energimon.analytics.alerting.outbox import deliver
+from energimon.analytics.alerting.smtp import send_bytes
+from energimon.analytics.alerting.state import AlertDB
+from energimon.analytics.anomaly import engine
+from energimon.analytics.anomaly.findings import Finding
+from energimon.config.alert_settings import AlertSettings
+from energimon.model import LOCAL_TZ
+
+log = logging.getLogger(__name__)
+HOUR = pd.Timedelta(hours=1)
+
+
+def chart_frame(data: engine.SiteData | None, f: Finding, end: pd.Timestamp, days: int) -> pd.DataFrame | None:
+    """What the mail's chart shows: the last ``days`` days of the finding's series with its normal band."""
+    if data is None:
+        return None
+    lo = end - days * 24 * HOUR
+    if f.channel == "load_kwh" and data.hourly is not None:
+        return _band(data.hourly, lo, end)
+    if f.channel == "heat_kwh" and data.heat_hourly is not None:
+        return _band(data.heat_hourly, lo, end)
+    if f.channel == "pv_kwh" and data.pv is not None:
+        w = data.pv[(data.pv.index >= lo) & (data.pv.index < end)]
+        sib = w["sib_ratio"] * w["clear_kwh"] if "sib_ratio" in w else w["clear_kwh"] * np.nan
+        return pd.DataFrame({"actual": w["pv_kwh"], "low": 0.0, "high": w["clear_kwh"], "expected": sib})
+    return None
+
+
+def _band(hourly: pd.DataFrame, lo: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Normal range per hour: 10-90 % of the same (open/closed, weekday, hour) in the 4 weeks before ``lo``."""
+    hist = hourly[(hourly.index >= lo - 28 * 24 * HOUR) & (hourly.index < lo)]
+    key = lambda df: list(zip(df["open"], df.index.day_of_week, df.index.hour, strict=True))  # noqa: E731
+    q = hist.assign(k=key(hist)).groupby("k")["kwh"].quantile([0.1, 0.5, 0.9]).unstack()
+    w = hourly[(hourly.index >= lo) & (hourly.index < end)]
+    ks = key(w)
+    return pd.DataFrame({"actual": w["kwh"].to_numpy(),
+                         "low": [q[0.1].get(k, np.nan) if not q.empty else np.nan for k in ks],
+                         "expected": [q[0.5].get(k, np.nan) if not q.empty else np.nan for k in ks],
+                         "high": [q[0.9].get(k, np.nan) if not q.empty else np.nan for k in ks]}, index=w.index)
+
+
+class AlertRunner:
+    """Holds the state file, the model cache and the store factory between scheduled runs."""
+
+    def __init__(self, settings, store_factory: Callable, db: AlertDB | None = None):
+        self.settings = settings
+        self.cfg: AlertSettings = settings.alerts or AlertSettings()
+        self.store_factory = store_factory
+        self.db = db or AlertDB(self.cfg.state_path)
+        self.models = engine.ModelCache()
+        self._lock = threading.Lock()  # one run at a time (the scheduler may overlap a slow one)
+
+    def run_rules(self, now: dt.datetime) -> dict[str, int]:
+        with self._lock:
+            store = self.store_factory()
+            try:
+                end = pd.Timestamp(now).tz_convert("UTC").floor("h")
+                series, latest = store.series(), store.latest()
+                datas = {sid: engine.load_site_data(store, self.settings, sid, end, series, latest)
+                         for sid in self.settings.sites}
+            finally:
+                close = getattr(store, "close", None)
+                if close:
+                    close()
+            engine.add_sibling_ratios(list(datas.values()))
+            findings: list[Finding] = []
+            for d in datas.values():
+                try:
+                    findings += engine.evaluate_site(d, self.cfg, end, now, self.models)
+                except Exception:
+                    log.exception("anomaly rules failed site=%s", d.site)
+
+            def render(kind, row, f):
+                f = f or lifecycle.finding_from_json(row["finding"])
+                png = None
+                try:
+                    frame = chart_frame(datas.get(f.site), f, end, self.cfg.chart_days)
+                    if frame is not None and frame["actual"].notna().any():
+                        png = chart_png(frame)
+                except Exception:  # a chart is nice to have; the mail goes without it
+                    log.exception("chart failed site=%s rule=%s", f.site, f.rule)
+                msg = render_alert(kind, row, f, self.settings, chart=png, now=now)
+                return [(recipients_for(self.settings, f.site), msg)]
+
+            counts = lifecycle.step(self.db, self.cfg, findings, now, render)
+            counts["findings"] = len(findings)
+            return counts
+
+    def run_outbox(self, now: dt.datetime) -> dict[str, int]:
+        smtp = self.settings.smtp
+        if smtp is None:
+            return {"sent": 0, "failed": 0, "waiting": 0}
+        return deliver(self.db, lambda rec, msg: send_bytes(smtp, rec, msg), now)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def run_digest(self, now: dt.datetime) -> int:
+        return lifecycle.digest(self.db, now, lambda items: render_digest(items, self.settings, now))
+
+
+def register_jobs(scheduler, settings, store_factory: Callable, runner: AlertRunner | None = None) -> AlertRunner:
+    """Schedule alerting on an APScheduler 3.11 ``AsyncIOScheduler`` (timezone Europe/Copenhagen).
+
+    * rules: every hour at minute 7 (after the hour's data is in; cheap data-quality checks are part of it
+      and also run at minutes 22, 37, 52 — the lifecycle makes the extra runs harmless);
+    * outbox: every minute;
+    * digest (``[alerts] digest = true``): daily at ``digest_hour`` (02 is refused: DST).
+    All jobs: ``max_instances=1``, ``coalesce=True``, ``misfire_grace_time=600``.
+    """
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    runner = runner or AlertRunner(settings, store_factory)
+    cfg = runner.cfg
+    opts = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 600, "replace_existing": True}
+
+    async def rules_job() -> None:
+        counts = await asyncio.to_thread(runner.run_rules, dt.datetime.now(tz=dt.UTC))
+        log.info("alert rules findings=%d new=%d reminder=%d resolved=%d", counts["findings"], counts["new"],
+                 counts["reminder"], counts["resolved"])
+
+    async def outbox_job() -> None:
+        await asyncio.to_thread(runner.run_outbox, dt.datetime.now(tz=dt.UTC))
+
+    async def digest_job() -> None:
+        await asyncio.to_thread(runner.run_digest, dt.datetime.now(tz=dt.UTC))
+
+    scheduler.add_job(rules_job, CronTrigger(minute="7,22,37,52", timezone=LOCAL_TZ), id="alerts.rules", **opts)
+    scheduler.add_job(outbox_job, IntervalTrigger(seconds=60, timezone=LOCAL_TZ), id="alerts.outbox", **opts)
+    if cfg.digest:
+        scheduler.add_job(digest_job, CronTrigger(hour=cfg.digest_hour, minute=0, timezone=LOCAL_TZ),
+                          id="alerts.digest", **opts)
+    return runner

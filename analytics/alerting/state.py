@@ -1,0 +1,145 @@
+"""The alert state file (SQLite, WAL): alerts and their episodes, mutes, notifications, the outbox.
+
+One file (``[alerts] state_path``) so that a lifecycle step and the mails it queues commit in
+one transaction: after a crash or restart either both happened or neither did, and nothing is
+sent twice.  Times are Unix seconds (UTC).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,               -- site/device/rule: the deduplication key
+    site TEXT NOT NULL, device TEXT NOT NULL, rule TEXT NOT NULL,
+    state TEXT NOT NULL,             -- pending | firing | resolved | dropped
+    severity TEXT NOT NULL,
+    since REAL NOT NULL,             -- when the problem started, as the data shows
+    first_seen REAL NOT NULL, last_seen REAL NOT NULL,
+    fired_at REAL, notified_at REAL, reminders INTEGER NOT NULL DEFAULT 0, resolved_at REAL,
+    acked_at REAL, acked_by TEXT, snoozed_until REAL,
+    finding TEXT NOT NULL            -- the latest finding, JSON
+);
+CREATE UNIQUE INDEX IF NOT EXISTS alerts_one_active ON alerts(key) WHERE state IN ('pending', 'firing');
+CREATE TABLE IF NOT EXISTS mutes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site TEXT NOT NULL, device TEXT,  -- device NULL: the whole site
+    start REAL NOT NULL, until REAL NOT NULL, reason TEXT NOT NULL DEFAULT '', created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dedupe TEXT NOT NULL UNIQUE,     -- alert<id>:new | alert<id>:reminder<n> | alert<id>:resolved
+    alert_id INTEGER NOT NULL REFERENCES alerts(id),
+    kind TEXT NOT NULL,              -- new | reminder | resolved
+    created REAL NOT NULL,
+    digested REAL                    -- digest mode: when it went into a digest
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dedupe TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL,
+    recipients TEXT NOT NULL,        -- JSON list
+    subject TEXT NOT NULL,
+    message BLOB NOT NULL,           -- the whole RFC 5322 message
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt REAL NOT NULL,
+    sent_at REAL,
+    last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def ts(t: dt.datetime | float) -> float:
+    if isinstance(t, dt.datetime):
+        if t.tzinfo is None:
+            raise ValueError("naive datetime; pass an aware one (UTC)")
+        return t.timestamp()
+    return float(t)
+
+
+def to_dt(t: float | None) -> dt.datetime | None:
+    return None if t is None else dt.datetime.fromtimestamp(t, tz=dt.UTC)
+
+
+class AlertDB:
+    """A connection to the state file (thread-safe: one lock around each transaction)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.executescript(SCHEMA)
+        self.lock = threading.RLock()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> AlertDB:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def transaction(self):
+        db = self
+
+        class _Tx:
+            def __enter__(self):
+                db.lock.acquire()
+                db.conn.execute("BEGIN IMMEDIATE")
+                return db.conn
+
+            def __exit__(self, et, ev, tb):
+                try:
+                    db.conn.execute("COMMIT" if et is None else "ROLLBACK")
+                finally:
+                    db.lock.release()
+
+        return _Tx()
+
+    # -- mutes --------------------------------------------------------------------------------
+    def add_mute(self, site: str, device: str | None, start: dt.datetime, until: dt.datetime, reason: str) -> int:
+        with self.transaction() as c:
+            cur = c.execute("INSERT INTO mutes(site, device, start, until, reason, created) VALUES (?,?,?,?,?,?)",
+                            (site, device, ts(start), ts(until), reason, ts(start)))
+            return int(cur.lastrowid)
+
+    def remove_mute(self, mute_id: int) -> bool:
+        with self.transaction() as c:
+            return c.execute("DELETE FROM mutes WHERE id = ?", (mute_id,)).rowcount > 0
+
+    def muted(self, c: sqlite3.Connection, site: str, device: str, now: float) -> bool:
+        row = c.execute("SELECT 1 FROM mutes WHERE site = ? AND (device IS NULL OR device = ?) AND start <= ? "
+                        "AND until > ? LIMIT 1", (site, device, now, now)).fetchone()
+        return row is not None
+
+    def mutes(self, now: float | None = None) -> list[sqlite3.Row]:
+        q = "SELECT * FROM mutes" + (" WHERE until > ?" if now is not None else "") + " ORDER BY id"
+        return self.conn.execute(q, (now,) if now is not None else ()).fetchall()
+
+    # -- alerts -------------------------------------------------------------------------------
+    def alerts(self, states: tuple[str, ...] = ("pending", "firing")) -> list[sqlite3.Row]:
+        marks = ",".join("?" * len(states))
+        return self.conn.execute(f"SELECT * FROM alerts WHERE state IN ({marks}) ORDER BY id", states).fetchall()
+
+    def alert(self, alert_id: int) -> sqlite3.Row | None:
+        return self.conn.execute("SELECT * FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+
+    def ack(self, alert_id: int, now: dt.datetime, by: str = "") -> bool:
+        with self.transaction() as c:
+            return c.execute("UPDATE alerts SET acked_at = ?, acked_by = ? WHERE id = ? AND state IN "
+                             "('pending', 'firing')", (ts(now), by, alert_id)).rowcount > 0
+
+    def snooze(self, alert_id: int, until: dt.datetime) -> bool:
+        with self.transaction() as c:
+            return c.execute("UPDATE alerts SET snoozed_until = ? WHERE id = ? AND state IN ('pending', 'firing')",
+                             (ts(until), alert_id)).rowcount > 0

@@ -1,0 +1,218 @@
+"""What the mails say, per rule, in Danish (default) and English.
+
+Written for a teknisk servicemedarbejder who has never read the docs: what is wrong, in plain words,
+with the numbers behind it, and what to check first.  ``{name}`` placeholders are evidence keys of the
+finding (see ``analytics/anomaly``), formatted for the language.
+"""
+
+from __future__ import annotations
+
+RULES: dict[str, dict[str, tuple[str, str, str]]] = {
+    # rule: {lang: (title, what, advice)}
+    "night_load": {
+        "da": ("Højt natforbrug",
+               "Om natten (kl. {night}) brugte bygningen {night_kw} kW i gennemsnit. Normalt er natforbruget "
+               "(grundlasten) {reference_kw} kW.",
+               "Tjek om ventilation, belysning, varmepumper eller andet udstyr kører om natten, og om "
+               "tidsstyringen (CTS/BMS) er sat rigtigt."),
+        "en": ("High night-time consumption",
+               "At night ({night}) the building used {night_kw} kW on average. Its normal night load (base load) "
+               "is {reference_kw} kW.",
+               "Check whether ventilation, lighting, heat pumps or other equipment run at night, and the BMS "
+               "schedules."),
+    },
+    "out_of_hours": {
+        "da": ("Forbrug uden for åbningstiden",
+               "Fra {from} til {to} ({hours} timer) brugte bygningen {mean_kw} kW i gennemsnit, selv om den "
+               "ifølge kalenderen var lukket. Normalt natforbrug er {reference_kw} kW.",
+               "Tjek om lys, ventilation eller udstyr er glemt tændt. Var der et arrangement, så skriv det i "
+               "bygningens kalender, så kommer der ingen alarm næste gang."),
+        "en": ("Consumption outside opening hours",
+               "From {from} to {to} ({hours} hours) the building used {mean_kw} kW on average although the "
+               "calendar says it was closed. Its normal night load is {reference_kw} kW.",
+               "Check for lights, ventilation or equipment left on. If there was an event, add it to the "
+               "building's calendar."),
+    },
+    "never_base": {
+        "da": ("Forbruget falder aldrig til grundlast",
+               "I de seneste 24 timer har forbruget ikke været under {lowest_kw_24h} kW. Normalt falder det om "
+               "natten til {reference_kw} kW. Noget kører hele døgnet.",
+               "Typisk lys, ventilation eller en pumpe, der står i manuel drift (hånd-drift) eller er glemt tændt."),
+        "en": ("Consumption never falls to base load",
+               "In the last 24 hours consumption has not been below {lowest_kw_24h} kW. Normally it falls to "
+               "{reference_kw} kW at night. Something runs around the clock.",
+               "Typically lighting, ventilation or a pump left in manual mode or switched on."),
+    },
+    "deviation": {
+        "da": ("Forbrug over det forventede",
+               "De seneste {days} dage har forbruget været {actual_kwh_per_day} kWh pr. døgn mod forventet "
+               "{expected_kwh_per_day} kWh ({excess_pct} % over). Det forventede tager højde for ugedag, "
+               "åbningstid, helligdage og udetemperatur.",
+               "Tjek om der er nyt udstyr, ændrede driftstider eller noget, der er glemt tændt."),
+        "en": ("Consumption above expected",
+               "For the last {days} days consumption was {actual_kwh_per_day} kWh per day against an expected "
+               "{expected_kwh_per_day} kWh ({excess_pct} % above), allowing for weekday, opening hours, holidays "
+               "and outdoor temperature.",
+               "Check for new equipment, changed schedules or something left on."),
+    },
+    "heat_deviation": {
+        "da": ("Varmeforbrug over det forventede",
+               "De seneste {days} dage har varmeforbruget været {actual_kwh_per_day} kWh pr. døgn mod forventet "
+               "{expected_kwh_per_day} kWh ({excess_pct} % over), korrigeret for udetemperaturen (graddage).",
+               "Tjek setpunkter for rumtemperatur og fremløb, natsænkning og om ventiler/pumper står i hånd-drift."),
+        "en": ("Heat consumption above expected",
+               "For the last {days} days heat use was {actual_kwh_per_day} kWh per day against an expected "
+               "{expected_kwh_per_day} kWh ({excess_pct} % above), corrected for outdoor temperature.",
+               "Check room and supply temperature set points, night setback, valves and pumps in manual mode."),
+    },
+    "cusum": {
+        "da": ("Varigt højere forbrugsniveau",
+               "Forbruget ligger i gennemsnit {shift_kwh_per_day} kWh pr. døgn over det forventede de seneste "
+               "{days} dage — en vedvarende stigning, ikke en enkelt dag.",
+               "Tjek hvad der er ændret omkring starttidspunktet: nyt udstyr, driftstider, indstillinger."),
+        "en": ("Sustained higher consumption level",
+               "Consumption has been {shift_kwh_per_day} kWh per day above expected on average for the last "
+               "{days} days — a lasting shift, not a single day.",
+               "Check what changed around the start: new equipment, schedules, settings."),
+    },
+    "stale_data": {
+        "da": ("Måleren sender ikke data",
+               "Der er ikke kommet nye målinger i {minutes_without_data} minutter (seneste måling {last_reading}).",
+               "Tjek strøm og netværk til måleren og gatewayen. Forbruget tælles stadig i måleren; data kommer, "
+               "når forbindelsen er tilbage."),
+        "en": ("The meter sends no data",
+               "No new readings for {minutes_without_data} minutes (last reading {last_reading}).",
+               "Check power and network of the meter and its gateway."),
+    },
+    "device_offline": {
+        "da": ("Måleren svarer ikke",
+               "Måleren har ikke svaret i {minutes_without_data} minutter (seneste måling {last_reading}).",
+               "Tjek strøm og netværk til måleren og gatewayen (Modbus-adresse, kabel, sikring)."),
+        "en": ("The meter does not answer",
+               "The meter has not answered for {minutes_without_data} minutes (last reading {last_reading}).",
+               "Check power and network of the meter and its gateway."),
+    },
+    "stuck_value": {
+        "da": ("Måleren står stille",
+               "Tælleren ({channel}) har ikke ændret sig i {hours_without_change} timer, selv om bygningen bruger "
+               "energi (normalt mindst {reference_kw} kW). Målingen er sandsynligvis forkert.",
+               "Tjek måleren: display, strømtransformere og om gatewayen læser den rigtige adresse."),
+        "en": ("The meter is stuck",
+               "The counter ({channel}) has not changed for {hours_without_change} hours although the building "
+               "uses energy (normally at least {reference_kw} kW).",
+               "Check the meter display, current transformers and the gateway address."),
+    },
+    "counter_reset": {
+        "da": ("Tælleren er nulstillet",
+               "Tælleren ({channel}) gik tilbage fra {before} til {after}. Forbruget omkring tidspunktet kendes ikke "
+               "og tælles ikke som negativt.",
+               "Skyldes det et måleskift, er der intet at gøre. Ellers: tjek måleren."),
+        "en": ("The counter was reset",
+               "The counter ({channel}) went back from {before} to {after}. Consumption around that moment is "
+               "unknown and never counted as negative.",
+               "Nothing to do after a meter swap; otherwise check the meter."),
+    },
+    "impossible_value": {
+        "da": ("Umulig måleværdi",
+               "Måleren viste {highest_w} W, men kan højst {rated_w} W ({channel}).",
+               "Tjek skalering og strømtransformer-forhold (CT) i opsætningen af måleren."),
+        "en": ("Impossible reading",
+               "The meter showed {highest_w} W but its rating is {rated_w} W ({channel}).",
+               "Check the scaling and current-transformer ratio in the meter's configuration."),
+    },
+    "pv_zero": {
+        "da": ("Solcelleanlægget producerer ikke",
+               "I {daylight_hours} timer med dagslys har anlægget produceret {produced_kwh} kWh. Ved skyfri himmel "
+               "ville det give {clear_sky_kwh} kWh, og nabobygningernes anlæg gav {siblings_ratio_pct} % af det "
+               "mulige i samme timer — solen skinnede altså.",
+               "Tjek inverteren (fejlkode i displayet), AC-afbryderen og sikringerne."),
+        "en": ("The PV system produces nothing",
+               "In {daylight_hours} daylight hours the system produced {produced_kwh} kWh. A clear sky would give "
+               "{clear_sky_kwh} kWh and the neighbouring sites reached {siblings_ratio_pct} % of that.",
+               "Check the inverter (error code on its display), the AC isolator and fuses."),
+    },
+    "pv_underperformance": {
+        "da": ("Solcelleanlægget yder for lidt",
+               "De seneste {days} dage har anlægget givet {own_yield_kwh_per_kwp} kWh pr. kWp mod "
+               "{siblings_yield_kwh_per_kwp} kWh pr. kWp hos nabobygningerne ({relative_pct} %; grænsen er "
+               "{limit_pct} %).",
+               "Typisk en streng ude af drift, skygge, snavs eller en defekt optimizer. Tjek strengene på "
+               "inverterens display."),
+        "en": ("The PV system underperforms",
+               "For the last {days} days the system gave {own_yield_kwh_per_kwp} kWh per kWp against "
+               "{siblings_yield_kwh_per_kwp} kWh per kWp at the neighbouring sites ({relative_pct} %, "
+               "limit {limit_pct} %).",
+               "Typically a string out of service, shading, soiling or a failed optimiser."),
+    },
+    "pv_envelope": {
+        "da": ("Solcelleproduktion over det fysisk mulige",
+               "Anlægget viste {highest_kwh_in_hour} kWh på en time, men solen kan højst give "
+               "{clear_sky_kwh_in_hour} kWh til de {kwp} kWp, der er oplyst.",
+               "Målingens skalering eller anlæggets kWp i opsætningen er sandsynligvis forkert."),
+        "en": ("PV output above the physically possible",
+               "The system showed {highest_kwh_in_hour} kWh in one hour; the sun can give at most "
+               "{clear_sky_kwh_in_hour} kWh to the configured {kwp} kWp.",
+               "The scaling of the reading or the configured kWp is probably wrong."),
+    },
+    "pv_offline": {
+        "da": ("Inverteren svarer ikke",
+               "Inverteren har ikke svaret i {minutes_without_data} minutter, mens det er lyst.",
+               "Tjek strøm og netværk til inverteren og om den viser en fejl."),
+        "en": ("The inverter does not answer",
+               "The inverter has not answered for {minutes_without_data} minutes in daylight.",
+               "Check power and network of the inverter and its display for errors."),
+    },
+}
+
+UI = {
+    "da": {
+        "new": "", "reminder": "Påmindelse: ", "resolved": "Løst: ",
+        "what": "Hvad", "where": "Hvor", "since": "Siden", "cost": "Koster", "severity": "Alvor",
+        "todo": "Hvad kan du gøre?", "device": "måler/enhed",
+        "cost_line": "ca. {kwh} kWh pr. døgn ≈ {dkk} kr. pr. døgn (ved {price} kr./kWh)",
+        "no_cost": "ikke et energispild i sig selv, men målingerne mangler eller er forkerte",
+        "per_day": "ca. {dkk} kr./dag",
+        "severities": {"info": "Til orientering", "warning": "Advarsel", "critical": "Kritisk"},
+        "footer": "Du får en påmindelse hver {reminder}. time, så længe problemet varer, og en mail, når det er "
+                  "løst. Kvittér for alarmen (ingen flere påmindelser): energimon alerts ack {id}. "
+                  "Udsæt: energimon alerts snooze {id} --hours 24.",
+        "resolved_what": "Problemet er ikke set siden {last_seen}. Det varede fra {since} til {last_seen}.",
+        "chart": "Forbruget de seneste dage (linje) og det normale område (grå)",
+        "chart_pv": "Produktionen de seneste dage (linje) og skyfri himmel (grå)",
+        "sign": "Sendt af energimon, bygningernes energiovervågning. Alarm-id {id}.",
+        "digest_subject": "[energimon] Dagens alarmer: {n} ændringer",
+        "digest_intro": "Ændringer i alarmerne siden sidste oversigt:",
+        "kinds": {"new": "Ny", "reminder": "Varer ved", "resolved": "Løst"},
+        "test_subject": "[energimon] Testmail – æøå ÆØÅ",
+        "test_body": "Dette er en testmail fra energimon. Kommer den frem med æ, ø og å, virker mailopsætningen.",
+        "weekdays": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
+        "months": ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
+                   "oktober", "november", "december"),
+        "at": "kl.",
+    },
+    "en": {
+        "new": "", "reminder": "Reminder: ", "resolved": "Resolved: ",
+        "what": "What", "where": "Where", "since": "Since", "cost": "Cost", "severity": "Severity",
+        "todo": "What can you do?", "device": "meter/device",
+        "cost_line": "about {kwh} kWh per day ≈ DKK {dkk} per day (at DKK {price}/kWh)",
+        "no_cost": "not an energy waste in itself, but readings are missing or wrong",
+        "per_day": "about DKK {dkk}/day",
+        "severities": {"info": "For information", "warning": "Warning", "critical": "Critical"},
+        "footer": "You get a reminder every {reminder} hours while the problem lasts, and a mail when it is over. "
+                  "Acknowledge (no more reminders): energimon alerts ack {id}. "
+                  "Snooze: energimon alerts snooze {id} --hours 24.",
+        "resolved_what": "Not seen since {last_seen}. It lasted from {since} to {last_seen}.",
+        "chart": "Consumption in the last days (line) and the normal range (grey)",
+        "chart_pv": "Production in the last days (line) and clear sky (grey)",
+        "sign": "Sent by energimon, building energy monitoring. Alert id {id}.",
+        "digest_subject": "[energimon] Today's alerts: {n} changes",
+        "digest_intro": "Changes since the last summary:",
+        "kinds": {"new": "New", "reminder": "Ongoing", "resolved": "Resolved"},
+        "test_subject": "[energimon] Test mail – æøå ÆØÅ",
+        "test_body": "This is a test mail from energimon. If it arrives with æ, ø and å, mail is set up correctly.",
+        "weekdays": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        "months": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                   "October", "November", "December"),
+        "at": "at",
+    },
+}

@@ -1,0 +1,246 @@
+"""Baseline models for IPMVP Option C: the CalTRACK daily change-point models.
+
+CalTRACK 2.0 daily methods (§3.2-3.4), usage per day
+
+    U = μ + β_H · HDD(T_bH) + β_C · CDD(T_bC)
+
+with degree days from the daily mean outdoor temperature
+(``HDD = max(0, T_bH − T)``, ``CDD = max(0, T − T_bC)``).  Four candidate
+forms are fitted by ordinary least squares — intercept-only, HDD-only,
+CDD-only and HDD+CDD — with the balance points searched over a grid (CalTRACK
+2.0: 30-90 °F in 1 °F steps, here the same grid in °C; cooling ≥ heating for
+the combined form).  A candidate qualifies when its slope coefficients are
+strictly positive and its degree days are sufficient (≥ 10 days with non-zero
+degree days and ≥ 20 °F·days = 11.1 K·days in total, CalTRACK §3.3.1.3);
+the qualified candidate with the highest adjusted R² is the model.
+
+Units: temperatures in °C, degree days in K·day, energy in kWh per day.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from energimon.analytics.stats import FitStatistics, fit_statistics
+
+CALTRACK_BALANCE_POINTS_C: tuple[float, ...] = tuple((f - 32.0) * 5.0 / 9.0 for f in range(30, 91))
+"""CalTRACK 2.0 balance-point grid: 30..90 °F in 1 °F steps, as °C."""
+
+MIN_NONZERO_DEGREE_DAYS = 10
+MIN_TOTAL_DEGREE_DAYS_K = 20.0 * 5.0 / 9.0  # 20 °F·day
+KINDS = ("intercept_only", "hdd_only", "cdd_only", "hdd_cdd")
+
+
+@dataclass(frozen=True)
+class DailyModel:
+    """A fitted CalTRACK daily model: kWh/day as a function of the daily mean temperature (°C)."""
+
+    kind: str
+    intercept_kwh_per_day: float
+    beta_hdd_kwh_per_k_day: float = 0.0
+    beta_cdd_kwh_per_k_day: float = 0.0
+    heating_balance_c: float | None = None
+    cooling_balance_c: float | None = None
+    stats: FitStatistics | None = None
+
+    @property
+    def p(self) -> int:
+        """Number of parameters, intercept included (balance points are not counted, as in CalTRACK)."""
+        return 1 + (self.heating_balance_c is not None) + (self.cooling_balance_c is not None)
+
+    def predict_kwh_per_day(self, temp_mean_c: np.ndarray) -> np.ndarray:
+        t = np.asarray(temp_mean_c, float)
+        y = np.full(t.shape, self.intercept_kwh_per_day)
+        if self.heating_balance_c is not None:
+            y = y + self.beta_hdd_kwh_per_k_day * np.maximum(0.0, self.heating_balance_c - t)
+        if self.cooling_balance_c is not None:
+            y = y + self.beta_cdd_kwh_per_k_day * np.maximum(0.0, t - self.cooling_balance_c)
+        return np.where(np.isnan(t), np.nan, y)
+
+    def weather_independent_kwh_per_day(self) -> float:
+        return self.intercept_kwh_per_day
+
+
+@dataclass(frozen=True)
+class Candidate:
+    kind: str
+    heating_balance_c: float | None
+    cooling_balance_c: float | None
+    r2_adj: float
+    qualified: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DailyFit:
+    model: DailyModel
+    candidates: list[Candidate] = field(default_factory=list)
+
+    def best_of(self, kind: str) -> Candidate | None:
+        """Best qualified candidate of one form (for the report's model summary)."""
+        cs = [c for c in self.candidates if c.kind == kind and c.qualified]
+        return max(cs, key=lambda c: c.r2_adj) if cs else None
+
+
+def _ols(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """Least squares coefficients and SSE via the normal equations (X has few columns)."""
+    xtx = X.T @ X
+    try:
+        beta = np.linalg.solve(xtx, X.T @ y)
+    except np.linalg.LinAlgError:
+        beta = np.linalg.lstsq(X, y, rcond=None)[0]
+    r = y - X @ beta
+    return beta, float(r @ r)
+
+
+def _dd_sufficient(dd: np.ndarray) -> str:
+    nonzero = int(np.count_nonzero(dd > 0))
+    if nonzero < MIN_NONZERO_DEGREE_DAYS:
+        return f"{nonzero} days with degree days (< {MIN_NONZERO_DEGREE_DAYS})"
+    if float(dd.sum()) < MIN_TOTAL_DEGREE_DAYS_K:
+        return f"{dd.sum():.1f} K·day in total (< {MIN_TOTAL_DEGREE_DAYS_K:.1f})"
+    return ""
+
+
+def fit_caltrack_daily(
+    temp_mean_c: np.ndarray,
+    usage_kwh_per_day: np.ndarray,
+    heating_balance_points_c: tuple[float, ...] = CALTRACK_BALANCE_POINTS_C,
+    cooling_balance_points_c: tuple[float, ...] = CALTRACK_BALANCE_POINTS_C,
+) -> DailyFit:
+    """Fit the four CalTRACK daily candidate forms and select by adjusted R² (CalTRACK 2.0 §3.4).
+
+    Days where temperature or usage is NaN are left out.  Returns the selected
+    model with its G14 fit statistics (per day, in time order) and every candidate tried.
+    """
+    t_all = np.asarray(temp_mean_c, float)
+    y_all = np.asarray(usage_kwh_per_day, float)
+    ok = ~(np.isnan(t_all) | np.isnan(y_all))
+    t, y = t_all[ok], y_all[ok]
+    if len(y) < 3:
+        raise ValueError(f"need at least 3 days with both usage and temperature, got {len(y)}")
+    hdd = {bp: np.maximum(0.0, bp - t) for bp in heating_balance_points_c}
+    cdd = {bp: np.maximum(0.0, t - bp) for bp in cooling_balance_points_c}
+    kind, hb, cb, beta, candidates = _select(y, np.ones(len(y)), hdd, cdd, hdd, cdd)
+    model = _model(kind, hb, cb, beta)
+    stats = fit_statistics(y, model.predict_kwh_per_day(t), model.p)
+    return DailyFit(_model(kind, hb, cb, beta, stats), candidates)
+
+
+def _model(kind, hb, cb, beta, stats=None) -> DailyModel:
+    b_h = float(beta[1]) if hb is not None else 0.0
+    b_c = float(beta[-1]) if cb is not None else 0.0
+    return DailyModel(kind, float(beta[0]), b_h, b_c, hb, cb, stats)
+
+
+def _select(y: np.ndarray, w: np.ndarray, hdd: dict, cdd: dict, hdd_days: dict, cdd_days: dict):
+    """Weighted least squares over every candidate; the qualified one with the best adjusted R² wins.
+
+    ``hdd``/``cdd`` map a balance point to the regressor per observation (degree days per day,
+    or a billing period's mean degree days per day); ``hdd_days``/``cdd_days`` map it to the
+    degree days per *day* used for the sufficiency test.  ``w`` are the weights (days per period).
+    """
+    n = len(y)
+    sw = np.sqrt(w)
+    y_mean = float(np.sum(w * y) / np.sum(w))
+    sst = float(np.sum(w * (y - y_mean) ** 2))
+    ones = np.ones(n)
+
+    def r2_adj(sse: float, p: int) -> float:
+        r2 = 1.0 - sse / sst if sst > 0 else 0.0
+        return 1.0 - (1.0 - r2) * (n - 1) / (n - p) if n > p else -math.inf
+
+    candidates: list[Candidate] = [Candidate("intercept_only", None, None, 0.0, True)]
+    best = (0.0, "intercept_only", None, None, np.array([y_mean]))
+    suff_h = {bp: _dd_sufficient(x) for bp, x in hdd_days.items()}
+    suff_c = {bp: _dd_sufficient(x) for bp, x in cdd_days.items()}
+
+    def consider(kind, hb, cb, cols, reasons):
+        nonlocal best
+        reasons = [r for r in reasons if r]
+        if reasons:
+            candidates.append(Candidate(kind, hb, cb, math.nan, False, "; ".join(reasons)))
+            return
+        X = np.column_stack([ones, *cols])
+        beta, sse = _ols(X * sw[:, None], y * sw)
+        score = r2_adj(sse, X.shape[1])
+        if np.any(beta[1:] <= 0):
+            candidates.append(Candidate(kind, hb, cb, score, False, "coefficient not positive"))
+            return
+        candidates.append(Candidate(kind, hb, cb, score, True))
+        if score > best[0]:
+            best = (score, kind, hb, cb, beta)
+
+    for hb, x in hdd.items():
+        consider("hdd_only", hb, None, [x], [suff_h[hb]])
+    for cb, x in cdd.items():
+        consider("cdd_only", None, cb, [x], [suff_c[cb]])
+    for hb, xh in hdd.items():
+        for cb, xc in cdd.items():
+            if cb >= hb:
+                consider("hdd_cdd", hb, cb, [xh, xc], [suff_h[hb], suff_c[cb]])
+    _, kind, hb, cb, beta = best
+    return kind, hb, cb, beta, candidates
+
+
+@dataclass(frozen=True)
+class BillingFit:
+    """A CalTRACK billing model: kWh/day per period by weighted least squares (weights: days per period)."""
+
+    model: DailyModel  # coefficients per day; stats are on the periods' total kWh
+    candidates: list[Candidate]
+    period_days: np.ndarray
+    period_kwh: np.ndarray
+    predicted_kwh: np.ndarray
+
+
+def fit_caltrack_billing(
+    daily_temp_c: pd.Series,
+    periods: list[tuple[pd.Timestamp, pd.Timestamp, float]],
+    heating_balance_points_c: tuple[float, ...] = CALTRACK_BALANCE_POINTS_C,
+    cooling_balance_points_c: tuple[float, ...] = CALTRACK_BALANCE_POINTS_C,
+) -> BillingFit:
+    """CalTRACK 2.0 billing (monthly) method: usage per day of each billing period against the period's
+    mean daily degree days, fitted by weighted least squares with the number of days as weights (CalTRACK
+    §3.2-3.4 for billing data).  ``periods`` are ``(start, end_exclusive, kWh)`` in local days;
+    ``daily_temp_c`` the daily mean temperatures indexed by local day.  The G14 statistics are computed
+    on the periods' totals (kWh per period, ``n`` = number of periods).
+    """
+    days_idx = pd.DatetimeIndex(daily_temp_c.index)
+    t_all = daily_temp_c.to_numpy(float)
+    rows = []
+    for start, end, kwh in periods:
+        inside = (days_idx >= start) & (days_idx < end) & ~np.isnan(t_all)
+        n_days = int((end.tz_localize(None) - start.tz_localize(None)) / pd.Timedelta(days=1))
+        if inside.sum() < 0.9 * n_days or not np.isfinite(kwh):
+            continue  # a period without enough temperature data (or usage) is left out
+        rows.append((inside, n_days, kwh))
+    if len(rows) < 3:
+        raise ValueError(f"need at least 3 billing periods with usage and temperature, got {len(rows)}")
+    w = np.array([r[1] for r in rows], float)
+    y = np.array([r[2] / r[1] for r in rows])
+
+    def per_period(fn, bps):
+        reg, daily = {}, {}
+        for bp in bps:
+            dd = fn(bp)
+            reg[bp] = np.array([dd[r[0]].mean() for r in rows])
+            daily[bp] = np.concatenate([dd[r[0]] for r in rows])
+        return reg, daily
+
+    hdd, hdd_days = per_period(lambda bp: np.maximum(0.0, bp - t_all), heating_balance_points_c)
+    cdd, cdd_days = per_period(lambda bp: np.maximum(0.0, t_all - bp), cooling_balance_points_c)
+    kind, hb, cb, beta, candidates = _select(y, w, hdd, cdd, hdd_days, cdd_days)
+    m = _model(kind, hb, cb, beta)
+    pred_per_day = np.full(len(rows), m.intercept_kwh_per_day)
+    if hb is not None:
+        pred_per_day += m.beta_hdd_kwh_per_k_day * hdd[hb]
+    if cb is not None:
+        pred_per_day += m.beta_cdd_kwh_per_k_day * cdd[cb]
+    y_kwh, pred_kwh = y * w, pred_per_day * w
+    return BillingFit(_model(kind, hb, cb, beta, fit_statistics(y_kwh, pred_kwh, m.p)), candidates, w, y_kwh,
+                      pred_kwh)

@@ -1,0 +1,80 @@
+"""``energimon report savings``: the handler behind the CLI (imported lazily by energimon.cli)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 64
+
+
+def add_report_parser(sub, config_arg) -> None:
+    """Add ``report`` with its ``savings`` subcommand to the CLI's subparsers."""
+    p = sub.add_parser("report", help="write monthly reports (ESCO savings) as PDF and CSV",
+                       description="Write a monthly report as PDF and CSV files.")
+    rsub = p.add_subparsers(dest="report", metavar="REPORT", required=True)
+    s = rsub.add_parser("savings", help="ESCO savings (IPMVP Option C, ASHRAE Guideline 14) for one month",
+                        description="Fit each building's baseline (CalTRACK daily model) on the contract's baseline "
+                                    "period and report avoided energy, uncertainty, DKK, CO2 and the guarantee "
+                                    "ledger for the month: one PDF and CSV for the portfolio (a page per building) "
+                                    "and a CSV per building, in esco.reports_dir or --out.")
+    s.set_defaults(handler=cmd_report_savings)
+    config_arg(s)
+    s.add_argument("--month", required=True, help="the month, YYYY-MM (local calendar)")
+    s.add_argument("--site", action="append", help="only this site (repeatable; default: every site in [esco.sites])")
+    s.add_argument("--out", type=Path, help="folder for the files (default: esco.reports_dir)")
+    s.add_argument("--lang", choices=("da", "en"), help="language (default: esco.language, Danish)")
+    s.add_argument("--sep", help="CSV separator (default ';' in Danish, ',' in English)")
+    s.add_argument("--per-site-pdf", action="store_true",
+                   help="also write one PDF per building (the portfolio PDF has a page per building anyway)")
+    s.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="processes evaluating buildings in parallel (default: number of CPUs)")
+    dc = s.add_mutually_exclusive_group()
+    dc.add_argument("--decimal-comma", dest="decimal_comma", action="store_true", default=None,
+                    help="CSV numbers as 1234,5 (default in Danish)")
+    dc.add_argument("--decimal-point", dest="decimal_comma", action="store_false", help="CSV numbers as 1234.5")
+
+
+def cmd_report_savings(args) -> int:
+    from energimon.analytics.esco import parse_month
+    from energimon.analytics.report.savings_report import generate_savings_report
+    from energimon.config.settings import config_path, load_settings
+    from energimon.store import open_store
+
+    settings = load_settings(args.config)
+    try:
+        month = parse_month(args.month)
+        if settings.esco is None:
+            raise ValueError("the configuration has no [esco] table (see config/energimon.example.toml)")
+        if args.sep is not None and len(args.sep) != 1:
+            raise ValueError("--sep must be one character")
+    except ValueError as exc:
+        print(f"energimon report savings: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not settings.esco.reports_dir.is_absolute():  # relative to the config file, like store.path
+        settings.esco.reports_dir = config_path(args.config).parent / settings.esco.reports_dir
+    store = open_store(settings.store, readonly=True)
+
+    def progress(i: int, n: int, site: str) -> None:
+        print(f"\r[{i}/{n}] {site:<40}", end="" if i < n else "\n", file=sys.stderr, flush=True)
+
+    try:
+        files = generate_savings_report(settings, store, month, args.site, args.out, args.lang, args.sep,
+                                        args.decimal_comma, progress, workers=args.workers,
+                                        per_site_pdf=args.per_site_pdf)
+    except ValueError as exc:
+        print(f"energimon report savings: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+    for r in files.results:
+        if r.month:
+            print(f"{r.site}: {r.month.savings_kwh:,.0f} kWh ± {r.month.uncertainty_90_kwh:,.0f} (90 %) in "
+                  f"{args.month}; G14 {'pass' if r.g14_ok else 'fail: ' + '; '.join(r.g14_notes)}")
+        else:
+            print(f"{r.site}: no savings: {r.error}")
+    print(f"wrote {files.pdf}\nwrote {files.csv}")
+    for p in [*files.site_csvs, *files.site_pdfs]:
+        print(f"wrote {p}")
+    return 0

@@ -1,0 +1,353 @@
+"""The monthly ESCO savings report: PDF and CSV per portfolio (one page per building) and CSV per building.
+
+Entry point for the CLI and the scheduler: :func:`generate_savings_report`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import multiprocessing
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from energimon.analytics.degree_days import NormalYear, heating_degree_days_c
+from energimon.analytics.esco import SiteResult, add_months, co2_kg, contract_year, evaluate_site, money_dkk
+from energimon.analytics.esco import ledger as make_ledger
+from energimon.analytics.report.csv_out import write_csv
+from energimon.analytics.report.document import Chart, Report, Section, Table
+from energimon.analytics.report.i18n import MONTHS, month_name, tr
+from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
+from energimon.analytics.report.pdf import render_pdf
+from energimon.analytics.savings import PeriodSavings, portfolio_total
+from energimon.model import LOCAL_TZ
+
+log = logging.getLogger(__name__)
+
+POOL_MIN_SITES = 8
+"""Below this many buildings a process pool costs more (start-up ≈ 1-2 s) than it saves (≈ 0.08 s a building)."""
+
+CSV_HEADER = ["site", "period", "label", "days", "days_with_data", "adjusted_baseline_kwh", "actual_kwh",
+              "savings_kwh", "uncertainty_68_kwh", "uncertainty_90_kwh", "savings_dkk", "co2_kg",
+              "normalised_savings_kwh"]
+
+
+@dataclass
+class SavingsReportFiles:
+    pdf: Path
+    csv: Path
+    site_csvs: list[Path]
+    results: list[SiteResult]
+    site_pdfs: list[Path] = field(default_factory=list)
+
+
+def generate_savings_report(settings, store, month: dt.date, sites: list[str] | None = None,
+                            out_dir: Path | None = None, lang: str | None = None, sep: str | None = None,
+                            decimal_comma: bool | None = None,
+                            progress: Callable[[int, int, str], None] | None = None,
+                            workers: int = 1, per_site_pdf: bool = False) -> SavingsReportFiles:
+    """Evaluate every configured site (or ``sites``) for ``month`` and write PDF + CSV files.
+
+    Files go to ``out_dir`` (default ``esco.reports_dir``) as
+    ``besparelse-YYYY-MM.pdf/.csv`` (portfolio) and ``besparelse-YYYY-MM-<site>.csv``.
+    Idempotent: the same month written twice gives the same files (overwritten).
+    ``per_site_pdf`` also writes ``besparelse-YYYY-MM-<site>.pdf`` per building (for the building's
+    own file; about 0.4 s each).  With ``workers`` > 1 the buildings are evaluated in a process
+    pool, each worker with its own read-only connection to the store (``settings.store``); the
+    PDFs are rendered here.
+    """
+    esco = settings.esco
+    if esco is None:
+        raise ValueError("no [esco] table in the configuration")
+    lang = lang or esco.language
+    chosen = sites or list(esco.sites)
+    unknown = [s for s in chosen if s not in esco.sites]
+    if unknown:
+        raise ValueError(f"not in [esco.sites]: {', '.join(unknown)}; configured: {', '.join(esco.sites)}")
+    names = {sid: settings.sites[sid].name if sid in settings.sites else sid for sid in chosen}
+    results = _evaluate_all(settings, store, month, chosen, names, workers, progress)
+    out = Path(out_dir or esco.reports_dir)
+    stem = f"besparelse-{month:%Y-%m}" if lang == "da" else f"savings-{month:%Y-%m}"
+    if sep is None:
+        sep = ";" if lang == "da" else ","
+    if decimal_comma is None:
+        decimal_comma = lang == "da"
+    rows_all: list[list] = []
+    site_csvs = []
+    for r in results:
+        rows = _csv_rows(r, esco, month)
+        rows_all += rows
+        site_csvs.append(write_csv(out / f"{stem}-{r.site}.csv", CSV_HEADER, rows, sep, decimal_comma))
+    rows_all += _portfolio_csv_rows(results, esco, month)
+    csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, rows_all, sep, decimal_comma)
+    report = build_report(results, esco, month, lang)
+    pdf_path = render_pdf(report, out / f"{stem}.pdf")
+    site_pdfs = [render_pdf(build_report([r], esco, month, lang), out / f"{stem}-{r.site}.pdf")
+                 for r in results] if per_site_pdf else []
+    return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs)
+
+
+def _evaluate_all(settings, store, month, chosen, names, workers, progress) -> list[SiteResult]:
+    results: list[SiteResult] = []
+
+    def done(res: SiteResult, seconds: float) -> None:
+        results.append(res)
+        log.info("savings site=%s month=%s %s in %.2f s", res.site, f"{month:%Y-%m}",
+                 f"savings {res.month.savings_kwh:.0f} kWh" if res.month else f"skipped: {res.error}", seconds)
+        if progress:
+            progress(len(results), len(chosen), res.site)
+
+    if workers <= 1 or len(chosen) < POOL_MIN_SITES:
+        for sid in chosen:
+            t0 = time.perf_counter()
+            done(evaluate_site(store, settings.esco, sid, names[sid], month), time.perf_counter() - t0)
+        return results
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads (the daemon)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                             initargs=(settings.store,)) as pool:
+        futures = [pool.submit(_worker_evaluate, settings.esco, sid, names[sid], month) for sid in chosen]
+        for fut in futures:  # in the configured order
+            res, seconds = fut.result()
+            done(res, seconds)
+    return results
+
+
+_WORKER_STORE = None
+
+
+def _worker_init(store_settings) -> None:
+    global _WORKER_STORE
+    from energimon.store import open_store
+
+    _WORKER_STORE = open_store(store_settings, readonly=True)
+
+
+def _worker_evaluate(esco, sid: str, name: str, month: dt.date) -> tuple[SiteResult, float]:
+    t0 = time.perf_counter()
+    return evaluate_site(_WORKER_STORE, esco, sid, name, month), time.perf_counter() - t0
+
+
+def _periods(r: SiteResult) -> list[tuple[str, PeriodSavings]]:
+    return [("month", r.month), ("ytd", r.ytd), ("since_start", r.since_start)] if r.month else []
+
+
+def _money_co2(kwh: float, esco, carrier: str, year: int) -> tuple[float, float]:
+    return money_dkk(kwh, esco), co2_kg(kwh, esco, carrier, year)
+
+
+def _csv_rows(r: SiteResult, esco, month: dt.date) -> list[list]:
+    rows = []
+    for key, p in _periods(r):
+        dkk, co2 = _money_co2(p.savings_kwh, esco, r.carrier, month.year)
+        rows.append([r.site, key, p.label, p.days, p.m, p.adjusted_baseline_kwh, p.actual_kwh, p.savings_kwh,
+                     p.uncertainty_68_kwh, p.uncertainty_90_kwh, dkk, co2, p.normalised_savings_kwh])
+    return rows
+
+
+def _portfolio_periods(results: list[SiteResult]) -> list[tuple[str, object]]:
+    ok = [r for r in results if r.month]
+    return [(key, portfolio_total([dict(_periods(r))[key] for r in ok])) for key in ("month", "ytd", "since_start")]
+
+
+def _portfolio_csv_rows(results: list[SiteResult], esco, month: dt.date) -> list[list]:
+    rows = []
+    ok = [r for r in results if r.month]
+    for key, tot in _portfolio_periods(results):
+        dkk = money_dkk(tot.savings_kwh, esco)
+        co2 = sum(_money_co2(dict(_periods(r))[key].savings_kwh, esco, r.carrier, month.year)[1] for r in ok)
+        rows.append(["portfolio", key, "", "", "", tot.adjusted_baseline_kwh, tot.actual_kwh, tot.savings_kwh,
+                     tot.uncertainty_68_kwh, tot.uncertainty_90_kwh, dkk, co2 if ok else math.nan, math.nan])
+    return rows
+
+
+# -- the PDF ----------------------------------------------------------------------------------
+def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "da") -> Report:
+    """The report document: a portfolio page, then one section per building."""
+    f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
+    mname = month_name(month.year, month.month, lang)
+    report = Report(title=f"{tr('title', lang)} — {mname}", subtitle=tr("subtitle", lang, month=mname,
+                    contract=esco.contract + (f" ({esco.esco})" if esco.esco else "")), lang=lang,
+                    footer=tr("footer", lang))
+    # portfolio
+    sec = Section(tr("portfolio", lang))
+    sec.text(tr("portfolio_intro", lang))
+    cols = [tr("site", lang), tr("month", lang) + " kWh", tr("unc90", lang), tr("ytd", lang) + " kWh",
+            tr("since_start", lang) + " kWh", tr("unc90", lang), tr("dkk", lang) + f" ({tr('ytd', lang).lower()})"]
+    rows = []
+    for r in results:
+        if r.month:
+            rows.append([r.name, f0(r.month.savings_kwh), fmt_pm(r.month.uncertainty_90_kwh, 0, lang),
+                         f0(r.ytd.savings_kwh), f0(r.since_start.savings_kwh),
+                         fmt_pm(r.since_start.uncertainty_90_kwh, 0, lang), f0(money_dkk(r.ytd.savings_kwh, esco))])
+        else:
+            rows.append([r.name, "–", "–", "–", "–", "–", "–"])
+    tots = dict(_portfolio_periods(results))
+    rows.append([tr("total", lang), f0(tots["month"].savings_kwh), fmt_pm(tots["month"].uncertainty_90_kwh, 0, lang),
+                 f0(tots["ytd"].savings_kwh), f0(tots["since_start"].savings_kwh),
+                 fmt_pm(tots["since_start"].uncertainty_90_kwh, 0, lang),
+                 f0(money_dkk(tots["ytd"].savings_kwh, esco))])
+    sec.table(Table(cols, rows, col_widths=[2.2, 1, 1, 1, 1, 1, 1.2], bold_last_row=True))
+    for r in results:
+        if not r.month:
+            sec.text(f"{r.name}: {tr('no_result', lang, why=r.error)}")
+    if esco.guarantee_kwh_per_year is not None and any(r.daily is not None for r in results):
+        month_end = add_months(month, 1)
+        y0, y1 = contract_year(esco.measure_date, month_end)
+        realised = 0.0
+        for r in results:
+            if r.daily is not None:
+                idx = pd.DatetimeIndex(r.daily.index).tz_localize(None)
+                in_year = (idx >= pd.Timestamp(y0)) & (idx < pd.Timestamp(y1))
+                realised += float(r.daily.loc[in_year, "savings_kwh"].sum())
+        lg = make_ledger(esco.guarantee_kwh_per_year, realised, y0, y1, month_end, esco.surplus_share_municipality)
+        sec.table(_ledger_table(lg, lang, tr("portfolio_ledger", lang)))
+        sec.chart(Chart(_portfolio_cusum_chart(results, esco.guarantee_kwh_per_year, y0, y1, lang),
+                        tr("chart_portfolio", lang), 0.26))
+    sec.text(tr("normal_year", lang, total=fmt_number(esco.normal_year.total, 0, lang),
+                source=esco.normal_year.source, base=fmt_number(esco.base_temperature_c, 0, lang)))
+    for r in results:
+        report.sections.append(_site_section(r, esco, month, lang))
+    report.sections.insert(0, sec)
+    return report
+
+
+def _portfolio_cusum_chart(results: list[SiteResult], guarantee_kwh_per_year: float, y0: dt.date, y1: dt.date,
+                           lang: str):
+    """Cumulative realised savings of the portfolio in the contract year against the guarantee pro rata."""
+    frames = [r.daily["savings_kwh"] for r in results if r.daily is not None]
+    total = pd.concat(frames, axis=1, sort=True).sum(axis=1, min_count=1)  # days and hours (TOWT sites) mixed
+    idx = pd.DatetimeIndex(total.index).tz_localize(None)
+    total = total[(idx >= pd.Timestamp(y0)) & (idx < pd.Timestamp(y1))]
+    days = pd.DatetimeIndex(total.index).tz_localize(None)
+    cum = total.fillna(0.0).cumsum()
+    due = guarantee_kwh_per_year * ((days - pd.Timestamp(y0)).days + 1) / (y1 - y0).days
+
+    def draw(ax):
+        ax.plot(days, cum.to_numpy(), color="#2f6b3a", linewidth=1.4, label=tr("realised", lang))
+        ax.plot(days, due, color="#b5651d", linewidth=1.0, linestyle="--", label=tr("guaranteed_to_date", lang))
+        ax.legend(fontsize=7, loc="upper left")
+        ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0, lang))
+        ax.grid(linewidth=0.3)
+        for lbl in ax.get_xticklabels():
+            lbl.set_rotation(30)
+
+    return draw
+
+
+def _ledger_table(lg, lang: str, title: str) -> Table:
+    f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
+    cols = [tr("guaranteed_year", lang), tr("guaranteed_to_date", lang), tr("realised", lang), tr("shortfall", lang),
+            tr("surplus", lang), tr("share_muni", lang), tr("share_esco", lang)]
+    row = [f0(lg.guarantee_kwh_per_year), f0(lg.guarantee_to_date_kwh), f0(lg.realised_kwh), f0(lg.shortfall_kwh),
+           f0(lg.surplus_kwh), f0(lg.surplus_municipality_kwh), f0(lg.surplus_esco_kwh)]
+    ttl = f"{title}: " + tr("ledger", lang, y0=lg.year_start.isoformat(),
+                             y1=(lg.year_end - dt.timedelta(days=1)).isoformat())
+    return Table(cols, [row], title=ttl)
+
+
+def _site_section(r: SiteResult, esco, month: dt.date, lang: str) -> Section:
+    f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
+    f2 = lambda x: fmt_number(x, 2, lang)  # noqa: E731
+    sec = Section(r.name)
+    if not r.month:
+        sec.text(tr("no_result", lang, why=r.error))
+        return sec
+    points = tr("hours" if r.granularity == "hour" else "days", lang)
+    cols = [tr("period", lang), points, tr("adj_baseline", lang), tr("actual", lang), tr("savings", lang),
+            tr("unc68", lang), tr("unc90", lang), tr("dkk", lang), tr("co2", lang), tr("normalised", lang)]
+    rows = []
+    for key, p in _periods(r):
+        dkk, co2 = _money_co2(p.savings_kwh, esco, r.carrier, month.year)
+        rows.append([tr(key, lang), f"{p.m}/{p.days}", f0(p.adjusted_baseline_kwh), f0(p.actual_kwh),
+                     f0(p.savings_kwh), fmt_pm(p.uncertainty_68_kwh, 0, lang), fmt_pm(p.uncertainty_90_kwh, 0, lang),
+                     f0(dkk), f0(co2), f0(p.normalised_savings_kwh)])
+    sec.table(Table(cols, rows, col_widths=[1.3, 1, 1.3, 1.3, 1.2, 1.1, 1.1, 1.1, 0.9, 1.1]))
+    if r.month.m < r.month.days:
+        sec.text(tr("missing_days", lang, k=r.month.days - r.month.m,
+                    unit=tr("unit_hours" if r.granularity == "hour" else "unit_days", lang)))
+    in_month = pd.DatetimeIndex(r.daily.index) >= pd.Timestamp(month).tz_localize(LOCAL_TZ)
+    temps = r.daily.loc[in_month, "temp_mean_c"].to_numpy()
+    ny = NormalYear(esco.normal_year.total, esco.normal_year.source, tuple(esco.normal_year.monthly))
+    sec.text(tr("degree_days_month", lang, month=month_name(month.year, month.month, lang),
+                actual=fmt_number(float(np.nansum(heating_degree_days_c(temps, esco.base_temperature_c))), 0, lang),
+                normal=fmt_number(ny.month(month.month), 0, lang), days=int(np.count_nonzero(~np.isnan(temps)))))
+    fac = esco.co2_factor(r.carrier, month.year)
+    co2_label = f"{fmt_number(fac.kg_per_kwh, 3, lang)} kg/kWh ({fac.year}, {fac.source})" if fac else "–"
+    price = fmt_number(esco.price_dkk_per_kwh, 2, lang) if esco.price_dkk_per_kwh is not None else "–"
+    sec.text(tr("price_co2", lang, price=price, co2=co2_label))
+    # model summary and G14 verdict
+    m, st = r.model, r.model.stats
+    unit = tr("unit_hours" if r.granularity == "hour" else "unit_days", lang)
+    if r.granularity == "hour":
+        sec.text(f"{tr('model', lang)}: " + tr("towt_line", lang, occ=m.occupied_hours, segs=len(m.segments)))
+    else:
+        terms = ""
+        if m.heating_balance_c is not None:
+            terms += tr("heat_term", lang, b=f2(m.beta_hdd_kwh_per_k_day), t=fmt_number(m.heating_balance_c, 1, lang))
+        if m.cooling_balance_c is not None:
+            terms += tr("cool_term", lang, b=f2(m.beta_cdd_kwh_per_k_day), t=fmt_number(m.cooling_balance_c, 1, lang))
+        sec.text(f"{tr('model', lang)}: " + tr("model_line", lang, kind=tr(f"kind_{m.kind}", lang),
+                                                mu=fmt_number(m.intercept_kwh_per_day, 1, lang), terms=terms))
+    sec.text(tr("stats_line", lang, b0=esco.baseline_start.isoformat(),
+                b1=(esco.baseline_end - dt.timedelta(days=1)).isoformat(), n=fmt_number(st.n, 0, lang), p=st.p,
+                unit=unit,
+                r2=f2(st.r2), r2a=f2(st.r2_adj), cv=fmt_percent(st.cv_rmse, 1, lang),
+                cvn=fmt_percent(st.cv_rmse_n, 1, lang), nmbe=fmt_percent(st.nmbe, 2, lang),
+                nmben=fmt_percent(st.nmbe_n, 2, lang), rho=f2(st.rho), neff=fmt_number(st.n_eff, 0, lang)))
+    sec.text(tr("sufficiency", lang, share=fmt_percent(r.sufficiency.share, 0, lang),
+                ok=fmt_number(r.sufficiency.days_ok, 0, lang), n=fmt_number(r.sufficiency.days_total, 0, lang),
+                unit=unit))
+    if r.g14_ok:
+        sec.text(tr("g14_pass", lang, cv=fmt_percent(r.cvrmse_max, 0, lang),
+                    nmbe=fmt_percent(esco.nmbe_max, 1, lang)))
+    else:
+        sec.text(tr("g14_fail", lang, why="; ".join(r.g14_notes)))
+    cfg = esco.sites[r.site]
+    if cfg.pv and cfg.pv_installed:
+        sec.text(tr("pv_addback", lang, d=cfg.pv_installed.isoformat()))
+    # charts
+    months = r.months
+    labels = [f"{MONTHS[lang][int(p.label[5:7]) - 1][:3]} {p.label[2:4]}" for p in months]
+    base = [p.adjusted_baseline_kwh for p in months]
+    act = [p.actual_kwh for p in months]
+
+    def draw_months(ax, labels=labels, base=base, act=act):
+        x = np.arange(len(labels))
+        ax.bar(x - 0.2, base, 0.4, label=tr("baseline_legend", lang), color="#9bb7d4")
+        ax.bar(x + 0.2, act, 0.4, label=tr("actual_legend", lang), color="#2f6b3a")
+        ax.set_xticks(x, labels, rotation=45 if len(labels) > 8 else 0)
+        ax.legend(fontsize=7, loc="lower left")
+        ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0, lang))
+        ax.grid(axis="y", linewidth=0.3)
+
+    cus = r.daily["cusum_kwh"]
+
+    def draw_cusum(ax, cus=cus):
+        ax.plot(pd.DatetimeIndex(cus.index).tz_localize(None), cus.to_numpy(), color="#2f6b3a", linewidth=1.2)
+        ax.axhline(0, color="#555555", linewidth=0.5)
+        ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0, lang))
+        ax.grid(linewidth=0.3)
+        for lbl in ax.get_xticklabels():
+            lbl.set_rotation(30)
+
+    sec.chart(Chart(draw_months, tr("chart_months", lang), 0.22))
+    sec.chart(Chart(draw_cusum, tr("chart_cusum", lang), 0.2))
+    if r.ledger:
+        sec.table(_ledger_table(r.ledger, lang, r.name))
+    sec.text(tr("adjustments", lang) + ":")
+    if r.adjustments:
+        arows = [[a.start.isoformat(), a.end.isoformat(),
+                  f"{fmt_number(a.kwh_per_day, 1, lang)} {tr('per_day', lang)}" if a.kwh_per_day is not None
+                  else fmt_percent(a.percent / 100.0, 1, lang), a.reason] for a in r.adjustments]
+        sec.table(Table([tr("from", lang), tr("to", lang), tr("amount", lang), tr("reason", lang)], arows,
+                        col_widths=[1, 1, 1.2, 4]))
+    else:
+        sec.text(tr("adj_none", lang))
+    return sec

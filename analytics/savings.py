@@ -1,0 +1,169 @@
+"""Avoided energy (IPMVP Option C) with ASHRAE Guideline 14 uncertainty.
+
+IPMVP Core Concepts (2016) §8.1, "avoided energy":
+
+    savings = (baseline energy ± routine adjustments to reporting conditions ± non-routine adjustments)
+              − reporting-period energy
+
+Routine adjustment is the baseline model evaluated at the reporting period's
+weather; non-routine adjustments (floor area, opening hours, ...) are added per
+day.  Savings are summed over the days whose measured energy is complete; the
+number of such days is ``m`` in the G14 uncertainty.  CUSUM is the running sum
+of daily savings since the measure.
+
+Everything here is pure: daily frames in, numbers out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from energimon.analytics.baseline import DailyModel
+from energimon.analytics.degree_days import NormalYear, graddagekorrektion, heating_degree_days_c
+from energimon.analytics.stats import combine_in_quadrature, savings_uncertainty_kwh
+
+CONFIDENCES = (0.68, 0.90)
+
+
+def daily_savings(
+    model: DailyModel,
+    temp_mean_c: pd.Series,
+    actual_kwh: pd.Series,
+    adjustment_kwh: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Per reporting day: baseline, adjustment, adjusted baseline, actual, savings and CUSUM (all kWh).
+
+    ``actual_kwh`` is NaN on days without complete data: those days have no
+    savings (NaN) and do not move the CUSUM.
+    """
+    baseline = pd.Series(model.predict_kwh_per_day(temp_mean_c.to_numpy()), index=temp_mean_c.index)
+    return savings_frame(baseline, actual_kwh, temp_mean_c, adjustment_kwh)
+
+
+def savings_frame(
+    baseline_kwh: pd.Series,
+    actual_kwh: pd.Series,
+    temp_c: pd.Series,
+    adjustment_kwh: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Savings per reporting point (a day, or an hour for hourly models) from the routine-adjusted baseline."""
+    adj = adjustment_kwh.reindex(baseline_kwh.index).fillna(0.0) if adjustment_kwh is not None else baseline_kwh * 0.0
+    adjusted = baseline_kwh + adj
+    actual = actual_kwh.reindex(baseline_kwh.index)
+    savings = adjusted - actual
+    df = pd.DataFrame({
+        "temp_mean_c": temp_c.reindex(baseline_kwh.index), "baseline_kwh": baseline_kwh, "adjustment_kwh": adj,
+        "adjusted_baseline_kwh": adjusted, "actual_kwh": actual, "savings_kwh": savings,
+    })
+    df["cusum_kwh"] = savings.fillna(0.0).cumsum().where(savings.notna().cumsum() > 0)
+    return df
+
+
+@dataclass(frozen=True)
+class PeriodSavings:
+    """Savings over a set of reporting days, with G14 uncertainty at 68 % and 90 %."""
+
+    label: str
+    days: int  # calendar days in the period
+    m: int  # days with complete data (reporting points)
+    adjusted_baseline_kwh: float
+    actual_kwh: float
+    savings_kwh: float
+    uncertainty_68_kwh: float
+    uncertainty_90_kwh: float
+    normalised_savings_kwh: float = math.nan
+
+    @property
+    def savings_fraction(self) -> float:
+        return self.savings_kwh / self.adjusted_baseline_kwh if self.adjusted_baseline_kwh else math.nan
+
+    @property
+    def fsu_68(self) -> float:
+        """Fractional savings uncertainty at 68 % (uncertainty / savings)."""
+        return abs(self.uncertainty_68_kwh / self.savings_kwh) if self.savings_kwh else math.inf
+
+    @property
+    def fsu_90(self) -> float:
+        return abs(self.uncertainty_90_kwh / self.savings_kwh) if self.savings_kwh else math.inf
+
+
+def period_savings(
+    label: str,
+    daily: pd.DataFrame,
+    model,
+    normal_year: NormalYear | None = None,
+    weather_independent_share: float | None = None,
+    base_c: float = 17.0,
+) -> PeriodSavings:
+    """Sum the savings of one period's rows and attach the G14 uncertainty (eq. B-14).
+
+    ``model`` has ``stats`` (its baseline :class:`FitStatistics`) and ``p``; a row is a
+    reporting point of the model's resolution (a day for the daily model, an hour for
+    TOWT), so ``m`` is the number of rows with savings.
+
+    Normalised savings (to the normal year) apply the graddagekorrektion to the
+    period's savings with ``G_actual`` from the days' mean temperatures (base
+    ``base_c``) and ``G_normal`` from the normal year's monthly values spread over
+    the same days.  ``f`` is ``weather_independent_share`` when configured, else
+    the model's share of the adjusted baseline that does not depend on weather
+    (intercept · m / adjusted baseline, or the ``base_load_kwh`` column when present).
+    Rows other than days carry their degree days in ``hdd_c`` / ``hdd_normal_c``.
+    """
+    valid = daily["savings_kwh"].notna()
+    d = daily[valid]
+    m = int(valid.sum())
+    base = float(d["adjusted_baseline_kwh"].sum())
+    act = float(d["actual_kwh"].sum())
+    sav = float(d["savings_kwh"].sum())
+    st = model.stats
+    unc = {}
+    for conf in CONFIDENCES:
+        unc[conf] = (savings_uncertainty_kwh(base, st.cv_rmse, st.n, st.n_eff, model.p, m, conf)
+                     if m and st is not None else math.nan)
+    norm = math.nan
+    if normal_year is not None and m:
+        if "hdd_c" in d.columns:  # rows other than days (hours): degree days per row given by the caller
+            g_act, g_norm = float(d["hdd_c"].sum()), float(d["hdd_normal_c"].sum())
+        else:
+            g_act = float(np.nansum(heating_degree_days_c(d["temp_mean_c"].to_numpy(), base_c)))
+            g_norm = float(normal_year.per_day(pd.DatetimeIndex(d.index)).sum())
+        if weather_independent_share is not None:
+            f = weather_independent_share
+        elif "base_load_kwh" in d.columns:  # the model's use without heating/cooling, given by the caller
+            f = min(1.0, max(0.0, float(d["base_load_kwh"].sum()) / base)) if base > 0 else 1.0
+        else:
+            f = min(1.0, max(0.0, model.intercept_kwh_per_day * m / base)) if base > 0 else 1.0
+        norm = sav if g_act == 0 and f == 1.0 else graddagekorrektion(sav, g_act, g_norm, f)
+    return PeriodSavings(label, len(daily), m, base, act, sav, unc[0.68], unc[0.90], norm)
+
+
+def monthly_savings(daily: pd.DataFrame, model, **kw) -> list[PeriodSavings]:
+    """One :class:`PeriodSavings` per local calendar month (days are local days, so DST months add up)."""
+    idx = pd.DatetimeIndex(daily.index)
+    keys = idx.strftime("%Y-%m")
+    return [period_savings(k, daily[keys == k], model, **kw) for k in dict.fromkeys(keys)]
+
+
+@dataclass(frozen=True)
+class PortfolioTotal:
+    savings_kwh: float
+    adjusted_baseline_kwh: float
+    actual_kwh: float
+    uncertainty_68_kwh: float
+    uncertainty_90_kwh: float
+
+
+def portfolio_total(periods: list[PeriodSavings]) -> PortfolioTotal:
+    """Sum of sites' savings; uncertainties combined in quadrature (sites' errors independent)."""
+    ok = [p for p in periods if p.m]
+    return PortfolioTotal(
+        savings_kwh=float(sum(p.savings_kwh for p in ok)),
+        adjusted_baseline_kwh=float(sum(p.adjusted_baseline_kwh for p in ok)),
+        actual_kwh=float(sum(p.actual_kwh for p in ok)),
+        uncertainty_68_kwh=combine_in_quadrature(p.uncertainty_68_kwh for p in ok),
+        uncertainty_90_kwh=combine_in_quadrature(p.uncertainty_90_kwh for p in ok),
+    )

@@ -1,0 +1,127 @@
+"""``energimon report solar`` and ``energimon solar-summary``: parsers and handlers (imported by energimon.cli).
+
+The ``report`` command belongs to the shared report pipeline
+(:func:`energimon.analytics.report.cli.add_report_parser`); ``solar`` is added to its
+subcommands here.  Heavy imports (pvlib, matplotlib) happen only when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 64
+
+
+def _report_subparsers(sub) -> argparse._SubParsersAction:
+    """The subcommands of ``report`` (created here, with sub-subcommands, if nobody made it yet)."""
+    parser = sub.choices.get("report")
+    if parser is None:
+        parser = sub.add_parser("report", help="write monthly reports as PDF and CSV",
+                                description="Write a monthly report as PDF and CSV files.")
+        return parser.add_subparsers(dest="report", metavar="REPORT", required=True)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return parser.add_subparsers(dest="report", metavar="REPORT", required=True)
+
+
+def add_solar_report_parser(sub, config_arg) -> None:
+    """Add ``report solar`` to the CLI's subparsers."""
+    rsub = _report_subparsers(sub)
+    s = rsub.add_parser(
+        "solar", help="solar yield against consumption for one month (IEC 61724-1, egetforbrug)",
+        description="Per site with PV: production, import, export, consumption, self-consumption ratio "
+                    "(egetforbrugsandel), self-sufficiency (selvforsyningsgrad), final yield Y_f (kWh/kWp), PR "
+                    "(against measured irradiance, or against pvlib's clear-sky envelope) and availability, from the "
+                    "counters, per hour and summed. Writes solceller-YYYY-MM.pdf and .csv (a month row and a row "
+                    "per day for each site) to --out, default esco.reports_dir or 'rapporter' beside the config.")
+    s.set_defaults(handler=cmd_report_solar)
+    config_arg(s)
+    s.add_argument("--month", required=True, help="the month, YYYY-MM (local calendar)")
+    s.add_argument("--site", action="append", help="only this site (repeatable; default: every site with PV)")
+    s.add_argument("--out", type=Path, help="folder for the files")
+    s.add_argument("--lang", choices=("da", "en"), default="da", help="language (default: Danish)")
+    s.add_argument("--daily-table", action="store_true",
+                   help="add a day-by-day table per site to the PDF (every day is always in the CSV)")
+    s.add_argument("--sep", help="CSV separator (default ';' in Danish, ',' in English)")
+    dc = s.add_mutually_exclusive_group()
+    dc.add_argument("--decimal-comma", dest="decimal_comma", action="store_true", default=None,
+                    help="CSV numbers as 1234,5 (default in Danish)")
+    dc.add_argument("--decimal-point", dest="decimal_comma", action="store_false", help="CSV numbers as 1234.5")
+
+
+def _out_dir(args, settings) -> Path:
+    from energimon.config.settings import config_path
+
+    if args.out is not None:
+        return args.out
+    base = settings.esco.reports_dir if getattr(settings, "esco", None) is not None else Path("rapporter")
+    return base if base.is_absolute() else config_path(args.config).parent / base
+
+
+def cmd_report_solar(args) -> int:
+    from energimon.analytics.solar.report import generate_solar_report, parse_month
+    from energimon.config.settings import load_settings
+    from energimon.store import open_store
+
+    settings = load_settings(args.config)
+    try:
+        month = parse_month(args.month)
+        if args.sep is not None and len(args.sep) != 1:
+            raise ValueError("--sep must be one character")
+        if args.decimal_comma and args.sep == ",":
+            raise ValueError("--decimal-comma needs another separator, e.g. --sep ';'")
+    except ValueError as exc:
+        print(f"energimon report solar: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    store = open_store(settings.store, readonly=True)
+
+    def progress(i: int, n: int, site: str) -> None:
+        print(f"\r[{i}/{n}] {site:<40}", end="" if i < n else "\n", file=sys.stderr, flush=True)
+
+    try:
+        files = generate_solar_report(settings, store, month, args.site, _out_dir(args, settings), args.lang,
+                                      args.sep, args.decimal_comma, progress, args.daily_table)
+    except ValueError as exc:
+        print(f"energimon report solar: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+    for r in files.results:
+        m = r.monthly.iloc[0] if len(r.monthly) else None
+        if m is None:
+            print(f"{r.inputs.site}: no data")
+            continue
+        print(f"{r.inputs.site}: {m.pv_kwh:,.0f} kWh PV, {m.final_yield_kwh_per_kwp:.1f} kWh/kWp, self-consumption "
+              f"{m.self_consumption_ratio:.1%}, self-sufficiency {m.self_sufficiency_ratio:.1%}"
+              + (f" (not computable: {', '.join(sorted(set(r.not_computable.values())))})" if r.not_computable
+                 else ""))
+    print(f"wrote {files.pdf}\nwrote {files.csv}")
+    return 0
+
+
+def solar_summary_for_latest(settings, store, site: str | None = None) -> str | None:
+    """The daily solar line for ``energimon latest`` (today so far), or None when no site has PV.
+
+    Never raises: ``latest`` must keep working when the KPIs cannot be computed (the reason is shown).
+    Wiring (in ``cmd_latest``, before ``store.close()``)::
+
+        from energimon.analytics.solar.cli import solar_summary_for_latest
+        line = solar_summary_for_latest(load_settings(args.config), store, args.site)
+        ...
+        if line:
+            print(line)
+    """
+    from energimon.analytics.solar.report import solar_sites, summary_line
+
+    try:
+        sites = solar_sites(settings, store.series())
+        if site is not None:
+            sites = [s for s in sites if s == site]
+        if not sites:
+            return None
+        return summary_line(settings, store, sites=sites)
+    except Exception as exc:  # the table above is what `latest` is for; say why the line is missing
+        return f"sol: kan ikke beregnes ({type(exc).__name__}: {exc})"

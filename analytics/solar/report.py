@@ -1,0 +1,340 @@
+"""``energimon report solar``: the monthly solar report (PDF + CSV) on the shared report pipeline.
+
+Built with :mod:`energimon.analytics.report` (document model, PDF renderer, CSV writer, number
+formatting), so the solar and the savings reports look and behave alike.  Entry point for the CLI
+and a scheduler: :func:`generate_solar_report`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from energimon.analytics.report.csv_out import write_csv
+from energimon.analytics.report.document import Chart, Report, Section, Table
+from energimon.analytics.report.i18n import month_name
+from energimon.analytics.report.numbers import MISSING, fmt_number, fmt_percent
+from energimon.analytics.report.pdf import render_pdf
+from energimon.analytics.solar.kpis import PERIOD_COLUMNS, SiteKpis, site_inputs, site_kpis
+from energimon.analytics.solar.texts import KPI_NAMES_SHORT, t
+from energimon.model import LOCAL_TZ
+
+log = logging.getLogger(__name__)
+
+CSV_HEADER = ["site", "period", "start", "p0_kwp", "reference", *PERIOD_COLUMNS]
+
+
+@dataclass
+class SolarReportFiles:
+    pdf: Path
+    csv: Path
+    results: list[SiteKpis]
+
+
+def parse_month(text: str) -> dt.date:
+    """``YYYY-MM`` -> the first day of that month."""
+    try:
+        d = dt.datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        raise ValueError(f"cannot read month {text!r}; expected YYYY-MM, e.g. 2026-06") from None
+    return d
+
+
+def next_month(d: dt.date) -> dt.date:
+    return dt.date(d.year + d.month // 12, d.month % 12 + 1, 1)
+
+
+def solar_sites(settings, series: pd.DataFrame) -> list[str]:
+    """Configured sites with PV: arrays in the configuration or a PV counter in the store."""
+    with_counter = set(series.loc[series["channel"] == "pv_energy_wh", "site"])
+    return [sid for sid, s in settings.sites.items() if s.pv or sid in with_counter]
+
+
+def compute(settings, store, month: dt.date, sites: list[str] | None = None,
+            progress: Callable[[int, int, str], None] | None = None) -> list[SiteKpis]:
+    """KPIs of ``month`` for ``sites`` (default: every site with PV)."""
+    series = store.series()
+    chosen = sites or solar_sites(settings, series)
+    if not chosen:
+        raise ValueError("no site with PV: describe the arrays in [[sites.<id>.pv]] (kWp, tilt, azimuth) or collect "
+                         "a pv_energy_wh counter from the inverter")
+    unknown = [s for s in chosen if s not in settings.sites]
+    if unknown:
+        raise ValueError(f"unknown site(s) {', '.join(unknown)}; configured: {', '.join(settings.sites)}")
+    results = []
+    for i, sid in enumerate(chosen):
+        t0 = time.perf_counter()
+        inputs = site_inputs(sid, settings.sites[sid], series)
+        results.append(site_kpis(store, inputs, month, next_month(month)))
+        log.info("solar site=%s month=%s in %.2f s", sid, f"{month:%Y-%m}", time.perf_counter() - t0)
+        if progress:
+            progress(i + 1, len(chosen), sid)
+    return results
+
+
+def generate_solar_report(settings, store, month: dt.date, sites: list[str] | None = None,
+                          out_dir: Path | None = None, lang: str = "da", sep: str | None = None,
+                          decimal_comma: bool | None = None,
+                          progress: Callable[[int, int, str], None] | None = None,
+                          daily_table: bool = False) -> SolarReportFiles:
+    """Compute and write ``solceller-YYYY-MM.pdf`` and ``.csv`` (``solar-…`` in English) to ``out_dir``.
+
+    ``daily_table`` adds a day-by-day table per site to the PDF (the CSV always has every day; the table
+    roughly doubles the rendering time: matplotlib draws every cell).  Idempotent: writing the same month
+    again overwrites the same files.
+    """
+    results = compute(settings, store, month, sites, progress)
+    out = Path(out_dir) if out_dir is not None else Path("rapporter")
+    stem = f"solceller-{month:%Y-%m}" if lang == "da" else f"solar-{month:%Y-%m}"
+    sep = sep if sep is not None else (";" if lang == "da" else ",")
+    decimal_comma = (lang == "da" and sep != ",") if decimal_comma is None else decimal_comma
+    csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, csv_rows(results), sep, decimal_comma)
+    pdf_path = render_pdf(build_report(results, month, lang, daily_table), out / f"{stem}.pdf")
+    return SolarReportFiles(pdf_path, csv_path, results)
+
+
+# -- CSV ----------------------------------------------------------------------------------------
+def _cells(row: pd.Series) -> list:
+    return [float(row[c]) if isinstance(row[c], float | np.floating) else int(row[c]) for c in PERIOD_COLUMNS]
+
+
+def csv_rows(results: list[SiteKpis]) -> list[list]:
+    """A month row and a row per day for each site; ratios as fractions; unknown = empty cell."""
+    rows = []
+    for r in results:
+        p0 = r.inputs.p0_kwp or math.nan
+        for period, frame in (("month", r.monthly), ("day", r.daily)):
+            for start, row in frame.iterrows():
+                rows.append([r.inputs.site, period, start.date().isoformat(), p0, r.reference.kind, *_cells(row)])
+    return rows
+
+
+# -- PDF ----------------------------------------------------------------------------------------
+def _pr_label(r: SiteKpis, lang: str) -> str:
+    return t("performance_ratio" if r.reference.kind == "sensor" else "pr_clear_sky", lang)
+
+
+def build_report(results: list[SiteKpis], month: dt.date, lang: str = "da", daily_table: bool = False) -> Report:
+    """Overview (the sites per kWp), then one section per site."""
+    mname = month_name(month.year, month.month, lang)
+    total_kwp = sum(r.inputs.p0_kwp for r in results)
+    report = Report(title=f"{t('title', lang)} — {mname}",
+                    subtitle=t("subtitle", lang, month=mname, n=len(results), kwp=fmt_number(total_kwp, 0, lang)),
+                    lang=lang, footer=t("footer", lang))
+    report.sections.append(_overview(results, lang))
+    for r in results:
+        report.sections.append(_site_section(r, lang, daily_table))
+    return report
+
+
+def _month_row(r: SiteKpis) -> pd.Series:
+    if len(r.monthly):
+        return r.monthly.iloc[0]
+    return pd.Series(np.nan, index=PERIOD_COLUMNS)
+
+
+def _overview(results: list[SiteKpis], lang: str) -> Section:
+    f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
+    f2 = lambda x: fmt_number(x, 2, lang)  # noqa: E731
+    pc = lambda x: fmt_percent(x, 0, lang)  # noqa: E731
+    sec = Section(t("overview", lang))
+    sec.text(t("intro", lang))
+    cols = [t("site", lang), t("kwp", lang), t("pv_kwh", lang), t("final_yield_kwh_per_kwp", lang),
+            t("consumption_kwh", lang), t("h_scr", lang), t("h_ssr", lang), "PR*", t("h_avail", lang)]
+    rows = []
+    for r in results:
+        m = _month_row(r)
+        rows.append([r.inputs.name, f0(r.inputs.p0_kwp), f0(m.pv_kwh), f2(m.final_yield_kwh_per_kwp),
+                     f0(m.consumption_kwh), pc(m.self_consumption_ratio), pc(m.self_sufficiency_ratio),
+                     pc(m.performance_ratio), pc(m.availability)])
+    tot = _portfolio(results)
+    rows.append([t("total", lang), f0(tot["kwp"]), f0(tot["pv_kwh"]), f2(tot["yf"]), f0(tot["load"]),
+                 pc(tot["scr"]), pc(tot["ssr"]), MISSING, MISSING])
+    sec.table(Table(cols, rows, col_widths=[2.0, 0.6, 1.1, 1.0, 1.0, 1.45, 1.55, 0.7, 1.1], bold_last_row=True))
+    kinds = {r.reference.kind for r in results}
+    for r in results:
+        sec.text(f"PR* {r.inputs.name}: " + (t("ref_sensor", lang, detail=r.reference.detail)
+                                             if r.reference.kind == "sensor" else _pr_label(r, lang) + "."))
+    if "clear-sky" in kinds:
+        sec.text(t("ref_clear_sky", lang))
+    sec.text(t("availability_def", lang))
+
+    names = [r.inputs.name for r in results]
+    yf = [float(_month_row(r).final_yield_kwh_per_kwp) for r in results]
+    exp = [float(_month_row(r).expected_ac_kwh) / r.inputs.p0_kwp if r.inputs.p0_kwp else math.nan for r in results]
+
+    def draw(ax, names=names, yf=yf, exp=exp):
+        x = np.arange(len(names))
+        ax.bar(x - 0.2, yf, 0.4, color="#e0a100", label=t("legend_pv", lang))
+        ax.bar(x + 0.2, exp, 0.4, color="#c9d6e3", label=t("legend_expected", lang))
+        ax.set_xticks(x, names)
+        ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0, lang))
+        ax.grid(axis="y", linewidth=0.3)
+        ax.legend(fontsize=7)
+
+    sec.chart(Chart(draw, t("chart_kwp", lang), 0.22))
+    return sec
+
+
+def _portfolio(results: list[SiteKpis]) -> dict[str, float]:
+    """Portfolio totals (ratios of the sites' sums; sites without the inputs are left out of a ratio)."""
+    kwp = sum(r.inputs.p0_kwp for r in results)
+    pv = sum(_v(_month_row(r).pv_kwh) for r in results)
+    sc_sites = [r for r in results if math.isfinite(_month_row(r).self_consumed_kwh)]
+    load_sites = [r for r in results if math.isfinite(_month_row(r).consumption_kwh)]
+    sc = sum(_month_row(r).self_consumed_kwh for r in sc_sites)
+    pv_sc = sum(_v(_month_row(r).pv_kwh) for r in sc_sites)
+    load = sum(_month_row(r).consumption_kwh for r in load_sites)
+    imp = sum(_v(_month_row(r).import_kwh) for r in load_sites)
+    return {"kwp": kwp, "pv_kwh": pv if any(math.isfinite(_month_row(r).pv_kwh) for r in results) else math.nan,
+            "yf": pv / kwp if kwp else math.nan,
+            "scr": sc / pv_sc if pv_sc > 0 else math.nan,
+            "load": load if load_sites else math.nan,
+            "ssr": (load - imp) / load if load > 0 else math.nan}
+
+
+def _v(x) -> float:
+    return float(x) if x is not None and math.isfinite(x) else 0.0
+
+
+def _site_section(r: SiteKpis, lang: str, daily_table: bool = False) -> Section:
+    f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
+    f1 = lambda x: fmt_number(x, 1, lang)  # noqa: E731
+    f2 = lambda x: fmt_number(x, 2, lang)  # noqa: E731
+    pc = lambda x: fmt_percent(x, 1, lang)  # noqa: E731
+    inp = r.inputs
+    arrays = ", ".join(f"{a.id} {fmt_number(a.kwp, 1, lang)} kWp {fmt_number(a.tilt_deg, 0, lang)}°/"
+                       f"{fmt_number(a.azimuth_deg, 0, lang)}°" for a in inp.arrays)
+    sec = Section(f"{inp.name} — {fmt_number(inp.p0_kwp, 1, lang)} kWp")
+    if arrays:
+        sec.text(arrays)
+    m = _month_row(r)
+    pr_label = _pr_label(r, lang)
+    items = [("pv_kwh", f0), ("import_kwh", f0), ("export_kwh", f0), ("consumption_kwh", f0),
+             ("self_consumed_kwh", f0), ("self_consumption_ratio", pc), ("self_sufficiency_ratio", pc),
+             ("final_yield_kwh_per_kwp", f2), ("reference_yield_h", f1), ("performance_ratio", pc),
+             ("expected_ac_kwh", f0), ("yield_vs_expected", pc), ("availability", pc)]
+    rows = [[pr_label if k == "performance_ratio" else t(k, lang), fn(m[k])] for k, fn in items]
+    rows.append([t("hours", lang), f"{int(m.hours_complete) if m.hours == m.hours else 0}/"
+                                   f"{int(m.hours) if m.hours == m.hours else 0}"])
+    sec.table(Table([t("month_table", lang), ""], rows, title="", col_widths=[3, 1.2]))
+    if r.not_computable:
+        by_reason: dict[str, list[str]] = {}
+        for k, why in r.not_computable.items():
+            by_reason.setdefault(why, []).append(KPI_NAMES_SHORT.get(k, {}).get(lang, k))
+        for why, names in by_reason.items():
+            sec.text(f"{t('nc_title', lang)}: " + t(f"nc_{why}", lang, kpis=", ".join(names)))
+
+    d = r.daily
+    days = [i.day for i in d.index]
+    pv, load = d["pv_kwh"].to_numpy(float), d["consumption_kwh"].to_numpy(float)
+    selfc, scr = d["self_consumed_kwh"].to_numpy(float), d["self_consumption_ratio"].to_numpy(float)
+    expected = d["expected_ac_kwh"].to_numpy(float)
+
+    def draw(ax, days=days, pv=pv, load=load, selfc=selfc, scr=scr, expected=expected):
+        x = np.asarray(days)
+        ax.bar(x - 0.2, load, 0.4, color="#9aa5b1", label=t("legend_load", lang))
+        ax.bar(x + 0.2, pv, 0.4, color="#f2c14e", label=t("legend_pv", lang))
+        ax.bar(x + 0.2, selfc, 0.4, color="#c77c02", label=t("legend_self", lang))
+        ax.plot(x, expected, linestyle=":", color="#555555", linewidth=1, label=t("legend_expected", lang))
+        ax.set_xlim(0.3, len(days) + 0.7)
+        ax.set_xticks(x[::2] if len(x) > 16 else x)
+        ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0, lang))
+        ax.grid(axis="y", linewidth=0.3)
+        ax2 = ax.twinx()
+        ax2.plot(x, scr * 100, color="#2f6b3a", marker="o", markersize=2, linewidth=1, label=t("legend_scr", lang))
+        ax2.set_ylim(0, 105)
+        ax2.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0f} %")
+        ax2.tick_params(labelsize=7)
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        top = np.nanmax(np.concatenate([load, pv, expected, [1.0]]))
+        ax.set_ylim(0, top * 1.3)
+        ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="upper left", ncol=5, frameon=False)
+
+    sec.chart(Chart(draw, t("chart_daily", lang), 0.26))
+
+    if r.inverters is not None and len(r.inverters) > 1:
+        irows = [[x.device, f1(x.pv_kwh), f2(x.kwh_per_kwp)] for x in r.inverters.itertuples()]
+        sec.table(Table([t("device", lang), t("pv_kwh", lang), t("final_yield_kwh_per_kwp", lang)], irows,
+                        title=t("inverters", lang)))
+    if r.mppt is not None and len(r.mppt):
+        mrows = [[x.device, f0(x.mean_dc_w) + " W", pc(x.share)] for x in r.mppt.itertuples()]
+        sec.table(Table([t("device", lang), "DC W", t("mppt_share", lang)], mrows, title=t("mppt_title", lang)))
+
+    sec.text(f"{t('notes', lang)}:")
+    notes = outage_notes(r, lang)
+    for n in notes or [t("no_notes", lang)]:
+        sec.text("• " + n)
+
+    if not daily_table:
+        return sec
+    # import and export per day are in the CSV; the PDF's day table keeps what a reader compares
+    cols = [t("date", lang), t("pv_kwh", lang), t("consumption_kwh", lang), t("self_consumed_kwh", lang),
+            t("h_scr", lang), t("h_ssr", lang), t("final_yield_kwh_per_kwp", lang), "PR*", t("hours", lang)]
+    drows = [[start.strftime("%d-%m" if lang == "da" else "%m-%d"), f1(x.pv_kwh), f1(x.consumption_kwh),
+              f1(x.self_consumed_kwh), pc(x.self_consumption_ratio), pc(x.self_sufficiency_ratio),
+              f2(x.final_yield_kwh_per_kwp), pc(x.performance_ratio), f"{int(x.hours_complete)}/{int(x.hours)}"]
+             for start, x in zip(d.index, d.itertuples(), strict=True)]
+    sec.table(Table(cols, drows, title=f"{t('daily_table', lang)} (PR*: {pr_label})",
+                    col_widths=[0.8, 1.1, 1, 1.1, 1.2, 1.3, 0.9, 0.9, 1]))
+    return sec
+
+
+def outage_notes(r: SiteKpis, lang: str = "da") -> list[str]:
+    """Days with missing meter hours and days with hours without production when production was expected."""
+    notes = []
+    h = r.hourly
+    day_key = h.index.tz_localize(None).normalize()
+    what_cols = [("pv_wh", "pv_kwh"), ("import_wh", "import_kwh"), ("export_wh", "export_kwh")]
+    measured = {"pv_wh": bool(r.inputs.pv), "import_wh": bool(r.inputs.grid_import),
+                "export_wh": bool(r.inputs.grid_export)}
+    for start, row in r.daily.iterrows():
+        day = start.date().isoformat()
+        in_day = day_key == start.tz_localize(None)
+        parts = []
+        for col, name in what_cols:
+            if not measured[col]:
+                continue
+            k = int(h.loc[in_day, col].isna().sum())
+            if k:
+                parts.append(f"{KPI_NAMES_SHORT[name][lang]} {k} t" if lang == "da" else
+                             f"{KPI_NAMES_SHORT[name][lang]} {k} h")
+        if parts:
+            notes.append(t("note_missing", lang, day=day, k=int(row.hours - row.hours_complete), n=int(row.hours),
+                           what=", ".join(parts)))
+        if row.expected_hours and row.producing_hours < row.expected_hours:
+            notes.append(t("note_avail", lang, day=day, k=int(row.expected_hours - row.producing_hours),
+                           n=int(row.expected_hours), m=int(row.expected_hours_no_data),
+                           a=fmt_percent(row.availability, 0, lang)))
+    return notes
+
+
+# -- the one-line daily summary (for `energimon latest` / `status`) -------------------------------
+def summary_line(settings, store, day: dt.date | None = None, lang: str = "da",
+                 sites: list[str] | None = None) -> str:
+    """One line: each PV site's production, kWh/kWp, self-consumption and self-sufficiency for ``day``
+    (default: today so far, local time).  Cheap: one local day of hourly windows per site."""
+    day = day or dt.datetime.now(tz=LOCAL_TZ).date()
+    series = store.series()
+    sites = [s for s in solar_sites(settings, series) if sites is None or s in sites]
+    if not sites:
+        return t("summary", lang, day=day.isoformat(), parts=t("no_sites", lang))
+    parts = []
+    for sid in sites:
+        inputs = site_inputs(sid, settings.sites[sid], series)
+        k = site_kpis(store, inputs, day, day + dt.timedelta(days=1))
+        row = k.daily.iloc[0] if len(k.daily) else pd.Series(np.nan, index=PERIOD_COLUMNS)
+        parts.append(t("summary_site", lang, name=inputs.name, pv=fmt_number(row.pv_kwh, 0, lang),
+                       yf=fmt_number(row.final_yield_kwh_per_kwp, 2, lang),
+                       scr=fmt_percent(row.self_consumption_ratio, 0, lang),
+                       ssr=fmt_percent(row.self_sufficiency_ratio, 0, lang)))
+    return t("summary", lang, day=day.isoformat(), parts="; ".join(parts))

@@ -1,0 +1,173 @@
+"""CalTRACK hourly: the time-of-week-and-temperature (TOWT) model with monthly weighted segments.
+
+CalTRACK 2.0 hourly methods (after LBNL's TOWT, Mathieu et al. 2011):
+
+* **time of week**: one indicator per hour of the week (168), in local time;
+* **temperature**: a piecewise-linear basis with knots at 30, 45, 55, 65, 75, 90 °F
+  (here in °C); a bin with fewer than 20 hours of data is merged with its neighbour;
+* **occupancy**: a preliminary fit ``U ~ 1 + HDD(50 °F) + CDD(65 °F)`` per hour; an hour of
+  the week is *occupied* when more than 65 % of its residuals are positive; occupied and
+  unoccupied hours get their own temperature slopes;
+* **segmentation**: one model per calendar month, fitted by weighted least squares on that
+  month (weight 1) and the two neighbouring months (weight 0.5) — "three-month weighted".
+
+Units: kWh per hour, °C.  Pure functions on pandas objects indexed by local hour start.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from energimon.analytics.stats import FitStatistics, fit_statistics
+from energimon.model import LOCAL_TZ
+
+TOWT_KNOTS_C: tuple[float, ...] = tuple((f - 32.0) * 5.0 / 9.0 for f in (30, 45, 55, 65, 75, 90))
+MIN_HOURS_PER_BIN = 20
+OCCUPANCY_THRESHOLD = 0.65
+NEIGHBOUR_WEIGHT = 0.5
+
+
+def hour_of_week(index: pd.DatetimeIndex) -> np.ndarray:
+    """0..167 (Monday 00-01 = 0) in Danish local time."""
+    local = index.tz_convert(LOCAL_TZ)
+    return (local.day_of_week.to_numpy() * 24 + local.hour.to_numpy()).astype(int)
+
+
+def merge_sparse_knots(temp_c: np.ndarray, knots: tuple[float, ...],
+                       min_hours: int = MIN_HOURS_PER_BIN) -> list[float]:
+    """Drop knots until every temperature bin holds at least ``min_hours`` observations (CalTRACK §3.8)."""
+    ks = list(knots)
+    changed = True
+    while changed and ks:
+        changed = False
+        edges = [-np.inf, *ks, np.inf]
+        counts = np.histogram(temp_c, bins=edges)[0]
+        for i, c in enumerate(counts):
+            if c < min_hours:
+                # merge the sparse bin with its neighbour by removing the knot between them
+                del ks[min(i, len(ks) - 1)]
+                changed = True
+                break
+    return ks
+
+
+def temperature_basis(temp_c: np.ndarray, knots: list[float]) -> np.ndarray:
+    """Piecewise-linear segments: ``min(T, k1)``, ``clip(T − k_{i−1}, 0, k_i − k_{i−1})``, ``max(0, T − k_n)``."""
+    t = np.asarray(temp_c, float)
+    if not knots:
+        return t[:, None]
+    cols = [np.minimum(t, knots[0])]
+    for lo, hi in itertools.pairwise(knots):
+        cols.append(np.clip(t - lo, 0.0, hi - lo))
+    cols.append(np.maximum(0.0, t - knots[-1]))
+    return np.column_stack(cols)
+
+
+def occupied_hours_of_week(usage_kwh: np.ndarray, temp_c: np.ndarray, how: np.ndarray,
+                           weights: np.ndarray) -> np.ndarray:
+    """168 booleans: hours of the week whose residuals from ``U ~ 1 + HDD50F + CDD65F`` are > 65 % positive."""
+    X = np.column_stack([np.ones(len(temp_c)), np.maximum(0.0, 10.0 - temp_c), np.maximum(0.0, temp_c - 18.333)])
+    sw = np.sqrt(weights)
+    beta = np.linalg.lstsq(X * sw[:, None], usage_kwh * sw, rcond=None)[0]
+    positive = (usage_kwh - X @ beta) > 0
+    occ = np.zeros(168, bool)
+    for h in range(168):
+        sel = how == h
+        if sel.any():
+            occ[h] = positive[sel].mean() > OCCUPANCY_THRESHOLD
+    return occ
+
+
+@dataclass
+class TowtSegment:
+    month: int
+    knots: list[float]
+    occupied: np.ndarray  # 168 bool
+    coef: np.ndarray  # 168 time-of-week + occupied temperature + unoccupied temperature
+    rank: int = 0  # parameters the data could determine (for p in the G14 statistics)
+
+    def design(self, how: np.ndarray, temp_c: np.ndarray) -> np.ndarray:
+        tow = np.zeros((len(how), 168))
+        tow[np.arange(len(how)), how] = 1.0
+        tb = temperature_basis(temp_c, self.knots)
+        occ = self.occupied[how][:, None]
+        return np.hstack([tow, tb * occ, tb * ~occ])
+
+
+@dataclass
+class TowtModel:
+    segments: dict[int, TowtSegment] = field(default_factory=dict)
+    stats: FitStatistics | None = None
+    kind: str = "towt_hourly"
+
+    @property
+    def p(self) -> int:
+        """Parameters per segment (the mean rank of the monthly fits), as used in the G14 statistics."""
+        return self.stats.p if self.stats is not None else 1
+
+    @property
+    def occupied_hours(self) -> int:
+        """Occupied hours of the week, averaged over the monthly segments."""
+        return round(float(np.mean([s.occupied.sum() for s in self.segments.values()]))) if self.segments else 0
+
+    def predict_kwh(self, index: pd.DatetimeIndex, temp_c: np.ndarray) -> np.ndarray:
+        """kWh per hour for hour starts ``index`` at temperatures ``temp_c`` (NaN where temperature is)."""
+        how = hour_of_week(index)
+        months = index.tz_convert(LOCAL_TZ).month.to_numpy()
+        t = np.asarray(temp_c, float)
+        out = np.full(len(index), np.nan)
+        ok = ~np.isnan(t)
+        for m, seg in self.segments.items():
+            sel = ok & (months == m)
+            if sel.any():
+                out[sel] = seg.design(how[sel], t[sel]) @ seg.coef
+        return out
+
+
+def _weighted_lstsq(X: np.ndarray, y: np.ndarray, sqrt_w: np.ndarray) -> tuple[np.ndarray, int]:
+    """Minimum-norm weighted least squares through the (small) normal equations.
+
+    ``pinv(XᵀWX)·XᵀWy = pinv(W½X)·W½y``, so this is the same solution as ``lstsq`` on the
+    tall system (rank-deficient designs included: hours of the week without data), about
+    30 times faster for 2,000 × 180 designs.
+    """
+    Xw = X * sqrt_w[:, None]
+    coef, _, rank, _ = np.linalg.lstsq(Xw.T @ Xw, Xw.T @ (y * sqrt_w), rcond=None)
+    return coef, int(rank)
+
+
+def fit_towt_hourly(usage_kwh: pd.Series, temp_c: pd.Series) -> TowtModel:
+    """Fit the CalTRACK hourly TOWT model (12 three-month-weighted segments) on hourly data.
+
+    ``usage_kwh`` and ``temp_c`` share an hourly index (hour starts, any zone); hours with
+    NaN in either are left out.  A month without data gets no segment (no prediction).
+    """
+    df = pd.DataFrame({"u": usage_kwh, "t": temp_c}).dropna()
+    idx = pd.DatetimeIndex(df.index)
+    how = hour_of_week(idx)
+    months = idx.tz_convert(LOCAL_TZ).month.to_numpy()
+    u, t = df["u"].to_numpy(), df["t"].to_numpy()
+    model = TowtModel()
+    pred = np.full(len(df), np.nan)
+    for m in range(1, 13):
+        prev_m, next_m = (m - 2) % 12 + 1, m % 12 + 1
+        w = np.where(months == m, 1.0, np.where((months == prev_m) | (months == next_m), NEIGHBOUR_WEIGHT, 0.0))
+        sel = w > 0
+        if not (months == m).any():
+            continue
+        knots = merge_sparse_knots(t[sel], TOWT_KNOTS_C)
+        occ = occupied_hours_of_week(u[sel], t[sel], how[sel], w[sel])
+        seg = TowtSegment(m, knots, occ, np.zeros(0))
+        X = seg.design(how[sel], t[sel])
+        sw = np.sqrt(w[sel])
+        seg.coef, seg.rank = _weighted_lstsq(X, u[sel], sw)
+        model.segments[m] = seg
+        own = months == m
+        pred[own] = seg.design(how[own], t[own]) @ seg.coef
+    p = round(float(np.mean([s.rank for s in model.segments.values()]))) if model.segments else 1
+    model.stats = fit_statistics(u, pred, p)
+    return model

@@ -1,0 +1,193 @@
+"""Settings of the ESCO savings contract (``[esco]``) and the monthly savings report.
+
+One contract per configuration: its baseline period, the measure date, the
+guarantee (kWh per contract year, per site and/or for the portfolio), the
+surplus split, the price and CO2 factors (each with year and source), the
+normal year for degree days, and per site: which series are the building's
+consumption, PV add-back and the non-routine adjustments log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from energimon.model import CHANNELS
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _series_ref(value: str, what: str) -> str:
+    parts = value.split("/")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise ValueError(f"{what} must be 'device/channel' (same site) or 'site/device/channel', got {value!r}")
+    if parts[-1] not in CHANNELS:
+        raise ValueError(f"{what}: unknown channel {parts[-1]!r}")
+    return value
+
+
+class Adjustment(_Strict):
+    """A non-routine adjustment (IPMVP): added to the baseline over ``[start, end)``."""
+
+    start: dt.date
+    end: dt.date = Field(description="exclusive")
+    kwh_per_day: float | None = Field(default=None, description="+ raises the baseline (e.g. floor area added)")
+    percent: float | None = Field(default=None, ge=-100, le=100, description="of the baseline, + raises it")
+    reason: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one(self) -> Adjustment:
+        if (self.kwh_per_day is None) == (self.percent is None):
+            raise ValueError("give exactly one of 'kwh_per_day' or 'percent'")
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} must be after start {self.start}")
+        return self
+
+
+class Co2Factor(_Strict):
+    carrier: Literal["electricity", "district_heating"]
+    year: int = Field(ge=2000, le=2100)
+    kg_per_kwh: float = Field(ge=0, le=2)
+    source: str = Field(min_length=1)
+
+
+class NormalYearSettings(_Strict):
+    total: float = Field(gt=0, description="degree days of the normal year, e.g. 2906 (DTI)")
+    source: str = Field(min_length=1, description="printed in reports, e.g. 'DTI normalår 2906 graddage'")
+    monthly: list[float] = Field(default_factory=list, description="12 values Jan..Dec (default: standard split)")
+
+    @model_validator(mode="after")
+    def _twelve(self) -> NormalYearSettings:
+        if self.monthly:
+            if len(self.monthly) != 12:
+                raise ValueError(f"monthly needs 12 values (January..December), got {len(self.monthly)}")
+            if abs(sum(self.monthly) - self.total) > 0.01 * self.total:
+                raise ValueError(f"monthly values sum to {sum(self.monthly):g}, not the total {self.total:g}")
+        return self
+
+
+class EscoSite(_Strict):
+    carrier: Literal["electricity", "district_heating"] = "electricity"
+    model: Literal["caltrack_daily", "towt_hourly"] = Field(
+        default="caltrack_daily", description="baseline model: CalTRACK daily change-point (reference) or CalTRACK "
+                                              "hourly TOWT (buildings with strong weekly schedules)")
+    energy: str = Field(description="counter measured at the building, 'device/channel', e.g. hovedmaaler/"
+                                    "energy_import_wh")
+    export: str | None = Field(default=None, description="export counter (subtracted)")
+    pv: list[str] = Field(default_factory=list, description="PV production counters added back (gross consumption)")
+    pv_installed: dt.date | None = Field(default=None, description="PV production before this date is 0")
+    temperature: str | None = Field(default=None, description="outdoor temperature series (default: esco.temperature)")
+    guarantee_kwh_per_year: float | None = Field(default=None, ge=0)
+    weather_independent_share: float | None = Field(default=None, ge=0, le=1)
+    adjustments: list[Adjustment] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _refs(self) -> EscoSite:
+        _series_ref(self.energy, "energy")
+        if self.export:
+            _series_ref(self.export, "export")
+        for p in self.pv:
+            _series_ref(p, "pv")
+        if self.temperature:
+            _series_ref(self.temperature, "temperature")
+        return self
+
+
+class EscoSettings(_Strict):
+    contract: str = Field(min_length=1, description="contract name printed in reports")
+    esco: str = Field(default="", description="the ESCO's name")
+    baseline_start: dt.date
+    baseline_end: dt.date = Field(description="exclusive; IPMVP Option C: at least 12 months")
+    measure_date: dt.date = Field(description="first day of the reporting period")
+    guarantee_kwh_per_year: float | None = Field(default=None, ge=0, description="portfolio guarantee")
+    surplus_share_municipality: float = Field(default=0.5, ge=0, le=1)
+    price_dkk_per_kwh: float | None = Field(default=None, ge=0)
+    price_series: str | None = Field(default=None, description="not yet supported")
+    temperature: str = Field(description="site/device/outdoor_temp_c used by every site unless it names its own")
+    base_temperature_c: float = Field(default=17.0, ge=5, le=25)
+    normal_year: NormalYearSettings
+    co2: list[Co2Factor] = Field(default_factory=list)
+    reports_dir: Path = Path("/var/lib/energimon/reports")
+    language: Literal["da", "en"] = "da"
+    recipients: list[str] = Field(default_factory=list, description="the energy team, for the mailed report")
+    cvrmse_max: float = Field(default=0.25, gt=0, le=1)
+    cvrmse_max_hourly: float = Field(default=0.30, gt=0, le=1, description="for towt_hourly sites (G14: 30 % hourly)")
+    nmbe_max: float = Field(default=0.005, gt=0, le=1)
+    sites: dict[str, EscoSite] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _dates(self) -> EscoSettings:
+        if self.baseline_end <= self.baseline_start:
+            raise ValueError("baseline_end must be after baseline_start")
+        if (self.baseline_end - self.baseline_start).days < 365:
+            raise ValueError(f"the baseline period is {(self.baseline_end - self.baseline_start).days} days; "
+                             "IPMVP Option C needs at least 12 months (365 days)")
+        if self.measure_date < self.baseline_end:
+            raise ValueError("measure_date must not be before baseline_end")
+        if self.price_series is not None:
+            raise ValueError("price_series is not supported yet; give price_dkk_per_kwh")
+        _series_ref(self.temperature, "temperature")
+        return self
+
+    def co2_factor(self, carrier: str, year: int) -> Co2Factor | None:
+        """The factor for ``year``, else the latest earlier year's (stated in the report), else None."""
+        cands = [c for c in self.co2 if c.carrier == carrier and c.year <= year]
+        return max(cands, key=lambda c: c.year) if cands else None
+
+
+def cross_check_esco(esco: EscoSettings | None, sites: set[str]) -> list[tuple[str, str]]:
+    """Problems spanning keys: unknown sites in [esco.sites] or in series references."""
+    if esco is None:
+        return []
+    problems: list[tuple[str, str]] = []
+    known = ", ".join(sorted(sites)) or "none"
+    for sid, s in esco.sites.items():
+        if sid not in sites:
+            problems.append((f"esco.sites.{sid}", f"unknown site {sid!r}; known sites: {known}"))
+        refs = [("energy", s.energy), ("export", s.export), ("temperature", s.temperature)]
+        refs += [(f"pv[{i}]", p) for i, p in enumerate(s.pv)]
+        for key, ref in refs:
+            if ref and ref.count("/") == 2 and ref.split("/")[0] not in sites:
+                problems.append((f"esco.sites.{sid}.{key}", f"unknown site in {ref!r}; known sites: {known}"))
+        if s.pv and s.pv_installed is None:
+            problems.append((f"esco.sites.{sid}.pv_installed", "required with 'pv' (the day the panels started)"))
+    if esco.temperature.split("/")[0] not in sites and esco.temperature.count("/") == 2:
+        problems.append(("esco.temperature", f"unknown site in {esco.temperature!r}; known sites: {known}"))
+    return problems
+
+
+class MeteringPoint(_Strict):
+    """A DataHub metering point (målepunkt, 18 digits) and the series its imported readings become."""
+
+    id: str = Field(pattern=r"^\d{18}$", description="målepunkts-id, 18 digits")
+    site: str
+    device: str = Field(description="a device id for imported data, e.g. 'datahub' (not a live meter's id: "
+                                    "two counters in one series would look like resets)")
+    channel: Literal["energy_import_wh", "energy_export_wh", "heat_energy_wh", "pv_energy_wh"] = "energy_import_wh"
+    role: Literal["grid", "pv", "submeter", "heat"] = "grid"
+
+
+class ImportSettings(_Strict):
+    """``[datahub]``: metering points of Eloverblik/DataHub exports mapped to series."""
+
+    metering_points: list[MeteringPoint] = Field(default_factory=list)
+
+
+def cross_check_datahub(datahub: ImportSettings | None, sites: set[str]) -> list[tuple[str, str]]:
+    if datahub is None:
+        return []
+    problems = []
+    seen: set[str] = set()
+    for i, mp in enumerate(datahub.metering_points):
+        where = f"datahub.metering_points[{i}] (id {mp.id!r})"
+        if mp.site not in sites:
+            problems.append((f"{where}.site", f"unknown site {mp.site!r}; known sites: {', '.join(sorted(sites))}"))
+        if mp.id in seen:
+            problems.append((f"{where}.id", "metering point listed twice"))
+        seen.add(mp.id)
+    return problems

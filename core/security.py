@@ -1,0 +1,112 @@
+"""Small security checks that run at start: secrets in files every local user can read.
+
+The configuration may hold secrets (``smtp.password``, ``store.influxdb.token`` …) or name files that
+do (``password_file``, ``token_file``, a TLS ``key_file``).  On a shared municipal server such a file
+must not be readable by every user: :func:`secret_file_warnings` names each offending file and the
+fix; ``energimon check-config`` prints the warnings and ``energimon run`` logs them.  They are
+warnings, not errors: the daemon still starts (a monitoring gap is worse than a warning in the log).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+log = logging.getLogger("energimon.security")
+
+# Keys whose value is a secret, and keys whose value names a file holding one.
+SECRET_KEYS = ("password", "token", "secret", "api_key")
+SECRET_FILE_KEYS = ("password_file", "token_file", "secret_file", "key_file")
+_SECRET_LINE = re.compile(r"^\s*[\w.\"'-]*(password|token|secret|api_key)[\"']?\s*=\s*[\"']", re.IGNORECASE)
+
+
+def _is_secret_key(key: str) -> bool:
+    k = key.lower()
+    return k in SECRET_KEYS or k.endswith(tuple(f"_{s}" for s in SECRET_KEYS))
+
+
+def _walk(node: object, prefix: str = "") -> Iterator[tuple[str, object]]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            key = f"{prefix}.{k}" if prefix else str(k)
+            yield key, v
+            yield from _walk(v, key)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _walk(v, f"{prefix}[{i}]")
+
+
+def secrets_in_config(text: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """(key paths holding a secret value, [(key path, file name)] of secret files) in TOML text.
+
+    Text that is not valid TOML is scanned line by line for ``…password = "…"`` (the config check
+    reports the syntax error itself).
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return [m.group(0).split("=")[0].strip() for m in map(_SECRET_LINE.match, text.splitlines()) if m], []
+    inline, files = [], []
+    for key, value in _walk(data):
+        leaf = key.rsplit(".", 1)[-1]
+        if not isinstance(value, str) or not value.strip():
+            continue
+        if _is_secret_key(leaf):
+            inline.append(key)
+        elif leaf.lower() in SECRET_FILE_KEYS:
+            files.append((key, value))
+    return inline, files
+
+
+def _world_readable(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & stat.S_IROTH)
+    except OSError:
+        return False
+
+
+def _fix(path: Path) -> str:
+    return f"chmod 640 {path} && chgrp energimon {path}"
+
+
+def secret_file_warnings(config: str | os.PathLike) -> list[str]:
+    """A warning for the config file and for every secret file it names that any local user can read.
+
+    Each warning names the file and the command that fixes it.  No warning when the file cannot be
+    read (the config loader reports that).
+    """
+    path = Path(config)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    inline, files = secrets_in_config(text)
+    warnings = []
+    if inline and _world_readable(path):
+        warnings.append(
+            f"{path} holds secrets ({', '.join(inline)}) and is readable by every user on this machine; "
+            f"fix: {_fix(path)}"
+        )
+    for key, name in files:
+        secret = Path(name)
+        if not secret.is_absolute() and not secret.exists():
+            secret = path.parent / secret
+        if _world_readable(secret):
+            warnings.append(
+                f"{secret} (named by {key} in {path}) holds a secret and is readable by every user on this "
+                f"machine; fix: {_fix(secret)}"
+            )
+    return warnings
+
+
+def log_secret_file_warnings(config: str | os.PathLike) -> list[str]:
+    """:func:`secret_file_warnings`, each logged as a WARNING (for ``energimon run``)."""
+    warnings = secret_file_warnings(config)
+    for w in warnings:
+        log.warning("%s", w)
+    return warnings

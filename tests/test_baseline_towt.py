@@ -1,0 +1,63 @@
+"""CalTRACK hourly TOWT model: occupancy, temperature bins, monthly segments."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from energimon.analytics.towt import (
+    TOWT_KNOTS_C,
+    fit_towt_hourly,
+    hour_of_week,
+    merge_sparse_knots,
+    temperature_basis,
+)
+
+
+def _building(start: str, end: str, seed: int = 0):
+    idx = pd.date_range(start, end, freq="h", inclusive="left", tz="Europe/Copenhagen")
+    rng = np.random.default_rng(seed)
+    doy = idx.day_of_year.to_numpy()
+    temp = 8 - 9 * np.cos(2 * math.pi * (doy - 15) / 365) + 3 * np.sin(2 * math.pi * idx.hour.to_numpy() / 24)
+    temp = temp + rng.normal(0, 1.5, len(idx))
+    how = hour_of_week(idx)
+    occupied = ((how // 24) < 5) & ((how % 24) >= 7) & ((how % 24) < 17)
+    # 20 kWh/h closed, 50 kWh/h open; heating 2 kWh/h per K below 12.78 °C (55 °F, a TOWT knot) when open
+    usage = np.where(occupied, 50.0 + 2.0 * np.maximum(0.0, TOWT_KNOTS_C[2] - temp), 20.0)
+    return idx, pd.Series(usage, index=idx), pd.Series(temp, index=idx), occupied
+
+
+def test_hour_of_week_is_local():
+    idx = pd.DatetimeIndex(["2026-03-02 00:00", "2026-03-08 23:00"]).tz_localize("Europe/Copenhagen").tz_convert("UTC")
+    assert list(hour_of_week(idx)) == [0, 167]  # Monday 00-01 local, Sunday 23-24 local
+
+
+def test_temperature_basis_by_hand():
+    # knots 0 and 10: T = −5 -> (−5, 0, 0);  T = 4 -> (0, 4, 0);  T = 15 -> (0, 10, 5)
+    b = temperature_basis(np.array([-5.0, 4.0, 15.0]), [0.0, 10.0])
+    assert b.tolist() == [[-5.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 10.0, 5.0]]
+    # the segments add back up to T
+    assert b.sum(axis=1).tolist() == [-5.0, 4.0, 15.0]
+
+
+def test_sparse_bins_are_merged():
+    t = np.concatenate([np.full(100, 5.0), np.full(5, 40.0)])  # only 5 hours above 32.2 °C
+    ks = merge_sparse_knots(t, TOWT_KNOTS_C)
+    counts = np.histogram(t, bins=[-np.inf, *ks, np.inf])[0]
+    assert counts.min() >= 20
+
+
+def test_towt_recovers_an_occupied_schedule():
+    _idx, usage, temp, _occupied = _building("2025-01-01", "2026-01-01")
+    model = fit_towt_hourly(usage, temp)
+    assert sorted(model.segments) == list(range(1, 13))
+    jan = model.segments[1]
+    assert jan.occupied.reshape(7, 24)[:5, 7:17].all() and not jan.occupied.reshape(7, 24)[5:].any()
+    assert model.stats.r2 == pytest.approx(1.0, abs=1e-9)
+    # predicts a new year (new weather) exactly: the model form contains the truth
+    idx2, usage2, temp2, _ = _building("2026-01-01", "2026-03-01", seed=5)
+    pred = model.predict_kwh(idx2, temp2.to_numpy())
+    assert np.nanmax(np.abs(pred - usage2.to_numpy())) < 1e-6

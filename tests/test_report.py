@@ -1,0 +1,191 @@
+"""The monthly savings report through the CLI: real store, real config file, PDF text checked with pdftotext."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+
+import pytest
+
+from energimon.analytics.report.csv_out import csv_cell, write_csv
+from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
+from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
+from energimon.cli import main
+from energimon.store.sqlite import SqliteStore
+
+SITES = {"soro-raadhus": ("Sorø Rådhus", 400, 25, 60), "stenlille-hallen": ("Stenlille hallen", 600, 40, 90),
+         "dianalund-bibliotek": ("Dianalund Bibliotek", 120, 8, 10)}
+
+CONFIG = """
+[store]
+path = "store.db"
+[spool]
+path = "spool.db"
+{sites}
+[esco]
+contract = "Sorø Kommune ESCO-kontrakt 2025"
+esco = "Eksempel ESCO A/S"
+baseline_start = 2025-01-01
+baseline_end = 2026-01-01
+measure_date = 2026-01-01
+guarantee_kwh_per_year = 50000
+price_dkk_per_kwh = 2.15
+temperature = "soro-raadhus/vejr/outdoor_temp_c"
+reports_dir = "rapporter"
+normal_year = {{ total = 2906, source = "DTI normalår, 2906 graddage" }}
+[[esco.co2]]
+carrier = "electricity"
+year = 2026
+kg_per_kwh = 0.115
+source = "Energinet miljødeklaration"
+[esco.sites.soro-raadhus]
+energy = "hovedmaaler/energy_import_wh"
+guarantee_kwh_per_year = 10000
+[[esco.sites.soro-raadhus.adjustments]]
+start = 2026-03-01
+end = 2026-04-01
+kwh_per_day = 20
+reason = "Ny kantine åbnet på 2. sal — udvidet åbningstid"
+[esco.sites.stenlille-hallen]
+energy = "hovedmaaler/energy_import_wh"
+temperature = "stenlille-hallen/vejr/outdoor_temp_c"
+[esco.sites.dianalund-bibliotek]
+model = "towt_hourly"
+energy = "hovedmaaler/energy_import_wh"
+temperature = "dianalund-bibliotek/vejr/outdoor_temp_c"
+"""
+
+
+@pytest.fixture(scope="module")
+def configured(tmp_path_factory):
+    d = tmp_path_factory.mktemp("report")
+    sites = "\n".join(f'[sites.{sid}]\nname = "{n}"\nlatitude = 55.4\nlongitude = 11.5'
+                      for sid, (n, *_) in SITES.items())
+    (d / "energimon.toml").write_text(CONFIG.format(sites=sites), encoding="utf-8")
+    store = SqliteStore(d / "store.db")
+    for i, (sid, (_, mu, beta, saving)) in enumerate(SITES.items()):
+        b = SyntheticBuilding(sid, mu, beta, 15.0, 0.04 * mu, saving)
+        readings, _ = synthetic_readings(b, dt.date(2025, 1, 1), dt.date(2026, 4, 1), dt.date(2026, 1, 1), seed=i)
+        store.write(readings)
+    store.close()
+    return d
+
+
+def _pdftotext(path) -> str:
+    assert shutil.which("pdftotext"), "poppler-utils (pdftotext) is required for the report tests"
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def test_savings_report_danish_pdf_and_csv(configured, capsys):
+    cfg = configured / "energimon.toml"
+    assert main(["report", "savings", "--month", "2026-03", "-c", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "soro-raadhus:" in out and "G14 pass" in out
+    folder = configured / "rapporter"  # relative reports_dir: next to the config file
+    pdf = folder / "besparelse-2026-03.pdf"
+    text = _pdftotext(pdf)
+    # Danish words with æ, ø, å survive into the PDF text
+    for word in ("Sorø Rådhus", "Portefølje", "Måned", "År til dato", "Ikke-rutinemæssige justeringer",
+                 "Ny kantine åbnet på 2. sal", "Normalår", "DTI normalår, 2906 graddage",
+                 "ASHRAE Guideline 14: bestået", "marts 2026", "CalTRACK timemodel (ugetime og temperatur, TOWT)",
+                 "Timer", "743/743", "8.760 timer", "Garantiregnskab", "Manko kWh", "CO₂"):
+        assert word in text, word
+    # the numbers in the PDF are the CSV's numbers, formatted the Danish way (1.234)
+    rows = [line.split(";") for line in (folder / "besparelse-2026-03.csv").read_text("utf-8-sig").splitlines()]
+    header, body = rows[0], rows[1:]
+    col = {h: i for i, h in enumerate(header)}
+    month_rows = {r[col["site"]]: r for r in body if r[col["period"]] == "month"}
+    for sid in SITES:
+        kwh = float(month_rows[sid][col["savings_kwh"]].replace(",", "."))
+        assert fmt_number(kwh, 0, "da") in text, (sid, kwh)
+    # portfolio total = sum of the sites (uncertainty in quadrature, checked in test_savings)
+    total = float(month_rows["portfolio"][col["savings_kwh"]].replace(",", "."))
+    assert total == pytest.approx(sum(float(month_rows[s][col["savings_kwh"]].replace(",", ".")) for s in SITES))
+    assert fmt_number(total, 0, "da") in text
+    # CSV for Danish Excel: ';' and decimal comma, BOM for Excel's UTF-8 detection
+    raw = (folder / "besparelse-2026-03.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b";" in raw and b"," in raw
+    assert (folder / "besparelse-2026-03-soro-raadhus.csv").exists()
+    # one look at page 1 (pdftoppm), as the issue asks
+    subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(pdf), str(folder / "side")], check=True)
+    assert (folder / "side-1.png").stat().st_size > 10_000
+
+
+def test_savings_report_english_one_site(configured, tmp_path):
+    cfg = configured / "energimon.toml"
+    assert main(["report", "savings", "--month", "2026-03", "-c", str(cfg), "--site", "stenlille-hallen",
+                 "--lang", "en", "--out", str(tmp_path), "--per-site-pdf"]) == 0
+    assert "Stenlille hallen" in _pdftotext(tmp_path / "savings-2026-03-stenlille-hallen.pdf")
+    text = _pdftotext(tmp_path / "savings-2026-03.pdf")
+    assert "Stenlille hallen" in text and "Portfolio" in text and "Year to date" in text
+    assert "Sorø Rådhus" not in text
+    csv_text = (tmp_path / "savings-2026-03.csv").read_text("utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("site,period,label")
+
+
+def test_report_cli_errors(configured, capsys):
+    cfg = configured / "energimon.toml"
+    assert main(["report", "savings", "--month", "2026-13", "-c", str(cfg)]) == 64
+    assert main(["report", "savings", "--month", "2026-03", "-c", str(cfg), "--site", "nowhere"]) == 64
+    err = capsys.readouterr().err
+    assert "YYYY-MM" in err and "nowhere" in err
+    # a month before the measure: the building is listed with the reason, not a crash
+    assert main(["report", "savings", "--month", "2025-11", "-c", str(cfg), "--out", str(configured / "x")]) == 0
+    assert "before the measure date" in capsys.readouterr().out
+
+
+def test_number_formats():
+    assert fmt_number(1234567.891, 1, "da") == "1.234.567,9"
+    assert fmt_number(1234567.891, 1, "en") == "1,234,567.9"
+    assert fmt_number(-0.2, 0, "da") == "0"  # no "-0"
+    assert fmt_number(float("nan"), 0) == "–"  # missing is not zero
+    assert fmt_percent(0.0394, 1, "da") == "3,9 %"
+    assert fmt_pm(191.6, 0, "da") == "± 192"
+
+
+def test_csv_cells_and_refusal(tmp_path):
+    assert csv_cell(1234.5, True) == "1234,5" and csv_cell(1234.5, False) == "1234.5"
+    assert csv_cell(float("nan"), True) == "" and csv_cell(3.0, True) == "3"
+    with pytest.raises(ValueError, match="separator"):
+        write_csv(tmp_path / "x.csv", ["a"], [[1.5]], sep=",", decimal_comma=True)
+
+
+def test_report_schedule_first_working_day(configured):
+    from energimon.analytics.report.schedule import first_working_day, report_month_due, run_monthly_savings_report
+    from energimon.config.settings import load_settings
+
+    # 1 March 2026 is a Sunday -> Monday 2 March; 1 January 2027 (Friday) is Nytårsdag -> Monday 4 January
+    assert dt.date(2026, 3, 1).weekday() == 6
+    assert first_working_day(2026, 3) == dt.date(2026, 3, 2)
+    assert first_working_day(2027, 1, {dt.date(2027, 1, 1)}) == dt.date(2027, 1, 4)
+    assert report_month_due(dt.date(2026, 3, 2)) == dt.date(2026, 2, 1)
+    assert report_month_due(dt.date(2026, 3, 3)) is None
+    assert report_month_due(dt.date(2027, 1, 4), {dt.date(2027, 1, 1)}) == dt.date(2026, 12, 1)
+    settings = load_settings(configured / "energimon.toml")
+    settings.esco.reports_dir = configured / "planlagt"
+    store = SqliteStore(configured / "store.db", readonly=True)
+    try:
+        assert run_monthly_savings_report(settings, store, dt.date(2026, 4, 3)) is None  # Friday 3 April: not due
+        files = run_monthly_savings_report(settings, store, dt.date(2026, 4, 1))  # Wednesday 1 April: March
+        assert files.pdf == configured / "planlagt" / "besparelse-2026-03.pdf" and files.pdf.exists()
+    finally:
+        store.close()
+
+
+def test_process_pool_gives_the_same_numbers(configured, tmp_path, monkeypatch):
+    import energimon.analytics.report.savings_report as sr
+    from energimon.analytics.report.savings_report import generate_savings_report
+    from energimon.config.settings import load_settings
+
+    monkeypatch.setattr(sr, "POOL_MIN_SITES", 2)  # use the pool even for three buildings
+    settings = load_settings(configured / "energimon.toml")
+    store = SqliteStore(configured / "store.db", readonly=True)
+    try:
+        seq = generate_savings_report(settings, store, dt.date(2026, 3, 1), out_dir=tmp_path / "seq")
+        par = generate_savings_report(settings, store, dt.date(2026, 3, 1), out_dir=tmp_path / "par", workers=2)
+    finally:
+        store.close()
+    assert [r.site for r in par.results] == [r.site for r in seq.results]  # configured order kept
+    assert seq.csv.read_bytes() == par.csv.read_bytes()

@@ -1,0 +1,291 @@
+"""Security: secrets never in the output, world-readable secrets warned about, Modbus read-only by construction.
+
+The leak test runs the real daemon (``energimon run``) against simulated Modbus meters and a real Mosquitto
+that requires a password, and ``energimon test-mail`` against a real SMTP server (aiosmtpd) that requires
+one, with DEBUG logging, and searches every byte they print for the secret values.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import inspect
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from mqtt_broker import Publisher, add_password, free_port, running_broker
+
+import energimon.collector
+from energimon.cli import main
+from energimon.collector.modbus import client as client_module
+from energimon.collector.modbus.client import READ_FUNCTION_CODES, ReadOnlyModbusClient
+from energimon.collector.simulator.modbus_server import MeterSimulator
+from energimon.demo import write_demo_config
+from energimon.security import secret_file_warnings, secrets_in_config
+from energimon.store.sqlite import SqliteStore
+
+# distinctive values: any appearance in the output is a leak, not a coincidence
+MQTT_SECRET = "mqtt-Hemmelig-7Qx2Zr9Lk"
+SMTP_SECRET = "smtp-Fortroligt-4Vb8Np3Js"
+SECRETS = (MQTT_SECRET, SMTP_SECRET)
+
+
+# -- world-readable secrets ---------------------------------------------------------------------------------------
+def _write(path: Path, text: str, mode: int) -> Path:
+    path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def test_world_readable_config_with_a_secret_is_named_with_the_fix(tmp_path):
+    cfg = _write(tmp_path / "energimon.toml", '[smtp]\nhost = "x"\nsender = "a@b.dk"\npassword = "s3cret"\n', 0o644)
+    [warning] = secret_file_warnings(cfg)
+    assert str(cfg) in warning and "smtp.password" in warning and f"chmod 640 {cfg}" in warning
+    assert "s3cret" not in warning
+    cfg.chmod(0o640)
+    assert secret_file_warnings(cfg) == []
+
+
+def test_world_readable_config_without_secrets_is_fine(tmp_path):
+    cfg = _write(tmp_path / "energimon.toml", '[smtp]\nhost = "x"\nsender = "a@b.dk"\nusername = "u"\n', 0o644)
+    assert secret_file_warnings(cfg) == []
+
+
+def test_secret_files_named_by_the_config_are_checked_too(tmp_path):
+    secret = _write(tmp_path / "influx.token", "tok\n", 0o644)
+    cfg = _write(tmp_path / "energimon.toml",
+                 '[store.influxdb]\nurl = "http://127.0.0.1:8086"\ntoken_file = "influx.token"\n', 0o640)
+    [warning] = secret_file_warnings(cfg)
+    assert str(secret) in warning and "store.influxdb.token_file" in warning and "chmod 640" in warning
+    secret.chmod(0o600)
+    assert secret_file_warnings(cfg) == []
+
+
+def test_broken_toml_with_a_password_line_still_warns(tmp_path):
+    cfg = _write(tmp_path / "energimon.toml", '[smtp\npassword = "s3cret"\n', 0o604)
+    assert len(secret_file_warnings(cfg)) == 1
+    assert secrets_in_config('[a]\nb = 1\n') == ([], [])
+
+
+def test_check_config_prints_the_warning(tmp_path, capsys):
+    cfg = _write(tmp_path / "energimon.toml", '[smtp]\nhost = "x"\nsender = "a@b.dk"\npassword = "s3cret"\n', 0o644)
+    assert main(["check-config", str(cfg)]) == 0
+    captured = capsys.readouterr()
+    assert f"WARNING: {cfg} holds secrets (smtp.password)" in captured.err and f"chmod 640 {cfg}" in captured.err
+    assert "s3cret" not in captured.out + captured.err
+    cfg.chmod(0o640)
+    assert main(["check-config", str(cfg)]) == 0
+    assert "WARNING" not in capsys.readouterr().err
+
+
+# -- no secret in any output ----------------------------------------------------------------------------------------
+class _Smtp:
+    """aiosmtpd on 127.0.0.1 requiring AUTH (plain connection: the test is about the log, not the wire)."""
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+        self.port = free_port()
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = isinstance(auth_data, LoginPassword) and auth_data.password == SMTP_SECRET.encode()
+            return AuthResult(success=ok, handled=False)
+
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                outer.received.append(envelope.content)
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, authenticator=authenticator,
+                                     auth_required=True, auth_require_tls=False)
+
+
+def _secret_config(tmp_path: Path, sim: MeterSimulator, broker_port: int, smtp_port: int) -> tuple[Path, dict]:
+    cfg = write_demo_config(tmp_path, sim, interval_s=1)
+    smtp_password = tmp_path / "smtp.password"
+    smtp_password.write_text(SMTP_SECRET + "\n", encoding="utf-8")
+    smtp_password.chmod(0o644)  # world-readable on purpose: run must warn, naming the file, not its content
+    cfg.write_text(cfg.read_text(encoding="utf-8") + f"""
+[log]
+level = "DEBUG"
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+username = "energimon"
+password_file = "{smtp_password}"
+sender = "energimon@soroe.dk"
+fallback_recipients = ["energi@soroe.dk"]
+timeout_s = 5
+
+[mqtt]
+host = "127.0.0.1"
+port = {broker_port}
+client_id = "energimon-sec"
+username = "energimon"
+reconnect_min_s = 0.2
+reconnect_max_s = 1
+
+[[mqtt.subscriptions]]
+topic = "soroe/raadhus/udefoeler"
+format = "json"
+site = "soro-raadhus"
+device = "udefoeler"
+channel = "outdoor_temp_c"
+role = "weather"
+value_path = "temperature"
+""", encoding="utf-8")
+    env = {**os.environ, "ENERGIMON_MQTT__PASSWORD": MQTT_SECRET}
+    return cfg, env
+
+
+def _assert_no_secret(text: str, what: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text, f"{what} contains a secret value"
+        assert secret.encode().hex() not in text and secret[::-1] not in text, f"{what} contains a secret, encoded"
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+@pytest.mark.parametrize("mqtt_password_ok", [True, False], ids=["right-password", "wrong-password"])
+def test_a_full_run_never_prints_a_secret(tmp_path, mqtt_password_ok):
+    passwd = add_password(tmp_path, "energimon", MQTT_SECRET if mqtt_password_ok else "another-password-1")
+    add_password(tmp_path, "publisher", "pub-pass")
+    smtp = _Smtp()
+    smtp.controller.start()
+    try:
+        with running_broker(tmp_path / "broker",
+                            listener_extra=f"allow_anonymous false\npassword_file {passwd}\n") as broker:
+            out, err, code, cfg = asyncio.run(_run_daemon(tmp_path, broker.port, smtp.port))
+            mail = subprocess.run([sys.executable, "-m", "energimon.cli", "test-mail", "--config", str(cfg)],
+                                  capture_output=True, text=True, timeout=60,
+                                  env={**os.environ, "ENERGIMON_MQTT__PASSWORD": MQTT_SECRET})
+            check = subprocess.run([sys.executable, "-m", "energimon.cli", "check-config", str(cfg)],
+                                   capture_output=True, text=True, timeout=60,
+                                   env={**os.environ, "ENERGIMON_MQTT__PASSWORD": MQTT_SECRET})
+    finally:
+        smtp.controller.stop()
+
+    assert code == 0, err
+    # the secrets were really used: the broker accepted (or refused) the daemon, the SMTP server took the mail
+    if mqtt_password_ok:
+        assert "connected to 127.0.0.1" in out, out[-3000:]
+        store = SqliteStore(tmp_path / "store.db", readonly=True)
+        try:
+            assert "udefoeler" in set(store.latest()["device"])
+        finally:
+            store.close()
+    else:
+        assert "refused the connection" in out, out[-3000:]
+    assert mail.returncode == 0, mail.stderr
+    assert len(smtp.received) == 1
+    assert check.returncode == 0, check.stderr
+    # the world-readable secret file is named, with the fix, by run and by check-config
+    secret_file = tmp_path / "smtp.password"
+    assert f"{secret_file} (named by smtp.password_file" in out and f"chmod 640 {secret_file}" in out
+    assert f"WARNING: {secret_file} (named by smtp.password_file" in check.stderr
+    assert len(out.splitlines()) >= 8, "expected a log to search"
+    for text, what in ((out, "run stdout"), (err, "run stderr"), (mail.stdout, "test-mail stdout"),
+                       (mail.stderr, "test-mail stderr"), (check.stdout, "check-config stdout"),
+                       (check.stderr, "check-config stderr")):
+        _assert_no_secret(text, what)
+
+
+async def _run_daemon(tmp_path: Path, broker_port: int, smtp_port: int):
+    async with MeterSimulator() as sim:
+        cfg, env = _secret_config(tmp_path, sim, broker_port, smtp_port)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "energimon.cli", "run", "--config", str(cfg),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+        )
+        try:
+            await asyncio.sleep(2.5)
+            publisher = await asyncio.to_thread(Publisher, broker_port, "sec-publisher", "publisher", "pub-pass")
+            try:
+                ts = int(time.time())
+                await asyncio.to_thread(publisher.publish, "soroe/raadhus/udefoeler",
+                                        f'{{"temperature": 4.5, "ts": {ts}}}')
+            finally:
+                await asyncio.to_thread(publisher.close)
+            await asyncio.sleep(2.0)
+            proc.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(proc.communicate(), timeout=15)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        return out.decode(), err.decode(), proc.returncode, cfg
+
+
+# -- Modbus: read-only by construction -----------------------------------------------------------------------------
+WRITE_CALLS = ("write_register", "write_registers", "write_coil", "write_coils", "mask_write_register",
+               "readwrite_registers")
+
+
+def test_read_only_client_has_no_write_method():
+    public = {n for n in dir(ReadOnlyModbusClient) if not n.startswith("_")}
+    assert public == {"connect", "close", "read", "connected"}, public
+    for name in dir(ReadOnlyModbusClient):
+        assert not re.search(r"write|mask|raw|execute|send", name, re.IGNORECASE), name
+
+
+def test_read_only_client_read_maps_only_to_function_codes_1_to_4():
+    from pymodbus.client import AsyncModbusTcpClient
+    from pymodbus.pdu.bit_message import ReadCoilsRequest, ReadDiscreteInputsRequest
+    from pymodbus.pdu.register_message import ReadHoldingRegistersRequest, ReadInputRegistersRequest
+
+    assert READ_FUNCTION_CODES == {"coil": 1, "discrete": 2, "holding": 3, "input": 4}
+    fc_of = {"read_coils": ReadCoilsRequest.function_code,
+             "read_discrete_inputs": ReadDiscreteInputsRequest.function_code,
+             "read_holding_registers": ReadHoldingRegistersRequest.function_code,
+             "read_input_registers": ReadInputRegistersRequest.function_code}
+    assert sorted(fc_of.values()) == [1, 2, 3, 4]
+    # every method read() calls on the pymodbus client (from its source, so a new branch cannot slip in)
+    tree = ast.parse(textwrap.dedent(inspect.getsource(ReadOnlyModbusClient.read)))
+    called = {n.func.attr for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+              and isinstance(n.func.value, ast.Name) and n.func.value.id == "c"}
+    assert called == set(fc_of), called
+    for name in called:
+        assert hasattr(AsyncModbusTcpClient, name)
+
+    # and at run time: each table goes to its read call, anything else is refused
+    class Recorder:
+        def __init__(self):
+            self.calls = []
+
+        def __getattr__(self, name):
+            async def call(*args, **kwargs):
+                self.calls.append(name)
+                return None
+            return call
+
+    ro = ReadOnlyModbusClient("127.0.0.1", 1, 0.1)
+    ro._client = Recorder()
+    for table, fc in READ_FUNCTION_CODES.items():
+        asyncio.run(ro.read(table, 0, 1, 1))
+        assert fc_of[ro._client.calls[-1]] == fc
+    with pytest.raises(ValueError):
+        asyncio.run(ro.read("write", 0, 1, 1))
+
+
+def test_collector_package_never_references_pymodbus_write_calls():
+    sources = [p for root in energimon.collector.__path__ for p in Path(root).rglob("*.py")]
+    assert len(sources) > 20 and Path(client_module.__file__) in sources
+    pattern = re.compile(r"\b(" + "|".join(WRITE_CALLS) + r")\b")
+    offenders = [f"{p}:{i}: {line.strip()}" for p in sources
+                 for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    assert offenders == [], "pymodbus write calls in the collector:\n" + "\n".join(offenders)
+    # the raw pymodbus client is only ever constructed inside the read-only wrapper
+    raw = re.compile(r"\b(Async)?Modbus(Tcp|Udp|Serial|Tls)Client\b")
+    holders = {p.name for p in sources if raw.search(p.read_text(encoding="utf-8"))}
+    assert holders == {"client.py"}, holders
