@@ -107,7 +107,14 @@ def lag1_autocorrelation(residuals: np.ndarray) -> float:
 
 
 def effective_n(n: int, rho: float) -> float:
-    """Effective number of independent observations ``n′ = n(1−ρ)/(1+ρ)`` (G14 Annex B)."""
+    """Effective number of independent observations ``n′ = n(1−ρ)/(1+ρ)`` (G14 Annex B).
+
+    The correction is for positively autocorrelated residuals.  With ρ ≤ 0 no credit is taken
+    (n′ = n): negative autocorrelation would otherwise make n′ exceed the number of observations
+    and the savings look more certain than independent data could make them.
+    """
+    if rho <= 0.0:
+        return float(n)
     return n * (1.0 - rho) / (1.0 + rho)
 
 

@@ -55,8 +55,9 @@ def test_autocorrelation_and_effective_n_by_hand():
     # ρ = (0.3·0.1 + 0.1·(−1.1) + (−1.1)·0.7) / 1.8 = (0.03 − 0.11 − 0.77)/1.8 = −0.85/1.8 = −0.4722222
     rho = lag1_autocorrelation(Y - Y_HAT)
     assert rho == pytest.approx(-0.4722222, abs=1e-7)
-    # n′ = 4·(1+0.4722222)/(1−0.4722222) = 5.8888889/0.5277778 = 11.157895
-    assert effective_n(4, rho) == pytest.approx(11.157895, abs=1e-6)
+    # the formula would give n′ = 4·(1+0.4722222)/(1−0.4722222) = 11.16 > n: with ρ ≤ 0 we take
+    # no credit for negative autocorrelation, n′ = n = 4
+    assert effective_n(4, rho) == 4.0
     # positively correlated residuals shrink n: ρ = 0.5 -> n′ = 365·0.5/1.5 = 121.6667
     assert effective_n(365, 0.5) == pytest.approx(121.6667, abs=1e-4)
 
