@@ -108,7 +108,13 @@ class Daemon:
             log.exception("monthly savings report failed")
             return
         if files:
-            log.info("monthly savings report written: %s", files)
+            from energimon.analytics.report.mailing import queue_report_mail
+            from energimon.analytics.report.schedule import report_month_due
+
+            month = report_month_due(today, dk_holidays)
+            attachments = [files.pdf, files.csv, *files.site_pdfs]
+            outcome = await asyncio.to_thread(queue_report_mail, self.settings, month, attachments)
+            log.info("monthly savings report written: %s; mail %s", files.pdf, outcome)
 
     async def _watchdog(self, interval_s: float) -> None:
         while True:
