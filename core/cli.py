@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=None,
                    help="stop after this many seconds (default: run until Ctrl-C)")
     p.add_argument("--interval", type=float, default=5.0, help="poll interval in seconds (default: 5)")
+    p.add_argument("--history-days", type=int, default=0, metavar="N",
+                   help="first write N days of simulated history (grid and PV counters), so reports such as "
+                        "'energimon report solar --month' have data (default: 0)")
 
     p = sub.add_parser("check-config", help="validate a configuration file",
                        description="Validate the configuration; print every problem with its key path. "
@@ -245,7 +248,7 @@ def cmd_demo(args) -> int:
     from energimon.logs import setup_logging
 
     setup_logging("WARNING")
-    return asyncio.run(run_demo(args.dir.resolve(), args.seconds, args.interval))
+    return asyncio.run(run_demo(args.dir.resolve(), args.seconds, args.interval, history_days=args.history_days))
 
 
 def _open_store(args):

@@ -99,8 +99,39 @@ def format_table(store: SqliteStore) -> str:
     return "\n".join(lines)
 
 
-async def run_demo(folder: Path, seconds: float | None, interval_s: float, out=sys.stdout) -> int:
-    sim = MeterSimulator(with_pv=True, with_heat=True)
+def write_history(store_path: Path, days: int, step_s: int = 300) -> dict[tuple[str, str], float]:
+    """Synthetic history of the three sites' grid and PV counters for the last ``days`` local days, so
+    reports (``energimon report solar``) have months to work on.  Returns each (site, channel)'s last
+    value: the live simulator continues from there, without a jump a report would see as consumption."""
+    import datetime as dt
+
+    from energimon.analytics.solar.synthetic import site_readings
+    from energimon.collector.simulator.buildings import SORO_BUILDINGS
+    from energimon.model import LOCAL_TZ
+
+    today = dt.datetime.now(tz=LOCAL_TZ).date()
+    start = today - dt.timedelta(days=days)
+    store = SqliteStore(store_path)
+    last: dict[tuple[str, str], float] = {}
+    try:
+        for i, b in enumerate(SORO_BUILDINGS):
+            for batch in site_readings(b, start, today, step_s, seed=i):
+                store.write(batch)
+                last[(b.site, batch[-1].channel)] = batch[-1].value
+    finally:
+        store.close()
+    return last
+
+
+async def run_demo(folder: Path, seconds: float | None, interval_s: float, out=sys.stdout,
+                   history_days: int = 0) -> int:
+    start_wh = {}
+    if history_days > 0:
+        folder.mkdir(parents=True, exist_ok=True)
+        print(f"energimon demo: writing {history_days} days of simulated history (5-minute counters)…",
+              file=out, flush=True)
+        start_wh = await asyncio.to_thread(write_history, folder / "store.db", history_days)
+    sim = MeterSimulator(with_pv=True, with_heat=True, start_wh=start_wh)
     await sim.start()
     daemon = None
     try:

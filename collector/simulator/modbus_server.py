@@ -126,13 +126,19 @@ class MeterSimulator:
 
     def __init__(self, buildings=SORO_BUILDINGS, host: str = "127.0.0.1", ports: list[int] | None = None,
                  start_counters_wh: float = 1_250_000.0, with_pv: bool = False,
-                 pv_ports: list[int] | None = None, with_heat: bool = False, heat_port: int | None = None):
+                 pv_ports: list[int] | None = None, with_heat: bool = False, heat_port: int | None = None,
+                 start_wh: dict[tuple[str, str], float] | None = None):
+        """``start_wh`` sets counters per (site, channel) — e.g. where a written history ended, so the
+        live counters continue it instead of jumping."""
+        start_wh = start_wh or {}
         now = time.time()
         ports = ports or [free_port(host) for _ in buildings]
         self.host = host
         self.meters = [
-            SimulatedMeter(b, port, MainMeter(b, now, import_wh=start_counters_wh * (i + 1),
-                                              export_wh=start_counters_wh * 0.1 * (i + 1)))
+            SimulatedMeter(b, port, MainMeter(
+                b, now,
+                import_wh=start_wh.get((b.site, "energy_import_wh"), start_counters_wh * (i + 1)),
+                export_wh=start_wh.get((b.site, "energy_export_wh"), start_counters_wh * 0.1 * (i + 1))))
             for i, (b, port) in enumerate(zip(buildings, ports, strict=True))
         ]
         self._group = ServerGroup(host)
@@ -144,7 +150,8 @@ class MeterSimulator:
             pv_buildings = [b for b in buildings if b.pv_kwp > 0]
             pv_ports = pv_ports or [free_port(host) for _ in pv_buildings]
             self.inverters = [
-                SunSpecInverterSim(b, variant="int" if i % 2 == 0 else "float", port=port, serial=f"SIM-{i + 1:04d}")
+                SunSpecInverterSim(b, variant="int" if i % 2 == 0 else "float", port=port, serial=f"SIM-{i + 1:04d}",
+                                   start_energy_wh=start_wh.get((b.site, "pv_energy_wh"), 5_000_000.0))
                 for i, (b, port) in enumerate(zip(pv_buildings, pv_ports, strict=True))
             ]
             self._pv_sim = SunSpecSimulator(self.inverters, host=host)
