@@ -19,6 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from energimon.config.validators import check_emails
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SPAN_RE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
@@ -104,13 +106,7 @@ class SiteCalendarSettings(_Strict):
                 raise ValueError(f"{day}: {exc}") from None
         return v
 
-    @field_validator("recipients")
-    @classmethod
-    def _emails(cls, v: list[str]) -> list[str]:
-        for addr in v:
-            if "@" not in addr or addr.startswith("@") or addr.endswith("@"):
-                raise ValueError(f"{addr!r} is not an e-mail address")
-        return v
+    _emails = field_validator("recipients")(check_emails)
 
 
 # -- rule parameters ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from energimon.config.alert_settings import AlertSettings, cross_check_alerts
 from energimon.config.esco_settings import EscoSettings, ImportSettings, cross_check_datahub, cross_check_esco
 from energimon.config.influx_settings import InfluxSettings
 from energimon.config.mqtt_settings import MqttSettings, cross_check_mqtt
+from energimon.config.validators import check_emails
 from energimon.model import ID_RULE, Role, is_valid_id
 
 DEFAULT_CONFIG_PATH = Path("/etc/energimon/energimon.toml")
@@ -84,13 +85,7 @@ class Site(_Strict):
     facility_managers: list[str] = Field(default_factory=list)
     pv: list[PvArray] = Field(default_factory=list)
 
-    @field_validator("facility_managers")
-    @classmethod
-    def _emails(cls, v: list[str]) -> list[str]:
-        for addr in v:
-            if "@" not in addr or addr.startswith("@") or addr.endswith("@"):
-                raise ValueError(f"{addr!r} is not an e-mail address")
-        return v
+    _emails = field_validator("facility_managers")(check_emails)
 
 
 # -- devices --------------------------------------------------------------------------------
