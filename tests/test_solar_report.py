@@ -172,3 +172,39 @@ def test_summary_for_latest(configured, tmp_path):
         assert solar_summary_for_latest(settings, empty) is None
     finally:
         empty.close()
+
+
+def test_pv_alerts_from_the_anomaly_rules_become_report_notes(tmp_path):
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from energimon.analytics.alerting.state import AlertDB
+    from energimon.analytics.solar.report import pv_alert_notes
+    from energimon.model import LOCAL_TZ
+
+    db = AlertDB(tmp_path / "alerts.db")
+
+    def add(site, rule, since, resolved=None, state="resolved"):
+        t0 = since.timestamp()
+        db.conn.execute(
+            "INSERT INTO alerts(key, site, device, rule, state, severity, since, first_seen, last_seen, "
+            "resolved_at, finding) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (f"{site}/inverter/{rule}", site, "inverter", rule, state, "warning", t0, t0, t0,
+             resolved.timestamp() if resolved else None, "{}"))
+
+    june = dt.datetime(2026, 6, 10, 9, 0, tzinfo=LOCAL_TZ)
+    add("stenlille-hallen", "pv_underperformance", june, june + dt.timedelta(days=3))
+    add("soro-raadhus", "pv_zero", june + dt.timedelta(days=20), None, state="firing")
+    add("soro-raadhus", "night_load", june)  # not a PV rule: not a solar note
+    add("dianalund-bibliotek", "pv_zero", june - dt.timedelta(days=40), june - dt.timedelta(days=35))  # April
+    db.conn.close()
+
+    settings = SimpleNamespace(alerts=SimpleNamespace(state_path=tmp_path / "alerts.db"))
+    sites = ["soro-raadhus", "stenlille-hallen", "dianalund-bibliotek"]
+    notes = pv_alert_notes(settings, sites, dt.date(2026, 6, 1))
+    assert notes == {
+        "stenlille-hallen": ["PV-alarm på inverter: underydelse pr. kWp, fra 2026-06-10 09:00 til 2026-06-13 09:00."],
+        "soro-raadhus": ["PV-alarm på inverter: ingen produktion i dagslys, fra 2026-06-30 09:00 stadig aktiv."],
+    }
+    # without alerting configured the report simply has no alert notes
+    assert pv_alert_notes(SimpleNamespace(alerts=None), sites, dt.date(2026, 6, 1)) == {}

@@ -97,7 +97,8 @@ def generate_solar_report(settings, store, month: dt.date, sites: list[str] | No
     sep = sep if sep is not None else (";" if lang == "da" else ",")
     decimal_comma = (lang == "da" and sep != ",") if decimal_comma is None else decimal_comma
     csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, csv_rows(results), sep, decimal_comma)
-    pdf_path = render_pdf(build_report(results, month, lang, daily_table), out / f"{stem}.pdf")
+    alerts = pv_alert_notes(settings, [r.inputs.site for r in results], month, lang)
+    pdf_path = render_pdf(build_report(results, month, lang, daily_table, alerts), out / f"{stem}.pdf")
     return SolarReportFiles(pdf_path, csv_path, results)
 
 
@@ -122,7 +123,8 @@ def _pr_label(r: SiteKpis, lang: str) -> str:
     return t("performance_ratio" if r.reference.kind == "sensor" else "pr_clear_sky", lang)
 
 
-def build_report(results: list[SiteKpis], month: dt.date, lang: str = "da", daily_table: bool = False) -> Report:
+def build_report(results: list[SiteKpis], month: dt.date, lang: str = "da", daily_table: bool = False,
+                 alert_notes: dict[str, list[str]] | None = None) -> Report:
     """Overview (the sites per kWp), then one section per site."""
     mname = month_name(month.year, month.month, lang)
     total_kwp = sum(r.inputs.p0_kwp for r in results)
@@ -131,7 +133,7 @@ def build_report(results: list[SiteKpis], month: dt.date, lang: str = "da", dail
                     lang=lang, footer=t("footer", lang))
     report.sections.append(_overview(results, lang))
     for r in results:
-        report.sections.append(_site_section(r, lang, daily_table))
+        report.sections.append(_site_section(r, lang, daily_table, (alert_notes or {}).get(r.inputs.site, [])))
     return report
 
 
@@ -205,7 +207,7 @@ def _v(x) -> float:
     return float(x) if x is not None and math.isfinite(x) else 0.0
 
 
-def _site_section(r: SiteKpis, lang: str, daily_table: bool = False) -> Section:
+def _site_section(r: SiteKpis, lang: str, daily_table: bool = False, alert_notes: list[str] | None = None) -> Section:
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
     f1 = lambda x: fmt_number(x, 1, lang)  # noqa: E731
     f2 = lambda x: fmt_number(x, 2, lang)  # noqa: E731
@@ -271,7 +273,7 @@ def _site_section(r: SiteKpis, lang: str, daily_table: bool = False) -> Section:
         sec.table(Table([t("device", lang), "DC W", t("mppt_share", lang)], mrows, title=t("mppt_title", lang)))
 
     sec.text(f"{t('notes', lang)}:")
-    notes = outage_notes(r, lang)
+    notes = outage_notes(r, lang) + list(alert_notes or [])
     for n in notes or [t("no_notes", lang)]:
         sec.text("• " + n)
 
@@ -287,6 +289,57 @@ def _site_section(r: SiteKpis, lang: str, daily_table: bool = False) -> Section:
     sec.table(Table(cols, drows, title=f"{t('daily_table', lang)} (PR*: {pr_label})",
                     col_widths=[0.8, 1.1, 1, 1.1, 1.2, 1.3, 0.9, 0.9, 1]))
     return sec
+
+
+PV_ALERT_RULES = {
+    "pv_zero": {"da": "ingen produktion i dagslys", "en": "no production in daylight"},
+    "pv_underperformance": {"da": "underydelse pr. kWp", "en": "underperformance per kWp"},
+    "pv_envelope": {"da": "produktion over det fysisk mulige (skala eller kWp forkert?)",
+                    "en": "output above the physical envelope (wrong scale or kWp?)"},
+    "pv_offline": {"da": "inverter offline i dagslys", "en": "inverter offline in daylight"},
+}
+
+
+def pv_alert_notes(settings, sites: list[str], month: dt.date, lang: str = "da") -> dict[str, list[str]]:
+    """Notes from the anomaly rules' PV alerts that overlap ``month`` (when alerting is configured).
+
+    Read from the alert state file, read-only: the report never changes alert state.
+    """
+    import sqlite3
+
+    alerts_cfg = getattr(settings, "alerts", None)
+    if alerts_cfg is None or not Path(alerts_cfg.state_path).exists():
+        return {}
+    start = dt.datetime.combine(month.replace(day=1), dt.time(), tzinfo=LOCAL_TZ)
+    end = dt.datetime.combine((month.replace(day=28) + dt.timedelta(days=4)).replace(day=1), dt.time(),
+                              tzinfo=LOCAL_TZ)
+    marks = ",".join("?" * len(PV_ALERT_RULES))
+    try:
+        db = sqlite3.connect(f"file:{Path(alerts_cfg.state_path).resolve()}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = db.execute(
+                f"SELECT site, device, rule, since, resolved_at FROM alerts WHERE rule IN ({marks}) "
+                "AND state != 'dropped' AND since < ? AND (resolved_at IS NULL OR resolved_at >= ?) "
+                "ORDER BY since", (*PV_ALERT_RULES, end.timestamp(), start.timestamp())).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return {}
+    out: dict[str, list[str]] = {}
+    for site, device, rule, since, resolved_at in rows:
+        if site not in sites:
+            continue
+        t0 = dt.datetime.fromtimestamp(since, tz=LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+        if lang == "da":
+            until = (f"til {dt.datetime.fromtimestamp(resolved_at, tz=LOCAL_TZ):%Y-%m-%d %H:%M}" if resolved_at
+                     else "stadig aktiv")
+            text = f"PV-alarm på {device}: {PV_ALERT_RULES[rule]['da']}, fra {t0} {until}."
+        else:
+            until = (f"until {dt.datetime.fromtimestamp(resolved_at, tz=LOCAL_TZ):%Y-%m-%d %H:%M}" if resolved_at
+                     else "still active")
+            text = f"PV alert on {device}: {PV_ALERT_RULES[rule]['en']}, from {t0} {until}."
+        out.setdefault(site, []).append(text)
+    return out
 
 
 def outage_notes(r: SiteKpis, lang: str = "da") -> list[str]:
