@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subject", help="only entries whose subject (MQTT topic or series) contains this text")
     p.add_argument("--full", action="store_true", help="show whole payloads (default: first 120 characters)")
 
-    p = sub.add_parser("status", help="is the store reachable (version, mode); spool backlog",
+    p = sub.add_parser("status", help="store, spool, devices online, last reading per site, open alerts",
                        description="Check the configured store (reachable, authenticated, server version, write "
                                    "mode) and show the spool backlog and dead letters. Exit 0 when the store is "
                                    "usable, 1 when not.")
@@ -479,8 +479,11 @@ def cmd_status(args) -> int:
         print(f"store:   {settings.store.kind}: NOT usable: {exc}")
         ok = False
     else:
+        latest = None
         try:
             health = store.ping()
+            if health.reachable:
+                latest = store.latest()
         finally:
             store.close()
         print(f"store:   {health.kind}: {'reachable' if health.reachable else 'NOT usable'} — {health.detail}")
@@ -502,6 +505,13 @@ def cmd_status(args) -> int:
             fill = backlog / settings.spool.max_readings
             print(f"spool:   {spool}: {backlog} readings waiting for the store ({fill:.1%} of "
                   f"{settings.spool.max_readings}), {dead} dead letters")
+    from energimon.status import alert_lines, device_lines, site_lines
+
+    if latest is not None:
+        now = pd.Timestamp.now(tz="UTC")
+        print("devices:", *device_lines(settings, latest, now), sep="\n")
+        print("sites:", *site_lines(settings, latest, now), sep="\n")
+    print("alerts:", *alert_lines(settings), sep="\n")
     return 0 if ok else 1
 
 

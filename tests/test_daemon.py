@@ -213,3 +213,29 @@ def test_demo_history_gives_reports_data_and_the_live_counters_continue_it(tmp_p
     site, live_start = asyncio.run(first_poll())
     # the live meter starts where the history ended (within what it integrated since start-up)
     assert live_start == pytest.approx(last[(site, "energy_import_wh")], abs=100)
+
+
+def test_status_shows_devices_online_offline_and_the_last_reading_per_site(tmp_path, capsys):
+    from energimon.cli import main
+
+    async def scenario():
+        async with MeterSimulator() as sim:
+            cfg = write_demo_config(tmp_path, sim, interval_s=2)
+            cfg.write_text(cfg.read_text(encoding="utf-8") + (
+                f'\n[[devices]]\nsite = "soro-raadhus"\nid = "undermaaler"\nrole = "submeter"\n'
+                f'protocol = "modbus_tcp"\nhost = "127.0.0.1"\nport = {free_port()}\n'
+                f'profile = "eastron.sdm630"\ninterval_s = 2\ntimeout_s = 0.5\n'), encoding="utf-8")
+            daemon = Daemon(load_settings(cfg))
+            runner = asyncio.create_task(daemon.run(install_signal_handlers=False))
+            await asyncio.sleep(3.0)  # interval 2 s: every device polled at least once
+            daemon.request_stop()
+            await asyncio.wait_for(runner, timeout=10)
+            return cfg
+
+    cfg = asyncio.run(scenario())
+    assert main(["status", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "soro-raadhus/hovedmaaler: online" in out
+    assert "soro-raadhus/undermaaler: OFFLINE" in out
+    assert "Stenlille hallen (stenlille-hallen): last reading" in out
+    assert "alerting not configured" in out
