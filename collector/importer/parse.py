@@ -141,14 +141,20 @@ def _columns(header: list[str], wanted: tuple[str, ...], name: str) -> dict[str,
     return cols
 
 
-def parse_eloverblik(text: str, name: str = "<csv>") -> list[IntervalRow]:
-    """Rows of an Eloverblik/DataHub export; raises :class:`ImportFormatError` listing every bad line."""
+def _open_csv(text: str, name: str):
+    """Separator, header row and a reader positioned after it (a BOM is ignored)."""
     sep = _sniff(text)
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep)
     try:
         header = next(reader)
     except StopIteration:
         raise ImportFormatError([f"{name}:1: the file is empty"]) from None
+    return sep, header, reader
+
+
+def parse_eloverblik(text: str, name: str = "<csv>") -> list[IntervalRow]:
+    """Rows of an Eloverblik/DataHub export; raises :class:`ImportFormatError` listing every bad line."""
+    sep, header, reader = _open_csv(text, name)
     cols = _columns(header, ("metering_point", "start", "quantity"), name)
     rows: list[IntervalRow] = []
     errors: list[str] = []
@@ -181,12 +187,7 @@ def parse_eloverblik(text: str, name: str = "<csv>") -> list[IntervalRow]:
 
 def parse_time_value(text: str, name: str = "<csv>") -> list[ValueRow]:
     """A generic ``time,value`` CSV (header required; ``;`` with decimal comma or ``,`` with point)."""
-    sep = _sniff(text)
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ImportFormatError([f"{name}:1: the file is empty"]) from None
+    sep, header, reader = _open_csv(text, name)
     if len(header) < 2:
         raise ImportFormatError([f"{name}:1: expected a header 'time{sep}value', got {header!r}"])
     rows, errors, seen = [], [], set()
