@@ -18,7 +18,7 @@ TZ = "Europe/Copenhagen"
 def test_clear_sky_envelope_against_the_design_figures():
     # DESIGN.md §6: 50 kWp, south, 30° tilt at 55.43 N 11.56 E: about 363 kWh on 21 June, 105 kWh on 21 December
     # (a modelled system yield).  Our envelope is the plane-of-array clear-sky irradiance × kWp without losses
-    # (Ineichen + isotropic transposition): it must lie above the lossy June figure by no more than ~15 %
+    # (the solar report's Ineichen + Hay-Davies): it must lie above the lossy June figure by no more than ~15 %
     # (temperature and system losses in summer) and match the cold December figure within 5 %.
     june = pd.date_range("2026-06-21", periods=24, freq="1h", tz=TZ)
     dec = pd.date_range("2026-12-21", periods=24, freq="1h", tz=TZ)

@@ -1,7 +1,7 @@
 """PV rules: the pvlib clear-sky envelope and the sibling sites.
 
-**Reference.**  For each hour, the clear-sky plane-of-array irradiance of every configured array
-(pvlib: Ineichen clear sky with the shipped Linke turbidity, Perez-free isotropic transposition)
+**Reference.**  For each hour, the clear-sky plane-of-array irradiation of every configured array
+(the solar report's model, :mod:`energimon.analytics.solar.expected`: Ineichen, Hay-Davies)
 gives an *envelope* ``E_cs = Σ kWp · POA_cs / 1 kW/m²`` in kWh per hour — the IEC 61724-1 reference
 yield under a cloudless sky, not a true PR (there is no irradiance sensor).  The hourly **ratio**
 ``r = E_AC / E_cs`` is what a sunny hour looks like (0.7-0.9) versus an overcast one (0.1-0.4).
@@ -30,43 +30,35 @@ import pandas as pd
 
 from energimon.analytics.anomaly.findings import Finding
 from energimon.config.alert_settings import DataQualityRule, PvRule
+from energimon.model import LOCAL_TZ
 
 HOUR = pd.Timedelta(hours=1)
 
 
-def clearsky_poa_w_m2(times_utc: pd.DatetimeIndex, latitude: float, longitude: float, tilt_deg: float,
-                      azimuth_deg: float, altitude_m: float = 30.0) -> pd.DataFrame:
-    """Clear-sky GHI and plane-of-array irradiance (W/m²) at ``times_utc`` (pvlib, offline)."""
-    import warnings
-
-    import pvlib
-
-    with warnings.catch_warnings():  # pvlib 0.16 uses pandas APIs that pandas 3 deprecates
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", FutureWarning)
-        loc = pvlib.location.Location(latitude, longitude, tz="UTC", altitude=altitude_m)
-        cs = loc.get_clearsky(times_utc, model="ineichen")
-        sp = loc.get_solarposition(times_utc)
-        poa = pvlib.irradiance.get_total_irradiance(
-            tilt_deg, azimuth_deg, sp["apparent_zenith"], sp["azimuth"], cs["dni"], cs["ghi"], cs["dhi"])
-    return pd.DataFrame({"ghi": cs["ghi"].clip(lower=0), "poa": poa["poa_global"].fillna(0).clip(lower=0)},
-                        index=times_utc)
-
-
 def clearsky_hourly_kwh(hours: pd.DatetimeIndex, latitude: float, longitude: float,
                         arrays: list[tuple[float, float, float]]) -> pd.DataFrame:
-    """Per hour starting at ``hours``: the clear-sky envelope ``E_cs`` (kWh, all ``arrays`` of
-    (kwp, tilt, azimuth)) and ``poa_w_m2`` of the first array, each the mean of four quarter-hour samples."""
-    utc = hours.tz_convert("UTC")
-    samples = utc.repeat(4) + pd.to_timedelta(np.tile([7.5, 22.5, 37.5, 52.5], len(utc)), unit="min")
-    e = np.zeros(len(utc))
+    """Per local hour starting at ``hours``: the clear-sky envelope ``E_cs = Σ kWp · H_POA / 1 kW/m²``
+    (kWh, all ``arrays`` of (kwp, tilt, azimuth)) and ``poa_w_m2``, the first array's mean in-plane
+    irradiance over the hour.
+
+    The irradiance is the solar report's (:func:`energimon.analytics.solar.expected.clear_sky_hourly`:
+    Ineichen with the site's Linke turbidity and altitude, Hay-Davies transposition), so an alert and
+    the month's report judge a site against the same sky — and share its per-day cache.
+    """
+    from energimon.analytics.solar.expected import ArraySpec, clear_sky_hourly
+
+    local = hours.tz_convert(LOCAL_TZ)
+    e = np.zeros(len(local))
     poa0 = None
-    for kwp, tilt, az in arrays:
-        cs = clearsky_poa_w_m2(pd.DatetimeIndex(samples), latitude, longitude, tilt, az)
-        poa = cs["poa"].to_numpy().reshape(-1, 4).mean(axis=1)
-        e += kwp * poa / 1000.0
-        if poa0 is None:
-            poa0 = poa
+    if len(local):
+        first, last = local.min().date(), local.max().date()
+        for kwp, tilt, az in arrays:
+            spec = ArraySpec(latitude, longitude, kwp, tilt, az)
+            sky = clear_sky_hourly(spec, first, last + dt.timedelta(days=1))
+            h_poa = sky["poa_wh_m2"].reindex(local).fillna(0.0).to_numpy()  # Wh/m² in one hour = mean W/m²
+            e += kwp * h_poa / 1000.0
+            if poa0 is None:
+                poa0 = h_poa
     return pd.DataFrame({"clear_kwh": e, "poa_w_m2": poa0 if poa0 is not None else 0.0}, index=hours)
 
 
