@@ -97,10 +97,11 @@ def _ols(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     return beta, float(r @ r)
 
 
-def _dd_sufficient(dd: np.ndarray) -> str:
+def _dd_sufficient(dd: np.ndarray, min_nonzero_days: int = MIN_NONZERO_DEGREE_DAYS) -> str:
+    """CalTRACK §3.2.2.2: at least ``min_nonzero_days`` days with degree days and 20 °F·day in all."""
     nonzero = int(np.count_nonzero(dd > 0))
-    if nonzero < MIN_NONZERO_DEGREE_DAYS:
-        return f"{nonzero} days with degree days (< {MIN_NONZERO_DEGREE_DAYS})"
+    if nonzero < min_nonzero_days:
+        return f"{nonzero} days with degree days (< {min_nonzero_days})"
     if float(dd.sum()) < MIN_TOTAL_DEGREE_DAYS_K:
         return f"{dd.sum():.1f} K·day in total (< {MIN_TOTAL_DEGREE_DAYS_K:.1f})"
     return ""
@@ -137,12 +138,15 @@ def _model(kind, hb, cb, beta, stats=None) -> DailyModel:
     return DailyModel(kind, float(beta[0]), b_h, b_c, hb, cb, stats)
 
 
-def _select(y: np.ndarray, w: np.ndarray, hdd: dict, cdd: dict, hdd_days: dict, cdd_days: dict):
+def _select(y: np.ndarray, w: np.ndarray, hdd: dict, cdd: dict, hdd_days: dict, cdd_days: dict,
+            min_nonzero_days: int = MIN_NONZERO_DEGREE_DAYS):
     """Weighted least squares over every candidate; the qualified one with the best adjusted R² wins.
 
     ``hdd``/``cdd`` map a balance point to the regressor per observation (degree days per day,
     or a billing period's mean degree days per day); ``hdd_days``/``cdd_days`` map it to the
     degree days per *day* used for the sufficiency test.  ``w`` are the weights (days per period).
+    A candidate qualifies with positive slopes and a non-negative intercept (CalTRACK §3.4.3.2:
+    a negative base load is not physical, however well it fits).
     """
     n = len(y)
     sw = np.sqrt(w)
@@ -156,8 +160,8 @@ def _select(y: np.ndarray, w: np.ndarray, hdd: dict, cdd: dict, hdd_days: dict, 
 
     candidates: list[Candidate] = [Candidate("intercept_only", None, None, 0.0, True)]
     best = (0.0, "intercept_only", None, None, np.array([y_mean]))
-    suff_h = {bp: _dd_sufficient(x) for bp, x in hdd_days.items()}
-    suff_c = {bp: _dd_sufficient(x) for bp, x in cdd_days.items()}
+    suff_h = {bp: _dd_sufficient(x, min_nonzero_days) for bp, x in hdd_days.items()}
+    suff_c = {bp: _dd_sufficient(x, min_nonzero_days) for bp, x in cdd_days.items()}
 
     def consider(kind, hb, cb, cols, reasons):
         nonlocal best
@@ -170,6 +174,9 @@ def _select(y: np.ndarray, w: np.ndarray, hdd: dict, cdd: dict, hdd_days: dict, 
         score = r2_adj(sse, X.shape[1])
         if np.any(beta[1:] <= 0):
             candidates.append(Candidate(kind, hb, cb, score, False, "coefficient not positive"))
+            return
+        if beta[0] < 0:
+            candidates.append(Candidate(kind, hb, cb, score, False, "intercept negative"))
             return
         candidates.append(Candidate(kind, hb, cb, score, True))
         if score > best[0]:
@@ -234,7 +241,8 @@ def fit_caltrack_billing(
 
     hdd, hdd_days = per_period(lambda bp: np.maximum(0.0, bp - t_all), heating_balance_points_c)
     cdd, cdd_days = per_period(lambda bp: np.maximum(0.0, t_all - bp), cooling_balance_points_c)
-    kind, hb, cb, beta, candidates = _select(y, w, hdd, cdd, hdd_days, cdd_days)
+    # §3.2.2.2.1 (10 days with degree days) "does not apply when using billing data"; the 20 °F·day total does
+    kind, hb, cb, beta, candidates = _select(y, w, hdd, cdd, hdd_days, cdd_days, min_nonzero_days=0)
     m = _model(kind, hb, cb, beta)
     pred_per_day = np.full(len(rows), m.intercept_kwh_per_day)
     if hb is not None:

@@ -1,31 +1,52 @@
 """The ESCO contract applied to the store's data: one site's or the portfolio's savings for a month.
 
-Reads daily energy (local days, from counters: :meth:`Store.energy`) and the daily
-mean outdoor temperature, fits the CalTRACK daily baseline on the baseline
-period, applies non-routine adjustments and PV add-back, and returns everything
-the monthly report shows.  Never talks to devices.
+Reads energy (local days, hours or calendar months, from counters: :meth:`Store.energy`)
+and the outdoor temperature, fits the site's baseline model on the baseline period
+(CalTRACK daily, CalTRACK hourly TOWT or CalTRACK billing), applies non-routine
+adjustments and PV add-back, prices every reporting row (fixed price, a price per period,
+or an hourly price file) and returns everything the monthly report shows.  Never talks to
+devices.
+
+Money is computed per reporting row, never as a total times one price:
+``DKK = Σ_rows avoided kWh(row) × price(row)``.  A day's price from an hourly price file is
+the mean of its hourly prices weighted by the building's measured hourly consumption that
+day (the plain mean when a day's hourly consumption is not fully known); an hour row (TOWT)
+takes its hour's price; a month row (billing) the days' prices weighted by daily consumption.
+Hours the price file lacks take the last earlier price in the file, and the report counts the
+days that had no or only part of their hours in the file; days before the file's first price
+have no price, and any period containing one shows no DKK (missing is not zero).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from energimon.analytics.baseline import DailyFit, fit_caltrack_daily
+from energimon.analytics.baseline import BillingFit, DailyFit, fit_caltrack_billing, fit_caltrack_daily
 from energimon.analytics.degree_days import (
     NormalYear,
     daily_mean_from_hourly_c,
     daily_mean_temperature_c,
     heating_degree_days_c,
 )
-from energimon.analytics.savings import PeriodSavings, daily_savings, monthly_savings, period_savings, savings_frame
+from energimon.analytics.savings import (
+    PeriodSavings,
+    daily_savings,
+    monthly_savings,
+    period_savings,
+    savings_frame,
+    with_prices,
+)
 from energimon.analytics.stats import DATA_SUFFICIENCY_MIN, G14_FSU_MAX_68
 from energimon.analytics.towt import fit_towt_hourly
-from energimon.config.esco_settings import Adjustment, EscoSettings, EscoSite
+from energimon.collector.importer.parse import ImportFormatError, IntervalRow, infer_interval_ms, parse_time_value
+from energimon.config.esco_settings import Adjustment, EscoSettings, EscoSite, PricePeriod
 from energimon.model import LOCAL_TZ, SeriesKey
 
 
@@ -53,21 +74,23 @@ def daily_energy_kwh(store, key: SeriesKey, start: dt.datetime, end: dt.datetime
     return energy_kwh(store, key, start, end, "day")
 
 
-def site_daily_frame(store, esco: EscoSettings, site: str, cfg: EscoSite, start: dt.date, end: dt.date,
-                     window: str = "day") -> pd.DataFrame:
-    """Per local day (or hour, ``window="1h"``) in ``[start, end)``: ``temp_mean_c`` and ``energy_kwh``
-    (gross consumption, NaN if unknown).
+def local_index(start: dt.date, end: dt.date, window: str = "day") -> pd.DatetimeIndex:
+    """Local days (``"day"``) or hour starts (``"1h"``, in local time: 23 or 25 on DST days) in ``[start, end)``."""
+    if window == "day":
+        return pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D", inclusive="left").tz_localize(LOCAL_TZ)
+    t0, t1 = pd.Timestamp(local_midnight(start)), pd.Timestamp(local_midnight(end))
+    return pd.date_range(t0.tz_convert("UTC"), t1.tz_convert("UTC"), freq="h", inclusive="left").tz_convert(LOCAL_TZ)
+
+
+def site_energy_kwh(store, site: str, cfg: EscoSite, start: dt.date, end: dt.date, window: str = "day") -> pd.Series:
+    """Gross consumption per local day (or hour) in ``[start, end)``, NaN where unknown.
 
     Gross consumption = energy − export + PV production (PV add-back); PV production
     before ``pv_installed`` is zero by definition (the panels did not exist), after it a
-    window without complete PV data is unknown.  Hourly temperatures are hourly means.
+    window without complete PV data is unknown.
     """
     t0, t1 = local_midnight(start), local_midnight(end)
-    if window == "day":
-        idx = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D", inclusive="left").tz_localize(LOCAL_TZ)
-    else:
-        idx = pd.date_range(pd.Timestamp(t0).tz_convert("UTC"), pd.Timestamp(t1).tz_convert("UTC"), freq="h",
-                            inclusive="left").tz_convert(LOCAL_TZ)
+    idx = local_index(start, end, window)
     energy = energy_kwh(store, series_key(cfg.energy, site), t0, t1, window).reindex(idx)
     before_pv = (idx < pd.Timestamp(cfg.pv_installed).tz_localize(LOCAL_TZ)) if cfg.pv_installed else None
     if cfg.export:
@@ -80,6 +103,16 @@ def site_daily_frame(store, esco: EscoSettings, site: str, cfg: EscoSite, start:
         if before_pv is not None:
             pv[before_pv] = 0.0
         energy = energy + pv
+    return energy
+
+
+def site_daily_frame(store, esco: EscoSettings, site: str, cfg: EscoSite, start: dt.date, end: dt.date,
+                     window: str = "day") -> pd.DataFrame:
+    """Per local day (or hour, ``window="1h"``) in ``[start, end)``: ``temp_mean_c`` and ``energy_kwh``
+    (gross consumption, :func:`site_energy_kwh`; NaN if unknown).  Hourly temperatures are hourly means."""
+    t0, t1 = local_midnight(start), local_midnight(end)
+    idx = local_index(start, end, window)
+    energy = site_energy_kwh(store, site, cfg, start, end, window)
     temp_key = series_key(cfg.temperature or esco.temperature, site)
     if window == "day":
         temp = daily_mean_temperature_c(store, temp_key, t0, t1).reindex(idx)
@@ -88,6 +121,31 @@ def site_daily_frame(store, esco: EscoSettings, site: str, cfg: EscoSite, start:
         hourly.index = pd.DatetimeIndex(hourly.index).tz_convert(LOCAL_TZ)
         temp = hourly.reindex(idx)
     return pd.DataFrame({"temp_mean_c": temp, "energy_kwh": energy}, index=idx)
+
+
+def month_keys(index: pd.DatetimeIndex) -> np.ndarray:
+    return pd.DatetimeIndex(index).strftime("%Y-%m").to_numpy()
+
+
+def monthly_frame(days: pd.DataFrame, min_temperature_share: float = DATA_SUFFICIENCY_MIN) -> pd.DataFrame:
+    """Calendar months (local; a first or last month may be partial) from a daily frame.
+
+    ``energy_kwh`` is the sum of the days when every day is known (else NaN: a month with a gap
+    is not a smaller month); ``temp_mean_c`` the mean of the days with a temperature when at least
+    ``min_temperature_share`` of the days have one (CalTRACK's 90 %), else NaN.  ``days`` counts the
+    month's days in the frame, ``temp_days`` those with a temperature.  Indexed by the first day.
+    """
+    idx = pd.DatetimeIndex(days.index)
+    keys = month_keys(idx)
+    g = days.groupby(keys, sort=False)
+    n = g.size()
+    energy = g["energy_kwh"].sum().where(g["energy_kwh"].count() == n)
+    temp_days = g["temp_mean_c"].count()
+    temp = g["temp_mean_c"].mean().where(temp_days >= min_temperature_share * n)
+    first = pd.Series(idx, index=idx).groupby(keys, sort=False).first()
+    out = pd.DataFrame({"temp_mean_c": temp, "energy_kwh": energy, "days": n, "temp_days": temp_days})
+    out.index = pd.DatetimeIndex(first.to_list())
+    return out
 
 
 def adjustment_kwh_per_day(adjustments: list[Adjustment], baseline_kwh: pd.Series, rows_per_day: int = 1) -> pd.Series:
@@ -179,8 +237,8 @@ class SiteResult:
     name: str
     carrier: str
     sufficiency: Sufficiency
-    fit: DailyFit | None
-    daily: pd.DataFrame | None = None  # reporting days up to the end of the month
+    fit: DailyFit | BillingFit | None
+    daily: pd.DataFrame | None = None  # reporting rows up to the end of the month (days, hours or months)
     month: PeriodSavings | None = None
     ytd: PeriodSavings | None = None  # calendar year to date
     since_start: PeriodSavings | None = None
@@ -190,25 +248,34 @@ class SiteResult:
     g14_ok: bool = False
     g14_notes: list[str] = field(default_factory=list)
     error: str = ""
-    granularity: str = "day"  # "day" (CalTRACK daily) or "hour" (TOWT): what one row of ``daily`` is
+    granularity: str = "day"  # what one row of ``daily`` is: "day" (CalTRACK daily), "hour" (TOWT), "month" (billing)
     model: object = None  # the baseline model used (DailyModel or TowtModel)
     cvrmse_max: float = math.nan
+    nmbe_max: float = math.nan
+    price_days: pd.DataFrame | None = None  # per reporting day: price, hours, hours_in_file (see price_table)
 
 
-def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: dt.date) -> SiteResult:
-    """Fit the baseline and compute savings up to the end of the month starting at ``month_start``.
+GRANULARITY = {"caltrack_daily": "day", "towt_hourly": "hour", "caltrack_billing": "month"}
+UNITS = {"day": "days", "hour": "hours", "month": "months"}
 
-    The site's ``model`` decides the resolution: ``caltrack_daily`` (reporting points are
-    local days) or ``towt_hourly`` (hours; CalTRACK hourly TOWT).
+
+def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: dt.date,
+                  prices: PriceBasis | None = None) -> SiteResult:
+    """Fit the baseline and compute savings (kWh and DKK) up to the end of the month starting at ``month_start``.
+
+    The site's ``model`` decides the reporting points: ``caltrack_daily`` (local days),
+    ``towt_hourly`` (hours; CalTRACK hourly TOWT) or ``caltrack_billing`` (calendar months;
+    CalTRACK billing method by weighted least squares, for meters read once a month).
+    ``prices`` is the contract's price basis (default: :func:`price_basis` of ``esco``).
     """
     cfg = esco.sites[site]
-    hourly = cfg.model == "towt_hourly"
-    window = "1h" if hourly else "day"
+    gran = GRANULARITY[cfg.model]
     month_end = add_months(month_start, 1)
+    window = "1h" if gran == "hour" else "day"
     base = site_daily_frame(store, esco, site, cfg, esco.baseline_start, esco.baseline_end, window)
-    suff = data_sufficiency(base, unit="hours" if hourly else "days")
-    res = SiteResult(site, name, cfg.carrier, suff, None, adjustments=list(cfg.adjustments),
-                     granularity="hour" if hourly else "day")
+    base_rows = monthly_frame(base) if gran == "month" else base
+    suff = data_sufficiency(base_rows, unit=UNITS[gran])
+    res = SiteResult(site, name, cfg.carrier, suff, None, adjustments=list(cfg.adjustments), granularity=gran)
     if month_end <= esco.measure_date:
         res.error = f"the month ends before the measure date {esco.measure_date}"
         return res
@@ -218,7 +285,7 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
         return res
     rep = site_daily_frame(store, esco, site, cfg, esco.measure_date, month_end, window)
     ny = NormalYear(esco.normal_year.total, esco.normal_year.source, tuple(esco.normal_year.monthly))
-    if hourly:
+    if gran == "hour":
         model = fit_towt_hourly(base["energy_kwh"], base["temp_mean_c"])
         idx_h = pd.DatetimeIndex(rep.index)
         baseline_kwh = pd.Series(model.predict_kwh(idx_h, rep["temp_mean_c"].to_numpy()), index=rep.index)
@@ -226,6 +293,10 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
         daily = savings_frame(baseline_kwh, rep["energy_kwh"], rep["temp_mean_c"], adj)
         daily["base_load_kwh"] = model.predict_kwh(idx_h, np.full(len(rep), esco.base_temperature_c))
         daily["hdd_c"], daily["hdd_normal_c"] = hourly_degree_days(rep["temp_mean_c"], ny, esco.base_temperature_c)
+    elif gran == "month":
+        res.fit = fit_caltrack_billing(base["temp_mean_c"], billing_periods(base_rows))
+        model = res.fit.model
+        daily = billing_savings(model, rep, cfg.adjustments, ny, esco.base_temperature_c)
     else:
         fit = fit_caltrack_daily(base["temp_mean_c"].to_numpy(), base["energy_kwh"].to_numpy())
         res.fit = fit
@@ -233,6 +304,16 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
         baseline_kwh = pd.Series(model.predict_kwh_per_day(rep["temp_mean_c"].to_numpy()), index=rep.index)
         adj = adjustment_kwh_per_day(cfg.adjustments, baseline_kwh)
         daily = daily_savings(model, rep["temp_mean_c"], rep["energy_kwh"], adj)
+    prices = prices or price_basis(esco)
+    if gran == "hour":
+        hourly_kwh = rep["energy_kwh"]
+    elif prices.kind == "file":  # the day's price is weighted by the building's hourly use
+        hourly_kwh = site_energy_kwh(store, site, cfg, esco.measure_date, month_end, "1h")
+    else:
+        hourly_kwh = None  # a fixed or per-period price is the same in every hour of a day
+    res.price_days = price_table(prices, esco.measure_date, month_end, hourly_kwh)
+    daily = with_prices(daily, row_prices(daily, gran, prices, res.price_days,
+                                          rep["energy_kwh"] if gran == "month" else None))
     res.model = model
     res.daily = daily
     kw = dict(normal_year=ny, weather_independent_share=cfg.weather_independent_share,
@@ -241,29 +322,285 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
     in_month = idx >= pd.Timestamp(month_start).tz_localize(LOCAL_TZ)
     year_start = max(dt.date(month_start.year, 1, 1), esco.measure_date)
     in_year = idx >= pd.Timestamp(year_start).tz_localize(LOCAL_TZ)
-    res.month = period_savings(month_start.strftime("%Y-%m"), daily[in_month], model, **kw)
-    res.ytd = period_savings(f"{year_start:%Y-%m-%d}..", daily[in_year], model, **kw)
-    res.since_start = period_savings(f"{esco.measure_date:%Y-%m-%d}..", daily, model, **kw)
+    last = month_end - dt.timedelta(days=1)
+    res.month = replace(period_savings(month_start.strftime("%Y-%m"), daily[in_month], model, **kw),
+                        start=max(month_start, esco.measure_date), end=last)
+    res.ytd = replace(period_savings(f"{year_start:%Y-%m-%d}..", daily[in_year], model, **kw),
+                      start=year_start, end=last)
+    res.since_start = replace(period_savings(f"{esco.measure_date:%Y-%m-%d}..", daily, model, **kw),
+                              start=esco.measure_date, end=last)
     res.months = monthly_savings(daily, model, **kw)
     if cfg.guarantee_kwh_per_year is not None:
         y0, y1 = contract_year(esco.measure_date, month_end)
         in_cy = (idx >= pd.Timestamp(y0).tz_localize(LOCAL_TZ)) & (idx < pd.Timestamp(y1).tz_localize(LOCAL_TZ))
         realised = float(daily.loc[in_cy, "savings_kwh"].sum())
         res.ledger = ledger(cfg.guarantee_kwh_per_year, realised, y0, y1, month_end, esco.surplus_share_municipality)
-    st = model.stats
+    res.cvrmse_max, res.nmbe_max = g14_thresholds(esco, gran)
+    res.g14_notes = g14_notes(model.stats, res.since_start, res.cvrmse_max, res.nmbe_max)
+    res.g14_ok = not res.g14_notes
+    return res
+
+
+def g14_thresholds(esco: EscoSettings, granularity: str) -> tuple[float, float]:
+    """CV(RMSE) and |NMBE| limits for the model's data resolution (ASHRAE G14-2014: monthly 15 % / 5 %)."""
+    if granularity == "hour":
+        return esco.cvrmse_max_hourly, esco.nmbe_max
+    if granularity == "month":
+        return esco.cvrmse_max_monthly, esco.nmbe_max_monthly
+    return esco.cvrmse_max, esco.nmbe_max
+
+
+def g14_notes(st, since_start: PeriodSavings, cv_max: float, nmbe_max: float) -> list[str]:
+    """Why the model or the savings fail ASHRAE Guideline 14 (empty: pass)."""
     notes = []
-    cv_max = esco.cvrmse_max_hourly if hourly else esco.cvrmse_max
-    res.cvrmse_max = cv_max
     if not st.cv_rmse <= cv_max:
         notes.append(f"CV(RMSE) {st.cv_rmse:.1%} > {cv_max:.0%}")
-    if not abs(st.nmbe) <= esco.nmbe_max:
-        notes.append(f"|NMBE| {abs(st.nmbe):.2%} > {esco.nmbe_max:.1%}")
-    fsu = res.since_start.fsu_68
+    if not abs(st.nmbe) <= nmbe_max:
+        notes.append(f"|NMBE| {abs(st.nmbe):.2%} > {nmbe_max:.1%}")
+    fsu = since_start.fsu_68
     if not fsu < G14_FSU_MAX_68:
         notes.append(f"FSU(68 %) {fsu:.0%} ≥ {G14_FSU_MAX_68:.0%}" if math.isfinite(fsu) else "no savings to test")
-    res.g14_ok = not notes
-    res.g14_notes = notes
-    return res
+    return notes
+
+
+# -- the billing (monthly) model ---------------------------------------------------------------
+def billing_periods(months: pd.DataFrame) -> list[tuple[pd.Timestamp, pd.Timestamp, float]]:
+    """``(start, end_exclusive, kWh)`` per month row of :func:`monthly_frame` (local midnights)."""
+    out = []
+    for start, row in months.iterrows():
+        end = (start.tz_localize(None) + pd.Timedelta(days=int(row["days"]))).tz_localize(LOCAL_TZ)
+        out.append((start, end, float(row["energy_kwh"])))
+    return out
+
+
+def billing_savings(model, days: pd.DataFrame, adjustments: list[Adjustment], normal_year: NormalYear,
+                    base_c: float) -> pd.DataFrame:
+    """Savings per calendar month from a billing model (kWh/day coefficients) and the reporting days.
+
+    A month's baseline is the mean predicted kWh/day over its days with a temperature times its
+    days (CalTRACK billing: the period's mean degree days), when at least 90 % of the days have a
+    temperature; adjustments are added per day (a percentage of the day's baseline).  Degree days
+    per month (``hdd_c``, scaled to the month's days) and the normal year's (``hdd_normal_c``) go
+    with each row for the normal-year correction, ``base_load_kwh`` = μ · days.
+    """
+    idx = pd.DatetimeIndex(days.index)
+    keys = month_keys(idx)
+    months = monthly_frame(days)
+    pred = pd.Series(model.predict_kwh_per_day(days["temp_mean_c"].to_numpy()), index=idx)
+    mean_pred = pred.groupby(keys, sort=False).mean().to_numpy()
+    n = months["days"].to_numpy()
+    baseline = pd.Series(np.where(months["temp_mean_c"].notna(), mean_pred * n, np.nan), index=months.index)
+    filled = pred.fillna(pd.Series(np.repeat(mean_pred, n), index=idx))  # a day without temperature: month's mean
+    adj = adjustment_kwh_per_day(adjustments, filled).groupby(keys, sort=False).sum()
+    adj.index = months.index
+    rows = savings_frame(baseline, months["energy_kwh"], months["temp_mean_c"], adj)
+    hdd = pd.Series(heating_degree_days_c(days["temp_mean_c"].to_numpy(), base_c), index=idx)
+    temp_days = months["temp_days"].to_numpy()
+    hdd_sum = hdd.groupby(keys, sort=False).sum().to_numpy()
+    rows["hdd_c"] = np.where(temp_days > 0, hdd_sum * n / np.maximum(temp_days, 1), np.nan)
+    rows["hdd_normal_c"] = pd.Series(normal_year.per_day(idx), index=idx).groupby(keys, sort=False).sum().to_numpy()
+    rows["base_load_kwh"] = model.intercept_kwh_per_day * n
+    rows["days"] = n
+    rows["temp_days"] = temp_days
+    return rows
+
+
+# -- prices ------------------------------------------------------------------------------------
+MAX_PLAUSIBLE_DKK_PER_KWH = 100.0
+"""A price above this is taken for a unit error (DKK/MWh or øre/kWh) rather than a price."""
+
+
+@dataclass(frozen=True)
+class PriceFile:
+    """An interval price series (DKK/kWh) as hourly prices: the time-weighted mean of an hour's intervals,
+    NaN for an hour the file does not cover completely."""
+
+    path: Path
+    interval_min: int
+    hourly: pd.Series  # DKK/kWh per hour start (UTC), one row per hour from the first to the last in the file
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def parse_price_text(text: str, name: str) -> tuple[int, pd.Series]:
+    """``time,value`` CSV (the importer's parser: ``;`` with decimal comma, Danish or ISO times, local time
+    unless an offset is given) -> (interval in minutes, hourly prices).  Raises :class:`ImportFormatError`
+    naming every bad line."""
+    rows = parse_time_value(text, name)
+    if not rows:
+        raise ImportFormatError([f"{name}: no prices in the file"])
+    errors = [f"{name}:{r.line}: price {r.value:g} DKK/kWh is not plausible (the file must be in DKK/kWh, "
+              "not DKK/MWh or øre/kWh)" for r in rows if abs(r.value) > MAX_PLAUSIBLE_DKK_PER_KWH]
+    seen: dict[int, int] = {}
+    for r in rows:
+        if r.ts_ms in seen:
+            errors.append(f"{name}:{r.line}: the same time as line {seen[r.ts_ms]}")
+        seen.setdefault(r.ts_ms, r.line)
+    step_ms = infer_interval_ms([IntervalRow(r.line, "", r.ts_ms, None, r.value) for r in rows])
+    if len(rows) > 1 and (step_ms > 3_600_000 or 3_600_000 % step_ms):
+        errors.append(f"{name}: prices every {step_ms / 60000:g} min; expected hourly or shorter intervals that "
+                      "divide an hour (15, 30 or 60 min). For a price per period use prices = [...]")
+    else:
+        errors += [f"{name}:{r.line}: time is not on a {step_ms // 60000}-minute boundary"
+                   for r in rows if r.ts_ms % step_ms]
+    if errors:
+        raise ImportFormatError(errors)
+    ts = np.array([r.ts_ms for r in rows], np.int64)
+    values = np.array([r.value for r in rows])
+    hour = ts - ts % 3_600_000
+    per_hour = 3_600_000 // step_ms
+    g = pd.Series(values).groupby(hour)
+    mean = g.mean().where(g.count() == per_hour)  # an hour with some intervals missing has no price
+    grid = np.arange(hour.min(), hour.max() + 1, 3_600_000)
+    hourly = mean.reindex(grid)
+    hourly.index = pd.to_datetime(grid, unit="ms", utc=True)
+    return step_ms // 60000, hourly
+
+
+@functools.lru_cache(maxsize=8)
+def _load_price_file(path: Path, _mtime_ns: int, _size: int) -> PriceFile:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"esco.price_file: cannot read {path}: {exc}") from None
+    try:
+        interval, hourly = parse_price_text(text, path.name)
+    except ImportFormatError as exc:
+        raise ValueError(f"esco.price_file {path}: {exc}") from None
+    return PriceFile(path, interval, hourly)
+
+
+def load_price_file(path: Path) -> PriceFile:
+    """The price file, parsed once per content (cached on modification time and size: the energy team may
+    append next month's prices while the daemon runs)."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        raise ValueError(f"esco.price_file: file not found: {path}") from None
+    return _load_price_file(Path(path), st.st_mtime_ns, st.st_size)
+
+
+@dataclass(frozen=True)
+class PriceBasis:
+    """How savings are priced: a fixed price, a price per period (step function by local day), or a file."""
+
+    kind: str  # "fixed" | "periods" | "file"
+    fixed_dkk_per_kwh: float | None = None
+    periods: tuple[PricePeriod, ...] = ()
+    file: PriceFile | None = None
+
+
+def price_basis(esco: EscoSettings) -> PriceBasis:
+    kind = esco.price_kind
+    if kind == "fixed":
+        return PriceBasis(kind, fixed_dkk_per_kwh=esco.price_dkk_per_kwh)
+    if kind == "periods":
+        return PriceBasis(kind, periods=tuple(esco.prices))
+    return PriceBasis(kind, file=load_price_file(esco.price_file))
+
+
+def step_prices(days: pd.DatetimeIndex, periods: tuple[PricePeriod, ...]) -> np.ndarray:
+    """The price in force on each local day (the latest period starting on or before it; NaN before the first)."""
+    starts = np.array([np.datetime64(p.from_, "D") for p in periods])
+    values = np.array([p.dkk_per_kwh for p in periods])
+    d = pd.DatetimeIndex(days).tz_localize(None).normalize().to_numpy().astype("datetime64[D]")
+    i = np.searchsorted(starts, d, side="right") - 1
+    return np.where(i >= 0, values[np.maximum(i, 0)], np.nan)
+
+
+def hourly_prices(hours: pd.DatetimeIndex, basis: PriceBasis) -> tuple[np.ndarray, np.ndarray]:
+    """Price per hour start and whether the price source has that hour itself (a file's missing hour takes the
+    last earlier price in the file; an hour before the file's first price stays NaN)."""
+    n = len(hours)
+    if basis.kind == "fixed":
+        return np.full(n, basis.fixed_dkk_per_kwh), np.ones(n, bool)
+    if basis.kind == "periods":
+        p = step_prices(hours, basis.periods)
+        return p, ~np.isnan(p)
+    s = basis.file.hourly
+    utc = pd.DatetimeIndex(hours).tz_convert("UTC")
+    own = s.reindex(utc).to_numpy()
+    filled = s.ffill().reindex(utc, method="ffill").to_numpy()
+    return filled, ~np.isnan(own)
+
+
+def price_table(basis: PriceBasis, start: dt.date, end: dt.date, hourly_kwh: pd.Series | None = None) -> pd.DataFrame:
+    """Per local day in ``[start, end)``: ``price_dkk_per_kwh``, ``hours`` (23/24/25) and ``hours_in_file``
+    (hours with their own price; the others took the last earlier one).
+
+    The day's price is the mean of its hourly prices weighted by ``hourly_kwh`` (the building's measured
+    use per hour) when that is known, non-negative and not all zero for every priced hour of the day;
+    otherwise the plain mean.  A day with no priced hour (before a price file starts) has NaN.
+    """
+    if basis.kind != "file":  # one price per local day: no need to go through the hours
+        days = local_index(start, end, "day")
+        edges_ms = local_index(start, end + dt.timedelta(days=1), "day").tz_convert("UTC").as_unit("ms").asi8
+        n_hours = np.diff(edges_ms) // 3_600_000
+        price = (np.full(len(days), basis.fixed_dkk_per_kwh) if basis.kind == "fixed"
+                 else step_prices(days, basis.periods))
+        return pd.DataFrame({"price_dkk_per_kwh": price, "hours": n_hours,
+                             "hours_in_file": np.where(np.isnan(price), 0, n_hours), "weighted": False}, index=days)
+    hours = local_index(start, end, "1h")
+    price, own = hourly_prices(hours, basis)
+    day = hours.normalize()
+    kwh = hourly_kwh.reindex(hours).to_numpy(float) if hourly_kwh is not None else np.full(len(hours), np.nan)
+    priced = ~np.isnan(price)
+    df = pd.DataFrame({"day": day, "p": np.where(priced, price, 0.0), "priced": priced, "own": own,
+                       "w": np.where(priced, kwh, 0.0), "w_bad": priced & (np.isnan(kwh) | (kwh < 0))})
+    df["wp"] = df["w"] * df["p"]
+    g = df.groupby("day", sort=True)
+    agg = g.agg(hours=("p", "size"), priced=("priced", "sum"), own=("own", "sum"), p_sum=("p", "sum"),
+                w_sum=("w", "sum"), wp_sum=("wp", "sum"), w_bad=("w_bad", "sum"))
+    plain = agg["p_sum"] / agg["priced"].where(agg["priced"] > 0)
+    weighted_ok = (agg["w_bad"] == 0) & (agg["w_sum"] > 0)
+    weighted = agg["wp_sum"] / agg["w_sum"].where(weighted_ok)
+    out = pd.DataFrame({"price_dkk_per_kwh": weighted.where(weighted_ok, plain), "hours": agg["hours"],
+                        "hours_in_file": agg["own"], "weighted": weighted_ok & (agg["priced"] > 0)})
+    out.index = pd.DatetimeIndex(out.index)
+    return out
+
+
+def row_prices(rows: pd.DataFrame, granularity: str, basis: PriceBasis, days: pd.DataFrame,
+               day_kwh: pd.Series | None = None) -> pd.Series:
+    """The price of each reporting row: its day's (day rows), its hour's (hour rows), or for month rows the
+    days' prices weighted by the days' measured use (plain mean when a day's use is unknown)."""
+    idx = pd.DatetimeIndex(rows.index)
+    if granularity == "hour":
+        return pd.Series(hourly_prices(idx, basis)[0], index=idx)
+    if granularity == "day":
+        return days["price_dkk_per_kwh"].reindex(idx)
+    p = days["price_dkk_per_kwh"]
+    w = day_kwh.reindex(p.index) if day_kwh is not None else pd.Series(np.nan, index=p.index)
+    keys = month_keys(pd.DatetimeIndex(p.index))
+    frame = pd.DataFrame({"p": p, "w": w, "wp": w * p})
+    g = frame.groupby(keys, sort=False)
+    ok = (g["w"].count() == g.size()) & (g["w"].min() >= 0) & (g["w"].sum() > 0) & (g["p"].count() == g.size())
+    weighted = g["wp"].sum() / g["w"].sum().where(ok)
+    plain = g["p"].mean().where(g["p"].count() == g.size())
+    out = weighted.where(ok, plain)
+    return pd.Series(out.to_numpy(), index=idx)
+
+
+@dataclass(frozen=True)
+class PriceGaps:
+    """Days of a period whose price file had all / some / none of their hours."""
+
+    days_partial: int  # some hours missing in the file (they took the last earlier price)
+    days_missing: int  # no hour in the file (the whole day took the last earlier price)
+    days_unpriced: int  # no price at all (before the file's first price): the period has no DKK
+
+
+def price_gaps(days: pd.DataFrame | None, start: dt.date, end_inclusive: dt.date) -> PriceGaps:
+    if days is None or days.empty:
+        return PriceGaps(0, 0, 0)
+    d = pd.DatetimeIndex(days.index).tz_localize(None)
+    sel = days[(d >= pd.Timestamp(start)) & (d <= pd.Timestamp(end_inclusive))]
+    unpriced = sel["price_dkk_per_kwh"].isna()
+    partial = (sel["hours_in_file"] > 0) & (sel["hours_in_file"] < sel["hours"]) & ~unpriced
+    missing = (sel["hours_in_file"] == 0) & ~unpriced
+    return PriceGaps(int(partial.sum()), int(missing.sum()), int(unpriced.sum()))
 
 
 def hourly_degree_days(temp_c: pd.Series, normal_year: NormalYear, base_c: float) -> tuple[np.ndarray, np.ndarray]:
@@ -290,10 +627,6 @@ def parse_month(text: str) -> dt.date:
         return dt.date(int(y), int(m), 1)
     except ValueError:
         raise ValueError(f"month must be YYYY-MM, e.g. 2026-03; got {text!r}") from None
-
-
-def money_dkk(kwh: float, esco: EscoSettings) -> float:
-    return kwh * esco.price_dkk_per_kwh if esco.price_dkk_per_kwh is not None else math.nan
 
 
 def co2_kg(kwh: float, esco: EscoSettings, carrier: str, year: int) -> float:

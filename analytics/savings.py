@@ -11,11 +11,20 @@ day.  Savings are summed over the days whose measured energy is complete; the
 number of such days is ``m`` in the G14 uncertainty.  CUSUM is the running sum
 of daily savings since the measure.
 
+Money is summed per reporting row (``savings_kwh × price_dkk_per_kwh``), so a price that
+changes inside a period is applied to the savings of the days it was in force.  The DKK
+uncertainty is the kWh uncertainty times one price: the period's savings-weighted mean price
+``Σ sᵢpᵢ / Σ sᵢ`` (= DKK / kWh saved; with a fixed price, that price).  When daily savings
+change sign that mean can leave the range of the prices (or divide by ≈ 0); then the
+adjusted-baseline-weighted mean price ``Σ bᵢpᵢ / Σ bᵢ`` is used — the G14 uncertainty is
+proportional to the baseline energy, so that is the natural weight for its price.
+
 Everything here is pure: daily frames in, numbers out.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -63,6 +72,29 @@ def savings_frame(
     return df
 
 
+def with_prices(rows: pd.DataFrame, price_dkk_per_kwh: pd.Series) -> pd.DataFrame:
+    """The rows with their price and the money saved per row (NaN where the price is unknown)."""
+    out = rows.copy()
+    out["price_dkk_per_kwh"] = price_dkk_per_kwh.reindex(rows.index).to_numpy(float)
+    out["savings_dkk"] = out["savings_kwh"] * out["price_dkk_per_kwh"]
+    return out
+
+
+def uncertainty_price_dkk_per_kwh(savings_kwh: np.ndarray, baseline_kwh: np.ndarray, price: np.ndarray) -> float:
+    """The one price that turns a period's kWh uncertainty into DKK (see the module docstring)."""
+    s, b, p = (np.asarray(x, float) for x in (savings_kwh, baseline_kwh, price))
+    if len(p) == 0 or np.isnan(p).any():
+        return math.nan
+    lo, hi = float(p.min()), float(p.max())
+    total = float(s.sum())
+    if total != 0.0:
+        mean = float(s @ p) / total
+        if lo - 1e-9 <= mean <= hi + 1e-9:
+            return mean
+    wb = float(b.sum())
+    return float(b @ p) / wb if wb > 0 else float(p.mean())
+
+
 @dataclass(frozen=True)
 class PeriodSavings:
     """Savings over a set of reporting days, with G14 uncertainty at 68 % and 90 %."""
@@ -76,6 +108,12 @@ class PeriodSavings:
     uncertainty_68_kwh: float
     uncertainty_90_kwh: float
     normalised_savings_kwh: float = math.nan
+    savings_dkk: float = math.nan  # Σ savings × price per row; NaN if a row with savings has no price
+    uncertainty_68_dkk: float = math.nan
+    uncertainty_90_dkk: float = math.nan
+    price_dkk_per_kwh: float = math.nan  # the price scaling the uncertainty (savings-weighted mean)
+    start: dt.date | None = None  # first and last day of the period (set by the caller)
+    end: dt.date | None = None
 
     @property
     def savings_fraction(self) -> float:
@@ -138,7 +176,14 @@ def period_savings(
         else:
             f = min(1.0, max(0.0, model.intercept_kwh_per_day * m / base)) if base > 0 else 1.0
         norm = sav if g_act == 0 and f == 1.0 else graddagekorrektion(sav, g_act, g_norm, f)
-    return PeriodSavings(label, len(daily), m, base, act, sav, unc[0.68], unc[0.90], norm)
+    money = {}
+    if "savings_dkk" in d.columns and m:
+        price = d["price_dkk_per_kwh"].to_numpy(float)
+        p_unc = uncertainty_price_dkk_per_kwh(d["savings_kwh"].to_numpy(), d["adjusted_baseline_kwh"].to_numpy(),
+                                              price)
+        money = dict(savings_dkk=float(d["savings_dkk"].sum(skipna=False)), price_dkk_per_kwh=p_unc,
+                     uncertainty_68_dkk=unc[0.68] * p_unc, uncertainty_90_dkk=unc[0.90] * p_unc)
+    return PeriodSavings(label, len(daily), m, base, act, sav, unc[0.68], unc[0.90], norm, **money)
 
 
 def monthly_savings(daily: pd.DataFrame, model, **kw) -> list[PeriodSavings]:
@@ -155,10 +200,14 @@ class PortfolioTotal:
     actual_kwh: float
     uncertainty_68_kwh: float
     uncertainty_90_kwh: float
+    savings_dkk: float = math.nan
+    uncertainty_68_dkk: float = math.nan
+    uncertainty_90_dkk: float = math.nan
 
 
 def portfolio_total(periods: list[PeriodSavings]) -> PortfolioTotal:
-    """Sum of sites' savings; uncertainties combined in quadrature (sites' errors independent)."""
+    """Sum of sites' savings (kWh and DKK; DKK unknown if one site's is); uncertainties combined in quadrature
+    (sites' errors independent)."""
     ok = [p for p in periods if p.m]
     return PortfolioTotal(
         savings_kwh=float(sum(p.savings_kwh for p in ok)),
@@ -166,4 +215,7 @@ def portfolio_total(periods: list[PeriodSavings]) -> PortfolioTotal:
         actual_kwh=float(sum(p.actual_kwh for p in ok)),
         uncertainty_68_kwh=combine_in_quadrature(p.uncertainty_68_kwh for p in ok),
         uncertainty_90_kwh=combine_in_quadrature(p.uncertainty_90_kwh for p in ok),
+        savings_dkk=float(sum(p.savings_dkk for p in ok)) if ok else math.nan,
+        uncertainty_68_dkk=combine_in_quadrature(p.uncertainty_68_dkk for p in ok) if ok else math.nan,
+        uncertainty_90_dkk=combine_in_quadrature(p.uncertainty_90_dkk for p in ok) if ok else math.nan,
     )

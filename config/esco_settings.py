@@ -10,10 +10,11 @@ consumption, PV add-back and the non-routine adjustments log.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from energimon.model import CHANNELS
 
@@ -71,11 +72,26 @@ class NormalYearSettings(_Strict):
         return self
 
 
+class PricePeriod(_Strict):
+    """One step of a price that changes over time: ``dkk_per_kwh`` applies from ``from`` (a local day) until the
+    next period's ``from``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: dt.date = Field(alias="from", description="first local day this price applies")
+    dkk_per_kwh: float = Field(ge=0, le=100)
+    source: str = Field(min_length=1, description="where the price comes from, printed in the report")
+
+
+PRICE_KEYS = ("price_dkk_per_kwh", "prices", "price_file")
+
+
 class EscoSite(_Strict):
     carrier: Literal["electricity", "district_heating"] = "electricity"
-    model: Literal["caltrack_daily", "towt_hourly"] = Field(
-        default="caltrack_daily", description="baseline model: CalTRACK daily change-point (reference) or CalTRACK "
-                                              "hourly TOWT (buildings with strong weekly schedules)")
+    model: Literal["caltrack_daily", "towt_hourly", "caltrack_billing"] = Field(
+        default="caltrack_daily", description="baseline model: CalTRACK daily change-point (reference), CalTRACK "
+                                              "hourly TOWT (buildings with strong weekly schedules) or CalTRACK "
+                                              "billing (monthly periods, for meters read once a month)")
     energy: str = Field(description="counter measured at the building, 'device/channel', e.g. hovedmaaler/"
                                     "energy_import_wh")
     export: str | None = Field(default=None, description="export counter (subtracted)")
@@ -106,8 +122,11 @@ class EscoSettings(_Strict):
     measure_date: dt.date = Field(description="first day of the reporting period")
     guarantee_kwh_per_year: float | None = Field(default=None, ge=0, description="portfolio guarantee")
     surplus_share_municipality: float = Field(default=0.5, ge=0, le=1)
-    price_dkk_per_kwh: float | None = Field(default=None, ge=0)
-    price_series: str | None = Field(default=None, description="not yet supported")
+    price_dkk_per_kwh: float | None = Field(default=None, ge=0, description="a fixed agreed price")
+    prices: list[PricePeriod] = Field(default_factory=list, description="a price per period (step function)")
+    price_file: Path | None = Field(default=None, description="time,value CSV of prices in DKK/kWh (hourly or "
+                                                              "shorter intervals); relative to the config file")
+    price_series: Any = Field(default=None, description="removed: use price_file or prices")
     temperature: str = Field(description="site/device/outdoor_temp_c used by every site unless it names its own")
     base_temperature_c: float = Field(default=17.0, ge=5, le=25)
     normal_year: NormalYearSettings
@@ -118,6 +137,10 @@ class EscoSettings(_Strict):
     cvrmse_max: float = Field(default=0.25, gt=0, le=1)
     cvrmse_max_hourly: float = Field(default=0.30, gt=0, le=1, description="for towt_hourly sites (G14: 30 % hourly)")
     nmbe_max: float = Field(default=0.005, gt=0, le=1)
+    cvrmse_max_monthly: float = Field(default=0.15, gt=0, le=1,
+                                      description="for caltrack_billing sites (G14-2014 monthly data: 15 %)")
+    nmbe_max_monthly: float = Field(default=0.05, gt=0, le=1,
+                                    description="for caltrack_billing sites (G14-2014 monthly data: 5 %)")
     sites: dict[str, EscoSite] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -129,10 +152,35 @@ class EscoSettings(_Strict):
                              "IPMVP Option C needs at least 12 months (365 days)")
         if self.measure_date < self.baseline_end:
             raise ValueError("measure_date must not be before baseline_end")
-        if self.price_series is not None:
-            raise ValueError("price_series is not supported yet; give price_dkk_per_kwh")
+        self._check_price()
         _series_ref(self.temperature, "temperature")
         return self
+
+    @field_validator("price_series")
+    @classmethod
+    def _removed(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError("price_series was removed: give price_file = \"priser.csv\" (a time,value CSV in "
+                             "DKK/kWh, hourly or shorter intervals) or prices = [{ from = 2025-01-01, dkk_per_kwh = "
+                             "2.10, source = \"...\" }, ...] (a price per period)")
+        return value
+
+    def _check_price(self) -> None:
+        given = [k for k, v in zip(PRICE_KEYS, (self.price_dkk_per_kwh, self.prices or None, self.price_file),
+                                   strict=True) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of price_dkk_per_kwh (a fixed price), prices (a price per period) or "
+                             f"price_file (a time,value CSV in DKK/kWh); got {' and '.join(given) or 'none'}")
+        for i, (a, b) in enumerate(itertools.pairwise(self.prices)):
+            if b.from_ <= a.from_:
+                raise ValueError(f"prices[{i + 1}].from {b.from_} must be after prices[{i}].from {a.from_}")
+        if self.prices and self.prices[0].from_ > self.measure_date:
+            raise ValueError(f"prices[0].from {self.prices[0].from_} is after measure_date {self.measure_date}: "
+                             "every reporting day needs a price")
+
+    @property
+    def price_kind(self) -> Literal["fixed", "periods", "file"]:
+        return "fixed" if self.price_dkk_per_kwh is not None else "periods" if self.prices else "file"
 
     def co2_factor(self, carrier: str, year: int) -> Co2Factor | None:
         """The factor for ``year``, else the latest earlier year's (stated in the report), else None."""
@@ -159,6 +207,17 @@ def cross_check_esco(esco: EscoSettings | None, sites: set[str]) -> list[tuple[s
     if esco.temperature.split("/")[0] not in sites and esco.temperature.count("/") == 2:
         problems.append(("esco.temperature", f"unknown site in {esco.temperature!r}; known sites: {known}"))
     return problems
+
+
+def check_esco_files(esco: EscoSettings | None) -> list[tuple[str, str]]:
+    """Files named in ``[esco]`` must exist (call after relative paths were resolved).  The price file's lines
+    are read, and every bad line named, when a report runs: the file may be appended to while the daemon runs."""
+    if esco is None or esco.price_file is None:
+        return []
+    if not esco.price_file.is_file():
+        return [("esco.price_file", f"file not found: {esco.price_file} (a relative path is relative to the "
+                                    "configuration file's folder)")]
+    return []
 
 
 class MeteringPoint(_Strict):

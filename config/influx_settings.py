@@ -11,10 +11,18 @@ Two write modes, one read path:
 Secrets (``token``, ``password``) are :class:`~pydantic.SecretStr` — masked in
 repr, dumps and logs — and can come from a file (``token_file``,
 ``password_file``) or the environment (``ENERGIMON_STORE__INFLUXDB__TOKEN``).
+
+TLS: an ``https://`` URL is verified against the system's CAs, or against ``ca_file`` (a PEM
+bundle) for a server whose certificate comes from the municipality's own CA.  ``verify_tls =
+false`` turns verification off (logged as a warning when the store opens).  File keys
+(``ca_file``, ``token_file``, ``password_file``) are read when the configuration is loaded and,
+like the MQTT and SMTP file keys, a relative path is relative to the working directory: give
+absolute paths (``/etc/energimon/…``).
 """
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Literal
 
@@ -47,7 +55,11 @@ class InfluxSettings(BaseModel):
     create_database: bool = Field(default=False, description="v1: CREATE DATABASE at start if missing")
     # -- both ----------------------------------------------------------------------------
     timeout_s: float = Field(default=10.0, gt=0, le=300, description="per HTTP request")
-    verify_tls: bool = True
+    verify_tls: bool = Field(default=True, description="verify the server's TLS certificate and host name")
+    ca_file: Path | None = Field(default=None, description="CA bundle (PEM) for an https:// server with its own CA; "
+                                 "default: the system's CAs")
+    # The daemon's own health as a point in energimon_status every this many seconds (0: off).
+    status_interval_s: float = Field(default=60.0, ge=0, le=3600)
 
     @field_validator("url")
     @classmethod
@@ -55,6 +67,26 @@ class InfluxSettings(BaseModel):
         if not v.startswith(("http://", "https://")) or len(v.split("://", 1)[1].strip("/")) == 0:
             raise ValueError(f"{v!r} is not an http:// or https:// URL")
         return v.rstrip("/")
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_file():
+            where = "" if v.is_absolute() else f" (relative to the working directory: {v.resolve()})"
+            raise ValueError(f"CA file not found{where}")
+        if v is not None:
+            try:  # a wrong file (a key, a DER certificate) is a config error now, not a TLS error later
+                ssl.create_default_context(cafile=str(v))
+            except (ssl.SSLError, ValueError) as exc:
+                raise ValueError(f"not a PEM CA bundle ({getattr(exc, 'reason', None) or exc})") from None
+        return v
+
+    @field_validator("status_interval_s")
+    @classmethod
+    def _status_interval(cls, v: float) -> float:
+        if 0 < v < 1:
+            raise ValueError("must be 0 (off) or at least 1 second")
+        return v
 
     @model_validator(mode="after")
     def _mode_keys(self) -> InfluxSettings:
@@ -66,6 +98,7 @@ class InfluxSettings(BaseModel):
             if self.password is not None:
                 raise ValueError("give 'password' or 'password_file', not both")
             self.password = _read_secret(self.password_file, "password_file")
+        self._check_tls()
         missing: list[str] = []
         if self.mode == "v2":
             for key in ("bucket", "org", "token"):
@@ -82,6 +115,14 @@ class InfluxSettings(BaseModel):
             if self.password is not None and not self.username:
                 raise ValueError("'password' given without 'username'")
         return self
+
+    def _check_tls(self) -> None:
+        if self.ca_file is None:
+            return
+        if not self.url.startswith("https://"):
+            raise ValueError(f"'ca_file' is only used for an https:// url (url is {self.url!r})")
+        if not self.verify_tls:
+            raise ValueError("give 'ca_file' (verify against this CA) or 'verify_tls = false', not both")
 
     @property
     def read_database(self) -> str:

@@ -32,7 +32,13 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from energimon.collector.modbus.fields import RegisterField
 from energimon.config.alert_settings import AlertSettings, cross_check_alerts
-from energimon.config.esco_settings import EscoSettings, ImportSettings, cross_check_datahub, cross_check_esco
+from energimon.config.esco_settings import (
+    EscoSettings,
+    ImportSettings,
+    check_esco_files,
+    cross_check_datahub,
+    cross_check_esco,
+)
 from energimon.config.influx_settings import InfluxSettings
 from energimon.config.mqtt_settings import MqttSettings, cross_check_mqtt
 from energimon.config.validators import check_emails
@@ -161,6 +167,45 @@ class SmtpSettings(_Strict):
 class ScheduleSettings(_Strict):
     timezone: Literal["Europe/Copenhagen"] = "Europe/Copenhagen"
     status_log_interval_s: int = Field(default=300, ge=10)
+    jobs_path: Path | None = Field(default=None, description="job-run log for `energimon status` "
+                                   "(default: jobs.db in the spool's folder)")
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``host:port`` or ``[ipv6]:port`` -> (host, port); ValueError saying what is wrong."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"{value!r} is not host:port (e.g. \"127.0.0.1:9464\")")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError(f"{value!r}: write an IPv6 address in brackets, e.g. \"[::1]:9464\"")
+    if not host or any(c.isspace() for c in host):
+        raise ValueError(f"{value!r}: the host is empty or contains spaces")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{value!r}: the port must be a number from 1 to 65535")
+    return host, int(port)
+
+
+class MetricsSettings(_Strict):
+    """[metrics]: the Prometheus endpoint (unauthenticated: keep it on loopback unless a firewall guards it)."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1:9464"
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value
+
+    @property
+    def host(self) -> str:
+        return parse_listen(self.listen)[0]
+
+    @property
+    def port(self) -> int:
+        return parse_listen(self.listen)[1]
 
 
 class LogSettings(_Strict):
@@ -186,6 +231,7 @@ class Settings(BaseSettings):
     datahub: ImportSettings | None = None  # [datahub]: metering points for `energimon import`
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # [metrics]: Prometheus /metrics
 
     @classmethod
     def settings_customise_sources(
@@ -260,6 +306,13 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         settings.alerts.state_path = base / settings.alerts.state_path
     if settings.esco is not None and not settings.esco.reports_dir.is_absolute():
         settings.esco.reports_dir = base / settings.esco.reports_dir
+    if settings.esco is not None and settings.esco.price_file and not settings.esco.price_file.is_absolute():
+        settings.esco.price_file = base / settings.esco.price_file
+    file_problems = [Problem(key, msg) for key, msg in check_esco_files(settings.esco)]
+    if file_problems:
+        raise ConfigError(cfg_path, file_problems)
+    if settings.schedule.jobs_path is not None and not settings.schedule.jobs_path.is_absolute():
+        settings.schedule.jobs_path = base / settings.schedule.jobs_path
     return settings
 
 

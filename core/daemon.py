@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from energimon import systemd
 from energimon.collector.modbus.poller import ConnectionPool, ModbusPoller
 from energimon.config.settings import Settings
+from energimon.jobruns import JobFailed, JobRunLog, RecordingScheduler, jobs_path
 from energimon.model import LOCAL_TZ, Reading
 from energimon.store import open_store
 from energimon.store.spool import Spool, SpoolFull
@@ -42,6 +43,9 @@ class Daemon:
         self._full_logged_at = 0.0
         self._rejects_logged: set[str] = set()
         self.stop_event: asyncio.Event | None = None
+        self.jobs = JobRunLog(jobs_path(settings))  # for `energimon status` and /metrics
+        self.scheduler: RecordingScheduler | None = None
+        self.status_points = None  # energimon_status in InfluxDB (see _add_status_point_job)
 
     async def accept(self, readings: Sequence[Reading], source: str) -> bool:
         """The collectors' sink: returns once readings are durable in the spool (True) or refused (False)."""
@@ -85,6 +89,36 @@ class Daemon:
                      "connected" if self.mqtt.connected else "DISCONNECTED", st.received, st.readings,
                      st.dead_letters)
 
+    def _status_fields(self) -> dict[str, int]:
+        # written before accepted: both only grow, so the point never shows more written than accepted
+        fields = {"readings_written": self.writer.written, "readings_accepted": self.accepted,
+                  "spool_backlog": self.spool.backlog(), "dead_letters": self.spool.dead_letter_count(),
+                  "devices_online": sum(p.health.online for p in self.pollers), "devices_configured": len(self.pollers)}
+        if self.mqtt is not None:
+            fields["mqtt_connected"] = int(self.mqtt.connected)
+        return fields
+
+    def _add_status_point_job(self, scheduler: AsyncIOScheduler) -> None:
+        """InfluxDB only: energimon_status points, so Grafana can alert on a silent daemon (first one at start).
+
+        The job is a plain function, so APScheduler runs it in a worker thread (a SQLite count, an HTTP
+        request); it never raises and logs an outage once.
+        """
+        influx = self.settings.store.influxdb
+        if self.store.kind != "influxdb" or influx is None or not influx.status_interval_s:
+            return
+        import datetime as dt
+
+        from energimon.store.influx import StatusPoints
+
+        self.status_points = StatusPoints(self.store, self._status_fields)
+        scheduler.add_job(self._write_status_point, "interval", seconds=influx.status_interval_s, id="status-point",
+                          coalesce=True, max_instances=1, next_run_time=dt.datetime.now(tz=LOCAL_TZ))
+
+    def _write_status_point(self) -> None:
+        if not self.status_points.write():  # logged once per outage by StatusPoints; the job log shows each run
+            raise JobFailed(f"status point not written: {self.status_points.failing}")
+
     async def _monthly_savings_report(self) -> None:
         import datetime as dt
 
@@ -102,18 +136,14 @@ class Daemon:
             finally:
                 store.close()
 
-        try:
-            files = await asyncio.to_thread(job)
-        except Exception:  # a report failure must not stop collection
-            log.exception("monthly savings report failed")
-            return
+        # A failure propagates to the job wrapper (jobruns), which logs it and records it as the outcome.
+        files = await asyncio.to_thread(job)
         if files:
             from energimon.analytics.report.mailing import queue_report_mail
             from energimon.analytics.report.schedule import report_month_due
 
             month = report_month_due(today, dk_holidays)
-            attachments = [files.pdf, files.csv, *files.site_pdfs]
-            outcome = await asyncio.to_thread(queue_report_mail, self.settings, month, attachments)
+            outcome = await asyncio.to_thread(queue_report_mail, self.settings, month, files)
             log.info("monthly savings report written: %s; mail %s", files.pdf, outcome)
 
     async def _watchdog(self, interval_s: float) -> None:
@@ -127,9 +157,10 @@ class Daemon:
         if install_signal_handlers:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop)
-        scheduler = AsyncIOScheduler(timezone=LOCAL_TZ)
+        self.scheduler = scheduler = RecordingScheduler(self.jobs, timezone=LOCAL_TZ)
         scheduler.add_job(self._status_line, "interval", seconds=self.settings.schedule.status_log_interval_s,
                           id="status-line", coalesce=True, max_instances=1)
+        self._add_status_point_job(scheduler)
         tasks = [asyncio.create_task(self.writer.run(stop), name="spool-writer")]
         tasks += [asyncio.create_task(p.run(stop), name=p.source) for p in self.pollers]
         if self.mqtt is not None:
@@ -152,6 +183,13 @@ class Daemon:
             scheduler.add_job(self._monthly_savings_report, "cron", day="1-7", hour=7, minute=0,
                               id="savings-report", coalesce=True, max_instances=1, misfire_grace_time=3600)
         scheduler.start()
+        metrics = None
+        if self.settings.metrics.enabled:
+            from energimon.metrics import MetricsServer
+
+            metrics = MetricsServer(self, self.settings.metrics.host, self.settings.metrics.port)
+            if not metrics.start():
+                metrics = None
         log.info("started: %d devices, store %s, spool %s (%d waiting)",
                  len(self.pollers), self.store.ping().detail, self.spool.path, self.spool.backlog())
         systemd.notify("READY=1\nSTATUS=collecting")
@@ -159,7 +197,10 @@ class Daemon:
             await stop.wait()
         finally:
             systemd.notify("STOPPING=1")
+            await scheduler.drain(STOP_GRACE_S)
             scheduler.shutdown(wait=False)
+            if metrics is not None:
+                await asyncio.to_thread(metrics.stop)
             if alert_runner is not None:
                 alert_runner.close()
             _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
@@ -177,6 +218,7 @@ class Daemon:
         return 0
 
     def close(self) -> None:
+        self.jobs.close()
         self.writer.close()
         self.store.close()
         self.spool.close()

@@ -1,7 +1,8 @@
-"""What `energimon status` shows beyond the store and spool: devices, sites, open alerts.
+"""What `energimon status` shows beyond the store and spool: devices, sites, open alerts, job runs.
 
 Everything is read from what the daemon leaves behind (the store's health series, the alert state
-file), so `status` works from another process, while the daemon runs, without talking to devices.
+file, the job-run log), so `status` works from another process, while the daemon runs, without
+talking to devices.
 """
 
 from __future__ import annotations
@@ -11,7 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from energimon.collector.modbus.poller import MAX_BACKOFF_S
+from energimon.jobruns import JobRun, jobs_path, read_job_runs
+from energimon.model import LOCAL_TZ
+
 STALE_FACTOR = 3  # a device whose last poll is older than 3 intervals is reported as stale
+OVERDUE_GRACE_MS = 120_000  # a job this late was not started: a killed daemon leaves its next runs behind
 
 
 def device_lines(settings, latest: pd.DataFrame, now: pd.Timestamp) -> list[str]:
@@ -28,8 +34,12 @@ def device_lines(settings, latest: pd.DataFrame, now: pd.Timestamp) -> list[str]
             lines.append(f"  {dev.site}/{dev.id}: never polled (has the daemon run with this device?)")
             continue
         age_s = (now - health["time"].iloc[0]).total_seconds()
-        state = "online" if health["value"].iloc[0] >= 1 else "OFFLINE"
-        if age_s > STALE_FACTOR * dev.interval_s:
+        online = health["value"].iloc[0] >= 1
+        state = "online" if online else f"OFFLINE (last attempt {age_s:.0f} s ago)"
+        # An offline device is retried with back-off (up to MAX_BACKOFF_S), so its last health point
+        # can be that old while the daemon runs: only beyond that is the silence the daemon's.
+        stale_after_s = STALE_FACTOR * dev.interval_s if online else MAX_BACKOFF_S + STALE_FACTOR * dev.interval_s
+        if age_s > stale_after_s:
             state = f"STALE (no poll for {age_s / 60:.0f} min: is the daemon running?)"
         last = values["time"].max() if not values.empty else None
         last_txt = f"last value {(now - last).total_seconds():.0f} s ago" if last is not None else "no values yet"
@@ -70,4 +80,49 @@ def alert_lines(settings) -> list[str]:
         return [f"  cannot read {path}: {exc}"]
     lines = [f"  {site}/{device}: {rule} ({state})" for site, device, rule, state in rows] or ["  no open alerts"]
     lines.append(f"  {queued} mails waiting in the outbox" if queued else "  outbox empty")
+    return lines
+
+
+def _local(ms: int) -> str:
+    return pd.Timestamp(ms, unit="ms", tz="UTC").tz_convert(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+def job_line(run: JobRun, now_ms: int) -> str:
+    """One job: last run (local time), duration, outcome, last success when the last run was not one, next run."""
+    if run.last_start_ms is None and run.outcome is None:
+        text = "not run yet"
+    elif run.outcome == "running":
+        text = f"running since {_local(run.last_start_ms)}"
+    else:
+        text = f"last run {_local(run.last_start_ms)}" if run.last_start_ms is not None else "never ran"
+        if run.last_duration_s is not None and run.outcome != "missed":
+            text += f" ({_duration(run.last_duration_s)})"
+        text += ", ok" if run.outcome == "ok" else f", {(run.outcome or '?').upper()}"
+        if run.error:
+            text += f": {run.error}"
+        if run.outcome != "ok":
+            text += f"; last success {_local(run.last_success_ms)}" if run.last_success_ms else "; never succeeded"
+    if run.next_due_ms is not None:
+        late = now_ms - run.next_due_ms > OVERDUE_GRACE_MS
+        text += f"; next {_local(run.next_due_ms)}" + (" (OVERDUE: is the daemon running?)" if late else "")
+    return f"  {run.job_id}: {text}"
+
+
+def job_lines(settings, now: pd.Timestamp) -> list[str]:
+    """The scheduled jobs from the job-run log the daemon keeps (read-only), or why there is nothing to show."""
+    path = jobs_path(settings)
+    if not path.exists():
+        return [f"  {path}: no job runs recorded yet (the daemon has not run)"]
+    try:
+        runs = read_job_runs(path)
+    except sqlite3.Error as exc:
+        return [f"  cannot read {path}: {exc}"]
+    now_ms = int(now.timestamp() * 1000)
+    lines = [job_line(r, now_ms) for r in runs if r.scheduled] or ["  no jobs scheduled"]
+    if runs and all(r.next_due_ms is None for r in runs if r.scheduled):
+        lines.append("  (no next runs: the daemon is not running)")
     return lines

@@ -24,6 +24,12 @@ overwrites), so re-sending the good half of a batch is harmless.
 
 Reads use InfluxQL over ``/query`` for every generation; fixed-bucket partial
 aggregates are pushed down as ``GROUP BY time(Ns)``.
+
+TLS: ``https://`` servers are verified against the system's CAs or ``ca_file``; a certificate that
+does not verify is a :class:`StoreError` saying so (and what to set), so the writer keeps the
+readings spooled until the operator fixes it.
+
+:class:`StatusPoints` writes the daemon's own health (``energimon_status``) for Grafana.
 """
 
 from __future__ import annotations
@@ -33,8 +39,11 @@ import json
 import logging
 import math
 import operator
+import socket
+import ssl
 import threading
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -43,7 +52,7 @@ import pandas as pd
 import urllib3
 
 from energimon.config.influx_settings import InfluxSettings
-from energimon.model import Reading, Role, SeriesKey, is_valid_id
+from energimon.model import Reading, Role, SeriesKey, is_valid_id, now_ms
 from energimon.store.base import Rejected, Store, StoreError, StoreHealth
 
 log = logging.getLogger("energimon.store.influx")
@@ -64,7 +73,8 @@ TAGS = ("site", "device", "role")
 _ROLES = frozenset(role.value for role in Role)
 _FIELDS = operator.attrgetter("site", "device", "channel", "role", "ts_ms", "value")
 STATUS_MEASUREMENT = "energimon_status"  # the daemon's own health, tag host (see write_status)
-STATUS_FIELDS = ("spool_backlog", "readings_written", "dead_letters")
+STATUS_FIELDS = ("spool_backlog", "readings_written", "dead_letters", "readings_accepted", "devices_online",
+                 "devices_configured", "mqtt_connected")
 
 # InfluxDB's time range is int64 nanoseconds; clamp open-ended reads to it.
 MAX_MS = 9_223_372_036_853
@@ -127,10 +137,13 @@ class InfluxStore(Store):
         self._valid_ids: set[str] = set()
         self._prefixes: dict[tuple[str, str, str, str], str] = {}
         t = settings.timeout_s
+        ca_file = str(settings.ca_file) if settings.ca_file is not None else None
+        if not settings.verify_tls:
+            _warn_unverified(settings.url)
         self._http = urllib3.PoolManager(
             num_pools=2, maxsize=2, retries=False,
             timeout=urllib3.Timeout(connect=min(5.0, t), read=t),
-            cert_reqs="CERT_REQUIRED" if settings.verify_tls else "CERT_NONE",
+            cert_reqs="CERT_REQUIRED" if settings.verify_tls else "CERT_NONE", ca_certs=ca_file,
         )
         self._headers: dict[str, str] = {}
         if settings.mode == "v2":
@@ -147,7 +160,7 @@ class InfluxStore(Store):
 
             self._client = InfluxDBClient(
                 url=settings.url, token=settings.token.get_secret_value(), org=settings.org,
-                timeout=int(t * 1000), verify_ssl=settings.verify_tls, retries=False,
+                timeout=int(t * 1000), verify_ssl=settings.verify_tls, ssl_ca_cert=ca_file, retries=False,
             )
             self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
         # v1 create_database: tried now and, if the server is down at start, before the next write —
@@ -173,7 +186,21 @@ class InfluxStore(Store):
             return self._http.request(method, url, body=body, headers={**self._headers, **(headers or {})},
                                       preload_content=True)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise StoreError(f"{self._where()}: unreachable ({type(exc).__name__}: {_short(exc)})") from None
+            raise self._transport_error(exc) from None
+
+    def _transport_error(self, exc: BaseException) -> StoreError:
+        """The request never got an HTTP answer: a certificate problem says so, anything else is 'unreachable'."""
+        bad_cert = _cert_error(exc)
+        if bad_cert is None:
+            return StoreError(f"{self._where()}: unreachable ({type(exc).__name__}: {_short(exc)})")
+        why = (bad_cert.verify_message or _short(bad_cert)).rstrip(".")
+        if bad_cert.verify_code in _HOST_MISMATCH:
+            hint = "put the host name the certificate was issued for in store.influxdb.url"
+        elif self.settings.ca_file is not None:
+            hint = f"check that store.influxdb.ca_file ({self.settings.ca_file}) is the CA that signed it"
+        else:
+            hint = "if it comes from your own CA, set store.influxdb.ca_file to that CA's PEM file"
+        return StoreError(f"{self._where()}: the server's TLS certificate did not verify ({why}) — {hint}")
 
     def _http_error(self, status: int, body: bytes | str | None, what: str) -> StoreError:
         msg = _error_text(body)
@@ -206,9 +233,11 @@ class InfluxStore(Store):
                 self._write_api.write(bucket=s.bucket, org=s.org, record=body, write_precision=WritePrecision.MS)
                 return 204, ""
             except ApiException as exc:
-                status, text = int(exc.status or 0), exc.body
+                if not exc.status:  # influxdb-client's wrapping of a TLS failure: no HTTP answer at all
+                    raise self._transport_error(exc) from None
+                status, text = int(exc.status), exc.body
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise StoreError(f"{self._where()}: unreachable ({type(exc).__name__}: {_short(exc)})") from None
+                raise self._transport_error(exc) from None
         if 200 <= status < 300:
             return status, ""
         if status in BAD_DATA:
@@ -326,9 +355,10 @@ class InfluxStore(Store):
         rejected.append(Rejected(line.readings[0], f"InfluxDB refused the point (HTTP {status}): {msg}"))
 
     def write_status(self, host: str, fields: dict[str, int], ts_ms: int) -> None:
-        """The daemon's own health (``energimon_status``: spool_backlog, readings_written, dead_letters …).
+        """The daemon's own health: one point in ``energimon_status`` (fields: :data:`STATUS_FIELDS`).
 
-        For the Grafana spool dashboard.  Integer fields; raises StoreError like :meth:`write`.
+        For the Grafana spool dashboard and alerts on a silent daemon.  Integer fields; raises StoreError
+        like :meth:`write` (the daemon calls it through :class:`StatusPoints`, which never raises).
         """
         tag = "".join("\\" + c if c in ", =\\" else c for c in host) or "unknown"
         fs = ",".join(f"{k}={int(v)}i" for k, v in sorted(fields.items()))
@@ -484,6 +514,37 @@ class InfluxStore(Store):
         self._http.clear()
 
 
+class StatusPoints:
+    """The daemon's own health in ``energimon_status`` (tag ``host``), so Grafana can alert on a silent daemon.
+
+    ``fields`` gathers the counters (called for every point).  :meth:`write` never raises: a status point is
+    worth less than any reading, and its failure must not touch collection.  An outage is logged once when
+    it starts and once when it is over.
+    """
+
+    def __init__(self, store: InfluxStore, fields: Callable[[], dict[str, int]], host: str | None = None):
+        self.store = store
+        self.fields = fields
+        self.host = host or socket.gethostname() or "unknown"
+        self.written = 0
+        self.failing: str | None = None  # the error of the current outage
+
+    def write(self, ts_ms: int | None = None) -> bool:
+        try:
+            self.store.write_status(self.host, self.fields(), now_ms() if ts_ms is None else ts_ms)
+        except Exception as exc:  # whatever it is, collection goes on
+            if self.failing is None:
+                log.warning("status point to InfluxDB not written (said once until it works again; readings are "
+                            "not affected): %s", exc)
+            self.failing = str(exc)
+            return False
+        if self.failing is not None:
+            log.info("status points to InfluxDB written again")
+            self.failing = None
+        self.written += 1
+        return True
+
+
 def _json_docs(text: str):
     dec = json.JSONDecoder()
     i, n = 0, len(text)
@@ -507,6 +568,40 @@ def _error_text(body: bytes | str | None) -> str:
     except ValueError:
         pass
     return text.strip()[:500]
+
+
+# OpenSSL X509_V_ERR_HOSTNAME_MISMATCH, _IP_ADDRESS_MISMATCH: the chain is fine, the name is not.
+_HOST_MISMATCH = (62, 64)
+_warned_unverified: set[str] = set()
+
+
+def _warn_unverified(url: str) -> None:
+    """Once per process and URL: the daemon opens a read-only store for every analytics run."""
+    if url in _warned_unverified:
+        return
+    _warned_unverified.add(url)
+    if url.startswith("https://"):
+        log.warning("InfluxDB %s: verify_tls = false — the server's certificate is NOT checked, anyone on the "
+                    "network path can pose as the server and read the credentials; for a server with its own "
+                    "CA set ca_file instead", url)
+        # Our own warning above says it once; urllib3 would repeat it for every request.
+        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+
+
+def _cert_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure inside urllib3's (or influxdb-client's) wrapping, if that is the cause."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, ssl.SSLCertVerificationError):
+            return e
+        todo += [c for c in (getattr(e, "reason", None), e.__cause__, e.__context__, *e.args)
+                 if isinstance(c, BaseException)]
+    return None
 
 
 def _short(exc: BaseException) -> str:

@@ -203,6 +203,11 @@ class Spool:
     def backlog(self) -> int:
         return self._count
 
+    def dead_letter_count(self) -> int:
+        """How many dead letters the spool keeps (all sources)."""
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+
     def dead_letters(self, limit: int = 100) -> list[dict]:
         with self._lock:
             rows = self._db.execute(

@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -34,14 +35,15 @@ def require_binary(name: str, package: str) -> str:
     return path
 
 
-def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout_s: float = 20.0) -> None:
+def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout_s: float = 20.0,
+               context: ssl.SSLContext | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log.read_text(errors="replace")[-3000:]
             raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}:\n{tail}")
         try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
+            with urllib.request.urlopen(url, timeout=1, context=context) as resp:
                 if resp.status < 300:
                     return
         except urllib.error.HTTPError as exc:
@@ -55,6 +57,8 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout_s: float = 2
 
 class InfluxServer:
     """Debian's real influxd (1.6.7), from a temporary config, on 127.0.0.1."""
+
+    ssl_context: ssl.SSLContext | None = None  # https servers: how the tests' own requests verify it
 
     def __init__(self, root: Path, *, auth: bool = False):
         self.binary = require_binary("influxd", "influxdb")
@@ -102,7 +106,7 @@ bind-address = "127.0.0.1:{free_port()}"
         self.proc = subprocess.Popen([self.binary, "-config", str(self.config)], stdout=log, stderr=log,
                                      stdin=subprocess.DEVNULL)
         log.close()
-        _wait_http(f"{self.url}/ping", self.proc, self.log)
+        _wait_http(f"{self.url}/ping", self.proc, self.log, context=self.ssl_context)
         return self
 
     def stop(self) -> None:
@@ -137,7 +141,7 @@ bind-address = "127.0.0.1:{free_port()}"
                                      method="POST")
         if auth:
             req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=30, context=self.ssl_context) as resp:
             return json.loads(resp.read())
 
 
@@ -169,6 +173,36 @@ def influxd_auth(tmp_path_factory):
     server.query("CREATE DATABASE secured", auth=ADMIN)
     server.query(f"CREATE USER {WRITER[0]} WITH PASSWORD '{WRITER[1]}'", auth=ADMIN)
     server.query(f"GRANT ALL ON secured TO {WRITER[0]}", auth=ADMIN)
+    yield server
+    server.stop()
+
+
+class InfluxTlsServer(InfluxServer):
+    """influxd serving HTTPS only, with a certificate from a test CA (``.ca``) valid for ``localhost`` alone.
+
+    ``url`` is ``https://localhost:PORT``; the same server at ``https://127.0.0.1:PORT`` is a wrong host name.
+    """
+
+    def __init__(self, root: Path):
+        from tls_certs import issue_server_cert, make_ca
+
+        super().__init__(root)
+        self.ca = make_ca(root / "pki", "influx-ca")
+        self.cert, self.key = issue_server_cert(self.ca, root / "pki", "influxd", ("DNS:localhost",))
+        self.url = f"https://localhost:{self.port}"
+        self.ssl_context = ssl.create_default_context(cafile=str(self.ca.crt))
+
+    def _write_config(self) -> None:
+        super()._write_config()
+        tls = (f'[http]\n  https-enabled = true\n  https-certificate = "{self.cert}"\n'
+               f'  https-private-key = "{self.key}"\n')
+        self.config.write_text(self.config.read_text(encoding="utf-8").replace("[http]\n", tls, 1), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def influxd_tls(tmp_path_factory):
+    """influxd over HTTPS (no auth) with its own test CA; see :class:`InfluxTlsServer`."""
+    server = InfluxTlsServer(tmp_path_factory.mktemp("influxd-tls")).start()
     yield server
     server.stop()
 

@@ -233,3 +233,23 @@ def test_a_problem_that_changes_rule_on_the_same_meter_stays_one_alert(smtp, tmp
     w.tick(T0 + 60 * MIN + 24 * H, [night_finding()])
     smtp.wait(2)
     assert w.subjects()[1] == "[energimon] Påmindelse: Sorø Rådhus: Højt natforbrug – ca. 120 kr./dag"
+
+
+def test_a_site_whose_rules_failed_keeps_its_alerts_open_no_false_resolved_mail(smtp, tmp_path):
+    """A rule run that crashed for a site says nothing about that site: without findings its firing alert
+    would be resolved after resolve_after_min and a wrong "Løst" mail sent, its pending one dropped."""
+    w = World(smtp, tmp_path)
+    f = night_finding()
+    w.run(T0, T0 + 75 * MIN, [f])
+    smtp.wait(1)
+    assert [r["state"] for r in w.db.alerts()] == ["firing"]
+    t = T0 + 75 * MIN
+    while t < T0 + 8 * H:  # the site's rules fail for hours: no findings, and the site is not evaluated
+        lifecycle.step(w.db, w.cfg, [], t, w.render, unevaluated_sites=frozenset({f.site}))
+        t += 15 * MIN
+    assert [r["state"] for r in w.db.alerts()] == ["firing"]
+    assert w.subjects() == ["[energimon] Sorø Rådhus: Højt natforbrug – ca. 120 kr./dag"]
+    # the rules work again and the problem is gone: resolved after resolve_after_min, one "Løst" mail
+    w.run(t, t + 3 * H, [])
+    smtp.wait(2)
+    assert w.subjects()[1] == "[energimon] Løst: Sorø Rådhus: Højt natforbrug"

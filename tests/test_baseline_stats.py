@@ -205,3 +205,34 @@ def test_billing_wls_weights_by_hand():
     assert fit.model.intercept_kwh_per_day == pytest.approx(984 / 90)
     # stats on period totals: predicted 31·10.9333 = 338.93, 28·10.9333 = 306.13, 338.93; ȳ = 984/3 = 328
     assert fit.predicted_kwh == pytest.approx([338.9333, 306.1333, 338.9333], abs=1e-4)
+
+
+def test_a_candidate_with_a_negative_intercept_does_not_qualify():
+    # CalTRACK 2.0 §3.4.3.2: y = 2·HDD₂₀ − 1 fits perfectly (R² = 1) with μ = −1 kWh/day, a negative base load;
+    # the candidate is disqualified and the intercept-only model (μ = mean) is selected instead.
+    x = np.arange(1.0, 21.0)  # HDD at 20 °C: 1..20 K·day, 20 days with degree days, 210 K·day
+    fit = fit_caltrack_daily(20.0 - x, 2.0 * x - 1.0, heating_balance_points_c=(20.0,), cooling_balance_points_c=())
+    assert fit.model.kind == "intercept_only" and fit.model.intercept_kwh_per_day == pytest.approx(20.0)
+    (hdd,) = [c for c in fit.candidates if c.kind == "hdd_only"]
+    assert not hdd.qualified and hdd.reason == "intercept negative" and hdd.r2_adj == pytest.approx(1.0)
+
+
+def test_billing_needs_no_ten_days_with_degree_days():
+    # CalTRACK 2.0 §3.2.2.2.1: the 10-day rule "does not apply when using billing data" (the 20 °F·day total does).
+    # A warm year with 8 cold days (5 °C, HDD₁₅ = 10 K·day each, 80 K·day in all) in four months: the heating
+    # model 10 + 3·HDD₁₅ kWh/day is found exactly; with the daily rule it would be intercept-only.
+    import pandas as pd
+
+    from energimon.analytics.baseline import fit_caltrack_billing
+
+    days, starts = _months_2025()
+    temps = pd.Series(25.0, index=days)
+    for month in (0, 1, 10, 11):
+        temps.loc[temps.index[(days >= starts[month])][:2]] = 5.0
+    assert int((temps < 15).sum()) == 8
+    daily_kwh = 10.0 + 3.0 * np.maximum(0.0, 15.0 - temps.to_numpy())
+    periods = [(a, b, float(daily_kwh[(days >= a) & (days < b)].sum())) for a, b in itertools.pairwise(starts)]
+    fit = fit_caltrack_billing(temps, periods, heating_balance_points_c=(15.0,), cooling_balance_points_c=(40.0,))
+    assert fit.model.kind == "hdd_only"
+    assert fit.model.intercept_kwh_per_day == pytest.approx(10.0)
+    assert fit.model.beta_hdd_kwh_per_k_day == pytest.approx(3.0)

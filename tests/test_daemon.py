@@ -239,3 +239,34 @@ def test_status_shows_devices_online_offline_and_the_last_reading_per_site(tmp_p
     assert "soro-raadhus/undermaaler: OFFLINE" in out
     assert "Stenlille hallen (stenlille-hallen): last reading" in out
     assert "alerting not configured" in out
+
+
+def test_an_offline_device_in_back_off_is_offline_not_stale_but_a_silent_daemon_is_stale(tmp_path):
+    """The poller retries an offline device with back-off up to MAX_BACKOFF_S, writing a health point
+    per attempt: a 200 s old "offline" point with a 10 s interval is a running daemon, not a silent one."""
+    import pandas as pd
+
+    from energimon.collector.modbus.poller import MAX_BACKOFF_S
+    from energimon.status import device_lines
+
+    async def config():
+        async with MeterSimulator(with_pv=False) as sim:
+            return load_settings(write_demo_config(tmp_path, sim, interval_s=10))
+
+    settings = asyncio.run(config())
+    settings.devices = settings.devices[:2]
+    (a, b) = settings.devices
+    now = pd.Timestamp("2026-12-03 12:00", tz="UTC")
+
+    def latest(age_a_s: float, online_a: float, age_b_s: float) -> pd.DataFrame:
+        return pd.DataFrame([
+            {"site": a.site, "device": a.id, "channel": "device_online", "time": now - pd.Timedelta(seconds=age_a_s),
+             "value": online_a},
+            {"site": b.site, "device": b.id, "channel": "device_online", "time": now - pd.Timedelta(seconds=age_b_s),
+             "value": 1.0}])
+
+    lines = device_lines(settings, latest(200, 0.0, 40), now)
+    assert "OFFLINE (last attempt 200 s ago)" in lines[0] and "STALE" not in lines[0]
+    assert "STALE" in lines[1]  # online, but 40 s > 3 × 10 s without a poll: the daemon is silent
+    lines = device_lines(settings, latest(MAX_BACKOFF_S + 60, 0.0, 5), now)
+    assert "STALE" in lines[0] and lines[1].endswith("no values yet") and "online" in lines[1]

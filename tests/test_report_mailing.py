@@ -94,3 +94,52 @@ def test_without_alerts_the_report_is_not_mailed_and_says_why(tmp_path):
     settings.alerts = None
     assert queue_report_mail(settings, dt.date(2026, 3, 1), []) == (
         "not mailed: mailing needs [smtp] and [alerts] (the outbox lives in the alert state file)")
+
+
+def test_the_generated_report_goes_out_with_its_workbook(tmp_path):
+    """The real report (PDF, CSV, XLSX) through the outbox to a real SMTP server: the workbook arrives as an
+    XLSX attachment that opens in openpyxl with the building's sheet."""
+    import io
+
+    import openpyxl
+
+    from energimon.analytics.report.mailing import XLSX_TYPE, report_attachments
+    from energimon.analytics.report.savings_report import generate_savings_report
+    from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
+    from energimon.store.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "store.db")
+    readings, _ = synthetic_readings(SyntheticBuilding("soro-raadhus"), dt.date(2024, 1, 1), dt.date(2025, 4, 1),
+                                     dt.date(2025, 3, 1), seed=3)
+    store.write(readings)
+    port = _free_port()
+    settings = _settings(tmp_path, port)
+    month = dt.date(2025, 3, 1)
+    try:
+        files = generate_savings_report(settings, store, month, out_dir=tmp_path / "rapporter")
+    finally:
+        store.close()
+    assert files.xlsx == tmp_path / "rapporter" / "besparelse-2025-03.xlsx"
+    assert report_attachments(files) == [files.pdf, files.csv, files.xlsx]
+    now = dt.datetime(2025, 4, 1, 7, 0, tzinfo=dt.UTC)
+    assert queue_report_mail(settings, month, files, now=now).startswith("queued for")
+    keep = _Keep()
+    controller = Controller(keep, hostname="127.0.0.1", port=port)
+    controller.start()
+    db = AlertDB(settings.alerts.state_path)
+    try:
+        result = deliver(db, lambda rcpts, m: send_bytes(settings.smtp, rcpts, m), now)
+        deadline = time.monotonic() + 5
+        while not keep.messages and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        controller.stop()
+        db.conn.close()
+    assert result["sent"] == 1 and len(keep.messages) == 1
+    parts = {p.get_filename(): p for p in keep.messages[0][1].iter_attachments()}
+    assert set(parts) == {"besparelse-2025-03.pdf", "besparelse-2025-03.csv", "besparelse-2025-03.xlsx"}
+    xlsx = parts["besparelse-2025-03.xlsx"]
+    assert (xlsx.get_content_maintype(), xlsx.get_content_subtype()) == XLSX_TYPE
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx.get_content()))
+    assert wb.sheetnames == ["Portefølje", "Sorø Rådhus", "Om rapporten"]
+    assert isinstance(wb["Sorø Rådhus"]["H2"].value, float)  # savings kWh of the month, a number

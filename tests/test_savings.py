@@ -221,7 +221,7 @@ def test_esco_config_errors_name_the_key_path():
 
     base = {"contract": "x", "baseline_start": dt.date(2025, 1, 1), "baseline_end": dt.date(2026, 1, 1),
             "measure_date": dt.date(2026, 1, 1), "temperature": f"{SITE}/vejr/outdoor_temp_c",
-            "normal_year": {"total": 2906, "source": "DTI"}}
+            "normal_year": {"total": 2906, "source": "DTI"}, "price_dkk_per_kwh": 2.0}
     sites = {SITE: {"name": "Sorø Rådhus", "latitude": 55.4, "longitude": 11.5}}
     bad_site = {**base, "sites": {"soroe-raadhus": {"energy": "hovedmaaler/energy_import_wh"}}}
     with pytest.raises(ConfigError) as exc:
@@ -261,3 +261,51 @@ def test_towt_hourly_site_recovers_saving_and_beats_daily_on_a_weekly_schedule(t
     assert len(tow_daily) == 90
     # both resolutions report the same measured energy for March (same counters, same local month)
     assert hourly.month.actual_kwh == pytest.approx(daily.month.actual_kwh, rel=1e-9)
+
+
+def monthly_heat_readings(readings, start: str, end: str):
+    """Only the heat meter's readings at local midnight on the 1st of each month (a meter read once a month),
+    as a district-heating counter; the hourly outdoor temperature stays."""
+    from energimon.model import Reading
+
+    firsts = {int(t.timestamp() * 1000) for t in pd.date_range(start, end, freq="MS", tz=CPH)}
+    heat = [Reading(r.site, "fjernvarme", "heat_energy_wh", "heat", r.ts_ms, r.value)
+            for r in readings if r.channel == "energy_import_wh" and r.ts_ms in firsts]
+    return heat + [r for r in readings if r.channel != "energy_import_wh"]
+
+
+def test_billing_model_recovers_saving_from_monthly_readings(tmp_path):
+    """A district-heating meter read once a month: the CalTRACK billing model (12 monthly periods, weighted least
+    squares) recovers the injected 60 kWh/day within its 90 % uncertainty, judged by G14's monthly limits."""
+    store = SqliteStore(tmp_path / "s.db")
+    b = SyntheticBuilding(SITE, saving_kwh_per_day=60.0)
+    readings, truth = synthetic_readings(b, dt.date(2025, 1, 1), dt.date(2026, 4, 1), dt.date(2026, 1, 1), seed=7)
+    monthly = monthly_heat_readings(readings, "2025-01-01", "2026-04-01")
+    assert sum(r.channel == "heat_energy_wh" for r in monthly) == 16  # Jan 2025 .. Apr 2026
+    store.write(monthly)
+    cfg = dict(model="caltrack_billing", carrier="district_heating", energy="fjernvarme/heat_energy_wh")
+    res = evaluate_site(store, esco_settings(**cfg), SITE, "Sorø Rådhus", dt.date(2026, 3, 1))
+    assert res.error == "" and res.granularity == "month"
+    assert res.sufficiency.ok and (res.sufficiency.days_total, res.sufficiency.days_ok) == (12, 12)
+    assert res.fit.model.stats.n == 12 and res.fit.period_days.sum() == 365
+    assert res.model.kind == "hdd_only" and res.model.heating_balance_c == pytest.approx(15.0)
+    # reporting points are months: January, February, March 2026
+    s = res.since_start
+    assert (s.m, s.days) == (3, 3) and len(res.months) == 3
+    injected = float(truth.loc[truth.index >= pd.Timestamp("2026-01-01", tz=CPH), "saving_kwh"]
+                     .loc[lambda x: x.index < pd.Timestamp("2026-04-01", tz=CPH)].sum())
+    assert injected == pytest.approx(5400.0)
+    assert abs(s.savings_kwh - injected) <= s.uncertainty_90_kwh, (s.savings_kwh, s.uncertainty_90_kwh)
+    assert res.month.m == 1 and abs(res.month.savings_kwh - 31 * 60) <= res.month.uncertainty_90_kwh
+    # March's measured use is the difference of the two monthly readings, exactly
+    heat = {r.ts_ms: r.value for r in monthly if r.channel == "heat_energy_wh"}
+    mar, apr = (int(pd.Timestamp(d, tz=CPH).timestamp() * 1000) for d in ("2026-03-01", "2026-04-01"))
+    assert res.month.actual_kwh == pytest.approx((heat[apr] - heat[mar]) / 1000.0, rel=1e-12)
+    # G14 with the monthly limits (CV(RMSE) 15 %, NMBE 5 %); a stricter monthly limit fails the model
+    assert (res.cvrmse_max, res.nmbe_max) == (0.15, 0.05) and res.g14_ok, res.g14_notes
+    strict = evaluate_site(store, esco_settings(**cfg).model_copy(update={"cvrmse_max_monthly": 0.001}), SITE, "x",
+                           dt.date(2026, 3, 1))
+    assert not strict.g14_ok and strict.g14_notes[0].startswith("CV(RMSE)")
+    # money per month: the month's savings times the fixed 2 kr.
+    assert res.month.savings_dkk == pytest.approx(2.0 * res.month.savings_kwh)
+    store.close()

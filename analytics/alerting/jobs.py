@@ -74,6 +74,10 @@ class AlertRunner:
         self.db = db or AlertDB(self.cfg.state_path)
         self.models = engine.ModelCache()
         self._lock = threading.Lock()  # one run at a time (the scheduler may overlap a slow one)
+        # What went wrong in the last run although the run went on (one site's rules, an undelivered
+        # mail): the scheduled jobs raise it afterwards, so the job-run log does not call the run ok.
+        self.rule_failures: list[str] = []
+        self.outbox_failures: list[str] = []
 
     def run_rules(self, now: dt.datetime) -> dict[str, int]:
         with self._lock:
@@ -89,11 +93,15 @@ class AlertRunner:
                     close()
             engine.add_sibling_ratios(list(datas.values()))
             findings: list[Finding] = []
+            self.rule_failures = []
+            failed_sites: set[str] = set()
             for d in datas.values():
                 try:
                     findings += engine.evaluate_site(d, self.cfg, end, now, self.models)
-                except Exception:
+                except Exception as exc:
                     log.exception("anomaly rules failed site=%s", d.site)
+                    self.rule_failures.append(f"site {d.site}: {type(exc).__name__}: {exc}")
+                    failed_sites.add(d.site)
 
             def render(kind, row, f):
                 f = f or lifecycle.finding_from_json(row["finding"])
@@ -107,15 +115,24 @@ class AlertRunner:
                 msg = render_alert(kind, row, f, self.settings, chart=png, now=now)
                 return [(recipients_for(self.settings, f.site), msg)]
 
-            counts = lifecycle.step(self.db, self.cfg, findings, now, render)
+            counts = lifecycle.step(self.db, self.cfg, findings, now, render, frozenset(failed_sites))
             counts["findings"] = len(findings)
             return counts
 
     def run_outbox(self, now: dt.datetime) -> dict[str, int]:
         smtp = self.settings.smtp
+        self.outbox_failures = []
         if smtp is None:
             return {"sent": 0, "failed": 0, "waiting": 0}
-        return deliver(self.db, lambda rec, msg: send_bytes(smtp, rec, msg), now)
+
+        def send(recipients, message) -> None:
+            try:
+                send_bytes(smtp, recipients, message)
+            except Exception as exc:
+                self.outbox_failures.append(str(exc))
+                raise
+
+        return deliver(self.db, send, now)
 
     def close(self) -> None:
         self.db.close()
@@ -144,9 +161,14 @@ def register_jobs(scheduler, settings, store_factory: Callable, runner: AlertRun
         counts = await asyncio.to_thread(runner.run_rules, dt.datetime.now(tz=dt.UTC))
         log.info("alert rules findings=%d new=%d reminder=%d resolved=%d", counts["findings"], counts["new"],
                  counts["reminder"], counts["resolved"])
+        if runner.rule_failures:
+            raise RuntimeError("anomaly rules failed for " + "; ".join(runner.rule_failures))
 
     async def outbox_job() -> None:
-        await asyncio.to_thread(runner.run_outbox, dt.datetime.now(tz=dt.UTC))
+        counts = await asyncio.to_thread(runner.run_outbox, dt.datetime.now(tz=dt.UTC))
+        if counts["failed"]:  # the mails stay queued and are retried; the run itself did not deliver
+            raise RuntimeError(f"{counts['failed']} alert mail(s) not delivered, {counts['waiting']} waiting: "
+                               + "; ".join(runner.outbox_failures))
 
     async def digest_job() -> None:
         await asyncio.to_thread(runner.run_digest, dt.datetime.now(tz=dt.UTC))

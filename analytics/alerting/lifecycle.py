@@ -71,8 +71,12 @@ def _notify(c: sqlite3.Connection, cfg: AlertSettings, row: sqlite3.Row, kind: s
 
 
 def step(db: AlertDB, cfg: AlertSettings, findings: list[Finding], now: dt.datetime,
-         render: Render | None = None) -> dict[str, int]:
-    """Advance every alert to ``now`` given the current ``findings``; returns counts of what happened."""
+         render: Render | None = None, unevaluated_sites: frozenset[str] = frozenset()) -> dict[str, int]:
+    """Advance every alert to ``now`` given the current ``findings``; returns counts of what happened.
+
+    ``unevaluated_sites``: sites whose rules failed this run — no finding there means "not known",
+    not "over", so their open alerts are neither dropped nor resolved (no false "Løst" mail).
+    """
     t = ts(now)
     pending_s, remind_s, resolve_s = cfg.pending_min * 60, cfg.reminder_h * 3600, cfg.resolve_after_min * 60
     counts = {"new": 0, "reminder": 0, "resolved": 0, "pending": 0, "dropped": 0}
@@ -92,6 +96,8 @@ def step(db: AlertDB, cfg: AlertSettings, findings: list[Finding], now: dt.datet
                           (t, f.severity, f.rule, finding_to_json(f), row["id"]))
         for row in c.execute("SELECT * FROM alerts WHERE state IN ('pending', 'firing') ORDER BY id").fetchall():
             f = by_key.get(row["key"])
+            if f is None and row["site"] in unevaluated_sites:
+                continue
             if f is None:
                 if row["state"] == "pending":
                     c.execute("UPDATE alerts SET state = 'dropped', resolved_at = ? WHERE id = ?", (t, row["id"]))

@@ -11,14 +11,16 @@ EXIT_USAGE = 64
 
 def add_report_parser(sub, config_arg) -> None:
     """Add ``report`` with its ``savings`` subcommand to the CLI's subparsers."""
-    p = sub.add_parser("report", help="write monthly reports (ESCO savings) as PDF and CSV",
-                       description="Write a monthly report as PDF and CSV files.")
+    p = sub.add_parser("report", help="write monthly reports (ESCO savings) as PDF, CSV and XLSX",
+                       description="Write a monthly report as PDF, CSV and XLSX files.")
     rsub = p.add_subparsers(dest="report", metavar="REPORT", required=True)
     s = rsub.add_parser("savings", help="ESCO savings (IPMVP Option C, ASHRAE Guideline 14) for one month",
-                        description="Fit each building's baseline (CalTRACK daily model) on the contract's baseline "
-                                    "period and report avoided energy, uncertainty, DKK, CO2 and the guarantee "
-                                    "ledger for the month: one PDF and CSV for the portfolio (a page per building) "
-                                    "and a CSV per building, in esco.reports_dir or --out.")
+                        description="Fit each building's baseline (its model: CalTRACK daily, hourly TOWT or "
+                                    "monthly billing) on the contract's baseline period and report avoided energy, "
+                                    "uncertainty, DKK (fixed price, prices per period or an hourly price file), CO2 "
+                                    "and the guarantee ledger for the month: one PDF, CSV and XLSX workbook for the "
+                                    "portfolio (a page and a sheet per building) and a CSV per building, in "
+                                    "esco.reports_dir or --out.")
     s.set_defaults(handler=cmd_report_savings)
     config_arg(s)
     s.add_argument("--month", required=True, help="the month, YYYY-MM (local calendar)")
@@ -74,7 +76,7 @@ def cmd_report_savings(args) -> int:
                   f"{args.month}; G14 {'pass' if r.g14_ok else 'fail: ' + '; '.join(r.g14_notes)}")
         else:
             print(f"{r.site}: no savings: {r.error}")
-    print(f"wrote {files.pdf}\nwrote {files.csv}")
+    print(f"wrote {files.pdf}\nwrote {files.csv}\nwrote {files.xlsx}")
     for p in [*files.site_csvs, *files.site_pdfs]:
         print(f"wrote {p}")
     return 0

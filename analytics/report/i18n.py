@@ -87,14 +87,42 @@ TEXTS: dict[str, dict[str, str]] = {
     "per_day": {"da": "kWh/døgn", "en": "kWh/day"},
     "normal_year": {"da": "Normalår: {total} graddage (kilde: {source}); graddage med basis {base} °C.",
                     "en": "Normal year: {total} degree days (source: {source}); degree days base {base} °C."},
-    "price_co2": {"da": "Pris: {price} kr./kWh. CO₂-faktor: {co2}.",
-                  "en": "Price: {price} DKK/kWh. CO₂ factor: {co2}."},
+    "price_co2": {"da": "{price} CO₂-faktor: {co2}.", "en": "{price} CO₂ factor: {co2}."},
+    "price_fixed": {"da": "Pris: fast {price} kr./kWh.", "en": "Price: fixed {price} DKK/kWh."},
+    "price_periods": {"da": "Pris pr. periode: {periods}.", "en": "Price per period: {periods}."},
+    "price_period": {"da": "fra {d} {price} kr./kWh (kilde: {source})",
+                     "en": "from {d} {price} DKK/kWh (source: {source})"},
+    "price_file": {"da": "Timepriser fra {name} ({interval}-minutters intervaller): hver dags pris er dens timepriser "
+                         "vægtet med bygningens timeforbrug den dag.",
+                   "en": "Hourly prices from {name} ({interval}-minute intervals): each day's price is its hourly "
+                         "prices weighted by the building's hourly use that day."},
+    "price_file_site": {"da": "Timepriser fra {name}: gennemsnit i {month} {price} kr./kWh (vægtet med forbruget).",
+                        "en": "Hourly prices from {name}: mean in {month} {price} DKK/kWh (weighted by use)."},
+    "price_gaps": {"da": "Prisfilen mangler timer — {month}: {mp} dage med delvise og {mm} dage uden timepriser; "
+                         "siden start: {sp} og {sm}. Manglende timer har fået den seneste kendte pris fra filen.",
+                   "en": "The price file lacks hours — {month}: {mp} days with some and {mm} days without hourly "
+                         "prices; since start: {sp} and {sm}. Missing hours took the last earlier price in the file."},
+    "price_unpriced": {"da": "{n} dage uden nogen pris (før prisfilens første pris): besparelsen i kr. kan ikke "
+                             "opgøres for perioder med disse dage.",
+                       "en": "{n} days without any price (before the price file's first price): no DKK savings for "
+                             "periods containing them."},
+    "unc_dkk": {"da": "Usikkerhed i kr. (90 %): {m} (måned), {y} (år til dato), {s} (siden start) — usikkerheden i "
+                      "kWh gange periodens besparelsesvægtede gennemsnitspris ({p} kr./kWh siden start).",
+                "en": "Uncertainty in DKK (90 %): {m} (month), {y} (year to date), {s} (since start) — the kWh "
+                      "uncertainty times the period's savings-weighted mean price ({p} DKK/kWh since start)."},
+    "billing_line": {
+        "da": "CalTRACK månedsmodel (faktureringsperioder, vægtet mindste kvadraters metode): {kind}. "
+              "Grundlast μ = {mu} kWh/døgn{terms}.",
+        "en": "CalTRACK billing model (monthly periods, weighted least squares): {kind}. "
+              "Base load μ = {mu} kWh/day{terms}."},
+    "months_col": {"da": "Måneder (data/alle)", "en": "Months (data/all)"},
+    "unit_months": {"da": "måneder", "en": "months"},
     "pv_addback": {"da": "Solceller lagt til (brutto-forbrug = import − eksport + solcelleproduktion) fra {d}.",
                    "en": "PV added back (gross use = import − export + PV production) from {d}."},
     "baseline_legend": {"da": "Justeret baseline", "en": "Adjusted baseline"},
     "actual_legend": {"da": "Faktisk forbrug", "en": "Actual use"},
-    "footer": {"da": "energimon · IPMVP Option C · ASHRAE Guideline 14 · CalTRACK 2.0 daglig metode",
-               "en": "energimon · IPMVP Option C · ASHRAE Guideline 14 · CalTRACK 2.0 daily method"},
+    "footer": {"da": "energimon · IPMVP Option C · ASHRAE Guideline 14 · CalTRACK 2.0",
+               "en": "energimon · IPMVP Option C · ASHRAE Guideline 14 · CalTRACK 2.0"},
     "missing_days": {"da": "{k} {unit} i måneden mangler fuldstændige målerdata og indgår ikke.",
                      "en": "{k} {unit} of the month lack complete meter data and are left out."},
     "degree_days_month": {"da": "Graddage i {month}: {actual} (normalår: {normal}; {days} dage med temperatur).",
@@ -104,6 +132,82 @@ TEXTS: dict[str, dict[str, str]] = {
                         "en": "Portfolio: cumulative savings this contract year vs. the guarantee pro rata (kWh)"},
     "portfolio_ledger": {"da": "Porteføljegaranti", "en": "Portfolio guarantee"},
 }
+
+
+COLUMNS: dict[str, dict[str, str]] = {
+    "site": {"da": "Bygning (id)", "en": "Building (id)"},
+    "period": {"da": "Periode", "en": "Period"},
+    "label": {"da": "Betegnelse", "en": "Label"},
+    "days": {"da": "Rapporteringspunkter", "en": "Reporting points"},
+    "days_with_data": {"da": "Punkter med data", "en": "Points with data"},
+    "adjusted_baseline_kwh": {"da": "Justeret baseline kWh", "en": "Adjusted baseline kWh"},
+    "actual_kwh": {"da": "Faktisk forbrug kWh", "en": "Actual use kWh"},
+    "savings_kwh": {"da": "Besparelse kWh", "en": "Savings kWh"},
+    "uncertainty_68_kwh": {"da": "Usikkerhed 68 % kWh", "en": "Uncertainty 68 % kWh"},
+    "uncertainty_90_kwh": {"da": "Usikkerhed 90 % kWh", "en": "Uncertainty 90 % kWh"},
+    "savings_dkk": {"da": "Besparelse kr.", "en": "Savings DKK"},
+    "co2_kg": {"da": "CO₂ kg", "en": "CO₂ kg"},
+    "normalised_savings_kwh": {"da": "Besparelse normalår kWh", "en": "Savings normal year kWh"},
+    "uncertainty_68_dkk": {"da": "Usikkerhed 68 % kr.", "en": "Uncertainty 68 % DKK"},
+    "uncertainty_90_dkk": {"da": "Usikkerhed 90 % kr.", "en": "Uncertainty 90 % DKK"},
+    "price_dkk_per_kwh": {"da": "Gns. pris kr./kWh", "en": "Mean price DKK/kWh"},
+    "start": {"da": "Fra", "en": "From"},
+    "end": {"da": "Til (inkl.)", "en": "To (incl.)"},
+    "resolution": {"da": "Opløsning", "en": "Resolution"},
+}
+"""Column headers of the savings tables (CSV keys -> people's words), for the XLSX workbook."""
+
+ABOUT: dict[str, dict[str, str]] = {
+    "sheet_portfolio": {"da": "Portefølje", "en": "Portfolio"},
+    "sheet_about": {"da": "Om rapporten", "en": "About"},
+    "topic": {"da": "Emne", "en": "Topic"},
+    "value": {"da": "Værdi", "en": "Value"},
+    "detail": {"da": "Detalje", "en": "Detail"},
+    "source": {"da": "Kilde", "en": "Source"},
+    "contract": {"da": "Kontrakt", "en": "Contract"},
+    "esco": {"da": "ESCO", "en": "ESCO"},
+    "report_month": {"da": "Rapportmåned", "en": "Report month"},
+    "baseline_from": {"da": "Baselineperiode fra", "en": "Baseline period from"},
+    "baseline_to": {"da": "Baselineperiode til (inkl.)", "en": "Baseline period to (incl.)"},
+    "measure": {"da": "Besparelsesperiode fra (idriftsættelse)", "en": "Reporting period from (measure date)"},
+    "normal_year": {"da": "Normalår (graddage)", "en": "Normal year (degree days)"},
+    "base_temp": {"da": "Graddagebasis °C", "en": "Degree-day base °C"},
+    "price_basis": {"da": "Prisgrundlag", "en": "Price basis"},
+    "price_fixed": {"da": "fast pris kr./kWh", "en": "fixed price DKK/kWh"},
+    "price_from": {"da": "pris fra", "en": "price from"},
+    "price_file": {"da": "prisfil (timepriser)", "en": "price file (hourly prices)"},
+    "unc_dkk": {"da": "Usikkerhed i kr.", "en": "Uncertainty in DKK"},
+    "unc_dkk_how": {"da": "usikkerheden i kWh gange periodens besparelsesvægtede gennemsnitspris",
+                    "en": "the kWh uncertainty times the period's savings-weighted mean price"},
+    "co2_factor": {"da": "CO₂-faktor kg/kWh", "en": "CO₂ factor kg/kWh"},
+    "models": {"da": "Baselinemodeller og ASHRAE Guideline 14", "en": "Baseline models and ASHRAE Guideline 14"},
+    "model": {"da": "Model", "en": "Model"},
+    "g14": {"da": "G14", "en": "G14"},
+    "g14_pass": {"da": "bestået", "en": "pass"},
+    "g14_fail": {"da": "ikke bestået", "en": "fail"},
+    "why": {"da": "Begrundelse", "en": "Reason"},
+    "n": {"da": "n", "en": "n"},
+    "cvrmse": {"da": "CV(RMSE)", "en": "CV(RMSE)"},
+    "nmbe": {"da": "NMBE", "en": "NMBE"},
+    "r2": {"da": "R²", "en": "R²"},
+    "adjustments": {"da": "Ikke-rutinemæssige justeringer", "en": "Non-routine adjustments"},
+    "kwh_per_day": {"da": "kWh/døgn", "en": "kWh/day"},
+    "percent": {"da": "% af baseline", "en": "% of baseline"},
+    "none": {"da": "ingen", "en": "none"},
+    "no_result": {"da": "ingen besparelse beregnet", "en": "no savings computed"},
+    "caltrack_daily": {"da": "CalTRACK daglig", "en": "CalTRACK daily"},
+    "towt_hourly": {"da": "CalTRACK time (TOWT)", "en": "CalTRACK hourly (TOWT)"},
+    "caltrack_billing": {"da": "CalTRACK måned (fakturering)", "en": "CalTRACK billing (monthly)"},
+    "day": {"da": "dag", "en": "day"},
+    "hour": {"da": "time", "en": "hour"},
+    "month": {"da": "måned", "en": "month"},
+    "period_month": {"da": "Måned", "en": "Month"},
+    "period_ytd": {"da": "År til dato", "en": "Year to date"},
+    "period_since_start": {"da": "Siden start", "en": "Since start"},
+    "electricity": {"da": "el", "en": "electricity"},
+    "district_heating": {"da": "fjernvarme", "en": "district heating"},
+}
+"""Words of the XLSX workbook's sheets (sheet names, the "Om rapporten" sheet)."""
 
 
 def tr(key: str, lang: str = "da", **kw) -> str:

@@ -15,6 +15,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
 SUBJECTS = {
     "da": "energimon: ESCO-besparelse {month} — månedsrapport",
     "en": "energimon: ESCO savings {month} — monthly report",
@@ -29,9 +31,23 @@ BODIES = {
 }
 
 
+def report_attachments(files) -> list[Path]:
+    """What the energy team gets from a :class:`SavingsReportFiles`: the PDF, the portfolio CSV, the XLSX
+    workbook and any per-building PDFs (the per-building CSVs are in the workbook's sheets)."""
+    return [files.pdf, files.csv, *([files.xlsx] if files.xlsx else []), *files.site_pdfs]
+
+
+def _content_type(path: Path) -> tuple[str, str]:
+    if path.suffix.lower() == ".xlsx":  # not in every system's mime.types
+        return XLSX_TYPE
+    ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    maintype, subtype = ctype.split("/", 1)
+    return maintype, subtype
+
+
 def report_message(sender: str, recipients: Sequence[str], month: dt.date, files: Sequence[Path],
                    lang: str = "da") -> EmailMessage:
-    """A mail with the report files attached (PDF and CSV), in Danish by default."""
+    """A mail with the report files attached (PDF, CSV, XLSX), in Danish by default."""
     from energimon.analytics.report.i18n import month_name
 
     label = month_name(month.year, month.month, lang)
@@ -43,15 +59,17 @@ def report_message(sender: str, recipients: Sequence[str], month: dt.date, files
     msg["Message-ID"] = make_msgid(idstring=f"report-{month:%Y-%m}", domain="energimon")
     msg.set_content(BODIES[lang].format(month=label, files=", ".join(p.name for p in files)))
     for path in files:
-        ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        maintype, subtype = ctype.split("/", 1)
+        maintype, subtype = _content_type(path)
         msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
     return msg
 
 
-def queue_report_mail(settings, month: dt.date, files: Sequence[Path], kind: str = "savings",
+def queue_report_mail(settings, month: dt.date, files, kind: str = "savings",
                       now: dt.datetime | None = None) -> str:
-    """Put the report mail in the outbox; returns what happened, for the log."""
+    """Put the report mail in the outbox; returns what happened, for the log.  ``files`` is a list of paths or
+    the :class:`SavingsReportFiles` of the report (then :func:`report_attachments` are attached)."""
+    if hasattr(files, "pdf"):
+        files = report_attachments(files)
     recipients = list(settings.esco.recipients) if settings.esco is not None else []
     if not recipients:
         return "not mailed: esco.recipients is empty"

@@ -1,4 +1,5 @@
-"""The monthly ESCO savings report: PDF and CSV per portfolio (one page per building) and CSV per building.
+"""The monthly ESCO savings report: PDF, CSV and XLSX for the portfolio (a page / sheet per building) and a
+CSV per building.
 
 Entry point for the CLI and the scheduler: :func:`generate_savings_report`.
 """
@@ -19,11 +20,21 @@ import numpy as np
 import pandas as pd
 
 from energimon.analytics.degree_days import NormalYear, heating_degree_days_c
-from energimon.analytics.esco import SiteResult, add_months, co2_kg, contract_year, evaluate_site, money_dkk
+from energimon.analytics.esco import (
+    PriceBasis,
+    SiteResult,
+    add_months,
+    co2_kg,
+    contract_year,
+    evaluate_site,
+    price_basis,
+    price_gaps,
+)
 from energimon.analytics.esco import ledger as make_ledger
+from energimon.analytics.report import xlsx_out
 from energimon.analytics.report.csv_out import write_csv
 from energimon.analytics.report.document import Chart, Report, Section, Table
-from energimon.analytics.report.i18n import MONTHS, month_name, tr
+from energimon.analytics.report.i18n import ABOUT, COLUMNS, MONTHS, month_name, tr
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
 from energimon.analytics.report.pdf import render_pdf
 from energimon.analytics.savings import PeriodSavings, portfolio_total
@@ -36,7 +47,18 @@ POOL_MIN_SITES = 8
 
 CSV_HEADER = ["site", "period", "label", "days", "days_with_data", "adjusted_baseline_kwh", "actual_kwh",
               "savings_kwh", "uncertainty_68_kwh", "uncertainty_90_kwh", "savings_dkk", "co2_kg",
-              "normalised_savings_kwh"]
+              "normalised_savings_kwh", "uncertainty_68_dkk", "uncertainty_90_dkk", "price_dkk_per_kwh", "start",
+              "end", "resolution"]
+"""``days``/``days_with_data`` count reporting points of the site's ``resolution`` (day, hour or month);
+``price_dkk_per_kwh`` is the price that turns the kWh uncertainty into DKK (savings-weighted mean);
+``start``/``end`` are the period's first and last day."""
+
+XLSX_FORMATS = {"days": xlsx_out.INT, "days_with_data": xlsx_out.INT, "adjusted_baseline_kwh": xlsx_out.KWH,
+                "actual_kwh": xlsx_out.KWH, "savings_kwh": xlsx_out.KWH, "uncertainty_68_kwh": xlsx_out.KWH,
+                "uncertainty_90_kwh": xlsx_out.KWH, "savings_dkk": xlsx_out.DKK, "co2_kg": xlsx_out.KG,
+                "normalised_savings_kwh": xlsx_out.KWH, "uncertainty_68_dkk": xlsx_out.DKK,
+                "uncertainty_90_dkk": xlsx_out.DKK, "price_dkk_per_kwh": xlsx_out.PRICE, "start": xlsx_out.DATE,
+                "end": xlsx_out.DATE}
 
 
 @dataclass
@@ -46,6 +68,7 @@ class SavingsReportFiles:
     site_csvs: list[Path]
     results: list[SiteResult]
     site_pdfs: list[Path] = field(default_factory=list)
+    xlsx: Path | None = None  # the workbook: a sheet per building, the portfolio and "Om rapporten"
 
 
 def generate_savings_report(settings, store, month: dt.date, sites: list[str] | None = None,
@@ -53,10 +76,10 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
                             decimal_comma: bool | None = None,
                             progress: Callable[[int, int, str], None] | None = None,
                             workers: int = 1, per_site_pdf: bool = False) -> SavingsReportFiles:
-    """Evaluate every configured site (or ``sites``) for ``month`` and write PDF + CSV files.
+    """Evaluate every configured site (or ``sites``) for ``month`` and write PDF, CSV and XLSX files.
 
     Files go to ``out_dir`` (default ``esco.reports_dir``) as
-    ``besparelse-YYYY-MM.pdf/.csv`` (portfolio) and ``besparelse-YYYY-MM-<site>.csv``.
+    ``besparelse-YYYY-MM.pdf/.csv/.xlsx`` (portfolio) and ``besparelse-YYYY-MM-<site>.csv``.
     Idempotent: the same month written twice gives the same files (overwritten).
     ``per_site_pdf`` also writes ``besparelse-YYYY-MM-<site>.pdf`` per building (for the building's
     own file; about 0.4 s each).  With ``workers`` > 1 the buildings are evaluated in a process
@@ -72,7 +95,8 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
     if unknown:
         raise ValueError(f"not in [esco.sites]: {', '.join(unknown)}; configured: {', '.join(esco.sites)}")
     names = {sid: settings.sites[sid].name if sid in settings.sites else sid for sid in chosen}
-    results = _evaluate_all(settings, store, month, chosen, names, workers, progress)
+    prices = price_basis(esco)  # a bad price file stops the report before any building is evaluated
+    results = _evaluate_all(settings, store, month, chosen, names, workers, progress, prices)
     out = Path(out_dir or esco.reports_dir)
     stem = f"besparelse-{month:%Y-%m}" if lang == "da" else f"savings-{month:%Y-%m}"
     if sep is None:
@@ -81,20 +105,24 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
         decimal_comma = lang == "da"
     rows_all: list[list] = []
     site_csvs = []
+    site_rows = {}
     for r in results:
         rows = _csv_rows(r, esco, month)
         rows_all += rows
+        site_rows[r.site] = rows
         site_csvs.append(write_csv(out / f"{stem}-{r.site}.csv", CSV_HEADER, rows, sep, decimal_comma))
     rows_all += _portfolio_csv_rows(results, esco, month)
     csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, rows_all, sep, decimal_comma)
-    report = build_report(results, esco, month, lang)
+    xlsx_path = xlsx_out.write_xlsx(out / f"{stem}.xlsx", _workbook(results, site_rows, rows_all, esco, month,
+                                                                     prices, lang))
+    report = build_report(results, esco, month, lang, prices)
     pdf_path = render_pdf(report, out / f"{stem}.pdf")
-    site_pdfs = [render_pdf(build_report([r], esco, month, lang), out / f"{stem}-{r.site}.pdf")
+    site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices), out / f"{stem}-{r.site}.pdf")
                  for r in results] if per_site_pdf else []
-    return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs)
+    return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs, xlsx_path)
 
 
-def _evaluate_all(settings, store, month, chosen, names, workers, progress) -> list[SiteResult]:
+def _evaluate_all(settings, store, month, chosen, names, workers, progress, prices=None) -> list[SiteResult]:
     results: list[SiteResult] = []
 
     def done(res: SiteResult, seconds: float) -> None:
@@ -107,12 +135,12 @@ def _evaluate_all(settings, store, month, chosen, names, workers, progress) -> l
     if workers <= 1 or len(chosen) < POOL_MIN_SITES:
         for sid in chosen:
             t0 = time.perf_counter()
-            done(evaluate_site(store, settings.esco, sid, names[sid], month), time.perf_counter() - t0)
+            done(evaluate_site(store, settings.esco, sid, names[sid], month, prices), time.perf_counter() - t0)
         return results
     ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads (the daemon)
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
                              initargs=(settings.store,)) as pool:
-        futures = [pool.submit(_worker_evaluate, settings.esco, sid, names[sid], month) for sid in chosen]
+        futures = [pool.submit(_worker_evaluate, settings.esco, sid, names[sid], month, prices) for sid in chosen]
         for fut in futures:  # in the configured order
             res, seconds = fut.result()
             done(res, seconds)
@@ -129,25 +157,23 @@ def _worker_init(store_settings) -> None:
     _WORKER_STORE = open_store(store_settings, readonly=True)
 
 
-def _worker_evaluate(esco, sid: str, name: str, month: dt.date) -> tuple[SiteResult, float]:
+def _worker_evaluate(esco, sid: str, name: str, month: dt.date, prices=None) -> tuple[SiteResult, float]:
     t0 = time.perf_counter()
-    return evaluate_site(_WORKER_STORE, esco, sid, name, month), time.perf_counter() - t0
+    return evaluate_site(_WORKER_STORE, esco, sid, name, month, prices), time.perf_counter() - t0
 
 
 def _periods(r: SiteResult) -> list[tuple[str, PeriodSavings]]:
     return [("month", r.month), ("ytd", r.ytd), ("since_start", r.since_start)] if r.month else []
 
 
-def _money_co2(kwh: float, esco, carrier: str, year: int) -> tuple[float, float]:
-    return money_dkk(kwh, esco), co2_kg(kwh, esco, carrier, year)
-
-
 def _csv_rows(r: SiteResult, esco, month: dt.date) -> list[list]:
     rows = []
     for key, p in _periods(r):
-        dkk, co2 = _money_co2(p.savings_kwh, esco, r.carrier, month.year)
+        co2 = co2_kg(p.savings_kwh, esco, r.carrier, month.year)
         rows.append([r.site, key, p.label, p.days, p.m, p.adjusted_baseline_kwh, p.actual_kwh, p.savings_kwh,
-                     p.uncertainty_68_kwh, p.uncertainty_90_kwh, dkk, co2, p.normalised_savings_kwh])
+                     p.uncertainty_68_kwh, p.uncertainty_90_kwh, p.savings_dkk, co2, p.normalised_savings_kwh,
+                     p.uncertainty_68_dkk, p.uncertainty_90_dkk, p.price_dkk_per_kwh, p.start, p.end,
+                     r.granularity])
     return rows
 
 
@@ -160,16 +186,21 @@ def _portfolio_csv_rows(results: list[SiteResult], esco, month: dt.date) -> list
     rows = []
     ok = [r for r in results if r.month]
     for key, tot in _portfolio_periods(results):
-        dkk = money_dkk(tot.savings_kwh, esco)
-        co2 = sum(_money_co2(dict(_periods(r))[key].savings_kwh, esco, r.carrier, month.year)[1] for r in ok)
+        co2 = sum(co2_kg(dict(_periods(r))[key].savings_kwh, esco, r.carrier, month.year) for r in ok)
+        starts = [dict(_periods(r))[key].start for r in ok]
         rows.append(["portfolio", key, "", "", "", tot.adjusted_baseline_kwh, tot.actual_kwh, tot.savings_kwh,
-                     tot.uncertainty_68_kwh, tot.uncertainty_90_kwh, dkk, co2 if ok else math.nan, math.nan])
+                     tot.uncertainty_68_kwh, tot.uncertainty_90_kwh, tot.savings_dkk, co2 if ok else math.nan,
+                     math.nan, tot.uncertainty_68_dkk, tot.uncertainty_90_dkk, math.nan,
+                     min(starts) if starts else None, add_months(month, 1) - dt.timedelta(days=1) if ok else None,
+                     ""])
     return rows
 
 
 # -- the PDF ----------------------------------------------------------------------------------
-def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "da") -> Report:
+def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "da",
+                 prices: PriceBasis | None = None) -> Report:
     """The report document: a portfolio page, then one section per building."""
+    prices = prices or price_basis(esco)
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
     mname = month_name(month.year, month.month, lang)
     report = Report(title=f"{tr('title', lang)} — {mname}", subtitle=tr("subtitle", lang, month=mname,
@@ -185,14 +216,14 @@ def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "d
         if r.month:
             rows.append([r.name, f0(r.month.savings_kwh), fmt_pm(r.month.uncertainty_90_kwh, 0, lang),
                          f0(r.ytd.savings_kwh), f0(r.since_start.savings_kwh),
-                         fmt_pm(r.since_start.uncertainty_90_kwh, 0, lang), f0(money_dkk(r.ytd.savings_kwh, esco))])
+                         fmt_pm(r.since_start.uncertainty_90_kwh, 0, lang), f0(r.ytd.savings_dkk)])
         else:
             rows.append([r.name, "–", "–", "–", "–", "–", "–"])
     tots = dict(_portfolio_periods(results))
     rows.append([tr("total", lang), f0(tots["month"].savings_kwh), fmt_pm(tots["month"].uncertainty_90_kwh, 0, lang),
                  f0(tots["ytd"].savings_kwh), f0(tots["since_start"].savings_kwh),
                  fmt_pm(tots["since_start"].uncertainty_90_kwh, 0, lang),
-                 f0(money_dkk(tots["ytd"].savings_kwh, esco))])
+                 f0(tots["ytd"].savings_dkk)])
     sec.table(Table(cols, rows, col_widths=[2.2, 1, 1, 1, 1, 1, 1.2], bold_last_row=True))
     for r in results:
         if not r.month:
@@ -212,8 +243,9 @@ def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "d
                         tr("chart_portfolio", lang), 0.26))
     sec.text(tr("normal_year", lang, total=fmt_number(esco.normal_year.total, 0, lang),
                 source=esco.normal_year.source, base=fmt_number(esco.base_temperature_c, 0, lang)))
+    sec.text(price_basis_text(prices, month, lang))
     for r in results:
-        report.sections.append(_site_section(r, esco, month, lang))
+        report.sections.append(_site_section(r, esco, month, lang, prices))
     report.sections.insert(0, sec)
     return report
 
@@ -252,39 +284,96 @@ def _ledger_table(lg, lang: str, title: str) -> Table:
     return Table(cols, [row], title=ttl)
 
 
-def _site_section(r: SiteResult, esco, month: dt.date, lang: str) -> Section:
+POINTS = {"day": ("days", "unit_days"), "hour": ("hours", "unit_hours"), "month": ("months_col", "unit_months")}
+
+
+def price_basis_text(prices: PriceBasis, month: dt.date, lang: str) -> str:
+    """The contract's price basis in one sentence (the periods in force up to the end of the month, with sources)."""
+    f2 = lambda x: fmt_number(x, 2, lang)  # noqa: E731
+    if prices.kind == "fixed":
+        return tr("price_fixed", lang, price=f2(prices.fixed_dkk_per_kwh))
+    if prices.kind == "periods":
+        month_end = add_months(month, 1)
+        shown = [p for p in prices.periods if p.from_ < month_end] or list(prices.periods[:1])
+        return tr("price_periods", lang, periods="; ".join(
+            tr("price_period", lang, d=p.from_.isoformat(), price=f2(p.dkk_per_kwh), source=p.source) for p in shown))
+    return tr("price_file", lang, name=prices.file.name, interval=prices.file.interval_min)
+
+
+def month_mean_price_dkk_per_kwh(r: SiteResult, month: dt.date) -> float:
+    """The month's mean price weighted by the building's measured use (what it paid per kWh on average)."""
+    d = r.daily[pd.DatetimeIndex(r.daily.index) >= pd.Timestamp(month).tz_localize(LOCAL_TZ)]
+    ok = d["actual_kwh"].notna() & d["price_dkk_per_kwh"].notna()
+    a, p = d.loc[ok, "actual_kwh"].to_numpy(), d.loc[ok, "price_dkk_per_kwh"].to_numpy()
+    return float(a @ p / a.sum()) if ok.any() and a.sum() > 0 else math.nan
+
+
+def _site_price_notes(r: SiteResult, month: dt.date, prices: PriceBasis, co2_label: str, lang: str) -> list[str]:
+    if prices.kind == "file":
+        price = tr("price_file_site", lang, name=prices.file.name, month=month_name(month.year, month.month, lang),
+                   price=fmt_number(month_mean_price_dkk_per_kwh(r, month), 2, lang))
+    else:
+        price = price_basis_text(prices, month, lang)
+    lines = [tr("price_co2", lang, price=price, co2=co2_label)]
+    gm = price_gaps(r.price_days, r.month.start, r.month.end)
+    gs = price_gaps(r.price_days, r.since_start.start, r.since_start.end)
+    if gs.days_partial or gs.days_missing:
+        lines.append(tr("price_gaps", lang, month=month_name(month.year, month.month, lang), mp=gm.days_partial,
+                        mm=gm.days_missing, sp=gs.days_partial, sm=gs.days_missing))
+    if gs.days_unpriced:
+        lines.append(tr("price_unpriced", lang, n=gs.days_unpriced))
+    lines.append(tr("unc_dkk", lang, m=fmt_pm(r.month.uncertainty_90_dkk, 0, lang),
+                    y=fmt_pm(r.ytd.uncertainty_90_dkk, 0, lang), s=fmt_pm(r.since_start.uncertainty_90_dkk, 0, lang),
+                    p=fmt_number(r.since_start.price_dkk_per_kwh, 2, lang)))
+    return lines
+
+
+def _days_with_temperature(r: SiteResult, rows: pd.DataFrame) -> int:
+    if r.granularity == "month":
+        return int(rows["temp_days"].sum())
+    ok = rows["temp_mean_c"].notna()
+    if r.granularity == "hour":
+        return int(pd.DatetimeIndex(rows.index[ok]).normalize().nunique())
+    return int(ok.sum())
+
+
+def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceBasis) -> Section:
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
     f2 = lambda x: fmt_number(x, 2, lang)  # noqa: E731
     sec = Section(r.name)
     if not r.month:
         sec.text(tr("no_result", lang, why=r.error))
         return sec
-    points = tr("hours" if r.granularity == "hour" else "days", lang)
-    cols = [tr("period", lang), points, tr("adj_baseline", lang), tr("actual", lang), tr("savings", lang),
-            tr("unc68", lang), tr("unc90", lang), tr("dkk", lang), tr("co2", lang), tr("normalised", lang)]
+    points_key, unit_key = POINTS[r.granularity]
+    cols = [tr("period", lang), tr(points_key, lang), tr("adj_baseline", lang), tr("actual", lang),
+            tr("savings", lang), tr("unc68", lang), tr("unc90", lang), tr("dkk", lang), tr("co2", lang),
+            tr("normalised", lang)]
     rows = []
     for key, p in _periods(r):
-        dkk, co2 = _money_co2(p.savings_kwh, esco, r.carrier, month.year)
+        co2 = co2_kg(p.savings_kwh, esco, r.carrier, month.year)
         rows.append([tr(key, lang), f"{p.m}/{p.days}", f0(p.adjusted_baseline_kwh), f0(p.actual_kwh),
                      f0(p.savings_kwh), fmt_pm(p.uncertainty_68_kwh, 0, lang), fmt_pm(p.uncertainty_90_kwh, 0, lang),
-                     f0(dkk), f0(co2), f0(p.normalised_savings_kwh)])
+                     f0(p.savings_dkk), f0(co2), f0(p.normalised_savings_kwh)])
     sec.table(Table(cols, rows, col_widths=[1.3, 1, 1.3, 1.3, 1.2, 1.1, 1.1, 1.1, 0.9, 1.1]))
+    unit = tr(unit_key, lang)
     if r.month.m < r.month.days:
-        sec.text(tr("missing_days", lang, k=r.month.days - r.month.m,
-                    unit=tr("unit_hours" if r.granularity == "hour" else "unit_days", lang)))
+        sec.text(tr("missing_days", lang, k=r.month.days - r.month.m, unit=unit))
     in_month = pd.DatetimeIndex(r.daily.index) >= pd.Timestamp(month).tz_localize(LOCAL_TZ)
-    temps = r.daily.loc[in_month, "temp_mean_c"].to_numpy()
+    d_month = r.daily[in_month]
     ny = NormalYear(esco.normal_year.total, esco.normal_year.source, tuple(esco.normal_year.monthly))
+    if "hdd_c" in d_month.columns:  # hour or month rows carry their share of the days' degree days
+        hdd = float(d_month["hdd_c"].sum())
+    else:
+        hdd = float(np.nansum(heating_degree_days_c(d_month["temp_mean_c"].to_numpy(), esco.base_temperature_c)))
+    temp_days = _days_with_temperature(r, d_month)
     sec.text(tr("degree_days_month", lang, month=month_name(month.year, month.month, lang),
-                actual=fmt_number(float(np.nansum(heating_degree_days_c(temps, esco.base_temperature_c))), 0, lang),
-                normal=fmt_number(ny.month(month.month), 0, lang), days=int(np.count_nonzero(~np.isnan(temps)))))
+                actual=fmt_number(hdd, 0, lang), normal=fmt_number(ny.month(month.month), 0, lang), days=temp_days))
     fac = esco.co2_factor(r.carrier, month.year)
     co2_label = f"{fmt_number(fac.kg_per_kwh, 3, lang)} kg/kWh ({fac.year}, {fac.source})" if fac else "–"
-    price = fmt_number(esco.price_dkk_per_kwh, 2, lang) if esco.price_dkk_per_kwh is not None else "–"
-    sec.text(tr("price_co2", lang, price=price, co2=co2_label))
+    for line in _site_price_notes(r, month, prices, co2_label, lang):
+        sec.text(line)
     # model summary and G14 verdict
     m, st = r.model, r.model.stats
-    unit = tr("unit_hours" if r.granularity == "hour" else "unit_days", lang)
     if r.granularity == "hour":
         sec.text(f"{tr('model', lang)}: " + tr("towt_line", lang, occ=m.occupied_hours, segs=len(m.segments)))
     else:
@@ -293,7 +382,8 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str) -> Section:
             terms += tr("heat_term", lang, b=f2(m.beta_hdd_kwh_per_k_day), t=fmt_number(m.heating_balance_c, 1, lang))
         if m.cooling_balance_c is not None:
             terms += tr("cool_term", lang, b=f2(m.beta_cdd_kwh_per_k_day), t=fmt_number(m.cooling_balance_c, 1, lang))
-        sec.text(f"{tr('model', lang)}: " + tr("model_line", lang, kind=tr(f"kind_{m.kind}", lang),
+        line = "billing_line" if r.granularity == "month" else "model_line"
+        sec.text(f"{tr('model', lang)}: " + tr(line, lang, kind=tr(f"kind_{m.kind}", lang),
                                                 mu=fmt_number(m.intercept_kwh_per_day, 1, lang), terms=terms))
     sec.text(tr("stats_line", lang, b0=esco.baseline_start.isoformat(),
                 b1=(esco.baseline_end - dt.timedelta(days=1)).isoformat(), n=fmt_number(st.n, 0, lang), p=st.p,
@@ -306,7 +396,7 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str) -> Section:
                 unit=unit))
     if r.g14_ok:
         sec.text(tr("g14_pass", lang, cv=fmt_percent(r.cvrmse_max, 0, lang),
-                    nmbe=fmt_percent(esco.nmbe_max, 1, lang)))
+                    nmbe=fmt_percent(r.nmbe_max, 1, lang)))
     else:
         sec.text(tr("g14_fail", lang, why="; ".join(r.g14_notes)))
     cfg = esco.sites[r.site]
@@ -351,3 +441,79 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str) -> Section:
     else:
         sec.text(tr("adj_none", lang))
     return sec
+
+
+# -- the workbook ---------------------------------------------------------------------------
+def _xlsx_table_rows(rows: list[list], lang: str) -> list[list]:
+    """CSV rows with the period and resolution in words and the portfolio named; numbers and dates unchanged."""
+    col = {c: i for i, c in enumerate(CSV_HEADER)}
+    out = []
+    for row in rows:
+        row = list(row)
+        row[col["period"]] = ABOUT[f"period_{row[col['period']]}"][lang]
+        if row[col["site"]] == "portfolio":
+            row[col["site"]] = ABOUT["sheet_portfolio"][lang]
+        if row[col["resolution"]]:
+            row[col["resolution"]] = ABOUT[row[col["resolution"]]][lang]
+        out.append([None if v == "" else v for v in row])
+    return out
+
+
+def _workbook(results: list[SiteResult], site_rows: dict[str, list[list]], all_rows: list[list], esco,
+              month: dt.date, prices: PriceBasis, lang: str) -> list[xlsx_out.Sheet]:
+    """The CSV tables as sheets (portfolio first, then one per building) and the "Om rapporten" sheet."""
+    header = [COLUMNS[c][lang] for c in CSV_HEADER]
+    formats = [XLSX_FORMATS.get(c) for c in CSV_HEADER]
+    sheets = [xlsx_out.Sheet(ABOUT["sheet_portfolio"][lang], header, _xlsx_table_rows(all_rows, lang), formats)]
+    for r in results:
+        sheets.append(xlsx_out.Sheet(r.name, header, _xlsx_table_rows(site_rows[r.site], lang), formats))
+    sheets.append(_about_sheet(results, esco, month, prices, lang))
+    return sheets
+
+
+def _about_sheet(results: list[SiteResult], esco, month: dt.date, prices: PriceBasis, lang: str) -> xlsx_out.Sheet:
+    a = lambda key: ABOUT[key][lang]  # noqa: E731
+    Cell = xlsx_out.Cell
+    rows: list[list] = [
+        [a("contract"), esco.contract],
+        [a("esco"), esco.esco or None],
+        [a("report_month"), Cell(month, xlsx_out.MONTH)],
+        [a("baseline_from"), esco.baseline_start],
+        [a("baseline_to"), esco.baseline_end - dt.timedelta(days=1)],
+        [a("measure"), esco.measure_date],
+        [a("normal_year"), Cell(esco.normal_year.total, xlsx_out.INT), None, esco.normal_year.source],
+        [a("base_temp"), Cell(esco.base_temperature_c, "0.0")],
+    ]
+    if prices.kind == "fixed":
+        rows.append([a("price_basis"), Cell(prices.fixed_dkk_per_kwh, xlsx_out.PRICE), a("price_fixed")])
+    elif prices.kind == "periods":
+        rows += [[a("price_basis"), Cell(p.dkk_per_kwh, xlsx_out.PRICE), f"{a('price_from')} {p.from_.isoformat()}",
+                  p.source] for p in prices.periods]
+    else:
+        rows.append([a("price_basis"), prices.file.name, f"{a('price_file')}, {prices.file.interval_min} min"])
+    rows.append([a("unc_dkk"), a("unc_dkk_how")])
+    for f in esco.co2:
+        rows.append([a("co2_factor"), Cell(f.kg_per_kwh, xlsx_out.FACTOR), f"{a(f.carrier)} {f.year}", f.source])
+    bold = set()
+    rows.append([])
+    bold.add(len(rows))
+    rows.append([tr("site", lang), a("model"), a("g14"), a("why"), a("n"), a("cvrmse"), a("nmbe"), a("r2")])
+    for r in results:
+        model = esco.sites[r.site].model
+        if r.model is None:
+            rows.append([r.name, a(model), None, f"{a('no_result')}: {r.error}"])
+            continue
+        st = r.model.stats
+        rows.append([r.name, a(model), a("g14_pass") if r.g14_ok else a("g14_fail"), "; ".join(r.g14_notes) or None,
+                     Cell(st.n, xlsx_out.INT), Cell(st.cv_rmse, "0.0%"), Cell(st.nmbe, "0.00%"), Cell(st.r2, "0.000")])
+    rows.append([])
+    bold.add(len(rows))
+    rows.append([tr("site", lang), tr("from", lang), tr("to", lang), a("kwh_per_day"), a("percent"), a("why")])
+    adjusted = [(r, adj) for r in results for adj in r.adjustments]
+    for r, adj in adjusted:
+        rows.append([r.name, adj.start, adj.end, Cell(adj.kwh_per_day, "0.0"),
+                     Cell(adj.percent / 100.0 if adj.percent is not None else None, "0.0%"), adj.reason])
+    if not adjusted:
+        rows.append([a("none")])
+    return xlsx_out.Sheet(a("sheet_about"), [a("topic"), a("value"), a("detail"), a("source")], rows, (),
+                          bold_rows=bold)

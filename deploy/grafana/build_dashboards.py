@@ -145,6 +145,12 @@ def spool() -> dict:
         panel(3, "Dead letters (i alt)", "stat", [target(
             "A", 'SELECT last("dead_letters") FROM "energimon_status" WHERE $timeFilter GROUP BY "host"',
             "$tag_host")], 0, 8),
+        panel(4, "Seneste statuspunkt fra energimon", "stat", [target(
+            "A", 'SELECT last("readings_written") FROM "energimon_status" WHERE $timeFilter GROUP BY "host"',
+            "$tag_host")], 12, 8, unit="dateTimeFromNow",
+            description="When each energimon server last wrote its status (every store.influxdb.status_interval_s, "
+                        "default 60 s). Older than a few minutes: the daemon is silent or cannot reach InfluxDB.",
+            options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "/^Time$/", "values": False}}),
     ], time_from="now-24h")
 
 

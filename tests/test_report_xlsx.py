@@ -1,0 +1,182 @@
+"""The savings report's XLSX workbook: the CSV's tables as real numbers and dates, Danish headers, one sheet per
+building, the portfolio and "Om rapporten" — written by the CLI next to the CSV, opened here with openpyxl."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import shutil
+import subprocess
+
+import openpyxl
+import pytest
+
+from energimon.analytics.report.i18n import COLUMNS
+from energimon.analytics.report.savings_report import CSV_HEADER
+from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
+from energimon.cli import main
+from energimon.model import LOCAL_TZ, Reading
+from energimon.store.sqlite import SqliteStore
+
+CONFIG = """
+[store]
+path = "store.db"
+[spool]
+path = "spool.db"
+[sites.soro-raadhus]
+name = "Sorø Rådhus"
+latitude = 55.4
+longitude = 11.5
+[sites.stenlille-hallen]
+name = "Stenlille hallen"
+latitude = 55.5
+longitude = 11.6
+[esco]
+contract = "Sorø Kommune ESCO-kontrakt 2025"
+esco = "Eksempel ESCO A/S"
+baseline_start = 2025-01-01
+baseline_end = 2026-01-01
+measure_date = 2026-01-01
+temperature = "soro-raadhus/vejr/outdoor_temp_c"
+reports_dir = "rapporter"
+normal_year = { total = 2906, source = "DTI normalår, 2906 graddage" }
+prices = [
+  { from = 2025-01-01, dkk_per_kwh = 2.10, source = "Kontrakt bilag 3" },
+  { from = 2026-03-16, dkk_per_kwh = 2.45, source = "Tarifændring 16. marts" },
+]
+[[esco.co2]]
+carrier = "electricity"
+year = 2026
+kg_per_kwh = 0.115
+source = "Energinet miljødeklaration"
+[[esco.co2]]
+carrier = "district_heating"
+year = 2026
+kg_per_kwh = 0.045
+source = "Sorø Fjernvarme deklaration"
+[esco.sites.soro-raadhus]
+energy = "hovedmaaler/energy_import_wh"
+[[esco.sites.soro-raadhus.adjustments]]
+start = 2026-03-01
+end = 2026-04-01
+kwh_per_day = 20
+reason = "Ny kantine åbnet på 2. sal"
+[esco.sites.stenlille-hallen]
+model = "caltrack_billing"
+carrier = "district_heating"
+energy = "fjernvarme/heat_energy_wh"
+temperature = "soro-raadhus/vejr/outdoor_temp_c"
+"""
+
+
+def monthly_heat_readings(readings, start: str, end: str):
+    """The counter only at local midnight on the 1st (a meter read once a month), as district heating."""
+    import pandas as pd
+
+    firsts = {int(t.timestamp() * 1000) for t in pd.date_range(start, end, freq="MS", tz=LOCAL_TZ)}
+    return [Reading(r.site, "fjernvarme", "heat_energy_wh", "heat", r.ts_ms, r.value)
+            for r in readings if r.channel == "energy_import_wh" and r.ts_ms in firsts]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    d = tmp_path_factory.mktemp("xlsx")
+    (d / "energimon.toml").write_text(CONFIG, encoding="utf-8")
+    store = SqliteStore(d / "store.db")
+    r1, _ = synthetic_readings(SyntheticBuilding("soro-raadhus", 400, 25, 15.0, 16.0, 60),
+                               dt.date(2025, 1, 1), dt.date(2026, 4, 1), dt.date(2026, 1, 1), seed=1)
+    r2, _ = synthetic_readings(SyntheticBuilding("stenlille-hallen", 600, 40, 15.0, 24.0, 90),
+                               dt.date(2025, 1, 1), dt.date(2026, 4, 1), dt.date(2026, 1, 1), seed=1,
+                               with_temperature=False)  # same seed: the weather the town hall's sensor measures
+    store.write(r1 + monthly_heat_readings(r2, "2025-01-01", "2026-04-01"))
+    store.close()
+    assert main(["report", "savings", "--month", "2026-03", "-c", str(d / "energimon.toml"), "--workers", "1"]) == 0
+    return d / "rapporter"
+
+
+def _csv(path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f, delimiter=";"))
+
+
+def _check_table(ws, csv_rows: list[list[str]]) -> int:
+    """Every cell of the sheet against the CSV: numbers as numbers equal to the CSV's, dates as dates."""
+    header, body = csv_rows[0], csv_rows[1:]
+    assert header == CSV_HEADER
+    assert [c.value for c in ws[1]] == [COLUMNS[c]["da"] for c in CSV_HEADER]  # Danish headers
+    assert ws.freeze_panes == "A2"
+    assert all(ws.column_dimensions[chr(ord("A") + i)].width >= 8 for i in range(len(CSV_HEADER)))
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(body)
+    numbers = 0
+    for xrow, crow in zip(rows, body, strict=True):
+        for name, x, c in zip(CSV_HEADER, xrow, crow, strict=True):
+            if name in ("site", "period", "label", "resolution"):
+                assert x is None or isinstance(x, str)
+            elif name in ("start", "end"):
+                assert (x.date().isoformat() if x is not None else "") == c, name
+            elif c == "":
+                assert x is None, (name, x)  # missing is an empty cell, never 0
+            else:
+                assert isinstance(x, int | float) and not isinstance(x, bool), (name, x)
+                assert x == pytest.approx(float(c.replace(",", ".")), rel=1e-6, abs=1e-6), name
+                numbers += 1
+    return numbers
+
+
+def test_workbook_sheets_headers_numbers_and_dates(report):
+    path = report / "besparelse-2026-03.xlsx"
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Portefølje", "Sorø Rådhus", "Stenlille hallen", "Om rapporten"]
+    assert _check_table(wb["Portefølje"], _csv(report / "besparelse-2026-03.csv")) > 40
+    assert _check_table(wb["Sorø Rådhus"], _csv(report / "besparelse-2026-03-soro-raadhus.csv")) > 20
+    assert _check_table(wb["Stenlille hallen"], _csv(report / "besparelse-2026-03-stenlille-hallen.csv")) > 20
+    ws = wb["Sorø Rådhus"]
+    col = {c: i + 1 for i, c in enumerate(CSV_HEADER)}
+    month = ws.cell(row=2, column=col["savings_kwh"])
+    assert month.number_format == "#,##0" and ws.cell(row=2, column=col["start"]).number_format == "yyyy-mm-dd"
+    assert ws.cell(row=2, column=col["period"]).value == "Måned"
+    assert ws.cell(row=2, column=col["resolution"]).value == "dag"
+    assert wb["Stenlille hallen"].cell(row=2, column=col["resolution"]).value == "måned"
+    # the step price inside March: DKK is not the month's kWh times either price
+    dkk = ws.cell(row=2, column=col["savings_dkk"]).value
+    assert all(abs(dkk - month.value * p) > 10 for p in (2.10, 2.45))
+    assert 2.10 < ws.cell(row=2, column=col["price_dkk_per_kwh"]).value < 2.45
+
+
+def test_about_sheet(report):
+    ws = openpyxl.load_workbook(report / "besparelse-2026-03.xlsx")["Om rapporten"]
+    assert ws.freeze_panes == "A2" and [c.value for c in ws[1]][:4] == ["Emne", "Værdi", "Detalje", "Kilde"]
+    rows = [r for r in ws.iter_rows(min_row=2, values_only=True)]
+    by_topic = {}
+    for r in rows:
+        by_topic.setdefault(r[0], []).append(r[1:])
+    assert by_topic["Kontrakt"][0][0] == "Sorø Kommune ESCO-kontrakt 2025"
+    assert by_topic["Baselineperiode fra"][0][0] == dt.datetime(2025, 1, 1)
+    assert by_topic["Baselineperiode til (inkl.)"][0][0] == dt.datetime(2025, 12, 31)
+    assert by_topic["Besparelsesperiode fra (idriftsættelse)"][0][0] == dt.datetime(2026, 1, 1)
+    assert by_topic["Normalår (graddage)"][0][:3] == (2906, None, "DTI normalår, 2906 graddage")
+    prices = by_topic["Prisgrundlag"]
+    assert [(p[0], p[1], p[2]) for p in prices] == [(2.10, "pris fra 2025-01-01", "Kontrakt bilag 3"),
+                                                    (2.45, "pris fra 2026-03-16", "Tarifændring 16. marts")]
+    co2 = {p[1]: (p[0], p[2]) for p in by_topic["CO₂-faktor kg/kWh"]}
+    assert co2["fjernvarme 2026"] == (0.045, "Sorø Fjernvarme deklaration")
+    models = {r[0]: r for r in rows if isinstance(r[1], str) and r[1].startswith("CalTRACK")}
+    assert models["Sorø Rådhus"][1:3] == ("CalTRACK daglig", "bestået")
+    assert models["Stenlille hallen"][1:3] == ("CalTRACK måned (fakturering)", "bestået")
+    assert models["Stenlille hallen"][4] == 12 and isinstance(models["Stenlille hallen"][5], float)  # n, CV(RMSE)
+    adj = [r for r in rows if r[0] == "Sorø Rådhus" and isinstance(r[1], dt.datetime)]
+    assert adj == [("Sorø Rådhus", dt.datetime(2026, 3, 1), dt.datetime(2026, 4, 1), 20, None,
+                    "Ny kantine åbnet på 2. sal", None, None)]
+
+
+def test_pdf_shows_the_billing_model_and_the_price_periods(report):
+    assert shutil.which("pdftotext"), "poppler-utils (pdftotext) is required for the report tests"
+    text = subprocess.run(["pdftotext", str(report / "besparelse-2026-03.pdf"), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    flat = " ".join(text.split())
+    for words in ("CalTRACK månedsmodel (faktureringsperioder, vægtet mindste kvadraters metode)",
+                  "Måneder (data/alle)", "n = 12 måneder", "CV(RMSE) ≤ 15 %, |NMBE| ≤ 5,0 %",
+                  "Pris pr. periode: fra 2025-01-01 2,10 kr./kWh (kilde: Kontrakt bilag 3); fra 2026-03-16 2,45 "
+                  "kr./kWh (kilde: Tarifændring 16. marts).", "Usikkerhed i kr. (90 %)"):
+        assert words in flat, words
