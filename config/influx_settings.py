@@ -15,9 +15,8 @@ repr, dumps and logs — and can come from a file (``token_file``,
 TLS: an ``https://`` URL is verified against the system's CAs, or against ``ca_file`` (a PEM
 bundle) for a server whose certificate comes from the municipality's own CA.  ``verify_tls =
 false`` turns verification off (logged as a warning when the store opens).  File keys
-(``ca_file``, ``token_file``, ``password_file``) are read when the configuration is loaded and,
-like the MQTT and SMTP file keys, a relative path is relative to the working directory: give
-absolute paths (``/etc/energimon/…``).
+(``ca_file``, ``token_file``, ``password_file``) are read when the configuration is loaded; a
+relative path in the config file is made relative to the config file's folder by ``load_settings``.
 """
 
 from __future__ import annotations
@@ -72,8 +71,7 @@ class InfluxSettings(BaseModel):
     @classmethod
     def _ca_file(cls, v: Path | None) -> Path | None:
         if v is not None and not v.is_file():
-            where = "" if v.is_absolute() else f" (relative to the working directory: {v.resolve()})"
-            raise ValueError(f"CA file not found{where}")
+            raise ValueError("CA file not found")
         if v is not None:
             try:  # a wrong file (a key, a DER certificate) is a config error now, not a TLS error later
                 ssl.create_default_context(cafile=str(v))

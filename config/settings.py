@@ -295,9 +295,9 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         raise ConfigError(cfg_path, [Problem("", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(cfg_path, [Problem("", f"TOML syntax error: {exc}")]) from None
-    settings = settings_from_dict(data, cfg_path)
     # Relative data paths are relative to the config file, so a config folder can be moved.
     base = cfg_path.parent
+    settings = settings_from_dict(_files_relative_to(data, base), cfg_path)
     if not settings.store.path.is_absolute():
         settings.store.path = base / settings.store.path
     if not settings.spool.path.is_absolute():
@@ -306,14 +306,29 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         settings.alerts.state_path = base / settings.alerts.state_path
     if settings.esco is not None and not settings.esco.reports_dir.is_absolute():
         settings.esco.reports_dir = base / settings.esco.reports_dir
-    if settings.esco is not None and settings.esco.price_file and not settings.esco.price_file.is_absolute():
-        settings.esco.price_file = base / settings.esco.price_file
     file_problems = [Problem(key, msg) for key, msg in check_esco_files(settings.esco)]
     if file_problems:
         raise ConfigError(cfg_path, file_problems)
     if settings.schedule.jobs_path is not None and not settings.schedule.jobs_path.is_absolute():
         settings.schedule.jobs_path = base / settings.schedule.jobs_path
     return settings
+
+
+def _files_relative_to(data: Any, base: Path) -> Any:
+    """Every ``*_file`` key (secrets, CA bundles, the price file) with a relative path, made relative to
+    ``base`` (the config file's folder) before validation reads them: the daemon's working directory
+    (``/`` under systemd) must not decide which file a config means."""
+    if isinstance(data, list):
+        return [_files_relative_to(v, base) for v in data]
+    if not isinstance(data, dict):
+        return data
+    out = {}
+    for key, value in data.items():
+        if isinstance(key, str) and key.endswith("_file") and isinstance(value, str) and value \
+                and not Path(value).expanduser().is_absolute():
+            value = str(base / value)
+        out[key] = _files_relative_to(value, base)
+    return out
 
 
 def settings_from_dict(data: dict[str, Any], path: Path | None = None) -> Settings:

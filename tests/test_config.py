@@ -165,6 +165,24 @@ def test_secret_from_file_and_relative_data_paths(tmp_path):
     assert s.store.path == tmp_path / "data" / "store.db"
 
 
+def test_relative_file_keys_are_relative_to_the_config_folder_not_the_working_directory(tmp_path, monkeypatch):
+    # under systemd the working directory is /: a relative secret file must mean the one beside the config
+    conf = tmp_path / "etc"
+    conf.mkdir()
+    (conf / "smtp.pw").write_text("ved-siden-af\n", encoding="utf-8")
+    (conf / "influx.token").write_text("token-ved-siden-af\n", encoding="utf-8")
+    text = MINIMAL + '\n[smtp]\nhost = "smtp.example"\nsender = "e@example.dk"\npassword_file = "smtp.pw"\n'
+    text += ('[store]\nkind = "influxdb"\n[store.influxdb]\nurl = "http://127.0.0.1:8086"\norg = "soroe"\n'
+             'bucket = "energimon"\ntoken_file = "influx.token"\n')
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    s = load_settings(write(conf, text))
+    assert s.smtp.password.get_secret_value() == "ved-siden-af"
+    assert s.store.influxdb.token.get_secret_value() == "token-ved-siden-af"
+    assert s.smtp.password_file == conf / "smtp.pw"
+
+
 def test_unreadable_secret_file_is_a_key_path_error(tmp_path):
     text = MINIMAL + '\n[smtp]\nhost = "smtp.example"\nsender = "e@example.dk"\npassword_file = "/nonexistent/pw"\n'
     problems = problems_of(write(tmp_path, text))
