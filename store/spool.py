@@ -14,7 +14,8 @@ Contract:
   is ever dropped.  Sources apply back-pressure: MQTT leaves messages
   unacknowledged at the broker, a Modbus poll is skipped (the device's energy
   counters still hold the energy, so consumption across the hole stays exact).
-  Filling is logged once each time it crosses 50 %, 80 % and 95 %.
+  Filling is logged once each time it crosses 50 %, 80 % and 95 %.  A write the
+  disk refuses (full, I/O error) is refused the same way (:class:`SpoolUnwritable`).
 * Readings that fail validation, or that the store refuses for good, go to the
   ``dead_letters`` table with the reason, for ``energimon deadletters`` (the
   store's refusals in the same transaction as the batch's :meth:`Spool.ack`).
@@ -58,7 +59,15 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 
 
 class SpoolFull(Exception):
-    """The spool holds ``max_readings``; nothing was written, try again later."""
+    """The spool cannot take the readings now: nothing was written, try again later."""
+
+
+class SpoolUnwritable(SpoolFull):
+    """The spool's file refused the write (a full disk, an I/O error).
+
+    A kind of :class:`SpoolFull`, so every producer answers it the same way (back-pressure) instead of
+    failing: a Modbus poller that got an unexpected exception from its sink would stop polling.
+    """
 
 
 @dataclass
@@ -122,8 +131,8 @@ class Spool:
                     f"spool {self.path} is full ({self._count} of {self.max_readings} readings); "
                     f"{len(valid)} new readings refused from {source}"
                 )
-            self._db.execute("BEGIN IMMEDIATE")
             try:
+                self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany(
                     "INSERT INTO readings (site, device, channel, role, ts_ms, value) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
@@ -133,8 +142,14 @@ class Spool:
                     (source, str(r.key), _reading_json(r), reason) for r, reason in result.rejected
                 )
                 self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self._rollback()
+                raise SpoolUnwritable(
+                    f"spool {self.path} cannot be written ({exc}: is its disk full?); "
+                    f"{len(valid)} new readings refused from {source}"
+                ) from exc
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
             self._count += len(valid)
             self._check_fill()
@@ -149,7 +164,7 @@ class Spool:
                 self._insert_dead_letters([(source, subject, payload, reason)])
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
 
     def _insert_dead_letters(self, rows: Iterable[tuple[str, str, str | bytes, str]]) -> None:
@@ -193,11 +208,23 @@ class Spool:
                     "DELETE FROM readings WHERE id BETWEEN ? AND ?", (batch.first_id, batch.last_id)
                 ).rowcount
                 self._db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self._rollback()
+                raise SpoolUnwritable(
+                    f"spool {self.path} cannot be written ({exc}: is its disk full?); the batch the store "
+                    f"took stays in the spool and goes out again"
+                ) from exc
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
             self._count = max(0, self._count - deleted)
             self._check_fill()
+
+    def _rollback(self) -> None:
+        # SQLite has already rolled back after some errors (a COMMIT that could not write): a second
+        # ROLLBACK would raise "no transaction is active" and hide the error that matters.
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
     # -- inspection -----------------------------------------------------------------------
     def backlog(self) -> int:

@@ -8,7 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from energimon.store.base import Store, StoreError
-from energimon.store.spool import Spool
+from energimon.store.spool import Spool, SpoolUnwritable
 
 log = logging.getLogger("energimon.writer")
 
@@ -72,10 +72,12 @@ class SpoolWriter:
             try:
                 moved = await self.drain_once()
             except Exception as exc:  # the writer task must outlive any store failure
-                error = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+                error = str(exc) if isinstance(exc, StoreError | SpoolUnwritable) else f"{type(exc).__name__}: {exc}"
                 if self.last_error != error:
                     if isinstance(exc, StoreError):
                         log.error("store unavailable, readings stay in the spool: %s", error)
+                    elif isinstance(exc, SpoolUnwritable):  # the disk under the spool, not a bug: no traceback
+                        log.error("%s", error)
                     else:  # a bug or an unexpected failure: keep the traceback, keep retrying
                         log.exception("writing to the store failed, readings stay in the spool: %s", error)
                 self.last_error = error

@@ -497,3 +497,30 @@ def test_a_value_scaled_past_the_float_range_is_missing_not_infinite():
     f = RegisterField(channel="power_w", address=0, type="float64", scale=1e300)
     assert decode(f, [0x7FEF, 0xFFFF, 0xFFFF, 0xFFFF]) is None  # float64 max x 1e300 = inf
     assert decode(f, [0x3FF0, 0, 0, 0]) == 1e300  # 1.0 x 1e300 is still a (huge) number
+
+
+def test_a_sink_that_raises_does_not_end_the_devices_polling():
+    """Whatever the spool raises (a bug, a disk error of a kind nobody foresaw) is a refused poll, logged:
+    the device goes on being polled and its next readings are delivered."""
+    async def scenario():
+        out: list = []
+        calls = 0
+
+        async def flaky_sink(readings, source) -> bool:
+            nonlocal calls
+            calls += 1
+            if calls <= 2:
+                raise RuntimeError("unforeseen spool failure")
+            return await collect(out, readings, source)
+
+        async with MeterSimulator(buildings=SORO_BUILDINGS[:1]) as sim:
+            poller = ModbusPoller(device(sim.meters[0].port), flaky_sink)
+            stop = asyncio.Event()
+            task = asyncio.create_task(poller.run(stop))
+            await asyncio.sleep(4.5)
+            stop.set()
+            await asyncio.wait_for(task, timeout=5)
+        assert calls >= 4 and not task.exception()
+        assert poller.health.errors.get("spool_full", 0) == 2
+        assert any(r.channel == "power_w" for r in out)  # delivered after the failures
+    asyncio.run(scenario())

@@ -16,13 +16,19 @@
 * **Health** is stored as series of the device itself: ``device_online``
   (1/0), ``poll_errors`` (errors since the daemon started) and
   ``fields_missing`` (fields quarantined or not available).
+* **Clock steps**: a reading's time is the system clock's; intervals run on
+  the monotonic clock (a step changes the stamps, not the schedule).  A
+  poller never issues the same stamp twice (see :meth:`ModbusPoller._stamp`)
+  and logs every step of the system clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
+from array import array
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -49,6 +55,8 @@ Sink = Callable[[Sequence[Reading], str], Awaitable[bool]]
 MAX_BACKOFF_S = 300.0
 QUARANTINE_RETRY_POLLS = 10
 SUNSPEC = "sunspec"
+CLOCK_STEP_S = 1.0  # the system clock moved this much more (or less) than the monotonic one: a step
+STAMP_MEMORY_S = 7200.0  # stamps remembered per device: a step back of up to 2 h reuses none of them
 
 
 @dataclass
@@ -143,6 +151,10 @@ class ModbusPoller:
         self._quarantine: dict[RegisterField, int] = {}  # field -> poll number of its next retry
         self._answers = self._timeouts = 0  # per poll: responses received, requests that got none
         self._plan: list[ReadBlock] | None = None
+        self._clock = (time.time(), time.monotonic())  # at the last stamp: to see the system clock step
+        self._stamps = array("q", bytes(8 * (math.ceil(STAMP_MEMORY_S / device.interval_s) + 1)))  # a ring
+        self._stamp_at = 0
+        self._newest_stamp = 0
 
     def _apply_overrides(self, d: ModbusTcpDevice) -> None:
         if d.max_registers_per_read is not None:
@@ -196,7 +208,7 @@ class ModbusPoller:
         # Fields the device cannot deliver (quarantined); a point a device reports as
         # "not implemented" (sentinel) is a property of the device, not a fault.
         self.health.missing_fields = len(self._quarantine)
-        ts_ms = int(time.time() * 1000)
+        ts_ms = self._stamp()
         return [
             Reading(dev.site, f"{dev.id}-{f.subdevice}" if f.subdevice else dev.id, f.channel, dev.role.value, ts_ms, v)
             for f, v in values
@@ -296,6 +308,38 @@ class ModbusPoller:
         self._log(logging.DEBUG, "%s %d-%d (%s): %s", block.table, block.address, block.address + block.count - 1,
                   ", ".join(f.channel for f in block.fields), what)
 
+    def _stamp(self) -> int:
+        """Now, by the system clock, in ms — but never a stamp this poller already issued.
+
+        After the clock steps back, polls land on times already used; the store keeps one value per series
+        and millisecond (that is what makes redelivery harmless), so a repeated stamp would silently replace
+        a reading from before the step.  A repeat is moved on by a millisecond instead.
+        """
+        wall, mono = time.time(), time.monotonic()
+        step_s = (wall - self._clock[0]) - (mono - self._clock[1])
+        self._clock = (wall, mono)
+        if abs(step_s) >= CLOCK_STEP_S:
+            self._log(logging.WARNING, "system clock stepped %s by %.0f s; readings keep the system clock's time "
+                      "(%s), polling keeps its interval", "back" if step_s < 0 else "forward", abs(step_s),
+                      "times repeat, no stamp is reused" if step_s < 0 else "a gap in the times")
+        ts = int(wall * 1000)
+        if ts <= self._newest_stamp:  # the clock went back: only now can a stamp repeat (a linear search)
+            while ts in self._stamps:
+                ts += 1
+        self._stamps[self._stamp_at] = ts
+        self._stamp_at = (self._stamp_at + 1) % len(self._stamps)
+        self._newest_stamp = max(self._newest_stamp, ts)
+        return ts
+
+    async def _deliver(self, readings: list[Reading]) -> bool:
+        """Hand readings to the sink; a sink that raises counts as a refusal (this poll's values are
+        lost, the counters keep the energy) — an exception here must not end this device's polling."""
+        try:
+            return await self.sink(readings, self.source)
+        except Exception:
+            self._log(logging.ERROR, "the spool did not take %d readings", len(readings), exc_info=True)
+            return False
+
     def health_readings(self, ts_ms: int) -> list[Reading]:
         dev, h = self.device, self.health
         mk = lambda ch, v: Reading(dev.site, dev.id, ch, dev.role.value, ts_ms, float(v))  # noqa: E731
@@ -326,7 +370,7 @@ class ModbusPoller:
                     self._log(logging.WARNING, "device offline (%s); retrying in %.0f s",
                               exc or type(exc).__name__, backoff)
                 self.health.online = False
-                await self.sink(self.health_readings(int(time.time() * 1000)), self.source)
+                await self._deliver(self.health_readings(self._stamp()))
                 next_at = next_tick(time.time() + backoff - dev.interval_s, dev.interval_s)
                 continue
             except Exception:  # a bug must not take the daemon down with it
@@ -339,8 +383,8 @@ class ModbusPoller:
                 self._log(logging.INFO, "device online (%d values)", len(readings))
             self.health.online = True
             failures = 0
-            ts = readings[-1].ts_ms if readings else int(time.time() * 1000)
-            if await self.sink([*readings, *self.health_readings(ts)], self.source):
+            ts = readings[-1].ts_ms if readings else self._stamp()
+            if await self._deliver([*readings, *self.health_readings(ts)]):
                 if readings:
                     self.health.last_success_ms = ts
             else:

@@ -1,0 +1,128 @@
+"""`energimon run` SIGKILLed again and again while QoS 1 messages stream in, restarted each time, then stopped
+with SIGTERM: every message the broker acknowledged to the publisher is in the store exactly once, with its
+value (real Mosquitto, real subprocess, real spool and store files).
+
+"Produced" is what the broker acknowledged (PUBACK) to the publisher: from then on it is the broker's
+job to hold it for energimon's persistent session until energimon acknowledges it — which energimon does
+only after the spool commit.  A kill between the commit and the acknowledgement makes the broker
+redeliver; the payload carries its own time, so the store keeps it once.
+
+(Moved here from tests/test_mqtt_crash.py and generalised to several kills in a row.)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from mqtt_broker import running_broker
+
+from faults.harness import DaemonProcess, StreamPublisher, Tally, assert_exact, sqlite_rows, tally, wait_for
+
+SITE, DEVICE, CHANNEL = "soro-raadhus", "hovedmaaler", "energy_import_wh"
+TOPIC = f"bms/{SITE}/{DEVICE}/energi"
+
+
+def write_config(workdir: Path, port: int, protocol: str, client_id: str = "energimon-crash",
+                 store: str = 'path = "store.db"', extra: str = "") -> Path:
+    cfg = workdir / "energimon.toml"
+    cfg.write_text(f"""
+[sites.soro-raadhus]
+name = "Sorø Rådhus"
+latitude = 55.4318
+longitude = 11.556
+
+[store]
+{store}
+
+[spool]
+path = "spool.db"
+
+[mqtt]
+host = "127.0.0.1"
+port = {port}
+protocol = "{protocol}"
+client_id = "{client_id}"
+reconnect_min_s = 0.2
+reconnect_max_s = 1
+session_expiry_s = 3600
+
+[[mqtt.subscriptions]]
+topic = "bms/{{site}}/{{device}}/energi"
+format = "json"
+role = "grid"
+channel = "energy_import_wh"
+unit = "kWh"
+value_path = "e"
+time_path = "t"
+{extra}
+""", encoding="utf-8")
+    return cfg
+
+
+def messages(n: int, t0_s: int) -> tuple[list[tuple[str, str]], dict]:
+    """``n`` payloads, one a second of payload time, values exact in binary; and what the store must hold."""
+    items = [(TOPIC, json.dumps({"e": 1000 + i * 0.125, "t": t0_s + i})) for i in range(n)]
+    expected = {(SITE, DEVICE, CHANNEL, (t0_s + i) * 1000): (1000 + i * 0.125) * 1000 for i in range(n)}  # kWh->Wh
+    return items, expected
+
+
+@dataclass
+class Outcome:
+    tally: Tally
+    stored_at_kills: list[int]
+    sessions_resumed: int
+    exit_code: int
+    log: str
+
+
+def run_daemon_sigkill(workdir: Path, *, protocol: str = "3.1.1", kills: int = 2, per_phase: int = 300,
+                       interval_s: float = 0.003, down_s: float = 0.5) -> Outcome:
+    n = per_phase * (kills + 1)
+    items, expected = messages(n, int(datetime.now(tz=UTC).timestamp()) - 7200)
+    store = workdir / "store.db"
+    stored = lambda: len(sqlite_rows(store, DEVICE, [CHANNEL]))  # noqa: E731
+    with running_broker(workdir / "broker") as broker:
+        daemon = DaemonProcess(write_config(workdir, broker.port, protocol)).start()
+        try:
+            wait_for(lambda: daemon.count("connected to 127.0.0.1") >= 1, 20, "the daemon to connect")
+            time.sleep(0.3)  # SUBACK
+            pub = StreamPublisher(broker.port, items, interval_s, f"crash-publisher-{protocol}").start()
+            at_kills = []
+            for k in range(kills):
+                # kill -9 while messages stream in (some received, not yet committed or acknowledged)
+                goal = (k + 1) * n // (kills + 2)
+                wait_for(lambda goal=goal: stored() >= goal, 30,
+                         lambda goal=goal: f"{goal} readings stored ({stored()})", 0.01)
+                daemon.kill()
+                at_kills.append(stored())
+                time.sleep(down_s)  # the publisher keeps publishing into the outage
+                daemon.start()
+                wait_for(lambda k=k: daemon.count("connected to 127.0.0.1") >= k + 2, 20, "the daemon to reconnect")
+            assert pub.finish() == 0
+            wait_for(lambda: stored() >= n, 30, lambda: f"{n} readings ({stored()} stored)", 0.1)
+            time.sleep(0.5)  # anything extra would show up now
+            code = daemon.terminate()
+        finally:
+            daemon.cleanup()
+    return Outcome(tally(f"daemon SIGKILL x{kills} (mqtt {protocol})", expected, sqlite_rows(store)),
+                   at_kills, daemon.count("session present: True"), code, daemon.text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_sigkill_twice_with_messages_in_flight_then_restart_loses_and_duplicates_nothing(tmp_path, protocol,
+                                                                                          fault_table):
+    out = run_daemon_sigkill(tmp_path, protocol=protocol, kills=2)
+    t = fault_table.add(out.tally)
+    assert t.produced == 900
+    assert all(s < t.produced for s in out.stored_at_kills), "a kill came after everything was stored"
+    assert out.stored_at_kills == sorted(out.stored_at_kills)
+    assert_exact(t)
+    assert out.exit_code == 0
+    assert out.sessions_resumed >= 2  # every restart found its session (and its queued messages) at the broker
+    assert "Traceback" not in out.log
