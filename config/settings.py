@@ -296,7 +296,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(cfg_path, [Problem("", f"TOML syntax error: {exc}")]) from None
     # Relative data paths are relative to the config file, so a config folder can be moved.
-    base = cfg_path.parent
+    base = cfg_path.absolute().parent  # absolute: a path made relative twice would point elsewhere
     settings = settings_from_dict(_files_relative_to(data, base), cfg_path)
     if not settings.store.path.is_absolute():
         settings.store.path = base / settings.store.path

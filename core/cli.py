@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--history-days", type=int, default=0, metavar="N",
                    help="first write N days of simulated history (grid and PV counters), so reports such as "
                         "'energimon report solar --month' have data (default: 0)")
+    p.add_argument("--esco", action="store_true",
+                   help="only write the ESCO demo into --dir and exit (nothing runs live): Eloverblik/DataHub "
+                        "hourly exports for the three sites (a baseline year and 6 months with a known saving, "
+                        "up to the end of last month), an outdoor-temperature CSV and the [esco]/[datahub] "
+                        "config; prints the import and 'report savings' commands to run next")
 
     p = sub.add_parser("check-config", help="validate a configuration file",
                        description="Validate the configuration; print every problem with its key path. "
@@ -246,6 +251,15 @@ def cmd_run(args) -> int:
 def cmd_demo(args) -> int:
     from energimon.demo import run_demo
     from energimon.logs import setup_logging
+
+    if args.esco:
+        if args.history_days or args.seconds is not None:
+            print("energimon demo: --esco skriver kun ESCO-filerne og afslutter; start den levende demo for sig "
+                  "(energimon demo --history-days N)", file=sys.stderr)
+            return 64
+        from energimon.demo_esco import prepare_esco_demo
+
+        return prepare_esco_demo(args.dir.resolve())
 
     setup_logging("WARNING")
     return asyncio.run(run_demo(args.dir.resolve(), args.seconds, args.interval, history_days=args.history_days))

@@ -66,6 +66,9 @@ profile = "{profile}"
 interval_s = {interval}
 """
 
+ESCO_MARKER = "# --- energimon demo --esco"
+"""Starts the [esco]/[datahub] tail that `energimon demo --esco` appends; rewriting the config keeps it."""
+
 SHOWN = ("power_w", "energy_import_wh", "energy_export_wh", "pv_power_w", "pv_energy_wh", "heat_power_w")
 
 
@@ -81,7 +84,9 @@ def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float) -> P
         DEVICE.format(site=site, id=dev_id, role=role, port=port, profile=profile, interval=interval_s)
         for site, dev_id, role, port, profile in devices
     )
-    path.write_text(DEMO_CONFIG.format(config=path, devices=text), encoding="utf-8")
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    esco = old[old.index(ESCO_MARKER):] if ESCO_MARKER in old else ""  # so `report savings` keeps working
+    path.write_text(DEMO_CONFIG.format(config=path, devices=text) + ("\n" + esco if esco else ""), encoding="utf-8")
     return path
 
 

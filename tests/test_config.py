@@ -181,6 +181,12 @@ def test_relative_file_keys_are_relative_to_the_config_folder_not_the_working_di
     assert s.smtp.password.get_secret_value() == "ved-siden-af"
     assert s.store.influxdb.token.get_secret_value() == "token-ved-siden-af"
     assert s.smtp.password_file == conf / "smtp.pw"
+    # a relative --config: every data path comes out absolute, so nothing joins it to the folder twice
+    monkeypatch.chdir(tmp_path)
+    (conf / "energimon.toml").write_text(text + '[spool]\npath = "data/spool.db"\n', encoding="utf-8")
+    s = load_settings(Path("etc") / "energimon.toml")
+    assert s.spool.path == conf / "data" / "spool.db"
+    assert s.smtp.password_file == conf / "smtp.pw"
 
 
 def test_unreadable_secret_file_is_a_key_path_error(tmp_path):

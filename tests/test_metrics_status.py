@@ -231,7 +231,13 @@ async def wait_for_metrics(port: int, proc, timeout_s: float = 15.0) -> dict:
         except OSError:
             await asyncio.sleep(0.1)
             continue
-        if value(samples, "energimon_device_polls_total", site=SITE, device="undermaaler") >= 1:
+        # both devices tried at least once, and the live one has delivered (under load its first poll
+        # can come after the dead one's first attempt)
+        dead, live = frozenset({"site": SITE, "device": "undermaaler"}.items()), \
+            frozenset({"site": SITE, "device": "hovedmaaler"}.items())
+        polls = samples.get(("energimon_device_polls_total", dead))
+        online = samples.get(("energimon_device_online", live))
+        if (polls or 0) >= 1 and online == 1:
             return samples
         await asyncio.sleep(0.1)
     raise AssertionError(f"/metrics on port {port} not ready after {timeout_s} s")

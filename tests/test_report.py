@@ -189,3 +189,15 @@ def test_process_pool_gives_the_same_numbers(configured, tmp_path, monkeypatch):
         store.close()
     assert [r.site for r in par.results] == [r.site for r in seq.results]  # configured order kept
     assert seq.csv.read_bytes() == par.csv.read_bytes()
+
+
+def test_a_long_subtitle_wraps_instead_of_running_off_the_page(tmp_path):
+    from energimon.analytics.report.document import Report, Section
+    from energimon.analytics.report.pdf import render_pdf
+
+    subtitle = ("Kontrakt: Energirenovering af kommunale bygninger i Sorø Kommune 2025-2035 (Eksempel ESCO A/S) · "
+                "baseline 1. maj 2025 – 30. april 2026 · slutord-æøå")
+    pdf = render_pdf(Report("Titel", subtitle, sections=[Section("Afsnit").text("tekst")]), tmp_path / "r.pdf")
+    text = _pdftotext(pdf)
+    assert "slutord-æøå" in text  # the end of the subtitle is on the page, not cut at its right edge
+    assert max(len(line.rstrip()) for line in text.splitlines()) < 110

@@ -41,7 +41,7 @@ def add_report_parser(sub, config_arg) -> None:
 def cmd_report_savings(args) -> int:
     from energimon.analytics.esco import parse_month
     from energimon.analytics.report.savings_report import generate_savings_report
-    from energimon.config.settings import config_path, load_settings
+    from energimon.config.settings import load_settings
     from energimon.store import open_store
 
     settings = load_settings(args.config)
@@ -54,8 +54,6 @@ def cmd_report_savings(args) -> int:
     except ValueError as exc:
         print(f"energimon report savings: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if not settings.esco.reports_dir.is_absolute():  # relative to the config file, like store.path
-        settings.esco.reports_dir = config_path(args.config).parent / settings.esco.reports_dir
     store = open_store(settings.store, readonly=True)
 
     def progress(i: int, n: int, site: str) -> None:

