@@ -129,26 +129,12 @@ def running_broker(workdir: Path, **kwargs) -> Iterator[Broker]:
 
 
 def make_tls_files(workdir: Path, name: str = "ca") -> dict[str, Path]:
-    """A throw-away CA and a server certificate for 127.0.0.1/localhost, made with the openssl CLI."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.fail("openssl not found (Debian package openssl); the TLS test needs it")
-    workdir.mkdir(parents=True, exist_ok=True)
-    ca_key, ca_crt = workdir / f"{name}.key", workdir / f"{name}.crt"
-    key, csr, crt = workdir / "server.key", workdir / "server.csr", workdir / "server.crt"
-    ext = workdir / "server.ext"
-    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n", encoding="utf-8")
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    """A throw-away CA and a server certificate for 127.0.0.1/localhost (see tests/tls_certs.py)."""
+    from tls_certs import issue_server_cert, make_ca
 
-    def run(*args: str) -> None:
-        subprocess.run([openssl, *args], check=True, capture_output=True)
-
-    run("req", "-x509", *ec, "-keyout", str(ca_key), "-out", str(ca_crt), "-days", "2",
-        "-subj", f"/CN=energimon test {name}")
-    run("req", *ec, "-keyout", str(key), "-out", str(csr), "-subj", "/CN=localhost")
-    run("x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key), "-CAcreateserial",
-        "-out", str(crt), "-days", "2", "-extfile", str(ext))
-    return {"ca": ca_crt, "cert": crt, "key": key}
+    ca = make_ca(workdir, name)
+    crt, key = issue_server_cert(ca, workdir, "server", ("IP:127.0.0.1", "DNS:localhost"))
+    return {"ca": ca.crt, "cert": crt, "key": key}
 
 
 def add_password(workdir: Path, user: str, password: str) -> Path:

@@ -1,7 +1,6 @@
-"""Throw-away TLS material for tests, made with the real ``openssl`` CLI: a CA and server certificates it signs.
-
-(tests/mqtt_broker.py has its own ``make_tls_files`` with a fixed name list; this one lets a test choose the
-names a certificate is valid for, e.g. to check that a wrong host name is refused.)
+"""Throw-away TLS material for tests, made with the real ``openssl`` CLI: a CA and server certificates it signs,
+valid for the names a test chooses (e.g. to check that a wrong host name is refused).  ``make_tls_files`` in
+tests/mqtt_broker.py is the loopback default built on these.
 """
 
 from __future__ import annotations
