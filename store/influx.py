@@ -53,6 +53,7 @@ import urllib3
 
 from energimon.config.influx_settings import InfluxSettings
 from energimon.model import Reading, Role, SeriesKey, is_valid_id, now_ms
+from energimon.security import redact_url_credentials
 from energimon.store.base import Rejected, Store, StoreError, StoreHealth
 
 log = logging.getLogger("energimon.store.influx")
@@ -177,7 +178,9 @@ class InfluxStore(Store):
 
     # -- HTTP ------------------------------------------------------------------------------
     def _where(self) -> str:
-        return self.settings.describe()
+        # The configuration refuses credentials in the URL; settings built in code could still carry some,
+        # and every store error line starts with this.
+        return redact_url_credentials(self.settings.describe())
 
     def _request(self, method: str, path: str, params: dict[str, Any], body: bytes | None = None,
                  headers: dict[str, str] | None = None) -> urllib3.BaseHTTPResponse:
@@ -580,6 +583,7 @@ def _warn_unverified(url: str) -> None:
     if url in _warned_unverified:
         return
     _warned_unverified.add(url)
+    url = redact_url_credentials(url)
     if url.startswith("https://"):
         log.warning("InfluxDB %s: verify_tls = false — the server's certificate is NOT checked, anyone on the "
                     "network path can pose as the server and read the credentials; for a server with its own "
