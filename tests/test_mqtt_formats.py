@@ -214,7 +214,7 @@ def test_settings_report_key_paths_and_hide_passwords():
     probs = mqtt_problems({"host": "broker", "subscriptions": [
         {"topic": "a/{device}", "role": "weather", "site": "soro-radhus", "channel": "outdoor_temp_c"}]})
     assert probs == ["mqtt.subscriptions[0] (topic 'a/{device}').site: unknown site 'soro-radhus'; "
-                     "known sites: soro-raadhus"]
+                     "known sites: soro-raadhus; did you mean 'soro-raadhus'?"]
 
 
 def test_example_config_documents_mqtt_with_the_soro_outdoor_sensor():
