@@ -4,7 +4,8 @@ The walks work on the raw data (what the TOML file and the environment gave) aga
 annotations, so they see what pydantic would quietly convert:
 
 * :func:`strict_type_problems` — a string, float or boolean where a number is expected
-  (``port = "502"``), a number or string where ``true``/``false`` is expected.  pydantic's lax mode
+  (``port = "502"``), a number or string where ``true``/``false`` is expected, a number where a date
+  is expected (pydantic would read it as a Unix time).  pydantic's lax mode
   would coerce them; in a file they are mistakes (a quoted number is often a half-finished edit).
   Values from environment variables are strings by nature and stay exempt.
 * :func:`non_finite_problems` — ``nan`` and ``inf`` (valid TOML floats) anywhere.
@@ -19,6 +20,7 @@ annotations, so they see what pydantic would quietly convert:
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import math
 import os
@@ -123,10 +125,13 @@ def is_table_or_list(model: type[BaseModel], loc: Loc) -> bool:
 
 # -- strict numbers and booleans -------------------------------------------------------------------------
 def _kind(annotation: Any) -> str | None:
-    """'int', 'float', 'bool' when every member of the annotation is one of those (Literal ints count as int)."""
+    """'int', 'float', 'bool', 'date' when every member of the annotation is one of those (Literal ints count as
+    int, date-times as dates)."""
     kinds = set()
     for m in _members(annotation):
-        if m is bool:
+        if m in (dt.date, dt.datetime):
+            kinds.add("date")
+        elif m is bool:
             kinds.add("bool")
         elif m is int:
             kinds.add("int")
@@ -142,6 +147,8 @@ def _kind(annotation: Any) -> str | None:
 
 
 def _fits(kind: str, value: Any) -> bool:
+    if kind == "date":  # a TOML date, or text the model parses; a number would be read as a Unix time
+        return isinstance(value, dt.date | str)
     if kind == "bool":
         return isinstance(value, bool)
     if kind == "int":
@@ -188,10 +195,15 @@ def _type_message(kind: str, value: Any, loc: Loc) -> str:
     shown = "" if _secret_key(leaf) else f" {value!r}"
     if kind == "bool":
         return f"expected true or false (without quotes), got{shown}"
+    if kind == "date":
+        return f"expected a date (e.g. 2025-01-01, without quotes), got{shown}"
     what = "a whole number" if kind == "int" else "a number"
     if isinstance(value, str):
-        return f"expected {what}, got the string{shown} (write it without quotes: {leaf} = {value.strip()})" \
-            if shown else f"expected {what}, got a string"
+        try:
+            float(value)
+        except ValueError:
+            return f"expected {what}, got the string{shown}"
+        return f"expected {what}, got the string{shown} (write it without quotes: {leaf} = {value.strip()})"
     if isinstance(value, bool):
         return f"expected {what}, got {str(value).lower()}"
     return f"expected {what}, got{shown}"

@@ -64,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "config; prints the import and 'report savings' commands to run next")
 
     p = sub.add_parser("check-config", help="validate a configuration file",
-                       description="Validate the configuration; print every problem with its key path. "
-                                   "Exit 0 when valid, 2 when not.")
+                       description="Validate the configuration (offline: nothing is contacted); print every "
+                                   "problem at once with its line (or environment variable), key path and what "
+                                   "was expected. Exit 0 when valid, 2 when not.")
     p.set_defaults(handler=cmd_check_config)
     p.add_argument("file", nargs="?", help="configuration file (same default as --config)")
     _config_arg(p)
