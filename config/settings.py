@@ -466,7 +466,7 @@ def _check(data: dict[str, Any], lines: dict[Loc, int],
 
 
 def _finish(problems: list[Problem], sources: _Sources) -> list[Problem]:
-    """Each problem once, with where it came from and a "did you mean" for unknown sites."""
+    """Each problem once, with where it came from (line or variable), no URL credentials, in file order."""
     out: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     for p in problems:
@@ -738,6 +738,12 @@ def config_warnings(settings: Settings) -> list[str]:
                     if hint:
                         warnings.append(f"sites.{site_id}.pv[{i}].{key}: no Modbus device {ref!r} at this site"
                                         f"{hint} (fine if it comes from MQTT or an import)")
+        calendar = settings.alerts.sites.get(site_id) if settings.alerts is not None else None
+        for ref in (calendar.rated_power_w if calendar is not None else {}):
+            hint = did_you_mean(ref, ids) if ref not in ids else ""
+            if hint:
+                warnings.append(f"alerts.sites.{site_id}.rated_power_w.{ref}: no Modbus device {ref!r} at this "
+                                f"site{hint} (fine if it comes from MQTT or an import)")
     return warnings
 
 

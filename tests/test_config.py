@@ -229,11 +229,16 @@ def test_data_paths_must_be_usable_files(tmp_path):
 def test_a_device_reference_close_to_a_configured_id_is_a_warning(tmp_path, capsys):
     text = MINIMAL.replace("longitude = 11.56", 'longitude = 11.56\n[[sites.soro-raadhus.pv]]\nid = "tag"\n'
                            'kwp = 20\ntilt_deg = 30\nazimuth_deg = 180\ninverter = "hovedmaler"')
+    text += ('\n[alerts]\nenabled = false\n[alerts.sites.soro-raadhus]\n'
+             'rated_power_w = { hovedmaaler = 5e4, hovdmaaler = 1e4 }\n')
     cfg = write(tmp_path, text)
     assert main(["check-config", str(cfg)]) == 0  # valid: an MQTT or imported device may carry that id
     err = capsys.readouterr().err
     assert ("WARNING: sites.soro-raadhus.pv[0].inverter: no Modbus device 'hovedmaler' at this site (did you mean "
             "'hovedmaaler'?)") in err
+    assert ("WARNING: alerts.sites.soro-raadhus.rated_power_w.hovdmaaler: no Modbus device 'hovdmaaler' at this "
+            "site (did you mean 'hovedmaaler'?)") in err
+    assert err.count("WARNING") == 2
 
 
 def test_key_lines_follows_tables_arrays_inline_tables_and_multiline_strings():
