@@ -229,8 +229,8 @@ def _fail(args, text: str, code: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a command.  Whatever goes wrong ends in one line on stderr and an exit code, never a traceback
-    (unless ``--traceback`` asks for one): 1 the command failed (store, files), 2 configuration, 64 a wrong
-    argument, 70 a bug."""
+    (unless ``--traceback`` asks for one): 1 the command failed (store, files), 2 configuration (or the daemon
+    could not start), 64 a wrong argument, 70 a bug."""
     import sqlite3
 
     from energimon.store.base import StoreError
@@ -251,6 +251,10 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail(args, f"{where}{exc.strerror or exc}", EXIT_FAIL)
     except Exception as exc:
+        from energimon.daemon import StartupError  # imported only here: it brings the scheduler and pymodbus
+
+        if isinstance(exc, StartupError):  # e.g. the demo's daemon
+            return _fail(args, f"cannot start: {exc}", EXIT_CONFIG)
         if args.traceback:
             raise
         from energimon.jobruns import error_text
