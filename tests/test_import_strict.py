@@ -426,3 +426,26 @@ def test_influxdb_import_in_batches_and_refusal_writes_nothing(influxd, tmp_path
     assert "673/673 readings written (100 %)" in capsys.readouterr().err
     doc = influxd.query("SELECT count(energy_import_wh) FROM electricity", db=db)
     assert doc["results"][0]["series"][0]["values"][0][1] == 673
+
+
+def test_files_imported_out_of_order_are_refused_until_given_together(tmp_path, cfg, capsys):
+    jan5 = dt.datetime(2026, 1, 5, tzinfo=CPH)
+    a, b = tmp_path / "jan5.csv", tmp_path / "jan6.csv"
+    a.write_text("\n".join([HEADER, *eloverblik_rows(jan5, 24, 60, lambda h: 1.0)]), encoding="utf-8")
+    b.write_text("\n".join([HEADER, *eloverblik_rows(jan5 + dt.timedelta(days=1), 24, 60, lambda h: 2.0)]),
+                 encoding="utf-8")
+    assert main(["import", "eloverblik", str(b), "-c", str(cfg)]) == 0  # the later file first: counter 0 -> 48 kWh
+    capsys.readouterr()
+    before = raw(tmp_path, KEY)
+    # the earlier file would end at 24 kWh where the stored 6 Jan counter starts at 0: it would go down
+    assert main(["import", "eloverblik", str(a), "-c", str(cfg)]) == 65
+    err = capsys.readouterr().err
+    assert (f"{a}:25: this import ends with {ENERGY} at 24.000 kWh (2026-01-06 00:00+01:00), but the store already "
+            "holds later readings of it that continue from 0.000 kWh at 2026-01-06 00:00+01:00") in err
+    assert raw(tmp_path, KEY) == before
+    assert main(["import", "eloverblik", str(a), str(b), "-c", str(cfg)]) == 0  # together: one counter
+    store = SqliteStore(tmp_path / "store.db", readonly=True)
+    res = store.energy(KEY, jan5, jan5 + dt.timedelta(days=2), "day")
+    store.close()
+    # 24 x 1 kWh and 24 x 2 kWh, no reset (hand computed)
+    assert list(res.windows["energy_wh"] / 1000) == pytest.approx([24.0, 48.0]) and res.resets.empty

@@ -1,7 +1,8 @@
 """Import logic shared by the CLI and tests: parse, check, turn into readings, write — all or nothing.
 
 Every check that can refuse a file runs before the first write: parsing (every bad line named),
-duplicated times (``on_duplicate``), negative interval energy, counters going backwards, overlapping
+duplicated times (``on_duplicate``), negative interval energy, counters going backwards (also
+against later readings an earlier import stored: files imported out of order), overlapping
 intervals, times before 2000 or more than 24 h ahead (the spool's validity window, so an import
 refuses what the daemon would dead-letter), and the store's own reading validation.  The readings
 then go to the store in one write: the embedded SQLite store writes them in one transaction, so
@@ -130,6 +131,34 @@ def _validation_errors(readings: list[Reading], sources: list[str], now: int, kn
     return errors
 
 
+CONTINUITY_LOOK_AHEAD_MS = 35 * 86_400_000
+
+
+def _continuity_errors(store, key: SeriesKey, intervals: list[Interval], readings: list[Reading]) -> list[str]:
+    """Readings the store already holds after this import's counter, computed from another counter value.
+
+    An earlier import of a later file continues its counter from what the store held at its start; if this
+    import ends at a different value there (files imported out of order, or a corrected earlier file), the
+    stored later readings would go down or jump.  Refused: the later files must be imported with this one."""
+    end_ms, end_wh = readings[-1].ts_ms, readings[-1].value
+    ts, v = store.read_raw_ms(key, end_ms, end_ms + CONTINUITY_LOOK_AHEAD_MS)
+    if len(ts) == 0 or (len(ts) == 1 and ts[0] == end_ms):
+        return []
+    tol = 1e-6 * max(1.0, abs(end_wh))
+    at_end = float(v[0]) if ts[0] == end_ms else None
+    after_ts, after_v = (int(ts[1]), float(v[1])) if at_end is not None else (int(ts[0]), float(v[0]))
+    if at_end is not None and abs(at_end - end_wh) <= tol:
+        return []
+    if at_end is None and after_v >= end_wh - tol:
+        return []
+    held = (f"{at_end / 1000:,.3f} kWh at {local_text(end_ms)}" if at_end is not None
+            else f"{after_v / 1000:,.3f} kWh at {local_text(after_ts)}")
+    return [f"{intervals[-1].where}: this import ends with {key} at {end_wh / 1000:,.3f} kWh "
+            f"({local_text(end_ms)}), but the store already holds later readings of it that continue from {held} "
+            "(an earlier import of a later file): they would go down or jump. Import this file together with the "
+            "later file(s) of the series in one command, so the counter runs on across them"]
+
+
 def _write_all(store, readings: list[Reading], progress: Progress | None) -> None:
     """All readings, all or nothing where the store allows it (see the module docstring)."""
     total = len(readings)
@@ -230,6 +259,7 @@ def import_eloverblik_files(store, files: list[tuple[str, str]], mapping: dict, 
     for mp, key, role, intervals, step, merged in plans:
         rs = counter_readings(key, role, intervals, anchor_wh(store, key, intervals[0].start_ms))
         errors += _validation_errors(rs, reading_sources(intervals), now, errors)
+        errors += _continuity_errors(store, key, intervals, rs)
         readings += rs
         total_kwh = sum(i.energy_wh for i in intervals) / 1000.0
         lines.append(f"{mp} -> {key}: {len(intervals)} intervals of {step // 60000} min, {total_kwh:,.1f} kWh, "
@@ -280,6 +310,7 @@ def import_time_value_text(store, text: str, key: SeriesKey, role: str, interval
             raise ImportFormatError(_sort_errors(errors, [name]))
         readings = counter_readings(key, role, intervals, anchor_wh(store, key, intervals[0].start_ms))
         sources = reading_sources(intervals)
+        errors += _continuity_errors(store, key, intervals, readings)
     else:
         errors += _window_errors(items, None, now)
         items.sort(key=lambda i: i.ts_ms)
