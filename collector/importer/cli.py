@@ -11,16 +11,17 @@ EXIT_DATA = 65
 
 _STRICT = ("A file with any bad line is not imported at all (nothing from it is stored); every bad line is listed "
            "with its number and what to do. Re-importing a file writes the same readings again (idempotent).")
-_DECIMAL_HELP = ("the decimal mark of the file(s), when detection cannot tell (e.g. only values like 1.234): with "
-                 "',' a '.' separates thousands, with '.' a ',' does. Default: detected per file from values that "
-                 "can only be read one way (0,25 / 21.32); ';' files use ',' and ',' files '.' when none tells")
+_DECIMAL_HELP = ("',' or '.': the decimal mark of the file(s), when detection cannot tell (e.g. only values "
+                 "like 1.234): with ',' a '.' separates thousands, with '.' a ',' does. Default: detected per file "
+                 "from values that can only be read one way (0,25 / 21.32); ';' files use ',' and ',' files '.' "
+                 "when none tells")
 
 
 def _common(p) -> None:
     p.add_argument("--on-duplicate", choices=("error", "last", "sum"), default="error",
                    help="two rows with the same time (of one series): 'error' refuses the file naming both lines "
                         "(default), 'last' keeps the later line, 'sum' adds the two interval energies")
-    p.add_argument("--decimal-mark", choices=(",", "."), default=None, help=_DECIMAL_HELP)
+    p.add_argument("--decimal-mark", choices=(",", "."), default=None, metavar="MARK", help=_DECIMAL_HELP)
 
 
 def add_import_parser(sub, config_arg) -> None:
