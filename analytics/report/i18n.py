@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+PRELIMINARY_SUFFIX = {"da": "-foreloebig", "en": "-preliminary"}
+"""File-name mark of a report for a month that is not over (ASCII, so the name survives mail and file shares)."""
+
 MONTHS = {
     "da": ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
            "november", "december"],
@@ -259,3 +264,15 @@ def tr(key: str, lang: str = "da", **kw) -> str:
 
 def month_name(year: int, month: int, lang: str = "da") -> str:
     return f"{MONTHS[lang][month - 1]} {year}"
+
+
+def preliminary_text(month: dt.date, cutoff: dt.date, lang: str = "da") -> str:
+    """The sentence saying a report is preliminary (its month is not over) and which days it counts:
+    those before ``cutoff``."""
+    mname = month_name(month.year, month.month, lang)
+    if cutoff <= month:
+        return tr("preliminary_none", lang, month=mname)
+    last = cutoff - dt.timedelta(days=1)
+    day = (f"{last.day}. {month_name(last.year, last.month, lang)}" if lang == "da"
+           else f"{last.day} {month_name(last.year, last.month, lang)}")
+    return tr("preliminary_note", lang, month=mname, last=day, days=(cutoff - month).days)

@@ -35,7 +35,15 @@ from energimon.analytics.esco import ledger as make_ledger
 from energimon.analytics.report import xlsx_out
 from energimon.analytics.report.csv_out import write_csv
 from energimon.analytics.report.document import Chart, Report, Section, Table
-from energimon.analytics.report.i18n import ABOUT, COLUMNS, MONTHS, month_name, tr
+from energimon.analytics.report.i18n import (
+    ABOUT,
+    COLUMNS,
+    MONTHS,
+    PRELIMINARY_SUFFIX,
+    month_name,
+    preliminary_text,
+    tr,
+)
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
 from energimon.analytics.report.pdf import render_pdf
 from energimon.analytics.savings import MIN_PERIOD_COVERAGE, PeriodSavings, portfolio_total
@@ -56,9 +64,6 @@ CSV_HEADER = ["site", "period", "label", "days", "days_with_data", "adjusted_bas
 ``status`` is ``ok``, ``no_data`` or ``incomplete`` (then every amount is empty: missing is never zero;
 ``status_reason`` says why, in the report's language); a portfolio row is ``partial`` when it sums only
 some buildings (``status_reason`` names those left out)."""
-
-PRELIMINARY_SUFFIX = {"da": "-foreloebig", "en": "-preliminary"}
-"""File-name mark of a report for a month that is not over (ASCII, so the name survives mail and file shares)."""
 
 XLSX_FORMATS = {"days": xlsx_out.INT, "days_with_data": xlsx_out.INT, "adjusted_baseline_kwh": xlsx_out.KWH,
                 "actual_kwh": xlsx_out.KWH, "savings_kwh": xlsx_out.KWH, "uncertainty_68_kwh": xlsx_out.KWH,
@@ -251,16 +256,6 @@ def _portfolio_csv_rows(results: list[SiteResult], esco, month: dt.date, lang: s
 
 
 # -- the PDF ----------------------------------------------------------------------------------
-def preliminary_text(month: dt.date, cutoff: dt.date, lang: str) -> str:
-    """The sentence saying a report is preliminary and which days it counts."""
-    mname = month_name(month.year, month.month, lang)
-    if cutoff <= month:
-        return tr("preliminary_none", lang, month=mname)
-    last = cutoff - dt.timedelta(days=1)
-    return tr("preliminary_note", lang, month=mname, last=f"{last.day}. {month_name(last.year, last.month, lang)}"
-              if lang == "da" else f"{last.day} {month_name(last.year, last.month, lang)}", days=(cutoff - month).days)
-
-
 def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "da",
                  prices: PriceBasis | None = None, cutoff: dt.date | None = None) -> Report:
     """The report document: a portfolio page, then one section per building.  With ``cutoff`` inside the month
