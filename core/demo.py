@@ -276,8 +276,10 @@ async def run_demo(folder: Path, seconds: float | None, interval_s: float, out=s
         started = time.monotonic()
         try:
             while not runner.done():
+                # a table every 5 s, and a --seconds run ends on time rather than at the next table
+                left = 5.0 if seconds is None else min(5.0, max(0.1, seconds - (time.monotonic() - started)))
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(runner), timeout=5.0)
+                    await asyncio.wait_for(asyncio.shield(runner), timeout=left)
                 if runner.done():
                     break
                 elapsed = time.monotonic() - started
