@@ -398,3 +398,34 @@ def test_identity_reads_send_only_read_function_codes():
     asyncio.run(scenario())
     assert set(seen) <= {1, 2, 3, 4}, seen
     assert {3, 4} <= set(seen)  # holding (the SDM630 serial, SunSpec) and input registers (SDM630 values)
+
+
+def test_the_running_poller_stores_serial_changes_with_the_values_not_with_offline_health():
+    b = SORO_BUILDINGS[0]
+    meter = SimulatedMeter(b, free_port(), MainMeter(b, time.time()), serial="22000101")
+    batches: list[list] = []
+
+    async def sink(readings, source) -> bool:
+        batches.append(list(readings))
+        return True
+
+    async def scenario():
+        async with serve(meter.device(), port=meter.port):
+            poller = ModbusPoller(device(meter.port, "hovedmaaler", "eastron.sdm630", role="grid"), sink)
+            stop = asyncio.Event()
+            task = asyncio.create_task(poller.run(stop))
+            deadline = time.monotonic() + 20
+            while not batches and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            stop.set()
+            await asyncio.wait_for(task, 10)
+            return poller
+
+    poller = asyncio.run(scenario())
+    batch = batches[0]
+    (flag,) = [r for r in batch if r.channel == "serial_changes"]
+    assert flag.value == 0.0 and flag.ts_ms == next(r.ts_ms for r in batch if r.channel == "power_w")
+    # the health written for an offline poll (no values) carries no serial_changes: it would make the
+    # device's data look fresh to the stale/offline rules
+    assert poller.identity.record is not None
+    assert "serial_changes" not in {r.channel for r in poller.health_readings(flag.ts_ms + 1)}

@@ -96,10 +96,12 @@ class ProfileImage:
     def tables(self) -> set[str]:
         return {f.table for f in self.profile.fields} | {f.table for f in self.profile.info}
 
-    def registers(self) -> dict[str, dict[int, int]]:
-        """table -> {address: 16-bit word} (for coil/discrete: {bit address: 0/1})."""
-        out: dict[str, dict[int, int]] = {t: {} for t in self.tables}
+    def registers(self, only: str | None = None) -> dict[str, dict[int, int]]:
+        """table -> {address: 16-bit word} (for coil/discrete: {bit address: 0/1}); ``only``: that table."""
+        out: dict[str, dict[int, int]] = {t: {} for t in self.tables if only is None or t == only}
         for f in self.profile.fields:
+            if f.table not in out:
+                continue
             regs = out[f.table]
             sf = 0
             if f.scale_factor_address is not None:
@@ -119,6 +121,8 @@ class ProfileImage:
             for i, w in enumerate(words):
                 regs[f.address + i] = w
         for f in self.profile.info:
+            if f.table not in out:
+                continue
             words = encode_info(f, self.info[f.key]) if f.key in self.info else [0] * f.width
             for i, w in enumerate(words):
                 out[f.table][f.address + i] = w
@@ -161,7 +165,7 @@ class ProfileImage:
             self.refresh(self)
         table = next(iter(self.tables)) if self.shared else _FC_TABLE.get(function_code)
         if table in ("holding", "input"):
-            for addr, word in self.registers()[table].items():
+            for addr, word in self.registers(table)[table].items():
                 off = addr - start_address
                 if 0 <= off < len(registers):
                     registers[off] = word
