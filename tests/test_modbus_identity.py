@@ -429,3 +429,34 @@ def test_the_running_poller_stores_serial_changes_with_the_values_not_with_offli
     # device's data look fresh to the stale/offline rules
     assert poller.identity.record is not None
     assert "serial_changes" not in {r.channel for r in poller.health_readings(flag.ts_ms + 1)}
+
+
+def test_a_gateway_closed_after_every_poll_is_not_asked_for_the_identity_every_poll():
+    """close_after_poll makes every poll a new connection; the identity is then read on the first poll and
+    by the periodic check only, not as one more request in every poll."""
+    holding: list[int] = []
+
+    def trace(sending: bool, pdu):
+        if not sending and pdu.function_code == 3:
+            holding.append(pdu.address)
+        return pdu
+
+    b = SORO_BUILDINGS[0]
+    meter = SimulatedMeter(b, free_port(), MainMeter(b, time.time()), serial="22000101")
+
+    async def scenario():
+        async with serve(meter.device(), port=meter.port, trace_pdu=trace):
+            dev = device(meter.port, "hovedmaaler", "eastron.sdm630", role="grid").model_copy(
+                update={"close_after_poll": True})
+            poller = ModbusPoller(dev, keep)
+            for n in range(4):
+                poller.health.polls = n
+                await poller.poll_once()
+            after_four = len(holding)
+            poller.health.polls = IDENTITY_REFRESH_POLLS
+            await poller.poll_once()
+            return after_four, poller
+
+    after_four, poller = asyncio.run(scenario())
+    assert after_four == 1 and holding == [0xFC00, 0xFC00]  # first poll, then the periodic check
+    assert poller.conn.generation == 5 and poller.info == {"serial": "22000101"}

@@ -203,7 +203,7 @@ class ModbusPoller:
         self._info_problems_logged = False
         self._common_model: tuple[int, int] | None = None  # SunSpec model 1: (address, length)
         self._last_problem = ""  # the last failed request, in words (for the quarantine line)
-        self._internal_logged = False
+        self._internal_logged: set[str] = set()
 
     def _apply_overrides(self, d: ModbusTcpDevice) -> None:
         if d.max_registers_per_read is not None:
@@ -297,6 +297,8 @@ class ModbusPoller:
             return False
         if self.health.polls - self._identity_poll >= IDENTITY_REFRESH_POLLS:
             return True
+        if self.quirks.close_after_poll and self._identity_generation >= 0:
+            return False  # a new connection every poll says nothing: do not add requests to every poll
         return self._identity_ok and self._identity_generation != self.conn.generation
 
     async def read_identity(self) -> dict[str, str]:
@@ -531,11 +533,12 @@ class ModbusPoller:
             except Exception as exc:  # a bug must not take the daemon down with it
                 self.conn.reset()
                 self.health.count("internal")
-                # one line (repeated only once per daemon run); the traceback at DEBUG
-                if not self._internal_logged:
-                    self._internal_logged = True
-                    self._log(logging.ERROR, "unexpected error while polling (a bug; run with log level DEBUG "
-                              "for the traceback): %s", _one_line(exc))
+                # one line per distinct error (counted in poll_errors every time); the traceback at DEBUG
+                what = _one_line(exc)
+                if what not in self._internal_logged:
+                    self._internal_logged.add(what)
+                    self._log(logging.ERROR, "unexpected error while polling (a bug; [log] level = \"DEBUG\" "
+                              "shows the traceback): %s", what)
                 self._log(logging.DEBUG, "traceback", exc_info=True)
                 next_at = next_tick(time.time(), dev.interval_s)
                 continue
