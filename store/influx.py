@@ -22,6 +22,13 @@ offending readings, which come back as :class:`Rejected` (dead letters) so the
 queue keeps moving.  Every write is idempotent (same series + timestamp
 overwrites), so re-sending the good half of a batch is harmless.
 
+Device-stamped readings (:attr:`OnConflict.KEEP`) must not replace a different value
+stored at the same millisecond, and line protocol has no "insert if absent": a batch
+holding such readings first asks what is stored at their times — one InfluxQL request,
+one statement per measurement, site and device over the span of their times — and
+refuses the colliding ones (:func:`~energimon.store.base.collision_reason`).  Batches
+of readings energimon stamped (never a repeated stamp) skip it: that path stays as fast.
+
 Reads use InfluxQL over ``/query`` for every generation; fixed-bucket partial
 aggregates are pushed down as ``GROUP BY time(Ns)``.
 
@@ -52,8 +59,8 @@ import pandas as pd
 import urllib3
 
 from energimon.config.influx_settings import InfluxSettings
-from energimon.model import Reading, Role, SeriesKey, is_valid_id, now_ms
-from energimon.store.base import Rejected, Store, StoreError, StoreHealth
+from energimon.model import OnConflict, Reading, Role, SeriesKey, is_valid_id, now_ms
+from energimon.store.base import Rejected, Store, StoreError, StoreHealth, collision_reason
 
 log = logging.getLogger("energimon.store.influx")
 
@@ -63,6 +70,9 @@ MEASUREMENT_CHANNELS: dict[str, tuple[str, ...]] = {
         "power_w", "energy_import_wh", "energy_export_wh", "pv_power_w", "pv_energy_wh", "pv_dc_power_w",
         "voltage_v", "voltage_l1_v", "voltage_l2_v", "voltage_l3_v", "current_a", "frequency_hz",
         "reactive_power_var", "power_factor",
+        "power_l1_w", "power_l2_w", "power_l3_w", "current_l1_a", "current_l2_a", "current_l3_a",
+        "energy_import_l1_wh", "energy_import_l2_wh", "energy_import_l3_wh",
+        "energy_export_l1_wh", "energy_export_l2_wh", "energy_export_l3_wh",
     ),
     "heat": ("heat_energy_wh", "heat_power_w", "volume_m3", "flow_m3_h", "supply_temp_c", "return_temp_c"),
     "weather": ("outdoor_temp_c", "irradiance_w_m2", "module_temp_c"),
@@ -324,6 +334,9 @@ class InfluxStore(Store):
         2 cores, where influxd and this process already compete for the CPUs.)
         """
         rejected: list[Rejected] = []
+        keep = OnConflict.KEEP
+        if any(r.on_conflict is keep for r in readings):
+            readings = self._without_collisions(readings, rejected)
         lines = self.lines(readings, rejected)
         if lines:
             with self._lock:
@@ -334,6 +347,64 @@ class InfluxStore(Store):
             log.warning("InfluxDB store refused %d reading(s) for good, e.g. %s: %s",
                         len(rejected), rejected[0].reading.key, rejected[0].reason)
         return rejected
+
+    def _without_collisions(self, readings: Sequence[Reading], rejected: list[Rejected]) -> list[Reading]:
+        """The batch without device-stamped readings that would replace a different value (those go to
+        ``rejected``): compared with what the server holds at their times and with earlier readings of the batch."""
+        stored = self._stored_at([r for r in readings if r.on_conflict is OnConflict.KEEP])
+        seen: dict[tuple[str, str, str, int], float] = {}
+        out = []
+        for r in readings:
+            k = (r.site, r.device, r.channel, r.ts_ms)
+            try:
+                v = float(r.value)
+            except (TypeError, ValueError):
+                out.append(r)  # lines() refuses it with the reason
+                continue
+            if r.on_conflict is OnConflict.KEEP:
+                before = seen[k] if k in seen else stored.get(k)
+                if before is not None and before != v:
+                    rejected.append(Rejected(r, collision_reason(r, before)))
+                    continue
+            seen[k] = v
+            out.append(r)
+        return out
+
+    def _stored_at(self, readings: list[Reading]) -> dict[tuple[str, str, str, int], float]:
+        """What the server holds for these readings' series at their times (any role tag), in one request.
+
+        InfluxQL cannot OR several instants together, so each (measurement, site, device) is asked for the span
+        from its first to its last time, only the fields in question.
+        """
+        spans: dict[tuple[str, str, str], tuple[int, int, set[str]]] = {}
+        for r in readings:
+            m = MEASUREMENT_OF.get(r.channel)
+            if m is None or not is_valid_id(r.site) or not is_valid_id(r.device) or r.ts_ms.__class__ is not int:
+                continue  # lines() refuses it with the reason
+            g = (m, r.site, r.device)
+            lo, hi, fields = spans.get(g, (r.ts_ms, r.ts_ms, set()))
+            fields.add(r.channel)
+            spans[g] = (min(lo, r.ts_ms), max(hi, r.ts_ms), fields)
+        if not spans:
+            return {}
+        groups = list(spans.items())
+        stmts = [f"SELECT {', '.join(_q(f) for f in sorted(fields))} FROM {self._from(m)} "
+                 f"WHERE {_q('site')} = {_s(site)} AND {_q('device')} = {_s(device)} "
+                 f"AND time >= {max(0, lo)}ms AND time <= {min(MAX_MS, hi)}ms"
+                 for (m, site, device), (lo, hi, fields) in groups]
+        with self._lock:
+            if self._db_pending:
+                self.create_database()
+            results = self.query("; ".join(stmts))
+        stored: dict[tuple[str, str, str, int], float] = {}
+        for ((_, site, device), _span), res in zip(groups, results, strict=True):
+            for s in res["series"]:
+                cols = s["columns"]
+                for row in s["values"]:
+                    for col, v in zip(cols[1:], row[1:], strict=True):
+                        if v is not None:
+                            stored.setdefault((site, device, col, int(row[0])), float(v))
+        return stored
 
     def _write_lines(self, lines: list[_Line], rejected: list[Rejected]) -> None:
         body = "\n".join(ln.text for ln in lines).encode()

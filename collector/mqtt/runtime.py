@@ -22,10 +22,17 @@ Loses nothing, by construction:
 
 Exactly-once in the store follows from the store's idempotence when payloads
 carry their own time (``json`` with ``time_path``, Shelly NotifyStatus,
-Tasmota ``Time``, Zigbee2MQTT ``last_seen``). Payloads without a time get the
-receive time; if energimon dies in the instant between the spool commit and
-the acknowledgement, such a message is stored a second time with a later
-receive time (at-least-once).
+Tasmota ``Time``, Zigbee2MQTT ``last_seen``); a redelivery with another value at
+the same time is refused, never replacing the stored one. Payloads without a time
+are stamped from the receive time, strictly increasing per series (every message
+of a burst stays a reading of its own); if energimon dies in the instant between
+the spool commit and the acknowledgement, such a message is redelivered and stored
+a second time with a later stamp (at-least-once).
+
+A reconnect without the session (``session present: False``) after we had one is a
+WARNING naming the broker and the time since which messages may be lost. The
+connection's state goes to a small file for ``energimon status``
+(:mod:`energimon.collector.mqtt.state`).
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -49,8 +57,10 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from energimon.collector.mqtt.routing import Message, Outcome, Router
+from energimon.collector.mqtt.state import BrokerStateFile
 from energimon.config.mqtt_settings import MqttSettings
-from energimon.model import CHANNELS, Reading
+from energimon.model import CHANNELS, LOCAL_TZ, Reading
+from energimon.stamps import Stamper
 from energimon.store.spool import Spool, SpoolFull
 
 log = logging.getLogger("energimon.collector.mqtt")
@@ -109,6 +119,7 @@ class MqttStats:
     dead_letters: int = 0
     retained_skipped: int = 0
     connects: int = 0
+    sessions_lost: int = 0  # reconnects where the broker no longer had our session
     connect_failures: int = 0
     spool_full: int = 0
     redelivery_pending: int = 0  # dropped after a reconnect; the broker sends them again
@@ -124,9 +135,12 @@ class MqttCollector:
         sites: Iterable[str],
         spool: Spool,
         on_commit: Callable[[int], None] | None = None,
+        stamper: Stamper | None = None,
+        state_path: Path | None = None,
     ):
         self.settings = settings
-        self.router = Router(settings.subscriptions, sites, settings.max_payload_bytes)
+        self.stamper = stamper or Stamper()
+        self.router = Router(settings.subscriptions, sites, settings.max_payload_bytes, self.stamper)
         self.spool = spool
         self.on_commit = on_commit
         self.source = f"mqtt:{settings.host}"
@@ -144,6 +158,12 @@ class MqttCollector:
         self._client: _Client | None = None
         self._error_logged: tuple[str, float] | None = None
         self._stopping = False
+        self.state = BrokerStateFile(state_path, self._where(), settings.client_id)
+        # had a session at this broker before (this run, or an earlier one per the state file): a connection
+        # without one then means the broker lost or dropped it, not that this is our first visit
+        previous = self.state.previous or {}
+        self._had_session = previous.get("client_id") == settings.client_id and previous.get("since_ms") is not None
+        self._lost_since_ms: int | None = previous.get("last_message_ms") or previous.get("updated_ms")
 
     # -- paho side (network thread) ---------------------------------------------------------
     def _make_client(self) -> _Client:
@@ -190,9 +210,24 @@ class MqttCollector:
             self.stats.connects += 1
             self.last_error = None
             self._error_logged = None
+            session = bool(flags.session_present)
+            lost = not session and self._had_session
             log.info("connected to %s (client id %s, session present: %s); subscribing to %s",
-                     self._where(), self.settings.client_id, bool(flags.session_present),
-                     ", ".join(self.router.filters))
+                     self._where(), self.settings.client_id, session, ", ".join(self.router.filters))
+            if lost:
+                self.stats.sessions_lost += 1
+                since = f" since {_local(self._lost_since_ms)}" if self._lost_since_ms else ""
+                log.warning("broker %s had no session for client id %s (session present: False): messages published "
+                            "to %s while energimon was not connected%s were not queued for it and may be lost (the "
+                            "broker restarted without persistence, or the session expired or was taken by another "
+                            "client with this id)", self._where(), self.settings.client_id,
+                            ", ".join(self.router.filters), since)
+            elif not session:
+                log.info("first connection to %s with client id %s: the broker starts a new session for it",
+                         self._where(), self.settings.client_id)
+            self._had_session = True
+            self.state.update(connected=True, session_present=session, session_lost=lost, since_ms=_now_ms(),
+                              last_error=None)
             if self.settings.protocol == "5":
                 # retainHandling=1: retained messages only for a new subscription, not on every reconnect
                 topics = [(f, SubscribeOptions(qos=1, retainHandling=1)) for f in self.router.filters]
@@ -218,6 +253,10 @@ class MqttCollector:
             elif self.connected:
                 log.warning("disconnected from %s (%s); unacknowledged messages stay at the broker, reconnecting",
                             self._where(), reason_code)
+            if self.connected:
+                self._lost_since_ms = _now_ms()
+                self.state.update(connected=False, since_ms=self._lost_since_ms,
+                                  last_error=None if self._stopping else f"disconnected: {reason_code}")
             self.connected = False
         except Exception:
             log.error("internal error in on_disconnect", exc_info=True)
@@ -252,6 +291,7 @@ class MqttCollector:
 
     def _connect_error(self, text: str) -> None:
         self.last_error = text
+        self.state.update(force=False, last_error=text)
         now = time.monotonic()
         if self._error_logged is None or self._error_logged[0] != text or now - self._error_logged[1] > \
                 CONNECT_ERROR_RELOG_S:
@@ -286,6 +326,7 @@ class MqttCollector:
                 client.disconnect()  # the session (and anything not acknowledged) stays at the broker
             await asyncio.to_thread(client.loop_stop)
             self.connected = False
+            self.state.update(connected=False, since_ms=_now_ms(), last_error="energimon stopped")
 
     async def _consume(self, stop: asyncio.Event) -> None:
         assert self._arrived is not None
@@ -419,9 +460,14 @@ class MqttCollector:
                 outcome.dead_letters += o.dead_letters
                 outcome.retained_skipped += o.retained_skipped
         if outcome.readings:
-            self.spool.put(outcome.readings, self.source)
+            stamps = self.stamper.pending()  # committed with the readings: no stamp is given twice across a restart
+            self.spool.put(outcome.readings, self.source, stamps)
+            self.stamper.committed(stamps)
         for topic, payload, reason in outcome.dead_letters:
             self.spool.dead_letter(self.source, topic, payload, reason)
+        if messages:
+            self.state.update(force=False, last_message_ms=messages[-1].received_ms,
+                              messages=self.stats.received)
         return len(messages), outcome
 
     def _ack(self, messages: list[Message], generation: int) -> None:
@@ -436,6 +482,15 @@ class MqttCollector:
                 continue  # the connection changed: the broker redelivers and we ack that copy
             client.ack(m.mid, m.qos)
             self.stats.acked += 1
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _local(ms: int) -> str:
+    """A time for a log line, in Danish local time (what the operator's clock shows)."""
+    return datetime.fromtimestamp(ms / 1000, tz=LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def _short(text: str, n: int = 300) -> str:
