@@ -151,10 +151,10 @@ def mqtt_lines(settings, now: pd.Timestamp) -> list[str]:
             text = f"connected{since}"
         elif st.get("connected"):  # the daemon died without saying goodbye
             text = f"NOT connected: the daemon (pid {st.get('pid')}) is not running; it was connected{since}"
+        elif st.get("stopped") or not running:
+            text = f"not connected: energimon stopped{since.replace(' since', ' at')}"
         else:
-            text = f"{'NOT connected' if running else 'not connected (daemon stopped)'}{since}"
-            if st.get("last_error"):
-                text += f": {st['last_error']}"
+            text = f"NOT connected{since}" + (f": {st['last_error']}" if st.get("last_error") else "")
         if st.get("session_present") is True:
             text += ", session present: yes"
         elif st.get("session_lost"):

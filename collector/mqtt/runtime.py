@@ -57,7 +57,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from energimon.collector.mqtt.routing import Message, Outcome, Router
-from energimon.collector.mqtt.state import BrokerStateFile
+from energimon.collector.mqtt.state import WRITE_EVERY_S, BrokerStateFile
 from energimon.config.mqtt_settings import MqttSettings
 from energimon.model import CHANNELS, LOCAL_TZ, Reading
 from energimon.stamps import Stamper
@@ -227,7 +227,7 @@ class MqttCollector:
                          self._where(), self.settings.client_id)
             self._had_session = True
             self.state.update(connected=True, session_present=session, session_lost=lost, since_ms=_now_ms(),
-                              last_error=None)
+                              last_error=None, stopped=False)
             if self.settings.protocol == "5":
                 # retainHandling=1: retained messages only for a new subscription, not on every reconnect
                 topics = [(f, SubscribeOptions(qos=1, retainHandling=1)) for f in self.router.filters]
@@ -317,16 +317,25 @@ class MqttCollector:
             clean_start = False
         client.connect_async(s.host, s.effective_port, s.keepalive_s, clean_start=clean_start, properties=props)
         client.loop_start()
+        keeper = asyncio.create_task(self._keep_state(stop), name="mqtt-state")
         try:
             await self._consume(stop)
         finally:
+            keeper.cancel()
             self._arrived = None
             self._stopping = True
             with contextlib.suppress(Exception):
                 client.disconnect()  # the session (and anything not acknowledged) stays at the broker
             await asyncio.to_thread(client.loop_stop)
             self.connected = False
-            self.state.update(connected=False, since_ms=_now_ms(), last_error="energimon stopped")
+            self.state.update(connected=False, since_ms=_now_ms(), stopped=True)
+
+    async def _keep_state(self, stop: asyncio.Event) -> None:
+        """The last message time for `energimon status`, written at most every few seconds (not per batch)."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=WRITE_EVERY_S)
+            await asyncio.to_thread(self.state.flush)
 
     async def _consume(self, stop: asyncio.Event) -> None:
         assert self._arrived is not None

@@ -4,7 +4,8 @@ One file beside the spool (``mqtt-state.json`` in the daemon's state directory),
 (``host:port``): connected or not and since when, the session-present flag of the last connection, the
 last message received, the client id, and the daemon's pid (so ``status`` can tell a stopped daemon's
 last word from a live one). Written atomically (temp file + rename) on every connect and disconnect,
-after commits at most every :data:`WRITE_EVERY_S`, and when the collector stops. Not a record: losing it
+after commits at most every :data:`WRITE_EVERY_S` (what is held back is written by the collector's
+timer), and when the collector stops. Not a record: losing it
 loses nothing but what ``status`` shows (and whether the next start knows it has been connected before).
 """
 
@@ -63,10 +64,11 @@ class BrokerStateFile:
         self.broker = broker
         self.state: dict = {"broker": broker, "client_id": client_id, "connected": False, "session_present": None,
                             "session_lost": False, "since_ms": None, "last_message_ms": None, "messages": 0,
-                            "last_error": None}
+                            "last_error": None, "stopped": False}
         self.previous: dict | None = None  # what the file said about this broker when we started
         self._lock = threading.Lock()
         self._written_at = 0.0
+        self._dirty = False
         self._failed = False
         if path is not None:
             with contextlib.suppress(OSError, ValueError):
@@ -75,14 +77,23 @@ class BrokerStateFile:
                 self.state["last_message_ms"] = self.previous.get("last_message_ms")
 
     def update(self, *, force: bool = True, **changes) -> None:
+        """Record ``changes``; written now (``force``) or at most every :data:`WRITE_EVERY_S` (see :meth:`flush`)."""
         with self._lock:
             self.state.update(changes)
+            self._dirty = True
             if self.path is None or (not force and time.monotonic() - self._written_at < WRITE_EVERY_S):
                 return
-            self._written_at = time.monotonic()
             self._write()
 
+    def flush(self) -> None:
+        """Write what :meth:`update` held back (called every :data:`WRITE_EVERY_S` by the collector)."""
+        with self._lock:
+            if self._dirty and self.path is not None:
+                self._write()
+
     def _write(self) -> None:
+        self._written_at = time.monotonic()
+        self._dirty = False
         try:
             try:
                 brokers = read_states(self.path)

@@ -20,6 +20,7 @@ asks of a production broker: with Mosquitto's default of 1000, the broker itself
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -191,7 +192,7 @@ def run_mosquitto_pub_burst(workdir: Path, *, n: int = 10_000, protocol: str = "
     rows = sqlite_rows(store, "burst")
     order = [ts for (_, _, _, ts), _v in sorted(rows, key=lambda r: r[1])]
     return Outcome([tally(f"burst: mosquitto_pub -l, {n:,} plain (mqtt {protocol})", expected, by_value(rows))],
-                   all(b > a for a, b in zip(order, order[1:], strict=False)), _dead_letters(workdir), daemon.text())
+                   all(b > a for a, b in itertools.pairwise(order)), _dead_letters(workdir), daemon.text())
 
 
 def run_backlog_after_restart(workdir: Path, *, n_plain: int = 2_000, n_shelly: int = 2_000,
