@@ -25,7 +25,7 @@ overwrites), so re-sending the good half of a batch is harmless.
 Device-stamped readings (:attr:`OnConflict.KEEP`) must not replace a different value
 stored at the same millisecond, and line protocol has no "insert if absent": a batch
 holding such readings first asks what is stored at their times — one InfluxQL request,
-one statement per measurement, site and device over the span of their times — and
+one statement per measurement and site over the span of their times — and
 refuses the colliding ones (:func:`~energimon.store.base.collision_reason`).  Batches
 of readings energimon stamped (never a repeated stamp) skip it: that path stays as fast.
 
@@ -90,6 +90,7 @@ STATUS_FIELDS = ("spool_backlog", "readings_written", "dead_letters", "readings_
 MAX_MS = 9_223_372_036_853
 BAD_DATA = (400, 413, 422)  # the request's content is at fault: find the offending points
 QUERY_CHUNK = 10_000
+CHECK_DEVICES = 100  # devices per statement of the device-time collision check (an OR of tag filters)
 
 
 def measurement_of(channel: str) -> str:
@@ -373,33 +374,40 @@ class InfluxStore(Store):
     def _stored_at(self, readings: list[Reading]) -> dict[tuple[str, str, str, int], float]:
         """What the server holds for these readings' series at their times (any role tag), in one request.
 
-        InfluxQL cannot OR several instants together, so each (measurement, site, device) is asked for the span
-        from its first to its last time, only the fields in question.
+        InfluxQL cannot OR several instants together, so each measurement and site is asked for the span from the
+        first to the last of those times, for the devices and fields in question (``GROUP BY device``; at most
+        :data:`CHECK_DEVICES` devices per statement).
         """
-        spans: dict[tuple[str, str, str], tuple[int, int, set[str]]] = {}
+        spans: dict[tuple[str, str], tuple[int, int, set[str], set[str]]] = {}
+        valid = self._valid_ids
         for r in readings:
             m = MEASUREMENT_OF.get(r.channel)
-            if m is None or not is_valid_id(r.site) or not is_valid_id(r.device) or r.ts_ms.__class__ is not int:
+            if (m is None or r.ts_ms.__class__ is not int or (r.site not in valid and not is_valid_id(r.site))
+                    or (r.device not in valid and not is_valid_id(r.device))):
                 continue  # lines() refuses it with the reason
-            g = (m, r.site, r.device)
-            lo, hi, fields = spans.get(g, (r.ts_ms, r.ts_ms, set()))
+            lo, hi, devices, fields = spans.get((m, r.site), (r.ts_ms, r.ts_ms, set(), set()))
+            devices.add(r.device)
             fields.add(r.channel)
-            spans[g] = (min(lo, r.ts_ms), max(hi, r.ts_ms), fields)
-        if not spans:
+            spans[(m, r.site)] = (min(lo, r.ts_ms), max(hi, r.ts_ms), devices, fields)
+        stmts, sites = [], []
+        for (m, site), (lo, hi, devices, fields) in spans.items():
+            ordered = sorted(devices)
+            for k in range(0, len(ordered), CHECK_DEVICES):
+                who = " OR ".join(f"{_q('device')} = {_s(d)}" for d in ordered[k:k + CHECK_DEVICES])
+                stmts.append(f"SELECT {', '.join(_q(f) for f in sorted(fields))} FROM {self._from(m)} "
+                             f"WHERE {_q('site')} = {_s(site)} AND ({who}) "
+                             f"AND time >= {max(0, lo)}ms AND time <= {min(MAX_MS, hi)}ms GROUP BY {_q('device')}")
+                sites.append(site)
+        if not stmts:
             return {}
-        groups = list(spans.items())
-        stmts = [f"SELECT {', '.join(_q(f) for f in sorted(fields))} FROM {self._from(m)} "
-                 f"WHERE {_q('site')} = {_s(site)} AND {_q('device')} = {_s(device)} "
-                 f"AND time >= {max(0, lo)}ms AND time <= {min(MAX_MS, hi)}ms"
-                 for (m, site, device), (lo, hi, fields) in groups]
         with self._lock:
             if self._db_pending:
                 self.create_database()
-            results = self.query("; ".join(stmts))
+            results = self.query("; ".join(stmts), post=True)
         stored: dict[tuple[str, str, str, int], float] = {}
-        for ((_, site, device), _span), res in zip(groups, results, strict=True):
+        for site, res in zip(sites, results, strict=True):
             for s in res["series"]:
-                cols = s["columns"]
+                device, cols = s.get("tags", {}).get("device", ""), s["columns"]
                 for row in s["values"]:
                     for col, v in zip(cols[1:], row[1:], strict=True):
                         if v is not None:
@@ -439,14 +447,17 @@ class InfluxStore(Store):
             raise StoreError(f"{self._where()}: status point refused (HTTP {status}): {msg}")
 
     # -- queries ---------------------------------------------------------------------------
-    def query(self, q: str, *, write: bool = False) -> list[dict]:
+    def query(self, q: str, *, write: bool = False, post: bool = False) -> list[dict]:
         """Run InfluxQL statement(s); the list of statement results (each with 'series').
 
+        ``post``: send a long read as a form body (urllib3 percent-encodes a long URL in Python, slowly).
         Raises StoreError on transport, auth or statement errors.
         """
         params = {"db": self.settings.read_database, "epoch": "ms"}
-        if write:
-            resp = self._request("POST", "/query", {}, urlencode({**params, "q": q}).encode(),
+        if write or post:
+            body = {**params, "q": q} if write else {**params, "q": q, "chunked": "true",
+                                                      "chunk_size": str(QUERY_CHUNK)}
+            resp = self._request("POST", "/query", {}, urlencode(body).encode(),
                                  {"Content-Type": "application/x-www-form-urlencoded"})
         else:
             resp = self._request("GET", "/query", {**params, "q": q, "chunked": "true",
