@@ -101,13 +101,8 @@ def test_a_lost_session_is_a_warning_and_status_shows_the_broker(tmp_path, caplo
         try:
             with caplog.at_level(logging.INFO, logger="energimon.collector.mqtt"):
                 async with daemon_running(cfg) as d:
-                    async def stored() -> None:
-                        await asyncio.to_thread(publish, broker.port, [("bygning/soro-raadhus/m1/power_w", "5")])
-                        await wait_async(lambda: d.writer.written >= 1, 10, "a message stored")
-                    for _ in range(20):  # until the subscription is in place (SUBACK): no fixed sleep
-                        with contextlib.suppress(AssertionError):
-                            await stored()
-                            break
+                    await asyncio.to_thread(publish, broker.port, [("bygning/soro-raadhus/m1/power_w", "5")])
+                    await wait_async(lambda: d.writer.written >= 1, 10, "a message stored")
                     path, where = state_path(settings_from_dict(cfg)), f"127.0.0.1:{broker.port}"
                     await wait_async(lambda: read_states(path)[where].get("last_message_ms"), 15,
                                      "the last message time in the state file")  # written every few seconds

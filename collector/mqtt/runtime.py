@@ -120,6 +120,7 @@ class MqttStats:
     retained_skipped: int = 0
     connects: int = 0
     sessions_lost: int = 0  # reconnects where the broker no longer had our session
+    subacks: int = 0  # subscription answers from the broker
     connect_failures: int = 0
     spool_full: int = 0
     redelivery_pending: int = 0  # dropped after a reconnect; the broker sends them again
@@ -147,6 +148,7 @@ class MqttCollector:
         self.stats = MqttStats()
         self.bad_input = BadInputLog(settings.bad_input_log_interval_s)
         self.connected = False
+        self.subscribed = False  # the broker granted our subscriptions on the current connection
         self.last_error: str | None = None
         self._generation = 0
         self._gen_lock = threading.Lock()
@@ -206,6 +208,7 @@ class MqttCollector:
                 return
             with self._gen_lock:
                 self._generation += 1
+            self.subscribed = False
             self.connected = True
             self.stats.connects += 1
             self.last_error = None
@@ -257,17 +260,25 @@ class MqttCollector:
                 self._lost_since_ms = _now_ms()
                 self.state.update(connected=False, since_ms=self._lost_since_ms,
                                   last_error=None if self._stopping else f"disconnected: {reason_code}")
-            self.connected = False
+            self.connected = self.subscribed = False
         except Exception:
             log.error("internal error in on_disconnect", exc_info=True)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         try:
+            ok = True
             for f, rc in zip(self.router.filters, reason_codes, strict=False):
                 if rc.is_failure:
+                    ok = False
                     log.error("broker refused the subscription to %s: %s (check the broker's ACL)", f, rc)
                 elif rc.value < 1:
+                    ok = False
                     log.error("broker granted only QoS %d for %s: messages can be lost", rc.value, f)
+            self.stats.subacks += 1
+            if ok:
+                # from now on the broker queues every message for us (tests wait for this, not for a fixed time)
+                self.subscribed = True
+                log.info("subscribed to %s (QoS 1 granted)", ", ".join(self.router.filters))
         except Exception:
             log.error("internal error in on_subscribe", exc_info=True)
 

@@ -132,18 +132,10 @@ class Outcome:
     log: str
 
 
-def _probe(daemon: DaemonProcess, broker: Broker, store: Path) -> None:
-    """Publish probe messages until one is stored: the daemon is connected and subscribed (a message published
-    before the broker has the subscription is not queued for it; no fixed sleep for the SUBACK)."""
-    with Publisher(broker.port, client_id="probe") as p:
-        for k in range(1, 121):
-            p.publish(f"bygning/{SITE}/probe/power_w", str(k))
-            try:
-                wait_for(lambda: sqlite_rows(store, "probe") != [], 0.5, "a probe")
-                return
-            except AssertionError:
-                continue
-    raise AssertionError(f"no probe message stored within a minute; log: {daemon.text()[-2000:]}")
+def _subscribed(daemon: DaemonProcess, times: int = 1) -> None:
+    """The daemon is connected and the broker granted its subscription: from now on the broker queues for it."""
+    wait_for(lambda: daemon.count("subscribed to") >= times, 30,
+             lambda: f"the daemon to subscribe (log: {daemon.text()[-2000:]})")
 
 
 def _fence(port: int) -> None:
@@ -178,7 +170,7 @@ def run_mosquitto_pub_burst(workdir: Path, *, n: int = 10_000, protocol: str = "
     daemon = DaemonProcess(write_config(workdir, broker.port, protocol))
     try:
         daemon.start()
-        _probe(daemon, broker, store)
+        _subscribed(daemon)
         pub = subprocess.run([tool, "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1", "-i", "burst-pub",
                               "-t", f"bygning/{SITE}/burst/power_w", "-l"],
                              input="\n".join(lines) + "\n", text=True, capture_output=True, timeout=120)
@@ -204,7 +196,7 @@ def run_backlog_after_restart(workdir: Path, *, n_plain: int = 2_000, n_shelly: 
     daemon = DaemonProcess(write_config(workdir, broker.port, protocol))
     try:
         daemon.start()
-        _probe(daemon, broker, store)  # the session and its subscriptions exist at the broker
+        _subscribed(daemon)  # the session and its subscriptions exist at the broker
         assert daemon.terminate() == 0
         with Publisher(broker.port, client_id="backlog-pub") as p:  # every message acknowledged by the broker
             p.publish_many([(f"bygning/{SITE}/backlog/power_w", x) for x in lines] + shelly_items, timeout_s=120)
