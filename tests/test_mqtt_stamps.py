@@ -148,3 +148,39 @@ def test_status_without_mqtt_or_before_the_first_run(tmp_path):
     assert "cannot read" in mqtt_lines(settings, now)[0]  # a damaged file is said, not a traceback
     no_mqtt = settings_from_dict({k: v for k, v in config(tmp_path, 1883, [SUBS[1]]).items() if k != "mqtt"})
     assert mqtt_lines(no_mqtt, now) == ["  not configured ([mqtt])"]
+
+
+def test_a_session_lost_while_energimon_was_stopped_is_a_warning_at_start(tmp_path, caplog):
+    """The state file says an earlier run had a session at this broker (stopped at a known time); the broker has
+    none now (a fresh broker: its persistence is gone): the first connection of this run is a WARNING, with the
+    time the earlier run stopped."""
+    from energimon.collector.mqtt.runtime import MqttCollector
+    from energimon.collector.mqtt.state import BrokerStateFile
+    from energimon.store.spool import Spool
+
+    cfg = config(tmp_path, 0, [SUBS[1]], client_id="energimon-restart")
+    with running_broker(tmp_path / "broker") as broker:
+        cfg["mqtt"]["port"] = broker.port
+        settings = settings_from_dict(cfg)
+        where = f"127.0.0.1:{broker.port}"
+        stopped_ms = int(datetime(2026, 12, 1, 9, 30, tzinfo=UTC).timestamp() * 1000)  # 10:30 CET
+        BrokerStateFile(state_path(settings), where, "energimon-restart").update(
+            connected=False, since_ms=stopped_ms, session_present=True, stopped=True)
+        spool = Spool(tmp_path / "spool.db")
+
+        async def scenario():
+            stop = asyncio.Event()
+            collector = MqttCollector(settings.mqtt, ["soro-raadhus"], spool, state_path=state_path(settings))
+            task = asyncio.create_task(collector.run(stop))
+            await wait_async(lambda: collector.subscribed, 10, "connect and subscribe")
+            stop.set()
+            await asyncio.wait_for(task, 10)
+            return collector.stats
+
+        with caplog.at_level(logging.INFO, logger="energimon.collector.mqtt"):
+            stats = asyncio.run(scenario())
+        spool.close()
+    assert stats.sessions_lost == 1
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert where in warning and "since 2026-12-01 10:30:00 CET" in warning and "may be lost" in warning
+    assert not [r for r in caplog.records if "first connection" in r.getMessage()]

@@ -165,7 +165,10 @@ class MqttCollector:
         # without one then means the broker lost or dropped it, not that this is our first visit
         previous = self.state.previous or {}
         self._had_session = previous.get("client_id") == settings.client_id and previous.get("since_ms") is not None
-        self._lost_since_ms: int | None = previous.get("last_message_ms") or previous.get("updated_ms")
+        # since when a lost session would have lost messages: when the previous run disconnected (or, killed while
+        # connected, when it last wrote its state)
+        self._lost_since_ms: int | None = (previous.get("updated_ms") if previous.get("connected")
+                                           else previous.get("since_ms"))
 
     # -- paho side (network thread) ---------------------------------------------------------
     def _make_client(self) -> _Client:
