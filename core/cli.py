@@ -610,7 +610,7 @@ def cmd_status(args) -> int:
             fill = backlog / settings.spool.max_readings
             print(f"spool:   {spool}: {backlog} readings waiting for the store ({fill:.1%} of "
                   f"{settings.spool.max_readings}), {dead} dead letters")
-    from energimon.status import alert_lines, device_lines, job_lines, site_lines
+    from energimon.status import alert_lines, device_lines, job_lines, mqtt_lines, site_lines
 
     now = pd.Timestamp.now(tz="UTC")
     if latest is not None:
@@ -621,6 +621,7 @@ def cmd_status(args) -> int:
     from energimon.status import device_identity_lines
 
     print("device identity:", *device_identity_lines(settings), sep="\n")
+    print("mqtt:", *mqtt_lines(settings, now), sep="\n")
     print("alerts:", *alert_lines(settings), sep="\n")
     print("jobs:", *job_lines(settings, now), sep="\n")
     return 0 if ok else 1

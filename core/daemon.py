@@ -18,6 +18,7 @@ from energimon.config.settings import Settings
 from energimon.jobruns import JobFailed, JobRunLog, RecordingScheduler, jobs_path
 from energimon.jobruns import error_text as _error_text
 from energimon.model import LOCAL_TZ, Reading
+from energimon.stamps import Stamper
 from energimon.store import open_store
 from energimon.store.spool import Spool, SpoolFull
 from energimon.store.writer import SpoolWriter
@@ -62,20 +63,27 @@ class Daemon:
         with _starting(f"store {where}"):
             self.store = open_store(settings.store)
         self.writer = SpoolWriter(self.spool, self.store, settings.spool.batch_size)
+        # One stamper for every collector: reading times energimon gives are strictly increasing per series and
+        # never given twice, also across a restart (the last stamps are committed in the spool with the readings).
+        self.stamper = Stamper()
+        self.stamper.load(self.spool.stamps())
         # Devices behind the same gateway (host:port) share one connection.
         self.modbus_pool = ConnectionPool()
         # Which device answers (serial number …), for `energimon status`: see collector/modbus/identity.py.
         with _starting(f"device info {device_info_path(settings)}"):
             self.device_info = DeviceInfoFile(device_info_path(settings))
         with _starting("Modbus devices"):
-            self.pollers = [ModbusPoller(d, self.accept, self.modbus_pool, self.device_info)
+            self.pollers = [ModbusPoller(d, self.accept, self.modbus_pool, self.device_info,
+                                         self.stamper)
                             for d in settings.devices if d.enabled]
         self.mqtt = None
         if settings.mqtt is not None:
             from energimon.collector.mqtt.runtime import MqttCollector
+            from energimon.collector.mqtt.state import state_path
 
             with _starting(f"MQTT collector for {settings.mqtt.host}"):
-                self.mqtt = MqttCollector(settings.mqtt, settings.sites, self.spool, self._mqtt_committed)
+                self.mqtt = MqttCollector(settings.mqtt, settings.sites, self.spool, self._mqtt_committed,
+                                          self.stamper, state_path(settings))
         self.accepted = 0
         self._full_logged_at = 0.0
         self._rejects_logged: set[str] = set()
@@ -87,8 +95,9 @@ class Daemon:
 
     async def accept(self, readings: Sequence[Reading], source: str) -> bool:
         """The collectors' sink: returns once readings are durable in the spool (True) or refused (False)."""
+        stamps = self.stamper.pending()  # committed with the readings they stamped
         try:
-            result = await asyncio.to_thread(self.spool.put, readings, source)
+            result = await asyncio.to_thread(self.spool.put, readings, source, stamps)
         except SpoolFull as exc:
             if time.monotonic() - self._full_logged_at > 60:
                 self._full_logged_at = time.monotonic()
@@ -98,6 +107,7 @@ class Daemon:
             self._rejects_logged.add(source)  # once per source; all of them are in dead letters
             log.warning("%s: %d invalid readings kept as dead letters, e.g. %s",
                         source, len(result.rejected), result.rejected[0][1])
+        self.stamper.committed(stamps)
         self.accepted += result.accepted
         self.writer.wake()
         if self.mqtt is not None and result.accepted:  # mqtt.publish: normalised readings for a BMS
