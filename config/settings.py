@@ -42,6 +42,7 @@ from energimon.config.esco_settings import (
 from energimon.config.influx_settings import InfluxSettings
 from energimon.config.mqtt_settings import MqttSettings, cross_check_mqtt
 from energimon.config.validators import check_emails
+from energimon.mail.settings import SmtpSettings
 from energimon.model import ID_RULE, Role, is_valid_id
 
 DEFAULT_CONFIG_PATH = Path("/etc/energimon/energimon.toml")
@@ -140,28 +141,6 @@ class SpoolSettings(_Strict):
     batch_size: int = Field(default=10_000, ge=1, le=100_000)
     synchronous: Literal["FULL", "EXTRA", "NORMAL"] = "FULL"
     flush_timeout_s: float = Field(default=5.0, ge=0, le=60)
-
-
-class SmtpSettings(_Strict):
-    host: str
-    port: int = Field(default=587, ge=1, le=65535)
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    username: str | None = None
-    password: SecretStr | None = None
-    password_file: Path | None = None
-    sender: str
-    fallback_recipients: list[str] = Field(default_factory=list)
-    language: Literal["da", "en"] = "da"
-    ca_file: Path | None = Field(default=None, description="CA bundle for the server's certificate (default: system)")
-    timeout_s: float = Field(default=30.0, gt=0, le=300)
-
-    @model_validator(mode="after")
-    def _load_secret(self) -> SmtpSettings:
-        if self.password_file is not None:
-            if self.password is not None:
-                raise ValueError("give 'password' or 'password_file', not both")
-            self.password = _read_secret_file(self.password_file, "password_file")
-        return self
 
 
 class ScheduleSettings(_Strict):

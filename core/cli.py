@@ -149,10 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
     from energimon.analytics.solar.cli import add_solar_report_parser  # `report solar` (pvlib imported lazily)
 
     add_solar_report_parser(sub, _config_arg)
+    from energimon.analytics.report.mailing import add_report_mail_parser  # `report mail`
 
-    p = sub.add_parser("test-mail", help="send one test mail through the configured SMTP server",
+    add_report_mail_parser(sub, _config_arg)
+
+    p = sub.add_parser("test-mail", help="send one test mail through the configured mail transport",
                        description="Send a test mail (Danish letters in subject and body) with the [smtp] settings "
-                                   "to --to or smtp.fallback_recipients. Exit 0 when the server accepted it.")
+                                   "(SMTP, XOAUTH2 or Microsoft Graph) to --to or smtp.fallback_recipients, showing "
+                                   "each step (token, connect, auth, send) and which one failed. Exit 0 when the "
+                                   "server accepted it.")
     p.set_defaults(handler=cmd_test_mail)
     _config_arg(p)
     p.add_argument("--to", action="append", metavar="ADDRESS", help="recipient (repeatable)")
@@ -197,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_test_mail(args) -> int:
-    from energimon.analytics.alerting.cli import cmd_test_mail as handler
+    from energimon.mail.cli import cmd_test_mail as handler
 
     return handler(args)
 
@@ -226,6 +231,10 @@ def cmd_check_config(args) -> int:
     for warning in secret_file_warnings(path):  # secrets readable by every user: warn, valid or not
         print(f"WARNING: {warning}", file=sys.stderr)
     settings = load_settings(path)  # ConfigError -> printed by main, exit 2
+    from energimon.mail.settings import mail_warnings
+
+    for warning in mail_warnings(settings.smtp):  # allowed but risky (e.g. a login without TLS)
+        print(f"WARNING: {warning}", file=sys.stderr)
     n_dev = len(settings.devices)
     store = (settings.store.influxdb.describe() if settings.store.kind == "influxdb" and settings.store.influxdb
              else f"{settings.store.kind} at {settings.store.path}")
@@ -519,13 +528,14 @@ def cmd_status(args) -> int:
             fill = backlog / settings.spool.max_readings
             print(f"spool:   {spool}: {backlog} readings waiting for the store ({fill:.1%} of "
                   f"{settings.spool.max_readings}), {dead} dead letters")
-    from energimon.status import alert_lines, device_lines, job_lines, site_lines
+    from energimon.status import alert_lines, device_lines, job_lines, mail_lines, site_lines
 
     now = pd.Timestamp.now(tz="UTC")
     if latest is not None:
         print("devices:", *device_lines(settings, latest, now), sep="\n")
         print("sites:", *site_lines(settings, latest, now), sep="\n")
     print("alerts:", *alert_lines(settings), sep="\n")
+    print("mail:", *mail_lines(settings), sep="\n")
     print("jobs:", *job_lines(settings, now), sep="\n")
     return 0 if ok else 1
 

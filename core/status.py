@@ -126,3 +126,11 @@ def job_lines(settings, now: pd.Timestamp) -> list[str]:
     if runs and all(r.next_due_ms is None for r in runs if r.scheduled):
         lines.append("  (no next runs: the daemon is not running)")
     return lines
+
+
+def mail_lines(settings) -> list[str]:
+    """The mail transport (last success, last error, queued mails) and the last period each scheduled report
+    delivered: the mail package's own read-only view."""
+    from energimon.mail.status import status_lines
+
+    return status_lines(settings)
