@@ -282,3 +282,13 @@ def entra(mail_pki):
     server = FakeEntraId(mail_pki)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def graph(mail_pki, entra):
+    """A fake Microsoft Graph sendMail over TLS that accepts tokens the ``entra`` fixture issued."""
+    from mail_servers import FakeGraph
+
+    server = FakeGraph(mail_pki, entra)
+    yield server
+    server.stop()

@@ -257,6 +257,11 @@ client_secret_file = "client.secret"
 authority_url = "{entra.url}"
 ''', encoding="utf-8")
     (tmp_path / "client.secret").write_text(CLIENT_SECRET + "\n", encoding="utf-8")
+    (tmp_path / "client.secret").chmod(0o644)
+    from energimon.security import secret_file_warnings
+
+    [warning] = secret_file_warnings(cfg)  # a client secret every local user can read is named, with the fix
+    assert "client.secret (named by smtp.oauth2.client_secret_file" in warning and "chmod 640" in warning
     assert main(["test-mail", "--config", str(cfg)]) == 0
     out = capsys.readouterr().out
     assert re.search(rf"^transport: SMTP 127\.0\.0\.1:{exchange.port} \(STARTTLS, XOAUTH2 as {MAILBOX}, token from "
