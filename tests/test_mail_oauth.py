@@ -280,3 +280,24 @@ authority_url = "{entra.url}"
     assert "  connect: not tried\n  auth:    not tried\n  send:    not tried" in captured.out
     assert "test mail not sent: the token step failed" in captured.err
     assert CLIENT_SECRET not in captured.out + captured.err
+
+
+def test_oauth_settings_take_the_secret_from_the_environment_and_name_what_is_missing(tmp_path, monkeypatch):
+    from energimon.config.settings import ConfigError, load_settings
+
+    cfg = tmp_path / "energimon.toml"
+    cfg.write_text(f'[smtp]\nhost = "smtp.office365.com"\nsender = "{MAILBOX}"\n\n[smtp.oauth2]\n'
+                   f'tenant_id = "{TENANT}"\nclient_id = "{CLIENT_ID}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(cfg)
+    assert [str(p) for p in exc.value.problems] == [
+        "smtp.oauth2: give exactly one of client_secret (or client_secret_file) and certificate_file"]
+    monkeypatch.setenv("ENERGIMON_SMTP__OAUTH2__CLIENT_SECRET", CLIENT_SECRET)
+    smtp = load_settings(cfg).smtp
+    assert smtp.oauth2.client_secret.get_secret_value() == CLIENT_SECRET
+    assert CLIENT_SECRET not in repr(smtp) and CLIENT_SECRET not in smtp.describe()
+    assert (smtp.auth, smtp.mailbox, smtp.scope) == ("xoauth2", MAILBOX, EXCHANGE)
+    monkeypatch.delenv("ENERGIMON_SMTP__OAUTH2__CLIENT_SECRET")
+    cfg.write_text(f'[smtp]\ntransport = "graph"\nsender = "{MAILBOX}"\npassword = "x"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"smtp: transport 'graph' needs an \[smtp.oauth2\] table"):
+        load_settings(cfg)

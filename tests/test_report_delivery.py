@@ -193,3 +193,19 @@ def test_the_daemon_runs_the_report_job_at_start_and_every_morning(site, mail_pk
         assert (t.date(), t.hour, t.minute) == (dt.date(2026, 10, 25), 7, 5)
         settings.esco, settings.smtp.reports.solar = None, []
         assert not register_report_jobs(AsyncIOScheduler(timezone=LOCAL_TZ), settings, lambda: None, db)
+
+
+def test_report_mail_command_refuses_what_it_cannot_do(site, tmp_path, capsys):
+    from energimon.cli import main
+
+    cfg = site / "energimon.toml"
+    cfg.write_text(CONFIG.format(port=25), encoding="utf-8")
+    assert main(["report", "mail", "solar", "--month", "2099-01", "--config", str(cfg)]) == 64
+    assert "energimon report mail: 2099-01 has not begun (today is " in capsys.readouterr().err
+    assert main(["report", "mail", "savings", "--month", "maj", "--config", str(cfg)]) == 64
+    assert "month must be YYYY-MM" in capsys.readouterr().err
+    bare = tmp_path / "bare.toml"
+    bare.write_text('[sites.soro-raadhus]\nname = "Sorø Rådhus"\nlatitude = 55.43\nlongitude = 11.56\n',
+                    encoding="utf-8")
+    assert main(["report", "mail", "savings", "--month", "2025-04", "--config", str(bare)]) == 64
+    assert "the configuration has no [smtp] table" in capsys.readouterr().err
