@@ -36,6 +36,7 @@ from energimon.analytics.degree_days import (
     heating_degree_days_c,
 )
 from energimon.analytics.savings import (
+    MIN_PERIOD_COVERAGE,
     PeriodSavings,
     daily_savings,
     monthly_savings,
@@ -200,6 +201,15 @@ class Ledger:
     surplus_kwh: float
     surplus_municipality_kwh: float
     surplus_esco_kwh: float
+    points: int = 0  # reporting points (days, hours, months) of the contract year up to ``until``
+    points_with_data: int = 0  # of them with measured savings
+
+    @property
+    def status(self) -> str:
+        """Like :attr:`PeriodSavings.status`: realised savings over too few measured points are not a result."""
+        if not self.points_with_data:
+            return "no_data"
+        return "incomplete" if self.points_with_data < MIN_PERIOD_COVERAGE * self.points else "ok"
 
 
 def contract_year(measure_date: dt.date, month_end: dt.date) -> tuple[dt.date, dt.date]:
@@ -220,15 +230,16 @@ def _add_years(d: dt.date, k: int) -> dt.date:
 
 
 def ledger(guarantee_kwh_per_year: float, realised_kwh: float, year_start: dt.date, year_end: dt.date,
-           until: dt.date, share_municipality: float) -> Ledger:
-    """Guaranteed (pro rata by days) vs realised savings; shortfall paid by the ESCO, surplus split."""
+           until: dt.date, share_municipality: float, points: int = 0, points_with_data: int = 0) -> Ledger:
+    """Guaranteed (pro rata by days up to ``until``, exclusive) vs realised savings; shortfall paid by the ESCO,
+    surplus split.  Realised NaN (no day with data) leaves shortfall and surplus unknown, not 0."""
     days_year = (year_end - year_start).days
     elapsed = max(0, min((until - year_start).days, days_year))
     g = guarantee_kwh_per_year * elapsed / days_year
-    short = max(0.0, g - realised_kwh)
-    surplus = max(0.0, realised_kwh - g)
+    short = max(0.0, g - realised_kwh) if math.isfinite(realised_kwh) else math.nan
+    surplus = max(0.0, realised_kwh - g) if math.isfinite(realised_kwh) else math.nan
     return Ledger(year_start, year_end, elapsed, guarantee_kwh_per_year, g, realised_kwh, short, surplus,
-                  surplus * share_municipality, surplus * (1 - share_municipality))
+                  surplus * share_municipality, surplus * (1 - share_municipality), points, points_with_data)
 
 
 @dataclass
@@ -245,7 +256,7 @@ class SiteResult:
     months: list[PeriodSavings] = field(default_factory=list)
     ledger: Ledger | None = None
     adjustments: list[Adjustment] = field(default_factory=list)
-    g14_ok: bool = False
+    g14_ok: bool | None = False  # None: not assessed (no reporting point with data since the measure)
     g14_notes: list[str] = field(default_factory=list)
     error: str = ""
     granularity: str = "day"  # what one row of ``daily`` is: "day" (CalTRACK daily), "hour" (TOWT), "month" (billing)
@@ -253,15 +264,26 @@ class SiteResult:
     cvrmse_max: float = math.nan
     nmbe_max: float = math.nan
     price_days: pd.DataFrame | None = None  # per reporting day: price, hours, hours_in_file (see price_table)
+    cutoff: dt.date | None = None  # reporting rows end before this day: the month's end, or today in a running month
+    preliminary: bool = False  # the month is not over: only its days before ``cutoff`` count (foreløbig)
 
 
 GRANULARITY = {"caltrack_daily": "day", "towt_hourly": "hour", "caltrack_billing": "month"}
 UNITS = {"day": "days", "hour": "hours", "month": "months"}
 
 
+def report_cutoff(month_start: dt.date, today: dt.date | None = None) -> dt.date:
+    """The first day *not* reported for the month starting ``month_start``: its end, or — while the month is
+    running — today (local), so only days that are over count; a day still in progress is neither missing nor
+    counted.  ``today`` defaults to the local date now."""
+    today = today or dt.datetime.now(tz=LOCAL_TZ).date()
+    return min(add_months(month_start, 1), max(today, month_start))
+
+
 def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: dt.date,
-                  prices: PriceBasis | None = None) -> SiteResult:
-    """Fit the baseline and compute savings (kWh and DKK) up to the end of the month starting at ``month_start``.
+                  prices: PriceBasis | None = None, today: dt.date | None = None) -> SiteResult:
+    """Fit the baseline and compute savings (kWh and DKK) up to the end of the month starting at ``month_start``
+    (for the running month: up to ``today``, see :func:`report_cutoff`).
 
     The site's ``model`` decides the reporting points: ``caltrack_daily`` (local days),
     ``towt_hourly`` (hours; CalTRACK hourly TOWT) or ``caltrack_billing`` (calendar months;
@@ -271,19 +293,24 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
     cfg = esco.sites[site]
     gran = GRANULARITY[cfg.model]
     month_end = add_months(month_start, 1)
+    cutoff = report_cutoff(month_start, today)
     window = "1h" if gran == "hour" else "day"
     base = site_daily_frame(store, esco, site, cfg, esco.baseline_start, esco.baseline_end, window)
     base_rows = monthly_frame(base) if gran == "month" else base
     suff = data_sufficiency(base_rows, unit=UNITS[gran])
-    res = SiteResult(site, name, cfg.carrier, suff, None, adjustments=list(cfg.adjustments), granularity=gran)
+    res = SiteResult(site, name, cfg.carrier, suff, None, adjustments=list(cfg.adjustments), granularity=gran,
+                     cutoff=cutoff, preliminary=cutoff < month_end)
     if month_end <= esco.measure_date:
         res.error = f"the month ends before the measure date {esco.measure_date}"
+        return res
+    if cutoff <= esco.measure_date:
+        res.error = f"no day since the measure date {esco.measure_date} is over yet"
         return res
     if not suff.ok:
         temp_ref = cfg.temperature or esco.temperature
         res.error = f"{suff.reason} (energy {series_key(cfg.energy, site)}, temperature {series_key(temp_ref, site)})"
         return res
-    rep = site_daily_frame(store, esco, site, cfg, esco.measure_date, month_end, window)
+    rep = site_daily_frame(store, esco, site, cfg, esco.measure_date, cutoff, window)
     ny = NormalYear(esco.normal_year.total, esco.normal_year.source, tuple(esco.normal_year.monthly))
     if gran == "hour":
         model = fit_towt_hourly(base["energy_kwh"], base["temp_mean_c"])
@@ -308,10 +335,10 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
     if gran == "hour":
         hourly_kwh = rep["energy_kwh"]
     elif prices.kind == "file":  # the day's price is weighted by the building's hourly use
-        hourly_kwh = site_energy_kwh(store, site, cfg, esco.measure_date, month_end, "1h")
+        hourly_kwh = site_energy_kwh(store, site, cfg, esco.measure_date, cutoff, "1h")
     else:
         hourly_kwh = None  # a fixed or per-period price is the same in every hour of a day
-    res.price_days = price_table(prices, esco.measure_date, month_end, hourly_kwh)
+    res.price_days = price_table(prices, esco.measure_date, cutoff, hourly_kwh)
     daily = with_prices(daily, row_prices(daily, gran, prices, res.price_days,
                                           rep["energy_kwh"] if gran == "month" else None))
     res.model = model
@@ -322,20 +349,25 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
     in_month = idx >= pd.Timestamp(month_start).tz_localize(LOCAL_TZ)
     year_start = max(dt.date(month_start.year, 1, 1), esco.measure_date)
     in_year = idx >= pd.Timestamp(year_start).tz_localize(LOCAL_TZ)
-    last = month_end - dt.timedelta(days=1)
+    last = cutoff - dt.timedelta(days=1)  # None below: no day of the period is over yet
+    m_start = max(month_start, esco.measure_date)
     res.month = replace(period_savings(month_start.strftime("%Y-%m"), daily[in_month], model, **kw),
-                        start=max(month_start, esco.measure_date), end=last)
+                        start=m_start, end=last if last >= m_start else None)
     res.ytd = replace(period_savings(f"{year_start:%Y-%m-%d}..", daily[in_year], model, **kw),
-                      start=year_start, end=last)
+                      start=year_start, end=last if last >= year_start else None)
     res.since_start = replace(period_savings(f"{esco.measure_date:%Y-%m-%d}..", daily, model, **kw),
                               start=esco.measure_date, end=last)
     res.months = monthly_savings(daily, model, **kw)
     if cfg.guarantee_kwh_per_year is not None:
         y0, y1 = contract_year(esco.measure_date, month_end)
         in_cy = (idx >= pd.Timestamp(y0).tz_localize(LOCAL_TZ)) & (idx < pd.Timestamp(y1).tz_localize(LOCAL_TZ))
-        realised = float(daily.loc[in_cy, "savings_kwh"].sum())
-        res.ledger = ledger(cfg.guarantee_kwh_per_year, realised, y0, y1, month_end, esco.surplus_share_municipality)
+        cy = daily.loc[in_cy, "savings_kwh"]
+        res.ledger = ledger(cfg.guarantee_kwh_per_year, float(cy.sum(min_count=1)), y0, y1, cutoff,
+                            esco.surplus_share_municipality, len(cy), int(cy.notna().sum()))
     res.cvrmse_max, res.nmbe_max = g14_thresholds(esco, gran)
+    if res.since_start.m == 0:  # nothing measured since the measure: there are no savings to judge
+        res.g14_ok, res.g14_notes = None, []
+        return res
     res.g14_notes = g14_notes(model.stats, res.since_start, res.cvrmse_max, res.nmbe_max)
     res.g14_ok = not res.g14_notes
     return res

@@ -19,6 +19,11 @@ change sign that mean can leave the range of the prices (or divide by ≈ 0); th
 adjusted-baseline-weighted mean price ``Σ bᵢpᵢ / Σ bᵢ`` is used — the G14 uncertainty is
 proportional to the baseline energy, so that is the natural weight for its price.
 
+A period without enough data is not reported as a number (missing is never zero): with no
+reporting point that has data its sums are NaN (:attr:`PeriodSavings.status` ``"no_data"``), and
+with fewer than :data:`MIN_PERIOD_COVERAGE` of its points it is ``"incomplete"`` — the report
+shows "–" and the reason instead of a total over the days that happened to have data.
+
 Everything here is pure: daily frames in, numbers out.
 """
 
@@ -26,16 +31,25 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from energimon.analytics.baseline import DailyModel
 from energimon.analytics.degree_days import NormalYear, graddagekorrektion, heating_degree_days_c
-from energimon.analytics.stats import combine_in_quadrature, savings_uncertainty_kwh
+from energimon.analytics.stats import DATA_SUFFICIENCY_MIN, combine_in_quadrature, savings_uncertainty_kwh
 
 CONFIDENCES = (0.68, 0.90)
+
+MIN_PERIOD_COVERAGE = DATA_SUFFICIENCY_MIN
+"""A reporting period is shown only when at least this share of its points (days, hours or months) has
+complete data: CalTRACK 2.0's 90 % data-sufficiency rule for the baseline, applied to reporting periods,
+so a month with a week of meter outage is not presented as that month's savings."""
+
+_AMOUNTS = ("adjusted_baseline_kwh", "actual_kwh", "savings_kwh", "uncertainty_68_kwh", "uncertainty_90_kwh",
+            "normalised_savings_kwh", "savings_dkk", "uncertainty_68_dkk", "uncertainty_90_dkk",
+            "price_dkk_per_kwh")
 
 
 def daily_savings(
@@ -116,6 +130,23 @@ class PeriodSavings:
     end: dt.date | None = None
 
     @property
+    def status(self) -> str:
+        """``"ok"``; ``"no_data"`` (no reporting point with complete data, or none elapsed yet);
+        ``"incomplete"`` (data for fewer than :data:`MIN_PERIOD_COVERAGE` of its points)."""
+        if self.m == 0:
+            return "no_data"
+        if self.m < MIN_PERIOD_COVERAGE * self.days:
+            return "incomplete"
+        return "ok"
+
+    def shown(self) -> PeriodSavings:
+        """What a report may show: itself when :attr:`status` is ok, else a copy with every amount NaN
+        (printed as "–" / an empty cell, with the reason beside it)."""
+        if self.status == "ok":
+            return self
+        return replace(self, **{k: math.nan for k in _AMOUNTS})
+
+    @property
     def savings_fraction(self) -> float:
         return self.savings_kwh / self.adjusted_baseline_kwh if self.adjusted_baseline_kwh else math.nan
 
@@ -154,9 +185,10 @@ def period_savings(
     valid = daily["savings_kwh"].notna()
     d = daily[valid]
     m = int(valid.sum())
-    base = float(d["adjusted_baseline_kwh"].sum())
-    act = float(d["actual_kwh"].sum())
-    sav = float(d["savings_kwh"].sum())
+    # no reporting point with data: the sums are unknown, not 0 (missing is never zero)
+    base = float(d["adjusted_baseline_kwh"].sum()) if m else math.nan
+    act = float(d["actual_kwh"].sum()) if m else math.nan
+    sav = float(d["savings_kwh"].sum()) if m else math.nan
     st = model.stats
     unc = {}
     for conf in CONFIDENCES:
@@ -203,12 +235,17 @@ class PortfolioTotal:
     savings_dkk: float = math.nan
     uncertainty_68_dkk: float = math.nan
     uncertainty_90_dkk: float = math.nan
+    sites_included: int = 0  # buildings whose period is reportable (status ok) and is in the sums
+    sites_total: int = 0
 
 
 def portfolio_total(periods: list[PeriodSavings]) -> PortfolioTotal:
     """Sum of sites' savings (kWh and DKK; DKK unknown if one site's is); uncertainties combined in quadrature
-    (sites' errors independent)."""
-    ok = [p for p in periods if p.m]
+    (sites' errors independent).  Only periods with enough data (:attr:`PeriodSavings.status` ok) are summed;
+    ``sites_included`` of ``sites_total`` says how many, and with none every sum is NaN (not 0)."""
+    ok = [p for p in periods if p.status == "ok"]
+    if not ok:
+        return PortfolioTotal(math.nan, math.nan, math.nan, math.nan, math.nan, sites_total=len(periods))
     return PortfolioTotal(
         savings_kwh=float(sum(p.savings_kwh for p in ok)),
         adjusted_baseline_kwh=float(sum(p.adjusted_baseline_kwh for p in ok)),
@@ -218,4 +255,5 @@ def portfolio_total(periods: list[PeriodSavings]) -> PortfolioTotal:
         savings_dkk=float(sum(p.savings_dkk for p in ok)) if ok else math.nan,
         uncertainty_68_dkk=combine_in_quadrature(p.uncertainty_68_dkk for p in ok) if ok else math.nan,
         uncertainty_90_dkk=combine_in_quadrature(p.uncertainty_90_dkk for p in ok) if ok else math.nan,
+        sites_included=len(ok), sites_total=len(periods),
     )

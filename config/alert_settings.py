@@ -171,6 +171,27 @@ class DataQualityRule(_Rule):
     rated_margin_pct: float = Field(default=10.0, ge=0)
 
 
+class ImportLagRule(_Rule):
+    """Imported data behind: the newest reading of a DataHub metering point (``[[datahub.metering_points]]``)
+    or of a device in ``devices`` is more than ``max_lag_days`` old.  Imported series get this rule instead of
+    the live meters' data-quality rules (stale, offline, stuck counter, counter reset)."""
+
+    max_lag_days: float = Field(default=3.0, gt=0, le=366,
+                                description="DataHub publishes a day's hourly data the day after; 3 days allows "
+                                            "for a weekend before the data counts as behind")
+    devices: list[str] = Field(default_factory=list,
+                               description="more imported devices to watch, 'site/device' (e.g. an outdoor "
+                                           "temperature CSV that is imported every week)")
+
+    @field_validator("devices")
+    @classmethod
+    def _refs(cls, v: list[str]) -> list[str]:
+        for ref in v:
+            if ref.count("/") != 1 or not all(ref.split("/")):
+                raise ValueError(f"{ref!r} is not 'site/device'")
+        return v
+
+
 class PvRule(_Rule):
     daylight_min_clearsky_w_m2: float = Field(default=250.0, gt=0, description="hours counted as daylight")
     zero_max_ratio: float = Field(default=0.05, ge=0, le=1, description="'zero': below this share of clear-sky")
@@ -192,6 +213,7 @@ class RuleSettings(_Strict):
         min_excess_pct=10.0, min_excess_kwh_per_day=50.0, min_days=2))
     cusum: CusumRule = Field(default_factory=lambda: CusumRule(severity="info"))
     data_quality: DataQualityRule = Field(default_factory=DataQualityRule)
+    import_lag: ImportLagRule = Field(default_factory=ImportLagRule)
     pv: PvRule = Field(default_factory=PvRule)
 
 
@@ -234,6 +256,10 @@ def cross_check_alerts(alerts: AlertSettings | None, sites: set[str], have_smtp:
     for sid in alerts.sites:
         if sid not in sites:
             problems.append((f"alerts.sites.{sid}", f"unknown site {sid!r}; known sites: {known}"))
+    for i, ref in enumerate(alerts.rules.import_lag.devices):
+        if ref.split("/")[0] not in sites:
+            problems.append((f"alerts.rules.import_lag.devices[{i}]",
+                             f"unknown site in {ref!r}; known sites: {known}"))
     if alerts.enabled and not have_smtp:
         problems.append(("alerts", "alerts are enabled but there is no [smtp] table to send them with "
                                    "(add [smtp] or set alerts.enabled = false)"))

@@ -88,9 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decimal-comma", action="store_true", help="write 1234,5 instead of 1234.5")
     p.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
 
-    p = sub.add_parser("probe", help="read a Modbus device once and show every value (read-only)",
+    p = sub.add_parser("probe", help="read a Modbus device once and show who it is and every value (read-only)",
                        description="Commissioning aid: read HOST[:PORT] once with a profile or SunSpec discovery "
-                                   "and print channel, value, unit and raw registers. Sends read requests only.")
+                                   "and print the device's identity (manufacturer, model, serial number) and "
+                                   "channel, value, unit and raw registers, one line per problem. Sends read "
+                                   "requests only.")
     p.set_defaults(handler=cmd_probe)
     p.add_argument("target", metavar="HOST[:PORT]", help="Modbus TCP device or gateway (port default 502)")
     p.add_argument("--unit", type=int, default=1, help="Modbus unit id (default 1)")
@@ -99,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--profile", help="a device profile, e.g. eastron.sdm630")
     p.add_argument("--scan-units", action="store_true", help="try the common unit ids 1, 2, 3, 126, 247")
     p.add_argument("--timeout", type=float, default=3.0, help="seconds per request (default 3)")
+    p.add_argument("--debug", action="store_true",
+                   help="also log every request and answer frame (hex) and pymodbus' messages, to stdout")
 
     p = sub.add_parser("simulate", help="serve the simulated Sorø devices over Modbus TCP",
                        description="Serve the simulated main meters and SunSpec PV inverters of Sorø Rådhus, "
@@ -393,11 +397,15 @@ def _cell(v, decimal_comma: bool) -> str:
 
 
 def cmd_probe(args) -> int:
-    from energimon.collector.modbus.poller import DeviceUnreachable
+    import logging
+
     from energimon.collector.modbus.probe import format_rows, parse_target, probe, scan_units
     from energimon.logs import setup_logging
 
-    setup_logging("ERROR")
+    setup_logging("DEBUG" if args.debug else "ERROR")
+    if args.debug:  # setup_logging silences pymodbus; its frame dumps are what --debug is for
+        logging.getLogger("pymodbus").setLevel(logging.DEBUG)
+    from energimon.collector.modbus.probe import format_info, hint
     from energimon.collector.modbus.profiles import ProfileError, load_profile
 
     try:
@@ -413,15 +421,15 @@ def cmd_probe(args) -> int:
             for unit, what in asyncio.run(scan_units(host, port, profile, min(args.timeout, 1.0))).items():
                 print(f"unit {unit:>3}: {what}")
             return 0
-        rows = asyncio.run(probe(host, port, args.unit, profile, args.timeout))
-    except (DeviceUnreachable, OSError, TimeoutError) as exc:
-        print(f"energimon probe: {host}:{port} unit {args.unit}: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # e.g. no SunSpec marker: say what, not a traceback
-        print(f"energimon probe: {host}:{port} unit {args.unit}: {exc}", file=sys.stderr)
+        result = asyncio.run(probe(host, port, args.unit, profile, args.timeout))
+    except Exception as exc:  # unreachable, no SunSpec marker, garbage answers: one line, not a traceback
+        text = str(exc) or type(exc).__name__
+        print(f"energimon probe: {host}:{port} unit {args.unit}: {text} - {hint(text, profile)}", file=sys.stderr)
         return 1
     print(f"{host}:{port} unit {args.unit}, {profile}:")
-    print(format_rows(rows))
+    for line in format_info(result):
+        print(f"  {line}")
+    print(format_rows(result.rows))
     return 0
 
 
@@ -534,6 +542,9 @@ def cmd_status(args) -> int:
     if latest is not None:
         print("devices:", *device_lines(settings, latest, now), sep="\n")
         print("sites:", *site_lines(settings, latest, now), sep="\n")
+    from energimon.status import device_identity_lines
+
+    print("device identity:", *device_identity_lines(settings), sep="\n")
     print("alerts:", *alert_lines(settings), sep="\n")
     print("mail:", *mail_lines(settings), sep="\n")
     print("jobs:", *job_lines(settings, now), sep="\n")

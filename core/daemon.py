@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from energimon import systemd
+from energimon.collector.modbus.identity import DeviceInfoFile, device_info_path
 from energimon.collector.modbus.poller import ConnectionPool, ModbusPoller
 from energimon.config.settings import Settings
 from energimon.jobruns import JobFailed, JobRunLog, RecordingScheduler, jobs_path
@@ -33,7 +34,10 @@ class Daemon:
         self.writer = SpoolWriter(self.spool, self.store, settings.spool.batch_size)
         # Devices behind the same gateway (host:port) share one connection.
         self.modbus_pool = ConnectionPool()
-        self.pollers = [ModbusPoller(d, self.accept, self.modbus_pool) for d in settings.devices if d.enabled]
+        # Which device answers (serial number …), for `energimon status`: see collector/modbus/identity.py.
+        self.device_info = DeviceInfoFile(device_info_path(settings))
+        self.pollers = [ModbusPoller(d, self.accept, self.modbus_pool, self.device_info)
+                        for d in settings.devices if d.enabled]
         self.mqtt = None
         if settings.mqtt is not None:
             from energimon.collector.mqtt.runtime import MqttCollector

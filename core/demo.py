@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from energimon.collector.simulator.modbus_server import MeterSimulator
 from energimon.config.settings import load_settings
@@ -104,38 +107,155 @@ def format_table(store: SqliteStore) -> str:
     return "\n".join(lines)
 
 
-def write_history(store_path: Path, days: int, step_s: int = 300) -> dict[tuple[str, str], float]:
-    """Synthetic history of the three sites' grid and PV counters for the last ``days`` local days, so
-    reports (``energimon report solar``) have months to work on.  Returns each (site, channel)'s last
-    value: the live simulator continues from there, without a jump a report would see as consumption."""
+DEMO_COUNTERS = (("hovedmaaler", "grid", "energy_import_wh", "import_wh"),
+                 ("hovedmaaler", "grid", "energy_export_wh", "export_wh"),
+                 ("inverter", "pv", "pv_energy_wh", "pv_wh"))
+"""The demo's energy counters: (device, role, channel, column of synthetic.step_energy_wh)."""
+
+HOLE_S = 900
+"""Readings further apart than this (the store's minimum gap threshold, 15 min) are a hole a history fills."""
+
+
+def quantum_wh(value_wh: float) -> float:
+    """More than the simulated devices lose when they encode a counter: the SDM630 sends float32 kWh, a SunSpec
+    inverter float32 Wh or whole Wh.  Half a float32 step is ``|v| · 2⁻²⁴``; this is four times that, and at
+    least 1 Wh.  A live meter that starts this much above the stored value never reads back below it."""
+    return max(1.0, abs(value_wh) * 2.0**-22)
+
+
+def _steps(b, seed: int, times_s: np.ndarray, column: str) -> np.ndarray:
+    """Synthetic energy (Wh) of ``b`` from each time to the next (one fewer than ``times_s``)."""
+    from energimon.analytics.solar.synthetic import power_at, step_energy_wh
+
+    if len(times_s) < 2:
+        return np.empty(0)
+    return step_energy_wh(power_at(b, times_s, seed))[column].to_numpy()
+
+
+def _grid(a_s: float, b_s: float, step_s: int) -> np.ndarray:
+    """Multiples of ``step_s`` strictly between ``a_s`` and ``b_s`` (seconds)."""
+    first = (int(a_s) // step_s + 1) * step_s
+    return np.arange(first, int(np.ceil(b_s)), step_s, dtype=np.int64)
+
+
+def counter_continuation(b, seed: int, column: str, ts_ms: np.ndarray, values: np.ndarray, now_s: float,
+                         history_from_s: float | None, step_s: int = 300
+                         ) -> tuple[list[tuple[int, float]], float, float]:
+    """How one demo counter goes on from what the store holds, without ever going backwards.
+
+    ``ts_ms``/``values``: the stored readings (sorted).  With ``history_from_s`` the holes between then and
+    ``now_s`` are filled with synthetic readings every ``step_s``: before the first stored reading (ending
+    at its value), between two readings further apart than :data:`HOLE_S` (the synthetic shape scaled to
+    the two values) and after the last one (going on from it).  Returns the readings to write, the offset
+    to add to every stored reading (> 0 only when a history before them would need a negative counter)
+    and the value the live meter starts at at ``now_s``: the last value plus what the building used since
+    (the meter kept counting while the demo was not running) plus :func:`quantum_wh`.
+    """
+    fill: list[tuple[int, float]] = []
+    shift = 0.0
+    t = ts_ms / 1000.0
+    if history_from_s is not None:
+        if not len(t):  # an empty store: the history starts at the synthetic meters' own readings
+            grid = np.arange(history_from_s, now_s, step_s, dtype=np.int64)
+            inc = _steps(b, seed, np.append(grid, int(now_s)), column)
+            base = {"import_wh": 5_000_000.0, "export_wh": 100_000.0, "pv_wh": 20_000_000.0}[column]
+            cum = base + np.concatenate(([0.0], np.cumsum(inc[:-1])))
+            fill += list(zip((grid * 1000).tolist(), cum.tolist(), strict=True))
+        else:
+            if history_from_s < t[0] - HOLE_S:  # before the first reading, ending at its value
+                grid = np.arange(history_from_s, t[0], step_s, dtype=np.int64)
+                inc = _steps(b, seed, np.append(grid, t[0]), column)
+                vals = values[0] - np.cumsum(inc[::-1])[::-1]
+                if vals[0] < 0:  # the stored counter is too small for the history: lift it, never below 0
+                    shift = float(np.ceil(-vals[0] / 1000.0) * 1000.0)
+                fill += list(zip((grid * 1000).tolist(), (vals + shift).tolist(), strict=True))
+            gaps = np.nonzero(np.diff(t) > HOLE_S)[0]
+            for i in gaps:  # between two readings: the synthetic shape scaled to what the counter did
+                a_s, b_s = t[i], t[i + 1]
+                if b_s <= history_from_s:
+                    continue
+                grid = _grid(max(a_s, history_from_s - step_s), b_s, step_s)
+                grid = grid[grid > a_s]
+                if not len(grid):
+                    continue
+                inc = _steps(b, seed, np.concatenate(([a_s], grid, [b_s])), column)
+                rise = values[i + 1] - values[i]
+                total = inc.sum()
+                frac = (np.cumsum(inc)[:-1] / total if total > 0
+                        else (grid - a_s) / (b_s - a_s))
+                fill += list(zip((grid * 1000).tolist(), (values[i] + shift + max(rise, 0.0) * frac).tolist(),
+                                 strict=True))
+    last_s, last_v = (t[-1], values[-1] + shift) if len(t) else (None, None)
+    if history_from_s is not None and last_s is not None and now_s - last_s > HOLE_S:  # after the last one
+        grid = _grid(last_s, now_s, step_s)
+        inc = _steps(b, seed, np.concatenate(([last_s], grid)), column)
+        cum = last_v + np.cumsum(inc)
+        fill += list(zip((grid * 1000).tolist(), cum.tolist(), strict=True))
+    if fill:
+        end_t, end_v = max(fill)
+        if last_s is None or end_t / 1000.0 > last_s:
+            last_s, last_v = end_t / 1000.0, end_v
+    if last_s is None:
+        return fill, shift, math.nan  # nothing stored, no history: the simulator's own start value
+    since = _steps(b, seed, np.concatenate(([last_s], _grid(last_s, now_s, step_s), [max(now_s, last_s)])), column)
+    live = last_v + float(since.sum())
+    return fill, shift, live + quantum_wh(live)
+
+
+def write_history(store_path: Path, days: int, step_s: int = 300, now_s: float | None = None
+                  ) -> dict[tuple[str, str], float]:
+    """Make the demo's counters continue each other, and with ``days`` > 0 write that many local days of
+    synthetic history of the three sites' grid and PV counters (so reports have months to work on).
+
+    Works on whatever the store already holds, from any earlier ``energimon demo`` run with or without
+    ``--history-days``: history only fills holes (before, between and after the stored readings), a stored
+    reading is never overwritten by a different value (only lifted, all of a series by the same amount, when
+    a longer history before it would otherwise need a negative counter) and no counter goes backwards.
+    Returns each (site, channel)'s value for the live simulator to start from (absent: nothing stored, no
+    history — the simulator's defaults).
+    """
     import datetime as dt
 
-    from energimon.analytics.solar.synthetic import site_readings
     from energimon.collector.simulator.buildings import SORO_BUILDINGS
-    from energimon.model import LOCAL_TZ
+    from energimon.model import LOCAL_TZ, Reading, SeriesKey
 
-    today = dt.datetime.now(tz=LOCAL_TZ).date()
-    start = today - dt.timedelta(days=days)
+    now_s = time.time() if now_s is None else now_s
+    today = dt.datetime.fromtimestamp(now_s, tz=LOCAL_TZ).date()
+    history_from_s = (dt.datetime.combine(today - dt.timedelta(days=days), dt.time(), tzinfo=LOCAL_TZ).timestamp()
+                      if days > 0 else None)
     store = SqliteStore(store_path)
-    last: dict[tuple[str, str], float] = {}
+    start: dict[tuple[str, str], float] = {}
     try:
         for i, b in enumerate(SORO_BUILDINGS):
-            for batch in site_readings(b, start, today, step_s, seed=i):
-                store.write(batch)
-                last[(b.site, batch[-1].channel)] = batch[-1].value
+            for device, role, channel, column in DEMO_COUNTERS:
+                if role == "pv" and b.pv_kwp <= 0:
+                    continue
+                key = SeriesKey(b.site, device, channel)
+                ts, vals = store.read_raw_ms(key, 0, int(now_s * 1000) + 86_400_000)
+                fill, shift, live = counter_continuation(b, i, column, ts, vals, now_s, history_from_s, step_s)
+                out = [Reading(b.site, device, channel, role, int(t), float(v)) for t, v in fill]
+                if shift:
+                    out += [Reading(b.site, device, channel, role, int(t), float(v + shift))
+                            for t, v in zip(ts.tolist(), vals.tolist(), strict=True)]
+                for k in range(0, len(out), 50_000):
+                    rejected = store.write(out[k:k + 50_000])
+                    if rejected:
+                        raise ValueError(f"the store refused {len(rejected)} demo readings: {rejected[0].reason}")
+                if live == live:  # not NaN
+                    start[(b.site, channel)] = live
     finally:
         store.close()
-    return last
+    return start
 
 
 async def run_demo(folder: Path, seconds: float | None, interval_s: float, out=sys.stdout,
                    history_days: int = 0) -> int:
-    start_wh = {}
+    folder.mkdir(parents=True, exist_ok=True)
     if history_days > 0:
-        folder.mkdir(parents=True, exist_ok=True)
         print(f"energimon demo: writing {history_days} days of simulated history (5-minute counters)…",
               file=out, flush=True)
-        start_wh = await asyncio.to_thread(write_history, folder / "store.db", history_days)
+    # also without a history: the live meters go on from what earlier demo runs stored, never backwards
+    start_wh = await asyncio.to_thread(write_history, folder / "store.db", history_days)
     sim = MeterSimulator(with_pv=True, with_heat=True, start_wh=start_wh)
     await sim.start()
     daemon = None
@@ -156,8 +276,10 @@ async def run_demo(folder: Path, seconds: float | None, interval_s: float, out=s
         started = time.monotonic()
         try:
             while not runner.done():
+                # a table every 5 s, and a --seconds run ends on time rather than at the next table
+                left = 5.0 if seconds is None else min(5.0, max(0.1, seconds - (time.monotonic() - started)))
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(runner), timeout=5.0)
+                    await asyncio.wait_for(asyncio.shield(runner), timeout=left)
                 if runner.done():
                     break
                 elapsed = time.monotonic() - started

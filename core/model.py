@@ -87,6 +87,8 @@ _CHANNELS: tuple[ChannelInfo, ...] = (
     ChannelInfo("device_online", "1", Kind.GAUGE, "1: the last poll got answers, 0: unreachable", 0.0),
     ChannelInfo("poll_errors", "1", Kind.COUNTER, "failed requests since the daemon started", 0.0),
     ChannelInfo("fields_missing", "1", Kind.GAUGE, "configured values the device does not deliver (quarantined)", 0.0),
+    ChannelInfo("serial_changes", "1", Kind.COUNTER,
+                "times the device's serial number changed (swapped device or wrong unit id)", 0.0),
 )
 
 CHANNELS: dict[str, ChannelInfo] = {c.name: c for c in _CHANNELS}

@@ -128,6 +128,39 @@ def job_lines(settings, now: pd.Timestamp) -> list[str]:
     return lines
 
 
+def device_identity_lines(settings) -> list[str]:
+    """Which device answers for each configured Modbus device (manufacturer, model, serial …) and any
+    serial-number change, from the ``devices.json`` the daemon keeps (read-only)."""
+    from energimon.collector.modbus.identity import describe, device_info_path, read_device_info
+    from energimon.collector.modbus.profiles import ProfileError, load_profile
+
+    path = device_info_path(settings)
+    try:
+        records = read_device_info(path)
+    except ValueError as exc:
+        return [f"  cannot read device identities: {exc}"]
+    lines = []
+    for dev in settings.devices:
+        rec = records.get((dev.site, dev.id))
+        if rec is None:
+            try:  # only devices that can tell who they are are worth a line
+                readable = dev.profile == "sunspec" or bool(dev.profile and load_profile(dev.profile).info)
+            except ProfileError:
+                readable = False
+            if readable:
+                lines.append(f"  {dev.site}/{dev.id}: identity not read yet")
+            continue
+        via = f"{rec.source}, " if rec.source else ""
+        text = f"  {dev.site}/{dev.id}: {describe(rec.info)} ({via}since {_local(rec.since_ms)})"
+        if rec.last_change is not None:
+            c = rec.last_change
+            text += (f"; SERIAL CHANGED {_local(c.at_ms)}: {c.old} -> {c.new} "
+                     f"({rec.serial_changes} change{'s' if rec.serial_changes != 1 else ''}; swapped device "
+                     "or wrong unit id?)")
+        lines.append(text)
+    return lines or [f"  no device identities recorded ({path})"]
+
+
 def mail_lines(settings) -> list[str]:
     """The mail transport (last success, last error, queued mails) and the last period each scheduled report
     delivered: the mail package's own read-only view."""

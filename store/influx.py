@@ -66,7 +66,7 @@ MEASUREMENT_CHANNELS: dict[str, tuple[str, ...]] = {
     ),
     "heat": ("heat_energy_wh", "heat_power_w", "volume_m3", "flow_m3_h", "supply_temp_c", "return_temp_c"),
     "weather": ("outdoor_temp_c", "irradiance_w_m2", "module_temp_c"),
-    "device_health": ("device_online", "poll_errors", "fields_missing"),
+    "device_health": ("device_online", "poll_errors", "fields_missing", "serial_changes"),
 }
 MEASUREMENT_OF: dict[str, str] = {ch: m for m, chs in MEASUREMENT_CHANNELS.items() for ch in chs}
 TAGS = ("site", "device", "role")

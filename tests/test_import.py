@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from energimon.cli import main
-from energimon.collector.importer.parse import ImportFormatError, parse_eloverblik, parse_number, parse_time_local
+from energimon.collector.importer.parse import (
+    ImportFormatError,
+    LocalTimes,
+    parse_eloverblik,
+    parse_number,
+    parse_time_local,
+)
 from energimon.model import SeriesKey
 from energimon.store.sqlite import SqliteStore
 
@@ -145,9 +151,9 @@ def test_parsers():
     with pytest.raises(ValueError, match="missing is not zero"):
         parse_number("  ")
     # autumn DST: the first 02:00 is CEST (00:00 UTC), the second CET (01:00 UTC)
-    seen: set[int] = set()
-    a = parse_time_local("25-10-2026 02:00:00", seen)
-    b = parse_time_local("25-10-2026 02:00:00", seen)
+    times = LocalTimes()
+    a = parse_time_local("25-10-2026 02:00:00", times, 2)
+    b = parse_time_local("25-10-2026 02:00:00", times, 3)
     assert b - a == 3_600_000 and a == int(dt.datetime(2026, 10, 25, 0, tzinfo=dt.UTC).timestamp() * 1000)
     with pytest.raises(ValueError, match="does not exist"):
         parse_time_local("29-03-2026 02:30:00")  # skipped by the spring DST change

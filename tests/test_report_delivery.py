@@ -162,7 +162,10 @@ def test_a_month_missed_while_the_daemon_was_down_is_sent_once_after_it_starts(s
             server.wait(5)
             prelim = server.messages[-1][1]
             assert prelim["Subject"] == "energimon: Solceller maj 2025 (foreløbig) — månedsrapport"
-            assert "måneden er ikke slut" in prelim.get_body(("plain",)).get_content()
+            assert "omfatter kun dagene til og med 2025-05-19" in prelim.get_body(("plain",)).get_content()
+            # the report itself says so too (files named …-foreloebig, counted up to the 19th)
+            assert {p.get_filename() for p in prelim.iter_attachments()} == {"solceller-2025-05-foreloebig.pdf",
+                                                                             "solceller-2025-05-foreloebig.csv"}
             # the preliminary mail does not count as the month's report: May is due as usual from 2 June
             from energimon.analytics.report.schedule import due_months
 

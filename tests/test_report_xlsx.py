@@ -111,7 +111,7 @@ def _check_table(ws, csv_rows: list[list[str]]) -> int:
     numbers = 0
     for xrow, crow in zip(rows, body, strict=True):
         for name, x, c in zip(CSV_HEADER, xrow, crow, strict=True):
-            if name in ("site", "period", "label", "resolution"):
+            if name in ("site", "period", "label", "resolution", "status", "status_reason"):
                 assert x is None or isinstance(x, str)
             elif name in ("start", "end"):
                 assert (x.date().isoformat() if x is not None else "") == c, name

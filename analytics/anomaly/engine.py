@@ -18,6 +18,7 @@ import pandas as pd
 from energimon.analytics.anomaly import model as model_mod
 from energimon.analytics.anomaly import pv as pv_mod
 from energimon.analytics.anomaly import rules
+from energimon.analytics.anomaly import sources as sources_mod
 from energimon.analytics.anomaly.calendar import SiteCalendar
 from energimon.analytics.anomaly.findings import Finding, supersede
 from energimon.config.alert_settings import AlertSettings
@@ -57,7 +58,13 @@ class SiteData:
     counters: list[CounterData] = field(default_factory=list)
     latest: pd.DataFrame | None = None  # store.latest() rows of this site
     roles: dict[str, str] = field(default_factory=dict)  # device -> role
+    # device -> "live" | "import" | "historic" (analytics/anomaly/sources.py); a device not in it is live
+    sources: dict[str, str] = field(default_factory=dict)
+    import_labels: dict[str, str] = field(default_factory=dict)  # imported device -> its metering point id(s)
     _night: pd.Series | None = None
+
+    def is_live(self, device: str) -> bool:
+        return self.sources.get(device, sources_mod.LIVE) == sources_mod.LIVE
 
     def night_kw(self, start_h: int, end_h: int) -> pd.Series:
         if self._night is None:
@@ -151,22 +158,30 @@ def evaluate_site(data: SiteData, cfg: AlertSettings, end: pd.Timestamp, now: dt
         site_cfg = cfg.site(site)
         for c in data.counters:
             pv_kwh = data.pv["pv_kwh"] if data.pv is not None else None
-            if c.channel != "pv_energy_wh":
-                out.append(rules.stuck_counter(c.kwh, pv_kwh, ref if c.device == data.grid_device else
-                                               _own_ref(c.kwh, end), end, dq, site, c.device, c.channel))
-            out.append(rules.counter_resets(c.resets, end, dq, site, c.device, c.channel))
+            if data.is_live(c.device):  # an imported or historic counter is not "stuck" or "reset" now
+                if c.channel != "pv_energy_wh":
+                    out.append(rules.stuck_counter(c.kwh, pv_kwh, ref if c.device == data.grid_device else
+                                                   _own_ref(c.kwh, end), end, dq, site, c.device, c.channel))
+                out.append(rules.counter_resets(c.resets, end, dq, site, c.device, c.channel))
             win = c.kwh[(c.kwh.index >= end - 24 * HOUR) & (c.kwh.index < end)]
             hour_max = float(win.max()) if win.notna().any() else float("nan")
             out.append(rules.impossible_values(c.power_max_w, hour_max, site_cfg.rated_power_w.get(c.device),
                                                end, dq, site, c.device, c.channel))
         if data.latest is not None and not data.latest.empty:
             for dev, rows in data.latest.groupby("device"):
+                if not data.is_live(str(dev)):  # old by nature: see the import_lag rule below
+                    continue
                 role = data.roles.get(str(dev), str(rows["role"].iloc[0]))
                 if role == "pv":
                     daylight = _daylight_now(data, now, r.pv.daylight_min_clearsky_w_m2)
                     out.append(pv_mod.pv_offline(rows, now, daylight, dq, site, str(dev)))
                 else:
                     out.append(rules.stale_device(rows, now, dq, site, str(dev), role))
+    lag = r.import_lag
+    if lag.enabled and data.latest is not None and not data.latest.empty:
+        for dev, rows in data.latest.groupby("device"):
+            if data.sources.get(str(dev)) == sources_mod.IMPORT:
+                out.append(sources_mod.import_lag(rows, now, lag, site, str(dev), data.import_labels.get(str(dev), "")))
     if data.pv is not None and data.pv_device and r.pv.enabled and "sib_ratio" in data.pv:
         out.append(pv_mod.pv_zero(data.pv, end, r.pv, site, data.pv_device))
         out.append(pv_mod.pv_underperformance(data.pv, end, r.pv, site, data.pv_device, data.kwp))
@@ -240,7 +255,15 @@ def load_site_data(store, settings, site_id: str, end: pd.Timestamp, series: pd.
     start = end - pd.Timedelta(days=days)
     disabled = {d.id for d in settings.devices if d.site == site_id and not d.enabled}
     site_latest = latest[(latest["site"] == site_id) & ~latest["device"].isin(disabled)]
-    data = SiteData(site=site_id, calendar=cal, roles=roles, latest=site_latest)
+    srcs = {d: sources_mod.device_source(settings, site_id, d, str(r)) for d, r in roles.items()}
+    data = SiteData(site=site_id, calendar=cal, roles=roles, latest=site_latest, sources=srcs,
+                    import_labels=sources_mod.import_devices(settings, site_id))
+
+    def prefer_live(devices: list[str]) -> list[str]:
+        """The live devices when there are any (an imported DataHub series of the same meter lags by days
+        and would double-count), else the others."""
+        live = [d for d in devices if srcs.get(d) == sources_mod.LIVE]
+        return live or devices
     idx = pd.date_range(start, end, freq="1h", inclusive="left").tz_convert(LOCAL_TZ)
 
     def channels(dev: str) -> set[str]:
@@ -265,7 +288,7 @@ def load_site_data(store, settings, site_id: str, end: pd.Timestamp, series: pd.
         temp = store.aggregate(SeriesKey(row["site"], row["device"], "outdoor_temp_c"), start.to_pydatetime(),
                                end.to_pydatetime(), "1h", "mean").reindex(idx)
     pv_total = None
-    pv_devs = sorted(d for d, r in roles.items() if r == "pv" and "pv_energy_wh" in channels(d))
+    pv_devs = prefer_live(sorted(d for d, r in roles.items() if r == "pv" and "pv_energy_wh" in channels(d)))
     for dev in pv_devs:
         s = counter(dev, "pv_energy_wh")
         pv_total = s if pv_total is None else pv_total + s
@@ -275,7 +298,7 @@ def load_site_data(store, settings, site_id: str, end: pd.Timestamp, series: pd.
         cs = pv_mod.clearsky_hourly_kwh(idx, site.latitude, site.longitude,
                                         [(a.kwp, a.tilt_deg, a.azimuth_deg) for a in site.pv])
         data.pv = pd.DataFrame({"pv_kwh": pv_total, "clear_kwh": cs["clear_kwh"], "poa_w_m2": cs["poa_w_m2"]})
-    grid = sorted(d for d, r in roles.items() if r == "grid" and "energy_import_wh" in channels(d))
+    grid = prefer_live(sorted(d for d, r in roles.items() if r == "grid" and "energy_import_wh" in channels(d)))
     if grid:
         dev = grid[0]
         imp = counter(dev, "energy_import_wh")
@@ -285,7 +308,7 @@ def load_site_data(store, settings, site_id: str, end: pd.Timestamp, series: pd.
         data.hourly = rules.hourly_frame(load, cal, cfg.rules.out_of_hours.grace_h, pv_total)
         if temp is not None:
             data.hourly["temp_c"] = temp.to_numpy()
-    heat = sorted(d for d, r in roles.items() if r == "heat" and "heat_energy_wh" in channels(d))
+    heat = prefer_live(sorted(d for d, r in roles.items() if r == "heat" and "heat_energy_wh" in channels(d)))
     if heat:
         dev = heat[0]
         hk = counter(dev, "heat_energy_wh")

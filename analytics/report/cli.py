@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -38,6 +39,29 @@ def add_report_parser(sub, config_arg) -> None:
     dc.add_argument("--decimal-point", dest="decimal_comma", action="store_false", help="CSV numbers as 1234.5")
 
 
+def console_lines(files, month) -> list[str]:
+    """One line per building for the terminal; a month without enough data says why instead of a number."""
+    from energimon.analytics.report.savings_report import status_reason
+
+    lines = []
+    if files.preliminary:
+        last = files.cutoff - dt.timedelta(days=1)
+        lines.append(f"preliminary: {month:%Y-%m} is not over; counted up to and including {last.isoformat()}"
+                     if files.cutoff > month else
+                     f"preliminary: {month:%Y-%m} has just begun; none of its days is over yet")
+    for r in files.results:
+        if not r.month:
+            lines.append(f"{r.site}: no savings: {r.error}")
+            continue
+        p = r.month
+        head = (f"{r.site}: {p.savings_kwh:,.0f} kWh ± {p.uncertainty_90_kwh:,.0f} (90 %) in {month:%Y-%m}"
+                if p.status == "ok" else f"{r.site}: {month:%Y-%m}: – ({status_reason(p, r.granularity, 'en')})")
+        g14 = ("G14 not assessed (no measured data since the measure date)" if r.g14_ok is None
+               else "G14 pass" if r.g14_ok else "G14 fail: " + "; ".join(r.g14_notes))
+        lines.append(f"{head}; {g14}")
+    return lines
+
+
 def cmd_report_savings(args) -> int:
     from energimon.analytics.esco import parse_month
     from energimon.analytics.report.savings_report import generate_savings_report
@@ -68,12 +92,8 @@ def cmd_report_savings(args) -> int:
         return EXIT_USAGE
     finally:
         store.close()
-    for r in files.results:
-        if r.month:
-            print(f"{r.site}: {r.month.savings_kwh:,.0f} kWh ± {r.month.uncertainty_90_kwh:,.0f} (90 %) in "
-                  f"{args.month}; G14 {'pass' if r.g14_ok else 'fail: ' + '; '.join(r.g14_notes)}")
-        else:
-            print(f"{r.site}: no savings: {r.error}")
+    for line in console_lines(files, month):
+        print(line)
     print(f"wrote {files.pdf}\nwrote {files.csv}\nwrote {files.xlsx}")
     for p in [*files.site_csvs, *files.site_pdfs]:
         print(f"wrote {p}")

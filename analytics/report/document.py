@@ -52,3 +52,4 @@ class Report:
     lang: str = "da"
     footer: str = ""
     sections: list[Section] = field(default_factory=list)
+    mark: str = ""  # printed at the top of every page, e.g. "FORELØBIG" on a report for a month not yet over

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+PRELIMINARY_SUFFIX = {"da": "-foreloebig", "en": "-preliminary"}
+"""File-name mark of a report for a month that is not over (ASCII, so the name survives mail and file shares)."""
+
 MONTHS = {
     "da": ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
            "november", "december"],
@@ -131,6 +136,37 @@ TEXTS: dict[str, dict[str, str]] = {
     "chart_portfolio": {"da": "Porteføljen: akkumuleret besparelse i kontraktåret mod garantien pro rata (kWh)",
                         "en": "Portfolio: cumulative savings this contract year vs. the guarantee pro rata (kWh)"},
     "portfolio_ledger": {"da": "Porteføljegaranti", "en": "Portfolio guarantee"},
+    # missing is never zero: why a period shows "–" instead of a number
+    "status_no_days": {"da": "ingen afsluttede dage endnu", "en": "no day of the period is over yet"},
+    "status_no_data": {"da": "ingen data — ingen {unit} med fuldstændige målerdata",
+                       "en": "no data — no {unit} with complete meter data"},
+    "status_incomplete": {"da": "ufuldstændig — kun {m} af {n} {unit} med fuldstændige målerdata (kræver {min})",
+                          "en": "incomplete — only {m} of {n} {unit} with complete meter data ({min} needed)"},
+    "status_line": {"da": "{period}: – ({why}).", "en": "{period}: – ({why})."},
+    "total_left_out": {"da": "{period}: summen omfatter kun bygninger med nok data — udeladt: {names}.",
+                       "en": "{period}: the total covers only buildings with enough data — left out: {names}."},
+    "total_none": {"da": "{period}: ingen bygning har nok data, så der er ingen sum.",
+                   "en": "{period}: no building has enough data, so there is no total."},
+    "ledger_status": {"da": "{title}: realiseret besparelse, manko og overskud vises ikke ({why}).",
+                      "en": "{title}: realised savings, shortfall and surplus are not shown ({why})."},
+    "ledger_no_data": {"da": "ingen målte data i kontraktåret til dato", "en": "no measured data in the contract "
+                       "year so far"},
+    "ledger_incomplete": {"da": "ufuldstændig — kun {share} af kontraktårets rapporteringspunkter til dato har målte "
+                                "data (kræver {min})",
+                          "en": "incomplete — only {share} of the contract year's reporting points so far have "
+                                "measured data ({min} needed)"},
+    "g14_none": {"da": "ASHRAE Guideline 14: ikke vurderet — ingen målte data siden idriftsættelsen.",
+                 "en": "ASHRAE Guideline 14: not assessed — no measured data since the measure date."},
+    "preliminary": {"da": "FORELØBIG", "en": "PRELIMINARY"},
+    "preliminary_title": {"da": "foreløbig", "en": "preliminary"},
+    "preliminary_note": {
+        "da": "Foreløbig rapport: {month} er ikke slut. Tallene omfatter kun de afsluttede dage til og med {last} "
+              "({days} dage); de resterende dage tælles hverken som manglende eller med.",
+        "en": "Preliminary report: {month} is not over. The numbers cover only the days up to and including {last} "
+              "({days} days); the remaining days are neither counted nor treated as missing."},
+    "preliminary_none": {
+        "da": "Foreløbig rapport: {month} er netop begyndt, og ingen af månedens dage er afsluttet endnu.",
+        "en": "Preliminary report: {month} has just begun; none of its days is over yet."},
 }
 
 
@@ -154,6 +190,8 @@ COLUMNS: dict[str, dict[str, str]] = {
     "start": {"da": "Fra", "en": "From"},
     "end": {"da": "Til (inkl.)", "en": "To (incl.)"},
     "resolution": {"da": "Opløsning", "en": "Resolution"},
+    "status": {"da": "Status", "en": "Status"},
+    "status_reason": {"da": "Begrundelse", "en": "Reason"},
 }
 """Column headers of the savings tables (CSV keys -> people's words), for the XLSX workbook."""
 
@@ -204,6 +242,14 @@ ABOUT: dict[str, dict[str, str]] = {
     "period_month": {"da": "Måned", "en": "Month"},
     "period_ytd": {"da": "År til dato", "en": "Year to date"},
     "period_since_start": {"da": "Siden start", "en": "Since start"},
+    "status_ok": {"da": "ok", "en": "ok"},
+    "status_no_data": {"da": "ingen data", "en": "no data"},
+    "status_incomplete": {"da": "ufuldstændig", "en": "incomplete"},
+    "status_partial": {"da": "delvis (ikke alle bygninger)", "en": "partial (not every building)"},
+    "g14_none": {"da": "ikke vurderet", "en": "not assessed"},
+    "preliminary": {"da": "Foreløbig", "en": "Preliminary"},
+    "preliminary_yes": {"da": "ja — måneden er ikke slut; data til og med", "en": "yes — the month is not over; "
+                        "data up to and including"},
     "electricity": {"da": "el", "en": "electricity"},
     "district_heating": {"da": "fjernvarme", "en": "district heating"},
 }
@@ -218,3 +264,15 @@ def tr(key: str, lang: str = "da", **kw) -> str:
 
 def month_name(year: int, month: int, lang: str = "da") -> str:
     return f"{MONTHS[lang][month - 1]} {year}"
+
+
+def preliminary_text(month: dt.date, cutoff: dt.date, lang: str = "da") -> str:
+    """The sentence saying a report is preliminary (its month is not over) and which days it counts:
+    those before ``cutoff``."""
+    mname = month_name(month.year, month.month, lang)
+    if cutoff <= month:
+        return tr("preliminary_none", lang, month=mname)
+    last = cutoff - dt.timedelta(days=1)
+    day = (f"{last.day}. {month_name(last.year, last.month, lang)}" if lang == "da"
+           else f"{last.day} {month_name(last.year, last.month, lang)}")
+    return tr("preliminary_note", lang, month=mname, last=day, days=(cutoff - month).days)

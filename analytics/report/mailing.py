@@ -82,14 +82,15 @@ def report_message(kind: str, sender: str, recipients: Sequence[str], month: dt.
                    lang: str = "da", preliminary: dt.date | None = None,
                    now: dt.datetime | None = None) -> EmailMessage:
     """A mail with the report files attached, in Danish by default; ``preliminary``: the month is not over
-    (the day the figures go to), said in the subject and the text."""
+    and this day is the first one not counted (the report's cutoff, "today"), said in the subject and text."""
     from energimon.analytics.report.i18n import month_name
     from energimon.mail.outbox import recipients_key
 
     label = month_name(month.year, month.month, lang)
     mark, note = ("", "")
     if preliminary is not None:
-        mark, note = PRELIMINARY[lang][0], PRELIMINARY[lang][1].format(day=preliminary.isoformat())
+        last = preliminary - dt.timedelta(days=1)
+        mark, note = PRELIMINARY[lang][0], PRELIMINARY[lang][1].format(day=last.isoformat())
     subject = SUBJECTS[kind][lang].format(month=label + mark)
     text = BODIES[kind][lang].format(month=label, note=note, files=", ".join(p.name for p in files))
     # Stable per report, period and recipient list: a mail client shows a repeated delivery once

@@ -31,6 +31,9 @@ class _Page:
         self.fig = Figure(figsize=A4_IN)
         self.y = TOP
         self.fig.text(LEFT, 0.975, report.title, fontsize=9, color="#555555", va="top")
+        if report.mark:  # on every page, so a printed page on its own still says it
+            self.fig.text(RIGHT, 0.975, report.mark, fontsize=10, weight="bold", color="#b00020", va="top",
+                          ha="right")
         foot = f"{report.footer}   ·   {'side' if report.lang == 'da' else 'page'} {number}"
         self.fig.text(LEFT, 0.02, foot, fontsize=7, color="#777777")
 

@@ -13,7 +13,7 @@ import multiprocessing
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +29,24 @@ from energimon.analytics.esco import (
     evaluate_site,
     price_basis,
     price_gaps,
+    report_cutoff,
 )
 from energimon.analytics.esco import ledger as make_ledger
 from energimon.analytics.report import xlsx_out
 from energimon.analytics.report.csv_out import write_csv
 from energimon.analytics.report.document import Chart, Report, Section, Table
-from energimon.analytics.report.i18n import ABOUT, COLUMNS, MONTHS, month_name, tr
+from energimon.analytics.report.i18n import (
+    ABOUT,
+    COLUMNS,
+    MONTHS,
+    PRELIMINARY_SUFFIX,
+    month_name,
+    preliminary_text,
+    tr,
+)
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
 from energimon.analytics.report.pdf import render_pdf
-from energimon.analytics.savings import PeriodSavings, portfolio_total
+from energimon.analytics.savings import MIN_PERIOD_COVERAGE, PeriodSavings, portfolio_total
 from energimon.model import LOCAL_TZ
 
 log = logging.getLogger(__name__)
@@ -48,10 +57,13 @@ POOL_MIN_SITES = 8
 CSV_HEADER = ["site", "period", "label", "days", "days_with_data", "adjusted_baseline_kwh", "actual_kwh",
               "savings_kwh", "uncertainty_68_kwh", "uncertainty_90_kwh", "savings_dkk", "co2_kg",
               "normalised_savings_kwh", "uncertainty_68_dkk", "uncertainty_90_dkk", "price_dkk_per_kwh", "start",
-              "end", "resolution"]
+              "end", "resolution", "status", "status_reason"]
 """``days``/``days_with_data`` count reporting points of the site's ``resolution`` (day, hour or month);
 ``price_dkk_per_kwh`` is the price that turns the kWh uncertainty into DKK (savings-weighted mean);
-``start``/``end`` are the period's first and last day."""
+``start``/``end`` are the period's first and last day (in a running month: the last day that is over).
+``status`` is ``ok``, ``no_data`` or ``incomplete`` (then every amount is empty: missing is never zero;
+``status_reason`` says why, in the report's language); a portfolio row is ``partial`` when it sums only
+some buildings (``status_reason`` names those left out)."""
 
 XLSX_FORMATS = {"days": xlsx_out.INT, "days_with_data": xlsx_out.INT, "adjusted_baseline_kwh": xlsx_out.KWH,
                 "actual_kwh": xlsx_out.KWH, "savings_kwh": xlsx_out.KWH, "uncertainty_68_kwh": xlsx_out.KWH,
@@ -69,17 +81,23 @@ class SavingsReportFiles:
     results: list[SiteResult]
     site_pdfs: list[Path] = field(default_factory=list)
     xlsx: Path | None = None  # the workbook: a sheet per building, the portfolio and "Om rapporten"
+    preliminary: bool = False  # the month is not over (files named …-foreloebig / …-preliminary)
+    cutoff: dt.date | None = None  # the first day not counted (the month's end, or today)
 
 
 def generate_savings_report(settings, store, month: dt.date, sites: list[str] | None = None,
                             out_dir: Path | None = None, lang: str | None = None, sep: str | None = None,
                             decimal_comma: bool | None = None,
                             progress: Callable[[int, int, str], None] | None = None,
-                            workers: int = 1, per_site_pdf: bool = False) -> SavingsReportFiles:
+                            workers: int = 1, per_site_pdf: bool = False,
+                            today: dt.date | None = None) -> SavingsReportFiles:
     """Evaluate every configured site (or ``sites``) for ``month`` and write PDF, CSV and XLSX files.
 
     Files go to ``out_dir`` (default ``esco.reports_dir``) as
     ``besparelse-YYYY-MM.pdf/.csv/.xlsx`` (portfolio) and ``besparelse-YYYY-MM-<site>.csv``.
+    A month that is not over (``today``, default the local date now, lies inside it) is reported up to
+    yesterday and marked preliminary: ``besparelse-YYYY-MM-foreloebig.…`` and "FORELØBIG" on every page.
+    A month that has not begun is refused (ValueError).
     Idempotent: the same month written twice gives the same files (overwritten).
     ``per_site_pdf`` also writes ``besparelse-YYYY-MM-<site>.pdf`` per building (for the building's
     own file; about 0.4 s each).  With ``workers`` > 1 the buildings are evaluated in a process
@@ -95,10 +113,17 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
     if unknown:
         raise ValueError(f"not in [esco.sites]: {', '.join(unknown)}; configured: {', '.join(esco.sites)}")
     names = {sid: settings.sites[sid].name if sid in settings.sites else sid for sid in chosen}
+    today = today or dt.datetime.now(tz=LOCAL_TZ).date()
+    if month > today:
+        raise ValueError(f"{month:%Y-%m} has not begun (today is {today.isoformat()}): there is nothing to report")
+    cutoff = report_cutoff(month, today)
+    preliminary = cutoff < add_months(month, 1)
     prices = price_basis(esco)  # a bad price file stops the report before any building is evaluated
-    results = _evaluate_all(settings, store, month, chosen, names, workers, progress, prices)
+    results = _evaluate_all(settings, store, month, chosen, names, workers, progress, prices, today)
     out = Path(out_dir or esco.reports_dir)
     stem = f"besparelse-{month:%Y-%m}" if lang == "da" else f"savings-{month:%Y-%m}"
+    if preliminary:
+        stem += PRELIMINARY_SUFFIX[lang]
     if sep is None:
         sep = ";" if lang == "da" else ","
     if decimal_comma is None:
@@ -107,40 +132,44 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
     site_csvs = []
     site_rows = {}
     for r in results:
-        rows = _csv_rows(r, esco, month)
+        rows = _csv_rows(r, esco, month, lang)
         rows_all += rows
         site_rows[r.site] = rows
         site_csvs.append(write_csv(out / f"{stem}-{r.site}.csv", CSV_HEADER, rows, sep, decimal_comma))
-    rows_all += _portfolio_csv_rows(results, esco, month)
+    rows_all += _portfolio_csv_rows(results, esco, month, lang)
     csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, rows_all, sep, decimal_comma)
     xlsx_path = xlsx_out.write_xlsx(out / f"{stem}.xlsx", _workbook(results, site_rows, rows_all, esco, month,
-                                                                     prices, lang))
-    report = build_report(results, esco, month, lang, prices)
+                                                                     prices, lang, cutoff))
+    report = build_report(results, esco, month, lang, prices, cutoff)
     pdf_path = render_pdf(report, out / f"{stem}.pdf")
-    site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices), out / f"{stem}-{r.site}.pdf")
+    site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices, cutoff), out / f"{stem}-{r.site}.pdf")
                  for r in results] if per_site_pdf else []
-    return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs, xlsx_path)
+    return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs, xlsx_path, preliminary, cutoff)
 
 
-def _evaluate_all(settings, store, month, chosen, names, workers, progress, prices=None) -> list[SiteResult]:
+def _evaluate_all(settings, store, month, chosen, names, workers, progress, prices=None,
+                  today: dt.date | None = None) -> list[SiteResult]:
     results: list[SiteResult] = []
 
     def done(res: SiteResult, seconds: float) -> None:
         results.append(res)
         log.info("savings site=%s month=%s %s in %.2f s", res.site, f"{month:%Y-%m}",
-                 f"savings {res.month.savings_kwh:.0f} kWh" if res.month else f"skipped: {res.error}", seconds)
+                 f"savings {res.month.savings_kwh:.0f} kWh ({res.month.status})" if res.month
+                 else f"skipped: {res.error}", seconds)
         if progress:
             progress(len(results), len(chosen), res.site)
 
     if workers <= 1 or len(chosen) < POOL_MIN_SITES:
         for sid in chosen:
             t0 = time.perf_counter()
-            done(evaluate_site(store, settings.esco, sid, names[sid], month, prices), time.perf_counter() - t0)
+            done(evaluate_site(store, settings.esco, sid, names[sid], month, prices, today),
+                 time.perf_counter() - t0)
         return results
     ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads (the daemon)
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
                              initargs=(settings.store,)) as pool:
-        futures = [pool.submit(_worker_evaluate, settings.esco, sid, names[sid], month, prices) for sid in chosen]
+        futures = [pool.submit(_worker_evaluate, settings.esco, sid, names[sid], month, prices, today)
+                   for sid in chosen]
         for fut in futures:  # in the configured order
             res, seconds = fut.result()
             done(res, seconds)
@@ -157,23 +186,38 @@ def _worker_init(store_settings) -> None:
     _WORKER_STORE = open_store(store_settings, readonly=True)
 
 
-def _worker_evaluate(esco, sid: str, name: str, month: dt.date, prices=None) -> tuple[SiteResult, float]:
+def _worker_evaluate(esco, sid: str, name: str, month: dt.date, prices=None,
+                     today: dt.date | None = None) -> tuple[SiteResult, float]:
     t0 = time.perf_counter()
-    return evaluate_site(_WORKER_STORE, esco, sid, name, month, prices), time.perf_counter() - t0
+    return evaluate_site(_WORKER_STORE, esco, sid, name, month, prices, today), time.perf_counter() - t0
 
 
 def _periods(r: SiteResult) -> list[tuple[str, PeriodSavings]]:
     return [("month", r.month), ("ytd", r.ytd), ("since_start", r.since_start)] if r.month else []
 
 
-def _csv_rows(r: SiteResult, esco, month: dt.date) -> list[list]:
+def status_reason(p: PeriodSavings, granularity: str, lang: str) -> str:
+    """Why a period shows no number ("" when it does): no day over yet, no data, or too little data."""
+    unit = tr(POINTS[granularity][1], lang)
+    if p.status == "ok":
+        return ""
+    if p.days == 0:
+        return tr("status_no_days", lang)
+    if p.status == "no_data":
+        return tr("status_no_data", lang, unit=unit)
+    return tr("status_incomplete", lang, m=fmt_number(p.m, 0, lang), n=fmt_number(p.days, 0, lang), unit=unit,
+              min=fmt_percent(MIN_PERIOD_COVERAGE, 0, lang))
+
+
+def _csv_rows(r: SiteResult, esco, month: dt.date, lang: str = "da") -> list[list]:
     rows = []
-    for key, p in _periods(r):
+    for key, raw in _periods(r):
+        p = raw.shown()  # amounts of a period without enough data are empty cells, not 0
         co2 = co2_kg(p.savings_kwh, esco, r.carrier, month.year)
         rows.append([r.site, key, p.label, p.days, p.m, p.adjusted_baseline_kwh, p.actual_kwh, p.savings_kwh,
                      p.uncertainty_68_kwh, p.uncertainty_90_kwh, p.savings_dkk, co2, p.normalised_savings_kwh,
                      p.uncertainty_68_dkk, p.uncertainty_90_dkk, p.price_dkk_per_kwh, p.start, p.end,
-                     r.granularity])
+                     r.granularity, raw.status, status_reason(raw, r.granularity, lang)])
     return rows
 
 
@@ -182,63 +226,101 @@ def _portfolio_periods(results: list[SiteResult]) -> list[tuple[str, object]]:
     return [(key, portfolio_total([dict(_periods(r))[key] for r in ok])) for key in ("month", "ytd", "since_start")]
 
 
-def _portfolio_csv_rows(results: list[SiteResult], esco, month: dt.date) -> list[list]:
+def _left_out(results: list[SiteResult], key: str) -> list[SiteResult]:
+    """Buildings the portfolio's ``key`` period does not sum: no result, or a period without enough data."""
+    return [r for r in results if not r.month or dict(_periods(r))[key].status != "ok"]
+
+
+def _portfolio_status(results: list[SiteResult], key: str, lang: str) -> tuple[str, str]:
+    out = _left_out(results, key)
+    if not out:
+        return "ok", ""
+    if len(out) == len(results):
+        return "no_data", tr("total_none", lang, period=tr(key, lang))
+    return "partial", tr("total_left_out", lang, period=tr(key, lang), names=", ".join(r.name for r in out))
+
+
+def _portfolio_csv_rows(results: list[SiteResult], esco, month: dt.date, lang: str = "da") -> list[list]:
     rows = []
-    ok = [r for r in results if r.month]
     for key, tot in _portfolio_periods(results):
-        co2 = sum(co2_kg(dict(_periods(r))[key].savings_kwh, esco, r.carrier, month.year) for r in ok)
-        starts = [dict(_periods(r))[key].start for r in ok]
+        summed = [r for r in results if r not in _left_out(results, key)]
+        co2 = sum(co2_kg(dict(_periods(r))[key].savings_kwh, esco, r.carrier, month.year) for r in summed)
+        starts = [dict(_periods(r))[key].start for r in summed]
+        ends = [dict(_periods(r))[key].end for r in summed if dict(_periods(r))[key].end]
         rows.append(["portfolio", key, "", "", "", tot.adjusted_baseline_kwh, tot.actual_kwh, tot.savings_kwh,
-                     tot.uncertainty_68_kwh, tot.uncertainty_90_kwh, tot.savings_dkk, co2 if ok else math.nan,
+                     tot.uncertainty_68_kwh, tot.uncertainty_90_kwh, tot.savings_dkk, co2 if summed else math.nan,
                      math.nan, tot.uncertainty_68_dkk, tot.uncertainty_90_dkk, math.nan,
-                     min(starts) if starts else None, add_months(month, 1) - dt.timedelta(days=1) if ok else None,
-                     ""])
+                     min(starts) if starts else None, max(ends) if ends else None, "",
+                     *_portfolio_status(results, key, lang)])
     return rows
 
 
 # -- the PDF ----------------------------------------------------------------------------------
 def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "da",
-                 prices: PriceBasis | None = None) -> Report:
-    """The report document: a portfolio page, then one section per building."""
+                 prices: PriceBasis | None = None, cutoff: dt.date | None = None) -> Report:
+    """The report document: a portfolio page, then one section per building.  With ``cutoff`` inside the month
+    (a month not yet over) the report is marked preliminary on every page."""
     prices = prices or price_basis(esco)
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
     mname = month_name(month.year, month.month, lang)
-    report = Report(title=f"{tr('title', lang)} — {mname}", subtitle=tr("subtitle", lang, month=mname,
+    month_end = add_months(month, 1)
+    cutoff = cutoff or month_end
+    preliminary = cutoff < month_end
+    title = f"{tr('title', lang)} — {mname}" + (f" ({tr('preliminary_title', lang)})" if preliminary else "")
+    report = Report(title=title, subtitle=tr("subtitle", lang, month=mname,
                     contract=esco.contract + (f" ({esco.esco})" if esco.esco else "")), lang=lang,
-                    footer=tr("footer", lang))
+                    footer=tr("footer", lang), mark=tr("preliminary", lang) if preliminary else "")
     # portfolio
     sec = Section(tr("portfolio", lang))
+    if preliminary:
+        sec.text(preliminary_text(month, cutoff, lang))
     sec.text(tr("portfolio_intro", lang))
     cols = [tr("site", lang), tr("month", lang) + " kWh", tr("unc90", lang), tr("ytd", lang) + " kWh",
             tr("since_start", lang) + " kWh", tr("unc90", lang), tr("dkk", lang) + f" ({tr('ytd', lang).lower()})"]
     rows = []
     for r in results:
         if r.month:
-            rows.append([r.name, f0(r.month.savings_kwh), fmt_pm(r.month.uncertainty_90_kwh, 0, lang),
-                         f0(r.ytd.savings_kwh), f0(r.since_start.savings_kwh),
-                         fmt_pm(r.since_start.uncertainty_90_kwh, 0, lang), f0(r.ytd.savings_dkk)])
+            m, y, s = r.month.shown(), r.ytd.shown(), r.since_start.shown()
+            rows.append([r.name, f0(m.savings_kwh), fmt_pm(m.uncertainty_90_kwh, 0, lang), f0(y.savings_kwh),
+                         f0(s.savings_kwh), fmt_pm(s.uncertainty_90_kwh, 0, lang), f0(y.savings_dkk)])
         else:
             rows.append([r.name, "–", "–", "–", "–", "–", "–"])
     tots = dict(_portfolio_periods(results))
-    rows.append([tr("total", lang), f0(tots["month"].savings_kwh), fmt_pm(tots["month"].uncertainty_90_kwh, 0, lang),
-                 f0(tots["ytd"].savings_kwh), f0(tots["since_start"].savings_kwh),
-                 fmt_pm(tots["since_start"].uncertainty_90_kwh, 0, lang),
-                 f0(tots["ytd"].savings_dkk)])
+    status = {key: _portfolio_status(results, key, lang) for key in tots}
+    star = {key: " *" if status[key][0] == "partial" else "" for key in tots}  # a sum of only some buildings
+    rows.append([tr("total", lang), f0(tots["month"].savings_kwh) + star["month"],
+                 fmt_pm(tots["month"].uncertainty_90_kwh, 0, lang), f0(tots["ytd"].savings_kwh) + star["ytd"],
+                 f0(tots["since_start"].savings_kwh) + star["since_start"],
+                 fmt_pm(tots["since_start"].uncertainty_90_kwh, 0, lang), f0(tots["ytd"].savings_dkk) + star["ytd"]])
     sec.table(Table(cols, rows, col_widths=[2.2, 1, 1, 1, 1, 1, 1.2], bold_last_row=True))
     for r in results:
         if not r.month:
             sec.text(f"{r.name}: {tr('no_result', lang, why=r.error)}")
+            continue
+        for key, p in _periods(r):
+            if p.status != "ok":
+                sec.text(f"{r.name} — " + tr("status_line", lang, period=tr(key, lang).lower(),
+                                             why=status_reason(p, r.granularity, lang)))
+    for st, why in status.values():
+        if st != "ok" and any(r.month for r in results):
+            sec.text(("* " if st == "partial" else "") + why)
     if esco.guarantee_kwh_per_year is not None and any(r.daily is not None for r in results):
-        month_end = add_months(month, 1)
         y0, y1 = contract_year(esco.measure_date, month_end)
-        realised = 0.0
+        realised, points, with_data = math.nan, 0, 0
         for r in results:
             if r.daily is not None:
                 idx = pd.DatetimeIndex(r.daily.index).tz_localize(None)
                 in_year = (idx >= pd.Timestamp(y0)) & (idx < pd.Timestamp(y1))
-                realised += float(r.daily.loc[in_year, "savings_kwh"].sum())
-        lg = make_ledger(esco.guarantee_kwh_per_year, realised, y0, y1, month_end, esco.surplus_share_municipality)
+                cy = r.daily.loc[in_year, "savings_kwh"]
+                if cy.notna().any():
+                    realised = (0.0 if math.isnan(realised) else realised) + float(cy.sum())
+                points, with_data = points + len(cy), with_data + int(cy.notna().sum())
+        lg = make_ledger(esco.guarantee_kwh_per_year, realised, y0, y1, cutoff, esco.surplus_share_municipality,
+                         points, with_data)
         sec.table(_ledger_table(lg, lang, tr("portfolio_ledger", lang)))
+        if lg.status != "ok":
+            sec.text(tr("ledger_status", lang, title=tr("portfolio_ledger", lang),
+                        why=_ledger_reason(lg, lang)))
         sec.chart(Chart(_portfolio_cusum_chart(results, esco.guarantee_kwh_per_year, y0, y1, lang),
                         tr("chart_portfolio", lang), 0.26))
     sec.text(tr("normal_year", lang, total=fmt_number(esco.normal_year.total, 0, lang),
@@ -248,6 +330,13 @@ def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "d
         report.sections.append(_site_section(r, esco, month, lang, prices))
     report.sections.insert(0, sec)
     return report
+
+
+def _ledger_reason(lg, lang: str) -> str:
+    if lg.status == "no_data":
+        return tr("ledger_no_data", lang)
+    return tr("ledger_incomplete", lang, share=fmt_percent(lg.points_with_data / lg.points, 0, lang),
+              min=fmt_percent(MIN_PERIOD_COVERAGE, 0, lang))
 
 
 def _portfolio_cusum_chart(results: list[SiteResult], guarantee_kwh_per_year: float, y0: dt.date, y1: dt.date,
@@ -274,6 +363,11 @@ def _portfolio_cusum_chart(results: list[SiteResult], guarantee_kwh_per_year: fl
 
 
 def _ledger_table(lg, lang: str, title: str) -> Table:
+    """The guarantee ledger; realised, shortfall and surplus are "–" when the contract year so far has too
+    little measured data (a shortfall computed from half the days would be a wrong bill)."""
+    if lg.status != "ok":
+        lg = replace(lg, realised_kwh=math.nan, shortfall_kwh=math.nan, surplus_kwh=math.nan,
+                     surplus_municipality_kwh=math.nan, surplus_esco_kwh=math.nan)
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
     cols = [tr("guaranteed_year", lang), tr("guaranteed_to_date", lang), tr("realised", lang), tr("shortfall", lang),
             tr("surplus", lang), tr("share_muni", lang), tr("share_esco", lang)]
@@ -315,16 +409,16 @@ def _site_price_notes(r: SiteResult, month: dt.date, prices: PriceBasis, co2_lab
     else:
         price = price_basis_text(prices, month, lang)
     lines = [tr("price_co2", lang, price=price, co2=co2_label)]
-    gm = price_gaps(r.price_days, r.month.start, r.month.end)
+    gm = price_gaps(r.price_days, r.month.start, r.month.end or r.month.start - dt.timedelta(days=1))
     gs = price_gaps(r.price_days, r.since_start.start, r.since_start.end)
     if gs.days_partial or gs.days_missing:
         lines.append(tr("price_gaps", lang, month=month_name(month.year, month.month, lang), mp=gm.days_partial,
                         mm=gm.days_missing, sp=gs.days_partial, sm=gs.days_missing))
     if gs.days_unpriced:
         lines.append(tr("price_unpriced", lang, n=gs.days_unpriced))
-    lines.append(tr("unc_dkk", lang, m=fmt_pm(r.month.uncertainty_90_dkk, 0, lang),
-                    y=fmt_pm(r.ytd.uncertainty_90_dkk, 0, lang), s=fmt_pm(r.since_start.uncertainty_90_dkk, 0, lang),
-                    p=fmt_number(r.since_start.price_dkk_per_kwh, 2, lang)))
+    m, y, s = r.month.shown(), r.ytd.shown(), r.since_start.shown()
+    lines.append(tr("unc_dkk", lang, m=fmt_pm(m.uncertainty_90_dkk, 0, lang), y=fmt_pm(y.uncertainty_90_dkk, 0, lang),
+                    s=fmt_pm(s.uncertainty_90_dkk, 0, lang), p=fmt_number(s.price_dkk_per_kwh, 2, lang)))
     return lines
 
 
@@ -349,14 +443,18 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceB
             tr("savings", lang), tr("unc68", lang), tr("unc90", lang), tr("dkk", lang), tr("co2", lang),
             tr("normalised", lang)]
     rows = []
-    for key, p in _periods(r):
+    for key, raw in _periods(r):
+        p = raw.shown()  # "–" for a period without enough data, its reason below the table
         co2 = co2_kg(p.savings_kwh, esco, r.carrier, month.year)
         rows.append([tr(key, lang), f"{p.m}/{p.days}", f0(p.adjusted_baseline_kwh), f0(p.actual_kwh),
                      f0(p.savings_kwh), fmt_pm(p.uncertainty_68_kwh, 0, lang), fmt_pm(p.uncertainty_90_kwh, 0, lang),
                      f0(p.savings_dkk), f0(co2), f0(p.normalised_savings_kwh)])
     sec.table(Table(cols, rows, col_widths=[1.3, 1, 1.3, 1.3, 1.2, 1.1, 1.1, 1.1, 0.9, 1.1]))
     unit = tr(unit_key, lang)
-    if r.month.m < r.month.days:
+    for key, p in _periods(r):
+        if p.status != "ok":
+            sec.text(tr("status_line", lang, period=tr(key, lang), why=status_reason(p, r.granularity, lang)))
+    if r.month.status == "ok" and r.month.m < r.month.days:
         sec.text(tr("missing_days", lang, k=r.month.days - r.month.m, unit=unit))
     in_month = pd.DatetimeIndex(r.daily.index) >= pd.Timestamp(month).tz_localize(LOCAL_TZ)
     d_month = r.daily[in_month]
@@ -366,8 +464,14 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceB
     else:
         hdd = float(np.nansum(heating_degree_days_c(d_month["temp_mean_c"].to_numpy(), esco.base_temperature_c)))
     temp_days = _days_with_temperature(r, d_month)
+    if r.preliminary:  # compare like with like: the normal year's degree days of the days reported
+        days = pd.date_range(pd.Timestamp(month), pd.Timestamp(r.cutoff), freq="D", inclusive="left")
+        normal = float(ny.per_day(days.tz_localize(LOCAL_TZ)).sum()) if len(days) else math.nan
+    else:
+        normal = ny.month(month.month)
     sec.text(tr("degree_days_month", lang, month=month_name(month.year, month.month, lang),
-                actual=fmt_number(hdd, 0, lang), normal=fmt_number(ny.month(month.month), 0, lang), days=temp_days))
+                actual=fmt_number(hdd if temp_days else math.nan, 0, lang), normal=fmt_number(normal, 0, lang),
+                days=temp_days))
     fac = esco.co2_factor(r.carrier, month.year)
     co2_label = f"{fmt_number(fac.kg_per_kwh, 3, lang)} kg/kWh ({fac.year}, {fac.source})" if fac else "–"
     for line in _site_price_notes(r, month, prices, co2_label, lang):
@@ -394,7 +498,9 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceB
     sec.text(tr("sufficiency", lang, share=fmt_percent(r.sufficiency.share, 0, lang),
                 ok=fmt_number(r.sufficiency.days_ok, 0, lang), n=fmt_number(r.sufficiency.days_total, 0, lang),
                 unit=unit))
-    if r.g14_ok:
+    if r.g14_ok is None:
+        sec.text(tr("g14_none", lang))
+    elif r.g14_ok:
         sec.text(tr("g14_pass", lang, cv=fmt_percent(r.cvrmse_max, 0, lang),
                     nmbe=fmt_percent(r.nmbe_max, 1, lang)))
     else:
@@ -405,8 +511,8 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceB
     # charts
     months = r.months
     labels = [f"{MONTHS[lang][int(p.label[5:7]) - 1][:3]} {p.label[2:4]}" for p in months]
-    base = [p.adjusted_baseline_kwh for p in months]
-    act = [p.actual_kwh for p in months]
+    base = [p.shown().adjusted_baseline_kwh for p in months]  # a month without enough data has no bars
+    act = [p.shown().actual_kwh for p in months]
 
     def draw_months(ax, labels=labels, base=base, act=act):
         x = np.arange(len(labels))
@@ -431,6 +537,8 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceB
     sec.chart(Chart(draw_cusum, tr("chart_cusum", lang), 0.2))
     if r.ledger:
         sec.table(_ledger_table(r.ledger, lang, r.name))
+        if r.ledger.status != "ok":
+            sec.text(tr("ledger_status", lang, title=r.name, why=_ledger_reason(r.ledger, lang)))
     sec.text(tr("adjustments", lang) + ":")
     if r.adjustments:
         arows = [[a.start.isoformat(), a.end.isoformat(),
@@ -455,23 +563,25 @@ def _xlsx_table_rows(rows: list[list], lang: str) -> list[list]:
             row[col["site"]] = ABOUT["sheet_portfolio"][lang]
         if row[col["resolution"]]:
             row[col["resolution"]] = ABOUT[row[col["resolution"]]][lang]
+        row[col["status"]] = ABOUT[f"status_{row[col['status']]}"][lang]
         out.append([None if v == "" else v for v in row])
     return out
 
 
 def _workbook(results: list[SiteResult], site_rows: dict[str, list[list]], all_rows: list[list], esco,
-              month: dt.date, prices: PriceBasis, lang: str) -> list[xlsx_out.Sheet]:
+              month: dt.date, prices: PriceBasis, lang: str, cutoff: dt.date | None = None) -> list[xlsx_out.Sheet]:
     """The CSV tables as sheets (portfolio first, then one per building) and the "Om rapporten" sheet."""
     header = [COLUMNS[c][lang] for c in CSV_HEADER]
     formats = [XLSX_FORMATS.get(c) for c in CSV_HEADER]
     sheets = [xlsx_out.Sheet(ABOUT["sheet_portfolio"][lang], header, _xlsx_table_rows(all_rows, lang), formats)]
     for r in results:
         sheets.append(xlsx_out.Sheet(r.name, header, _xlsx_table_rows(site_rows[r.site], lang), formats))
-    sheets.append(_about_sheet(results, esco, month, prices, lang))
+    sheets.append(_about_sheet(results, esco, month, prices, lang, cutoff))
     return sheets
 
 
-def _about_sheet(results: list[SiteResult], esco, month: dt.date, prices: PriceBasis, lang: str) -> xlsx_out.Sheet:
+def _about_sheet(results: list[SiteResult], esco, month: dt.date, prices: PriceBasis, lang: str,
+                 cutoff: dt.date | None = None) -> xlsx_out.Sheet:
     a = lambda key: ABOUT[key][lang]  # noqa: E731
     Cell = xlsx_out.Cell
     rows: list[list] = [
@@ -484,6 +594,8 @@ def _about_sheet(results: list[SiteResult], esco, month: dt.date, prices: PriceB
         [a("normal_year"), Cell(esco.normal_year.total, xlsx_out.INT), None, esco.normal_year.source],
         [a("base_temp"), Cell(esco.base_temperature_c, "0.0")],
     ]
+    if cutoff is not None and cutoff < add_months(month, 1):  # a month not yet over
+        rows.insert(3, [a("preliminary"), a("preliminary_yes"), cutoff - dt.timedelta(days=1)])
     if prices.kind == "fixed":
         rows.append([a("price_basis"), Cell(prices.fixed_dkk_per_kwh, xlsx_out.PRICE), a("price_fixed")])
     elif prices.kind == "periods":
@@ -504,7 +616,8 @@ def _about_sheet(results: list[SiteResult], esco, month: dt.date, prices: PriceB
             rows.append([r.name, a(model), None, f"{a('no_result')}: {r.error}"])
             continue
         st = r.model.stats
-        rows.append([r.name, a(model), a("g14_pass") if r.g14_ok else a("g14_fail"), "; ".join(r.g14_notes) or None,
+        verdict = a("g14_none") if r.g14_ok is None else a("g14_pass") if r.g14_ok else a("g14_fail")
+        rows.append([r.name, a(model), verdict, "; ".join(r.g14_notes) or None,
                      Cell(st.n, xlsx_out.INT), Cell(st.cv_rmse, "0.0%"), Cell(st.nmbe, "0.00%"), Cell(st.r2, "0.000")])
     rows.append([])
     bold.add(len(rows))

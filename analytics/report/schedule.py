@@ -102,18 +102,20 @@ def reports_dir(settings) -> Path:
     return Path(settings.spool.path).parent / "reports"
 
 
-def produce(settings, store, kind: str, month: dt.date) -> list[Path]:
-    """Write the report files of ``month`` (idempotent: the same month again overwrites the same files)."""
+def produce(settings, store, kind: str, month: dt.date, today: dt.date) -> list[Path]:
+    """Write the report files of ``month`` as of ``today`` (a month not over yet: marked preliminary by the
+    report itself); idempotent: the same month again overwrites the same files."""
     from energimon.analytics.report.mailing import report_attachments
 
     if kind == "savings":
         from energimon.analytics.report.savings_report import generate_savings_report
 
-        return report_attachments(generate_savings_report(settings, store, month))
+        return report_attachments(generate_savings_report(settings, store, month, today=today))
     from energimon.analytics.solar.report import generate_solar_report
 
     lang = settings.smtp.language if settings.smtp is not None else "da"
-    return report_attachments(generate_solar_report(settings, store, month, out_dir=reports_dir(settings), lang=lang))
+    return report_attachments(generate_solar_report(settings, store, month, out_dir=reports_dir(settings), lang=lang,
+                                                    today=today))
 
 
 def _deliver(settings, db, kind: str, month: dt.date, recipients: Sequence[str], files: list[Path],
@@ -153,7 +155,7 @@ def run_due_reports(settings, store_factory: Callable, db, now: dt.datetime,
                     continue
                 try:
                     store = store or store_factory()
-                    files = produce(settings, store, report.kind, month)
+                    files = produce(settings, store, report.kind, month, today)
                     _deliver(settings, db, report.kind, month, report.recipients, files, now)
                 except Exception as exc:  # the next kind still runs; this one again at the next run
                     log.exception("report %s %s could not be produced", report.kind, f"{month:%Y-%m}")
@@ -195,7 +197,7 @@ def deliver_report(settings, kind: str, month: dt.date, db, now: dt.datetime, st
         return "already mailed to these recipients earlier (not again)"
     store = store_factory()
     try:
-        files = produce(settings, store, kind, month)
+        files = produce(settings, store, kind, month, today)
     finally:
         store.close()
     _deliver(settings, db, kind, month, recipients, files, now, prelim)

@@ -89,17 +89,37 @@ def cmd_report_solar(args) -> int:
         return EXIT_USAGE
     finally:
         store.close()
-    for r in files.results:
-        m = r.monthly.iloc[0] if len(r.monthly) else None
-        if m is None:
-            print(f"{r.inputs.site}: no data")
-            continue
-        print(f"{r.inputs.site}: {m.pv_kwh:,.0f} kWh PV, {m.final_yield_kwh_per_kwp:.1f} kWh/kWp, self-consumption "
-              f"{m.self_consumption_ratio:.1%}, self-sufficiency {m.self_sufficiency_ratio:.1%}"
-              + (f" (not computable: {', '.join(sorted(set(r.not_computable.values())))})" if r.not_computable
-                 else ""))
+    for line in console_lines(files, month):
+        print(line)
     print(f"wrote {files.pdf}\nwrote {files.csv}")
     return 0
+
+
+def console_lines(files, month) -> list[str]:
+    """One line per site for the terminal: the month's KPIs, or "–" and why (never "nan" or a 0 for missing)."""
+    import datetime as dt
+
+    from energimon.analytics.report.numbers import fmt_number, fmt_percent
+    from energimon.analytics.solar.report import _month_row, status_reason
+
+    lines = []
+    if files.preliminary:
+        last = files.cutoff - dt.timedelta(days=1)
+        lines.append(f"preliminary: {month:%Y-%m} is not over; counted up to and including {last.isoformat()}"
+                     if files.cutoff > month else
+                     f"preliminary: {month:%Y-%m} has just begun; none of its days is over yet")
+    for r in files.results:
+        m = _month_row(r)
+        if r.status(m) != "ok":
+            lines.append(f"{r.inputs.site}: – ({status_reason(r, m, 'en')})")
+            continue
+        lines.append(f"{r.inputs.site}: {fmt_number(m.pv_kwh, 0, 'en')} kWh PV, "
+                     f"{fmt_number(m.final_yield_kwh_per_kwp, 1, 'en')} kWh/kWp, self-consumption "
+                     f"{fmt_percent(m.self_consumption_ratio, 1, 'en')}, self-sufficiency "
+                     f"{fmt_percent(m.self_sufficiency_ratio, 1, 'en')}"
+                     + (f" (not computable: {', '.join(sorted(set(r.not_computable.values())))})" if r.not_computable
+                        else ""))
+    return lines
 
 
 def solar_summary_for_latest(settings, store, site: str | None = None) -> str | None:

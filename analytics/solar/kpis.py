@@ -17,7 +17,14 @@ Quantities (energies in Wh unless the name says otherwise):
 * availability: hours with production / hours in which the clear-sky model expects at least
   :data:`EXPECTED_SHARE` of P0 (an operational availability, not IEC 61724-1's
   time-based availability with measured irradiance thresholds).  An expected hour without PV
-  data counts as unavailable (production cannot be shown) and is counted separately.
+  data counts as unavailable (production cannot be shown) and is counted separately; when
+  *no* expected hour has PV data the availability is unknown (NaN), not 0.
+
+A period (day or month) is reported only with enough data (:func:`period_status`): without any
+hour in which the site's measured counters are all known it is ``no_data``, with fewer than
+:data:`MIN_HOURS_SHARE` of its hours ``incomplete`` — then its measured KPIs are not shown
+(:func:`shown`), because a month total over the hours that happened to have data is not the
+month's production.
 
 Every energy is a counter difference per store window (never an integral of power).  An
 hour is used only when the store says its energy is complete (full coverage, no reset) —
@@ -42,6 +49,9 @@ from energimon.model import LOCAL_TZ, SeriesKey
 G_STC_W_M2 = 1000.0
 EXPECTED_SHARE = 0.05  # an hour "expects production" when the clear-sky AC energy ≥ 5 % of P0 × 1 h
 PRODUCING_WH_PER_KWP = 1.0  # an hour "produces" when E_AC ≥ 1 Wh per kWp (counter resolution aside)
+MIN_HOURS_SHARE = 0.9
+"""A day or month is reported when at least this share of its hours has every measured counter known: the
+90 % of CalTRACK's data sufficiency, the same rule as the savings report's periods."""
 
 
 # -- pure formulas ------------------------------------------------------------------------------
@@ -352,7 +362,33 @@ def aggregate(hourly: pd.DataFrame, p0_kwp: float, period: str,
     out["producing_hours"] = (av_ok & h["producing"].astype(bool)).groupby(key).sum()
     out["expected_hours_no_data"] = (av_ok & ~pv_ok).groupby(key).sum()
     out["availability"] = _ratio(out["producing_hours"], out["expected_hours"])
+    # not one expected hour with PV data: whether it produced is unknown, not 0 %
+    out.loc[out["expected_hours_no_data"] >= out["expected_hours"], "availability"] = np.nan
     return out[PERIOD_COLUMNS]
+
+
+MEASURED_KPIS = ("pv_kwh", "import_kwh", "export_kwh", "consumption_kwh", "self_consumed_kwh",
+                 "self_consumption_ratio", "self_sufficiency_ratio", "final_yield_kwh_per_kwp", "reference_yield_h",
+                 "performance_ratio", "yield_vs_expected", "availability")
+"""The columns of :data:`PERIOD_COLUMNS` that come from measured data (hour counts and the clear-sky
+expectation do not)."""
+
+
+def period_status(hours: float, hours_complete: float, measured: bool = True) -> str:
+    """``"ok"``; ``"no_data"`` (no hour of the period is over, no counter is measured, or no hour has every
+    measured counter); ``"incomplete"`` (fewer than :data:`MIN_HOURS_SHARE` of its hours have)."""
+    if not measured or not hours or not hours_complete or hours != hours:
+        return "no_data"
+    return "incomplete" if hours_complete < MIN_HOURS_SHARE * hours else "ok"
+
+
+def shown(row: pd.Series, status: str) -> pd.Series:
+    """A period row as a report may show it: measured KPIs NaN ("–", empty cell) unless ``status`` is ok."""
+    if status == "ok":
+        return row
+    out = row.copy()
+    out[[c for c in MEASURED_KPIS if c in out.index]] = np.nan
+    return out
 
 
 def inverter_table(hourly: pd.DataFrame, inputs: SiteInputs, period: str = "month") -> pd.DataFrame:
@@ -399,6 +435,11 @@ class SiteKpis:
     not_computable: dict[str, str] = field(default_factory=dict)  # KPI -> reason (language-neutral code)
     inverters: pd.DataFrame | None = None
     mppt: pd.DataFrame | None = None
+    measured: tuple[str, ...] = ()  # hourly columns with a counter behind them (pv_wh, import_wh, export_wh)
+
+    def status(self, row: pd.Series) -> str:
+        """:func:`period_status` of one row of :attr:`daily` or :attr:`monthly`."""
+        return period_status(row["hours"], row["hours_complete"], bool(self.measured))
 
 
 def not_computable(inputs: SiteInputs) -> dict[str, str]:
@@ -423,12 +464,22 @@ def not_computable(inputs: SiteInputs) -> dict[str, str]:
 
 
 def site_kpis(store, inputs: SiteInputs, start: dt.date, end: dt.date) -> SiteKpis:
-    """Everything for one site over local days ``[start, end)``."""
-    hourly, reference = hourly_frame(store, inputs, start, end)
+    """Everything for one site over local days ``[start, end)`` (empty frames when no day is in it, e.g. a
+    report on the 1st of the running month)."""
     p0 = inputs.p0_kwp
     nc = not_computable(inputs)
     measured = tuple(col for col, keys in (("pv_wh", inputs.pv), ("import_wh", inputs.grid_import),
                                            ("export_wh", inputs.grid_export)) if keys)
+    if end <= start:
+        use_sensor = bool(inputs.arrays) and all(a.irradiance for a in inputs.arrays)
+        reference = (Reference("sensor", ", ".join(sorted({a.irradiance for a in inputs.arrays}))) if use_sensor
+                     else Reference("clear-sky", "pvlib Ineichen/Linke, Hay-Davies"))
+        empty = pd.DataFrame(columns=PERIOD_COLUMNS, index=pd.DatetimeIndex([], tz=LOCAL_TZ, name="start"),
+                             dtype=float)
+        return SiteKpis(inputs, pd.DataFrame(index=hour_index(start, start)), empty, empty.copy(), reference, nc,
+                        pd.DataFrame(columns=["start", "device", "pv_kwh", "kwh_per_kwp", "kwp"]),
+                        pd.DataFrame(columns=["device", "mean_dc_w", "share"]), measured)
+    hourly, reference = hourly_frame(store, inputs, start, end)
     daily = aggregate(hourly, p0, "day", measured)
     monthly = aggregate(hourly, p0, "month", measured)
     for frame in (daily, monthly):
@@ -436,4 +487,4 @@ def site_kpis(store, inputs: SiteInputs, start: dt.date, end: dt.date) -> SiteKp
             if k in frame:
                 frame[k] = np.nan
     return SiteKpis(inputs, hourly, daily, monthly, reference, nc, inverter_table(hourly, inputs, "month"),
-                    mppt_shares(store, inputs, start, end))
+                    mppt_shares(store, inputs, start, end), measured)

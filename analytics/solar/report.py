@@ -20,16 +20,19 @@ import pandas as pd
 
 from energimon.analytics.report.csv_out import write_csv
 from energimon.analytics.report.document import Chart, Report, Section, Table
-from energimon.analytics.report.i18n import month_name
+from energimon.analytics.report.i18n import PRELIMINARY_SUFFIX, month_name, preliminary_text
+from energimon.analytics.report.i18n import tr as report_tr
 from energimon.analytics.report.numbers import MISSING, fmt_number, fmt_percent
 from energimon.analytics.report.pdf import render_pdf
-from energimon.analytics.solar.kpis import PERIOD_COLUMNS, SiteKpis, site_inputs, site_kpis
+from energimon.analytics.solar.kpis import MIN_HOURS_SHARE, PERIOD_COLUMNS, SiteKpis, shown, site_inputs, site_kpis
 from energimon.analytics.solar.texts import KPI_NAMES_SHORT, t
 from energimon.model import LOCAL_TZ
 
 log = logging.getLogger(__name__)
 
-CSV_HEADER = ["site", "period", "start", "p0_kwp", "reference", *PERIOD_COLUMNS]
+CSV_HEADER = ["site", "period", "start", "p0_kwp", "reference", *PERIOD_COLUMNS, "status", "status_reason"]
+"""``status``: ``ok``, ``no_data`` or ``incomplete`` (then the measured KPIs are empty cells: missing is never
+zero); ``status_reason`` says why, in the report's language."""
 
 
 @dataclass
@@ -37,6 +40,8 @@ class SolarReportFiles:
     pdf: Path
     csv: Path
     results: list[SiteKpis]
+    preliminary: bool = False  # the month is not over (files named …-foreloebig / …-preliminary)
+    cutoff: dt.date | None = None  # the first day not counted: the month's end, or today
 
 
 def parse_month(text: str) -> dt.date:
@@ -58,9 +63,17 @@ def solar_sites(settings, series: pd.DataFrame) -> list[str]:
     return [sid for sid, s in settings.sites.items() if s.pv or sid in with_counter]
 
 
+def report_cutoff(month: dt.date, today: dt.date | None = None) -> dt.date:
+    """The first day not reported: the month's end or — in the running month — today (a day in progress is
+    neither missing nor counted)."""
+    today = today or dt.datetime.now(tz=LOCAL_TZ).date()
+    return min(next_month(month), max(today, month))
+
+
 def compute(settings, store, month: dt.date, sites: list[str] | None = None,
-            progress: Callable[[int, int, str], None] | None = None) -> list[SiteKpis]:
-    """KPIs of ``month`` for ``sites`` (default: every site with PV)."""
+            progress: Callable[[int, int, str], None] | None = None, end: dt.date | None = None) -> list[SiteKpis]:
+    """KPIs of ``month`` (its days before ``end``, default the whole month) for ``sites`` (default: every site
+    with PV)."""
     series = store.series()
     chosen = sites or solar_sites(settings, series)
     if not chosen:
@@ -73,7 +86,7 @@ def compute(settings, store, month: dt.date, sites: list[str] | None = None,
     for i, sid in enumerate(chosen):
         t0 = time.perf_counter()
         inputs = site_inputs(sid, settings.sites[sid], series)
-        results.append(site_kpis(store, inputs, month, next_month(month)))
+        results.append(site_kpis(store, inputs, month, end or next_month(month)))
         log.info("solar site=%s month=%s in %.2f s", sid, f"{month:%Y-%m}", time.perf_counter() - t0)
         if progress:
             progress(i + 1, len(chosen), sid)
@@ -84,22 +97,33 @@ def generate_solar_report(settings, store, month: dt.date, sites: list[str] | No
                           out_dir: Path | None = None, lang: str = "da", sep: str | None = None,
                           decimal_comma: bool | None = None,
                           progress: Callable[[int, int, str], None] | None = None,
-                          daily_table: bool = False) -> SolarReportFiles:
+                          daily_table: bool = False, today: dt.date | None = None) -> SolarReportFiles:
     """Compute and write ``solceller-YYYY-MM.pdf`` and ``.csv`` (``solar-…`` in English) to ``out_dir``.
+
+    A month that is not over (``today``, default the local date now, lies in it) counts only its days before
+    today, is marked preliminary on every page and is written as ``solceller-YYYY-MM-foreloebig.*``; a month
+    that has not begun is refused (ValueError).
 
     ``daily_table`` adds a day-by-day table per site to the PDF (the CSV always has every day; the table
     roughly doubles the rendering time: matplotlib draws every cell).  Idempotent: writing the same month
     again overwrites the same files.
     """
-    results = compute(settings, store, month, sites, progress)
+    today = today or dt.datetime.now(tz=LOCAL_TZ).date()
+    if month > today:
+        raise ValueError(f"{month:%Y-%m} has not begun (today is {today.isoformat()}): there is nothing to report")
+    cutoff = report_cutoff(month, today)
+    preliminary = cutoff < next_month(month)
+    results = compute(settings, store, month, sites, progress, cutoff)
     out = Path(out_dir) if out_dir is not None else Path("rapporter")
     stem = f"solceller-{month:%Y-%m}" if lang == "da" else f"solar-{month:%Y-%m}"
+    if preliminary:
+        stem += PRELIMINARY_SUFFIX[lang]
     sep = sep if sep is not None else (";" if lang == "da" else ",")
     decimal_comma = (lang == "da" and sep != ",") if decimal_comma is None else decimal_comma
-    csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, csv_rows(results), sep, decimal_comma)
+    csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, csv_rows(results, lang, month), sep, decimal_comma)
     alerts = pv_alert_notes(settings, [r.inputs.site for r in results], month, lang)
-    pdf_path = render_pdf(build_report(results, month, lang, daily_table, alerts), out / f"{stem}.pdf")
-    return SolarReportFiles(pdf_path, csv_path, results)
+    pdf_path = render_pdf(build_report(results, month, lang, daily_table, alerts, cutoff), out / f"{stem}.pdf")
+    return SolarReportFiles(pdf_path, csv_path, results, preliminary, cutoff)
 
 
 # -- CSV ----------------------------------------------------------------------------------------
@@ -107,15 +131,37 @@ def _cells(row: pd.Series) -> list:
     return [float(row[c]) if isinstance(row[c], float | np.floating) else int(row[c]) for c in PERIOD_COLUMNS]
 
 
-def csv_rows(results: list[SiteKpis]) -> list[list]:
-    """A month row and a row per day for each site; ratios as fractions; unknown = empty cell."""
+def status_reason(r: SiteKpis, row: pd.Series, lang: str = "da") -> str:
+    """Why a day or month shows no numbers ("" when it does)."""
+    status = r.status(row)
+    if status == "ok":
+        return ""
+    if not row["hours"] or row["hours"] != row["hours"]:
+        return t("status_no_days", lang)
+    if not r.measured:
+        return t("status_no_counters", lang)
+    if status == "no_data":
+        return t("status_no_data", lang)
+    return t("status_incomplete", lang, m=fmt_number(row["hours_complete"], 0, lang),
+             n=fmt_number(row["hours"], 0, lang), min=fmt_percent(MIN_HOURS_SHARE, 0, lang))
+
+
+def csv_rows(results: list[SiteKpis], lang: str = "da", month: dt.date | None = None) -> list[list]:
+    """A month row and a row per day for each site; ratios as fractions; unknown = empty cell, and a period
+    without enough data has every measured KPI empty, with ``status``/``status_reason`` saying why."""
     rows = []
     for r in results:
         p0 = r.inputs.p0_kwp or math.nan
-        for period, frame in (("month", r.monthly), ("day", r.daily)):
+        months = r.monthly
+        if not len(months) and month is not None:  # no day over yet: the month row still says so
+            months = _month_row(r).to_frame().T.set_axis(pd.DatetimeIndex([pd.Timestamp(month)], name="start"))
+        for period, frame in (("month", months), ("day", r.daily)):
             for start, row in frame.iterrows():
-                rows.append([r.inputs.site, period, start.date().isoformat(), p0, r.reference.kind, *_cells(row)])
+                status = r.status(row)
+                rows.append([r.inputs.site, period, start.date().isoformat(), p0, r.reference.kind,
+                             *_cells(shown(row, status)), status, status_reason(r, row, lang)])
     return rows
+
 
 
 # -- PDF ----------------------------------------------------------------------------------------
@@ -124,23 +170,38 @@ def _pr_label(r: SiteKpis, lang: str) -> str:
 
 
 def build_report(results: list[SiteKpis], month: dt.date, lang: str = "da", daily_table: bool = False,
-                 alert_notes: dict[str, list[str]] | None = None) -> Report:
-    """Overview (the sites per kWp), then one section per site."""
+                 alert_notes: dict[str, list[str]] | None = None, cutoff: dt.date | None = None) -> Report:
+    """Overview (the sites per kWp), then one section per site.  With ``cutoff`` inside the month (a month not
+    yet over) the report is marked preliminary on every page."""
     mname = month_name(month.year, month.month, lang)
     total_kwp = sum(r.inputs.p0_kwp for r in results)
-    report = Report(title=f"{t('title', lang)} — {mname}",
+    preliminary = cutoff is not None and cutoff < next_month(month)
+    report = Report(title=f"{t('title', lang)} — {mname}"
+                    + (f" ({report_tr('preliminary_title', lang)})" if preliminary else ""),
                     subtitle=t("subtitle", lang, month=mname, n=len(results), kwp=fmt_number(total_kwp, 0, lang)),
-                    lang=lang, footer=t("footer", lang))
-    report.sections.append(_overview(results, lang))
+                    lang=lang, footer=t("footer", lang), mark=report_tr("preliminary", lang) if preliminary else "")
+    overview = _overview(results, lang)
+    if preliminary:
+        overview.blocks.insert(0, preliminary_text(month, cutoff, lang))
+    report.sections.append(overview)
     for r in results:
         report.sections.append(_site_section(r, lang, daily_table, (alert_notes or {}).get(r.inputs.site, [])))
     return report
 
 
 def _month_row(r: SiteKpis) -> pd.Series:
+    """The month's KPIs (hours 0 and NaN KPIs when no day of the month is over yet)."""
     if len(r.monthly):
         return r.monthly.iloc[0]
-    return pd.Series(np.nan, index=PERIOD_COLUMNS)
+    row = pd.Series(np.nan, index=PERIOD_COLUMNS)
+    row[["hours", "hours_complete", "expected_hours", "producing_hours", "expected_hours_no_data"]] = 0
+    return row
+
+
+def _shown_month(r: SiteKpis) -> pd.Series:
+    """The month row as the report shows it: measured KPIs NaN ("–") without enough data."""
+    row = _month_row(r)
+    return shown(row, r.status(row))
 
 
 def _overview(results: list[SiteKpis], lang: str) -> Section:
@@ -153,14 +214,21 @@ def _overview(results: list[SiteKpis], lang: str) -> Section:
             t("consumption_kwh", lang), t("h_scr", lang), t("h_ssr", lang), "PR*", t("h_avail", lang)]
     rows = []
     for r in results:
-        m = _month_row(r)
+        m = _shown_month(r)
         rows.append([r.inputs.name, f0(r.inputs.p0_kwp), f0(m.pv_kwh), f2(m.final_yield_kwh_per_kwp),
                      f0(m.consumption_kwh), pc(m.self_consumption_ratio), pc(m.self_sufficiency_ratio),
                      pc(m.performance_ratio), pc(m.availability)])
     tot = _portfolio(results)
-    rows.append([t("total", lang), f0(tot["kwp"]), f0(tot["pv_kwh"]), f2(tot["yf"]), f0(tot["load"]),
-                 pc(tot["scr"]), pc(tot["ssr"]), MISSING, MISSING])
+    left_out = [r for r in results if r.status(_month_row(r)) != "ok"]
+    star = " *" if left_out and len(left_out) < len(results) else ""  # a sum over only some sites
+    rows.append([t("total", lang), f0(tot["kwp"]), f0(tot["pv_kwh"]) + star, f2(tot["yf"]) + star,
+                 f0(tot["load"]) + star, pc(tot["scr"]) + star, pc(tot["ssr"]) + star, MISSING, MISSING])
     sec.table(Table(cols, rows, col_widths=[2.0, 0.6, 1.1, 1.0, 1.0, 1.45, 1.55, 0.7, 1.1], bold_last_row=True))
+    for r in left_out:
+        sec.text(t("status_line", lang, what=r.inputs.name, why=status_reason(r, _month_row(r), lang)))
+    if left_out:
+        sec.text(t("total_none", lang) if len(left_out) == len(results) else
+                 "* " + t("total_left_out", lang, names=", ".join(r.inputs.name for r in left_out)))
     kinds = {r.reference.kind for r in results}
     for r in results:
         sec.text(f"PR* {r.inputs.name}: " + (t("ref_sensor", lang, detail=r.reference.detail)
@@ -170,7 +238,7 @@ def _overview(results: list[SiteKpis], lang: str) -> Section:
     sec.text(t("availability_def", lang))
 
     names = [r.inputs.name for r in results]
-    yf = [float(_month_row(r).final_yield_kwh_per_kwp) for r in results]
+    yf = [float(_shown_month(r).final_yield_kwh_per_kwp) for r in results]
     exp = [float(_month_row(r).expected_ac_kwh) / r.inputs.p0_kwp if r.inputs.p0_kwp else math.nan for r in results]
 
     def draw(ax, names=names, yf=yf, exp=exp):
@@ -187,17 +255,21 @@ def _overview(results: list[SiteKpis], lang: str) -> Section:
 
 
 def _portfolio(results: list[SiteKpis]) -> dict[str, float]:
-    """Portfolio totals (ratios of the sites' sums; sites without the inputs are left out of a ratio)."""
+    """Portfolio totals (ratios of the sites' sums; sites without the inputs are left out of a ratio, and sites
+    without enough data in the month are left out altogether: never counted as 0)."""
     kwp = sum(r.inputs.p0_kwp for r in results)
-    pv = sum(_v(_month_row(r).pv_kwh) for r in results)
-    sc_sites = [r for r in results if math.isfinite(_month_row(r).self_consumed_kwh)]
-    load_sites = [r for r in results if math.isfinite(_month_row(r).consumption_kwh)]
-    sc = sum(_month_row(r).self_consumed_kwh for r in sc_sites)
-    pv_sc = sum(_v(_month_row(r).pv_kwh) for r in sc_sites)
-    load = sum(_month_row(r).consumption_kwh for r in load_sites)
-    imp = sum(_v(_month_row(r).import_kwh) for r in load_sites)
-    return {"kwp": kwp, "pv_kwh": pv if any(math.isfinite(_month_row(r).pv_kwh) for r in results) else math.nan,
-            "yf": pv / kwp if kwp else math.nan,
+    months = [_shown_month(r) for r in results]
+    pv_sites = [m for m in months if math.isfinite(m.pv_kwh)]
+    pv = sum(m.pv_kwh for m in pv_sites)
+    pv_kwp = sum(r.inputs.p0_kwp for r, m in zip(results, months, strict=True) if math.isfinite(m.pv_kwh))
+    sc_sites = [m for m in months if math.isfinite(m.self_consumed_kwh)]
+    load_sites = [m for m in months if math.isfinite(m.consumption_kwh)]
+    sc = sum(m.self_consumed_kwh for m in sc_sites)
+    pv_sc = sum(_v(m.pv_kwh) for m in sc_sites)
+    load = sum(m.consumption_kwh for m in load_sites)
+    imp = sum(_v(m.import_kwh) for m in load_sites)
+    return {"kwp": kwp, "pv_kwh": pv if pv_sites else math.nan,
+            "yf": pv / pv_kwp if pv_kwp else math.nan,
             "scr": sc / pv_sc if pv_sc > 0 else math.nan,
             "load": load if load_sites else math.nan,
             "ssr": (load - imp) / load if load > 0 else math.nan}
@@ -218,7 +290,7 @@ def _site_section(r: SiteKpis, lang: str, daily_table: bool = False, alert_notes
     sec = Section(f"{inp.name} — {fmt_number(inp.p0_kwp, 1, lang)} kWp")
     if arrays:
         sec.text(arrays)
-    m = _month_row(r)
+    m = _shown_month(r)
     pr_label = _pr_label(r, lang)
     items = [("pv_kwh", f0), ("import_kwh", f0), ("export_kwh", f0), ("consumption_kwh", f0),
              ("self_consumed_kwh", f0), ("self_consumption_ratio", pc), ("self_sufficiency_ratio", pc),
@@ -228,6 +300,9 @@ def _site_section(r: SiteKpis, lang: str, daily_table: bool = False, alert_notes
     rows.append([t("hours", lang), f"{int(m.hours_complete) if m.hours == m.hours else 0}/"
                                    f"{int(m.hours) if m.hours == m.hours else 0}"])
     sec.table(Table([t("month_table", lang), ""], rows, title="", col_widths=[3, 1.2]))
+    month_status = r.status(_month_row(r))
+    if month_status != "ok":
+        sec.text(t("status_line", lang, what=t("month_table", lang), why=status_reason(r, _month_row(r), lang)))
     if r.not_computable:
         by_reason: dict[str, list[str]] = {}
         for k, why in r.not_computable.items():
@@ -235,7 +310,9 @@ def _site_section(r: SiteKpis, lang: str, daily_table: bool = False, alert_notes
         for why, names in by_reason.items():
             sec.text(f"{t('nc_title', lang)}: " + t(f"nc_{why}", lang, kpis=", ".join(names)))
 
-    d = r.daily
+    # a day without enough data draws no bars and shows "–" (never a short day's partial sums)
+    d = pd.DataFrame([shown(row, r.status(row)) for _, row in r.daily.iterrows()], index=r.daily.index,
+                     columns=PERIOD_COLUMNS)
     days = [i.day for i in d.index]
     pv, load = d["pv_kwh"].to_numpy(float), d["consumption_kwh"].to_numpy(float)
     selfc, scr = d["self_consumed_kwh"].to_numpy(float), d["self_consumption_ratio"].to_numpy(float)
@@ -273,7 +350,9 @@ def _site_section(r: SiteKpis, lang: str, daily_table: bool = False, alert_notes
         sec.table(Table([t("device", lang), "DC W", t("mppt_share", lang)], mrows, title=t("mppt_title", lang)))
 
     sec.text(f"{t('notes', lang)}:")
-    notes = outage_notes(r, lang) + list(alert_notes or [])
+    # a month without any data needs one line, not one per day (and never "no outages")
+    notes = ([status_reason(r, _month_row(r), lang)] if month_status == "no_data" else outage_notes(r, lang))
+    notes += list(alert_notes or [])
     for n in notes or [t("no_notes", lang)]:
         sec.text("• " + n)
 

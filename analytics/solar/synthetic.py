@@ -49,7 +49,13 @@ def site_profile(b: BuildingModel, start: dt.date, end: dt.date, step_s: int = 6
     """Load and PV power (W) per step over local days ``[start, end)``; index UTC seconds."""
     t0 = pd.Timestamp(start).tz_localize(LOCAL_TZ).timestamp()
     t1 = pd.Timestamp(end).tz_localize(LOCAL_TZ).timestamp()
-    t_s = np.arange(t0, t1 + step_s, step_s, dtype=np.int64)
+    return power_at(b, np.arange(t0, t1 + step_s, step_s, dtype=np.int64), seed, pv_outages)
+
+
+def power_at(b: BuildingModel, t_s: np.ndarray, seed: int = 0, pv_outages: Sequence[Window] = ()) -> pd.DataFrame:
+    """Load and PV power (W) at the UTC seconds ``t_s`` (increasing; any spacing); index UTC seconds.
+    Clouds vary per day and per half hour counted from ``t_s[0]``."""
+    t_s = np.asarray(t_s, dtype=np.int64)
     rng = np.random.default_rng(seed)
     local = pd.to_datetime(t_s, unit="s", utc=True).tz_convert(LOCAL_TZ)
     hour = local.hour.to_numpy() + local.minute.to_numpy() / 60
@@ -69,6 +75,17 @@ def site_profile(b: BuildingModel, start: dt.date, end: dt.date, step_s: int = 6
     pv = b.pv_kwp * 1000 * 0.85 * clear * day_sky[day_idx] * jitter[half_hour]
     pv[_in_windows(t_s, pv_outages)] = 0.0
     return pd.DataFrame({"load_w": load, "pv_w": pv}, index=pd.Index(t_s, name="t_s"))
+
+
+def step_energy_wh(profile: pd.DataFrame) -> pd.DataFrame:
+    """Energy (Wh) of each step of a :func:`power_at` profile, from one sample time to the next (the power at
+    the step's start, as :func:`counters` does): ``import_wh``, ``export_wh`` (the meter nets load − PV) and
+    ``pv_wh``; one row fewer than the profile, indexed by the step's end."""
+    t = profile.index.to_numpy(dtype=float)
+    dt_h = np.diff(t) / 3600
+    net = (profile["load_w"] - profile["pv_w"]).to_numpy()[:-1] * dt_h
+    return pd.DataFrame({"import_wh": np.maximum(net, 0), "export_wh": np.maximum(-net, 0),
+                         "pv_wh": profile["pv_w"].to_numpy()[:-1] * dt_h}, index=profile.index[1:])
 
 
 def counters(profile: pd.DataFrame, step_s: int) -> pd.DataFrame:

@@ -100,6 +100,19 @@ TEXTS: dict[str, dict[str, str]] = {
     "summary_site": {"da": "{name} {pv} kWh ({yf} kWh/kWp), egetforbrug {scr}, selvforsyningsgrad {ssr}",
                      "en": "{name} {pv} kWh ({yf} kWh/kWp), self-consumption {scr}, self-sufficiency {ssr}"},
     "no_sites": {"da": "ingen anlæg med solceller i konfigurationen", "en": "no sites with PV in the configuration"},
+    # missing is never zero: why a period shows "–"
+    "status_no_days": {"da": "ingen afsluttede dage endnu", "en": "no day of the period is over yet"},
+    "status_no_counters": {"da": "ingen data — ingen tællere for anlægget i lageret",
+                           "en": "no data — no counters for the site in the store"},
+    "status_no_data": {"da": "ingen data — ingen timer med fuldstændige målerdata",
+                       "en": "no data — no hours with complete meter data"},
+    "status_incomplete": {"da": "ufuldstændig — kun {m} af {n} timer med fuldstændige målerdata (kræver {min})",
+                          "en": "incomplete — only {m} of {n} hours with complete meter data ({min} needed)"},
+    "status_line": {"da": "{what}: – ({why}).", "en": "{what}: – ({why})."},
+    "total_left_out": {"da": "Summen omfatter kun anlæg med nok data — udeladt: {names}.",
+                       "en": "The total covers only sites with enough data — left out: {names}."},
+    "total_none": {"da": "Intet anlæg har nok data i måneden, så der er ingen sum.",
+                   "en": "No site has enough data in the month, so there is no total."},
 }
 
 KPI_NAMES_SHORT = {

@@ -5,28 +5,44 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+EXIT_STORE = 1
 EXIT_USAGE = 64
 EXIT_DATA = 65
+
+_STRICT = ("A file with any bad line is not imported at all (nothing from it is stored); every bad line is listed "
+           "with its number and what to do. Re-importing a file writes the same readings again (idempotent).")
+_DECIMAL_HELP = ("',' or '.': the decimal mark of the file(s), when detection cannot tell (e.g. only values "
+                 "like 1.234): with ',' a '.' separates thousands, with '.' a ',' does. Default: detected per file "
+                 "from values that can only be read one way (0,25 / 21.32); ';' files use ',' and ',' files '.' "
+                 "when none tells")
+
+
+def _common(p) -> None:
+    p.add_argument("--on-duplicate", choices=("error", "last", "sum"), default="error",
+                   help="two rows with the same time (of one series): 'error' refuses the file naming both lines "
+                        "(default), 'last' keeps the later line, 'sum' adds the two interval energies")
+    p.add_argument("--decimal-mark", choices=(",", "."), default=None, metavar="MARK", help=_DECIMAL_HELP)
 
 
 def add_import_parser(sub, config_arg) -> None:
     p = sub.add_parser("import", help="import historical data (Eloverblik/DataHub CSV, generic time,value CSV)",
-                       description="Import historical readings into the store. Re-importing a file writes the same "
-                                   "readings again (idempotent). A file with any bad line is not imported at all; "
-                                   "every bad line is listed with its number.")
+                       description="Import historical readings into the store. " + _STRICT)
     isub = p.add_subparsers(dest="format", metavar="FORMAT", required=True)
     e = isub.add_parser("eloverblik", help="Eloverblik/DataHub export (hourly or 15-minute, decimal comma)",
                         description="Import Eloverblik/DataHub CSV exports. Each row's metering point (målepunkt) "
                                     "must be mapped to a series in [[datahub.metering_points]]. Interval energies "
-                                    "become an energy counter continuing from what the store holds.")
+                                    "become an energy counter continuing from what the store holds. The files of "
+                                    "one command are one import: a bad line in any stores nothing. " + _STRICT)
     e.set_defaults(handler=cmd_import_eloverblik)
     config_arg(e)
-    e.add_argument("files", nargs="+", type=Path, help="CSV file(s), imported in time order")
+    e.add_argument("files", nargs="+", type=Path, help="CSV file(s); a row in two files is a duplicate")
+    _common(e)
     g = isub.add_parser("csv", help="generic CSV with a header and two columns: time, value",
                         description="Import a generic time,value CSV into one series. Times without an offset are "
-                                    "Danish local time. ';' files use a decimal comma. For a counter channel the "
-                                    "values are counter readings, or with --interval-kwh energies per interval "
-                                    "starting at the time.")
+                                    "Danish local time (the hour repeated in October: first CEST, then CET, in "
+                                    "file order). For a counter channel the values are counter readings, which "
+                                    "must not go down, or with --interval-kwh energies per interval starting at "
+                                    "the time, which must not be negative. " + _STRICT)
     g.set_defaults(handler=cmd_import_csv)
     config_arg(g)
     g.add_argument("file", type=Path)
@@ -34,65 +50,123 @@ def add_import_parser(sub, config_arg) -> None:
     g.add_argument("--role", required=True, choices=("grid", "pv", "submeter", "heat", "weather"))
     g.add_argument("--interval-kwh", action="store_true",
                    help="values are kWh per interval (starting at the time), not counter readings")
+    g.add_argument("--allow-counter-reset", action="store_true",
+                   help="counter readings only: accept a reading lower than the one before it (the meter was reset "
+                        "or replaced). It is stored as it is; energy sums count nothing across the drop and mark "
+                        "that day (or hour, month) incomplete. Without it such a file is refused")
+    _common(g)
 
 
 def _progress(name: str, done: int, total: int) -> None:
     end = "\n" if done >= total else ""
-    print(f"\r{name}: {done}/{total} readings ({100 * done // max(total, 1)} %)", end=end, file=sys.stderr,
+    print(f"\r{name}: {done}/{total} readings written ({100 * done // max(total, 1)} %)", end=end, file=sys.stderr,
           flush=True)
 
 
+def _read(path: Path, prog: str) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        print(f"{prog}: {path}: not UTF-8 text ({exc.reason} at byte {exc.start}): save it as UTF-8 (in Excel: "
+              "'CSV UTF-8') and import it again; nothing was imported", file=sys.stderr)
+    except OSError as exc:
+        print(f"{prog}: {path}: {exc.strerror or exc}; nothing was imported", file=sys.stderr)
+    return None
+
+
+def _refused(prog: str, exc) -> int:
+    print(f"{prog}: nothing was imported (an import is all or nothing): {exc}\n"
+          "Correct the lines above (or choose an option named there) and run the same command again.",
+          file=sys.stderr)
+    return EXIT_DATA
+
+
 def cmd_import_eloverblik(args) -> int:
-    from energimon.collector.importer.run import import_eloverblik_text
+    from energimon.collector.importer.parse import ImportFormatError
+    from energimon.collector.importer.run import ImportWriteError, import_eloverblik_files
     from energimon.config.settings import load_settings
     from energimon.store import open_store
+    from energimon.store.base import StoreError
 
+    prog = "energimon import eloverblik"
     settings = load_settings(args.config)
     mapping = {mp.id: mp for mp in (settings.datahub.metering_points if settings.datahub else [])}
-    store = open_store(settings.store)
+    files = []
+    for path in args.files:
+        text = _read(path, prog)
+        if text is None:
+            return EXIT_DATA
+        files.append((str(path), text))
     try:
-        for path in args.files:
-            try:
-                text = path.read_text(encoding="utf-8-sig")
-            except (OSError, UnicodeDecodeError) as exc:
-                print(f"energimon import: {path}: {exc}", file=sys.stderr)
-                return EXIT_DATA
-            try:
-                summary = import_eloverblik_text(store, text, mapping, str(path),
-                                                 progress=lambda d, t, p=path: _progress(str(p), d, t))
-            except ValueError as exc:
-                print(f"energimon import: {exc}", file=sys.stderr)
-                return EXIT_DATA
-            for line in summary:
-                print(line)
+        store = open_store(settings.store)
+    except (StoreError, ValueError) as exc:
+        print(f"{prog}: {exc}; nothing was imported", file=sys.stderr)
+        return EXIT_STORE
+    label = files[0][0] if len(files) == 1 else f"{len(files)} files"
+    try:
+        summary = import_eloverblik_files(store, files, mapping, on_duplicate=args.on_duplicate,
+                                          decimal_mark=args.decimal_mark,
+                                          progress=lambda d, t: _progress(label, d, t))
+    except ImportFormatError as exc:
+        return _refused(prog, exc)
+    except (ImportWriteError, StoreError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return EXIT_STORE
     finally:
         store.close()
+    for line in summary:
+        print(line)
     return 0
 
 
 def cmd_import_csv(args) -> int:
-    from energimon.collector.importer.run import import_time_value_text
+    from energimon.collector.importer.parse import ImportFormatError
+    from energimon.collector.importer.run import ImportWriteError, import_time_value_text
     from energimon.config.settings import load_settings
-    from energimon.model import SeriesKey
+    from energimon.model import CHANNELS, Kind, SeriesKey
     from energimon.store import open_store
+    from energimon.store.base import StoreError
 
+    prog = "energimon import csv"
     try:
         key = SeriesKey.parse(args.series)
-        text = args.file.read_text(encoding="utf-8-sig")
-    except (ValueError, OSError) as exc:
-        print(f"energimon import csv: {exc}", file=sys.stderr)
+    except ValueError as exc:
+        print(f"{prog}: --series: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    counter = CHANNELS[key.channel].kind is Kind.COUNTER
+    usage = []
+    if args.interval_kwh and not counter:
+        usage.append(f"--interval-kwh needs a counter channel; {key.channel} is a {CHANNELS[key.channel].kind}")
+    if args.on_duplicate == "sum" and not args.interval_kwh:
+        usage.append("--on-duplicate sum adds interval energies; it needs --interval-kwh (two readings at one "
+                     "time cannot be added)")
+    if args.allow_counter_reset and (args.interval_kwh or not counter):
+        usage.append("--allow-counter-reset is for counter readings (a counter channel without --interval-kwh)")
+    if usage:
+        print("\n".join(f"{prog}: {u}" for u in usage), file=sys.stderr)
         return EXIT_USAGE
     settings = load_settings(args.config)
     if key.site not in settings.sites:
-        print(f"energimon import csv: unknown site {key.site!r}; known: {', '.join(settings.sites)}", file=sys.stderr)
+        print(f"{prog}: unknown site {key.site!r}; known: {', '.join(settings.sites)}", file=sys.stderr)
         return EXIT_USAGE
-    store = open_store(settings.store)
+    text = _read(args.file, prog)
+    if text is None:
+        return EXIT_DATA
+    try:
+        store = open_store(settings.store)
+    except (StoreError, ValueError) as exc:
+        print(f"{prog}: {exc}; nothing was imported", file=sys.stderr)
+        return EXIT_STORE
     try:
         print(import_time_value_text(store, text, key, args.role, args.interval_kwh, str(args.file),
-                                     progress=lambda d, t: _progress(str(args.file), d, t)))
-    except ValueError as exc:
-        print(f"energimon import csv: {exc}", file=sys.stderr)
-        return EXIT_DATA
+                                     progress=lambda d, t: _progress(str(args.file), d, t),
+                                     on_duplicate=args.on_duplicate, allow_counter_reset=args.allow_counter_reset,
+                                     decimal_mark=args.decimal_mark))
+    except ImportFormatError as exc:
+        return _refused(prog, exc)
+    except (ImportWriteError, StoreError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return EXIT_STORE
     finally:
         store.close()
     return 0

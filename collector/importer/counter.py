@@ -14,6 +14,7 @@ class Interval:
     start_ms: int
     end_ms: int
     energy_wh: float
+    where: str = ""  # "file:line" the interval came from, for messages
 
 
 LOOK_BACK_MS = 400 * 86_400_000
@@ -34,7 +35,8 @@ def counter_readings(key: SeriesKey, role: str, intervals: list[Interval], ancho
     A reading at the first interval's start (the anchor) and at every interval's end.
     After a hole between intervals no start reading is written: the energy in the hole is
     unknown, so the store sees one long interval and flags it as a gap instead of a zero.
-    Duplicate intervals (same start) must have been removed by the caller.
+    Duplicate and overlapping intervals must have been refused or resolved by the caller, and the
+    energies must be non-negative (a counter never goes down).
     """
     if not intervals:
         return []
@@ -43,3 +45,9 @@ def counter_readings(key: SeriesKey, role: str, intervals: list[Interval], ancho
     out = [Reading(key.site, key.device, key.channel, role, iv[0].start_ms, float(anchor))]
     out += [Reading(key.site, key.device, key.channel, role, i.end_ms, float(c)) for i, c in zip(iv, cum, strict=True)]
     return out
+
+
+def reading_sources(intervals: list[Interval]) -> list[str]:
+    """Where each reading of :func:`counter_readings` came from (the anchor: the first interval)."""
+    iv = sorted(intervals, key=lambda i: i.start_ms)
+    return [iv[0].where] + [i.where for i in iv] if iv else []

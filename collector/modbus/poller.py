@@ -14,8 +14,17 @@
 * **Backoff**: a device that cannot be reached is retried after 1, 2, 4 …
   intervals, at most ``MAX_BACKOFF_S``; other devices are unaffected.
 * **Health** is stored as series of the device itself: ``device_online``
-  (1/0), ``poll_errors`` (errors since the daemon started) and
-  ``fields_missing`` (fields quarantined or not available).
+  (1/0), ``poll_errors`` (errors since the daemon started),
+  ``fields_missing`` (fields quarantined or not available) and, for a device
+  whose serial number is known, ``serial_changes``.
+* **Identity**: manufacturer, model, serial … (SunSpec model 1, or a
+  profile's ``info`` registers) are read on every new connection and every
+  ``IDENTITY_REFRESH_POLLS`` polls, kept in ``devices.json`` for
+  ``energimon status``; a serial number that changes is logged once and
+  counted (:mod:`~energimon.collector.modbus.identity`).
+* **Logs**: every line about a device names its site and device; an answer
+  that is no valid Modbus is one line saying what was wrong (tracebacks of
+  pymodbus only at DEBUG, see :mod:`~energimon.collector.modbus.client`).
 * **Clock steps**: a reading's time is the system clock's; intervals run on
   the monotonic clock (a step changes the stamps, not the schedule).  A
   poller never issues the same stamp twice (see :meth:`ModbusPoller._stamp`)
@@ -34,14 +43,27 @@ from dataclasses import dataclass, field
 
 from pymodbus.exceptions import ModbusException
 
-from energimon.collector.modbus.client import ReadOnlyModbusClient
-from energimon.collector.modbus.fields import RegisterField
+from energimon.collector.modbus.client import (
+    REQUEST_CONTEXT,
+    BadAnswer,
+    NoAnswer,
+    ReadOnlyModbusClient,
+    exception_text,
+)
+from energimon.collector.modbus.fields import InfoField, RegisterField
+from energimon.collector.modbus.identity import (
+    IDENTITY_REFRESH_POLLS,
+    DeviceInfoFile,
+    IdentityTracker,
+    describe,
+)
 from energimon.collector.modbus.profiles import Quirks, load_profile
 from energimon.collector.modbus.registers import (
     DEFAULT_MAX_GAP,
     MAX_REGISTERS_PER_READ,
     ReadBlock,
     decode_block,
+    decode_info,
     plan_reads,
 )
 from energimon.config.settings import ModbusTcpDevice
@@ -125,19 +147,33 @@ class ConnectionPool:
             c.reset()
 
 
+def _one_line(exc: BaseException) -> str:
+    """An exception as one short line, with where it happened (its innermost frame), for ERROR logs
+    whose traceback goes to DEBUG."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = f" at {tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else ""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}{': ' + text if text else ''}{where}"
+
+
 class ModbusPoller:
-    def __init__(self, device: ModbusTcpDevice, sink: Sink, pool: ConnectionPool | None = None):
+    def __init__(self, device: ModbusTcpDevice, sink: Sink, pool: ConnectionPool | None = None,
+                 device_info: DeviceInfoFile | None = None):
         self.device = device
         self.sink = sink
         self.quirks = Quirks()
         self.max_count, self.max_gap = MAX_REGISTERS_PER_READ, DEFAULT_MAX_GAP
         self.fields: list[RegisterField] | None = None
+        self.info_fields: tuple[InfoField, ...] = ()
         self._sunspec_generation = -1
         if device.profile == SUNSPEC:
             pass  # fields come from discovery, after connecting
         elif device.profile:
             profile = load_profile(device.profile)
             self.fields = list(profile.fields)
+            self.info_fields = profile.info
             self.max_count, self.max_gap, self.quirks = (
                 profile.max_registers_per_read, profile.max_gap, profile.quirks,
             )
@@ -155,6 +191,19 @@ class ModbusPoller:
         self._stamps = array("q", bytes(8 * (math.ceil(STAMP_MEMORY_S / device.interval_s) + 1)))  # a ring
         self._stamp_at = 0
         self._newest_stamp = 0
+        # identity: what the device says it is (see energimon.collector.modbus.identity)
+        self.device_info = device_info
+        self.identity = IdentityTracker(device.profile or "registers",
+                                        device_info.get(device.site, device.id) if device_info else None)
+        self.info: dict[str, str] = {}  # as last read from the device
+        self.info_problems: list[str] = []  # info registers that could not be read, and why
+        self._identity_poll = -IDENTITY_REFRESH_POLLS  # poll number of the last attempt: the first poll reads it
+        self._identity_generation = -1  # connection generation of the last successful read
+        self._identity_ok = True
+        self._info_problems_logged = False
+        self._common_model: tuple[int, int] | None = None  # SunSpec model 1: (address, length)
+        self._last_problem = ""  # the last failed request, in words (for the quarantine line)
+        self._internal_logged: set[str] = set()
 
     def _apply_overrides(self, d: ModbusTcpDevice) -> None:
         if d.max_registers_per_read is not None:
@@ -184,18 +233,24 @@ class ModbusPoller:
 
     # -- one poll -------------------------------------------------------------------------------
     async def poll_once(self) -> list[Reading]:
-        async with self.conn.lock:
-            try:
-                return await self._poll_locked()
-            finally:
-                if self.quirks.close_after_poll:
-                    self.conn.reset()
+        token = REQUEST_CONTEXT.set(self._ctx)  # what pymodbus says meanwhile is attributed to this device
+        try:
+            async with self.conn.lock:
+                try:
+                    return await self._poll_locked()
+                finally:
+                    if self.quirks.close_after_poll:
+                        self.conn.reset()
+        finally:
+            REQUEST_CONTEXT.reset(token)
 
     async def _poll_locked(self) -> list[Reading]:
         dev = self.device
         await self.conn.ensure()
         if dev.profile == SUNSPEC and self._sunspec_generation != self.conn.generation:
             await self._discover_sunspec()
+        elif self._identity_due():
+            await self.read_identity()
         self._answers = self._timeouts = 0
         values: list[tuple[RegisterField, float]] = []
         for block in self.blocks:
@@ -218,7 +273,7 @@ class ModbusPoller:
         from energimon.collector.modbus import sunspec
 
         try:
-            found = await sunspec.discover(self.client, self.device.unit_id)
+            found = await sunspec.discover(self.client, self.device.unit_id, context=self._ctx)
         except sunspec.SunSpecError as exc:
             # not a SunSpec device (or a broken model chain): back off like an unreachable device
             self.conn.reset()
@@ -226,8 +281,97 @@ class ModbusPoller:
         self.fields = list(found.fields)
         self._plan, self._quarantine = None, {}
         self._sunspec_generation = self.conn.generation
+        common = [m for m in found.models if m[0] == sunspec.COMMON_MODEL]
+        self._common_model = (common[0][1], common[0][2]) if common else None
         self._log(logging.INFO, "SunSpec device at base %d: models %s, %d fields",
                   found.base, ", ".join(str(m[0]) for m in found.models), len(self.fields))
+        self._identity_poll, self._identity_generation, self._identity_ok = (
+            self.health.polls, self.conn.generation, True)
+        await self._observe_identity(found.info)
+
+    # -- identity ---------------------------------------------------------------------------------
+    def _identity_due(self) -> bool:
+        """On a new connection (a swapped device drops it) and every IDENTITY_REFRESH_POLLS polls (a
+        device behind a gateway can change without that); after a failed read only the latter."""
+        if not (self.info_fields or self.device.profile == SUNSPEC):
+            return False
+        if self.health.polls - self._identity_poll >= IDENTITY_REFRESH_POLLS:
+            return True
+        if self.quirks.close_after_poll and self._identity_generation >= 0:
+            return False  # a new connection every poll says nothing: do not add requests to every poll
+        return self._identity_ok and self._identity_generation != self.conn.generation
+
+    async def read_identity(self) -> dict[str, str]:
+        """Read the device's identity now (holding the connection lock) and take note of it."""
+        from energimon.collector.modbus import sunspec
+
+        self._identity_poll = self.health.polls
+        generation = self.conn.generation
+        try:
+            if self.device.profile == SUNSPEC:
+                info = (await sunspec.read_info(self.client, self.device.unit_id, *self._common_model)
+                        if self._common_model else {})
+            else:
+                info = await self._read_info_fields()
+        except (ModbusException, ConnectionError, OSError) as exc:
+            self.conn.reset()  # the stream may hold a late answer
+            self._identity_ok = False
+            self._log(logging.DEBUG, "device identity not read: %s; next try in %d polls", exc,
+                      IDENTITY_REFRESH_POLLS)
+            return {}
+        self._identity_ok, self._identity_generation = True, generation
+        await self._observe_identity(info)
+        return info
+
+    async def _read_info_fields(self) -> dict[str, str]:
+        info: dict[str, str] = {}
+        problems: list[str] = []
+        for f in self.info_fields:
+            if self.quirks.request_pause_s:
+                await asyncio.sleep(self.quirks.request_pause_s)
+            await self.conn.ensure()
+            resp = await self.client.read(f.table, f.address, f.width, self.device.unit_id)
+            if resp.isError():
+                problems.append(f"{f.key} ({f.table} {f.address}): "
+                                f"{exception_text(getattr(resp, 'exception_code', '?'))}")
+                continue
+            regs = [int(r) for r in resp.registers]
+            if len(regs) < f.width:
+                problems.append(f"{f.key} ({f.table} {f.address}): short answer, {len(regs)} of {f.width} registers")
+                continue
+            value = decode_info(f, regs[: f.width])
+            if value is None:
+                problems.append(f"{f.key} ({f.table} {f.address}): empty")
+            else:
+                info[f.key] = value
+        self.info_problems = problems
+        if problems and not self._info_problems_logged:
+            self._info_problems_logged = True
+            self._log(logging.INFO, "device info not readable: %s (the readings are not affected)",
+                      "; ".join(problems))
+        return info
+
+    async def _observe_identity(self, info: dict[str, str]) -> None:
+        if not info:
+            return
+        first = self.identity.record is None
+        self.info = dict(info)
+        changed, change, log_it = self.identity.observe(info, int(time.time() * 1000))
+        if change is not None:
+            if log_it:
+                self._log(logging.WARNING, "serial number changed from %s to %s (now: %s): a swapped device, or "
+                          "another device answering on unit %d? Readings continue; counted in serial_changes",
+                          change.old, change.new, describe(info), self.device.unit_id)
+            if self.device.profile == SUNSPEC:
+                self._sunspec_generation = -1  # another device may have another model chain: discover again
+        elif first:
+            self._log(logging.INFO, "device identity: %s", describe(info))
+        if changed and self.device_info is not None and self.identity.record is not None:
+            try:
+                await asyncio.to_thread(self.device_info.put, self.device.site, self.device.id, self.identity.record)
+            except OSError as exc:
+                self._log(logging.WARNING, "cannot write %s: %s (identity kept in memory)",
+                          self.device_info.path, exc.strerror or exc)
 
     async def _request(self, block: ReadBlock):
         """One request; None for an exception response.  Timeouts and broken frames reset the connection."""
@@ -240,23 +384,28 @@ class ModbusPoller:
             # The stream may hold a late answer to this request: start over on a fresh connection.
             self.conn.reset()
             self._timeouts += 1
+            what = str(exc) if isinstance(exc, BadAnswer) else f"{type(exc).__name__}: {exc}"
             if self._answers == 0 and self._timeouts >= 2:
-                # Nothing answered in this poll: the device is down, not one of its registers.
-                raise DeviceUnreachable(f"no answer from unit {self.device.unit_id} ({exc})") from exc
-            self.health.count("timeout")
-            self._log_block_problem(block, f"no valid answer ({type(exc).__name__}: {exc})")
+                # Nothing valid answered in this poll: the device is down (or talks garbage), not one register.
+                raise DeviceUnreachable(f"no valid answer from unit {self.device.unit_id}: {what}") from exc
+            self.health.count("malformed_answer" if isinstance(exc, BadAnswer) and not isinstance(exc, NoAnswer)
+                              else "timeout")
+            self._last_problem = what
+            self._log_block_problem(block, what)
             return None
         self._answers += 1
         if resp.isError():
             code = getattr(resp, "exception_code", "?")
             self.health.count(f"exception_{code}")
-            self._log_block_problem(block, f"Modbus exception {code}")
+            self._last_problem = exception_text(code)
+            self._log_block_problem(block, self._last_problem)
             return None
         data = resp.bits if block.table in ("coil", "discrete") else resp.registers
         if len(data) < block.count:
             self.conn.reset()
             self.health.count("short_response")
-            self._log_block_problem(block, f"short answer: {len(data)} of {block.count}")
+            self._last_problem = f"short answer: {len(data)} of {block.count}"
+            self._log_block_problem(block, self._last_problem)
             return None
         return [int(x) for x in data[: block.count]]
 
@@ -279,14 +428,15 @@ class ModbusPoller:
                 else:
                     out += got
         if singles_failed and self._answers == 0:
-            raise DeviceUnreachable(f"no answer from unit {self.device.unit_id}")
+            raise DeviceUnreachable(f"no valid answer from unit {self.device.unit_id}: {self._last_problem or '?'}")
         for f in singles_failed:
             self._quarantine[f] = self.health.polls + QUARANTINE_RETRY_POLLS
         if singles_failed:
             self._plan = None
-            self._log(logging.WARNING, "quarantined %s (address %s); retried alone every %d polls, the rest flows",
-                      ", ".join(f.channel for f in singles_failed),
-                      ", ".join(str(f.address) for f in singles_failed), QUARANTINE_RETRY_POLLS)
+            self._log(logging.WARNING, "quarantined %s (address %s; last: %s); retried alone every %d polls, "
+                      "the rest flows", ", ".join(f.channel for f in singles_failed),
+                      ", ".join(str(f.address) for f in singles_failed), self._last_problem or "?",
+                      QUARANTINE_RETRY_POLLS)
         return out
 
     async def _retry_quarantined(self) -> list[tuple[RegisterField, float]]:
@@ -336,15 +486,22 @@ class ModbusPoller:
         lost, the counters keep the energy) — an exception here must not end this device's polling."""
         try:
             return await self.sink(readings, self.source)
-        except Exception:
-            self._log(logging.ERROR, "the spool did not take %d readings", len(readings), exc_info=True)
+        except Exception as exc:
+            self._log(logging.ERROR, "the spool did not take %d readings: %s", len(readings), _one_line(exc))
+            self._log(logging.DEBUG, "the spool's traceback", exc_info=True)
             return False
 
-    def health_readings(self, ts_ms: int) -> list[Reading]:
+    def health_readings(self, ts_ms: int, with_identity: bool = False) -> list[Reading]:
+        """Health series at ``ts_ms``; ``with_identity``: also ``serial_changes`` (when the serial number is
+        known) - only with polls that delivered values, so it never makes a device's data look fresher."""
         dev, h = self.device, self.health
         mk = lambda ch, v: Reading(dev.site, dev.id, ch, dev.role.value, ts_ms, float(v))  # noqa: E731
-        return [mk("device_online", 1 if h.online else 0), mk("poll_errors", h.error_total),
-                mk("fields_missing", h.missing_fields)]
+        out = [mk("device_online", 1 if h.online else 0), mk("poll_errors", h.error_total),
+               mk("fields_missing", h.missing_fields)]
+        rec = self.identity.record
+        if with_identity and rec is not None and rec.info.get("serial"):
+            out.append(mk("serial_changes", rec.serial_changes))
+        return out
 
     # -- the loop -------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -373,10 +530,16 @@ class ModbusPoller:
                 await self._deliver(self.health_readings(self._stamp()))
                 next_at = next_tick(time.time() + backoff - dev.interval_s, dev.interval_s)
                 continue
-            except Exception:  # a bug must not take the daemon down with it
+            except Exception as exc:  # a bug must not take the daemon down with it
                 self.conn.reset()
                 self.health.count("internal")
-                self._log(logging.ERROR, "unexpected error while polling", exc_info=True)
+                # one line per distinct error (counted in poll_errors every time); the traceback at DEBUG
+                what = _one_line(exc)
+                if what not in self._internal_logged:
+                    self._internal_logged.add(what)
+                    self._log(logging.ERROR, "unexpected error while polling (a bug; [log] level = \"DEBUG\" "
+                              "shows the traceback): %s", what)
+                self._log(logging.DEBUG, "traceback", exc_info=True)
                 next_at = next_tick(time.time(), dev.interval_s)
                 continue
             if not self.health.online:
@@ -384,7 +547,7 @@ class ModbusPoller:
             self.health.online = True
             failures = 0
             ts = readings[-1].ts_ms if readings else self._stamp()
-            if await self._deliver([*readings, *self.health_readings(ts)]):
+            if await self._deliver([*readings, *self.health_readings(ts, with_identity=bool(readings))]):
                 if readings:
                     self.health.last_success_ms = ts
             else:

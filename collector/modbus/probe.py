@@ -1,8 +1,16 @@
 """``energimon probe``: read a device once with a profile (or SunSpec) and show what comes back.
 
-For commissioning: the technician sees every channel's value, unit and the raw
-registers behind it, and whether the signs look right, before the device goes
-into the configuration.  Read function codes only, like the collector.
+For commissioning: the technician sees which device answers (manufacturer, model,
+serial number: SunSpec model 1 or the profile's ``info`` registers), every
+channel's value, unit and the raw registers behind it, and whether the signs look
+right, before the device goes into the configuration.  Read function codes only,
+like the collector.
+
+Problems are one line each: a value that cannot be read says why in its row
+("Modbus exception 2 (illegal data address)", "malformed answer: byte count 8,
+but 2 data bytes follow", "no answer within 3 s"); a device that cannot be read
+at all is one line with a hint naming the ``probe`` options that may help
+(:func:`hint`).
 """
 
 from __future__ import annotations
@@ -10,6 +18,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from energimon.collector.modbus.client import REQUEST_CONTEXT
+from energimon.collector.modbus.identity import describe
 from energimon.collector.modbus.poller import DeviceUnreachable, ModbusPoller
 from energimon.collector.modbus.registers import decode, plan_reads
 from energimon.config.settings import ModbusTcpDevice
@@ -27,6 +37,13 @@ class ProbeRow:
     raw: list[int] | None
     value: float | None
     note: str
+
+
+@dataclass
+class ProbeResult:
+    info: dict[str, str]  # manufacturer, model, serial, version, options (what the device says)
+    info_problems: list[str]  # identity registers that could not be read, and why
+    rows: list[ProbeRow]
 
 
 def parse_target(target: str) -> tuple[str, int]:
@@ -51,22 +68,25 @@ async def _noop_sink(readings, source) -> bool:
     return True
 
 
-async def probe(host: str, port: int, unit: int, profile: str, timeout_s: float = 3.0) -> list[ProbeRow]:
-    """Read every field of ``profile`` once; one row per field, raw registers included."""
+async def probe(host: str, port: int, unit: int, profile: str, timeout_s: float = 3.0) -> ProbeResult:
+    """Read the identity and every field of ``profile`` once; one row per field, raw registers included."""
     poller = ModbusPoller(_device(host, port, unit, profile, timeout_s), _noop_sink)
     rows: list[ProbeRow] = []
+    token = REQUEST_CONTEXT.set(poller._ctx)
     try:
         async with poller.conn.lock:
             await poller.conn.ensure()
             if profile == "sunspec":
                 await poller._discover_sunspec()
+            elif poller.info_fields:
+                await poller.read_identity()
             poller._answers = poller._timeouts = 0
             for field in poller.fields or []:
                 block = plan_reads([field], poller.max_count, max_gap=-1)[0]
                 regs = await poller._request(block)
                 if regs is None:
                     rows.append(ProbeRow(field.channel, field.subdevice, field.table, field.address, None, None,
-                                         "no answer / exception (see --debug log)"))
+                                         poller._last_problem))
                     continue
                 value_regs = list(block.slice(regs, field.address, field.width))
                 sf = None
@@ -81,7 +101,8 @@ async def probe(host: str, port: int, unit: int, profile: str, timeout_s: float 
                                      value, note))
     finally:
         poller.conn.reset()
-    return rows
+        REQUEST_CONTEXT.reset(token)
+    return ProbeResult(poller.info, poller.info_problems, rows)
 
 
 async def scan_units(host: str, port: int, profile: str, timeout_s: float = 1.0,
@@ -90,13 +111,42 @@ async def scan_units(host: str, port: int, profile: str, timeout_s: float = 1.0,
     found: dict[int, str] = {}
     for unit in units:
         try:
-            rows = await asyncio.wait_for(probe(host, port, unit, profile, timeout_s), timeout=timeout_s * 20)
+            result = await asyncio.wait_for(probe(host, port, unit, profile, timeout_s), timeout=timeout_s * 20)
         except (DeviceUnreachable, TimeoutError, OSError) as exc:
             found[unit] = f"no answer ({exc or type(exc).__name__})"
             continue
+        except Exception as exc:  # e.g. no SunSpec marker at this unit: one line, not a traceback
+            found[unit] = f"no: {exc}"
+            continue
+        rows = result.rows
         ok = sum(r.value is not None for r in rows)
-        found[unit] = f"answers: {ok} of {len(rows)} values" if ok else "connected, but no values"
+        who = f" - {describe(result.info)}" if result.info else ""
+        found[unit] = (f"answers: {ok} of {len(rows)} values" if ok else "connected, but no values") + who
     return found
+
+
+def hint(problem: str, profile: str) -> str:
+    """What to try next for a device-level problem, naming only options ``energimon probe`` has."""
+    p = problem.lower()
+    if "cannot connect" in p or "connection refused" in p:
+        return "check HOST[:PORT] (Modbus TCP is usually port 502) and that Modbus TCP is enabled on the device/gateway"
+    if "malformed answer" in p or "not a modbus tcp answer" in p:
+        return ("the device or gateway sends answers that are not valid Modbus TCP (framing set to RTU over TCP, "
+                "or a faulty gateway?); "
+                "--debug shows the frames")
+    if "sunspec" in p:
+        return "not SunSpec at this unit: try --scan-units --sunspec, or a --profile"
+    if "no answer" in p or "no valid answer" in p:
+        return f"try another --unit (--scan-units tries {', '.join(map(str, COMMON_UNIT_IDS))}) or a longer --timeout"
+    return "--debug shows the requests and answers"
+
+
+def format_info(result: ProbeResult) -> list[str]:
+    """The identity lines printed above the table."""
+    lines = [f"{k}: {result.info[k]}" for k in ("manufacturer", "model", "serial", "version", "options")
+             if k in result.info]
+    lines += [f"not readable: {p}" for p in result.info_problems]
+    return lines
 
 
 def format_rows(rows: list[ProbeRow]) -> str:

@@ -16,6 +16,12 @@ Product keys:
     "not implemented" value of each field's type.
 ``fields``
     the register map (see :class:`~energimon.collector.modbus.fields.RegisterField`).
+``info``
+    device identity registers (see :class:`~energimon.collector.modbus.fields.InfoField`:
+    ``key`` manufacturer/model/serial/version/options, ``address``, ``table``, ``type``
+    ``string`` with ``registers = N`` or an unsigned integer); read on every new connection and
+    periodically, shown by ``energimon probe`` and ``energimon status``; a serial number that
+    changes is logged and flagged.  ``defaults`` do not apply to them.
 ``max_registers_per_read``, ``max_gap``
     request planning limits of the device.
 ``quirks``
@@ -32,7 +38,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from energimon.collector.modbus.fields import SUNSPEC_SENTINELS, RegisterField
+from energimon.collector.modbus.fields import SUNSPEC_SENTINELS, InfoField, RegisterField
 from energimon.collector.modbus.registers import DEFAULT_MAX_GAP, MAX_REGISTERS_PER_READ, plan_reads
 
 
@@ -57,6 +63,7 @@ class Profile:
     max_registers_per_read: int = MAX_REGISTERS_PER_READ
     max_gap: int = DEFAULT_MAX_GAP
     quirks: Quirks = field(default_factory=Quirks)
+    info: tuple[InfoField, ...] = ()
 
 
 def _profiles_dir():
@@ -83,9 +90,30 @@ def build_fields(specs: list[dict[str, Any]], defaults: dict[str, Any], where: s
         try:
             fields.append(RegisterField(**merged))
         except ValidationError as exc:
-            msgs = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'field'}: {e['msg']}" for e in exc.errors())
-            raise ProfileError(f"{where}.fields[{i}] ({spec.get('channel', '?')}): {msgs}") from None
+            raise ProfileError(f"{where}.fields[{i}] ({spec.get('channel', '?')}): {_errors(exc)}") from None
     return tuple(fields)
+
+
+def _errors(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'field'}: {e['msg']}" for e in exc.errors())
+
+
+def build_info(specs: Any, where: str) -> tuple[InfoField, ...]:
+    """The ``info`` list of a product: identity registers, each key at most once."""
+    if not isinstance(specs, list):
+        raise ProfileError(f"{where}.info: expected a list of tables, got {type(specs).__name__}")
+    out: list[InfoField] = []
+    for i, spec in enumerate(specs):
+        if not isinstance(spec, dict):
+            raise ProfileError(f"{where}.info[{i}]: expected a table, got {type(spec).__name__}")
+        try:
+            f = InfoField(**spec)
+        except ValidationError as exc:
+            raise ProfileError(f"{where}.info[{i}] ({spec.get('key', '?')}): {_errors(exc)}") from None
+        if any(o.key == f.key for o in out):
+            raise ProfileError(f"{where}.info[{i}]: key {f.key!r} appears twice")
+        out.append(f)
+    return tuple(out)
 
 
 @cache
@@ -119,9 +147,14 @@ def load_profile(name: str) -> Profile:
         max_registers_per_read=int(spec.get("max_registers_per_read", MAX_REGISTERS_PER_READ)),
         max_gap=int(spec.get("max_gap", DEFAULT_MAX_GAP)),
         quirks=quirks,
+        info=build_info(spec.get("info", []), where),
     )
     try:
         plan_reads(profile.fields, profile.max_registers_per_read, profile.max_gap)
     except ValueError as exc:
         raise ProfileError(f"{where}: {exc}") from None
+    for i, f in enumerate(profile.info):
+        if f.width > profile.max_registers_per_read:
+            raise ProfileError(f"{where}.info[{i}] ({f.key}): {f.width} registers, more than one read of "
+                               f"{profile.max_registers_per_read}")
     return profile

@@ -7,7 +7,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from energimon.collector.modbus.fields import RegisterField
+from energimon.collector.modbus.fields import InfoField, RegisterField
 
 MAX_REGISTERS_PER_READ = 125  # Modbus application protocol v1.1b3, FC 3/4: 1..125 registers
 MAX_BITS_PER_READ = 2000  # FC 1/2: 1..2000 coils/inputs
@@ -54,7 +54,7 @@ def decode(field: RegisterField, regs: Sequence[int], scale_factor: int | None =
     raw = raw_value(field, regs)
     if isinstance(raw, float) and not math.isfinite(raw):
         return None  # NaN/Inf: not available, never a value
-    if field.sentinels and isinstance(raw, int) and raw in field.sentinels:
+    if isinstance(raw, int) and (field.sentinels or field.masked_sentinels) and field.is_sentinel(raw):
         return None
     exponent = 0
     if field.scale_factor_address is not None:
@@ -81,9 +81,67 @@ def sentinel_registers(field: RegisterField) -> list[int]:
     """Registers holding the field's first "not available" value (for simulators and tests)."""
     if field.type.startswith("float"):
         return _from_bytes(field, struct.pack(_STRUCT[field.type], float("nan")))
-    if not field.sentinels:
-        raise ValueError(f"{field.channel}: no sentinel declared")
-    return _from_bytes(field, struct.pack(_STRUCT[field.type], field.sentinels[0]))
+    if field.sentinels:
+        return _from_bytes(field, struct.pack(_STRUCT[field.type], field.sentinels[0]))
+    if field.masked_sentinels:
+        m = field.masked_sentinels[0]
+        bits = 8 * struct.calcsize(_STRUCT[field.type])
+        raw = m.value | (0x2A2A2A2A2A2A2A2A & ~m.mask & ((1 << bits) - 1))  # the bits outside the mask: anything
+        if field.type.startswith("int") and raw >> (bits - 1):
+            raw -= 1 << bits
+        return _from_bytes(field, struct.pack(_STRUCT[field.type], raw))
+    raise ValueError(f"{field.channel}: no sentinel declared")
+
+
+# -- device identity (strings and serial numbers) ----------------------------------------------------
+def string_bytes(regs: Sequence[int], byte_order: str = "big") -> bytes:
+    """The bytes of a string register block: ``big``: first character in each register's high byte."""
+    return b"".join(int(w).to_bytes(2, "big" if byte_order == "big" else "little") for w in regs)
+
+
+def decode_string(regs: Sequence[int], byte_order: str = "big") -> str | None:
+    """Text held in registers, trimmed; None when they hold nothing (all NUL/blank).
+
+    Leading and trailing NULs and spaces are padding (SunSpec pads with NUL, some vendors with spaces);
+    a NUL inside ends the text (what follows is left-over memory).  Bytes are read as UTF-8 (ASCII is a
+    subset; Schneider documents UTF8); a byte that is not valid UTF-8 or a control character is shown as
+    ``\\xNN``, so the result is printable, one line, and the same registers always give the same text.
+    """
+    raw = string_bytes(regs, byte_order).strip(b"\0 ")
+    raw = raw.split(b"\0", 1)[0].rstrip(b" ")
+    text = raw.decode("utf-8", errors="backslashreplace")
+    text = "".join(f"\\x{ord(c):02x}" if ord(c) < 0x20 or ord(c) == 0x7F else c for c in text)
+    return text or None
+
+
+def encode_string(text: str, registers: int, byte_order: str = "big") -> list[int]:
+    """Registers holding ``text`` NUL-padded (for simulators); longer text is cut to fit."""
+    raw = text.encode("utf-8")[: 2 * registers].ljust(2 * registers, b"\0")
+    order = "big" if byte_order == "big" else "little"
+    return [int.from_bytes(raw[i : i + 2], order) for i in range(0, len(raw), 2)]
+
+
+def decode_info(field: InfoField, regs: Sequence[int]) -> str | None:
+    """One identity value as text: a string, or an unsigned integer in decimal.
+
+    An integer 0 is no value: an identity register that was never set (a serial number of 0 would make a
+    device that reports it while starting up look swapped).
+    """
+    if len(regs) != field.width:
+        raise ValueError(f"{field.key}: expected {field.width} registers, got {len(regs)}")
+    if field.type == "string":
+        return decode_string(regs, field.byte_order)
+    words = list(regs) if field.word_order == "big" else list(reversed(regs))
+    value = int.from_bytes(struct.pack(f">{len(words)}H", *words), "big")
+    return str(value) if value else None
+
+
+def encode_info(field: InfoField, value: str) -> list[int]:
+    """Registers a device would hold for an identity value (the inverse of :func:`decode_info`)."""
+    if field.type == "string":
+        return encode_string(value, field.width, field.byte_order)
+    words = list(struct.unpack(f">{field.width}H", int(value).to_bytes(2 * field.width, "big")))
+    return words if field.word_order == "big" else list(reversed(words))
 
 
 @dataclass(frozen=True)

@@ -55,11 +55,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 from energimon.collector.modbus.client import ReadOnlyModbusClient
 from energimon.collector.modbus.fields import RegisterField
+from energimon.collector.modbus.registers import decode_string
 from energimon.collector.modbus.sunspec_map import (
     COMMON_MODEL,
     DER_AC_MODEL,
@@ -109,11 +110,6 @@ async def _read(client: ReadOnlyModbusClient, table: str, address: int, count: i
     return regs[:count]
 
 
-def _string(regs: list[int]) -> str:
-    raw = struct.pack(f">{len(regs)}H", *regs)
-    return raw.split(b"\0", 1)[0].decode("latin-1").strip()
-
-
 async def find_base(client: ReadOnlyModbusClient, unit_id: int, table: str = "holding",
                     bases: tuple[int, ...] = BASE_ADDRESSES) -> int:
     """The first base address holding the 'SunS' marker; SunSpecError when none does."""
@@ -125,7 +121,8 @@ async def find_base(client: ReadOnlyModbusClient, unit_id: int, table: str = "ho
 
 
 async def walk_models(client: ReadOnlyModbusClient, unit_id: int, base: int, table: str = "holding",
-                      warnings: list[str] | None = None) -> list[tuple[int, int, int]]:
+                      warnings: list[str] | None = None,
+                      context: dict[str, Any] | None = None) -> list[tuple[int, int, int]]:
     """(model id, address, length) of every model after the marker at ``base``, up to the 0xFFFF end."""
     models: list[tuple[int, int, int]] = []
     addr = base + 2
@@ -137,7 +134,7 @@ async def walk_models(client: ReadOnlyModbusClient, unit_id: int, base: int, tab
             if not models:
                 raise SunSpecError(f"unit {unit_id}: exception response reading the first model header at {addr}")
             msg = f"unit {unit_id}: chain ends without the 0xFFFF end model (exception response at {addr})"
-            log.warning(msg)
+            log.warning(msg, extra=context or {})
             if warnings is not None:
                 warnings.append(msg)
             return models
@@ -159,7 +156,11 @@ async def walk_models(client: ReadOnlyModbusClient, unit_id: int, base: int, tab
 
 async def read_info(client: ReadOnlyModbusClient, unit_id: int, addr: int, length: int,
                     table: str = "holding") -> dict[str, str]:
-    """Manufacturer, model, options, version and serial from the common model (1) at ``addr``."""
+    """Manufacturer, model, options, version and serial from the common model (1) at ``addr``.
+
+    The points are strings (Mn 16, Md 16, Opt 8, Vr 8, SN 16 registers in pysunspec2's model_1.json),
+    NUL-padded; a point that holds only NUL ("not implemented" for strings) is left out.
+    """
     layout = model_layout(COMMON_MODEL)
     count = min(length + 2, layout.fixed_len if layout else 68)
     regs = await _read(client, table, addr, count, unit_id)
@@ -170,7 +171,9 @@ async def read_info(client: ReadOnlyModbusClient, unit_id: int, addr: int, lengt
                        ("serial", "SN")):
         p = layout.points[point]
         if p.offset + p.size <= len(regs):
-            info[key] = _string(regs[p.offset : p.offset + p.size])
+            text = decode_string(regs[p.offset : p.offset + p.size])
+            if text is not None:
+                info[key] = text
     return info
 
 
@@ -223,7 +226,8 @@ def build_fields(
     return fields, warnings
 
 
-async def discover(client: ReadOnlyModbusClient, unit_id: int, table: str = "holding") -> SunSpecDevice:
+async def discover(client: ReadOnlyModbusClient, unit_id: int, table: str = "holding",
+                   context: dict[str, Any] | None = None) -> SunSpecDevice:
     """Find the SunSpec marker, walk the model chain and map the known models onto channels.
 
     Read-only.  Raises :class:`SunSpecError` for a non-SunSpec device or a garbage chain; timeouts and
@@ -231,7 +235,7 @@ async def discover(client: ReadOnlyModbusClient, unit_id: int, table: str = "hol
     """
     base = await find_base(client, unit_id, table)
     warnings: list[str] = []
-    models = await walk_models(client, unit_id, base, table, warnings)
+    models = await walk_models(client, unit_id, base, table, warnings, context)
     info: dict[str, str] = {}
     common = [m for m in models if m[0] == COMMON_MODEL]
     if not common:
@@ -243,6 +247,6 @@ async def discover(client: ReadOnlyModbusClient, unit_id: int, table: str = "hol
     fields, problems = await asyncio.to_thread(build_fields, models, table, counts)
     warnings += problems
     for w in problems:
-        log.info("unit %d: %s", unit_id, w)
+        log.info("unit %d: %s", unit_id, w, extra=context or {})
     return SunSpecDevice(base=base, models=models, info=info, fields=fields, unit_id=unit_id, table=table,
                          warnings=warnings)

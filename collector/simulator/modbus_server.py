@@ -1,8 +1,11 @@
 """Serve simulated meters over real Modbus TCP (pymodbus 3.16 ``SimDevice``) on loopback.
 
 Each site gets its own server and port, as each building has its own gateway.
-The register image follows the Eastron SDM630 map (``eastron.sdm630`` profile),
-refreshed from the building model on every request.
+The register image is the ``eastron.sdm630`` profile's own map (built by
+:class:`~energimon.collector.simulator.profile_images.ProfileImage` from the
+profile's field and info definitions), refreshed from the building model on
+every request; each meter has its serial number in the SDM630's serial-number
+register (holding FC00h, UINT32).
 """
 
 from __future__ import annotations
@@ -11,24 +14,18 @@ import asyncio
 import contextlib
 import logging
 import socket
-import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pymodbus.server import ModbusTcpServer
-from pymodbus.simulator import DataType, SimData, SimDevice
+from pymodbus.simulator import SimDevice
 
 from energimon.collector.simulator.buildings import SORO_BUILDINGS, BuildingModel, MainMeter
 
 log = logging.getLogger("energimon.simulator")
 
-# Eastron SDM630 input registers (see config/profiles/eastron.toml)
-SDM630 = {
-    "voltage_l1_v": 0x0000, "voltage_l2_v": 0x0002, "voltage_l3_v": 0x0004,
-    "power_w": 0x0034, "frequency_hz": 0x0046,
-    "energy_import_kwh": 0x0048, "energy_export_kwh": 0x004A,
-}
-IMAGE_SIZE = 0x0050
+METER_PROFILE = "eastron.sdm630"
+FIRST_METER_SERIAL = 22_000_101  # the simulated meters' serial numbers: 22000101, 22000102, …
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -75,45 +72,46 @@ class ServerGroup:
         self._tasks.clear()
 
 
-def _put_float(regs: list[int], offset: int, address: int, value: float) -> None:
-    hi, lo = struct.unpack(">HH", struct.pack(">f", value))
-    regs[address - offset] = hi
-    regs[address - offset + 1] = lo
-
-
 @dataclass
 class SimulatedMeter:
+    """A building's main meter with the ``eastron.sdm630`` register map (values in the profile's units:
+    the profile's own scale turns Wh into the meter's kWh registers)."""
+
     building: BuildingModel
     port: int
     meter: MainMeter
     unit_id: int = 1
+    serial: str = str(FIRST_METER_SERIAL)  # shown in holding FC00h (UINT32), as on the real meter
+    image: object = field(init=False, repr=False)
 
-    def register_image(self, t_s: float) -> dict[int, float]:
+    def __post_init__(self) -> None:
+        from energimon.collector.simulator.profile_images import ProfileImage
+
+        self.image = ProfileImage.from_name(METER_PROFILE, {}, unit_id=self.unit_id, info={"serial": self.serial},
+                                            refresh=self._refresh)
+
+    def register_image(self, t_s: float) -> dict[str, float]:
+        """Channel values at ``t_s`` (the counters advance to it)."""
         self.meter.advance(t_s)
         b = self.building
         wobble = 2.0 * (b.occupancy(t_s) - 0.5)
         return {
-            SDM630["voltage_l1_v"]: 230.4 - wobble,
-            SDM630["voltage_l2_v"]: 231.1 - wobble,
-            SDM630["voltage_l3_v"]: 229.8 - wobble,
-            SDM630["power_w"]: b.net_w(t_s),
-            SDM630["frequency_hz"]: 50.0,
-            SDM630["energy_import_kwh"]: self.meter.import_wh / 1000,
-            SDM630["energy_export_kwh"]: self.meter.export_wh / 1000,
+            "voltage_l1_v": 230.4 - wobble,
+            "voltage_l2_v": 231.1 - wobble,
+            "voltage_l3_v": 229.8 - wobble,
+            "power_w": b.net_w(t_s),
+            "frequency_hz": 50.0,
+            "energy_import_wh": self.meter.import_wh,
+            "energy_export_wh": self.meter.export_wh,
         }
 
-    async def _on_request(self, function_code, start_address, address, count, registers, set_values):
-        if set_values is not None:  # a meter's measurements are read-only
-            from pymodbus.constants import ExcCodes
-
-            return ExcCodes.ILLEGAL_FUNCTION
-        for reg, value in self.register_image(time.time()).items():
-            _put_float(registers, start_address, reg, value)
-        return None
+    def _refresh(self, image) -> None:
+        for channel, value in self.register_image(time.time()).items():
+            image.set(channel, value)
+        image.info["serial"] = self.serial  # a test may swap the meter (another serial) while serving
 
     def device(self) -> SimDevice:
-        data = SimData(address=0, count=IMAGE_SIZE, values=0, datatype=DataType.REGISTERS)
-        return SimDevice(id=self.unit_id, simdata=[data], action=self._on_request)
+        return self.image.device()
 
 
 class MeterSimulator:
@@ -138,7 +136,8 @@ class MeterSimulator:
             SimulatedMeter(b, port, MainMeter(
                 b, now,
                 import_wh=start_wh.get((b.site, "energy_import_wh"), start_counters_wh * (i + 1)),
-                export_wh=start_wh.get((b.site, "energy_export_wh"), start_counters_wh * 0.1 * (i + 1))))
+                export_wh=start_wh.get((b.site, "energy_export_wh"), start_counters_wh * 0.1 * (i + 1))),
+                serial=str(FIRST_METER_SERIAL + i))
             for i, (b, port) in enumerate(zip(buildings, ports, strict=True))
         ]
         self._group = ServerGroup(host)

@@ -12,6 +12,10 @@ first, ×10", the image is written exactly that way and the poller must undo it.
   the type's sentinel, or NaN for floats (:func:`~energimon.collector.modbus.registers.sentinel_registers`).
 * Scale-factor registers (SunSpec style) are written from ``scale_factors``
   (register address -> int16 exponent, default 0).
+* Identity registers (the profile's ``info``: serial number, model …) hold
+  ``info`` (key -> text), encoded by the profile's own
+  :class:`~energimon.collector.modbus.fields.InfoField` definitions
+  (:func:`~energimon.collector.modbus.registers.encode_info`); unset ones hold 0.
 * The image is live: :meth:`ProfileImage.set` changes what the next request
   reads (the device's ``action`` rewrites the register block on every request).
 * The device is read-only, like a meter: write requests get exception 1.
@@ -36,7 +40,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from energimon.collector.modbus.fields import RegisterField
 from energimon.collector.modbus.profiles import Profile, load_profile
-from energimon.collector.modbus.registers import encode, sentinel_registers
+from energimon.collector.modbus.registers import encode, encode_info, sentinel_registers
 
 _TABLES = ("coil", "discrete", "holding", "input")
 _FC_TABLE = {1: "coil", 2: "discrete", 3: "holding", 4: "input"}
@@ -63,6 +67,7 @@ class ProfileImage:
     missing: set[str] = field(default_factory=set)
     unit_id: int = 1
     refresh: Callable[[ProfileImage], None] | None = None  # called before every request (live devices)
+    info: dict[str, str] = field(default_factory=dict)  # identity: "serial" -> "12345678" …
 
     @classmethod
     def from_name(cls, name: str, values: Mapping[str, float], **kw) -> ProfileImage:
@@ -73,6 +78,10 @@ class ProfileImage:
         unknown = (set(self.values) | self.missing) - keys
         if unknown:
             raise KeyError(f"{self.profile.name} has no field for {sorted(unknown)}; it has {sorted(keys)}")
+        info_keys = {f.key for f in self.profile.info}
+        if set(self.info) - info_keys:
+            raise KeyError(f"{self.profile.name} has no info register for {sorted(set(self.info) - info_keys)}; "
+                           f"it has {sorted(info_keys)}")
 
     # -- what the device holds ----------------------------------------------------------------
     def set(self, key: str, value: float) -> None:
@@ -85,12 +94,14 @@ class ProfileImage:
 
     @property
     def tables(self) -> set[str]:
-        return {f.table for f in self.profile.fields}
+        return {f.table for f in self.profile.fields} | {f.table for f in self.profile.info}
 
-    def registers(self) -> dict[str, dict[int, int]]:
-        """table -> {address: 16-bit word} (for coil/discrete: {bit address: 0/1})."""
-        out: dict[str, dict[int, int]] = {t: {} for t in self.tables}
+    def registers(self, only: str | None = None) -> dict[str, dict[int, int]]:
+        """table -> {address: 16-bit word} (for coil/discrete: {bit address: 0/1}); ``only``: that table."""
+        out: dict[str, dict[int, int]] = {t: {} for t in self.tables if only is None or t == only}
         for f in self.profile.fields:
+            if f.table not in out:
+                continue
             regs = out[f.table]
             sf = 0
             if f.scale_factor_address is not None:
@@ -109,6 +120,12 @@ class ProfileImage:
                 continue
             for i, w in enumerate(words):
                 regs[f.address + i] = w
+        for f in self.profile.info:
+            if f.table not in out:
+                continue
+            words = encode_info(f, self.info[f.key]) if f.key in self.info else [0] * f.width
+            for i, w in enumerate(words):
+                out[f.table][f.address + i] = w
         return out
 
     def spans(self) -> dict[str, tuple[int, int]]:
@@ -120,6 +137,9 @@ class ProfileImage:
                 start, end = min(start, f.scale_factor_address), max(end, f.scale_factor_address + 1)
             lo, hi = spans.get(f.table, (start, end))
             spans[f.table] = (min(lo, start), max(hi, end))
+        for f in self.profile.info:
+            lo, hi = spans.get(f.table, (f.address, f.address + f.width))
+            spans[f.table] = (min(lo, f.address), max(hi, f.address + f.width))
         return spans
 
     # -- serving it ---------------------------------------------------------------------------
@@ -145,7 +165,7 @@ class ProfileImage:
             self.refresh(self)
         table = next(iter(self.tables)) if self.shared else _FC_TABLE.get(function_code)
         if table in ("holding", "input"):
-            for addr, word in self.registers()[table].items():
+            for addr, word in self.registers(table)[table].items():
                 off = addr - start_address
                 if 0 <= off < len(registers):
                     registers[off] = word

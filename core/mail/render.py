@@ -18,7 +18,7 @@ XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.she
 
 TEST_TEXTS = {
     "da": ("[energimon] Testmail – æøå ÆØÅ",
-           "Dette er en render_testmail fra energimon. Kommer den frem med æ, ø og å, virker mailopsætningen."),
+           "Dette er en testmail fra energimon. Kommer den frem med æ, ø og å, virker mailopsætningen."),
     "en": ("[energimon] Test mail – æøå ÆØÅ",
            "This is a test mail from energimon. If it arrives with æ, ø and å, mail is set up correctly."),
 }

@@ -1,0 +1,93 @@
+"""Where a device's series come from, so each rule judges only what it can judge.
+
+* ``live`` — read by energimon itself: a configured Modbus device (and its sub-devices
+  ``<id>-<sub>``, e.g. ``inverter-mppt1``), or a device an ``[[mqtt.subscriptions]]`` entry can
+  produce (its ``site``/``device`` fixed to it or left to a ``{site}``/``{device}`` placeholder, and
+  the same ``role``).  The data-quality rules (stale, offline, stuck counter, counter reset) are
+  about such devices: a meter that stops answering is news.
+* ``import`` — a DataHub metering point (``[[datahub.metering_points]]``, imported with
+  ``energimon import eloverblik``) or a device listed in ``[alerts.rules.import_lag] devices``:
+  it is old by nature (DataHub publishes the day after, an import runs when someone runs it), so
+  "no reading for 8,769 minutes — check the Modbus address" is a false alarm.  Its own rule is
+  :func:`import_lag`: the newest imported reading is more than ``max_lag_days`` old.
+* ``historic`` — anything else in the store (a weather CSV imported once, a demo's history, a
+  device removed from the configuration): no data-quality rule applies.
+
+A configured DataHub metering point wins over an MQTT template that could also produce its
+device id (the configuration says explicitly where it comes from).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from energimon.analytics.anomaly.findings import Finding
+from energimon.config.alert_settings import ImportLagRule
+
+LIVE, IMPORT, HISTORIC = "live", "import", "historic"
+HEALTH_CHANNELS = ("device_online", "poll_errors", "fields_missing")
+
+
+def _mqtt_can_produce(settings, site: str, device: str, role: str) -> bool:
+    mqtt = getattr(settings, "mqtt", None)
+    if mqtt is None:
+        return False
+    for sub in mqtt.subscriptions:
+        if sub.site is not None and sub.site != site:
+            continue
+        if sub.device is not None and sub.device != device:
+            continue
+        if str(getattr(sub.role, "value", sub.role)) != role:
+            continue
+        return True  # a fixed site/device that is this one, or a {site}/{device} placeholder that can be
+    return False
+
+
+def import_devices(settings, site: str) -> dict[str, str]:
+    """Devices of ``site`` whose data are imported and watched for lag: device -> what to call it in a mail
+    (the metering point's 18-digit id, or the device id)."""
+    out: dict[str, str] = {}
+    datahub = getattr(settings, "datahub", None)
+    for mp in (datahub.metering_points if datahub else []):
+        if mp.site == site:
+            out[mp.device] = f"{out[mp.device]}, {mp.id}" if mp.device in out else mp.id
+    alerts = getattr(settings, "alerts", None)
+    for ref in (alerts.rules.import_lag.devices if alerts else []):
+        s, d = ref.split("/", 1)
+        if s == site:
+            out.setdefault(d, d)
+    return out
+
+
+def device_source(settings, site: str, device: str, role: str) -> str:
+    """``live``, ``import`` or ``historic`` for one device of ``site`` (see the module docstring)."""
+    if device in import_devices(settings, site):
+        return IMPORT
+    for d in getattr(settings, "devices", []):
+        if d.site == site and (device == d.id or device.startswith(f"{d.id}-")):
+            return LIVE
+    return LIVE if _mqtt_can_produce(settings, site, device, role) else HISTORIC
+
+
+def import_lag(latest: pd.DataFrame, now: dt.datetime, p: ImportLagRule, site: str, device: str,
+               label: str = "") -> Finding | None:
+    """Imported data behind: the newest reading of the device (``latest``: the store's ``latest()`` rows of
+    it) is more than ``max_lag_days`` old at ``now``.  No finding for a device with no reading at all (nothing
+    was imported yet: that is for ``energimon status``, not a mail)."""
+    data = latest[~latest["channel"].isin(HEALTH_CHANNELS)]
+    if data.empty:
+        return None
+    newest = pd.to_datetime(data["time"], utc=True).max()
+    behind_days = (pd.Timestamp(now) - newest).total_seconds() / 86400
+    if behind_days <= p.max_lag_days:
+        return None
+    channels = sorted(set(data["channel"]))
+    what = f"{label} ({device}/{', '.join(channels)})" if label and label != device else \
+        f"{device}/{', '.join(channels)}"
+    return Finding(
+        rule="import_lag", site=site, device=device, severity=p.severity, since=newest.to_pydatetime(),
+        evidence={"series": what, "last_reading": newest.isoformat(), "days_behind": round(behind_days, 1),
+                  "max_lag_days": p.max_lag_days},
+    )
