@@ -291,7 +291,8 @@ def test_oauth_settings_take_the_secret_from_the_environment_and_name_what_is_mi
     with pytest.raises(ConfigError) as exc:
         load_settings(cfg)
     assert [str(p) for p in exc.value.problems] == [
-        "smtp.oauth2: give exactly one of client_secret (or client_secret_file) and certificate_file"]
+        # the table [smtp.oauth2] starts on line 5 of the file
+        "line 5: smtp.oauth2: give exactly one of client_secret (or client_secret_file) and certificate_file"]
     monkeypatch.setenv("ENERGIMON_SMTP__OAUTH2__CLIENT_SECRET", CLIENT_SECRET)
     smtp = load_settings(cfg).smtp
     assert smtp.oauth2.client_secret.get_secret_value() == CLIENT_SECRET
