@@ -33,7 +33,11 @@ import pandas as pd
 
 from energimon.analytics.baseline import DailyModel
 from energimon.analytics.degree_days import NormalYear, graddagekorrektion, heating_degree_days_c
-from energimon.analytics.stats import combine_in_quadrature, savings_uncertainty_kwh
+from energimon.analytics.stats import (
+    aggregate_savings_uncertainty_kwh,
+    combine_in_quadrature,
+    savings_uncertainty_kwh,
+)
 
 CONFIDENCES = (0.68, 0.90)
 
@@ -129,6 +133,27 @@ class PeriodSavings:
         return abs(self.uncertainty_90_kwh / self.savings_kwh) if self.savings_kwh else math.inf
 
 
+def savings_uncertainty(model, rows: pd.DataFrame, valid: np.ndarray, adjusted_baseline_kwh: float, m: int,
+                        confidences: tuple[float, ...] = CONFIDENCES) -> dict[float, float]:
+    """± kWh of the savings summed over ``rows[valid]``, per confidence level.
+
+    A model fitted by this package carries what the exact form needs (``residuals`` and
+    ``uncertainty_terms``): :func:`~energimon.analytics.stats.aggregate_savings_uncertainty_kwh` — model
+    error growing with the square of the reporting points, AR(1) noise per day (or billing period), day-type
+    pattern as a known bias.  Otherwise (a model built by hand with only its G14 statistics) the G14
+    Annex B eq. B-14 approximation.
+    """
+    st = model.stats
+    res = getattr(model, "residuals", None)
+    if not m or (res is None and st is None):
+        return dict.fromkeys(confidences, math.nan)
+    if res is not None and hasattr(model, "uncertainty_terms"):
+        noise, leverage, bias = model.uncertainty_terms(rows, valid)
+        return {c: aggregate_savings_uncertainty_kwh(res, noise, leverage, bias, c) for c in confidences}
+    return {c: savings_uncertainty_kwh(adjusted_baseline_kwh, st.cv_rmse, st.n, st.n_eff, model.p, m, c)
+            for c in confidences}
+
+
 def period_savings(
     label: str,
     daily: pd.DataFrame,
@@ -157,11 +182,7 @@ def period_savings(
     base = float(d["adjusted_baseline_kwh"].sum())
     act = float(d["actual_kwh"].sum())
     sav = float(d["savings_kwh"].sum())
-    st = model.stats
-    unc = {}
-    for conf in CONFIDENCES:
-        unc[conf] = (savings_uncertainty_kwh(base, st.cv_rmse, st.n, st.n_eff, model.p, m, conf)
-                     if m and st is not None else math.nan)
+    unc = savings_uncertainty(model, daily, valid.to_numpy(), base, m)
     norm = math.nan
     if normal_year is not None and m:
         if "hdd_c" in d.columns:  # rows other than days (hours): degree days per row given by the caller
@@ -219,3 +240,93 @@ def portfolio_total(periods: list[PeriodSavings]) -> PortfolioTotal:
         uncertainty_68_dkk=combine_in_quadrature(p.uncertainty_68_dkk for p in ok) if ok else math.nan,
         uncertainty_90_dkk=combine_in_quadrature(p.uncertainty_90_dkk for p in ok) if ok else math.nan,
     )
+
+
+# -- what the figures mean ---------------------------------------------------------------------
+VERDICT_CONFIDENCE = 0.90
+"""A saving counts as demonstrated when its 90 % interval excludes zero (two-sided, 5 % on each side)."""
+
+
+def savings_verdict_code(savings_kwh: float, uncertainty_90_kwh: float) -> str:
+    """What a period's savings show at 90 % confidence.
+
+    ``"demonstrated"`` (the interval lies above zero), ``"increase"`` (it lies below zero: the building uses
+    measurably more than its adjusted baseline), ``"not_demonstrable"`` (the interval holds zero: the saving
+    cannot be told from none — which is not the same as no saving) or ``"no_data"``.
+    """
+    if not (math.isfinite(savings_kwh) and math.isfinite(uncertainty_90_kwh)):
+        return "no_data"
+    if abs(savings_kwh) <= uncertainty_90_kwh:
+        return "not_demonstrable"
+    return "demonstrated" if savings_kwh > 0 else "increase"
+
+
+@dataclass(frozen=True)
+class LimitCheck:
+    """One ASHRAE Guideline 14 criterion: ``name`` is ``"cvrmse"``, ``"nmbe"`` or ``"fsu"``."""
+
+    name: str
+    value: float
+    limit: float
+
+    @property
+    def ok(self) -> bool:
+        if self.name == "fsu":
+            return self.value < self.limit  # G14 §4.3.2.4: below 50 % at 68 %
+        return abs(self.value) <= self.limit
+
+
+@dataclass(frozen=True)
+class SavingsVerdict:
+    """The baseline model against G14's limits, and what the savings since the measure show.
+
+    ``model`` holds the CV(RMSE) and |NMBE| checks (the model itself), ``fsu`` the fractional savings
+    uncertainty at 68 % (G14's precision requirement on the savings), ``savings`` the code of
+    :func:`savings_verdict_code` for the period since the measure.
+    """
+
+    model: tuple[LimitCheck, ...]
+    fsu: LimitCheck
+    savings: str
+    savings_kwh: float = math.nan
+    uncertainty_90_kwh: float = math.nan
+
+    @property
+    def model_ok(self) -> bool:
+        return all(c.ok for c in self.model)
+
+    @property
+    def failed(self) -> tuple[LimitCheck, ...]:
+        """The limits not met, model first; the FSU only when there is a saving to measure it against."""
+        out = tuple(c for c in self.model if not c.ok)
+        if self.savings == "demonstrated" and not self.fsu.ok:
+            out += (self.fsu,)
+        return out
+
+    @property
+    def ok(self) -> bool:
+        """G14 passed: the model within its limits and the saving demonstrated with FSU(68 %) < 50 %."""
+        return self.model_ok and self.savings == "demonstrated" and self.fsu.ok
+
+    def notes(self) -> list[str]:
+        """Short English notes (logs, the CLI's English output): which limit, and the savings verdict."""
+        fmt = {"cvrmse": lambda c: f"CV(RMSE) {c.value:.1%} > {c.limit:.0%}",
+               "nmbe": lambda c: f"|NMBE| {abs(c.value):.2%} > {c.limit:.1%}",
+               "fsu": lambda c: f"FSU(68 %) {c.value:.0%} ≥ {c.limit:.0%}"}
+        out = [fmt[c.name](c) for c in self.failed]
+        if self.savings == "not_demonstrable":
+            out.append("saving not demonstrable (90 % interval holds zero)")
+        elif self.savings == "increase":
+            out.append("use increased (90 % interval below zero)")
+        elif self.savings == "no_data":
+            out.append("no savings to test")
+        return out
+
+
+def savings_verdict(st, since_start: PeriodSavings, cv_max: float, nmbe_max: float,
+                    fsu_max: float = 0.50) -> SavingsVerdict:
+    """Judge a site: its baseline model's G14 statistics ``st`` and its savings since the measure."""
+    model = (LimitCheck("cvrmse", st.cv_rmse, cv_max), LimitCheck("nmbe", st.nmbe, nmbe_max))
+    code = savings_verdict_code(since_start.savings_kwh, since_start.uncertainty_90_kwh)
+    return SavingsVerdict(model, LimitCheck("fsu", since_start.fsu_68, fsu_max), code, since_start.savings_kwh,
+                          since_start.uncertainty_90_kwh)

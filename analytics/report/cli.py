@@ -40,7 +40,9 @@ def add_report_parser(sub, config_arg) -> None:
 
 def cmd_report_savings(args) -> int:
     from energimon.analytics.esco import parse_month
-    from energimon.analytics.report.savings_report import generate_savings_report
+    from energimon.analytics.report.i18n import tr
+    from energimon.analytics.report.numbers import fmt_number, fmt_pm
+    from energimon.analytics.report.savings_report import generate_savings_report, verdict_word
     from energimon.config.settings import load_settings
     from energimon.store import open_store
 
@@ -68,10 +70,13 @@ def cmd_report_savings(args) -> int:
         return EXIT_USAGE
     finally:
         store.close()
+    lang = args.lang or settings.esco.language
     for r in files.results:
         if r.month:
-            print(f"{r.site}: {r.month.savings_kwh:,.0f} kWh ± {r.month.uncertainty_90_kwh:,.0f} (90 %) in "
-                  f"{args.month}; G14 {'pass' if r.g14_ok else 'fail: ' + '; '.join(r.g14_notes)}")
+            word, why = verdict_word(r, lang)
+            print(tr("console_line", lang, site=r.site, s=fmt_number(r.month.savings_kwh, 0, lang),
+                     u=fmt_pm(r.month.uncertainty_90_kwh, 0, lang), month=args.month, word=word,
+                     why=f" — {why}" if why else ""))
         else:
             print(f"{r.site}: no savings: {r.error}")
     print(f"wrote {files.pdf}\nwrote {files.csv}\nwrote {files.xlsx}")
