@@ -63,6 +63,13 @@ class DailyModel:
         """Number of parameters, intercept included (balance points are not counted, as in CalTRACK)."""
         return 1 + (self.heating_balance_c is not None) + (self.cooling_balance_c is not None)
 
+    @property
+    def p_searched(self) -> int:
+        """Parameters with the searched balance points counted, as ASHRAE's change-point models do (a 3P model
+        has intercept, slope and change point; Kissock, Haberl & Claridge 2003, RP-1050): the residual variance
+        and t of the savings uncertainty use it — with 12 billing periods the search fits the noise noticeably."""
+        return 2 * self.p - 1
+
     def predict_kwh_per_day(self, temp_mean_c: np.ndarray) -> np.ndarray:
         t = np.asarray(temp_mean_c, float)
         y = np.full(t.shape, self.intercept_kwh_per_day)
@@ -186,7 +193,7 @@ def fit_caltrack_daily(
     pred = model.predict_kwh_per_day(t)
     stats = fit_statistics(y, pred, model.p)
     X = model.design(*model.degree_days(t))
-    res = unit_residuals_daily(y - pred, None if days is None else pd.DatetimeIndex(days)[ok], model.p)
+    res = unit_residuals_daily(y - pred, None if days is None else pd.DatetimeIndex(days)[ok], model.p_searched)
     return DailyFit(_model(kind, hb, cb, beta, stats, _inverse(X.T @ X), res), candidates)
 
 
@@ -317,6 +324,6 @@ def fit_caltrack_billing(
     y_kwh, pred_kwh = y * w, pred_per_day * w
     X = m.design(hdd[hb] if hb is not None else 0 * w, cdd[cb] if cb is not None else 0 * w)
     cov = _inverse(X.T @ (X * w[:, None]))  # (XᵀWX)⁻¹: per-day noise σ², a period's mean has σ²/days
-    res = unit_residuals_periods(y_kwh - pred_kwh, w, m.p)
+    res = unit_residuals_periods(y_kwh - pred_kwh, w, m.p_searched)
     return BillingFit(_model(kind, hb, cb, beta, fit_statistics(y_kwh, pred_kwh, m.p), cov, res), candidates, w,
                       y_kwh, pred_kwh)
