@@ -1,4 +1,4 @@
-"""Avoided energy (IPMVP Option C) with ASHRAE Guideline 14 uncertainty.
+"""Avoided energy (IPMVP Option C) with its uncertainty (ASHRAE Guideline 14 Annex B, exact form for sums).
 
 IPMVP Core Concepts (2016) §8.1, "avoided energy":
 
@@ -8,7 +8,7 @@ IPMVP Core Concepts (2016) §8.1, "avoided energy":
 Routine adjustment is the baseline model evaluated at the reporting period's
 weather; non-routine adjustments (floor area, opening hours, ...) are added per
 day.  Savings are summed over the days whose measured energy is complete; the
-number of such days is ``m`` in the G14 uncertainty.  CUSUM is the running sum
+number of such days is ``m`` in the uncertainty.  CUSUM is the running sum
 of daily savings since the measure.
 
 Money is summed per reporting row (``savings_kwh × price_dkk_per_kwh``), so a price that
@@ -16,8 +16,8 @@ changes inside a period is applied to the savings of the days it was in force.  
 uncertainty is the kWh uncertainty times one price: the period's savings-weighted mean price
 ``Σ sᵢpᵢ / Σ sᵢ`` (= DKK / kWh saved; with a fixed price, that price).  When daily savings
 change sign that mean can leave the range of the prices (or divide by ≈ 0); then the
-adjusted-baseline-weighted mean price ``Σ bᵢpᵢ / Σ bᵢ`` is used — the G14 uncertainty is
-proportional to the baseline energy, so that is the natural weight for its price.
+adjusted-baseline-weighted mean price ``Σ bᵢpᵢ / Σ bᵢ`` is used — the uncertainty grows with the
+baseline energy (G14 eq. B-14 is proportional to it), so that is the natural weight for its price.
 
 Everything here is pure: daily frames in, numbers out.
 """
@@ -101,7 +101,7 @@ def uncertainty_price_dkk_per_kwh(savings_kwh: np.ndarray, baseline_kwh: np.ndar
 
 @dataclass(frozen=True)
 class PeriodSavings:
-    """Savings over a set of reporting days, with G14 uncertainty at 68 % and 90 %."""
+    """Savings over a set of reporting days, with their uncertainty at 68 % and 90 %."""
 
     label: str
     days: int  # calendar days in the period
@@ -162,7 +162,7 @@ def period_savings(
     weather_independent_share: float | None = None,
     base_c: float = 17.0,
 ) -> PeriodSavings:
-    """Sum the savings of one period's rows and attach the G14 uncertainty (eq. B-14).
+    """Sum the savings of one period's rows and attach their uncertainty (:func:`savings_uncertainty`).
 
     ``model`` has ``stats`` (its baseline :class:`FitStatistics`) and ``p``; a row is a
     reporting point of the model's resolution (a day for the daily model, an hour for
@@ -243,12 +243,8 @@ def portfolio_total(periods: list[PeriodSavings]) -> PortfolioTotal:
 
 
 # -- what the figures mean ---------------------------------------------------------------------
-VERDICT_CONFIDENCE = 0.90
-"""A saving counts as demonstrated when its 90 % interval excludes zero (two-sided, 5 % on each side)."""
-
-
 def savings_verdict_code(savings_kwh: float, uncertainty_90_kwh: float) -> str:
-    """What a period's savings show at 90 % confidence.
+    """What a period's savings show at 90 % confidence (two-sided: the interval excludes zero or not).
 
     ``"demonstrated"`` (the interval lies above zero), ``"increase"`` (it lies below zero: the building uses
     measurably more than its adjusted baseline), ``"not_demonstrable"`` (the interval holds zero: the saving

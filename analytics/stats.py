@@ -12,7 +12,9 @@ intercept included), ``y`` measured, ``ŷ`` predicted, ``ȳ`` mean of ``y``.
 * ``ρ`` lag-1 autocorrelation of the residuals, ``n′ = n(1−ρ)/(1+ρ)`` effective observations.
 * fractional savings uncertainty (G14 Annex B, eq. B-14, Reddy & Claridge 2000):
   ``ΔE_save/E_save = 1.26 · t · CV · sqrt((n/n′)(1 + 2/n′)(1/m)) / F``
-  with ``m`` reporting points and ``F = E_save / E_baseline`` the savings fraction.
+  with ``m`` reporting points and ``F = E_save / E_baseline`` the savings fraction — kept for reference and
+  for models without their fit's design; the reports use the exact form for a sum of predictions,
+  :func:`aggregate_savings_uncertainty_kwh` (below: why, and what it needs from the residuals).
 """
 
 from __future__ import annotations
