@@ -42,7 +42,7 @@ def add_report_parser(sub, config_arg) -> None:
 def console_lines(files, month, lang: str = "en") -> list[str]:
     """One line per building for the terminal, in the report's language: the saving and what it shows (ASHRAE
     G14 verdict); a month without enough data says why instead of a number."""
-    from energimon.analytics.report.i18n import tr
+    from energimon.analytics.report.i18n import ABOUT, tr
     from energimon.analytics.report.numbers import fmt_number, fmt_pm
     from energimon.analytics.report.savings_report import status_reason, verdict_word
 
@@ -61,10 +61,10 @@ def console_lines(files, month, lang: str = "en") -> list[str]:
             lines.append(f"{r.site}: {tr('no_result', lang, why=r.error)}")
             continue
         p = r.month
+        word, why = (ABOUT["g14_none"][lang], "") if r.g14_ok is None else verdict_word(r, lang)
         if p.status != "ok":
-            lines.append(f"{r.site}: {month:%Y-%m}: – ({status_reason(p, r.granularity, lang)})")
+            lines.append(f"{r.site}: {month:%Y-%m}: – ({status_reason(p, r.granularity, lang)}); ASHRAE G14: {word}")
             continue
-        word, why = (tr("g14_none", lang), "") if r.g14_ok is None else verdict_word(r, lang)
         lines.append(tr("console_line", lang, site=r.site, s=fmt_number(p.savings_kwh, 0, lang),
                         u=fmt_pm(p.uncertainty_90_kwh, 0, lang), month=f"{month:%Y-%m}", word=word,
                         why=f" — {why}" if why else ""))
