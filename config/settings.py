@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from energimon.collector.modbus.fields import RegisterField
+from energimon.collector.sources.settings import SourcesSettings, cross_check_sources
 from energimon.config.alert_settings import AlertSettings, cross_check_alerts
 from energimon.config.esco_settings import (
     EscoSettings,
@@ -232,6 +233,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # [metrics]: Prometheus /metrics
+    sources: SourcesSettings | None = None  # [sources]: Eloverblik, Energi Data Service, DMI (live data)
 
     @classmethod
     def settings_customise_sources(
@@ -311,6 +313,9 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         raise ConfigError(cfg_path, file_problems)
     if settings.schedule.jobs_path is not None and not settings.schedule.jobs_path.is_absolute():
         settings.schedule.jobs_path = base / settings.schedule.jobs_path
+    if settings.sources is not None and settings.sources.state_path is not None \
+            and not settings.sources.state_path.is_absolute():
+        settings.sources.state_path = base / settings.sources.state_path
     return settings
 
 
@@ -386,6 +391,7 @@ def cross_check(settings: Settings) -> list[Problem]:
     problems += [Problem(key, msg) for key, msg in
                  cross_check_alerts(settings.alerts, set(settings.sites), settings.smtp is not None)]
     problems += [Problem(key, msg) for key, msg in cross_check_datahub(settings.datahub, set(settings.sites))]
+    problems += [Problem(key, msg) for key, msg in cross_check_sources(settings.sources, set(settings.sites))]
     return problems
 
 

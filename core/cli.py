@@ -149,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     from energimon.analytics.solar.cli import add_solar_report_parser  # `report solar` (pvlib imported lazily)
 
     add_solar_report_parser(sub, _config_arg)
+    from energimon.collector.sources.cli import add_sources_parser  # `sources` (httpx imported when one runs)
+
+    add_sources_parser(sub, _config_arg)
 
     p = sub.add_parser("test-mail", help="send one test mail through the configured SMTP server",
                        description="Send a test mail (Danish letters in subject and body) with the [smtp] settings "
@@ -526,6 +529,10 @@ def cmd_status(args) -> int:
         print("devices:", *device_lines(settings, latest, now), sep="\n")
         print("sites:", *site_lines(settings, latest, now), sep="\n")
     print("alerts:", *alert_lines(settings), sep="\n")
+    if settings.sources is not None:
+        from energimon.status import source_lines
+
+        print("sources:", *source_lines(settings), sep="\n")
     print("jobs:", *job_lines(settings, now), sep="\n")
     return 0 if ok else 1
 

@@ -48,6 +48,7 @@ class Role(StrEnum):
     SUBMETER = "submeter"
     HEAT = "heat"  # district heating meter
     WEATHER = "weather"  # outdoor temperature, irradiance
+    MARKET = "market"  # spot price and CO2 intensity of a price area (Energi Data Service)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,10 @@ _CHANNELS: tuple[ChannelInfo, ...] = (
     ChannelInfo("outdoor_temp_c", "degC", Kind.GAUGE, "outdoor air temperature"),
     ChannelInfo("irradiance_w_m2", "W/m2", Kind.GAUGE, "plane-of-array irradiance", 0.0),
     ChannelInfo("module_temp_c", "degC", Kind.GAUGE, "PV module temperature"),
+    # the electricity market of a price area (Energi Data Service), stored as series of the area
+    ChannelInfo("price_dkk_per_kwh", "DKK/kWh", Kind.GAUGE, "day-ahead spot price, excl. tariffs, taxes and VAT "
+                "(can be negative)"),
+    ChannelInfo("co2_g_per_kwh", "g/kWh", Kind.GAUGE, "CO2 intensity of the electricity consumed in the area", 0.0),
     # collector health, stored as series of the device itself
     ChannelInfo("device_online", "1", Kind.GAUGE, "1: the last poll got answers, 0: unreachable", 0.0),
     ChannelInfo("poll_errors", "1", Kind.COUNTER, "failed requests since the daemon started", 0.0),
@@ -136,7 +141,13 @@ class SeriesKey:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """One value of one series at one instant (``ts_ms``: Unix epoch milliseconds, UTC)."""
+    """One value of one series at one instant (``ts_ms``: Unix epoch milliseconds, UTC).
+
+    ``revisable``: the source may later send another value for the same series and instant, and that
+    value is a *revision* that replaces the stored one (DataHub corrects metered hours; a counter rebuilt
+    from a corrected hour shifts every later value).  Readings of live devices are not revisable.  The
+    flag travels through the spool with the reading so the store can tell a revision from a collision.
+    """
 
     site: str
     device: str
@@ -144,6 +155,7 @@ class Reading:
     role: str
     ts_ms: int
     value: float
+    revisable: bool = False
 
     @property
     def key(self) -> SeriesKey:

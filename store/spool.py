@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS readings (
     channel TEXT NOT NULL,
     role    TEXT NOT NULL,
     ts_ms   INTEGER NOT NULL,
-    value   REAL NOT NULL
+    value   REAL NOT NULL,
+    revisable INTEGER NOT NULL DEFAULT 0  -- Reading.revisable: a later value for the same instant is a revision
 );
 CREATE TABLE IF NOT EXISTS dead_letters (
     id          INTEGER PRIMARY KEY,
@@ -101,6 +102,7 @@ class Spool:
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(SCHEMA)
+        self._add_revisable_column()
         self._count = self._db.execute("SELECT count(*) FROM readings").fetchone()[0]
         self._warned: set[float] = {f for f in FILL_WARNINGS if self._count >= f * max_readings}
         if self._warned:
@@ -108,6 +110,12 @@ class Spool:
                         self.path, round(100 * self._count / max_readings), self._count, max_readings)
         elif self._count:
             log.info("spool %s opened with %d readings waiting for the store", self.path, self._count)
+
+    def _add_revisable_column(self) -> None:
+        """A spool written by an older energimon lacks ``revisable``: add it (its readings are not revisable)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(readings)")}
+        if "revisable" not in columns:
+            self._db.execute("ALTER TABLE readings ADD COLUMN revisable INTEGER NOT NULL DEFAULT 0")
 
     # -- producers ------------------------------------------------------------------------
     def put(self, readings: Sequence[Reading], source: str = "unknown") -> PutResult:
@@ -134,9 +142,9 @@ class Spool:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany(
-                    "INSERT INTO readings (site, device, channel, role, ts_ms, value) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    [(r.site, r.device, r.channel, r.role, r.ts_ms, float(r.value)) for r in valid],
+                    "INSERT INTO readings (site, device, channel, role, ts_ms, value, revisable) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(r.site, r.device, r.channel, r.role, r.ts_ms, float(r.value), r.revisable) for r in valid],
                 )
                 self._insert_dead_letters(
                     (source, str(r.key), _reading_json(r), reason) for r, reason in result.rejected
@@ -183,13 +191,13 @@ class Spool:
         """The oldest ``limit`` readings, still in the spool until :meth:`ack`."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, site, device, channel, role, ts_ms, value FROM readings "
+                "SELECT id, site, device, channel, role, ts_ms, value, revisable FROM readings "
                 "ORDER BY id LIMIT ?",
                 (limit,),
             ).fetchall()
         if not rows:
             return None
-        return Batch(rows[0][0], rows[-1][0], [Reading(*row[1:]) for row in rows])
+        return Batch(rows[0][0], rows[-1][0], [Reading(*row[1:7], bool(row[7])) for row in rows])
 
     def ack(
         self, batch: Batch, dead: Sequence[tuple[Reading, str]] = (), source: str = "store"

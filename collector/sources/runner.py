@@ -1,0 +1,238 @@
+"""Runs a source once: which windows to fetch, the state file, points → readings → spool, revisions, log lines.
+
+One run of a source (a scheduled job in the daemon, or ``energimon sources fetch|backfill``):
+
+1. **Windows.**  A series never fetched is backfilled from ``backfill_days`` ago (or ``--since``).
+   Afterwards a run starts at the older of its watermark and the end of its latest value, minus
+   ``revision_days``: late values and DataHub's corrections of recent days arrive that way.
+2. **Each chunk the source yields** is merged into the state file, compared with what was fetched
+   before.  New and changed values become readings (``revisable``: a changed value is a revision that
+   replaces the stored one); the spool takes them; only then does the state commit and the watermark
+   advance.  A crash in between re-fetches the chunk next time; the store absorbs the repeat.
+3. **Interval energy becomes a counter** with the importer's :func:`counter_readings`, so fetched data
+   looks like imported data.  A revised (or late) hour changes every later counter value, so the
+   counter is rebuilt from the earliest changed hour onward out of the state file's values (see
+   :func:`counter_rebuild` and the package README).
+4. **Failures** are one log line per cause and series per run (:class:`SourceError`); the run goes on
+   with the other series.  Nothing raises out of :meth:`SourceRunner.run` but a bug.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from energimon.collector.importer.counter import Interval, counter_readings
+from energimon.collector.sources.base import FetchContext, Fetched, Point, SeriesSpec, Source, SourceError
+from energimon.collector.sources.state import Merge, SourceState
+from energimon.model import Reading, now_ms
+
+log = logging.getLogger("energimon.sources")
+DAY_MS = 86_400_000
+
+Sink = Callable[[Sequence[Reading], str], None]
+"""Puts readings durably into the spool or raises (e.g. ``SpoolFull``): nothing is then recorded as fetched."""
+
+
+@dataclass
+class RunSummary:
+    source: str
+    series: int = 0
+    chunks: int = 0
+    new: int = 0
+    revised: int = 0
+    requalified: int = 0
+    unchanged: int = 0
+    readings: int = 0
+    requests: int = 0
+    errors: list[str] = field(default_factory=list)
+    fatal: str | None = None  # what stopped the whole source (a refused token, a full spool)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.fatal is None and not self.errors
+
+    def line(self) -> str:
+        text = (f"{self.source}: {self.series} series, {self.new} new values, {self.revised} revised, "
+                f"{self.unchanged} unchanged, {self.readings} readings to the spool, {self.requests} requests "
+                f"in {self.seconds:.1f} s")
+        if self.fatal:
+            text += f"; STOPPED: {self.fatal}"
+        if self.errors:
+            text += f"; {len(self.errors)} failure(s)"
+        return text
+
+
+class SourceBusy(Exception):
+    """Another process (the daemon, or a second ``energimon sources`` command) is running this source."""
+
+
+@contextlib.contextmanager
+def source_lock(state_path: Path, source: str) -> Iterator[None]:
+    """One run of a source at a time across processes (an advisory lock file beside the state file)."""
+    path = state_path.with_name(f"{state_path.name}.{source}.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SourceBusy(f"{source} is being fetched by another process (the daemon?); try again later") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def dedupe(points: list[Point]) -> list[Point]:
+    """One value per period start (the last one the source sent), in time order."""
+    by_start = {p.start_ms: p for p in points}
+    return [by_start[k] for k in sorted(by_start)]
+
+
+def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec, merge: Merge) -> list[Reading]:
+    """The counter readings that change when the values in ``merge`` were added or revised.
+
+    The counter is a pure function of the fetched intervals: 0 at the start of the earliest interval,
+    and at each interval's end the sum of every interval up to it (the importer's
+    :func:`counter_readings`, which writes no start reading after a hole, so a hole is a gap, not zero).
+    A change at hour *h* moves every counter value from *h* on, so those are recomputed from the state
+    file and written again as revisions; values before *h* stay as they are.
+    """
+    start = merge.first_changed_ms
+    if start is None:
+        return []
+    anchor = state.sum_before(series_id, start)
+    intervals = [Interval(p.start_ms, p.end_ms, p.value) for p in state.points_from(series_id, start)]
+    readings = counter_readings(spec.key, spec.role, intervals, anchor)
+    earlier = state.point_before(series_id, start)
+    if earlier is not None:
+        # ``counter_readings`` starts with a reading at the first interval's start.  With an interval
+        # before it, that instant is either that interval's end (already written, same value) or the end
+        # of a hole, which must stay without a reading: drop it.
+        readings = readings[1:]
+    out = [Reading(r.site, r.device, r.channel, r.role, r.ts_ms, r.value, True) for r in readings]
+    old_first = merge.old_first_ms
+    if old_first is not None and start < old_first and not any(r.ts_ms == old_first for r in out):
+        # Earlier data was added before the series' old first interval, with a hole in between: the old
+        # start reading (0 then) would now look like a reset.  Rewrite it on the straight line between its
+        # neighbours — exactly what the store would interpolate there without it.
+        before = [r for r in out if r.ts_ms < old_first]
+        after = [r for r in out if r.ts_ms > old_first]
+        if before and after:
+            a, b = before[-1], after[0]
+            v = a.value + (b.value - a.value) * (old_first - a.ts_ms) / (b.ts_ms - a.ts_ms)
+            out.append(Reading(a.site, a.device, a.channel, a.role, old_first, v, True))
+            out.sort(key=lambda r: r.ts_ms)
+    return out
+
+
+def gauge_readings(spec: SeriesSpec, merge: Merge) -> list[Reading]:
+    return [Reading(spec.site, spec.device, spec.channel, spec.role, p.start_ms, float(p.value), True)
+            for p in merge.changed]
+
+
+class SourceRunner:
+    """Runs sources against one state file and one sink (the spool)."""
+
+    def __init__(self, state: SourceState, sink: Sink, *, backfill_days: int, revision_days: int,
+                 clock: Callable[[], int] = now_ms):
+        self.state = state
+        self.sink = sink
+        self.backfill_days = backfill_days
+        self.revision_days = revision_days
+        self.clock = clock
+
+    def windows(self, source: Source, since_ms: int | None = None) -> dict[str, tuple[int, int]]:
+        """Per series: ``[start, now)``.  ``since_ms`` (a backfill by hand) overrides the watermark."""
+        now = self.clock()
+        out = {}
+        status = {s.name: s for s in self.state.status()}
+        for spec in source.series():
+            if since_ms is not None:
+                start = since_ms
+            else:
+                st = status.get(spec.name)
+                if st is None or st.fetched_until_ms is None:
+                    start = now - self.backfill_days * DAY_MS
+                else:
+                    resume = st.fetched_until_ms if st.last_end_ms is None else min(st.fetched_until_ms, st.last_end_ms)
+                    start = resume - self.revision_days * DAY_MS
+            if start < now:
+                out[spec.name] = (start, now)
+        return out
+
+    def run(self, source: Source, *, since_ms: int | None = None, stop: threading.Event | None = None,
+            progress: Callable[[RunSummary], None] | None = None) -> RunSummary:
+        t0 = time.monotonic()
+        summary = RunSummary(source.name, series=len(source.series()))
+        stop = stop or threading.Event()
+        reported: set[tuple[str, str]] = set()
+
+        def report(exc: SourceError) -> None:
+            where = exc.series.name if exc.series else source.name
+            summary.errors.append(str(exc))
+            if exc.series is not None:
+                self.state.record_error(exc.series, f"{exc.cause}: {exc}")
+            if (where, exc.cause) not in reported:  # one line per cause and series per run
+                reported.add((where, exc.cause))
+                log.error("%s", exc)
+
+        requests_before = getattr(getattr(source, "http", None), "requests", 0)
+        ctx = FetchContext(self.windows(source, since_ms), stop, report)
+        try:
+            for chunk in source.fetch(ctx):
+                self._ingest(chunk, summary)
+                if progress is not None:
+                    progress(summary)
+        except SourceError as exc:
+            summary.fatal = str(exc)
+            for spec in source.series():
+                self.state.record_error(spec, f"{exc.cause}: {exc}")
+            log.error("%s", exc)
+        except Exception as exc:  # the spool refused (full, disk): stop here, nothing is lost
+            from energimon.store.spool import SpoolFull
+
+            if not isinstance(exc, SpoolFull):
+                raise
+            summary.fatal = f"the spool refused the readings ({exc}); the next run fetches them again"
+            log.error("%s: %s", source.name, summary.fatal)
+        summary.requests = getattr(getattr(source, "http", None), "requests", 0) - requests_before
+        summary.seconds = time.monotonic() - t0
+        return summary
+
+    def _ingest(self, chunk: Fetched, summary: RunSummary) -> None:
+        spec = chunk.spec
+        points = dedupe(chunk.points)
+        with self.state.transaction():
+            sid = self.state.series_id(spec)
+            merge = self.state.merge(sid, points)
+            readings = (counter_rebuild(self.state, sid, spec, merge) if spec.kind == "interval"
+                        else gauge_readings(spec, merge))
+            if readings:
+                self.sink(readings, f"source:{spec.source}")  # durable before the state says "fetched"
+            if chunk.complete:
+                self.state.advance(sid, min(chunk.end_ms, self.clock()))
+        for rev in merge.revised:
+            log.info("%s: %s revised at %s: %g -> %g (quality %s -> %s)", spec.source, spec.key,
+                     _local(rev.start_ms), rev.old_value, rev.new_value, rev.old_quality, rev.new_quality)
+        summary.chunks += 1
+        summary.new += merge.new
+        summary.revised += len(merge.revised)
+        summary.requalified += merge.requalified
+        summary.unchanged += merge.unchanged
+        summary.readings += len(readings)
+
+
+def _local(ms: int) -> str:
+    import datetime as dt
+
+    from energimon.model import LOCAL_TZ
+
+    return dt.datetime.fromtimestamp(ms / 1000, tz=LOCAL_TZ).strftime("%Y-%m-%d %H:%M %Z")
