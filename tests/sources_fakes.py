@@ -160,7 +160,7 @@ class FakeEloverblik:
     def __init__(self, gsrns: list[str], *, refresh_token: str = "refresh-secret-token",
                  token_lifetime_s: float = 86400,
                  quarter_from: dt.date = dt.date(2025, 10, 1), data_until: dt.date | None = None,
-                 denied: set[str] = frozenset(), cache: bool = False):
+                 denied: set[str] = frozenset(), cache: bool = False, expire_after_requests: int | None = None):
         self.gsrns = {g: i for i, g in enumerate(gsrns)}
         self.refresh_token = refresh_token
         self.token_lifetime_s = token_lifetime_s
@@ -170,6 +170,8 @@ class FakeEloverblik:
         self.overrides: dict[tuple[str, int], tuple[int | None, str]] = {}  # (gsrn, start) -> (Wh or None, quality)
         self.tokens: dict[str, float] = {}
         self.cache: dict[tuple, bytes] | None = {} if cache else None
+        self.expire_after_requests = expire_after_requests  # tokens expire after this many time-series requests
+        self.series_requests = 0
         self.server = FakeServer(self.app)
 
     # -- controls --
@@ -224,6 +226,9 @@ class FakeEloverblik:
                                            "buildingNumber": str(8 + i), "postcode": "4180", "cityName": "Sorø"}
                                           for g, i in self.gsrns.items()]})
         if path.startswith("/meterdata/gettimeseries/"):
+            self.series_requests += 1
+            if self.series_requests == self.expire_after_requests:
+                self.expire_tokens()  # the token runs out between this request and the next
             return self._timeseries(path, req)
         return json_reply({"message": f"no route {path}"}, 404)
 

@@ -96,40 +96,56 @@ def dedupe(points: list[Point]) -> list[Point]:
     return [by_start[k] for k in sorted(by_start)]
 
 
+HOLE_STEP_WH = 1.0
+"""How far the counter steps down at a hole in the source's data (see :func:`counter_rebuild`)."""
+
+
+def segments(intervals: list[Interval]) -> list[list[Interval]]:
+    """Runs of contiguous intervals (each starts where the previous ended)."""
+    out: list[list[Interval]] = []
+    for iv in intervals:
+        if out and out[-1][-1].end_ms == iv.start_ms:
+            out[-1].append(iv)
+        else:
+            out.append([iv])
+    return out
+
+
 def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec, merge: Merge) -> list[Reading]:
     """The counter readings that change when the values in ``merge`` were added or revised.
 
-    The counter is a pure function of the fetched intervals: 0 at the start of the earliest interval,
-    and at each interval's end the sum of every interval up to it (the importer's
-    :func:`counter_readings`, which writes no start reading after a hole, so a hole is a gap, not zero).
-    A change at hour *h* moves every counter value from *h* on, so those are recomputed from the state
-    file and written again as revisions; values before *h* stay as they are.
+    The counter is a function of the fetched intervals alone: 0 at the start of the earliest interval;
+    at each interval's end the previous value plus the interval's energy (the importer's
+    :func:`counter_readings`, run on each contiguous run of intervals).  At a **hole** (an interval the
+    source has no value for, DataHub quality A02, or not delivered yet) the counter steps *down* by
+    :data:`HOLE_STEP_WH` at the start of the next known interval: to the store that is a reset, so the
+    hole's energy is unknown — never zero, and never smeared over the hours around it (a counter that
+    simply went on would make a one-hour hole look like a two-hour interval holding one hour's energy).
+    A change at hour *h* (a revision, a late value, a filled hole) moves every counter value from *h* on,
+    so those are recomputed and written again (as revisions); values before *h* stay as they are.  The
+    counter written at each interval's end is kept in the state file, so a rebuild starts from there.
     """
     start = merge.first_changed_ms
     if start is None:
         return []
-    anchor = state.sum_before(series_id, start)
+    before = state.counter_before(series_id, start)
     intervals = [Interval(p.start_ms, p.end_ms, p.value) for p in state.points_from(series_id, start)]
-    readings = counter_readings(spec.key, spec.role, intervals, anchor)
-    earlier = state.point_before(series_id, start)
-    if earlier is not None:
-        # ``counter_readings`` starts with a reading at the first interval's start.  With an interval
-        # before it, that instant is either that interval's end (already written, same value) or the end
-        # of a hole, which must stay without a reading: drop it.
-        readings = readings[1:]
-    out = [Reading(r.site, r.device, r.channel, r.role, r.ts_ms, r.value, True) for r in readings]
-    old_first = merge.old_first_ms
-    if old_first is not None and start < old_first and not any(r.ts_ms == old_first for r in out):
-        # Earlier data was added before the series' old first interval, with a hole in between: the old
-        # start reading (0 then) would now look like a reset.  Rewrite it on the straight line between its
-        # neighbours — exactly what the store would interpolate there without it.
-        before = [r for r in out if r.ts_ms < old_first]
-        after = [r for r in out if r.ts_ms > old_first]
-        if before and after:
-            a, b = before[-1], after[0]
-            v = a.value + (b.value - a.value) * (old_first - a.ts_ms) / (b.ts_ms - a.ts_ms)
-            out.append(Reading(a.site, a.device, a.channel, a.role, old_first, v, True))
-            out.sort(key=lambda r: r.ts_ms)
+    out: list[Reading] = []
+    counters: list[tuple[int, float]] = []
+    value = 0.0 if before is None else before[1]
+    last_end = None if before is None else before[0]
+    for seg in segments(intervals):
+        contiguous = last_end == seg[0].start_ms
+        if last_end is not None and not contiguous:
+            value -= min(HOLE_STEP_WH, value)  # the hole: a step down (a counter at 0 cannot show one)
+        readings = counter_readings(spec.key, spec.role, seg, value)
+        if contiguous:
+            readings = readings[1:]  # its start is the previous interval's end, already written with this value
+        out += [Reading(r.site, r.device, r.channel, r.role, r.ts_ms, r.value, True) for r in readings]
+        value = readings[-1].value
+        counters += [(iv.start_ms, r.value) for iv, r in zip(seg, readings[-len(seg):], strict=True)]
+        last_end = seg[-1].end_ms
+    state.set_counters(series_id, counters)
     return out
 
 

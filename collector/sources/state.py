@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS points (
     end_ms    INTEGER NOT NULL,
     value     REAL NOT NULL,
     quality   TEXT,
+    counter   REAL,              -- interval series: the energy counter written at end_ms (see runner)
     PRIMARY KEY (series_id, start_ms)
 ) WITHOUT ROWID;
 -- values not measured (estimated, adjusted, incomplete) per series, for the status without a full scan
@@ -251,21 +252,21 @@ class SourceState:
                 "WHERE id = ?", (result.new, len(revisions), first, first, last_end, last_end, series_id))
         return result
 
-    def sum_before(self, series_id: int, start_ms: int) -> float:
-        """Total of the values before ``start_ms`` (an energy counter's value at that instant)."""
-        row = self._db.execute("SELECT total(value) FROM points WHERE series_id=? AND start_ms < ?",
-                               (series_id, start_ms)).fetchone()
-        return float(row[0])
+    def counter_before(self, series_id: int, start_ms: int) -> tuple[int, float] | None:
+        """``(end_ms, counter)`` of the latest interval before ``start_ms`` (None: it is the series' first)."""
+        row = self._db.execute("SELECT end_ms, counter FROM points WHERE series_id=? AND start_ms < ? "
+                               "ORDER BY start_ms DESC LIMIT 1", (series_id, start_ms)).fetchone()
+        return None if row is None else (row[0], float(row[1] if row[1] is not None else 0.0))
+
+    def set_counters(self, series_id: int, counters: Sequence[tuple[int, float]]) -> None:
+        """Remember the counter value written at each interval's end (``(start_ms, counter)`` pairs)."""
+        self._db.executemany("UPDATE points SET counter=? WHERE series_id=? AND start_ms=?",
+                             [(c, series_id, s) for s, c in counters])
 
     def points_from(self, series_id: int, start_ms: int) -> list[Point]:
         rows = self._db.execute("SELECT start_ms, end_ms, value, quality FROM points WHERE series_id=? AND "
                                 "start_ms >= ? ORDER BY start_ms", (series_id, start_ms)).fetchall()
         return [Point(*r) for r in rows]
-
-    def point_before(self, series_id: int, start_ms: int) -> Point | None:
-        row = self._db.execute("SELECT start_ms, end_ms, value, quality FROM points WHERE series_id=? AND "
-                               "start_ms < ? ORDER BY start_ms DESC LIMIT 1", (series_id, start_ms)).fetchone()
-        return None if row is None else Point(*row)
 
     def values(self, spec: SeriesSpec, start_ms: int = 0, end_ms: int = 2**62) -> list[Point]:
         """The fetched values of a series in ``[start_ms, end_ms)`` (for the CLI and tests)."""
