@@ -295,7 +295,7 @@ class FakeEloverblik:
 # -- Energi Data Service -------------------------------------------------------------------------
 def spot_dkk_per_mwh(start_ms: int) -> float:
     hour = dt.datetime.fromtimestamp(start_ms / 1000, tz=CPH).hour
-    return round(600 + 400 * math.sin(math.pi * (hour - 6) / 12) - (900 if hour == 13 else 0), 2)  # 13:00 negative
+    return round(600 + 400 * math.sin(math.pi * (hour - 6) / 12) - (1500 if hour == 13 else 0), 2)  # 13:00 negative
 
 
 def co2_g_per_kwh(start_ms: int) -> float:

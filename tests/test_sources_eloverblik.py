@@ -5,6 +5,7 @@ Eloverblik — Technical description" and the third-party swagger)."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import sys
 import tomllib
@@ -13,7 +14,6 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import itertools
 
 from sources_fakes import CPH, FakeEloverblik, Reply, hourly_kwh, json_reply, local_midnight, ms
 

@@ -37,6 +37,8 @@ from energimon.collector.sources.http import HttpClient
 log = logging.getLogger("energimon.sources.dmi")
 NAME = "dmi"
 HOUR_MS = 3_600_000
+KEY_REFUSED = ("dmi: the API key was refused (401): get a key for the metObs API on DMI's Open Data portal "
+               "(opendatadocs.dmi.govcloud.dk, 'Authentication') and put it in [sources.dmi] api_key_file")
 
 
 class _Api(BaseModel):
@@ -179,7 +181,7 @@ class DmiSource:
                 station = self.station_for(site, configured[site])
             except SourceError as exc:
                 if exc.cause == "token":
-                    raise
+                    raise SourceError("token", KEY_REFUSED) from None
                 ctx.report(exc if exc.series else SourceError(exc.cause, str(exc), spec))
                 continue
             start_ms, end_ms = ctx.windows[spec.name]
@@ -192,9 +194,7 @@ class DmiSource:
                     yield self._range(spec, station, a, b, ctx)
                 except SourceError as exc:
                     if exc.cause == "token":
-                        raise SourceError("token", "dmi: the API key was refused (401/403); get a key for the "
-                                                   "metObs API on DMI's Open Data portal and put it in "
-                                                   "api_key_file") from None
+                        raise SourceError("token", KEY_REFUSED) from None
                     ctx.report(SourceError(exc.cause, str(exc), spec))
                     break
                 if ctx.stopped():
