@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import logging
 import threading
 import time
@@ -92,6 +93,8 @@ def source_lock(state_path: Path, source: str) -> Iterator[None]:
 
 def dedupe(points: list[Point]) -> list[Point]:
     """One value per period start (the last one the source sent), in time order."""
+    if all(a.start_ms < b.start_ms for a, b in itertools.pairwise(points)):
+        return points  # the usual case: already in order, no repeats
     by_start = {p.start_ms: p for p in points}
     return [by_start[k] for k in sorted(by_start)]
 
@@ -111,8 +114,10 @@ def segments(intervals: list[Interval]) -> list[list[Interval]]:
     return out
 
 
-def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec, merge: Merge) -> list[Reading]:
-    """The counter readings that change when the values in ``merge`` were added or revised.
+def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec,
+                    merge: Merge) -> tuple[list[Reading], list[tuple[int, float]]]:
+    """The counter readings that change when the values in ``merge`` are added or revised, and the counter
+    at each interval's end (``(start_ms, counter)``, kept in the state file for the next rebuild).
 
     The counter is a function of the fetched intervals alone: 0 at the start of the earliest interval;
     at each interval's end the previous value plus the interval's energy (the importer's
@@ -122,14 +127,19 @@ def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec, merge:
     hole's energy is unknown — never zero, and never smeared over the hours around it (a counter that
     simply went on would make a one-hour hole look like a two-hour interval holding one hour's energy).
     A change at hour *h* (a revision, a late value, a filled hole) moves every counter value from *h* on,
-    so those are recomputed and written again (as revisions); values before *h* stay as they are.  The
-    counter written at each interval's end is kept in the state file, so a rebuild starts from there.
+    so those are recomputed and written again (as revisions); values before *h* stay as they are.
+    Called by :meth:`SourceState.merge` before it writes, so the state file still has the old values.
     """
     start = merge.first_changed_ms
     if start is None:
-        return []
+        return [], []
     before = state.counter_before(series_id, start)
-    intervals = [Interval(p.start_ms, p.end_ms, p.value) for p in state.points_from(series_id, start)]
+    changed = sorted(merge.changed, key=lambda p: p.start_ms)
+    if state.count_from(series_id, start) > merge.new:  # changes among stored values: overlay them
+        by_start = {p.start_ms: p for p in state.points_from(series_id, start)}
+        by_start.update((p.start_ms, p) for p in changed)
+        changed = [by_start[k] for k in sorted(by_start)]
+    intervals = [Interval(p.start_ms, p.end_ms, p.value) for p in changed]
     out: list[Reading] = []
     counters: list[tuple[int, float]] = []
     value = 0.0 if before is None else before[1]
@@ -145,8 +155,7 @@ def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec, merge:
         value = readings[-1].value
         counters += [(iv.start_ms, r.value) for iv, r in zip(seg, readings[-len(seg):], strict=True)]
         last_end = seg[-1].end_ms
-    state.set_counters(series_id, counters)
-    return out
+    return out, counters
 
 
 def gauge_readings(spec: SeriesSpec, merge: Merge) -> list[Reading]:
@@ -228,9 +237,19 @@ class SourceRunner:
         points = dedupe(chunk.points)
         with self.state.transaction():
             sid = self.state.series_id(spec)
-            merge = self.state.merge(sid, points)
-            readings = (counter_rebuild(self.state, sid, spec, merge) if spec.kind == "interval"
-                        else gauge_readings(spec, merge))
+            if spec.kind == "interval":
+                made: list[Reading] = []
+
+                def counters_for(m: Merge) -> list[tuple[int, float]]:
+                    readings_, counters = counter_rebuild(self.state, sid, spec, m)
+                    made.extend(readings_)
+                    return counters
+
+                merge = self.state.merge(sid, points, counters_for)
+                readings = made
+            else:
+                merge = self.state.merge(sid, points)
+                readings = gauge_readings(spec, merge)
             if readings:
                 self.sink(readings, f"source:{spec.source}")  # durable before the state says "fetched"
             if chunk.complete:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,8 +202,13 @@ class SourceState:
         return None if row is None else row[0]
 
     # -- points --------------------------------------------------------------------------
-    def merge(self, series_id: int, points: Sequence[Point]) -> Merge:
-        """Store ``points`` (call inside :meth:`transaction`), comparing each with the value fetched before."""
+    def merge(self, series_id: int, points: Sequence[Point],
+              counters_for: Callable[[Merge], Sequence[tuple[int, float]]] | None = None) -> Merge:
+        """Store ``points`` (call inside :meth:`transaction`), comparing each with the value fetched before.
+
+        ``counters_for(merge)`` (interval series) is called before anything is written, with the comparison
+        done; it returns ``(start_ms, counter)`` for every interval whose counter changes, stored with the
+        values in the same statement (the changed ones) or updated (later unchanged ones)."""
         result = Merge()
         if not points:
             return result
@@ -235,10 +240,16 @@ class SourceState:
             result.changed.append(p)
             if result.first_changed_ms is None or p.start_ms < result.first_changed_ms:
                 result.first_changed_ms = p.start_ms
+        counters = dict(counters_for(result)) if counters_for is not None and result.changed else {}
         if write:
-            self._db.executemany("INSERT INTO points (series_id, start_ms, end_ms, value, quality) VALUES (?,?,?,?,?) "
-                                 "ON CONFLICT (series_id, start_ms) DO UPDATE SET end_ms=excluded.end_ms, "
-                                 "value=excluded.value, quality=excluded.quality", write)
+            rows = [(*w, counters.pop(w[1], None)) for w in write]
+            self._db.executemany("INSERT INTO points (series_id, start_ms, end_ms, value, quality, counter) "
+                                 "VALUES (?,?,?,?,?,?) ON CONFLICT (series_id, start_ms) DO UPDATE SET "
+                                 "end_ms=excluded.end_ms, value=excluded.value, quality=excluded.quality, "
+                                 "counter=coalesce(excluded.counter, points.counter)", rows)
+        if counters:  # intervals after the change that themselves did not change: their counter moved
+            self._db.executemany("UPDATE points SET counter=? WHERE series_id=? AND start_ms=?",
+                                 [(c, series_id, start) for start, c in counters.items()])
         if revisions:
             self._db.executemany("INSERT INTO revisions (series_id, start_ms, old_value, new_value, old_quality, "
                                  "new_quality, noticed_ms) VALUES (?,?,?,?,?,?,?)", revisions)
@@ -258,10 +269,9 @@ class SourceState:
                                "ORDER BY start_ms DESC LIMIT 1", (series_id, start_ms)).fetchone()
         return None if row is None else (row[0], float(row[1] if row[1] is not None else 0.0))
 
-    def set_counters(self, series_id: int, counters: Sequence[tuple[int, float]]) -> None:
-        """Remember the counter value written at each interval's end (``(start_ms, counter)`` pairs)."""
-        self._db.executemany("UPDATE points SET counter=? WHERE series_id=? AND start_ms=?",
-                             [(c, series_id, s) for s, c in counters])
+    def count_from(self, series_id: int, start_ms: int) -> int:
+        return self._db.execute("SELECT count(*) FROM points WHERE series_id=? AND start_ms >= ?",
+                                (series_id, start_ms)).fetchone()[0]
 
     def points_from(self, series_id: int, start_ms: int) -> list[Point]:
         rows = self._db.execute("SELECT start_ms, end_ms, value, quality FROM points WHERE series_id=? AND "

@@ -36,10 +36,13 @@ import base64
 import datetime as dt
 import json
 import logging
+import math
 import time
-from decimal import Decimal, InvalidOperation
+from typing import NotRequired
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict  # pydantic needs typing_extensions' TypedDict on Python 3.11
 
 from energimon.collector.sources.base import Point, SourceError
 from energimon.collector.sources.http import HttpClient
@@ -98,10 +101,10 @@ class MeteringPointsResponse(_Api):
     result: list[MeteringPointInfo]
 
 
-class PointDto(_Api):
-    position: int
-    quantity: str | None = Field(default=None, alias="out_Quantity.quantity")
-    quality: str | None = Field(default=None, alias="out_Quantity.quality")
+# A TypedDict, not a model: a year of quarter hours for 10 metering points is 350,000 points, and a dict
+# per point parses about twice as fast as a model instance (bench/sources_backfill.py).
+PointDto = TypedDict("PointDto", {"position": int, "out_Quantity.quantity": NotRequired[str | None],
+                                  "out_Quantity.quality": NotRequired[str | None]})
 
 
 class TimeInterval(_Api):
@@ -146,18 +149,17 @@ class TsResponse(_Api):
 
 
 def kwh_text_to_wh(text: str) -> float:
-    """DataHub's quantity (kWh as text, ``.`` decimal point, at most 3 decimals) as Wh, exactly."""
-    t = text.strip()
-    whole, dot, frac = t.partition(".")
-    if dot and len(frac) <= 3 and whole.lstrip("-").isdigit() and frac.isdigit():
-        sign = -1 if whole.startswith("-") else 1
-        return float(sign * (abs(int(whole)) * 1000 + int(frac.ljust(3, "0"))))
-    if not dot and t.lstrip("-").isdigit():
-        return float(int(t) * 1000)
+    """DataHub's quantity (kWh as text, ``.`` decimal point, at most 3 decimals) as Wh, exactly.
+
+    ``float("0.123") * 1000`` is 123.00000000000001; rounded to 1e-3 Wh it is 123.0 exactly, and a
+    quantity with more decimals keeps them down to a milliwatt-hour."""
     try:
-        return float(Decimal(t) * 1000)
-    except InvalidOperation:
+        wh = round(float(text) * 1000.0, 3)
+    except (TypeError, ValueError):
         raise ValueError(f"quantity {text!r} is not a number") from None
+    if not math.isfinite(wh) or "," in text:
+        raise ValueError(f"quantity {text!r} is not a number")
+    return wh
 
 
 def _ms(t: dt.datetime) -> int:
@@ -180,18 +182,30 @@ def series_points(ts: TimeSeriesDto, gsrn: str) -> list[Point]:
                              "Actual, Quarter or Hour)")
         start, end = _ms(period.timeInterval.start), _ms(period.timeInterval.end)
         n = (end - start) // step
-        for p in period.points:
-            if not 1 <= p.position <= n:
-                raise ValueError(f"{gsrn}: position {p.position} outside the period {period.timeInterval.start}"
-                                 f"..{period.timeInterval.end} ({n} × {period.resolution})")
-            if p.quality == NOT_AVAILABLE or p.quantity is None or not p.quantity.strip():
-                continue  # not available: no value (missing is not zero)
-            wh = kwh_text_to_wh(p.quantity) * factor / 1000.0
-            if wh < 0:
-                raise ValueError(f"{gsrn}: negative quantity {p.quantity} at position {p.position} (consumption "
-                                 "and production are separate metering points)")
-            t0 = start + (p.position - 1) * step
-            out.append(Point(t0, t0 + step, wh, p.quality))
+        scale = factor / 1000.0
+        kept = [p for p in period.points if p.get("out_Quantity.quality") != NOT_AVAILABLE
+                and (p.get("out_Quantity.quantity") or "").strip()]  # not available: no value (not zero)
+        if not kept:
+            continue
+        pos = np.fromiter((p["position"] for p in kept), np.int64, len(kept))
+        if pos.min() < 1 or pos.max() > n:
+            bad = int(pos[(pos < 1) | (pos > n)][0])
+            raise ValueError(f"{gsrn}: position {bad} outside the period {period.timeInterval.start}"
+                             f"..{period.timeInterval.end} ({n} × {period.resolution})")
+        texts = [p["out_Quantity.quantity"] for p in kept]
+        try:  # one C loop for the whole period; kWh with up to 3 decimals -> whole Wh, exactly (see kwh_text_to_wh)
+            wh = np.round(np.array(texts, dtype=np.float64) * 1000.0, 3) * scale
+        except ValueError:
+            for t in texts:
+                kwh_text_to_wh(t)  # names the text that is not a number
+            raise
+        if (wh < 0).any() or not np.isfinite(wh).all():
+            i = int(np.nonzero((wh < 0) | ~np.isfinite(wh))[0][0])
+            raise ValueError(f"{gsrn}: quantity {texts[i]} at position {pos[i]} is negative or not a number "
+                             "(consumption and production are separate metering points)")
+        t0 = (start + (pos - 1) * step).tolist()
+        out += [Point(t, t + step, v, p.get("out_Quantity.quality"))
+                for t, v, p in zip(t0, wh.tolist(), kept, strict=True)]
     out.sort(key=lambda p: p.start_ms)
     return out
 
