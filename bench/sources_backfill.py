@@ -16,7 +16,7 @@ are rendered once before timing (the fake's cache), so B measures energimon, not
 readings/s of each, and the ratio B/A per pair (median, min-max).  Goal (issue 16): B >= 50 % of A.
 
     .venv/bin/python bench/sources_backfill.py                    # 3 years x 100 metering points
-    .venv/bin/python bench/sources_backfill.py --mps 10 --years 1 --pairs 1   # a quick look
+    .venv/bin/python bench/sources_backfill.py --quick       # 10 metering points x 3 months, one pair
 """
 
 from __future__ import annotations
@@ -135,7 +135,10 @@ def main() -> int:
     ap.add_argument("--days", type=int, default=60, help="days per request (default 60, the config default)")
     ap.add_argument("--pairs", type=int, default=3, help="A B pairs (default 3)")
     ap.add_argument("--dir", help="parent folder for the temp files (default: the system's temp dir)")
+    ap.add_argument("--quick", action="store_true", help="CI smoke run: 10 metering points, 3 months, 1 pair")
     args = ap.parse_args()
+    if args.quick:
+        args.mps, args.years, args.pairs = 10, 0.25, 1
 
     until = dt.datetime.now(tz=CPH).date()
     since = until - dt.timedelta(days=round(args.years * 365.25))

@@ -35,6 +35,8 @@ def register_jobs(scheduler, settings, sink: Sink, stop: threading.Event,
             except SourceBusy as exc:
                 raise failed_exc(str(exc)) from None
             log.info("%s", summary.line())
+            if stop.is_set():
+                return  # interrupted by the daemon's stop: the watermark keeps what was done
             if not summary.ok:
                 raise failed_exc(summary.fatal or "; ".join(summary.errors[:3])
                                  + (f" (+{len(summary.errors) - 3} more)" if len(summary.errors) > 3 else ""))

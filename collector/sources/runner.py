@@ -226,8 +226,12 @@ class SourceRunner:
 
             if not isinstance(exc, SpoolFull):
                 raise
-            summary.fatal = f"the spool refused the readings ({exc}); the next run fetches them again"
-            log.error("%s: %s", source.name, summary.fatal)
+            if stop.is_set():  # the daemon is stopping: not a failure, the next run goes on from the watermark
+                summary.fatal = "stopped with the daemon; the next run goes on from here"
+                log.info("%s: %s", source.name, summary.fatal)
+            else:
+                summary.fatal = f"the spool refused the readings ({exc}); the next run fetches them again"
+                log.error("%s: %s", source.name, summary.fatal)
         summary.requests = getattr(getattr(source, "http", None), "requests", 0) - requests_before
         summary.seconds = time.monotonic() - t0
         return summary
