@@ -344,3 +344,20 @@ def test_the_counter_stays_right_through_revisions_late_values_and_an_earlier_ba
     finally:
         store.close()
         state.close()
+
+
+def test_a_retry_after_longer_than_max_wait_ends_the_run_and_marks_every_series_of_the_request(tmp_path, fake,
+                                                                                                  caplog):
+    fake.server.inject("gettimeseries", json_reply({"message": "Too many requests"}, 429, {"Retry-After": "600"}))
+    rig = Rig(tmp_path, fake, dt.datetime(2025, 6, 3, tzinfo=CPH), gsrns=(G1, G2))
+    try:
+        caplog.set_level(logging.ERROR, logger="energimon.sources")
+        summary = rig.run(since=dt.date(2025, 6, 1))
+        assert summary.new == 0 and len(summary.errors) == 1
+        assert "asked to wait 600 s, more than 5 s" in summary.errors[0]
+        assert len(caplog.records) == 1  # one line for the request, not one per metering point
+        st = rig.state.status()
+        assert len(st) == 2 and all(s.last_error.startswith("rate_limited:") for s in st)
+        assert all(s.fetched_until_ms is None for s in st)  # the next run asks again
+    finally:
+        rig.close()

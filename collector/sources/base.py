@@ -81,13 +81,16 @@ Cause = Literal["token", "authorisation", "unknown_series", "schema", "truncated
 class SourceError(Exception):
     """A failure with a named cause, one clear log line each (never a traceback for an API's answer).
 
-    ``series``: the series it concerns (None: the whole source, e.g. a refused token).
+    ``series``: the series it concerns (None: the whole source, e.g. a refused token); ``affected``: the
+    series a failed request was for (one log line, recorded on each of them).
     """
 
-    def __init__(self, cause: Cause, message: str, series: SeriesSpec | None = None):
+    def __init__(self, cause: Cause, message: str, series: SeriesSpec | None = None,
+                 affected: tuple[SeriesSpec, ...] = ()):
         super().__init__(message)
         self.cause = cause
         self.series = series
+        self.affected = affected
 
 
 @dataclass

@@ -203,8 +203,8 @@ class SourceRunner:
         def report(exc: SourceError) -> None:
             where = exc.series.name if exc.series else source.name
             summary.errors.append(str(exc))
-            if exc.series is not None:
-                self.state.record_error(exc.series, f"{exc.cause}: {exc}")
+            for spec in ((exc.series,) if exc.series is not None else exc.affected):
+                self.state.record_error(spec, f"{exc.cause}: {exc}")
             if (where, exc.cause) not in reported:  # one line per cause and series per run
                 reported.add((where, exc.cause))
                 log.error("%s", exc)

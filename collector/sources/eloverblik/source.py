@@ -73,7 +73,7 @@ class EloverblikSource:
                     except SourceError as exc:
                         if exc.cause == "token":
                             raise  # the whole source stops: nothing works without a token
-                        ctx.report(exc)
+                        ctx.report(SourceError(exc.cause, str(exc), affected=tuple(self._specs[g] for g in batch)))
                         break  # this batch's later days wait for the next run (the watermark stays)
                     yield from self._results(resp, batch, day, nxt, ctx, failed)
                     batch = [g for g in batch if g not in failed]
