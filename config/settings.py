@@ -427,7 +427,7 @@ def _problem_from_pydantic(err: dict[str, Any], data: dict[str, Any]) -> Problem
     elif kind == "union_tag_not_found":
         msg = "required key 'protocol' is missing (expected 'modbus_tcp')"
     msg = msg.removeprefix("Value error, ")
-    secret = any(w in key.lower() for w in ("password", "token", "secret"))
+    secret = any(w in key.lower() for w in ("password", "token", "secret", "api_key"))
     shown = "input" in err and kind not in ("missing", "extra_forbidden")
     if shown and not secret and not isinstance(err["input"], dict | list):
         msg += f" (got {err['input']!r})"

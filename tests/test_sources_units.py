@@ -110,3 +110,11 @@ def test_an_old_spool_gets_the_revisable_column_and_keeps_its_readings(tmp_path)
         assert [(r.value, r.revisable) for r in batch.readings] == [(5.0, False), (7.0, True)]
     finally:
         spool.close()
+
+
+def test_a_bad_secret_value_is_never_echoed_in_a_config_error():
+    base = {"sites": {"soro-raadhus": {"name": "S", "latitude": 55.4, "longitude": 11.5}}}
+    for section, key in (("dmi", "api_key"), ("eloverblik", "refresh_token")):
+        with pytest.raises(ConfigError) as err:
+            settings_from_dict({**base, "sources": {section: {key: 918273645}}})
+        assert f"sources.{section}.{key}" in str(err.value) and "918273645" not in str(err.value)
