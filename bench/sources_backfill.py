@@ -41,7 +41,7 @@ from energimon.collector.sources.eloverblik.source import EloverblikSource  # no
 from energimon.collector.sources.http import HttpClient  # noqa: E402
 from energimon.collector.sources.runner import SourceRunner  # noqa: E402
 from energimon.collector.sources.state import SourceState  # noqa: E402
-from energimon.model import Reading  # noqa: E402
+from energimon.model import Reading, RevisableReading  # noqa: E402
 from energimon.store.spool import Spool  # noqa: E402
 from energimon.store.sqlite import SqliteStore  # noqa: E402
 
@@ -126,7 +126,7 @@ def raw_readings(ids: list[str], since: dt.date, until: dt.date) -> list[list[Re
     out, batch = [], []
     for i, _g in enumerate(ids):
         for k, t in enumerate(stamps):
-            batch.append(Reading("soro", f"dh{i}", "energy_import_wh", "grid", t, float(k * 1000), True))
+            batch.append(RevisableReading("soro", f"dh{i}", "energy_import_wh", "grid", t, float(k * 1000)))
             if len(batch) == BATCH:
                 out.append(batch)
                 batch = []

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from energimon.model import Reading, now_ms, validate_reading
+from energimon.model import Reading, RevisableReading, now_ms, validate_reading
 
 log = logging.getLogger("energimon.spool")
 
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS readings (
     role    TEXT NOT NULL,
     ts_ms   INTEGER NOT NULL,
     value   REAL NOT NULL,
-    revisable INTEGER NOT NULL DEFAULT 0  -- Reading.revisable: a later value for the same instant is a revision
+    revisable INTEGER NOT NULL DEFAULT 0  -- a RevisableReading: a later value for the same instant is a revision
 );
 CREATE TABLE IF NOT EXISTS dead_letters (
     id          INTEGER PRIMARY KEY,
@@ -197,7 +197,7 @@ class Spool:
             ).fetchall()
         if not rows:
             return None
-        return Batch(rows[0][0], rows[-1][0], [Reading(*row[1:7], bool(row[7])) for row in rows])
+        return Batch(rows[0][0], rows[-1][0], [(RevisableReading if row[7] else Reading)(*row[1:7]) for row in rows])
 
     def ack(
         self, batch: Batch, dead: Sequence[tuple[Reading, str]] = (), source: str = "store"

@@ -91,7 +91,7 @@ def test_config_errors_name_the_key_path():
 def test_an_old_spool_gets_the_revisable_column_and_keeps_its_readings(tmp_path):
     import sqlite3
 
-    from energimon.model import Reading
+    from energimon.model import RevisableReading
     from energimon.store.spool import Spool
 
     path = tmp_path / "spool.db"
@@ -105,9 +105,10 @@ def test_an_old_spool_gets_the_revisable_column_and_keeps_its_readings(tmp_path)
     db.close()
     spool = Spool(path)
     try:
-        spool.put([Reading("s", "d", "energy_import_wh", "grid", 1767225600000, 7.0, True)], "source:test")
+        spool.put([RevisableReading("s", "d", "energy_import_wh", "grid", 1767225600000, 7.0)], "source:test")
         batch = spool.take(10)
         assert [(r.value, r.revisable) for r in batch.readings] == [(5.0, False), (7.0, True)]
+        assert type(batch.readings[1]) is RevisableReading
     finally:
         spool.close()
 

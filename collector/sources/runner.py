@@ -6,7 +6,7 @@ One run of a source (a scheduled job in the daemon, or ``energimon sources fetch
    Afterwards a run starts at the older of its watermark and the end of its latest value, minus
    ``revision_days``: late values and DataHub's corrections of recent days arrive that way.
 2. **Each chunk the source yields** is merged into the state file, compared with what was fetched
-   before.  New and changed values become readings (``revisable``: a changed value is a revision that
+   before.  New and changed values become readings (``RevisableReading``: a changed value is a revision that
    replaces the stored one); the spool takes them; only then does the state commit and the watermark
    advance.  A crash in between re-fetches the chunk next time; the store absorbs the repeat.
 3. **Interval energy becomes a counter** with the importer's :func:`counter_readings`, so fetched data
@@ -32,7 +32,7 @@ from pathlib import Path
 from energimon.collector.importer.counter import Interval, counter_readings
 from energimon.collector.sources.base import FetchContext, Fetched, Point, SeriesSpec, Source, SourceError
 from energimon.collector.sources.state import Merge, SourceState
-from energimon.model import Reading, now_ms
+from energimon.model import Reading, RevisableReading, now_ms
 
 log = logging.getLogger("energimon.sources")
 DAY_MS = 86_400_000
@@ -151,7 +151,7 @@ def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec,
         readings = counter_readings(spec.key, spec.role, seg, value)
         if contiguous:
             readings = readings[1:]  # its start is the previous interval's end, already written with this value
-        out += [Reading(r.site, r.device, r.channel, r.role, r.ts_ms, r.value, True) for r in readings]
+        out += [RevisableReading(r.site, r.device, r.channel, r.role, r.ts_ms, r.value) for r in readings]
         value = readings[-1].value
         counters += [(iv.start_ms, r.value) for iv, r in zip(seg, readings[-len(seg):], strict=True)]
         last_end = seg[-1].end_ms
@@ -159,7 +159,7 @@ def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec,
 
 
 def gauge_readings(spec: SeriesSpec, merge: Merge) -> list[Reading]:
-    return [Reading(spec.site, spec.device, spec.channel, spec.role, p.start_ms, float(p.value), True)
+    return [RevisableReading(spec.site, spec.device, spec.channel, spec.role, p.start_ms, float(p.value))
             for p in merge.changed]
 
 
