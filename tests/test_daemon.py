@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -27,11 +28,14 @@ SITES = {"soro-raadhus", "stenlille-hallen", "dianalund-bibliotek"}
 def sites_in_store(path: Path) -> set[str]:
     if not path.exists():
         return set()
-    store = SqliteStore(path, readonly=True)
     try:
-        return set(store.latest()["site"])
-    finally:
-        store.close()
+        store = SqliteStore(path, readonly=True)
+        try:
+            return set(store.latest()["site"])
+        finally:
+            store.close()
+    except sqlite3.OperationalError:  # the daemon has created the file but not yet its tables
+        return set()
 
 
 def test_daemon_collects_all_sites_despite_a_dead_device_and_stops_cleanly(tmp_path):
