@@ -52,9 +52,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import bench_dir, best_of, fmt_rate, machine_line, print_table, time_once
 
-from energimon.config.influx_settings import InfluxSettings
 from energimon.model import DeviceTimedReading, Reading
 from energimon.store.influx import InfluxStore
+from energimon.store.settings import InfluxSettings
 from energimon.store.spool import Spool
 from energimon.store.writer import SpoolWriter
 

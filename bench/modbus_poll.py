@@ -88,7 +88,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def device(port: int, i: int = 0, interval_s: float = 10.0):
-    from energimon.config.settings import ModbusTcpDevice
+    from energimon.collector.modbus.settings import ModbusTcpDevice
 
     return ModbusTcpDevice(protocol="modbus_tcp", site="soro-raadhus", id=f"m{i}", role="grid",
                            host="127.0.0.1", port=port, profile="eastron.sdm630", interval_s=interval_s,

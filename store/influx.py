@@ -58,10 +58,10 @@ import numpy as np
 import pandas as pd
 import urllib3
 
-from energimon.config.influx_settings import InfluxSettings
 from energimon.model import OnConflict, Reading, Role, SeriesKey, is_valid_id, now_ms
 from energimon.security import redact_url_credentials
 from energimon.store.base import Rejected, Store, StoreError, StoreHealth, collision_reason
+from energimon.store.settings import InfluxSettings
 
 log = logging.getLogger("energimon.store.influx")
 

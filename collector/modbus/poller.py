@@ -65,7 +65,7 @@ from energimon.collector.modbus.registers import (
     decode_info,
     plan_reads,
 )
-from energimon.config.settings import ModbusTcpDevice
+from energimon.collector.modbus.settings import ModbusTcpDevice
 from energimon.model import Reading
 from energimon.stamps import Stamper
 

@@ -346,7 +346,7 @@ def _open_store(args, settings=None):
 
 def _unknown(what: str, name: str, known) -> str:
     """``unknown site 'x'; did you mean 'y'? (known: …)`` for an argument naming something that is not there."""
-    from energimon.config.validators import closest
+    from energimon.validators import closest
 
     known = sorted(set(known))
     close = closest(name, known)

@@ -33,6 +33,8 @@ from typing import Any
 import annotated_types
 from pydantic import BaseModel
 
+from energimon.model import ID_RULE, is_valid_id
+
 Loc = tuple[str | int, ...]
 
 MAX_DURATION_S = 366 * 86_400  # one (leap) year
@@ -46,6 +48,13 @@ def check_emails(addresses: list[str]) -> list[str]:
         if "@" not in addr or addr.startswith("@") or addr.endswith("@"):
             raise ValueError(f"{addr!r} is not an e-mail address")
     return addresses
+
+
+def check_id(value: str) -> str:
+    """A site, device or array id as the series keys need it (see :data:`energimon.model.ID_RULE`)."""
+    if not is_valid_id(value):
+        raise ValueError(f"{value!r} is not a valid id ({ID_RULE})")
+    return value
 
 
 def closest(word: Any, candidates) -> str | None:
