@@ -84,12 +84,11 @@ def _refused(prog: str, exc) -> int:
 def cmd_import_eloverblik(args) -> int:
     from energimon.collector.importer.parse import ImportFormatError
     from energimon.collector.importer.run import ImportWriteError, import_eloverblik_files
-    from energimon.config.settings import load_settings
     from energimon.store import open_store
     from energimon.store.base import StoreError
 
     prog = "energimon import eloverblik"
-    settings = load_settings(args.config)
+    settings = args.load_settings(args.config)  # given by the command line (energimon.app.cli)
     mapping = {mp.id: mp for mp in (settings.datahub.metering_points if settings.datahub else [])}
     files = []
     for path in args.files:
@@ -122,7 +121,6 @@ def cmd_import_eloverblik(args) -> int:
 def cmd_import_csv(args) -> int:
     from energimon.collector.importer.parse import ImportFormatError
     from energimon.collector.importer.run import ImportWriteError, import_time_value_text
-    from energimon.config.settings import load_settings
     from energimon.model import CHANNELS, Kind, SeriesKey
     from energimon.store import open_store
     from energimon.store.base import StoreError
@@ -145,7 +143,7 @@ def cmd_import_csv(args) -> int:
     if usage:
         print("\n".join(f"{prog}: {u}" for u in usage), file=sys.stderr)
         return EXIT_USAGE
-    settings = load_settings(args.config)
+    settings = args.load_settings(args.config)
     if key.site not in settings.sites:
         print(f"{prog}: unknown site {key.site!r}; known: {', '.join(settings.sites)}", file=sys.stderr)
         return EXIT_USAGE

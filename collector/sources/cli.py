@@ -44,9 +44,7 @@ def add_sources_parser(sub, config_arg) -> None:
 
 
 def _settings(args):
-    from energimon.config.settings import load_settings
-
-    settings = load_settings(args.config)
+    settings = args.load_settings(args.config)  # given by the command line (energimon.app.cli)
     if settings.sources is None or not settings.sources.configured():
         print("energimon sources: no live sources configured: add [sources.eloverblik], "
               "[sources.energidataservice] or [sources.dmi] (see config/energimon.example.toml)", file=sys.stderr)

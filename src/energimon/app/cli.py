@@ -24,10 +24,13 @@ EXIT_SOFTWARE = 70  # a bug: an unexpected exception (sysexits.h EX_SOFTWARE)
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:
+    """``-c/--config``, and ``args.load_settings``: how a command's owner (an importer, a source, the mail
+    package …) reads the configuration — they sit below ``energimon.config`` and must not import it."""
     p.add_argument(
         "-c", "--config", metavar="FILE",
         help="configuration file (default: $ENERGIMON_CONFIG or /etc/energimon/energimon.toml)",
     )
+    p.set_defaults(load_settings=load_settings)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,12 +19,11 @@ def _steps(smtp) -> list[str]:
 
 
 def cmd_test_mail(args) -> int:
-    from energimon.config.settings import load_settings
     from energimon.mail.render import render_testmail, to_wire
     from energimon.mail.settings import mail_warnings
     from energimon.mail.transport import MailError, make_transport
 
-    settings = load_settings(args.config)
+    settings = args.load_settings(args.config)  # given by the command line (energimon.app.cli)
     smtp = settings.smtp
     if smtp is None:
         print("no [smtp] table in the configuration", file=sys.stderr)
