@@ -28,6 +28,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from energimon.collector.importer.settings import ImportSettings, cross_check_datahub
@@ -223,7 +224,7 @@ def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, s
         problems += [Problem(key, msg) for key, msg in check_esco_files(settings.esco)]
         if data_paths:
             problems += _data_path_problems(settings)
-    if problems:
+    if problems or settings is None:  # no settings comes with the problems that say why
         raise ConfigError(cfg_path, _finish(problems, sources))
     return settings
 
@@ -286,7 +287,7 @@ def settings_from_dict(data: dict[str, Any], path: Path | None = None,
                        environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from a dict shaped like the TOML file (plus ``ENERGIMON_…`` environment overrides)."""
     settings, problems, sources = _check(data, {}, environ)
-    if problems:
+    if problems or settings is None:  # no settings comes with the problems that say why
         raise ConfigError(path, _finish(problems, sources))
     return settings
 
@@ -388,7 +389,7 @@ def _normal_loc(loc) -> Loc:
     return tuple(loc)
 
 
-def _validate_pruned(data: dict[str, Any]) -> tuple[Settings | None, list[dict], dict[Loc, list[int]]]:
+def _validate_pruned(data: dict[str, Any]) -> tuple[Settings | None, list[ErrorDetails], dict[Loc, list[int]]]:
     """(settings validated from ``data`` with its broken parts set aside, or None; the errors of ``data``;
     the file's indices of list elements kept after broken ones were removed: {list path: [index, …]})."""
     try:
@@ -396,7 +397,9 @@ def _validate_pruned(data: dict[str, Any]) -> tuple[Settings | None, list[dict],
     except ValidationError as exc:
         first = exc.errors()
     pruned = copy.deepcopy(data)
-    errors, placeheld, origins = first, set(), {}
+    errors = first
+    placeheld: set[Loc] = set()
+    origins: dict[Loc, list[int]] = {}
     for _ in range(_PRUNE_ROUNDS):
         fresh: set[Loc] = set()  # placeholders set in this round: the other errors inside them are settled
         for err in errors:
@@ -606,7 +609,7 @@ def config_warnings(settings: Settings) -> list[str]:
     return warnings
 
 
-def _problem_from_pydantic(err: dict[str, Any], data: dict[str, Any], sources: _Sources) -> Problem:
+def _problem_from_pydantic(err: ErrorDetails, data: dict[str, Any], sources: _Sources) -> Problem:
     loc = _normal_loc(err.get("loc", ()))
     key = _key_of(loc, data)
     msg = err.get("msg", "invalid")

@@ -50,8 +50,8 @@ import socket
 import ssl
 import threading
 import warnings
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import numpy as np
@@ -62,6 +62,10 @@ from energimon.model import OnConflict, Reading, Role, SeriesKey, is_valid_id, n
 from energimon.security import redact_url_credentials
 from energimon.store.base import Rejected, Store, StoreError, StoreHealth, collision_reason
 from energimon.store.settings import InfluxSettings
+
+if TYPE_CHECKING:  # influxdb-client is imported only in mode v2, when the store opens (it is slow to import)
+    from influxdb_client import InfluxDBClient
+    from influxdb_client.client.write_api import WriteApi
 
 log = logging.getLogger("energimon.store.influx")
 
@@ -159,23 +163,25 @@ class InfluxStore(Store):
             cert_reqs="CERT_REQUIRED" if settings.verify_tls else "CERT_NONE", ca_certs=ca_file,
         )
         self._headers: dict[str, str] = {}
+        self._client: InfluxDBClient | None = None
+        self._write_api: WriteApi | None = None
         if settings.mode == "v2":
-            self._headers["Authorization"] = f"Token {settings.token.get_secret_value()}"
-        elif settings.username:
-            pw = settings.password.get_secret_value() if settings.password else ""
-            raw = f"{settings.username}:{pw}".encode()
-            self._headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
-        self._client = None
-        self._write_api = None
-        if settings.mode == "v2":
+            token, org = settings.token, settings.org
+            if token is None or org is None or settings.bucket is None:
+                raise ValueError("store.influxdb mode 'v2' needs 'token', 'org' and 'bucket'")  # as InfluxSettings
+            self._headers["Authorization"] = f"Token {token.get_secret_value()}"
             from influxdb_client import InfluxDBClient
             from influxdb_client.client.write_api import SYNCHRONOUS
 
             self._client = InfluxDBClient(
-                url=settings.url, token=settings.token.get_secret_value(), org=settings.org,
+                url=settings.url, token=token.get_secret_value(), org=org,
                 timeout=int(t * 1000), verify_ssl=settings.verify_tls, ssl_ca_cert=ca_file, retries=False,
             )
             self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
+        elif settings.username:
+            pw = settings.password.get_secret_value() if settings.password else ""
+            raw = f"{settings.username}:{pw}".encode()
+            self._headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
         # v1 create_database: tried now and, if the server is down at start, before the next write —
         # the daemon must start (and spool) while InfluxDB is unreachable.
         self._db_pending = settings.mode == "v1" and settings.create_database and not readonly
@@ -244,8 +250,12 @@ class InfluxStore(Store):
             from influxdb_client import WritePrecision
             from influxdb_client.rest import ApiException
 
+            write_api, bucket, org = self._write_api, s.bucket, s.org
+            assert write_api is not None and bucket is not None and org is not None  # mode v2: see __init__
             try:
-                self._write_api.write(bucket=s.bucket, org=s.org, record=body, write_precision=WritePrecision.MS)
+                # WritePrecision's constants are str although write() declares the class: the library's own typing
+                write_api.write(bucket=bucket, org=org, record=body,
+                                write_precision=WritePrecision.MS)  # type: ignore[arg-type]
                 return 204, ""
             except ApiException as exc:
                 if not exc.status:  # influxdb-client's wrapping of a TLS failure: no HTTP answer at all
@@ -312,7 +322,7 @@ class InfluxStore(Store):
                 groups[key] = {channel: r}
             else:
                 g[channel] = r
-        out = []
+        out: list[_Line] = []
         append = out.append
         for (prefix, ts), g in groups.items():
             if len(g) == 1:
@@ -451,7 +461,7 @@ class InfluxStore(Store):
             raise StoreError(f"{self._where()}: status point refused (HTTP {status}): {msg}")
 
     # -- queries ---------------------------------------------------------------------------
-    def query(self, q: str, *, write: bool = False, post: bool = False) -> list[dict]:
+    def query(self, q: str, *, write: bool = False, post: bool = False) -> list[dict[str, Any]]:
         """Run InfluxQL statement(s); the list of statement results (each with 'series').
 
         ``post``: send a long read as a form body (urllib3 percent-encodes a long URL in Python, slowly).
@@ -468,7 +478,7 @@ class InfluxStore(Store):
                                                    "chunk_size": str(QUERY_CHUNK)})
         if resp.status != 200:
             raise self._http_error(resp.status, resp.data, "query")
-        results: dict[int, dict] = {}
+        results: dict[int, dict[str, Any]] = {}
         for doc in _json_docs(resp.data.decode("utf-8")):
             if "error" in doc:
                 raise StoreError(f"{self._where()}: query failed: {doc['error']}")
@@ -631,7 +641,7 @@ class StatusPoints:
         return True
 
 
-def _json_docs(text: str):
+def _json_docs(text: str) -> Iterator[Any]:
     dec = json.JSONDecoder()
     i, n = 0, len(text)
     while i < n:

@@ -36,6 +36,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from energimon.model import DeviceTimedReading, OnConflict, Reading, RevisableReading, now_ms, validate_reading
 
@@ -117,7 +118,7 @@ class Spool:
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(SCHEMA)
         self._add_conflict_column()
-        self._count = self._db.execute("SELECT count(*) FROM readings").fetchone()[0]
+        self._count: int = self._db.execute("SELECT count(*) FROM readings").fetchone()[0]
         self._warned: set[float] = {f for f in FILL_WARNINGS if self._count >= f * max_readings}
         if self._warned:
             log.warning("spool %s opened %d%% full (%d of %d readings waiting for the store)",
@@ -270,9 +271,10 @@ class Spool:
     def dead_letter_count(self) -> int:
         """How many dead letters the spool keeps (all sources)."""
         with self._lock:
-            return self._db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+            count: int = self._db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+        return count
 
-    def dead_letters(self, limit: int = 100) -> list[dict]:
+    def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, received_ms, source, subject, payload, reason FROM dead_letters "

@@ -146,11 +146,12 @@ class SqliteStore(Store):
                 "SELECT id, role FROM series WHERE site=? AND device=? AND channel=?", key
             ).fetchone()
             if row is None:
-                sid = self._db.execute(
+                new_id = self._db.execute(
                     "INSERT INTO series (site, device, channel, role) VALUES (?, ?, ?, ?)",
                     (*key, r.role),
                 ).lastrowid
-                role = r.role
+                assert new_id is not None  # an INSERT into a rowid table always sets it
+                sid, role = new_id, r.role
             else:
                 sid, role = row
         if role != r.role:  # the device was re-classified in the config

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from energimon.store.base import Store, StoreError
 from energimon.store.spool import Spool, SpoolUnwritable
 
 log = logging.getLogger("energimon.writer")
+T = TypeVar("T")
 
 
 class SpoolWriter:
@@ -48,7 +51,7 @@ class SpoolWriter:
         """Called by producers after a put, so a fresh batch goes out without waiting."""
         self._wake.set()
 
-    async def _call(self, fn, *args):
+    async def _call(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def drain_once(self) -> int:

@@ -26,12 +26,13 @@ import math
 import os
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import annotated_types
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from energimon.model import ID_RULE, is_valid_id
 
@@ -57,13 +58,13 @@ def check_id(value: str) -> str:
     return value
 
 
-def closest(word: Any, candidates) -> str | None:
+def closest(word: object, candidates: Iterable[object]) -> str | None:
     """The candidate closest to ``word`` (difflib ratio ≥ 0.6, as in Python's own suggestions), or None."""
     close = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1)
     return close[0] if close else None
 
 
-def did_you_mean(word: Any, candidates) -> str:
+def did_you_mean(word: object, candidates: Iterable[object]) -> str:
     """`` (did you mean 'x'?)`` for the closest candidate, else ``""``."""
     close = closest(word, candidates)
     return f" (did you mean {close!r}?)" if close else ""
@@ -84,7 +85,7 @@ def _members(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-def _field_map(model: type[BaseModel]) -> dict[str, Any]:
+def _field_map(model: type[BaseModel]) -> dict[str, FieldInfo]:
     fields = {}
     for name, info in model.model_fields.items():
         fields[name] = info
@@ -165,7 +166,7 @@ def _fits(kind: str, value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def strict_type_problems(model: type[BaseModel], data: Any, exempt: set[Loc] = frozenset(),
+def strict_type_problems(model: type[BaseModel], data: Any, exempt: Collection[Loc] = frozenset(),
                          loc: Loc = ()) -> list[tuple[Loc, str]]:
     """(loc, message) for every number/boolean setting given as another type; ``exempt`` (environment) skipped."""
     problems: list[tuple[Loc, str]] = []
@@ -173,7 +174,7 @@ def strict_type_problems(model: type[BaseModel], data: Any, exempt: set[Loc] = f
     return problems
 
 
-def _walk_strict(annotation: Any, value: Any, loc: Loc, exempt: set[Loc], out: list) -> None:
+def _walk_strict(annotation: Any, value: Any, loc: Loc, exempt: Collection[Loc], out: list[tuple[Loc, str]]) -> None:
     if value is None or loc in exempt:
         return
     kind = _kind(annotation)
@@ -262,7 +263,7 @@ def url_credential_problems(data: Any) -> list[tuple[Loc, str]]:
 
 
 # -- durations ---------------------------------------------------------------------------------------------
-def _upper_bound(info) -> bool:
+def _upper_bound(info: FieldInfo) -> bool:
     return any(isinstance(m, annotated_types.Le | annotated_types.Lt) for m in info.metadata)
 
 
