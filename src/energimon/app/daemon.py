@@ -93,7 +93,8 @@ class Daemon:
             self.jobs = JobRunLog(jobs_path(settings))  # for `energimon status` and /metrics
         self.scheduler: RecordingScheduler | None = None
         self.status_points = None  # energimon_status in InfluxDB (see _add_status_point_job)
-        self.sources_stop = threading.Event()  # ends a source's run (a long backfill) when the daemon stops
+        # Set when the daemon stops: a long job run (a backfill, a catch-up of reports) ends early.
+        self.stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def accept(self, readings: Sequence[Reading], source: str) -> bool:
@@ -121,7 +122,7 @@ class Daemon:
     def _source_sink(self, readings: Sequence[Reading], source: str) -> None:
         """The live sources' sink, called in their job thread: durable in the spool, or raise (SpoolFull) and
         the source records nothing as fetched.  Not through ``accept``: a backfill is not for MQTT republishing."""
-        if self.sources_stop.is_set():
+        if self.stopping.is_set():
             raise SpoolFull("the daemon is stopping")
         result = self.spool.put(readings, source)
         if result.rejected and source not in self._rejects_logged:
@@ -230,7 +231,7 @@ class Daemon:
                 from energimon.collector.sources.jobs import register_jobs as register_source_jobs
 
                 with _starting("the live data source jobs"):
-                    register_source_jobs(scheduler, self.settings, self._source_sink, self.sources_stop, JobFailed)
+                    register_source_jobs(scheduler, self.settings, self._source_sink, self.stopping, JobFailed)
             # Monthly reports: every due and undelivered month, at start and daily at 07:05 (catch-up, once each).
             from energimon.analytics.report.schedule import register_report_jobs, scheduled_reports
 
@@ -241,7 +242,8 @@ class Daemon:
                 with _starting("the monthly report jobs"):
                     reports_db = mailer.db if mailer is not None else MailDB(mail_db_path(self.settings))
                     register_report_jobs(scheduler, self.settings,
-                                         lambda: open_store(self.settings.store, readonly=True), reports_db)
+                                         lambda: open_store(self.settings.store, readonly=True), reports_db,
+                                         stop=self.stopping)
             if mailer is not None:
                 mailer.register_job(scheduler)
             with _starting("scheduler"):
@@ -257,7 +259,7 @@ class Daemon:
                          len(self.pollers), self.store.ping().detail, self.spool.path, self.spool.backlog())
         except BaseException as exc:  # nothing half-started stays behind
             stop.set()
-            self.sources_stop.set()
+            self.stopping.set()
             if scheduler is not None and scheduler.running:
                 scheduler.shutdown(wait=False)
             if metrics is not None:
@@ -285,7 +287,7 @@ class Daemon:
             await stop.wait()
         finally:
             systemd.notify("STOPPING=1")
-            self.sources_stop.set()
+            self.stopping.set()
             await scheduler.drain(STOP_GRACE_S)
             scheduler.shutdown(wait=False)
             if metrics is not None:

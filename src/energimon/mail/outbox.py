@@ -167,6 +167,10 @@ def deliver(db: OutboxFile, send: Sender, now: dt.datetime | float, limit: int =
     return result
 
 
+class MailDBClosed(RuntimeError):
+    """A write after :meth:`MailDB.close` (a job thread still running while the daemon stops)."""
+
+
 class MailDB:
     """The mail package's own file: the report outbox and the report delivery record (WAL, thread-safe)."""
 
@@ -179,9 +183,14 @@ class MailDB:
         ensure_outbox_schema(self.conn)
         self.conn.executescript(MAILDB_SCHEMA)
         self.lock = threading.RLock()
+        self.closed = False
 
     def close(self) -> None:
-        self.conn.close()
+        # Under the lock: a report job's thread may outlive the daemon's stop grace and must find the file
+        # closed (MailDBClosed), not half-closed.
+        with self.lock:
+            self.closed = True
+            self.conn.close()
 
     def __enter__(self) -> MailDB:
         return self
@@ -195,6 +204,9 @@ class MailDB:
         class _Tx:
             def __enter__(self):
                 db.lock.acquire()
+                if db.closed:
+                    db.lock.release()
+                    raise MailDBClosed(f"{db.path} is closed (the daemon is stopping)")
                 db.conn.execute("BEGIN IMMEDIATE")
                 return db.conn
 
@@ -208,8 +220,9 @@ class MailDB:
 
     # -- the report delivery record ---------------------------------------------------------------------
     def delivered(self, kind: str, period: str, recipients: str, preliminary: str = "") -> bool:
-        return self.conn.execute("SELECT 1 FROM report_deliveries WHERE kind = ? AND period = ? AND recipients = ? "
-                                 "AND preliminary = ?", (kind, period, recipients, preliminary)).fetchone() is not None
+        with self.transaction() as c:
+            return c.execute("SELECT 1 FROM report_deliveries WHERE kind = ? AND period = ? AND recipients = ? "
+                             "AND preliminary = ?", (kind, period, recipients, preliminary)).fetchone() is not None
 
     def schedule_since(self, kind: str, recipients: str, latest_due: str) -> str:
         """The first period due for this report and recipient list: the newest due one when the list is first
