@@ -1,7 +1,7 @@
 """The spool cannot take more: its capacity limit, and a real write error from the file system.
 
-Policy (store/spool.py, DESIGN §5): **refuse new, never drop accepted.**  A put that does not fit — the
-spool holds ``max_readings``, or the disk refuses the write — writes nothing and raises
+Policy (store/spool.py's contract, README "Architecture"): **refuse new, never drop accepted.**  A put that
+does not fit — the spool holds ``max_readings``, or the disk refuses the write — writes nothing and raises
 :class:`SpoolFull`; the producer is told and applies back-pressure: a Modbus poll is skipped (counted as
 ``spool_full``; the meter's energy counters still hold the energy, so consumption across the hole stays
 exact), MQTT messages are not acknowledged and wait at the broker.  Readings already accepted are never
