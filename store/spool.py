@@ -302,6 +302,54 @@ class Spool:
             self._db.close()
 
 
+# -- read-only views for the commands (another process, while the daemon writes) ------------------------------
+@dataclass(frozen=True)
+class SpoolCounts:
+    waiting: int  # readings not yet written to the store
+    dead_letters: int
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: int
+    received_ms: int
+    source: str  # e.g. "mqtt", "modbus", "store"
+    subject: str  # the MQTT topic or the series
+    payload: str  # the raw input (a reading as JSON for refused readings)
+    reason: str
+
+
+def _read_only(path: str | Path) -> sqlite3.Connection:
+    """The spool file opened read-only (nothing created or changed); :class:`sqlite3.Error` when it cannot be."""
+    return sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, timeout=10)
+
+
+def read_counts(path: str | Path) -> SpoolCounts:
+    """How many readings wait for the store and how many dead letters the spool at ``path`` keeps."""
+    db = _read_only(path)
+    try:
+        waiting = db.execute("SELECT count(*) FROM readings").fetchone()[0]
+        dead = db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+    finally:
+        db.close()
+    return SpoolCounts(int(waiting), int(dead))
+
+
+def read_dead_letters(path: str | Path, limit: int = 100, subject: str | None = None) -> list[DeadLetter]:
+    """The newest ``limit`` dead letters of the spool at ``path``, newest first; with ``subject``, only those
+    whose subject contains it (case-sensitive, as the topic or series is written)."""
+    db = _read_only(path)
+    try:
+        rows = db.execute(
+            "SELECT id, received_ms, source, subject, payload, reason FROM dead_letters "
+            + ("WHERE instr(subject, ?) > 0 " if subject else "") + "ORDER BY id DESC LIMIT ?",
+            (subject, limit) if subject else (limit,),
+        ).fetchall()
+    finally:
+        db.close()
+    return [DeadLetter(*row) for row in rows]
+
+
 def _reading_json(r: Reading) -> str:
     return json.dumps(
         {"site": r.site, "device": r.device, "channel": r.channel, "role": r.role,

@@ -9,10 +9,10 @@ import math
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from helpers.wait import wait_for
 
 from energimon.model import MAX_FUTURE_MS, MIN_TIMESTAMP_MS, Reading, now_ms
 from energimon.store.spool import PutResult, Spool, SpoolFull
@@ -112,11 +112,8 @@ def test_put_is_durable_when_the_producer_is_killed_mid_put_loop(tmp_path):
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and proc.poll() is None:
-            if ackfile.exists() and ackfile.stat().st_size > 2000:  # a few hundred puts acknowledged
-                break
-            time.sleep(0.01)
+        wait_for(lambda: proc.poll() is not None or (ackfile.exists() and ackfile.stat().st_size > 2000), 15,
+                 "a few hundred puts acknowledged", 0.01)
         assert proc.poll() is None, f"producer exited early: {proc.stderr.read().decode()}"
         assert ackfile.exists() and ackfile.stat().st_size > 2000, "producer made no progress in 15 s"
         proc.kill()

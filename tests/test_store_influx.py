@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import ADMIN, WRITER
+from helpers.wait import wait_for
 from pydantic import SecretStr
 from store_contract import StoreContract
 
@@ -201,7 +201,7 @@ def test_missing_database_and_unreachable_server_raise_store_error_naming_the_ca
         assert not store.ping().reachable
     finally:
         store.close()
-    from conftest import free_port
+    from helpers.net import free_port
 
     # create_database with the server down: the store still opens (the daemon must start and spool)
     store = InfluxStore(InfluxSettings(url=f"http://127.0.0.1:{free_port()}", mode="v1", database="x",
@@ -241,15 +241,15 @@ def test_v2_mode_posts_line_protocol_that_a_real_api_v2_write_endpoint_stores(vi
     finally:
         store.close()
     query = urllib.parse.urlencode({"match[]": '{__name__=~"electricity_.*"}'})
-    deadline = time.monotonic() + 10
     rows: list[dict] = []
-    while time.monotonic() < deadline:
+
+    def exported() -> bool:
         urllib.request.urlopen(f"{victoria.url}/internal/force_flush", timeout=5).read()
         with urllib.request.urlopen(f"{victoria.url}/api/v1/export?{query}", timeout=5) as resp:
-            rows = [json.loads(line) for line in resp.read().decode().splitlines() if line.strip()]
-        if sum(len(r["values"]) for r in rows) == 6:
-            break
-        time.sleep(0.2)
+            rows[:] = [json.loads(line) for line in resp.read().decode().splitlines() if line.strip()]
+        return sum(len(r["values"]) for r in rows) == 6
+
+    wait_for(exported, 10, lambda: f"6 points exported by victoria-metrics, got {rows}", 0.2)
     by_name = {(r["metric"]["__name__"], r["metric"]["device"]): r for r in rows}
     power = by_name[("electricity_power_w", "hovedmaaler")]
     assert power["metric"]["site"] == "soro-raadhus" and power["metric"]["role"] == "grid"

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from helpers.wait import async_wait_for, wait_for
 
 from energimon.model import Reading, now_ms
 from energimon.store.base import Rejected, StoreError
@@ -75,10 +76,8 @@ async def run_until_drained(writer: SpoolWriter, timeout_s: float = 10.0) -> Non
     stop = asyncio.Event()
     task = asyncio.create_task(writer.run(stop))
     try:
-        deadline = time.monotonic() + timeout_s
-        while writer.spool.backlog() and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
-        assert writer.spool.backlog() == 0, f"writer did not drain within {timeout_s} s: {writer.last_error}"
+        await async_wait_for(lambda: not writer.spool.backlog(), timeout_s,
+                             lambda: f"the writer to drain the spool (last error: {writer.last_error})", 0.005)
     finally:
         stop.set()
         await asyncio.wait_for(task, 5)
@@ -170,9 +169,8 @@ def test_writer_killed_mid_drain_then_restarted_delivers_every_reading_exactly_o
     filled_spool(spool_path, data)
     proc = _start_drain(tmp_path, "100", "0.003", where)
     try:
-        deadline = time.monotonic() + 15
-        while proc.poll() is None and time.monotonic() < deadline and count(store_path, "points") < N // 5:
-            time.sleep(0.005)
+        wait_for(lambda: proc.poll() is not None or count(store_path, "points") >= N // 5, 15,
+                 "a fifth of the readings in the store", 0.005)
         assert proc.poll() is None, f"drain finished or died before the kill: {proc.stderr.read().decode()[-2000:]}"
         proc.kill()
         proc.wait(timeout=10)
@@ -198,9 +196,7 @@ def test_writer_killed_between_store_commit_and_spool_ack_redelivers_without_dup
     filled_spool(spool_path, data)
     proc = _start_drain(tmp_path, "1000", "0", "after", "7", str(marker))
     try:
-        deadline = time.monotonic() + 15
-        while proc.poll() is None and time.monotonic() < deadline and not marker.exists():
-            time.sleep(0.005)
+        wait_for(lambda: proc.poll() is not None or marker.exists(), 15, "the worker to reach batch 7", 0.005)
         assert marker.exists(), f"worker never reached batch 7: {proc.stderr.read().decode()[-2000:]}"
         assert count(store_path, "points") == 7000
         assert count(spool_path, "readings") == N - 6000  # batch 7 is in both
@@ -370,8 +366,7 @@ def test_wake_sends_a_fresh_put_without_waiting_for_the_idle_timer(tmp_path):
             spool.put(make(5))
             writer.wake()
             t0 = time.monotonic()
-            while spool.backlog() and time.monotonic() - t0 < 5:
-                await asyncio.sleep(0.005)
+            await async_wait_for(lambda: not spool.backlog(), 5, "the fresh put written", 0.005)
             latency = time.monotonic() - t0
             stop.set()
             t1 = time.monotonic()

@@ -116,6 +116,11 @@ def backoff_s(attempts: int) -> float:
     return min(MAX_BACKOFF_S, 60.0 * 2 ** max(0, attempts - 1))
 
 
+def count_waiting(db: OutboxFile) -> int:
+    """How many mails in ``db``'s outbox the server has not taken yet."""
+    return int(db.conn.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
+
+
 @dataclass
 class Delivery:
     sent: int = 0
@@ -161,7 +166,7 @@ def deliver(db: OutboxFile, send: Sender, now: dt.datetime | float, limit: int =
         result.sent += 1
         if row[3]:
             log.info("mail «%s» delivered after %d failed attempt(s)", row[2], row[3])
-    result.waiting = int(db.conn.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
+    result.waiting = count_waiting(db)
     if result.sent:
         log.info("mails sent=%d waiting=%d", result.sent, result.waiting)
     return result
