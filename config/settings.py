@@ -43,6 +43,7 @@ from energimon.config.influx_settings import InfluxSettings
 from energimon.config.mqtt_settings import MqttSettings, cross_check_mqtt
 from energimon.config.validators import check_emails
 from energimon.model import ID_RULE, Role, is_valid_id
+from energimon.web.settings import WebSettings, cross_check_web
 
 DEFAULT_CONFIG_PATH = Path("/etc/energimon/energimon.toml")
 ENV_CONFIG = "ENERGIMON_CONFIG"
@@ -232,6 +233,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # [metrics]: Prometheus /metrics
+    web: WebSettings | None = None  # [web]: the web application and public CO2 barometer (energimon.web)
 
     @classmethod
     def settings_customise_sources(
@@ -311,6 +313,8 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         raise ConfigError(cfg_path, file_problems)
     if settings.schedule.jobs_path is not None and not settings.schedule.jobs_path.is_absolute():
         settings.schedule.jobs_path = base / settings.schedule.jobs_path
+    if settings.web is not None and not settings.web.data_dir.is_absolute():
+        settings.web.data_dir = base / settings.web.data_dir
     return settings
 
 
@@ -386,6 +390,7 @@ def cross_check(settings: Settings) -> list[Problem]:
     problems += [Problem(key, msg) for key, msg in
                  cross_check_alerts(settings.alerts, set(settings.sites), settings.smtp is not None)]
     problems += [Problem(key, msg) for key, msg in cross_check_datahub(settings.datahub, set(settings.sites))]
+    problems += [Problem(key, msg) for key, msg in cross_check_web(settings.web, set(settings.sites))]
     return problems
 
 

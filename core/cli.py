@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     from energimon.analytics.solar.cli import add_solar_report_parser  # `report solar` (pvlib imported lazily)
 
     add_solar_report_parser(sub, _config_arg)
+    from energimon.web.cli import add_web_parsers  # `web` and `users` (Starlette imported when a command runs)
+
+    add_web_parsers(sub, _config_arg)
 
     p = sub.add_parser("test-mail", help="send one test mail through the configured SMTP server",
                        description="Send a test mail (Danish letters in subject and body) with the [smtp] settings "

@@ -112,7 +112,7 @@ class AlertRunner:
                         png = chart_png(frame)
                 except Exception:  # a chart is nice to have; the mail goes without it
                     log.exception("chart failed site=%s rule=%s", f.site, f.rule)
-                msg = render_alert(kind, row, f, self.settings, chart=png, now=now)
+                msg = render_alert(kind, row, f, self.settings, chart=png, now=now, links=self._links(kind, row))
                 return [(recipients_for(self.settings, f.site), msg)]
 
             counts = lifecycle.step(self.db, self.cfg, findings, now, render, frozenset(failed_sites))
@@ -136,6 +136,16 @@ class AlertRunner:
 
     def close(self) -> None:
         self.db.close()
+
+    def _links(self, kind: str, row) -> list[tuple[str, str]]:
+        """One-click acknowledge/snooze links for the mail, when ``[web] public_url`` is set (the web
+        application checks them; :mod:`energimon.web.links` needs only itsdangerous)."""
+        web = getattr(self.settings, "web", None)
+        if kind == "resolved" or web is None or not web.public_url:
+            return []
+        from energimon.web.links import mail_links
+
+        return mail_links(self.settings, row["id"])
 
     def run_digest(self, now: dt.datetime) -> int:
         return lifecycle.digest(self.db, now, lambda items: render_digest(items, self.settings, now))
