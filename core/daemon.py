@@ -169,6 +169,12 @@ class Daemon:
         tasks += [asyncio.create_task(p.run(stop), name=p.source) for p in self.pollers]
         if self.mqtt is not None:
             tasks.append(asyncio.create_task(self.mqtt.run(stop), name=self.mqtt.source))
+        if self.settings.web is not None and self.settings.web.enabled:  # [web]: the same server as `energimon web`
+            from energimon.web.app import create_app
+            from energimon.web.server import serve_embedded
+
+            tasks.append(asyncio.create_task(serve_embedded(create_app(self.settings), self.settings.web, stop),
+                                             name="web"))
         extra = []
         wd = systemd.watchdog_interval_s()
         if wd:

@@ -346,6 +346,7 @@ async def oidc_callback(request: Request) -> Response:
     st = _state(request)
     if st.oauth is None:
         raise HTTPException(404)
+    import httpx
     from authlib.integrations.base_client.errors import OAuthError
 
     from energimon.web.oidc import user_from_claims
@@ -356,6 +357,10 @@ async def oidc_callback(request: Request) -> Response:
         log.warning("OIDC login refused: %s", exc.error)
         return error_page(request, 401, "Login mislykkedes",
                           "Microsoft-login kunne ikke gennemføres. Prøv igen, eller kontakt energiteamet.")
+    except (httpx.HTTPError, ValueError) as exc:  # the provider unreachable or answering garbage
+        log.warning("OIDC provider error: %s: %s", type(exc).__name__, exc)
+        return error_page(request, 502, "Login mislykkedes",
+                          "Microsoft-login svarer ikke lige nu. Prøv igen om lidt, eller log ind med brugernavn.")
     claims = token.get("userinfo") or {}
     user = user_from_claims(st.web.oidc, claims)
     if user is None:
