@@ -74,8 +74,9 @@ def target_path_t(baseline_t: float, baseline_year: int, target_year: int, reduc
 
 
 def _counter_at(store, key: SeriesKey, t: pd.Timestamp) -> float:
+    """The counter's last reading at or before ``t`` (within ``EDGE_LOOKBACK_S``), NaN when there is none."""
     t_ms = int(t.value // 1_000_000)
-    _, v = store.read_raw_ms(key, t_ms - EDGE_LOOKBACK_S * 1000, t_ms)
+    _, v = store.read_raw_ms(key, t_ms - EDGE_LOOKBACK_S * 1000, t_ms + 1)
     return float(v[-1]) if len(v) else math.nan
 
 
@@ -118,7 +119,7 @@ def compute_barometer(store, sites: list[str], *, baseline_year: int, target_yea
     pv_keys = site_keys(series, sites, *PV_COUNTER)
     years: list[YearCo2] = []
     for y in range(min(baseline_year, this_year), this_year + 1):
-        a, b = _year_edge(y), min(_year_edge(y + 1), now_ts + pd.Timedelta(seconds=1))
+        a, b = _year_edge(y), min(_year_edge(y + 1), now_ts)
         kwh, factors, complete = {}, {}, True
         t = 0.0
         counted = False
@@ -146,7 +147,7 @@ def compute_barometer(store, sites: list[str], *, baseline_year: int, target_yea
     years = [YearCo2(yc.year, yc.kwh, yc.t_co2, yc.factors, yc.pv_kwh, yc.complete, yc.partial_year,
                      target_path_t(base, baseline_year, target_year, reduction_pct, yc.year)) for yc in years]
     day0 = pd.Timestamp(now_ts.tz_convert(LOCAL_TZ).normalize()).tz_convert("UTC")
-    pv_today = counter_difference_kwh(store, pv_keys, day0, now_ts + pd.Timedelta(seconds=1))[0] if pv_keys \
+    pv_today = counter_difference_kwh(store, pv_keys, day0, now_ts)[0] if pv_keys \
         else math.nan
     pv_year = years[-1].pv_kwh if years else math.nan
     return Barometer(years, baseline_year, float(base), source, target_year, reduction_pct,

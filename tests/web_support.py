@@ -42,7 +42,8 @@ class WebServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.web.root_path}"
+        """Where a reverse proxy sends requests: it strips the public prefix (``root_path``) first."""
+        return f"http://127.0.0.1:{self.port}"
 
     def _run(self) -> None:
         from energimon.web.server import serve_embedded

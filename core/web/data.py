@@ -4,8 +4,8 @@ Energy per window comes from the energy counters, never from sampled power:
 
 * views of up to a week (hours of a day, days of a week) use :meth:`Store.energy` — counters interpolated at
   the window edges, resets and gaps flagged by the store;
-* month and year views (days of a month, months of a year) use the counter's last reading before each
-  window edge (:func:`counter_at_edges`, one short read per edge: 32 or 13 reads of at most
+* month and year views (days of a month, months of a year) use the counter's last reading at or before
+  each window edge (:func:`counter_at_edges`, one short read per edge: 32 or 13 reads of at most
   ``EDGE_LOOKBACK_S``), so a year of 1-minute readings is never pulled out of the store for a page.  A window
   whose counter goes down (reset, meter swap) or lacks a reading near an edge is unknown (NaN), never zero.
   The difference to the interpolated edges is at most the energy of one sampling interval moving to the
@@ -105,12 +105,12 @@ def window_label(view: str, t: pd.Timestamp) -> str:
 
 def counter_at_edges(store, key: SeriesKey, edges: pd.DatetimeIndex, lookback_s: float = EDGE_LOOKBACK_S
                      ) -> np.ndarray:
-    """The counter's last reading before each edge (within ``lookback_s``), NaN where there is none."""
+    """The counter's last reading at or before each edge (within ``lookback_s``), NaN where there is none."""
     out = np.full(len(edges), np.nan)
     look_ms = int(lookback_s * 1000)
     for i, e in enumerate(edges):
         e_ms = int(e.value // 1_000_000)
-        _, v = store.read_raw_ms(key, e_ms - look_ms, e_ms)
+        _, v = store.read_raw_ms(key, e_ms - look_ms, e_ms + 1)
         if len(v):
             out[i] = v[-1]
     return out
@@ -133,7 +133,7 @@ def energy_kwh(store, key: SeriesKey, start: dt.datetime, end: dt.datetime, wind
     # the running window's end is now: its counter value is the latest reading
     last = edges.copy()
     if now is not None and last[-1] > pd.Timestamp(now):
-        last = last[:-1].append(pd.DatetimeIndex([pd.Timestamp(now).tz_convert("UTC") + pd.Timedelta(seconds=1)]))
+        last = last[:-1].append(pd.DatetimeIndex([pd.Timestamp(now).tz_convert("UTC")]))
     v = counter_at_edges(store, key, last)
     d = np.diff(v)
     d[d < 0] = np.nan  # a counter going down: a reset or meter swap — the window's energy is unknown
@@ -291,7 +291,7 @@ def month_so_far_kwh(store, keys: list[SeriesKey], now: dt.datetime) -> tuple[fl
     ly0, ly1 = _same_time_last_year(m0), _same_time_last_year(t)
     this = last = 0.0
     for k in keys:
-        v = counter_at_edges(store, k, pd.DatetimeIndex([m0, t + pd.Timedelta(seconds=1), ly0, ly1]).tz_convert("UTC"))
+        v = counter_at_edges(store, k, pd.DatetimeIndex([m0, t, ly0, ly1]).tz_convert("UTC"))
         a, b = v[1] - v[0], v[3] - v[2]
         this += a / 1000.0 if a >= 0 else math.nan
         last += b / 1000.0 if b >= 0 else math.nan
