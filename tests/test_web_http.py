@@ -257,3 +257,34 @@ def test_building_year_view_matches_the_stores_energy(tmp_path):
     week = data.energy_kwh(store, SeriesKey("a", "m", "energy_import_wh"), w.start, w.end, "day", now)
     assert week.tolist()[:4] == pytest.approx([168.0] * 4, abs=1e-6)
     store.close()
+
+
+def test_portfolio_against_last_year_degree_day_corrected_and_the_baseline(tmp_path):
+    from energimon.web.accounts import User
+    from energimon.web.app import _portfolio_rows
+    from energimon.web.settings import Role
+
+    s = _settings(tmp_path)
+    s.esco.sites["a"].weather_independent_share = 0.2
+    store = SqliteStore(s.store.path)
+    # 10 kW since 2024-12-31 (the baseline year 2025 and last year are the same year here: Dec 2025)
+    _counter(store, "a", "m", "energy_import_wh", "grid", "2024-12-31", "2026-12-11", 10.0, step="1h")
+    # outdoor temperature: 7 °C in Dec 2026 (10 degree days a day), 2 °C in Dec 2025 (15 a day)
+    temps = [Reading("a", "vejr", "outdoor_temp_c", "weather", int(t.value // 1_000_000), 7.0 if t.year == 2026
+                     else 2.0) for t in pd.date_range(pd.Timestamp("2025-11-25", tz=TZ),
+                                                      pd.Timestamp("2026-12-11", tz=TZ), freq="1h")]
+    assert store.write(temps) == []
+    store.close()
+    now = dt.datetime(2026, 12, 10, 12, 0, tzinfo=LOCAL_TZ)
+    app = create_app(s, clock=lambda: now)
+    rows = {r.site: r for r in _portfolio_rows(app.state.web, User("x", Role.ENERGI))}
+    a = rows["a"]
+    # 9 days 12 hours = 228 h × 10 kW, this year and last year alike
+    assert a.month_kwh == pytest.approx(2280, abs=0.01) and a.baseline_kwh == pytest.approx(2280, abs=0.01)
+    # corrected to this year's degree days: days 1-9 → G_now = 9 × 10 = 90, G_last = 9 × 15 = 135;
+    # Q · ((1 − f) · G_now / G_last + f) = 2280 · (0.8 · 90/135 + 0.2) = 2280 · 0.7333 = 1672 kWh
+    assert a.corrected and a.last_year_kwh == pytest.approx(2280 * (0.8 * 90 / 135 + 0.2), abs=0.01)
+    assert a.change_pct == pytest.approx((2280 / a.last_year_kwh - 1) * 100)
+    b = rows["b"]  # no meter: unknown, never 0
+    assert math.isnan(b.month_kwh) and not b.corrected
+    app.state.web.close()

@@ -385,19 +385,39 @@ def _open_alerts(st: WebState) -> list:
 
 
 def _portfolio_rows(st: WebState, user: User) -> list[data.PortfolioRow]:
+    """Per building: this month so far against the same days last year — degree-day corrected
+    (``Q · ((1 − f) · G_now / G_last + f)``) where ``[esco.sites.<id>] weather_independent_share`` gives f and
+    the ESCO temperature series has both periods — and against the same days of the ESCO baseline year."""
+    from energimon.analytics.degree_days import graddagekorrektion
+    from energimon.model import SeriesKey
+
     store, series, now = st.store(), st.series(), st.clock()
     latest = store.latest()
     alerts = _open_alerts(st)
+    esco = st.settings.esco
     rows = []
     for site in st.visible_sites(user):
         counters = data.site_counters(series, site)
-        month, last_year = data.month_so_far_kwh(store, counters.get("import", []), now)
+        imports = counters.get("import", [])
+        month, last_year = data.month_so_far_kwh(store, imports, now)
         heat, heat_ly = data.month_so_far_kwh(store, counters.get("heat", []), now)
+        base, corrected = math.nan, False
+        cfg = esco.sites.get(site) if esco is not None else None
+        if cfg is not None:
+            base = data.same_days_kwh(store, imports, now, esco.baseline_start.year)
+            if cfg.weather_independent_share is not None:
+                temp = SeriesKey(*(cfg.temperature or esco.temperature).split("/"))
+                g_now, g_ly = data.degree_days_so_far(store, temp, now)
+                if math.isfinite(g_now) and math.isfinite(g_ly) and g_ly > 0:
+                    last_year = graddagekorrektion(last_year, g_ly, g_now, cfg.weather_independent_share)
+                    heat_ly = graddagekorrektion(heat_ly, g_ly, g_now, cfg.weather_independent_share)
+                    corrected = True
         area = st.settings.sites[site].floor_area_m2
         ages = [h.age_s for h in data.device_health(latest, site, now) if h.age_s is not None]
         rows.append(data.PortfolioRow(site, st.site_name(site), month, last_year, heat, heat_ly,
                                       month / area if area else math.nan,
-                                      sum(1 for a in alerts if a["site"] == site), max(ages) if ages else None))
+                                      sum(1 for a in alerts if a["site"] == site), max(ages) if ages else None,
+                                      base, corrected))
     return rows
 
 

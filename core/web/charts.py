@@ -28,7 +28,7 @@ def _nice_max(v: float) -> float:
 
 
 def _fmt(v: float) -> str:
-    s = f"{v:,.0f}" if abs(v) >= 10 else f"{v:,.1f}"
+    s = f"{v:,.0f}" if abs(v) >= 10 or v == round(v) else f"{v:,.2f}".rstrip("0")
     return s.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
@@ -37,7 +37,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], title: str, unit: 
               highlight_last: bool = False) -> Markup:
     """Bars (NaN: no bar, a gap) with an optional line over them (e.g. a target path)."""
     n = max(len(values), 1)
-    left, right, top, bottom = 56, 8, 12, 28
+    left, right, top, bottom = 56, 8, 24, 28
     w, h = width - left - right, height - top - bottom
     finite = [v for v in [*values, *(line or [])] if v is not None and math.isfinite(v)]
     vmax = _nice_max(max(finite) if finite else 0.0)
@@ -53,7 +53,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], title: str, unit: 
                    f'stroke-width="0.5"/>')
         out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#222">'
                    f'{_fmt(v)}</text>')
-    out.append(f'<text x="4" y="{top + 4}" font-size="11" fill="#222">{html.escape(unit)}</text>')
+    out.append(f'<text x="4" y="12" font-size="11" fill="#222">{html.escape(unit)}</text>')
     every = max(1, math.ceil(n / 16))
     for i, v in enumerate(values):
         x = left + i * step + (step - bw) / 2
@@ -83,7 +83,7 @@ def line_chart(labels: Sequence[str], values: Sequence[float], title: str, unit:
                width: int = 720, height: int = 200) -> Markup:
     """A line (NaN breaks it) — the power curve of a day or week."""
     n = max(len(values), 2)
-    left, right, top, bottom = 56, 8, 12, 28
+    left, right, top, bottom = 56, 8, 24, 28
     w, h = width - left - right, height - top - bottom
     finite = [v for v in values if v is not None and math.isfinite(v)]
     vmax = _nice_max(max(finite) if finite else 0.0)
@@ -103,7 +103,7 @@ def line_chart(labels: Sequence[str], values: Sequence[float], title: str, unit:
                    f'stroke-width="0.5"/>')
         out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#222">'
                    f'{_fmt(v)}</text>')
-    out.append(f'<text x="4" y="{top + 4}" font-size="11" fill="#222">{html.escape(unit)}</text>')
+    out.append(f'<text x="4" y="12" font-size="11" fill="#222">{html.escape(unit)}</text>')
     seg: list[str] = []
     for i, v in enumerate(values):
         if v is None or not math.isfinite(v):

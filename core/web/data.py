@@ -60,7 +60,8 @@ class Period:
     label: str
     prev: dt.date
     next: dt.date
-    day: dt.date
+    day: dt.date  # the period's first day
+    anchor: dt.date  # the day asked for: switching views keeps it (a month view from a week's day)
 
 
 def period(view: str, day: dt.date) -> Period:
@@ -89,7 +90,7 @@ def period(view: str, day: dt.date) -> Period:
         a, b = day.replace(month=1, day=1), day.replace(year=day.year + 1, month=1, day=1)
         label = str(a.year)
         prev, nxt = a.replace(year=a.year - 1), b
-    return Period(view, midnight(a), midnight(b), VIEWS[view][0], label, prev, nxt, a)
+    return Period(view, midnight(a), midnight(b), VIEWS[view][0], label, prev, nxt, a, day)
 
 
 def window_label(view: str, t: pd.Timestamp) -> str:
@@ -120,8 +121,9 @@ def energy_kwh(store, key: SeriesKey, start: dt.datetime, end: dt.datetime, wind
                now: dt.datetime | None = None) -> pd.Series:
     """Energy (kWh) per ``window`` in ``[start, end)``, indexed by window start (local); NaN = unknown."""
     edges = Window(window).edges(start, end)
-    if now is not None:  # a window not yet begun has no energy (not zero): keep it out
-        edges = edges[edges <= pd.Timestamp(now).tz_convert("UTC") + pd.Timedelta(Window(window).fixed_s or 0, "s")]
+    if now is not None:  # windows not yet begun have no energy (not zero): keep them out; the running one stays
+        t = pd.Timestamp(now).tz_convert("UTC")
+        edges = edges[: int(np.searchsorted(edges, t, side="left")) + 1]
     if len(edges) < 2:
         return pd.Series(dtype=float, index=pd.DatetimeIndex([], tz=LOCAL_TZ))
     if (edges[-1] - edges[0]) <= pd.Timedelta(days=8):
@@ -250,6 +252,9 @@ def device_health(latest: pd.DataFrame, site: str, now: dt.datetime) -> list[Dev
 def fmt_age(seconds: float | None) -> str:
     if seconds is None or not math.isfinite(seconds):
         return "ingen data"
+    if seconds < -300:  # readings stamped ahead of the server's clock: a clock or import problem, said so
+        return "i fremtiden"
+    seconds = max(seconds, 0.0)
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:
@@ -264,12 +269,14 @@ class PortfolioRow:
     site: str
     name: str
     month_kwh: float  # grid import this month so far
-    last_year_kwh: float  # the same days last year
+    last_year_kwh: float  # the same days last year (degree-day corrected when ``corrected``)
     heat_kwh: float
     heat_last_year_kwh: float
     per_m2: float
     open_alerts: int
     freshness_s: float | None  # the oldest device's age
+    baseline_kwh: float = math.nan  # the same days in the ESCO baseline year
+    corrected: bool = False
 
     @property
     def change_pct(self) -> float:
@@ -282,6 +289,37 @@ def _same_time_last_year(t: pd.Timestamp) -> pd.Timestamp:
     local = t.tz_convert(LOCAL_TZ)
     day = min(local.day, 28) if local.month == 2 else local.day
     return pd.Timestamp(dt.datetime(local.year - 1, local.month, day, local.hour, local.minute, tzinfo=LOCAL_TZ))
+
+
+def same_days_kwh(store, keys: list[SeriesKey], now: dt.datetime, year: int) -> float:
+    """kWh in this month's days so far, but in ``year`` (e.g. the ESCO baseline year), summed over ``keys``."""
+    t = pd.Timestamp(now).tz_convert(LOCAL_TZ)
+    day = min(t.day, 28) if t.month == 2 else t.day
+    a = pd.Timestamp(dt.datetime(year, t.month, 1, tzinfo=LOCAL_TZ))
+    b = pd.Timestamp(dt.datetime(year, t.month, day, t.hour, t.minute, tzinfo=LOCAL_TZ))
+    total = 0.0
+    for k in keys:
+        v = counter_at_edges(store, k, pd.DatetimeIndex([a, b]).tz_convert("UTC"))
+        d = v[1] - v[0]
+        total += d / 1000.0 if d >= 0 else math.nan
+    return total if keys else math.nan
+
+
+def degree_days_so_far(store, temperature: SeriesKey, now: dt.datetime) -> tuple[float, float]:
+    """Heating degree days (17 °C base) this month so far and in the same days last year, from the store's
+    outdoor temperature (NaN when a day's mean is missing)."""
+    from energimon.analytics.degree_days import daily_mean_temperature_c, heating_degree_days_c
+
+    t = pd.Timestamp(now).tz_convert(LOCAL_TZ)
+    m0 = pd.Timestamp(dt.datetime(t.year, t.month, 1, tzinfo=LOCAL_TZ))
+    out = []
+    for a, b in ((m0, t.normalize()), (_same_time_last_year(m0), _same_time_last_year(t.normalize()))):
+        if b <= a:
+            return math.nan, math.nan
+        temps = daily_mean_temperature_c(store, temperature, a.to_pydatetime(), b.to_pydatetime())
+        dd = heating_degree_days_c(temps.to_numpy())
+        out.append(float(np.sum(dd)) if len(dd) and not np.isnan(dd).any() else math.nan)
+    return out[0], out[1]
 
 
 def month_so_far_kwh(store, keys: list[SeriesKey], now: dt.datetime) -> tuple[float, float]:

@@ -117,8 +117,8 @@ class BarometerSettings(_Strict):
                                         "(default: the [esco] co2 factors)")
     household_kwh_per_year: float = Field(default=4000.0, gt=0, description="one household's electricity per year, "
                                           "for 'svarer til X husstandes årsforbrug'")
-    household_source: str = Field(default="Energistyrelsen: et typisk parcelhus bruger ca. 4.000 kWh el om året",
-                                  min_length=1)
+    household_source: str = Field(default="en gennemsnitlig dansk husstand bruger ca. 4.000 kWh el om året "
+                                  "(elportalen.dk 2024, efter Energistyrelsen: 3.500-4.000 kWh)", min_length=1)
     cache_s: int = Field(default=300, ge=0, le=86_400, description="how long the page and its data are cached")
 
     @model_validator(mode="after")
