@@ -278,8 +278,12 @@ def test_facility_manager_sees_only_their_buildings_and_snoozes(site, browser):
     with AlertDB(site["settings"].alerts.state_path) as db:
         row = db.alert(aid)
     assert row["snoozed_until"] - time.time() == pytest.approx(168 * 3600, abs=120)
-    entries = Accounts(site["settings"].web.data_dir).audit_entries(aid, actions=("snooze",))
-    assert [e.who for e in entries] == ["drift.pedersborg@soroe.dk"]
+    page.get_by_label("Kommentar").fill("Ventilationen kører i natdrift – servicefirma bestilt")
+    page.get_by_role("button", name="Gem kommentar").click()
+    page.get_by_role("cell", name="Ventilationen kører i natdrift – servicefirma bestilt").wait_for()
+    entries = Accounts(site["settings"].web.data_dir).audit_entries(aid, actions=("snooze", "comment"))
+    assert [(e.who, e.action) for e in entries] == [("drift.pedersborg@soroe.dk", "comment"),
+                                                   ("drift.pedersborg@soroe.dk", "snooze")]
     ctx.close()
 
 

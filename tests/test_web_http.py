@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
+import signal
+import time
 
 import httpx
 import numpy as np
@@ -288,3 +291,54 @@ def test_portfolio_against_last_year_degree_day_corrected_and_the_baseline(tmp_p
     b = rows["b"]  # no meter: unknown, never 0
     assert math.isnan(b.month_kwh) and not b.corrected
     app.state.web.close()
+
+
+def test_the_demo_serves_the_web_app_with_a_login_per_role(tmp_path):
+    """`energimon demo` prints the web address and a login per role; the barometer and both logins work."""
+    import asyncio
+    import io
+
+    from energimon.demo import DEMO_PASSWORD, run_demo
+
+    class Out(io.StringIO):
+        def __init__(self):
+            super().__init__()
+            self.url = asyncio.get_event_loop().create_future()
+
+        def write(self, text):
+            m = re.search(r"web:\s+(http://127\.0\.0\.1:\d+)/", text)
+            if m and not self.url.done():
+                self.url.set_result(m.group(1))
+            return super().write(text)
+
+    async def main():
+        out = Out()
+        demo = asyncio.create_task(run_demo(tmp_path / "demo", 120.0, 1.0, out=out))
+        base = await asyncio.wait_for(out.url, 60)
+        assert "energi / energimon-demo (energi)" in out.getvalue()
+        assert "drift / energimon-demo (driftsansvarlig)" in out.getvalue()
+
+        def check():
+            with httpx.Client(follow_redirects=False, timeout=20) as c:
+                deadline = time.monotonic() + 30
+                while True:  # the daemon starts the server right after the line is printed
+                    try:
+                        r = c.get(f"{base}/")
+                        break
+                    except httpx.TransportError:
+                        assert time.monotonic() < deadline
+                        time.sleep(0.1)
+                assert r.status_code == 200 and "Sorø Kommunes CO₂-barometer" in r.text
+                for user in ("energi", "drift"):
+                    c.cookies.clear()
+                    assert _login(c, base, DEMO_PASSWORD, user).status_code == 303
+                    page = c.get(f"{base}/oversigt").text
+                    assert ("Sorø Rådhus" in page) == (user == "energi") and "Stenlille hallen" in page
+
+        try:
+            await asyncio.to_thread(check)
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)  # what Ctrl-C/systemd do: the demo's handler stops the daemon
+            assert await asyncio.wait_for(demo, 60) == 0
+
+    asyncio.run(main())

@@ -145,7 +145,11 @@ class AlertRunner:
             return []
         from energimon.web.links import mail_links
 
-        return mail_links(self.settings, row["id"])
+        try:
+            return mail_links(self.settings, row["id"])
+        except OSError as exc:  # e.g. the signing key unreadable: the mail goes without links, not at all
+            log.error("alert %s: one-click links left out of the mail: %s", row["id"], exc)
+            return []
 
     def run_digest(self, now: dt.datetime) -> int:
         return lifecycle.digest(self.db, now, lambda items: render_digest(items, self.settings, now))
