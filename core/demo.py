@@ -55,7 +55,9 @@ synchronous = "NORMAL"
 
 [schedule]
 status_log_interval_s = 60
+"""
 
+DEMO_WEB = """
 # The web application (energimon.web) and its public CO2 barometer.  The CO2 factors and the baseline
 # below are made-up demo values, not official figures: a real config cites Energinet's environmental
 # declaration and the municipality's climate plan.
@@ -87,6 +89,7 @@ name = "Stenlille hallen"
 [web.barometer.sites.dianalund-bibliotek]
 name = "Dianalund Bibliotek"
 """
+"""The web application's section, written by `energimon demo` (the daemon then serves the app on ``web_port``)."""
 
 DEMO_USERS = (("energi", "energi", (), "Energiteamet (demo)"),
               ("drift", "driftsansvarlig", ("stenlille-hallen",), "Driftsansvarlig, Stenlille hallen (demo)"))
@@ -111,7 +114,8 @@ ESCO_MARKER = "# --- energimon demo --esco"
 SHOWN = ("power_w", "energy_import_wh", "energy_export_wh", "pv_power_w", "pv_energy_wh", "heat_power_w")
 
 
-def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float, web_port: int = 8080) -> Path:
+def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float, web_port: int | None = None) -> Path:
+    """The demo's config; with ``web_port`` also the web application's section (served by the daemon)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "energimon.toml"
     devices = [(m.building.site, "hovedmaaler", "grid", m.port, "eastron.sdm630") for m in sim.meters]
@@ -125,7 +129,8 @@ def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float, web_
     )
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     esco = old[old.index(ESCO_MARKER):] if ESCO_MARKER in old else ""  # so `report savings` keeps working
-    path.write_text(DEMO_CONFIG.format(config=path, devices=text, web_port=web_port) + ("\n" + esco if esco else ""),
+    web = "\n" + DEMO_WEB.format(web_port=web_port) if web_port is not None else ""
+    path.write_text(DEMO_CONFIG.format(config=path, devices=text) + web + ("\n" + esco if esco else ""),
                     encoding="utf-8")
     return path
 
