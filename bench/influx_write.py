@@ -22,6 +22,12 @@ Goal (issue 5): >= 50,000 readings/s and >= 70 % of the bare rate.  After each
 run the database is counted: a lost or duplicated reading is an error (exit 1);
 missing the goal prints MISS and exits 0.
 
+``--device-time``: every reading carries the device's own time (``DeviceTimedReading``,
+as from Shelly NotifyStatus, Tasmota, ``json`` with ``time_path``), so each batch first
+asks influxd what it holds at those times (the collision rule); and one more case,
+**store.write again**, writes every batch a second time (a full redelivery: the check
+finds every point).
+
     .venv/bin/python bench/influx_write.py            # 300,000 readings, best of 3 (about a minute)
     .venv/bin/python bench/influx_write.py --quick    # 40,000 readings, 1 round (a few seconds)
 """
@@ -47,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import bench_dir, best_of, fmt_rate, machine_line, print_table, time_once
 
 from energimon.config.influx_settings import InfluxSettings
-from energimon.model import Reading
+from energimon.model import DeviceTimedReading, Reading
 from energimon.store.influx import InfluxStore
 from energimon.store.spool import Spool
 from energimon.store.writer import SpoolWriter
@@ -132,7 +138,8 @@ def fleet(n: int, meters: int = 300) -> list[Reading]:
     raise AssertionError
 
 
-def measure(url: str, root: Path, batch: int, readings: list[Reading], repeat: int, dbs) -> tuple[list, int]:
+def measure(url: str, root: Path, batch: int, readings: list[Reading], repeat: int, dbs,
+            again: bool = False) -> tuple[list, int]:
     """Best-of timings of (bare, drain, store.write) for one batch size; and how many databases were wrong."""
     n = len(readings)
     chunks = [readings[i:i + batch] for i in range(0, n, batch)]
@@ -202,6 +209,24 @@ def measure(url: str, root: Path, batch: int, readings: list[Reading], repeat: i
         store.close()
         return t
 
+    def setup_again():
+        store = InfluxStore(InfluxSettings(url=url, mode="v1", database=fresh_db(), timeout_s=60))
+        for c in chunks:
+            assert not store.write(c)
+        state["again"] = store
+
+    def run_again():
+        store = state["again"]
+
+        def go():
+            for c in chunks:
+                if store.write(c):  # the same values at the same times: idempotent, nothing refused
+                    raise AssertionError("readings rejected")
+
+        t = time_once(go)
+        store.close()
+        return t
+
     def setup_bare():
         db = fresh_db()
         builder = InfluxStore(InfluxSettings(url=url, mode="v1", database=db))
@@ -221,8 +246,9 @@ def measure(url: str, root: Path, batch: int, readings: list[Reading], repeat: i
 
         return time_once(go)
 
-    timings = best_of(repeat, (setup_bare, run_bare), (setup_drain, run_drain), (setup_write, run_write),
-                      (setup_spool_only, run_spool_only))
+    cases = [(setup_bare, run_bare), (setup_drain, run_drain), (setup_write, run_write),
+             (setup_spool_only, run_spool_only)]
+    timings = best_of(repeat, *cases, *([(setup_again, run_again)] if again else []))
     errors = 0
     # every database must hold exactly n readings (n/4 points of 4 fields each)
     for db in state["dbs"]:
@@ -242,12 +268,18 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=None, help="rounds; best of them is reported (default 3, quick 1)")
     ap.add_argument("--batches", default="1000,5000,10000", help="batch sizes in readings (default 1000,5000,10000)")
     ap.add_argument("--dir", default=None, help="parent folder for the temp dir (spool fsync cost depends on the disk)")
+    ap.add_argument("--device-time", action="store_true",
+                    help="readings with the device's own time: the collision check on every batch")
     args = ap.parse_args()
     n = 40_000 if args.quick else 300_000
     repeat = args.repeat or (1 if args.quick else 3)
     batches = [int(b) for b in args.batches.split(",")]
     readings = fleet(n)
-    print(f"{n:,} readings ({n // len(CHANNELS):,} lines), best of {repeat}; {machine_line()}")
+    if args.device_time:
+        readings = [DeviceTimedReading(*(getattr(r, f) for f in ("site", "device", "channel", "role", "ts_ms",
+                                                                   "value"))) for r in readings]
+    print(f"{n:,} readings ({n // len(CHANNELS):,} lines){', device time' if args.device_time else ''}, "
+          f"best of {repeat}; {machine_line()}")
     errors = 0
     with bench_dir(args.dir) as root:
         proc, url = start_influxd(root)
@@ -257,11 +289,14 @@ def main() -> int:
             dbs = itertools.count()
             rows = []
             for batch in batches:
-                timings, errs = measure(url, root, batch, readings, repeat, dbs)
+                timings, errs = measure(url, root, batch, readings, repeat, dbs, again=args.device_time)
                 errors += errs
                 bare = n / timings[0].best
-                for name, t in (("drain (spool → influxd)", timings[1]), ("store.write", timings[2]),
-                                ("  of which: spool take+ack alone", timings[3])):
+                named = [("drain (spool → influxd)", timings[1]), ("store.write", timings[2]),
+                         ("  of which: spool take+ack alone", timings[3])]
+                if args.device_time:
+                    named.append(("store.write again (every point found)", timings[4]))
+                for name, t in named:
                     rate = n / t.best
                     ok = rate >= GOAL_RATE and rate / bare >= GOAL_RATIO
                     verdict = "–" if name.startswith("  of which") else "ok" if ok else "MISS"

@@ -12,9 +12,12 @@ Every problem is reported with the file, the key path and what was expected
 
 from __future__ import annotations
 
+import copy
 import os
+import re
 import tomllib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -40,9 +43,24 @@ from energimon.config.esco_settings import (
     cross_check_esco,
 )
 from energimon.config.influx_settings import InfluxSettings
+from energimon.config.locate import deep_merge, env_name_for, env_overrides, key_lines
 from energimon.config.mqtt_settings import MqttSettings, cross_check_mqtt
-from energimon.config.validators import check_emails
+from energimon.config.validators import (
+    Loc,
+    check_emails,
+    closest,
+    did_you_mean,
+    duration_problems,
+    is_table_or_list,
+    model_keys_at,
+    non_finite_problems,
+    nul_problems,
+    path_problem,
+    strict_type_problems,
+    url_credential_problems,
+)
 from energimon.model import ID_RULE, Role, is_valid_id
+from energimon.security import redact_url_credentials
 from energimon.web.settings import WebSettings, cross_check_web
 
 DEFAULT_CONFIG_PATH = Path("/etc/energimon/energimon.toml")
@@ -88,7 +106,7 @@ class Site(_Strict):
     address: str = ""
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
-    floor_area_m2: float | None = Field(default=None, gt=0)
+    floor_area_m2: float | None = Field(default=None, gt=0, le=10_000_000)
     facility_managers: list[str] = Field(default_factory=list)
     pv: list[PvArray] = Field(default_factory=list)
 
@@ -137,7 +155,8 @@ class StoreSettings(_Strict):
 
 class SpoolSettings(_Strict):
     path: Path = Path("/var/lib/energimon/spool.db")
-    max_readings: int = Field(default=10_000_000, ge=1000)
+    # ~100 bytes a reading on disk: 10^9 is ~100 GB, beyond what a spool is for
+    max_readings: int = Field(default=10_000_000, ge=1000, le=1_000_000_000)
     batch_size: int = Field(default=10_000, ge=1, le=100_000)
     synchronous: Literal["FULL", "EXTRA", "NORMAL"] = "FULL"
     flush_timeout_s: float = Field(default=5.0, ge=0, le=60)
@@ -167,7 +186,7 @@ class SmtpSettings(_Strict):
 
 class ScheduleSettings(_Strict):
     timezone: Literal["Europe/Copenhagen"] = "Europe/Copenhagen"
-    status_log_interval_s: int = Field(default=300, ge=10)
+    status_log_interval_s: int = Field(default=300, ge=10, le=86_400)
     jobs_path: Path | None = Field(default=None, description="job-run log for `energimon status` "
                                    "(default: jobs.db in the spool's folder)")
 
@@ -244,9 +263,10 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The TOML content arrives as init kwargs (parsed by load_settings for
-        # line-numbered syntax errors); the environment overrides it.
-        return (env_settings, init_settings)
+        # The TOML content arrives as init kwargs (parsed by load_settings for line-numbered errors),
+        # already merged with the environment by settings_from_dict/load_settings (energimon.config.locate),
+        # which remember which variable gave which key, so an error can name it.
+        return (init_settings,)
 
     def device(self, site: str, device_id: str) -> ModbusTcpDevice:
         for d in self.devices:
@@ -260,19 +280,24 @@ class Settings(BaseSettings):
 class Problem:
     key: str
     message: str
+    where: str = ""  # "line 12", or the environment variable that gave the value
 
     def __str__(self) -> str:
-        return f"{self.key}: {self.message}" if self.key else self.message
+        text = f"{self.key}: {self.message}" if self.key else self.message
+        return f"{self.where}: {text}" if self.where else text
 
 
 class ConfigError(Exception):
     def __init__(self, path: Path | None, problems: list[Problem]):
+        from energimon.security import redact_url_credentials
+
         self.path = path
         self.problems = problems
         where = str(path) if path else "configuration"
         lines = [f"{where}: {len(problems)} problem(s)"]
         lines += [f"  {p}" for p in problems]
-        super().__init__("\n".join(lines))
+        # a URL with credentials is refused, and never echoed whole (whatever message quoted it)
+        super().__init__(redact_url_credentials("\n".join(lines)))
 
 
 def config_path(cli_value: str | os.PathLike | None = None) -> Path:
@@ -282,24 +307,45 @@ def config_path(cli_value: str | os.PathLike | None = None) -> Path:
     return Path(env) if env else DEFAULT_CONFIG_PATH
 
 
-def load_settings(path: str | os.PathLike | None = None) -> Settings:
-    """Read, validate and cross-check the configuration; raise :class:`ConfigError` listing all problems."""
+def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None, *,
+                  data_paths: bool = False) -> Settings:
+    """Read, validate and cross-check the configuration; raise :class:`ConfigError` listing all problems.
+
+    All problems at once: schema errors, cross references (checked on what validated, with the broken
+    parts set aside), strict numbers and durations — each with its line in the file, or the environment
+    variable it came from.  ``data_paths`` (``check-config`` and ``run``) also checks the files the daemon
+    opens (spool, store, job log, alert state): the other commands read what is there and say what is not.
+    """
     cfg_path = config_path(path)
+    if "\x00" in str(cfg_path):
+        raise ConfigError(None, [Problem("", "the configuration path contains a NUL character")])
     try:
         raw = cfg_path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(cfg_path, [Problem("", "file not found (give --config or set ENERGIMON_CONFIG)")]) from None
     except OSError as exc:
-        raise ConfigError(cfg_path, [Problem("", f"cannot read: {exc.strerror}")]) from None
+        raise ConfigError(cfg_path, [Problem("", f"cannot read: {exc.strerror or exc}")]) from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         raise ConfigError(cfg_path, [Problem("", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(cfg_path, [Problem("", f"TOML syntax error: {exc}")]) from None
     # Relative data paths are relative to the config file, so a config folder can be moved.
     base = cfg_path.absolute().parent  # absolute: a path made relative twice would point elsewhere
-    settings = settings_from_dict(_files_relative_to(data, base), cfg_path)
+    settings, problems, sources = _check(_files_relative_to(data, base), key_lines(text), environ)
+    if settings is not None:
+        _absolute_data_paths(settings, base)
+        problems += [Problem(key, msg) for key, msg in check_esco_files(settings.esco)]
+        if data_paths:
+            problems += _data_path_problems(settings)
+    if problems:
+        raise ConfigError(cfg_path, _finish(problems, sources))
+    return settings
+
+
+def _absolute_data_paths(settings: Settings, base: Path) -> None:
     if not settings.store.path.is_absolute():
         settings.store.path = base / settings.store.path
     if not settings.spool.path.is_absolute():
@@ -308,14 +354,31 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         settings.alerts.state_path = base / settings.alerts.state_path
     if settings.esco is not None and not settings.esco.reports_dir.is_absolute():
         settings.esco.reports_dir = base / settings.esco.reports_dir
-    file_problems = [Problem(key, msg) for key, msg in check_esco_files(settings.esco)]
-    if file_problems:
-        raise ConfigError(cfg_path, file_problems)
     if settings.schedule.jobs_path is not None and not settings.schedule.jobs_path.is_absolute():
         settings.schedule.jobs_path = base / settings.schedule.jobs_path
     if settings.web is not None and not settings.web.data_dir.is_absolute():
         settings.web.data_dir = base / settings.web.data_dir
-    return settings
+
+
+def _data_path_problems(settings: Settings) -> list[Problem]:
+    """The files and folders the daemon opens: usable, or a problem now rather than a traceback at start."""
+    checks: list[tuple[str, Path, dict]] = [("spool.path", settings.spool.path, {"sqlite": True})]
+    if settings.store.kind == "sqlite":
+        checks.append(("store.path", settings.store.path, {"sqlite": True}))
+    if settings.schedule.jobs_path is not None:
+        checks.append(("schedule.jobs_path", settings.schedule.jobs_path, {"sqlite": True}))
+    else:  # jobs.db beside the spool (see energimon.jobruns.jobs_path)
+        checks.append(("spool.path", settings.spool.path.parent / "jobs.db", {"sqlite": True}))
+    if settings.alerts is not None:
+        checks.append(("alerts.state_path", settings.alerts.state_path, {"sqlite": True}))
+    if settings.esco is not None:
+        checks.append(("esco.reports_dir", settings.esco.reports_dir, {"directory": True}))
+    problems = []
+    for key, p, kind in checks:
+        why = path_problem(p, **kind) if "\x00" not in str(p) else None  # NUL: reported with the value
+        if why is not None:
+            problems.append(Problem(key, f"{p}: {why}"))
+    return problems
 
 
 def _files_relative_to(data: Any, base: Path) -> Any:
@@ -329,25 +392,296 @@ def _files_relative_to(data: Any, base: Path) -> Any:
     out = {}
     for key, value in data.items():
         if isinstance(key, str) and key.endswith("_file") and isinstance(value, str) and value \
-                and not Path(value).expanduser().is_absolute():
+                and "\x00" not in value and not Path(value).expanduser().is_absolute():
             value = str(base / value)
         out[key] = _files_relative_to(value, base)
     return out
 
 
-def settings_from_dict(data: dict[str, Any], path: Path | None = None) -> Settings:
-    try:
-        settings = Settings(**data)
-    except ValidationError as exc:
-        raise ConfigError(path, [_problem_from_pydantic(err, data) for err in exc.errors()]) from None
-    problems = cross_check(settings)
+def settings_from_dict(data: dict[str, Any], path: Path | None = None,
+                       environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from a dict shaped like the TOML file (plus ``ENERGIMON_…`` environment overrides)."""
+    settings, problems, sources = _check(data, {}, environ)
     if problems:
-        raise ConfigError(path, problems)
+        raise ConfigError(path, _finish(problems, sources))
     return settings
 
 
-def cross_check(settings: Settings) -> list[Problem]:
+# -- one pass over everything ---------------------------------------------------------------------
+class _Sources:
+    """Where each key path came from: a line of the file, or an environment variable."""
+
+    def __init__(self, lines: dict[Loc, int], env: dict[Loc, str]):
+        self.lines = lines
+        self.env = env
+
+    def env_name(self, loc: Loc) -> str | None:
+        for i in range(len(loc), 0, -1):
+            if loc[:i] in self.env:
+                return self.env[loc[:i]]
+        return None
+
+    def where(self, loc: Loc) -> str:
+        name = self.env_name(loc)
+        if name is not None:
+            return f"{name} (environment)"
+        line = next((self.lines[loc[:i]] for i in range(len(loc), 0, -1) if loc[:i] in self.lines), None)
+        if line is None and loc:  # a table made implicitly ([alerts.sites.x] makes [alerts]): its first key
+            line = min((n for p, n in self.lines.items() if p[:len(loc)] == loc), default=None)
+        if line is None:  # not in the file: a table the environment made (a missing key in it, say)?
+            for i in range(len(loc), 0, -1):
+                made_by = sorted(n for p, n in self.env.items() if p[:i] == loc[:i])
+                if made_by:
+                    return f"{', '.join(made_by)} (environment)"
+            return ""
+        below = sorted(n for p, n in self.env.items() if len(p) > len(loc) and p[:len(loc)] == loc)
+        return f"line {line}" + (f", with {', '.join(below)} from the environment" if below else "")
+
+
+def _complex_at(path: tuple[str, ...]) -> bool:
+    return is_table_or_list(Settings, path)
+
+
+def _check(data: dict[str, Any], lines: dict[Loc, int],
+           environ: Mapping[str, str] | None) -> tuple[Settings | None, list[Problem], _Sources]:
+    """Validate ``data`` merged with the environment; (settings or None, problems, sources)."""
+    env_data, env_names, env_problems = env_overrides(os.environ if environ is None else environ,
+                                                      Settings.model_fields, _complex_at)
+    sources = _Sources(lines, env_names)
+    data = deep_merge(data, env_data) if env_data else data
+    problems = [Problem("", msg, f"{name} (environment)") for name, msg in env_problems]
+    own: list[tuple[Loc, str]] = []
+    own += strict_type_problems(Settings, data, exempt=set(env_names))
+    own += non_finite_problems(data)
+    own += nul_problems(data)
+    own += url_credential_problems(data)
+    covered = {loc for loc, _ in own}
+    settings, errors, index_origins = _validate_pruned(data)
+    problems += [Problem(_key_of(loc, data), msg) for loc, msg in own]
+    for err in errors:
+        loc = _normal_loc(err.get("loc", ()))
+        if any(loc[:len(c)] == c for c in covered):  # already said more plainly (and without echoing a URL)
+            continue
+        problems.append(_problem_from_pydantic(err, data, sources))
+    if settings is not None:
+        problems += cross_check(settings, index_origins)
+        problems += [Problem(_key_of(loc, data), msg) for loc, msg in duration_problems(settings)]
+    return settings, problems, sources
+
+
+def _finish(problems: list[Problem], sources: _Sources) -> list[Problem]:
+    """Each problem once, with where it came from (line or variable), no URL credentials, in file order."""
+    out: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    for p in problems:
+        if (p.key, p.message) in seen:
+            continue
+        seen.add((p.key, p.message))
+        where = p.where or (sources.where(_loc_of_key(p.key)) if p.key else "")
+        out.append(Problem(p.key, redact_url_credentials(p.message), where))
+
+    def order(p: Problem) -> tuple[int, int]:  # the file top to bottom, then the environment, then the rest
+        m = re.match(r"line (\d+)", p.where)
+        return (0, int(m.group(1))) if m else (1, 0) if p.where else (2, 0)
+
+    return sorted(out, key=order)
+
+
+# -- validating around broken parts -------------------------------------------------------------------
+# pydantic stops at a broken section, so its cross references (unknown site, duplicate ids) would only
+# show once the schema errors are fixed.  The broken parts are set aside — a device or site replaced by a
+# placeholder keeping its ids, anything else removed so its default applies — and what remains is
+# validated again, so the cross-checks run on everything that is not itself broken.
+_PRUNE_ROUNDS = 8
+_GONE = object()
+
+
+def _normal_loc(loc) -> Loc:
+    loc = list(loc)
+    # Drop pydantic's union/discriminator tags from the path: they are not keys.
+    if len(loc) >= 3 and loc[0] == "devices" and isinstance(loc[1], int) and loc[2] == "modbus_tcp":
+        del loc[2]
+    return tuple(loc)
+
+
+def _validate_pruned(data: dict[str, Any]) -> tuple[Settings | None, list[dict], dict[Loc, list[int]]]:
+    """(settings validated from ``data`` with its broken parts set aside, or None; the errors of ``data``;
+    the file's indices of list elements kept after broken ones were removed: {list path: [index, …]})."""
+    try:
+        return Settings(**data), [], {}
+    except ValidationError as exc:
+        first = exc.errors()
+    pruned = copy.deepcopy(data)
+    errors, placeheld, origins = first, set(), {}
+    for _ in range(_PRUNE_ROUNDS):
+        fresh: set[Loc] = set()  # placeholders set in this round: the other errors inside them are settled
+        for err in errors:
+            loc = _normal_loc(err.get("loc", ()))
+            if not any(loc[:len(u)] == u for u in fresh):
+                _prune(pruned, loc, placeheld, fresh)
+        _compact(pruned, origins)
+        try:
+            return Settings(**pruned), first, origins
+        except ValidationError as exc:
+            errors = exc.errors()
+    return None, first, origins
+
+
+def _prune(data: dict[str, Any], loc: Loc, placeheld: set[Loc], fresh: set[Loc]) -> None:
+    if not loc or not isinstance(data, dict):
+        return
+    unit = _unit_of(loc)
+    if unit is not None and unit not in placeheld:
+        placeheld.add(unit)
+        placeholder = _placeholder(data, unit)
+        if placeholder is not None:
+            _set(data, unit, placeholder)
+            fresh.add(unit)
+            return
+    if unit is not None:  # a placeholder that still fails: remove the whole item
+        _set(data, unit, _GONE)
+        return
+    # the deepest part of the path that exists: remove the key itself, or (missing key, model error) its table
+    node: Any = data
+    depth = 0
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        depth += 1
+    target = loc[:depth] if depth else loc[:1]
+    if not target or target[0] not in data:
+        return
+    # tables whose presence other checks look at ("alerts need [smtp]") stay, as a placeholder
+    section = next((t for t in _SECTION_PLACEHOLDERS if target[:len(t)] == t and len(target) == len(t)), None)
+    if section is not None and section not in placeheld:
+        placeheld.add(section)
+        fresh.add(section)
+        _set(data, section, copy.deepcopy(_SECTION_PLACEHOLDERS[section]))
+        return
+    _set(data, target, _GONE)
+
+
+_SECTION_PLACEHOLDERS: dict[Loc, dict[str, Any]] = {
+    ("smtp",): {"host": "placeholder.invalid", "sender": "placeholder@placeholder.invalid"},
+    ("store", "influxdb"): {"mode": "v1", "database": "placeholder"},
+}
+
+
+def _unit_of(loc: Loc) -> Loc | None:
+    if len(loc) >= 2 and loc[0] == "devices" and isinstance(loc[1], int):
+        return loc[:2]
+    if len(loc) >= 2 and loc[0] == "sites" and isinstance(loc[1], str):
+        return loc[:2]
+    if len(loc) >= 3 and loc[:2] == ("mqtt", "subscriptions") and isinstance(loc[2], int):
+        return loc[:3]
+    return None
+
+
+def _placeholder(data: dict[str, Any], unit: Loc) -> dict[str, Any] | None:
+    raw = _safe_get(data, *unit)
+    if unit[0] == "sites":
+        return {"name": str(unit[1]), "latitude": 0.0, "longitude": 0.0}
+    if not isinstance(raw, dict) or not isinstance(raw.get("site"), str) or not is_valid_id(raw["site"]):
+        return None
+    if unit[0] == "devices":
+        if not isinstance(raw.get("id"), str) or not is_valid_id(raw["id"]):
+            return None
+        role = raw.get("role")
+        role = role if isinstance(role, str) and role in {r.value for r in Role} else "grid"
+        # disabled, its own host, no profile to load: only its site and id take part in the cross-checks
+        return {"protocol": "modbus_tcp", "site": raw["site"], "id": raw["id"], "role": role,
+                "host": f"placeholder-{unit[1]}.invalid", "profile": "sunspec", "enabled": False}
+    return {"topic": f"energimon-check/{unit[2]}/{{device}}/{{channel}}", "role": "grid", "site": raw["site"]}
+
+
+def _set(data: Any, loc: Loc, value: Any) -> None:
+    node = data
+    for part in loc[:-1]:
+        node = node[part]
+    if value is _GONE and isinstance(node, dict):
+        node.pop(loc[-1], None)
+    else:
+        node[loc[-1]] = value
+
+
+def _compact(data: Any, origins: dict[Loc, list[int]], loc: Loc = ()) -> None:
+    """Remove list elements marked gone, remembering the original indices of lists outside other lists."""
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for k, v in list(items):
+        here = (*loc, k)
+        if isinstance(v, list):
+            if any(x is _GONE for x in v):
+                before = origins.get(here, list(range(len(v))))
+                if not any(isinstance(p, int) for p in here):
+                    origins[here] = [before[i] for i, x in enumerate(v) if x is not _GONE]
+                v[:] = [x for x in v if x is not _GONE]
+            _compact(v, origins, here)
+        elif isinstance(v, dict):
+            _compact(v, origins, here)
+
+
+def _key_of(loc: Loc, data: dict[str, Any]) -> str:
+    """A key path as people read it: ``devices[0] (id 'hovedmaaler').port``."""
+    parts: list[str] = []
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            label = f"[{part}]"
+            if i >= 1 and loc[i - 1] == "devices":
+                dev = _safe_get(data, "devices", part)
+                if isinstance(dev, dict) and isinstance(dev.get("id"), str):
+                    label += f" (id {dev['id']!r})"
+            elif i >= 2 and loc[i - 2:i] == ("mqtt", "subscriptions"):
+                sub = _safe_get(data, "mqtt", "subscriptions", part)
+                if isinstance(sub, dict) and isinstance(sub.get("topic"), str):
+                    label += f" (topic {sub['topic']!r})"
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(part))
+    return "".join(parts)
+
+
+_LABEL = re.compile(r""" \((?:id|topic) (?:'[^']*'|"[^"]*")\)""")
+_KEY_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+def _loc_of_key(key: str) -> Loc:
+    """The inverse of :func:`_key_of` (labels dropped), to find a key's line."""
+    out: list[str | int] = []
+    for m in _KEY_PART.finditer(_LABEL.sub("", key)):
+        out.append(int(m.group(1)) if m.group(1) is not None else m.group(2))
+    return tuple(out)
+
+
+def _renumber(key: str, index_map: dict[Loc, list[int]]) -> str:
+    """A cross-check's key on the pruned data, with the file's list indices."""
+    for list_loc, origins in index_map.items():
+        prefix = _key_of(list_loc, {})
+        if key.startswith(prefix + "["):
+            m = re.match(r"\[(\d+)\]", key[len(prefix):])
+            if m and int(m.group(1)) < len(origins):
+                key = f"{prefix}[{origins[int(m.group(1))]}]{key[len(prefix) + m.end():]}"
+    return key
+
+
+_UNKNOWN_SITE = re.compile(r"unknown site (?:in )?'([^'/]*)")
+
+
+def _site_hint(message: str, sites) -> str:
+    m = _UNKNOWN_SITE.search(message)
+    close = closest(m.group(1), sites) if m is not None and "did you mean" not in message else None
+    return f"{message}; did you mean {close!r}?" if close else message
+
+
+def cross_check(settings: Settings, index_map: dict[Loc, list[int]] | None = None) -> list[Problem]:
     """Rules that span several keys: references, uniqueness, profiles."""
+    problems = _cross_check(settings)
+    return [Problem(_renumber(p.key, index_map or {}), _site_hint(p.message, settings.sites), p.where)
+            for p in problems]
+
+
+def _cross_check(settings: Settings) -> list[Problem]:
     from energimon.collector.modbus.profiles import ProfileError, load_profile
 
     problems: list[Problem] = []
@@ -394,37 +728,58 @@ def cross_check(settings: Settings) -> list[Problem]:
     return problems
 
 
-def _problem_from_pydantic(err: dict[str, Any], data: dict[str, Any]) -> Problem:
-    loc = list(err.get("loc", ()))
-    # Drop pydantic's union/discriminator tags from the path: they are not keys.
-    if len(loc) >= 3 and loc[0] == "devices" and isinstance(loc[1], int) and loc[2] == "modbus_tcp":
-        del loc[2]
-    parts: list[str] = []
-    for i, part in enumerate(loc):
-        if isinstance(part, int):
-            label = f"[{part}]"
-            if i >= 1 and loc[i - 1] == "devices":
-                dev = _safe_get(data, "devices", part)
-                if isinstance(dev, dict) and isinstance(dev.get("id"), str):
-                    label += f" (id {dev['id']!r})"
-            elif i >= 2 and loc[i - 2:i] == ["mqtt", "subscriptions"]:
-                sub = _safe_get(data, "mqtt", "subscriptions", part)
-                if isinstance(sub, dict) and isinstance(sub.get("topic"), str):
-                    label += f" (topic {sub['topic']!r})"
-            parts.append(label)
-        else:
-            parts.append(("." if parts else "") + str(part))
-    key = "".join(parts)
+def config_warnings(settings: Settings) -> list[str]:
+    """Things that are valid but probably not meant: a device id referenced that no configured Modbus device
+    has, when one with a similar id does (MQTT and imported devices are only known from their data, so an
+    unknown id alone is fine)."""
+    warnings = []
+    for site_id, site in settings.sites.items():
+        ids = {d.id for d in settings.devices if d.site == site_id}
+        for i, pv in enumerate(site.pv):
+            for key in ("inverter", "irradiance"):
+                ref = getattr(pv, key)
+                if ref is not None and ref not in ids:
+                    hint = did_you_mean(ref, ids)
+                    if hint:
+                        warnings.append(f"sites.{site_id}.pv[{i}].{key}: no Modbus device {ref!r} at this site"
+                                        f"{hint} (fine if it comes from MQTT or an import)")
+        calendar = settings.alerts.sites.get(site_id) if settings.alerts is not None else None
+        for ref in (calendar.rated_power_w if calendar is not None else {}):
+            hint = did_you_mean(ref, ids) if ref not in ids else ""
+            if hint:
+                warnings.append(f"alerts.sites.{site_id}.rated_power_w.{ref}: no Modbus device {ref!r} at this "
+                                f"site{hint} (fine if it comes from MQTT or an import)")
+    return warnings
+
+
+def _problem_from_pydantic(err: dict[str, Any], data: dict[str, Any], sources: _Sources) -> Problem:
+    loc = _normal_loc(err.get("loc", ()))
+    key = _key_of(loc, data)
     msg = err.get("msg", "invalid")
     kind = err.get("type", "")
     if kind == "extra_forbidden":
-        msg = "unknown key (check the spelling; see config/energimon.example.toml)"
+        close = closest(loc[-1], model_keys_at(Settings, loc[:-1]))
+        if sources.env_name(loc) is not None:  # say it in the environment's terms
+            msg = f"not a setting (unknown key {loc[-1]!r})"
+            msg += f"; did you mean {env_name_for((*loc[:-1], close))}?" if close else ""
+        else:
+            msg = (f"unknown key; did you mean {close!r}?" if close
+                   else "unknown key (check the spelling; see config/energimon.example.toml)")
+            owner = next((loc[:i] for i in range(len(loc) - 2, -1, -1)
+                          if loc[-1] in model_keys_at(Settings, loc[:i])), None)
+            if owner is not None:  # the TOML trap: a key written after a sub-table's header belongs to it
+                msg += (f" — {loc[-1]!r} is a key of [{_key_of(owner, data)}]: move it above "
+                        f"[{_key_of(loc[:-1], data)}]"
+                        if owner else f" — {loc[-1]!r} is a top-level key: move it above the first [table]")
     elif kind == "missing":
         msg = "required key is missing"
     elif kind == "union_tag_invalid":
         msg = f"unknown protocol {err.get('input', {}).get('protocol')!r}; expected 'modbus_tcp'"
     elif kind == "union_tag_not_found":
         msg = "required key 'protocol' is missing (expected 'modbus_tcp')"
+    elif kind in ("literal_error", "enum") and isinstance(err.get("input"), str):
+        expected = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+        msg += did_you_mean(err["input"], expected)
     msg = msg.removeprefix("Value error, ")
     secret = any(w in key.lower() for w in ("password", "token", "secret"))
     shown = "input" in err and kind not in ("missing", "extra_forbidden")

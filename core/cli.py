@@ -17,8 +17,10 @@ from energimon import __version__
 from energimon.config.settings import ConfigError, config_path, load_settings
 from energimon.model import CHANNELS, LOCAL_TZ, Kind, SeriesKey
 
-EXIT_CONFIG = 2
-EXIT_USAGE = 64
+EXIT_FAIL = 1  # the command could not do its work (store unreachable, file unreadable, …)
+EXIT_CONFIG = 2  # invalid configuration, or `run` could not start: the systemd unit does not restart on 2
+EXIT_USAGE = 64  # a wrong argument (unknown series or site, bad date), as in sysexits.h
+EXIT_SOFTWARE = 70  # a bug: an unexpected exception (sysexits.h EX_SOFTWARE)
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:
@@ -34,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Building energy monitoring: reads meters and inverters, keeps every reading.",
     )
     parser.add_argument("--version", action="version", version=f"energimon {__version__}")
+    parser.add_argument("--traceback", action="store_true",
+                        help="on an unexpected error show Python's traceback (for a bug report) instead of one line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("run", help="run the daemon (collectors, spool, store, scheduler)",
@@ -60,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "config; prints the import and 'report savings' commands to run next")
 
     p = sub.add_parser("check-config", help="validate a configuration file",
-                       description="Validate the configuration; print every problem with its key path. "
-                                   "Exit 0 when valid, 2 when not.")
+                       description="Validate the configuration (offline: nothing is contacted); print every "
+                                   "problem at once with its line (or environment variable), key path and what "
+                                   "was expected. Exit 0 when valid, 2 when not.")
     p.set_defaults(handler=cmd_check_config)
     p.add_argument("file", nargs="?", help="configuration file (same default as --config)")
     _config_arg(p)
@@ -215,7 +220,28 @@ def cmd_alerts(args) -> int:
     return handler(args)
 
 
+def _command_name(args) -> str:
+    sub = {"store": "store_command", "report": "report", "import": "format", "alerts": "alerts_command"}
+    word = getattr(args, sub.get(args.command, ""), None)
+    return f"energimon {args.command}" + (f" {word}" if isinstance(word, str) else "")
+
+
+def _fail(args, text: str, code: int) -> int:
+    """One line on stderr, never a URL's credentials; the exit code."""
+    from energimon.security import redact_url_credentials
+
+    print(redact_url_credentials(f"{_command_name(args)}: {text}"), file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command.  Whatever goes wrong ends in one line on stderr and an exit code, never a traceback
+    (unless ``--traceback`` asks for one): 1 the command failed (store, files), 2 configuration (or the daemon
+    could not start), 64 a wrong argument, 70 a bug."""
+    import sqlite3
+
+    from energimon.store.base import StoreError
+
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
@@ -224,6 +250,24 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
+    except StoreError as exc:
+        return _fail(args, str(exc), EXIT_FAIL)
+    except sqlite3.Error as exc:  # a state file (spool, alerts, jobs) that is damaged or not SQLite
+        return _fail(args, f"SQLite: {exc}", EXIT_FAIL)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(args, f"{where}{exc.strerror or exc}", EXIT_FAIL)
+    except Exception as exc:
+        from energimon.daemon import StartupError  # imported only here: it brings the scheduler and pymodbus
+
+        if isinstance(exc, StartupError):  # e.g. the demo's daemon
+            return _fail(args, f"cannot start: {exc}", EXIT_CONFIG)
+        if args.traceback:
+            raise
+        from energimon.jobruns import error_text
+
+        return _fail(args, f"unexpected error ({error_text(exc)}); run it again with 'energimon --traceback …' and "
+                           "report the output", EXIT_SOFTWARE)
 
 
 def cmd_check_config(args) -> int:
@@ -232,7 +276,11 @@ def cmd_check_config(args) -> int:
 
     for warning in secret_file_warnings(path):  # secrets readable by every user: warn, valid or not
         print(f"WARNING: {warning}", file=sys.stderr)
-    settings = load_settings(path)  # ConfigError -> printed by main, exit 2
+    settings = load_settings(path, data_paths=True)  # ConfigError -> printed by main, exit 2
+    from energimon.config.settings import config_warnings
+
+    for warning in config_warnings(settings):
+        print(f"WARNING: {warning}", file=sys.stderr)
     n_dev = len(settings.devices)
     store = (settings.store.influxdb.describe() if settings.store.kind == "influxdb" and settings.store.influxdb
              else f"{settings.store.kind} at {settings.store.path}")
@@ -244,15 +292,26 @@ def cmd_check_config(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from energimon.daemon import Daemon
+    """The daemon.  A start-up failure is one line and exit 2 (the unit's RestartPreventExitStatus): a restart
+    every 10 s cannot fix a path that is not a file; the technician fixes it and starts again."""
+    import logging
+
+    from energimon.config.settings import config_warnings
+    from energimon.daemon import Daemon, StartupError
     from energimon.logs import setup_logging
+    from energimon.security import install_log_redaction, log_secret_file_warnings
 
-    settings = load_settings(args.config)
+    settings = load_settings(args.config, data_paths=True)
     setup_logging(settings.log.level)
-    from energimon.security import log_secret_file_warnings
-
+    install_log_redaction()
     log_secret_file_warnings(config_path(args.config))
-    return asyncio.run(Daemon(settings).run())
+    for warning in config_warnings(settings):
+        logging.getLogger("energimon.config").warning("%s", warning)
+    try:
+        return asyncio.run(Daemon(settings).run())
+    except StartupError as exc:
+        return _fail(args, f"cannot start: {exc} (fix it, check with 'energimon check-config', start again)",
+                     EXIT_CONFIG)
 
 
 def cmd_demo(args) -> int:
@@ -272,27 +331,44 @@ def cmd_demo(args) -> int:
     return asyncio.run(run_demo(args.dir.resolve(), args.seconds, args.interval, history_days=args.history_days))
 
 
-def _open_store(args):
+def _open_store(args, settings=None):
+    """The configured store, read-only (StoreError when it does not exist or cannot be reached: main says so)."""
     from energimon.store import open_store
 
-    settings = load_settings(args.config)
+    settings = settings or load_settings(args.config)
     return open_store(settings.store, readonly=True)
+
+
+def _unknown(what: str, name: str, known) -> str:
+    """``unknown site 'x'; did you mean 'y'? (known: …)`` for an argument naming something that is not there."""
+    from energimon.config.validators import closest
+
+    known = sorted(set(known))
+    close = closest(name, known)
+    hint = f"; did you mean {close!r}?" if close else ""
+    listed = ", ".join(known[:20]) + (f", … ({len(known)} in all)" if len(known) > 20 else "")
+    return f"unknown {what} {name!r}{hint} (known: {listed or 'none yet'})"
 
 
 def cmd_latest(args) -> int:
     from energimon.analytics.solar.cli import solar_summary_for_latest
 
-    store = _open_store(args)
+    settings = load_settings(args.config)
+    store = _open_store(args, settings)
     try:
         df = store.latest()
+        if args.site and args.site not in settings.sites and args.site not in set(df["site"]):
+            print(f"energimon latest: {_unknown('site', args.site, [*settings.sites, *df['site']])}",
+                  file=sys.stderr)
+            return EXIT_USAGE
         # today's solar line (production, egetforbrug, selvforsyningsgrad) under the table
-        solar_line = solar_summary_for_latest(load_settings(args.config), store, args.site)
+        solar_line = solar_summary_for_latest(settings, store, args.site)
     finally:
         store.close()
     if args.site:
         df = df[df["site"] == args.site]
     if df.empty:
-        print("no readings in the store yet")
+        print(f"no readings of site {args.site} in the store yet" if args.site else "no readings in the store yet")
         return 0
     now = pd.Timestamp.now(tz="UTC")
     rows = [("site", "device", "channel", "value", "unit", "time (local)", "age")]
@@ -347,6 +423,10 @@ def cmd_export(args) -> int:
         return EXIT_USAGE
     store = _open_store(args)
     try:
+        known = {f"{r.site}/{r.device}/{r.channel}" for r in store.series().itertuples()}
+        if str(key) not in known:  # a misspelt series is an error, not an empty CSV
+            print(f"energimon export: {_unknown('series', str(key), known)}", file=sys.stderr)
+            return EXIT_USAGE
         if args.energy:
             result = store.energy(key, start, end, args.window)
             df = result.windows
@@ -494,24 +574,27 @@ def cmd_deadletters(args) -> int:
 def cmd_status(args) -> int:
     import sqlite3
 
+    from energimon.security import redact_url_credentials
     from energimon.store import open_store
+    from energimon.store.base import StoreError
 
     settings = load_settings(args.config)
     ok = True
+    latest = None  # None: the store cannot be read, so devices and sites are unknown
     try:
         store = open_store(settings.store, readonly=True)
-    except Exception as exc:  # StoreError, or an SQLite store that does not exist yet
-        print(f"store:   {settings.store.kind}: NOT usable: {exc}")
+    except (StoreError, ValueError, OSError, sqlite3.Error) as exc:  # e.g. an embedded store not created yet
+        print(redact_url_credentials(f"store:   {settings.store.kind}: NOT usable: {exc}"))
         ok = False
     else:
-        latest = None
         try:
             health = store.ping()
             if health.reachable:
                 latest = store.latest()
         finally:
             store.close()
-        print(f"store:   {health.kind}: {'reachable' if health.reachable else 'NOT usable'} — {health.detail}")
+        print(redact_url_credentials(
+            f"store:   {health.kind}: {'reachable' if health.reachable else 'NOT usable'} — {health.detail}"))
         ok = health.reachable
     spool = settings.spool.path
     if not spool.exists():
@@ -530,15 +613,18 @@ def cmd_status(args) -> int:
             fill = backlog / settings.spool.max_readings
             print(f"spool:   {spool}: {backlog} readings waiting for the store ({fill:.1%} of "
                   f"{settings.spool.max_readings}), {dead} dead letters")
-    from energimon.status import alert_lines, device_lines, job_lines, site_lines
+    from energimon.status import alert_lines, device_lines, job_lines, mqtt_lines, site_lines
 
     now = pd.Timestamp.now(tz="UTC")
     if latest is not None:
         print("devices:", *device_lines(settings, latest, now), sep="\n")
         print("sites:", *site_lines(settings, latest, now), sep="\n")
+    else:
+        print("devices: unknown (the store cannot be read)")
     from energimon.status import device_identity_lines
 
     print("device identity:", *device_identity_lines(settings), sep="\n")
+    print("mqtt:", *mqtt_lines(settings, now), sep="\n")
     print("alerts:", *alert_lines(settings), sep="\n")
     print("jobs:", *job_lines(settings, now), sep="\n")
     return 0 if ok else 1
@@ -571,10 +657,18 @@ def cmd_store_copy(args) -> int:
         return EXIT_USAGE
     try:
         src = _store_from_spec(args.source, settings, readonly=True)
-        dst = _store_from_spec(args.target, settings, readonly=False)
-    except (ValueError, StoreError) as exc:
+    except ValueError as exc:  # a wrong STORE argument (a store that cannot be opened is a StoreError: exit 1)
         print(f"energimon store copy: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        dst = _store_from_spec(args.target, settings, readonly=False)
+    except ValueError as exc:
+        src.close()
+        print(f"energimon store copy: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BaseException:
+        src.close()
+        raise
     chunk_s = 30 * 86_400  # read the source a month-sized slice at a time (bounded memory)
     end_ms = int(pd.Timestamp.now(tz="UTC").value // 1_000_000) + 2 * 86_400_000
     copied = rejected = 0

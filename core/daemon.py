@@ -16,7 +16,9 @@ from energimon.collector.modbus.identity import DeviceInfoFile, device_info_path
 from energimon.collector.modbus.poller import ConnectionPool, ModbusPoller
 from energimon.config.settings import Settings
 from energimon.jobruns import JobFailed, JobRunLog, RecordingScheduler, jobs_path
+from energimon.jobruns import error_text as _error_text
 from energimon.model import LOCAL_TZ, Reading
+from energimon.stamps import Stamper
 from energimon.store import open_store
 from energimon.store.spool import Spool, SpoolFull
 from energimon.store.writer import SpoolWriter
@@ -26,35 +28,76 @@ log = logging.getLogger("energimon.daemon")
 STOP_GRACE_S = 2.0
 
 
+class StartupError(Exception):
+    """The daemon could not start: one line naming what failed (``energimon run`` exits 2 with it, the
+    systemd unit's "do not restart" code — restarting cannot fix a spool path that is not a file)."""
+
+
+@contextlib.contextmanager
+def _starting(what: str):
+    """Any failure inside becomes a :class:`StartupError` naming ``what`` (the traceback goes to DEBUG)."""
+    try:
+        yield
+    except StartupError:
+        raise
+    except Exception as exc:
+        log.debug("start-up failed: %s", what, exc_info=exc)
+        raise StartupError(f"{what}: {_error_text(exc)}") from exc
+
+
 class Daemon:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.spool = Spool(settings.spool.path, settings.spool.max_readings, settings.spool.synchronous)
-        self.store = open_store(settings.store)
+        self.spool = self.store = self.writer = self.jobs = None
+        try:
+            self._open(settings)
+        except StartupError:
+            self.close()
+            raise
+
+    def _open(self, settings: Settings) -> None:
+        with _starting(f"spool {settings.spool.path}"):
+            self.spool = Spool(settings.spool.path, settings.spool.max_readings, settings.spool.synchronous)
+        where = (settings.store.influxdb.describe() if settings.store.kind == "influxdb" and settings.store.influxdb
+                 else f"{settings.store.kind} {settings.store.path}")
+        with _starting(f"store {where}"):
+            self.store = open_store(settings.store)
         self.writer = SpoolWriter(self.spool, self.store, settings.spool.batch_size)
+        # One stamper for every collector: reading times energimon gives are strictly increasing per series and
+        # never given twice, also across a restart (the last stamps are committed in the spool with the readings).
+        self.stamper = Stamper()
+        self.stamper.load(self.spool.stamps())
         # Devices behind the same gateway (host:port) share one connection.
         self.modbus_pool = ConnectionPool()
         # Which device answers (serial number …), for `energimon status`: see collector/modbus/identity.py.
-        self.device_info = DeviceInfoFile(device_info_path(settings))
-        self.pollers = [ModbusPoller(d, self.accept, self.modbus_pool, self.device_info)
-                        for d in settings.devices if d.enabled]
+        with _starting(f"device info {device_info_path(settings)}"):
+            self.device_info = DeviceInfoFile(device_info_path(settings))
+        with _starting("Modbus devices"):
+            self.pollers = [ModbusPoller(d, self.accept, self.modbus_pool, self.device_info,
+                                         self.stamper)
+                            for d in settings.devices if d.enabled]
         self.mqtt = None
         if settings.mqtt is not None:
             from energimon.collector.mqtt.runtime import MqttCollector
+            from energimon.collector.mqtt.state import state_path
 
-            self.mqtt = MqttCollector(settings.mqtt, settings.sites, self.spool, self._mqtt_committed)
+            with _starting(f"MQTT collector for {settings.mqtt.host}"):
+                self.mqtt = MqttCollector(settings.mqtt, settings.sites, self.spool, self._mqtt_committed,
+                                          self.stamper, state_path(settings))
         self.accepted = 0
         self._full_logged_at = 0.0
         self._rejects_logged: set[str] = set()
         self.stop_event: asyncio.Event | None = None
-        self.jobs = JobRunLog(jobs_path(settings))  # for `energimon status` and /metrics
+        with _starting(f"job-run log {jobs_path(settings)}"):
+            self.jobs = JobRunLog(jobs_path(settings))  # for `energimon status` and /metrics
         self.scheduler: RecordingScheduler | None = None
         self.status_points = None  # energimon_status in InfluxDB (see _add_status_point_job)
 
     async def accept(self, readings: Sequence[Reading], source: str) -> bool:
         """The collectors' sink: returns once readings are durable in the spool (True) or refused (False)."""
+        stamps = self.stamper.pending()  # committed with the readings they stamped
         try:
-            result = await asyncio.to_thread(self.spool.put, readings, source)
+            result = await asyncio.to_thread(self.spool.put, readings, source, stamps)
         except SpoolFull as exc:
             if time.monotonic() - self._full_logged_at > 60:
                 self._full_logged_at = time.monotonic()
@@ -64,6 +107,7 @@ class Daemon:
             self._rejects_logged.add(source)  # once per source; all of them are in dead letters
             log.warning("%s: %d invalid readings kept as dead letters, e.g. %s",
                         source, len(result.rejected), result.rejected[0][1])
+        self.stamper.committed(stamps)
         self.accepted += result.accepted
         self.writer.wake()
         if self.mqtt is not None and result.accepted:  # mqtt.publish: normalised readings for a BMS
@@ -156,52 +200,78 @@ class Daemon:
             await asyncio.sleep(interval_s)
 
     async def run(self, install_signal_handlers: bool = True) -> int:
+        """Run until a stop is requested; raise :class:`StartupError` (everything closed) if it cannot start."""
         loop = asyncio.get_running_loop()
         self.stop_event = stop = asyncio.Event()
+        tasks: list[asyncio.Task] = []
+        extra: list[asyncio.Task] = []
+        scheduler = alert_runner = metrics = None
+        try:
+            with _starting("scheduler"):
+                self.scheduler = scheduler = RecordingScheduler(self.jobs, timezone=LOCAL_TZ)
+                scheduler.add_job(self._status_line, "interval",
+                                  seconds=self.settings.schedule.status_log_interval_s,
+                                  id="status-line", coalesce=True, max_instances=1)
+                self._add_status_point_job(scheduler)
+            tasks = [asyncio.create_task(self.writer.run(stop), name="spool-writer")]
+            tasks += [asyncio.create_task(p.run(stop), name=p.source) for p in self.pollers]
+            if self.mqtt is not None:
+                tasks.append(asyncio.create_task(self.mqtt.run(stop), name=self.mqtt.source))
+            if self.settings.web is not None and self.settings.web.enabled:  # [web]: the server of `energimon web`
+                from energimon.web.app import create_app
+                from energimon.web.server import serve_embedded
+
+                with _starting(f"the web application (data {self.settings.web.data_dir})"):
+                    app = create_app(self.settings)
+                tasks.append(asyncio.create_task(serve_embedded(app, self.settings.web, stop), name="web"))
+            wd = systemd.watchdog_interval_s()
+            if wd:
+                extra.append(asyncio.create_task(self._watchdog(wd), name="watchdog"))
+            # Alerts: rules, outbox and digest jobs (each run opens its own read-only store: the
+            # runner closes it after every run, and analytics never share the writer's connection).
+            if self.settings.alerts is not None and self.settings.alerts.enabled:
+                from energimon.analytics.alerting.jobs import register_jobs
+
+                with _starting(f"alerts (state {self.settings.alerts.state_path})"):
+                    alert_runner = register_jobs(scheduler, self.settings,
+                                                 lambda: open_store(self.settings.store, readonly=True))
+            if self.settings.esco is not None:
+                # The monthly savings report on the first working morning of a month (07:00, outside the
+                # 02:00-03:00 DST hour; idempotent: a rerun rewrites the same files).
+                with _starting("the monthly savings report job"):
+                    scheduler.add_job(self._monthly_savings_report, "cron", day="1-7", hour=7, minute=0,
+                                      id="savings-report", coalesce=True, max_instances=1, misfire_grace_time=3600)
+            with _starting("scheduler"):
+                scheduler.start()
+            if self.settings.metrics.enabled:
+                from energimon.metrics import MetricsServer
+
+                metrics = MetricsServer(self, self.settings.metrics.host, self.settings.metrics.port)
+                if not metrics.start():
+                    metrics = None
+            with _starting("first status"):
+                log.info("started: %d devices, store %s, spool %s (%d waiting)",
+                         len(self.pollers), self.store.ping().detail, self.spool.path, self.spool.backlog())
+        except BaseException as exc:  # nothing half-started stays behind
+            stop.set()
+            if scheduler is not None and scheduler.running:
+                scheduler.shutdown(wait=False)
+            if metrics is not None:
+                await asyncio.to_thread(metrics.stop)
+            if alert_runner is not None:
+                alert_runner.close()
+            for t in [*tasks, *extra]:
+                t.cancel()
+            for t in [*tasks, *extra]:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+            self.close()
+            if isinstance(exc, Exception) and not isinstance(exc, StartupError):
+                raise StartupError(f"start-up: {_error_text(exc)}") from exc
+            raise
         if install_signal_handlers:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.request_stop)
-        self.scheduler = scheduler = RecordingScheduler(self.jobs, timezone=LOCAL_TZ)
-        scheduler.add_job(self._status_line, "interval", seconds=self.settings.schedule.status_log_interval_s,
-                          id="status-line", coalesce=True, max_instances=1)
-        self._add_status_point_job(scheduler)
-        tasks = [asyncio.create_task(self.writer.run(stop), name="spool-writer")]
-        tasks += [asyncio.create_task(p.run(stop), name=p.source) for p in self.pollers]
-        if self.mqtt is not None:
-            tasks.append(asyncio.create_task(self.mqtt.run(stop), name=self.mqtt.source))
-        if self.settings.web is not None and self.settings.web.enabled:  # [web]: the same server as `energimon web`
-            from energimon.web.app import create_app
-            from energimon.web.server import serve_embedded
-
-            tasks.append(asyncio.create_task(serve_embedded(create_app(self.settings), self.settings.web, stop),
-                                             name="web"))
-        extra = []
-        wd = systemd.watchdog_interval_s()
-        if wd:
-            extra.append(asyncio.create_task(self._watchdog(wd), name="watchdog"))
-        # Alerts: rules, outbox and digest jobs (each run opens its own read-only store: the
-        # runner closes it after every run, and analytics never share the writer's connection).
-        alert_runner = None
-        if self.settings.alerts is not None and self.settings.alerts.enabled:
-            from energimon.analytics.alerting.jobs import register_jobs
-
-            alert_runner = register_jobs(scheduler, self.settings,
-                                         lambda: open_store(self.settings.store, readonly=True))
-        if self.settings.esco is not None:
-            # The monthly savings report on the first working morning of a month (07:00, outside the
-            # 02:00-03:00 DST hour; idempotent: a rerun rewrites the same files).
-            scheduler.add_job(self._monthly_savings_report, "cron", day="1-7", hour=7, minute=0,
-                              id="savings-report", coalesce=True, max_instances=1, misfire_grace_time=3600)
-        scheduler.start()
-        metrics = None
-        if self.settings.metrics.enabled:
-            from energimon.metrics import MetricsServer
-
-            metrics = MetricsServer(self, self.settings.metrics.host, self.settings.metrics.port)
-            if not metrics.start():
-                metrics = None
-        log.info("started: %d devices, store %s, spool %s (%d waiting)",
-                 len(self.pollers), self.store.ping().detail, self.spool.path, self.spool.backlog())
         systemd.notify("READY=1\nSTATUS=collecting")
         try:
             await stop.wait()
@@ -228,7 +298,10 @@ class Daemon:
         return 0
 
     def close(self) -> None:
-        self.jobs.close()
-        self.writer.close()
-        self.store.close()
-        self.spool.close()
+        """Close what was opened (also after a failed start: parts may be missing)."""
+        for part in (self.jobs, self.writer, self.store, self.spool):
+            if part is not None:
+                try:
+                    part.close()
+                except Exception as exc:  # close the others anyway
+                    log.warning("closing %s: %s", type(part).__name__, _error_text(exc))

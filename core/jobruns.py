@@ -30,6 +30,8 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 
+from energimon.security import redact_url_credentials
+
 log = logging.getLogger("energimon.jobs")
 
 ERROR_TEXT_MAX = 300  # a status line, not a traceback (that goes to the log)
@@ -79,8 +81,12 @@ def jobs_path(settings) -> Path:
 
 
 def error_text(exc: BaseException) -> str:
-    """One short line naming the exception, for the status and the metrics (the log has the traceback)."""
+    """One short line naming the exception, for the status and the metrics (the log has the traceback).
+
+    Stored in ``jobs.db`` and shown by ``energimon status``: a URL's credentials are hidden first.
+    """
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = redact_url_credentials(text)
     text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return text if len(text) <= ERROR_TEXT_MAX else text[:ERROR_TEXT_MAX - 1] + "…"
 
@@ -288,7 +294,7 @@ class RecordingScheduler(AsyncIOScheduler):
             if interrupted:
                 outcome, text = "interrupted", "the daemon stopped during the run"
             elif isinstance(exc, JobFailed):
-                outcome, text = "error", str(exc)[:ERROR_TEXT_MAX] or "failed"
+                outcome, text = "error", redact_url_credentials(str(exc))[:ERROR_TEXT_MAX] or "failed"
             elif exc is not None:
                 outcome, text = "error", error_text(exc)
                 log.error("job %s failed after %.1f s: %s", job_id, duration_s, text, exc_info=exc)

@@ -1,10 +1,19 @@
-"""Small security checks that run at start: secrets in files every local user can read.
+"""Small security checks: secrets in files every local user can read, and credentials in URLs.
 
 The configuration may hold secrets (``smtp.password``, ``store.influxdb.token`` …) or name files that
 do (``password_file``, ``token_file``, a TLS ``key_file``).  On a shared municipal server such a file
 must not be readable by every user: :func:`secret_file_warnings` names each offending file and the
 fix; ``energimon check-config`` prints the warnings and ``energimon run`` logs them.  They are
 warnings, not errors: the daemon still starts (a monitoring gap is worse than a warning in the log).
+
+Credentials in a URL (``http://user:password@influx:8086``) are refused when the configuration is
+loaded (:func:`energimon.config.validators.url_credential_problems`): the password or token has its
+own setting, which is a ``SecretStr``, can come from a file or the environment and is never printed.
+A URL is printed in many places (``check-config``, ``status``, the start line, every store error, the
+job-run log), so refusing it once is safer than redacting it everywhere.  :func:`redact_url_credentials`
+is the one helper for what we print anyway: the refusal itself, stored error texts (``jobs.db``) and
+the daemon's log lines (:class:`RedactUrlCredentials`), in case a URL with credentials reaches them from
+elsewhere (a server's redirect, an exception text).
 """
 
 from __future__ import annotations
@@ -23,6 +32,46 @@ log = logging.getLogger("energimon.security")
 SECRET_KEYS = ("password", "token", "secret", "api_key")
 SECRET_FILE_KEYS = ("password_file", "token_file", "secret_file", "key_file")
 _SECRET_LINE = re.compile(r"^\s*[\w.\"'-]*(password|token|secret|api_key)[\"']?\s*=\s*[\"']", re.IGNORECASE)
+
+
+# scheme://userinfo@ — greedy up to the last '@' before a space or quote, so a password with an
+# unencoded '@' or '/' is hidden whole (a path with an '@' is hidden too: the safe side).
+_URL_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^\s'\"<>]*@")
+
+
+def url_has_credentials(text: str) -> bool:
+    """True when ``text`` holds a URL with a user name or password (``scheme://user[:password]@…``)."""
+    return "://" in text and _URL_USERINFO.search(text) is not None
+
+
+def redact_url_credentials(text: str) -> str:
+    """``http://user:pw@host`` → ``http://***@host`` wherever a URL appears in ``text``."""
+    return _URL_USERINFO.sub(r"\1***@", text) if "://" in text else text
+
+
+class RedactUrlCredentials(logging.Filter):
+    """A handler filter: credentials in URLs are hidden in the message and in a traceback's text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: let the handler report it as usual
+            return True
+        if "://" in message:
+            record.msg, record.args = redact_url_credentials(message), None
+        if record.exc_info:
+            text = logging.Formatter().formatException(record.exc_info)
+            if "://" in text:  # the traceback goes into the message, redacted (no formatter sees the original)
+                record.msg = f"{redact_url_credentials(message)}\n{redact_url_credentials(text)}"
+                record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
+def install_log_redaction() -> None:
+    """Add :class:`RedactUrlCredentials` to every handler of the root logger (after ``setup_logging``)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactUrlCredentials) for f in handler.filters):
+            handler.addFilter(RedactUrlCredentials())
 
 
 def _is_secret_key(key: str) -> bool:

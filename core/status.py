@@ -159,3 +159,43 @@ def device_identity_lines(settings) -> list[str]:
                      "or wrong unit id?)")
         lines.append(text)
     return lines or [f"  no device identities recorded ({path})"]
+
+
+def mqtt_lines(settings, now: pd.Timestamp) -> list[str]:
+    """Each broker: connected or not (since when), the session-present flag of the last connection, the last
+    message — from the state file the MQTT collector keeps (collector/mqtt/state.py), read-only."""
+    if settings.mqtt is None:
+        return ["  not configured ([mqtt])"]
+    from energimon.collector.mqtt.state import pid_alive, read_states, state_path
+
+    path = state_path(settings)
+    try:
+        brokers = read_states(path)
+    except (OSError, ValueError) as exc:
+        return [f"  cannot read {path}: {exc}"]
+    if not brokers:
+        return [f"  {path}: no connection recorded yet (the daemon has not run with [mqtt])"]
+    now_ms = int(now.timestamp() * 1000)
+    lines = []
+    for broker, st in sorted(brokers.items()):
+        running = pid_alive(st.get("pid"))
+        since = f" since {_local(st['since_ms'])}" if st.get("since_ms") else ""
+        if st.get("connected") and running:
+            text = f"connected{since}"
+        elif st.get("connected"):  # the daemon died without saying goodbye
+            text = f"NOT connected: the daemon (pid {st.get('pid')}) is not running; it was connected{since}"
+        elif st.get("stopped") or not running:
+            text = f"not connected: energimon stopped{since.replace(' since', ' at')}"
+        else:
+            text = f"NOT connected{since}" + (f": {st['last_error']}" if st.get("last_error") else "")
+        if st.get("session_present") is True:
+            text += ", session present: yes"
+        elif st.get("session_lost"):
+            text += ", session present: NO — the broker had lost our session, messages may have been lost"
+        elif st.get("session_present") is False:
+            text += ", session present: no (a new session: the first connection with this client id)"
+        last = st.get("last_message_ms")
+        text += (f", last message {(now_ms - last) / 1000:.0f} s ago ({_local(last)})" if last
+                 else ", no message yet")
+        lines.append(f"  {broker} (client id {st.get('client_id', '?')}): {text}")
+    return lines

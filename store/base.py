@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,14 @@ class Rejected:
     reason: str
 
 
+def collision_reason(r: Reading, stored: float) -> str:
+    """Why a device-stamped reading (:attr:`OnConflict.KEEP`) is refused: its series already holds another value
+    at that millisecond.  The stored value is kept; replacing it needs an explicit revision."""
+    when = datetime.fromtimestamp(r.ts_ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (f"time collision: {r.key} already holds {stored!r} at {when} ({r.ts_ms} ms); this reading, with the "
+            f"time its source gave, has {float(r.value)!r}: refused, the stored value is kept")
+
+
 @dataclass(frozen=True)
 class StoreHealth:
     reachable: bool
@@ -52,6 +60,9 @@ class Store(ABC):
     def write(self, readings: Sequence[Reading]) -> list[Rejected]:
         """Write a batch idempotently (same series + timestamp overwrites).
 
+        Except readings with :attr:`OnConflict.KEEP` (their time came from the device): where
+        the series already holds a *different* value at that time (in the store or earlier in
+        the batch), they are refused (:func:`collision_reason`) and the stored value is kept.
         Returns the readings refused for good; raises :class:`StoreError` when
         nothing could be written and a retry may succeed.
         """

@@ -22,6 +22,13 @@ offending readings, which come back as :class:`Rejected` (dead letters) so the
 queue keeps moving.  Every write is idempotent (same series + timestamp
 overwrites), so re-sending the good half of a batch is harmless.
 
+Device-stamped readings (:attr:`OnConflict.KEEP`) must not replace a different value
+stored at the same millisecond, and line protocol has no "insert if absent": a batch
+holding such readings first asks what is stored at their times — one InfluxQL request,
+one statement per measurement and site over the span of their times — and
+refuses the colliding ones (:func:`~energimon.store.base.collision_reason`).  Batches
+of readings energimon stamped (never a repeated stamp) skip it: that path stays as fast.
+
 Reads use InfluxQL over ``/query`` for every generation; fixed-bucket partial
 aggregates are pushed down as ``GROUP BY time(Ns)``.
 
@@ -52,8 +59,9 @@ import pandas as pd
 import urllib3
 
 from energimon.config.influx_settings import InfluxSettings
-from energimon.model import Reading, Role, SeriesKey, is_valid_id, now_ms
-from energimon.store.base import Rejected, Store, StoreError, StoreHealth
+from energimon.model import OnConflict, Reading, Role, SeriesKey, is_valid_id, now_ms
+from energimon.security import redact_url_credentials
+from energimon.store.base import Rejected, Store, StoreError, StoreHealth, collision_reason
 
 log = logging.getLogger("energimon.store.influx")
 
@@ -63,6 +71,9 @@ MEASUREMENT_CHANNELS: dict[str, tuple[str, ...]] = {
         "power_w", "energy_import_wh", "energy_export_wh", "pv_power_w", "pv_energy_wh", "pv_dc_power_w",
         "voltage_v", "voltage_l1_v", "voltage_l2_v", "voltage_l3_v", "current_a", "frequency_hz",
         "reactive_power_var", "power_factor",
+        "power_l1_w", "power_l2_w", "power_l3_w", "current_l1_a", "current_l2_a", "current_l3_a",
+        "energy_import_l1_wh", "energy_import_l2_wh", "energy_import_l3_wh",
+        "energy_export_l1_wh", "energy_export_l2_wh", "energy_export_l3_wh",
     ),
     "heat": ("heat_energy_wh", "heat_power_w", "volume_m3", "flow_m3_h", "supply_temp_c", "return_temp_c"),
     "weather": ("outdoor_temp_c", "irradiance_w_m2", "module_temp_c"),
@@ -80,6 +91,7 @@ STATUS_FIELDS = ("spool_backlog", "readings_written", "dead_letters", "readings_
 MAX_MS = 9_223_372_036_853
 BAD_DATA = (400, 413, 422)  # the request's content is at fault: find the offending points
 QUERY_CHUNK = 10_000
+CHECK_DEVICES = 100  # devices per statement of the device-time collision check (an OR of tag filters)
 
 
 def measurement_of(channel: str) -> str:
@@ -177,7 +189,9 @@ class InfluxStore(Store):
 
     # -- HTTP ------------------------------------------------------------------------------
     def _where(self) -> str:
-        return self.settings.describe()
+        # The configuration refuses credentials in the URL; settings built in code could still carry some,
+        # and every store error line starts with this.
+        return redact_url_credentials(self.settings.describe())
 
     def _request(self, method: str, path: str, params: dict[str, Any], body: bytes | None = None,
                  headers: dict[str, str] | None = None) -> urllib3.BaseHTTPResponse:
@@ -324,6 +338,9 @@ class InfluxStore(Store):
         2 cores, where influxd and this process already compete for the CPUs.)
         """
         rejected: list[Rejected] = []
+        keep = OnConflict.KEEP
+        if any(r.on_conflict is keep for r in readings):
+            readings = self._without_collisions(readings, rejected)
         lines = self.lines(readings, rejected)
         if lines:
             with self._lock:
@@ -334,6 +351,71 @@ class InfluxStore(Store):
             log.warning("InfluxDB store refused %d reading(s) for good, e.g. %s: %s",
                         len(rejected), rejected[0].reading.key, rejected[0].reason)
         return rejected
+
+    def _without_collisions(self, readings: Sequence[Reading], rejected: list[Rejected]) -> list[Reading]:
+        """The batch without device-stamped readings that would replace a different value (those go to
+        ``rejected``): compared with what the server holds at their times and with earlier readings of the batch."""
+        stored = self._stored_at([r for r in readings if r.on_conflict is OnConflict.KEEP])
+        seen: dict[tuple[str, str, str, int], float] = {}
+        out = []
+        for r in readings:
+            k = (r.site, r.device, r.channel, r.ts_ms)
+            try:
+                v = float(r.value)
+            except (TypeError, ValueError):
+                out.append(r)  # lines() refuses it with the reason
+                continue
+            if r.on_conflict is OnConflict.KEEP:
+                before = seen[k] if k in seen else stored.get(k)
+                if before is not None and before != v:
+                    rejected.append(Rejected(r, collision_reason(r, before)))
+                    continue
+            seen[k] = v
+            out.append(r)
+        return out
+
+    def _stored_at(self, readings: list[Reading]) -> dict[tuple[str, str, str, int], float]:
+        """What the server holds for these readings' series at their times (any role tag), in one request.
+
+        InfluxQL cannot OR several instants together, so each measurement and site is asked for the span from the
+        first to the last of those times, for the devices and fields in question (``GROUP BY device``; at most
+        :data:`CHECK_DEVICES` devices per statement).
+        """
+        spans: dict[tuple[str, str], tuple[int, int, set[str], set[str]]] = {}
+        valid = self._valid_ids
+        for r in readings:
+            m = MEASUREMENT_OF.get(r.channel)
+            if (m is None or r.ts_ms.__class__ is not int or (r.site not in valid and not is_valid_id(r.site))
+                    or (r.device not in valid and not is_valid_id(r.device))):
+                continue  # lines() refuses it with the reason
+            lo, hi, devices, fields = spans.get((m, r.site), (r.ts_ms, r.ts_ms, set(), set()))
+            devices.add(r.device)
+            fields.add(r.channel)
+            spans[(m, r.site)] = (min(lo, r.ts_ms), max(hi, r.ts_ms), devices, fields)
+        stmts, sites = [], []
+        for (m, site), (lo, hi, devices, fields) in spans.items():
+            ordered = sorted(devices)
+            for k in range(0, len(ordered), CHECK_DEVICES):
+                who = " OR ".join(f"{_q('device')} = {_s(d)}" for d in ordered[k:k + CHECK_DEVICES])
+                stmts.append(f"SELECT {', '.join(_q(f) for f in sorted(fields))} FROM {self._from(m)} "
+                             f"WHERE {_q('site')} = {_s(site)} AND ({who}) "
+                             f"AND time >= {max(0, lo)}ms AND time <= {min(MAX_MS, hi)}ms GROUP BY {_q('device')}")
+                sites.append(site)
+        if not stmts:
+            return {}
+        with self._lock:
+            if self._db_pending:
+                self.create_database()
+            results = self.query("; ".join(stmts), post=True)
+        stored: dict[tuple[str, str, str, int], float] = {}
+        for site, res in zip(sites, results, strict=True):
+            for s in res["series"]:
+                device, cols = s.get("tags", {}).get("device", ""), s["columns"]
+                for row in s["values"]:
+                    for col, v in zip(cols[1:], row[1:], strict=True):
+                        if v is not None:
+                            stored.setdefault((site, device, col, int(row[0])), float(v))
+        return stored
 
     def _write_lines(self, lines: list[_Line], rejected: list[Rejected]) -> None:
         body = "\n".join(ln.text for ln in lines).encode()
@@ -368,14 +450,17 @@ class InfluxStore(Store):
             raise StoreError(f"{self._where()}: status point refused (HTTP {status}): {msg}")
 
     # -- queries ---------------------------------------------------------------------------
-    def query(self, q: str, *, write: bool = False) -> list[dict]:
+    def query(self, q: str, *, write: bool = False, post: bool = False) -> list[dict]:
         """Run InfluxQL statement(s); the list of statement results (each with 'series').
 
+        ``post``: send a long read as a form body (urllib3 percent-encodes a long URL in Python, slowly).
         Raises StoreError on transport, auth or statement errors.
         """
         params = {"db": self.settings.read_database, "epoch": "ms"}
-        if write:
-            resp = self._request("POST", "/query", {}, urlencode({**params, "q": q}).encode(),
+        if write or post:
+            body = {**params, "q": q} if write else {**params, "q": q, "chunked": "true",
+                                                      "chunk_size": str(QUERY_CHUNK)}
+            resp = self._request("POST", "/query", {}, urlencode(body).encode(),
                                  {"Content-Type": "application/x-www-form-urlencoded"})
         else:
             resp = self._request("GET", "/query", {**params, "q": q, "chunked": "true",
@@ -580,6 +665,7 @@ def _warn_unverified(url: str) -> None:
     if url in _warned_unverified:
         return
     _warned_unverified.add(url)
+    url = redact_url_credentials(url)
     if url.startswith("https://"):
         log.warning("InfluxDB %s: verify_tls = false — the server's certificate is NOT checked, anyone on the "
                     "network path can pose as the server and read the credentials; for a server with its own "

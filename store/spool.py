@@ -19,6 +19,12 @@ Contract:
 * Readings that fail validation, or that the store refuses for good, go to the
   ``dead_letters`` table with the reason, for ``energimon deadletters`` (the
   store's refusals in the same transaction as the batch's :meth:`Spool.ack`).
+* Whether energimon stamped a reading's time or the device did
+  (:class:`~energimon.model.DeviceTimedReading`) is kept with it (column ``keep``), so the
+  store applies the right rule (:class:`~energimon.model.OnConflict`).
+* The collectors' last stamps (:mod:`energimon.stamps`) are committed in the same
+  transaction as the readings they stamped (table ``stamps``), so that no stamp is given
+  twice across a restart.
 """
 
 from __future__ import annotations
@@ -27,11 +33,11 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from energimon.model import Reading, now_ms, validate_reading
+from energimon.model import DeviceTimedReading, OnConflict, Reading, now_ms, validate_reading
 
 log = logging.getLogger("energimon.spool")
 
@@ -45,7 +51,12 @@ CREATE TABLE IF NOT EXISTS readings (
     channel TEXT NOT NULL,
     role    TEXT NOT NULL,
     ts_ms   INTEGER NOT NULL,
-    value   REAL NOT NULL
+    value   REAL NOT NULL,
+    keep    INTEGER NOT NULL DEFAULT 0      -- 1: the time came from the device (OnConflict.KEEP)
+);
+CREATE TABLE IF NOT EXISTS stamps (
+    stream  TEXT PRIMARY KEY,               -- energimon.stamps: the last stamp given to each stream
+    last_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS dead_letters (
     id          INTEGER PRIMARY KEY,
@@ -101,6 +112,9 @@ class Spool:
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(readings)")}
+        if "keep" not in columns:  # a spool written before the column existed: its readings were all stamped so
+            self._db.execute("ALTER TABLE readings ADD COLUMN keep INTEGER NOT NULL DEFAULT 0")
         self._count = self._db.execute("SELECT count(*) FROM readings").fetchone()[0]
         self._warned: set[float] = {f for f in FILL_WARNINGS if self._count >= f * max_readings}
         if self._warned:
@@ -110,10 +124,12 @@ class Spool:
             log.info("spool %s opened with %d readings waiting for the store", self.path, self._count)
 
     # -- producers ------------------------------------------------------------------------
-    def put(self, readings: Sequence[Reading], source: str = "unknown") -> PutResult:
+    def put(self, readings: Sequence[Reading], source: str = "unknown",
+            stamps: Mapping[str, int] | None = None) -> PutResult:
         """Validate and durably commit ``readings``.  Invalid ones go to dead letters.
 
-        Raises :class:`SpoolFull` (writing nothing) when the valid readings do not fit.
+        ``stamps``: the last stamp of each stream (:meth:`energimon.stamps.Stamper.pending`), committed in
+        the same transaction.  Raises :class:`SpoolFull` (writing nothing) when the valid readings do not fit.
         """
         result = PutResult()
         valid: list[Reading] = []
@@ -134,10 +150,17 @@ class Spool:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany(
-                    "INSERT INTO readings (site, device, channel, role, ts_ms, value) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    [(r.site, r.device, r.channel, r.role, r.ts_ms, float(r.value)) for r in valid],
+                    "INSERT INTO readings (site, device, channel, role, ts_ms, value, keep) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(r.site, r.device, r.channel, r.role, r.ts_ms, float(r.value),
+                      r.on_conflict is OnConflict.KEEP) for r in valid],
                 )
+                if stamps:
+                    self._db.executemany(
+                        "INSERT INTO stamps (stream, last_ms) VALUES (?, ?) "
+                        "ON CONFLICT (stream) DO UPDATE SET last_ms = max(last_ms, excluded.last_ms)",
+                        list(stamps.items()),
+                    )
                 self._insert_dead_letters(
                     (source, str(r.key), _reading_json(r), reason) for r, reason in result.rejected
                 )
@@ -183,13 +206,14 @@ class Spool:
         """The oldest ``limit`` readings, still in the spool until :meth:`ack`."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, site, device, channel, role, ts_ms, value FROM readings "
+                "SELECT id, site, device, channel, role, ts_ms, value, keep FROM readings "
                 "ORDER BY id LIMIT ?",
                 (limit,),
             ).fetchall()
         if not rows:
             return None
-        return Batch(rows[0][0], rows[-1][0], [Reading(*row[1:]) for row in rows])
+        return Batch(rows[0][0], rows[-1][0],
+                     [DeviceTimedReading(*row[1:7]) if row[7] else Reading(*row[1:7]) for row in rows])
 
     def ack(
         self, batch: Batch, dead: Sequence[tuple[Reading, str]] = (), source: str = "store"
@@ -227,6 +251,11 @@ class Spool:
             self._db.execute("ROLLBACK")
 
     # -- inspection -----------------------------------------------------------------------
+    def stamps(self) -> dict[str, int]:
+        """The last stamp committed for each stream (for :meth:`energimon.stamps.Stamper.load` at start)."""
+        with self._lock:
+            return dict(self._db.execute("SELECT stream, last_ms FROM stamps").fetchall())
+
     def backlog(self) -> int:
         return self._count
 
@@ -268,6 +297,7 @@ class Spool:
 def _reading_json(r: Reading) -> str:
     return json.dumps(
         {"site": r.site, "device": r.device, "channel": r.channel, "role": r.role,
-         "ts_ms": r.ts_ms, "value": repr(r.value)},
+         "ts_ms": r.ts_ms, "value": repr(r.value),
+         "time_from": "device" if r.on_conflict is OnConflict.KEEP else "energimon"},
         ensure_ascii=False, default=repr,  # a dead letter is kept even when a field has a strange type
     )

@@ -3,10 +3,17 @@
 WAL mode, so the CLI (another process) reads while the daemon writes.  One
 ``WITHOUT ROWID`` table keyed by (series, timestamp) makes writes idempotent —
 the spool delivers at least once, the store keeps each reading exactly once.
+
+A reading whose time came from the device (:attr:`OnConflict.KEEP`) never replaces a
+different value already stored at that millisecond: it is inserted only where the
+key is free (in SQL, ``ON CONFLICT DO NOTHING``), and a different stored value makes
+it a :class:`Rejected` with the reason.  Readings energimon stamped take the plain
+upsert (no look-up: their stamps are never given twice).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -15,8 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from energimon.model import Reading, SeriesKey, validate_reading
-from energimon.store.base import Rejected, Store, StoreError, StoreHealth
+from energimon.model import OnConflict, Reading, SeriesKey, validate_reading
+from energimon.store.base import Rejected, Store, StoreError, StoreHealth, collision_reason
+
+log = logging.getLogger("energimon.store.sqlite")
+
+_UPSERT = ("INSERT INTO points (series_id, ts_ms, value) VALUES (?, ?, ?) "
+           "ON CONFLICT (series_id, ts_ms) DO UPDATE SET value = excluded.value")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
@@ -85,11 +97,11 @@ class SqliteStore(Store):
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
                     rows = [(self._series_id(r), r.ts_ms, float(r.value)) for r in good]
-                    self._db.executemany(
-                        "INSERT INTO points (series_id, ts_ms, value) VALUES (?, ?, ?) "
-                        "ON CONFLICT (series_id, ts_ms) DO UPDATE SET value = excluded.value",
-                        rows,
-                    )
+                    if any(r.on_conflict is OnConflict.KEEP for r in good):
+                        collisions = self._write_keeping(good, rows)
+                    else:
+                        self._db.executemany(_UPSERT, rows)
+                        collisions = []
                     self._db.execute("COMMIT")
                 except BaseException:
                     self._db.execute("ROLLBACK")
@@ -97,7 +109,32 @@ class SqliteStore(Store):
                     raise
             except sqlite3.Error as exc:
                 raise StoreError(f"embedded store {self.path}: {exc}") from exc
-        return rejected
+        if collisions:
+            log.warning("embedded store kept %d stored value(s) and refused the device-stamped reading(s) that "
+                        "collided with them (dead letters), e.g. %s", len(collisions), collisions[0].reason)
+        return rejected + collisions
+
+    def _write_keeping(self, good: list[Reading], rows: list[tuple[int, int, float]]) -> list[Rejected]:
+        """The batch in order: runs of energimon-stamped readings upserted, each device-stamped one inserted only
+        where its (series, ms) is free or already holds the same value."""
+        collisions: list[Rejected] = []
+        run: list[tuple[int, int, float]] = []
+        for r, row in zip(good, rows, strict=True):
+            if r.on_conflict is not OnConflict.KEEP:
+                run.append(row)
+                continue
+            if run:
+                self._db.executemany(_UPSERT, run)
+                run = []
+            if self._db.execute("INSERT INTO points (series_id, ts_ms, value) VALUES (?, ?, ?) "
+                                "ON CONFLICT (series_id, ts_ms) DO NOTHING", row).rowcount == 0:
+                (stored,) = self._db.execute("SELECT value FROM points WHERE series_id = ? AND ts_ms = ?",
+                                             row[:2]).fetchone()
+                if stored != row[2]:
+                    collisions.append(Rejected(r, collision_reason(r, stored)))
+        if run:
+            self._db.executemany(_UPSERT, run)
+        return collisions
 
     def _series_id(self, r: Reading) -> int:
         key = (r.site, r.device, r.channel)

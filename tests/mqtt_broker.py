@@ -187,15 +187,6 @@ class Publisher:
         self.close()
 
 
-def wait_until(predicate, timeout_s: float, interval_s: float = 0.05, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-
-
 def thread_publisher(port: int, items: list[tuple[str, str]], interval_s: float, stop: threading.Event,
                      client_id: str) -> threading.Thread:
     """Publish ``items`` (QoS 1) one by one every ``interval_s`` in a thread; the thread ends when the

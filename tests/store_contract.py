@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energimon.model import Reading, SeriesKey
+from energimon.model import DeviceTimedReading, Reading, SeriesKey
 
 CPH = ZoneInfo("Europe/Copenhagen")
 HOUR_MS = 3_600_000
@@ -128,6 +128,33 @@ class StoreContract:
         assert [r.reading for r in rejected] == [bad]
         assert "finite" in rejected[0].reason
         assert list(store.read(GRID, utc(2026, 1, 15), utc(2026, 1, 16)).to_numpy()) == [42.0]
+
+    # -- readings with the device's own time (README, "Data model and conventions", Time) -----------------
+    def test_a_device_timed_reading_again_with_the_same_value_is_stored_once(self, store):
+        t = utc(2026, 1, 15, 12, 0)
+        dev = DeviceTimedReading(SITE, "hovedmaaler", "power_w", "grid", ms(t), 1000.0)
+        assert store.write([dev]) == []
+        assert store.write([dev]) == []  # redelivered (at-least-once spool, MQTT redelivery): idempotent
+        assert store.write([dev, dev]) == []
+        ts, v = store.read_raw_ms(GRID, 0, 2**62)
+        assert list(ts) == [ms(t)] and list(v) == [1000.0]
+
+    def test_a_device_timed_reading_never_replaces_a_different_value(self, store):
+        t, t2 = utc(2026, 1, 15, 12, 0), utc(2026, 1, 15, 12, 1)
+        assert store.write([rd(GRID, t, 1000.0)]) == []
+        other = DeviceTimedReading(SITE, "hovedmaaler", "power_w", "grid", ms(t), 1500.0)
+        fresh = DeviceTimedReading(SITE, "hovedmaaler", "power_w", "grid", ms(t2), 7.0)
+        again = DeviceTimedReading(SITE, "hovedmaaler", "power_w", "grid", ms(t2), 8.0)  # same batch, same time
+        rejected = store.write([other, fresh, again])
+        assert [r.reading for r in rejected] == [other, again]
+        assert "time collision" in rejected[0].reason and "1000.0" in rejected[0].reason
+        assert "1500.0" in rejected[0].reason and "2026-01-15T12:00:00.000Z" in rejected[0].reason
+        assert "7.0" in rejected[1].reason and "8.0" in rejected[1].reason
+        ts, v = store.read_raw_ms(GRID, 0, 2**62)
+        assert list(ts) == [ms(t), ms(t2)] and list(v) == [1000.0, 7.0]  # the stored values kept
+        # a reading energimon stamped keeps the plain rule (its stamps are never given twice: no look-up)
+        assert store.write([rd(GRID, t, 1250.0)]) == []
+        assert list(store.read_raw_ms(GRID, 0, 2**62)[1]) == [1250.0, 7.0]
 
     # -- raw reads ----------------------------------------------------------------------
     def test_read_is_half_open_sorted_and_utc(self, store):

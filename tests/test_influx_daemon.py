@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from conftest import unique_db
+from helpers.wait import async_wait_for
 
 from energimon.collector.simulator.modbus_server import MeterSimulator
 from energimon.config.settings import load_settings
@@ -30,7 +31,10 @@ def test_daemon_writes_every_accepted_reading_once_into_influxdb(influxd, tmp_pa
             settings = load_settings(cfg)
             daemon = Daemon(settings)
             runner = asyncio.create_task(daemon.run(install_signal_handlers=False))
-            await asyncio.sleep(3.5)
+            # every device has delivered (meters, inverters, heat meter) and the writer has caught up
+            await async_wait_for(lambda: all(p.health.last_success_ms for p in daemon.pollers)
+                                 and daemon.writer.written == daemon.accepted > 0, 60,
+                                 "readings of every device written to InfluxDB", 0.1)
             daemon.request_stop()
             code = await asyncio.wait_for(runner, timeout=10)
             return code, daemon, settings

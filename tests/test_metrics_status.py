@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers.wait import async_wait_for
 from prometheus_client.parser import text_string_to_metric_families
 
 from energimon.collector.simulator.buildings import SORO_BUILDINGS
@@ -97,7 +98,14 @@ def test_recording_scheduler_wraps_every_job_and_logs_failures(tmp_path, caplog)
         scheduler.add_job(tick, "interval", seconds=60, id="late", misfire_grace_time=1,
                           next_run_time=dt.datetime.now(tz=LOCAL_TZ) - dt.timedelta(seconds=10))
         scheduler.start()
-        await asyncio.sleep(1.1)
+
+        def done() -> bool:
+            runs = {r.job_id: r for r in log.runs()}
+            return (len(ticks) >= 3 and "tick" in runs and runs["tick"].runs == len(ticks)
+                    and "broken" in runs and runs["broken"].runs >= 3
+                    and "late" in runs and runs["late"].outcome == "missed")
+
+        await async_wait_for(done, 30, "three ticks, three failures and the skipped run recorded")
         scheduler.shutdown(wait=False)
 
     with caplog.at_level(logging.ERROR, logger="energimon.jobs"):
@@ -173,11 +181,16 @@ def test_failing_job_in_the_daemon_is_recorded_and_shown_by_status_while_collect
             cfg = write_config(tmp_path, sim, f'\n[metrics]\nenabled = true\nlisten = "127.0.0.1:{metrics_port}"\n')
             daemon = Daemon(load_settings(cfg))
             runner = asyncio.create_task(daemon.run(install_signal_handlers=False))
-            await asyncio.sleep(0.3)
+            await async_wait_for(lambda: daemon.scheduler is not None and daemon.scheduler.running, 30,
+                                 "the scheduler to start")
             daemon.scheduler.add_job(failing_report, "interval", seconds=0.5, id="failing-job")
-            await asyncio.sleep(1.3)
+
+            def failed() -> int:
+                return sum(r.failures for r in daemon.jobs.runs() if r.job_id == "failing-job")
+
+            await async_wait_for(lambda: failed() >= 3, 30, "three failures of the job")
             accepted_after_failures = daemon.accepted
-            await asyncio.sleep(1.5)
+            await async_wait_for(lambda: daemon.accepted > accepted_after_failures, 30, "more readings")
             code, out = await status(cfg)  # while the daemon runs
             samples = await asyncio.to_thread(scrape, metrics_port)
             assert daemon.accepted > accepted_after_failures  # still collecting
@@ -257,8 +270,16 @@ def test_metrics_endpoint_and_job_status_of_a_running_daemon(tmp_path):
                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
             try:
                 first = await wait_for_metrics(metrics_port, proc)
-                await asyncio.sleep(2.2)  # two more polls at interval 1 s
-                second = await asyncio.to_thread(scrape, metrics_port)
+                latest: dict = {}
+
+                def grown() -> bool:  # more polls since the first scrape, and written too
+                    latest.clear()
+                    latest.update(scrape(metrics_port))
+                    return all(value(latest, name) > value(first, name) for name in (
+                        "energimon_readings_accepted_total", "energimon_readings_written_total"))
+
+                await async_wait_for(grown, 30, "the readings counters to grow", 0.2)
+                second = dict(latest)
                 jobs = jobs_path(load_settings(cfg))
                 deadline = time.monotonic() + 20  # status-line runs 10 s after start
                 while time.monotonic() < deadline and not (jobs.exists() and _ok(jobs, "status-line")):

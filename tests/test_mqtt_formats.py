@@ -103,6 +103,66 @@ def test_shelly_partial_notifications_and_events_are_not_errors():
     assert v.channel == "power_w" and v.value == 12.5 and v.ts_ms is None
 
 
+def docstring_examples(module) -> list[bytes]:
+    """Every example payload in a format module's docstring (each indented block after '::')."""
+    blocks = re.findall(r"::\n\n((?:    .*\n|\n)+)", module.__doc__)
+    return ["\n".join(line[4:] for line in b.splitlines()).strip().encode() for b in blocks]
+
+
+def test_shelly_pro3em_em_and_emdata_status_without_fields():
+    """The documented em:0 and emdata:0 examples (Shelly Gen2 API, EM and EMData status): totals and phases a, b, c
+    as L1, L2, L3; the totals in the examples are the sums of the phases, checked by hand in the comments."""
+    r = route(topic="shellies/{site}/{device}/status/+", format="shelly_gen2", role="grid")
+    _, em, emdata = docstring_examples(r.module)
+    parsed = r.module.parse(em, r.spec)
+    got = {v.channel: convert(v.value, v.unit, v.channel) for v in parsed.values}
+    assert got == {
+        "power_w": 715.5,  # 951.2 - 951.1 + 715.4
+        "power_l1_w": 951.2, "power_l2_w": -951.1, "power_l3_w": 715.4,  # phase b returns power: negative
+        "current_a": 11.086,  # 4.029 + 4.027 + 3.03
+        "current_l1_a": 4.029, "current_l2_a": 4.027, "current_l3_a": 3.03,
+        "voltage_l1_v": 236.1, "voltage_l2_v": 236.201, "voltage_l3_v": 236.402,
+    }
+    assert not parsed.problems and {v.ts_ms for v in parsed.values} == {None}  # status topics carry no time
+    parsed = r.module.parse(emdata, r.spec)
+    got = {v.channel: convert(v.value, v.unit, v.channel) for v in parsed.values}
+    assert got == {
+        "energy_import_wh": 119878.25,  # 39922.93 + 39898.66 + 40056.66
+        "energy_export_wh": 1607.05,  # 1075.97 + 484.19 + 46.89
+        "energy_import_l1_wh": 39922.93, "energy_import_l2_wh": 39898.66, "energy_import_l3_wh": 40056.66,
+        "energy_export_l1_wh": 1075.97, "energy_export_l2_wh": 484.19, "energy_export_l3_wh": 46.89,
+    }
+    assert not parsed.problems
+
+
+def test_shelly_pro3em_notifications_read_em_and_its_emdata_with_the_device_time():
+    r = route(topic="{device}/events/rpc", format="shelly_gen2", site="soro-raadhus", role="grid", component="em:0")
+    doc = {"method": "NotifyStatus", "params": {"ts": 1764403200.25, "em:0": {"id": 0, "a_act_power": 951.2,
+                                                                              "total_act_power": 715.5},
+                                                "emdata:0": {"id": 0, "total_act": 119878.25}}}
+    parsed = r.module.parse(json.dumps(doc).encode(), r.spec)
+    assert {v.channel: v.value for v in parsed.values} == {"power_l1_w": 951.2, "power_w": 715.5,
+                                                           "energy_import_wh": 119878.25}
+    assert {v.ts_ms for v in parsed.values} == {1764403200250}
+    only_counters = {"method": "NotifyStatus", "params": {"ts": 1764403260, "emdata:0": {"total_act_ret": 5.5}}}
+    (v,) = r.module.parse(json.dumps(only_counters).encode(), r.spec).values
+    assert (v.channel, v.value, v.ts_ms) == ("energy_export_wh", 5.5, 1764403260000)
+    other = {"method": "NotifyStatus", "params": {"ts": 1764403260, "em:1": {"a_act_power": 1}}}
+    assert r.module.parse(json.dumps(other).encode(), r.spec).values == []  # another meter: not ours
+
+
+def test_shelly_pro3em_through_the_router_into_readings():
+    router = Router([sub(topic="shellies/{site}/{device}/status/+", format="shelly_gen2", role="grid")], SITES,
+                    65536)
+    _, em, emdata = docstring_examples(FORMATS["shelly_gen2"])
+    out = router.process([Message(1, 1, "shellies/soro-raadhus/pro3em/status/em:0", em, False, NOW_MS),
+                          Message(2, 1, "shellies/soro-raadhus/pro3em/status/emdata:0", emdata, False, NOW_MS)],
+                         now_ms=NOW_MS)
+    assert out.dead_letters == [] and len(out.readings) == 11 + 8
+    assert {(r.site, r.device, r.role) for r in out.readings} == {("soro-raadhus", "pro3em", "grid")}
+    assert {r.ts_ms for r in out.readings} == {NOW_MS}  # stamped on receipt, one instant per series
+
+
 def test_tasmota_example_time_is_danish_local_and_total_is_kwh():
     r = route(topic="tele/{device}/SENSOR", format="tasmota", site="stenlille-hallen")
     parsed = r.module.parse(docstring_example(r.module), r.spec)
@@ -214,7 +274,7 @@ def test_settings_report_key_paths_and_hide_passwords():
     probs = mqtt_problems({"host": "broker", "subscriptions": [
         {"topic": "a/{device}", "role": "weather", "site": "soro-radhus", "channel": "outdoor_temp_c"}]})
     assert probs == ["mqtt.subscriptions[0] (topic 'a/{device}').site: unknown site 'soro-radhus'; "
-                     "known sites: soro-raadhus"]
+                     "known sites: soro-raadhus; did you mean 'soro-raadhus'?"]
 
 
 def test_example_config_documents_mqtt_with_the_soro_outdoor_sensor():

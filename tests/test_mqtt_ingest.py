@@ -44,8 +44,7 @@ async def daemon_running(cfg: dict):
     daemon = Daemon(settings_from_dict(cfg))
     task = asyncio.create_task(daemon.run(install_signal_handlers=False))
     try:
-        await wait_async(lambda: daemon.mqtt.connected, 10, "the collector to connect")
-        await asyncio.sleep(0.3)  # SUBACK
+        await wait_async(lambda: daemon.mqtt.subscribed, 10, "the collector to connect and subscribe")
         yield daemon
     finally:
         daemon.request_stop()
@@ -159,8 +158,9 @@ def test_bad_payloads_become_dead_letters_counted_per_topic_logged_once_and_inge
             cfg = config(tmp_path, broker.port, subs, max_payload_bytes=65536, bad_input_log_interval_s=60)
             async with daemon_running(cfg) as d:
                 # the session subscribed to a topic that is no longer in the configuration
+                subacks = d.mqtt.stats.subacks
                 d.mqtt._client.subscribe("gammel/#", qos=1)
-                await asyncio.sleep(0.3)
+                await wait_async(lambda: d.mqtt.stats.subacks > subacks, 10, "the old subscription granted")
                 items = [(t, p) for t, p, _ in BAD] + [("gammel/emne", b"1")]
                 items += [(t, p) for t, p, _ in BAD]  # the same again: counted, not logged again
                 items.append(("soroe/raadhus/udefoeler", json.dumps({"temperature": 1.5, "ts": T0})))
@@ -218,8 +218,7 @@ def test_broker_restart_mid_stream_loses_and_duplicates_nothing(tmp_path):
                 await wait_async(lambda: len(read_series(tmp_path / "store.db", key)[0]) >= n, 20,
                                  lambda: f"{n} readings in the store: {d.mqtt.stats}; broker log:\n"
                                          f"{broker.log_text()[-3000:]}")
-                await asyncio.sleep(0.5)
-                return d.mqtt.stats
+                return d.mqtt.stats  # stopping flushes the spool: an extra copy would be in the store below
         finally:
             broker.stop()
 
@@ -243,11 +242,10 @@ def test_full_spool_applies_back_pressure_and_the_broker_keeps_the_rest(tmp_path
             stop = asyncio.Event()
             collector = MqttCollector(settings, SITES, spool)
             task = asyncio.create_task(collector.run(stop))
-            await wait_async(lambda: collector.connected, 10, "connect")
-            await asyncio.sleep(0.3)
+            await wait_async(lambda: collector.subscribed, 10, "connect and subscribe")
             await asyncio.to_thread(publish, broker.port, items)
-            await wait_async(lambda: collector.stats.spool_full >= 1, 10, "spool full")
-            await asyncio.sleep(1.5)
+            # refused, then refused again on the retry after the back-off: nothing more was acknowledged between
+            await wait_async(lambda: collector.stats.spool_full >= 2, 10, "spool full, twice")
             assert spool.backlog() == 5 and collector.stats.acked == 5
             # the daemon stops while the spool is full: nothing more is acknowledged
             stop.set()

@@ -75,10 +75,9 @@ def test_tls_with_password_ingests(tmp_path, tls_broker, protocol):
         collector = MqttCollector(mqtt_settings(broker.port, tls["ca"], PASSWORD, protocol), SITES, spool)
         task = asyncio.create_task(collector.run(stop))
         for _ in range(200):
-            if collector.connected:
+            if collector.subscribed:  # connected, and the broker granted the subscription
                 break
             await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)
         await asyncio.to_thread(publish)
         for _ in range(200):
             if spool.backlog():
@@ -137,7 +136,10 @@ def test_broker_not_there_yet_is_retried_until_it_is(tmp_path):
         stop = asyncio.Event()
         collector = MqttCollector(settings, SITES, spool)
         task = asyncio.create_task(collector.run(stop))
-        await asyncio.sleep(0.8)
+        for _ in range(200):
+            if collector.stats.connect_failures >= 1:
+                break
+            await asyncio.sleep(0.05)
         assert collector.stats.connect_failures >= 1 and "Connection refused" in (collector.last_error or "")
         await asyncio.to_thread(broker.start)
         try:

@@ -12,7 +12,6 @@ import asyncio
 import inspect
 import os
 import re
-import signal
 import subprocess
 import sys
 import textwrap
@@ -22,6 +21,8 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from helpers.daemon import RunningDaemon
+from helpers.wait import async_wait_for
 from mqtt_broker import Publisher, add_password, free_port, running_broker
 
 import energimon.collector
@@ -166,13 +167,16 @@ def test_a_full_run_never_prints_a_secret(tmp_path, mqtt_password_ok):
     try:
         with running_broker(tmp_path / "broker",
                             listener_extra=f"allow_anonymous false\npassword_file {passwd}\n") as broker:
-            out, err, code, cfg = asyncio.run(_run_daemon(tmp_path, broker.port, smtp.port))
+            out, err, code, cfg = asyncio.run(_run_daemon(tmp_path, broker.port, smtp.port, mqtt_password_ok))
             mail = subprocess.run([sys.executable, "-m", "energimon.cli", "test-mail", "--config", str(cfg)],
                                   capture_output=True, text=True, timeout=60,
                                   env={**os.environ, "ENERGIMON_MQTT__PASSWORD": MQTT_SECRET})
             check = subprocess.run([sys.executable, "-m", "energimon.cli", "check-config", str(cfg)],
                                    capture_output=True, text=True, timeout=60,
                                    env={**os.environ, "ENERGIMON_MQTT__PASSWORD": MQTT_SECRET})
+            status = subprocess.run([sys.executable, "-m", "energimon.cli", "status", "--config", str(cfg)],
+                                    capture_output=True, text=True, timeout=60,
+                                    env={**os.environ, "ENERGIMON_MQTT__PASSWORD": MQTT_SECRET})
     finally:
         smtp.controller.stop()
 
@@ -180,51 +184,163 @@ def test_a_full_run_never_prints_a_secret(tmp_path, mqtt_password_ok):
     # the secrets were really used: the broker accepted (or refused) the daemon, the SMTP server took the mail
     if mqtt_password_ok:
         assert "connected to 127.0.0.1" in out, out[-3000:]
-        store = SqliteStore(tmp_path / "store.db", readonly=True)
-        try:
-            assert "udefoeler" in set(store.latest()["device"])
-        finally:
-            store.close()
+        assert "udefoeler" in _devices_in_store(tmp_path / "store.db")
     else:
         assert "refused the connection" in out, out[-3000:]
     assert mail.returncode == 0, mail.stderr
     assert len(smtp.received) == 1
     assert check.returncode == 0, check.stderr
+    assert status.returncode == 0, status.stdout + status.stderr
     # the world-readable secret file is named, with the fix, by run and by check-config
     secret_file = tmp_path / "smtp.password"
     assert f"{secret_file} (named by smtp.password_file" in out and f"chmod 640 {secret_file}" in out
     assert f"WARNING: {secret_file} (named by smtp.password_file" in check.stderr
-    assert len(out.splitlines()) >= 8, "expected a log to search"
+    assert "energimon.daemon: started:" in out and "energimon.daemon: stopped:" in out, "expected a log to search"
     for text, what in ((out, "run stdout"), (err, "run stderr"), (mail.stdout, "test-mail stdout"),
                        (mail.stderr, "test-mail stderr"), (check.stdout, "check-config stdout"),
-                       (check.stderr, "check-config stderr")):
+                       (check.stderr, "check-config stderr"), (status.stdout, "status stdout"),
+                       (status.stderr, "status stderr")):
         _assert_no_secret(text, what)
+    # ... and every file the run left behind: store, spool (dead letters), job log, broker persistence
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and p != secret_file]
+    assert {"store.db", "spool.db", "jobs.db"} <= {p.name for p in files}
+    for path in files:
+        data = path.read_bytes()
+        for secret in SECRETS:
+            assert secret.encode() not in data and secret.encode("utf-16-le") not in data, f"{path} holds a secret"
 
 
-async def _run_daemon(tmp_path: Path, broker_port: int, smtp_port: int):
+def _devices_in_store(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    store = SqliteStore(path, readonly=True)
+    try:
+        return set(store.latest()["device"])
+    finally:
+        store.close()
+
+
+async def _run_daemon(tmp_path: Path, broker_port: int, smtp_port: int, mqtt_password_ok: bool):
+    """``energimon run`` until it is ready and has used its MQTT password (stored a reading, or been refused);
+    then SIGTERM.  Every wait is for a condition (the machine may be loaded)."""
     async with MeterSimulator() as sim:
         cfg, env = _secret_config(tmp_path, sim, broker_port, smtp_port)
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "energimon.cli", "run", "--config", str(cfg),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
-        )
-        try:
-            await asyncio.sleep(2.5)
-            publisher = await asyncio.to_thread(Publisher, broker_port, "sec-publisher", "publisher", "pub-pass")
-            try:
-                ts = int(time.time())
-                await asyncio.to_thread(publisher.publish, "soroe/raadhus/udefoeler",
-                                        f'{{"temperature": 4.5, "ts": {ts}}}')
-            finally:
-                await asyncio.to_thread(publisher.close)
-            await asyncio.sleep(2.0)
-            proc.send_signal(signal.SIGTERM)
-            out, err = await asyncio.wait_for(proc.communicate(), timeout=15)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-        return out.decode(), err.decode(), proc.returncode, cfg
+        with RunningDaemon(cfg, env) as daemon:
+            await async_wait_for(lambda: daemon.ready or daemon.proc.poll() is not None, 60, "READY=1 from run")
+            assert daemon.proc.poll() is None, daemon.stderr
+            if mqtt_password_ok:
+                await async_wait_for(lambda: daemon.output_contains("connected to 127.0.0.1"), 30,
+                                     lambda: f"the MQTT connection:\n{daemon.stdout[-2000:]}")
+                publisher = await asyncio.to_thread(Publisher, broker_port, "sec-publisher", "publisher", "pub-pass")
+                try:
+                    payload = f'{{"temperature": 4.5, "ts": {int(time.time())}}}'
+                    # published again until stored (the same reading: idempotent): the first message can come
+                    # before the broker has the daemon's subscription
+                    deadline = time.monotonic() + 30
+                    while True:
+                        await asyncio.to_thread(publisher.publish, "soroe/raadhus/udefoeler", payload)
+                        try:
+                            await async_wait_for(lambda: "udefoeler" in _devices_in_store(tmp_path / "store.db"),
+                                                 1.0, "the reading in the store", 0.1)
+                            break
+                        except AssertionError:
+                            if time.monotonic() > deadline:
+                                raise
+                finally:
+                    await asyncio.to_thread(publisher.close)
+            else:
+                await async_wait_for(lambda: daemon.output_contains("refused the connection"), 30,
+                                     lambda: f"the broker's refusal:\n{daemon.stdout[-2000:]}")
+            # the meters' readings too, so the store and spool files searched below hold a run's worth of data
+            await async_wait_for(lambda: "hovedmaaler" in _devices_in_store(tmp_path / "store.db"), 30,
+                                 "Modbus readings in the store", 0.1)
+            code = await asyncio.to_thread(daemon.terminate)
+            return daemon.stdout, daemon.stderr, code, cfg
+
+
+# -- credentials in URLs ---------------------------------------------------------------------------------------
+URL_SECRET = "url-Hemmelig-9Tk4Wq2Rv"
+
+
+def test_credentials_in_a_url_are_refused_and_never_printed(tmp_path):
+    # InfluxDB 1.x users are used to http://user:password@host: refused when the configuration is loaded, pointing
+    # to the settings that keep a password secret; the URL is shown with its credentials hidden
+    from energimon.collector.simulator.modbus_server import free_port
+
+    port = free_port()
+    cfg = tmp_path / "energimon.toml"
+    cfg.write_text(f"""[sites.soro-raadhus]
+name = "Sorø Rådhus"
+latitude = 55.43
+longitude = 11.56
+
+[store]
+kind = "influxdb"
+[store.influxdb]
+url = "http://energimon:{URL_SECRET}@127.0.0.1:{port}"
+mode = "v1"
+database = "energimon"
+
+[spool]
+path = "{tmp_path}/spool.db"
+""", encoding="utf-8")
+    outputs = []
+    for command in (["check-config", str(cfg)], ["run", "--config", str(cfg)], ["status", "--config", str(cfg)]):
+        proc = subprocess.run([sys.executable, "-m", "energimon.cli", *command], capture_output=True, text=True,
+                              timeout=60)
+        assert proc.returncode == 2, (command, proc.stdout, proc.stderr)
+        assert (f"line 9: store.influxdb.url: credentials in a URL are not accepted "
+                f"('http://***@127.0.0.1:{port}')") in proc.stderr
+        assert "store.influxdb.username and password or password_file (mode v1)" in proc.stderr
+        outputs += [proc.stdout, proc.stderr]
+    assert not (tmp_path / "spool.db").exists()  # run did not start
+    # the same URL from the environment is named by its variable
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace(f"energimon:{URL_SECRET}@", ""), encoding="utf-8")
+    env = {**os.environ, "ENERGIMON_STORE__INFLUXDB__URL": f"http://energimon:{URL_SECRET}@127.0.0.1:{port}"}
+    proc = subprocess.run([sys.executable, "-m", "energimon.cli", "check-config", str(cfg)], capture_output=True,
+                          text=True, timeout=60, env=env)
+    assert proc.returncode == 2
+    assert "ENERGIMON_STORE__INFLUXDB__URL (environment): store.influxdb.url: credentials in a URL" in proc.stderr
+    outputs += [proc.stdout, proc.stderr]
+    for text in outputs:
+        assert URL_SECRET not in text
+
+
+def test_every_place_that_prints_a_url_hides_its_credentials(capsys):
+    """Behind the refusal: store errors, the job-run log's error texts and log lines hide a URL's credentials
+    wherever one comes from (settings built in code, an exception text from a library)."""
+    import logging
+
+    from energimon.collector.simulator.modbus_server import free_port
+    from energimon.config.influx_settings import InfluxSettings
+    from energimon.jobruns import error_text
+    from energimon.logs import setup_logging
+    from energimon.model import Reading
+    from energimon.security import install_log_redaction, redact_url_credentials
+    from energimon.store.base import StoreError
+    from energimon.store.influx import InfluxStore
+
+    assert redact_url_credentials("a http://u:p@ss/w@h:1/x b https://t@h c") == "a http://***@h:1/x b https://***@h c"
+    assert redact_url_credentials("http://h:8086/query?db=x") == "http://h:8086/query?db=x"
+    closed = InfluxStore(InfluxSettings(url=f"http://energimon:{URL_SECRET}@127.0.0.1:{free_port()}", mode="v1",
+                                        database="x", timeout_s=2))
+    try:
+        assert URL_SECRET not in closed.ping().detail
+        with pytest.raises(StoreError) as err:
+            closed.write([Reading("s", "d", "power_w", "grid", 1_700_000_000_000, 1.0)])
+        assert "unreachable" in str(err.value) and URL_SECRET not in str(err.value)
+    finally:
+        closed.close()
+    assert URL_SECRET not in error_text(RuntimeError(f"GET http://u:{URL_SECRET}@h/x failed"))
+    setup_logging("INFO")
+    install_log_redaction()
+    try:
+        raise RuntimeError(f"cannot reach https://u:{URL_SECRET}@influx.example:8086")
+    except RuntimeError:
+        logging.getLogger("energimon.test").exception("store at http://u:%s@h failed", URL_SECRET)
+    out = capsys.readouterr().out
+    assert "store at http://***@h failed" in out and "https://***@influx.example:8086" in out
+    assert URL_SECRET not in out
 
 
 # -- Modbus: read-only by construction -----------------------------------------------------------------------------

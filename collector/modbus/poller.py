@@ -26,18 +26,17 @@
   that is no valid Modbus is one line saying what was wrong (tracebacks of
   pymodbus only at DEBUG, see :mod:`~energimon.collector.modbus.client`).
 * **Clock steps**: a reading's time is the system clock's; intervals run on
-  the monotonic clock (a step changes the stamps, not the schedule).  A
-  poller never issues the same stamp twice (see :meth:`ModbusPoller._stamp`)
-  and logs every step of the system clock.
+  the monotonic clock (a step changes the stamps, not the schedule).  Stamps
+  come from the shared :class:`~energimon.stamps.Stamper` (strictly increasing
+  per device, never one given before, also across a restart: the rule every
+  collector follows), and every step of the system clock is logged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
-from array import array
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -68,6 +67,7 @@ from energimon.collector.modbus.registers import (
 )
 from energimon.config.settings import ModbusTcpDevice
 from energimon.model import Reading
+from energimon.stamps import Stamper
 
 log = logging.getLogger("energimon.collector.modbus")
 
@@ -78,7 +78,6 @@ MAX_BACKOFF_S = 300.0
 QUARANTINE_RETRY_POLLS = 10
 SUNSPEC = "sunspec"
 CLOCK_STEP_S = 1.0  # the system clock moved this much more (or less) than the monotonic one: a step
-STAMP_MEMORY_S = 7200.0  # stamps remembered per device: a step back of up to 2 h reuses none of them
 
 
 @dataclass
@@ -160,7 +159,7 @@ def _one_line(exc: BaseException) -> str:
 
 class ModbusPoller:
     def __init__(self, device: ModbusTcpDevice, sink: Sink, pool: ConnectionPool | None = None,
-                 device_info: DeviceInfoFile | None = None):
+                 device_info: DeviceInfoFile | None = None, stamper: Stamper | None = None):
         self.device = device
         self.sink = sink
         self.quirks = Quirks()
@@ -188,9 +187,7 @@ class ModbusPoller:
         self._answers = self._timeouts = 0  # per poll: responses received, requests that got none
         self._plan: list[ReadBlock] | None = None
         self._clock = (time.time(), time.monotonic())  # at the last stamp: to see the system clock step
-        self._stamps = array("q", bytes(8 * (math.ceil(STAMP_MEMORY_S / device.interval_s) + 1)))  # a ring
-        self._stamp_at = 0
-        self._newest_stamp = 0
+        self.stamper = stamper or Stamper()  # the daemon's, shared by every collector and kept across restarts
         # identity: what the device says it is (see energimon.collector.modbus.identity)
         self.device_info = device_info
         self.identity = IdentityTracker(device.profile or "registers",
@@ -459,27 +456,22 @@ class ModbusPoller:
                   ", ".join(f.channel for f in block.fields), what)
 
     def _stamp(self) -> int:
-        """Now, by the system clock, in ms — but never a stamp this poller already issued.
+        """Now, by the system clock, in ms — but at least 1 ms after this device's previous stamp.
 
-        After the clock steps back, polls land on times already used; the store keeps one value per series
+        After the clock steps back, polls would land on times already used; the store keeps one value per series
         and millisecond (that is what makes redelivery harmless), so a repeated stamp would silently replace
-        a reading from before the step.  A repeat is moved on by a millisecond instead.
+        a reading from before the step.  The stamper (:mod:`energimon.stamps`) keeps the device's stamps
+        strictly increasing instead, until the clock has caught up.
         """
         wall, mono = time.time(), time.monotonic()
         step_s = (wall - self._clock[0]) - (mono - self._clock[1])
         self._clock = (wall, mono)
         if abs(step_s) >= CLOCK_STEP_S:
-            self._log(logging.WARNING, "system clock stepped %s by %.0f s; readings keep the system clock's time "
-                      "(%s), polling keeps its interval", "back" if step_s < 0 else "forward", abs(step_s),
-                      "times repeat, no stamp is reused" if step_s < 0 else "a gap in the times")
-        ts = int(wall * 1000)
-        if ts <= self._newest_stamp:  # the clock went back: only now can a stamp repeat (a linear search)
-            while ts in self._stamps:
-                ts += 1
-        self._stamps[self._stamp_at] = ts
-        self._stamp_at = (self._stamp_at + 1) % len(self._stamps)
-        self._newest_stamp = max(self._newest_stamp, ts)
-        return ts
+            self._log(logging.WARNING, "system clock stepped %s by %.0f s; %s, polling keeps its interval",
+                      "back" if step_s < 0 else "forward", abs(step_s),
+                      "stamps go on 1 ms apart after the last one until the clock catches up (none is reused)"
+                      if step_s < 0 else "readings follow the clock (a gap in the times)")
+        return self.stamper.stamp(self.source, int(wall * 1000))
 
     async def _deliver(self, readings: list[Reading]) -> bool:
         """Hand readings to the sink; a sink that raises counts as a refusal (this poll's values are

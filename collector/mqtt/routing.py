@@ -2,6 +2,12 @@
 
 Pure and synchronous (no broker, no spool): the runtime calls :meth:`Router.process`
 for each message, from a worker thread, and commits what it returns.
+
+Times: a value with its own time (from the payload) keeps it, as a
+:class:`~energimon.model.DeviceTimedReading` — the store never lets it replace a different value. A value
+without one is stamped by the :class:`~energimon.stamps.Stamper`, per series, from the
+receive time: strictly increasing, never a stamp given before, so two messages of one
+series received in the same millisecond stay two readings.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from energimon.collector.mqtt.formats.base import FieldSpec, FormatSpec, Parsed
 from energimon.collector.mqtt.topics import TopicTemplate
 from energimon.collector.mqtt.units import convert
 from energimon.config.mqtt_settings import MqttSubscription
-from energimon.model import Reading, validate_reading
+from energimon.model import DeviceTimedReading, Reading, validate_reading
+from energimon.stamps import Stamper
 
 log = logging.getLogger("energimon.collector.mqtt")
 
@@ -74,10 +81,12 @@ class Outcome:
 
 
 class Router:
-    def __init__(self, subscriptions: Iterable[MqttSubscription], sites: Iterable[str], max_payload_bytes: int):
+    def __init__(self, subscriptions: Iterable[MqttSubscription], sites: Iterable[str], max_payload_bytes: int,
+                 stamper: Stamper | None = None):
         self.routes = [Route.build(i, s) for i, s in enumerate(subscriptions)]
         self.sites = frozenset(sites)
         self.max_payload_bytes = max_payload_bytes
+        self.stamper = stamper or Stamper()
 
     @property
     def filters(self) -> list[str]:
@@ -125,9 +134,15 @@ class Router:
                 continue
             try:
                 value = convert(v.value, v.unit, channel)
-                r = Reading(site, device, channel, sub.role.value, v.ts_ms if v.ts_ms is not None else msg.received_ms,
-                            value)
+                stream = f"{site}/{device}/{channel}"
+                if v.ts_ms is None:
+                    r = Reading(site, device, channel, sub.role.value, self.stamper.stamp(stream, msg.received_ms),
+                                value)
+                else:
+                    r = DeviceTimedReading(site, device, channel, sub.role.value, v.ts_ms, value)
                 validate_reading(r, now)
+                if v.ts_ms is not None:
+                    self.stamper.observe(stream, v.ts_ms, now)
             except (ValueError, OverflowError) as exc:
                 problems.append(str(exc))
                 continue

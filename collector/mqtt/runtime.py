@@ -22,10 +22,17 @@ Loses nothing, by construction:
 
 Exactly-once in the store follows from the store's idempotence when payloads
 carry their own time (``json`` with ``time_path``, Shelly NotifyStatus,
-Tasmota ``Time``, Zigbee2MQTT ``last_seen``). Payloads without a time get the
-receive time; if energimon dies in the instant between the spool commit and
-the acknowledgement, such a message is stored a second time with a later
-receive time (at-least-once).
+Tasmota ``Time``, Zigbee2MQTT ``last_seen``); a redelivery with another value at
+the same time is refused, never replacing the stored one. Payloads without a time
+are stamped from the receive time, strictly increasing per series (every message
+of a burst stays a reading of its own); if energimon dies in the instant between
+the spool commit and the acknowledgement, such a message is redelivered and stored
+a second time with a later stamp (at-least-once).
+
+A reconnect without the session (``session present: False``) after we had one is a
+WARNING naming the broker and the time since which messages may be lost. The
+connection's state goes to a small file for ``energimon status``
+(:mod:`energimon.collector.mqtt.state`).
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -49,8 +57,10 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from energimon.collector.mqtt.routing import Message, Outcome, Router
+from energimon.collector.mqtt.state import WRITE_EVERY_S, BrokerStateFile
 from energimon.config.mqtt_settings import MqttSettings
-from energimon.model import CHANNELS, Reading
+from energimon.model import CHANNELS, LOCAL_TZ, Reading
+from energimon.stamps import Stamper
 from energimon.store.spool import Spool, SpoolFull
 
 log = logging.getLogger("energimon.collector.mqtt")
@@ -109,6 +119,8 @@ class MqttStats:
     dead_letters: int = 0
     retained_skipped: int = 0
     connects: int = 0
+    sessions_lost: int = 0  # reconnects where the broker no longer had our session
+    subacks: int = 0  # subscription answers from the broker
     connect_failures: int = 0
     spool_full: int = 0
     redelivery_pending: int = 0  # dropped after a reconnect; the broker sends them again
@@ -124,15 +136,19 @@ class MqttCollector:
         sites: Iterable[str],
         spool: Spool,
         on_commit: Callable[[int], None] | None = None,
+        stamper: Stamper | None = None,
+        state_path: Path | None = None,
     ):
         self.settings = settings
-        self.router = Router(settings.subscriptions, sites, settings.max_payload_bytes)
+        self.stamper = stamper or Stamper()
+        self.router = Router(settings.subscriptions, sites, settings.max_payload_bytes, self.stamper)
         self.spool = spool
         self.on_commit = on_commit
         self.source = f"mqtt:{settings.host}"
         self.stats = MqttStats()
         self.bad_input = BadInputLog(settings.bad_input_log_interval_s)
         self.connected = False
+        self.subscribed = False  # the broker granted our subscriptions on the current connection
         self.last_error: str | None = None
         self._generation = 0
         self._gen_lock = threading.Lock()
@@ -144,6 +160,15 @@ class MqttCollector:
         self._client: _Client | None = None
         self._error_logged: tuple[str, float] | None = None
         self._stopping = False
+        self.state = BrokerStateFile(state_path, self._where(), settings.client_id)
+        # had a session at this broker before (this run, or an earlier one per the state file): a connection
+        # without one then means the broker lost or dropped it, not that this is our first visit
+        previous = self.state.previous or {}
+        self._had_session = previous.get("client_id") == settings.client_id and previous.get("since_ms") is not None
+        # since when a lost session would have lost messages: when the previous run disconnected (or, killed while
+        # connected, when it last wrote its state)
+        self._lost_since_ms: int | None = (previous.get("updated_ms") if previous.get("connected")
+                                           else previous.get("since_ms"))
 
     # -- paho side (network thread) ---------------------------------------------------------
     def _make_client(self) -> _Client:
@@ -186,13 +211,29 @@ class MqttCollector:
                 return
             with self._gen_lock:
                 self._generation += 1
+            self.subscribed = False
             self.connected = True
             self.stats.connects += 1
             self.last_error = None
             self._error_logged = None
+            session = bool(flags.session_present)
+            lost = not session and self._had_session
             log.info("connected to %s (client id %s, session present: %s); subscribing to %s",
-                     self._where(), self.settings.client_id, bool(flags.session_present),
-                     ", ".join(self.router.filters))
+                     self._where(), self.settings.client_id, session, ", ".join(self.router.filters))
+            if lost:
+                self.stats.sessions_lost += 1
+                since = f" since {_local(self._lost_since_ms)}" if self._lost_since_ms else ""
+                log.warning("broker %s had no session for client id %s (session present: False): messages published "
+                            "to %s while energimon was not connected%s were not queued for it and may be lost (the "
+                            "broker restarted without persistence, or the session expired or was taken by another "
+                            "client with this id)", self._where(), self.settings.client_id,
+                            ", ".join(self.router.filters), since)
+            elif not session:
+                log.info("first connection to %s with client id %s: the broker starts a new session for it",
+                         self._where(), self.settings.client_id)
+            self._had_session = True
+            self.state.update(connected=True, session_present=session, session_lost=lost, since_ms=_now_ms(),
+                              last_error=None, stopped=False)
             if self.settings.protocol == "5":
                 # retainHandling=1: retained messages only for a new subscription, not on every reconnect
                 topics = [(f, SubscribeOptions(qos=1, retainHandling=1)) for f in self.router.filters]
@@ -218,17 +259,29 @@ class MqttCollector:
             elif self.connected:
                 log.warning("disconnected from %s (%s); unacknowledged messages stay at the broker, reconnecting",
                             self._where(), reason_code)
-            self.connected = False
+            if self.connected:
+                self._lost_since_ms = _now_ms()
+                self.state.update(connected=False, since_ms=self._lost_since_ms,
+                                  last_error=None if self._stopping else f"disconnected: {reason_code}")
+            self.connected = self.subscribed = False
         except Exception:
             log.error("internal error in on_disconnect", exc_info=True)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         try:
+            ok = True
             for f, rc in zip(self.router.filters, reason_codes, strict=False):
                 if rc.is_failure:
+                    ok = False
                     log.error("broker refused the subscription to %s: %s (check the broker's ACL)", f, rc)
                 elif rc.value < 1:
+                    ok = False
                     log.error("broker granted only QoS %d for %s: messages can be lost", rc.value, f)
+            self.stats.subacks += 1
+            if ok:
+                # from now on the broker queues every message for us (tests wait for this, not for a fixed time)
+                self.subscribed = True
+                log.info("subscribed to %s (QoS 1 granted)", ", ".join(self.router.filters))
         except Exception:
             log.error("internal error in on_subscribe", exc_info=True)
 
@@ -252,6 +305,7 @@ class MqttCollector:
 
     def _connect_error(self, text: str) -> None:
         self.last_error = text
+        self.state.update(force=False, last_error=text)
         now = time.monotonic()
         if self._error_logged is None or self._error_logged[0] != text or now - self._error_logged[1] > \
                 CONNECT_ERROR_RELOG_S:
@@ -277,15 +331,25 @@ class MqttCollector:
             clean_start = False
         client.connect_async(s.host, s.effective_port, s.keepalive_s, clean_start=clean_start, properties=props)
         client.loop_start()
+        keeper = asyncio.create_task(self._keep_state(stop), name="mqtt-state")
         try:
             await self._consume(stop)
         finally:
+            keeper.cancel()
             self._arrived = None
             self._stopping = True
             with contextlib.suppress(Exception):
                 client.disconnect()  # the session (and anything not acknowledged) stays at the broker
             await asyncio.to_thread(client.loop_stop)
             self.connected = False
+            self.state.update(connected=False, since_ms=_now_ms(), stopped=True)
+
+    async def _keep_state(self, stop: asyncio.Event) -> None:
+        """The last message time for `energimon status`, written at most every few seconds (not per batch)."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=WRITE_EVERY_S)
+            await asyncio.to_thread(self.state.flush)
 
     async def _consume(self, stop: asyncio.Event) -> None:
         assert self._arrived is not None
@@ -419,9 +483,14 @@ class MqttCollector:
                 outcome.dead_letters += o.dead_letters
                 outcome.retained_skipped += o.retained_skipped
         if outcome.readings:
-            self.spool.put(outcome.readings, self.source)
+            stamps = self.stamper.pending()  # committed with the readings: no stamp is given twice across a restart
+            self.spool.put(outcome.readings, self.source, stamps)
+            self.stamper.committed(stamps)
         for topic, payload, reason in outcome.dead_letters:
             self.spool.dead_letter(self.source, topic, payload, reason)
+        if messages:
+            self.state.update(force=False, last_message_ms=messages[-1].received_ms,
+                              messages=self.stats.received)
         return len(messages), outcome
 
     def _ack(self, messages: list[Message], generation: int) -> None:
@@ -436,6 +505,15 @@ class MqttCollector:
                 continue  # the connection changed: the broker redelivers and we ack that copy
             client.ack(m.mid, m.qos)
             self.stats.acked += 1
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _local(ms: int) -> str:
+    """A time for a log line, in Danish local time (what the operator's clock shows)."""
+    return datetime.fromtimestamp(ms / 1000, tz=LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def _short(text: str, n: int = 300) -> str:

@@ -21,6 +21,8 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.wait import wait_for  # also imported from here by the scenarios
+
 Key = tuple[str, str, str, int]  # site, device, channel, ts_ms
 COLUMNS = ("scenario", "produced", "stored", "duplicates", "lost")
 
@@ -116,16 +118,6 @@ def influx_rows(server, db: str, measurements: Iterable[str] = ("electricity", "
                     if v is not None:
                         out.append(((tags["site"], tags["device"], col, t), float(v)))
     return out
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str | Callable[[], str],
-             interval_s: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what() if callable(what) else what}")
 
 
 # -- a QoS 1 publisher that survives broker restarts --------------------------------------------

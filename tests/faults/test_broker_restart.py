@@ -42,8 +42,7 @@ def run_broker_restart(workdir: Path, *, restarts: int = 2, per_phase: int = 300
     daemon = DaemonProcess(write_config(workdir, broker.port, protocol, client_id="energimon-restart"))
     try:
         daemon.start()
-        wait_for(lambda: daemon.count("connected to 127.0.0.1") >= 1, 20, "the daemon to connect")
-        time.sleep(0.3)  # SUBACK
+        wait_for(lambda: daemon.count("subscribed to") >= 1, 20, "the daemon to connect and subscribe")
         pub = StreamPublisher(broker.port, items, interval_s, "restart-publisher").start()
         at_restarts = []
         for k in range(restarts):
@@ -57,8 +56,7 @@ def run_broker_restart(workdir: Path, *, restarts: int = 2, per_phase: int = 300
             wait_for(lambda k=k: daemon.count("connected to 127.0.0.1") >= k + 2, 20, "the daemon to reconnect")
         assert pub.finish() == 0
         wait_for(lambda: stored() >= n, 30, lambda: f"{n} readings ({stored()} stored)", 0.1)
-        time.sleep(0.5)  # anything extra would show up now
-        assert daemon.terminate() == 0
+        assert daemon.terminate() == 0  # SIGTERM flushes the spool: anything extra is in the store now
     finally:
         daemon.cleanup()
         broker_log = broker.log_text()

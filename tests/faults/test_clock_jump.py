@@ -1,23 +1,24 @@
 """The system clock steps (NTP, an operator): back 1 h, forward 1 h, back 2 s — while the daemon polls.
 
-The behaviour, decided here and kept by the poller (collector/modbus/poller.py):
+The behaviour, decided in energimon.stamps (the rule every collector follows; README, "Data model and
+conventions"):
 
-* **A reading's time is the system clock's (UTC) when the device answered.**  The daemon has no better
-  source of real time, so it neither second-guesses nor "corrects" the clock: after a step back the
-  readings carry times that were already used once, after a step forward their times jump.
+* **A reading's time is the system clock's (UTC) when the device answered — but at least 1 ms after the
+  device's previous stamp.**  After a step back, polls are stamped 1 ms apart after the last stamp until
+  the clock has caught up: no stamp is given twice, and the readings stay in the order they were taken
+  (an energy counter never appears to run backwards because of our stamps).  Without that, the store's
+  idempotent rule (one value per series and millisecond: a redelivered reading overwrites itself) would
+  silently replace a reading from before the step with one from after it.  After a step forward the
+  times jump with the clock.
 * **Intervals run on the monotonic clock**, so a step neither stalls polling (a step back of 1 h must not
   mean an hour without polls) nor causes a burst of catch-up polls after a step forward.
 * **Nothing is lost or merged**: the spool, writer and store take readings in any time order (no "older
-  than the last one" filter anywhere), and a poller never issues the same time stamp twice in a run — after
-  a step back, a stamp it already used is moved on by a millisecond.  Without that, the store's
-  idempotent rule (one value per series and millisecond: a redelivered reading overwrites itself) would
-  silently replace a reading from before the step with one from after it.
+  than the last one" filter anywhere).
 * The poller logs each step, with its size, once.
 
 The device counts its answers (its counter holds the request number), so every poll must be in the store
 once.  The poller's clock is replaced by one whose ``time()`` can be stepped; this clock has a resolution
-of one second, so that the repeated stamps after the 2 s step back are exact repeats (with a millisecond
-clock they are merely likely, depending on the read latency).
+of one second, so that the stamps after the 2 s step back land exactly on seconds already used.
 """
 
 from __future__ import annotations
@@ -136,10 +137,10 @@ def test_clock_steps_keep_polling_on_time_and_every_reading_once(tmp_path, fault
     assert_exact(t)
     # intervals on the monotonic clock: no hour-long pause after the step back, no burst after the step forward
     assert all(0.5 < g < 1.5 for g in out.gaps_s), out.gaps_s
-    # the times are the clock's: poll 1 at 0, poll 2 an hour back, polls 3-4 after the step forward,
-    # polls 5-6 two seconds back, on the stamps polls 3-4 used — moved on by 1 ms, not overwriting them
+    # poll 1 at 0; poll 2, an hour back by the clock, 1 ms after poll 1; polls 3-4 on the clock again (2 s, 3 s);
+    # polls 5-6, two seconds back by the clock (at 2 s and 3 s, the stamps polls 3-4 have): 1 ms after poll 4
     s = out.stamps_s
-    assert s[0] == 0 and s[1] == 1 - 3600 and s[2:4] == [2, 3] and s[4:6] == [2.001, 3.001], s
+    assert s == [0, 0.001, 2, 3, 3.001, 3.002], s
     assert any("stepped back by 3600 s" in m for m in out.log), out.log
     assert any("stepped forward by 3600 s" in m for m in out.log), out.log
     assert any("stepped back by 2 s" in m for m in out.log), out.log

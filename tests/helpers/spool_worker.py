@@ -34,10 +34,11 @@ SERIES = (
 )
 
 
-def readings(base_ms: int, count: int) -> list[Reading]:
-    """``count`` readings with distinct (series, ts_ms) and distinct values, deterministic."""
+def readings(base_ms: int, count: int, start: int = 0) -> list[Reading]:
+    """Readings ``start`` … ``start + count - 1`` of one deterministic sequence with distinct (series, ts_ms)
+    and distinct values."""
     out = []
-    for i in range(count):
+    for i in range(start, start + count):
         site, device, channel, role = SERIES[i % len(SERIES)]
         out.append(Reading(site, device, channel, role, base_ms + (i // len(SERIES)) * 1000, 1000.0 + i * 0.25))
     return out
@@ -64,10 +65,10 @@ class PausingStore(SqliteStore):
 
 def produce(spool_path: str, ackfile: str, base_ms: int, count: int, batch: int) -> None:
     spool = Spool(spool_path)
-    data = readings(base_ms, count)
     fd = os.open(ackfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    # made batch by batch: building all of a large count first took longer than the test waits on a loaded machine
     for i in range(0, count, batch):
-        spool.put(data[i:i + batch], source="worker")
+        spool.put(readings(base_ms, min(batch, count - i), i), source="worker")
         os.write(fd, f"{min(i + batch, count)}\n".encode())
     os.close(fd)
     spool.close()

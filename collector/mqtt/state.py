@@ -1,0 +1,111 @@
+"""The broker connection's state, left in a small JSON file for ``energimon status`` (another process).
+
+One file beside the spool (``mqtt-state.json`` in the daemon's state directory), one entry per broker
+(``host:port``): connected or not and since when, the session-present flag of the last connection, the
+last message received, the client id, and the daemon's pid (so ``status`` can tell a stopped daemon's
+last word from a live one). Written atomically (temp file + rename) on every connect and disconnect,
+after commits at most every :data:`WRITE_EVERY_S` (what is held back is written by the collector's
+timer), and when the collector stops. Not a record: losing it
+loses nothing but what ``status`` shows (and whether the next start knows it has been connected before).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+log = logging.getLogger("energimon.collector.mqtt")
+
+FILE_NAME = "mqtt-state.json"
+WRITE_EVERY_S = 5.0
+
+
+def state_path(settings) -> Path:
+    """Where the daemon leaves the broker state: beside the spool (the daemon's state directory)."""
+    return Path(settings.spool.path).parent / FILE_NAME
+
+
+def read_states(path: Path) -> dict[str, dict]:
+    """Broker key -> state, or {} when there is no (readable) file yet.  Raises ``ValueError`` on a damaged one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    doc = json.loads(text)
+    if not isinstance(doc, dict) or not isinstance(doc.get("brokers"), dict):
+        raise ValueError(f"{path}: not an energimon MQTT state file")
+    return doc["brokers"]
+
+
+def pid_alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, another user's
+    except OSError:
+        return False
+    return True
+
+
+class BrokerStateFile:
+    """The collector's writer of one broker's entry (other entries in the file are kept)."""
+
+    def __init__(self, path: Path | None, broker: str, client_id: str):
+        self.path = path
+        self.broker = broker
+        self.state: dict = {"broker": broker, "client_id": client_id, "connected": False, "session_present": None,
+                            "session_lost": False, "since_ms": None, "last_message_ms": None, "messages": 0,
+                            "last_error": None, "stopped": False}
+        self.previous: dict | None = None  # what the file said about this broker when we started
+        self._lock = threading.Lock()
+        self._written_at = 0.0
+        self._dirty = False
+        self._failed = False
+        if path is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.previous = read_states(path).get(broker)
+            if self.previous and self.previous.get("client_id") == client_id:
+                self.state["last_message_ms"] = self.previous.get("last_message_ms")
+
+    def update(self, *, force: bool = True, **changes) -> None:
+        """Record ``changes``; written now (``force``) or at most every :data:`WRITE_EVERY_S` (see :meth:`flush`)."""
+        with self._lock:
+            self.state.update(changes)
+            self._dirty = True
+            if self.path is None or (not force and time.monotonic() - self._written_at < WRITE_EVERY_S):
+                return
+            self._write()
+
+    def flush(self) -> None:
+        """Write what :meth:`update` held back (called every :data:`WRITE_EVERY_S` by the collector)."""
+        with self._lock:
+            if self._dirty and self.path is not None:
+                self._write()
+
+    def _write(self) -> None:
+        self._written_at = time.monotonic()
+        self._dirty = False
+        try:
+            try:
+                brokers = read_states(self.path)
+            except (OSError, ValueError):
+                brokers = {}
+            brokers[self.broker] = {**self.state, "pid": os.getpid(), "updated_ms": int(time.time() * 1000)}
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"brokers": brokers}, indent=1), encoding="utf-8")
+            os.replace(tmp, self.path)
+            self._failed = False
+        except OSError as exc:
+            if not self._failed:  # the status file is a convenience: say it once, never stop ingest for it
+                log.warning("cannot write the MQTT state for `energimon status` to %s: %s", self.path, exc)
+            self._failed = True

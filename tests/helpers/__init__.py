@@ -1,0 +1,1 @@
+"""Helpers shared by tests (importable as ``helpers.…``: the tests folder is on ``sys.path``)."""
