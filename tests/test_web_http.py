@@ -342,3 +342,19 @@ def test_the_demo_serves_the_web_app_with_a_login_per_role(tmp_path):
             assert await asyncio.wait_for(demo, 60) == 0
 
     asyncio.run(main())
+
+
+def test_energimon_web_on_a_taken_port_says_so(tmp_path, capsys):
+    import socket
+
+    from energimon.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        cfg = tmp_path / "energimon.toml"
+        cfg.write_text('[sites.a]\nname = "A"\nlatitude = 55.4\nlongitude = 11.5\n[store]\npath = "store.db"\n'
+                       f'[web]\ndata_dir = "web"\nlisten = "127.0.0.1:{port}"\n', encoding="utf-8")
+        assert main(["web", "-c", str(cfg)]) == 1
+    assert f"could not listen on 127.0.0.1:{port}" in capsys.readouterr().err

@@ -109,7 +109,7 @@ def cmd_web(args) -> int:
     web = _web(settings)
     app = create_app(settings)
 
-    async def main() -> None:
+    async def main() -> bool:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -121,7 +121,10 @@ def cmd_web(args) -> int:
             print(f"energimon web: http://{web.host}:{bound_port(server)}{web.root_path}/ (Ctrl-C stops)",
                   flush=True)
 
-        await serve_embedded(app, web, stop, port=args.port, started=started)
+        return await serve_embedded(app, web, stop, port=args.port, started=started)
 
-    asyncio.run(main())
+    if not asyncio.run(main()):
+        print(f"energimon web: could not listen on {web.host}:{args.port or web.port} (see the log above)",
+              file=sys.stderr)
+        return EXIT_FAIL
     return 0

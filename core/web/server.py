@@ -18,6 +18,14 @@ class EmbeddedServer(uvicorn.Server):
     def capture_signals(self):
         yield
 
+    async def serve(self, sockets=None) -> None:
+        # uvicorn ends a failed start (port taken, bad address) with sys.exit(1): inside the daemon that
+        # would stop everything, so it ends only this server
+        try:
+            await super().serve(sockets)
+        except SystemExit as exc:
+            log.error("web application: uvicorn could not start (exit %s)", exc.code)
+
 
 def uvicorn_config(app, web, *, port: int | None = None) -> uvicorn.Config:
     # proxy_headers: X-Forwarded-For/-Proto from the reverse proxies listed in forwarded_allow_ips set the
@@ -27,8 +35,9 @@ def uvicorn_config(app, web, *, port: int | None = None) -> uvicorn.Config:
                           access_log=False, server_header=False, lifespan="on")
 
 
-async def serve_embedded(app, web, stop, *, port: int | None = None, started=None) -> None:
-    """Serve until ``stop`` (an asyncio.Event) is set; ``started(server)`` is called once it listens."""
+async def serve_embedded(app, web, stop, *, port: int | None = None, started=None) -> bool:
+    """Serve until ``stop`` (an asyncio.Event) is set; ``started(server)`` is called once it listens.
+    False when it could not start (e.g. the port is taken; uvicorn logs why) — the daemon goes on without it."""
     import asyncio
 
     server = EmbeddedServer(uvicorn_config(app, web, port=port))
@@ -38,14 +47,15 @@ async def serve_embedded(app, web, stop, *, port: int | None = None, started=Non
     if task.done():  # the port is taken, say: uvicorn logged why; the daemon goes on without the web app
         with contextlib.suppress(BaseException):
             task.result()
-        log.error("web application not started on %s", web.listen)
-        return
+        log.error("web application not started on %s:%s", web.host, web.port if port is None else port)
+        return False
     log.info("web application on http://%s:%d%s", web.host, bound_port(server), web.root_path)
     if started is not None:
         started(server)
     await stop.wait()
     server.should_exit = True
     await task
+    return True
 
 
 def bound_port(server: uvicorn.Server) -> int:
