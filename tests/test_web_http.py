@@ -247,14 +247,15 @@ def test_building_year_view_matches_the_stores_energy(tmp_path):
     from energimon.web import data
 
     store = SqliteStore(tmp_path / "s.db")
-    _counter(store, "a", "m", "energy_import_wh", "grid", "2025-12-20", "2027-01-02", 7.0, step="1min")
+    _counter(store, "a", "m", "energy_import_wh", "grid", "2025-12-20", "2027-01-02", 7.0, step="5min")
     p = data.period("year", dt.date(2026, 6, 1))
     now = dt.datetime(2027, 1, 1, 12, tzinfo=LOCAL_TZ)
     months = data.energy_kwh(store, SeriesKey("a", "m", "energy_import_wh"), p.start, p.end, "month", now)
     exact = store.energy(SeriesKey("a", "m", "energy_import_wh"), p.start, p.end, "month").windows["energy_wh"]
     assert len(months) == 12
-    # edges from the last reading before each month edge vs interpolated edges: 1-minute data → ≤ 1 min apart
-    assert np.allclose(months.to_numpy(), exact.to_numpy() / 1000, atol=7.0 / 60 + 1e-6)
+    # the counter at or before each month edge vs interpolated edges: 5-minute data, both on the edge → equal
+    # (at most one interval, 7 kW × 5 min, apart)
+    assert np.allclose(months.to_numpy(), exact.to_numpy() / 1000, atol=7.0 * 5 / 60 + 1e-6)
     assert months.iloc[2] == pytest.approx(7.0 * (31 * 24 - 1), abs=0.2)  # March: 743 h (DST)
     w = data.period("week", dt.date(2026, 10, 21))
     week = data.energy_kwh(store, SeriesKey("a", "m", "energy_import_wh"), w.start, w.end, "day", now)
