@@ -12,7 +12,8 @@ import time
 
 import pytest
 from conftest import free_port, require_binary
-from test_mail_smtp import SmtpCapture
+from helpers.wait import wait_for
+from mail_servers import SmtpServer
 from web_support import (
     ALERT_SITE,
     INTERNAL,
@@ -21,7 +22,6 @@ from web_support import (
     WebServer,
     raise_night_alert,
     settings_dict,
-    wait_until,
     write_site_data,
 )
 
@@ -37,10 +37,9 @@ AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag2
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, mail_pki):
     tmp = tmp_path_factory.mktemp("web")
-    smtp = SmtpCapture(tmp)
-    smtp.start()
+    smtp = SmtpServer(mail_pki).start()  # aiosmtpd with STARTTLS and a password login
     oidc = FakeEntraOidc("11111111-2222-3333-4444-555555555555", "hemmelig-klient-noegle~42")
     port = free_port()
     cfg = settings_dict(tmp, smtp.settings_dict(), f"http://127.0.0.1:{port}", oidc={
@@ -328,4 +327,4 @@ def test_entra_id_login_through_the_local_provider(site, browser):
     assert resp.status == 403 and "ingen rolle" in p3.content()
     for c in (ctx, ctx2, ctx3):
         c.close()
-    wait_until(lambda: oidc.token_requests >= 3, what="three token requests")
+    wait_for(lambda: oidc.token_requests >= 3, 10, "three token requests at the provider")

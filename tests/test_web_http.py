@@ -9,12 +9,12 @@ import math
 import os
 import re
 import signal
-import time
 
 import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.wait import wait_for
 from web_support import PASSWORD, WebServer
 
 from energimon.config.settings import ConfigError, settings_from_dict
@@ -321,14 +321,14 @@ def test_the_demo_serves_the_web_app_with_a_login_per_role(tmp_path):
 
         def check():
             with httpx.Client(follow_redirects=False, timeout=20) as c:
-                deadline = time.monotonic() + 30
-                while True:  # the daemon starts the server right after the line is printed
+                def answers() -> bool:  # the daemon starts the server right after the line is printed
                     try:
-                        r = c.get(f"{base}/")
-                        break
+                        return c.get(f"{base}/healthz").status_code == 200
                     except httpx.TransportError:
-                        assert time.monotonic() < deadline
-                        time.sleep(0.1)
+                        return False
+
+                wait_for(answers, 30, "the demo's web server")
+                r = c.get(f"{base}/")
                 assert r.status_code == 200 and "Sorø Kommunes CO₂-barometer" in r.text
                 for user in ("energi", "drift"):
                     c.cookies.clear()

@@ -162,16 +162,6 @@ def raise_night_alert(settings) -> None:
         runner.close()
 
 
-def wait_until(cond, timeout_s: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 # -- a local OpenID Connect provider in Microsoft Entra ID's shapes ---------------------------------------
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
