@@ -359,3 +359,26 @@ def test_energimon_web_on_a_taken_port_says_so(tmp_path, capsys):
                        f'[web]\ndata_dir = "web"\nlisten = "127.0.0.1:{port}"\n', encoding="utf-8")
         assert main(["web", "-c", str(cfg)]) == 1
     assert f"could not listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_the_example_configs_web_section_is_valid_when_uncommented(tmp_path):
+    """The example ships [web] commented out (it needs a reverse proxy and users first): uncommented, it loads."""
+    from pathlib import Path
+
+    from energimon.config.settings import load_settings
+
+    text = (Path(__file__).resolve().parents[1] / "config" / "energimon.example.toml").read_text(encoding="utf-8")
+    marker = "# --- The web application and the public CO2 barometer"
+    head, web = text.split(marker, 1)
+    web = marker + web
+    lines = [line[2:] if line.startswith(("# [", "# ")) and ("=" in line or line.startswith("# [")) else line
+             for line in web.splitlines()]
+    secret = tmp_path / "entra-web.secret"
+    secret.write_text("klient-hemmelighed\n", encoding="utf-8")
+    cfg = tmp_path / "energimon.toml"
+    cfg.write_text((head + "\n".join(lines) + "\n").replace("/etc/energimon/entra-web.secret", str(secret)),
+                   encoding="utf-8")
+    s = load_settings(cfg)
+    assert s.web.public_url == "https://www.soroe.dk/energi" and s.web.root_path == "/energi"
+    assert list(s.web.barometer.sites) == ["soro-raadhus", "stenlille-hallen", "dianalund-bibliotek"]
+    assert s.web.oidc.roles["Drift.Stenlille"].sites == ["stenlille-hallen"]
