@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from energimon.collector.modbus.fields import RegisterField
+from energimon.collector.sources.settings import SourcesSettings, cross_check_sources
 from energimon.config.alert_settings import AlertSettings, cross_check_alerts
 from energimon.config.esco_settings import (
     EscoSettings,
@@ -224,6 +225,7 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # [metrics]: Prometheus /metrics
     web: WebSettings | None = None  # [web]: the web application and public CO2 barometer (energimon.web)
+    sources: SourcesSettings | None = None  # [sources]: Eloverblik, Energi Data Service, DMI (live data)
 
     @classmethod
     def settings_customise_sources(
@@ -329,6 +331,9 @@ def _absolute_data_paths(settings: Settings, base: Path) -> None:
         settings.schedule.jobs_path = base / settings.schedule.jobs_path
     if settings.web is not None and not settings.web.data_dir.is_absolute():
         settings.web.data_dir = base / settings.web.data_dir
+    if settings.sources is not None and settings.sources.state_path is not None \
+            and not settings.sources.state_path.is_absolute():
+        settings.sources.state_path = base / settings.sources.state_path
 
 
 def _data_path_problems(settings: Settings) -> list[Problem]:
@@ -696,6 +701,7 @@ def _cross_check(settings: Settings) -> list[Problem]:
                  cross_check_alerts(settings.alerts, set(settings.sites), settings.smtp is not None)]
     problems += [Problem(key, msg) for key, msg in cross_check_datahub(settings.datahub, set(settings.sites))]
     problems += [Problem(key, msg) for key, msg in cross_check_web(settings.web, set(settings.sites))]
+    problems += [Problem(key, msg) for key, msg in cross_check_sources(settings.sources, set(settings.sites))]
     return problems
 
 
@@ -753,7 +759,7 @@ def _problem_from_pydantic(err: dict[str, Any], data: dict[str, Any], sources: _
         expected = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
         msg += did_you_mean(err["input"], expected)
     msg = msg.removeprefix("Value error, ")
-    secret = any(w in key.lower() for w in ("password", "token", "secret"))
+    secret = any(w in key.lower() for w in ("password", "token", "secret", "api_key"))
     shown = "input" in err and kind not in ("missing", "extra_forbidden")
     if shown and not secret and not isinstance(err["input"], dict | list):
         msg += f" (got {err['input']!r})"

@@ -158,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     from energimon.analytics.solar.cli import add_solar_report_parser  # `report solar` (pvlib imported lazily)
 
     add_solar_report_parser(sub, _config_arg)
+    from energimon.collector.sources.cli import add_sources_parser  # `sources` (httpx imported when one runs)
+
+    add_sources_parser(sub, _config_arg)
     from energimon.analytics.report.mailing import add_report_mail_parser  # `report mail`
 
     add_report_mail_parser(sub, _config_arg)
@@ -632,6 +635,10 @@ def cmd_status(args) -> int:
     print("mqtt:", *mqtt_lines(settings, now), sep="\n")
     print("alerts:", *alert_lines(settings), sep="\n")
     print("mail:", *mail_lines(settings), sep="\n")
+    if settings.sources is not None:
+        from energimon.status import source_lines
+
+        print("sources:", *source_lines(settings), sep="\n")
     print("jobs:", *job_lines(settings, now), sep="\n")
     return 0 if ok else 1
 

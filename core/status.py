@@ -83,6 +83,14 @@ def alert_lines(settings) -> list[str]:
     return lines
 
 
+def source_lines(settings) -> list[str]:
+    """The live sources (Eloverblik, Energi Data Service, DMI): lag and failures, from their state file."""
+    from energimon.collector.sources.lag import status_lines
+    from energimon.collector.sources.service import state_path
+
+    return status_lines(state_path(settings), settings.sources.configured())
+
+
 def _local(ms: int) -> str:
     return pd.Timestamp(ms, unit="ms", tz="UTC").tz_convert(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S %Z")
 

@@ -20,7 +20,7 @@ Contract:
   ``dead_letters`` table with the reason, for ``energimon deadletters`` (the
   store's refusals in the same transaction as the batch's :meth:`Spool.ack`).
 * Whether energimon stamped a reading's time or the device did
-  (:class:`~energimon.model.DeviceTimedReading`) is kept with it (column ``keep``), so the
+  (:class:`~energimon.model.DeviceTimedReading`) is kept with it (column ``conflict``), so the
   store applies the right rule (:class:`~energimon.model.OnConflict`).
 * The collectors' last stamps (:mod:`energimon.stamps`) are committed in the same
   transaction as the readings they stamped (table ``stamps``), so that no stamp is given
@@ -37,9 +37,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from energimon.model import DeviceTimedReading, OnConflict, Reading, now_ms, validate_reading
+from energimon.model import DeviceTimedReading, OnConflict, Reading, RevisableReading, now_ms, validate_reading
 
 log = logging.getLogger("energimon.spool")
+
+# How a reading's kind (where its time came from, :class:`OnConflict`) is kept in the spool's ``conflict`` column.
+_CONFLICT_CODE = {OnConflict.OVERWRITE: 0, OnConflict.KEEP: 1, OnConflict.REVISE: 2}
+_READING_OF_CODE = {0: Reading, 1: DeviceTimedReading, 2: RevisableReading}
 
 FILL_WARNINGS = (0.5, 0.8, 0.95)
 
@@ -52,7 +56,7 @@ CREATE TABLE IF NOT EXISTS readings (
     role    TEXT NOT NULL,
     ts_ms   INTEGER NOT NULL,
     value   REAL NOT NULL,
-    keep    INTEGER NOT NULL DEFAULT 0      -- 1: the time came from the device (OnConflict.KEEP)
+    conflict INTEGER NOT NULL DEFAULT 0   -- the reading's OnConflict: 0 overwrite, 1 keep, 2 revise
 );
 CREATE TABLE IF NOT EXISTS stamps (
     stream  TEXT PRIMARY KEY,               -- energimon.stamps: the last stamp given to each stream
@@ -112,9 +116,7 @@ class Spool:
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(readings)")}
-        if "keep" not in columns:  # a spool written before the column existed: its readings were all stamped so
-            self._db.execute("ALTER TABLE readings ADD COLUMN keep INTEGER NOT NULL DEFAULT 0")
+        self._add_conflict_column()
         self._count = self._db.execute("SELECT count(*) FROM readings").fetchone()[0]
         self._warned: set[float] = {f for f in FILL_WARNINGS if self._count >= f * max_readings}
         if self._warned:
@@ -122,6 +124,13 @@ class Spool:
                         self.path, round(100 * self._count / max_readings), self._count, max_readings)
         elif self._count:
             log.info("spool %s opened with %d readings waiting for the store", self.path, self._count)
+
+    def _add_conflict_column(self) -> None:
+        """A spool written by an older energimon lacks ``conflict``: add it (its readings were all stamped by
+        energimon, so :attr:`OnConflict.OVERWRITE`)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(readings)")}
+        if "conflict" not in columns:
+            self._db.execute("ALTER TABLE readings ADD COLUMN conflict INTEGER NOT NULL DEFAULT 0")
 
     # -- producers ------------------------------------------------------------------------
     def put(self, readings: Sequence[Reading], source: str = "unknown",
@@ -150,10 +159,10 @@ class Spool:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.executemany(
-                    "INSERT INTO readings (site, device, channel, role, ts_ms, value, keep) "
+                    "INSERT INTO readings (site, device, channel, role, ts_ms, value, conflict) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(r.site, r.device, r.channel, r.role, r.ts_ms, float(r.value),
-                      r.on_conflict is OnConflict.KEEP) for r in valid],
+                    [(r.site, r.device, r.channel, r.role, r.ts_ms, float(r.value), _CONFLICT_CODE[r.on_conflict])
+                     for r in valid],
                 )
                 if stamps:
                     self._db.executemany(
@@ -206,14 +215,13 @@ class Spool:
         """The oldest ``limit`` readings, still in the spool until :meth:`ack`."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, site, device, channel, role, ts_ms, value, keep FROM readings "
+                "SELECT id, site, device, channel, role, ts_ms, value, conflict FROM readings "
                 "ORDER BY id LIMIT ?",
                 (limit,),
             ).fetchall()
         if not rows:
             return None
-        return Batch(rows[0][0], rows[-1][0],
-                     [DeviceTimedReading(*row[1:7]) if row[7] else Reading(*row[1:7]) for row in rows])
+        return Batch(rows[0][0], rows[-1][0], [_READING_OF_CODE[row[7]](*row[1:7]) for row in rows])
 
     def ack(
         self, batch: Batch, dead: Sequence[tuple[Reading, str]] = (), source: str = "store"
