@@ -13,6 +13,12 @@ earlier one — the GHG Protocol's location-based method with yearly average fac
 Guidance, 2015, ch. 6).  Solar production is the PV counters' difference; it is shown as produced energy,
 not subtracted from CO₂ (the grid import already excludes what the buildings used of it themselves).
 
+Electricity can instead be counted **hour by hour** with the CO₂ intensity of the grid (Energi Data
+Service ``CO2Emis``, stored by ``[sources.energidataservice]``): ``Σ_h E_h × I_h / 1000`` with the hourly
+energy from the store's counters and :func:`energimon.analytics.co2.hourly_co2_kg` — the same account as the
+savings report's.  A year for which the intensity series has data is counted that way (hours where either
+is unknown are left out and the year is incomplete); a year before it uses the declared yearly factor.
+
 The target path is a straight line from the baseline year's CO₂ to ``(1 − reduction) ×`` that in the target
 year (e.g. −70 % in 2030): ``path(y) = B · (1 − r · (y − y0) / (y1 − y0))``.
 """
@@ -44,6 +50,7 @@ class YearCo2:
     complete: bool  # every building's every counter had readings at both year edges
     partial_year: bool  # the running year (up to now)
     target_t: float = math.nan
+    hourly_share: float = math.nan  # electricity counted hour by hour: share of the year's hours with both
 
 
 @dataclass(frozen=True)
@@ -103,14 +110,41 @@ def _year_edge(year: int) -> pd.Timestamp:
     return pd.Timestamp(dt.datetime(year, 1, 1, tzinfo=LOCAL_TZ)).tz_convert("UTC")
 
 
+def hourly_electricity(store, keys: list[SeriesKey], intensity: SeriesKey, a: pd.Timestamp, b: pd.Timestamp
+                       ) -> tuple[float, float, float] | None:
+    """(kg CO₂, kWh counted, share of hours counted) of the grid import in ``[a, b)`` hour by hour, or None when
+    the intensity series has no value in the period (then the yearly factor applies)."""
+    from energimon.analytics.co2 import hourly_co2_kg
+
+    g = store.aggregate(intensity, a.to_pydatetime(), b.to_pydatetime(), "1h", "mean")
+    if not g.notna().any():
+        return None
+    kg = counted = 0.0
+    hours = shares = 0
+    for k in keys:
+        w = store.energy(k, a.to_pydatetime(), b.to_pydatetime(), "1h").windows
+        kwh = (w["energy_wh"] / 1000.0).where(w["complete"].astype(bool))
+        kwh.index = pd.DatetimeIndex(kwh.index).tz_convert("UTC")
+        gk = g.copy()
+        gk.index = pd.DatetimeIndex(gk.index).tz_convert("UTC")
+        k_kg, k_kwh, n = hourly_co2_kg(kwh, gk)
+        if n:
+            kg += k_kg
+            counted += k_kwh
+        hours += n
+        shares += len(kwh)
+    return kg, counted, (hours / shares if shares else 0.0)
+
+
 def compute_barometer(store, sites: list[str], *, baseline_year: int, target_year: int, reduction_pct: float,
                       factor: Callable[[str, int], tuple[int, float, str] | None],
                       baseline_t: float | None = None, baseline_source: str = "",
-                      now: dt.datetime | None = None) -> Barometer:
+                      now: dt.datetime | None = None, intensity: SeriesKey | None = None) -> Barometer:
     """The barometer's figures for ``sites`` from ``baseline_year`` to this year (so far).
 
     ``factor(carrier, year)`` → (factor year, kg CO₂/kWh, source) or None when no factor is known.
     ``baseline_t``: the baseline year's CO₂ from the climate plan; else computed from the stored data.
+    ``intensity``: the hourly CO₂ intensity series (g/kWh) for electricity hour by hour, where it has data.
     """
     now_ts = pd.Timestamp(now or dt.datetime.now(tz=dt.UTC)).tz_convert("UTC")
     this_year = now_ts.tz_convert(LOCAL_TZ).year
@@ -123,12 +157,23 @@ def compute_barometer(store, sites: list[str], *, baseline_year: int, target_yea
         kwh, factors, complete = {}, {}, True
         t = 0.0
         counted = False
+        share = math.nan
         for carrier, ks in keys.items():
             if not ks:
                 continue
             e, ok = counter_difference_kwh(store, ks, a, b)
             kwh[carrier] = e
             complete &= ok
+            hourly = hourly_electricity(store, ks, intensity, a, b) if carrier == "electricity" and intensity \
+                else None
+            if hourly is not None:
+                kg, _, share = hourly
+                factors[carrier] = (y, kg / e if e and math.isfinite(e) and e > 0 else math.nan,
+                                    f"timevis CO₂-intensitet (Energinet), {share:.0%} af timerne")
+                t += kg / 1000.0
+                counted = True
+                complete &= share >= 0.999
+                continue
             f = factor(carrier, y)
             if f is not None and math.isfinite(e):
                 factors[carrier] = f
@@ -137,7 +182,8 @@ def compute_barometer(store, sites: list[str], *, baseline_year: int, target_yea
             else:
                 complete = False
         pv, pv_ok = counter_difference_kwh(store, pv_keys, a, b) if pv_keys else (math.nan, True)
-        years.append(YearCo2(y, kwh, t if counted else math.nan, factors, pv, complete and pv_ok, y == this_year))
+        years.append(YearCo2(y, kwh, t if counted else math.nan, factors, pv, complete and pv_ok, y == this_year,
+                             hourly_share=share))
     base = baseline_t
     source = baseline_source
     if base is None:
@@ -145,7 +191,8 @@ def compute_barometer(store, sites: list[str], *, baseline_year: int, target_yea
         base = first.t_co2 if first is not None and first.complete and not first.partial_year else math.nan
         source = "beregnet af energimon ud fra bygningernes målere" if math.isfinite(base) else ""
     years = [YearCo2(yc.year, yc.kwh, yc.t_co2, yc.factors, yc.pv_kwh, yc.complete, yc.partial_year,
-                     target_path_t(base, baseline_year, target_year, reduction_pct, yc.year)) for yc in years]
+                     target_path_t(base, baseline_year, target_year, reduction_pct, yc.year), yc.hourly_share)
+             for yc in years]
     day0 = pd.Timestamp(now_ts.tz_convert(LOCAL_TZ).normalize()).tz_convert("UTC")
     pv_today = counter_difference_kwh(store, pv_keys, day0, now_ts)[0] if pv_keys \
         else math.nan

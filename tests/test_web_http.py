@@ -382,3 +382,31 @@ def test_the_example_configs_web_section_is_valid_when_uncommented(tmp_path):
     assert s.web.public_url == "https://www.soroe.dk/energi" and s.web.root_path == "/energi"
     assert list(s.web.barometer.sites) == ["soro-raadhus", "stenlille-hallen", "dianalund-bibliotek"]
     assert s.web.oidc.roles["Drift.Stenlille"].sites == ["stenlille-hallen"]
+
+
+def test_barometer_counts_electricity_hour_by_hour_where_the_intensity_is_stored(tmp_path):
+    from energimon.analytics.barometer import compute_barometer
+
+    store = SqliteStore(tmp_path / "s.db")
+    _counter(store, "a", "m", "energy_import_wh", "grid", "2024-12-31", "2026-03-01", 10.0)
+    # Energi Data Service CO2Emis as stored by [sources.energidataservice]: hourly means, here 150 g/kWh all
+    # of 2025 and nothing in 2026
+    hours = pd.date_range(pd.Timestamp("2025-01-01", tz=TZ), pd.Timestamp("2026-01-01", tz=TZ), freq="1h",
+                          inclusive="left")
+    assert store.write([Reading("dk2", "energinet", "co2_g_per_kwh", "market", int(t.value // 1_000_000), 150.0)
+                        for t in hours]) == []
+
+    def factor(carrier, year):
+        return (2025, 0.12, "testværdi")
+
+    b = compute_barometer(store, ["a"], baseline_year=2025, target_year=2030, reduction_pct=70, factor=factor,
+                          now=dt.datetime(2026, 2, 1, 12, tzinfo=LOCAL_TZ),
+                          intensity=SeriesKey("dk2", "energinet", "co2_g_per_kwh"))
+    y = {r.year: r for r in b.years}
+    # 2025 hour by hour: 8,760 h × 10 kWh × 150 g = 13.14 t; every hour counted
+    assert y[2025].t_co2 == pytest.approx(13.14, abs=1e-3) and y[2025].hourly_share == 1.0 and y[2025].complete
+    # 2026 has no intensity: the yearly factor, 756 h × 10 kWh × 0.12 kg = 0.9072 t
+    assert y[2026].t_co2 == pytest.approx(0.9072, abs=1e-4) and math.isnan(y[2026].hourly_share)
+    # the baseline computed from the stored 2025 (a complete year): the path starts there
+    assert b.baseline_t == pytest.approx(13.14, abs=1e-3)
+    store.close()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from energimon.analytics.barometer import Barometer, compute_barometer, households
+from energimon.model import SeriesKey
 from energimon.web import charts
 
 CARRIER_DA = {"electricity": "el", "district_heating": "fjernvarme"}
@@ -42,9 +43,12 @@ def _factor(st):
 def compute_view(st) -> BarometerView:
     cfg = st.web.barometer
     sites = list(cfg.sites) or list(st.settings.sites)
+    esco = st.settings.esco
+    intensity = cfg.co2_intensity or (getattr(esco, "co2_intensity", None) if esco is not None else None)
     b = compute_barometer(st.store(), sites, baseline_year=cfg.baseline_year, target_year=cfg.target_year,
                           reduction_pct=cfg.target_reduction_pct, factor=_factor(st),
-                          baseline_t=cfg.baseline_t_co2, baseline_source=cfg.baseline_source, now=st.clock())
+                          baseline_t=cfg.baseline_t_co2, baseline_source=cfg.baseline_source, now=st.clock(),
+                          intensity=SeriesKey(*intensity.split("/")) if intensity else None)
     # the chart: baseline year .. target year; measured bars, the path as a dashed line
     years = list(range(cfg.baseline_year, cfg.target_year + 1))
     by = {y.year: y for y in b.years}
@@ -60,7 +64,11 @@ def compute_view(st) -> BarometerView:
     notes = []
     for y in b.years:
         for carrier, (fy, kg, src) in sorted(y.factors.items()):
-            note = f"{CARRIER_DA.get(carrier, carrier)}: {kg * 1000:.0f} g CO₂/kWh ({fy}, {src})"
+            if src.startswith("timevis"):
+                note = f"{CARRIER_DA.get(carrier, carrier)} {fy}: time for time med elnettets CO₂-intensitet " \
+                       f"(Energinet), {kg * 1000:.0f} g CO₂/kWh i gennemsnit"
+            else:
+                note = f"{CARRIER_DA.get(carrier, carrier)}: {kg * 1000:.0f} g CO₂/kWh ({fy}, {src})"
             if note not in notes:
                 notes.append(note)
     this = b.years[-1] if b.years else None
@@ -91,6 +99,7 @@ def open_data_rows(v: BarometerView) -> list[dict]:
             "maalsti_co2_ton": _r(y.target_t, 2),
             "solceller_kwh": _r(y.pv_kwh),
             "komplet": y.complete,
+            "el_metode": "timevis" if math.isfinite(y.hourly_share) else "årsfaktor",
             "co2_faktorer": "; ".join(f"{c}: {kg} kg/kWh ({fy}, {src})" for c, (fy, kg, src) in y.factors.items()),
         })
     return rows

@@ -115,11 +115,20 @@ class BarometerSettings(_Strict):
     target_reduction_pct: float = Field(default=70.0, gt=0, le=100)
     co2: list[Co2Factor] = Field(default_factory=list, description="kg CO₂/kWh per carrier and year "
                                         "(default: the [esco] co2 factors)")
+    co2_intensity: str | None = Field(default=None, description="site/device/co2_g_per_kwh: count electricity hour "
+                                      "by hour with the grid's CO2 intensity (default: [esco] co2_intensity)")
     household_kwh_per_year: float = Field(default=4000.0, gt=0, description="one household's electricity per year, "
                                           "for 'svarer til X husstandes årsforbrug'")
     household_source: str = Field(default="en gennemsnitlig dansk husstand bruger ca. 4.000 kWh el om året "
                                   "(elportalen.dk 2024, efter Energistyrelsen: 3.500-4.000 kWh)", min_length=1)
     cache_s: int = Field(default=300, ge=0, le=86_400, description="how long the page and its data are cached")
+
+    @field_validator("co2_intensity")
+    @classmethod
+    def _intensity(cls, value: str | None) -> str | None:
+        if value is not None and (len(value.split("/")) != 3 or not value.endswith("/co2_g_per_kwh")):
+            raise ValueError(f"must be 'site/device/co2_g_per_kwh', got {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _years(self) -> BarometerSettings:
