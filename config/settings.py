@@ -343,7 +343,7 @@ def _data_path_problems(settings: Settings) -> list[Problem]:
         checks.append(("store.path", settings.store.path, {"sqlite": True}))
     if settings.schedule.jobs_path is not None:
         checks.append(("schedule.jobs_path", settings.schedule.jobs_path, {"sqlite": True}))
-    else:  # jobs.db beside the spool (see energimon.jobruns.jobs_path)
+    else:  # jobs.db beside the spool (see energimon.app.jobruns.jobs_path)
         checks.append(("spool.path", settings.spool.path.parent / "jobs.db", {"sqlite": True}))
     if settings.alerts is not None:
         checks.append(("alerts.state_path", settings.alerts.state_path, {"sqlite": True}))

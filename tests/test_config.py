@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from energimon.cli import main
+from energimon.app.cli import main
 from energimon.config.settings import ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -356,6 +356,6 @@ def test_secret_value_never_echoed_in_errors(tmp_path):
 
 def test_every_command_has_help():
     for cmd in ("run", "demo", "check-config", "latest", "export"):
-        out = subprocess.run([sys.executable, "-m", "energimon.cli", cmd, "--help"],
+        out = subprocess.run([sys.executable, "-m", "energimon", cmd, "--help"],
                              capture_output=True, text=True, timeout=30)
         assert out.returncode == 0 and "usage: energimon" in out.stdout, (cmd, out.stderr)

@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from sources_fakes import CPH, FakeDmi, FakeEloverblik, FakeEnergiDataService, local_midnight
 
-from energimon.cli import main
+from energimon.app.cli import main
+from energimon.app.jobruns import read_job_runs
 from energimon.collector.sources.state import read_status
-from energimon.jobruns import read_job_runs
 from energimon.model import SeriesKey
 from energimon.store.sqlite import SqliteStore
 
@@ -106,7 +106,7 @@ def run_daemon_until(cfg: Path, done, timeout_s: float) -> tuple[int, str]:
     """`energimon run` until ``done()`` (checked every 0.2 s), then SIGTERM; returns (exit code, stdout)."""
     log = cfg.parent / f"daemon-{time.monotonic_ns()}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "energimon.cli", "run", "-c", str(cfg)], stdout=out,
+        proc = subprocess.Popen([sys.executable, "-m", "energimon", "run", "-c", str(cfg)], stdout=out,
                                 stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
             deadline = time.monotonic() + timeout_s

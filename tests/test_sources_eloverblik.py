@@ -273,7 +273,7 @@ def test_a_refused_refresh_token_stops_the_source_with_one_clear_line_and_no_sec
 
 
 def test_eloverblik_list_prints_the_metering_points_as_config_ready_to_paste(tmp_path, fake, capsys):
-    from energimon.cli import main
+    from energimon.app.cli import main
 
     cfg = tmp_path / "energimon.toml"
     cfg.write_text(f"""

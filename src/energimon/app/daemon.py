@@ -12,12 +12,12 @@ from collections.abc import Sequence
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from energimon import systemd
+from energimon.app import systemd
+from energimon.app.jobruns import JobFailed, JobRunLog, RecordingScheduler, jobs_path
+from energimon.app.jobruns import error_text as _error_text
 from energimon.collector.modbus.identity import DeviceInfoFile, device_info_path
 from energimon.collector.modbus.poller import ConnectionPool, ModbusPoller
 from energimon.config.settings import Settings
-from energimon.jobruns import JobFailed, JobRunLog, RecordingScheduler, jobs_path
-from energimon.jobruns import error_text as _error_text
 from energimon.model import LOCAL_TZ, Reading
 from energimon.stamps import Stamper
 from energimon.store import open_store
@@ -254,7 +254,7 @@ class Daemon:
             with _starting("scheduler"):
                 scheduler.start()
             if self.settings.metrics.enabled:
-                from energimon.metrics import MetricsServer
+                from energimon.app.metrics import MetricsServer
 
                 metrics = MetricsServer(self, self.settings.metrics.host, self.settings.metrics.port)
                 if not metrics.start():

@@ -266,13 +266,13 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail(args, f"{where}{exc.strerror or exc}", EXIT_FAIL)
     except Exception as exc:
-        from energimon.daemon import StartupError  # imported only here: it brings the scheduler and pymodbus
+        from energimon.app.daemon import StartupError  # imported only here: it brings the scheduler and pymodbus
 
         if isinstance(exc, StartupError):  # e.g. the demo's daemon
             return _fail(args, f"cannot start: {exc}", EXIT_CONFIG)
         if args.traceback:
             raise
-        from energimon.jobruns import error_text
+        from energimon.app.jobruns import error_text
 
         return _fail(args, f"unexpected error ({error_text(exc)}); run it again with 'energimon --traceback …' and "
                            "report the output", EXIT_SOFTWARE)
@@ -304,8 +304,8 @@ def cmd_run(args) -> int:
     every 10 s cannot fix a path that is not a file; the technician fixes it and starts again."""
     import logging
 
+    from energimon.app.daemon import Daemon, StartupError
     from energimon.config.settings import config_warnings
-    from energimon.daemon import Daemon, StartupError
     from energimon.logs import setup_logging
     from energimon.security import install_log_redaction, log_secret_file_warnings
 
@@ -323,7 +323,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from energimon.demo import run_demo
+    from energimon.app.demo import run_demo
     from energimon.logs import setup_logging
 
     if args.esco:
@@ -331,7 +331,7 @@ def cmd_demo(args) -> int:
             print("energimon demo: --esco skriver kun ESCO-filerne og afslutter; start den levende demo for sig "
                   "(energimon demo --history-days N)", file=sys.stderr)
             return 64
-        from energimon.demo_esco import prepare_esco_demo
+        from energimon.app.demo_esco import prepare_esco_demo
 
         return prepare_esco_demo(args.dir.resolve())
 
@@ -621,7 +621,7 @@ def cmd_status(args) -> int:
             fill = backlog / settings.spool.max_readings
             print(f"spool:   {spool}: {backlog} readings waiting for the store ({fill:.1%} of "
                   f"{settings.spool.max_readings}), {dead} dead letters")
-    from energimon.status import alert_lines, device_lines, job_lines, mail_lines, mqtt_lines, site_lines
+    from energimon.app.status import alert_lines, device_lines, job_lines, mail_lines, mqtt_lines, site_lines
 
     now = pd.Timestamp.now(tz="UTC")
     if latest is not None:
@@ -629,14 +629,14 @@ def cmd_status(args) -> int:
         print("sites:", *site_lines(settings, latest, now), sep="\n")
     else:
         print("devices: unknown (the store cannot be read)")
-    from energimon.status import device_identity_lines
+    from energimon.app.status import device_identity_lines
 
     print("device identity:", *device_identity_lines(settings), sep="\n")
     print("mqtt:", *mqtt_lines(settings, now), sep="\n")
     print("alerts:", *alert_lines(settings), sep="\n")
     print("mail:", *mail_lines(settings), sep="\n")
     if settings.sources is not None:
-        from energimon.status import source_lines
+        from energimon.app.status import source_lines
 
         print("sources:", *source_lines(settings), sep="\n")
     print("jobs:", *job_lines(settings, now), sep="\n")

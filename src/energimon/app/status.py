@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from energimon.app.jobruns import JobRun, jobs_path, read_job_runs
 from energimon.collector.modbus.poller import MAX_BACKOFF_S
-from energimon.jobruns import JobRun, jobs_path, read_job_runs
 from energimon.model import LOCAL_TZ
 
 STALE_FACTOR = 3  # a device whose last poll is older than 3 intervals is reported as stale
