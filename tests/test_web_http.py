@@ -127,7 +127,7 @@ def test_report_files_only_by_their_exact_names(served):
 
 
 def test_users_from_the_command_line(tmp_path, monkeypatch, capsys, served):
-    from energimon.cli import main
+    from energimon.app.cli import main
 
     cfg = tmp_path / "energimon.toml"
     cfg.write_text('[sites.a]\nname = "A"\nlatitude = 55.4\nlongitude = 11.5\n[store]\npath = "store.db"\n'
@@ -299,7 +299,7 @@ def test_the_demo_serves_the_web_app_with_a_login_per_role(tmp_path):
     import asyncio
     import io
 
-    from energimon.demo import DEMO_PASSWORD, run_demo
+    from energimon.app.demo import DEMO_PASSWORD, run_demo
 
     class Out(io.StringIO):
         def __init__(self):
@@ -348,7 +348,7 @@ def test_the_demo_serves_the_web_app_with_a_login_per_role(tmp_path):
 def test_energimon_web_on_a_taken_port_says_so(tmp_path, capsys):
     import socket
 
-    from energimon.cli import main
+    from energimon.app.cli import main
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

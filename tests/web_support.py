@@ -91,7 +91,7 @@ def write_site_data(store_path: Path) -> None:
     --history-days 60` writes them), a school with a night fault, and ESCO data for the library (hourly
     counters and temperature 2025-01 … 2026-04 with a known saving)."""
     from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
-    from energimon.demo import write_history
+    from energimon.app.demo import write_history
     from energimon.store.sqlite import SqliteStore
 
     store = SqliteStore(store_path)
@@ -149,9 +149,10 @@ def raise_night_alert(settings) -> None:
     the daemon's own AlertRunner (rules, lifecycle, mail with one-click links, outbox, SMTP)."""
     from energimon.analytics.alerting.jobs import AlertRunner
     from energimon.store.sqlite import SqliteStore
+    from energimon.web.links import links_for
 
     only = settings.model_copy(update={"sites": {ALERT_SITE: settings.sites[ALERT_SITE]}})
-    runner = AlertRunner(only, lambda: SqliteStore(settings.store.path, readonly=True))
+    runner = AlertRunner(only, lambda: SqliteStore(settings.store.path, readonly=True), links=links_for(only))
     try:
         t = pd.Timestamp("2027-01-07 08:05", tz=TZ)
         for _ in range(6):

@@ -30,7 +30,8 @@ def _db(settings) -> AlertDB:
     return AlertDB(cfg.state_path)
 
 
-def cmd_alerts(args) -> int:
+def cmd_alerts(args, links_for=None) -> int:
+    """``links_for(settings)``: the one-click mail links' maker (given by the application), or None."""
     settings = load_settings(args.config)
     action = args.alerts_command
     now = _now(args)
@@ -78,7 +79,8 @@ def cmd_alerts(args) -> int:
             from energimon.analytics.alerting.jobs import AlertRunner
             from energimon.store import open_store
 
-            runner = AlertRunner(settings, lambda: open_store(settings.store, readonly=True), db=db)
+            runner = AlertRunner(settings, lambda: open_store(settings.store, readonly=True), db=db,
+                                 links=links_for(settings) if links_for else None)
             counts = runner.run_rules(now)
             print(f"findings {counts['findings']}, new {counts['new']}, reminders {counts['reminder']}, "
                   f"resolved {counts['resolved']}, pending {counts['pending']}")

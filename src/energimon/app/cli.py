@@ -224,8 +224,9 @@ def cmd_test_mail(args) -> int:
 
 def cmd_alerts(args) -> int:
     from energimon.analytics.alerting.cli import cmd_alerts as handler
+    from energimon.web.links import links_for  # one-click links in the mails of `alerts run --send`
 
-    return handler(args)
+    return handler(args, links_for=links_for)
 
 
 def _command_name(args) -> str:

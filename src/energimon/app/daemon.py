@@ -229,9 +229,11 @@ class Daemon:
                 from energimon.analytics.alerting.jobs import register_jobs
 
                 with _starting(f"alerts (state {self.settings.alerts.state_path})"):
+                    from energimon.web.links import links_for  # the mails' one-click links ([web] public_url)
+
                     alert_runner = register_jobs(scheduler, self.settings,
                                                  lambda: open_store(self.settings.store, readonly=True),
-                                                 mailer=mailer)
+                                                 mailer=mailer, links=links_for(self.settings))
             if self.settings.sources is not None and self.settings.sources.configured():
                 # Live data (Eloverblik, Energi Data Service, DMI): one job per source, first run (backfill) now.
                 from energimon.collector.sources.jobs import register_jobs as register_source_jobs

@@ -14,8 +14,6 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from energimon.config.esco_settings import Co2Factor
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -34,10 +32,19 @@ def _read_secret(path: Path, key: str) -> SecretStr:
 
 
 def parse_listen(value: str) -> tuple[str, int]:
-    """``host:port`` → (host, port): the same rule as ``[metrics] listen``."""
-    from energimon.config.settings import parse_listen as parse  # lazy: config.settings assembles this module
-
-    return parse(value)
+    """``host:port`` or ``[ipv6]:port`` → (host, port); ValueError saying what is wrong."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"{value!r} is not host:port (e.g. \"127.0.0.1:8080\")")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError(f"{value!r}: write an IPv6 address in brackets, e.g. \"[::1]:8080\"")
+    if not host or any(c.isspace() for c in host):
+        raise ValueError(f"{value!r}: the host is empty or contains spaces")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{value!r}: the port must be a number from 1 to 65535")
+    return host, int(port)
 
 
 class RoleRule(_Strict):
@@ -83,6 +90,16 @@ class OidcSettings(_Strict):
         if self.client_secret is None:
             raise ValueError("client_secret or client_secret_file is required (the app registration's secret)")
         return self
+
+
+class Co2Factor(_Strict):
+    """A declared CO₂ factor of a carrier for a year (the same shape as ``[[esco.co2]]``, which the barometer
+    falls back to)."""
+
+    carrier: Literal["electricity", "district_heating"]
+    year: int = Field(ge=2000, le=2100)
+    kg_per_kwh: float = Field(ge=0, le=2)
+    source: str = Field(min_length=1)
 
 
 class PublicSite(_Strict):

@@ -101,3 +101,12 @@ def mail_links(settings, alert_id: int, recipient: str = "") -> list[tuple[str, 
     key = secret_key(web)
     return [(label, f"{web.public_url}/link/{make_token(key, alert_id, action, recipient)}")
             for action, (label, _) in ACTIONS.items()]
+
+
+def links_for(settings):
+    """A function alert id → one-click links for ``settings``, or None without ``[web] public_url``: what the
+    application hands to the alert runner (analytics does not import the web layer)."""
+    web = getattr(settings, "web", None)
+    if web is None or not web.public_url:
+        return None
+    return lambda alert_id: mail_links(settings, alert_id)

@@ -1,4 +1,4 @@
-"""``energimon web`` and ``energimon users …``: parsers and handlers (registered by energimon.cli)."""
+"""``energimon web`` and ``energimon users …``: parsers and handlers (registered by energimon.app.cli)."""
 
 from __future__ import annotations
 
