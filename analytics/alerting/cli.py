@@ -125,7 +125,8 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
             from energimon.analytics.alerting.jobs import AlertRunner
             from energimon.store import open_store
 
-            runner = AlertRunner(settings, lambda: open_store(settings.store, readonly=True), db=db)
+            runner = AlertRunner(settings, lambda: open_store(settings.store, readonly=True), db=db,
+                                 links=config.mail_links(settings))
             counts = runner.run_rules(now)
             print(f"findings {counts['findings']}, new {counts['new']}, reminders {counts['reminder']}, "
                   f"resolved {counts['resolved']}, pending {counts['pending']}")

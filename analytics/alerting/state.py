@@ -162,6 +162,16 @@ class AlertDB:
         marks = ",".join("?" * len(states))
         return self.conn.execute(f"SELECT * FROM alerts WHERE state IN ({marks}) ORDER BY id", states).fetchall()
 
+    def history(self, states: tuple[str, ...] = ("pending", "firing", "resolved", "dropped"),
+                sites: tuple[str, ...] | None = None, limit: int = 500) -> list[sqlite3.Row]:
+        """Alerts newest first, optionally of some sites only (the web application's lists)."""
+        q = f"SELECT * FROM alerts WHERE state IN ({','.join('?' * len(states))})"
+        args: list = list(states)
+        if sites is not None:
+            q += f" AND site IN ({','.join('?' * len(sites))})"
+            args += list(sites)
+        return self.conn.execute(q + " ORDER BY id DESC LIMIT ?", [*args, limit]).fetchall()
+
     def alert(self, alert_id: int) -> sqlite3.Row | None:
         return self.conn.execute("SELECT * FROM alerts WHERE id = ?", (alert_id,)).fetchone()
 

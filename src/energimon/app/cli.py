@@ -35,10 +35,11 @@ def _registrations():
     from energimon.collector.sources import cli as sources
     from energimon.mail import cli as mail
     from energimon.store import cli as store
+    from energimon.web import cli as web
 
     return (app.register, store.register, modbus.register, simulator.register, importer.register,
             sources.register, report.register, solar.register, report.register_mail, alerting.register,
-            mail.register)
+            mail.register, web.register)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,6 +76,11 @@ class _Config:
 
             self._loaded[data_paths] = load_settings(self._arg, data_paths=data_paths)
         return self._loaded[data_paths]
+
+    def mail_links(self, settings: Settings):
+        from energimon.web.links import links_for
+
+        return links_for(settings)
 
 
 def _command_name(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:

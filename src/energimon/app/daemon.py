@@ -208,6 +208,13 @@ class Daemon:
             tasks += [asyncio.create_task(p.run(stop), name=p.source) for p in self.pollers]
             if self.mqtt is not None:
                 tasks.append(asyncio.create_task(self.mqtt.run(stop), name=self.mqtt.source))
+            if self.settings.web is not None and self.settings.web.enabled:  # [web]: the server of `energimon web`
+                from energimon.web.app import create_app
+                from energimon.web.server import serve_embedded
+
+                with _starting(f"the web application (data {self.settings.web.data_dir})"):
+                    app = create_app(self.settings)
+                tasks.append(asyncio.create_task(serve_embedded(app, self.settings.web, stop), name="web"))
             wd = systemd.watchdog_interval_s()
             if wd:
                 extra.append(asyncio.create_task(self._watchdog(wd), name="watchdog"))
@@ -223,9 +230,11 @@ class Daemon:
                 from energimon.analytics.alerting.jobs import register_jobs
 
                 with _starting(f"alerts (state {self.settings.alerts.state_path})"):
+                    from energimon.web.links import links_for  # the mails' one-click links ([web] public_url)
+
                     alert_runner = register_jobs(scheduler, self.settings,
                                                  lambda: open_store(self.settings.store, readonly=True),
-                                                 mailer=mailer)
+                                                 mailer=mailer, links=links_for(self.settings))
             if self.settings.sources is not None and self.settings.sources.configured():
                 # Live data (Eloverblik, Energi Data Service, DMI): one job per source, first run (backfill) now.
                 from energimon.collector.sources.jobs import register_jobs as register_source_jobs
