@@ -35,6 +35,8 @@ OWNERS: dict[str, set[str]] = {
     "energimon.app.jobruns": {"job_runs"},
     # the live sources' state (watermarks, fetched values, revisions, failures)
     "energimon.collector.sources.state": {"series", "points", "revisions"},
+    # the web application's users.db: local accounts, the audit log, one-click links already used
+    "energimon.web.accounts": {"users", "audit", "used_links"},
 }
 
 _VERB = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|REPLACE|CREATE|ALTER|DROP|WITH|PRAGMA\s+table_info)\b")
