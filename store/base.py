@@ -91,6 +91,13 @@ class Store(ABC):
     def ping(self) -> StoreHealth:
         return StoreHealth(True, self.kind, "ok")
 
+    def maintain(self, now_ms: int | None = None, budget_s: float = 2.0) -> bool:
+        """Housekeeping the spool writer runs in its idle time (the embedded store compacts old days).
+
+        Works for about ``budget_s``; returns True when more is due (call again soon).  Default: nothing to do.
+        """
+        return False
+
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
 

@@ -62,6 +62,7 @@ from energimon.config.influx_settings import InfluxSettings
 from energimon.model import OnConflict, Reading, Role, SeriesKey, is_valid_id, now_ms
 from energimon.security import redact_url_credentials
 from energimon.store.base import Rejected, Store, StoreError, StoreHealth, collision_reason
+from energimon.store.spool import ReadingRows
 
 log = logging.getLogger("energimon.store.influx")
 
@@ -132,11 +133,19 @@ def line_for(measurement: str, site: str, device: str, role: str, fields: dict[s
 
 
 class _Line:
-    __slots__ = ("readings", "text")
+    __slots__ = ("_readings", "text")
 
-    def __init__(self, text: str, readings: list[Reading]):
+    def __init__(self, text: str, readings):
         self.text = text
-        self.readings = readings
+        self._readings = readings  # the readings of the line, or (ReadingRows, row indices) to build them from
+
+    @property
+    def readings(self) -> list[Reading]:
+        """Only looked at when the server refused a batch (to find the offending readings)."""
+        if isinstance(self._readings, tuple):
+            rr, idx = self._readings
+            return [rr.reading(rr.rows[i]) for i in idx]
+        return self._readings
 
 
 class InfluxStore(Store):
@@ -148,6 +157,7 @@ class InfluxStore(Store):
         self._lock = threading.Lock()
         self._valid_ids: set[str] = set()
         self._prefixes: dict[tuple[str, str, str, str], str] = {}
+        self._tagsets: dict[str, str] = {}
         t = settings.timeout_s
         ca_file = str(settings.ca_file) if settings.ca_file is not None else None
         if not settings.verify_tls:
@@ -330,6 +340,51 @@ class InfluxStore(Store):
                 append(_Line(f"{prefix} {','.join(parts)} {ts}", rs))
         return out
 
+    def lines_of_rows(self, rr: ReadingRows, rejected: list[Rejected]) -> list[_Line]:
+        """:meth:`lines` for a batch straight from the spool (no object per reading).
+
+        Consecutive readings of one tag set and instant (a poll's channels, as the spool holds them) share a line;
+        the same point in two lines is the same to InfluxDB (its fields are merged, a later line's value wins).
+        The checks that depend on the series run once per stream; per reading only the value and time.
+        """
+        rows, streams = rr.rows, rr.streams
+        local: dict[int, tuple[str | None, str]] = {}
+        out: list[_Line] = []
+        append = out.append
+        prefix_now, ts_now, fields, idx = None, None, [], []
+        channels: set[str] = set()
+        for i, (_, stream, ts, v, _keep) in enumerate(rows):
+            info = local.get(stream)
+            if info is None:
+                info = local[stream] = self._stream_prefix(streams[stream])
+            prefix, ch = info
+            if prefix is None or v.__class__ is not float or v - v != 0.0 or not 0 <= ts <= MAX_MS:
+                r = rr.reading(rows[i])
+                rejected.append(Rejected(r, self._check(r) or ch or "invalid"))
+                continue
+            if prefix is not prefix_now or ts != ts_now or ch in channels:
+                if fields:
+                    append(_Line(f"{prefix_now} {','.join(fields)} {ts_now}", (rr, idx)))
+                prefix_now, ts_now, fields, idx, channels = prefix, ts, [], [], set()
+            text = repr(v)
+            fields.append(f"{ch}={text[:-2] if text.endswith('.0') else text}")
+            idx.append(i)
+            channels.add(ch)
+        if fields:
+            append(_Line(f"{prefix_now} {','.join(fields)} {ts_now}", (rr, idx)))
+        return out
+
+    def _stream_prefix(self, key: tuple[str, str, str, str]) -> tuple[str | None, str]:
+        """(line prefix, field) of a spool stream, or (None, why it can never be stored)."""
+        site, device, channel, role = key
+        probe = Reading(site, device, channel, role, 0, 0.0)
+        why = self._check(probe)
+        if why is not None:
+            return None, why
+        prefix = self._prefix(site, device, role, channel, MEASUREMENT_OF[channel])
+        # one object per tag set, so the streams of one device compare by identity in lines_of_rows
+        return self._tagsets.setdefault(prefix, prefix), channel
+
     def write(self, readings: Sequence[Reading]) -> list[Rejected]:
         """Write one batch in one request; returns the readings refused for good.
 
@@ -339,9 +394,12 @@ class InfluxStore(Store):
         """
         rejected: list[Rejected] = []
         keep = OnConflict.KEEP
-        if any(r.on_conflict is keep for r in readings):
-            readings = self._without_collisions(readings, rejected)
-        lines = self.lines(readings, rejected)
+        if isinstance(readings, ReadingRows) and not any(row[4] for row in readings.rows):
+            lines = self.lines_of_rows(readings, rejected)  # the spool's batch, no device times: the fast path
+        else:
+            if any(r.on_conflict is keep for r in readings):
+                readings = self._without_collisions(readings, rejected)
+            lines = self.lines(readings, rejected)
         if lines:
             with self._lock:
                 if self._db_pending:

@@ -32,12 +32,22 @@ class SpoolWriter:
         batch_size: int = 10_000,
         idle_wait_s: float = 1.0,
         max_backoff_s: float = 60.0,
+        linger_s: float = 0.05,
+        maintain_after_s: float = 600.0,
+        maintain_every_s: float = 3600.0,
     ):
         self.spool = spool
         self.store = store
         self.batch_size = batch_size
         self.idle_wait_s = idle_wait_s
         self.max_backoff_s = max_backoff_s
+        self.linger_s = linger_s
+        # Store housekeeping (Store.maintain: the embedded store compacts old days) in idle time: first some
+        # minutes after the start (a restart loop must not spend its time there), then hourly, or sooner while
+        # the store says there is more to do.
+        self.maintain_every_s = maintain_every_s
+        self._maintain_at = time.monotonic() + maintain_after_s
+        self._maintain_failed: str | None = None
         self.written = 0
         self.last_error: str | None = None
         self._wake = asyncio.Event()
@@ -69,6 +79,7 @@ class SpoolWriter:
         while not stop.is_set():
             # Cleared before the take, so a wake() during the drain is not lost.
             self._wake.clear()
+            started = time.monotonic()
             try:
                 moved = await self.drain_once()
             except Exception as exc:  # the writer task must outlive any store failure
@@ -89,7 +100,31 @@ class SpoolWriter:
                 self.last_error = None
             backoff = first_backoff
             if moved < self.batch_size:
+                if time.monotonic() >= self._maintain_at and not stop.is_set():
+                    await self._maintain()
                 await _wait_any(stop, self._wake, self.idle_wait_s)
+                # Under a stream of small puts (a Modbus poll, an MQTT burst), draining at every wake would cost
+                # a store transaction and a spool ack (an fsync) per put: let them gather for up to linger_s
+                # after the previous drain began.  A put after a quiet spell still goes out at once.
+                rest = self.linger_s - (time.monotonic() - started)
+                if rest > 0 and not stop.is_set():
+                    await _wait_any(stop, None, rest)
+
+    async def _maintain(self) -> None:
+        """One round of :meth:`Store.maintain` on the store's thread; a failure is logged (once per distinct
+        error) and tried again at the next round — it never stops the writer."""
+        try:
+            more = await self._call(self.store.maintain)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            if error != self._maintain_failed:
+                log.warning("store maintenance failed (tried again in %.0f s; readings are not affected): %s",
+                            self.maintain_every_s, error)
+            self._maintain_failed = error
+            more = False
+        else:
+            self._maintain_failed = None
+        self._maintain_at = time.monotonic() + (1.0 if more else self.maintain_every_s)
 
     async def flush(self, timeout_s: float) -> int:
         """On shutdown: drain what the store will take within ``timeout_s``; the rest stays spooled."""
