@@ -25,7 +25,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from energimon.analytics.stats import FitStatistics, fit_statistics
+from energimon.analytics.stats import (
+    FitStatistics,
+    UnitResiduals,
+    arma11_quadratic_form,
+    daily_unit_terms,
+    fit_statistics,
+    unit_residuals_daily,
+    unit_residuals_periods,
+)
 
 CALTRACK_BALANCE_POINTS_C: tuple[float, ...] = tuple((f - 32.0) * 5.0 / 9.0 for f in range(30, 91))
 """CalTRACK 2.0 balance-point grid: 30..90 °F in 1 °F steps, as °C."""
@@ -46,11 +54,21 @@ class DailyModel:
     heating_balance_c: float | None = None
     cooling_balance_c: float | None = None
     stats: FitStatistics | None = None
+    # for the savings uncertainty: (XᵀWX)⁻¹ of the fit and the baseline residuals per unit (day or period)
+    cov_unscaled: np.ndarray | None = field(default=None, compare=False, repr=False)
+    residuals: UnitResiduals | None = field(default=None, compare=False, repr=False)
 
     @property
     def p(self) -> int:
         """Number of parameters, intercept included (balance points are not counted, as in CalTRACK)."""
         return 1 + (self.heating_balance_c is not None) + (self.cooling_balance_c is not None)
+
+    @property
+    def p_searched(self) -> int:
+        """Parameters with the searched balance points counted, as ASHRAE's change-point models do (a 3P model
+        has intercept, slope and change point; Kissock, Haberl & Claridge 2003, RP-1050): the residual variance
+        and t of the savings uncertainty use it — with 12 billing periods the search fits the noise noticeably."""
+        return 2 * self.p - 1
 
     def predict_kwh_per_day(self, temp_mean_c: np.ndarray) -> np.ndarray:
         t = np.asarray(temp_mean_c, float)
@@ -63,6 +81,47 @@ class DailyModel:
 
     def weather_independent_kwh_per_day(self) -> float:
         return self.intercept_kwh_per_day
+
+    def design(self, hdd_k: np.ndarray, cdd_k: np.ndarray | None = None) -> np.ndarray:
+        """Regressor rows ``[1, HDD, CDD]`` (the model's own columns only) from degree days per day."""
+        cols = [np.ones(len(hdd_k))]
+        if self.heating_balance_c is not None:
+            cols.append(np.asarray(hdd_k, float))
+        if self.cooling_balance_c is not None:
+            cols.append(np.asarray(cdd_k, float))
+        return np.column_stack(cols)
+
+    def degree_days(self, temp_mean_c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """HDD and CDD per day at the model's balance points (zeros for a form without them)."""
+        t = np.asarray(temp_mean_c, float)
+        hdd = np.maximum(0.0, self.heating_balance_c - t) if self.heating_balance_c is not None else 0 * t
+        cdd = np.maximum(0.0, t - self.cooling_balance_c) if self.cooling_balance_c is not None else 0 * t
+        return hdd, cdd
+
+    def uncertainty_terms(self, rows: pd.DataFrame, valid: np.ndarray) -> tuple[float, float, float]:
+        """``(noise_factor, leverage, bias_kWh)`` of the reporting rows ``rows[valid]`` for
+        :func:`~energimon.analytics.stats.aggregate_savings_uncertainty_kwh`.
+
+        Day rows (CalTRACK daily): ``x_R = Σ_days [1, HDD, CDD]``, ``leverage = x_Rᵀ(XᵀX)⁻¹x_R``, the noise
+        of the days AR(1)-correlated day to day.  Month rows (CalTRACK billing, columns ``days``,
+        ``model_hdd_k``, ``model_cdd_k`` = the month's mean degree days per day): ``x_R = Σ_months days·[1,
+        HDD̄, CDD̄]`` with the WLS ``(XᵀWX)⁻¹``, and a month's noise weight √days.
+        """
+        r = rows[valid]
+        if self.residuals is not None and self.residuals.unit == "period":
+            d = r["days"].to_numpy(float)
+            x = self.design(r["model_hdd_k"].to_numpy(float), r["model_cdd_k"].to_numpy(float)) * d[:, None]
+            x_r = x.sum(axis=0)
+            idx = pd.DatetimeIndex(r.index)
+            months = (idx.year * 12 + idx.month).to_numpy()
+            g = np.zeros(int(months.max() - months.min()) + 1) if len(months) else np.zeros(0)
+            g[months - months.min()] = np.sqrt(d)
+            noise = arma11_quadratic_form(g, self.residuals.rho, self.residuals.decay)
+            return noise, float(x_r @ self.cov_unscaled @ x_r), 0.0
+        hdd, cdd = self.degree_days(r["temp_mean_c"].to_numpy())
+        x_r = self.design(hdd, cdd).sum(axis=0)
+        noise, bias = daily_unit_terms(r.index, np.ones(len(r)), self.residuals)
+        return noise, float(x_r @ self.cov_unscaled @ x_r), bias
 
 
 @dataclass(frozen=True)
@@ -112,11 +171,14 @@ def fit_caltrack_daily(
     usage_kwh_per_day: np.ndarray,
     heating_balance_points_c: tuple[float, ...] = CALTRACK_BALANCE_POINTS_C,
     cooling_balance_points_c: tuple[float, ...] = CALTRACK_BALANCE_POINTS_C,
+    days: pd.DatetimeIndex | None = None,
 ) -> DailyFit:
     """Fit the four CalTRACK daily candidate forms and select by adjusted R² (CalTRACK 2.0 §3.4).
 
     Days where temperature or usage is NaN are left out.  Returns the selected
     model with its G14 fit statistics (per day, in time order) and every candidate tried.
+    ``days`` (the local days of the inputs) lets the savings uncertainty tell weekdays and Danish
+    holidays apart in the residuals (:func:`~energimon.analytics.stats.unit_residuals_daily`).
     """
     t_all = np.asarray(temp_mean_c, float)
     y_all = np.asarray(usage_kwh_per_day, float)
@@ -128,14 +190,24 @@ def fit_caltrack_daily(
     cdd = {bp: np.maximum(0.0, t - bp) for bp in cooling_balance_points_c}
     kind, hb, cb, beta, candidates = _select(y, np.ones(len(y)), hdd, cdd, hdd, cdd)
     model = _model(kind, hb, cb, beta)
-    stats = fit_statistics(y, model.predict_kwh_per_day(t), model.p)
-    return DailyFit(_model(kind, hb, cb, beta, stats), candidates)
+    pred = model.predict_kwh_per_day(t)
+    stats = fit_statistics(y, pred, model.p)
+    X = model.design(*model.degree_days(t))
+    res = unit_residuals_daily(y - pred, None if days is None else pd.DatetimeIndex(days)[ok], model.p_searched)
+    return DailyFit(_model(kind, hb, cb, beta, stats, _inverse(X.T @ X), res), candidates)
 
 
-def _model(kind, hb, cb, beta, stats=None) -> DailyModel:
+def _inverse(a: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(a)
+
+
+def _model(kind, hb, cb, beta, stats=None, cov=None, residuals=None) -> DailyModel:
     b_h = float(beta[1]) if hb is not None else 0.0
     b_c = float(beta[-1]) if cb is not None else 0.0
-    return DailyModel(kind, float(beta[0]), b_h, b_c, hb, cb, stats)
+    return DailyModel(kind, float(beta[0]), b_h, b_c, hb, cb, stats, cov, residuals)
 
 
 def _select(y: np.ndarray, w: np.ndarray, hdd: dict, cdd: dict, hdd_days: dict, cdd_days: dict,
@@ -250,5 +322,8 @@ def fit_caltrack_billing(
     if cb is not None:
         pred_per_day += m.beta_cdd_kwh_per_k_day * cdd[cb]
     y_kwh, pred_kwh = y * w, pred_per_day * w
-    return BillingFit(_model(kind, hb, cb, beta, fit_statistics(y_kwh, pred_kwh, m.p)), candidates, w, y_kwh,
-                      pred_kwh)
+    X = m.design(hdd[hb] if hb is not None else 0 * w, cdd[cb] if cb is not None else 0 * w)
+    cov = _inverse(X.T @ (X * w[:, None]))  # (XᵀWX)⁻¹: per-day noise σ², a period's mean has σ²/days
+    res = unit_residuals_periods(y_kwh - pred_kwh, w, m.p_searched)
+    return BillingFit(_model(kind, hb, cb, beta, fit_statistics(y_kwh, pred_kwh, m.p), cov, res), candidates, w,
+                      y_kwh, pred_kwh)

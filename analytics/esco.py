@@ -38,10 +38,12 @@ from energimon.analytics.degree_days import (
 from energimon.analytics.savings import (
     MIN_PERIOD_COVERAGE,
     PeriodSavings,
+    SavingsVerdict,
     daily_savings,
     monthly_savings,
     period_savings,
     savings_frame,
+    savings_verdict,
     with_prices,
 )
 from energimon.analytics.stats import DATA_SUFFICIENCY_MIN, G14_FSU_MAX_68
@@ -257,7 +259,8 @@ class SiteResult:
     ledger: Ledger | None = None
     adjustments: list[Adjustment] = field(default_factory=list)
     g14_ok: bool | None = False  # None: not assessed (no reporting point with data since the measure)
-    g14_notes: list[str] = field(default_factory=list)
+    g14_notes: list[str] = field(default_factory=list)  # short English reasons (logs); reports use ``verdict``
+    verdict: SavingsVerdict | None = None  # None with g14_ok None: nothing to judge
     error: str = ""
     granularity: str = "day"  # what one row of ``daily`` is: "day" (CalTRACK daily), "hour" (TOWT), "month" (billing)
     model: object = None  # the baseline model used (DailyModel or TowtModel)
@@ -325,7 +328,8 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
         model = res.fit.model
         daily = billing_savings(model, rep, cfg.adjustments, ny, esco.base_temperature_c)
     else:
-        fit = fit_caltrack_daily(base["temp_mean_c"].to_numpy(), base["energy_kwh"].to_numpy())
+        fit = fit_caltrack_daily(base["temp_mean_c"].to_numpy(), base["energy_kwh"].to_numpy(),
+                                 days=pd.DatetimeIndex(base.index))
         res.fit = fit
         model = fit.model
         baseline_kwh = pd.Series(model.predict_kwh_per_day(rep["temp_mean_c"].to_numpy()), index=rep.index)
@@ -368,8 +372,9 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
     if res.since_start.m == 0:  # nothing measured since the measure: there are no savings to judge
         res.g14_ok, res.g14_notes = None, []
         return res
-    res.g14_notes = g14_notes(model.stats, res.since_start, res.cvrmse_max, res.nmbe_max)
-    res.g14_ok = not res.g14_notes
+    res.verdict = savings_verdict(model.stats, res.since_start, res.cvrmse_max, res.nmbe_max, G14_FSU_MAX_68)
+    res.g14_notes = res.verdict.notes()
+    res.g14_ok = res.verdict.ok
     return res
 
 
@@ -380,19 +385,6 @@ def g14_thresholds(esco: EscoSettings, granularity: str) -> tuple[float, float]:
     if granularity == "month":
         return esco.cvrmse_max_monthly, esco.nmbe_max_monthly
     return esco.cvrmse_max, esco.nmbe_max
-
-
-def g14_notes(st, since_start: PeriodSavings, cv_max: float, nmbe_max: float) -> list[str]:
-    """Why the model or the savings fail ASHRAE Guideline 14 (empty: pass)."""
-    notes = []
-    if not st.cv_rmse <= cv_max:
-        notes.append(f"CV(RMSE) {st.cv_rmse:.1%} > {cv_max:.0%}")
-    if not abs(st.nmbe) <= nmbe_max:
-        notes.append(f"|NMBE| {abs(st.nmbe):.2%} > {nmbe_max:.1%}")
-    fsu = since_start.fsu_68
-    if not fsu < G14_FSU_MAX_68:
-        notes.append(f"FSU(68 %) {fsu:.0%} ≥ {G14_FSU_MAX_68:.0%}" if math.isfinite(fsu) else "no savings to test")
-    return notes
 
 
 # -- the billing (monthly) model ---------------------------------------------------------------
@@ -432,6 +424,10 @@ def billing_savings(model, days: pd.DataFrame, adjustments: list[Adjustment], no
     rows["hdd_c"] = np.where(temp_days > 0, hdd_sum * n / np.maximum(temp_days, 1), np.nan)
     rows["hdd_normal_c"] = pd.Series(normal_year.per_day(idx), index=idx).groupby(keys, sort=False).sum().to_numpy()
     rows["base_load_kwh"] = model.intercept_kwh_per_day * n
+    # the model's regressors per month (mean degree days per day at its balance points): savings uncertainty
+    hdd_m, cdd_m = model.degree_days(days["temp_mean_c"].to_numpy())
+    for col, x in (("model_hdd_k", hdd_m), ("model_cdd_k", cdd_m)):
+        rows[col] = pd.Series(x, index=idx).groupby(keys, sort=False).mean().to_numpy()
     rows["days"] = n
     rows["temp_days"] = temp_days
     return rows

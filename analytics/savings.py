@@ -1,4 +1,4 @@
-"""Avoided energy (IPMVP Option C) with ASHRAE Guideline 14 uncertainty.
+"""Avoided energy (IPMVP Option C) with its uncertainty (ASHRAE Guideline 14 Annex B, exact form for sums).
 
 IPMVP Core Concepts (2016) §8.1, "avoided energy":
 
@@ -8,7 +8,7 @@ IPMVP Core Concepts (2016) §8.1, "avoided energy":
 Routine adjustment is the baseline model evaluated at the reporting period's
 weather; non-routine adjustments (floor area, opening hours, ...) are added per
 day.  Savings are summed over the days whose measured energy is complete; the
-number of such days is ``m`` in the G14 uncertainty.  CUSUM is the running sum
+number of such days is ``m`` in the uncertainty.  CUSUM is the running sum
 of daily savings since the measure.
 
 Money is summed per reporting row (``savings_kwh × price_dkk_per_kwh``), so a price that
@@ -16,8 +16,8 @@ changes inside a period is applied to the savings of the days it was in force.  
 uncertainty is the kWh uncertainty times one price: the period's savings-weighted mean price
 ``Σ sᵢpᵢ / Σ sᵢ`` (= DKK / kWh saved; with a fixed price, that price).  When daily savings
 change sign that mean can leave the range of the prices (or divide by ≈ 0); then the
-adjusted-baseline-weighted mean price ``Σ bᵢpᵢ / Σ bᵢ`` is used — the G14 uncertainty is
-proportional to the baseline energy, so that is the natural weight for its price.
+adjusted-baseline-weighted mean price ``Σ bᵢpᵢ / Σ bᵢ`` is used — the uncertainty grows with the
+baseline energy (G14 eq. B-14 is proportional to it), so that is the natural weight for its price.
 
 A period without enough data is not reported as a number (missing is never zero): with no
 reporting point that has data its sums are NaN (:attr:`PeriodSavings.status` ``"no_data"``), and
@@ -38,7 +38,12 @@ import pandas as pd
 
 from energimon.analytics.baseline import DailyModel
 from energimon.analytics.degree_days import NormalYear, graddagekorrektion, heating_degree_days_c
-from energimon.analytics.stats import DATA_SUFFICIENCY_MIN, combine_in_quadrature, savings_uncertainty_kwh
+from energimon.analytics.stats import (
+    DATA_SUFFICIENCY_MIN,
+    aggregate_savings_uncertainty_kwh,
+    combine_in_quadrature,
+    savings_uncertainty_kwh,
+)
 
 CONFIDENCES = (0.68, 0.90)
 
@@ -111,7 +116,7 @@ def uncertainty_price_dkk_per_kwh(savings_kwh: np.ndarray, baseline_kwh: np.ndar
 
 @dataclass(frozen=True)
 class PeriodSavings:
-    """Savings over a set of reporting days, with G14 uncertainty at 68 % and 90 %."""
+    """Savings over a set of reporting days, with their uncertainty at 68 % and 90 %."""
 
     label: str
     days: int  # calendar days in the period
@@ -160,6 +165,27 @@ class PeriodSavings:
         return abs(self.uncertainty_90_kwh / self.savings_kwh) if self.savings_kwh else math.inf
 
 
+def savings_uncertainty(model, rows: pd.DataFrame, valid: np.ndarray, adjusted_baseline_kwh: float, m: int,
+                        confidences: tuple[float, ...] = CONFIDENCES) -> dict[float, float]:
+    """± kWh of the savings summed over ``rows[valid]``, per confidence level.
+
+    A model fitted by this package carries what the exact form needs (``residuals`` and
+    ``uncertainty_terms``): :func:`~energimon.analytics.stats.aggregate_savings_uncertainty_kwh` — model
+    error growing with the square of the reporting points, AR(1) noise per day (or billing period), day-type
+    pattern as a known bias.  Otherwise (a model built by hand with only its G14 statistics) the G14
+    Annex B eq. B-14 approximation.
+    """
+    st = model.stats
+    res = getattr(model, "residuals", None)
+    if not m or (res is None and st is None):
+        return dict.fromkeys(confidences, math.nan)
+    if res is not None and hasattr(model, "uncertainty_terms"):
+        noise, leverage, bias = model.uncertainty_terms(rows, valid)
+        return {c: aggregate_savings_uncertainty_kwh(res, noise, leverage, bias, c) for c in confidences}
+    return {c: savings_uncertainty_kwh(adjusted_baseline_kwh, st.cv_rmse, st.n, st.n_eff, model.p, m, c)
+            for c in confidences}
+
+
 def period_savings(
     label: str,
     daily: pd.DataFrame,
@@ -168,7 +194,7 @@ def period_savings(
     weather_independent_share: float | None = None,
     base_c: float = 17.0,
 ) -> PeriodSavings:
-    """Sum the savings of one period's rows and attach the G14 uncertainty (eq. B-14).
+    """Sum the savings of one period's rows and attach their uncertainty (:func:`savings_uncertainty`).
 
     ``model`` has ``stats`` (its baseline :class:`FitStatistics`) and ``p``; a row is a
     reporting point of the model's resolution (a day for the daily model, an hour for
@@ -189,11 +215,7 @@ def period_savings(
     base = float(d["adjusted_baseline_kwh"].sum()) if m else math.nan
     act = float(d["actual_kwh"].sum()) if m else math.nan
     sav = float(d["savings_kwh"].sum()) if m else math.nan
-    st = model.stats
-    unc = {}
-    for conf in CONFIDENCES:
-        unc[conf] = (savings_uncertainty_kwh(base, st.cv_rmse, st.n, st.n_eff, model.p, m, conf)
-                     if m and st is not None else math.nan)
+    unc = savings_uncertainty(model, daily, valid.to_numpy(), base, m)  # NaN when m == 0
     norm = math.nan
     if normal_year is not None and m:
         if "hdd_c" in d.columns:  # rows other than days (hours): degree days per row given by the caller
@@ -257,3 +279,89 @@ def portfolio_total(periods: list[PeriodSavings]) -> PortfolioTotal:
         uncertainty_90_dkk=combine_in_quadrature(p.uncertainty_90_dkk for p in ok) if ok else math.nan,
         sites_included=len(ok), sites_total=len(periods),
     )
+
+
+# -- what the figures mean ---------------------------------------------------------------------
+def savings_verdict_code(savings_kwh: float, uncertainty_90_kwh: float) -> str:
+    """What a period's savings show at 90 % confidence (two-sided: the interval excludes zero or not).
+
+    ``"demonstrated"`` (the interval lies above zero), ``"increase"`` (it lies below zero: the building uses
+    measurably more than its adjusted baseline), ``"not_demonstrable"`` (the interval holds zero: the saving
+    cannot be told from none — which is not the same as no saving) or ``"no_data"``.
+    """
+    if not (math.isfinite(savings_kwh) and math.isfinite(uncertainty_90_kwh)):
+        return "no_data"
+    if abs(savings_kwh) <= uncertainty_90_kwh:
+        return "not_demonstrable"
+    return "demonstrated" if savings_kwh > 0 else "increase"
+
+
+@dataclass(frozen=True)
+class LimitCheck:
+    """One ASHRAE Guideline 14 criterion: ``name`` is ``"cvrmse"``, ``"nmbe"`` or ``"fsu"``."""
+
+    name: str
+    value: float
+    limit: float
+
+    @property
+    def ok(self) -> bool:
+        if self.name == "fsu":
+            return self.value < self.limit  # G14 §4.3.2.4: below 50 % at 68 %
+        return abs(self.value) <= self.limit
+
+
+@dataclass(frozen=True)
+class SavingsVerdict:
+    """The baseline model against G14's limits, and what the savings since the measure show.
+
+    ``model`` holds the CV(RMSE) and |NMBE| checks (the model itself), ``fsu`` the fractional savings
+    uncertainty at 68 % (G14's precision requirement on the savings), ``savings`` the code of
+    :func:`savings_verdict_code` for the period since the measure.
+    """
+
+    model: tuple[LimitCheck, ...]
+    fsu: LimitCheck
+    savings: str
+    savings_kwh: float = math.nan
+    uncertainty_90_kwh: float = math.nan
+
+    @property
+    def model_ok(self) -> bool:
+        return all(c.ok for c in self.model)
+
+    @property
+    def failed(self) -> tuple[LimitCheck, ...]:
+        """The limits not met, model first; the FSU only when there is a saving to measure it against."""
+        out = tuple(c for c in self.model if not c.ok)
+        if self.savings == "demonstrated" and not self.fsu.ok:
+            out += (self.fsu,)
+        return out
+
+    @property
+    def ok(self) -> bool:
+        """G14 passed: the model within its limits and the saving demonstrated with FSU(68 %) < 50 %."""
+        return self.model_ok and self.savings == "demonstrated" and self.fsu.ok
+
+    def notes(self) -> list[str]:
+        """Short English notes (logs, the CLI's English output): which limit, and the savings verdict."""
+        fmt = {"cvrmse": lambda c: f"CV(RMSE) {c.value:.1%} > {c.limit:.0%}",
+               "nmbe": lambda c: f"|NMBE| {abs(c.value):.2%} > {c.limit:.1%}",
+               "fsu": lambda c: f"FSU(68 %) {c.value:.0%} ≥ {c.limit:.0%}"}
+        out = [fmt[c.name](c) for c in self.failed]
+        if self.savings == "not_demonstrable":
+            out.append("saving not demonstrable (90 % interval holds zero)")
+        elif self.savings == "increase":
+            out.append("use increased (90 % interval below zero)")
+        elif self.savings == "no_data":
+            out.append("no savings to test")
+        return out
+
+
+def savings_verdict(st, since_start: PeriodSavings, cv_max: float, nmbe_max: float,
+                    fsu_max: float = 0.50) -> SavingsVerdict:
+    """Judge a site: its baseline model's G14 statistics ``st`` and its savings since the measure."""
+    model = (LimitCheck("cvrmse", st.cv_rmse, cv_max), LimitCheck("nmbe", st.nmbe, nmbe_max))
+    code = savings_verdict_code(since_start.savings_kwh, since_start.uncertainty_90_kwh)
+    return SavingsVerdict(model, LimitCheck("fsu", since_start.fsu_68, fsu_max), code, since_start.savings_kwh,
+                          since_start.uncertainty_90_kwh)

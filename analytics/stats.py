@@ -12,7 +12,9 @@ intercept included), ``y`` measured, ``ŷ`` predicted, ``ȳ`` mean of ``y``.
 * ``ρ`` lag-1 autocorrelation of the residuals, ``n′ = n(1−ρ)/(1+ρ)`` effective observations.
 * fractional savings uncertainty (G14 Annex B, eq. B-14, Reddy & Claridge 2000):
   ``ΔE_save/E_save = 1.26 · t · CV · sqrt((n/n′)(1 + 2/n′)(1/m)) / F``
-  with ``m`` reporting points and ``F = E_save / E_baseline`` the savings fraction.
+  with ``m`` reporting points and ``F = E_save / E_baseline`` the savings fraction — kept for reference and
+  for models without their fit's design; the reports use the exact form for a sum of predictions,
+  :func:`aggregate_savings_uncertainty_kwh` (below: why, and what it needs from the residuals).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats as _sp
+from scipy.signal import lfilter as _lfilter
 
 # Defaults for the G14 verdict (all configurable).  G14-2014 §4.3.2.4 (whole-building approach):
 # the savings uncertainty must be below 50 % of the reported savings at 68 % confidence; where it is not
@@ -176,3 +180,221 @@ def combine_in_quadrature(uncertainties_kwh) -> float:
     """Uncertainty of a sum of independent savings: ``sqrt(Σ U_i²)`` (IPMVP uncertainty appendix)."""
     u = np.asarray(list(uncertainties_kwh), float)
     return float(math.sqrt(np.sum(u * u)))
+
+
+# --------------------------------------------------------------------------- savings uncertainty of a sum
+#
+# ASHRAE G14 eq. B-14 (above) was derived for monthly models; with daily or hourly data it is too narrow
+# (Koran et al. 2017; CalTRACK 2.0's empirical correction in eemeter: ``_compute_fsu_error`` multiplies it by
+# ``-0.00024·M² + 0.03535·M + 1.00286``, M = reporting months, ≈ 1.39 for 12 months, where G14 uses 1.26).
+# The reason is visible in the exact form for a linear model (Reddy & Claridge 2000, G14 Annex B's matrix
+# form; the "exact algebraic approach" of Koran et al. 2017): the error of a *sum* of m predictions has
+#
+#     Var = σ² · [ Σ_{i,j∈R} corr(e_i, e_j)          (reporting-period noise: ≈ m·n/n′)
+#                 + x_Rᵀ (XᵀX)⁻¹ x_R · n/n′ ]         (model error, x_R = Σ_{j∈R} x_j: ≈ m²/n′)
+#
+# and the model-error term grows with m², not with m as in B-14's (1 + 2/n′): with a year of baseline and a
+# year of reporting it is as large as the noise term (√2 = 1.41 against G14's 1.26, CalTRACK's 1.39).
+# :func:`aggregate_savings_uncertainty_kwh` computes this form; :class:`UnitResiduals` holds what it needs
+# from the baseline residuals, per *uncertainty unit*: a day for the daily and the hourly models (hourly
+# residuals summed per local day: day-to-day persistence, which an hour-to-hour ρ cannot see, is what
+# dominates the error of sums of hours — CalTRACK's hourly working group, 2018, on correlated hourly
+# errors), a billing period for the billing model.
+
+DAY_TYPES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "holiday")
+"""Daily residuals are grouped by these types: the CalTRACK daily model has no day-of-week term, and a
+weekly pattern it leaves in the residuals is neither noise nor AR(1) (it sums to ≈ 0 over whole weeks)."""
+
+
+@dataclass(frozen=True)
+class UnitResiduals:
+    """The baseline residuals per uncertainty unit, as the savings uncertainty needs them.
+
+    ``sigma2`` is the residual variance per unit (kWh², per day for billing periods: a period's
+    residual variance is ``days · sigma2``) after the mean of each day type is removed,
+    corrected for the parameters fitted (``n − p``, or the smoother's ``n − tr(H)``); ``rho`` is the lag-1
+    autocorrelation of those residuals (G14 Annex B) and ``n_eff = n(1−ρ)/(1+ρ)``.  ``day_type_kwh``
+    holds the removed means (Monday..Sunday, Danish holiday), used as a known bias of the reporting sum.
+    """
+
+    unit: str  # "day" or "period"
+    n: int
+    p: int  # parameters behind the residual variance: the model's plus the day-type means (7)
+    sigma2: float
+    rho: float  # lag-1 autocorrelation
+    day_type_kwh: tuple[float, ...] = ()
+    phi: float | None = None  # decay of the autocorrelation beyond lag 1 (None: = rho, G14's AR(1))
+
+    @property
+    def decay(self) -> float:
+        return self.rho if self.phi is None else self.phi
+
+    @property
+    def variance_inflation(self) -> float:
+        """``n/n′``: long-run over one-unit variance, ``1 + 2ρ/(1 − φ)`` (AR(1): ``(1+ρ)/(1−ρ)``, G14)."""
+        if self.rho <= 0.0:
+            return 1.0
+        return 1.0 + 2.0 * self.rho / (1.0 - self.decay)
+
+    @property
+    def n_eff(self) -> float:
+        return self.n / self.variance_inflation
+
+
+def day_types(days) -> np.ndarray:
+    """0..6 for Monday..Sunday, 7 for a Danish public holiday (local days)."""
+    from energimon.analytics.anomaly.calendar import danish_holidays
+
+    idx = pd.DatetimeIndex(days)
+    out = idx.day_of_week.to_numpy().copy()
+    if len(idx):
+        hol = set().union(*(danish_holidays(y) for y in range(idx.year.min(), idx.year.max() + 1)))
+        out[np.array([d in hol for d in idx.date], bool)] = 7
+    return out
+
+
+def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int,
+                         variance_factor: float = 1.0) -> UnitResiduals:
+    """:class:`UnitResiduals` of daily residuals (in time order, one per local day in ``days``).
+
+    The mean residual of each day type (:data:`DAY_TYPES`) is removed before σ² and ρ are estimated;
+    ``variance_factor`` scales σ² for models whose in-sample residuals understate the noise (TOWT: n/(n − tr H)).
+    """
+    r = np.asarray(residual_kwh, float)
+    ok = ~np.isnan(r)
+    r = r[ok]
+    if days is None:  # no calendar: the residuals as they are (G14's own estimate)
+        n = len(r)
+        sigma2 = float(r @ r) / (n - p_model) * variance_factor if n > p_model else math.nan
+        return UnitResiduals("day", n, p_model, sigma2, lag1_autocorrelation(r))
+    types = day_types(pd.DatetimeIndex(days)[ok])
+    means = np.array([r[types == k].mean() if np.any(types == k) else 0.0 for k in range(len(DAY_TYPES))])
+    used = int(sum(np.any(types == k) for k in range(len(DAY_TYPES))))
+    u = r - means[types]
+    p = p_model + max(0, used - 1)  # the day-type means add used − 1 parameters beyond the model's intercept
+    n = len(u)
+    sigma2 = float(u @ u) / (n - p) * variance_factor if n > p else math.nan
+    rho = lag1_autocorrelation(u)
+    return UnitResiduals("day", n, p, sigma2, rho, tuple(float(x) for x in means), autocorrelation_decay(u, rho))
+
+
+def unit_residuals_periods(residual_kwh: np.ndarray, days_per_period: np.ndarray, p_model: int) -> UnitResiduals:
+    """:class:`UnitResiduals` of billing periods: residual kWh per period, scaled to one day's variance
+    (``r/√days``: a period's noise grows with its days, as in the CalTRACK billing WLS weights)."""
+    r = np.asarray(residual_kwh, float)
+    d = np.asarray(days_per_period, float)
+    u = r / np.sqrt(d)
+    n = len(u)
+    sigma2 = float(u @ u) / (n - p_model) if n > p_model else math.nan
+    return UnitResiduals("period", n, p_model, sigma2, lag1_autocorrelation(u))
+
+
+MAX_DECAY = 0.95
+DECAY_LAGS = 14
+
+
+def autocorrelation_decay(e: np.ndarray, rho: float, lags: int = DECAY_LAGS) -> float | None:
+    """How fast the residuals' autocorrelation decays beyond lag 1: ``φ`` in ``r_k ≈ ρ·φ^(k−1)`` (k ≥ 1).
+
+    Residuals are rarely pure AR(1): a persistent part (weather, occupancy) plus a part that is new every
+    day gives ``r_1 < φ`` — an ARMA(1,1) autocorrelation (Box & Jenkins) — and G14's n′ from ``r_1`` alone
+    then understates the variance of long sums.  ``φ`` is fitted by least squares to ``r_2 … r_lags``
+    within ``[ρ, 0.95]``; ``None`` (= ρ, G14's AR(1)) when ρ is not significant (< 2/√n), where the
+    fit would only amplify noise.
+    """
+    e = np.asarray(e, float)
+    n = len(e)
+    if not (rho > 2.0 / math.sqrt(max(n, 1))) or n < 3 * lags:
+        return None
+    denom = float(e @ e)
+    r = np.array([float(e[k:] @ e[:-k]) / denom for k in range(2, lags + 1)])
+    k = np.arange(2, lags + 1)
+    grid = np.linspace(rho, MAX_DECAY, 200)
+    sse = [float(np.sum((r - rho * f ** (k - 1)) ** 2)) for f in grid]
+    return float(grid[int(np.argmin(sse))])
+
+
+def arma11_quadratic_form(g: np.ndarray, rho: float, phi: float) -> float:
+    """``gᵀΩg`` with ``Ω_ii = 1`` and ``Ω_ij = ρ·φ^(|i−j|−1)`` (consecutive units), in O(n).
+
+    ``φ = ρ`` is AR(1) (:func:`ar1_quadratic_form`).  ρ ≤ 0 is taken as 0, as in :func:`effective_n`.
+    """
+    g = np.asarray(g, float)
+    if rho <= 0.0 or len(g) < 2:
+        return float(g @ g)
+    h = _lfilter([1.0], [1.0, -phi], g)[:-1]  # h_i = Σ_{j≤i} φ^{i−j} g_j, paired with g_{i+1}
+    return float(g @ g + 2.0 * rho * (g[1:] @ h))
+
+
+def ar1_quadratic_form(g: np.ndarray, rho: float) -> float:
+    """``gᵀΩg`` with ``Ω_ij = ρ^|i−j|`` (AR(1) correlation of consecutive units), in O(n).
+
+    With ``g`` all ones over m units this is the variance factor of a sum of m AR(1) terms,
+    ``m(1+ρ)/(1−ρ) − 2ρ(1−ρᵐ)/(1−ρ)²`` (→ m·n/n′ for long sums: G14's autocorrelation correction).
+    ρ ≤ 0 is taken as 0, as in :func:`effective_n`.
+    """
+    g = np.asarray(g, float)
+    if rho <= 0.0:
+        return float(g @ g)
+    h = _lfilter([1.0], [1.0, -rho], g)  # h_i = Σ_{j≤i} ρ^{i−j} g_j
+    return float(2.0 * (g @ h) - g @ g)
+
+
+def ar1_sum_factor(m: int, rho: float) -> float:
+    """``Σ_{i,j=1..m} ρ^|i−j| = m(1+ρ)/(1−ρ) − 2ρ(1−ρᵐ)/(1−ρ)²`` (ρ ≤ 0 → m)."""
+    if rho <= 0.0:
+        return float(m)
+    return m * (1 + rho) / (1 - rho) - 2 * rho * (1 - rho ** m) / (1 - rho) ** 2
+
+
+def aggregate_savings_uncertainty_kwh(
+    res: UnitResiduals,
+    noise_factor: float,
+    leverage: float,
+    bias_kwh: float,
+    confidence: float,
+) -> float:
+    """Uncertainty (kWh, ± at ``confidence``) of savings summed over a reporting period.
+
+    ``U = t(conf, n′ − p) · sqrt( σ²·(noise_factor + leverage·n/n′) + bias² )``
+
+    * ``noise_factor`` = ``wᵀΩw``: the reporting units' noise, AR(1)-correlated (:func:`ar1_quadratic_form`
+      of the units' weights: 1 a day, √days a billing period, the share of a day's hours with data);
+    * ``leverage`` = ``x_Rᵀ(XᵀWX)⁻¹x_R`` (white-noise variance of the summed prediction, in units of σ²),
+      inflated by n/n′ for autocorrelated baseline residuals as G14 Annex B does for its n′;
+    * ``bias_kwh``: the day-type pattern of the baseline residuals summed over the reporting days (a known
+      systematic error of the model, combined in quadrature as GUM does for an uncorrected bias);
+    * ``t`` with n′ − p degrees of freedom (G14 Annex B).
+
+    Sources: ASHRAE Guideline 14-2014 Annex B (n′ = n(1−ρ)/(1+ρ), t with n′ − p); Reddy & Claridge (2000),
+    "Uncertainty of 'measured' energy savings from statistical baseline models", HVAC&R Research 6(1) (the
+    exact variance of a sum of regression predictions); Koran et al. (2017), "A comparison of approaches to
+    estimating the time-aggregated uncertainty of savings estimated from meter data", IEPEC (G14's
+    approximation against the exact form for daily data).
+    """
+    n_eff = res.n_eff
+    if not (n_eff > res.p) or not math.isfinite(res.sigma2):
+        return math.nan
+    t = t_value(confidence, n_eff - res.p)
+    var = res.sigma2 * (noise_factor + leverage * res.variance_inflation) + bias_kwh * bias_kwh
+    return t * math.sqrt(max(var, 0.0))
+
+
+def daily_unit_terms(days, weights: np.ndarray, res: UnitResiduals) -> tuple[float, float]:
+    """Noise factor ``wᵀΩw`` and day-type bias (kWh) of reporting days with weights ``w`` (1 = a whole day).
+
+    ``days`` are local days (any order, unique); gaps between them are kept (ρ^distance).
+    """
+    idx = pd.DatetimeIndex(days)
+    if len(idx) == 0:
+        return 0.0, 0.0
+    w = np.asarray(weights, float)
+    order = np.argsort(idx.asi8)
+    idx, w = idx[order], w[order]
+    ordinal = (idx.tz_localize(None).normalize() - idx[0].tz_localize(None).normalize()).days.to_numpy()
+    g = np.zeros(int(ordinal[-1]) + 1)
+    np.add.at(g, ordinal, w)
+    bias = 0.0
+    if res.day_type_kwh:
+        bias = float(w @ np.asarray(res.day_type_kwh)[day_types(idx)])
+    return arma11_quadratic_form(g, res.rho, res.decay), bias

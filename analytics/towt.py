@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from energimon.analytics.stats import FitStatistics, fit_statistics
+from energimon.analytics.stats import (
+    FitStatistics,
+    UnitResiduals,
+    daily_unit_terms,
+    fit_statistics,
+    unit_residuals_daily,
+)
 from energimon.model import LOCAL_TZ
 
 TOWT_KNOTS_C: tuple[float, ...] = tuple((f - 32.0) * 5.0 / 9.0 for f in (30, 45, 55, 65, 75, 90))
@@ -89,6 +95,9 @@ class TowtSegment:
     occupied: np.ndarray  # 168 bool
     coef: np.ndarray  # 168 time-of-week + occupied temperature + unoccupied temperature
     rank: int = 0  # parameters the data could determine (for p in the G14 statistics)
+    gram_pinv: np.ndarray | None = field(default=None, repr=False)  # (XᵀWX)⁺ of the fit (savings uncertainty)
+    day_design: np.ndarray | None = field(default=None, repr=False)  # per baseline day: mean of w·x over its hours
+    days: np.ndarray | None = field(default=None, repr=False)  # the baseline day numbers of day_design's rows
 
     def design(self, how: np.ndarray, temp_c: np.ndarray) -> np.ndarray:
         tow = np.zeros((len(how), 168))
@@ -103,6 +112,8 @@ class TowtModel:
     segments: dict[int, TowtSegment] = field(default_factory=dict)
     stats: FitStatistics | None = None
     kind: str = "towt_hourly"
+    baseline_days: int = 0  # local days spanned by the baseline (for the savings uncertainty)
+    residuals: UnitResiduals | None = field(default=None, repr=False)  # per local day (hourly residuals summed)
 
     @property
     def p(self) -> int:
@@ -127,8 +138,45 @@ class TowtModel:
                 out[sel] = seg.design(how[sel], t[sel]) @ seg.coef
         return out
 
+    def uncertainty_terms(self, rows: pd.DataFrame, valid: np.ndarray) -> tuple[float, float, float]:
+        """``(noise_factor, leverage, bias_kWh)`` of the reporting hours ``rows[valid]`` (index: hour starts,
+        column ``temp_mean_c``) for :func:`~energimon.analytics.stats.aggregate_savings_uncertainty_kwh`,
+        in units of a day (the residuals are summed per local day, :func:`fit_towt_hourly`).
 
-def _weighted_lstsq(X: np.ndarray, y: np.ndarray, sqrt_w: np.ndarray) -> tuple[np.ndarray, int]:
+        The summed prediction is linear in the baseline use, ``Σ_R ŷ = gᵀy``: each segment contributes
+        ``g = W X (XᵀWX)⁺ c`` over its weighted baseline hours, ``c`` the sum of its reporting design rows
+        (neighbouring segments share baseline hours, so their errors add up correlated, as they should).
+        With day-level residuals ``g`` is averaged per baseline day: ``leverage = Σ_days ḡ²``.  The noise
+        counts each reporting day by its share of hours with data.
+        """
+        res = self.residuals
+        idx = pd.DatetimeIndex(rows.index)
+        local = idx.tz_convert(LOCAL_TZ)
+        how, months = hour_of_week(idx), local.month.to_numpy()
+        t = rows["temp_mean_c"].to_numpy(float)
+        g_day = np.zeros(self.baseline_days)
+        for m, seg in self.segments.items():
+            sel = valid & (months == m)
+            if not sel.any() or seg.gram_pinv is None:
+                continue
+            v = seg.gram_pinv @ seg.design(how[sel], t[sel]).sum(axis=0)
+            g_day[seg.days] += seg.day_design @ v  # ḡ per baseline day (mean over its hours) of W X v
+        leverage = float(g_day @ g_day)
+        day = local.normalize()
+        counts = pd.Series(valid.astype(float), index=day).groupby(level=0)
+        share = counts.sum() / counts.size()
+        share = share[share > 0]
+        noise, bias = daily_unit_terms(share.index, share.to_numpy(), res)
+        return noise, leverage, bias
+
+
+def _segment_weights(months: np.ndarray, m: int) -> np.ndarray:
+    """Three-month weighting of CalTRACK hourly: 1 for month ``m``, 0.5 for its neighbours, else 0."""
+    prev_m, next_m = (m - 2) % 12 + 1, m % 12 + 1
+    return np.where(months == m, 1.0, np.where((months == prev_m) | (months == next_m), NEIGHBOUR_WEIGHT, 0.0))
+
+
+def _weighted_lstsq(X: np.ndarray, y: np.ndarray, sqrt_w: np.ndarray) -> tuple[np.ndarray, int, np.ndarray]:
     """Minimum-norm weighted least squares through the (small) normal equations.
 
     ``pinv(XᵀWX)·XᵀWy = pinv(W½X)·W½y``, so this is the same solution as ``lstsq`` on the
@@ -136,8 +184,13 @@ def _weighted_lstsq(X: np.ndarray, y: np.ndarray, sqrt_w: np.ndarray) -> tuple[n
     30 times faster for 2,000 × 180 designs.
     """
     Xw = X * sqrt_w[:, None]
-    coef, _, rank, _ = np.linalg.lstsq(Xw.T @ Xw, Xw.T @ (y * sqrt_w), rcond=None)
-    return coef, int(rank)
+    gram = Xw.T @ Xw
+    # the pseudo-inverse with lstsq's default cut-off: the same minimum-norm solution, and (XᵀWX)⁺ is kept
+    # for the savings uncertainty
+    u, sv, vt = np.linalg.svd(gram, hermitian=True)
+    keep = sv > np.finfo(float).eps * max(gram.shape) * (sv[0] if len(sv) else 0.0)
+    pinv = (vt[keep].T / sv[keep]) @ u[:, keep].T
+    return pinv @ (Xw.T @ (y * sqrt_w)), int(keep.sum()), pinv
 
 
 def fit_towt_hourly(usage_kwh: pd.Series, temp_c: pd.Series) -> TowtModel:
@@ -149,13 +202,18 @@ def fit_towt_hourly(usage_kwh: pd.Series, temp_c: pd.Series) -> TowtModel:
     df = pd.DataFrame({"u": usage_kwh, "t": temp_c}).dropna()
     idx = pd.DatetimeIndex(df.index)
     how = hour_of_week(idx)
-    months = idx.tz_convert(LOCAL_TZ).month.to_numpy()
+    local = idx.tz_convert(LOCAL_TZ)
+    months = local.month.to_numpy()
     u, t = df["u"].to_numpy(), df["t"].to_numpy()
-    model = TowtModel()
+    day = local.normalize()
+    day_no = ((day.tz_localize(None) - day[0].tz_localize(None)).days.to_numpy() if len(day)
+              else np.zeros(0, int))
+    model = TowtModel(baseline_days=int(day_no.max()) + 1 if len(day_no) else 0)
+    hours_per_day = np.bincount(day_no, minlength=model.baseline_days)
     pred = np.full(len(df), np.nan)
+    leverage_sum = 0.0  # Σ of the hat matrix's diagonal over the hours, each in its own month's segment
     for m in range(1, 13):
-        prev_m, next_m = (m - 2) % 12 + 1, m % 12 + 1
-        w = np.where(months == m, 1.0, np.where((months == prev_m) | (months == next_m), NEIGHBOUR_WEIGHT, 0.0))
+        w = _segment_weights(months, m)
         sel = w > 0
         if not (months == m).any():
             continue
@@ -164,10 +222,33 @@ def fit_towt_hourly(usage_kwh: pd.Series, temp_c: pd.Series) -> TowtModel:
         seg = TowtSegment(m, knots, occ, np.zeros(0))
         X = seg.design(how[sel], t[sel])
         sw = np.sqrt(w[sel])
-        seg.coef, seg.rank = _weighted_lstsq(X, u[sel], sw)
+        seg.coef, seg.rank, seg.gram_pinv = _weighted_lstsq(X, u[sel], sw)
+        seg_days = day_no[sel]  # time order: each day's hours are consecutive
+        starts = np.flatnonzero(np.r_[True, seg_days[1:] != seg_days[:-1]])
+        seg.days = seg_days[starts]
+        seg.day_design = np.add.reduceat(X * w[sel][:, None], starts, axis=0) / hours_per_day[seg.days][:, None]
         model.segments[m] = seg
         own = months == m
-        pred[own] = seg.design(how[own], t[own]) @ seg.coef
+        X_own = seg.design(how[own], t[own])
+        pred[own] = X_own @ seg.coef
+        leverage_sum += float(np.sum((X_own @ seg.gram_pinv) * X_own))  # Σ h_ii (w = 1 in the own month)
     p = round(float(np.mean([s.rank for s in model.segments.values()]))) if model.segments else 1
     model.stats = fit_statistics(u, pred, p)
+    model.residuals = _daily_residuals(u - pred, day, len(u) / max(len(u) - leverage_sum, 1.0))
     return model
+
+
+def _daily_residuals(resid_kwh: np.ndarray, day: pd.DatetimeIndex, variance_factor: float) -> UnitResiduals:
+    """Hourly residuals summed per local day (days with every hour only: 23, 24 or 25 on DST days).
+
+    In-sample residuals of a model with ~180 parameters per month understate the noise; σ² is scaled by
+    ``n / (n − Σ h_ii)``, the general form of G14's ``n − p`` for a linear smoother (Σ h_ii = tr H).
+    """
+    s = pd.Series(resid_kwh, index=day)
+    g = s.groupby(level=0)
+    sums, counts = g.sum(), g.size()
+    days = pd.DatetimeIndex(sums.index)
+    nxt = (days.tz_localize(None) + pd.Timedelta(days=1)).tz_localize(LOCAL_TZ)
+    hours_in_day = ((nxt.tz_convert("UTC") - days.tz_convert("UTC")) / pd.Timedelta(hours=1)).to_numpy()
+    full = counts.to_numpy() == hours_in_day
+    return unit_residuals_daily(sums.to_numpy()[full], days[full], 1, variance_factor)

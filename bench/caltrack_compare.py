@@ -39,7 +39,8 @@ import pandas as pd
 
 from energimon.analytics import towt
 from energimon.analytics.baseline import fit_caltrack_billing, fit_caltrack_daily
-from energimon.analytics.stats import fit_statistics
+from energimon.analytics.savings import daily_savings, period_savings
+from energimon.analytics.stats import fit_statistics, savings_uncertainty_kwh
 
 HERE = Path(__file__).resolve().parent
 DRIVER = HERE / "caltrack_reference.py"
@@ -192,11 +193,35 @@ def compare_daily(ref: dict) -> tuple[list[tuple], dict]:
         ("avoided energy kWh, ours at eemeter's balance points", base_fixed - obs, base_ref - obs, None),
         ("max |Δ daily prediction| kWh/day", float(np.nanmax(np.abs(pr - pr_ref)[ok_r])), 0.0, "–"),
     ]
+    rows += uncertainty_rows(d, m, tb, yb, tr, yr, ours)
     extra = {"fit_seconds_ours": fit_s, "n_candidates_ours": len(fit.candidates),
              "qualified_ours": sum(c.qualified for c in fit.candidates),
              "fixed_bp_model": (fixed.intercept_kwh_per_day, fixed.beta_hdd_kwh_per_k_day,
                                 fixed.beta_cdd_kwh_per_k_day)}
     return rows, extra
+
+
+def uncertainty_rows(d: dict, m: dict, tb, yb, tr, yr, ours) -> list[tuple]:
+    """The savings band over the reporting year: ours (what the reports show), G14 eq. B-14 with 1.26 (what
+    energimon used before), and eemeter's own bands (2.x: ``metered_savings`` error bands — "FSU" is G14 with
+    CalTRACK's empirical correction of 1.26, "OLS" its exact-OLS band)."""
+    days_b, days_r = pd.DatetimeIndex(d["baseline"]["day"]), pd.DatetimeIndex(d["reporting"]["day"])
+    model = fit_caltrack_daily(tb, yb, days=days_b).model
+    rows = daily_savings(model, pd.Series(tr, index=days_r), pd.Series(yr, index=days_r))
+    p = period_savings("reporting year", rows, model)
+    st = model.stats
+    g14 = {c: savings_uncertainty_kwh(p.adjusted_baseline_kwh, st.cv_rmse, st.n, st.n_eff, model.p, p.m, c)
+           for c in (0.68, 0.90)}
+    bands = m.get("error_bands") or {}
+    out = []
+    for conf, ours_u in ((0.68, p.uncertainty_68_kwh), (0.90, p.uncertainty_90_kwh)):
+        b = bands.get(f"{conf:.2f}", {})
+        label = f"{conf:.0%}"
+        out.append((f"savings band ± kWh at {label}: ours vs eemeter FSU band", ours_u, b.get("FSU Error Band"), None))
+        out.append((f"savings band ± kWh at {label}: ours vs eemeter OLS band", ours_u, b.get("OLS Error Band"), None))
+        out.append((f"savings band ± kWh at {label}: G14 B-14 (1.26, before) vs eemeter FSU band", g14[conf],
+                    b.get("FSU Error Band"), None))
+    return out
 
 
 # --------------------------------------------------------------------------- billing

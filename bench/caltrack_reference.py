@@ -127,6 +127,16 @@ def _run_v2(samples: dict, out: dict) -> None:
     rdm = eemeter.create_caltrack_daily_design_matrix(_slice(meter, r0, r1), temp)
     pred_b = res.model.predict(dm.index, temp).result["predicted_usage"].reindex(dm.index)
     pred_r = res.model.predict(rdm.index, temp).result["predicted_usage"].reindex(rdm.index)
+    # eemeter's savings error bands over the reporting year (CalTRACK: FSU with its empirical correction of
+    # G14's 1.26, and the OLS band), at the two confidences energimon reports
+    bands = {}
+    for conf in (0.68, 0.90):
+        try:
+            _, eb = eemeter.metered_savings(res, _slice(meter, r0, r1), temp, confidence_level=conf)
+            bands[f"{conf:.2f}"] = {k: _num(v) for k, v in (eb or {}).items()}
+        except Exception as e:  # reported, not fatal
+            bands[f"{conf:.2f}"] = {"error": f"{type(e).__name__}: {e}"}
+    model["error_bands"] = bands
     out["daily"] = {
         "sample": name, "model": model,
         "baseline": {"day": _iso(dm.index), "temp_f": _nums(dm["temperature_mean"]),

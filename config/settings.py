@@ -26,7 +26,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -59,6 +58,7 @@ from energimon.config.validators import (
     strict_type_problems,
     url_credential_problems,
 )
+from energimon.mail.settings import SmtpSettings, mail_warnings
 from energimon.model import ID_RULE, Role, is_valid_id
 from energimon.security import redact_url_credentials
 
@@ -74,13 +74,6 @@ def _id(value: str) -> str:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-def _read_secret_file(path: Path, key: str) -> SecretStr:
-    try:
-        return SecretStr(path.read_text(encoding="utf-8").strip())
-    except OSError as exc:
-        raise ValueError(f"{key}: cannot read secret file {path}: {exc.strerror}") from None
 
 
 # -- sites ----------------------------------------------------------------------------------
@@ -159,28 +152,6 @@ class SpoolSettings(_Strict):
     batch_size: int = Field(default=10_000, ge=1, le=100_000)
     synchronous: Literal["FULL", "EXTRA", "NORMAL"] = "FULL"
     flush_timeout_s: float = Field(default=5.0, ge=0, le=60)
-
-
-class SmtpSettings(_Strict):
-    host: str
-    port: int = Field(default=587, ge=1, le=65535)
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    username: str | None = None
-    password: SecretStr | None = None
-    password_file: Path | None = None
-    sender: str
-    fallback_recipients: list[str] = Field(default_factory=list)
-    language: Literal["da", "en"] = "da"
-    ca_file: Path | None = Field(default=None, description="CA bundle for the server's certificate (default: system)")
-    timeout_s: float = Field(default=30.0, gt=0, le=300)
-
-    @model_validator(mode="after")
-    def _load_secret(self) -> SmtpSettings:
-        if self.password_file is not None:
-            if self.password is not None:
-                raise ValueError("give 'password' or 'password_file', not both")
-            self.password = _read_secret_file(self.password_file, "password_file")
-        return self
 
 
 class ScheduleSettings(_Strict):
@@ -724,10 +695,11 @@ def _cross_check(settings: Settings) -> list[Problem]:
 
 
 def config_warnings(settings: Settings) -> list[str]:
-    """Things that are valid but probably not meant: a device id referenced that no configured Modbus device
+    """Things that are valid but probably not meant: a risky mail set-up (see energimon.mail.settings), a
+    device id referenced that no configured Modbus device
     has, when one with a similar id does (MQTT and imported devices are only known from their data, so an
     unknown id alone is fine)."""
-    warnings = []
+    warnings = list(mail_warnings(settings.smtp))  # allowed but risky, e.g. a login without TLS
     for site_id, site in settings.sites.items():
         ids = {d.id for d in settings.devices if d.site == site_id}
         for i, pv in enumerate(site.pv):

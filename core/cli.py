@@ -158,10 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     from energimon.analytics.solar.cli import add_solar_report_parser  # `report solar` (pvlib imported lazily)
 
     add_solar_report_parser(sub, _config_arg)
+    from energimon.analytics.report.mailing import add_report_mail_parser  # `report mail`
 
-    p = sub.add_parser("test-mail", help="send one test mail through the configured SMTP server",
+    add_report_mail_parser(sub, _config_arg)
+
+    p = sub.add_parser("test-mail", help="send one test mail through the configured mail transport",
                        description="Send a test mail (Danish letters in subject and body) with the [smtp] settings "
-                                   "to --to or smtp.fallback_recipients. Exit 0 when the server accepted it.")
+                                   "(SMTP, XOAUTH2 or Microsoft Graph) to --to or smtp.fallback_recipients, showing "
+                                   "each step (token, connect, auth, send) and which one failed. Exit 0 when the "
+                                   "server accepted it.")
     p.set_defaults(handler=cmd_test_mail)
     _config_arg(p)
     p.add_argument("--to", action="append", metavar="ADDRESS", help="recipient (repeatable)")
@@ -206,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_test_mail(args) -> int:
-    from energimon.analytics.alerting.cli import cmd_test_mail as handler
+    from energimon.mail.cli import cmd_test_mail as handler
 
     return handler(args)
 
@@ -610,7 +615,7 @@ def cmd_status(args) -> int:
             fill = backlog / settings.spool.max_readings
             print(f"spool:   {spool}: {backlog} readings waiting for the store ({fill:.1%} of "
                   f"{settings.spool.max_readings}), {dead} dead letters")
-    from energimon.status import alert_lines, device_lines, job_lines, mqtt_lines, site_lines
+    from energimon.status import alert_lines, device_lines, job_lines, mail_lines, mqtt_lines, site_lines
 
     now = pd.Timestamp.now(tz="UTC")
     if latest is not None:
@@ -623,6 +628,7 @@ def cmd_status(args) -> int:
     print("device identity:", *device_identity_lines(settings), sep="\n")
     print("mqtt:", *mqtt_lines(settings, now), sep="\n")
     print("alerts:", *alert_lines(settings), sep="\n")
+    print("mail:", *mail_lines(settings), sep="\n")
     print("jobs:", *job_lines(settings, now), sep="\n")
     return 0 if ok else 1
 

@@ -167,33 +167,6 @@ class Daemon:
         if not self.status_points.write():  # logged once per outage by StatusPoints; the job log shows each run
             raise JobFailed(f"status point not written: {self.status_points.failing}")
 
-    async def _monthly_savings_report(self) -> None:
-        import datetime as dt
-
-        import holidays
-
-        from energimon.analytics.report.schedule import run_monthly_savings_report
-
-        today = dt.datetime.now(tz=LOCAL_TZ).date()
-        dk_holidays = holidays.country_holidays("DK", years=today.year)
-
-        def job():
-            store = open_store(self.settings.store, readonly=True)
-            try:
-                return run_monthly_savings_report(self.settings, store, today, dk_holidays)
-            finally:
-                store.close()
-
-        # A failure propagates to the job wrapper (jobruns), which logs it and records it as the outcome.
-        files = await asyncio.to_thread(job)
-        if files:
-            from energimon.analytics.report.mailing import queue_report_mail
-            from energimon.analytics.report.schedule import report_month_due
-
-            month = report_month_due(today, dk_holidays)
-            outcome = await asyncio.to_thread(queue_report_mail, self.settings, month, files)
-            log.info("monthly savings report written: %s; mail %s", files.pdf, outcome)
-
     async def _watchdog(self, interval_s: float) -> None:
         while True:
             systemd.notify("WATCHDOG=1")
@@ -205,7 +178,7 @@ class Daemon:
         self.stop_event = stop = asyncio.Event()
         tasks: list[asyncio.Task] = []
         extra: list[asyncio.Task] = []
-        scheduler = alert_runner = metrics = None
+        scheduler = alert_runner = metrics = mailer = reports_db = None
         try:
             with _starting("scheduler"):
                 self.scheduler = scheduler = RecordingScheduler(self.jobs, timezone=LOCAL_TZ)
@@ -220,20 +193,34 @@ class Daemon:
             wd = systemd.watchdog_interval_s()
             if wd:
                 extra.append(asyncio.create_task(self._watchdog(wd), name="watchdog"))
-            # Alerts: rules, outbox and digest jobs (each run opens its own read-only store: the
-            # runner closes it after every run, and analytics never share the writer's connection).
+            # Mail: one transport (and token cache) for alert and report mails; the job mail.outbox delivers both.
+            if self.settings.smtp is not None:
+                from energimon.mail.service import Mailer
+
+                with _starting("mail transport"):
+                    mailer = Mailer.for_settings(self.settings)
+            # Alerts: rules and digest jobs (each run opens its own read-only store: the runner closes it after
+            # every run, and analytics never share the writer's connection).
             if self.settings.alerts is not None and self.settings.alerts.enabled:
                 from energimon.analytics.alerting.jobs import register_jobs
 
                 with _starting(f"alerts (state {self.settings.alerts.state_path})"):
                     alert_runner = register_jobs(scheduler, self.settings,
-                                                 lambda: open_store(self.settings.store, readonly=True))
-            if self.settings.esco is not None:
-                # The monthly savings report on the first working morning of a month (07:00, outside the
-                # 02:00-03:00 DST hour; idempotent: a rerun rewrites the same files).
-                with _starting("the monthly savings report job"):
-                    scheduler.add_job(self._monthly_savings_report, "cron", day="1-7", hour=7, minute=0,
-                                      id="savings-report", coalesce=True, max_instances=1, misfire_grace_time=3600)
+                                                 lambda: open_store(self.settings.store, readonly=True),
+                                                 mailer=mailer)
+            # Monthly reports: every due and undelivered month, at start and daily at 07:05 (catch-up, once each).
+            from energimon.analytics.report.schedule import register_report_jobs, scheduled_reports
+
+            if scheduled_reports(self.settings):
+                from energimon.mail.outbox import MailDB
+                from energimon.mail.service import mail_db_path
+
+                with _starting("the monthly report jobs"):
+                    reports_db = mailer.db if mailer is not None else MailDB(mail_db_path(self.settings))
+                    register_report_jobs(scheduler, self.settings,
+                                         lambda: open_store(self.settings.store, readonly=True), reports_db)
+            if mailer is not None:
+                mailer.register_job(scheduler)
             with _starting("scheduler"):
                 scheduler.start()
             if self.settings.metrics.enabled:
@@ -253,6 +240,10 @@ class Daemon:
                 await asyncio.to_thread(metrics.stop)
             if alert_runner is not None:
                 alert_runner.close()
+            if mailer is not None:
+                mailer.close()
+            elif reports_db is not None:
+                reports_db.close()
             for t in [*tasks, *extra]:
                 t.cancel()
             for t in [*tasks, *extra]:
@@ -276,6 +267,10 @@ class Daemon:
                 await asyncio.to_thread(metrics.stop)
             if alert_runner is not None:
                 alert_runner.close()
+            if mailer is not None:
+                mailer.close()
+            elif reports_db is not None:
+                reports_db.close()
             _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
             for t in [*pending, *extra]:
                 t.cancel()

@@ -30,7 +30,7 @@ log = logging.getLogger("energimon.security")
 
 # Keys whose value is a secret, and keys whose value names a file holding one.
 SECRET_KEYS = ("password", "token", "secret", "api_key")
-SECRET_FILE_KEYS = ("password_file", "token_file", "secret_file", "key_file")
+SECRET_FILE_KEYS = ("password_file", "token_file", "secret_file", "key_file", "certificate_file")
 _SECRET_LINE = re.compile(r"^\s*[\w.\"'-]*(password|token|secret|api_key)[\"']?\s*=\s*[\"']", re.IGNORECASE)
 
 
@@ -107,7 +107,7 @@ def secrets_in_config(text: str) -> tuple[list[str], list[tuple[str, str]]]:
             continue
         if _is_secret_key(leaf):
             inline.append(key)
-        elif leaf.lower() in SECRET_FILE_KEYS:
+        elif leaf.lower().endswith(SECRET_FILE_KEYS):  # also client_secret_file, certificate_password_file
             files.append((key, value))
     return inline, files
 

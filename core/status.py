@@ -199,3 +199,9 @@ def mqtt_lines(settings, now: pd.Timestamp) -> list[str]:
                  else ", no message yet")
         lines.append(f"  {broker} (client id {st.get('client_id', '?')}): {text}")
     return lines
+def mail_lines(settings) -> list[str]:
+    """The mail transport (last success, last error, queued mails) and the last period each scheduled report
+    delivered: the mail package's own read-only view."""
+    from energimon.mail.status import status_lines
+
+    return status_lines(settings)

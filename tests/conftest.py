@@ -253,3 +253,42 @@ def victoria(tmp_path_factory):
     server = VictoriaMetrics(tmp_path_factory.mktemp("victoria")).start()
     yield server
     server.stop()
+
+
+# -- mail: one SMTP server fixture, the fake Microsoft endpoints (tests/mail_servers.py) -------------------------
+@pytest.fixture(scope="session")
+def mail_pki(tmp_path_factory):
+    """A test CA and a certificate for 127.0.0.1/localhost, shared by the mail servers of a session."""
+    from mqtt_broker import make_tls_files
+
+    return make_tls_files(tmp_path_factory.mktemp("mail-pki"))
+
+
+@pytest.fixture
+def smtp(mail_pki):
+    """aiosmtpd with STARTTLS and a password login (see mail_servers.SmtpServer for the other kinds)."""
+    from mail_servers import SmtpServer
+
+    server = SmtpServer(mail_pki).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def entra(mail_pki):
+    """A fake Microsoft Entra ID tenant (OpenID configuration + token endpoint) over TLS."""
+    from mail_servers import FakeEntraId
+
+    server = FakeEntraId(mail_pki)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def graph(mail_pki, entra):
+    """A fake Microsoft Graph sendMail over TLS that accepts tokens the ``entra`` fixture issued."""
+    from mail_servers import FakeGraph
+
+    server = FakeGraph(mail_pki, entra)
+    yield server
+    server.stop()

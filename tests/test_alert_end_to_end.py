@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
-from test_mail_smtp import SmtpCapture
+from mail_servers import SmtpServer
 
 from energimon.analytics.alerting.jobs import AlertRunner
 from energimon.analytics.anomaly.calendar import SiteCalendar
@@ -25,7 +24,7 @@ CAL = {
 }
 
 
-def settings(smtp: SmtpCapture, tmp_path, cal: dict = CAL):
+def settings(smtp: SmtpServer, tmp_path, cal: dict = CAL):
     return settings_from_dict({
         "sites": {SITE: {"name": "Sorø Rådhus", "address": "Rådhusvej 8, 4180 Sorø", "latitude": 55.43,
                          "longitude": 11.55, "facility_managers": ["drift.raadhus@soroe.dk"]}},
@@ -54,14 +53,6 @@ def write_building(store: SqliteStore, start: str, end: pd.Timestamp, fault_from
                 for t, v in zip(times, counter, strict=True)]
     readings += [Reading(SITE, DEV, "device_online", "grid", int(t.timestamp() * 1000), 1.0) for t in times[-3:]]
     assert store.write(readings) == []
-
-
-@pytest.fixture
-def smtp(tmp_path):
-    server = SmtpCapture(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_calendar_days_are_quiet_and_a_night_fault_is_one_mail_with_chart(smtp, tmp_path):
@@ -106,15 +97,21 @@ def test_register_jobs_on_an_asyncio_scheduler(smtp, tmp_path):
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from energimon.analytics.alerting.jobs import register_jobs
+    from energimon.mail.outbox import MailDB
+    from energimon.mail.service import Mailer
     from energimon.model import LOCAL_TZ
 
     s = settings(smtp, tmp_path)
     s.alerts.digest = True
     scheduler = AsyncIOScheduler(timezone=LOCAL_TZ)
-    runner = register_jobs(scheduler, s, lambda: SqliteStore(s.store.path))
+    mailer = Mailer(s.smtp, MailDB(tmp_path / "mail.db"))
+    runner = register_jobs(scheduler, s, lambda: SqliteStore(s.store.path), mailer=mailer)
+    mailer.register_job(scheduler)
     try:
         jobs = {j.id: j for j in scheduler.get_jobs()}
-        assert set(jobs) == {"alerts.rules", "alerts.outbox", "alerts.digest"}
+        assert set(jobs) == {"alerts.rules", "alerts.digest", "mail.outbox"}
+        # one mail job delivers the alert state file's outbox and the report outbox
+        assert mailer.outboxes == [mailer.db, runner.db]
         assert all(j.max_instances == 1 and j.coalesce for j in jobs.values())
         # the rules run at :07, :22, :37, :52 local time; the digest at 07:00 local, never in the DST hour
         t = jobs["alerts.rules"].trigger.get_next_fire_time(None, pd.Timestamp("2026-10-25 01:50", tz=TZ))
@@ -123,6 +120,7 @@ def test_register_jobs_on_an_asyncio_scheduler(smtp, tmp_path):
         assert (d.hour, d.minute) == (7, 0)
     finally:
         runner.close()
+        mailer.close()
 
 
 def test_alerts_run_command_evaluates_and_sends(smtp, tmp_path, capsys):

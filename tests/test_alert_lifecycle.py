@@ -7,37 +7,30 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pytest
-from test_mail_smtp import SmtpCapture, make_settings, night_finding
+from mail_servers import SmtpServer
+from test_mail_smtp import make_settings, night_finding
 
 from energimon.analytics.alerting import lifecycle
 from energimon.analytics.alerting.mail import recipients_for, render_alert, render_digest
-from energimon.analytics.alerting.outbox import backoff_s, deliver
-from energimon.analytics.alerting.smtp import send_bytes
 from energimon.analytics.alerting.state import AlertDB
+from energimon.mail.outbox import backoff_s, deliver
+from energimon.mail.transport import make_transport
 
 T0 = dt.datetime(2026, 12, 3, 2, 0, tzinfo=dt.UTC)
 MIN = dt.timedelta(minutes=1)
 H = dt.timedelta(hours=1)
 
 
-@pytest.fixture
-def smtp(tmp_path):
-    server = SmtpCapture(tmp_path)
-    server.start()
-    yield server
-    server.stop()
-
-
 class World:
     """Settings, the state file and the two things the daemon does every 15 minutes: step and deliver."""
 
-    def __init__(self, smtp: SmtpCapture, tmp_path, **alerts):
+    def __init__(self, smtp: SmtpServer, tmp_path, **alerts):
         self.smtp = smtp
         self.settings = make_settings(smtp.settings_dict(), tmp_path, pending_min=60, reminder_h=24,
                                       resolve_after_min=120, **alerts)
         self.cfg = self.settings.alerts
         self.db = AlertDB(self.cfg.state_path)
+        self.transport = make_transport(self.settings.smtp)
 
     def restart(self) -> None:
         self.db.close()
@@ -49,7 +42,7 @@ class World:
 
     def tick(self, now: dt.datetime, findings: list) -> dict:
         counts = lifecycle.step(self.db, self.cfg, findings, now, self.render)
-        deliver(self.db, lambda rec, msg: send_bytes(self.settings.smtp, rec, msg), now)
+        deliver(self.db, self.transport.send, now)
         return counts
 
     def run(self, start: dt.datetime, end: dt.datetime, findings: list, every: dt.timedelta = 15 * MIN) -> None:
@@ -180,7 +173,7 @@ def test_digest_mode_one_summary_instead_of_single_mails(smtp, tmp_path):
     q = lifecycle.digest(w.db, T0 + 5 * H, lambda items: render_digest(items, w.settings, T0 + 5 * H))
     assert q == 1
     assert lifecycle.digest(w.db, T0 + 5 * H, lambda items: render_digest(items, w.settings, T0 + 5 * H)) == 0
-    deliver(w.db, lambda rec, msg: send_bytes(w.settings.smtp, rec, msg), T0 + 5 * H)
+    deliver(w.db, w.transport.send, T0 + 5 * H)
     smtp.wait(1)
     assert w.subjects() == ["[energimon] Dagens alarmer: 2 ændringer"]
     body = smtp.messages[0][1].get_body(("plain",)).get_content()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from test_mail_smtp import SmtpCapture
+from mail_servers import SmtpServer
 
 from energimon.analytics.alerting.jobs import AlertRunner
 from energimon.analytics.anomaly import engine
@@ -20,7 +20,7 @@ GSRN = "571313199900000101"
 DATA_QUALITY = {"stale_data", "device_offline", "stuck_value", "counter_reset"}
 
 
-def settings(tmp_path, smtp: SmtpCapture | None = None, **import_lag):
+def settings(tmp_path, smtp: SmtpServer | None = None, **import_lag):
     return settings_from_dict({
         "sites": {SITE: {"name": "Sorø Rådhus", "latitude": 55.43, "longitude": 11.55,
                          "facility_managers": ["drift.raadhus@soroe.dk"]}},
@@ -73,14 +73,6 @@ def _building(store, datahub_until: pd.Timestamp) -> None:
     _write(store, "vejr", "outdoor_temp_c", "weather", weather, [3.0] * len(weather))
     old = pd.date_range(NOW - pd.Timedelta(hours=6), periods=3, freq="1h")
     _write(store, "gammel-maaler", "energy_import_wh", "grid", old, [5e6, 5.1e6, 1e3])  # a "reset" 3 h ago
-
-
-@pytest.fixture
-def smtp(tmp_path):
-    server = SmtpCapture(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_imported_data_behind_is_one_mail_about_the_import_never_a_meter_that_does_not_answer(tmp_path, smtp):

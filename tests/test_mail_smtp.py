@@ -1,112 +1,29 @@
-"""Real SMTP over loopback (aiosmtpd started by the test): STARTTLS + AUTH, implicit TLS, wrong password,
-Danish letters in subject and body, the chart, `energimon test-mail`.
+"""Real SMTP over loopback (aiosmtpd, tests/mail_servers.py): STARTTLS + AUTH, implicit TLS, wrong password,
+Danish letters in subject and body, the chart, `energimon test-mail`, and a login over an unencrypted
+connection refused unless allowed (then warned about).
 
-``SmtpCapture`` is also used by the lifecycle tests (tests/test_alert_lifecycle.py).
+``make_settings`` and ``night_finding`` are also used by the lifecycle tests (tests/test_alert_lifecycle.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
-import ssl
 import time
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
-from mqtt_broker import make_tls_files
+from mail_servers import PASSWORD, USER, SmtpServer
 
 from energimon.analytics.alerting.mail import chart_png, fmt_num, fmt_time, render_alert
-from energimon.analytics.alerting.smtp import MailError, send
 from energimon.analytics.anomaly.findings import Finding
-from energimon.config.settings import settings_from_dict
-
-USER, PASSWORD = "energimon", "Hemmeligt-kodeord-æøå-42"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from energimon.config.settings import ConfigError, settings_from_dict
+from energimon.mail.render import to_wire
+from energimon.mail.transport import MailError, make_transport
 
 
-class _Handler:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
-        self.messages.append((list(envelope.rcpt_tos), msg))
-        return "250 OK"
-
-
-def _authenticator(server, session, envelope, mechanism, auth_data):
-    ok = isinstance(auth_data, LoginPassword) and auth_data.login == USER.encode() and \
-        auth_data.password == PASSWORD.encode()
-    # handled=False on failure, or the client waits for ever (aiosmtpd sends no 535 itself otherwise)
-    return AuthResult(success=ok, handled=False)
-
-
-class SmtpCapture:
-    """An aiosmtpd server on 127.0.0.1 that keeps every message; stop()/start() simulate an outage."""
-
-    def __init__(self, tmp: Path, security: str = "starttls", auth: bool = True):
-        self.security, self.auth = security, auth
-        self.port = free_port()
-        self.handler = _Handler()
-        self.tls = make_tls_files(tmp / "smtp-pki") if security != "none" else None
-        self.controller: Controller | None = None
-
-    @property
-    def messages(self):
-        return self.handler.messages
-
-    def start(self) -> None:
-        kw = {}
-        if self.tls:
-            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            ctx.load_cert_chain(self.tls["cert"], self.tls["key"])
-            if self.security == "starttls":
-                kw.update(tls_context=ctx, require_starttls=True)
-            else:
-                kw.update(ssl_context=ctx, server_hostname="localhost")
-        if self.auth:
-            # auth_require_tls only knows STARTTLS: with implicit TLS aiosmtpd would answer 538 although the
-            # connection is encrypted, so it is required for starttls only
-            kw.update(authenticator=_authenticator, auth_required=True, auth_require_tls=self.security == "starttls")
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kw)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    def settings_dict(self, password: str = PASSWORD) -> dict:
-        d = {"host": "127.0.0.1", "port": self.port, "security": self.security, "sender": "energimon@soroe.dk",
-             "fallback_recipients": ["energi@soroe.dk"], "timeout_s": 5}
-        if self.tls:
-            d["ca_file"] = str(self.tls["ca"])
-        if self.auth:
-            d.update(username=USER, password=password)
-        return d
-
-    def wait(self, n: int, timeout_s: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while len(self.messages) < n and time.monotonic() < deadline:
-            time.sleep(0.02)
-
-
-@pytest.fixture
-def smtp(tmp_path):
-    server = SmtpCapture(tmp_path)
-    server.start()
-    yield server
-    server.stop()
+def send(cfg, recipients: list[str], msg) -> None:
+    """What the outbox does with a queued message: the configured transport, the message's wire bytes."""
+    make_transport(cfg).send(recipients, to_wire(msg))
 
 
 SITES = {"soro-raadhus": {"name": "Sorø Rådhus", "address": "Rådhusvej 8, 4180 Sorø", "latitude": 55.43,
@@ -195,8 +112,8 @@ def test_wrong_password_fails_fast_and_never_shows_the_password(smtp, tmp_path, 
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # it is TLS: implicit, see start()
-def test_implicit_tls(tmp_path):
-    server = SmtpCapture(tmp_path, security="tls")
+def test_implicit_tls(tmp_path, mail_pki):
+    server = SmtpServer(mail_pki, security="tls")
     server.start()
     try:
         settings = make_settings(server.settings_dict(), tmp_path)
@@ -212,9 +129,10 @@ def test_untrusted_certificate_is_an_error(smtp, tmp_path):
     d = smtp.settings_dict()
     del d["ca_file"]  # the system CAs do not know the test CA
     settings = make_settings(d, tmp_path)
-    with pytest.raises(MailError, match=r"cannot reach|SMTP error"):
+    with pytest.raises(MailError, match=r"^connect: the certificate of 127.0.0.1:\d+ is not trusted") as exc:
         send(settings.smtp, ["a@soroe.dk"], render_alert("new", {"id": 1, "reminders": 0, "last_seen": 0},
                                                          night_finding(), settings))
+    assert "smtp.ca_file" in exc.value.fix
 
 
 def test_test_mail_command(smtp, tmp_path, capsys):
@@ -241,3 +159,35 @@ def test_test_mail_command(smtp, tmp_path, capsys):
     assert smtp.messages[1][0] == ["drift.raadhus@soroe.dk"]
     out = capsys.readouterr()
     assert PASSWORD not in out.out + out.err
+
+
+def test_a_login_over_an_unencrypted_connection_is_refused_unless_allowed_and_then_warned(tmp_path, capsys, caplog):
+    """`security = "none"` with a password (or a token) would send it in clear: refused by the config check with
+    the key and the way out; with `allow_insecure_auth = true` accepted, and check-config and run warn."""
+    from energimon.cli import main
+    from energimon.mail.service import Mailer
+
+    plain = {"host": "relay.soroe.dk", "port": 25, "security": "none", "sender": "energimon@soroe.dk",
+             "username": USER, "password": PASSWORD}
+    with pytest.raises(ConfigError) as exc:
+        settings_from_dict({"smtp": plain})
+    [problem] = exc.value.problems
+    assert problem.key == "smtp" and "unencrypted" in problem.message and "allow_insecure_auth" in problem.message
+    assert PASSWORD not in str(exc.value)
+    # a relay without login on the same connection is fine, and so is the login once allowed
+    assert settings_from_dict({"smtp": {k: v for k, v in plain.items() if k not in ("username", "password")}})
+    cfg = tmp_path / "energimon.toml"
+    cfg.write_text('[smtp]\nhost = "relay.soroe.dk"\nport = 25\nsecurity = "none"\nsender = "energimon@soroe.dk"\n'
+                   f'username = "{USER}"\npassword_file = "smtp.password"\nallow_insecure_auth = true\n'
+                   'outbox_file = "mail.db"\n', encoding="utf-8")
+    (tmp_path / "smtp.password").write_text(PASSWORD, encoding="utf-8")
+    (tmp_path / "smtp.password").chmod(0o600)
+    cfg.chmod(0o640)
+    assert main(["check-config", str(cfg)]) == 0
+    err = capsys.readouterr().err
+    assert "WARNING: smtp: the password for relay.soroe.dk:25 goes over an unencrypted connection" in err
+    from energimon.config.settings import load_settings
+
+    with caplog.at_level("WARNING", logger="energimon.mail"):  # what `energimon run` logs at start
+        Mailer.for_settings(load_settings(cfg)).close()
+    assert "goes over an unencrypted connection" in caplog.text and PASSWORD not in caplog.text

@@ -128,7 +128,8 @@ def test_outbox_job_with_smtp_down_is_recorded_as_error_not_ok(tmp_path):
     from email.message import EmailMessage
 
     from energimon.analytics.alerting.jobs import register_jobs
-    from energimon.analytics.alerting.lifecycle import enqueue
+    from energimon.mail.outbox import enqueue
+    from energimon.mail.service import Mailer
 
     smtp_port = free_port()  # nothing listens here: connection refused, as with a server that is down
     settings = settings_from_dict({
@@ -143,25 +144,28 @@ def test_outbox_job_with_smtp_down_is_recorded_as_error_not_ok(tmp_path):
 
     async def scenario():
         scheduler = RecordingScheduler(log, timezone=LOCAL_TZ)
-        runner = register_jobs(scheduler, settings, store_factory=lambda: None)
+        mailer = Mailer.for_settings(settings)
+        runner = register_jobs(scheduler, settings, store_factory=lambda: None, mailer=mailer)
+        mailer.register_job(scheduler)
         msg = EmailMessage()
         msg["Subject"] = "Natforbrug over normalen"
         msg.set_content("Prøve")
         with runner.db.transaction() as c:
             enqueue(c, "test#0", ["drift@example.dk"], msg, time.time())
         scheduler.start()
-        scheduler.modify_job("alerts.outbox", next_run_time=dt.datetime.now(tz=LOCAL_TZ))
+        scheduler.modify_job("mail.outbox", next_run_time=dt.datetime.now(tz=LOCAL_TZ))
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not _ran(log, "alerts.outbox"):
+        while time.monotonic() < deadline and not _ran(log, "mail.outbox"):
             await asyncio.sleep(0.05)
         scheduler.shutdown(wait=False)
         runner.close()
+        mailer.close()
 
     asyncio.run(scenario())
-    run = {r.job_id: r for r in log.runs()}["alerts.outbox"]
+    run = {r.job_id: r for r in log.runs()}["mail.outbox"]
     log.close()
     assert run.outcome == "error" and run.failures == 1
-    assert "1 alert mail(s) not delivered, 1 waiting" in run.error
+    assert "1 mail(s) not delivered, 1 waiting" in run.error
     assert f"cannot reach SMTP server 127.0.0.1:{smtp_port}" in run.error
 
 

@@ -82,7 +82,7 @@ def test_savings_report_danish_pdf_and_csv(configured, capsys):
     cfg = configured / "energimon.toml"
     assert main(["report", "savings", "--month", "2026-03", "-c", str(cfg)]) == 0
     out = capsys.readouterr().out
-    assert "soro-raadhus:" in out and "G14 pass" in out
+    assert "soro-raadhus:" in out and "ASHRAE G14: bestået" in out  # the console speaks the report's language
     folder = configured / "rapporter"  # relative reports_dir: next to the config file
     pdf = folder / "besparelse-2026-03.pdf"
     text = _pdftotext(pdf)
@@ -152,26 +152,32 @@ def test_csv_cells_and_refusal(tmp_path):
         write_csv(tmp_path / "x.csv", ["a"], [[1.5]], sep=",", decimal_comma=True)
 
 
-def test_report_schedule_first_working_day(configured):
-    from energimon.analytics.report.schedule import first_working_day, report_month_due, run_monthly_savings_report
+def test_report_schedule_first_working_day(configured, tmp_path):
+    from energimon.analytics.report.schedule import first_working_day, latest_due_month, run_due_reports
     from energimon.config.settings import load_settings
+    from energimon.mail.outbox import MailDB
+    from energimon.model import LOCAL_TZ
 
     # 1 March 2026 is a Sunday -> Monday 2 March; 1 January 2027 (Friday) is Nytårsdag -> Monday 4 January
     assert dt.date(2026, 3, 1).weekday() == 6
     assert first_working_day(2026, 3) == dt.date(2026, 3, 2)
     assert first_working_day(2027, 1, {dt.date(2027, 1, 1)}) == dt.date(2027, 1, 4)
-    assert report_month_due(dt.date(2026, 3, 2)) == dt.date(2026, 2, 1)
-    assert report_month_due(dt.date(2026, 3, 3)) is None
-    assert report_month_due(dt.date(2027, 1, 4), {dt.date(2027, 1, 1)}) == dt.date(2026, 12, 1)
-    settings = load_settings(configured / "energimon.toml")
+    assert latest_due_month(dt.date(2026, 3, 2)) == dt.date(2026, 2, 1)
+    assert latest_due_month(dt.date(2026, 3, 1)) == dt.date(2026, 1, 1)  # Sunday: February is not due yet
+    assert latest_due_month(dt.date(2027, 1, 4), {dt.date(2027, 1, 1)}) == dt.date(2026, 12, 1)
+    assert latest_due_month(dt.date(2027, 1, 1), {dt.date(2027, 1, 1)}) == dt.date(2026, 11, 1)
+    # the day after the first working day the month is still due (it was not: no catch-up after downtime)
+    assert latest_due_month(dt.date(2026, 12, 2)) == dt.date(2026, 11, 1)
+    settings = load_settings(configured / "energimon.toml")  # no [smtp]: the report is written, not mailed
     settings.esco.reports_dir = configured / "planlagt"
-    store = SqliteStore(configured / "store.db", readonly=True)
-    try:
-        assert run_monthly_savings_report(settings, store, dt.date(2026, 4, 3)) is None  # Friday 3 April: not due
-        files = run_monthly_savings_report(settings, store, dt.date(2026, 4, 1))  # Wednesday 1 April: March
-        assert files.pdf == configured / "planlagt" / "besparelse-2026-03.pdf" and files.pdf.exists()
-    finally:
-        store.close()
+    with MailDB(tmp_path / "mail.db") as db:
+        def run(day: dt.date) -> list[str]:
+            return run_due_reports(settings, lambda: SqliteStore(configured / "store.db", readonly=True), db,
+                                   dt.datetime.combine(day, dt.time(7, 5), tzinfo=LOCAL_TZ))
+
+        assert run(dt.date(2026, 4, 3)) == ["savings 2026-03: files written"]  # Friday 3 April: March
+        assert (configured / "planlagt" / "besparelse-2026-03.pdf").exists()
+        assert run(dt.date(2026, 4, 3)) == [] and run(dt.date(2026, 4, 30)) == []  # once
 
 
 def test_process_pool_gives_the_same_numbers(configured, tmp_path, monkeypatch):

@@ -1,44 +1,23 @@
-"""The monthly report reaches the energy team through the durable outbox, once, with its files attached."""
+"""The monthly report reaches the energy team through the durable mail outbox (no [alerts] needed), once,
+with its files attached, after an SMTP outage."""
 
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
-import socket
-import time
 
-from aiosmtpd.controller import Controller
+from mail_servers import SmtpServer
 
-from energimon.analytics.alerting.outbox import deliver
-from energimon.analytics.alerting.smtp import send_bytes
-from energimon.analytics.alerting.state import AlertDB
 from energimon.analytics.report.mailing import queue_report_mail
 from energimon.config.settings import settings_from_dict
-
-
-class _Keep:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos),
-                              email.message_from_bytes(envelope.original_content, policy=email.policy.default)))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from energimon.mail.outbox import MailDB, deliver
+from energimon.mail.transport import make_transport
 
 
 def _settings(tmp_path, port, recipients=("energi@example.soroe.dk",)):
     return settings_from_dict({
         "sites": {"soro-raadhus": {"name": "Sorø Rådhus", "latitude": 55.43, "longitude": 11.56}},
         "smtp": {"host": "127.0.0.1", "port": port, "security": "none", "sender": "energimon@example.soroe.dk",
-                 "timeout_s": 5},
-        "alerts": {"state_path": str(tmp_path / "alerts.db")},
+                 "timeout_s": 5, "outbox_file": str(tmp_path / "mail.db")},
         "esco": {"recipients": list(recipients), "price_dkk_per_kwh": 2.15, "contract": "Test ESCO",
                  "baseline_start": dt.date(2024, 1, 1), "baseline_end": dt.date(2025, 1, 1),
                  "measure_date": dt.date(2025, 3, 1), "temperature": "soro-raadhus/vejr/outdoor_temp_c",
@@ -47,40 +26,37 @@ def _settings(tmp_path, port, recipients=("energi@example.soroe.dk",)):
     })
 
 
-def test_report_mail_is_queued_once_and_delivered_with_attachments_after_an_outage(tmp_path):
+def test_report_mail_is_queued_once_and_delivered_with_attachments_after_an_outage(tmp_path, mail_pki):
     pdf = tmp_path / "esco-besparelse-2026-03.pdf"
     pdf.write_bytes(b"%PDF-1.4 test")
     csv = tmp_path / "esco-besparelse-2026-03.csv"
     csv.write_text("site;besparelse_kwh\nsoro-raadhus;2475,0\n", encoding="utf-8")
-    port = _free_port()
-    settings = _settings(tmp_path, port)
+    server = SmtpServer(mail_pki, security="none", auth=None)  # a municipal relay without login
+    settings = _settings(tmp_path, server.port)
+    assert settings.alerts is None
     month = dt.date(2026, 3, 1)
     now = dt.datetime(2026, 4, 1, 7, 0, tzinfo=dt.UTC)
 
-    assert queue_report_mail(settings, month, [pdf, csv], now=now).startswith("queued for energi@example.soroe.dk")
-    # the monthly job can run twice (DST hour, restart): the mail is queued once
-    assert queue_report_mail(settings, month, [pdf, csv], now=now).startswith("already queued")
-
-    def send(recipients, message):
-        send_bytes(settings.smtp, recipients, message)
-
-    db = AlertDB(settings.alerts.state_path)
-    # SMTP down: nothing lost, retried later
-    assert deliver(db, send, now)["failed"] == 1
-    keep = _Keep()
-    controller = Controller(keep, hostname="127.0.0.1", port=port)
-    controller.start()
+    db = MailDB(tmp_path / "mail.db")
     try:
-        result = deliver(db, send, now + dt.timedelta(hours=2))
-        deadline = time.monotonic() + 5
-        while not keep.messages and time.monotonic() < deadline:
-            time.sleep(0.02)
-        again = deliver(db, send, now + dt.timedelta(hours=3))
+        queued = queue_report_mail(settings, "savings", month, [pdf, csv], db, now)
+        assert queued == "queued for energi@example.soroe.dk"
+        # the monthly job can run twice (DST hour, restart): the mail is queued once
+        assert queue_report_mail(settings, "savings", month, [pdf, csv], db, now).startswith("already delivered")
+        send = make_transport(settings.smtp).send
+        # SMTP down: nothing lost, retried later
+        assert deliver(db, send, now)["failed"] == 1
+        server.start()
+        try:
+            result = deliver(db, send, now + dt.timedelta(hours=2))
+            server.wait(1)
+            again = deliver(db, send, now + dt.timedelta(hours=3))
+        finally:
+            server.stop()
     finally:
-        controller.stop()
-        db.conn.close()
-    assert result["sent"] == 1 and again["sent"] == 0 and len(keep.messages) == 1
-    rcpts, msg = keep.messages[0]
+        db.close()
+    assert result["sent"] == 1 and again["sent"] == 0 and len(server.messages) == 1
+    rcpts, msg = server.messages[0]
     assert rcpts == ["energi@example.soroe.dk"]
     assert msg["Subject"] == "energimon: ESCO-besparelse marts 2026 — månedsrapport"
     names = {part.get_filename(): part.get_content() for part in msg.iter_attachments()}
@@ -89,14 +65,17 @@ def test_report_mail_is_queued_once_and_delivered_with_attachments_after_an_outa
     assert "månedsrapporten" in msg.get_body(("plain",)).get_content()
 
 
-def test_without_alerts_the_report_is_not_mailed_and_says_why(tmp_path):
-    settings = _settings(tmp_path, _free_port())
-    settings.alerts = None
-    assert queue_report_mail(settings, dt.date(2026, 3, 1), []) == (
-        "not mailed: mailing needs [smtp] and [alerts] (the outbox lives in the alert state file)")
+def test_without_smtp_or_recipients_the_report_is_not_mailed_and_says_why(tmp_path):
+    settings = _settings(tmp_path, 25, recipients=())
+    assert queue_report_mail(settings, "savings", dt.date(2026, 3, 1), []) == (
+        "not mailed: esco.recipients (or smtp.reports.savings) is empty")
+    assert queue_report_mail(settings, "solar", dt.date(2026, 3, 1), []) == "not mailed: smtp.reports.solar is empty"
+    settings = _settings(tmp_path, 25)
+    settings.smtp = None
+    assert queue_report_mail(settings, "savings", dt.date(2026, 3, 1), []) == "not mailed: there is no [smtp] table"
 
 
-def test_the_generated_report_goes_out_with_its_workbook(tmp_path):
+def test_the_generated_report_goes_out_with_its_workbook(tmp_path, mail_pki):
     """The real report (PDF, CSV, XLSX) through the outbox to a real SMTP server: the workbook arrives as an
     XLSX attachment that opens in openpyxl with the building's sheet."""
     import io
@@ -112,8 +91,8 @@ def test_the_generated_report_goes_out_with_its_workbook(tmp_path):
     readings, _ = synthetic_readings(SyntheticBuilding("soro-raadhus"), dt.date(2024, 1, 1), dt.date(2025, 4, 1),
                                      dt.date(2025, 3, 1), seed=3)
     store.write(readings)
-    port = _free_port()
-    settings = _settings(tmp_path, port)
+    server = SmtpServer(mail_pki, security="none", auth=None)
+    settings = _settings(tmp_path, server.port)
     month = dt.date(2025, 3, 1)
     try:
         files = generate_savings_report(settings, store, month, out_dir=tmp_path / "rapporter")
@@ -122,21 +101,17 @@ def test_the_generated_report_goes_out_with_its_workbook(tmp_path):
     assert files.xlsx == tmp_path / "rapporter" / "besparelse-2025-03.xlsx"
     assert report_attachments(files) == [files.pdf, files.csv, files.xlsx]
     now = dt.datetime(2025, 4, 1, 7, 0, tzinfo=dt.UTC)
-    assert queue_report_mail(settings, month, files, now=now).startswith("queued for")
-    keep = _Keep()
-    controller = Controller(keep, hostname="127.0.0.1", port=port)
-    controller.start()
-    db = AlertDB(settings.alerts.state_path)
+    assert queue_report_mail(settings, "savings", month, files, now=now).startswith("queued for")
+    server.start()
+    db = MailDB(tmp_path / "mail.db")
     try:
-        result = deliver(db, lambda rcpts, m: send_bytes(settings.smtp, rcpts, m), now)
-        deadline = time.monotonic() + 5
-        while not keep.messages and time.monotonic() < deadline:
-            time.sleep(0.02)
+        result = deliver(db, make_transport(settings.smtp).send, now)
+        server.wait(1)
     finally:
-        controller.stop()
-        db.conn.close()
-    assert result["sent"] == 1 and len(keep.messages) == 1
-    parts = {p.get_filename(): p for p in keep.messages[0][1].iter_attachments()}
+        server.stop()
+        db.close()
+    assert result["sent"] == 1 and len(server.messages) == 1
+    parts = {p.get_filename(): p for p in server.messages[0][1].iter_attachments()}
     assert set(parts) == {"besparelse-2025-03.pdf", "besparelse-2025-03.csv", "besparelse-2025-03.xlsx"}
     xlsx = parts["besparelse-2025-03.xlsx"]
     assert (xlsx.get_content_maintype(), xlsx.get_content_subtype()) == XLSX_TYPE

@@ -98,10 +98,10 @@ def test_a_savings_month_without_data_shows_dashes_and_why_and_no_g14_verdict(sa
     cfg = savings / "energimon.toml"
     assert main(["report", "savings", "--month", "2026-03", "-c", str(cfg), "--workers", "1"]) == 0
     out = capsys.readouterr().out
-    # console: the building without data says so; never "0 kWh ± nan … G14 pass"
-    assert ("soro-raadhus: 2026-03: – (no data — no days with complete meter data); G14 not assessed "
-            "(no measured data since the measure date)") in out
-    assert "stenlille-hallen: " in out and "kWh ±" in out and "nan" not in out and "preliminary" not in out
+    # console (in the report's language): the building without data says so; never "0 kWh ± nan … G14 pass"
+    assert ("soro-raadhus: 2026-03: – (ingen data — ingen dage med fuldstændige målerdata); ASHRAE G14: ikke "
+            "vurderet") in out
+    assert "stenlille-hallen: " in out and "kWh ±" in out and "nan" not in out and "foreløbig" not in out
     folder = savings / "rapporter"
     pages = _pdf_pages(folder / "besparelse-2026-03.pdf")
     portfolio = pages[0]

@@ -11,7 +11,7 @@ import subprocess
 import openpyxl
 import pytest
 
-from energimon.analytics.report.i18n import COLUMNS
+from energimon.analytics.report.i18n import ABOUT, COLUMNS
 from energimon.analytics.report.savings_report import CSV_HEADER
 from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.cli import main
@@ -113,6 +113,8 @@ def _check_table(ws, csv_rows: list[list[str]]) -> int:
         for name, x, c in zip(CSV_HEADER, xrow, crow, strict=True):
             if name in ("site", "period", "label", "resolution", "status", "status_reason"):
                 assert x is None or isinstance(x, str)
+            elif name == "verdict":  # the CSV's code, in words (savings.savings_verdict_code)
+                assert x == (ABOUT[f"verdict_{c}"]["da"] if c else None), (x, c)
             elif name in ("start", "end"):
                 assert (x.date().isoformat() if x is not None else "") == c, name
             elif c == "":

@@ -124,6 +124,7 @@ level = "DEBUG"
 host = "127.0.0.1"
 port = {smtp_port}
 security = "none"
+allow_insecure_auth = true
 username = "energimon"
 password_file = "{smtp_password}"
 sender = "energimon@soroe.dk"

@@ -49,3 +49,14 @@ def issue_server_cert(ca: TestCa, workdir: Path, name: str = "server",
     _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca.crt), "-CAkey", str(ca.key), "-CAcreateserial",
              "-out", str(crt), "-days", "2", "-extfile", str(ext))
     return crt, key
+
+
+def make_app_certificate(workdir: Path, name: str = "app") -> tuple[Path, Path]:
+    """A self-signed RSA certificate as an app registration's credential (Entra ID signs client assertions
+    with RS256/PS256: RSA keys only); returns (PEM with key and certificate, certificate alone)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    key, crt, both = workdir / f"{name}.key", workdir / f"{name}.crt", workdir / f"{name}.pem"
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(crt), "-days", "2",
+             "-subj", f"/CN=energimon {name}")
+    both.write_bytes(key.read_bytes() + crt.read_bytes())
+    return both, crt

@@ -1,4 +1,4 @@
-"""``energimon alerts …`` and ``energimon test-mail``: the handlers (the parsers live in energimon.cli)."""
+"""``energimon alerts …``: the handlers (the parsers live in energimon.cli; ``test-mail`` is the mail package's)."""
 
 from __future__ import annotations
 
@@ -28,28 +28,6 @@ def _db(settings) -> AlertDB:
 
     cfg = settings.alerts or AlertSettings()
     return AlertDB(cfg.state_path)
-
-
-def cmd_test_mail(args) -> int:
-    from energimon.analytics.alerting.mail import render_test
-    from energimon.analytics.alerting.smtp import MailError, send
-
-    settings = load_settings(args.config)
-    if settings.smtp is None:
-        print("no [smtp] table in the configuration", file=sys.stderr)
-        return EXIT_FAIL
-    recipients = args.to or list(settings.smtp.fallback_recipients)
-    if not recipients:
-        print("no recipients: give --to ADDRESS or set smtp.fallback_recipients", file=sys.stderr)
-        return EXIT_FAIL
-    try:
-        send(settings.smtp, recipients, render_test(settings, recipients, dt.datetime.now(tz=dt.UTC)))
-    except MailError as exc:
-        print(f"test mail not sent: {exc}", file=sys.stderr)
-        return EXIT_FAIL
-    print(f"test mail sent to {', '.join(recipients)} via {settings.smtp.host}:{settings.smtp.port} "
-          f"({settings.smtp.security})")
-    return 0
 
 
 def cmd_alerts(args) -> int:

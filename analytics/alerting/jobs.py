@@ -1,9 +1,10 @@
 """The scheduled work of alerting, and how the daemon schedules it.
 
 * :func:`run_rules` — evaluate all rules at ``now``, advance the lifecycle, queue mails (with charts).
-* :func:`run_outbox` — deliver due mails from the outbox.
+* :func:`run_outbox` — deliver due mails from the alert state file's outbox (through the mail package).
 * :func:`run_digest` — digest mode: the day's summary mail.
-* :func:`register_jobs` — adds these to an APScheduler 3.11 ``AsyncIOScheduler`` (Europe/Copenhagen).
+* :func:`register_jobs` — adds these to an APScheduler 3.11 ``AsyncIOScheduler`` (Europe/Copenhagen); the
+  daemon's mail job (``mail.outbox``, :mod:`energimon.mail.service`) delivers the outbox every minute.
 
 Every job is idempotent: running it twice at the same ``now`` (the repeated 02:00-03:00 hour of the
 autumn DST day, a missed run caught up) changes nothing the second time — the lifecycle dedupes by key
@@ -23,8 +24,6 @@ import pandas as pd
 
 from energimon.analytics.alerting import lifecycle
 from energimon.analytics.alerting.mail import chart_png, recipients_for, render_alert, render_digest
-from energimon.analytics.alerting.outbox import deliver
-from energimon.analytics.alerting.smtp import send_bytes
 from energimon.analytics.alerting.state import AlertDB
 from energimon.analytics.anomaly import engine
 from energimon.analytics.anomaly.findings import Finding
@@ -67,11 +66,12 @@ def _band(hourly: pd.DataFrame, lo: pd.Timestamp, end: pd.Timestamp) -> pd.DataF
 class AlertRunner:
     """Holds the state file, the model cache and the store factory between scheduled runs."""
 
-    def __init__(self, settings, store_factory: Callable, db: AlertDB | None = None):
+    def __init__(self, settings, store_factory: Callable, db: AlertDB | None = None, mailer=None):
         self.settings = settings
         self.cfg: AlertSettings = settings.alerts or AlertSettings()
         self.store_factory = store_factory
         self.db = db or AlertDB(self.cfg.state_path)
+        self.mailer = mailer  # energimon.mail.service.Mailer; made on first use when not given
         self.models = engine.ModelCache()
         self._lock = threading.Lock()  # one run at a time (the scheduler may overlap a slow one)
         # What went wrong in the last run although the run went on (one site's rules, an undelivered
@@ -119,20 +119,19 @@ class AlertRunner:
             counts["findings"] = len(findings)
             return counts
 
-    def run_outbox(self, now: dt.datetime) -> dict[str, int]:
-        smtp = self.settings.smtp
+    def run_outbox(self, now: dt.datetime):
+        """Deliver the due alert mails (counts ``sent`` / ``failed`` / ``waiting``)."""
+        from energimon.mail.outbox import Delivery
+        from energimon.mail.service import Mailer
+
         self.outbox_failures = []
-        if smtp is None:
-            return {"sent": 0, "failed": 0, "waiting": 0}
-
-        def send(recipients, message) -> None:
-            try:
-                send_bytes(smtp, recipients, message)
-            except Exception as exc:
-                self.outbox_failures.append(str(exc))
-                raise
-
-        return deliver(self.db, send, now)
+        if self.settings.smtp is None:
+            return Delivery(errors=[])
+        if self.mailer is None:
+            self.mailer = Mailer(self.settings.smtp)
+        result = self.mailer.deliver(self.db, now)
+        self.outbox_failures = list(result.errors or [])
+        return result
 
     def close(self) -> None:
         self.db.close()
@@ -141,19 +140,22 @@ class AlertRunner:
         return lifecycle.digest(self.db, now, lambda items: render_digest(items, self.settings, now))
 
 
-def register_jobs(scheduler, settings, store_factory: Callable, runner: AlertRunner | None = None) -> AlertRunner:
+def register_jobs(scheduler, settings, store_factory: Callable, runner: AlertRunner | None = None,
+                  mailer=None) -> AlertRunner:
     """Schedule alerting on an APScheduler 3.11 ``AsyncIOScheduler`` (timezone Europe/Copenhagen).
 
     * rules: every hour at minute 7 (after the hour's data is in; cheap data-quality checks are part of it
       and also run at minutes 22, 37, 52 — the lifecycle makes the extra runs harmless);
-    * outbox: every minute;
     * digest (``[alerts] digest = true``): daily at ``digest_hour`` (02 is refused: DST).
-    All jobs: ``max_instances=1``, ``coalesce=True``, ``misfire_grace_time=600``.
+    All jobs: ``max_instances=1``, ``coalesce=True``, ``misfire_grace_time=600``.  The alert outbox is
+    delivered by ``mailer`` (the daemon's :class:`~energimon.mail.service.Mailer`, job ``mail.outbox``).
     """
     from apscheduler.triggers.cron import CronTrigger
-    from apscheduler.triggers.interval import IntervalTrigger
 
-    runner = runner or AlertRunner(settings, store_factory)
+    runner = runner or AlertRunner(settings, store_factory, mailer=mailer)
+    if mailer is not None:
+        runner.mailer = mailer
+        mailer.add_outbox(runner.db)
     cfg = runner.cfg
     opts = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 600, "replace_existing": True}
 
@@ -164,17 +166,10 @@ def register_jobs(scheduler, settings, store_factory: Callable, runner: AlertRun
         if runner.rule_failures:
             raise RuntimeError("anomaly rules failed for " + "; ".join(runner.rule_failures))
 
-    async def outbox_job() -> None:
-        counts = await asyncio.to_thread(runner.run_outbox, dt.datetime.now(tz=dt.UTC))
-        if counts["failed"]:  # the mails stay queued and are retried; the run itself did not deliver
-            raise RuntimeError(f"{counts['failed']} alert mail(s) not delivered, {counts['waiting']} waiting: "
-                               + "; ".join(runner.outbox_failures))
-
     async def digest_job() -> None:
         await asyncio.to_thread(runner.run_digest, dt.datetime.now(tz=dt.UTC))
 
     scheduler.add_job(rules_job, CronTrigger(minute="7,22,37,52", timezone=LOCAL_TZ), id="alerts.rules", **opts)
-    scheduler.add_job(outbox_job, IntervalTrigger(seconds=60, timezone=LOCAL_TZ), id="alerts.outbox", **opts)
     if cfg.digest:
         scheduler.add_job(digest_job, CronTrigger(hour=cfg.digest_hour, minute=0, timezone=LOCAL_TZ),
                           id="alerts.digest", **opts)

@@ -25,10 +25,10 @@ import sqlite3
 from collections.abc import Callable
 from email.message import EmailMessage
 
-from energimon.analytics.alerting.smtp import to_wire
 from energimon.analytics.alerting.state import AlertDB, ts
 from energimon.analytics.anomaly.findings import Finding
 from energimon.config.alert_settings import AlertSettings
+from energimon.mail.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +46,6 @@ def finding_from_json(text: str) -> Finding:
     d = json.loads(text)
     d["since"] = dt.datetime.fromisoformat(d["since"])
     return Finding(**d)
-
-
-def enqueue(c: sqlite3.Connection, dedupe: str, recipients: list[str], msg: EmailMessage, now: float) -> bool:
-    """Put a message in the outbox (idempotent by ``dedupe``).  Returns False when it was already there."""
-    cur = c.execute(
-        "INSERT OR IGNORE INTO outbox(dedupe, created, recipients, subject, message, next_attempt) "
-        "VALUES (?,?,?,?,?,?)",
-        (dedupe, now, json.dumps(recipients), str(msg["Subject"]), to_wire(msg), now))
-    return cur.rowcount > 0
 
 
 def _notify(c: sqlite3.Connection, cfg: AlertSettings, row: sqlite3.Row, kind: str, dedupe: str,

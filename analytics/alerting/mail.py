@@ -168,18 +168,6 @@ def render_digest(items: list[tuple[str, sqlite3.Row, Finding | None]], settings
     return out
 
 
-def render_test(settings, recipients: list[str], now: dt.datetime) -> EmailMessage:
-    lang = settings.smtp.language if settings.smtp else "da"
-    ui = UI[lang]
-    msg = EmailMessage()
-    msg["Subject"] = ui["test_subject"]
-    msg["From"] = settings.smtp.sender
-    msg["To"] = ", ".join(recipients)
-    msg["Date"] = format_datetime(now)
-    msg.set_content(ui["test_body"], charset="utf-8")
-    return msg
-
-
 def chart_png(frame: pd.DataFrame, title: str = "") -> bytes:
     """A small chart (600×220 px): ``actual`` as a line, ``low``-``high`` as a grey band, ``expected`` dashed."""
     import matplotlib

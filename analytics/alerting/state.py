@@ -1,8 +1,9 @@
-"""The alert state file (SQLite, WAL): alerts and their episodes, mutes, notifications, the outbox.
+"""The alert state file (SQLite, WAL): alerts and their episodes, mutes, notifications, and the outbox.
 
 One file (``[alerts] state_path``) so that a lifecycle step and the mails it queues commit in
 one transaction: after a crash or restart either both happened or neither did, and nothing is
-sent twice.  Times are Unix seconds (UTC).
+sent twice.  The outbox table's schema and delivery belong to the mail package
+(:mod:`energimon.mail.outbox`); this file only holds it.  Times are Unix seconds (UTC).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import datetime as dt
 import sqlite3
 import threading
 from pathlib import Path
+
+from energimon.mail.outbox import ensure_outbox_schema, ts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -39,28 +42,8 @@ CREATE TABLE IF NOT EXISTS notifications (
     created REAL NOT NULL,
     digested REAL                    -- digest mode: when it went into a digest
 );
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    dedupe TEXT NOT NULL UNIQUE,
-    created REAL NOT NULL,
-    recipients TEXT NOT NULL,        -- JSON list
-    subject TEXT NOT NULL,
-    message BLOB NOT NULL,           -- the whole RFC 5322 message
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt REAL NOT NULL,
-    sent_at REAL,
-    last_error TEXT
-);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-
-
-def ts(t: dt.datetime | float) -> float:
-    if isinstance(t, dt.datetime):
-        if t.tzinfo is None:
-            raise ValueError("naive datetime; pass an aware one (UTC)")
-        return t.timestamp()
-    return float(t)
 
 
 def to_dt(t: float | None) -> dt.datetime | None:
@@ -78,6 +61,7 @@ class AlertDB:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.executescript(SCHEMA)
+        ensure_outbox_schema(self.conn)
         self.lock = threading.RLock()
 
     def close(self) -> None:

@@ -39,26 +39,35 @@ def add_report_parser(sub, config_arg) -> None:
     dc.add_argument("--decimal-point", dest="decimal_comma", action="store_false", help="CSV numbers as 1234.5")
 
 
-def console_lines(files, month) -> list[str]:
-    """One line per building for the terminal; a month without enough data says why instead of a number."""
-    from energimon.analytics.report.savings_report import status_reason
+def console_lines(files, month, lang: str = "en") -> list[str]:
+    """One line per building for the terminal, in the report's language: the saving and what it shows (ASHRAE
+    G14 verdict); a month without enough data says why instead of a number."""
+    from energimon.analytics.report.i18n import ABOUT, tr
+    from energimon.analytics.report.numbers import fmt_number, fmt_pm
+    from energimon.analytics.report.savings_report import status_reason, verdict_word
 
+    da = lang == "da"
     lines = []
     if files.preliminary:
         last = files.cutoff - dt.timedelta(days=1)
-        lines.append(f"preliminary: {month:%Y-%m} is not over; counted up to and including {last.isoformat()}"
-                     if files.cutoff > month else
-                     f"preliminary: {month:%Y-%m} has just begun; none of its days is over yet")
+        if files.cutoff > month:
+            lines.append(f"foreløbig: {month:%Y-%m} er ikke slut; talt til og med {last.isoformat()}" if da else
+                         f"preliminary: {month:%Y-%m} is not over; counted up to and including {last.isoformat()}")
+        else:
+            lines.append(f"foreløbig: {month:%Y-%m} er lige begyndt; ingen af dens dage er slut endnu" if da else
+                         f"preliminary: {month:%Y-%m} has just begun; none of its days is over yet")
     for r in files.results:
         if not r.month:
-            lines.append(f"{r.site}: no savings: {r.error}")
+            lines.append(f"{r.site}: {tr('no_result', lang, why=r.error)}")
             continue
         p = r.month
-        head = (f"{r.site}: {p.savings_kwh:,.0f} kWh ± {p.uncertainty_90_kwh:,.0f} (90 %) in {month:%Y-%m}"
-                if p.status == "ok" else f"{r.site}: {month:%Y-%m}: – ({status_reason(p, r.granularity, 'en')})")
-        g14 = ("G14 not assessed (no measured data since the measure date)" if r.g14_ok is None
-               else "G14 pass" if r.g14_ok else "G14 fail: " + "; ".join(r.g14_notes))
-        lines.append(f"{head}; {g14}")
+        word, why = (ABOUT["g14_none"][lang], "") if r.g14_ok is None else verdict_word(r, lang)
+        if p.status != "ok":
+            lines.append(f"{r.site}: {month:%Y-%m}: – ({status_reason(p, r.granularity, lang)}); ASHRAE G14: {word}")
+            continue
+        lines.append(tr("console_line", lang, site=r.site, s=fmt_number(p.savings_kwh, 0, lang),
+                        u=fmt_pm(p.uncertainty_90_kwh, 0, lang), month=f"{month:%Y-%m}", word=word,
+                        why=f" — {why}" if why else ""))
     return lines
 
 
@@ -92,7 +101,7 @@ def cmd_report_savings(args) -> int:
         return EXIT_USAGE
     finally:
         store.close()
-    for line in console_lines(files, month):
+    for line in console_lines(files, month, args.lang or settings.esco.language):
         print(line)
     print(f"wrote {files.pdf}\nwrote {files.csv}\nwrote {files.xlsx}")
     for p in [*files.site_csvs, *files.site_pdfs]:

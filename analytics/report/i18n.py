@@ -67,9 +67,57 @@ TEXTS: dict[str, dict[str, str]] = {
               "(n form {cvn}), NMBE = {nmbe} (n form {nmben}), ρ = {rho}, n′ = {neff}."},
     "sufficiency": {"da": "Datadækning i baseline: {share} ({ok} af {n} {unit} med fuldstændige data).",
                     "en": "Baseline data coverage: {share} ({ok} of {n} {unit} with complete data)."},
-    "g14_pass": {"da": "ASHRAE Guideline 14: bestået (CV(RMSE) ≤ {cv}, |NMBE| ≤ {nmbe}, usikkerhed < 50 % ved 68 %).",
-                 "en": "ASHRAE Guideline 14: pass (CV(RMSE) ≤ {cv}, |NMBE| ≤ {nmbe}, uncertainty < 50 % at 68 %)."},
-    "g14_fail": {"da": "ASHRAE Guideline 14: ikke bestået — {why}.", "en": "ASHRAE Guideline 14: fail — {why}."},
+    # the verdict: the baseline model against ASHRAE G14's limits, and what the savings since start show
+    "g14_pass": {"da": "ASHRAE Guideline 14: bestået — baselinemodellen holder grænserne (CV(RMSE) ≤ {cv}, "
+                       "|NMBE| ≤ {nmbe}), og besparelsen er påvist med en usikkerhed under 50 % ved 68 % konfidens.",
+                 "en": "ASHRAE Guideline 14: pass — the baseline model is within the limits (CV(RMSE) ≤ {cv}, "
+                       "|NMBE| ≤ {nmbe}), and the saving is demonstrated with an uncertainty below 50 % at 68 % "
+                       "confidence."},
+    "g14_model_ok": {"da": "ASHRAE Guideline 14: baselinemodellen holder grænserne (CV(RMSE) ≤ {cv}, |NMBE| ≤ {nmbe}).",
+                     "en": "ASHRAE Guideline 14: the baseline model is within the limits (CV(RMSE) ≤ {cv}, "
+                           "|NMBE| ≤ {nmbe})."},
+    "g14_model_fail": {
+        "da": "ASHRAE Guideline 14: baselinemodellen holder ikke grænserne — {why}. For garantien betyder det, at "
+              "besparelsen er beregnet med en model, der ikke opfylder G14: tallet er vejledende og bør ikke alene "
+              "afgøre afregningen, før modellen er forbedret (andre data, en anden model eller ikke-rutinemæssige "
+              "justeringer) eller parterne har aftalt en anden opgørelse.",
+        "en": "ASHRAE Guideline 14: the baseline model is not within the limits — {why}. For the guarantee this "
+              "means the saving comes from a model that does not meet G14: the figure is indicative and should not "
+              "settle the guarantee on its own until the model is improved (other data, another model or "
+              "non-routine adjustments) or the parties agree on another way to determine it."},
+    "limit_cvrmse": {"da": "CV(RMSE) {value} er over grænsen {limit} (modellen forklarer forbruget for upræcist, så "
+                           "besparelsen bliver usikker)",
+                     "en": "CV(RMSE) {value} is above the limit {limit} (the model explains the use too imprecisely, "
+                           "so the saving is uncertain)"},
+    "limit_nmbe": {"da": "|NMBE| {value} er over grænsen {limit} (modellen rammer systematisk for højt eller lavt i "
+                         "baselineperioden, så besparelsen kan være skævt opgjort)",
+                   "en": "|NMBE| {value} is above the limit {limit} (the model is systematically too high or too low "
+                         "in the baseline period, so the saving may be biased)"},
+    "limit_fsu": {"da": "usikkerheden ved 68 % er {value} af besparelsen, hvor G14 kræver under {limit}",
+                  "en": "the uncertainty at 68 % is {value} of the saving, where G14 requires less than {limit}"},
+    "verdict_demonstrated": {"da": "Besparelse siden start: påvist — {s} kWh {u} kWh (90 %) ligger over nul.",
+                             "en": "Savings since start: demonstrated — {s} kWh {u} kWh (90 %) lies above zero."},
+    "verdict_imprecise": {
+        "da": "Besparelse siden start: påvist — {s} kWh {u} kWh (90 %) ligger over nul — men {why}: tallet er for "
+              "usikkert til at afregne garantien på efter G14.",
+        "en": "Savings since start: demonstrated — {s} kWh {u} kWh (90 %) lies above zero — but {why}: the figure "
+              "is too uncertain to settle the guarantee on under G14."},
+    "verdict_not_demonstrable": {
+        "da": "Besparelse siden start: ikke påviselig — {s} kWh {u} kWh (90 %) kan ikke skelnes fra nul. Det betyder "
+              "ikke, at der ingen besparelse er, men at målingerne endnu ikke kan vise den: for garantien kan "
+              "besparelsen hverken bekræftes eller afvises med 90 % sikkerhed.",
+        "en": "Savings since start: not demonstrable — {s} kWh {u} kWh (90 %) cannot be told from zero. This does "
+              "not mean there is no saving, but that the measurements cannot show it yet: for the guarantee the "
+              "saving can neither be confirmed nor ruled out with 90 % confidence."},
+    "verdict_increase": {
+        "da": "Siden start: påviseligt merforbrug — {s} kWh {u} kWh (90 %) ligger under nul: bygningen bruger mere "
+              "end den justerede baseline.",
+        "en": "Since start: a demonstrable increase in use — {s} kWh {u} kWh (90 %) lies below zero: the building "
+              "uses more than its adjusted baseline."},
+    "verdict_no_data": {"da": "Siden start: ingen besparelse at vurdere (ingen rapporteringsdata).",
+                        "en": "Since start: no savings to judge (no reporting data)."},
+    "console_line": {"da": "{site}: {s} kWh {u} (90 %) i {month}; ASHRAE G14: {word}{why}",
+                     "en": "{site}: {s} kWh {u} (90 %) in {month}; ASHRAE G14: {word}{why}"},
     "no_result": {"da": "Ingen besparelse beregnet: {why}", "en": "No savings computed: {why}"},
     "chart_months": {"da": "Justeret baseline og faktisk forbrug pr. måned (kWh)",
                      "en": "Adjusted baseline and actual use per month (kWh)"},
@@ -192,6 +240,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "resolution": {"da": "Opløsning", "en": "Resolution"},
     "status": {"da": "Status", "en": "Status"},
     "status_reason": {"da": "Begrundelse", "en": "Reason"},
+    "verdict": {"da": "Besparelsen (90 %)", "en": "The saving (90 %)"},
 }
 """Column headers of the savings tables (CSV keys -> people's words), for the XLSX workbook."""
 
@@ -222,7 +271,13 @@ ABOUT: dict[str, dict[str, str]] = {
     "model": {"da": "Model", "en": "Model"},
     "g14": {"da": "G14", "en": "G14"},
     "g14_pass": {"da": "bestået", "en": "pass"},
-    "g14_fail": {"da": "ikke bestået", "en": "fail"},
+    "g14_model_fail": {"da": "model uden for grænserne", "en": "model outside the limits"},
+    "g14_imprecise": {"da": "påvist, for usikker", "en": "demonstrated, too uncertain"},
+    "verdict": {"da": "Besparelsen", "en": "The saving"},
+    "verdict_demonstrated": {"da": "påvist", "en": "demonstrated"},
+    "verdict_not_demonstrable": {"da": "ikke påviselig", "en": "not demonstrable"},
+    "verdict_increase": {"da": "merforbrug", "en": "increase in use"},
+    "verdict_no_data": {"da": "ingen data", "en": "no data"},
     "why": {"da": "Begrundelse", "en": "Reason"},
     "n": {"da": "n", "en": "n"},
     "cvrmse": {"da": "CV(RMSE)", "en": "CV(RMSE)"},

@@ -1,89 +1,185 @@
-"""Mail a finished monthly report to the energy team, through the alert outbox.
+"""Mailing the monthly reports (ESCO savings, solar) to the energy team, through the mail package.
 
-The outbox (``analytics/alerting``) is durable: an SMTP outage delays the mail, it loses none, and
-the dedupe key ``report:<kind>:<YYYY-MM>`` makes a rerun of the monthly job (the autumn DST hour, a
-restart) queue the mail once.  The outbox lives in the alert state file, so mailing needs ``[alerts]``
-as well as ``[smtp]``; without them the report is written and the reason it is not mailed is returned.
+A report mail goes into the mail database (:class:`energimon.mail.outbox.MailDB`, ``[smtp] outbox_file``,
+default ``mail.db`` beside the spool) together with the record that this report period went to this
+recipient list — one transaction, so a rerun (a restart, the repeated autumn DST hour, a catch-up) never
+mails a period twice, and an SMTP outage delays the mail but loses none.  Mailing needs ``[smtp]`` only,
+not ``[alerts]``.  The daemon mails due periods by itself (:mod:`energimon.analytics.report.schedule`);
+``energimon report mail`` does one by hand (a month that is not over only with ``--preliminary``).
+
+Recipients: the savings report to ``[smtp.reports] savings``, else ``esco.recipients``; the solar
+report to ``[smtp.reports] solar``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import mimetypes
+import hashlib
+import sys
 from collections.abc import Sequence
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+from energimon.mail.render import XLSX_TYPE, new_message
 
+__all__ = ["XLSX_TYPE", "add_report_mail_parser", "queue_report_mail", "report_attachments", "report_message",
+           "report_recipients"]
+
+KINDS = ("savings", "solar")
 SUBJECTS = {
-    "da": "energimon: ESCO-besparelse {month} — månedsrapport",
-    "en": "energimon: ESCO savings {month} — monthly report",
+    "savings": {"da": "energimon: ESCO-besparelse {month} — månedsrapport",
+                "en": "energimon: ESCO savings {month} — monthly report"},
+    "solar": {"da": "energimon: Solceller {month} — månedsrapport",
+              "en": "energimon: Solar power {month} — monthly report"},
 }
 BODIES = {
-    "da": ("Hej energiteam\n\nHer er månedsrapporten for ESCO-besparelsen for {month}: besparelse mod den "
-           "justerede baseline i kWh, kr. og CO₂, med usikkerhed, og garantiregnskabet.\n\n"
-           "Vedhæftet: {files}\n\nVenlig hilsen\nenergimon\n"),
-    "en": ("Hello energy team\n\nAttached is the ESCO savings report for {month}: savings against the adjusted "
-           "baseline in kWh, DKK and CO₂, with uncertainty, and the guarantee ledger.\n\n"
-           "Attached: {files}\n\nKind regards\nenergimon\n"),
+    "savings": {
+        "da": ("Hej energiteam\n\nHer er månedsrapporten for ESCO-besparelsen for {month}: besparelse mod den "
+               "justerede baseline i kWh, kr. og CO₂, med usikkerhed, og garantiregnskabet.\n{note}\n"
+               "Vedhæftet: {files}\n\nVenlig hilsen\nenergimon\n"),
+        "en": ("Hello energy team\n\nAttached is the ESCO savings report for {month}: savings against the adjusted "
+               "baseline in kWh, DKK and CO₂, with uncertainty, and the guarantee ledger.\n{note}\n"
+               "Attached: {files}\n\nKind regards\nenergimon\n"),
+    },
+    "solar": {
+        "da": ("Hej energiteam\n\nHer er månedsrapporten for solcellerne for {month}: produktion, forbrug, "
+               "egetforbrug, selvforsyningsgrad og ydelse pr. kWp (IEC 61724-1) for hver bygning.\n{note}\n"
+               "Vedhæftet: {files}\n\nVenlig hilsen\nenergimon\n"),
+        "en": ("Hello energy team\n\nAttached is the solar report for {month}: production, consumption, "
+               "self-consumption, self-sufficiency and yield per kWp (IEC 61724-1) for each building.\n{note}\n"
+               "Attached: {files}\n\nKind regards\nenergimon\n"),
+    },
+}
+PRELIMINARY = {
+    "da": (" (foreløbig)", "\nBemærk: måneden er ikke slut. Tallene er foreløbige og omfatter kun dagene til og "
+                          "med {day}; den endelige rapport kommer, når måneden er slut.\n"),
+    "en": (" (preliminary)", "\nNote: the month is not over. The figures are preliminary and cover the days up to "
+                             "{day} only; the final report follows when the month is over.\n"),
 }
 
 
 def report_attachments(files) -> list[Path]:
-    """What the energy team gets from a :class:`SavingsReportFiles`: the PDF, the portfolio CSV, the XLSX
-    workbook and any per-building PDFs (the per-building CSVs are in the workbook's sheets)."""
-    return [files.pdf, files.csv, *([files.xlsx] if files.xlsx else []), *files.site_pdfs]
+    """What the energy team gets: a list of paths as given, or from a report's files object the PDF, the
+    portfolio CSV, the XLSX workbook and any per-building PDFs (the per-building CSVs are in the workbook)."""
+    if isinstance(files, list | tuple):
+        return [Path(p) for p in files]
+    out = [files.pdf, files.csv]
+    if getattr(files, "xlsx", None):
+        out.append(files.xlsx)
+    return out + list(getattr(files, "site_pdfs", None) or [])
 
 
-def _content_type(path: Path) -> tuple[str, str]:
-    if path.suffix.lower() == ".xlsx":  # not in every system's mime.types
-        return XLSX_TYPE
-    ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    maintype, subtype = ctype.split("/", 1)
-    return maintype, subtype
+def report_recipients(settings, kind: str) -> list[str]:
+    smtp = settings.smtp
+    if kind == "savings":
+        if smtp is not None and smtp.reports.savings is not None:
+            return list(smtp.reports.savings)
+        return list(settings.esco.recipients) if settings.esco is not None else []
+    return list(smtp.reports.solar) if smtp is not None else []
 
 
-def report_message(sender: str, recipients: Sequence[str], month: dt.date, files: Sequence[Path],
-                   lang: str = "da") -> EmailMessage:
-    """A mail with the report files attached (PDF, CSV, XLSX), in Danish by default."""
+def report_message(kind: str, sender: str, recipients: Sequence[str], month: dt.date, files: Sequence[Path],
+                   lang: str = "da", preliminary: dt.date | None = None,
+                   now: dt.datetime | None = None) -> EmailMessage:
+    """A mail with the report files attached, in Danish by default; ``preliminary``: the month is not over
+    and this day is the first one not counted (the report's cutoff, "today"), said in the subject and text."""
     from energimon.analytics.report.i18n import month_name
+    from energimon.mail.outbox import recipients_key
 
     label = month_name(month.year, month.month, lang)
-    msg = EmailMessage()
-    msg["Subject"] = SUBJECTS[lang].format(month=label)
-    msg["From"] = sender
-    msg["To"] = ", ".join(recipients)
-    msg["Date"] = formatdate(localtime=True)
-    msg["Message-ID"] = make_msgid(idstring=f"report-{month:%Y-%m}", domain="energimon")
-    msg.set_content(BODIES[lang].format(month=label, files=", ".join(p.name for p in files)))
-    for path in files:
-        maintype, subtype = _content_type(path)
-        msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
-    return msg
+    mark, note = ("", "")
+    if preliminary is not None:
+        last = preliminary - dt.timedelta(days=1)
+        mark, note = PRELIMINARY[lang][0], PRELIMINARY[lang][1].format(day=last.isoformat())
+    subject = SUBJECTS[kind][lang].format(month=label + mark)
+    text = BODIES[kind][lang].format(month=label, note=note, files=", ".join(p.name for p in files))
+    # Stable per report, period and recipient list: a mail client shows a repeated delivery once
+    tag = hashlib.sha256(recipients_key(recipients).encode()).hexdigest()[:10]
+    mid = f"<report-{kind}-{month:%Y-%m}{f'-prelim-{preliminary:%Y%m%d}' if preliminary else ''}.{tag}@energimon>"
+    return new_message(sender, recipients, subject, text, message_id=mid, date=now, files=files)
 
 
-def queue_report_mail(settings, month: dt.date, files, kind: str = "savings",
-                      now: dt.datetime | None = None) -> str:
-    """Put the report mail in the outbox; returns what happened, for the log.  ``files`` is a list of paths or
-    the :class:`SavingsReportFiles` of the report (then :func:`report_attachments` are attached)."""
-    if hasattr(files, "pdf"):
-        files = report_attachments(files)
-    recipients = list(settings.esco.recipients) if settings.esco is not None else []
+def queue_report_mail(settings, kind: str, month: dt.date, files, db=None, now: dt.datetime | None = None,
+                      preliminary: dt.date | None = None, recipients: Sequence[str] | None = None) -> str:
+    """Queue the report mail (once per period and recipient list); returns what happened, for the log."""
+    from energimon.mail.outbox import MailDB
+    from energimon.mail.service import mail_db_path
+
+    recipients = list(recipients) if recipients is not None else report_recipients(settings, kind)
     if not recipients:
-        return "not mailed: esco.recipients is empty"
-    if settings.smtp is None or settings.alerts is None:
-        return "not mailed: mailing needs [smtp] and [alerts] (the outbox lives in the alert state file)"
-    from energimon.analytics.alerting.lifecycle import enqueue
-    from energimon.analytics.alerting.state import AlertDB
-
-    msg = report_message(settings.smtp.sender, recipients, month, files, settings.smtp.language)
-    db = AlertDB(settings.alerts.state_path)
+        where = "smtp.reports.solar" if kind == "solar" else "esco.recipients (or smtp.reports.savings)"
+        return f"not mailed: {where} is empty"
+    if settings.smtp is None:
+        return "not mailed: there is no [smtp] table"
+    paths = report_attachments(files)
+    now = now or dt.datetime.now(tz=dt.UTC)
+    msg = report_message(kind, settings.smtp.sender, recipients, month, paths, settings.smtp.language,
+                         preliminary, now)
+    own = db is None
+    db = db or MailDB(mail_db_path(settings))
     try:
-        with db.transaction() as c:
-            t = (now or dt.datetime.now(dt.UTC)).timestamp()
-            fresh = enqueue(c, f"report:{kind}:{month:%Y-%m}", recipients, msg, t)
+        fresh = db.record_delivery(kind, f"{month:%Y-%m}", recipients, msg, now, paths,
+                                   preliminary.isoformat() if preliminary else "")
     finally:
-        db.conn.close()
-    return f"queued for {', '.join(recipients)}" if fresh else "already queued earlier (not queued again)"
+        if own:
+            db.close()
+    return f"queued for {', '.join(recipients)}" if fresh else "already delivered earlier (not queued again)"
+
+
+# -- `energimon report mail` -------------------------------------------------------------------------------------
+def add_report_mail_parser(sub, config_arg) -> None:
+    """Add ``report mail`` to the CLI's ``report`` subcommands."""
+    import argparse
+
+    report = sub.choices["report"]
+    rsub = next(a for a in report._actions if isinstance(a, argparse._SubParsersAction))
+    m = rsub.add_parser(
+        "mail", help="produce a monthly report and mail it (once per month and recipient list)",
+        description="Produce the savings or solar report for --month and mail it to its recipients ([smtp.reports] "
+                    "or esco.recipients, or --to) through the mail outbox, then try to deliver it now; the daemon "
+                    "retries if the server is down. A month already mailed to the same recipients is not mailed "
+                    "again. A month that is not over is refused unless --preliminary (then the mail says "
+                    "foreløbig). The daemon does this by itself for every month that is due.")
+    m.set_defaults(handler=cmd_report_mail)
+    config_arg(m)
+    m.add_argument("kind", choices=KINDS, help="which report")
+    m.add_argument("--month", required=True, help="the month, YYYY-MM (local calendar)")
+    m.add_argument("--preliminary", action="store_true", help="allow a month that is not over (marked foreløbig)")
+    m.add_argument("--to", action="append", metavar="ADDRESS", help="recipient instead of the configured ones "
+                   "(repeatable)")
+
+
+def cmd_report_mail(args) -> int:
+    from energimon.analytics.esco import parse_month
+    from energimon.analytics.report.schedule import deliver_report
+    from energimon.config.settings import load_settings
+    from energimon.mail.service import Mailer, mail_db_path
+    from energimon.store import open_store
+
+    settings = load_settings(args.config)
+    if settings.smtp is None:
+        print("energimon report mail: the configuration has no [smtp] table", file=sys.stderr)
+        return 64
+    try:
+        month = parse_month(args.month)
+    except ValueError as exc:
+        print(f"energimon report mail: {exc}", file=sys.stderr)
+        return 64
+    from energimon.mail.outbox import MailDB
+
+    now = dt.datetime.now(tz=dt.UTC)
+    with MailDB(mail_db_path(settings)) as db:
+        try:
+            outcome = deliver_report(settings, args.kind, month, db, now,
+                                     lambda: open_store(settings.store, readonly=True), args.preliminary, args.to)
+        except ValueError as exc:
+            print(f"energimon report mail: {exc}", file=sys.stderr)
+            return 64
+        print(f"{args.kind} {args.month}: {outcome}")
+        result = Mailer(settings.smtp, db).deliver(db, now)
+    if result.failed:
+        print(f"not delivered now ({result.errors[0]}); {result.waiting} mail(s) wait in {mail_db_path(settings)} "
+              "and the daemon retries", file=sys.stderr)
+        return 1
+    print(f"mails sent {result.sent}, waiting {result.waiting}")
+    return 0

@@ -46,7 +46,7 @@ from energimon.analytics.report.i18n import (
 )
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
 from energimon.analytics.report.pdf import render_pdf
-from energimon.analytics.savings import MIN_PERIOD_COVERAGE, PeriodSavings, portfolio_total
+from energimon.analytics.savings import MIN_PERIOD_COVERAGE, PeriodSavings, portfolio_total, savings_verdict_code
 from energimon.model import LOCAL_TZ
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,10 @@ POOL_MIN_SITES = 8
 CSV_HEADER = ["site", "period", "label", "days", "days_with_data", "adjusted_baseline_kwh", "actual_kwh",
               "savings_kwh", "uncertainty_68_kwh", "uncertainty_90_kwh", "savings_dkk", "co2_kg",
               "normalised_savings_kwh", "uncertainty_68_dkk", "uncertainty_90_dkk", "price_dkk_per_kwh", "start",
-              "end", "resolution", "status", "status_reason"]
+              "end", "resolution", "status", "status_reason", "verdict"]
 """``days``/``days_with_data`` count reporting points of the site's ``resolution`` (day, hour or month);
+``verdict`` is what the period's saving shows at 90 % (``savings.savings_verdict_code``: demonstrated,
+not_demonstrable, increase, no_data);
 ``price_dkk_per_kwh`` is the price that turns the kWh uncertainty into DKK (savings-weighted mean);
 ``start``/``end`` are the period's first and last day (in a running month: the last day that is over).
 ``status`` is ``ok``, ``no_data`` or ``incomplete`` (then every amount is empty: missing is never zero;
@@ -217,7 +219,8 @@ def _csv_rows(r: SiteResult, esco, month: dt.date, lang: str = "da") -> list[lis
         rows.append([r.site, key, p.label, p.days, p.m, p.adjusted_baseline_kwh, p.actual_kwh, p.savings_kwh,
                      p.uncertainty_68_kwh, p.uncertainty_90_kwh, p.savings_dkk, co2, p.normalised_savings_kwh,
                      p.uncertainty_68_dkk, p.uncertainty_90_dkk, p.price_dkk_per_kwh, p.start, p.end,
-                     r.granularity, raw.status, status_reason(raw, r.granularity, lang)])
+                     r.granularity, raw.status, status_reason(raw, r.granularity, lang),
+                     savings_verdict_code(p.savings_kwh, p.uncertainty_90_kwh) if raw.status == "ok" else ""])
     return rows
 
 
@@ -251,7 +254,8 @@ def _portfolio_csv_rows(results: list[SiteResult], esco, month: dt.date, lang: s
                      tot.uncertainty_68_kwh, tot.uncertainty_90_kwh, tot.savings_dkk, co2 if summed else math.nan,
                      math.nan, tot.uncertainty_68_dkk, tot.uncertainty_90_dkk, math.nan,
                      min(starts) if starts else None, max(ends) if ends else None, "",
-                     *_portfolio_status(results, key, lang)])
+                     *_portfolio_status(results, key, lang),
+                     savings_verdict_code(tot.savings_kwh, tot.uncertainty_90_kwh) if summed else ""])
     return rows
 
 
@@ -500,11 +504,8 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceB
                 unit=unit))
     if r.g14_ok is None:
         sec.text(tr("g14_none", lang))
-    elif r.g14_ok:
-        sec.text(tr("g14_pass", lang, cv=fmt_percent(r.cvrmse_max, 0, lang),
-                    nmbe=fmt_percent(r.nmbe_max, 1, lang)))
-    else:
-        sec.text(tr("g14_fail", lang, why="; ".join(r.g14_notes)))
+    for line in verdict_lines(r, lang):
+        sec.text(line)
     cfg = esco.sites[r.site]
     if cfg.pv and cfg.pv_installed:
         sec.text(tr("pv_addback", lang, d=cfg.pv_installed.isoformat()))
@@ -551,6 +552,54 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceB
     return sec
 
 
+# -- the verdict ----------------------------------------------------------------------------
+def _limit_text(c, lang: str) -> str:
+    if c.name == "cvrmse":
+        return tr("limit_cvrmse", lang, value=fmt_percent(c.value, 1, lang), limit=fmt_percent(c.limit, 0, lang))
+    if c.name == "nmbe":
+        return tr("limit_nmbe", lang, value=fmt_percent(abs(c.value), 2, lang), limit=fmt_percent(c.limit, 1, lang))
+    return tr("limit_fsu", lang, value=fmt_percent(c.value, 0, lang), limit=fmt_percent(c.limit, 0, lang))
+
+
+def verdict_lines(r: SiteResult, lang: str = "da") -> list[str]:
+    """What the site's figures mean, for people: the baseline model against G14's limits (which limit, and
+    what that means for the guarantee) and whether the saving since start is demonstrated at 90 %."""
+    v = r.verdict
+    if v is None:
+        return []
+    cv, nmbe = fmt_percent(r.cvrmse_max, 0, lang), fmt_percent(r.nmbe_max, 1, lang)
+    if v.ok:
+        return [tr("g14_pass", lang, cv=cv, nmbe=nmbe)]
+    failed_model = [c for c in v.failed if c.name != "fsu"]
+    lines = [tr("g14_model_fail", lang, why="; ".join(_limit_text(c, lang) for c in failed_model)) if failed_model
+             else tr("g14_model_ok", lang, cv=cv, nmbe=nmbe)]
+    s, u = fmt_number(v.savings_kwh, 0, lang), fmt_pm(v.uncertainty_90_kwh, 0, lang)
+    if v.savings == "demonstrated" and not v.fsu.ok:
+        lines.append(tr("verdict_imprecise", lang, s=s, u=u, why=_limit_text(v.fsu, lang)))
+    else:
+        lines.append(tr(f"verdict_{v.savings}", lang, s=s, u=u))
+    return lines
+
+
+def verdict_word(r: SiteResult, lang: str = "da") -> tuple[str, str]:
+    """The verdict in a word or two and its reasons (the workbook's G14 columns, the console)."""
+    v = r.verdict
+    if v is None:
+        return "", ""
+    a = lambda key: ABOUT[key][lang]  # noqa: E731
+    why = "; ".join(_limit_text(c, lang) for c in v.failed)
+    if v.ok:
+        return a("g14_pass"), ""
+    if not v.model_ok:
+        word = a("g14_model_fail")
+        if v.savings != "demonstrated":
+            word += f"; {a('verdict')} {a(f'verdict_{v.savings}')}"
+        return word, why
+    if v.savings == "demonstrated":
+        return a("g14_imprecise"), why
+    return f"{a('verdict')} {a(f'verdict_{v.savings}')}", why
+
+
 # -- the workbook ---------------------------------------------------------------------------
 def _xlsx_table_rows(rows: list[list], lang: str) -> list[list]:
     """CSV rows with the period and resolution in words and the portfolio named; numbers and dates unchanged."""
@@ -564,6 +613,8 @@ def _xlsx_table_rows(rows: list[list], lang: str) -> list[list]:
         if row[col["resolution"]]:
             row[col["resolution"]] = ABOUT[row[col["resolution"]]][lang]
         row[col["status"]] = ABOUT[f"status_{row[col['status']]}"][lang]
+        if row[col["verdict"]]:
+            row[col["verdict"]] = ABOUT[f"verdict_{row[col['verdict']]}"][lang]
         out.append([None if v == "" else v for v in row])
     return out
 
@@ -616,8 +667,8 @@ def _about_sheet(results: list[SiteResult], esco, month: dt.date, prices: PriceB
             rows.append([r.name, a(model), None, f"{a('no_result')}: {r.error}"])
             continue
         st = r.model.stats
-        verdict = a("g14_none") if r.g14_ok is None else a("g14_pass") if r.g14_ok else a("g14_fail")
-        rows.append([r.name, a(model), verdict, "; ".join(r.g14_notes) or None,
+        word, why = (a("g14_none"), "") if r.g14_ok is None else verdict_word(r, lang)
+        rows.append([r.name, a(model), word, why or None,
                      Cell(st.n, xlsx_out.INT), Cell(st.cv_rmse, "0.0%"), Cell(st.nmbe, "0.00%"), Cell(st.r2, "0.000")])
     rows.append([])
     bold.add(len(rows))

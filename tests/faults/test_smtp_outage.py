@@ -25,7 +25,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from test_mail_smtp import SmtpCapture, _Handler, make_settings, night_finding
+from mail_servers import SmtpServer, _Handler
+from test_mail_smtp import make_settings, night_finding
 
 from energimon.analytics.alerting import lifecycle
 from energimon.analytics.alerting.jobs import AlertRunner
@@ -84,8 +85,8 @@ def message_id(raw: bytes) -> str:
 
 def run_smtp_outage(workdir: Path, *, problems: int = 4, down_h: float = 2, tempfail_h: float = 1,
                     drop_h: float = 1, restarts: int = 1) -> Outcome:
-    smtp = SmtpCapture(workdir)
-    smtp.handler = handler = FlakyHandler()
+    smtp = SmtpServer(workdir)
+    smtp.handler = handler = FlakyHandler(smtp)
     settings = make_settings(smtp.settings_dict(), workdir, pending_min=60, reminder_h=24, resolve_after_min=120)
     cfg = settings.alerts
     runner = AlertRunner(settings, store_factory=lambda: None)
