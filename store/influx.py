@@ -137,14 +137,14 @@ class _Line:
 
     def __init__(self, text: str, readings):
         self.text = text
-        self._readings = readings  # the readings of the line, or (ReadingRows, row indices) to build them from
+        self._readings = readings  # the readings of the line, or (ReadingRows, first row, end) to build them from
 
     @property
     def readings(self) -> list[Reading]:
         """Only looked at when the server refused a batch (to find the offending readings)."""
         if isinstance(self._readings, tuple):
-            rr, idx = self._readings
-            return [rr.reading(rr.rows[i]) for i in idx]
+            rr, a, b = self._readings
+            return [rr.reading(row) for row in rr.rows[a:b]]
         return self._readings
 
 
@@ -157,7 +157,7 @@ class InfluxStore(Store):
         self._lock = threading.Lock()
         self._valid_ids: set[str] = set()
         self._prefixes: dict[tuple[str, str, str, str], str] = {}
-        self._tagsets: dict[str, str] = {}
+        self._stream_info: dict[tuple[str, str, str, str], tuple[str | None, str]] = {}  # see lines_of_rows
         t = settings.timeout_s
         ca_file = str(settings.ca_file) if settings.ca_file is not None else None
         if not settings.verify_tls:
@@ -341,49 +341,56 @@ class InfluxStore(Store):
         return out
 
     def lines_of_rows(self, rr: ReadingRows, rejected: list[Rejected]) -> list[_Line]:
-        """:meth:`lines` for a batch straight from the spool (no object per reading).
+        """:meth:`lines` for a batch straight from the spool, without an object per reading.
 
-        Consecutive readings of one tag set and instant (a poll's channels, as the spool holds them) share a line;
-        the same point in two lines is the same to InfluxDB (its fields are merged, a later line's value wins).
-        The checks that depend on the series run once per stream; per reading only the value and time.
+        Consecutive readings of one tag set and instant (a poll's channels, as the spool holds them) share a
+        line; the same point in two lines is the same to InfluxDB (its fields are merged, the later line's
+        value wins).  The checks that depend on the series run once per stream (cached); the values and times
+        are checked column-wise.  A batch with anything to refuse goes through :meth:`lines` (which names what is
+        wrong).
         """
         rows, streams = rr.rows, rr.streams
-        local: dict[int, tuple[str | None, str]] = {}
-        out: list[_Line] = []
-        append = out.append
-        prefix_now, ts_now, fields, idx = None, None, [], []
-        channels: set[str] = set()
-        for i, (_, stream, ts, v, _keep) in enumerate(rows):
-            info = local.get(stream)
+        if not rows:
+            return []
+        _, sids, tss, vals, _keep = zip(*rows, strict=True)
+        cache, chs, pid_of_sid, prefixes, pid_of = self._stream_info, {}, {}, [], {}
+        for sid in set(sids):
+            key = streams[sid]
+            info = cache.get(key)
             if info is None:
-                info = local[stream] = self._stream_prefix(streams[stream])
-            prefix, ch = info
-            if prefix is None or v.__class__ is not float or v - v != 0.0 or not 0 <= ts <= MAX_MS:
-                r = rr.reading(rows[i])
-                rejected.append(Rejected(r, self._check(r) or ch or "invalid"))
-                continue
-            if prefix is not prefix_now or ts != ts_now or ch in channels:
-                if fields:
-                    append(_Line(f"{prefix_now} {','.join(fields)} {ts_now}", (rr, idx)))
-                prefix_now, ts_now, fields, idx, channels = prefix, ts, [], [], set()
-            text = repr(v)
-            fields.append(f"{ch}={text[:-2] if text.endswith('.0') else text}")
-            idx.append(i)
-            channels.add(ch)
-        if fields:
-            append(_Line(f"{prefix_now} {','.join(fields)} {ts_now}", (rr, idx)))
-        return out
+                info = cache[key] = self._stream_prefix(key)
+            prefix, field = info
+            if prefix is None:
+                return self.lines(list(rr), rejected)
+            chs[sid] = field
+            pid = pid_of.get(prefix)
+            if pid is None:
+                pid = pid_of[prefix] = len(prefixes)
+                prefixes.append(prefix)
+            pid_of_sid[sid] = pid
+        # the spool's REAL column gives floats; NaN/inf and times out of range go the slow way
+        if not all(map(math.isfinite, vals)) or min(tss) < 0 or max(tss) > MAX_MS:
+            return self.lines(list(rr), rejected)
+        n = len(rows)
+        pid = np.fromiter(map(pid_of_sid.__getitem__, sids), np.int64, n)
+        ts = np.fromiter(tss, np.int64, n)
+        sid = np.fromiter(sids, np.int64, n)
+        # a new line where the tag set or the instant changes, or where a stream id does not increase: so a
+        # channel never appears twice on one line (the later reading then gets its own, later line and wins)
+        cut = (np.flatnonzero((pid[1:] != pid[:-1]) | (ts[1:] != ts[:-1]) | (sid[1:] <= sid[:-1])) + 1).tolist()
+        starts, ends = [0, *cut], [*cut, n]
+        fields = list(map(str.__add__, map(chs.__getitem__, sids), map(repr, vals)))  # "power_w=" + "1500.0"
+        return [_Line(f"{prefixes[p]} {','.join(fields[a:b])} {tss[a]}", (rr, a, b))
+                for a, b, p in zip(starts, ends, pid[starts].tolist(), strict=True)]
 
     def _stream_prefix(self, key: tuple[str, str, str, str]) -> tuple[str | None, str]:
-        """(line prefix, field) of a spool stream, or (None, why it can never be stored)."""
+        """(line prefix, ``field=``) of a spool stream, or (None, why it can never be stored)."""
         site, device, channel, role = key
-        probe = Reading(site, device, channel, role, 0, 0.0)
-        why = self._check(probe)
+        why = self._check(Reading(site, device, channel, role, 0, 0.0))
         if why is not None:
             return None, why
         prefix = self._prefix(site, device, role, channel, MEASUREMENT_OF[channel])
-        # one object per tag set, so the streams of one device compare by identity in lines_of_rows
-        return self._tagsets.setdefault(prefix, prefix), channel
+        return prefix, channel + "="
 
     def write(self, readings: Sequence[Reading]) -> list[Rejected]:
         """Write one batch in one request; returns the readings refused for good.

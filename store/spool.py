@@ -301,11 +301,12 @@ class Spool:
         )
 
     # -- the writer -----------------------------------------------------------------------
-    def take(self, limit: int) -> Batch | None:
-        """The oldest ``limit`` readings, still in the spool until :meth:`ack`."""
+    def take(self, limit: int, after_id: int = 0) -> Batch | None:
+        """The oldest ``limit`` readings (after ``after_id``: the batch after one not yet acknowledged), still in
+        the spool until :meth:`ack`."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, stream, ts_ms, value, keep FROM queue ORDER BY id LIMIT ?", (limit,)
+                "SELECT id, stream, ts_ms, value, keep FROM queue WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
             ).fetchall()
             if not rows:
                 return None

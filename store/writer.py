@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +49,7 @@ class SpoolWriter:
         self.maintain_every_s = maintain_every_s
         self._maintain_at = time.monotonic() + maintain_after_s
         self._maintain_failed: str | None = None
+        self._next = None  # the batch read ahead while the store wrote the previous one (see drain_once)
         self.written = 0
         self.last_error: str | None = None
         self._wake = asyncio.Event()
@@ -62,14 +64,34 @@ class SpoolWriter:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def drain_once(self) -> int:
-        """Move one batch; returns how many readings left the spool (0: spool empty)."""
-        batch = await asyncio.to_thread(self.spool.take, self.batch_size)
+        """Move one batch; returns how many readings left the spool (0: spool empty).
+
+        With a backlog (a full batch), the next batch is read from the spool while the store writes this one
+        (the spool's read and the store's write overlap; the next batch starts after this one's last id and is
+        used only if this one was written and acknowledged — otherwise it is dropped and read again)."""
+        batch, self._next = self._next, None
+        if batch is None:
+            batch = await asyncio.to_thread(self.spool.take, self.batch_size)
         if batch is None:
             return 0
-        rejected = await self._call(self.store.write, batch.readings)
-        # Dead letters and the ack are one spool transaction (one fsync, not one per refused reading).
-        dead = [(rej.reading, rej.reason) for rej in rejected]
-        await asyncio.to_thread(self.spool.ack, batch, dead, f"store:{self.store.kind}")
+        written = asyncio.ensure_future(self._call(self.store.write, batch.readings))
+        ahead = None
+        if len(batch) >= self.batch_size:
+            ahead = asyncio.ensure_future(asyncio.to_thread(self.spool.take, self.batch_size, batch.last_id))
+        try:
+            rejected = await written
+            # Dead letters and the ack are one spool transaction (one fsync, not one per refused reading).
+            dead = [(rej.reading, rej.reason) for rej in rejected]
+            await asyncio.to_thread(self.spool.ack, batch, dead, f"store:{self.store.kind}")
+        except BaseException:
+            if ahead is not None:
+                ahead.cancel()
+                with contextlib.suppress(BaseException):
+                    await ahead
+            raise
+        if ahead is not None:
+            with contextlib.suppress(Exception):  # a failed read ahead is simply read again next time
+                self._next = await ahead
         self.written += len(batch) - len(rejected)
         return len(batch)
 

@@ -510,3 +510,37 @@ def test_the_writer_compacts_old_days_when_idle_and_a_failing_round_does_not_sto
         back += [(*key, int(t), float(x)) for t, x in zip(ts, v, strict=True)]
     store.close()
     assert sorted(back) == got
+
+
+class FailingSecondWrite(SqliteStore):
+    """The second write fails (after the first batch, while the writer has read the third batch ahead)."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.firsts: list[int] = []
+
+    def write(self, readings):
+        self.firsts.append(readings[0].ts_ms)
+        if len(self.firsts) == 2:
+            raise StoreError("connection reset")
+        return super().write(readings)
+
+
+def test_a_batch_read_ahead_is_dropped_when_the_write_before_it_fails(tmp_path):
+    """With a backlog the writer reads the next batch while the store writes the current one; when that write
+    fails, the batch read ahead must not be sent before the failed one: every reading once, in order."""
+    data = make(1000)
+    filled_spool(tmp_path / "spool.db", data)
+    store = FailingSecondWrite(tmp_path / "store.db")
+    spool = Spool(tmp_path / "spool.db")
+    writer = SpoolWriter(spool, store, batch_size=250, max_backoff_s=0.01)
+    try:
+        asyncio.run(run_until_drained(writer))
+    finally:
+        writer.close()
+        spool.close()
+        store.close()
+    assert_exactly_once(tmp_path / "store.db", data)
+    # batch 2 failed, then came again before batch 3: the first reading of each write never goes backwards
+    firsts = store.firsts
+    assert firsts[1] == firsts[2] and firsts == sorted(firsts) and len(firsts) == 5
