@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import csv
-import signal
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from energimon import __version__
-from energimon.config.settings import ConfigError, config_path, load_settings
 from energimon.model import CHANNELS, LOCAL_TZ, Kind, SeriesKey
+
+# numpy, pandas, the settings models (pydantic) and the daemon are imported inside the commands that use them:
+# `energimon --help` and `check-config` start without them (bench/startup.py).
 
 EXIT_FAIL = 1  # the command could not do its work (store unreachable, file unreadable, …)
 EXIT_CONFIG = 2  # invalid configuration, or `run` could not start: the systemd unit does not restart on 2
@@ -236,23 +232,47 @@ def _fail(args, text: str, code: int) -> int:
     return code
 
 
+def _config_error() -> type[Exception]:
+    """Evaluated only when a command raised (an ``except`` clause's class is looked up then): the settings
+    models are not imported just to be ready for an error."""
+    from energimon.config.settings import ConfigError
+
+    return ConfigError
+
+
+def _store_error() -> type[Exception]:
+    from energimon.store.base import StoreError
+
+    return StoreError
+
+
+def load_settings(*args, **kwargs):
+    from energimon.config.settings import load_settings as load
+
+    return load(*args, **kwargs)
+
+
+def config_path(*args, **kwargs):
+    from energimon.config.settings import config_path as path
+
+    return path(*args, **kwargs)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a command.  Whatever goes wrong ends in one line on stderr and an exit code, never a traceback
     (unless ``--traceback`` asks for one): 1 the command failed (store, files), 2 configuration (or the daemon
     could not start), 64 a wrong argument, 70 a bug."""
     import sqlite3
 
-    from energimon.store.base import StoreError
-
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except ConfigError as exc:
+    except _config_error() as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
-    except StoreError as exc:
+    except _store_error() as exc:
         return _fail(args, str(exc), EXIT_FAIL)
     except sqlite3.Error as exc:  # a state file (spool, alerts, jobs) that is damaged or not SQLite
         return _fail(args, f"SQLite: {exc}", EXIT_FAIL)
@@ -296,6 +316,7 @@ def cmd_check_config(args) -> int:
 def cmd_run(args) -> int:
     """The daemon.  A start-up failure is one line and exit 2 (the unit's RestartPreventExitStatus): a restart
     every 10 s cannot fix a path that is not a file; the technician fixes it and starts again."""
+    import asyncio
     import logging
 
     from energimon.config.settings import config_warnings
@@ -317,6 +338,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    import asyncio
+
     from energimon.demo import run_demo
     from energimon.logs import setup_logging
 
@@ -353,6 +376,8 @@ def _unknown(what: str, name: str, known) -> str:
 
 
 def cmd_latest(args) -> int:
+    import pandas as pd
+
     from energimon.analytics.solar.cli import solar_summary_for_latest
 
     settings = load_settings(args.config)
@@ -408,6 +433,7 @@ def parse_time(text: str) -> datetime:
 
 
 def cmd_export(args) -> int:
+    import csv
     try:
         key = SeriesKey.parse(args.series)
         end = parse_time(args.end) if args.end else datetime.now(tz=LOCAL_TZ)
@@ -462,6 +488,8 @@ def cmd_export(args) -> int:
 
 
 def _cell(v, decimal_comma: bool) -> str:
+    import numpy as np
+
     if isinstance(v, bool | np.bool_):
         return "1" if v else "0"
     if isinstance(v, float):
@@ -473,6 +501,7 @@ def _cell(v, decimal_comma: bool) -> str:
 
 
 def cmd_probe(args) -> int:
+    import asyncio
     import logging
 
     from energimon.collector.modbus.probe import format_rows, parse_target, probe, scan_units
@@ -510,6 +539,9 @@ def cmd_probe(args) -> int:
 
 
 def cmd_simulate(args) -> int:
+    import asyncio
+    import signal
+
     from energimon.collector.simulator.buildings import SORO_BUILDINGS
     from energimon.collector.simulator.modbus_server import MeterSimulator
     from energimon.logs import setup_logging
@@ -575,6 +607,8 @@ def cmd_deadletters(args) -> int:
 
 def cmd_status(args) -> int:
     import sqlite3
+
+    import pandas as pd
 
     from energimon.security import redact_url_credentials
     from energimon.store import open_store
@@ -650,6 +684,8 @@ def _store_from_spec(spec: str, settings, *, readonly: bool):
 
 def cmd_store_copy(args) -> int:
     import time
+
+    import pandas as pd
 
     from energimon.model import MIN_TIMESTAMP_MS, Reading
     from energimon.store.base import StoreError

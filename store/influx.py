@@ -51,11 +51,9 @@ import ssl
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import numpy as np
-import pandas as pd
 import urllib3
 
 from energimon.config.influx_settings import InfluxSettings
@@ -63,6 +61,10 @@ from energimon.model import OnConflict, Reading, Role, SeriesKey, is_valid_id, n
 from energimon.security import redact_url_credentials
 from energimon.store.base import Rejected, Store, StoreError, StoreHealth, collision_reason
 from energimon.store.spool import ReadingRows
+
+if TYPE_CHECKING:  # imported where used: the daemon's start does not wait for pandas
+    import numpy as np
+    import pandas as pd
 
 log = logging.getLogger("energimon.store.influx")
 
@@ -302,6 +304,7 @@ class InfluxStore(Store):
         timestamp are plain finite float / in-range int costs a few dict look-ups; anything else goes
         through :meth:`_check`, which names what is wrong.
         """
+
         groups: dict[tuple[str, int], dict[str, Reading]] = {}
         prefixes, meas_of, fields_of = self._prefixes, MEASUREMENT_OF, _FIELDS
         for r in readings:
@@ -349,6 +352,8 @@ class InfluxStore(Store):
         are checked column-wise.  A batch with anything to refuse goes through :meth:`lines` (which names what is
         wrong).
         """
+        import numpy as np
+
         rows, streams = rr.rows, rr.streams
         if not rows:
             return []
@@ -566,6 +571,8 @@ class InfluxStore(Store):
                 f"AND time >= {start_ms}ms AND time < {end_ms}ms")
 
     def read_raw_ms(self, key: SeriesKey, start_ms: int, end_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np
+
         empty = np.empty(0, np.int64), np.empty(0, np.float64)
         m = MEASUREMENT_OF.get(key.channel)
         if m is None or min(MAX_MS, end_ms) <= max(0, start_ms):
@@ -586,6 +593,9 @@ class InfluxStore(Store):
         return ts, v
 
     def partials_ms(self, key: SeriesKey, start_ms: int, end_ms: int, bucket_s: int) -> pd.DataFrame:
+        import numpy as np
+        import pandas as pd
+
         cols = ["count", "sum", "min", "max", "last"]
         m = MEASUREMENT_OF.get(key.channel)
         if m is None or min(MAX_MS, end_ms) <= max(0, start_ms):
@@ -628,10 +638,15 @@ class InfluxStore(Store):
         return [best[k] for k in sorted(best)]
 
     def series(self) -> pd.DataFrame:
+        import pandas as pd
+
         rows = [r[:4] for r in self._last_per_series()]
         return pd.DataFrame(rows, columns=["site", "device", "channel", "role"])
 
     def latest(self) -> pd.DataFrame:
+        import numpy as np
+        import pandas as pd
+
         rows = self._last_per_series()
         df = pd.DataFrame(rows, columns=["site", "device", "channel", "role", "ts_ms", "value"])
         df.insert(4, "time", pd.to_datetime(df.pop("ts_ms").astype(np.int64), unit="ms", utc=True))

@@ -28,14 +28,15 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from energimon.model import MIN_TIMESTAMP_MS, OnConflict, Reading, SeriesKey, _series_minimum, validate_reading
-from energimon.store import chunks
 from energimon.store.base import Rejected, Store, StoreError, StoreHealth, collision_reason, partials_from_raw
 from energimon.store.spool import ReadingRows
+
+if TYPE_CHECKING:  # numpy and pandas are imported where reads and maintenance use them: not on the write path
+    import numpy as np
+    import pandas as pd
 
 log = logging.getLogger("energimon.store.sqlite")
 
@@ -234,6 +235,8 @@ class SqliteStore(Store):
 
     def _chunk_value(self, sid: int, ts: int, cache: dict[tuple[int, int], dict[int, float]]) -> float | None:
         """The value a compacted day holds for the series at ``ts``, or None."""
+        from energimon.store import chunks
+
         day = ts - ts % DAY_MS
         values = cache.get((sid, day))
         if values is None:
@@ -302,6 +305,10 @@ class SqliteStore(Store):
 
     def _compact_day(self, sid: int, day: int) -> None:
         """One series-day from rows into its chunk (merged with the chunk it may already have), in one transaction."""
+        import numpy as np
+
+        from energimon.store import chunks
+
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -341,6 +348,8 @@ class SqliteStore(Store):
             (sid, first_day, end_ms))]
 
     def series(self) -> pd.DataFrame:
+        import pandas as pd
+
         with self._lock:
             rows = self._db.execute(
                 "SELECT site, device, channel, role FROM series ORDER BY site, device, channel"
@@ -348,6 +357,9 @@ class SqliteStore(Store):
         return pd.DataFrame(rows, columns=["site", "device", "channel", "role"])
 
     def latest(self) -> pd.DataFrame:
+        import numpy as np
+        import pandas as pd
+
         with self._lock, self._snapshot():
             last: dict[int, tuple[int, float]] = {}
             for sid, ts, v in self._db.execute(
@@ -370,6 +382,10 @@ class SqliteStore(Store):
         return df
 
     def read_raw_ms(self, key: SeriesKey, start_ms: int, end_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np
+
+        from energimon.store import chunks
+
         empty = np.empty(0, np.int64), np.empty(0, np.float64)
         with self._lock, self._snapshot():
             sid = self._lookup(key)
@@ -394,6 +410,9 @@ class SqliteStore(Store):
         return ts, v
 
     def partials_ms(self, key: SeriesKey, start_ms: int, end_ms: int, bucket_s: int) -> pd.DataFrame:
+        import numpy as np
+        import pandas as pd
+
         bucket_ms = bucket_s * 1000
         with self._lock, self._snapshot():
             sid = self._lookup(key)
@@ -452,6 +471,8 @@ class _ReadTransaction:
 
 def _merge(ts_a: np.ndarray, v_a: np.ndarray, ts_b: np.ndarray, v_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Both sorted series as one, sorted; where a time is in both, ``b`` (the newer write) wins."""
+    import numpy as np
+
     if len(ts_b) == 0:
         return ts_a, v_a
     if len(ts_a) == 0:
