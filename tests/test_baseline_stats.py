@@ -79,6 +79,26 @@ def test_t_values_against_published_table():
     assert t_value(0.68, 1e6) == pytest.approx(0.9945, abs=5e-4)
 
 
+@pytest.mark.parametrize("dof", [0.4, 1, 2.5, 7.3, 37.5, 364.2, 1e5])
+@pytest.mark.parametrize("confidence", [0.5, 0.68, 0.90, 0.95, 0.999])
+def test_t_values_without_scipy_agree_with_scipy(dof, confidence):
+    """Our Student-t quantile (incomplete beta + Newton; scipy.stats is not imported by energimon) against
+    scipy's, also for the real-valued degrees of freedom n' - p of G14."""
+    from scipy import stats as sps
+
+    assert t_value(confidence, dof) == pytest.approx(sps.t.ppf(0.5 + confidence / 2, dof), rel=1e-9)
+
+
+def test_first_order_filter_equals_scipy_lfilter():
+    from scipy.signal import lfilter
+
+    from energimon.analytics.stats import _ar1_filter
+
+    g = np.random.default_rng(3).normal(size=2000)
+    for phi in (0.0, 0.3, 0.95):
+        np.testing.assert_allclose(_ar1_filter(g, phi), lfilter([1.0], [1.0, -phi], g), rtol=1e-12, atol=1e-12)
+
+
 def test_fractional_savings_uncertainty_by_hand():
     # n = 365, ρ = 0.5 -> n′ = 121.6667; m = 30 days, CV = 0.10, F = 0.20, p = 2, 90 %:
     #   (n/n′) = 3;  (1 + 2/n′) = 1.0164384;  3·1.0164384/30 = 0.1016438;  sqrt = 0.3188163
