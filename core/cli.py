@@ -639,7 +639,9 @@ def cmd_status(args) -> int:
         try:
             db = sqlite3.connect(f"file:{spool}?mode=ro", uri=True, timeout=10)
             try:
-                backlog = db.execute("SELECT count(*) FROM readings").fetchone()[0]
+                from energimon.store.spool import count_waiting
+
+                backlog = count_waiting(db)
                 dead = db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
             finally:
                 db.close()

@@ -394,6 +394,13 @@ class Spool:
             self._db.close()
 
 
+def count_waiting(db: sqlite3.Connection) -> int:
+    """Readings waiting in a spool file that another process opened (``energimon status``, read-only while the
+    daemon writes), in the current layout or an earlier version's (not yet moved)."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return sum(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("queue", "readings") if t in tables)
+
+
 def _reading_json(r: Reading) -> str:
     return json.dumps(
         {"site": r.site, "device": r.device, "channel": r.channel, "role": r.role,

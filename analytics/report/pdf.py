@@ -3,11 +3,22 @@
 Fonts are embedded as TrueType (``pdf.fonttype = 42``) so the text is searchable and
 ``pdftotext`` gives back the numbers and æ, ø, å.  Uses :class:`matplotlib.figure.Figure`
 directly, not pyplot: no display, no global state, safe in a worker thread of the daemon.
+
+Embedding a font means subsetting it (fontTools) for every PDF, and for DejaVu Sans with its
+OpenType layout tables that took about 0.35 s per font and PDF (four fonts a report).  So the
+report uses a copy of DejaVu Sans reduced once to the scripts a report needs (Latin, Greek,
+punctuation, super- and subscripts, currency, arrows, mathematical operators; no layout tables:
+matplotlib places every glyph itself, kerning from the ``kern`` table), cached in matplotlib's
+cache folder; any other character falls back to the full DejaVu Sans (:func:`report_fonts`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 import textwrap
+from functools import lru_cache
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +26,64 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from energimon.analytics.report.document import Chart, Report, Table
+
+log = logging.getLogger("energimon.report")
+
+REPORT_FAMILY = "DejaVu Sans Report"  # a name of its own: the reduced copy is not DejaVu Sans itself
+_RANGES = ((0x20, 0x24F), (0x370, 0x3FF), (0x2000, 0x206F), (0x2070, 0x20CF), (0x2100, 0x214F),
+           (0x2190, 0x21FF), (0x2200, 0x22FF), (0x25A0, 0x25FF))
+_FONT_VERSION = 1  # change to rebuild the cached copies
+
+
+@lru_cache(maxsize=1)
+def report_fonts() -> list[str]:
+    """``font.family`` for the reports: the cached reduced DejaVu Sans (regular and bold), then the full one.
+
+    Built on first use (about a second, once per machine) into ``<matplotlib cache>/energimon-fonts``; if that
+    cannot be done the reports simply use the full font (slower, same look).
+    """
+    try:
+        from matplotlib import font_manager
+
+        folder = Path(matplotlib.get_cachedir()) / "energimon-fonts"
+        for weight in ("normal", "bold"):
+            source = Path(font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans", weight=weight),
+                                                fallback_to_default=False))
+            stat = source.stat()
+            tag = hashlib.sha256(f"{_FONT_VERSION} {source} {stat.st_size} {stat.st_mtime_ns}".encode()).hexdigest()
+            target = folder / f"{source.stem}-report-{tag[:12]}.ttf"
+            if not target.exists():
+                _reduce_font(source, target)
+            font_manager.fontManager.addfont(str(target))
+        return [REPORT_FAMILY, "DejaVu Sans"]
+    except Exception as exc:  # a read-only cache folder, a font that will not load: the full font then
+        log.debug("report fonts: using the full DejaVu Sans (%s)", exc)
+        return ["DejaVu Sans"]
+
+
+def _reduce_font(source: Path, target: Path) -> None:
+    from fontTools import subset
+
+    options = subset.Options(glyph_names=True, notdef_outline=True, name_IDs=["*"], name_languages=["*"],
+                             layout_features=[])
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "FFTM"]
+    font = subset.load_font(str(source), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=[c for a, b in _RANGES for c in range(a, b + 1)])
+    subsetter.subset(font)
+    name = font["name"]
+    style = name.getDebugName(2) or "Book"
+    for rec in list(name.names):
+        if rec.nameID in (1, 16):
+            rec.string = REPORT_FAMILY
+        elif rec.nameID == 4:
+            rec.string = f"{REPORT_FAMILY} {style}"
+        elif rec.nameID == 6:
+            rec.string = f"{REPORT_FAMILY.replace(' ', '')}-{style.replace(' ', '')}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    font.save(str(tmp))
+    os.replace(tmp, target)  # several report workers may build it at once: the last complete copy wins
 
 A4_IN = (8.27, 11.69)
 LEFT, RIGHT, TOP, BOTTOM = 0.07, 0.93, 0.95, 0.05
@@ -47,7 +116,7 @@ class _Page:
 def render_pdf(report: Report, path: Path) -> Path:
     """Write the report; each section starts a page (unless ``new_page`` is False) and flows onto more."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with matplotlib.rc_context({"pdf.fonttype": FONTTYPE, "font.family": "DejaVu Sans", "font.size": 8}), \
+    with matplotlib.rc_context({"pdf.fonttype": FONTTYPE, "font.family": report_fonts(), "font.size": 8}), \
             PdfPages(path, metadata={"Title": report.title, "Subject": report.subtitle}) as pdf:
         n = 1
         page = _Page(pdf, report, n)
