@@ -256,3 +256,30 @@ def test_billing_needs_no_ten_days_with_degree_days():
     assert fit.model.kind == "hdd_only"
     assert fit.model.intercept_kwh_per_day == pytest.approx(10.0)
     assert fit.model.beta_hdd_kwh_per_k_day == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_all_candidates_at_once_select_what_fitting_them_one_by_one_selects(seed, monkeypatch):
+    """The grid's ~2,000 least-squares fits are solved as one stack of small systems (_scores_all); the
+    one-by-one loop (kept for singular systems) must give the same candidates, scores and winner."""
+    import energimon.analytics.baseline as baseline
+
+    rng = np.random.default_rng(seed)
+    t = 8 + 10 * np.sin(np.arange(365) / 58) + rng.normal(0, 3, 365)
+    y = 90 + 6 * np.maximum(0, 14 - t) + 3 * np.maximum(0, t - 19) + rng.normal(0, 6, 365)
+    y[rng.integers(0, 365, 15)] = np.nan
+    fast = fit_caltrack_daily(t, y)
+
+    def singular(*args, **kwargs):
+        raise np.linalg.LinAlgError("singular")
+
+    monkeypatch.setattr(baseline, "_scores_all", singular)
+    slow = fit_caltrack_daily(t, y)
+    assert [(c.kind, c.heating_balance_c, c.cooling_balance_c, c.qualified, c.reason) for c in fast.candidates] == \
+        [(c.kind, c.heating_balance_c, c.cooling_balance_c, c.qualified, c.reason) for c in slow.candidates]
+    np.testing.assert_allclose([c.r2_adj for c in fast.candidates], [c.r2_adj for c in slow.candidates],
+                               rtol=1e-9, equal_nan=True)
+    f, s = fast.model, slow.model
+    assert (f.kind, f.heating_balance_c, f.cooling_balance_c) == (s.kind, s.heating_balance_c, s.cooling_balance_c)
+    assert f.intercept_kwh_per_day == pytest.approx(s.intercept_kwh_per_day, rel=1e-12)
+    assert f.beta_hdd_kwh_per_k_day == pytest.approx(s.beta_hdd_kwh_per_k_day, rel=1e-12)
