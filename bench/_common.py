@@ -246,9 +246,11 @@ def file_bytes(path: Path) -> int:
     return sum(os.path.getsize(p) for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists())
 
 
-def dir_bytes(path: Path) -> int:
-    """Bytes of every file under ``path`` (apparent size)."""
-    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+def dir_bytes(path: Path, allocated: bool = True) -> int:
+    """Bytes of every file under ``path``: what the disk allocated (as ``du``; a preallocated sparse file counts
+    what it holds), or with ``allocated=False`` the apparent sizes."""
+    files = [p.stat() for p in Path(path).rglob("*") if p.is_file()]
+    return sum(st.st_blocks * 512 if allocated else st.st_size for st in files)
 
 
 # -- real servers on loopback (stopped by PID) ------------------------------------------------------

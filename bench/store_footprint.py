@@ -13,7 +13,8 @@ would:
 * **reference**: influxd 1.6.7 (Debian, default storage settings except that cold shards are snapshotted
   and fully compacted after 5 s instead of 10 min / 4 h, so it reaches its smallest size within the run),
   the same readings as line protocol (one point per meter and instant, 4 fields), ``POST /write`` in
-  bodies of 5,000 points; the size is its ``data`` and ``wal`` folders once they stop changing.
+  bodies of 5,000 points; the size is its ``data`` and ``wal`` folders once they stop changing, counted as
+  the disk blocks they occupy (``du``: its series-index segments are preallocated sparse files).
 
 Unit: bytes per reading (= per field value).  Goal: energimon <= 2× influxd.  One measurement each (sizes
 do not depend on the machine's load); the year query on a compacted store is ``store_year_query.py``.
@@ -141,11 +142,13 @@ def main() -> int:
             if stored != n:
                 raise SystemExit(f"influxd holds {stored} readings, expected {n}")
             influx_bytes = settled_size(root / "influxd")
+            tsm_bytes = sum(p.stat().st_size for p in (root / "influxd" / "data").rglob("*.tsm"))
     load.append(load_average())
     per_chunked = (blob_bytes or 0) / in_chunks if in_chunks else float("nan")
     note = (f"{days} days; sqlite {sqlite_bytes / 1e6:.1f} MB ({hot:,} readings of the last 2 days still as rows; "
             f"the compacted days' blobs {per_chunked:.2f} B/reading), influxd {influx_bytes / 1e6:.1f} MB after "
-            f"full compaction; "
+            f"full compaction, of which TSM files {tsm_bytes / n:.2f} B/reading (the rest: its series index, "
+            f"a fixed ~{(influx_bytes - tsm_bytes) / 1e6:.0f} MB per database); "
             f"write time sqlite {t_sql:.0f} s, influxd {t_influx:.0f} s")
     print(note, file=sys.stderr)
     rows = [Row("store_footprint", f"disk per reading, 80 series × 10 s × {days} days: embedded store vs influxd",

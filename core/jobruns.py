@@ -312,8 +312,10 @@ class RecordingScheduler(AsyncIOScheduler):
                     try:
                         await func(*args, **kwargs)
                     except asyncio.CancelledError:
-                        finish(t0, None, interrupted=True)  # the scheduler is shutting down: no more awaits
-                        raise
+                        # the scheduler is shutting down (no more awaits): recorded as interrupted, and not handed
+                        # on to APScheduler, which would log a stop as an error with a traceback
+                        finish(t0, None, interrupted=True)
+                        return
                     except Exception as exc:  # recorded and logged; the daemon goes on and the job runs again
                         await asyncio.to_thread(finish, t0, exc)
                     else:
