@@ -335,7 +335,7 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
         baseline_kwh = pd.Series(model.predict_kwh_per_day(rep["temp_mean_c"].to_numpy()), index=rep.index)
         adj = adjustment_kwh_per_day(cfg.adjustments, baseline_kwh)
         daily = daily_savings(model, rep["temp_mean_c"], rep["energy_kwh"], adj)
-    prices = prices or price_basis(esco)
+    prices = prices or price_basis(esco, store)
     if gran == "hour":
         hourly_kwh = rep["energy_kwh"]
     elif prices.kind == "file":  # the day's price is weighted by the building's hourly use
@@ -520,8 +520,14 @@ class PriceBasis:
     file: PriceFile | None = None
 
 
-def price_basis(esco: EscoSettings) -> PriceBasis:
+def price_basis(esco: EscoSettings, store=None) -> PriceBasis:
     kind = esco.price_kind
+    if kind == "spot":  # the stored spot price + tariffs per period (analytics/spot_prices.py)
+        if store is None:
+            raise ValueError("esco.spot_price is read from the store: call price_basis(esco, store)")
+        from energimon.analytics.spot_prices import spot_price_basis
+
+        return spot_price_basis(store, esco)
     if kind == "fixed":
         return PriceBasis(kind, fixed_dkk_per_kwh=esco.price_dkk_per_kwh)
     if kind == "periods":

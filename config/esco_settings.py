@@ -83,7 +83,37 @@ class PricePeriod(_Strict):
     source: str = Field(min_length=1, description="where the price comes from, printed in the report")
 
 
-PRICE_KEYS = ("price_dkk_per_kwh", "prices", "price_file")
+class TariffPeriod(_Strict):
+    """What is paid per kWh on top of the spot price from ``from`` (a local day) until the next period: grid
+    tariff, system and net tariffs, electricity tax (elafgift) … summed, excl. VAT like the other prices."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: dt.date = Field(alias="from", description="first local day these tariffs apply")
+    dkk_per_kwh: float = Field(ge=0, le=100)
+    source: str = Field(min_length=1, description="e.g. 'Cerius C-tarif 2026 + elafgift', printed in the report")
+
+
+class SpotPriceSettings(_Strict):
+    """``[esco.spot_price]``: the price per hour = the stored day-ahead spot price (Energi Data Service, see
+    ``[sources.energidataservice]``) + the tariffs and taxes in force that day."""
+
+    series: str = Field(default="dk2/energinet/price_dkk_per_kwh", description="site/device/channel of the spot "
+                                                                                "price in the store (DKK/kWh)")
+    tariffs: list[TariffPeriod] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> SpotPriceSettings:
+        parts = self.series.split("/")
+        if len(parts) != 3 or parts[2] != "price_dkk_per_kwh":
+            raise ValueError(f"series must be 'site/device/price_dkk_per_kwh', got {self.series!r}")
+        for i, (a, b) in enumerate(itertools.pairwise(self.tariffs)):
+            if b.from_ <= a.from_:
+                raise ValueError(f"tariffs[{i + 1}].from {b.from_} must be after tariffs[{i}].from {a.from_}")
+        return self
+
+
+PRICE_KEYS = ("price_dkk_per_kwh", "prices", "price_file", "spot_price")
 
 
 class EscoSite(_Strict):
@@ -126,6 +156,10 @@ class EscoSettings(_Strict):
     prices: list[PricePeriod] = Field(default_factory=list, description="a price per period (step function)")
     price_file: Path | None = Field(default=None, description="time,value CSV of prices in DKK/kWh (hourly or "
                                                               "shorter intervals); relative to the config file")
+    spot_price: SpotPriceSettings | None = Field(default=None, description="hourly spot price from the store + "
+                                                                           "tariffs per period")
+    co2_intensity: str | None = Field(default=None, description="site/device/co2_g_per_kwh: hourly CO2 intensity "
+                                      "(Energi Data Service) for the CO2 account of all electricity consumption")
     price_series: Any = Field(default=None, description="removed: use price_file or prices")
     temperature: str = Field(description="site/device/outdoor_temp_c used by every site unless it names its own")
     base_temperature_c: float = Field(default=17.0, ge=5, le=25)
@@ -166,20 +200,30 @@ class EscoSettings(_Strict):
         return value
 
     def _check_price(self) -> None:
-        given = [k for k, v in zip(PRICE_KEYS, (self.price_dkk_per_kwh, self.prices or None, self.price_file),
-                                   strict=True) if v is not None]
+        given = [k for k, v in zip(PRICE_KEYS, (self.price_dkk_per_kwh, self.prices or None, self.price_file,
+                                                self.spot_price), strict=True) if v is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of price_dkk_per_kwh (a fixed price), prices (a price per period) or "
-                             f"price_file (a time,value CSV in DKK/kWh); got {' and '.join(given) or 'none'}")
+            raise ValueError("give exactly one of price_dkk_per_kwh (a fixed price), prices (a price per period), "
+                             "price_file (a time,value CSV in DKK/kWh) or spot_price (the stored spot price + "
+                             f"tariffs); got {' and '.join(given) or 'none'}")
         for i, (a, b) in enumerate(itertools.pairwise(self.prices)):
             if b.from_ <= a.from_:
                 raise ValueError(f"prices[{i + 1}].from {b.from_} must be after prices[{i}].from {a.from_}")
         if self.prices and self.prices[0].from_ > self.measure_date:
             raise ValueError(f"prices[0].from {self.prices[0].from_} is after measure_date {self.measure_date}: "
                              "every reporting day needs a price")
+        if self.spot_price and self.spot_price.tariffs[0].from_ > self.measure_date:
+            raise ValueError(f"spot_price.tariffs[0].from {self.spot_price.tariffs[0].from_} is after measure_date "
+                             f"{self.measure_date}: every reporting day needs its tariffs")
+        if self.co2_intensity is not None:
+            parts = self.co2_intensity.split("/")
+            if len(parts) != 3 or parts[2] != "co2_g_per_kwh":
+                raise ValueError(f"co2_intensity must be 'site/device/co2_g_per_kwh', got {self.co2_intensity!r}")
 
     @property
-    def price_kind(self) -> Literal["fixed", "periods", "file"]:
+    def price_kind(self) -> Literal["fixed", "periods", "file", "spot"]:
+        if self.spot_price is not None:
+            return "spot"
         return "fixed" if self.price_dkk_per_kwh is not None else "periods" if self.prices else "file"
 
     def co2_factor(self, carrier: str, year: int) -> Co2Factor | None:

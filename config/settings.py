@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from energimon.collector.modbus.fields import RegisterField
+from energimon.collector.sources.settings import SourcesSettings, cross_check_sources
 from energimon.config.alert_settings import AlertSettings, cross_check_alerts
 from energimon.config.esco_settings import (
     EscoSettings,
@@ -222,6 +223,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # [metrics]: Prometheus /metrics
+    sources: SourcesSettings | None = None  # [sources]: Eloverblik, Energi Data Service, DMI (live data)
 
     @classmethod
     def settings_customise_sources(
@@ -325,6 +327,9 @@ def _absolute_data_paths(settings: Settings, base: Path) -> None:
         settings.esco.reports_dir = base / settings.esco.reports_dir
     if settings.schedule.jobs_path is not None and not settings.schedule.jobs_path.is_absolute():
         settings.schedule.jobs_path = base / settings.schedule.jobs_path
+    if settings.sources is not None and settings.sources.state_path is not None \
+            and not settings.sources.state_path.is_absolute():
+        settings.sources.state_path = base / settings.sources.state_path
 
 
 def _data_path_problems(settings: Settings) -> list[Problem]:
@@ -334,7 +339,7 @@ def _data_path_problems(settings: Settings) -> list[Problem]:
         checks.append(("store.path", settings.store.path, {"sqlite": True}))
     if settings.schedule.jobs_path is not None:
         checks.append(("schedule.jobs_path", settings.schedule.jobs_path, {"sqlite": True}))
-    else:  # jobs.db beside the spool (see energimon.jobruns.jobs_path)
+    else:  # jobs.db beside the spool (see energimon.app.jobruns.jobs_path)
         checks.append(("spool.path", settings.spool.path.parent / "jobs.db", {"sqlite": True}))
     if settings.alerts is not None:
         checks.append(("alerts.state_path", settings.alerts.state_path, {"sqlite": True}))
@@ -691,6 +696,7 @@ def _cross_check(settings: Settings) -> list[Problem]:
     problems += [Problem(key, msg) for key, msg in
                  cross_check_alerts(settings.alerts, set(settings.sites), settings.smtp is not None)]
     problems += [Problem(key, msg) for key, msg in cross_check_datahub(settings.datahub, set(settings.sites))]
+    problems += [Problem(key, msg) for key, msg in cross_check_sources(settings.sources, set(settings.sites))]
     return problems
 
 
@@ -748,7 +754,7 @@ def _problem_from_pydantic(err: dict[str, Any], data: dict[str, Any], sources: _
         expected = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
         msg += did_you_mean(err["input"], expected)
     msg = msg.removeprefix("Value error, ")
-    secret = any(w in key.lower() for w in ("password", "token", "secret"))
+    secret = any(w in key.lower() for w in ("password", "token", "secret", "api_key"))
     shown = "input" in err and kind not in ("missing", "extra_forbidden")
     if shown and not secret and not isinstance(err["input"], dict | list):
         msg += f" (got {err['input']!r})"

@@ -1,7 +1,7 @@
 """The InfluxDB store: line protocol in, InfluxQL out, for InfluxDB 1.x, 2.x and 3.x.
 
-Schema (see README, "InfluxDB store"): four measurements chosen by channel —
-``electricity``, ``heat``, ``weather``, ``device_health`` — with tags ``site``, ``device``,
+Schema (see README, "InfluxDB store"): five measurements chosen by channel —
+``electricity``, ``heat``, ``weather``, ``device_health``, ``market`` — with tags ``site``, ``device``,
 ``role`` and one float field per channel.  Readings of one device at one
 instant share a line.  Timestamps are written and read in milliseconds.
 
@@ -81,6 +81,7 @@ MEASUREMENT_CHANNELS: dict[str, tuple[str, ...]] = {
     "heat": ("heat_energy_wh", "heat_power_w", "volume_m3", "flow_m3_h", "supply_temp_c", "return_temp_c"),
     "weather": ("outdoor_temp_c", "irradiance_w_m2", "module_temp_c"),
     "device_health": ("device_online", "poll_errors", "fields_missing", "serial_changes"),
+    "market": ("price_dkk_per_kwh", "co2_g_per_kwh"),
 }
 MEASUREMENT_OF: dict[str, str] = {ch: m for m, chs in MEASUREMENT_CHANNELS.items() for ch in chs}
 TAGS = ("site", "device", "role")
@@ -406,7 +407,7 @@ class InfluxStore(Store):
         """
         rejected: list[Rejected] = []
         keep = OnConflict.KEEP
-        if isinstance(readings, ReadingRows) and not any(row[4] for row in readings.rows):
+        if isinstance(readings, ReadingRows) and not any(row[4] == 1 for row in readings.rows):  # 1: KEEP
             lines = self.lines_of_rows(readings, rejected)  # the spool's batch, no device times: the fast path
         else:
             if any(r.on_conflict is keep for r in readings):

@@ -20,7 +20,7 @@ Contract:
   ``dead_letters`` table with the reason, for ``energimon deadletters`` (the
   store's refusals in the same transaction as the batch's :meth:`Spool.ack`).
 * Whether energimon stamped a reading's time or the device did
-  (:class:`~energimon.model.DeviceTimedReading`) is kept with it (column ``keep``), so the
+  (:class:`~energimon.model.DeviceTimedReading`) is kept with it (column ``conflict``), so the
   store applies the right rule (:class:`~energimon.model.OnConflict`).
 * The collectors' last stamps (:mod:`energimon.stamps`) are committed in the same
   transaction as the readings they stamped (table ``stamps``), so that no stamp is given
@@ -37,9 +37,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from energimon.model import DeviceTimedReading, OnConflict, Reading, now_ms, validate_reading
+from energimon.model import DeviceTimedReading, OnConflict, Reading, RevisableReading, now_ms, validate_reading
 
 log = logging.getLogger("energimon.spool")
+
+# How a reading's kind (where its time came from, :class:`OnConflict`) is kept in the spool's ``conflict`` column.
+_CONFLICT_CODE = {OnConflict.OVERWRITE: 0, OnConflict.KEEP: 1, OnConflict.REVISE: 2}
+_READING_OF_CODE = {0: Reading, 1: DeviceTimedReading, 2: RevisableReading}
 
 FILL_WARNINGS = (0.5, 0.8, 0.95)
 
@@ -57,7 +61,7 @@ CREATE TABLE IF NOT EXISTS queue (
     stream  INTEGER NOT NULL,                   -- streams.id
     ts_ms   INTEGER NOT NULL,
     value   REAL NOT NULL,
-    keep    INTEGER NOT NULL DEFAULT 0          -- 1: the time came from the device (OnConflict.KEEP)
+    conflict INTEGER NOT NULL DEFAULT 0         -- the reading's OnConflict: 0 overwrite, 1 keep, 2 revise
 );
 CREATE TABLE IF NOT EXISTS stamps (
     stream  TEXT PRIMARY KEY,               -- energimon.stamps: the last stamp given to each stream
@@ -90,7 +94,7 @@ StreamKey = tuple[str, str, str, str]  # site, device, channel, role
 
 
 class ReadingRows(Sequence[Reading]):
-    """A batch's readings as the spool holds them: rows ``(id, stream, ts_ms, value, keep)`` and the streams they
+    """A batch's readings as the spool holds them: rows ``(id, stream, ts_ms, value, conflict)`` and the streams they
     name.  A ``Sequence[Reading]`` (a :class:`Reading` is built only for the rows someone looks at), so any store
     can take it; the stores' fast paths read :attr:`rows` and :attr:`streams` directly, without an object per
     reading (``bench/influx_write.py``, ``bench/spool_throughput.py``)."""
@@ -103,7 +107,7 @@ class ReadingRows(Sequence[Reading]):
 
     def reading(self, row: tuple[int, int, int, float, int]) -> Reading:
         site, device, channel, role = self.streams[row[1]]
-        return (DeviceTimedReading if row[4] else Reading)(site, device, channel, role, row[2], row[3])
+        return _READING_OF_CODE[row[4]](site, device, channel, role, row[2], row[3])
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -178,13 +182,15 @@ class Spool:
         if self._db.execute(legacy).fetchone() is None:
             return
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(readings)")}
-        keep = "r.keep" if "keep" in columns else "0"  # before the column existed every reading was stamped so
+        # the reading's kind: the ``conflict`` code, or an older spool's ``keep`` flag (1 = the device's time), or
+        # before both existed every reading was stamped by energimon
+        conflict = "r.conflict" if "conflict" in columns else "r.keep" if "keep" in columns else "0"
         self._db.execute("BEGIN IMMEDIATE")
         try:
             self._db.execute("INSERT OR IGNORE INTO streams (site, device, channel, role) "
                              "SELECT DISTINCT site, device, channel, role FROM readings")
             moved = self._db.execute(
-                f"INSERT INTO queue (stream, ts_ms, value, keep) SELECT s.id, r.ts_ms, r.value, {keep} "
+                f"INSERT INTO queue (stream, ts_ms, value, conflict) SELECT s.id, r.ts_ms, r.value, {conflict} "
                 "FROM readings r JOIN streams s ON s.site = r.site AND s.device = r.device AND s.channel = r.channel "
                 "AND s.role = r.role ORDER BY r.id").rowcount
             self._db.execute("DROP TABLE readings")
@@ -238,14 +244,14 @@ class Spool:
             created: list[StreamKey] = []
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                ids, keep, rows = self._stream_ids, OnConflict.KEEP, []
+                ids, code, rows = self._stream_ids, _CONFLICT_CODE, []
                 for r in valid:
                     key = (r.site, r.device, r.channel, r.role)
                     sid = ids.get(key)
                     if sid is None:
                         sid = self._stream_id(key, created)
-                    rows.append((sid, r.ts_ms, float(r.value), r.on_conflict is keep))
-                self._db.executemany("INSERT INTO queue (stream, ts_ms, value, keep) VALUES (?, ?, ?, ?)", rows)
+                    rows.append((sid, r.ts_ms, float(r.value), code[r.on_conflict]))
+                self._db.executemany("INSERT INTO queue (stream, ts_ms, value, conflict) VALUES (?, ?, ?, ?)", rows)
                 if stamps:
                     self._db.executemany(
                         "INSERT INTO stamps (stream, last_ms) VALUES (?, ?) "
@@ -306,7 +312,8 @@ class Spool:
         the spool until :meth:`ack`."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, stream, ts_ms, value, keep FROM queue WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+                "SELECT id, stream, ts_ms, value, conflict FROM queue WHERE id > ? ORDER BY id LIMIT ?",
+                (after_id, limit)
             ).fetchall()
             if not rows:
                 return None

@@ -44,6 +44,7 @@ _UPSERT = ("INSERT INTO points (series_id, ts_ms, value) VALUES (?, ?, ?) "
            "ON CONFLICT (series_id, ts_ms) DO UPDATE SET value = excluded.value")
 
 DAY_MS = 86_400_000
+_KEEP = 1  # the spool's conflict code of OnConflict.KEEP (energimon.store.spool)
 MIN_CHUNK = 8  # readings of a series-day below which it stays as rows (a chunk costs ~60 bytes besides its data)
 
 SCHEMA = """
@@ -170,7 +171,7 @@ class SqliteStore(Store):
         index: list[int] = []
         keeps: list[bool] = []
         any_keep = False
-        for i, (_, stream, ts, v, keep) in enumerate(batch.rows):
+        for i, (_, stream, ts, v, keep) in enumerate(batch.rows):  # keep: the spool's conflict code
             info = local.get(stream)
             if info is None:
                 key = streams[stream]
@@ -193,8 +194,8 @@ class SqliteStore(Store):
                     continue
             rows.append((sid, ts, v))
             index.append(i)
-            keeps.append(bool(keep))
-            any_keep = any_keep or bool(keep)
+            keeps.append(keep == _KEEP)  # only the device's own time keeps what is stored; a revision replaces
+            any_keep = any_keep or keep == _KEEP
         return rows, (keeps if any_keep else None), lambda j: batch.reading(batch.rows[index[j]])
 
     def _check_series(self, key: tuple[str, str, str, str]) -> tuple[int | None, float | None, str | None]:

@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 
 from energimon.model import DeviceTimedReading, Reading, SeriesKey
-from energimon.store.spool import ReadingRows
+from energimon.store.spool import _CONFLICT_CODE, ReadingRows
 
 CPH = ZoneInfo("Europe/Copenhagen")
 HOUR_MS = 3_600_000
@@ -72,7 +72,7 @@ def spool_rows(readings) -> ReadingRows:
         key = (r.site, r.device, r.channel, r.role)
         sid = ids.setdefault(key, len(ids) + 1)
         streams[sid] = key
-        rows.append((i + 1, sid, r.ts_ms, r.value, int(isinstance(r, DeviceTimedReading))))
+        rows.append((i + 1, sid, r.ts_ms, r.value, _CONFLICT_CODE[r.on_conflict]))
     return ReadingRows(rows, streams)
 
 

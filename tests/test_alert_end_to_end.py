@@ -124,7 +124,7 @@ def test_register_jobs_on_an_asyncio_scheduler(smtp, tmp_path):
 
 
 def test_alerts_run_command_evaluates_and_sends(smtp, tmp_path, capsys):
-    from energimon.cli import main
+    from energimon.app.cli import main
 
     store = SqliteStore(tmp_path / "store.db")
     write_building(store, "2026-10-01", pd.Timestamp("2027-01-07 11:00", tz=TZ),

@@ -182,7 +182,7 @@ def test_digest_mode_one_summary_instead_of_single_mails(smtp, tmp_path):
 
 
 def test_alerts_cli_list_ack_mute(smtp, tmp_path, capsys):
-    from energimon.cli import main
+    from energimon.app.cli import main
 
     d = smtp.settings_dict()
     cfg = tmp_path / "energimon.toml"

@@ -48,7 +48,7 @@ def _config(folder: Path, *, influx_port: int | None = None) -> Path:
 
 
 def _energimon(args: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "energimon.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "energimon", *args], capture_output=True, text=True,
                           timeout=180, env=_ENV)
 
 
@@ -59,7 +59,7 @@ _BATCH = Path(__file__).resolve().parent / "helpers" / "cli_batch.py"
 def _run_all(cases: list[tuple[list[str], int, str]], cfg: Path) -> None:
     """Run every case (args, expected exit code, a text the output must contain) and check them all.
 
-    One process runs them all through ``energimon.cli.main``, as the ``energimon`` script does (see
+    One process runs them all through ``energimon.app.cli.main``, as the ``energimon`` script does (see
     helpers/cli_batch.py); an exception leaving ``main`` is what a user would see as a traceback.
     """
     commands = [args if args[0] == "probe" else [*args, "--config", str(cfg)] for args, _, _ in cases]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from energimon.cli import main
+from energimon.app.cli import main
 from energimon.config.settings import ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,8 +124,8 @@ def test_every_problem_at_once_schema_and_cross_references_with_lines(tmp_path):
         (("latitude = 55.43", "latitude = 95"), "line 4: sites.soro-raadhus.latitude: Input should be less than or "
                                                  "equal to 90 (got 95)"),
         (('role = "grid"', 'role = "gird"'),
-         "line 10: devices[0] (id 'hovedmaaler').role: Input should be 'grid', 'pv', 'submeter', 'heat' or 'weather' "
-         "(did you mean 'grid'?) (got 'gird')"),
+         "line 10: devices[0] (id 'hovedmaaler').role: Input should be 'grid', 'pv', 'submeter', 'heat', 'weather' "
+         "or 'market' (did you mean 'grid'?) (got 'gird')"),
         (('protocol = "modbus_tcp"', 'protocol = "bacnet"'), "line 7: devices[0] (id 'hovedmaaler'): unknown "
                                                              "protocol 'bacnet'; expected 'modbus_tcp'"),
         (('host = "127.0.0.1"', 'host = "127.0.0.1"\nintervall_s = 10'),
@@ -356,6 +356,6 @@ def test_secret_value_never_echoed_in_errors(tmp_path):
 
 def test_every_command_has_help():
     for cmd in ("run", "demo", "check-config", "latest", "export"):
-        out = subprocess.run([sys.executable, "-m", "energimon.cli", cmd, "--help"],
+        out = subprocess.run([sys.executable, "-m", "energimon", cmd, "--help"],
                              capture_output=True, text=True, timeout=30)
         assert out.returncode == 0 and "usage: energimon" in out.stdout, (cmd, out.stderr)

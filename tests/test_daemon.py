@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -15,10 +16,10 @@ from pathlib import Path
 import pytest
 from helpers.wait import async_wait_for, wait_for
 
+from energimon.app.daemon import Daemon
+from energimon.app.demo import write_demo_config
 from energimon.collector.simulator.modbus_server import MeterSimulator, free_port
 from energimon.config.settings import load_settings
-from energimon.daemon import Daemon
-from energimon.demo import write_demo_config
 from energimon.store.sqlite import SqliteStore
 
 SITES = {"soro-raadhus", "stenlille-hallen", "dianalund-bibliotek"}
@@ -27,11 +28,14 @@ SITES = {"soro-raadhus", "stenlille-hallen", "dianalund-bibliotek"}
 def sites_in_store(path: Path) -> set[str]:
     if not path.exists():
         return set()
-    store = SqliteStore(path, readonly=True)
     try:
-        return set(store.latest()["site"])
-    finally:
-        store.close()
+        store = SqliteStore(path, readonly=True)
+        try:
+            return set(store.latest()["site"])
+        finally:
+            store.close()
+    except sqlite3.OperationalError:  # the daemon has created the file but not yet its tables
+        return set()
 
 
 def test_daemon_collects_all_sites_despite_a_dead_device_and_stops_cleanly(tmp_path):
@@ -75,7 +79,7 @@ def test_daemon_collects_all_sites_despite_a_dead_device_and_stops_cleanly(tmp_p
 
 def test_demo_shows_all_three_sites_within_10_s_and_exits_0_on_sigterm(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "energimon.cli", "demo", "--dir", str(tmp_path / "demo"), "--interval", "1"],
+        [sys.executable, "-m", "energimon", "demo", "--dir", str(tmp_path / "demo"), "--interval", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     lines: list[str] = []
@@ -113,7 +117,7 @@ def test_run_notifies_systemd_logs_one_line_per_event_and_stops_on_sigterm(tmp_p
             sock.setblocking(False)
             env = {**os.environ, "NOTIFY_SOCKET": str(notify_path), "WATCHDOG_USEC": "2000000"}
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "energimon.cli", "run", "--config", str(tmp_path / "energimon.toml"),
+                sys.executable, "-m", "energimon", "run", "--config", str(tmp_path / "energimon.toml"),
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
             )
             messages: list[str] = []
@@ -198,7 +202,7 @@ def test_daemon_schedules_alert_jobs_and_stops_them(tmp_path):
 def test_demo_history_gives_reports_data_and_the_live_counters_continue_it(tmp_path):
     import datetime as dt
 
-    from energimon.demo import write_history
+    from energimon.app.demo import write_history
     from energimon.model import LOCAL_TZ, SeriesKey
 
     last = write_history(tmp_path / "store.db", days=3)
@@ -226,7 +230,7 @@ def test_demo_history_gives_reports_data_and_the_live_counters_continue_it(tmp_p
 
 
 def test_status_shows_devices_online_offline_and_the_last_reading_per_site(tmp_path, capsys):
-    from energimon.cli import main
+    from energimon.app.cli import main
 
     async def scenario():
         async with MeterSimulator() as sim:
@@ -260,8 +264,8 @@ def test_an_offline_device_in_back_off_is_offline_not_stale_but_a_silent_daemon_
     per attempt: a 200 s old "offline" point with a 10 s interval is a running daemon, not a silent one."""
     import pandas as pd
 
+    from energimon.app.status import device_lines
     from energimon.collector.modbus.poller import MAX_BACKOFF_S
-    from energimon.status import device_lines
 
     async def config():
         async with MeterSimulator(with_pv=False) as sim:

@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 
+from energimon.app.demo import DEMO_COUNTERS, quantum_wh, write_history
 from energimon.collector.simulator.buildings import SORO_BUILDINGS
-from energimon.demo import DEMO_COUNTERS, quantum_wh, write_history
 from energimon.model import LOCAL_TZ, Reading, SeriesKey
 from energimon.store.sqlite import SqliteStore
 
@@ -100,7 +100,7 @@ def test_real_demo_commands_in_a_row_leave_no_counter_reset(tmp_path):
     folder = tmp_path / "demo"
     started = time.time()
     for extra in ([], ["--history-days", "2"], []):
-        proc = subprocess.run([sys.executable, "-m", "energimon.cli", "demo", "--dir", str(folder), "--seconds", "3",
+        proc = subprocess.run([sys.executable, "-m", "energimon", "demo", "--dir", str(folder), "--seconds", "3",
                                "--interval", "1", *extra], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stdout + proc.stderr
     store = SqliteStore(folder / "store.db", readonly=True)

@@ -12,11 +12,11 @@ import subprocess
 import numpy as np
 import pytest
 
-from energimon import demo_esco
-from energimon.cli import main
+from energimon.app import demo_esco
+from energimon.app.cli import main
+from energimon.app.demo import write_demo_config
 from energimon.collector.simulator.modbus_server import MeterSimulator
 from energimon.config.settings import load_settings
-from energimon.demo import write_demo_config
 from energimon.model import LOCAL_TZ, SeriesKey
 from energimon.store.sqlite import SqliteStore
 

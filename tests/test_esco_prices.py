@@ -24,7 +24,7 @@ from energimon.analytics.report.savings_report import build_report
 from energimon.analytics.savings import daily_savings, period_savings, with_prices
 from energimon.analytics.stats import FitStatistics
 from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
-from energimon.cli import main
+from energimon.app.cli import main
 from energimon.config.esco_settings import EscoSettings, PricePeriod
 from energimon.config.settings import ConfigError, load_settings, settings_from_dict
 from energimon.model import SeriesKey
@@ -223,8 +223,9 @@ def _problems(esco: dict) -> str:
 
 
 def test_price_config_errors_name_the_keys():
-    assert "esco: give exactly one of price_dkk_per_kwh (a fixed price), prices (a price per period) or " \
-           "price_file (a time,value CSV in DKK/kWh); got none" in _problems({})
+    assert "esco: give exactly one of price_dkk_per_kwh (a fixed price), prices (a price per period), " \
+           "price_file (a time,value CSV in DKK/kWh) or spot_price (the stored spot price + tariffs); got none" \
+           in _problems({})
     assert "got price_dkk_per_kwh and price_file" in _problems({"price_dkk_per_kwh": 2.0, "price_file": "p.csv"})
     removed = _problems({"price_series": "soro-raadhus/pris/price"})
     assert "esco.price_series: price_series was removed: give price_file" in removed and "or prices = [" in removed

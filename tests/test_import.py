@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from energimon.cli import main
+from energimon.app.cli import main
 from energimon.collector.importer.parse import (
     ImportFormatError,
     LocalTimes,

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import unique_db
 
-from energimon.cli import main
+from energimon.app.cli import main
 from energimon.collector.importer import run as import_run
 from energimon.collector.importer.parse import LocalTimes, detect_decimal_mark, local_text, parse_number
 from energimon.model import SeriesKey

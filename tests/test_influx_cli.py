@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import free_port, unique_db
 
-from energimon.cli import main
+from energimon.app.cli import main
 from energimon.model import Reading, SeriesKey
 from energimon.store.influx import InfluxStore
 from energimon.store.spool import Spool

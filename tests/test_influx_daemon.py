@@ -7,10 +7,10 @@ import asyncio
 from conftest import unique_db
 from helpers.wait import async_wait_for
 
+from energimon.app.daemon import Daemon
+from energimon.app.demo import write_demo_config
 from energimon.collector.simulator.modbus_server import MeterSimulator
 from energimon.config.settings import load_settings
-from energimon.daemon import Daemon
-from energimon.demo import write_demo_config
 from energimon.store.influx import MEASUREMENT_CHANNELS, InfluxStore
 
 SITES = {"soro-raadhus", "stenlille-hallen", "dianalund-bibliotek"}

@@ -16,11 +16,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from conftest import unique_db
 from helpers.wait import async_wait_for
 
+from energimon.app.daemon import Daemon
+from energimon.app.demo import write_demo_config
+from energimon.app.jobruns import read_job_runs
 from energimon.collector.simulator.modbus_server import MeterSimulator
 from energimon.config.settings import ConfigError, Settings, load_settings, settings_from_dict
-from energimon.daemon import Daemon
-from energimon.demo import write_demo_config
-from energimon.jobruns import read_job_runs
 from energimon.model import Reading, now_ms
 from energimon.store.influx import STATUS_FIELDS, STATUS_MEASUREMENT
 

@@ -114,7 +114,7 @@ def test_graph_refusals_are_named_and_the_mail_is_sent_once_later(mode, step, wo
 
 
 def test_test_mail_over_graph(graph, entra, mail_pki, tmp_path, capsys):
-    from energimon.cli import main
+    from energimon.app.cli import main
 
     cfg = tmp_path / "energimon.toml"
     cfg.write_text(f'''[smtp]

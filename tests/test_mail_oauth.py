@@ -240,7 +240,7 @@ def test_a_generic_oauth2_token_endpoint(exchange, entra, tmp_path):
 
 
 def test_test_mail_prints_each_step_and_which_one_failed(exchange, entra, tmp_path, capsys):
-    from energimon.cli import main
+    from energimon.app.cli import main
 
     cfg = tmp_path / "energimon.toml"
     cfg.write_text(f'''[smtp]

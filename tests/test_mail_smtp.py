@@ -138,7 +138,7 @@ def test_untrusted_certificate_is_an_error(smtp, tmp_path):
 def test_test_mail_command(smtp, tmp_path, capsys):
     import tomllib  # noqa: F401  (the config below is TOML written by hand)
 
-    from energimon.cli import main
+    from energimon.app.cli import main
 
     d = smtp.settings_dict()
     cfg = tmp_path / "energimon.toml"
@@ -164,7 +164,7 @@ def test_test_mail_command(smtp, tmp_path, capsys):
 def test_a_login_over_an_unencrypted_connection_is_refused_unless_allowed_and_then_warned(tmp_path, capsys, caplog):
     """`security = "none"` with a password (or a token) would send it in clear: refused by the config check with
     the key and the way out; with `allow_insecure_auth = true` accepted, and check-config and run warn."""
-    from energimon.cli import main
+    from energimon.app.cli import main
     from energimon.mail.service import Mailer
 
     plain = {"host": "relay.soroe.dk", "port": 25, "security": "none", "sender": "energimon@soroe.dk",

@@ -22,13 +22,13 @@ import pytest
 from helpers.wait import async_wait_for
 from prometheus_client.parser import text_string_to_metric_families
 
+from energimon.app.daemon import Daemon
+from energimon.app.demo import write_demo_config
+from energimon.app.jobruns import JobRunLog, RecordingScheduler, jobs_path, read_job_runs
+from energimon.app.metrics import MetricsServer, is_loopback
 from energimon.collector.simulator.buildings import SORO_BUILDINGS
 from energimon.collector.simulator.modbus_server import MeterSimulator, free_port
 from energimon.config.settings import ConfigError, load_settings, settings_from_dict
-from energimon.daemon import Daemon
-from energimon.demo import write_demo_config
-from energimon.jobruns import JobRunLog, RecordingScheduler, jobs_path, read_job_runs
-from energimon.metrics import MetricsServer, is_loopback
 from energimon.model import LOCAL_TZ
 
 SITE = SORO_BUILDINGS[0].site
@@ -220,7 +220,7 @@ def test_failing_job_in_the_daemon_is_recorded_and_shown_by_status_while_collect
 
 async def status(cfg: Path) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "energimon.cli", "status", "--config", str(cfg),
+        sys.executable, "-m", "energimon", "status", "--config", str(cfg),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
     return proc.returncode, out.decode()
@@ -269,7 +269,7 @@ def test_metrics_endpoint_and_job_status_of_a_running_daemon(tmp_path):
             cfg = write_config(tmp_path, sim, f'\n[metrics]\nenabled = true\nlisten = "127.0.0.1:{metrics_port}"\n')
             t_start = time.time()
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "energimon.cli", "run", "--config", str(cfg),
+                sys.executable, "-m", "energimon", "run", "--config", str(cfg),
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
             try:

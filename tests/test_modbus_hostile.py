@@ -131,7 +131,7 @@ def test_hostile_devices_log_one_attributed_line_without_tracebacks(caplog):
 
 
 def _probe(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "energimon.cli", "probe", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "energimon", "probe", *args], capture_output=True, text=True,
                           timeout=120)
 
 

@@ -177,7 +177,7 @@ def _serial_changes(readings) -> list[float]:
 
 
 def test_a_swapped_inverter_is_logged_once_flagged_stored_and_shown_by_status(tmp_path, caplog, capsys):
-    from energimon.cli import main
+    from energimon.app.cli import main
     from energimon.store.sqlite import SqliteStore
 
     caplog.set_level(logging.INFO)
@@ -264,7 +264,7 @@ def test_a_meter_swapped_behind_a_gateway_is_noticed_by_the_periodic_check_and_a
 
 
 def test_status_says_which_devices_have_not_told_who_they_are(tmp_path):
-    from energimon.status import device_identity_lines
+    from energimon.app.status import device_identity_lines
 
     settings = settings_from_dict({
         "sites": {"soro-raadhus": {"name": "Sorø Rådhus", "latitude": 55.43, "longitude": 11.56}},

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 from mqtt_broker import Broker, Publisher, running_broker
 
-from energimon.cli import main as cli_main
+from energimon.app.cli import main as cli_main
+from energimon.app.daemon import Daemon
 from energimon.collector.mqtt.runtime import MqttCollector
 from energimon.config.settings import settings_from_dict
-from energimon.daemon import Daemon
 from energimon.model import SeriesKey
 from energimon.store.spool import Spool
 from energimon.store.sqlite import SqliteStore
@@ -312,9 +312,9 @@ def test_modbus_readings_are_published_too_when_publishing_is_on(tmp_path):
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
+    from energimon.app.demo import write_demo_config
     from energimon.collector.simulator.modbus_server import MeterSimulator
     from energimon.config.settings import load_settings
-    from energimon.demo import write_demo_config
 
     got: list[str] = []
 

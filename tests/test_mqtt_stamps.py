@@ -16,7 +16,7 @@ from conftest import unique_db
 from mqtt_broker import Broker, Publisher, running_broker
 from test_mqtt_ingest import config, daemon_running, wait_async
 
-from energimon.cli import main as cli_main
+from energimon.app.cli import main as cli_main
 from energimon.collector.mqtt.state import read_states, state_path
 from energimon.config.settings import settings_from_dict
 from energimon.model import SeriesKey
@@ -139,7 +139,7 @@ def test_a_lost_session_is_a_warning_and_status_shows_the_broker(tmp_path, caplo
 def test_status_without_mqtt_or_before_the_first_run(tmp_path):
     import pandas as pd
 
-    from energimon.status import mqtt_lines
+    from energimon.app.status import mqtt_lines
 
     now = pd.Timestamp.now(tz="UTC")
     settings = settings_from_dict(config(tmp_path, 1883, [SUBS[1]]))

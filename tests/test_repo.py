@@ -44,7 +44,7 @@ def test_installed_distribution_has_only_the_energimon_namespace():
     tops = {f.parts[0] for f in files if not f.parts[0].endswith(".dist-info") and f.suffix != ".pth"}
     tops = {t for t in tops if not t.startswith("__editable__") and t != ".."}  # "..": the bin/ script
     assert tops <= {"energimon", "__pycache__"}, tops
-    for name in ("config", "core", "store", "collector", "analytics"):
+    for name in ("config", "core", "src", "store", "collector", "analytics"):
         spec = importlib.util.find_spec(name)
         # importable only from a source checkout on sys.path (python -m ...), never from site-packages
         assert spec is None or "site-packages" not in (spec.origin or ""), (name, spec.origin)

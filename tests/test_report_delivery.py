@@ -134,7 +134,7 @@ def test_a_month_missed_while_the_daemon_was_down_is_sent_once_after_it_starts(s
         files = {p.get_filename() for m in april.values() for p in m.iter_attachments()}
         assert files == {"besparelse-2025-04.pdf", "besparelse-2025-04.csv", "besparelse-2025-04.xlsx",
                          "solceller-2025-04.pdf", "solceller-2025-04.csv"}
-        from energimon.status import mail_lines
+        from energimon.app.status import mail_lines
 
         lines = mail_lines(settings)
         assert lines[0] == f"  transport: SMTP 127.0.0.1:{server.port} (plain)"
@@ -144,7 +144,7 @@ def test_a_month_missed_while_the_daemon_was_down_is_sent_once_after_it_starts(s
                    for ln in lines), lines
         assert any(ln.startswith("  report solar (to energi@soroe.dk,teknik@soroe.dk): last period 2025-04, sent")
                    for ln in lines), lines
-        from energimon.cli import main
+        from energimon.app.cli import main
 
         capsys.readouterr()
         main(["status", "--config", str(cfg)])
@@ -199,7 +199,7 @@ def test_the_daemon_runs_the_report_job_at_start_and_every_morning(site, mail_pk
 
 
 def test_report_mail_command_refuses_what_it_cannot_do(site, tmp_path, capsys):
-    from energimon.cli import main
+    from energimon.app.cli import main
 
     cfg = site / "energimon.toml"
     cfg.write_text(CONFIG.format(port=25), encoding="utf-8")

@@ -26,11 +26,11 @@ from helpers.wait import async_wait_for
 from mqtt_broker import Publisher, add_password, free_port, running_broker
 
 import energimon.collector
-from energimon.cli import main
+from energimon.app.cli import main
+from energimon.app.demo import write_demo_config
 from energimon.collector.modbus import client as client_module
 from energimon.collector.modbus.client import READ_FUNCTION_CODES, ReadOnlyModbusClient
 from energimon.collector.simulator.modbus_server import MeterSimulator
-from energimon.demo import write_demo_config
 from energimon.security import secret_file_warnings, secrets_in_config
 from energimon.store.sqlite import SqliteStore
 
@@ -169,13 +169,13 @@ def test_a_full_run_never_prints_a_secret(tmp_path, mqtt_password_ok):
         with running_broker(tmp_path / "broker",
                             listener_extra=f"allow_anonymous false\npassword_file {passwd}\n") as broker:
             out, err, code, cfg = asyncio.run(_run_daemon(tmp_path, broker.port, smtp.port, mqtt_password_ok))
-            mail = subprocess.run([sys.executable, "-m", "energimon.cli", "test-mail", "--config", str(cfg)],
+            mail = subprocess.run([sys.executable, "-m", "energimon", "test-mail", "--config", str(cfg)],
                                   capture_output=True, text=True, timeout=60,
                                   env={**os.environ, "ENERGIMON_MQTT__PASSWORD": MQTT_SECRET})
-            check = subprocess.run([sys.executable, "-m", "energimon.cli", "check-config", str(cfg)],
+            check = subprocess.run([sys.executable, "-m", "energimon", "check-config", str(cfg)],
                                    capture_output=True, text=True, timeout=60,
                                    env={**os.environ, "ENERGIMON_MQTT__PASSWORD": MQTT_SECRET})
-            status = subprocess.run([sys.executable, "-m", "energimon.cli", "status", "--config", str(cfg)],
+            status = subprocess.run([sys.executable, "-m", "energimon", "status", "--config", str(cfg)],
                                     capture_output=True, text=True, timeout=60,
                                     env={**os.environ, "ENERGIMON_MQTT__PASSWORD": MQTT_SECRET})
     finally:
@@ -287,7 +287,7 @@ path = "{tmp_path}/spool.db"
 """, encoding="utf-8")
     outputs = []
     for command in (["check-config", str(cfg)], ["run", "--config", str(cfg)], ["status", "--config", str(cfg)]):
-        proc = subprocess.run([sys.executable, "-m", "energimon.cli", *command], capture_output=True, text=True,
+        proc = subprocess.run([sys.executable, "-m", "energimon", *command], capture_output=True, text=True,
                               timeout=60)
         assert proc.returncode == 2, (command, proc.stdout, proc.stderr)
         assert (f"line 9: store.influxdb.url: credentials in a URL are not accepted "
@@ -298,7 +298,7 @@ path = "{tmp_path}/spool.db"
     # the same URL from the environment is named by its variable
     cfg.write_text(cfg.read_text(encoding="utf-8").replace(f"energimon:{URL_SECRET}@", ""), encoding="utf-8")
     env = {**os.environ, "ENERGIMON_STORE__INFLUXDB__URL": f"http://energimon:{URL_SECRET}@127.0.0.1:{port}"}
-    proc = subprocess.run([sys.executable, "-m", "energimon.cli", "check-config", str(cfg)], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "energimon", "check-config", str(cfg)], capture_output=True,
                           text=True, timeout=60, env=env)
     assert proc.returncode == 2
     assert "ENERGIMON_STORE__INFLUXDB__URL (environment): store.influxdb.url: credentials in a URL" in proc.stderr
@@ -312,9 +312,9 @@ def test_every_place_that_prints_a_url_hides_its_credentials(capsys):
     wherever one comes from (settings built in code, an exception text from a library)."""
     import logging
 
+    from energimon.app.jobruns import error_text
     from energimon.collector.simulator.modbus_server import free_port
     from energimon.config.influx_settings import InfluxSettings
-    from energimon.jobruns import error_text
     from energimon.logs import setup_logging
     from energimon.model import Reading
     from energimon.security import install_log_redaction, redact_url_credentials

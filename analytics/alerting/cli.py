@@ -1,4 +1,4 @@
-"""``energimon alerts …``: the handlers (the parsers live in energimon.cli; ``test-mail`` is the mail package's)."""
+"""``energimon alerts …``: the handlers (the parsers live in energimon.app.cli; ``test-mail`` is the mail package's)."""
 
 from __future__ import annotations
 

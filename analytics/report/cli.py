@@ -1,4 +1,4 @@
-"""``energimon report savings``: the handler behind the CLI (imported lazily by energimon.cli)."""
+"""``energimon report savings``: the handler behind the CLI (imported lazily by energimon.app.cli)."""
 
 from __future__ import annotations
 

@@ -120,7 +120,7 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
         raise ValueError(f"{month:%Y-%m} has not begun (today is {today.isoformat()}): there is nothing to report")
     cutoff = report_cutoff(month, today)
     preliminary = cutoff < add_months(month, 1)
-    prices = price_basis(esco)  # a bad price file stops the report before any building is evaluated
+    prices = price_basis(esco, store)  # a bad price file stops the report before any building is evaluated
     pool = None
     if workers > 1 and len(chosen) >= POOL_MIN_SITES:
         ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads (the daemon)
@@ -159,8 +159,10 @@ def _generate(settings, store, month, chosen, names, out_dir, lang, sep, decimal
     xlsx_path = xlsx_out.write_xlsx(out / f"{stem}.xlsx", _workbook(results, site_rows, rows_all, esco, month,
                                                                      prices, lang, cutoff))
     report = build_report(results, esco, month, lang, prices, cutoff)
+    co2 = _add_co2_account(report, store, esco, results, month, names, lang, out / f"{stem}-co2.csv", sep,
+                           decimal_comma)
     pdf_path = _render_portfolio(report, out / f"{stem}.pdf", pool, workers, (results, esco, month, lang, prices,
-                                                                                cutoff))
+                                                                                cutoff, co2))
     site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices, cutoff), out / f"{stem}-{r.site}.pdf")
                  for r in results] if per_site_pdf else []
     return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs, xlsx_path, preliminary, cutoff)
@@ -191,7 +193,27 @@ def _render_portfolio(report: Report, path: Path, pool, workers: int, inputs: tu
 
 
 def _worker_render(inputs: tuple, pages: range, path: Path) -> Path:
-    return render_pdf(build_report(*inputs), path, pages)
+    *args, co2 = inputs
+    report = build_report(*args)
+    if co2 is not None:
+        report.sections.insert(1, co2)
+    return render_pdf(report, path, pages)
+
+
+def _add_co2_account(report, store, esco, results, month, names, lang, csv_path, sep, decimal_comma):
+    """With ``esco.co2_intensity``: the CO₂ account of all consumption (report/co2_section.py) as a section
+    after the portfolio page, and as a CSV beside the report.  Returns the section (or None), for the workers
+    that render parts of the report (it holds only text and a table: it travels between processes)."""
+    from energimon.analytics.report.co2_section import CSV_HEADER as CO2_HEADER
+    from energimon.analytics.report.co2_section import co2_section
+
+    made = co2_section(store, esco, results, month, names, lang,
+                       avoided_kg=lambda r: co2_kg(r.month.savings_kwh, esco, r.carrier, month.year))
+    if made is not None:
+        report.sections.insert(1, made[0])
+        write_csv(csv_path, CO2_HEADER, made[1], sep, decimal_comma)
+        return made[0]
+    return None
 
 
 def _evaluate_all(settings, store, month, chosen, names, workers, progress, prices=None,

@@ -1,4 +1,4 @@
-"""``energimon report solar`` and ``energimon solar-summary``: parsers and handlers (imported by energimon.cli).
+"""``energimon report solar`` and ``energimon solar-summary``: parsers and handlers (imported by energimon.app.cli).
 
 The ``report`` command belongs to the shared report pipeline
 (:func:`energimon.analytics.report.cli.add_report_parser`); ``solar`` is added to its

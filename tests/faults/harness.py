@@ -188,7 +188,7 @@ class DaemonProcess:
 
     def start(self) -> DaemonProcess:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "energimon.cli", "run", "--config", str(self.cfg)],
+            [sys.executable, "-m", "energimon", "run", "--config", str(self.cfg)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             text=True, encoding="utf-8", errors="replace",
         )

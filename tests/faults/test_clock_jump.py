@@ -33,9 +33,9 @@ from pathlib import Path
 
 import pytest
 
+from energimon.app.daemon import Daemon
 from energimon.collector.modbus import poller as poller_module
 from energimon.config.settings import settings_from_dict
-from energimon.daemon import Daemon
 from faults.devices import COUNTING_REGISTERS, CountingMeter, keyed_by_value
 from faults.harness import Tally, assert_exact, sqlite_rows, tally
 

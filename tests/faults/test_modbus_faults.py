@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from energimon.app.daemon import Daemon
 from energimon.config.settings import settings_from_dict
-from energimon.daemon import Daemon
 from faults.devices import (
     COUNTING_REGISTERS,
     SCATTERED_REGISTERS,

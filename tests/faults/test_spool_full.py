@@ -32,8 +32,8 @@ import pytest
 from conftest import InfluxServer, unique_db
 from mqtt_broker import running_broker
 
+from energimon.app.daemon import Daemon
 from energimon.config.settings import settings_from_dict
-from energimon.daemon import Daemon
 from energimon.model import Reading, now_ms
 from energimon.store.spool import Spool
 from faults.devices import COUNTING_REGISTERS, CountingMeter, DevicesInThread

@@ -1,4 +1,4 @@
-"""Run many ``energimon`` commands in one process, each as the console script would (``energimon.cli.main``).
+"""Run many ``energimon`` commands in one process, each as the console script would (``energimon.app.cli.main``).
 
 Used by tests that run every subcommand in several states: one Python start-up instead of one per command
 (most of a command's time on a loaded machine).  Reads a JSON list of argument lists on stdin and writes a
@@ -16,7 +16,7 @@ import traceback
 
 
 def run(argv: list[str]) -> dict:
-    from energimon.cli import main
+    from energimon.app.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     escaped = ""

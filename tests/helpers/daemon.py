@@ -1,6 +1,6 @@
 """``energimon run`` as a subprocess whose readiness is the systemd one: ``READY=1`` on ``$NOTIFY_SOCKET``.
 
-The daemon sends ``READY=1`` once collectors, spool and store are up (see energimon.systemd), so a test waits
+The daemon sends ``READY=1`` once collectors, spool and store are up (see energimon.app.systemd), so a test waits
 for that datagram (or for the process to exit) instead of sleeping.  Stopped by PID only.
 """
 
@@ -32,7 +32,7 @@ class RunningDaemon:
         self.out: list[str] = []
         self.err: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "energimon.cli", "run", "--config", str(cfg)],
+            [sys.executable, "-m", "energimon", "run", "--config", str(cfg)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
             encoding="utf-8", errors="replace",
             env={**(os.environ if env is None else env), "NOTIFY_SOCKET": str(self.notify_path)},

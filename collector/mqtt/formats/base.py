@@ -25,7 +25,7 @@ class Value:
 
     ``channel`` None: the channel comes from the topic or the subscription.
     ``unit`` None: the value is already in the channel's unit.
-    ``ts_ms`` None: the payload carries no time; energimon stamps it on receipt (core/stamps.py).
+    ``ts_ms`` None: the payload carries no time; energimon stamps it on receipt (src/energimon/stamps.py).
     """
 
     channel: str | None

@@ -5,7 +5,7 @@ Tasmota's/ESPHome's per-value state topics. The number is in the channel's unit
 unless the subscription gives ``unit`` (e.g. ``unit = "kWh"`` for an energy
 counter channel in Wh). The payload carries no time: energimon stamps it from the
 receive time, strictly increasing per series (a burst in one millisecond stays a
-burst of readings, 1 ms apart; see core/stamps.py).
+burst of readings, 1 ms apart; see src/energimon/stamps.py).
 
 Example payload on ``bygning/soro-raadhus/udefoeler/outdoor_temp_c``::
 

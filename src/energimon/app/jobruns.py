@@ -312,9 +312,9 @@ class RecordingScheduler(AsyncIOScheduler):
                     try:
                         await func(*args, **kwargs)
                     except asyncio.CancelledError:
-                        # the scheduler is shutting down (no more awaits): recorded as interrupted, and not handed
-                        # on to APScheduler, which would log a stop as an error with a traceback
-                        finish(t0, None, interrupted=True)
+                        # The daemon is stopping and the scheduler cancelled the run (drain timed out): recorded
+                        # as interrupted, and not raised on, or APScheduler logs a traceback for a plain stop.
+                        finish(t0, None, interrupted=True)  # no more awaits: the task is being cancelled
                         return
                     except Exception as exc:  # recorded and logged; the daemon goes on and the job runs again
                         await asyncio.to_thread(finish, t0, exc)

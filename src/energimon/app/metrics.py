@@ -39,7 +39,7 @@ def is_loopback(host: str) -> bool:
 
 
 class DaemonCollector(Collector):
-    """Metrics from a running :class:`energimon.daemon.Daemon`, read at scrape time."""
+    """Metrics from a running :class:`energimon.app.daemon.Daemon`, read at scrape time."""
 
     def __init__(self, daemon):
         self.daemon = daemon

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from energimon.app.daemon import Daemon
 from energimon.collector.simulator.modbus_server import MeterSimulator
 from energimon.config.settings import load_settings
-from energimon.daemon import Daemon
 from energimon.model import CHANNELS
 from energimon.store.sqlite import SqliteStore
 

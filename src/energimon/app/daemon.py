@@ -6,17 +6,18 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 import time
 from collections.abc import Sequence
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from energimon import systemd
+from energimon.app import systemd
+from energimon.app.jobruns import JobFailed, JobRunLog, RecordingScheduler, jobs_path
+from energimon.app.jobruns import error_text as _error_text
 from energimon.collector.modbus.identity import DeviceInfoFile, device_info_path
 from energimon.collector.modbus.poller import ConnectionPool, ModbusPoller
 from energimon.config.settings import Settings
-from energimon.jobruns import JobFailed, JobRunLog, RecordingScheduler, jobs_path
-from energimon.jobruns import error_text as _error_text
 from energimon.model import LOCAL_TZ, Reading
 from energimon.stamps import Stamper
 from energimon.store import open_store
@@ -92,6 +93,8 @@ class Daemon:
             self.jobs = JobRunLog(jobs_path(settings))  # for `energimon status` and /metrics
         self.scheduler: RecordingScheduler | None = None
         self.status_points = None  # energimon_status in InfluxDB (see _add_status_point_job)
+        self.sources_stop = threading.Event()  # ends a source's run (a long backfill) when the daemon stops
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def accept(self, readings: Sequence[Reading], source: str) -> bool:
         """The collectors' sink: returns once readings are durable in the spool (True) or refused (False)."""
@@ -114,6 +117,20 @@ class Daemon:
             refused = {id(r) for r, _ in result.rejected}
             self.mqtt.publish_readings([r for r in readings if id(r) not in refused])
         return True
+
+    def _source_sink(self, readings: Sequence[Reading], source: str) -> None:
+        """The live sources' sink, called in their job thread: durable in the spool, or raise (SpoolFull) and
+        the source records nothing as fetched.  Not through ``accept``: a backfill is not for MQTT republishing."""
+        if self.sources_stop.is_set():
+            raise SpoolFull("the daemon is stopping")
+        result = self.spool.put(readings, source)
+        if result.rejected and source not in self._rejects_logged:
+            self._rejects_logged.add(source)
+            log.warning("%s: %d invalid readings kept as dead letters, e.g. %s",
+                        source, len(result.rejected), result.rejected[0][1])
+        self.accepted += result.accepted
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.writer.wake)
 
     def _mqtt_committed(self, n: int) -> None:
         """The MQTT collector commits to the spool itself (it keeps raw payloads as dead letters)."""
@@ -174,7 +191,7 @@ class Daemon:
 
     async def run(self, install_signal_handlers: bool = True) -> int:
         """Run until a stop is requested; raise :class:`StartupError` (everything closed) if it cannot start."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         self.stop_event = stop = asyncio.Event()
         tasks: list[asyncio.Task] = []
         extra: list[asyncio.Task] = []
@@ -208,6 +225,12 @@ class Daemon:
                     alert_runner = register_jobs(scheduler, self.settings,
                                                  lambda: open_store(self.settings.store, readonly=True),
                                                  mailer=mailer)
+            if self.settings.sources is not None and self.settings.sources.configured():
+                # Live data (Eloverblik, Energi Data Service, DMI): one job per source, first run (backfill) now.
+                from energimon.collector.sources.jobs import register_jobs as register_source_jobs
+
+                with _starting("the live data source jobs"):
+                    register_source_jobs(scheduler, self.settings, self._source_sink, self.sources_stop, JobFailed)
             # Monthly reports: every due and undelivered month, at start and daily at 07:05 (catch-up, once each).
             from energimon.analytics.report.schedule import register_report_jobs, scheduled_reports
 
@@ -224,7 +247,7 @@ class Daemon:
             with _starting("scheduler"):
                 scheduler.start()
             if self.settings.metrics.enabled:
-                from energimon.metrics import MetricsServer
+                from energimon.app.metrics import MetricsServer
 
                 metrics = MetricsServer(self, self.settings.metrics.host, self.settings.metrics.port)
                 if not metrics.start():
@@ -234,6 +257,7 @@ class Daemon:
                          len(self.pollers), self.store.ping().detail, self.spool.path, self.spool.backlog())
         except BaseException as exc:  # nothing half-started stays behind
             stop.set()
+            self.sources_stop.set()
             if scheduler is not None and scheduler.running:
                 scheduler.shutdown(wait=False)
             if metrics is not None:
@@ -261,6 +285,7 @@ class Daemon:
             await stop.wait()
         finally:
             systemd.notify("STOPPING=1")
+            self.sources_stop.set()
             drained = await scheduler.drain(STOP_GRACE_S)
             scheduler.shutdown(wait=False)
             if metrics is not None:

@@ -69,7 +69,7 @@ class Mailer:
 
         from apscheduler.triggers.interval import IntervalTrigger
 
-        from energimon.jobruns import JobFailed
+        from energimon.app.jobruns import JobFailed
         from energimon.model import LOCAL_TZ
 
         async def outbox_job() -> None:

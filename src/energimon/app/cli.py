@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     from energimon.analytics.solar.cli import add_solar_report_parser  # `report solar` (pvlib imported lazily)
 
     add_solar_report_parser(sub, _config_arg)
+    from energimon.collector.sources.cli import add_sources_parser  # `sources` (httpx imported when one runs)
+
+    add_sources_parser(sub, _config_arg)
     from energimon.analytics.report.mailing import add_report_mail_parser  # `report mail`
 
     add_report_mail_parser(sub, _config_arg)
@@ -280,13 +283,13 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail(args, f"{where}{exc.strerror or exc}", EXIT_FAIL)
     except Exception as exc:
-        from energimon.daemon import StartupError  # imported only here: it brings the scheduler and pymodbus
+        from energimon.app.daemon import StartupError  # imported only here: it brings the scheduler and pymodbus
 
         if isinstance(exc, StartupError):  # e.g. the demo's daemon
             return _fail(args, f"cannot start: {exc}", EXIT_CONFIG)
         if args.traceback:
             raise
-        from energimon.jobruns import error_text
+        from energimon.app.jobruns import error_text
 
         return _fail(args, f"unexpected error ({error_text(exc)}); run it again with 'energimon --traceback …' and "
                            "report the output", EXIT_SOFTWARE)
@@ -319,8 +322,8 @@ def cmd_run(args) -> int:
     import asyncio
     import logging
 
+    from energimon.app.daemon import Daemon, StartupError
     from energimon.config.settings import config_warnings
-    from energimon.daemon import Daemon, StartupError
     from energimon.logs import setup_logging
     from energimon.security import install_log_redaction, log_secret_file_warnings
 
@@ -340,7 +343,7 @@ def cmd_run(args) -> int:
 def cmd_demo(args) -> int:
     import asyncio
 
-    from energimon.demo import run_demo
+    from energimon.app.demo import run_demo
     from energimon.logs import setup_logging
 
     if args.esco:
@@ -348,7 +351,7 @@ def cmd_demo(args) -> int:
             print("energimon demo: --esco skriver kun ESCO-filerne og afslutter; start den levende demo for sig "
                   "(energimon demo --history-days N)", file=sys.stderr)
             return 64
-        from energimon.demo_esco import prepare_esco_demo
+        from energimon.app.demo_esco import prepare_esco_demo
 
         return prepare_esco_demo(args.dir.resolve())
 
@@ -651,7 +654,7 @@ def cmd_status(args) -> int:
             fill = backlog / settings.spool.max_readings
             print(f"spool:   {spool}: {backlog} readings waiting for the store ({fill:.1%} of "
                   f"{settings.spool.max_readings}), {dead} dead letters")
-    from energimon.status import alert_lines, device_lines, job_lines, mail_lines, mqtt_lines, site_lines
+    from energimon.app.status import alert_lines, device_lines, job_lines, mail_lines, mqtt_lines, site_lines
 
     now = pd.Timestamp.now(tz="UTC")
     if latest is not None:
@@ -659,12 +662,16 @@ def cmd_status(args) -> int:
         print("sites:", *site_lines(settings, latest, now), sep="\n")
     else:
         print("devices: unknown (the store cannot be read)")
-    from energimon.status import device_identity_lines
+    from energimon.app.status import device_identity_lines
 
     print("device identity:", *device_identity_lines(settings), sep="\n")
     print("mqtt:", *mqtt_lines(settings, now), sep="\n")
     print("alerts:", *alert_lines(settings), sep="\n")
     print("mail:", *mail_lines(settings), sep="\n")
+    if settings.sources is not None:
+        from energimon.app.status import source_lines
+
+        print("sources:", *source_lines(settings), sep="\n")
     print("jobs:", *job_lines(settings, now), sep="\n")
     return 0 if ok else 1
 

@@ -29,7 +29,7 @@ import pandas as pd
 
 from energimon.analytics.esco import add_months
 from energimon.analytics.synthetic import SyntheticBuilding, daily_temperature_c
-from energimon.demo import DEMO_CONFIG, ESCO_MARKER
+from energimon.app.demo import DEMO_CONFIG, ESCO_MARKER
 from energimon.model import LOCAL_TZ
 
 ORIGIN = dt.date(2000, 1, 1)

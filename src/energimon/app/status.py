@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from energimon.app.jobruns import JobRun, jobs_path, read_job_runs
 from energimon.collector.modbus.poller import MAX_BACKOFF_S
-from energimon.jobruns import JobRun, jobs_path, read_job_runs
 from energimon.model import LOCAL_TZ
 
 STALE_FACTOR = 3  # a device whose last poll is older than 3 intervals is reported as stale
@@ -81,6 +81,14 @@ def alert_lines(settings) -> list[str]:
     lines = [f"  {site}/{device}: {rule} ({state})" for site, device, rule, state in rows] or ["  no open alerts"]
     lines.append(f"  {queued} mails waiting in the outbox" if queued else "  outbox empty")
     return lines
+
+
+def source_lines(settings) -> list[str]:
+    """The live sources (Eloverblik, Energi Data Service, DMI): lag and failures, from their state file."""
+    from energimon.collector.sources.lag import status_lines
+    from energimon.collector.sources.service import state_path
+
+    return status_lines(state_path(settings), settings.sources.configured())
 
 
 def _local(ms: int) -> str:

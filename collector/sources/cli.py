@@ -1,0 +1,193 @@
+"""``energimon sources``: status, fetch and backfill by hand, and what an Eloverblik token sees."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+EXIT_USAGE = 64
+
+
+def add_sources_parser(sub, config_arg) -> None:
+    p = sub.add_parser("sources", help="live data sources: Eloverblik (DataHub), Energi Data Service, DMI",
+                       description="The live data sources the daemon fetches by itself: status, a fetch or a "
+                                   "backfill by hand, and what an Eloverblik token gives access to.")
+    ssub = p.add_subparsers(dest="sources_command", metavar="SOURCES_COMMAND", required=True)
+    s = ssub.add_parser("status", help="per series: latest value, lag, revisions, estimated values, failures",
+                        description="What each source has fetched, from its state file (read-only).")
+    s.set_defaults(handler=cmd_status)
+    config_arg(s)
+    for name, helptext, desc in (
+        ("fetch", "fetch what is new now (what the daemon does on schedule)",
+         "Fetch from the watermark of each series (the first time: the configured backfill) into the spool, "
+         "then write the spool to the store."),
+        ("backfill", "fetch again from a date (default: backfill_days ago)",
+         "Fetch every series again from --since (default: [sources] backfill_days ago). Values already "
+         "fetched and unchanged write nothing; changed ones are revisions."),
+    ):
+        f = ssub.add_parser(name, help=helptext, description=desc)
+        f.set_defaults(handler=cmd_fetch, backfill=name == "backfill")
+        config_arg(f)
+        f.add_argument("--source", action="append", choices=("eloverblik", "energidataservice", "dmi"),
+                       help="only this source (repeatable; default: every configured one)")
+        if name == "backfill":
+            f.add_argument("--since", help="first day to fetch (YYYY-MM-DD, Danish date)")
+    e = ssub.add_parser("eloverblik", help="Eloverblik: what the refresh token gives access to",
+                        description="Eloverblik third-party API.")
+    esub = e.add_subparsers(dest="eloverblik_command", metavar="COMMAND", required=True)
+    e_list = esub.add_parser("list", help="authorisations and metering points the token sees, as config",
+                             description="Print the authorisations (fuldmagter) and their metering points as "
+                                         "[[sources.eloverblik.metering_points]] tables, ready to paste "
+                                         "(fill in each site).")
+    e_list.set_defaults(handler=cmd_eloverblik_list)
+    config_arg(e_list)
+
+
+def _settings(args):
+    from energimon.config.settings import load_settings
+
+    settings = load_settings(args.config)
+    if settings.sources is None or not settings.sources.configured():
+        print("energimon sources: no live sources configured: add [sources.eloverblik], "
+              "[sources.energidataservice] or [sources.dmi] (see config/energimon.example.toml)", file=sys.stderr)
+        return None
+    return settings
+
+
+def cmd_status(args) -> int:
+    from energimon.collector.sources.service import state_path
+    from energimon.collector.sources.state import read_status
+    from energimon.model import LOCAL_TZ, now_ms
+
+    settings = _settings(args)
+    if settings is None:
+        return EXIT_USAGE
+    path = state_path(settings)
+    if not path.exists():
+        print(f"{path}: nothing fetched yet (run 'energimon sources fetch' or start the daemon)")
+        return 0
+    now = now_ms()
+
+    def local(ms):
+        return dt.datetime.fromtimestamp(ms / 1000, tz=LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if ms else "–"
+
+    rows = read_status(path)
+    for source in settings.sources.configured():
+        mine = [r for r in rows if r.source == source]
+        print(f"{source}: {len(mine)} series")
+        for r in mine:
+            lag = r.lag_s(now)
+            lag_txt = "no values yet" if lag is None else f"{lag / 86400:.1f} days behind"
+            print(f"  {r.site}/{r.device}/{r.channel} ({r.name}): {r.points} values {local(r.first_ms)} .. "
+                  f"{local(r.last_end_ms)}, {lag_txt}, {r.revisions} revisions"
+                  + (f", {r.estimated} not measured (estimated/adjusted)" if r.estimated else "")
+                  + (f"; {r.info}" if r.info else "")
+                  + (f"; FAILING: {r.last_error}" if r.last_error else ""))
+    return 0
+
+
+def cmd_fetch(args) -> int:
+    from energimon.collector.sources.runner import SourceBusy
+    from energimon.collector.sources.service import run_source
+    from energimon.logs import setup_logging
+    from energimon.model import LOCAL_TZ
+    from energimon.store import open_store
+    from energimon.store.spool import Spool
+
+    settings = _settings(args)
+    if settings is None:
+        return EXIT_USAGE
+    since_ms = None
+    if getattr(args, "backfill", False):
+        try:
+            since = (dt.date.fromisoformat(args.since) if args.since
+                     else dt.datetime.now(tz=LOCAL_TZ).date() - dt.timedelta(days=settings.sources.backfill_days))
+        except ValueError:
+            print(f"energimon sources backfill: --since {args.since!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+            return EXIT_USAGE
+        since_ms = int(dt.datetime(since.year, since.month, since.day, tzinfo=LOCAL_TZ).timestamp() * 1000)
+    names = args.source or settings.sources.configured()
+    missing = [n for n in names if getattr(settings.sources, n) is None]
+    if missing:
+        print(f"energimon sources: not configured: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(settings.log.level)
+    spool = Spool(settings.spool.path, settings.spool.max_readings, settings.spool.synchronous)
+    ok = True
+    try:
+        for name in names:
+            def progress(s, name=name):
+                print(f"\r{name}: {s.chunks} chunks, {s.new} new values, {s.readings} readings", end="",
+                      file=sys.stderr, flush=True)
+
+            try:
+                summary = run_source(settings, name, spool.put, since_ms=since_ms, progress=progress)
+            except SourceBusy as exc:
+                print(f"\nenergimon sources: {exc}", file=sys.stderr)
+                ok = False
+                continue
+            print(file=sys.stderr)
+            print(summary.line())
+            ok &= summary.ok
+        written = _drain(spool, open_store(settings.store))
+        print(f"{written} readings written to the store ({spool.backlog()} left in the spool)")
+    finally:
+        spool.close()
+    return 0 if ok else 1
+
+
+def _drain(spool, store, batch_size: int = 10_000) -> int:
+    """Move what the spool holds into the store (as the daemon's writer does; harmless if it runs too)."""
+    written = 0
+    try:
+        while (batch := spool.take(batch_size)) is not None:
+            rejected = store.write(batch.readings)
+            spool.ack(batch, [(r.reading, r.reason) for r in rejected], f"store:{store.kind}")
+            written += len(batch) - len(rejected)
+    except Exception as exc:  # the store is down: the readings wait in the spool for the daemon
+        print(f"energimon sources: the store did not take the readings, they stay in the spool: {exc}",
+              file=sys.stderr)
+    finally:
+        store.close()
+    return written
+
+
+def cmd_eloverblik_list(args) -> int:
+    from energimon.collector.sources.base import SourceError
+    from energimon.collector.sources.service import make_source
+
+    settings = _settings(args)
+    if settings is None:
+        return EXIT_USAGE
+    if settings.sources.eloverblik is None:
+        print("energimon sources eloverblik list: no [sources.eloverblik] with a refresh token configured",
+              file=sys.stderr)
+        return EXIT_USAGE
+    source = make_source("eloverblik", settings)
+    configured = {mp.id: mp for mp in settings.sources.eloverblik.metering_points}
+    try:
+        auths = source.client.authorizations()
+        if not auths:
+            print("# the token has no authorisations (fuldmagter) yet: ask the building owners to grant the "
+                  "municipality's third-party access on eloverblik.dk")
+        for auth in auths:
+            print(f"# authorisation {auth.id}: {auth.customerName or '?'} (CVR {auth.customerCVR or '?'}), "
+                  f"valid {auth.validFrom or '?'} .. {auth.validTo or '?'}")
+            for mp in source.client.metering_points(auth.id):
+                known = configured.get(mp.meteringPointId)
+                print("[[sources.eloverblik.metering_points]]")
+                print(f'id = "{mp.meteringPointId}"')
+                if known is not None:
+                    print(f'site = "{known.site}"  # already configured: {known.device}/{known.channel}')
+                else:
+                    print(f'site = ""  # TODO: the site of {mp.address or "this metering point"}'
+                          f" (type {mp.typeOfMP or '?'})")
+                if mp.typeOfMP == "E18":  # a production metering point: what the building feeds into the grid
+                    print('channel = "energy_export_wh"  # E18: production (fed into the grid)')
+                print()
+    except SourceError as exc:
+        print(f"energimon sources eloverblik list: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        source.close()
+    return 0

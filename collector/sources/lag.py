@@ -1,0 +1,88 @@
+"""How far behind each fetched series is — for ``energimon status`` and for a data-quality rule.
+
+Read-only on the sources' state file, so it works from another process while the daemon fetches.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from energimon.collector.sources.state import read_status
+from energimon.model import LOCAL_TZ, SeriesKey, now_ms
+
+
+@dataclass(frozen=True)
+class SeriesLag:
+    """One fetched series: where it lands in the store and how old its latest value is."""
+
+    key: SeriesKey
+    source: str
+    name: str  # source:ident (e.g. eloverblik:571313…)
+    last_end_ms: int | None  # end of the latest value; None: nothing fetched yet
+    lag_days: float | None  # now minus last_end_ms, in days; None before the first value
+    last_error: str | None
+
+
+def series_lags(state_path: Path, now: int | None = None) -> list[SeriesLag]:
+    """Every series in the state file with its lag; empty when the file does not exist yet.
+
+    A data-quality rule can raise "data is N days behind" from ``lag_days`` (DataHub delivers
+    yesterday's hours during the day, so 1-2 days is normal for Eloverblik; hours for the others).
+    Raises :class:`sqlite3.Error` when the file exists but cannot be read.
+    """
+    if not Path(state_path).exists():
+        return []
+    now = now_ms() if now is None else now
+    out = []
+    for st in read_status(state_path):
+        lag = st.lag_s(now)
+        out.append(SeriesLag(SeriesKey(st.site, st.device, st.channel), st.source, st.name, st.last_end_ms,
+                             None if lag is None else lag / 86400.0, st.last_error))
+    return out
+
+
+def _ago(days: float) -> str:
+    return f"{days * 24:.0f} h" if days < 2 else f"{days:.1f} d"
+
+
+def status_lines(state_path: Path, configured: list[str], now: int | None = None) -> list[str]:
+    """``energimon status``: one line per source (series, worst lag, failures) and one per failing series."""
+    if not configured:
+        return ["  no live sources configured ([sources])"]
+    if not Path(state_path).exists():
+        return [f"  {state_path}: nothing fetched yet (the daemon has not run the sources)"]
+    try:
+        rows = read_status(state_path)
+    except sqlite3.Error as exc:
+        return [f"  cannot read {state_path}: {exc}"]
+    now = now_ms() if now is None else now
+    lines = []
+    for source in configured:
+        mine = [r for r in rows if r.source == source]
+        if not mine:
+            lines.append(f"  {source}: not run yet")
+            continue
+        lagging = [(r.lag_s(now), r) for r in mine if r.lag_s(now) is not None]
+        empty = [r for r in mine if r.last_end_ms is None]
+        failing = [r for r in mine if r.last_error]
+        text = f"  {source}: {len(mine)} series"
+        if lagging:
+            worst_s, worst = max(lagging, key=lambda t: t[0])
+            text += f", latest value {_ago(min(t[0] for t in lagging) / 86400)} old, most behind {worst.key_text} " \
+                    f"{_ago(worst_s / 86400)}"
+        if empty:
+            text += f", {len(empty)} without values yet"
+        text += f", {len(failing)} FAILING" if failing else ", ok"
+        lines.append(text)
+        lines += [f"    {r.key_text}: {r.last_error} (since {_local(r.last_error_ms)})" for r in failing]
+    return lines
+
+
+def _local(ms: int | None) -> str:
+    import datetime as dt
+
+    if ms is None:
+        return "?"
+    return dt.datetime.fromtimestamp(ms / 1000, tz=LOCAL_TZ).strftime("%Y-%m-%d %H:%M")

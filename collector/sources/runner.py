@@ -1,0 +1,277 @@
+"""Runs a source once: which windows to fetch, the state file, points → readings → spool, revisions, log lines.
+
+One run of a source (a scheduled job in the daemon, or ``energimon sources fetch|backfill``):
+
+1. **Windows.**  A series never fetched is backfilled from ``backfill_days`` ago (or ``--since``).
+   Afterwards a run starts at the older of its watermark and the end of its latest value, minus
+   ``revision_days``: late values and DataHub's corrections of recent days arrive that way.
+2. **Each chunk the source yields** is merged into the state file, compared with what was fetched
+   before.  New and changed values become readings (``RevisableReading``: a changed value is a revision that
+   replaces the stored one); the spool takes them; only then does the state commit and the watermark
+   advance.  A crash in between re-fetches the chunk next time; the store absorbs the repeat.
+3. **Interval energy becomes a counter** with the importer's :func:`counter_readings`, so fetched data
+   looks like imported data.  A revised (or late) hour changes every later counter value, so the
+   counter is rebuilt from the earliest changed hour onward out of the state file's values (see
+   :func:`counter_rebuild` and the package README).
+4. **Failures** are one log line per cause and series per run (:class:`SourceError`); the run goes on
+   with the other series.  Nothing raises out of :meth:`SourceRunner.run` but a bug.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from energimon.collector.importer.counter import Interval, counter_readings
+from energimon.collector.sources.base import FetchContext, Fetched, Point, SeriesSpec, Source, SourceError
+from energimon.collector.sources.state import Merge, SourceState
+from energimon.model import Reading, RevisableReading, now_ms
+
+log = logging.getLogger("energimon.sources")
+DAY_MS = 86_400_000
+
+Sink = Callable[[Sequence[Reading], str], None]
+"""Puts readings durably into the spool or raises (e.g. ``SpoolFull``): nothing is then recorded as fetched."""
+
+
+@dataclass
+class RunSummary:
+    source: str
+    series: int = 0
+    chunks: int = 0
+    new: int = 0
+    revised: int = 0
+    requalified: int = 0
+    unchanged: int = 0
+    readings: int = 0
+    requests: int = 0
+    errors: list[str] = field(default_factory=list)
+    fatal: str | None = None  # what stopped the whole source (a refused token, a full spool)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.fatal is None and not self.errors
+
+    def line(self) -> str:
+        text = (f"{self.source}: {self.series} series, {self.new} new values, {self.revised} revised, "
+                f"{self.unchanged} unchanged, {self.readings} readings to the spool, {self.requests} requests "
+                f"in {self.seconds:.1f} s")
+        if self.fatal:
+            text += f"; STOPPED: {self.fatal}"
+        if self.errors:
+            text += f"; {len(self.errors)} failure(s)"
+        return text
+
+
+class SourceBusy(Exception):
+    """Another process (the daemon, or a second ``energimon sources`` command) is running this source."""
+
+
+@contextlib.contextmanager
+def source_lock(state_path: Path, source: str) -> Iterator[None]:
+    """One run of a source at a time across processes (an advisory lock file beside the state file)."""
+    path = state_path.with_name(f"{state_path.name}.{source}.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SourceBusy(f"{source} is being fetched by another process (the daemon?); try again later") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def dedupe(points: list[Point]) -> list[Point]:
+    """One value per period start (the last one the source sent), in time order."""
+    if all(a.start_ms < b.start_ms for a, b in itertools.pairwise(points)):
+        return points  # the usual case: already in order, no repeats
+    by_start = {p.start_ms: p for p in points}
+    return [by_start[k] for k in sorted(by_start)]
+
+
+HOLE_STEP_WH = 1.0
+"""How far the counter steps down at a hole in the source's data (see :func:`counter_rebuild`)."""
+
+
+def segments(intervals: list[Interval]) -> list[list[Interval]]:
+    """Runs of contiguous intervals (each starts where the previous ended)."""
+    out: list[list[Interval]] = []
+    for iv in intervals:
+        if out and out[-1][-1].end_ms == iv.start_ms:
+            out[-1].append(iv)
+        else:
+            out.append([iv])
+    return out
+
+
+def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec,
+                    merge: Merge) -> tuple[list[Reading], list[tuple[int, float]]]:
+    """The counter readings that change when the values in ``merge`` are added or revised, and the counter
+    at each interval's end (``(start_ms, counter)``, kept in the state file for the next rebuild).
+
+    The counter is a function of the fetched intervals alone: 0 at the start of the earliest interval;
+    at each interval's end the previous value plus the interval's energy (the importer's
+    :func:`counter_readings`, run on each contiguous run of intervals).  At a **hole** (an interval the
+    source has no value for, DataHub quality A02, or not delivered yet) the counter steps *down* by
+    :data:`HOLE_STEP_WH` at the start of the next known interval: to the store that is a reset, so the
+    hole's energy is unknown — never zero, and never smeared over the hours around it (a counter that
+    simply went on would make a one-hour hole look like a two-hour interval holding one hour's energy).
+    A change at hour *h* (a revision, a late value, a filled hole) moves every counter value from *h* on,
+    so those are recomputed and written again (as revisions); values before *h* stay as they are.
+    Called by :meth:`SourceState.merge` before it writes, so the state file still has the old values.
+    """
+    start = merge.first_changed_ms
+    if start is None:
+        return [], []
+    before = state.counter_before(series_id, start)
+    changed = sorted(merge.changed, key=lambda p: p.start_ms)
+    if state.count_from(series_id, start) > merge.new:  # changes among stored values: overlay them
+        by_start = {p.start_ms: p for p in state.points_from(series_id, start)}
+        by_start.update((p.start_ms, p) for p in changed)
+        changed = [by_start[k] for k in sorted(by_start)]
+    intervals = [Interval(p.start_ms, p.end_ms, p.value) for p in changed]
+    out: list[Reading] = []
+    counters: list[tuple[int, float]] = []
+    value = 0.0 if before is None else before[1]
+    last_end = None if before is None else before[0]
+    for seg in segments(intervals):
+        contiguous = last_end == seg[0].start_ms
+        if last_end is not None and not contiguous:
+            value -= min(HOLE_STEP_WH, value)  # the hole: a step down (a counter at 0 cannot show one)
+        readings = counter_readings(spec.key, spec.role, seg, value)
+        if contiguous:
+            readings = readings[1:]  # its start is the previous interval's end, already written with this value
+        out += [RevisableReading(r.site, r.device, r.channel, r.role, r.ts_ms, r.value) for r in readings]
+        value = readings[-1].value
+        counters += [(iv.start_ms, r.value) for iv, r in zip(seg, readings[-len(seg):], strict=True)]
+        last_end = seg[-1].end_ms
+    return out, counters
+
+
+def gauge_readings(spec: SeriesSpec, merge: Merge) -> list[Reading]:
+    return [RevisableReading(spec.site, spec.device, spec.channel, spec.role, p.start_ms, float(p.value))
+            for p in merge.changed]
+
+
+class SourceRunner:
+    """Runs sources against one state file and one sink (the spool)."""
+
+    def __init__(self, state: SourceState, sink: Sink, *, backfill_days: int, revision_days: int,
+                 clock: Callable[[], int] = now_ms):
+        self.state = state
+        self.sink = sink
+        self.backfill_days = backfill_days
+        self.revision_days = revision_days
+        self.clock = clock
+
+    def windows(self, source: Source, since_ms: int | None = None) -> dict[str, tuple[int, int]]:
+        """Per series: ``[start, now)``.  ``since_ms`` (a backfill by hand) overrides the watermark."""
+        now = self.clock()
+        out = {}
+        status = {s.name: s for s in self.state.status()}
+        for spec in source.series():
+            if since_ms is not None:
+                start = since_ms
+            else:
+                st = status.get(spec.name)
+                if st is None or st.fetched_until_ms is None:
+                    start = now - self.backfill_days * DAY_MS
+                else:
+                    resume = st.fetched_until_ms if st.last_end_ms is None else min(st.fetched_until_ms, st.last_end_ms)
+                    start = resume - self.revision_days * DAY_MS
+            if start < now:
+                out[spec.name] = (start, now)
+        return out
+
+    def run(self, source: Source, *, since_ms: int | None = None, stop: threading.Event | None = None,
+            progress: Callable[[RunSummary], None] | None = None) -> RunSummary:
+        t0 = time.monotonic()
+        summary = RunSummary(source.name, series=len(source.series()))
+        stop = stop or threading.Event()
+        reported: set[tuple[str, str]] = set()
+
+        def report(exc: SourceError) -> None:
+            where = exc.series.name if exc.series else source.name
+            summary.errors.append(str(exc))
+            for spec in ((exc.series,) if exc.series is not None else exc.affected):
+                self.state.record_error(spec, f"{exc.cause}: {exc}")
+            if (where, exc.cause) not in reported:  # one line per cause and series per run
+                reported.add((where, exc.cause))
+                log.error("%s", exc)
+
+        requests_before = getattr(getattr(source, "http", None), "requests", 0)
+        ctx = FetchContext(self.windows(source, since_ms), stop, report)
+        try:
+            for chunk in source.fetch(ctx):
+                self._ingest(chunk, summary)
+                if progress is not None:
+                    progress(summary)
+        except SourceError as exc:
+            summary.fatal = str(exc)
+            for spec in source.series():
+                self.state.record_error(spec, f"{exc.cause}: {exc}")
+            log.error("%s", exc)
+        except Exception as exc:  # the spool refused (full, disk): stop here, nothing is lost
+            from energimon.store.spool import SpoolFull
+
+            if not isinstance(exc, SpoolFull):
+                raise
+            if stop.is_set():  # the daemon is stopping: not a failure, the next run goes on from the watermark
+                summary.fatal = "stopped with the daemon; the next run goes on from here"
+                log.info("%s: %s", source.name, summary.fatal)
+            else:
+                summary.fatal = f"the spool refused the readings ({exc}); the next run fetches them again"
+                log.error("%s: %s", source.name, summary.fatal)
+        summary.requests = getattr(getattr(source, "http", None), "requests", 0) - requests_before
+        summary.seconds = time.monotonic() - t0
+        return summary
+
+    def _ingest(self, chunk: Fetched, summary: RunSummary) -> None:
+        spec = chunk.spec
+        points = dedupe(chunk.points)
+        with self.state.transaction():
+            sid = self.state.series_id(spec)
+            if spec.kind == "interval":
+                made: list[Reading] = []
+
+                def counters_for(m: Merge) -> list[tuple[int, float]]:
+                    readings_, counters = counter_rebuild(self.state, sid, spec, m)
+                    made.extend(readings_)
+                    return counters
+
+                merge = self.state.merge(sid, points, counters_for)
+                readings = made
+            else:
+                merge = self.state.merge(sid, points)
+                readings = gauge_readings(spec, merge)
+            if readings:
+                self.sink(readings, f"source:{spec.source}")  # durable before the state says "fetched"
+            if chunk.complete:
+                self.state.advance(sid, min(chunk.end_ms, self.clock()))
+        for rev in merge.revised:
+            log.info("%s: %s revised at %s: %g -> %g (quality %s -> %s)", spec.source, spec.key,
+                     _local(rev.start_ms), rev.old_value, rev.new_value, rev.old_quality, rev.new_quality)
+        summary.chunks += 1
+        summary.new += merge.new
+        summary.revised += len(merge.revised)
+        summary.requalified += merge.requalified
+        summary.unchanged += merge.unchanged
+        summary.readings += len(readings)
+
+
+def _local(ms: int) -> str:
+    import datetime as dt
+
+    from energimon.model import LOCAL_TZ
+
+    return dt.datetime.fromtimestamp(ms / 1000, tz=LOCAL_TZ).strftime("%Y-%m-%d %H:%M %Z")
