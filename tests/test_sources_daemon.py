@@ -133,9 +133,11 @@ def jobs_done(tmp: Path, after_ms: int) -> bool:
 def spool_empty(tmp: Path) -> bool:
     import sqlite3
 
+    from energimon.store.spool import count_waiting
+
     db = sqlite3.connect(f"file:{tmp / 'spool.db'}?mode=ro", uri=True)
     try:
-        return db.execute("SELECT count(*) FROM readings").fetchone()[0] == 0
+        return count_waiting(db) == 0
     finally:
         db.close()
 

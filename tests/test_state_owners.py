@@ -20,9 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # module -> the tables it may touch (why: the state it owns)
 OWNERS: dict[str, set[str]] = {
     # the durable spool (readings waiting for the store, dead letters, the collectors' last stamps)
-    "energimon.store.spool": {"readings", "dead_letters", "stamps"},
+    # (queue + streams: a series id per reading; readings: an earlier version's layout, moved on open)
+    "energimon.store.spool": {"queue", "streams", "readings", "dead_letters", "stamps", "sqlite_master"},
     # the embedded time-series store
-    "energimon.store.sqlite": {"series", "points"},
+    # (chunks: old days compacted)
+    "energimon.store.sqlite": {"series", "points", "chunks", "sqlite_master"},
     # InfluxQL to the InfluxDB server (its measurements; no SQLite)
     "energimon.store.influx": set(),
     # the alert state file: alerts, mutes, notifications ...

@@ -297,15 +297,17 @@ class Daemon:
         finally:
             systemd.notify("STOPPING=1")
             self.stopping.set()
-            await scheduler.drain(STOP_GRACE_S)
+            drained = await scheduler.drain(STOP_GRACE_S)
             scheduler.shutdown(wait=False)
             if metrics is not None:
                 await asyncio.to_thread(metrics.stop)
             if alert_runner is not None:
                 alert_runner.close()
-            if mailer is not None:
+            # A job still running past the grace (a monthly report at start) keeps its thread, which the process
+            # waits for before it exits: closing its mail database under it would fail its delivery.
+            if drained and mailer is not None:
                 mailer.close()
-            elif reports_db is not None:
+            elif drained and reports_db is not None:
                 reports_db.close()
             _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
             for t in [*pending, *extra]:
