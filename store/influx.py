@@ -140,7 +140,7 @@ def line_for(measurement: str, site: str, device: str, role: str, fields: dict[s
 class _Line:
     __slots__ = ("_readings", "text")
 
-    def __init__(self, text: str, readings):
+    def __init__(self, text: str, readings: list[Reading] | tuple[ReadingRows, int, int]):
         self.text = text
         self._readings = readings  # the readings of the line, or (ReadingRows, first row, end) to build them from
 
@@ -367,7 +367,11 @@ class InfluxStore(Store):
         if not rows:
             return []
         _, sids, tss, vals, _keep = zip(*rows, strict=True)
-        cache, chs, pid_of_sid, prefixes, pid_of = self._stream_info, {}, {}, [], {}
+        cache = self._stream_info
+        chs: dict[int, str] = {}
+        pid_of_sid: dict[int, int] = {}
+        prefixes: list[str] = []
+        pid_of: dict[str, int] = {}
         for sid in set(sids):
             key = streams[sid]
             info = cache.get(key)
@@ -386,16 +390,17 @@ class InfluxStore(Store):
         if not all(map(math.isfinite, vals)) or min(tss) < 0 or max(tss) > MAX_MS:
             return self.lines(list(rr), rejected)
         n = len(rows)
-        pid = np.fromiter(map(pid_of_sid.__getitem__, sids), np.int64, n)
+        pids = np.fromiter(map(pid_of_sid.__getitem__, sids), np.int64, n)
         ts = np.fromiter(tss, np.int64, n)
-        sid = np.fromiter(sids, np.int64, n)
+        sid_arr = np.fromiter(sids, np.int64, n)
         # a new line where the tag set or the instant changes, or where a stream id does not increase: so a
         # channel never appears twice on one line (the later reading then gets its own, later line and wins)
-        cut = (np.flatnonzero((pid[1:] != pid[:-1]) | (ts[1:] != ts[:-1]) | (sid[1:] <= sid[:-1])) + 1).tolist()
+        cut = (np.flatnonzero((pids[1:] != pids[:-1]) | (ts[1:] != ts[:-1]) | (sid_arr[1:] <= sid_arr[:-1]))
+               + 1).tolist()
         starts, ends = [0, *cut], [*cut, n]
         fields = list(map(str.__add__, map(chs.__getitem__, sids), map(repr, vals)))  # "power_w=" + "1500.0"
         return [_Line(f"{prefixes[p]} {','.join(fields[a:b])} {tss[a]}", (rr, a, b))
-                for a, b, p in zip(starts, ends, pid[starts].tolist(), strict=True)]
+                for a, b, p in zip(starts, ends, pids[starts].tolist(), strict=True)]
 
     def _stream_prefix(self, key: tuple[str, str, str, str]) -> tuple[str | None, str]:
         """(line prefix, ``field=``) of a spool stream, or (None, why it can never be stored)."""

@@ -33,10 +33,10 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from energimon.model import DeviceTimedReading, OnConflict, Reading, RevisableReading, now_ms, validate_reading
 
@@ -113,17 +113,23 @@ class ReadingRows(Sequence[Reading]):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, i):
+    @overload
+    def __getitem__(self, i: int) -> Reading: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Reading]: ...
+
+    def __getitem__(self, i: int | slice) -> Reading | list[Reading]:
         if isinstance(i, slice):
             return [self.reading(row) for row in self.rows[i]]
         return self.reading(self.rows[i])
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Reading]:
         reading = self.reading
         for row in self.rows:
             yield reading(row)
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, Sequence) and not isinstance(other, str | bytes):
             return list(self) == list(other)
         return NotImplemented
@@ -213,10 +219,11 @@ class Spool:
         if sid is None:  # another process added it meanwhile
             sid = self._db.execute("SELECT id FROM streams WHERE site = ? AND device = ? AND channel = ? "
                                    "AND role = ?", key).fetchone()
-        self._stream_ids[key] = sid[0]
-        self._streams[sid[0]] = key
+        new_id: int = sid[0]
+        self._stream_ids[key] = new_id
+        self._streams[new_id] = key
         created.append(key)
-        return sid[0]
+        return new_id
 
     # -- producers ------------------------------------------------------------------------
     def put(self, readings: Sequence[Reading], source: str = "unknown",
@@ -283,7 +290,8 @@ class Spool:
         """Stream ids created in a transaction that was rolled back do not exist."""
         for key in created:
             sid = self._stream_ids.pop(key, None)
-            self._streams.pop(sid, None)
+            if sid is not None:
+                self._streams.pop(sid, None)
 
     def dead_letter(self, source: str, subject: str, payload: str | bytes, reason: str) -> None:
         """Keep input that could not become readings, with why, for inspection."""

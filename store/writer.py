@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from energimon.store.base import Store, StoreError
-from energimon.store.spool import Spool, SpoolUnwritable
+from energimon.store.spool import Batch, Spool, SpoolUnwritable
 
 log = logging.getLogger("energimon.writer")
 T = TypeVar("T")
@@ -52,7 +52,7 @@ class SpoolWriter:
         self.maintain_every_s = maintain_every_s
         self._maintain_at = time.monotonic() + maintain_after_s
         self._maintain_failed: str | None = None
-        self._next = None  # the batch read ahead while the store wrote the previous one (see drain_once)
+        self._next: Batch | None = None  # the batch read ahead while the store wrote the previous one (drain_once)
         self.written = 0
         self.last_error: str | None = None
         self._wake = asyncio.Event()

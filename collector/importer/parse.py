@@ -288,6 +288,7 @@ def _local_candidates(dt_: datetime, text: str) -> tuple[int, ...]:
         raise ValueError(f"time {text.strip()!r} does not exist in Danish local time (the clocks jump from 02:00 "
                          "to 03:00 on the last Sunday of March, so no meter reports it): check the file's time "
                          "zone, or write times with their offset")
+    assert not isinstance(cands, str)  # "range" and "gap" are refused above
     return cands
 
 

@@ -87,7 +87,9 @@ def _command_name(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     """The command that ran, as its usage line names it (``energimon report savings``)."""
     while True:
         action = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
-        word = getattr(args, action.dest, None) if action is not None else None
+        if action is None:
+            return parser.prog
+        word = getattr(args, action.dest, None)
         if not isinstance(word, str) or word not in action.choices:
             return parser.prog
         parser = action.choices[word]

@@ -144,6 +144,7 @@ class JobRunLog:
 
     def daemon_started(self, jobs: dict[str, int | None]) -> None:
         """A daemon run begins with ``jobs`` (id -> next due ms): runs cut off by a kill become interrupted."""
+        ops: list[tuple[str, tuple[object, ...]]]
         ops = [("UPDATE job_runs SET outcome = 'interrupted', error = 'the daemon stopped during the run' "
                 "WHERE outcome = 'running'", ()),
                ("UPDATE job_runs SET scheduled = 0, next_due_ms = NULL", ())]
