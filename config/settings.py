@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from energimon.collector.mbus.settings import MbusTcpDevice, cross_check_mbus
 from energimon.collector.modbus.fields import RegisterField
 from energimon.collector.sources.settings import SourcesSettings, cross_check_sources
 from energimon.config.alert_settings import AlertSettings, cross_check_alerts
@@ -136,7 +137,9 @@ class ModbusTcpDevice(_Strict):
         return self
 
 
-Device = Annotated[ModbusTcpDevice, Field(discriminator="protocol")]
+# M-Bus meters (collector/mbus/settings.py) are devices too: same site/id/role, told apart by `protocol`.
+Device = Annotated[ModbusTcpDevice | MbusTcpDevice, Field(discriminator="protocol")]
+PROTOCOLS = ("modbus_tcp", "mbus_tcp")
 
 
 # -- infrastructure -------------------------------------------------------------------------
@@ -239,7 +242,7 @@ class Settings(BaseSettings):
         # which remember which variable gave which key, so an error can name it.
         return (init_settings,)
 
-    def device(self, site: str, device_id: str) -> ModbusTcpDevice:
+    def device(self, site: str, device_id: str) -> ModbusTcpDevice | MbusTcpDevice:
         for d in self.devices:
             if d.site == site and d.id == device_id:
                 return d
@@ -471,7 +474,7 @@ _GONE = object()
 def _normal_loc(loc) -> Loc:
     loc = list(loc)
     # Drop pydantic's union/discriminator tags from the path: they are not keys.
-    if len(loc) >= 3 and loc[0] == "devices" and isinstance(loc[1], int) and loc[2] == "modbus_tcp":
+    if len(loc) >= 3 and loc[0] == "devices" and isinstance(loc[1], int) and loc[2] in PROTOCOLS:
         del loc[2]
     return tuple(loc)
 
@@ -675,6 +678,8 @@ def _cross_check(settings: Settings) -> list[Problem]:
             ))
         if seen[(dev.site, dev.id)] > 1:
             problems.append(Problem(f"{where}.id", f"duplicate device id {dev.id!r} in site {dev.site!r}"))
+        if not isinstance(dev, ModbusTcpDevice):
+            continue  # M-Bus: checked below
         endpoint = (dev.host, dev.port, dev.unit_id)
         if endpoint in endpoints and dev.enabled:
             problems.append(Problem(
@@ -691,6 +696,8 @@ def _cross_check(settings: Settings) -> list[Problem]:
         for ch, n in channels.items():
             if n > 1:
                 problems.append(Problem(f"{where}.registers", f"channel {ch!r} mapped {n} times"))
+    problems += [Problem(key, msg) for key, msg in
+                 cross_check_mbus([(i, d) for i, d in enumerate(settings.devices) if isinstance(d, MbusTcpDevice)])]
     problems += [Problem(key, msg) for key, msg in cross_check_mqtt(settings.mqtt, set(settings.sites))]
     problems += [Problem(key, msg) for key, msg in cross_check_esco(settings.esco, set(settings.sites))]
     problems += [Problem(key, msg) for key, msg in
@@ -747,9 +754,10 @@ def _problem_from_pydantic(err: dict[str, Any], data: dict[str, Any], sources: _
     elif kind == "missing":
         msg = "required key is missing"
     elif kind == "union_tag_invalid":
-        msg = f"unknown protocol {err.get('input', {}).get('protocol')!r}; expected 'modbus_tcp'"
+        protocol = err.get('input', {}).get('protocol')
+        msg = f"unknown protocol {protocol!r}; expected 'modbus_tcp' or 'mbus_tcp'{did_you_mean(protocol, PROTOCOLS)}"
     elif kind == "union_tag_not_found":
-        msg = "required key 'protocol' is missing (expected 'modbus_tcp')"
+        msg = "required key 'protocol' is missing (expected 'modbus_tcp' or 'mbus_tcp')"
     elif kind in ("literal_error", "enum") and isinstance(err.get("input"), str):
         expected = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
         msg += did_you_mean(err["input"], expected)

@@ -109,14 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true",
                    help="also log every request and answer frame (hex) and pymodbus' messages, to stdout")
 
-    p = sub.add_parser("simulate", help="serve the simulated Sorø devices over Modbus TCP",
+    p = sub.add_parser("simulate", help="serve the simulated Sorø devices over Modbus TCP and M-Bus/TCP",
                        description="Serve the simulated main meters and SunSpec PV inverters of Sorø Rådhus, "
-                                   "Stenlille hallen and Dianalund Bibliotek until Ctrl-C (commissioning "
-                                   "training, trying probe).")
+                                   "Stenlille hallen and Dianalund Bibliotek, and the town hall's district "
+                                   "heating meter (Kamstrup MULTICAL 603 on M-Bus behind an M-Bus/TCP gateway, "
+                                   "and as a Modbus module), until Ctrl-C (commissioning training, trying probe).")
     p.set_defaults(handler=cmd_simulate)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5020,
-                   help="first port; meters then inverters on consecutive ports (default 5020)")
+                   help="first port; meters, inverters, the Modbus heat meter and the M-Bus gateway on "
+                        "consecutive ports (default 5020)")
 
     p = sub.add_parser("deadletters", help="input that could not become readings, with why",
                        description="List the spool's dead letters, newest first: bad MQTT payloads (raw), "
@@ -514,6 +516,7 @@ def cmd_probe(args) -> int:
 
 def cmd_simulate(args) -> int:
     from energimon.collector.simulator.buildings import SORO_BUILDINGS
+    from energimon.collector.simulator.mbus_gateway import MbusGateway, SimulatedMultical
     from energimon.collector.simulator.modbus_server import MeterSimulator
     from energimon.logs import setup_logging
 
@@ -525,7 +528,8 @@ def cmd_simulate(args) -> int:
         pv_ports = [args.port + n + i for i in range(sum(b.pv_kwp > 0 for b in SORO_BUILDINGS))]
         heat_port = args.port + n + len(pv_ports)
         async with MeterSimulator(host=args.host, ports=ports, with_pv=True, pv_ports=pv_ports,
-                                  with_heat=True, heat_port=heat_port) as sim:
+                                  with_heat=True, heat_port=heat_port) as sim, \
+                MbusGateway([SimulatedMultical()], host=args.host, port=heat_port + 1) as gateway:
             for m in sim.meters:
                 print(f"{m.building.name}: main meter (eastron.sdm630) on {args.host}:{m.port} unit {m.unit_id}")
             for inv in sim.inverters:
@@ -534,6 +538,10 @@ def cmd_simulate(args) -> int:
             if sim.heat_meter is not None:
                 building, port, _ = sim.heat_meter
                 print(f"{building.name}: district heating meter (kamstrup.multical603) on {args.host}:{port} unit 1")
+            for m in gateway.meters:
+                print(f"{SORO_BUILDINGS[0].name}: district heating meter on M-Bus (Kamstrup MULTICAL 603, primary "
+                      f"address {m.address}, secondary address {m.ident}) behind an M-Bus/TCP gateway on "
+                      f"{args.host}:{gateway.port}")
             print("Ctrl-C stops the simulator.", flush=True)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
