@@ -72,6 +72,11 @@ class MeterUnreachable(Exception):
     """No valid answer in this poll (the message says what happened last)."""
 
 
+def backoff_s(interval_s: float, failures: int) -> float:
+    """How long an unreachable meter waits before the next try: 1, 2, 4 … intervals, at most MAX_BACKOFF_S."""
+    return min(interval_s * 2 ** max(0, failures - 1), MAX_BACKOFF_S)
+
+
 def next_tick(now_s: float, interval_s: float) -> float:
     """The next whole multiple of the interval since the epoch (meters sample at :00, :10 … like the Modbus ones)."""
     return (int(now_s // interval_s) + 1) * interval_s
@@ -297,10 +302,10 @@ class MbusPoller:
                 failures += 1
                 if isinstance(exc, TimeoutError):
                     self.health.count("timeout")
-                backoff = min(dev.interval_s * 2 ** (failures - 1), MAX_BACKOFF_S)
+                backoff = backoff_s(dev.interval_s, failures)
                 if self.health.online or failures == 1:
                     self._log(logging.WARNING, "meter offline at %s:%d %s: %s; retrying in %.0f s", dev.host, dev.port,
-                              dev.where, exc or "the poll took too long", backoff)
+                              dev.where, str(exc) or "the poll took too long", backoff)
                 self.health.online = False
                 await self._deliver(self.health_readings(self._stamp()))
                 next_at = next_tick(time.time() + backoff - dev.interval_s, dev.interval_s)

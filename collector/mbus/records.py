@@ -15,8 +15,8 @@ Usergroup's "The M-Bus: A Documentation", rev. 4.8, ch. 6 and 8.4, cited below a
 * **Data types** (EN 13757-3 Annex A, "Coding of data records"): A = BCD (an F in the highest digit: negative),
   B = signed binary integer, F = date and time (32 bit), G = date (16 bit), H = IEEE 754 float.
 * **VIF codes** (M-Bus doc 8.4.3, "primary VIF"), the extension tables after FBh and FDh (8.4.4), and the
-  combinable VIFEs (8.4.5): a multiplicative correction factor (10^(nnn-6), 10^3) or an additive offset is
-  applied; any other combinable VIFE changes the meaning (per hour, "at phase", "accumulation of abs value
+  combinable VIFEs (8.4.5): a multiplicative correction factor (10^(nnn-6), 10^3) is applied; any other
+  combinable VIFE changes the meaning (per hour, "at phase", "accumulation of abs value
   only if negative" …) — such a record is kept but marked :attr:`Record.plain` False, and never mapped to a
   channel by a guess.
 
@@ -241,17 +241,15 @@ FD_CODES = {0x08: "access_number", 0x09: "medium", 0x0A: "manufacturer", 0x0B: "
 no unit.  17h "error flags (binary)" is the standard's place for a meter's error bits."""
 
 
-def _correction(vife: int) -> tuple[Fraction, Fraction] | None:
-    """A combinable VIFE that only scales the value: (factor, offset in raw units), or None (M-Bus doc 8.4.5:
-    E111 0nnn multiplicative correction 10^(nnn-6); E111 10nn additive correction 10^(nn-3) of the VIF's unit;
-    E111 1101 multiplicative correction 10³)."""
+def _correction(vife: int) -> Fraction | None:
+    """A combinable VIFE that only scales the value: its factor, or None (M-Bus doc 8.4.5: E111 0nnn
+    multiplicative correction factor 10^(nnn-6); E111 1101 multiplicative correction factor 10³).  The additive
+    correction (E111 10nn, an offset in the VIF's unit) is rare and left unapplied: such a record is not plain."""
     code = vife & 0x7F
     if 0x70 <= code <= 0x77:
-        return _pow10((code & 0x07) - 6), Fraction(0)
-    if 0x78 <= code <= 0x7B:
-        return Fraction(1), _pow10((code & 0x03) - 3)
+        return _pow10((code & 0x07) - 6)
     if code == 0x7D:
-        return Fraction(1000), Fraction(0)
+        return Fraction(1000)
     return None
 
 
@@ -456,7 +454,7 @@ def _record(offset: int, difs: list[int], vifs: list[int], coding: str, payload:
     function = FUNCTIONS[(dif >> 4) & 0x03]
     storage, tariff, subunit = _storage_tariff_subunit(difs)
     unit, vifes, name = _unit_of(vifs)
-    factor, offset_raw = Fraction(1), Fraction(0)
+    factor = Fraction(1)
     unknown: list[int] = []
     manufacturer = (vifs[0] & 0x7F) == 0x7F
     for v in vifes:
@@ -464,8 +462,7 @@ def _record(offset: int, difs: list[int], vifs: list[int], coding: str, payload:
         if corr is None:
             unknown.append(v)
         else:
-            factor *= corr[0]
-            offset_raw += corr[1]
+            factor *= corr
     raw: object
     exact: Fraction | None = None
     note = ""
@@ -498,7 +495,7 @@ def _record(offset: int, difs: list[int], vifs: list[int], coding: str, payload:
         exact = None  # type I (48 bit) and others: kept raw
     value = None
     if exact is not None and unit is not None and unit.unit:
-        value = float((exact * factor + offset_raw) * unit.factor)
+        value = float(exact * factor * unit.factor)
     elif exact is not None and unit is None:
         value = float(exact)  # manufacturer-specific and unknown codes: the number as sent, no unit
     return Record(offset=offset, dif=bytes(difs), vif=bytes(vifs), function=function, storage=storage, tariff=tariff,
