@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import free_port
@@ -341,3 +342,13 @@ def test_heating_model_counters_continue_across_restarts():
     expected_kwh = sum(h.heat_w(t0 + s) for s in range(0, 3 * 3600, 60)) / 60 / 1000
     assert b.energy_kwh - a.energy_kwh == pytest.approx(expected_kwh, abs=1.5)
     assert b.hours - a.hours == 3 and b.volume_cm3x10 > a.volume_cm3x10
+
+
+def test_sample_config_loads(tmp_path):
+    sample = (Path(__file__).resolve().parents[1] / "collector" / "mbus" / "sample.toml").read_text(encoding="utf-8")
+    cfg = tmp_path / "energimon.toml"
+    cfg.write_text(f'[sites.{SITE}]\nname = "Sorø Rådhus"\nlatitude = 55.43\nlongitude = 11.56\n\n{sample}',
+                   encoding="utf-8")
+    devices = load_settings(cfg).devices
+    assert [(d.protocol, d.where) for d in devices] == [("mbus_tcp", "primary address 1"),
+                                                        ("mbus_tcp", "secondary address 67020000 KAM")]
