@@ -43,13 +43,13 @@ def test_the_three_requests_byte_by_byte():
     # short frame 10 C A CS 16, CS = C + A mod 256 (EN 13757-2 "Telegram formats"; M-Bus doc 5.1)
     assert snd_nke(1) == hx("10 40 01 41 16")  # SND_NKE C = 40h; 40h + 01h = 41h
     assert snd_nke(253) == hx("10 40 FD 3D 16")  # 40h + FDh = 13Dh -> 3Dh: deselects (M-Bus doc 7.1)
-    assert req_ud2(1) == hx("10 5B 01 5C 16")  # REQ_UD2 C = 5Bh (FCV = 1, FCB = 0)
-    assert req_ud2(5, fcb=True) == hx("10 7B 05 80 16")  # FCB toggled: 7Bh; 7Bh + 05h = 80h
-    # the select (M-Bus doc 7.1): SND_UD (53h) to 253 (FDh), CI 52h, ident 12345678 as BCD LSB first,
-    # manufacturer KAM = (11·32² + 1·32 + 13) = 2C2Dh LSB first, version and medium FFh = any;
-    # CS = 53+FD+52+78+56+34+12+2D+2C+FF+FF = 50Dh -> 0Dh
+    assert req_ud2(1) == hx("10 7B 01 7C 16")  # REQ_UD2 C = 7Bh (FCV = 1, FCB = 1: the first request)
+    assert req_ud2(5, fcb=False) == hx("10 5B 05 60 16")  # FCB toggled: 5Bh; 5Bh + 05h = 60h
+    # the select (M-Bus doc 7.1): SND_UD (73h, FCB set as libmbus sends it) to 253 (FDh), CI 52h, ident
+    # 12345678 as BCD LSB first, manufacturer KAM = (11·32² + 1·32 + 13) = 2C2Dh LSB first, version and medium
+    # FFh = any; CS = 73+FD+52+78+56+34+12+2D+2C+FF+FF = 52Dh -> 2Dh
     assert select_secondary(SecondaryAddress("12345678", "KAM")) == hx(
-        "68 0B 0B 68 53 FD 52 78 56 34 12 2D 2C FF FF 0D 16")
+        "68 0B 0B 68 73 FD 52 78 56 34 12 2D 2C FF FF 2D 16")
     # wildcards: F digits (the nibble itself) and no manufacturer (FFFFh)
     assert select_secondary(SecondaryAddress("1234FFFF"))[7:15] == hx("FF FF 34 12 FF FF FF FF")
     assert manufacturer_code("KAM") == 0x2C2D and manufacturer_letters(0x2C2D) == "KAM"
@@ -273,8 +273,8 @@ def test_invalid_bcd_is_no_value_not_zero():
 # -- what is refused, and how it is said ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("raw", "message"), [
-    ("10 5B 01 5D 16", "checksum 5Dh, but the bytes sum to 5Ch"),
-    ("10 5B 01 5C 17", "stop byte 17h"),
+    ("10 7B 01 7D 16", "checksum 7Dh, but the bytes sum to 7Ch"),
+    ("10 7B 01 7C 17", "stop byte 17h"),
     ("68 04 05 68 08 01 72 00 7B 16", "broken long-frame header"),
     ("68 04 04 68 08 01 72", "truncated frame: 7 of 10 bytes"),
     ("00 3F 7E C3", "garbage: 00 3f 7e c3"),

@@ -240,7 +240,7 @@ def test_the_client_can_only_send_the_three_read_requests():
     from energimon.collector.mbus import frames
 
     src = inspect.getsource(frames)
-    assert src.count("_long(") == 2 and "_long(C_SND_UD, ADDRESS_NETWORK_LAYER, CI_SELECT" in src
+    assert src.count("_long(") == 2 and "_long(C_SND_UD | FCB, ADDRESS_NETWORK_LAYER, CI_SELECT" in src
 
 
 def test_mbus_devices_in_the_config_file_with_line_numbers(tmp_path):

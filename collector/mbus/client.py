@@ -99,7 +99,7 @@ class MbusTcpClient:
         """Select the meter with this secondary address; NoAnswer when no meter acknowledged."""
         await self._exchange(select_secondary(target), "ack")
 
-    async def read(self, address: int, fcb: bool = False) -> Frame:
+    async def read(self, address: int, fcb: bool = True) -> Frame:
         """``REQ_UD2``: the meter's ``RSP_UD`` long frame."""
         return await self._exchange(req_ud2(address, fcb), "long")
 

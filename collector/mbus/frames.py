@@ -15,12 +15,16 @@ What the collector sends — **only reads**, nothing that changes a meter (an M-
 with application data: a new primary address, the meter's clock, a reset):
 
 * ``SND_NKE`` (C = 40h): link reset, "initialise"; the meter answers ``E5``.
-* ``REQ_UD2`` (C = 5Bh, or 7Bh with the frame-count bit FCB set): request class-2 data; the meter answers
-  ``RSP_UD`` (C = 08h, with its access/data-flow bits 18h/28h/38h), a long frame with CI = 72h.
-* the secondary-address **select** (M-Bus documentation 7.1): ``SND_UD`` (C = 53h) to address 253 (FDh) with
+* ``REQ_UD2`` (C = 7Bh: frame-count bit FCB set, then 5Bh, 7Bh … for further telegrams of a multi-telegram
+  answer): request class-2 data; the meter answers ``RSP_UD`` (C = 08h, with its access/data-flow bits
+  18h/28h/38h), a long frame with CI = 72h.
+* the secondary-address **select** (M-Bus documentation 7.1): ``SND_UD`` (C = 73h) to address 253 (FDh) with
   CI = 52h and 8 bytes (identification number, manufacturer, version, medium; F-nibbles/FFh are
   wildcards).  It selects a meter for the following requests and changes nothing in it; the meter
   answers ``E5``.  This is the only ``SND_UD`` the collector can build.
+
+The control bytes are those of libmbus (``mbus_sendrecv_request``, ``mbus_frame_select_secondary_pack``: FCV
+and FCB set on the first request), the master most meters have been tried against.
 
 The builders below are the only source of bytes the collector puts on the wire (the client has no other
 way to send).
@@ -54,7 +58,8 @@ MAX_LONG_L = 255
 SECONDARY_RE = re.compile(r"^[0-9F]{8}$")
 """An 8-digit identification number as printed on the meter; ``F`` is a wildcard digit in a select."""
 
-REQUESTS = {C_SND_NKE: "SND_NKE", C_REQ_UD2: "REQ_UD2", C_REQ_UD2 | FCB: "REQ_UD2", C_SND_UD: "SND_UD"}
+REQUESTS = {C_SND_NKE: "SND_NKE", C_REQ_UD2: "REQ_UD2", C_REQ_UD2 | FCB: "REQ_UD2", C_SND_UD: "SND_UD",
+            C_SND_UD | FCB: "SND_UD"}
 
 
 class FrameError(ValueError):
@@ -77,8 +82,8 @@ def snd_nke(address: int) -> bytes:
     return _short(C_SND_NKE, address)
 
 
-def req_ud2(address: int, fcb: bool = False) -> bytes:
-    """``REQ_UD2`` to ``address``: ``10 5B A CS 16`` (``10 7B …`` with the frame-count bit)."""
+def req_ud2(address: int, fcb: bool = True) -> bytes:
+    """``REQ_UD2`` to ``address``: ``10 7B A CS 16`` (``10 5B …`` without the frame-count bit)."""
     return _short(C_REQ_UD2 | (FCB if fcb else 0), address)
 
 
@@ -136,14 +141,14 @@ def manufacturer_letters(code: int) -> str:
 
 
 def select_secondary(target: SecondaryAddress) -> bytes:
-    """The select: ``68 0B 0B 68 53 FD 52 ID ID ID ID MM MM VV ME CS 16`` (M-Bus documentation 7.1; the
+    """The select: ``68 0B 0B 68 73 FD 52 ID ID ID ID MM MM VV ME CS 16`` (M-Bus documentation 7.1; the
     identification number BCD, least significant byte first, F-nibbles as wildcards)."""
     digits = target.ident
     ident = bytes(int(digits[i:i + 2], 16) for i in range(6, -1, -2))  # "12345678" -> 78 56 34 12
     man = 0xFFFF if target.manufacturer is None else manufacturer_code(target.manufacturer)
     tail = bytes((0xFF if target.version is None else target.version,
                   0xFF if target.medium is None else target.medium))
-    return _long(C_SND_UD, ADDRESS_NETWORK_LAYER, CI_SELECT, ident + man.to_bytes(2, "little") + tail)
+    return _long(C_SND_UD | FCB, ADDRESS_NETWORK_LAYER, CI_SELECT, ident + man.to_bytes(2, "little") + tail)
 
 
 @dataclass(frozen=True)
@@ -219,6 +224,6 @@ def describe_request(raw: bytes) -> str:
     except FrameError as exc:
         return f"invalid frame ({exc})"
     name = REQUESTS.get(f.c, f"C={f.c:02X}h")
-    if f.kind == "long" and f.c == C_SND_UD:
+    if f.kind == "long" and f.c & ~FCB == C_SND_UD:
         name += " select" if f.ci == CI_SELECT else f" CI={f.ci:02X}h"
     return f"{name} to {f.a}"

@@ -189,7 +189,7 @@ class MbusPoller:
             await self._request("SND_NKE to 253", lambda: client.initialise(ADDRESS_NETWORK_LAYER))
             await self._request(f"select {target}", lambda: client.select(target))
         telegrams: list[Telegram] = []
-        fcb = False
+        fcb = True  # set on the first request after the reset, toggled for each further telegram (as libmbus)
         while True:
             frame = await self._request(f"REQ_UD2 to {address}", lambda fcb=fcb: client.read(address, fcb))
             if target is None and frame.a != address:
