@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+from helpers.net import free_port
 from helpers.wait import async_wait_for, wait_for
 
 from energimon.app.daemon import Daemon
@@ -107,7 +107,7 @@ def test_daemon_reads_primary_and_secondary_meters_into_the_store(tmp_path):
     only_reads(gw)
     assert "SND_UD select to 253" in gw.requests  # the secondary address was selected, then read at 253
     # the identification, for `energimon status`
-    from energimon.app.status import device_identity_lines
+    from energimon.collector.modbus.status import device_identity_lines
 
     lines = "\n".join(device_identity_lines(daemon.settings))
     assert "fjernvarme: KAM heat (outlet), serial 12345678, version 53 (mbus" in lines
