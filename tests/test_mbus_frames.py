@@ -22,7 +22,7 @@ from energimon.collector.mbus.frames import (
     select_secondary,
     snd_nke,
 )
-from energimon.collector.mbus.heat import describe_info, heat_values
+from energimon.collector.mbus.heat import describe_info, heat_values, register_unit
 from energimon.collector.mbus.records import (
     RecordError,
     decode_bcd,
@@ -238,6 +238,21 @@ def test_vif_units_are_scaled_exactly(record, quantity, expected):
     (r,) = parse_telegram(parse_frame(raw)).records
     assert r.quantity == quantity and r.main
     assert r.value == expected  # exact: the float nearest the rational value
+
+
+@pytest.mark.parametrize(("vif", "unit"), [
+    # what the meter counts in, from the same tables (M-Bus doc 8.4.3/8.4.4); a MULTICAL's configurable
+    # energy units are kWh (06h), 0.01 MWh (07h, 10⁴ Wh), MJ (0Eh) and 0.01 GJ (0Fh, 10⁷ J)
+    ("06", "kWh"), ("07", "0.01 MWh"), ("03", "Wh"), ("00", "0.001 Wh"), ("0E", "MJ"), ("0F", "0.01 GJ"),
+    ("FB 00", "0.1 MWh"), ("FB 01", "MWh"), ("FB 08", "0.1 GJ"), ("FB 09", "GJ"),
+    ("13", "0.001 m³"), ("14", "0.01 m³"), ("17", "10 m³"), ("FB 10", "100 m³"), ("FB 11", "1000 m³"),
+    ("3B", "0.001 m³/h"), ("43", "0.0001 m³/min"), ("4E", "0.001 m³/s"),
+    ("2D", "0.1 kW"), ("2E", "kW"), ("33", "kJ/h"), ("FB 29", "MW"),
+    ("59", "0.01 °C"), ("5D", "0.01 °C"), ("5B", "°C"), ("61", "0.01 K"),
+    ("20", "s"), ("22", "h"), ("23", "days"), ("6D", None), ("FF 22", None),
+])
+def test_register_unit_says_what_the_meter_counts_in(vif, unit):
+    assert register_unit(hx(vif)) == unit
 
 
 def test_records_with_a_meaning_changing_vife_are_never_taken():

@@ -330,6 +330,38 @@ def test_energimon_simulate_serves_the_mbus_gateway(tmp_path):
     assert values["return_temp_c"] < values["supply_temp_c"] and values["flow_m3_h"] > 0
 
 
+def test_mbus_probe_shows_each_channel_with_its_unit_and_sends_only_reads(capsys):
+    """`energimon mbus-probe` on the hand-computed meter: the stored units (Wh, m3, m3/h, degC), what the meter
+    counts in, and the heat energy in kWh, MWh and GJ; then a meter that is not there, one line, exit 1."""
+    from energimon.app.cli import main
+
+    async def scenario():
+        async with MbusGateway([SimulatedMultical(frozen=MeterState(**HAND_STATE))]) as gw:
+            here = f"127.0.0.1:{gw.port}"
+            ok = await asyncio.to_thread(main, ["mbus-probe", here, "--address", "1", "--records"])
+            out = capsys.readouterr().out
+            missing = await asyncio.to_thread(main, ["mbus-probe", here, "--address", "9", "--timeout", "0.2",
+                                                     "--retries", "0"])
+            return gw, ok, out, missing, capsys.readouterr().err
+
+    gw, ok, out, missing, err = asyncio.run(scenario())
+    assert ok == 0
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:12] if line.startswith("  ")}
+    assert rows["heat_energy_wh"] == ["123", "456", "000", "Wh", "kWh"]  # 123 456 kWh (VIF 06h)
+    assert rows["volume_m3"] == ["4", "567.89", "m3", "0.01", "m³"]  # 456 789 × 0.01 m³ (VIF 14h)
+    assert rows["flow_m3_h"] == ["1.234", "m3/h", "0.001", "m³/h"]  # 1234 l/h (VIF 3Bh)
+    assert rows["heat_power_w"] == ["45", "600", "W", "0.1", "kW"]  # 456 × 0.1 kW (VIF 2Dh)
+    assert rows["supply_temp_c"] == ["70", "degC", "0.01", "°C"] and rows["return_temp_c"][:2] == ["40.5", "degC"]
+    # 123 456 kWh = 123.456 MWh; × 3.6 MJ/kWh = 444 441.6 MJ = 444.4416 GJ
+    assert "heat energy: 123 456 kWh = 123.456 MWh = 444.4416 GJ" in out
+    assert "KAM heat (outlet), identification number 65432101, version 53; status ok" in out
+    assert "info code 0: no error" in out and "44 06 energy: 120000000 Wh (storage 1)" in out
+    assert missing == 1
+    assert err.strip() == (f"energimon mbus-probe: 127.0.0.1:{gw.port} primary address 9: REQ_UD2 to 9: no answer "
+                           "within 0.2 s")
+    only_reads(gw)
+
+
 def test_heating_model_counters_continue_across_restarts():
     """The simulated meter's counters are a function of time, so a demo restarted later goes on, never back."""
     from energimon.collector.simulator.buildings import HeatingModel

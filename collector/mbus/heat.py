@@ -34,6 +34,7 @@ driver).  The VIF carries the unit, so a meter configured for GJ needs no settin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from energimon.collector.mbus.records import DATA_FIELDS, Record, Telegram
 
@@ -70,6 +71,7 @@ class HeatValues:
 
     values: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    records: dict[str, Record] = field(default_factory=dict)  # the record each value came from
 
     @property
     def missing(self) -> list[str]:
@@ -97,6 +99,7 @@ def heat_values(tel: Telegram) -> HeatValues:
                 out.notes.append(f"a second {r.quantity} record at byte {r.offset} ignored (the first one is taken)")
             else:
                 out.values[ch] = r.value
+                out.records[ch] = r
         elif (r.function == "instantaneous" and r.storage == 0 and r.tariff == 0 and r.subunit == 0
               and "info_code" not in out.values):
             kamstrup_info = manufacturer == KAMSTRUP and r.vif == KAMSTRUP_INFO_VIF
@@ -104,6 +107,7 @@ def heat_values(tel: Telegram) -> HeatValues:
                 code = _unsigned(r)
                 if code is not None:
                     out.values["info_code"] = float(code)
+                    out.records["info_code"] = r
     if tel.header is not None:
         out.values["meter_status"] = float(tel.header.status)
     return out
@@ -117,3 +121,49 @@ def describe_info(code: int, manufacturer: str) -> str:
     if manufacturer == KAMSTRUP:
         return ", ".join(KAMSTRUP_INFO_BITS.get(b, f"bit {b}") for b in bits)
     return "bits " + ", ".join(str(b) for b in bits)
+
+
+# The unit names a register's resolution is said in, by power of ten of the VIF's base unit: the names on
+# the meters' displays and in their data sheets (a MULTICAL's "0.01 MWh", "0.01 GJ", "0.001 m³", "0.1 kW").
+_NAMES = {"Wh": {0: "Wh", 3: "kWh", 6: "MWh"}, "J": {0: "J", 3: "kJ", 6: "MJ", 9: "GJ"},
+          "W": {0: "W", 3: "kW", 6: "MW"}, "J/h": {0: "J/h", 3: "kJ/h", 6: "MJ/h", 9: "GJ/h"},
+          "m3": {0: "m³"}, "m3/h": {0: "m³/h"}, "m3/min": {0: "m³/min"}, "m3/s": {0: "m³/s"},
+          "degC": {0: "°C"}, "K": {0: "K"}}
+# primary VIF ranges (M-Bus documentation 8.4.3): (first, last, base unit, the power of ten from nnn / nn)
+_PRIMARY = ((0x00, 0x07, "Wh", lambda n: (n & 7) - 3), (0x08, 0x0F, "J", lambda n: n & 7),
+            (0x10, 0x17, "m3", lambda n: (n & 7) - 6), (0x28, 0x2F, "W", lambda n: (n & 7) - 3),
+            (0x30, 0x37, "J/h", lambda n: n & 7), (0x38, 0x3F, "m3/h", lambda n: (n & 7) - 6),
+            (0x40, 0x47, "m3/min", lambda n: (n & 7) - 7), (0x48, 0x4F, "m3/s", lambda n: (n & 7) - 9),
+            (0x58, 0x5F, "degC", lambda n: (n & 3) - 3), (0x60, 0x63, "K", lambda n: (n & 3) - 3))
+# the FBh table (M-Bus documentation 8.4.4): code without its last bit n -> (base unit, power of ten for n = 0)
+_FB = {0x00: ("Wh", 5), 0x08: ("J", 8), 0x10: ("m3", 2), 0x28: ("W", 5)}
+
+
+def _in_steps(exp10: int, names: dict[int, str]) -> str:
+    """``10^exp10`` base units as the meter's resolution: the smallest named unit at least that large, with
+    its decimal fraction (``exp10 = 4`` of Wh -> ``0.01 MWh``), or a multiple of the largest."""
+    at_least = [k for k in sorted(names) if k >= exp10]
+    k = at_least[0] if at_least else max(names)
+    step = Decimal(1).scaleb(exp10 - k)  # 10^(exp10 - k), written without an exponent
+    return names[k] if exp10 == k else f"{step:f} {names[k]}"
+
+
+def register_unit(vif: bytes) -> str | None:
+    """The unit and resolution the meter counts in, from the record's VIF (M-Bus documentation 8.4.3 primary
+    VIFs, 8.4.4 the FBh table): 06h -> ``kWh``, 07h -> ``0.01 MWh``, 0Fh -> ``0.01 GJ``, FB 09 -> ``GJ``,
+    13h -> ``0.001 m³``, 3Bh -> ``0.001 m³/h``, 59h -> ``0.01 °C``, 22h -> ``h``; None for a VIF without
+    such a unit.  energimon stores the exact SI value (Wh, m³ …) whatever the meter counts in; this says
+    what the meter sent, for a person checking it against the meter's display."""
+    if not vif:
+        return None
+    code = vif[0] & 0x7F
+    if code == 0x7B:  # FBh: the large units (MWh, GJ, 100 m³, MW)
+        ext = vif[1] & 0x7F if len(vif) > 1 else -1
+        base = _FB.get(ext & 0x7E) if ext >= 0 else None
+        return _in_steps(base[1] + (ext & 0x01), _NAMES[base[0]]) if base else None
+    if 0x20 <= code <= 0x27:  # on time / operating time: nn = seconds, minutes, hours, days
+        return ("s", "min", "h", "days")[code & 0x03]
+    for first, last, unit, exp10 in _PRIMARY:
+        if first <= code <= last:
+            return _in_steps(exp10(code), _NAMES[unit])
+    return None

@@ -134,7 +134,7 @@ class MbusPoller:
         self.device_info = device_info
         self.identity = IdentityTracker(SOURCE_KIND, device_info.get(device.site, device.id) if device_info else None)
         self.info: dict[str, str] = {}
-        self.last_telegram: Telegram | None = None
+        self.last_telegrams: list[Telegram] = []  # the last poll's answer (for `energimon mbus-probe`)
         self._logged: set[str] = set()  # distinct decoder/mapping problems logged (once each)
         self._info_code: int | None = None
         self._internal_logged: set[str] = set()
@@ -222,7 +222,7 @@ class MbusPoller:
             for ch, v in hv.values.items():
                 values.setdefault(ch, v)
         first = telegrams[0]
-        self.last_telegram = first
+        self.last_telegrams = telegrams
         header = first.header
         if header is not None and header.ident:
             await self._observe_identity({"manufacturer": header.manufacturer, "model": header.medium_name,

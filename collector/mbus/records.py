@@ -504,7 +504,7 @@ def _record(offset: int, difs: list[int], vifs: list[int], coding: str, payload:
 
 
 def describe_record(r: Record) -> str:
-    """One record in words, for ``energimon`` logs and the README's examples."""
+    """One record in words, for ``energimon mbus-probe --records`` and logs."""
     where = []
     if r.storage:
         where.append(f"storage {r.storage}")
@@ -516,6 +516,8 @@ def describe_record(r: Record) -> str:
         where.append(r.function)
     if r.extensions:
         where.append("VIFE " + " ".join(f"{v:02X}" for v in r.extensions))
-    shown = f"{r.value:g} {r.unit}".strip() if r.value is not None else str(r.raw)
+    # the number in full (123456000 Wh, not 1.23456e+08): the meters' registers are read digit for digit
+    number = f"{r.value:.6f}".rstrip("0").rstrip(".") if r.value is not None else ""
+    shown = f"{number} {r.unit}".strip() if r.value is not None else str(r.raw)
     return (f"{r.dif.hex().upper()} {r.vif.hex().upper()} {r.quantity}: {shown}"
             + (f" ({', '.join(where)})" if where else "") + (f" [{r.note}]" if r.note else ""))
