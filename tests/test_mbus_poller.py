@@ -330,19 +330,23 @@ def test_energimon_simulate_serves_the_mbus_gateway(tmp_path):
     assert values["return_temp_c"] < values["supply_temp_c"] and values["flow_m3_h"] > 0
 
 
-def test_mbus_probe_shows_each_channel_with_its_unit_and_sends_only_reads(capsys):
+def test_mbus_probe_shows_each_channel_with_its_unit_and_sends_only_reads():
     """`energimon mbus-probe` on the hand-computed meter: the stored units (Wh, m3, m3/h, degC), what the meter
-    counts in, and the heat energy in kWh, MWh and GJ; then a meter that is not there, one line, exit 1."""
-    from energimon.app.cli import main
+    counts in, and the heat energy in kWh, MWh and GJ; then a meter that is not there, one line, exit 1.
+    (A subprocess, as the user runs it: the command sets up logging for its own process.)"""
+
+    async def probe(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "energimon", "mbus-probe", *args,
+                                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        return proc.returncode, out.decode(), err.decode()
 
     async def scenario():
         async with MbusGateway([SimulatedMultical(frozen=MeterState(**HAND_STATE))]) as gw:
             here = f"127.0.0.1:{gw.port}"
-            ok = await asyncio.to_thread(main, ["mbus-probe", here, "--address", "1", "--records"])
-            out = capsys.readouterr().out
-            missing = await asyncio.to_thread(main, ["mbus-probe", here, "--address", "9", "--timeout", "0.2",
-                                                     "--retries", "0"])
-            return gw, ok, out, missing, capsys.readouterr().err
+            ok, out, _ = await probe(here, "--address", "1", "--records")
+            missing, _, err = await probe(here, "--address", "9", "--timeout", "0.2", "--retries", "0")
+            return gw, ok, out, missing, err
 
     gw, ok, out, missing, err = asyncio.run(scenario())
     assert ok == 0
