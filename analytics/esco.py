@@ -48,9 +48,9 @@ from energimon.analytics.savings import (
 )
 from energimon.analytics.stats import DATA_SUFFICIENCY_MIN, G14_FSU_MAX_68
 from energimon.analytics.towt import fit_towt_hourly
-from energimon.collector.importer.parse import ImportFormatError, IntervalRow, infer_interval_ms, parse_time_value
 from energimon.config.esco_settings import Adjustment, EscoSettings, EscoSite, PricePeriod
 from energimon.model import LOCAL_TZ, SeriesKey
+from energimon.timeseries_csv import CsvFormatError, most_common_step_ms, parse_time_value
 
 
 def local_midnight(d: dt.date) -> dt.datetime:
@@ -453,12 +453,12 @@ class PriceFile:
 
 
 def parse_price_text(text: str, name: str) -> tuple[int, pd.Series]:
-    """``time,value`` CSV (the importer's parser: ``;`` with decimal comma, Danish or ISO times, local time
-    unless an offset is given) -> (interval in minutes, hourly prices).  Raises :class:`ImportFormatError`
-    naming every bad line."""
+    """``time,value`` CSV (:mod:`energimon.timeseries_csv`, as the importer reads it: ``;`` with decimal comma,
+    Danish or ISO times, local time unless an offset is given) -> (interval in minutes, hourly prices).
+    Raises :class:`~energimon.timeseries_csv.CsvFormatError` naming every bad line."""
     rows = parse_time_value(text, name)
     if not rows:
-        raise ImportFormatError([f"{name}: no prices in the file"])
+        raise CsvFormatError([f"{name}: no prices in the file"])
     errors = [f"{name}:{r.line}: price {r.value:g} DKK/kWh is not plausible (the file must be in DKK/kWh, "
               "not DKK/MWh or øre/kWh)" for r in rows if abs(r.value) > MAX_PLAUSIBLE_DKK_PER_KWH]
     seen: dict[int, int] = {}
@@ -466,7 +466,7 @@ def parse_price_text(text: str, name: str) -> tuple[int, pd.Series]:
         if r.ts_ms in seen:
             errors.append(f"{name}:{r.line}: the same time as line {seen[r.ts_ms]}")
         seen.setdefault(r.ts_ms, r.line)
-    step_ms = infer_interval_ms([IntervalRow(r.line, "", r.ts_ms, None, r.value) for r in rows])
+    step_ms = most_common_step_ms(r.ts_ms for r in rows)
     if len(rows) > 1 and (step_ms > 3_600_000 or 3_600_000 % step_ms):
         errors.append(f"{name}: prices every {step_ms / 60000:g} min; expected hourly or shorter intervals that "
                       "divide an hour (15, 30 or 60 min). For a price per period use prices = [...]")
@@ -474,7 +474,7 @@ def parse_price_text(text: str, name: str) -> tuple[int, pd.Series]:
         errors += [f"{name}:{r.line}: time is not on a {step_ms // 60000}-minute boundary"
                    for r in rows if r.ts_ms % step_ms]
     if errors:
-        raise ImportFormatError(errors)
+        raise CsvFormatError(errors)
     ts = np.array([r.ts_ms for r in rows], np.int64)
     values = np.array([r.value for r in rows])
     hour = ts - ts % 3_600_000
@@ -495,7 +495,7 @@ def _load_price_file(path: Path, _mtime_ns: int, _size: int) -> PriceFile:
         raise ValueError(f"esco.price_file: cannot read {path}: {exc}") from None
     try:
         interval, hourly = parse_price_text(text, path.name)
-    except ImportFormatError as exc:
+    except CsvFormatError as exc:
         raise ValueError(f"esco.price_file {path}: {exc}") from None
     return PriceFile(path, interval, hourly)
 
