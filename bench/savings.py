@@ -37,7 +37,7 @@ import time
 
 from _common import bench_dir, best_of, machine_line, print_table, time_once
 
-from energimon.analytics.esco import evaluate_site
+from energimon.analytics.esco.evaluation import evaluate_site
 from energimon.analytics.report.savings_report import generate_savings_report
 from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.config.settings import settings_from_dict

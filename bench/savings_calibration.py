@@ -50,7 +50,8 @@ import numpy as np
 import pandas as pd
 
 from energimon.analytics.baseline import fit_caltrack_billing, fit_caltrack_daily
-from energimon.analytics.esco import billing_periods, billing_savings, monthly_frame
+from energimon.analytics.esco.evaluation import billing_periods, billing_savings
+from energimon.analytics.esco.inputs import monthly_frame
 from energimon.analytics.savings import daily_savings, period_savings, savings_frame
 from energimon.analytics.stats import savings_uncertainty_kwh
 from energimon.analytics.synthetic import daily_temperature_c

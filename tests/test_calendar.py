@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from energimon.analytics.anomaly.calendar import SiteCalendar, danish_holidays
-from energimon.config.alert_settings import SiteCalendarSettings, parse_spans
+from energimon.analytics.anomaly.settings import SiteCalendarSettings, parse_spans
 from energimon.config.settings import ConfigError, settings_from_dict
 
 

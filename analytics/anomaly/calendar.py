@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from energimon.config.alert_settings import WEEKDAYS, SiteCalendarSettings, parse_spans
+from energimon.analytics.anomaly.settings import WEEKDAYS, SiteCalendarSettings, parse_spans
 from energimon.model import LOCAL_TZ
 
 

@@ -21,7 +21,7 @@ from energimon.analytics.anomaly import rules
 from energimon.analytics.anomaly import sources as sources_mod
 from energimon.analytics.anomaly.calendar import SiteCalendar
 from energimon.analytics.anomaly.findings import Finding, supersede
-from energimon.config.alert_settings import AlertSettings
+from energimon.analytics.anomaly.settings import AlertSettings
 from energimon.model import LOCAL_TZ, SeriesKey
 
 log = logging.getLogger(__name__)

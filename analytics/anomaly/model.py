@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from energimon.analytics.anomaly.findings import Finding
-from energimon.config.alert_settings import CusumRule, DeviationRule
+from energimon.analytics.anomaly.settings import CusumRule, DeviationRule
 from energimon.model import LOCAL_TZ
 
 MIN_BIN_COUNT = 3

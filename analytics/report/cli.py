@@ -72,8 +72,8 @@ def console_lines(files, month, lang: str = "en") -> list[str]:
 
 
 def cmd_report_savings(args) -> int:
-    from energimon.analytics.esco import parse_month
     from energimon.analytics.report.savings_report import generate_savings_report
+    from energimon.calendar import parse_month
     from energimon.config.settings import load_settings
     from energimon.store import open_store
 

@@ -150,8 +150,8 @@ def add_report_mail_parser(sub, config_arg) -> None:
 
 
 def cmd_report_mail(args) -> int:
-    from energimon.analytics.esco import parse_month
     from energimon.analytics.report.schedule import deliver_report
+    from energimon.calendar import parse_month
     from energimon.config.settings import load_settings
     from energimon.mail.service import Mailer, mail_db_path
     from energimon.store import open_store

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from energimon.analytics.esco import add_months
 from energimon.analytics.synthetic import SyntheticBuilding, daily_temperature_c
 from energimon.app.demo import DEMO_CONFIG, ESCO_MARKER
+from energimon.calendar import add_months
 from energimon.model import LOCAL_TZ
 
 ORIGIN = dt.date(2000, 1, 1)
