@@ -31,9 +31,10 @@ from _common import bench_dir, best_of, machine_line, print_table, time_once
 
 from energimon.analytics.solar import expected
 from energimon.analytics.solar.kpis import site_inputs, site_kpis
-from energimon.analytics.solar.report import generate_solar_report, next_month
+from energimon.analytics.solar.report import generate_solar_report
 from energimon.analytics.solar.synthetic import write_sites
 from energimon.app.demo import DEMO_CONFIG
+from energimon.calendar import next_month
 from energimon.collector.simulator.buildings import SORO_BUILDINGS
 from energimon.config.settings import settings_from_dict
 from energimon.model import LOCAL_TZ

@@ -62,7 +62,8 @@ def _out_dir(args, settings) -> Path:
 
 
 def cmd_report_solar(args) -> int:
-    from energimon.analytics.solar.report import generate_solar_report, parse_month
+    from energimon.analytics.solar.report import generate_solar_report
+    from energimon.calendar import parse_month
     from energimon.config.settings import load_settings
     from energimon.store import open_store
 
@@ -100,7 +101,8 @@ def console_lines(files, month) -> list[str]:
     import datetime as dt
 
     from energimon.analytics.report.numbers import fmt_number, fmt_percent
-    from energimon.analytics.solar.report import _month_row, status_reason
+    from energimon.analytics.solar.kpis import month_row
+    from energimon.analytics.solar.report import status_reason
 
     lines = []
     if files.preliminary:
@@ -109,7 +111,7 @@ def console_lines(files, month) -> list[str]:
                      if files.cutoff > month else
                      f"preliminary: {month:%Y-%m} has just begun; none of its days is over yet")
     for r in files.results:
-        m = _month_row(r)
+        m = month_row(r)
         if r.status(m) != "ok":
             lines.append(f"{r.inputs.site}: – ({status_reason(r, m, 'en')})")
             continue
