@@ -1,6 +1,6 @@
 """ESCO savings: fit + savings + report, for one site and for a simulated portfolio.
 
-Synthetic buildings (:mod:`energimon.analytics.synthetic`: CalTRACK-shaped daily use,
+Synthetic buildings (:mod:`energimon.collector.simulator.synthetic`: CalTRACK-shaped daily use,
 a known saving from the measure date) are written as hourly energy counters and hourly
 outdoor temperatures into a fresh embedded :class:`SqliteStore`: a baseline year (2025)
 and three reporting months (January-March 2026).  Untimed.  Then:
@@ -39,7 +39,7 @@ from _common import bench_dir, best_of, machine_line, print_table, time_once
 
 from energimon.analytics.esco.evaluation import evaluate_site
 from energimon.analytics.report.savings_report import generate_savings_report
-from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
+from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.config.settings import settings_from_dict
 from energimon.store.sqlite import SqliteStore
 

@@ -24,8 +24,8 @@ from energimon.analytics.esco.settings import EscoSettings, PricePeriod
 from energimon.analytics.report.savings_report import build_report
 from energimon.analytics.savings import daily_savings, period_savings, with_prices
 from energimon.analytics.stats import FitStatistics
-from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.app.cli import main
+from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.config.settings import ConfigError, load_settings, settings_from_dict
 from energimon.model import SeriesKey
 from energimon.store.sqlite import SqliteStore

@@ -12,10 +12,10 @@ import pytest
 from mail_servers import SmtpServer
 
 from energimon.analytics.report.schedule import deliver_report, first_working_day, run_due_reports
-from energimon.analytics.solar.synthetic import write_sites
-from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.calendar import danish_public_holidays
 from energimon.collector.simulator.buildings import SORO_BUILDINGS
+from energimon.collector.simulator.solar import write_sites
+from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.config.settings import load_settings
 from energimon.mail.outbox import MailDB
 from energimon.mail.service import Mailer

@@ -18,11 +18,11 @@ import pytest
 
 from energimon.analytics.report.savings_report import CSV_HEADER, generate_savings_report
 from energimon.analytics.solar.report import generate_solar_report
-from energimon.analytics.solar.synthetic import write_sites
-from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.app.cli import main
 from energimon.app.demo import DEMO_CONFIG
 from energimon.collector.simulator.buildings import SORO_BUILDINGS
+from energimon.collector.simulator.solar import write_sites
+from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.config.settings import load_settings
 from energimon.store.sqlite import SqliteStore
 

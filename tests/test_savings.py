@@ -15,8 +15,8 @@ from energimon.analytics.esco.ledger import ledger
 from energimon.analytics.esco.settings import EscoSettings
 from energimon.analytics.savings import daily_savings, period_savings, portfolio_total
 from energimon.analytics.stats import FitStatistics
-from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.calendar import contract_year
+from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.model import SeriesKey
 from energimon.store.sqlite import SqliteStore
 

@@ -16,10 +16,10 @@ import pytest
 
 from energimon.analytics.report.numbers import fmt_number, fmt_percent
 from energimon.analytics.solar.report import summary_line
-from energimon.analytics.solar.synthetic import write_sites
 from energimon.app.cli import main
 from energimon.app.demo import DEMO_CONFIG
 from energimon.collector.simulator.buildings import SORO_BUILDINGS
+from energimon.collector.simulator.solar import write_sites
 from energimon.config.settings import load_settings
 from energimon.model import LOCAL_TZ, SeriesKey
 from energimon.store.sqlite import SqliteStore
