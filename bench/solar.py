@@ -29,9 +29,9 @@ import tomllib
 import pandas as pd
 from _common import bench_dir, best_of, machine_line, print_table, time_once
 
+from energimon.analytics.report.solar_report import generate_solar_report
 from energimon.analytics.solar import expected
 from energimon.analytics.solar.kpis import site_inputs, site_kpis
-from energimon.analytics.solar.report import generate_solar_report
 from energimon.app.demo import DEMO_CONFIG
 from energimon.calendar import next_month
 from energimon.collector.simulator.buildings import SORO_BUILDINGS

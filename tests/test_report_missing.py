@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 
 from energimon.analytics.report.savings_report import CSV_HEADER, generate_savings_report
-from energimon.analytics.solar.report import generate_solar_report
+from energimon.analytics.report.solar_report import generate_solar_report
 from energimon.app.cli import main
 from energimon.app.demo import DEMO_CONFIG
 from energimon.collector.simulator.buildings import SORO_BUILDINGS
@@ -225,7 +225,7 @@ def test_a_solar_month_without_data_shows_dashes_and_why(solar, capsys):
 
 
 def test_a_solar_report_for_a_running_month_is_preliminary_and_future_days_are_not_missing(solar, tmp_path):
-    from energimon.analytics.solar.cli import console_lines
+    from energimon.analytics.report.solar_cli import console_lines
 
     settings = load_settings(solar / "energimon.toml")
     store = SqliteStore(solar / "store.db", readonly=True)

@@ -104,7 +104,7 @@ def produce(settings, store, kind: str, month: dt.date, today: dt.date) -> list[
         from energimon.analytics.report.savings_report import generate_savings_report
 
         return report_attachments(generate_savings_report(settings, store, month, today=today))
-    from energimon.analytics.solar.report import generate_solar_report
+    from energimon.analytics.report.solar_report import generate_solar_report
 
     lang = settings.smtp.language if settings.smtp is not None else "da"
     return report_attachments(generate_solar_report(settings, store, month, out_dir=reports_dir(settings), lang=lang,

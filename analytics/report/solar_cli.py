@@ -62,7 +62,7 @@ def _out_dir(args, settings) -> Path:
 
 
 def cmd_report_solar(args) -> int:
-    from energimon.analytics.solar.report import generate_solar_report
+    from energimon.analytics.report.solar_report import generate_solar_report
     from energimon.calendar import parse_month
     from energimon.config.settings import load_settings
     from energimon.store import open_store
@@ -101,8 +101,8 @@ def console_lines(files, month) -> list[str]:
     import datetime as dt
 
     from energimon.analytics.report.numbers import fmt_number, fmt_percent
+    from energimon.analytics.report.solar_report import status_reason
     from energimon.analytics.solar.kpis import month_row
-    from energimon.analytics.solar.report import status_reason
 
     lines = []
     if files.preliminary:
@@ -130,13 +130,13 @@ def solar_summary_for_latest(settings, store, site: str | None = None) -> str | 
     Never raises: ``latest`` must keep working when the KPIs cannot be computed (the reason is shown).
     Wiring (in ``cmd_latest``, before ``store.close()``)::
 
-        from energimon.analytics.solar.cli import solar_summary_for_latest
+        from energimon.analytics.report.solar_cli import solar_summary_for_latest
         line = solar_summary_for_latest(load_settings(args.config), store, args.site)
         ...
         if line:
             print(line)
     """
-    from energimon.analytics.solar.report import solar_sites, summary_line
+    from energimon.analytics.report.solar_report import solar_sites, summary_line
 
     try:
         sites = solar_sites(settings, store.series())

@@ -1,5 +1,7 @@
 """``energimon report solar``: the monthly solar report (PDF + CSV) on the shared report pipeline.
 
+The KPIs are computed by :mod:`energimon.analytics.solar.kpis`; this module renders them.
+
 Built with :mod:`energimon.analytics.report` (document model, PDF renderer, CSV writer, number
 formatting), so the solar and the savings reports look and behave alike.  Entry point for the CLI
 and a scheduler: :func:`generate_solar_report`.
@@ -24,6 +26,7 @@ from energimon.analytics.report.i18n import PRELIMINARY_SUFFIX, month_name, prel
 from energimon.analytics.report.i18n import tr as report_tr
 from energimon.analytics.report.numbers import MISSING, fmt_number, fmt_percent
 from energimon.analytics.report.pdf import render_pdf
+from energimon.analytics.report.solar_texts import KPI_NAMES_SHORT, t
 from energimon.analytics.solar.kpis import (
     MIN_HOURS_SHARE,
     PERIOD_COLUMNS,
@@ -35,7 +38,6 @@ from energimon.analytics.solar.kpis import (
     site_inputs,
     site_kpis,
 )
-from energimon.analytics.solar.texts import KPI_NAMES_SHORT, t
 from energimon.calendar import local_midnight, next_month, report_cutoff
 from energimon.calendar import today as local_today
 from energimon.model import LOCAL_TZ

@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_report_parser(sub, _config_arg)
     add_import_parser(sub, _config_arg)
-    from energimon.analytics.solar.cli import add_solar_report_parser  # `report solar` (pvlib imported lazily)
+    from energimon.analytics.report.solar_cli import add_solar_report_parser  # `report solar` (pvlib imported lazily)
 
     add_solar_report_parser(sub, _config_arg)
     from energimon.collector.sources.cli import add_sources_parser  # `sources` (httpx imported when one runs)
@@ -356,7 +356,7 @@ def _unknown(what: str, name: str, known) -> str:
 
 
 def cmd_latest(args) -> int:
-    from energimon.analytics.solar.cli import solar_summary_for_latest
+    from energimon.analytics.report.solar_cli import solar_summary_for_latest
 
     settings = load_settings(args.config)
     store = _open_store(args, settings)
