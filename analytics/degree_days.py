@@ -1,7 +1,8 @@
 """Outdoor temperature, degree days (graddage) and the graddagekorrektion.
 
-Danish practice (DESIGN §7): a day's degree days are ``max(0, 17 °C − daily mean
-outdoor temperature)``; a period's degree days are the sum over its days.
+Danish practice (graddage, base 17 °C, as Teknologisk Institut computes them and the district heating
+companies publish them): a day's degree days are ``max(0, 17 °C − daily mean outdoor temperature)``;
+a period's degree days are the sum over its days.
 Heat use is corrected to a *normal year* (normalår) with
 
     Q_norm = Q · ((1 − f) · G_normal / G_actual + f)

@@ -96,9 +96,32 @@ def _p_of(kind: str) -> int:
 
 # --------------------------------------------------------------------------- reference
 
+EEMETER4_VENV = Path("/tmp/caltrack-venv")
+EEMETER4_PACKAGES = ("eemeter==4.1.1", "pytz", "pandas<3")  # eemeter 4.1.1 breaks on pandas 3 and needs pytz
+
 
 class ReferenceMissing(Exception):
     pass
+
+
+def has_eemeter(venv: Path) -> bool:
+    py = venv / "bin" / "python"
+    return py.exists() and subprocess.run([str(py), "-c", "import eemeter"], capture_output=True,
+                                          timeout=300).returncode == 0
+
+
+def build_reference_venv(venv: Path = EEMETER4_VENV, packages=EEMETER4_PACKAGES) -> Path:
+    """A throwaway venv holding eemeter (outside the repository; never a dependency of energimon), built with
+    pip from PyPI if it is not there yet."""
+    if has_eemeter(venv):
+        return venv
+    print(f"building the eemeter reference venv {venv} ({', '.join(packages)}; a few minutes, once)",
+          file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *packages], check=True, timeout=1800)
+    if not has_eemeter(venv):
+        raise ReferenceMissing(f"eemeter still does not import in {venv}")
+    return venv
 
 
 def run_reference(venv: Path, no_hourly: bool) -> dict:
@@ -353,9 +376,13 @@ def main(argv=None) -> int:
     ap.add_argument("--reference-json", action="append", type=Path, default=[],
                     help="read a caltrack_reference.py output instead of running the driver (repeatable)")
     ap.add_argument("--no-hourly", action="store_true", help="skip the hourly comparison")
+    ap.add_argument("--build", action="store_true",
+                    help=f"build the eemeter 4 venv ({EEMETER4_VENV}) with pip if it is missing")
     args = ap.parse_args(argv)
     if not args.reference_venv and not args.reference_json:
-        args.reference_venv = [Path("/tmp/caltrack-venv")]
+        args.reference_venv = [EEMETER4_VENV]
+    if args.build:
+        build_reference_venv()
 
     refs = []
     for path in args.reference_json:

@@ -261,9 +261,42 @@ def _run_v4(samples: dict, out: dict, hourly: bool) -> None:
     }
 
 
+def serve_daily(sample: str) -> int:
+    """``--serve-daily``: for ``bench/fit_speed.py``, which pairs our daily fit with eemeter 4's in one run.
+
+    Writes one JSON line with the inputs (the baseline and reporting days as ``_run_v4`` uses them), then for
+    every ``fit`` line on stdin fits ``DailyModel(model="legacy")`` on the prepared baseline data again and
+    answers one JSON line: the seconds of ``fit`` alone (data preparation and this pipe are not timed) and the
+    predicted reporting-period total, so the two answers can be compared.
+    """
+    import eemeter.eemeter as em
+    from eemeter.eemeter.samples import load_sample
+
+    meter, temp, meta = load_sample(sample)
+    b0, b1, r0, r1 = _windows(meta)
+    bd = em.DailyBaselineData.from_series(_slice(meter, b0, b1), temp, is_electricity_data=True)
+    rd = em.DailyReportingData.from_series(_slice(meter, r0, r1), temp, is_electricity_data=True)
+    m = em.DailyModel(model="legacy").fit(bd, ignore_disqualification=True)  # warm-up (nlopt, numba caches)
+    pb, pr = m.predict(bd, ignore_disqualification=True), m.predict(rd, ignore_disqualification=True)
+    print(json.dumps({"baseline": {"temp_f": _nums(pb["temperature"]), "usage_kwh": _nums(pb["observed"])},
+                      "reporting": {"temp_f": _nums(pr["temperature"]), "usage_kwh": _nums(pr["observed"])}}),
+          flush=True)
+    for line in sys.stdin:
+        if line.strip() != "fit":
+            break
+        t0 = time.perf_counter()
+        m = em.DailyModel(model="legacy").fit(bd, ignore_disqualification=True)
+        seconds = time.perf_counter() - t0
+        pr = m.predict(rd, ignore_disqualification=True)
+        print(json.dumps({"seconds": seconds, "model": _coefficients_v4(m),
+                          "predicted_reporting_kwh": _nums(pr["predicted"])}), flush=True)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True, help="JSON file to write")
+    ap.add_argument("--out", help="JSON file to write")
+    ap.add_argument("--serve-daily", action="store_true", help="time eemeter 4's daily fit on request (fit_speed.py)")
     ap.add_argument("--no-hourly", action="store_true", help="skip the hourly model (eemeter 4.x only)")
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -277,6 +310,10 @@ def main(argv=None) -> int:
     except Exception:
         print("eemeter is not installed in this interpreter", file=sys.stderr)
         return 2
+    if args.serve_daily:
+        return serve_daily("il-electricity-cdd-hdd-daily")
+    if not args.out:
+        ap.error("--out is required")
     samples = {"daily": "il-electricity-cdd-hdd-daily", "billing": "il-electricity-cdd-hdd-billing_monthly",
                "hourly": "il-electricity-cdd-hdd-hourly"}
     out: dict = {"reference": {"package": "eemeter", "version": ver, "python": sys.version.split()[0],

@@ -34,10 +34,11 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import Timing, bench_dir, best_of, fmt_ms, machine_line, print_table, time_once
+from _common import Row, add_common_args, bench_dir, emit, machine_line, pairs, time_once
 
 from energimon.model import LOCAL_TZ, Reading, SeriesKey
 from energimon.store.sqlite import SqliteStore
@@ -130,95 +131,69 @@ def verify(store: SqliteStore, start: datetime, end: datetime, ts, power, counte
         errors.append(f"read_raw_ms: {len(rts)} readings back, {len(ts)} written, or values differ")
 
 
+def reference_db(path: Path, key_ts: list[tuple[np.ndarray, np.ndarray]]) -> sqlite3.Connection:
+    """The reference: the same readings in a plain (series_id, ts_ms, value) WITHOUT ROWID table, raw sqlite3."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE points (series_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL, value REAL NOT NULL, "
+               "PRIMARY KEY (series_id, ts_ms)) WITHOUT ROWID")
+    db.execute("BEGIN")
+    for sid, (ts, v) in enumerate(key_ts, start=1):
+        db.executemany("INSERT INTO points VALUES (?, ?, ?)", zip([sid] * len(ts), ts.tolist(), v.tolist(),
+                                                                   strict=True))
+    db.execute("COMMIT")
+    return db
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="31 days instead of a year (CI smoke run, a few seconds)")
-    ap.add_argument("--repeat", type=int, default=5, help="runs per query; the best is reported (default 5, min 3)")
-    ap.add_argument("--dir", default=None, help="parent of the temp dir (default: the system temp dir)")
+    add_common_args(ap)
+    ap.add_argument("--all", action="store_true", help="also the day/month/raw queries (best of the pairs)")
     args = ap.parse_args(argv)
-    if args.repeat < 3:
-        ap.error("--repeat must be at least 3")
-
-    started = time.perf_counter()
+    n_pairs = args.pairs or (3 if args.quick else 9)
     start = datetime(2025, 1, 1, tzinfo=LOCAL_TZ)
     end = datetime(2025, 2, 1, tzinfo=LOCAL_TZ) if args.quick else datetime(2026, 1, 1, tzinfo=LOCAL_TZ)
     ts, power, counter = make_year(start, end)
     n = len(ts)
-    print(f"energimon year query ({'quick: 31 days' if args.quick else 'full: one year'}, best of {args.repeat})")
-    print(machine_line())
-    print(f"range {start.isoformat()} .. {end.isoformat()} (Europe/Copenhagen): {n:,} one-minute readings per series")
-
+    print(f"year query: {n:,} one-minute readings per series ({start:%Y-%m-%d} .. {end:%Y-%m-%d}), {n_pairs} pairs; "
+          f"{machine_line()}", file=sys.stderr)
     errors: list[str] = []
     with bench_dir(args.dir) as root:
-        print(f"temp dir: {root}")
-        path = root / "store.db"
-        store = SqliteStore(path)
+        store = SqliteStore(root / "store.db")
         try:
-            w_power = write_series(store, POWER, ts, power)
-            w_energy = write_series(store, ENERGY, ts, counter)
-            print(f"written: 2 x {n:,} readings in {w_power + w_energy:.2f} s "
-                  f"({2 * n / (w_power + w_energy):,.0f} readings/s, one series at a time, batches of {WRITE_BATCH:,})")
-
-            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            sid_p, sid_e = series_id(db, POWER), series_id(db, ENERGY)
+            w = write_series(store, POWER, ts, power) + write_series(store, ENERGY, ts, counter)
+            # what the daemon's writer does in its idle time: old days into the store's long-term form
+            maintain = getattr(store, "maintain", None)
+            t_m = time_once(lambda: maintain(now_ms=int(ts[-1]) + 3 * 86_400_000)) if maintain else 0.0
+            print(f"written 2 × {n:,} readings in {w:.1f} s; maintenance {t_m:.1f} s", file=sys.stderr)
+            db = reference_db(root / "reference.db", [(ts, power), (ts, counter)])
             t0, t1 = int(ts[0]), int(ts[-1]) + 1
-            # Both baselines start from the same data the store holds; pandas from numpy arrays in memory.
-            raw_sql = "SELECT ts_ms, value FROM points WHERE series_id=? AND ts_ms>=? AND ts_ms<? ORDER BY ts_ms"
-
-            queries: list[tuple[str, Callable, Callable, Callable | None]] = [
-                ("aggregate 15min mean", lambda: store.aggregate(POWER, start, end, "15min", "mean"),
-                 sql_group_by(db, sid_p, t0, t1, 900, "avg(value)"), pandas_resample(ts, power, "15min", False)),
-                ("aggregate day mean", lambda: store.aggregate(POWER, start, end, "day", "mean"),
-                 sql_group_by(db, sid_p, t0, t1, 3600, "avg(value)"), pandas_resample(ts, power, "D", False)),
-                ("aggregate month mean", lambda: store.aggregate(POWER, start, end, "month", "mean"),
-                 sql_group_by(db, sid_p, t0, t1, 3600, "avg(value)"), pandas_resample(ts, power, "MS", False)),
-                ("energy 15min", lambda: store.energy(ENERGY, start, end, "15min"),
-                 sql_group_by(db, sid_e, t0, t1, 900, "max(value) - min(value)"),
-                 pandas_resample(ts, counter, "15min", True)),
-                ("energy day", lambda: store.energy(ENERGY, start, end, "day"),
-                 sql_group_by(db, sid_e, t0, t1, 3600, "max(value) - min(value)"),
-                 pandas_resample(ts, counter, "D", True)),
-                ("read_raw_ms (all)", lambda: store.read_raw_ms(POWER, t0, t1),
-                 lambda: db.execute(raw_sql, (sid_p, t0, t1)).fetchall(), None),
-            ]
             verify(store, start, end, ts, power, counter, errors)
-
-            rows: list[list[str]] = []
-            goal_line = ""
-            for name, q_store, q_sql, q_pandas in queries:
-                cases = [(None, lambda q=q_store: time_once(q)), (None, lambda q=q_sql: time_once(q))]
-                if q_pandas is not None:
-                    cases.append((None, lambda q=q_pandas: time_once(q)))
-                timings: list[Timing] = best_of(args.repeat, *cases)
-                t_store, t_sql = timings[0], timings[1]
-                t_pd = timings[2] if q_pandas is not None else None
-                goal = "-"
-                if name == "aggregate 15min mean":
-                    if args.quick:
-                        goal = "n/a"
-                        goal_line = "goal (< 0.5 s for a year into 15-minute windows) is judged on the full run only"
-                    else:
-                        goal = "PASS" if t_store.best < GOAL_15MIN_S else "MISS"
-                        goal_line = (f"goal: year into 15-minute windows < {GOAL_15MIN_S} s: {goal} "
-                                     f"({t_store.best:.3f} s best, {t_store.median:.3f} s median)")
-                rows.append([
-                    name, fmt_ms(t_store.best), fmt_ms(t_store.median), fmt_ms(t_sql.best),
-                    f"{t_store.best / t_sql.best:.2f}",
-                    fmt_ms(t_pd.best) if t_pd else "-",
-                    f"{t_store.best / t_pd.best:.2f}" if t_pd else "-",
-                    goal,
-                ])
+            rows = []
+            cases = [("aggregate 15min mean", lambda: store.aggregate(POWER, start, end, "15min", "mean"),
+                      sql_group_by(db, 1, t0, t1, 900, "avg(value)"), {"seconds_max": GOAL_15MIN_S}),
+                     ("energy 15min", lambda: store.energy(ENERGY, start, end, "15min"),
+                      sql_group_by(db, 2, t0, t1, 900, "max(value) - min(value)"), {})]
+            if args.all:
+                raw_sql = "SELECT ts_ms, value FROM points WHERE series_id=? AND ts_ms>=? AND ts_ms<? ORDER BY ts_ms"
+                cases += [("aggregate day mean", lambda: store.aggregate(POWER, start, end, "day", "mean"),
+                           sql_group_by(db, 1, t0, t1, 3600, "avg(value)"), {}),
+                          ("read_raw_ms (all)", lambda: store.read_raw_ms(POWER, t0, t1),
+                           lambda: db.execute(raw_sql, (1, t0, t1)).fetchall(), {})]
+            span = "a year" if not args.quick else "31 days"
+            for name, q_store, q_sql, goal in cases:
+                p, r, load = pairs(n_pairs, lambda q=q_store: time_once(q), lambda q=q_sql: time_once(q),
+                                   progress=name)
+                rows.append(Row("store_year_query", f"embedded store: {span} of 1-minute readings → {name}", "s", 1,
+                                "time", "raw sqlite3 GROUP BY on a plain (series, time, value) table, same data",
+                                p, r, goal if not args.quick else {}, load,
+                                "" if not args.quick else "goal judged on the full year"))
             db.close()
         finally:
             store.close()
-
-    print()
-    print_table(["query", "store ms", "(median)", "SQL ms", "store/SQL", "pandas ms", "store/pandas", "goal"], rows)
-    print(f"\n{goal_line}")
-    print(f"checks: {'all results match pandas/numpy' if not errors else 'FAILED'}")
+    emit(rows, args.json)
     for e in errors:
-        print(f"  WRONG: {e}")
-    print(f"total {time.perf_counter() - started:.1f} s")
+        print(f"WRONG: {e}", file=sys.stderr)
     return 1 if errors else 0
 
 

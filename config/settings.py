@@ -62,6 +62,7 @@ from energimon.config.validators import (
 from energimon.mail.settings import SmtpSettings, mail_warnings
 from energimon.model import ID_RULE, Role, is_valid_id
 from energimon.security import redact_url_credentials
+from energimon.web.settings import WebSettings, cross_check_web
 
 DEFAULT_CONFIG_PATH = Path("/etc/energimon/energimon.toml")
 ENV_CONFIG = "ENERGIMON_CONFIG"
@@ -223,6 +224,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # [metrics]: Prometheus /metrics
+    web: WebSettings | None = None  # [web]: the web application and public CO2 barometer (energimon.web)
     sources: SourcesSettings | None = None  # [sources]: Eloverblik, Energi Data Service, DMI (live data)
 
     @classmethod
@@ -327,6 +329,8 @@ def _absolute_data_paths(settings: Settings, base: Path) -> None:
         settings.esco.reports_dir = base / settings.esco.reports_dir
     if settings.schedule.jobs_path is not None and not settings.schedule.jobs_path.is_absolute():
         settings.schedule.jobs_path = base / settings.schedule.jobs_path
+    if settings.web is not None and not settings.web.data_dir.is_absolute():
+        settings.web.data_dir = base / settings.web.data_dir
     if settings.sources is not None and settings.sources.state_path is not None \
             and not settings.sources.state_path.is_absolute():
         settings.sources.state_path = base / settings.sources.state_path
@@ -696,6 +700,7 @@ def _cross_check(settings: Settings) -> list[Problem]:
     problems += [Problem(key, msg) for key, msg in
                  cross_check_alerts(settings.alerts, set(settings.sites), settings.smtp is not None)]
     problems += [Problem(key, msg) for key, msg in cross_check_datahub(settings.datahub, set(settings.sites))]
+    problems += [Problem(key, msg) for key, msg in cross_check_web(settings.web, set(settings.sites))]
     problems += [Problem(key, msg) for key, msg in cross_check_sources(settings.sources, set(settings.sites))]
     return problems
 

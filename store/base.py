@@ -14,13 +14,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from energimon.model import Kind, Reading, SeriesKey, channel_info
-from energimon.store.counters import EnergyResult, auto_max_gap_s, energy_per_window
-from energimon.store.windows import Window, combine_partials, edges_ms, to_ms
+
+if TYPE_CHECKING:  # numpy and pandas are imported where the reads use them: the daemon's write path needs neither
+    import numpy as np
+    import pandas as pd
+
+    from energimon.store.counters import EnergyResult
 
 AGGREGATES = ("mean", "min", "max", "last", "sum", "count")
 
@@ -91,12 +93,23 @@ class Store(ABC):
     def ping(self) -> StoreHealth:
         return StoreHealth(True, self.kind, "ok")
 
+    def maintain(self, now_ms: int | None = None, budget_s: float = 2.0) -> bool:
+        """Housekeeping the spool writer runs in its idle time (the embedded store compacts old days).
+
+        Works for about ``budget_s``; returns True when more is due (call again soon).  Default: nothing to do.
+        """
+        return False
+
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
 
     # -- semantics shared by all stores ---------------------------------------------
     def read(self, key: SeriesKey, start: datetime, end: datetime) -> pd.Series:
         """Raw readings in ``[start, end)``, indexed by UTC time."""
+        import pandas as pd
+
+        from energimon.store.windows import to_ms
+
         ts, v = self.read_raw_ms(key, to_ms(start), to_ms(end))
         index = pd.to_datetime(ts, unit="ms", utc=True)
         return pd.Series(v, index=index, name=str(key))
@@ -114,6 +127,8 @@ class Store(ABC):
 
     def aggregates(self, key: SeriesKey, start: datetime, end: datetime, window: str) -> pd.DataFrame:
         """All aggregates (mean, min, max, last, sum, count) per window."""
+        from energimon.store.windows import Window, combine_partials
+
         win = Window(window)
         edges = win.edges(start, end)
         start_ms, end_ms = int(edges[0].value // 1_000_000), int(edges[-1].value // 1_000_000)
@@ -129,6 +144,10 @@ class Store(ABC):
         max_gap_s: float | None = None,
     ) -> EnergyResult:
         """Energy per window from a counter channel (differences, resets, gaps)."""
+
+        from energimon.store.counters import auto_max_gap_s, energy_per_window
+        from energimon.store.windows import Window, edges_ms
+
         info = channel_info(key.channel)
         if info.kind is not Kind.COUNTER:
             raise ValueError(f"{key}: energy needs a counter channel, {key.channel} is a {info.kind}")
@@ -152,6 +171,9 @@ class Store(ABC):
 
 
 def partials_from_raw(ts: np.ndarray, v: np.ndarray, bucket_s: int) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
     cols = ["count", "sum", "min", "max", "last"]
     if len(ts) == 0:
         return pd.DataFrame(columns=cols, index=pd.DatetimeIndex([], tz="UTC"))

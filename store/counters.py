@@ -1,7 +1,7 @@
 """Energy per window from cumulative counters.
 
 Consumption in a period is the difference of an energy counter, not the
-integral of sampled power (DESIGN §3).  This module turns raw counter readings
+integral of sampled power (docs/ARCHITECTURE.md#counters-not-integrals).  This module turns raw counter readings
 into energy per window, honestly:
 
 * **Window edges** rarely coincide with readings.  The counter at an edge is

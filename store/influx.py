@@ -51,17 +51,20 @@ import ssl
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import numpy as np
-import pandas as pd
 import urllib3
 
 from energimon.config.influx_settings import InfluxSettings
 from energimon.model import OnConflict, Reading, Role, SeriesKey, is_valid_id, now_ms
 from energimon.security import redact_url_credentials
 from energimon.store.base import Rejected, Store, StoreError, StoreHealth, collision_reason
+from energimon.store.spool import ReadingRows
+
+if TYPE_CHECKING:  # imported where used: the daemon's start does not wait for pandas
+    import numpy as np
+    import pandas as pd
 
 log = logging.getLogger("energimon.store.influx")
 
@@ -133,11 +136,19 @@ def line_for(measurement: str, site: str, device: str, role: str, fields: dict[s
 
 
 class _Line:
-    __slots__ = ("readings", "text")
+    __slots__ = ("_readings", "text")
 
-    def __init__(self, text: str, readings: list[Reading]):
+    def __init__(self, text: str, readings):
         self.text = text
-        self.readings = readings
+        self._readings = readings  # the readings of the line, or (ReadingRows, first row, end) to build them from
+
+    @property
+    def readings(self) -> list[Reading]:
+        """Only looked at when the server refused a batch (to find the offending readings)."""
+        if isinstance(self._readings, tuple):
+            rr, a, b = self._readings
+            return [rr.reading(row) for row in rr.rows[a:b]]
+        return self._readings
 
 
 class InfluxStore(Store):
@@ -149,6 +160,7 @@ class InfluxStore(Store):
         self._lock = threading.Lock()
         self._valid_ids: set[str] = set()
         self._prefixes: dict[tuple[str, str, str, str], str] = {}
+        self._stream_info: dict[tuple[str, str, str, str], tuple[str | None, str]] = {}  # see lines_of_rows
         t = settings.timeout_s
         ca_file = str(settings.ca_file) if settings.ca_file is not None else None
         if not settings.verify_tls:
@@ -293,6 +305,7 @@ class InfluxStore(Store):
         timestamp are plain finite float / in-range int costs a few dict look-ups; anything else goes
         through :meth:`_check`, which names what is wrong.
         """
+
         groups: dict[tuple[str, int], dict[str, Reading]] = {}
         prefixes, meas_of, fields_of = self._prefixes, MEASUREMENT_OF, _FIELDS
         for r in readings:
@@ -331,6 +344,60 @@ class InfluxStore(Store):
                 append(_Line(f"{prefix} {','.join(parts)} {ts}", rs))
         return out
 
+    def lines_of_rows(self, rr: ReadingRows, rejected: list[Rejected]) -> list[_Line]:
+        """:meth:`lines` for a batch straight from the spool, without an object per reading.
+
+        Consecutive readings of one tag set and instant (a poll's channels, as the spool holds them) share a
+        line; the same point in two lines is the same to InfluxDB (its fields are merged, the later line's
+        value wins).  The checks that depend on the series run once per stream (cached); the values and times
+        are checked column-wise.  A batch with anything to refuse goes through :meth:`lines` (which names what is
+        wrong).
+        """
+        import numpy as np
+
+        rows, streams = rr.rows, rr.streams
+        if not rows:
+            return []
+        _, sids, tss, vals, _keep = zip(*rows, strict=True)
+        cache, chs, pid_of_sid, prefixes, pid_of = self._stream_info, {}, {}, [], {}
+        for sid in set(sids):
+            key = streams[sid]
+            info = cache.get(key)
+            if info is None:
+                info = cache[key] = self._stream_prefix(key)
+            prefix, field = info
+            if prefix is None:
+                return self.lines(list(rr), rejected)
+            chs[sid] = field
+            pid = pid_of.get(prefix)
+            if pid is None:
+                pid = pid_of[prefix] = len(prefixes)
+                prefixes.append(prefix)
+            pid_of_sid[sid] = pid
+        # the spool's REAL column gives floats; NaN/inf and times out of range go the slow way
+        if not all(map(math.isfinite, vals)) or min(tss) < 0 or max(tss) > MAX_MS:
+            return self.lines(list(rr), rejected)
+        n = len(rows)
+        pid = np.fromiter(map(pid_of_sid.__getitem__, sids), np.int64, n)
+        ts = np.fromiter(tss, np.int64, n)
+        sid = np.fromiter(sids, np.int64, n)
+        # a new line where the tag set or the instant changes, or where a stream id does not increase: so a
+        # channel never appears twice on one line (the later reading then gets its own, later line and wins)
+        cut = (np.flatnonzero((pid[1:] != pid[:-1]) | (ts[1:] != ts[:-1]) | (sid[1:] <= sid[:-1])) + 1).tolist()
+        starts, ends = [0, *cut], [*cut, n]
+        fields = list(map(str.__add__, map(chs.__getitem__, sids), map(repr, vals)))  # "power_w=" + "1500.0"
+        return [_Line(f"{prefixes[p]} {','.join(fields[a:b])} {tss[a]}", (rr, a, b))
+                for a, b, p in zip(starts, ends, pid[starts].tolist(), strict=True)]
+
+    def _stream_prefix(self, key: tuple[str, str, str, str]) -> tuple[str | None, str]:
+        """(line prefix, ``field=``) of a spool stream, or (None, why it can never be stored)."""
+        site, device, channel, role = key
+        why = self._check(Reading(site, device, channel, role, 0, 0.0))
+        if why is not None:
+            return None, why
+        prefix = self._prefix(site, device, role, channel, MEASUREMENT_OF[channel])
+        return prefix, channel + "="
+
     def write(self, readings: Sequence[Reading]) -> list[Rejected]:
         """Write one batch in one request; returns the readings refused for good.
 
@@ -340,9 +407,12 @@ class InfluxStore(Store):
         """
         rejected: list[Rejected] = []
         keep = OnConflict.KEEP
-        if any(r.on_conflict is keep for r in readings):
-            readings = self._without_collisions(readings, rejected)
-        lines = self.lines(readings, rejected)
+        if isinstance(readings, ReadingRows) and not any(row[4] == 1 for row in readings.rows):  # 1: KEEP
+            lines = self.lines_of_rows(readings, rejected)  # the spool's batch, no device times: the fast path
+        else:
+            if any(r.on_conflict is keep for r in readings):
+                readings = self._without_collisions(readings, rejected)
+            lines = self.lines(readings, rejected)
         if lines:
             with self._lock:
                 if self._db_pending:
@@ -502,6 +572,8 @@ class InfluxStore(Store):
                 f"AND time >= {start_ms}ms AND time < {end_ms}ms")
 
     def read_raw_ms(self, key: SeriesKey, start_ms: int, end_ms: int) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np
+
         empty = np.empty(0, np.int64), np.empty(0, np.float64)
         m = MEASUREMENT_OF.get(key.channel)
         if m is None or min(MAX_MS, end_ms) <= max(0, start_ms):
@@ -522,6 +594,9 @@ class InfluxStore(Store):
         return ts, v
 
     def partials_ms(self, key: SeriesKey, start_ms: int, end_ms: int, bucket_s: int) -> pd.DataFrame:
+        import numpy as np
+        import pandas as pd
+
         cols = ["count", "sum", "min", "max", "last"]
         m = MEASUREMENT_OF.get(key.channel)
         if m is None or min(MAX_MS, end_ms) <= max(0, start_ms):
@@ -564,10 +639,15 @@ class InfluxStore(Store):
         return [best[k] for k in sorted(best)]
 
     def series(self) -> pd.DataFrame:
+        import pandas as pd
+
         rows = [r[:4] for r in self._last_per_series()]
         return pd.DataFrame(rows, columns=["site", "device", "channel", "role"])
 
     def latest(self) -> pd.DataFrame:
+        import numpy as np
+        import pandas as pd
+
         rows = self._last_per_series()
         df = pd.DataFrame(rows, columns=["site", "device", "channel", "role", "ts_ms", "value"])
         df.insert(4, "time", pd.to_datetime(df.pop("ts_ms").astype(np.int64), unit="ms", utc=True))

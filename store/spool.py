@@ -48,15 +48,20 @@ _READING_OF_CODE = {0: Reading, 1: DeviceTimedReading, 2: RevisableReading}
 FILL_WARNINGS = (0.5, 0.8, 0.95)
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS readings (
-    id      INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a batch's id range names only its readings
+CREATE TABLE IF NOT EXISTS streams (
+    id      INTEGER PRIMARY KEY,                -- a series and its role, stored once (not 4 strings a reading)
     site    TEXT NOT NULL,
     device  TEXT NOT NULL,
     channel TEXT NOT NULL,
     role    TEXT NOT NULL,
+    UNIQUE (site, device, channel, role)
+);
+CREATE TABLE IF NOT EXISTS queue (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a batch's id range names only its readings
+    stream  INTEGER NOT NULL,                   -- streams.id
     ts_ms   INTEGER NOT NULL,
     value   REAL NOT NULL,
-    conflict INTEGER NOT NULL DEFAULT 0   -- the reading's OnConflict: 0 overwrite, 1 keep, 2 revise
+    conflict INTEGER NOT NULL DEFAULT 0         -- the reading's OnConflict: 0 overwrite, 1 keep, 2 revise
 );
 CREATE TABLE IF NOT EXISTS stamps (
     stream  TEXT PRIMARY KEY,               -- energimon.stamps: the last stamp given to each stream
@@ -85,11 +90,52 @@ class SpoolUnwritable(SpoolFull):
     """
 
 
+StreamKey = tuple[str, str, str, str]  # site, device, channel, role
+
+
+class ReadingRows(Sequence[Reading]):
+    """A batch's readings as the spool holds them: rows ``(id, stream, ts_ms, value, conflict)`` and the streams they
+    name.  A ``Sequence[Reading]`` (a :class:`Reading` is built only for the rows someone looks at), so any store
+    can take it; the stores' fast paths read :attr:`rows` and :attr:`streams` directly, without an object per
+    reading (``bench/influx_write.py``, ``bench/spool_throughput.py``)."""
+
+    __slots__ = ("rows", "streams")
+
+    def __init__(self, rows: list[tuple[int, int, int, float, int]], streams: Mapping[int, StreamKey]):
+        self.rows = rows
+        self.streams = streams
+
+    def reading(self, row: tuple[int, int, int, float, int]) -> Reading:
+        site, device, channel, role = self.streams[row[1]]
+        return _READING_OF_CODE[row[4]](site, device, channel, role, row[2], row[3])
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.reading(row) for row in self.rows[i]]
+        return self.reading(self.rows[i])
+
+    def __iter__(self):
+        reading = self.reading
+        for row in self.rows:
+            yield reading(row)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"ReadingRows({len(self.rows)} readings)"
+
+
 @dataclass
 class Batch:
     first_id: int
     last_id: int
-    readings: list[Reading]
+    readings: ReadingRows
 
     def __len__(self) -> int:
         return len(self.readings)
@@ -116,8 +162,11 @@ class Spool:
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(SCHEMA)
-        self._add_conflict_column()
-        self._count = self._db.execute("SELECT count(*) FROM readings").fetchone()[0]
+        self._migrate_readings_table()
+        self._streams: dict[int, StreamKey] = {}  # id -> key; only grows (a stream is never deleted)
+        self._stream_ids: dict[StreamKey, int] = {}
+        self._load_streams()
+        self._count = self._db.execute("SELECT count(*) FROM queue").fetchone()[0]
         self._warned: set[float] = {f for f in FILL_WARNINGS if self._count >= f * max_readings}
         if self._warned:
             log.warning("spool %s opened %d%% full (%d of %d readings waiting for the store)",
@@ -125,12 +174,48 @@ class Spool:
         elif self._count:
             log.info("spool %s opened with %d readings waiting for the store", self.path, self._count)
 
-    def _add_conflict_column(self) -> None:
-        """A spool written by an older energimon lacks ``conflict``: add it (its readings were all stamped by
-        energimon, so :attr:`OnConflict.OVERWRITE`)."""
+    def _migrate_readings_table(self) -> None:
+        """A spool written by an earlier version keeps its readings in ``readings`` (four strings a row): move
+        them into ``queue`` (oldest first, ids in the same order) in one transaction, so nothing is lost or doubled
+        by a crash in the middle, and drop the old table."""
+        legacy = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'readings'"
+        if self._db.execute(legacy).fetchone() is None:
+            return
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(readings)")}
-        if "conflict" not in columns:
-            self._db.execute("ALTER TABLE readings ADD COLUMN conflict INTEGER NOT NULL DEFAULT 0")
+        # the reading's kind: the ``conflict`` code, or an older spool's ``keep`` flag (1 = the device's time), or
+        # before both existed every reading was stamped by energimon
+        conflict = "r.conflict" if "conflict" in columns else "r.keep" if "keep" in columns else "0"
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("INSERT OR IGNORE INTO streams (site, device, channel, role) "
+                             "SELECT DISTINCT site, device, channel, role FROM readings")
+            moved = self._db.execute(
+                f"INSERT INTO queue (stream, ts_ms, value, conflict) SELECT s.id, r.ts_ms, r.value, {conflict} "
+                "FROM readings r JOIN streams s ON s.site = r.site AND s.device = r.device AND s.channel = r.channel "
+                "AND s.role = r.role ORDER BY r.id").rowcount
+            self._db.execute("DROP TABLE readings")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        log.info("spool %s: moved %d waiting readings into the current layout", self.path, moved)
+
+    def _load_streams(self) -> None:
+        for sid, *key in self._db.execute("SELECT id, site, device, channel, role FROM streams"):
+            self._streams[sid] = tuple(key)
+            self._stream_ids[tuple(key)] = sid
+
+    def _stream_id(self, key: StreamKey, created: list[StreamKey]) -> int:
+        """The id of a stream, created (inside the caller's transaction) when new."""
+        sid = self._db.execute("INSERT INTO streams (site, device, channel, role) VALUES (?, ?, ?, ?) "
+                               "ON CONFLICT DO NOTHING RETURNING id", key).fetchone()
+        if sid is None:  # another process added it meanwhile
+            sid = self._db.execute("SELECT id FROM streams WHERE site = ? AND device = ? AND channel = ? "
+                                   "AND role = ?", key).fetchone()
+        self._stream_ids[key] = sid[0]
+        self._streams[sid[0]] = key
+        created.append(key)
+        return sid[0]
 
     # -- producers ------------------------------------------------------------------------
     def put(self, readings: Sequence[Reading], source: str = "unknown",
@@ -156,14 +241,17 @@ class Spool:
                     f"spool {self.path} is full ({self._count} of {self.max_readings} readings); "
                     f"{len(valid)} new readings refused from {source}"
                 )
+            created: list[StreamKey] = []
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany(
-                    "INSERT INTO readings (site, device, channel, role, ts_ms, value, conflict) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(r.site, r.device, r.channel, r.role, r.ts_ms, float(r.value), _CONFLICT_CODE[r.on_conflict])
-                     for r in valid],
-                )
+                ids, code, rows = self._stream_ids, _CONFLICT_CODE, []
+                for r in valid:
+                    key = (r.site, r.device, r.channel, r.role)
+                    sid = ids.get(key)
+                    if sid is None:
+                        sid = self._stream_id(key, created)
+                    rows.append((sid, r.ts_ms, float(r.value), code[r.on_conflict]))
+                self._db.executemany("INSERT INTO queue (stream, ts_ms, value, conflict) VALUES (?, ?, ?, ?)", rows)
                 if stamps:
                     self._db.executemany(
                         "INSERT INTO stamps (stream, last_ms) VALUES (?, ?) "
@@ -176,17 +264,25 @@ class Spool:
                 self._db.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 self._rollback()
+                self._forget(created)
                 raise SpoolUnwritable(
                     f"spool {self.path} cannot be written ({exc}: is its disk full?); "
                     f"{len(valid)} new readings refused from {source}"
                 ) from exc
             except BaseException:
                 self._rollback()
+                self._forget(created)
                 raise
             self._count += len(valid)
             self._check_fill()
         result.accepted = len(valid)
         return result
+
+    def _forget(self, created: list[StreamKey]) -> None:
+        """Stream ids created in a transaction that was rolled back do not exist."""
+        for key in created:
+            sid = self._stream_ids.pop(key, None)
+            self._streams.pop(sid, None)
 
     def dead_letter(self, source: str, subject: str, payload: str | bytes, reason: str) -> None:
         """Keep input that could not become readings, with why, for inspection."""
@@ -211,17 +307,20 @@ class Spool:
         )
 
     # -- the writer -----------------------------------------------------------------------
-    def take(self, limit: int) -> Batch | None:
-        """The oldest ``limit`` readings, still in the spool until :meth:`ack`."""
+    def take(self, limit: int, after_id: int = 0) -> Batch | None:
+        """The oldest ``limit`` readings (after ``after_id``: the batch after one not yet acknowledged), still in
+        the spool until :meth:`ack`."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, site, device, channel, role, ts_ms, value, conflict FROM readings "
-                "ORDER BY id LIMIT ?",
-                (limit,),
+                "SELECT id, stream, ts_ms, value, conflict FROM queue WHERE id > ? ORDER BY id LIMIT ?",
+                (after_id, limit)
             ).fetchall()
-        if not rows:
-            return None
-        return Batch(rows[0][0], rows[-1][0], [_READING_OF_CODE[row[7]](*row[1:7]) for row in rows])
+            if not rows:
+                return None
+            streams = self._streams
+            if any(row[1] not in streams for row in rows):  # added by another process (an import) meanwhile
+                self._load_streams()
+        return Batch(rows[0][0], rows[-1][0], ReadingRows(rows, streams))
 
     def ack(
         self, batch: Batch, dead: Sequence[tuple[Reading, str]] = (), source: str = "store"
@@ -237,7 +336,7 @@ class Spool:
             try:
                 self._insert_dead_letters((source, str(r.key), _reading_json(r), why) for r, why in dead)
                 deleted = self._db.execute(
-                    "DELETE FROM readings WHERE id BETWEEN ? AND ?", (batch.first_id, batch.last_id)
+                    "DELETE FROM queue WHERE id BETWEEN ? AND ?", (batch.first_id, batch.last_id)
                 ).rowcount
                 self._db.execute("COMMIT")
             except sqlite3.OperationalError as exc:
@@ -300,6 +399,61 @@ class Spool:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+# -- read-only views for the commands (another process, while the daemon writes) ------------------------------
+@dataclass(frozen=True)
+class SpoolCounts:
+    waiting: int  # readings not yet written to the store
+    dead_letters: int
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: int
+    received_ms: int
+    source: str  # e.g. "mqtt", "modbus", "store"
+    subject: str  # the MQTT topic or the series
+    payload: str  # the raw input (a reading as JSON for refused readings)
+    reason: str
+
+
+def _read_only(path: str | Path) -> sqlite3.Connection:
+    """The spool file opened read-only (nothing created or changed); :class:`sqlite3.Error` when it cannot be."""
+    return sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, timeout=10)
+
+
+def read_counts(path: str | Path) -> SpoolCounts:
+    """How many readings wait for the store and how many dead letters the spool at ``path`` keeps."""
+    db = _read_only(path)
+    try:
+        waiting = count_waiting(db)
+        dead = db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+    finally:
+        db.close()
+    return SpoolCounts(int(waiting), int(dead))
+
+
+def read_dead_letters(path: str | Path, limit: int = 100, subject: str | None = None) -> list[DeadLetter]:
+    """The newest ``limit`` dead letters of the spool at ``path``, newest first; with ``subject``, only those
+    whose subject contains it (case-sensitive, as the topic or series is written)."""
+    db = _read_only(path)
+    try:
+        rows = db.execute(
+            "SELECT id, received_ms, source, subject, payload, reason FROM dead_letters "
+            + ("WHERE instr(subject, ?) > 0 " if subject else "") + "ORDER BY id DESC LIMIT ?",
+            (subject, limit) if subject else (limit,),
+        ).fetchall()
+    finally:
+        db.close()
+    return [DeadLetter(*row) for row in rows]
+
+
+def count_waiting(db: sqlite3.Connection) -> int:
+    """Readings waiting in a spool file that another process opened (``energimon status``, read-only while the
+    daemon writes), in the current layout or an earlier version's (not yet moved)."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return sum(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("queue", "readings") if t in tables)
 
 
 def _reading_json(r: Reading) -> str:

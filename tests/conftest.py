@@ -1,5 +1,10 @@
 """Shared fixtures: real servers started from the binaries on PATH, on free loopback ports, in temp dirs.
 
+One fixture per kind of server: ``influxd`` (and ``influxd_auth``, ``influxd_tls``, ``influx_settings``),
+``victoria``, ``mosquitto`` (and ``mosquitto_factory`` for other configurations), ``smtp`` (and the fake
+Microsoft endpoints ``entra`` and ``graph``).  Ports come from :func:`helpers.net.free_port`; waiting is
+:func:`helpers.wait.wait_for` — never a fixed sleep.
+
 A missing binary fails the test (CI installs the Debian packages; see .ci/run) — never a silent skip.
 Servers are stopped by the PID we started them with.
 """
@@ -10,22 +15,16 @@ import itertools
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from helpers.net import free_port
+from helpers.wait import wait_for
 
 
 def require_binary(name: str, package: str) -> str:
@@ -37,22 +36,21 @@ def require_binary(name: str, package: str) -> str:
 
 def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout_s: float = 20.0,
                context: ssl.SSLContext | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    """Until ``url`` answers (a 4xx counts: the server is up); the server's log when it exits or never answers."""
+
+    def up() -> bool:
         if proc.poll() is not None:
             tail = log.read_text(errors="replace")[-3000:]
             raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}:\n{tail}")
         try:
             with urllib.request.urlopen(url, timeout=1, context=context) as resp:
-                if resp.status < 300:
-                    return
+                return resp.status < 300
         except urllib.error.HTTPError as exc:
-            if exc.code < 500:
-                return
+            return exc.code < 500
         except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{url} not ready after {timeout_s} s:\n{log.read_text(errors='replace')[-3000:]}")
+            return False
+
+    wait_for(up, timeout_s, lambda: f"{url} to answer:\n{log.read_text(errors='replace')[-3000:]}")
 
 
 class InfluxServer:
@@ -292,3 +290,34 @@ def graph(mail_pki, entra):
     server = FakeGraph(mail_pki, entra)
     yield server
     server.stop()
+
+
+# -- MQTT: a real Mosquitto (tests/mqtt_broker.py) ------------------------------------------------------------
+@pytest.fixture
+def mosquitto(tmp_path):
+    """Mosquitto on a free loopback port (anonymous, persistence on), its files in ``tmp_path/broker``; one per
+    test (sessions and retained messages must not leak between tests).  ``restart()`` keeps port and data."""
+    from mqtt_broker import Broker
+
+    broker = Broker(tmp_path / "broker").start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def mosquitto_factory(tmp_path):
+    """``make(start=True, **config)`` -> a :class:`mqtt_broker.Broker` with another configuration (TLS and
+    passwords in ``listener_extra``, limits in ``global_extra``), or not started yet (``start=False``: the port
+    refuses connections until ``start()``).  Every broker made is stopped by PID at the end of the test."""
+    from mqtt_broker import Broker
+
+    made: list[Broker] = []
+
+    def make(start: bool = True, **config) -> Broker:
+        broker = Broker(tmp_path / f"broker-{len(made)}", **config)
+        made.append(broker)
+        return broker.start() if start else broker
+
+    yield make
+    for broker in made:
+        broker.stop()

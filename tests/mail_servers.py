@@ -43,7 +43,8 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from conftest import free_port
+from helpers.net import free_port
+from helpers.wait import wait_for
 
 USER, PASSWORD = "energimon", "Hemmeligt-kodeord-æøå-42"
 TENANT = "7c2a6b0e-1d55-4f1e-9a4b-2d3f5e6a7b8c"
@@ -52,14 +53,6 @@ CLIENT_SECRET = "Qx8~hemmelig.klienthemmelighed-æøå"
 MAILBOX = "energimon@soroe.dk"
 EXCHANGE = "https://outlook.office365.com/.default"
 GRAPH = "https://graph.microsoft.com/.default"
-
-
-def wait_until(predicate, timeout_s: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.02)
 
 
 # -- SMTP --------------------------------------------------------------------------------------------------------
@@ -162,9 +155,9 @@ class SmtpServer:
         return {**d, **extra}
 
     def wait(self, n: int, timeout_s: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while len(self.messages) < n and time.monotonic() < deadline:
-            time.sleep(0.02)
+        """Until the server holds at least ``n`` messages (AssertionError after ``timeout_s``)."""
+        wait_for(lambda: len(self.messages) >= n, timeout_s, lambda: f"{n} mail(s) at the SMTP server, "
+                 f"{len(self.messages)} arrived", 0.02)
 
 
 # -- HTTPS servers -----------------------------------------------------------------------------------------------

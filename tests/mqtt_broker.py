@@ -1,6 +1,7 @@
 """A real Mosquitto for the MQTT tests: started from a temp config on a free loopback port, stopped by PID.
 
-Not a conftest (another suite owns that): test files import what they need.
+Tests get one from the ``mosquitto`` / ``mosquitto_factory`` fixtures (tests/conftest.py); the fault
+scenarios, which bench/faults_long.py runs too, start :class:`Broker` themselves.
 A missing ``mosquitto`` binary fails the test; it is never skipped.
 """
 
@@ -21,6 +22,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from helpers.net import free_port
+from helpers.wait import wait_for
 from paho.mqtt.enums import CallbackAPIVersion
 
 MOSQUITTO_CANDIDATES = ("mosquitto", "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
@@ -32,12 +35,6 @@ def mosquitto_binary() -> str:
         if found:
             return found
     pytest.fail("mosquitto not found (Debian: apt-get install mosquitto); the MQTT tests need the real broker")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -83,17 +80,21 @@ class Broker:
             [mosquitto_binary(), "-c", str(self.conf_path)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+
+        def listening() -> bool:
             if self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
-                log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-                pytest.fail(f"mosquitto exited with {self.proc.returncode}: {err}\n{log}")
+                pytest.fail(f"mosquitto exited with {self.proc.returncode}: {err}\n{self.log_text()}")
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                return self
-            time.sleep(0.05)
-        self.stop()
-        pytest.fail(f"mosquitto did not listen on 127.0.0.1:{self.port} within {timeout_s} s")
+                return True
+            return False
+
+        try:
+            wait_for(listening, timeout_s, f"mosquitto to listen on 127.0.0.1:{self.port}")
+        except AssertionError:
+            self.stop()
+            raise
+        return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop by PID (SIGTERM: mosquitto saves its persistence file first)."""
@@ -205,9 +206,8 @@ def thread_publisher(port: int, items: list[tuple[str, str]], interval_s: float,
                 break
             infos.append(client.publish(t, p, qos=1))
             time.sleep(interval_s)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not all(i.is_published() for i in infos):
-            time.sleep(0.02)
+        with contextlib.suppress(AssertionError):  # what is not acknowledged by then is counted below
+            wait_for(lambda: all(i.is_published() for i in infos), 30, "the broker's acknowledgements", 0.02)
         th.unacked = sum(not i.is_published() for i in infos)  # type: ignore[attr-defined]
         client.disconnect()
         client.loop_stop()

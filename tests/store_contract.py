@@ -28,6 +28,7 @@ import pandas as pd
 import pytest
 
 from energimon.model import DeviceTimedReading, Reading, SeriesKey
+from energimon.store.spool import _CONFLICT_CODE, ReadingRows
 
 CPH = ZoneInfo("Europe/Copenhagen")
 HOUR_MS = 3_600_000
@@ -59,6 +60,33 @@ def rd(key: SeriesKey, t: datetime | int, value: float, role: str | None = None)
 def hourly(key: SeriesKey, first: datetime, last: datetime, value: float = 1.0) -> list[Reading]:
     """One reading per UTC hour from ``first`` to ``last`` inclusive."""
     return [rd(key, t, value) for t in range(ms(first), ms(last) + 1, HOUR_MS)]
+
+
+def spool_rows(readings) -> ReadingRows:
+    """``readings`` as the spool hands a batch to the store (rows and streams, no validation on the way): the
+    stores' fast path for spool batches must accept and refuse exactly what their path for Reading lists does."""
+    streams: dict[int, tuple] = {}
+    ids: dict[tuple, int] = {}
+    rows = []
+    for i, r in enumerate(readings):
+        key = (r.site, r.device, r.channel, r.role)
+        sid = ids.setdefault(key, len(ids) + 1)
+        streams[sid] = key
+        rows.append((i + 1, sid, r.ts_ms, r.value, _CONFLICT_CODE[r.on_conflict]))
+    return ReadingRows(rows, streams)
+
+
+class SpoolRowsStore:
+    """A store whose ``write`` goes through :func:`spool_rows` (for running the contract on the fast path)."""
+
+    def __init__(self, store):
+        self._store = store
+
+    def write(self, readings):
+        return self._store.write(spool_rows(readings))
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
 
 
 def wh(result, start: datetime) -> float:

@@ -1,4 +1,4 @@
-"""PV rules: the pvlib clear-sky envelope against the published figure, zero production with sunny siblings,
+"""PV rules: the pvlib clear-sky envelope against the modelled clear-day yield, zero production with sunny siblings,
 underperformance per kWp, output above the envelope, an inverter offline only in daylight."""
 
 from __future__ import annotations
@@ -15,17 +15,23 @@ from energimon.analytics.anomaly.settings import DataQualityRule, PvRule
 TZ = "Europe/Copenhagen"
 
 
-def test_clear_sky_envelope_against_the_design_figures():
-    # DESIGN.md §6: 50 kWp, south, 30° tilt at 55.43 N 11.56 E: about 363 kWh on 21 June, 105 kWh on 21 December
-    # (a modelled system yield).  Our envelope is the plane-of-array clear-sky irradiance × kWp without losses
-    # (the solar report's Ineichen + Hay-Davies): it must lie above the lossy June figure by no more than ~15 %
-    # (temperature and system losses in summer) and match the cold December figure within 5 %.
+def test_clear_sky_envelope_against_the_modelled_yield():
+    # 50 kWp, south, 30° tilt at 55.43 N 11.56 E: pvlib's PVWatts chain (Ineichen clear sky, Hay-Davies, SAPM cell
+    # temperature, PVWatts DC/AC; energimon.analytics.solar.expected, checked against pvlib's ModelChain in
+    # test_solar_expected.py) gives the modelled AC yield of a clear day.  The envelope is the plane-of-array
+    # clear-sky irradiance × kWp without losses: an upper bound, above that yield by no more than ~15 % in June
+    # (warm cells and the inverter) and ~10 % in December (cold cells gain; the inverter's loss remains).
+    from energimon.analytics.solar.expected import ArraySpec, clear_sky_day_kwh
+
+    array = ArraySpec(55.43, 11.56, 50.0, 30.0, 180.0, losses_percent=0.0)
+    ac_june = clear_sky_day_kwh(array, dt.date(2026, 6, 21))  # 369.1 kWh
+    ac_dec = clear_sky_day_kwh(array, dt.date(2026, 12, 21))  # 100.9 kWh
     june = pd.date_range("2026-06-21", periods=24, freq="1h", tz=TZ)
     dec = pd.date_range("2026-12-21", periods=24, freq="1h", tz=TZ)
     e_june = pv.clearsky_hourly_kwh(june, 55.43, 11.56, [(50, 30, 180)])["clear_kwh"].sum()
     e_dec = pv.clearsky_hourly_kwh(dec, 55.43, 11.56, [(50, 30, 180)])["clear_kwh"].sum()
-    assert 363 <= e_june <= 363 * 1.15
-    assert e_dec == pytest.approx(105, rel=0.05)
+    assert ac_june <= e_june <= ac_june * 1.15  # 414.0 kWh
+    assert ac_dec <= e_dec <= ac_dec * 1.10  # 108.4 kWh
 
 
 def frame(days: int = 7, ratio: float = 0.7, sib: float = 0.7, kwp: float = 60.0) -> pd.DataFrame:

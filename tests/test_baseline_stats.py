@@ -79,6 +79,26 @@ def test_t_values_against_published_table():
     assert t_value(0.68, 1e6) == pytest.approx(0.9945, abs=5e-4)
 
 
+@pytest.mark.parametrize("dof", [0.4, 1, 2.5, 7.3, 37.5, 364.2, 1e5])
+@pytest.mark.parametrize("confidence", [0.5, 0.68, 0.90, 0.95, 0.999])
+def test_t_values_without_scipy_agree_with_scipy(dof, confidence):
+    """Our Student-t quantile (incomplete beta + Newton; scipy.stats is not imported by energimon) against
+    scipy's, also for the real-valued degrees of freedom n' - p of G14."""
+    from scipy import stats as sps
+
+    assert t_value(confidence, dof) == pytest.approx(sps.t.ppf(0.5 + confidence / 2, dof), rel=1e-9)
+
+
+def test_first_order_filter_equals_scipy_lfilter():
+    from scipy.signal import lfilter
+
+    from energimon.analytics.stats import _ar1_filter
+
+    g = np.random.default_rng(3).normal(size=2000)
+    for phi in (0.0, 0.3, 0.95):
+        np.testing.assert_allclose(_ar1_filter(g, phi), lfilter([1.0], [1.0, -phi], g), rtol=1e-12, atol=1e-12)
+
+
 def test_fractional_savings_uncertainty_by_hand():
     # n = 365, ρ = 0.5 -> n′ = 121.6667; m = 30 days, CV = 0.10, F = 0.20, p = 2, 90 %:
     #   (n/n′) = 3;  (1 + 2/n′) = 1.0164384;  3·1.0164384/30 = 0.1016438;  sqrt = 0.3188163
@@ -236,3 +256,30 @@ def test_billing_needs_no_ten_days_with_degree_days():
     assert fit.model.kind == "hdd_only"
     assert fit.model.intercept_kwh_per_day == pytest.approx(10.0)
     assert fit.model.beta_hdd_kwh_per_k_day == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_all_candidates_at_once_select_what_fitting_them_one_by_one_selects(seed, monkeypatch):
+    """The grid's ~2,000 least-squares fits are solved as one stack of small systems (_scores_all); the
+    one-by-one loop (kept for singular systems) must give the same candidates, scores and winner."""
+    import energimon.analytics.baseline as baseline
+
+    rng = np.random.default_rng(seed)
+    t = 8 + 10 * np.sin(np.arange(365) / 58) + rng.normal(0, 3, 365)
+    y = 90 + 6 * np.maximum(0, 14 - t) + 3 * np.maximum(0, t - 19) + rng.normal(0, 6, 365)
+    y[rng.integers(0, 365, 15)] = np.nan
+    fast = fit_caltrack_daily(t, y)
+
+    def singular(*args, **kwargs):
+        raise np.linalg.LinAlgError("singular")
+
+    monkeypatch.setattr(baseline, "_scores_all", singular)
+    slow = fit_caltrack_daily(t, y)
+    assert [(c.kind, c.heating_balance_c, c.cooling_balance_c, c.qualified, c.reason) for c in fast.candidates] == \
+        [(c.kind, c.heating_balance_c, c.cooling_balance_c, c.qualified, c.reason) for c in slow.candidates]
+    np.testing.assert_allclose([c.r2_adj for c in fast.candidates], [c.r2_adj for c in slow.candidates],
+                               rtol=1e-9, equal_nan=True)
+    f, s = fast.model, slow.model
+    assert (f.kind, f.heating_balance_c, f.cooling_balance_c) == (s.kind, s.heating_balance_c, s.cooling_balance_c)
+    assert f.intercept_kwh_per_day == pytest.approx(s.intercept_kwh_per_day, rel=1e-12)
+    assert f.beta_hdd_kwh_per_k_day == pytest.approx(s.beta_hdd_kwh_per_k_day, rel=1e-12)

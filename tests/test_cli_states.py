@@ -23,8 +23,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.net import free_port
 
-from energimon.collector.simulator.modbus_server import free_port
 from energimon.store.spool import Spool
 from energimon.store.sqlite import SqliteStore
 

@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.net import free_port
 from helpers.wait import async_wait_for, wait_for
 
 from energimon.app.daemon import Daemon
 from energimon.app.demo import write_demo_config
-from energimon.collector.simulator.modbus_server import MeterSimulator, free_port
+from energimon.collector.simulator.modbus_server import MeterSimulator
 from energimon.config.settings import load_settings
 from energimon.store.sqlite import SqliteStore
 

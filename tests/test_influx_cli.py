@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import free_port, unique_db
+from conftest import unique_db
+from helpers.net import free_port
 
 from energimon.app.cli import main
 from energimon.model import Reading, SeriesKey

@@ -12,12 +12,12 @@ import asyncio
 import json
 import logging
 import ssl
-import time
 import urllib.parse
 import urllib.request
 
 import pytest
 from conftest import VictoriaMetrics, _wait_http, unique_db
+from helpers.wait import async_wait_for, wait_for
 from tls_certs import issue_server_cert, make_ca
 
 from energimon.config.influx_settings import InfluxSettings
@@ -78,12 +78,14 @@ def test_untrusted_certificate_is_a_clear_error_and_the_spool_keeps_every_readin
     assert spool.put(batch, "test").accepted == 300
 
     async def run_writer(store: InfluxStore, seconds: float, until=None) -> SpoolWriter:
+        """The writer for ``seconds`` (several retries), or until ``until()`` holds (at most ``seconds``)."""
         writer = SpoolWriter(spool, store, batch_size=100, idle_wait_s=0.05, max_backoff_s=0.2)
         stop = asyncio.Event()
         task = asyncio.create_task(writer.run(stop))
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not (until and until()):
-            await asyncio.sleep(0.05)
+        if until is None:
+            await asyncio.sleep(seconds)  # a duration: the retries in it are what the test counts
+        else:
+            await async_wait_for(until, seconds, lambda: f"the writer's condition ({writer.last_error})")
         stop.set()
         await asyncio.wait_for(task, 10)
         writer.close()
@@ -219,12 +221,14 @@ def test_v2_mode_verifies_with_ca_file_and_explains_a_failure(victoria_tls):
         store.close()
     query = urllib.parse.urlencode({"match[]": "electricity_power_w"})
     rows: list[dict] = []
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and sum(len(r["values"]) for r in rows) < 5:
+
+    def exported() -> bool:
         victoria_tls.get("/internal/force_flush")
-        rows = [json.loads(line) for line in victoria_tls.get(f"/api/v1/export?{query}").decode().splitlines()
-                if line.strip()]
-        time.sleep(0.1)
+        rows[:] = [json.loads(line) for line in victoria_tls.get(f"/api/v1/export?{query}").decode().splitlines()
+                   if line.strip()]
+        return sum(len(r["values"]) for r in rows) >= 5
+
+    wait_for(exported, 10, lambda: f"5 points exported by victoria-metrics, got {rows}", 0.1)
     assert [(t, v) for r in rows for t, v in zip(r["timestamps"], r["values"], strict=True)] == [
         (r.ts_ms, r.value) for r in batch]
 

@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers.net import free_port
 from helpers.wait import async_wait_for
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -27,7 +28,7 @@ from energimon.app.demo import write_demo_config
 from energimon.app.jobruns import JobRunLog, RecordingScheduler, jobs_path, read_job_runs
 from energimon.app.metrics import MetricsServer, is_loopback
 from energimon.collector.simulator.buildings import SORO_BUILDINGS
-from energimon.collector.simulator.modbus_server import MeterSimulator, free_port
+from energimon.collector.simulator.modbus_server import MeterSimulator
 from energimon.config.settings import ConfigError, load_settings, settings_from_dict
 from energimon.model import LOCAL_TZ
 
@@ -154,9 +155,7 @@ def test_outbox_job_with_smtp_down_is_recorded_as_error_not_ok(tmp_path):
             enqueue(c, "test#0", ["drift@example.dk"], msg, time.time())
         scheduler.start()
         scheduler.modify_job("mail.outbox", next_run_time=dt.datetime.now(tz=LOCAL_TZ))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not _ran(log, "mail.outbox"):
-            await asyncio.sleep(0.05)
+        await async_wait_for(lambda: _ran(log, "mail.outbox"), 10, "a run of mail.outbox")
         scheduler.shutdown(wait=False)
         runner.close()
         mailer.close()
@@ -239,25 +238,26 @@ def value(samples: dict, name: str, **labels) -> float:
 
 
 async def wait_for_metrics(port: int, proc, timeout_s: float = 15.0) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    """The first scrape in which both devices were tried at least once and the live one has delivered (under
+    load its first poll can come after the dead one's first attempt)."""
+    dead, live = frozenset({"site": SITE, "device": "undermaaler"}.items()), \
+        frozenset({"site": SITE, "device": "hovedmaaler"}.items())
+    samples: dict = {}
+
+    def ready() -> bool:
         if proc.returncode is not None:
             raise AssertionError(f"daemon exited with {proc.returncode}")
         try:
-            samples = await asyncio.to_thread(scrape, port)
+            fresh = scrape(port)  # a local scrape: short enough to run on the loop
         except OSError:
-            await asyncio.sleep(0.1)
-            continue
-        # both devices tried at least once, and the live one has delivered (under load its first poll
-        # can come after the dead one's first attempt)
-        dead, live = frozenset({"site": SITE, "device": "undermaaler"}.items()), \
-            frozenset({"site": SITE, "device": "hovedmaaler"}.items())
+            return False
+        samples.clear()
+        samples.update(fresh)
         polls = samples.get(("energimon_device_polls_total", dead))
-        online = samples.get(("energimon_device_online", live))
-        if (polls or 0) >= 1 and online == 1:
-            return samples
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"/metrics on port {port} not ready after {timeout_s} s")
+        return (polls or 0) >= 1 and samples.get(("energimon_device_online", live)) == 1
+
+    await async_wait_for(ready, timeout_s, f"/metrics on port {port} with both devices polled", 0.1)
+    return samples
 
 
 @pytest.mark.slow
@@ -285,9 +285,9 @@ def test_metrics_endpoint_and_job_status_of_a_running_daemon(tmp_path):
                 await async_wait_for(grown, 30, "the readings counters to grow", 0.2)
                 second = dict(latest)
                 jobs = jobs_path(load_settings(cfg))
-                deadline = time.monotonic() + 20  # status-line runs 10 s after start
-                while time.monotonic() < deadline and not (jobs.exists() and _ok(jobs, "status-line")):
-                    await asyncio.sleep(0.2)
+                # status-line runs 10 s after start
+                await async_wait_for(lambda: jobs.exists() and _ok(jobs, "status-line"), 20,
+                                     "a successful status-line run", 0.2)
                 running_status = await status(cfg)
                 third = await asyncio.to_thread(scrape, metrics_port)
                 proc.send_signal(signal.SIGTERM)

@@ -14,10 +14,10 @@ import logging
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 from faults.devices import DevicesInThread, RawDevice
+from helpers.wait import async_wait_for
 
 from energimon.collector.modbus.client import describe_frame
 from energimon.collector.modbus.poller import ModbusPoller
@@ -97,9 +97,8 @@ def test_hostile_devices_log_one_attributed_line_without_tracebacks(caplog):
         pollers = {name: ModbusPoller(_device(name, d.port), _keep) for name, d in devices.items()}
         stop = asyncio.Event()
         tasks = [asyncio.create_task(p.run(stop)) for p in pollers.values()]
-        deadline = time.monotonic() + 30
-        while min(p.health.polls for p in pollers.values()) < 2 and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await async_wait_for(lambda: min(p.health.polls for p in pollers.values()) >= 2, 30,
+                             lambda: f"two polls of every device ({ {n: p.health.polls for n, p in pollers.items()} })")
         stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks), 10)
         for d in devices.values():

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import sunspec2
+from helpers.net import free_port
+from helpers.wait import async_wait_for
 
 from energimon.collector.modbus.fields import InfoField, RegisterField
 from energimon.collector.modbus.identity import (
@@ -28,7 +30,7 @@ from energimon.collector.modbus.probe import format_info, probe
 from energimon.collector.modbus.profiles import ProfileError, build_fields, build_info, load_profile
 from energimon.collector.modbus.registers import decode, decode_info, decode_string, encode_info
 from energimon.collector.simulator.buildings import SORO_BUILDINGS, MainMeter
-from energimon.collector.simulator.modbus_server import SimulatedMeter, free_port
+from energimon.collector.simulator.modbus_server import SimulatedMeter
 from energimon.collector.simulator.profile_images import image_for, serve
 from energimon.collector.simulator.sunspec_image import (
     StaticImage,
@@ -414,9 +416,7 @@ def test_the_running_poller_stores_serial_changes_with_the_values_not_with_offli
             poller = ModbusPoller(device(meter.port, "hovedmaaler", "eastron.sdm630", role="grid"), sink)
             stop = asyncio.Event()
             task = asyncio.create_task(poller.run(stop))
-            deadline = time.monotonic() + 20
-            while not batches and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
+            await async_wait_for(lambda: batches, 20, "the first poll's readings")
             stop.set()
             await asyncio.wait_for(task, 10)
             return poller

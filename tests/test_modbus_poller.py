@@ -7,13 +7,15 @@ import time
 from dataclasses import dataclass
 
 import pytest
+from helpers.net import free_port
+from helpers.wait import async_wait_for
 from pymodbus.server import ModbusTcpServer
 
 from energimon.collector.modbus.poller import DeviceUnreachable, ModbusPoller, next_tick
 from energimon.collector.modbus.profiles import available_profiles, load_profile
 from energimon.collector.modbus.registers import decode, plan_reads
 from energimon.collector.simulator.buildings import SORO_BUILDINGS, MainMeter
-from energimon.collector.simulator.modbus_server import MeterSimulator, SimulatedMeter, free_port
+from energimon.collector.simulator.modbus_server import MeterSimulator, SimulatedMeter, wait_listening
 from energimon.config.settings import ModbusTcpDevice, RegisterField
 
 
@@ -114,7 +116,7 @@ def test_signs_export_makes_power_negative_and_only_the_export_counter_grow():
         meter = SimulatedMeter(b, free_port(), MainMeter(b, time.time(), import_wh=1000.0, export_wh=500.0))
         server = ModbusTcpServer(meter.device(), address=("127.0.0.1", meter.port))
         task = asyncio.create_task(server.serve_forever())
-        await asyncio.sleep(0.2)
+        await wait_listening("127.0.0.1", meter.port)
         try:
             poller = ModbusPoller(device(meter.port), lambda r, s: collect([], r, s))
             first = by_channel(await poller.poll_once())
@@ -185,7 +187,7 @@ def test_collector_sends_only_read_function_codes():
         meter = SimulatedMeter(b, free_port(), MainMeter(b, time.time()))
         server = ModbusTcpServer(meter.device(), address=("127.0.0.1", meter.port), trace_pdu=trace)
         task = asyncio.create_task(server.serve_forever())
-        await asyncio.sleep(0.2)
+        await wait_listening("127.0.0.1", meter.port)
         try:
             poller = ModbusPoller(device(meter.port), lambda r, s: collect([], r, s))
             for _ in range(3):
@@ -202,13 +204,7 @@ async def _serve(devices, trace_connect=None):
     port = free_port()
     server = ModbusTcpServer(devices, address=("127.0.0.1", port), trace_connect=trace_connect)
     task = asyncio.create_task(server.serve_forever())
-    for _ in range(50):
-        try:
-            _, w = await asyncio.open_connection("127.0.0.1", port)
-            w.close()
-            break
-        except OSError:
-            await asyncio.sleep(0.05)
+    await wait_listening("127.0.0.1", port)
     return port, server, task
 
 
@@ -410,7 +406,9 @@ def test_garbage_and_short_answers_never_become_values_and_never_crash(mode):
             poller = ModbusPoller(device(dev.port, registers=regs, timeout_s=0.3), lambda r, s: collect(out, r, s))
             stop = asyncio.Event()
             task = asyncio.create_task(poller.run(stop))
-            await asyncio.sleep(3.2)
+            expected = {"garbage": "unreachable", "short": "short_response"}[mode]
+            await async_wait_for(lambda: poller.health.errors.get(expected, 0) >= 1, 30,
+                                 lambda: f"a {expected} error ({poller.health.errors})")
             stop.set()
             await asyncio.wait_for(task, timeout=5)
             return out, poller, dev.requests
@@ -441,7 +439,8 @@ def test_device_quirks_one_request_per_field_and_close_after_poll():
         server = ModbusTcpServer(_image(), address=("127.0.0.1", port), trace_pdu=trace,
                                  trace_connect=lambda up: connects.append(up))
         task = asyncio.create_task(server.serve_forever())
-        await asyncio.sleep(0.3)
+        await wait_listening("127.0.0.1", port)
+        connects.clear()  # forget the readiness probe's connection
         try:
             regs = [dict(channel="power_w", address=0x00), dict(channel="voltage_v", address=0x01),
                     dict(channel="frequency_hz", address=0x02)]
@@ -517,7 +516,8 @@ def test_a_sink_that_raises_does_not_end_the_devices_polling():
             poller = ModbusPoller(device(sim.meters[0].port), flaky_sink)
             stop = asyncio.Event()
             task = asyncio.create_task(poller.run(stop))
-            await asyncio.sleep(4.5)
+            await async_wait_for(lambda: calls >= 4 and any(r.channel == "power_w" for r in out), 30,
+                                 lambda: f"polls delivered after the failures ({calls} calls)")
             stop.set()
             await asyncio.wait_for(task, timeout=5)
         assert calls >= 4 and not task.exception()

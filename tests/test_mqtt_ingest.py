@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from mqtt_broker import Broker, Publisher, running_broker
+from helpers.wait import async_wait_for
+from mqtt_broker import Publisher
 
 from energimon.app.cli import main as cli_main
 from energimon.app.daemon import Daemon
@@ -44,21 +45,12 @@ async def daemon_running(cfg: dict):
     daemon = Daemon(settings_from_dict(cfg))
     task = asyncio.create_task(daemon.run(install_signal_handlers=False))
     try:
-        await wait_async(lambda: daemon.mqtt.subscribed, 10, "the collector to connect and subscribe")
+        await async_wait_for(lambda: daemon.mqtt.subscribed, 10, "the collector to connect and subscribe")
         yield daemon
     finally:
         daemon.request_stop()
         assert await asyncio.wait_for(task, 15) == 0
         assert not task.exception() if task.done() else True
-
-
-async def wait_async(pred, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what() if callable(what) else what}")
 
 
 def read_series(store_path: Path, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +80,7 @@ SUBSCRIPTIONS = [
 ]
 
 
-def test_every_format_lands_in_the_store_in_our_units(tmp_path):
+def test_every_format_lands_in_the_store_in_our_units(tmp_path, mosquitto):
     def iso(t: int) -> str:
         return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -105,12 +97,12 @@ def test_every_format_lands_in_the_store_in_our_units(tmp_path):
     ]
 
     async def scenario():
-        with running_broker(tmp_path / "broker") as broker:
-            async with daemon_running(config(tmp_path, broker.port, SUBSCRIPTIONS)) as d:
-                await asyncio.to_thread(publish, broker.port, items)
-                await wait_async(lambda: d.writer.written >= 8, 10,
-                                 lambda: f"8 readings in the store: {d.mqtt.stats} {d.spool.dead_letters()}")
-                return d.mqtt.stats, d.spool.dead_letters()
+        broker = mosquitto
+        async with daemon_running(config(tmp_path, broker.port, SUBSCRIPTIONS)) as d:
+            await asyncio.to_thread(publish, broker.port, items)
+            await async_wait_for(lambda: d.writer.written >= 8, 10,
+                             lambda: f"8 readings in the store: {d.mqtt.stats} {d.spool.dead_letters()}")
+            return d.mqtt.stats, d.spool.dead_letters()
 
     stats, dead = asyncio.run(scenario())
     assert dead == [] and stats.received == 6 and stats.acked == 6 and stats.readings == 8
@@ -147,28 +139,28 @@ BAD = [
 ]
 
 
-def test_bad_payloads_become_dead_letters_counted_per_topic_logged_once_and_ingest_goes_on(tmp_path, caplog,
+def test_bad_payloads_become_dead_letters_counted_per_topic_logged_once_and_ingest_goes_on(tmp_path, mosquitto, caplog,
                                                                                           capsys):
     caplog.set_level(logging.WARNING, logger="energimon.collector.mqtt")
     subs = [*SUBSCRIPTIONS, {"topic": "ukendt/#", "role": "grid", "site": "soro-raadhus", "device": "x",
                              "channel": "power_w"}]
 
     async def scenario():
-        with running_broker(tmp_path / "broker") as broker:
-            cfg = config(tmp_path, broker.port, subs, max_payload_bytes=65536, bad_input_log_interval_s=60)
-            async with daemon_running(cfg) as d:
-                # the session subscribed to a topic that is no longer in the configuration
-                subacks = d.mqtt.stats.subacks
-                d.mqtt._client.subscribe("gammel/#", qos=1)
-                await wait_async(lambda: d.mqtt.stats.subacks > subacks, 10, "the old subscription granted")
-                items = [(t, p) for t, p, _ in BAD] + [("gammel/emne", b"1")]
-                items += [(t, p) for t, p, _ in BAD]  # the same again: counted, not logged again
-                items.append(("soroe/raadhus/udefoeler", json.dumps({"temperature": 1.5, "ts": T0})))
-                await asyncio.to_thread(publish, broker.port, items)
-                await wait_async(lambda: d.writer.written >= 1 and d.mqtt.stats.acked == len(items), 15,
-                                 "every message acknowledged")
-                assert cli_main_deadletters(tmp_path, d) == 0
-                return d.mqtt, d.spool.dead_letters(limit=1000)
+        broker = mosquitto
+        cfg = config(tmp_path, broker.port, subs, max_payload_bytes=65536, bad_input_log_interval_s=60)
+        async with daemon_running(cfg) as d:
+            # the session subscribed to a topic that is no longer in the configuration
+            subacks = d.mqtt.stats.subacks
+            d.mqtt._client.subscribe("gammel/#", qos=1)
+            await async_wait_for(lambda: d.mqtt.stats.subacks > subacks, 10, "the old subscription granted")
+            items = [(t, p) for t, p, _ in BAD] + [("gammel/emne", b"1")]
+            items += [(t, p) for t, p, _ in BAD]  # the same again: counted, not logged again
+            items.append(("soroe/raadhus/udefoeler", json.dumps({"temperature": 1.5, "ts": T0})))
+            await asyncio.to_thread(publish, broker.port, items)
+            await async_wait_for(lambda: d.writer.written >= 1 and d.mqtt.stats.acked == len(items), 15,
+                             "every message acknowledged")
+            assert cli_main_deadletters(tmp_path, d) == 0
+            return d.mqtt, d.spool.dead_letters(limit=1000)
 
     collector, dead = asyncio.run(scenario())
     assert len(dead) == 2 * len(BAD) + 1
@@ -198,29 +190,26 @@ def cli_main_deadletters(tmp_path: Path, daemon: Daemon) -> int:
     return cli_main(["deadletters", "--config", str(cfg), "--limit", "5"])
 
 
-def test_broker_restart_mid_stream_loses_and_duplicates_nothing(tmp_path):
+def test_broker_restart_mid_stream_loses_and_duplicates_nothing(tmp_path, mosquitto):
     n = 300
     key = "soro-raadhus/fjernvarme/heat_energy_wh"
     items = [("bms/soro-raadhus/fjernvarme/varme", json.dumps({"data": {"energy": i / 1000, "time": T0 + i}}))
              for i in range(n)]
 
     async def scenario():
-        broker = Broker(tmp_path / "broker").start()
-        try:
-            async with daemon_running(config(tmp_path, broker.port, SUBSCRIPTIONS)) as d:
-                await asyncio.to_thread(publish, broker.port, items[:100])
-                await asyncio.to_thread(broker.restart)
-                await wait_async(lambda: d.mqtt.connected, 10, "reconnect")
-                await asyncio.to_thread(publish, broker.port, items[100:200])
-                # broker down while a publisher is queued at it: stop, restart, publish the rest
-                await asyncio.to_thread(broker.restart)
-                await asyncio.to_thread(publish, broker.port, items[200:])
-                await wait_async(lambda: len(read_series(tmp_path / "store.db", key)[0]) >= n, 20,
-                                 lambda: f"{n} readings in the store: {d.mqtt.stats}; broker log:\n"
-                                         f"{broker.log_text()[-3000:]}")
-                return d.mqtt.stats  # stopping flushes the spool: an extra copy would be in the store below
-        finally:
-            broker.stop()
+        broker = mosquitto
+        async with daemon_running(config(tmp_path, broker.port, SUBSCRIPTIONS)) as d:
+            await asyncio.to_thread(publish, broker.port, items[:100])
+            await asyncio.to_thread(broker.restart)
+            await async_wait_for(lambda: d.mqtt.connected, 10, "reconnect")
+            await asyncio.to_thread(publish, broker.port, items[100:200])
+            # broker down while a publisher is queued at it: stop, restart, publish the rest
+            await asyncio.to_thread(broker.restart)
+            await asyncio.to_thread(publish, broker.port, items[200:])
+            await async_wait_for(lambda: len(read_series(tmp_path / "store.db", key)[0]) >= n, 20,
+                             lambda: f"{n} readings in the store: {d.mqtt.stats}; broker log:\n"
+                                     f"{broker.log_text()[-3000:]}")
+            return d.mqtt.stats  # stopping flushes the spool: an extra copy would be in the store below
 
     stats = asyncio.run(scenario())
     ts, v = read_series(tmp_path / "store.db", key)
@@ -229,74 +218,74 @@ def test_broker_restart_mid_stream_loses_and_duplicates_nothing(tmp_path):
     assert stats.connects >= 3
 
 
-def test_full_spool_applies_back_pressure_and_the_broker_keeps_the_rest(tmp_path):
+def test_full_spool_applies_back_pressure_and_the_broker_keeps_the_rest(tmp_path, mosquitto):
     """Spool with room for 5 readings, no writer: 5 are acknowledged, the rest wait at the broker."""
     items = [("bms/soro-raadhus/fjernvarme/varme", json.dumps({"data": {"energy": i, "time": T0 + i}}))
              for i in range(12)]
     settings = settings_from_dict(config(tmp_path, 1, SUBSCRIPTIONS)).mqtt
 
     async def scenario():
-        with running_broker(tmp_path / "broker") as broker:
-            settings.port = broker.port
-            spool = Spool(tmp_path / "spool.db", max_readings=5)
-            stop = asyncio.Event()
-            collector = MqttCollector(settings, SITES, spool)
-            task = asyncio.create_task(collector.run(stop))
-            await wait_async(lambda: collector.subscribed, 10, "connect and subscribe")
-            await asyncio.to_thread(publish, broker.port, items)
-            # refused, then refused again on the retry after the back-off: nothing more was acknowledged between
-            await wait_async(lambda: collector.stats.spool_full >= 2, 10, "spool full, twice")
-            assert spool.backlog() == 5 and collector.stats.acked == 5
-            # the daemon stops while the spool is full: nothing more is acknowledged
-            stop.set()
-            await asyncio.wait_for(task, 10)
-            first = spool.take(100)
-            spool.ack(first)  # "the store took them"
-            # next start: the broker redelivers what was never acknowledged
-            stop = asyncio.Event()
-            collector = MqttCollector(settings, SITES, spool)
-            task = asyncio.create_task(collector.run(stop))
-            await wait_async(lambda: spool.backlog() == 5, 10, "the next 5")
-            second = spool.take(100)
-            spool.ack(second)
-            await wait_async(lambda: spool.backlog() == 2, 10, "the last 2")
-            third = spool.take(100)
-            stop.set()
-            await asyncio.wait_for(task, 10)
-            spool.close()
-            return [r.value for b in (first, second, third) for r in b.readings]
+        broker = mosquitto
+        settings.port = broker.port
+        spool = Spool(tmp_path / "spool.db", max_readings=5)
+        stop = asyncio.Event()
+        collector = MqttCollector(settings, SITES, spool)
+        task = asyncio.create_task(collector.run(stop))
+        await async_wait_for(lambda: collector.subscribed, 10, "connect and subscribe")
+        await asyncio.to_thread(publish, broker.port, items)
+        # refused, then refused again on the retry after the back-off: nothing more was acknowledged between
+        await async_wait_for(lambda: collector.stats.spool_full >= 2, 10, "spool full, twice")
+        assert spool.backlog() == 5 and collector.stats.acked == 5
+        # the daemon stops while the spool is full: nothing more is acknowledged
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        first = spool.take(100)
+        spool.ack(first)  # "the store took them"
+        # next start: the broker redelivers what was never acknowledged
+        stop = asyncio.Event()
+        collector = MqttCollector(settings, SITES, spool)
+        task = asyncio.create_task(collector.run(stop))
+        await async_wait_for(lambda: spool.backlog() == 5, 10, "the next 5")
+        second = spool.take(100)
+        spool.ack(second)
+        await async_wait_for(lambda: spool.backlog() == 2, 10, "the last 2")
+        third = spool.take(100)
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        spool.close()
+        return [r.value for b in (first, second, third) for r in b.readings]
 
     values = asyncio.run(scenario())
     assert values == [i * 1e6 for i in range(12)]  # MWh -> Wh, all of them, each once, in order
 
 
-def test_optional_publishing_of_normalised_readings_and_alerts(tmp_path):
+def test_optional_publishing_of_normalised_readings_and_alerts(tmp_path, mosquitto):
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
     got: list[tuple[str, dict]] = []
 
     async def scenario():
-        with running_broker(tmp_path / "broker") as broker:
-            watcher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bms-watcher")
-            watcher.on_message = lambda c, u, m: got.append((m.topic, json.loads(m.payload)))
-            watcher.connect("127.0.0.1", broker.port)
-            watcher.subscribe("ud/energimon/#", qos=1)
-            watcher.loop_start()
-            cfg = config(tmp_path, broker.port, SUBSCRIPTIONS,
-                         publish={"enabled": True, "topic_prefix": "ud/energimon"})
-            try:
-                async with daemon_running(cfg) as d:
-                    await asyncio.to_thread(publish, broker.port, [
-                        ("bms/soro-raadhus/fjernvarme/varme", json.dumps({"data": {"energy": 2.5, "time": T0}}))])
-                    await wait_async(lambda: len(got) >= 1, 10, "the normalised reading")
-                    d.mqtt.publish_alert("soro-raadhus", {"kind": "natforbrug", "since": "2026-11-29T02:00:00+01:00",
-                                                          "dkk_per_day": 412.5})
-                    await wait_async(lambda: len(got) >= 2, 10, "the alert event")
-                    return d.mqtt.stats
-            finally:
-                watcher.disconnect()
-                watcher.loop_stop()
+        broker = mosquitto
+        watcher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bms-watcher")
+        watcher.on_message = lambda c, u, m: got.append((m.topic, json.loads(m.payload)))
+        watcher.connect("127.0.0.1", broker.port)
+        watcher.subscribe("ud/energimon/#", qos=1)
+        watcher.loop_start()
+        cfg = config(tmp_path, broker.port, SUBSCRIPTIONS,
+                     publish={"enabled": True, "topic_prefix": "ud/energimon"})
+        try:
+            async with daemon_running(cfg) as d:
+                await asyncio.to_thread(publish, broker.port, [
+                    ("bms/soro-raadhus/fjernvarme/varme", json.dumps({"data": {"energy": 2.5, "time": T0}}))])
+                await async_wait_for(lambda: len(got) >= 1, 10, "the normalised reading")
+                d.mqtt.publish_alert("soro-raadhus", {"kind": "natforbrug", "since": "2026-11-29T02:00:00+01:00",
+                                                      "dkk_per_day": 412.5})
+                await async_wait_for(lambda: len(got) >= 2, 10, "the alert event")
+                return d.mqtt.stats
+        finally:
+            watcher.disconnect()
+            watcher.loop_stop()
 
     stats = asyncio.run(scenario())
     assert stats.published == 2 and stats.publish_dropped == 0
@@ -307,7 +296,7 @@ def test_optional_publishing_of_normalised_readings_and_alerts(tmp_path):
     assert alert_topic == "ud/energimon/alerts/soro-raadhus" and alert["kind"] == "natforbrug"
 
 
-def test_modbus_readings_are_published_too_when_publishing_is_on(tmp_path):
+def test_modbus_readings_are_published_too_when_publishing_is_on(tmp_path, mosquitto):
     """The Daemon.accept path: Modbus readings, once in the spool, go out normalised (real Modbus TCP too)."""
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
@@ -319,28 +308,28 @@ def test_modbus_readings_are_published_too_when_publishing_is_on(tmp_path):
     got: list[str] = []
 
     async def scenario():
-        with running_broker(tmp_path / "broker") as broker:
-            watcher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bms-watcher-2")
-            watcher.on_message = lambda c, u, m: got.append(m.topic)
-            watcher.connect("127.0.0.1", broker.port)
-            watcher.subscribe("ud/#", qos=1)
-            watcher.loop_start()
-            try:
-                async with MeterSimulator() as sim:
-                    cfg = write_demo_config(tmp_path, sim, interval_s=1)
-                    cfg.write_text(cfg.read_text(encoding="utf-8") + (
-                        f'\n[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\nclient_id = "energimon-pub"\n'
-                        '[mqtt.publish]\nenabled = true\ntopic_prefix = "ud"\n'
-                        '[[mqtt.subscriptions]]\ntopic = "ind/{site}/{device}/{channel}"\nrole = "submeter"\n'),
-                        encoding="utf-8")
-                    daemon = Daemon(load_settings(cfg))
-                    task = asyncio.create_task(daemon.run(install_signal_handlers=False))
-                    await wait_async(lambda: "ud/soro-raadhus/hovedmaaler/power_w" in got, 10,
-                                     lambda: f"a published Modbus reading; got {sorted(set(got))[:5]}")
-                    daemon.request_stop()
-                    assert await asyncio.wait_for(task, 15) == 0
-            finally:
-                watcher.disconnect()
-                watcher.loop_stop()
+        broker = mosquitto
+        watcher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bms-watcher-2")
+        watcher.on_message = lambda c, u, m: got.append(m.topic)
+        watcher.connect("127.0.0.1", broker.port)
+        watcher.subscribe("ud/#", qos=1)
+        watcher.loop_start()
+        try:
+            async with MeterSimulator() as sim:
+                cfg = write_demo_config(tmp_path, sim, interval_s=1)
+                cfg.write_text(cfg.read_text(encoding="utf-8") + (
+                    f'\n[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\nclient_id = "energimon-pub"\n'
+                    '[mqtt.publish]\nenabled = true\ntopic_prefix = "ud"\n'
+                    '[[mqtt.subscriptions]]\ntopic = "ind/{site}/{device}/{channel}"\nrole = "submeter"\n'),
+                    encoding="utf-8")
+                daemon = Daemon(load_settings(cfg))
+                task = asyncio.create_task(daemon.run(install_signal_handlers=False))
+                await async_wait_for(lambda: "ud/soro-raadhus/hovedmaaler/power_w" in got, 10,
+                                 lambda: f"a published Modbus reading; got {sorted(set(got))[:5]}")
+                daemon.request_stop()
+                assert await asyncio.wait_for(task, 15) == 0
+        finally:
+            watcher.disconnect()
+            watcher.loop_stop()
 
     asyncio.run(scenario())

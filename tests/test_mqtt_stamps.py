@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 
 import pytest
 from conftest import unique_db
-from mqtt_broker import Broker, Publisher, running_broker
-from test_mqtt_ingest import config, daemon_running, wait_async
+from helpers.wait import async_wait_for
+from mqtt_broker import Publisher
+from test_mqtt_ingest import config, daemon_running
 
 from energimon.app.cli import main as cli_main
 from energimon.collector.mqtt.state import read_states, state_path
@@ -35,7 +36,7 @@ def publish(port: int, items) -> None:
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "influxdb"])
-def test_a_device_time_collision_is_a_dead_letter_and_a_redelivery_is_stored_once(tmp_path, kind, request):
+def test_a_device_time_collision_is_a_dead_letter_and_a_redelivery_is_stored_once(tmp_path, mosquitto, kind, request):
     cfg_extra = {}
     if kind == "influxdb":
         influxd = request.getfixturevalue("influxd")
@@ -47,14 +48,14 @@ def test_a_device_time_collision_is_a_dead_letter_and_a_redelivery_is_stored_onc
     other = json.dumps({"temperature": 9.25, "ts": T0})  # another value at the same instant of the device's clock
 
     async def scenario():
-        with running_broker(tmp_path / "broker") as broker:
-            async with daemon_running({**config(tmp_path, broker.port, SUBS), **cfg_extra}) as d:
-                await asyncio.to_thread(publish, broker.port, [(TOPIC, first), (TOPIC, same)])
-                await wait_async(lambda: d.writer.written >= 1 and d.spool.backlog() == 0, 15, "the first reading")
-                await asyncio.to_thread(publish, broker.port, [(TOPIC, other)])
-                await wait_async(lambda: d.spool.dead_letter_count() == 1 and d.spool.backlog() == 0, 15,
-                                 lambda: f"the collision as a dead letter ({d.spool.dead_letters()})")
-                return d.mqtt.stats, d.spool.dead_letters(), d.writer.written
+        broker = mosquitto
+        async with daemon_running({**config(tmp_path, broker.port, SUBS), **cfg_extra}) as d:
+            await asyncio.to_thread(publish, broker.port, [(TOPIC, first), (TOPIC, same)])
+            await async_wait_for(lambda: d.writer.written >= 1 and d.spool.backlog() == 0, 15, "the first reading")
+            await asyncio.to_thread(publish, broker.port, [(TOPIC, other)])
+            await async_wait_for(lambda: d.spool.dead_letter_count() == 1 and d.spool.backlog() == 0, 15,
+                             lambda: f"the collision as a dead letter ({d.spool.dead_letters()})")
+            return d.mqtt.stats, d.spool.dead_letters(), d.writer.written
 
     stats, dead, written = asyncio.run(scenario())
     assert stats.received == 3 and stats.readings == 3 and stats.dead_letters == 0  # all three were readings …
@@ -85,14 +86,14 @@ def status_text(cfg: dict, tmp_path) -> str:
     return out.getvalue()
 
 
-def test_a_lost_session_is_a_warning_and_status_shows_the_broker(tmp_path, caplog):
+def test_a_lost_session_is_a_warning_and_status_shows_the_broker(tmp_path, caplog, mosquitto_factory):
     """First connection: a new session, said at INFO. The broker then loses its persistence (its file deleted
     while it is down): the reconnect without a session is a WARNING naming the broker and since when messages
     may be lost, and `energimon status` says so, with the last message's time."""
     cfg = config(tmp_path, 0, [SUBS[1]], client_id="energimon-session")
     sites_one = {"soro-raadhus": cfg["sites"]["soro-raadhus"]}
     cfg["sites"] = sites_one
-    broker = Broker(tmp_path / "broker")
+    broker = mosquitto_factory(start=False)
     texts: dict[str, str] = {}
 
     async def scenario():
@@ -102,16 +103,16 @@ def test_a_lost_session_is_a_warning_and_status_shows_the_broker(tmp_path, caplo
             with caplog.at_level(logging.INFO, logger="energimon.collector.mqtt"):
                 async with daemon_running(cfg) as d:
                     await asyncio.to_thread(publish, broker.port, [("bygning/soro-raadhus/m1/power_w", "5")])
-                    await wait_async(lambda: d.writer.written >= 1, 10, "a message stored")
+                    await async_wait_for(lambda: d.writer.written >= 1, 10, "a message stored")
                     path, where = state_path(settings_from_dict(cfg)), f"127.0.0.1:{broker.port}"
-                    await wait_async(lambda: read_states(path)[where].get("last_message_ms"), 15,
+                    await async_wait_for(lambda: read_states(path)[where].get("last_message_ms"), 15,
                                      "the last message time in the state file")  # written every few seconds
                     texts["connected"] = await asyncio.to_thread(status_text, cfg, tmp_path)
                     broker.stop()
                     shutil.rmtree(broker.workdir / "data")  # the broker forgets every session
                     broker.start()
-                    await wait_async(lambda: d.mqtt.stats.connects == 2, 20, "the reconnect")
-                    await wait_async(lambda: d.mqtt.stats.sessions_lost == 1, 5, "the lost session noticed")
+                    await async_wait_for(lambda: d.mqtt.stats.connects == 2, 20, "the reconnect")
+                    await async_wait_for(lambda: d.mqtt.stats.sessions_lost == 1, 5, "the lost session noticed")
                     texts["lost"] = await asyncio.to_thread(status_text, cfg, tmp_path)
             texts["stopped"] = await asyncio.to_thread(status_text, cfg, tmp_path)
         finally:
@@ -150,7 +151,7 @@ def test_status_without_mqtt_or_before_the_first_run(tmp_path):
     assert mqtt_lines(no_mqtt, now) == ["  not configured ([mqtt])"]
 
 
-def test_a_session_lost_while_energimon_was_stopped_is_a_warning_at_start(tmp_path, caplog):
+def test_a_session_lost_while_energimon_was_stopped_is_a_warning_at_start(tmp_path, mosquitto, caplog):
     """The state file says an earlier run had a session at this broker (stopped at a known time); the broker has
     none now (a fresh broker: its persistence is gone): the first connection of this run is a WARNING, with the
     time the earlier run stopped."""
@@ -159,27 +160,27 @@ def test_a_session_lost_while_energimon_was_stopped_is_a_warning_at_start(tmp_pa
     from energimon.store.spool import Spool
 
     cfg = config(tmp_path, 0, [SUBS[1]], client_id="energimon-restart")
-    with running_broker(tmp_path / "broker") as broker:
-        cfg["mqtt"]["port"] = broker.port
-        settings = settings_from_dict(cfg)
-        where = f"127.0.0.1:{broker.port}"
-        stopped_ms = int(datetime(2026, 12, 1, 9, 30, tzinfo=UTC).timestamp() * 1000)  # 10:30 CET
-        BrokerStateFile(state_path(settings), where, "energimon-restart").update(
-            connected=False, since_ms=stopped_ms, session_present=True, stopped=True)
-        spool = Spool(tmp_path / "spool.db")
+    broker = mosquitto
+    cfg["mqtt"]["port"] = broker.port
+    settings = settings_from_dict(cfg)
+    where = f"127.0.0.1:{broker.port}"
+    stopped_ms = int(datetime(2026, 12, 1, 9, 30, tzinfo=UTC).timestamp() * 1000)  # 10:30 CET
+    BrokerStateFile(state_path(settings), where, "energimon-restart").update(
+        connected=False, since_ms=stopped_ms, session_present=True, stopped=True)
+    spool = Spool(tmp_path / "spool.db")
 
-        async def scenario():
-            stop = asyncio.Event()
-            collector = MqttCollector(settings.mqtt, ["soro-raadhus"], spool, state_path=state_path(settings))
-            task = asyncio.create_task(collector.run(stop))
-            await wait_async(lambda: collector.subscribed, 10, "connect and subscribe")
-            stop.set()
-            await asyncio.wait_for(task, 10)
-            return collector.stats
+    async def scenario():
+        stop = asyncio.Event()
+        collector = MqttCollector(settings.mqtt, ["soro-raadhus"], spool, state_path=state_path(settings))
+        task = asyncio.create_task(collector.run(stop))
+        await async_wait_for(lambda: collector.subscribed, 10, "connect and subscribe")
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        return collector.stats
 
-        with caplog.at_level(logging.INFO, logger="energimon.collector.mqtt"):
-            stats = asyncio.run(scenario())
-        spool.close()
+    with caplog.at_level(logging.INFO, logger="energimon.collector.mqtt"):
+        stats = asyncio.run(scenario())
+    spool.close()
     assert stats.sessions_lost == 1
     (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert where in warning and "since 2026-12-01 10:30:00 CET" in warning and "may be lost" in warning

@@ -7,11 +7,11 @@ import asyncio
 import json
 import logging
 import ssl
-import time
 from datetime import UTC, datetime
 
 import pytest
-from mqtt_broker import Publisher, add_password, make_tls_files, running_broker
+from helpers.wait import async_wait_for
+from mqtt_broker import Publisher, add_password, make_tls_files
 
 from energimon.collector.mqtt.runtime import MqttCollector
 from energimon.config.settings import settings_from_dict
@@ -38,26 +38,25 @@ def tls_broker_conf(tls: dict, passwd) -> str:
             f"allow_anonymous false\npassword_file {passwd}\n")
 
 
-async def run_collector(settings, spool, seconds: float, until=None) -> MqttCollector:
+async def run_collector(settings, spool, timeout_s: float, until) -> MqttCollector:
+    """Run a collector until ``until(collector)`` holds (at most ``timeout_s``), then stop it."""
     stop = asyncio.Event()
     collector = MqttCollector(settings, SITES, spool)
     task = asyncio.create_task(collector.run(stop))
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not (until and until(collector)):
-        await asyncio.sleep(0.05)
-        assert not task.done(), "the collector task ended by itself"
+    await async_wait_for(lambda: task.done() or until(collector), timeout_s,
+                         lambda: f"the condition (stats {collector.stats}, last error {collector.last_error})")
+    assert not task.done(), "the collector task ended by itself"
     stop.set()
     await asyncio.wait_for(task, 10)
     return collector
 
 
 @pytest.fixture
-def tls_broker(tmp_path):
+def tls_broker(tmp_path, mosquitto_factory):
     tls = make_tls_files(tmp_path / "pki")
     passwd = add_password(tmp_path, "energimon", PASSWORD)
     add_password(tmp_path, "publisher", "pub-secret")
-    with running_broker(tmp_path / "broker", listener_extra=tls_broker_conf(tls, passwd)) as broker:
-        yield broker, tls
+    return mosquitto_factory(listener_extra=tls_broker_conf(tls, passwd)), tls
 
 
 @pytest.mark.parametrize("protocol", ["3.1.1", "5"])
@@ -74,15 +73,10 @@ def test_tls_with_password_ingests(tmp_path, tls_broker, protocol):
         stop = asyncio.Event()
         collector = MqttCollector(mqtt_settings(broker.port, tls["ca"], PASSWORD, protocol), SITES, spool)
         task = asyncio.create_task(collector.run(stop))
-        for _ in range(200):
-            if collector.subscribed:  # connected, and the broker granted the subscription
-                break
-            await asyncio.sleep(0.05)
+        # connected, and the broker granted the subscription
+        await async_wait_for(lambda: collector.subscribed, 10, "the subscription")
         await asyncio.to_thread(publish)
-        for _ in range(200):
-            if spool.backlog():
-                break
-            await asyncio.sleep(0.05)
+        await async_wait_for(lambda: spool.backlog(), 10, "the reading in the spool")
         stop.set()
         await asyncio.wait_for(task, 10)
         return collector
@@ -121,11 +115,9 @@ def test_untrusted_broker_certificate_is_a_clear_error_and_retried(tmp_path, tls
     assert PASSWORD not in caplog.text
 
 
-def test_broker_not_there_yet_is_retried_until_it_is(tmp_path):
+def test_broker_not_there_yet_is_retried_until_it_is(tmp_path, mosquitto_factory):
     """The daemon may start before the broker: the first connection is retried too."""
-    from mqtt_broker import Broker
-
-    broker = Broker(tmp_path / "broker")  # port chosen, nothing listening yet
+    broker = mosquitto_factory(start=False)  # port chosen, nothing listening yet
     spool = Spool(tmp_path / "spool.db")
     settings = settings_from_dict({"sites": SITES, "mqtt": {
         "host": "127.0.0.1", "port": broker.port, "client_id": "energimon-late", "reconnect_min_s": 0.2,
@@ -136,18 +128,11 @@ def test_broker_not_there_yet_is_retried_until_it_is(tmp_path):
         stop = asyncio.Event()
         collector = MqttCollector(settings, SITES, spool)
         task = asyncio.create_task(collector.run(stop))
-        for _ in range(200):
-            if collector.stats.connect_failures >= 1:
-                break
-            await asyncio.sleep(0.05)
-        assert collector.stats.connect_failures >= 1 and "Connection refused" in (collector.last_error or "")
+        await async_wait_for(lambda: collector.stats.connect_failures >= 1, 10, "a refused connection")
+        assert "Connection refused" in (collector.last_error or "")
         await asyncio.to_thread(broker.start)
         try:
-            for _ in range(100):
-                if collector.connected:
-                    break
-                await asyncio.sleep(0.05)
-            assert collector.connected
+            await async_wait_for(lambda: collector.connected, 5, "the connection once the broker is up")
         finally:
             stop.set()
             await asyncio.wait_for(task, 10)

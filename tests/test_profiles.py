@@ -6,7 +6,7 @@ device would hold for chosen, realistic values (written with the profile's own
 field definitions), and the real poller reads it.  Then:
 
 * every channel of the profile arrives, with its value;
-* signs follow energimon's convention (DESIGN §3): an exporting grid meter shows
+* signs follow energimon's convention (docs/ARCHITECTURE.md#signs): an exporting grid meter shows
   negative ``power_w``; a PV inverter shows positive ``pv_power_w``; where the
   device's raw sign is the opposite (``sign = -1``) the raw registers really do
   hold the opposite sign, and the profile fixes it;

@@ -207,3 +207,29 @@ def test_a_long_subtitle_wraps_instead_of_running_off_the_page(tmp_path):
     text = _pdftotext(pdf)
     assert "slutord-æøå" in text  # the end of the subtitle is on the page, not cut at its right edge
     assert max(len(line.rstrip()) for line in text.splitlines()) < 110
+
+
+def test_a_long_table_continues_on_the_next_pages_and_a_report_rendered_in_parts_is_the_same(tmp_path):
+    """200 buildings make a portfolio table longer than a page: its rows continue on the next pages under the
+    header again (none is cut off). A report rendered in page ranges (the worker pool's parts) and joined is
+    page for page the report rendered at once, page numbers included."""
+    from energimon.analytics.report.document import Report, Section, Table
+    from energimon.analytics.report.pdf import merge_pdfs, page_count, render_pdf
+
+    rows = [[f"Bygning {i:03d}", f"{1000 + i}", f"± {i % 50}"] for i in range(120)]
+    report = Report("Titel", "Undertitel", sections=[
+        Section("Portefølje").text("Før tabellen.").table(Table(["Bygning", "Måned kWh", "Usikkerhed"], rows)),
+        Section("Næste bygning").text("Næste afsnit på en ny side.")])
+    whole = render_pdf(report, tmp_path / "whole.pdf")
+    n = page_count(report)
+    pages = [subprocess.run(["pdftotext", "-layout", "-f", str(k), "-l", str(k), str(whole), "-"], check=True,
+                            capture_output=True, text=True).stdout for k in range(1, n + 1)]
+    assert n == len(pages) >= 3
+    for i in range(120):  # every row once, none cut off at the bottom of a page
+        assert sum(f"Bygning {i:03d}" in p for p in pages) == 1, i
+    table_pages = [p for p in pages if "Bygning 0" in p and "Måned" in p]
+    assert len(table_pages) >= 2  # the header again where the table continues
+    assert "Næste afsnit" in pages[-1] and f"side {n}" in pages[-1]
+    parts = [render_pdf(report, tmp_path / "a.pdf", range(0, 2)), render_pdf(report, tmp_path / "b.pdf", range(2, n))]
+    joined = merge_pdfs(parts, tmp_path / "joined.pdf")
+    assert _pdftotext(joined) == _pdftotext(whole)

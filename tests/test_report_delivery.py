@@ -199,6 +199,49 @@ def test_the_daemon_runs_the_report_job_at_start_and_every_morning(site, mail_pk
         assert not register_report_jobs(AsyncIOScheduler(timezone=LOCAL_TZ), settings, lambda: None, db)
 
 
+def test_a_stop_during_the_catch_up_records_nothing_half_done_and_the_next_start_sends_it(site, tmp_path, caplog):
+    """The daemon's stop grace (2 s) is shorter than a report PDF: the report thread outlives it and finds the
+    mail file closed.  Found by CI: a `sqlite3.ProgrammingError` traceback at every stop during a catch-up."""
+    import shutil
+    import threading
+
+    folder = tmp_path / "stop"
+    folder.mkdir()
+    shutil.copy(site / "store.db", folder / "store.db")
+    (folder / "energimon.toml").write_text(CONFIG.format(port=25).replace('solar = ["energi@soroe.dk", '
+                                                                        '"teknik@soroe.dk"]', "solar = []"),
+                                           encoding="utf-8")
+    settings = load_settings(folder / "energimon.toml")
+    stop = threading.Event()
+    day = at("2025-06-05")  # May 2025 is due (its first working day was Monday 2 June)
+
+    with MailDB(folder / "mail.db") as db:
+        stop.set()  # stopped before the run began: nothing produced, nothing recorded
+        assert run_due_reports(settings, lambda: SqliteStore(folder / "store.db", readonly=True), db, day,
+                               stop=stop) == []
+        assert not db.delivered("savings", "2025-05", "energi@soroe.dk")
+    stop.clear()
+
+    db = MailDB(folder / "mail.db")
+
+    def store_then_stop():
+        # the daemon stops while the report is being produced: it sets the event and closes the mail file
+        stop.set()
+        db.close()
+        return SqliteStore(folder / "store.db", readonly=True)
+
+    with caplog.at_level("INFO", logger="energimon.reports"):
+        assert run_due_reports(settings, store_then_stop, db, day, stop=stop) == []
+    assert "stopped before it was recorded" in caplog.text and "Traceback" not in caplog.text
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    with MailDB(folder / "mail.db") as db:
+        assert not db.delivered("savings", "2025-05", "energi@soroe.dk")
+        # the next start produces and records it, once
+        assert run_due_reports(settings, lambda: SqliteStore(folder / "store.db", readonly=True), db, day) == [
+            "savings 2025-05: mail queued for energi@soroe.dk"]
+        assert db.delivered("savings", "2025-05", "energi@soroe.dk")
+
+
 def test_report_mail_command_refuses_what_it_cannot_do(site, tmp_path, capsys):
     from energimon.app.cli import main
 

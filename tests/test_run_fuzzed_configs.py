@@ -17,8 +17,8 @@ import re
 from pathlib import Path
 
 from helpers.daemon import RunningDaemon
+from helpers.net import free_port
 
-from energimon.collector.simulator.modbus_server import free_port
 from energimon.config.settings import ConfigError, load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "energimon.example.toml"

@@ -22,8 +22,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from helpers.daemon import RunningDaemon
+from helpers.net import free_port
 from helpers.wait import async_wait_for
-from mqtt_broker import Publisher, add_password, free_port, running_broker
+from mqtt_broker import Publisher, add_password
 
 import energimon.collector
 from energimon.app.cli import main
@@ -160,24 +161,23 @@ def _assert_no_secret(text: str, what: str) -> None:
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 @pytest.mark.parametrize("mqtt_password_ok", [True, False], ids=["right-password", "wrong-password"])
-def test_a_full_run_never_prints_a_secret(tmp_path, mqtt_password_ok):
+def test_a_full_run_never_prints_a_secret(tmp_path, mqtt_password_ok, mosquitto_factory):
     passwd = add_password(tmp_path, "energimon", MQTT_SECRET if mqtt_password_ok else "another-password-1")
     add_password(tmp_path, "publisher", "pub-pass")
     smtp = _Smtp()
     smtp.controller.start()
     try:
-        with running_broker(tmp_path / "broker",
-                            listener_extra=f"allow_anonymous false\npassword_file {passwd}\n") as broker:
-            out, err, code, cfg = asyncio.run(_run_daemon(tmp_path, broker.port, smtp.port, mqtt_password_ok))
-            mail = subprocess.run([sys.executable, "-m", "energimon", "test-mail", "--config", str(cfg)],
-                                  capture_output=True, text=True, timeout=60,
-                                  env={**os.environ, "ENERGIMON_MQTT__PASSWORD": MQTT_SECRET})
-            check = subprocess.run([sys.executable, "-m", "energimon", "check-config", str(cfg)],
-                                   capture_output=True, text=True, timeout=60,
-                                   env={**os.environ, "ENERGIMON_MQTT__PASSWORD": MQTT_SECRET})
-            status = subprocess.run([sys.executable, "-m", "energimon", "status", "--config", str(cfg)],
-                                    capture_output=True, text=True, timeout=60,
-                                    env={**os.environ, "ENERGIMON_MQTT__PASSWORD": MQTT_SECRET})
+        broker = mosquitto_factory(listener_extra=f"allow_anonymous false\npassword_file {passwd}\n")
+        out, err, code, cfg = asyncio.run(_run_daemon(tmp_path, broker.port, smtp.port, mqtt_password_ok))
+        mail = subprocess.run([sys.executable, "-m", "energimon", "test-mail", "--config", str(cfg)],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "ENERGIMON_MQTT__PASSWORD": MQTT_SECRET})
+        check = subprocess.run([sys.executable, "-m", "energimon", "check-config", str(cfg)],
+                               capture_output=True, text=True, timeout=60,
+                               env={**os.environ, "ENERGIMON_MQTT__PASSWORD": MQTT_SECRET})
+        status = subprocess.run([sys.executable, "-m", "energimon", "status", "--config", str(cfg)],
+                                capture_output=True, text=True, timeout=60,
+                                env={**os.environ, "ENERGIMON_MQTT__PASSWORD": MQTT_SECRET})
     finally:
         smtp.controller.stop()
 
@@ -266,7 +266,6 @@ URL_SECRET = "url-Hemmelig-9Tk4Wq2Rv"
 def test_credentials_in_a_url_are_refused_and_never_printed(tmp_path):
     # InfluxDB 1.x users are used to http://user:password@host: refused when the configuration is loaded, pointing
     # to the settings that keep a password secret; the URL is shown with its credentials hidden
-    from energimon.collector.simulator.modbus_server import free_port
 
     port = free_port()
     cfg = tmp_path / "energimon.toml"
@@ -313,7 +312,6 @@ def test_every_place_that_prints_a_url_hides_its_credentials(capsys):
     import logging
 
     from energimon.app.jobruns import error_text
-    from energimon.collector.simulator.modbus_server import free_port
     from energimon.config.influx_settings import InfluxSettings
     from energimon.logs import setup_logging
     from energimon.model import Reading

@@ -1,4 +1,4 @@
-"""Expected yield (pvlib clear-sky envelope) against pvlib's own ModelChain and the DESIGN's reference days."""
+"""Expected yield (pvlib clear-sky envelope) against pvlib's own ModelChain on two reference days."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from energimon.analytics.solar import expected
 from energimon.analytics.solar.expected import ArraySpec, clear_sky_day_kwh, clear_sky_hourly
 
-# DESIGN §6: 50 kWp, south, 30° tilt at 55.43 N 11.56 E, clear sky: about 363 kWh on 21 June, 105 on 21 December
+# 50 kWp, south, 30° tilt at 55.43 N 11.56 E (Sorø), clear sky, no losses
 REF = ArraySpec(55.43, 11.56, 50.0, 30.0, 180.0, losses_percent=0.0)
 
 
@@ -39,15 +39,17 @@ def _modelchain_day_kwh(spec: ArraySpec, day: str) -> float:
     return float(mc.results.ac.clip(lower=0).sum()) / 60 / 1000
 
 
-@pytest.mark.parametrize(("day", "design_kwh", "tol"), [("2026-06-21", 363.0, 0.03), ("2026-12-21", 105.0, 0.06)])
-def test_reference_days_against_pvlib(day, design_kwh, tol):
+# pvlib 0.16.1's ModelChain at 1 minute (_modelchain_day_kwh) on this array: 369.1 kWh on 21 June, 100.9 kWh on
+# 21 December (the figures the README quotes)
+@pytest.mark.parametrize(("day", "modelchain_kwh"), [("2026-06-21", 369.1), ("2026-12-21", 100.9)])
+def test_reference_days_against_pvlib(day, modelchain_kwh):
     d = dt.date.fromisoformat(day)
     ours = clear_sky_day_kwh(REF, d)
     theirs = _modelchain_day_kwh(REF, day)
     # our 15-minute midpoint sum vs pvlib's ModelChain at 1 minute: same chain, < 0.5 %
     assert ours == pytest.approx(theirs, rel=0.005)
-    # and the DESIGN's "about 363 / 105 kWh" (measured here: ~369 and ~101 kWh, see bench/README.md)
-    assert ours == pytest.approx(design_kwh, rel=tol)
+    # and the recorded ModelChain figure: a pvlib upgrade that changes the chain shows up here
+    assert ours == pytest.approx(modelchain_kwh, rel=0.005)
 
 
 def test_losses_scale_the_envelope_and_poa_is_plausible():

@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from helpers.wait import wait_for
 from sources_fakes import CPH, FakeDmi, FakeEloverblik, FakeEnergiDataService, local_midnight
 
 from energimon.app.cli import main
@@ -109,11 +110,9 @@ def run_daemon_until(cfg: Path, done, timeout_s: float) -> tuple[int, str]:
         proc = subprocess.Popen([sys.executable, "-m", "energimon", "run", "-c", str(cfg)], stdout=out,
                                 stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
-            deadline = time.monotonic() + timeout_s
-            while not done():
-                assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
-                assert time.monotonic() < deadline, f"not done in {timeout_s} s:\n" + log.read_text()[-3000:]
-                time.sleep(0.2)
+            wait_for(lambda: proc.poll() is not None or done(), timeout_s,
+                     lambda: "the daemon's work:\n" + log.read_text(errors="replace")[-3000:], 0.2)
+            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(30)
         finally:
@@ -134,9 +133,11 @@ def jobs_done(tmp: Path, after_ms: int) -> bool:
 def spool_empty(tmp: Path) -> bool:
     import sqlite3
 
+    from energimon.store.spool import count_waiting
+
     db = sqlite3.connect(f"file:{tmp / 'spool.db'}?mode=ro", uri=True)
     try:
-        return db.execute("SELECT count(*) FROM readings").fetchone()[0] == 0
+        return count_waiting(db) == 0
     finally:
         db.close()
 

@@ -9,10 +9,10 @@ import math
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from helpers.wait import wait_for
 
 from energimon.model import MAX_FUTURE_MS, MIN_TIMESTAMP_MS, Reading, now_ms
 from energimon.store.spool import PutResult, Spool, SpoolFull
@@ -112,11 +112,8 @@ def test_put_is_durable_when_the_producer_is_killed_mid_put_loop(tmp_path):
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and proc.poll() is None:
-            if ackfile.exists() and ackfile.stat().st_size > 2000:  # a few hundred puts acknowledged
-                break
-            time.sleep(0.01)
+        wait_for(lambda: proc.poll() is not None or (ackfile.exists() and ackfile.stat().st_size > 2000), 15,
+                 "a few hundred puts acknowledged", 0.01)
         assert proc.poll() is None, f"producer exited early: {proc.stderr.read().decode()}"
         assert ackfile.exists() and ackfile.stat().st_size > 2000, "producer made no progress in 15 s"
         proc.kill()
@@ -285,3 +282,38 @@ def test_constructor_rejects_nonsense(tmp_path):
         Spool(tmp_path / "a.db", max_readings=0)
     with pytest.raises(ValueError, match="synchronous"):
         Spool(tmp_path / "b.db", synchronous="OFF")
+
+
+def test_a_spool_of_the_earlier_layout_keeps_every_waiting_reading_in_order(tmp_path):
+    """Before the `streams`/`queue` layout a spool held four strings per reading in `readings`. Opened by this
+    version, every waiting reading moves over — same order, same kind (device time or not) — and the backlog and
+    a stale id range still behave."""
+    from energimon.model import DeviceTimedReading
+
+    data = make(40)
+    data[7] = DeviceTimedReading(*(getattr(data[7], f) for f in ("site", "device", "channel", "role", "ts_ms",
+                                                                   "value")))
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript("""CREATE TABLE readings (id INTEGER PRIMARY KEY AUTOINCREMENT, site TEXT NOT NULL,
+        device TEXT NOT NULL, channel TEXT NOT NULL, role TEXT NOT NULL, ts_ms INTEGER NOT NULL, value REAL NOT NULL,
+        keep INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE stamps (stream TEXT PRIMARY KEY, last_ms INTEGER NOT NULL);""")
+    db.executemany("INSERT INTO readings (site, device, channel, role, ts_ms, value, keep) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   [(r.site, r.device, r.channel, r.role, r.ts_ms, r.value, i == 7) for i, r in enumerate(data)])
+    db.execute("DELETE FROM readings WHERE id <= 5")  # the old daemon had already delivered the first five
+    db.commit()
+    db.close()
+    spool = Spool(path)
+    assert spool.backlog() == 35
+    spool.put(make(4, BASE_MS + 10**7))  # new readings go after the old ones
+    got = take_all(spool)
+    assert got == data[5:] + make(4, BASE_MS + 10**7)
+    assert type(got[2]) is DeviceTimedReading and type(got[3]) is Reading
+    spool.close()
+    reopened = Spool(path)  # the old table is gone: nothing moves twice
+    assert reopened.backlog() == 39
+    tables = {r[0] for r in reopened._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "readings" not in tables
+    reopened.close()

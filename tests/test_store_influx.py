@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ADMIN, WRITER
+from conftest import ADMIN, WRITER, unique_db
+from helpers.wait import wait_for
 from pydantic import SecretStr
 from store_contract import StoreContract
 
@@ -201,7 +201,7 @@ def test_missing_database_and_unreachable_server_raise_store_error_naming_the_ca
         assert not store.ping().reachable
     finally:
         store.close()
-    from conftest import free_port
+    from helpers.net import free_port
 
     # create_database with the server down: the store still opens (the daemon must start and spool)
     store = InfluxStore(InfluxSettings(url=f"http://127.0.0.1:{free_port()}", mode="v1", database="x",
@@ -241,15 +241,15 @@ def test_v2_mode_posts_line_protocol_that_a_real_api_v2_write_endpoint_stores(vi
     finally:
         store.close()
     query = urllib.parse.urlencode({"match[]": '{__name__=~"electricity_.*"}'})
-    deadline = time.monotonic() + 10
     rows: list[dict] = []
-    while time.monotonic() < deadline:
+
+    def exported() -> bool:
         urllib.request.urlopen(f"{victoria.url}/internal/force_flush", timeout=5).read()
         with urllib.request.urlopen(f"{victoria.url}/api/v1/export?{query}", timeout=5) as resp:
-            rows = [json.loads(line) for line in resp.read().decode().splitlines() if line.strip()]
-        if sum(len(r["values"]) for r in rows) == 6:
-            break
-        time.sleep(0.2)
+            rows[:] = [json.loads(line) for line in resp.read().decode().splitlines() if line.strip()]
+        return sum(len(r["values"]) for r in rows) == 6
+
+    wait_for(exported, 10, lambda: f"6 points exported by victoria-metrics, got {rows}", 0.2)
     by_name = {(r["metric"]["__name__"], r["metric"]["device"]): r for r in rows}
     power = by_name[("electricity_power_w", "hovedmaaler")]
     assert power["metric"]["site"] == "soro-raadhus" and power["metric"]["role"] == "grid"
@@ -317,3 +317,31 @@ def test_reads_longer_than_one_response_chunk_come_back_whole_and_in_order(influ
         assert int(p["count"].sum()) == n and len(p) == -(-n // 6)
     finally:
         store.close()
+
+
+def test_a_spool_batch_is_written_as_the_same_points_and_refusals_as_a_list_of_readings(influxd):
+    """InfluxStore.write of the spool's rows (lines_of_rows, no Reading per row) against write of the same
+    readings as a list: the same points stored, the same readings refused with the same reasons."""
+    from store_contract import spool_rows
+
+    t0 = 1_767_225_600_000
+    good = [Reading("soro-raadhus", f"m{d}", ch, "grid", t0 + k * 60_000, 1000.0 * d + k + i / 8)
+            for k in range(50) for d in range(3) for i, ch in enumerate(("power_w", "energy_import_wh", "voltage_v"))]
+    good.append(Reading("soro-raadhus", "m0", "power_w", "grid", t0, 7.5))  # later duplicate of the first: wins
+    bad = [Reading("soro-raadhus", "Bad Id", "power_w", "grid", t0, 1.0),
+           Reading("soro-raadhus", "m0", "power_w", "grid", t0 + 1, float("nan"))]
+    results = {}
+    for how, batch in (("rows", spool_rows(good)), ("list", list(good)), ("rows-bad", spool_rows(good + bad)),
+                       ("list-bad", good + bad)):
+        db = unique_db(how.replace("-", "_"))
+        store = InfluxStore(InfluxSettings(url=influxd.url, mode="v1", database=db, create_database=True))
+        rejected = store.write(batch)
+        pts = sorted((p["device"], p["time"], k, v) for p in raw_points(influxd, db) for k, v in p.items()
+                     if k in ("power_w", "energy_import_wh", "voltage_v"))
+        results[how] = (pts, sorted((str(r.reading.key), r.reason) for r in rejected))
+        store.close()
+    assert results["rows"] == results["list"] and results["rows"][1] == []
+    m0_power = [v for device, _, k, v in results["rows"][0] if device == "m0" and k == "power_w"]
+    assert len(results["rows"][0]) == 450 and 7.5 in m0_power and 0.0 not in m0_power  # the later one won
+    assert results["rows-bad"] == results["list-bad"] and len(results["rows-bad"][1]) == 2
+    assert results["rows-bad"][0] == results["rows"][0]

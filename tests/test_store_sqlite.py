@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 
 import numpy as np
+import pandas as pd
 import pytest
-from store_contract import GRID, IMPORT, PV, StoreContract, rd, utc
+from store_contract import GRID, IMPORT, PV, SpoolRowsStore, StoreContract, local, rd, utc
 
 import energimon.store.sqlite as sqlite_mod
 from energimon.store.base import StoreError, partials_from_raw
@@ -19,6 +20,36 @@ class TestSqliteStore(StoreContract):
     def store(self, tmp_path):
         s = SqliteStore(tmp_path / "s.db")
         yield s
+        s.close()
+
+
+class TestSqliteStoreFromSpoolRows(StoreContract):
+    """The contract on the fast path the spool writer takes (a batch as the spool's rows, no Reading objects)."""
+
+    @pytest.fixture
+    def store(self, tmp_path):
+        s = SqliteStore(tmp_path / "s.db")
+        yield SpoolRowsStore(s)
+        s.close()
+
+
+class CompactingStore(SqliteStore):
+    """Compacts every series-day right after each write: the contract then runs on chunks plus rows written later."""
+
+    def write(self, readings):
+        rejected = super().write(readings)
+        while self.maintain(now_ms=10**14):
+            pass
+        return rejected
+
+
+class TestSqliteStoreCompacted(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path, monkeypatch):
+        monkeypatch.setattr(sqlite_mod, "MIN_CHUNK", 1)  # the contract's days hold a few readings each
+        s = CompactingStore(tmp_path / "s.db", compact_after_days=0)
+        yield s
+        assert s._db.execute("SELECT count(*) FROM points").fetchone()[0] == 0  # it really ran on chunks
         s.close()
 
 
@@ -120,3 +151,93 @@ def test_sql_partials_equal_partials_computed_from_raw_readings(tmp_path):
         for col in ("count", "sum", "min", "max", "last"):
             np.testing.assert_allclose(sql[col].to_numpy(float), generic[col].to_numpy(float), rtol=1e-12)
     s.close()
+
+
+# -- old days in chunks (SqliteStore.maintain) ------------------------------------------------------
+def test_chunk_encoding_gives_back_exactly_what_it_was_given():
+    from energimon.store import chunks
+
+    ts = np.array([1, 2, 10_002, 10_003 + 2**33, 10_004 + 2**33], np.int64) + 1_767_225_600_000  # a gap > 2**32 ms
+    v = np.array([0.1, -0.0, 1e308, 5e-324, 230.00000000000003])
+    t2, v2 = chunks.decode(chunks.encode(ts, v))
+    assert t2.tolist() == ts.tolist() and v2.view(np.uint64).tolist() == v.view(np.uint64).tolist()
+    one = chunks.decode(chunks.encode(ts[:1], v[:1]))
+    assert one[0].tolist() == ts[:1].tolist() and one[1].tolist() == [0.1]
+    with pytest.raises(ValueError, match="increasing"):
+        chunks.encode(ts[::-1], v)
+    # a day of 10-second readings of a float32 meter register: a few bytes a reading, not ~25 as rows
+    rng = np.random.default_rng(1)
+    day = 1_767_225_600_000 + np.arange(8640, dtype=np.int64) * 10_000 + rng.integers(0, 40, 8640)
+    power = (8000 + rng.normal(0, 800, 8640)).astype(np.float32).astype(np.float64)
+    assert len(chunks.encode(day, power)) / 8640 < 6
+
+
+def test_maintenance_compacts_old_days_and_reads_stay_the_same(tmp_path):
+    s = SqliteStore(tmp_path / "s.db")  # compact_after_days = 2
+    t0 = to_ms(utc(2026, 1, 10))
+    data = [rd(GRID, t0 + i * 60_000, 1000.0 + i % 97) for i in range(5 * 1440)]  # 10-14 January, every minute
+    s.write(data)
+    before = s.read_raw_ms(GRID, 0, 2**62)
+    agg = s.aggregate(GRID, utc(2026, 1, 10), utc(2026, 1, 15), "15min", "mean")
+    assert s.maintain(now_ms=to_ms(utc(2026, 1, 15, 6))) is False  # days ending by 13 Jan 00:00 (2 days before)
+    days = [d for (d,) in s._db.execute("SELECT day_ms FROM chunks ORDER BY day_ms")]
+    assert days == [to_ms(utc(2026, 1, d)) for d in (10, 11, 12)]
+    assert s._db.execute("SELECT count(*) FROM points").fetchone()[0] == 2 * 1440  # 13 and 14 January: rows
+    after = s.read_raw_ms(GRID, 0, 2**62)
+    assert after[0].tolist() == before[0].tolist() and after[1].tolist() == before[1].tolist()
+    pd.testing.assert_series_equal(s.aggregate(GRID, utc(2026, 1, 10), utc(2026, 1, 15), "15min", "mean"), agg)
+    # a later write into a compacted day (an import, a redelivery) wins on reads and is merged next time
+    s.write([rd(GRID, t0 + 60_000, 5.0), rd(GRID, t0 + 30_000, 7.0)])
+    ts, v = s.read_raw_ms(GRID, t0, t0 + 120_001)
+    assert ts.tolist() == [t0, t0 + 30_000, t0 + 60_000, t0 + 120_000] and v.tolist() == [1000.0, 7.0, 5.0, 1002.0]
+    assert s.maintain(now_ms=to_ms(utc(2026, 1, 15, 6))) is False
+    assert s._db.execute("SELECT count(*) FROM points WHERE ts_ms < ?", (to_ms(utc(2026, 1, 13)),)).fetchone() == (0,)
+    ts2, v2 = s.read_raw_ms(GRID, t0, t0 + 120_001)
+    assert ts2.tolist() == ts.tolist() and v2.tolist() == v.tolist()
+    latest = s.latest()
+    assert latest["value"].tolist() == [1000.0 + (5 * 1440 - 1) % 97]
+    s.close()
+
+
+def test_a_store_file_of_the_earlier_layout_keeps_all_its_data(tmp_path):
+    """A store written before chunks existed (series + points only): read-only it opens as it is; opened by the
+    daemon it gets the chunks table, every reading stays readable, and maintenance compacts its old days."""
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript("""PRAGMA journal_mode=WAL;
+        CREATE TABLE series (id INTEGER PRIMARY KEY, site TEXT NOT NULL, device TEXT NOT NULL, channel TEXT NOT NULL,
+                             role TEXT NOT NULL, UNIQUE (site, device, channel));
+        CREATE TABLE points (series_id INTEGER NOT NULL REFERENCES series(id), ts_ms INTEGER NOT NULL,
+                             value REAL NOT NULL, PRIMARY KEY (series_id, ts_ms)) WITHOUT ROWID;
+        INSERT INTO series VALUES (1, 'soro-raadhus', 'hovedmaaler', 'power_w', 'grid'),
+                                  (2, 'soro-raadhus', 'hovedmaaler', 'energy_import_wh', 'grid');""")
+    t0 = to_ms(utc(2025, 6, 1))
+    rows = [(sid, t0 + i * 600_000, float(i) if sid == 2 else 500.0 + i % 13) for sid in (1, 2) for i in range(4000)]
+    db.executemany("INSERT INTO points VALUES (?, ?, ?)", rows)
+    db.commit()
+    db.close()
+    expected = {sid: [(t, v) for s_, t, v in rows if s_ == sid] for sid in (1, 2)}
+
+    def read_all(store) -> dict:
+        out = {}
+        for sid, key in ((1, GRID), (2, IMPORT)):
+            ts, v = store.read_raw_ms(key, 0, 2**62)
+            out[sid] = list(zip(ts.tolist(), v.tolist(), strict=True))
+        return out
+
+    reader = SqliteStore(path, readonly=True)
+    assert read_all(reader) == expected and len(reader.latest()) == 2
+    reader.close()
+    store = SqliteStore(path)
+    assert read_all(store) == expected
+    while store.maintain(now_ms=t0 + 60 * 86_400_000):
+        pass
+    assert store._db.execute("SELECT count(*) FROM points").fetchone()[0] < 200  # the last day, sparse: rows
+    assert read_all(store) == expected
+    # one local day of a counter rising 1 Wh every 10 minutes: 144 Wh
+    day = store.energy(IMPORT, local(2025, 6, 2), local(2025, 6, 3), "day")
+    assert day.total_wh == pytest.approx(144.0)
+    store.close()
+    reader = SqliteStore(path, readonly=True)  # another process reading the compacted file
+    assert read_all(reader) == expected
+    reader.close()

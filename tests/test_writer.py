@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from helpers.wait import async_wait_for, wait_for
 
 from energimon.model import Reading, now_ms
 from energimon.store.base import Rejected, StoreError
@@ -75,10 +76,8 @@ async def run_until_drained(writer: SpoolWriter, timeout_s: float = 10.0) -> Non
     stop = asyncio.Event()
     task = asyncio.create_task(writer.run(stop))
     try:
-        deadline = time.monotonic() + timeout_s
-        while writer.spool.backlog() and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
-        assert writer.spool.backlog() == 0, f"writer did not drain within {timeout_s} s: {writer.last_error}"
+        await async_wait_for(lambda: not writer.spool.backlog(), timeout_s,
+                             lambda: f"the writer to drain the spool (last error: {writer.last_error})", 0.005)
     finally:
         stop.set()
         await asyncio.wait_for(task, 5)
@@ -170,20 +169,19 @@ def test_writer_killed_mid_drain_then_restarted_delivers_every_reading_exactly_o
     filled_spool(spool_path, data)
     proc = _start_drain(tmp_path, "100", "0.003", where)
     try:
-        deadline = time.monotonic() + 15
-        while proc.poll() is None and time.monotonic() < deadline and count(store_path, "points") < N // 5:
-            time.sleep(0.005)
+        wait_for(lambda: proc.poll() is not None or count(store_path, "points") >= N // 5, 15,
+                 "a fifth of the readings in the store", 0.005)
         assert proc.poll() is None, f"drain finished or died before the kill: {proc.stderr.read().decode()[-2000:]}"
         proc.kill()
         proc.wait(timeout=10)
     finally:
         _stop(proc)
-    in_store, spooled = count(store_path, "points"), count(spool_path, "readings")
+    in_store, spooled = count(store_path, "points"), count(spool_path, "queue")
     assert 0 < in_store < N and 0 < spooled < N, (in_store, spooled)
     assert in_store + spooled >= N, "a reading left the spool without reaching the store"
 
     assert drain_in_new_instance(spool_path, store_path) == spooled
-    assert count(spool_path, "readings") == 0
+    assert count(spool_path, "queue") == 0
     assert_exactly_once(store_path, data)
     for path in (spool_path, store_path):
         db = sqlite3.connect(path)
@@ -198,18 +196,16 @@ def test_writer_killed_between_store_commit_and_spool_ack_redelivers_without_dup
     filled_spool(spool_path, data)
     proc = _start_drain(tmp_path, "1000", "0", "after", "7", str(marker))
     try:
-        deadline = time.monotonic() + 15
-        while proc.poll() is None and time.monotonic() < deadline and not marker.exists():
-            time.sleep(0.005)
+        wait_for(lambda: proc.poll() is not None or marker.exists(), 15, "the worker to reach batch 7", 0.005)
         assert marker.exists(), f"worker never reached batch 7: {proc.stderr.read().decode()[-2000:]}"
         assert count(store_path, "points") == 7000
-        assert count(spool_path, "readings") == N - 6000  # batch 7 is in both
+        assert count(spool_path, "queue") == N - 6000  # batch 7 is in both
         proc.kill()
         proc.wait(timeout=10)
     finally:
         _stop(proc)
     assert drain_in_new_instance(spool_path, store_path, batch_size=3000) == N - 6000
-    assert count(spool_path, "readings") == 0
+    assert count(spool_path, "queue") == 0
     assert_exactly_once(store_path, data)
 
 
@@ -332,12 +328,16 @@ def test_readings_the_store_refuses_become_dead_letters_and_the_queue_keeps_movi
 
 
 def test_the_real_sqlite_store_refusing_an_old_spool_reading_does_not_block_the_queue(tmp_path):
-    # A spool written by an older version may hold a channel that no longer exists.
+    # A spool written by an older version (its `readings` table, four strings a row) may hold a channel that no
+    # longer exists: opened now, its readings move into the current layout, in order, and go out with the rest.
     data = make(50)
-    filled_spool(tmp_path / "spool.db", data[:25])
     db = sqlite3.connect(tmp_path / "spool.db")
-    db.execute("INSERT INTO readings (site, device, channel, role, ts_ms, value) "
-               "VALUES ('soro-raadhus', 'hovedmaaler', 'power_kw', 'grid', ?, 1.5)", (BASE_MS,))
+    db.execute("CREATE TABLE readings (id INTEGER PRIMARY KEY AUTOINCREMENT, site TEXT NOT NULL, device TEXT NOT "
+               "NULL, channel TEXT NOT NULL, role TEXT NOT NULL, ts_ms INTEGER NOT NULL, value REAL NOT NULL, "
+               "keep INTEGER NOT NULL DEFAULT 0)")
+    db.executemany("INSERT INTO readings (site, device, channel, role, ts_ms, value) VALUES (?, ?, ?, ?, ?, ?)",
+                   [(r.site, r.device, r.channel, r.role, r.ts_ms, r.value) for r in data[:25]]
+                   + [("soro-raadhus", "hovedmaaler", "power_kw", "grid", BASE_MS, 1.5)])
     db.commit()
     db.close()
     filled_spool(tmp_path / "spool.db", data[25:])
@@ -370,8 +370,7 @@ def test_wake_sends_a_fresh_put_without_waiting_for_the_idle_timer(tmp_path):
             spool.put(make(5))
             writer.wake()
             t0 = time.monotonic()
-            while spool.backlog() and time.monotonic() - t0 < 5:
-                await asyncio.sleep(0.005)
+            await async_wait_for(lambda: not spool.backlog(), 5, "the fresh put written", 0.005)
             latency = time.monotonic() - t0
             stop.set()
             t1 = time.monotonic()
@@ -455,3 +454,88 @@ def test_flush_with_the_store_down_returns_at_once_and_keeps_the_readings(tmp_pa
     moved, elapsed, backlog = asyncio.run(go())
     assert moved == 0 and backlog == 100 and elapsed < 1
     assert any("flush stopped" in r.getMessage() and "100 readings stay" in r.getMessage() for r in caplog.records)
+
+
+# -- store maintenance in the writer's idle time ------------------------------------------------
+class FailingMaintenance(SqliteStore):
+    def __init__(self, path):
+        super().__init__(path)
+        self.rounds = 0
+
+    def maintain(self, now_ms=None, budget_s=2.0):
+        self.rounds += 1
+        if self.rounds == 1:
+            raise sqlite3.OperationalError("disk I/O error")
+        return super().maintain(now_ms, budget_s)
+
+
+def test_the_writer_compacts_old_days_when_idle_and_a_failing_round_does_not_stop_it(tmp_path, caplog):
+    data = make(2000)  # a month ago: long past compact_after_days
+    filled_spool(tmp_path / "spool.db", data)
+
+    async def go():
+        spool, store = Spool(tmp_path / "spool.db"), FailingMaintenance(tmp_path / "store.db")
+        writer = SpoolWriter(spool, store, batch_size=500, idle_wait_s=0.05, maintain_after_s=0, maintain_every_s=0)
+        try:
+            await run_until_drained(writer)
+            stop = asyncio.Event()
+            task = asyncio.create_task(writer.run(stop))
+            deadline = time.monotonic() + 10
+            while store.rounds < 2 and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            stop.set()
+            await task
+            return store.rounds, count(tmp_path / "store.db", "chunks")
+        finally:
+            writer.close()
+            store.close()
+            spool.close()
+
+    rounds, n_chunks = asyncio.run(go())
+    assert rounds >= 2 and n_chunks > 0
+    assert any("store maintenance failed" in r.getMessage() and "disk I/O error" in r.getMessage()
+               for r in caplog.records)
+    store = SqliteStore(tmp_path / "store.db", readonly=True)
+    got = sorted((r.site, r.device, r.channel, r.ts_ms, r.value) for r in data)
+    back = []
+    for key in {(r.site, r.device, r.channel) for r in data}:
+        from energimon.model import SeriesKey
+
+        ts, v = store.read_raw_ms(SeriesKey(*key), 0, 2**62)
+        back += [(*key, int(t), float(x)) for t, x in zip(ts, v, strict=True)]
+    store.close()
+    assert sorted(back) == got
+
+
+class FailingSecondWrite(SqliteStore):
+    """The second write fails (after the first batch, while the writer has read the third batch ahead)."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.firsts: list[int] = []
+
+    def write(self, readings):
+        self.firsts.append(readings[0].ts_ms)
+        if len(self.firsts) == 2:
+            raise StoreError("connection reset")
+        return super().write(readings)
+
+
+def test_a_batch_read_ahead_is_dropped_when_the_write_before_it_fails(tmp_path):
+    """With a backlog the writer reads the next batch while the store writes the current one; when that write
+    fails, the batch read ahead must not be sent before the failed one: every reading once, in order."""
+    data = make(1000)
+    filled_spool(tmp_path / "spool.db", data)
+    store = FailingSecondWrite(tmp_path / "store.db")
+    spool = Spool(tmp_path / "spool.db")
+    writer = SpoolWriter(spool, store, batch_size=250, max_backoff_s=0.01)
+    try:
+        asyncio.run(run_until_drained(writer))
+    finally:
+        writer.close()
+        spool.close()
+        store.close()
+    assert_exactly_once(tmp_path / "store.db", data)
+    # batch 2 failed, then came again before batch 3: the first reading of each write never goes backwards
+    firsts = store.firsts
+    assert firsts[1] == firsts[2] and firsts == sorted(firsts) and len(firsts) == 5

@@ -66,8 +66,12 @@ def _band(hourly: pd.DataFrame, lo: pd.Timestamp, end: pd.Timestamp) -> pd.DataF
 class AlertRunner:
     """Holds the state file, the model cache and the store factory between scheduled runs."""
 
-    def __init__(self, settings, store_factory: Callable, db: AlertDB | None = None, mailer=None):
+    def __init__(self, settings, store_factory: Callable, db: AlertDB | None = None, mailer=None,
+                 links: Callable[[int], list[tuple[str, str]]] | None = None):
         self.settings = settings
+        # one-click links (acknowledge, snooze) for the mails: alert id -> [(label, URL)], given by the
+        # application when the web application has a public address (energimon.web.links.links_for)
+        self.links = links
         self.cfg: AlertSettings = settings.alerts or AlertSettings()
         self.store_factory = store_factory
         self.db = db or AlertDB(self.cfg.state_path)
@@ -112,7 +116,7 @@ class AlertRunner:
                         png = chart_png(frame)
                 except Exception:  # a chart is nice to have; the mail goes without it
                     log.exception("chart failed site=%s rule=%s", f.site, f.rule)
-                msg = render_alert(kind, row, f, self.settings, chart=png, now=now)
+                msg = render_alert(kind, row, f, self.settings, chart=png, now=now, links=self._links(kind, row))
                 return [(recipients_for(self.settings, f.site), msg)]
 
             counts = lifecycle.step(self.db, self.cfg, findings, now, render, frozenset(failed_sites))
@@ -136,12 +140,21 @@ class AlertRunner:
     def close(self) -> None:
         self.db.close()
 
+    def _links(self, kind: str, row) -> list[tuple[str, str]]:
+        if kind == "resolved" or self.links is None:
+            return []
+        try:
+            return self.links(row["id"])
+        except OSError as exc:  # e.g. the signing key unreadable: the mail goes without links, not at all
+            log.error("alert %s: one-click links left out of the mail: %s", row["id"], exc)
+            return []
+
     def run_digest(self, now: dt.datetime) -> int:
         return lifecycle.digest(self.db, now, lambda items: render_digest(items, self.settings, now))
 
 
 def register_jobs(scheduler, settings, store_factory: Callable, runner: AlertRunner | None = None,
-                  mailer=None) -> AlertRunner:
+                  mailer=None, links: Callable[[int], list[tuple[str, str]]] | None = None) -> AlertRunner:
     """Schedule alerting on an APScheduler 3.11 ``AsyncIOScheduler`` (timezone Europe/Copenhagen).
 
     * rules: every hour at minute 7 (after the hour's data is in; cheap data-quality checks are part of it
@@ -152,7 +165,7 @@ def register_jobs(scheduler, settings, store_factory: Callable, runner: AlertRun
     """
     from apscheduler.triggers.cron import CronTrigger
 
-    runner = runner or AlertRunner(settings, store_factory, mailer=mailer)
+    runner = runner or AlertRunner(settings, store_factory, mailer=mailer, links=links)
     if mailer is not None:
         runner.mailer = mailer
         mailer.add_outbox(runner.db)

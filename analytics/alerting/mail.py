@@ -77,8 +77,9 @@ def recipients_for(settings, site: str) -> list[str]:
 
 
 def render_alert(kind: str, row: sqlite3.Row | dict, f: Finding, settings, *, chart: bytes | None = None,
-                 now: dt.datetime | None = None) -> EmailMessage:
-    """One alert mail (``kind``: new | reminder | resolved)."""
+                 now: dt.datetime | None = None, links: list[tuple[str, str]] = ()) -> EmailMessage:
+    """One alert mail (``kind``: new | reminder | resolved).  ``links``: one-click (label, URL) pairs
+    (acknowledge, snooze) from :func:`energimon.web.links.mail_links`, shown unless the alert is resolved."""
     cfg = settings.alerts
     lang = (cfg.language if cfg and cfg.language else None) or (settings.smtp.language if settings.smtp else "da")
     ui = UI[lang]
@@ -109,8 +110,10 @@ def render_alert(kind: str, row: sqlite3.Row | dict, f: Finding, settings, *, ch
     sign = ui["sign"].format(id=alert_id)
     plain = [f"{ui[kind]}{title}", ""]
     plain += [f"{k}: {v}" for k, v in lines]
+    links = list(links) if kind != "resolved" else []
     if kind != "resolved":
         plain += ["", ui["todo"], advice, "", footer]
+    plain += _plain_links(links)
     plain += ["", "-- ", sign]
     chart_title = ui["chart_pv"] if (f.channel or "").startswith("pv") else ui["chart"]
 
@@ -125,6 +128,7 @@ def render_alert(kind: str, row: sqlite3.Row | dict, f: Finding, settings, *, ch
     if kind != "resolved":
         body_html += [f"<h3>{html.escape(ui['todo'])}</h3><p>{html.escape(advice)}</p>",
                       f"<p><small>{html.escape(footer)}</small></p>"]
+    body_html += _html_links(links)
     body_html.append(f"<hr><p><small>{html.escape(sign)}</small></p></body></html>")
 
     msg = EmailMessage()
@@ -140,6 +144,18 @@ def render_alert(kind: str, row: sqlite3.Row | dict, f: Finding, settings, *, ch
     if chart is not None:
         msg.get_payload()[1].add_related(chart, maintype="image", subtype="png", cid=cid, filename="graf.png")
     return msg
+
+
+# -- one-click links (the web application's signed links; see energimon.web.links) ----------------------
+def _plain_links(links: list[tuple[str, str]]) -> list[str]:
+    return ["", *(f"{label}: {url}" for label, url in links)] if links else []
+
+
+def _html_links(links: list[tuple[str, str]]) -> list[str]:
+    if not links:
+        return []
+    items = " · ".join(f"<a href='{html.escape(url, quote=True)}'>{html.escape(label)}</a>" for label, url in links)
+    return [f"<p>{items}</p>"]
 
 
 def render_digest(items: list[tuple[str, sqlite3.Row, Finding | None]], settings,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
+from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 
 from energimon.mail.outbox import ensure_outbox_schema, ts
@@ -46,8 +48,53 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+ACTIVE = ("pending", "firing")
+STATES = ("pending", "firing", "resolved", "dropped")
+
+
 def to_dt(t: float | None) -> dt.datetime | None:
     return None if t is None else dt.datetime.fromtimestamp(t, tz=dt.UTC)
+
+
+# -- read-only views for other processes and packages (status, reports): never SQL against these tables -----
+@dataclass(frozen=True)
+class AlertRecord:
+    id: int
+    site: str
+    device: str
+    rule: str
+    state: str  # pending | firing | resolved | dropped
+    severity: str
+    since: dt.datetime  # when the problem started, as the data shows (UTC)
+    resolved_at: dt.datetime | None
+
+
+def read_alerts(path: str | Path, *, states: Collection[str] = ACTIVE, rules: Collection[str] | None = None,
+                overlapping: tuple[dt.datetime, dt.datetime] | None = None) -> list[AlertRecord]:
+    """The alerts in the state file at ``path`` in ``states`` (of ``rules``, when given), oldest first, read-only
+    (nothing is created or changed; ``[]`` when the file does not exist yet).
+
+    ``overlapping=(start, end)``: only alerts whose problem began before ``end`` and was not resolved before
+    ``start``.  Raises :class:`sqlite3.Error` when the file cannot be read.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    where, params = [f"state IN ({','.join('?' * len(states))})"], [*states]
+    if rules is not None:
+        where.append(f"rule IN ({','.join('?' * len(rules))})")
+        params += [*rules]
+    if overlapping is not None:
+        where.append("since < ? AND (resolved_at IS NULL OR resolved_at >= ?)")
+        params += [ts(overlapping[1]), ts(overlapping[0])]
+    db = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, timeout=10)
+    try:
+        rows = db.execute("SELECT id, site, device, rule, state, severity, since, resolved_at FROM alerts WHERE "
+                          + " AND ".join(where) + " ORDER BY since, id", params).fetchall()
+    finally:
+        db.close()
+    return [AlertRecord(i, site, device, rule, state, severity, to_dt(since), to_dt(resolved))
+            for i, site, device, rule, state, severity, since, resolved in rows]
 
 
 class AlertDB:
@@ -114,6 +161,16 @@ class AlertDB:
     def alerts(self, states: tuple[str, ...] = ("pending", "firing")) -> list[sqlite3.Row]:
         marks = ",".join("?" * len(states))
         return self.conn.execute(f"SELECT * FROM alerts WHERE state IN ({marks}) ORDER BY id", states).fetchall()
+
+    def history(self, states: tuple[str, ...] = ("pending", "firing", "resolved", "dropped"),
+                sites: tuple[str, ...] | None = None, limit: int = 500) -> list[sqlite3.Row]:
+        """Alerts newest first, optionally of some sites only (the web application's lists)."""
+        q = f"SELECT * FROM alerts WHERE state IN ({','.join('?' * len(states))})"
+        args: list = list(states)
+        if sites is not None:
+            q += f" AND site IN ({','.join('?' * len(sites))})"
+            args += list(sites)
+        return self.conn.execute(q + " ORDER BY id DESC LIMIT ?", [*args, limit]).fetchall()
 
     def alert(self, alert_id: int) -> sqlite3.Row | None:
         return self.conn.execute("SELECT * FROM alerts WHERE id = ?", (alert_id,)).fetchone()

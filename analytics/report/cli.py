@@ -1,20 +1,27 @@
-"""``energimon report savings``: the handler behind the CLI (imported lazily by energimon.app.cli)."""
+"""``energimon report``: the command of the shared report pipeline, with ``report savings`` and ``report mail``
+(``report solar`` is added by :mod:`energimon.analytics.report.solar_cli`)."""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import sys
 from pathlib import Path
 
-EXIT_USAGE = 64
+from energimon.cliutil import EXIT_FAIL, EXIT_USAGE, Commands, Config, config_arg, fail, group, progress
 
 
-def add_report_parser(sub, config_arg) -> None:
-    """Add ``report`` with its ``savings`` subcommand to the CLI's subparsers."""
-    p = sub.add_parser("report", help="write monthly reports (ESCO savings) as PDF, CSV and XLSX",
-                       description="Write a monthly report as PDF, CSV and XLSX files.")
-    rsub = p.add_subparsers(dest="report", metavar="REPORT", required=True)
+def report_commands(commands: Commands) -> Commands:
+    """The subcommands of ``report`` (``savings``, ``solar``, ``mail`` …), created on first use."""
+    return group(commands, "report", dest="report", metavar="REPORT",
+                 help="write monthly reports (ESCO savings, solar) as PDF, CSV and XLSX, or mail them",
+                 description="Write a monthly report as PDF, CSV and XLSX files, or mail it.")
+
+
+def register(commands: Commands) -> None:
+    """``report savings``."""
+    rsub = report_commands(commands)
     s = rsub.add_parser("savings", help="ESCO savings (IPMVP Option C, ASHRAE Guideline 14) for one month",
                         description="Fit each building's baseline (its model: CalTRACK daily, hourly TOWT or "
                                     "monthly billing) on the contract's baseline period and report avoided energy, "
@@ -37,6 +44,26 @@ def add_report_parser(sub, config_arg) -> None:
     dc.add_argument("--decimal-comma", dest="decimal_comma", action="store_true", default=None,
                     help="CSV numbers as 1234,5 (default in Danish)")
     dc.add_argument("--decimal-point", dest="decimal_comma", action="store_false", help="CSV numbers as 1234.5")
+
+
+def register_mail(commands: Commands) -> None:
+    """``report mail`` (registered after every report, so ``energimon report --help`` lists it last)."""
+    from energimon.analytics.report.mailing import KINDS  # the standard library and email only
+
+    m = report_commands(commands).add_parser(
+        "mail", help="produce a monthly report and mail it (once per month and recipient list)",
+        description="Produce the savings or solar report for --month and mail it to its recipients ([smtp.reports] "
+                    "or esco.recipients, or --to) through the mail outbox, then try to deliver it now; the daemon "
+                    "retries if the server is down. A month already mailed to the same recipients is not mailed "
+                    "again. A month that is not over is refused unless --preliminary (then the mail says "
+                    "foreløbig). The daemon does this by itself for every month that is due.")
+    m.set_defaults(handler=cmd_report_mail)
+    config_arg(m)
+    m.add_argument("kind", choices=KINDS, help="which report")
+    m.add_argument("--month", required=True, help="the month, YYYY-MM (local calendar)")
+    m.add_argument("--preliminary", action="store_true", help="allow a month that is not over (marked foreløbig)")
+    m.add_argument("--to", action="append", metavar="ADDRESS", help="recipient instead of the configured ones "
+                   "(repeatable)")
 
 
 def console_lines(files, month, lang: str = "en") -> list[str]:
@@ -71,13 +98,12 @@ def console_lines(files, month, lang: str = "en") -> list[str]:
     return lines
 
 
-def cmd_report_savings(args) -> int:
+def cmd_report_savings(args: argparse.Namespace, config: Config) -> int:
     from energimon.analytics.report.savings_report import generate_savings_report
     from energimon.calendar import parse_month
-    from energimon.config.settings import load_settings
     from energimon.store import open_store
 
-    settings = load_settings(args.config)
+    settings = config.settings()
     try:
         month = parse_month(args.month)
         if settings.esco is None:
@@ -88,10 +114,6 @@ def cmd_report_savings(args) -> int:
         print(f"energimon report savings: {exc}", file=sys.stderr)
         return EXIT_USAGE
     store = open_store(settings.store, readonly=True)
-
-    def progress(i: int, n: int, site: str) -> None:
-        print(f"\r[{i}/{n}] {site:<40}", end="" if i < n else "\n", file=sys.stderr, flush=True)
-
     try:
         files = generate_savings_report(settings, store, month, args.site, args.out, args.lang, args.sep,
                                         args.decimal_comma, progress, workers=args.workers,
@@ -106,4 +128,36 @@ def cmd_report_savings(args) -> int:
     print(f"wrote {files.pdf}\nwrote {files.csv}\nwrote {files.xlsx}")
     for p in [*files.site_csvs, *files.site_pdfs]:
         print(f"wrote {p}")
+    return 0
+
+
+def cmd_report_mail(args: argparse.Namespace, config: Config) -> int:
+    from energimon.analytics.report.schedule import deliver_report
+    from energimon.calendar import parse_month
+    from energimon.mail.outbox import MailDB
+    from energimon.mail.service import Mailer, mail_db_path
+    from energimon.store import open_store
+
+    prog = "energimon report mail"
+    settings = config.settings()
+    if settings.smtp is None:
+        return fail(prog, "the configuration has no [smtp] table", EXIT_USAGE)
+    try:
+        month = parse_month(args.month)
+    except ValueError as exc:
+        return fail(prog, str(exc), EXIT_USAGE)
+    now = dt.datetime.now(tz=dt.UTC)
+    with MailDB(mail_db_path(settings)) as db:
+        try:
+            outcome = deliver_report(settings, args.kind, month, db, now,
+                                     lambda: open_store(settings.store, readonly=True), args.preliminary, args.to)
+        except ValueError as exc:
+            return fail(prog, str(exc), EXIT_USAGE)
+        print(f"{args.kind} {args.month}: {outcome}")
+        result = Mailer(settings.smtp, db).deliver(db, now)
+    if result.failed:
+        print(f"not delivered now ({result.errors[0]}); {result.waiting} mail(s) wait in {mail_db_path(settings)} "
+              "and the daemon retries", file=sys.stderr)
+        return EXIT_FAIL
+    print(f"mails sent {result.sent}, waiting {result.waiting}")
     return 0

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import sys
 from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
 from energimon.mail.render import XLSX_TYPE, new_message
 
-__all__ = ["XLSX_TYPE", "add_report_mail_parser", "queue_report_mail", "report_attachments", "report_message",
+__all__ = ["XLSX_TYPE", "queue_report_mail", "report_attachments", "report_message",
            "report_recipients"]
 
 KINDS = ("savings", "solar")
@@ -124,62 +123,3 @@ def queue_report_mail(settings, kind: str, month: dt.date, files, db=None, now: 
         if own:
             db.close()
     return f"queued for {', '.join(recipients)}" if fresh else "already delivered earlier (not queued again)"
-
-
-# -- `energimon report mail` -------------------------------------------------------------------------------------
-def add_report_mail_parser(sub, config_arg) -> None:
-    """Add ``report mail`` to the CLI's ``report`` subcommands."""
-    import argparse
-
-    report = sub.choices["report"]
-    rsub = next(a for a in report._actions if isinstance(a, argparse._SubParsersAction))
-    m = rsub.add_parser(
-        "mail", help="produce a monthly report and mail it (once per month and recipient list)",
-        description="Produce the savings or solar report for --month and mail it to its recipients ([smtp.reports] "
-                    "or esco.recipients, or --to) through the mail outbox, then try to deliver it now; the daemon "
-                    "retries if the server is down. A month already mailed to the same recipients is not mailed "
-                    "again. A month that is not over is refused unless --preliminary (then the mail says "
-                    "foreløbig). The daemon does this by itself for every month that is due.")
-    m.set_defaults(handler=cmd_report_mail)
-    config_arg(m)
-    m.add_argument("kind", choices=KINDS, help="which report")
-    m.add_argument("--month", required=True, help="the month, YYYY-MM (local calendar)")
-    m.add_argument("--preliminary", action="store_true", help="allow a month that is not over (marked foreløbig)")
-    m.add_argument("--to", action="append", metavar="ADDRESS", help="recipient instead of the configured ones "
-                   "(repeatable)")
-
-
-def cmd_report_mail(args) -> int:
-    from energimon.analytics.report.schedule import deliver_report
-    from energimon.calendar import parse_month
-    from energimon.config.settings import load_settings
-    from energimon.mail.service import Mailer, mail_db_path
-    from energimon.store import open_store
-
-    settings = load_settings(args.config)
-    if settings.smtp is None:
-        print("energimon report mail: the configuration has no [smtp] table", file=sys.stderr)
-        return 64
-    try:
-        month = parse_month(args.month)
-    except ValueError as exc:
-        print(f"energimon report mail: {exc}", file=sys.stderr)
-        return 64
-    from energimon.mail.outbox import MailDB
-
-    now = dt.datetime.now(tz=dt.UTC)
-    with MailDB(mail_db_path(settings)) as db:
-        try:
-            outcome = deliver_report(settings, args.kind, month, db, now,
-                                     lambda: open_store(settings.store, readonly=True), args.preliminary, args.to)
-        except ValueError as exc:
-            print(f"energimon report mail: {exc}", file=sys.stderr)
-            return 64
-        print(f"{args.kind} {args.month}: {outcome}")
-        result = Mailer(settings.smtp, db).deliver(db, now)
-    if result.failed:
-        print(f"not delivered now ({result.errors[0]}); {result.waiting} mail(s) wait in {mail_db_path(settings)} "
-              "and the daemon retries", file=sys.stderr)
-        return 1
-    print(f"mails sent {result.sent}, waiting {result.waiting}")
-    return 0

@@ -36,7 +36,7 @@ from energimon.analytics.report.i18n import (
     tr,
 )
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
-from energimon.analytics.report.pdf import render_pdf
+from energimon.analytics.report.pdf import merge_pdfs, page_count, render_pdf
 from energimon.analytics.savings import MIN_PERIOD_COVERAGE, PeriodSavings, portfolio_total, savings_verdict_code
 from energimon.calendar import contract_year, next_month, report_cutoff
 from energimon.calendar import today as local_today
@@ -114,7 +114,23 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
     cutoff = report_cutoff(month, today)
     preliminary = cutoff < next_month(month)
     prices = price_basis(esco, store)  # a bad price file stops the report before any building is evaluated
-    results = _evaluate_all(settings, store, month, chosen, names, workers, progress, prices, today)
+    pool = None
+    if workers > 1 and len(chosen) >= POOL_MIN_SITES:
+        ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads (the daemon)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                                   initargs=(settings.store,))
+    try:
+        return _generate(settings, store, month, chosen, names, out_dir, lang, sep, decimal_comma, progress,
+                         workers, per_site_pdf, today, cutoff, preliminary, prices, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+def _generate(settings, store, month, chosen, names, out_dir, lang, sep, decimal_comma, progress, workers,
+              per_site_pdf, today, cutoff, preliminary, prices, pool) -> SavingsReportFiles:
+    esco = settings.esco
+    results = _evaluate_all(settings, store, month, chosen, names, workers, progress, prices, today, pool)
     out = Path(out_dir or esco.reports_dir)
     stem = f"besparelse-{month:%Y-%m}" if lang == "da" else f"savings-{month:%Y-%m}"
     if preliminary:
@@ -136,19 +152,54 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
     xlsx_path = xlsx_out.write_xlsx(out / f"{stem}.xlsx", _workbook(results, site_rows, rows_all, esco, month,
                                                                      prices, lang, cutoff))
     report = build_report(results, esco, month, lang, prices, cutoff)
+    co2 = None
     if esco.co2_intensity:  # the CO₂ account of all consumption, computed here and rendered by the section
         accounts = co2_accounts(store, esco, [r.site for r in results], month)
-        _add_co2_account(report, accounts, esco, results, month, names, lang, out / f"{stem}-co2.csv", sep,
-                         decimal_comma)
-    pdf_path = render_pdf(report, out / f"{stem}.pdf")
+        co2 = _add_co2_account(report, accounts, esco, results, month, names, lang, out / f"{stem}-co2.csv", sep,
+                               decimal_comma)
+    pdf_path = _render_portfolio(report, out / f"{stem}.pdf", pool, workers, (results, esco, month, lang, prices,
+                                                                                cutoff, co2))
     site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices, cutoff), out / f"{stem}-{r.site}.pdf")
                  for r in results] if per_site_pdf else []
     return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs, xlsx_path, preliminary, cutoff)
 
 
-def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_path, sep, decimal_comma) -> None:
+PARALLEL_PAGES = 24  # a report of this many pages or more is rendered in parts by the worker pool
+
+
+def _render_portfolio(report: Report, path: Path, pool, workers: int, inputs: tuple) -> Path:
+    """The portfolio PDF; a long one (a page per building) rendered in ``workers`` parts in the pool and joined.
+
+    Each worker builds the same report from ``inputs`` (charts are drawing functions, which do not travel
+    between processes) and renders its run of pages, numbered as in the whole (:func:`render_pdf`)."""
+    pages = page_count(report)
+    if pool is None or pages < PARALLEL_PAGES:
+        return render_pdf(report, path)
+    bounds = [round(k * pages / workers) for k in range(workers + 1)]
+    parts = [path.with_name(f".{path.stem}.part{k}.pdf") for k in range(workers)]
+    try:
+        futures = [pool.submit(_worker_render, inputs, range(bounds[k], bounds[k + 1]), parts[k])
+                   for k in range(workers)]
+        for fut in futures:
+            fut.result()
+        return merge_pdfs(parts, path, report.title, report.subtitle)
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
+
+
+def _worker_render(inputs: tuple, pages: range, path: Path) -> Path:
+    *args, co2 = inputs
+    report = build_report(*args)
+    if co2 is not None:
+        report.sections.insert(1, co2)
+    return render_pdf(report, path, pages)
+
+
+def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_path, sep, decimal_comma):
     """With ``esco.co2_intensity``: the CO₂ account of all consumption (report/co2_section.py) as a section
-    after the portfolio page, and as a CSV beside the report."""
+    after the portfolio page, and as a CSV beside the report.  Returns the section (or None), for the workers
+    that render parts of the report (it holds only text and a table: it travels between processes)."""
     from energimon.analytics.report.co2_section import CSV_HEADER as CO2_HEADER
     from energimon.analytics.report.co2_section import co2_section
 
@@ -157,10 +208,12 @@ def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_pa
     if made is not None:
         report.sections.insert(1, made[0])
         write_csv(csv_path, CO2_HEADER, made[1], sep, decimal_comma)
+        return made[0]
+    return None
 
 
 def _evaluate_all(settings, store, month, chosen, names, workers, progress, prices=None,
-                  today: dt.date | None = None) -> list[SiteResult]:
+                  today: dt.date | None = None, pool=None) -> list[SiteResult]:
     results: list[SiteResult] = []
 
     def done(res: SiteResult, seconds: float) -> None:
@@ -171,20 +224,17 @@ def _evaluate_all(settings, store, month, chosen, names, workers, progress, pric
         if progress:
             progress(len(results), len(chosen), res.site)
 
-    if workers <= 1 or len(chosen) < POOL_MIN_SITES:
+    if pool is None:
         for sid in chosen:
             t0 = time.perf_counter()
             done(evaluate_site(store, settings.esco, sid, names[sid], month, prices, today),
                  time.perf_counter() - t0)
         return results
-    ctx = multiprocessing.get_context("spawn")  # no fork of a process with threads (the daemon)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                             initargs=(settings.store,)) as pool:
-        futures = [pool.submit(_worker_evaluate, settings.esco, sid, names[sid], month, prices, today)
-                   for sid in chosen]
-        for fut in futures:  # in the configured order
-            res, seconds = fut.result()
-            done(res, seconds)
+    futures = [pool.submit(_worker_evaluate, settings.esco, sid, names[sid], month, prices, today)
+               for sid in chosen]
+    for fut in futures:  # in the configured order
+        res, seconds = fut.result()
+        done(res, seconds)
     return results
 
 

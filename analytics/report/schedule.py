@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,14 +126,16 @@ def _deliver(settings, db, kind: str, month: dt.date, recipients: Sequence[str],
 
 
 def run_due_reports(settings, store_factory: Callable, db, now: dt.datetime,
-                    holidays: Container[dt.date] | None = None) -> list[str]:
+                    holidays: Container[dt.date] | None = None, stop: threading.Event | None = None) -> list[str]:
     """Produce and deliver every due, undelivered report period (the daemon's job; ``now`` is the clock).
 
     ``db`` is the :class:`~energimon.mail.outbox.MailDB`; ``store_factory()`` opens a read-only store (only
     when something is due).  Returns one line per delivery; a report that fails is logged, the others go
     on, and the run raises afterwards so the job-run log shows it (it is tried again at the next run).
+    ``stop`` (the daemon's stop) ends the run between reports; a report cut off by the stop is not recorded
+    and is produced again at the next start.
     """
-    from energimon.mail.outbox import recipients_key
+    from energimon.mail.outbox import MailDBClosed, recipients_key
 
     today = now.astimezone(LOCAL_TZ).date()
     holidays = danish_public_holidays(today.year) if holidays is None else holidays
@@ -144,12 +147,20 @@ def run_due_reports(settings, store_factory: Callable, db, now: dt.datetime,
             key = recipients_key(report.recipients)
             since = db.schedule_since(report.kind, key, f"{latest:%Y-%m}")
             for month in due_months(today, dt.date.fromisoformat(since + "-01"), holidays):
+                if stop is not None and stop.is_set():
+                    log.info("report %s %s: the daemon is stopping; it is produced at the next start",
+                             report.kind, f"{month:%Y-%m}")
+                    return done
                 if db.delivered(report.kind, f"{month:%Y-%m}", key):
                     continue
                 try:
                     store = store or store_factory()
                     files = produce(settings, store, report.kind, month, today)
                     _deliver(settings, db, report.kind, month, report.recipients, files, now)
+                except MailDBClosed:
+                    log.info("report %s %s: the daemon stopped before it was recorded; it is produced again "
+                             "at the next start", report.kind, f"{month:%Y-%m}")
+                    return done
                 except Exception as exc:  # the next kind still runs; this one again at the next run
                     log.exception("report %s %s could not be produced", report.kind, f"{month:%Y-%m}")
                     failures.append(f"{report.kind} {month:%Y-%m}: {type(exc).__name__}: {exc}")
@@ -197,8 +208,10 @@ def deliver_report(settings, kind: str, month: dt.date, db, now: dt.datetime, st
     return f"{'preliminary report' if prelim else 'report'} queued for {', '.join(recipients)}"
 
 
-def register_report_jobs(scheduler, settings, store_factory: Callable, db) -> bool:
-    """Schedule ``reports.monthly`` (at start, then daily 07:05 local) when a report is scheduled."""
+def register_report_jobs(scheduler, settings, store_factory: Callable, db,
+                         stop: threading.Event | None = None) -> bool:
+    """Schedule ``reports.monthly`` (at start, then daily 07:05 local) when a report is scheduled; ``stop`` is
+    the daemon's stop event (a catch-up of several months ends early at a stop)."""
     if not scheduled_reports(settings):
         return False
     import asyncio
@@ -206,7 +219,8 @@ def register_report_jobs(scheduler, settings, store_factory: Callable, db) -> bo
     from apscheduler.triggers.cron import CronTrigger
 
     async def reports_job() -> None:
-        await asyncio.to_thread(run_due_reports, settings, store_factory, db, dt.datetime.now(tz=dt.UTC))
+        await asyncio.to_thread(run_due_reports, settings, store_factory, db, dt.datetime.now(tz=dt.UTC), None,
+                                stop)
 
     scheduler.add_job(reports_job, CronTrigger(hour=7, minute=5, timezone=LOCAL_TZ), id="reports.monthly",
                       next_run_time=dt.datetime.now(tz=LOCAL_TZ), coalesce=True, max_instances=1,

@@ -1,8 +1,7 @@
-"""``energimon report solar`` and ``energimon solar-summary``: parsers and handlers (imported by energimon.app.cli).
+"""``energimon report solar``: parser and handler; the solar line of ``energimon latest``.
 
-The ``report`` command belongs to the shared report pipeline
-(:func:`energimon.analytics.report.cli.add_report_parser`); ``solar`` is added to its
-subcommands here.  Heavy imports (pvlib, matplotlib) happen only when a command runs.
+``report`` is the shared report pipeline's command (:func:`energimon.analytics.report.cli.report_commands`);
+``solar`` is added to its subcommands here.  Heavy imports (pvlib, matplotlib) happen only when a command runs.
 """
 
 from __future__ import annotations
@@ -11,25 +10,14 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_USAGE = 64
+from energimon.cliutil import EXIT_USAGE, Commands, Config, config_arg, progress
 
 
-def _report_subparsers(sub) -> argparse._SubParsersAction:
-    """The subcommands of ``report`` (created here, with sub-subcommands, if nobody made it yet)."""
-    parser = sub.choices.get("report")
-    if parser is None:
-        parser = sub.add_parser("report", help="write monthly reports as PDF and CSV",
-                                description="Write a monthly report as PDF and CSV files.")
-        return parser.add_subparsers(dest="report", metavar="REPORT", required=True)
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return parser.add_subparsers(dest="report", metavar="REPORT", required=True)
+def register(commands: Commands) -> None:
+    """``report solar``."""
+    from energimon.analytics.report.cli import report_commands
 
-
-def add_solar_report_parser(sub, config_arg) -> None:
-    """Add ``report solar`` to the CLI's subparsers."""
-    rsub = _report_subparsers(sub)
+    rsub = report_commands(commands)
     s = rsub.add_parser(
         "solar", help="solar yield against consumption for one month (IEC 61724-1, egetforbrug)",
         description="Per site with PV: production, import, export, consumption, self-consumption ratio "
@@ -52,22 +40,19 @@ def add_solar_report_parser(sub, config_arg) -> None:
     dc.add_argument("--decimal-point", dest="decimal_comma", action="store_false", help="CSV numbers as 1234.5")
 
 
-def _out_dir(args, settings) -> Path:
-    from energimon.config.settings import config_path
-
+def _out_dir(args, settings, config: Config) -> Path:
     if args.out is not None:
         return args.out
     base = settings.esco.reports_dir if getattr(settings, "esco", None) is not None else Path("rapporter")
-    return base if base.is_absolute() else config_path(args.config).parent / base
+    return base if base.is_absolute() else config.path.parent / base
 
 
-def cmd_report_solar(args) -> int:
+def cmd_report_solar(args: argparse.Namespace, config: Config) -> int:
     from energimon.analytics.report.solar_report import generate_solar_report
     from energimon.calendar import parse_month
-    from energimon.config.settings import load_settings
     from energimon.store import open_store
 
-    settings = load_settings(args.config)
+    settings = config.settings()
     try:
         month = parse_month(args.month)
         if args.sep is not None and len(args.sep) != 1:
@@ -78,12 +63,8 @@ def cmd_report_solar(args) -> int:
         print(f"energimon report solar: {exc}", file=sys.stderr)
         return EXIT_USAGE
     store = open_store(settings.store, readonly=True)
-
-    def progress(i: int, n: int, site: str) -> None:
-        print(f"\r[{i}/{n}] {site:<40}", end="" if i < n else "\n", file=sys.stderr, flush=True)
-
     try:
-        files = generate_solar_report(settings, store, month, args.site, _out_dir(args, settings), args.lang,
+        files = generate_solar_report(settings, store, month, args.site, _out_dir(args, settings, config), args.lang,
                                       args.sep, args.decimal_comma, progress, args.daily_table)
     except ValueError as exc:
         print(f"energimon report solar: {exc}", file=sys.stderr)
@@ -127,14 +108,8 @@ def console_lines(files, month) -> list[str]:
 def solar_summary_for_latest(settings, store, site: str | None = None) -> str | None:
     """The daily solar line for ``energimon latest`` (today so far), or None when no site has PV.
 
-    Never raises: ``latest`` must keep working when the KPIs cannot be computed (the reason is shown).
-    Wiring (in ``cmd_latest``, before ``store.close()``)::
-
-        from energimon.analytics.report.solar_cli import solar_summary_for_latest
-        line = solar_summary_for_latest(load_settings(args.config), store, args.site)
-        ...
-        if line:
-            print(line)
+    Never raises: ``latest`` (:func:`energimon.app.commands.cmd_latest`) must keep working when the KPIs
+    cannot be computed (the reason is shown).
     """
     from energimon.analytics.report.solar_report import solar_sites, summary_line
 

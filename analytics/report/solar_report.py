@@ -356,33 +356,29 @@ def pv_alert_notes(settings, sites: list[str], month: dt.date, lang: str = "da")
     """
     import sqlite3
 
+    from energimon.analytics.alerting.state import read_alerts
+
     alerts_cfg = getattr(settings, "alerts", None)
-    if alerts_cfg is None or not Path(alerts_cfg.state_path).exists():
+    if alerts_cfg is None:
         return {}
     start, end = local_midnight(month.replace(day=1)), local_midnight(next_month(month))
-    marks = ",".join("?" * len(PV_ALERT_RULES))
     try:
-        db = sqlite3.connect(f"file:{Path(alerts_cfg.state_path).resolve()}?mode=ro", uri=True, timeout=10)
-        try:
-            rows = db.execute(
-                f"SELECT site, device, rule, since, resolved_at FROM alerts WHERE rule IN ({marks}) "
-                "AND state != 'dropped' AND since < ? AND (resolved_at IS NULL OR resolved_at >= ?) "
-                "ORDER BY since", (*PV_ALERT_RULES, end.timestamp(), start.timestamp())).fetchall()
-        finally:
-            db.close()
+        alerts = read_alerts(alerts_cfg.state_path, states=("pending", "firing", "resolved"), rules=PV_ALERT_RULES,
+                             overlapping=(start, end))
     except sqlite3.Error:
         return {}
     out: dict[str, list[str]] = {}
-    for site, device, rule, since, resolved_at in rows:
+    for a in alerts:
+        site, device, rule, resolved_at = a.site, a.device, a.rule, a.resolved_at
         if site not in sites:
             continue
-        t0 = dt.datetime.fromtimestamp(since, tz=LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+        t0 = a.since.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
         if lang == "da":
-            until = (f"til {dt.datetime.fromtimestamp(resolved_at, tz=LOCAL_TZ):%Y-%m-%d %H:%M}" if resolved_at
+            until = (f"til {resolved_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}" if resolved_at
                      else "stadig aktiv")
             text = f"PV-alarm på {device}: {PV_ALERT_RULES[rule]['da']}, fra {t0} {until}."
         else:
-            until = (f"until {dt.datetime.fromtimestamp(resolved_at, tz=LOCAL_TZ):%Y-%m-%d %H:%M}" if resolved_at
+            until = (f"until {resolved_at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}" if resolved_at
                      else "still active")
             text = f"PV alert on {device}: {PV_ALERT_RULES[rule]['en']}, from {t0} {until}."
         out.setdefault(site, []).append(text)

@@ -4,7 +4,7 @@ Quantities (energies in Wh unless the name says otherwise):
 
 * ``pv_wh`` — PV AC production E_AC (sum of the site's inverter counters ``pv_energy_wh``);
 * ``import_wh`` / ``export_wh`` — the grid meter's two counters (``energy_import_wh``,
-  ``energy_export_wh``; two non-negative, non-decreasing counters, docs/ARCHITECTURE.md#signs);
+  ``energy_export_wh``: two non-negative, non-decreasing counters, docs/ARCHITECTURE.md#signs);
 * ``consumption_wh`` — the building's load: import + PV − export;
 * ``self_consumed_wh`` — PV used on site: PV − export;
 * self-consumption ratio (egetforbrugsandel) = (PV − export) / PV;
@@ -81,7 +81,8 @@ def _ratio(num, den):
 def self_consumption_ratio(pv_wh, export_wh):
     """Self-consumption ratio (egetforbrugsandel) ``(PV − export) / PV``; NaN when PV ≤ 0.
 
-    For a period, pass the **sums** over its hours (a ratio of sums, not a mean of hourly ratios).
+    For a period, pass the **sums** over its hours (a ratio of sums: a month's ratio is not the mean of its
+    hours' ratios; as IEC 61724-1 does for PR: the period's energies first, then the ratio).
     """
     return _ratio(np.asarray(pv_wh, dtype=float) - np.asarray(export_wh, dtype=float), pv_wh)
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
-EXIT_STORE = 1
-EXIT_USAGE = 64
-EXIT_DATA = 65
+from energimon.cliutil import EXIT_DATA, EXIT_FAIL, EXIT_USAGE, Commands, Config, config_arg
 
 _STRICT = ("A file with any bad line is not imported at all (nothing from it is stored); every bad line is listed "
            "with its number and what to do. Re-importing a file writes the same readings again (idempotent).")
@@ -24,8 +23,8 @@ def _common(p) -> None:
     p.add_argument("--decimal-mark", choices=(",", "."), default=None, metavar="MARK", help=_DECIMAL_HELP)
 
 
-def add_import_parser(sub, config_arg) -> None:
-    p = sub.add_parser("import", help="import historical data (Eloverblik/DataHub CSV, generic time,value CSV)",
+def register(commands: Commands) -> None:
+    p = commands.add_parser("import", help="import historical data (Eloverblik/DataHub CSV, generic time,value CSV)",
                        description="Import historical readings into the store. " + _STRICT)
     isub = p.add_subparsers(dest="format", metavar="FORMAT", required=True)
     e = isub.add_parser("eloverblik", help="Eloverblik/DataHub export (hourly or 15-minute, decimal comma)",
@@ -81,15 +80,14 @@ def _refused(prog: str, exc) -> int:
     return EXIT_DATA
 
 
-def cmd_import_eloverblik(args) -> int:
+def cmd_import_eloverblik(args: argparse.Namespace, config: Config) -> int:
     from energimon.collector.importer.parse import ImportFormatError
     from energimon.collector.importer.run import ImportWriteError, import_eloverblik_files
-    from energimon.config.settings import load_settings
     from energimon.store import open_store
     from energimon.store.base import StoreError
 
     prog = "energimon import eloverblik"
-    settings = load_settings(args.config)
+    settings = config.settings()
     mapping = {mp.id: mp for mp in (settings.datahub.metering_points if settings.datahub else [])}
     files = []
     for path in args.files:
@@ -101,7 +99,7 @@ def cmd_import_eloverblik(args) -> int:
         store = open_store(settings.store)
     except (StoreError, ValueError) as exc:
         print(f"{prog}: {exc}; nothing was imported", file=sys.stderr)
-        return EXIT_STORE
+        return EXIT_FAIL
     label = files[0][0] if len(files) == 1 else f"{len(files)} files"
     try:
         summary = import_eloverblik_files(store, files, mapping, on_duplicate=args.on_duplicate,
@@ -111,7 +109,7 @@ def cmd_import_eloverblik(args) -> int:
         return _refused(prog, exc)
     except (ImportWriteError, StoreError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
-        return EXIT_STORE
+        return EXIT_FAIL
     finally:
         store.close()
     for line in summary:
@@ -119,10 +117,9 @@ def cmd_import_eloverblik(args) -> int:
     return 0
 
 
-def cmd_import_csv(args) -> int:
+def cmd_import_csv(args: argparse.Namespace, config: Config) -> int:
     from energimon.collector.importer.parse import ImportFormatError
     from energimon.collector.importer.run import ImportWriteError, import_time_value_text
-    from energimon.config.settings import load_settings
     from energimon.model import CHANNELS, Kind, SeriesKey
     from energimon.store import open_store
     from energimon.store.base import StoreError
@@ -145,7 +142,7 @@ def cmd_import_csv(args) -> int:
     if usage:
         print("\n".join(f"{prog}: {u}" for u in usage), file=sys.stderr)
         return EXIT_USAGE
-    settings = load_settings(args.config)
+    settings = config.settings()
     if key.site not in settings.sites:
         print(f"{prog}: unknown site {key.site!r}; known: {', '.join(settings.sites)}", file=sys.stderr)
         return EXIT_USAGE
@@ -156,7 +153,7 @@ def cmd_import_csv(args) -> int:
         store = open_store(settings.store)
     except (StoreError, ValueError) as exc:
         print(f"{prog}: {exc}; nothing was imported", file=sys.stderr)
-        return EXIT_STORE
+        return EXIT_FAIL
     try:
         print(import_time_value_text(store, text, key, args.role, args.interval_kwh, str(args.file),
                                      progress=lambda d, t: _progress(str(args.file), d, t),
@@ -166,7 +163,7 @@ def cmd_import_csv(args) -> int:
         return _refused(prog, exc)
     except (ImportWriteError, StoreError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
-        return EXIT_STORE
+        return EXIT_FAIL
     finally:
         store.close()
     return 0

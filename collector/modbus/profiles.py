@@ -9,7 +9,7 @@ Product keys:
 
 ``name``, ``sign_convention``
     what people read (the sign convention is mandatory: how the device's own
-    signs map onto energimon's, DESIGN §3).
+    signs map onto energimon's, docs/ARCHITECTURE.md#signs).
 ``defaults``
     field keys applied to every field that does not set them (e.g. ``table``,
     ``type``, ``word_order``).  ``sentinels = "sunspec"`` applies the SunSpec

@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger("energimon.collector.mqtt")
@@ -40,6 +41,44 @@ def read_states(path: Path) -> dict[str, dict]:
     if not isinstance(doc, dict) or not isinstance(doc.get("brokers"), dict):
         raise ValueError(f"{path}: not an energimon MQTT state file")
     return doc["brokers"]
+
+
+@dataclass(frozen=True)
+class BrokerState:
+    """What the file says about one broker (``energimon status``)."""
+
+    broker: str  # host:port
+    client_id: str | None
+    connected: bool
+    session_present: bool | None  # of the last connection; None: not connected yet
+    session_lost: bool  # the broker had lost our persistent session: messages may have been lost
+    since_ms: int | None  # connected or disconnected since
+    last_message_ms: int | None
+    messages: int
+    last_error: str | None
+    stopped: bool  # the collector stopped cleanly
+    pid: int | None  # the daemon that wrote it
+    updated_ms: int | None
+
+    @property
+    def daemon_running(self) -> bool:
+        """Whether the process that wrote the entry still runs (else its "connected" is a dead daemon's)."""
+        return pid_alive(self.pid)
+
+
+def read_broker_states(path: Path) -> dict[str, BrokerState]:
+    """Broker -> its state, or {} when there is no file yet.  Raises ``ValueError`` on a damaged file."""
+    out = {}
+    for broker, st in read_states(path).items():
+        if not isinstance(st, dict):
+            raise ValueError(f"{path}: broker {broker!r}: not an energimon MQTT state entry")
+        out[broker] = BrokerState(
+            broker=broker, client_id=st.get("client_id"), connected=bool(st.get("connected")),
+            session_present=st.get("session_present"), session_lost=bool(st.get("session_lost")),
+            since_ms=st.get("since_ms"), last_message_ms=st.get("last_message_ms"), messages=st.get("messages") or 0,
+            last_error=st.get("last_error"), stopped=bool(st.get("stopped")), pid=st.get("pid"),
+            updated_ms=st.get("updated_ms"))
+    return out
 
 
 def pid_alive(pid: object) -> bool:

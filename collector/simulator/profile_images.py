@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -41,6 +40,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from energimon.collector.modbus.fields import RegisterField
 from energimon.collector.modbus.profiles import Profile, load_profile
 from energimon.collector.modbus.registers import encode, encode_info, sentinel_registers
+from energimon.collector.simulator.modbus_server import free_port, wait_listening
 
 _TABLES = ("coil", "discrete", "holding", "input")
 _FC_TABLE = {1: "coil", 2: "discrete", 3: "holding", 4: "input"}
@@ -49,12 +49,6 @@ _FC_TABLE = {1: "coil", 2: "discrete", 3: "holding", 4: "input"}
 def field_key(f: RegisterField) -> str:
     """The key of a field's value in an image: its channel, prefixed by its subdevice."""
     return f"{f.subdevice}/{f.channel}" if f.subdevice else f.channel
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -199,13 +193,7 @@ async def serve(devices: SimDevice | list[SimDevice], host: str = "127.0.0.1", p
     server = ModbusTcpServer(devices, address=(host, port), **server_kw)
     task = asyncio.create_task(server.serve_forever(), name=f"profile-image-{port}")
     try:
-        for _ in range(100):
-            try:
-                _, writer = await asyncio.open_connection(host, port)
-                writer.close()
-                break
-            except OSError:
-                await asyncio.sleep(0.02)
+        await wait_listening(host, port)
         yield port
     finally:
         with contextlib.suppress(Exception):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import sys
 
-EXIT_USAGE = 64
+from energimon.cliutil import EXIT_USAGE, Commands, Config, config_arg
 
 
-def add_sources_parser(sub, config_arg) -> None:
-    p = sub.add_parser("sources", help="live data sources: Eloverblik (DataHub), Energi Data Service, DMI",
+def register(commands: Commands) -> None:
+    p = commands.add_parser("sources", help="live data sources: Eloverblik (DataHub), Energi Data Service, DMI",
                        description="The live data sources the daemon fetches by itself: status, a fetch or a "
                                    "backfill by hand, and what an Eloverblik token gives access to.")
     ssub = p.add_subparsers(dest="sources_command", metavar="SOURCES_COMMAND", required=True)
@@ -43,10 +44,8 @@ def add_sources_parser(sub, config_arg) -> None:
     config_arg(e_list)
 
 
-def _settings(args):
-    from energimon.config.settings import load_settings
-
-    settings = load_settings(args.config)
+def _settings(config: Config):
+    settings = config.settings()
     if settings.sources is None or not settings.sources.configured():
         print("energimon sources: no live sources configured: add [sources.eloverblik], "
               "[sources.energidataservice] or [sources.dmi] (see config/energimon.example.toml)", file=sys.stderr)
@@ -54,12 +53,12 @@ def _settings(args):
     return settings
 
 
-def cmd_status(args) -> int:
+def cmd_status(args: argparse.Namespace, config: Config) -> int:
     from energimon.collector.sources.service import state_path
     from energimon.collector.sources.state import read_status
     from energimon.model import LOCAL_TZ, now_ms
 
-    settings = _settings(args)
+    settings = _settings(config)
     if settings is None:
         return EXIT_USAGE
     path = state_path(settings)
@@ -86,7 +85,7 @@ def cmd_status(args) -> int:
     return 0
 
 
-def cmd_fetch(args) -> int:
+def cmd_fetch(args: argparse.Namespace, config: Config) -> int:
     from energimon.collector.sources.runner import SourceBusy
     from energimon.collector.sources.service import run_source
     from energimon.logs import setup_logging
@@ -94,7 +93,7 @@ def cmd_fetch(args) -> int:
     from energimon.store import open_store
     from energimon.store.spool import Spool
 
-    settings = _settings(args)
+    settings = _settings(config)
     if settings is None:
         return EXIT_USAGE
     since_ms = None
@@ -152,11 +151,11 @@ def _drain(spool, store, batch_size: int = 10_000) -> int:
     return written
 
 
-def cmd_eloverblik_list(args) -> int:
+def cmd_eloverblik_list(args: argparse.Namespace, config: Config) -> int:
     from energimon.collector.sources.base import SourceError
     from energimon.collector.sources.service import make_source
 
-    settings = _settings(args)
+    settings = _settings(config)
     if settings is None:
         return EXIT_USAGE
     if settings.sources.eloverblik is None:

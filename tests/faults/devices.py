@@ -13,10 +13,11 @@ import contextlib
 import threading
 import time
 
+from helpers.net import free_port
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from energimon.collector.simulator.modbus_server import free_port, wait_listening
+from energimon.collector.simulator.modbus_server import wait_listening
 
 # The counting meter's map (holding registers): the counter as uint32 at 0, a power value at 2.
 COUNTING_REGISTERS = [

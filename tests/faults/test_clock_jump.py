@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers.wait import async_wait_for
 
 from energimon.app.daemon import Daemon
 from energimon.collector.modbus import poller as poller_module
@@ -90,16 +91,13 @@ def run_clock_jump(workdir: Path, *, steps: tuple[tuple[int, float], ...] = ((1,
             })
             daemon = Daemon(settings)
             # Start in the first half of a second: with the 1 s clock, each poll then stamps its own second.
-            while not 0.15 <= time.time() % 1 <= 0.35:
-                await asyncio.sleep(0.01)
+            await async_wait_for(lambda: 0.15 <= time.time() % 1 <= 0.35, 2, "the first half of a second", 0.01)
             task = asyncio.create_task(daemon.run(install_signal_handlers=False))
             for after, offset in steps:
-                while meter.answered < after:
-                    await asyncio.sleep(0.01)
-                await asyncio.sleep(0.3)  # between two polls
+                await async_wait_for(lambda after=after: meter.answered >= after, 30, f"answer {after}", 0.01)
+                await asyncio.sleep(0.3)  # a moment between two polls (1 s apart): the step lands between them
                 clock.offset_s = offset
-            while meter.answered < polls:
-                await asyncio.sleep(0.01)
+            await async_wait_for(lambda: meter.answered >= polls, 30, f"{polls} answers", 0.01)
             await asyncio.sleep(0.3)
             daemon.request_stop()
             assert await asyncio.wait_for(task, 15) == 0

@@ -1,7 +1,7 @@
 """The spool cannot take more: its capacity limit, and a real write error from the file system.
 
-Policy (store/spool.py, DESIGN §5): **refuse new, never drop accepted.**  A put that does not fit — the
-spool holds ``max_readings``, or the disk refuses the write — writes nothing and raises
+Policy (store/spool.py's contract, README "Architecture"): **refuse new, never drop accepted.**  A put that
+does not fit — the spool holds ``max_readings``, or the disk refuses the write — writes nothing and raises
 :class:`SpoolFull`; the producer is told and applies back-pressure: a Modbus poll is skipped (counted as
 ``spool_full``; the meter's energy counters still hold the energy, so consumption across the hole stays
 exact), MQTT messages are not acknowledged and wait at the broker.  Readings already accepted are never
@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 from conftest import InfluxServer, unique_db
+from helpers.wait import async_wait_for
 from mqtt_broker import running_broker
 
 from energimon.app.daemon import Daemon
@@ -129,12 +130,9 @@ def run_spool_capacity(workdir: Path, *, max_readings: int = 1000, prefill: int 
             await asyncio.sleep(full_s)
             await asyncio.to_thread(server.start)  # the store is back: the writer makes room
             room_at = len(accepted)
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and len(accepted) - room_at < 2 * 5:  # two polls accepted again
-                await asyncio.sleep(0.1)
+            await async_wait_for(lambda: len(accepted) - room_at >= 2 * 5, 15, "two polls accepted again", 0.1)
             obs["after"] = (len(accepted) - room_at) // 5
-            while time.monotonic() < deadline and daemon.spool.backlog() > 0:
-                await asyncio.sleep(0.1)
+            await async_wait_for(lambda: daemon.spool.backlog() == 0, 15, "the spool written to the store", 0.1)
             daemon.request_stop()
             assert await asyncio.wait_for(task, 15) == 0
             return daemon

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from conftest import InfluxServer
+from helpers.wait import async_wait_for
 
 from energimon.config.influx_settings import InfluxSettings
 from energimon.model import Reading, now_ms
@@ -114,9 +115,8 @@ def run_store_outage(workdir: Path, *, devices: int = 12, interval_s: int = 10, 
             down_at, failures_before = time.monotonic(), store.failures
             # the readings of a 10-minute outage, as fast as the spool takes them
             await produce(outage_ticks, 0.0)
-            deadline = time.monotonic() + 10
-            while store.failures <= failures_before and time.monotonic() < deadline:
-                await asyncio.sleep(0.02)
+            await async_wait_for(lambda: store.failures > failures_before, 10, "the writer's first failed write",
+                                 0.02)
             written_then = writer.written  # from the first failure on, nothing can leave the spool
             await asyncio.sleep(max(0.0, hold_s - (time.monotonic() - down_at)))
             obs["written_while_down"] = writer.written - written_then
@@ -125,10 +125,8 @@ def run_store_outage(workdir: Path, *, devices: int = 12, interval_s: int = 10, 
             await asyncio.to_thread(server.start)  # same data dir, same port
             obs["down_s"] = time.monotonic() - down_at
             await produce(10, 0.02)
-            for _ in range(600):
-                if spool.backlog() == 0:
-                    break
-                await asyncio.sleep(0.05)
+            await async_wait_for(lambda: spool.backlog() == 0, 30,
+                                 lambda: f"the spool drained ({spool.backlog()} left)")
             stop.set()
             await task
 

@@ -93,7 +93,8 @@ class Daemon:
             self.jobs = JobRunLog(jobs_path(settings))  # for `energimon status` and /metrics
         self.scheduler: RecordingScheduler | None = None
         self.status_points = None  # energimon_status in InfluxDB (see _add_status_point_job)
-        self.sources_stop = threading.Event()  # ends a source's run (a long backfill) when the daemon stops
+        # Set when the daemon stops: a long job run (a backfill, a catch-up of reports) ends early.
+        self.stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def accept(self, readings: Sequence[Reading], source: str) -> bool:
@@ -121,7 +122,7 @@ class Daemon:
     def _source_sink(self, readings: Sequence[Reading], source: str) -> None:
         """The live sources' sink, called in their job thread: durable in the spool, or raise (SpoolFull) and
         the source records nothing as fetched.  Not through ``accept``: a backfill is not for MQTT republishing."""
-        if self.sources_stop.is_set():
+        if self.stopping.is_set():
             raise SpoolFull("the daemon is stopping")
         result = self.spool.put(readings, source)
         if result.rejected and source not in self._rejects_logged:
@@ -207,6 +208,13 @@ class Daemon:
             tasks += [asyncio.create_task(p.run(stop), name=p.source) for p in self.pollers]
             if self.mqtt is not None:
                 tasks.append(asyncio.create_task(self.mqtt.run(stop), name=self.mqtt.source))
+            if self.settings.web is not None and self.settings.web.enabled:  # [web]: the server of `energimon web`
+                from energimon.web.app import create_app
+                from energimon.web.server import serve_embedded
+
+                with _starting(f"the web application (data {self.settings.web.data_dir})"):
+                    app = create_app(self.settings)
+                tasks.append(asyncio.create_task(serve_embedded(app, self.settings.web, stop), name="web"))
             wd = systemd.watchdog_interval_s()
             if wd:
                 extra.append(asyncio.create_task(self._watchdog(wd), name="watchdog"))
@@ -222,15 +230,17 @@ class Daemon:
                 from energimon.analytics.alerting.jobs import register_jobs
 
                 with _starting(f"alerts (state {self.settings.alerts.state_path})"):
+                    from energimon.web.links import links_for  # the mails' one-click links ([web] public_url)
+
                     alert_runner = register_jobs(scheduler, self.settings,
                                                  lambda: open_store(self.settings.store, readonly=True),
-                                                 mailer=mailer)
+                                                 mailer=mailer, links=links_for(self.settings))
             if self.settings.sources is not None and self.settings.sources.configured():
                 # Live data (Eloverblik, Energi Data Service, DMI): one job per source, first run (backfill) now.
                 from energimon.collector.sources.jobs import register_jobs as register_source_jobs
 
                 with _starting("the live data source jobs"):
-                    register_source_jobs(scheduler, self.settings, self._source_sink, self.sources_stop, JobFailed)
+                    register_source_jobs(scheduler, self.settings, self._source_sink, self.stopping, JobFailed)
             # Monthly reports: every due and undelivered month, at start and daily at 07:05 (catch-up, once each).
             from energimon.analytics.report.schedule import register_report_jobs, scheduled_reports
 
@@ -241,7 +251,8 @@ class Daemon:
                 with _starting("the monthly report jobs"):
                     reports_db = mailer.db if mailer is not None else MailDB(mail_db_path(self.settings))
                     register_report_jobs(scheduler, self.settings,
-                                         lambda: open_store(self.settings.store, readonly=True), reports_db)
+                                         lambda: open_store(self.settings.store, readonly=True), reports_db,
+                                         stop=self.stopping)
             if mailer is not None:
                 mailer.register_job(scheduler)
             with _starting("scheduler"):
@@ -257,7 +268,7 @@ class Daemon:
                          len(self.pollers), self.store.ping().detail, self.spool.path, self.spool.backlog())
         except BaseException as exc:  # nothing half-started stays behind
             stop.set()
-            self.sources_stop.set()
+            self.stopping.set()
             if scheduler is not None and scheduler.running:
                 scheduler.shutdown(wait=False)
             if metrics is not None:
@@ -285,16 +296,18 @@ class Daemon:
             await stop.wait()
         finally:
             systemd.notify("STOPPING=1")
-            self.sources_stop.set()
-            await scheduler.drain(STOP_GRACE_S)
+            self.stopping.set()
+            drained = await scheduler.drain(STOP_GRACE_S)
             scheduler.shutdown(wait=False)
             if metrics is not None:
                 await asyncio.to_thread(metrics.stop)
             if alert_runner is not None:
                 alert_runner.close()
-            if mailer is not None:
+            # A job still running past the grace (a monthly report at start) keeps its thread, which the process
+            # waits for before it exits: closing its mail database under it would fail its delivery.
+            if drained and mailer is not None:
                 mailer.close()
-            elif reports_db is not None:
+            elif drained and reports_db is not None:
                 reports_db.close()
             _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
             for t in [*pending, *extra]:

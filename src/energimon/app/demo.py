@@ -57,6 +57,45 @@ synchronous = "NORMAL"
 status_log_interval_s = 60
 """
 
+DEMO_WEB = """
+# The web application (energimon.web) and its public CO2 barometer.  The CO2 factors and the baseline
+# below are made-up demo values, not official figures: a real config cites Energinet's environmental
+# declaration and the municipality's climate plan.
+[web]
+enabled = true
+listen = "127.0.0.1:{web_port}"
+public_url = "http://127.0.0.1:{web_port}"
+data_dir = "web"
+
+[web.barometer]
+municipality = "Sorø Kommune"
+baseline_year = 2019
+baseline_t_co2 = 80.0
+baseline_source = "demo: et tænkt udgangspunkt, ikke et rigtigt tal"
+household_kwh_per_year = 4000
+household_source = "demo-værdi; se README for kilden til en rigtig opsætning"
+co2 = [
+  {{ carrier = "electricity", year = 2019, kg_per_kwh = 0.25, source = "demo-værdi" }},
+  {{ carrier = "electricity", year = 2023, kg_per_kwh = 0.12, source = "demo-værdi" }},
+]
+
+[web.barometer.sites.soro-raadhus]
+name = "Sorø Rådhus"
+energy_mark = "C"
+
+[web.barometer.sites.stenlille-hallen]
+name = "Stenlille hallen"
+
+[web.barometer.sites.dianalund-bibliotek]
+name = "Dianalund Bibliotek"
+"""
+"""The web application's section, written by `energimon demo` (the daemon then serves the app on ``web_port``)."""
+
+DEMO_USERS = (("energi", "energi", (), "Energiteamet (demo)"),
+              ("drift", "driftsansvarlig", ("stenlille-hallen",), "Driftsansvarlig, Stenlille hallen (demo)"))
+DEMO_PASSWORD = "energimon-demo"
+"""The demo's web logins (one per role), created by the demo and printed with the URL."""
+
 DEVICE = """
 [[devices]]
 site = "{site}"
@@ -75,7 +114,8 @@ ESCO_MARKER = "# --- energimon demo --esco"
 SHOWN = ("power_w", "energy_import_wh", "energy_export_wh", "pv_power_w", "pv_energy_wh", "heat_power_w")
 
 
-def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float) -> Path:
+def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float, web_port: int | None = None) -> Path:
+    """The demo's config; with ``web_port`` also the web application's section (served by the daemon)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "energimon.toml"
     devices = [(m.building.site, "hovedmaaler", "grid", m.port, "eastron.sdm630") for m in sim.meters]
@@ -89,8 +129,31 @@ def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float) -> P
     )
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     esco = old[old.index(ESCO_MARKER):] if ESCO_MARKER in old else ""  # so `report savings` keeps working
-    path.write_text(DEMO_CONFIG.format(config=path, devices=text) + ("\n" + esco if esco else ""), encoding="utf-8")
+    web = "\n" + DEMO_WEB.format(web_port=web_port) if web_port is not None else ""
+    path.write_text(DEMO_CONFIG.format(config=path, devices=text) + web + ("\n" + esco if esco else ""),
+                    encoding="utf-8")
     return path
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _demo_users(settings) -> None:
+    """The demo's web users (one per role), created once; later runs keep them."""
+    from energimon.web.accounts import Accounts
+
+    accounts = Accounts(settings.web.data_dir)
+    try:
+        for name, role, sites, display in DEMO_USERS:
+            if accounts.get(name) is None:
+                accounts.add(name, DEMO_PASSWORD, role, list(sites), display)
+    finally:
+        accounts.close()
 
 
 def format_table(store: SqliteStore) -> str:
@@ -260,12 +323,15 @@ async def run_demo(folder: Path, seconds: float | None, interval_s: float, out=s
     await sim.start()
     daemon = None
     try:
-        config = write_demo_config(folder, sim, interval_s)
+        config = write_demo_config(folder, sim, interval_s, _free_port())
         settings = load_settings(config)
+        await asyncio.to_thread(_demo_users, settings)
         print("energimon demo: 3 simulated Sorø buildings on 127.0.0.1 — main meters on ports "
               f"{', '.join(str(m.port) for m in sim.meters)}, SunSpec PV inverters on "
               f"{', '.join(str(i.port) for i in sim.inverters)}", file=out)
         print(f"  config: {config}\n  store:  {settings.store.path}\n  spool:  {settings.spool.path}", file=out)
+        print(f"  web:    {settings.web.public_url}/  (log in as "
+              + " or ".join(f"{u} / {DEMO_PASSWORD} ({role})" for u, role, _, _ in DEMO_USERS) + ")", file=out)
         print("  Ctrl-C stops the demo.\n", file=out, flush=True)
         daemon = Daemon(settings)
         runner = asyncio.create_task(daemon.run(install_signal_handlers=False))

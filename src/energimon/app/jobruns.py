@@ -30,11 +30,12 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 
+from energimon.jobs import ERROR_TEXT_MAX, JobFailed, error_text
 from energimon.security import redact_url_credentials
 
-log = logging.getLogger("energimon.jobs")
+__all__ = ["JobFailed", "JobRun", "JobRunLog", "RecordingScheduler", "error_text", "jobs_path", "read_job_runs"]
 
-ERROR_TEXT_MAX = 300  # a status line, not a traceback (that goes to the log)
+log = logging.getLogger("energimon.jobs")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS job_runs (
@@ -70,25 +71,9 @@ class JobRun:
     failures: int
 
 
-class JobFailed(Exception):
-    """A failure the job has already reported in its own way (e.g. once per outage): recorded as
-    ``error`` with this text, without the wrapper logging it again."""
-
-
 def jobs_path(settings) -> Path:
     """``[schedule] jobs_path``, else ``jobs.db`` in the spool's folder (the daemon's state directory)."""
     return settings.schedule.jobs_path or settings.spool.path.parent / "jobs.db"
-
-
-def error_text(exc: BaseException) -> str:
-    """One short line naming the exception, for the status and the metrics (the log has the traceback).
-
-    Stored in ``jobs.db`` and shown by ``energimon status``: a URL's credentials are hidden first.
-    """
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    text = redact_url_credentials(text)
-    text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return text if len(text) <= ERROR_TEXT_MAX else text[:ERROR_TEXT_MAX - 1] + "…"
 
 
 def _ms(t: dt.datetime | None) -> int | None:

@@ -6,10 +6,22 @@ failure, which step failed, why, and the setting to fix; exit 0 when the server 
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import sys
 
-EXIT_FAIL = 1
+from energimon.cliutil import EXIT_FAIL, Commands, Config, config_arg
+
+
+def register(commands: Commands) -> None:
+    p = commands.add_parser(
+        "test-mail", help="send one test mail through the configured mail transport",
+        description="Send a test mail (Danish letters in subject and body) with the [smtp] settings (SMTP, XOAUTH2 "
+                    "or Microsoft Graph) to --to or smtp.fallback_recipients, showing each step (token, connect, "
+                    "auth, send) and which one failed. Exit 0 when the server accepted it.")
+    p.set_defaults(handler=cmd_test_mail)
+    config_arg(p)
+    p.add_argument("--to", action="append", metavar="ADDRESS", help="recipient (repeatable)")
 
 
 def _steps(smtp) -> list[str]:
@@ -18,13 +30,12 @@ def _steps(smtp) -> list[str]:
     return ["connect", "auth", "send"] if smtp.auth == "password" else ["connect", "send"]
 
 
-def cmd_test_mail(args) -> int:
-    from energimon.config.settings import load_settings
+def cmd_test_mail(args: argparse.Namespace, config: Config) -> int:
     from energimon.mail.render import render_testmail, to_wire
     from energimon.mail.settings import mail_warnings
     from energimon.mail.transport import MailError, make_transport
 
-    settings = load_settings(args.config)
+    settings = config.settings()
     smtp = settings.smtp
     if smtp is None:
         print("no [smtp] table in the configuration", file=sys.stderr)

@@ -116,6 +116,11 @@ def backoff_s(attempts: int) -> float:
     return min(MAX_BACKOFF_S, 60.0 * 2 ** max(0, attempts - 1))
 
 
+def count_waiting(db: OutboxFile) -> int:
+    """How many mails in ``db``'s outbox the server has not taken yet."""
+    return int(db.conn.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
+
+
 @dataclass
 class Delivery:
     sent: int = 0
@@ -161,10 +166,14 @@ def deliver(db: OutboxFile, send: Sender, now: dt.datetime | float, limit: int =
         result.sent += 1
         if row[3]:
             log.info("mail «%s» delivered after %d failed attempt(s)", row[2], row[3])
-    result.waiting = int(db.conn.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
+    result.waiting = count_waiting(db)
     if result.sent:
         log.info("mails sent=%d waiting=%d", result.sent, result.waiting)
     return result
+
+
+class MailDBClosed(RuntimeError):
+    """A write after :meth:`MailDB.close` (a job thread still running while the daemon stops)."""
 
 
 class MailDB:
@@ -179,9 +188,14 @@ class MailDB:
         ensure_outbox_schema(self.conn)
         self.conn.executescript(MAILDB_SCHEMA)
         self.lock = threading.RLock()
+        self.closed = False
 
     def close(self) -> None:
-        self.conn.close()
+        # Under the lock: a report job's thread may outlive the daemon's stop grace and must find the file
+        # closed (MailDBClosed), not half-closed.
+        with self.lock:
+            self.closed = True
+            self.conn.close()
 
     def __enter__(self) -> MailDB:
         return self
@@ -195,6 +209,9 @@ class MailDB:
         class _Tx:
             def __enter__(self):
                 db.lock.acquire()
+                if db.closed:
+                    db.lock.release()
+                    raise MailDBClosed(f"{db.path} is closed (the daemon is stopping)")
                 db.conn.execute("BEGIN IMMEDIATE")
                 return db.conn
 
@@ -208,8 +225,9 @@ class MailDB:
 
     # -- the report delivery record ---------------------------------------------------------------------
     def delivered(self, kind: str, period: str, recipients: str, preliminary: str = "") -> bool:
-        return self.conn.execute("SELECT 1 FROM report_deliveries WHERE kind = ? AND period = ? AND recipients = ? "
-                                 "AND preliminary = ?", (kind, period, recipients, preliminary)).fetchone() is not None
+        with self.transaction() as c:
+            return c.execute("SELECT 1 FROM report_deliveries WHERE kind = ? AND period = ? AND recipients = ? "
+                             "AND preliminary = ?", (kind, period, recipients, preliminary)).fetchone() is not None
 
     def schedule_since(self, kind: str, recipients: str, latest_due: str) -> str:
         """The first period due for this report and recipient list: the newest due one when the list is first

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from energimon.mail.outbox import Delivery, MailDB, OutboxFile, deliver
+from energimon.mail.outbox import Delivery, MailDB, OutboxFile, count_waiting, deliver
 from energimon.mail.settings import SmtpSettings, mail_warnings
 from energimon.mail.transport import Transport, make_transport
 
@@ -59,7 +59,7 @@ class Mailer:
             total.waiting += r.waiting
             total.errors += r.errors or []
             if r.failed:  # the transport fails: the other outboxes wait for the next run
-                total.waiting += sum(_waiting(other) for other in self.outboxes[self.outboxes.index(db) + 1:])
+                total.waiting += sum(count_waiting(other) for other in self.outboxes[self.outboxes.index(db) + 1:])
                 break
         return total
 
@@ -69,7 +69,7 @@ class Mailer:
 
         from apscheduler.triggers.interval import IntervalTrigger
 
-        from energimon.app.jobruns import JobFailed
+        from energimon.jobs import JobFailed
         from energimon.model import LOCAL_TZ
 
         async def outbox_job() -> None:
@@ -83,7 +83,3 @@ class Mailer:
     def close(self) -> None:
         if self.db is not None:
             self.db.close()
-
-
-def _waiting(db: OutboxFile) -> int:
-    return int(db.conn.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])

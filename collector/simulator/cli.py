@@ -1,0 +1,55 @@
+"""``energimon simulate``: serve the simulated Sorø devices over Modbus TCP (commissioning training, ``probe``)."""
+
+from __future__ import annotations
+
+import argparse
+
+from energimon.cliutil import Commands, Config
+
+
+def register(commands: Commands) -> None:
+    p = commands.add_parser("simulate", help="serve the simulated Sorø devices over Modbus TCP",
+                            description="Serve the simulated main meters and SunSpec PV inverters of Sorø Rådhus, "
+                                        "Stenlille hallen and Dianalund Bibliotek until Ctrl-C (commissioning "
+                                        "training, trying probe).")
+    p.set_defaults(handler=cmd_simulate)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=5020,
+                   help="first port; meters then inverters on consecutive ports (default 5020)")
+
+
+def cmd_simulate(args: argparse.Namespace, config: Config) -> int:
+    """Needs no configuration: the simulated buildings are built in."""
+    import asyncio
+    import signal
+
+    from energimon.collector.simulator.buildings import SORO_BUILDINGS
+    from energimon.collector.simulator.modbus_server import MeterSimulator
+    from energimon.logs import setup_logging
+
+    setup_logging("WARNING")
+
+    async def serve() -> None:
+        n = len(SORO_BUILDINGS)
+        ports = [args.port + i for i in range(n)]
+        pv_ports = [args.port + n + i for i in range(sum(b.pv_kwp > 0 for b in SORO_BUILDINGS))]
+        heat_port = args.port + n + len(pv_ports)
+        async with MeterSimulator(host=args.host, ports=ports, with_pv=True, pv_ports=pv_ports,
+                                  with_heat=True, heat_port=heat_port) as sim:
+            for m in sim.meters:
+                print(f"{m.building.name}: main meter (eastron.sdm630) on {args.host}:{m.port} unit {m.unit_id}")
+            for inv in sim.inverters:
+                print(f"{inv.building.name}: PV inverter (sunspec, model {inv.inverter_model}) on "
+                      f"{args.host}:{inv.port} unit {inv.unit_id}")
+            if sim.heat_meter is not None:
+                building, port, _ = sim.heat_meter
+                print(f"{building.name}: district heating meter (kamstrup.multical603) on {args.host}:{port} unit 1")
+            print("Ctrl-C stops the simulator.", flush=True)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+
+    asyncio.run(serve())
+    return 0

@@ -1,0 +1,177 @@
+"""The application's own commands: ``run``, ``demo``, ``check-config``, ``status`` and ``latest``.
+
+``status`` and ``latest`` are the application's because they put several owners' views side by side (the
+store, the spool, the collectors' state files, alerting, mail, the job-run log; the store's latest
+readings with the solar line of today).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from energimon.cliutil import EXIT_CONFIG, EXIT_USAGE, Commands, Config, config_arg, fail, unknown
+
+
+def register(commands: Commands) -> None:
+    p = commands.add_parser("run", help="run the daemon (collectors, spool, store, scheduler)",
+                            description="Run the daemon until SIGTERM/SIGINT; logs one event per line to stdout.")
+    p.set_defaults(handler=cmd_run)
+    config_arg(p)
+
+    p = commands.add_parser("demo", help="run the whole pipeline on simulated Sorø buildings",
+                            description="Start simulated meters for Sorø Rådhus, Stenlille hallen and Dianalund "
+                                        "Bibliotek, run the daemon with the embedded store and show readings.")
+    p.set_defaults(handler=cmd_demo)
+    p.add_argument("--dir", default="energimon-demo", type=Path,
+                   help="folder for the demo's config, spool and store (default: ./energimon-demo)")
+    p.add_argument("--seconds", type=float, default=None,
+                   help="stop after this many seconds (default: run until Ctrl-C)")
+    p.add_argument("--interval", type=float, default=5.0, help="poll interval in seconds (default: 5)")
+    p.add_argument("--history-days", type=int, default=0, metavar="N",
+                   help="first write N days of simulated history (grid and PV counters), so reports such as "
+                        "'energimon report solar --month' have data (default: 0)")
+    p.add_argument("--esco", action="store_true",
+                   help="only write the ESCO demo into --dir and exit (nothing runs live): Eloverblik/DataHub "
+                        "hourly exports for the three sites (a baseline year and 6 months with a known saving, "
+                        "up to the end of last month), an outdoor-temperature CSV and the [esco]/[datahub] "
+                        "config; prints the import and 'report savings' commands to run next")
+
+    p = commands.add_parser("check-config", help="validate a configuration file",
+                            description="Validate the configuration (offline: nothing is contacted); print every "
+                                        "problem at once with its line (or environment variable), key path and "
+                                        "what was expected. Exit 0 when valid, 2 when not.")
+    p.set_defaults(handler=cmd_check_config)
+    p.add_argument("file", nargs="?", help="configuration file (same default as --config)")
+    config_arg(p)
+
+    p = commands.add_parser("latest", help="last value of every series",
+                            description="Print the last reading of every series in the store.")
+    p.set_defaults(handler=cmd_latest)
+    config_arg(p)
+    p.add_argument("--site", help="only this site")
+
+    p = commands.add_parser("status", help="store, spool, devices online, last reading per site, open alerts",
+                            description="Check the configured store (reachable, authenticated, server version, "
+                                        "write mode) and show the spool backlog and dead letters. Exit 0 when the "
+                                        "store is usable, 1 when not.")
+    p.set_defaults(handler=cmd_status)
+    config_arg(p)
+
+
+def cmd_check_config(args: argparse.Namespace, config: Config) -> int:
+    from energimon.config.settings import config_path, config_warnings, load_settings
+    from energimon.security import secret_file_warnings
+
+    path = config_path(args.file or args.config)
+    for warning in secret_file_warnings(path):  # secrets readable by every user: warn, valid or not
+        print(f"WARNING: {warning}", file=sys.stderr)
+    settings = load_settings(path, data_paths=True)  # ConfigError -> printed by main, exit 2
+    for warning in config_warnings(settings):
+        print(f"WARNING: {warning}", file=sys.stderr)
+    n_dev = len(settings.devices)
+    store = (settings.store.influxdb.describe() if settings.store.kind == "influxdb" and settings.store.influxdb
+             else f"{settings.store.kind} at {settings.store.path}")
+    print(f"{path}: OK — {len(settings.sites)} sites, {n_dev} devices, store {store}, "
+          f"spool at {settings.spool.path}"
+          + (f", MQTT broker {settings.mqtt.host} with {len(settings.mqtt.subscriptions)} subscriptions"
+             if settings.mqtt else ""))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    """The daemon.  A start-up failure is one line and exit 2 (the unit's RestartPreventExitStatus): a restart
+    every 10 s cannot fix a path that is not a file; the technician fixes it and starts again."""
+    import asyncio
+    import logging
+
+    from energimon.app.daemon import Daemon, StartupError
+    from energimon.config.settings import config_warnings
+    from energimon.logs import setup_logging
+    from energimon.security import install_log_redaction, log_secret_file_warnings
+
+    settings = config.settings(data_paths=True)
+    setup_logging(settings.log.level)
+    install_log_redaction()
+    log_secret_file_warnings(config.path)
+    for warning in config_warnings(settings):
+        logging.getLogger("energimon.config").warning("%s", warning)
+    try:
+        return asyncio.run(Daemon(settings).run())
+    except StartupError as exc:
+        return fail("energimon run", f"cannot start: {exc} (fix it, check with 'energimon check-config', start "
+                    "again)", EXIT_CONFIG)
+
+
+def cmd_demo(args: argparse.Namespace, config: Config) -> int:
+    import asyncio
+
+    from energimon.app.demo import run_demo
+    from energimon.logs import setup_logging
+
+    if args.esco:
+        if args.history_days or args.seconds is not None:
+            print("energimon demo: --esco skriver kun ESCO-filerne og afslutter; start den levende demo for sig "
+                  "(energimon demo --history-days N)", file=sys.stderr)
+            return EXIT_USAGE
+        from energimon.app.demo_esco import prepare_esco_demo
+
+        return prepare_esco_demo(args.dir.resolve())
+
+    setup_logging("WARNING")
+    return asyncio.run(run_demo(args.dir.resolve(), args.seconds, args.interval, history_days=args.history_days))
+
+
+def cmd_latest(args: argparse.Namespace, config: Config) -> int:
+    import pandas as pd
+
+    from energimon.analytics.report.solar_cli import solar_summary_for_latest
+    from energimon.model import CHANNELS, LOCAL_TZ
+    from energimon.store import open_store
+
+    settings = config.settings()
+    store = open_store(settings.store, readonly=True)  # StoreError when missing or unreachable: main says so
+    try:
+        df = store.latest()
+        if args.site and args.site not in settings.sites and args.site not in set(df["site"]):
+            return fail("energimon latest", unknown("site", args.site, [*settings.sites, *df["site"]]), EXIT_USAGE)
+        # today's solar line (production, egetforbrug, selvforsyningsgrad) under the table
+        solar_line = solar_summary_for_latest(settings, store, args.site)
+    finally:
+        store.close()
+    if args.site:
+        df = df[df["site"] == args.site]
+    if df.empty:
+        print(f"no readings of site {args.site} in the store yet" if args.site else "no readings in the store yet")
+        return 0
+    now = pd.Timestamp.now(tz="UTC")
+    rows = [("site", "device", "channel", "value", "unit", "time (local)", "age")]
+    for r in df.itertuples():
+        age = (now - r.time).total_seconds()
+        rows.append((r.site, r.device, r.channel, f"{r.value:.3f}", CHANNELS[r.channel].unit,
+                     r.time.tz_convert(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S"), _age(age)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for j, row in enumerate(rows):
+        print("  ".join(c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        if j == 0:
+            print("  ".join("-" * w for w in widths))
+    if solar_line:
+        print(f"\n{solar_line}")
+    return 0
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} d"
+
+
+def cmd_status(args: argparse.Namespace, config: Config) -> int:
+    from energimon.app.status import print_status
+
+    return 0 if print_status(config.settings()) else 1

@@ -1,0 +1,113 @@
+"""What the ``energimon`` commands share, and how a package adds its commands to the command line.
+
+Each package with commands has a ``register(commands)`` function (in its ``cli`` module) that adds its
+parsers to ``commands`` — the top-level subparsers — and sets a ``handler`` on each: a function
+``handler(args, config) -> int`` returning the exit code.  :mod:`energimon.app.cli` only assembles the
+registrations, dispatches, and turns whatever escapes a handler into one line and an exit code.
+
+``config`` (:class:`Config`) is the configuration the command runs with, loaded by the application when
+the handler asks for it: the packages below the application never import the configuration assembly
+(``energimon.config``), and a command that needs none (``probe``, ``simulate``) never loads it.
+
+Registration stays light — argparse and the standard library — so that ``energimon --help`` imports no
+pandas, scipy or pvlib; a handler imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from energimon.config.settings import Settings
+
+# Exit codes (the same for every command; sysexits.h where it has one)
+EXIT_OK = 0
+EXIT_FAIL = 1  # the command could not do its work (store unreachable, file unreadable, mail not sent …)
+EXIT_CONFIG = 2  # invalid configuration, or `run` could not start: the systemd unit does not restart on 2
+EXIT_USAGE = 64  # a wrong argument (unknown series or site, bad date), sysexits.h EX_USAGE
+EXIT_DATA = 65  # bad input data (an import file with bad lines), sysexits.h EX_DATAERR
+EXIT_SOFTWARE = 70  # a bug: an unexpected exception, sysexits.h EX_SOFTWARE
+
+Commands = argparse._SubParsersAction
+"""The subparsers a ``register`` function adds its commands to."""
+
+
+class Config(Protocol):
+    """The configuration of one command run (``--config``, else ``$ENERGIMON_CONFIG``, else the default path).
+
+    :meth:`settings` loads and validates it on first use; an invalid file raises ``ConfigError``, which the
+    application prints (every problem with its line and key path) and exits with :data:`EXIT_CONFIG`.
+    """
+
+    @property
+    def path(self) -> Path: ...
+
+    def settings(self, *, data_paths: bool = False) -> Settings: ...
+
+    def mail_links(self, settings: Settings) -> Callable[..., object] | None:
+        """The one-click links for alert mails (the web package's maker; the application hands it over so
+        that analytics never imports the web), or None when no web address is configured."""
+        ...
+
+
+Handler = Callable[[argparse.Namespace, Config], int]
+
+
+def config_arg(p: argparse.ArgumentParser) -> None:
+    """The ``-c/--config FILE`` option, on every command that reads the configuration."""
+    p.add_argument(
+        "-c", "--config", metavar="FILE",
+        help="configuration file (default: $ENERGIMON_CONFIG or /etc/energimon/energimon.toml)",
+    )
+
+
+def group(commands: Commands, name: str, *, dest: str, metavar: str, help: str | None = None,
+          description: str | None = None) -> Commands:
+    """The subcommands of command ``name`` (e.g. ``report``), created on first use with ``help`` and
+    ``description``: several packages add subcommands to one command (``report savings``, ``report solar``)."""
+    parser = commands.choices.get(name)
+    if parser is None:
+        if help is None:
+            raise ValueError(f"command {name!r} is not registered yet and no help text was given to create it")
+        parser = commands.add_parser(name, help=help, description=description)
+        return parser.add_subparsers(dest=dest, metavar=metavar, required=True)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return parser.add_subparsers(dest=dest, metavar=metavar, required=True)
+
+
+def fail(prog: str, text: str, code: int = EXIT_FAIL) -> int:
+    """``prog: text`` as one line on stderr (a URL's credentials hidden); returns ``code``."""
+    from energimon.security import redact_url_credentials
+
+    print(redact_url_credentials(f"{prog}: {text}"), file=sys.stderr)
+    return code
+
+
+def unknown(what: str, name: str, known: Iterable[str]) -> str:
+    """``unknown site 'x'; did you mean 'y'? (known: …)`` for an argument naming something that is not there."""
+    known = sorted(set(known))
+    close = difflib.get_close_matches(name, known, n=1)  # ratio >= 0.6, as Python's own suggestions
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    listed = ", ".join(known[:20]) + (f", … ({len(known)} in all)" if len(known) > 20 else "")
+    return f"unknown {what} {name!r}{hint} (known: {listed or 'none yet'})"
+
+
+def progress(i: int, n: int, name: str) -> None:
+    """``[i/n] name`` on stderr, overwritten in place, a newline after the last (long work shows progress)."""
+    print(f"\r[{i}/{n}] {name:<40}", end="" if i < n else "\n", file=sys.stderr, flush=True)
+
+
+def local_time(ms: float) -> str:
+    """A Unix time in milliseconds as Danish local time with its zone (``2026-11-01 06:00:00 CET``)."""
+    import datetime as dt
+
+    from energimon.model import LOCAL_TZ
+
+    return dt.datetime.fromtimestamp(ms / 1000, tz=LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S %Z")

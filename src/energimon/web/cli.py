@@ -1,0 +1,129 @@
+"""``energimon web`` and ``energimon users …``: the web package's commands (``register``, see energimon.cliutil)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+
+from energimon.cliutil import EXIT_FAIL, Commands, Config, config_arg
+
+
+def register(commands: Commands) -> None:
+    """``energimon web`` (the server alone) and ``energimon users …`` (local accounts)."""
+    p = commands.add_parser("web", help="serve the web application (pages, mail links, public CO2 barometer)",
+                       description="Serve the web application on [web] listen (default 127.0.0.1:8080) until "
+                                   "Ctrl-C. Inside 'energimon run' the same server runs when [web] enabled = true.")
+    p.set_defaults(handler=cmd_web)
+    config_arg(p)
+    p.add_argument("--port", type=int, help="override the port of [web] listen")
+
+    p = commands.add_parser("users", help="local web users: add, passwd, disable, enable, list",
+                       description="Local users of the web application (Argon2id password hashes in "
+                                   "[web] data_dir/users.db).")
+    p.set_defaults(handler=cmd_users)
+    us = p.add_subparsers(dest="users_command", metavar="USERS_COMMAND", required=True)
+    a = us.add_parser("add", help="add a user (asks for the password)", description="Add a user. The password is "
+                      "asked for twice, or read from $ENERGIMON_PASSWORD (for scripts).")
+    config_arg(a)
+    a.add_argument("username", help="e.g. an e-mail address")
+    a.add_argument("--role", required=True, choices=("energi", "driftsansvarlig"))
+    a.add_argument("--site", action="append", default=[], metavar="SITE",
+                   help="a building a driftsansvarlig sees (repeatable)")
+    a.add_argument("--name", default="", help="the name shown in the pages and the audit log")
+    a = us.add_parser("passwd", help="set a new password", description="Set a user's password.")
+    config_arg(a)
+    a.add_argument("username")
+    for cmd, text in (("disable", "a disabled user cannot log in (and is logged out)"),
+                      ("enable", "enable a disabled user again")):
+        a = us.add_parser(cmd, help=text, description=text[0].upper() + text[1:] + ".")
+        config_arg(a)
+        a.add_argument("username")
+    a = us.add_parser("list", help="list the users", description="List the users.")
+    config_arg(a)
+
+
+def _web(settings):
+    from energimon.web.settings import WebSettings
+
+    return settings.web or WebSettings()
+
+
+def _password(confirm: bool = True) -> str:
+    env = os.environ.get("ENERGIMON_PASSWORD")
+    if env:
+        return env
+    pw = getpass.getpass("Adgangskode: ")
+    if confirm and getpass.getpass("Gentag adgangskode: ") != pw:
+        raise ValueError("the two passwords differ")
+    return pw
+
+
+def cmd_users(args, config: Config) -> int:
+    from energimon.web.accounts import AccountError, Accounts
+
+    settings = config.settings()
+    accounts = Accounts(_web(settings).data_dir)
+    try:
+        action = args.users_command
+        if action == "list":
+            users = accounts.users()
+            if not users:
+                print("no users")
+            for u in users:
+                sites = f"  sites: {', '.join(u.sites)}" if u.sites else ""
+                print(f"{u.username:<30} {u.role.value:<16}{' DISABLED' if u.disabled else ''}{sites}")
+            return 0
+        if action == "add":
+            unknown = [s for s in args.site if s not in settings.sites]
+            if unknown:
+                raise AccountError(f"unknown site(s) {', '.join(unknown)}; known sites: "
+                                   f"{', '.join(sorted(settings.sites)) or 'none'}")
+            u = accounts.add(args.username, _password(), args.role, args.site, args.name)
+            print(f"user {u.username} added ({u.role.value}{': ' + ', '.join(u.sites) if u.sites else ''})")
+        elif action == "passwd":
+            accounts.set_password(args.username, _password())
+            print(f"password of {args.username} changed")
+        elif action in ("disable", "enable"):
+            accounts.set_disabled(args.username, action == "disable")
+            print(f"user {args.username} {action}d")
+        return 0
+    except (AccountError, ValueError) as exc:
+        print(f"energimon users {args.users_command}: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    finally:
+        accounts.close()
+
+
+def cmd_web(args, config: Config) -> int:
+    import asyncio
+    import signal
+
+    from energimon.logs import setup_logging
+    from energimon.web.app import create_app
+    from energimon.web.server import serve_embedded
+
+    settings = config.settings()
+    setup_logging(settings.log.level)
+    web = _web(settings)
+    app = create_app(settings)
+
+    async def main() -> bool:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+
+        def started(server) -> None:
+            from energimon.web.server import bound_port
+
+            print(f"energimon web: http://{web.host}:{bound_port(server)}{web.root_path}/ (Ctrl-C stops)",
+                  flush=True)
+
+        return await serve_embedded(app, web, stop, port=args.port, started=started)
+
+    if not asyncio.run(main()):
+        print(f"energimon web: could not listen on {web.host}:{args.port or web.port} (see the log above)",
+              file=sys.stderr)
+        return EXIT_FAIL
+    return 0

@@ -1,0 +1,235 @@
+"""The store's commands: ``export`` (one series to CSV), ``deadletters`` (the spool's refused input) and
+``store copy`` (history from one store to another)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from energimon.cliutil import EXIT_FAIL, EXIT_USAGE, Commands, Config, config_arg, fail, unknown
+
+
+def register(commands: Commands) -> None:
+    p = commands.add_parser("export", help="one series to CSV",
+                            description="Write one series as CSV: raw readings, aggregates per window, or energy "
+                                        "per window from a counter (--energy).")
+    p.set_defaults(handler=cmd_export)
+    config_arg(p)
+    p.add_argument("series", help="site/device/channel, e.g. soro-raadhus/hovedmaaler/power_w")
+    p.add_argument("--start", help="start (local time, e.g. 2026-11-01 or 2026-11-01T06:00; default: 24 h ago)")
+    p.add_argument("--end", help="end, exclusive (same format; default: now)")
+    p.add_argument("--window", help="aggregate per window: 1min 5min 10min 15min 30min 1h day week month year")
+    p.add_argument("--agg", default="mean", help="aggregate: mean min max last sum count (default: mean)")
+    p.add_argument("--energy", action="store_true",
+                   help="energy per window from a counter channel (differences; resets and gaps flagged)")
+    p.add_argument("--sep", default=",", help="field separator (default ','; Excel in Danish: ';')")
+    p.add_argument("--decimal-comma", action="store_true", help="write 1234,5 instead of 1234.5")
+    p.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+
+    p = commands.add_parser("deadletters", help="input that could not become readings, with why",
+                            description="List the spool's dead letters, newest first: bad MQTT payloads (raw), "
+                                        "invalid readings and readings the store refused, each with its reason.")
+    p.set_defaults(handler=cmd_deadletters)
+    config_arg(p)
+    p.add_argument("--limit", type=int, default=50, help="show at most this many (default 50)")
+    p.add_argument("--subject", help="only entries whose subject (MQTT topic or series) contains this text")
+    p.add_argument("--full", action="store_true", help="show whole payloads (default: first 120 characters)")
+
+    p = commands.add_parser("store", help="store maintenance: copy history between stores",
+                            description="Store maintenance.")
+    store_commands = p.add_subparsers(dest="store_command", metavar="STORE_COMMAND", required=True)
+    p = store_commands.add_parser(
+        "copy", help="copy every series from one store to another (idempotent, with progress)",
+        description="Copy every series from one store to another, e.g. an embedded-store history into InfluxDB "
+                    "before switching store.kind. Idempotent: running it again overwrites the same points. "
+                    "Stores: 'sqlite' (the configured store.path), 'sqlite:PATH', 'influx' (the configured "
+                    "[store.influxdb] table, whatever store.kind says).")
+    p.set_defaults(handler=cmd_store_copy)
+    config_arg(p)
+    p.add_argument("--from", dest="source", required=True, metavar="STORE", help="sqlite | sqlite:PATH | influx")
+    p.add_argument("--to", dest="target", required=True, metavar="STORE", help="sqlite | sqlite:PATH | influx")
+    p.add_argument("--batch", type=int, default=5000, help="readings per write (default 5000)")
+
+
+def parse_time(text: str) -> datetime:
+    """ISO date or date-time; without a zone it is Danish local time."""
+    from energimon.model import LOCAL_TZ
+
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"cannot read time {text!r}; expected e.g. 2026-11-01 or 2026-11-01T06:00") from None
+    return t.replace(tzinfo=LOCAL_TZ) if t.tzinfo is None else t
+
+
+def cmd_export(args: argparse.Namespace, config: Config) -> int:
+    import csv
+
+    from energimon.model import CHANNELS, LOCAL_TZ, Kind, SeriesKey
+    from energimon.store import open_store
+
+    prog = "energimon export"
+    try:
+        key = SeriesKey.parse(args.series)
+        end = parse_time(args.end) if args.end else datetime.now(tz=LOCAL_TZ)
+        start = parse_time(args.start) if args.start else end - timedelta(days=1)
+        if args.energy and CHANNELS[key.channel].kind is not Kind.COUNTER:
+            raise ValueError(f"--energy needs a counter channel; {key.channel} is not one")
+        if args.energy and not args.window:
+            raise ValueError("--energy needs --window")
+        if len(args.sep) != 1:
+            raise ValueError("--sep must be one character")
+        if args.decimal_comma and args.sep == ",":
+            raise ValueError("--decimal-comma needs another separator, e.g. --sep ';'")
+    except ValueError as exc:
+        return fail(prog, str(exc), EXIT_USAGE)
+    store = open_store(config.settings().store, readonly=True)  # StoreError when missing: main says so
+    try:
+        known = {f"{r.site}/{r.device}/{r.channel}" for r in store.series().itertuples()}
+        if str(key) not in known:  # a misspelt series is an error, not an empty CSV
+            return fail(prog, unknown("series", str(key), known), EXIT_USAGE)
+        if args.energy:
+            result = store.energy(key, start, end, args.window)
+            df = result.windows
+            header = ["window_start", "energy_wh", "coverage", "complete", "resets"]
+            rows = [(r.Index.isoformat(), r.energy_wh, r.coverage, r.complete, r.resets) for r in df.itertuples()]
+        elif args.window:
+            s = store.aggregate(key, start, end, args.window, args.agg)
+            header = ["window_start", f"{key.channel}_{args.agg}"]
+            rows = [(i.isoformat(), v) for i, v in s.items()]
+        else:
+            s = store.read(key, start, end)
+            header = ["time", key.channel]
+            rows = [(i.tz_convert(LOCAL_TZ).isoformat(), v) for i, v in s.items()]
+    except ValueError as exc:
+        return fail(prog, str(exc), EXIT_USAGE)
+    finally:
+        store.close()
+    out = args.output.open("w", newline="", encoding="utf-8") if args.output else sys.stdout
+    try:
+        w = csv.writer(out, delimiter=args.sep, lineterminator="\n")
+        w.writerow(header)
+        for row in rows:
+            w.writerow([_cell(v, args.decimal_comma) for v in row])
+    finally:
+        if args.output:
+            out.close()
+    if args.output:
+        print(f"wrote {len(rows)} rows to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _cell(v, decimal_comma: bool) -> str:
+    import numpy as np
+
+    if isinstance(v, bool | np.bool_):
+        return "1" if v else "0"
+    if isinstance(v, float):
+        if v != v:  # NaN: missing is an empty cell, never 0
+            return ""
+        text = repr(round(v, 6))
+        return text.replace(".", ",") if decimal_comma else text
+    return str(v)
+
+
+def cmd_deadletters(args: argparse.Namespace, config: Config) -> int:
+    from collections import Counter
+
+    from energimon.model import LOCAL_TZ
+    from energimon.store.spool import read_dead_letters
+
+    path = config.settings().spool.path
+    if not path.exists():
+        print(f"no spool at {path} (has the daemon run yet?)")
+        return 0
+    rows = read_dead_letters(path, limit=max(1, args.limit), subject=args.subject)
+    if not rows:
+        print("no dead letters")
+        return 0
+    per_subject = Counter(r.subject for r in rows)
+    print(f"{len(rows)} dead letter(s) shown, newest first; per subject:")
+    for subject, n in per_subject.most_common():
+        print(f"  {n:6d}  {subject}")
+    for r in rows:
+        when = datetime.fromtimestamp(r.received_ms / 1000, tz=LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+        payload = r.payload if args.full or len(r.payload) <= 120 else r.payload[:120] + "…"
+        print(f"\n#{r.id}  {when}  {r.source}  {r.subject}\n  reason:  {r.reason}\n  payload: {payload}")
+    return 0
+
+
+def _store_from_spec(spec: str, settings, *, readonly: bool):
+    from energimon.store.sqlite import SqliteStore
+
+    if spec == "influx":
+        if settings.store.influxdb is None:
+            raise ValueError("'influx' needs a [store.influxdb] table in the configuration")
+        from energimon.store.influx import InfluxStore
+
+        return InfluxStore(settings.store.influxdb, readonly=readonly)
+    if spec == "sqlite" or spec.startswith("sqlite:"):
+        path = Path(spec.split(":", 1)[1]) if ":" in spec else settings.store.path
+        return SqliteStore(path, readonly=readonly)
+    raise ValueError(f"unknown store {spec!r}; expected sqlite, sqlite:PATH or influx")
+
+
+def cmd_store_copy(args: argparse.Namespace, config: Config) -> int:
+    import time
+
+    import pandas as pd
+
+    from energimon.model import MIN_TIMESTAMP_MS, Reading, SeriesKey
+    from energimon.store.base import StoreError
+
+    prog = "energimon store copy"
+    settings = config.settings()
+    if args.batch < 1:
+        return fail(prog, "--batch must be at least 1", EXIT_USAGE)
+    try:
+        src = _store_from_spec(args.source, settings, readonly=True)
+    except ValueError as exc:  # a wrong STORE argument (a store that cannot be opened is a StoreError: exit 1)
+        return fail(prog, str(exc), EXIT_USAGE)
+    try:
+        dst = _store_from_spec(args.target, settings, readonly=False)
+    except ValueError as exc:
+        src.close()
+        return fail(prog, str(exc), EXIT_USAGE)
+    except BaseException:
+        src.close()
+        raise
+    chunk_s = 30 * 86_400  # read the source a month-sized slice at a time (bounded memory)
+    end_ms = int(pd.Timestamp.now(tz="UTC").value // 1_000_000) + 2 * 86_400_000
+    copied = rejected = 0
+    t0 = time.monotonic()
+    try:
+        series = src.series()
+        print(f"copying {len(series)} series from {args.source} to {args.target}", file=sys.stderr)
+        for i, row in enumerate(series.itertuples(index=False), 1):
+            key = SeriesKey(row.site, row.device, row.channel)
+            n_series = 0
+            counts = src.partials_ms(key, MIN_TIMESTAMP_MS, end_ms, chunk_s)
+            for bucket_start in counts.index[counts["count"] > 0]:
+                a = int(bucket_start.value // 1_000_000)
+                ts, v = src.read_raw_ms(key, a, a + chunk_s * 1000)
+                readings = [Reading(row.site, row.device, row.channel, row.role, int(t), float(x))
+                            for t, x in zip(ts.tolist(), v.tolist(), strict=True)]
+                for j in range(0, len(readings), args.batch):
+                    refused = dst.write(readings[j:j + args.batch])
+                    rejected += len(refused)
+                    for rej in refused[:3]:
+                        print(f"  refused {rej.reading.key} at {rej.reading.ts_ms}: {rej.reason}", file=sys.stderr)
+                n_series += len(readings)
+                copied += len(readings)
+            rate = copied / max(time.monotonic() - t0, 1e-9)
+            print(f"  [{i}/{len(series)}] {key}: {n_series} readings (total {copied}, {rate:,.0f} readings/s)",
+                  file=sys.stderr)
+    except StoreError as exc:
+        return fail(prog, f"stopped after {copied} readings (run it again to resume; copying is idempotent): {exc}",
+                    EXIT_FAIL)
+    finally:
+        src.close()
+        dst.close()
+    print(f"copied {copied} readings of {len(series)} series in {time.monotonic() - t0:.1f} s"
+          + (f"; {rejected} refused by the target" if rejected else ""))
+    return EXIT_FAIL if rejected else 0
