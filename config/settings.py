@@ -32,17 +32,17 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from energimon.collector.mbus.settings import MbusTcpDevice, cross_check_mbus
-from energimon.collector.modbus.fields import RegisterField
-from energimon.collector.sources.settings import SourcesSettings, cross_check_sources
-from energimon.config.alert_settings import AlertSettings, cross_check_alerts
-from energimon.config.esco_settings import (
+from energimon.analytics.anomaly.settings import AlertSettings, cross_check_alerts
+from energimon.analytics.esco.settings import (
     EscoSettings,
     ImportSettings,
     check_esco_files,
     cross_check_datahub,
     cross_check_esco,
 )
+from energimon.collector.mbus.settings import MbusTcpDevice, cross_check_mbus
+from energimon.collector.modbus.fields import RegisterField
+from energimon.collector.sources.settings import SourcesSettings, cross_check_sources
 from energimon.config.influx_settings import InfluxSettings
 from energimon.config.locate import deep_merge, env_name_for, env_overrides, key_lines
 from energimon.config.mqtt_settings import MqttSettings, cross_check_mqtt

@@ -27,7 +27,7 @@ def _registrations():
     """Each package's ``register``, in the order ``energimon --help`` lists their commands."""
     from energimon.analytics.alerting import cli as alerting
     from energimon.analytics.report import cli as report
-    from energimon.analytics.solar import cli as solar
+    from energimon.analytics.report import solar_cli as solar
     from energimon.app import commands as app
     from energimon.collector.importer import cli as importer
     from energimon.collector.mbus import cli as mbus

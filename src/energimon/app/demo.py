@@ -209,7 +209,7 @@ def quantum_wh(value_wh: float) -> float:
 
 def _steps(b, seed: int, times_s: np.ndarray, column: str) -> np.ndarray:
     """Synthetic energy (Wh) of ``b`` from each time to the next (one fewer than ``times_s``)."""
-    from energimon.analytics.solar.synthetic import power_at, step_energy_wh
+    from energimon.collector.simulator.solar import power_at, step_energy_wh
 
     if len(times_s) < 2:
         return np.empty(0)
