@@ -41,9 +41,9 @@ from energimon.collector.importer.parse import (
     ImportFormatError,
     IntervalRow,
     LocalTimes,
-    _norm,
     detect_decimal_mark,
     infer_interval_ms,
+    normalise_header,
     parse_number,
     read_table,
 )
@@ -98,7 +98,7 @@ def _has(words: tuple[str, ...], header: str) -> bool:
 
 def heat_columns(header: list[str], name: str) -> HeatColumns:
     """Which column is what; :class:`ImportFormatError` for a header that cannot be read without a guess."""
-    norm = [_norm(h) for h in header]
+    norm = [normalise_header(h) for h in header]
     errors: list[str] = []
     time_col = next((i for i, h in enumerate(norm) if h in TIME_NAMES), None)
     if time_col is None:
