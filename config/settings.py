@@ -16,10 +16,11 @@ import copy
 import os
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -31,12 +32,13 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from energimon.analytics.anomaly.settings import AlertSettings, cross_check_alerts
+from energimon.analytics.esco.settings import EscoSettings, check_esco_files, cross_check_esco
 from energimon.collector.importer.settings import ImportSettings, cross_check_datahub
-from energimon.collector.modbus.settings import Device, ModbusTcpDevice, cross_check_devices
+from energimon.collector.mbus.settings import MbusTcpDevice, cross_check_mbus
+from energimon.collector.modbus.settings import ModbusTcpDevice, cross_check_devices
 from energimon.collector.mqtt.settings import MqttSettings, cross_check_mqtt
 from energimon.collector.sources.settings import SourcesSettings, cross_check_sources
-from energimon.config.alert_settings import AlertSettings, cross_check_alerts
-from energimon.config.esco_settings import EscoSettings, check_esco_files, cross_check_esco
 from energimon.config.locate import deep_merge, env_name_for, env_overrides, key_lines
 from energimon.mail.settings import SmtpSettings, mail_warnings
 from energimon.model import ID_RULE, Role, is_valid_id
@@ -64,6 +66,12 @@ ENV_CONFIG = "ENERGIMON_CONFIG"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# -- devices --------------------------------------------------------------------------------------------
+# Each protocol's collector owns its device model; a [[devices]] entry is told apart by `protocol`.
+Device = Annotated[ModbusTcpDevice | MbusTcpDevice, Field(discriminator="protocol")]
+PROTOCOLS = ("modbus_tcp", "mbus_tcp")
 
 
 # -- the application's own sections ---------------------------------------------------------------------
@@ -154,7 +162,7 @@ class Settings(BaseSettings):
         # which remember which variable gave which key, so an error can name it.
         return (init_settings,)
 
-    def device(self, site: str, device_id: str) -> ModbusTcpDevice:
+    def device(self, site: str, device_id: str) -> ModbusTcpDevice | MbusTcpDevice:
         for d in self.devices:
             if d.site == site and d.id == device_id:
                 return d
@@ -388,7 +396,7 @@ _GONE = object()
 def _normal_loc(loc) -> Loc:
     loc = list(loc)
     # Drop pydantic's union/discriminator tags from the path: they are not keys.
-    if len(loc) >= 3 and loc[0] == "devices" and isinstance(loc[1], int) and loc[2] == "modbus_tcp":
+    if len(loc) >= 3 and loc[0] == "devices" and isinstance(loc[1], int) and loc[2] in PROTOCOLS:
         del loc[2]
     return tuple(loc)
 
@@ -578,7 +586,20 @@ def _cross_check(settings: Settings) -> list[Problem]:
     for site_id in settings.sites:
         if not is_valid_id(site_id):
             problems.append(Problem(f"sites.{site_id}", f"site id is not valid ({ID_RULE})"))
-    problems += [Problem(key, msg) for key, msg in cross_check_devices(settings.devices, settings.sites)]
+    known = sorted(settings.sites)
+    seen = Counter((d.site, d.id) for d in settings.devices)
+    for i, dev in enumerate(settings.devices):  # what every device needs, whatever its protocol
+        where = f"devices[{i}] (id {dev.id!r})"
+        if dev.site not in settings.sites:
+            problems.append(Problem(
+                f"{where}.site", f"unknown site {dev.site!r}; known sites: {', '.join(known) or 'none'}"
+            ))
+        if seen[(dev.site, dev.id)] > 1:
+            problems.append(Problem(f"{where}.id", f"duplicate device id {dev.id!r} in site {dev.site!r}"))
+    problems += [Problem(key, msg) for key, msg in cross_check_devices(
+        [(i, d) for i, d in enumerate(settings.devices) if isinstance(d, ModbusTcpDevice)])]
+    problems += [Problem(key, msg) for key, msg in
+                 cross_check_mbus([(i, d) for i, d in enumerate(settings.devices) if isinstance(d, MbusTcpDevice)])]
     problems += [Problem(key, msg) for key, msg in cross_check_mqtt(settings.mqtt, set(settings.sites))]
     problems += [Problem(key, msg) for key, msg in cross_check_esco(settings.esco, set(settings.sites))]
     problems += [Problem(key, msg) for key, msg in
@@ -636,9 +657,10 @@ def _problem_from_pydantic(err: ErrorDetails, data: dict[str, Any], sources: _So
     elif kind == "missing":
         msg = "required key is missing"
     elif kind == "union_tag_invalid":
-        msg = f"unknown protocol {err.get('input', {}).get('protocol')!r}; expected 'modbus_tcp'"
+        protocol = err.get('input', {}).get('protocol')
+        msg = f"unknown protocol {protocol!r}; expected 'modbus_tcp' or 'mbus_tcp'{did_you_mean(protocol, PROTOCOLS)}"
     elif kind == "union_tag_not_found":
-        msg = "required key 'protocol' is missing (expected 'modbus_tcp')"
+        msg = "required key 'protocol' is missing (expected 'modbus_tcp' or 'mbus_tcp')"
     elif kind in ("literal_error", "enum") and isinstance(err.get("input"), str):
         expected = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
         msg += did_you_mean(err["input"], expected)

@@ -80,9 +80,11 @@ MEASUREMENT_CHANNELS: dict[str, tuple[str, ...]] = {
         "energy_import_l1_wh", "energy_import_l2_wh", "energy_import_l3_wh",
         "energy_export_l1_wh", "energy_export_l2_wh", "energy_export_l3_wh",
     ),
-    "heat": ("heat_energy_wh", "heat_power_w", "volume_m3", "flow_m3_h", "supply_temp_c", "return_temp_c"),
+    "heat": ("heat_energy_wh", "heat_power_w", "volume_m3", "flow_m3_h", "supply_temp_c", "return_temp_c",
+             "operating_time_h"),
     "weather": ("outdoor_temp_c", "irradiance_w_m2", "module_temp_c"),
-    "device_health": ("device_online", "poll_errors", "fields_missing", "serial_changes"),
+    "device_health": ("device_online", "poll_errors", "fields_missing", "serial_changes", "info_code",
+                      "meter_status"),
     "market": ("price_dkk_per_kwh", "co2_g_per_kwh"),
 }
 MEASUREMENT_OF: dict[str, str] = {ch: m for m, chs in MEASUREMENT_CHANNELS.items() for ch in chs}

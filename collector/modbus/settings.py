@@ -13,8 +13,8 @@ rules that need all devices and the sites at once.  Nothing here opens a connect
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -56,26 +56,16 @@ class ModbusTcpDevice(_Strict):
         return self
 
 
-# One protocol today; the discriminator names it in errors and leaves room for others (e.g. M-Bus).
-Device = Annotated[ModbusTcpDevice, Field(discriminator="protocol")]
-
-
-def cross_check_devices(devices: Sequence[ModbusTcpDevice], sites: Iterable[str]) -> list[tuple[str, str]]:
-    """(key path, message) for what one device cannot check alone: its site exists, its id is unique in
-    the site, no two enabled devices share an endpoint, its profile loads, no channel is mapped twice."""
+def cross_check_devices(devices: Sequence[tuple[int, ModbusTcpDevice]]) -> list[tuple[str, str]]:
+    """(key path, message) for what one Modbus device cannot check alone: no two enabled devices share an
+    endpoint, its profile loads, no channel is mapped twice.  ``devices``: (index in [[devices]], device); the
+    checks every device needs (its site exists, its id is unique in the site) are the configuration's."""
     from energimon.collector.modbus.profiles import ProfileError, load_profile
 
     problems: list[tuple[str, str]] = []
-    known_sites = set(sites)
-    known = sorted(known_sites)
-    seen = Counter((d.site, d.id) for d in devices)
     endpoints: dict[tuple[str, int, int], str] = {}
-    for i, dev in enumerate(devices):
+    for i, dev in devices:
         where = f"devices[{i}] (id {dev.id!r})"
-        if dev.site not in known_sites:
-            problems.append((f"{where}.site", f"unknown site {dev.site!r}; known sites: {', '.join(known) or 'none'}"))
-        if seen[(dev.site, dev.id)] > 1:
-            problems.append((f"{where}.id", f"duplicate device id {dev.id!r} in site {dev.site!r}"))
         endpoint = (dev.host, dev.port, dev.unit_id)
         if endpoint in endpoints and dev.enabled:
             problems.append((f"{where}.unit_id",

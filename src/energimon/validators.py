@@ -182,7 +182,7 @@ def _walk_strict(annotation: Any, value: Any, loc: Loc, exempt: Collection[Loc],
         if not _fits(kind, value):
             out.append((loc, _type_message(kind, value, loc)))
         return
-    for m in _members(annotation):
+    for m in _tagged_first(_members(annotation), value):
         origin = typing.get_origin(m)
         if isinstance(m, type) and issubclass(m, BaseModel) and isinstance(value, dict):
             fields = _field_map(m)
@@ -198,6 +198,20 @@ def _walk_strict(annotation: Any, value: Any, loc: Loc, exempt: Collection[Loc],
             for i, v in enumerate(value):
                 _walk_strict(typing.get_args(m)[0], v, (*loc, i), exempt, out)
             return
+
+
+def _tagged_first(members: list[Any], value: Any) -> list[Any]:
+    """A union of models told apart by a literal tag (``[[devices]]``' ``protocol``): the member whose tag the
+    value carries first, so its own fields are the ones checked."""
+    if not isinstance(value, dict):
+        return members
+    for m in members:
+        if isinstance(m, type) and issubclass(m, BaseModel):
+            for name, info in m.model_fields.items():
+                ann = _unwrap(info.annotation)
+                if typing.get_origin(ann) is typing.Literal and name in value and value[name] in typing.get_args(ann):
+                    return [m, *(x for x in members if x is not m)]
+    return members
 
 
 def _type_message(kind: str, value: Any, loc: Loc) -> str:
