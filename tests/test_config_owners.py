@@ -88,7 +88,8 @@ def test_nothing_below_the_configuration_imports_it_at_run_time():
     assert not offenders, "\n".join(offenders)
 
 
-@pytest.mark.parametrize("folder", ["collector/modbus", "collector/mqtt", "collector/importer", "store"])
+@pytest.mark.parametrize("folder", ["collector/modbus", "collector/mbus", "collector/mqtt", "collector/importer",
+                                    "store"])
 def test_each_owner_folder_has_its_settings_readme_and_sample(folder):
     for name in ("settings.py", "README.md", "sample.toml"):
         assert (ROOT / folder / name).is_file(), f"{folder}/{name}"
