@@ -54,6 +54,7 @@ from energimon.validators import (
     model_keys_at,
     non_finite_problems,
     nul_problems,
+    parse_listen,
     path_problem,
     strict_type_problems,
     url_credential_problems,
@@ -84,21 +85,6 @@ class ScheduleSettings(_Strict):
                                    "(default: jobs.db in the spool's folder)")
 
 
-def parse_listen(value: str) -> tuple[str, int]:
-    """``host:port`` or ``[ipv6]:port`` -> (host, port); ValueError saying what is wrong."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not host:
-        raise ValueError(f"{value!r} is not host:port (e.g. \"127.0.0.1:9464\")")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        raise ValueError(f"{value!r}: write an IPv6 address in brackets, e.g. \"[::1]:9464\"")
-    if not host or any(c.isspace() for c in host):
-        raise ValueError(f"{value!r}: the host is empty or contains spaces")
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise ValueError(f"{value!r}: the port must be a number from 1 to 65535")
-    return host, int(port)
-
 
 class MetricsSettings(_Strict):
     """[metrics]: the Prometheus endpoint (unauthenticated: keep it on loopback unless a firewall guards it)."""
@@ -109,16 +95,16 @@ class MetricsSettings(_Strict):
     @field_validator("listen")
     @classmethod
     def _check_listen(cls, value: str) -> str:
-        parse_listen(value)
+        parse_listen(value, 9464)
         return value
 
     @property
     def host(self) -> str:
-        return parse_listen(self.listen)[0]
+        return parse_listen(self.listen, 9464)[0]
 
     @property
     def port(self) -> int:
-        return parse_listen(self.listen)[1]
+        return parse_listen(self.listen, 9464)[1]
 
 
 class LogSettings(_Strict):

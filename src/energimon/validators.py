@@ -341,3 +341,20 @@ def path_problem(path: Path, *, sqlite: bool = False, directory: bool = False) -
     if len(os.fsencode(text)) > 4000:
         return "the path is too long"
     return None
+
+
+def parse_listen(value: str, example_port: int = 8080) -> tuple[str, int]:
+    """``host:port`` or ``[ipv6]:port`` → (host, port); ValueError saying what is wrong (the examples in the
+    messages use ``example_port``: the port the setting's own default uses)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"{value!r} is not host:port (e.g. \"127.0.0.1:{example_port}\")")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError(f"{value!r}: write an IPv6 address in brackets, e.g. \"[::1]:{example_port}\"")
+    if not host or any(c.isspace() for c in host):
+        raise ValueError(f"{value!r}: the host is empty or contains spaces")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{value!r}: the port must be a number from 1 to 65535")
+    return host, int(port)
