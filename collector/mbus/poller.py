@@ -29,8 +29,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 
+from energimon.collector.health import DeviceHealth
 from energimon.collector.mbus.client import BadAnswer, MbusTcpClient, NoAnswer
 from energimon.collector.mbus.frames import ADDRESS_NETWORK_LAYER
 from energimon.collector.mbus.heat import EXPECTED, describe_info, heat_values
@@ -49,23 +49,6 @@ MAX_BACKOFF_S = 300.0
 MAX_TELEGRAMS = 8
 SOURCE_KIND = "mbus"
 
-
-@dataclass
-class DeviceHealth:
-    """The same shape as the Modbus poller's, so the daemon's status line, ``/metrics`` and ``status`` read it."""
-
-    online: bool = False
-    last_success_ms: int | None = None
-    polls: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-    missing_fields: int = 0
-
-    def count(self, kind: str) -> None:
-        self.errors[kind] = self.errors.get(kind, 0) + 1
-
-    @property
-    def error_total(self) -> int:
-        return sum(self.errors.values())
 
 
 class MeterUnreachable(Exception):
