@@ -95,6 +95,7 @@ def main() -> int:
     names = [n for n in (args.only.split(",") if args.only else BENCHES) if n not in args.skip.split(",")]
     extra = ["--dir", args.dir] if args.dir else []
     started = dt.datetime.now().astimezone()
+    at_commit = commit()  # what was measured, even if the worktree moves on during the run
     load0 = load_average()
     rows: list[Row] = []
     failed: dict[str, str] = {}
@@ -107,7 +108,7 @@ def main() -> int:
         rows += got
     lines = [
         f"Run {started:%Y-%m-%d %H:%M %Z} by `bench/run_all.py{' --quick' if args.quick else ''}` at commit "
-        f"`{commit()}`; {os.cpu_count()} CPUs (shared with other work), Python {platform.python_version()}, SQLite "
+        f"`{at_commit}`; {os.cpu_count()} CPUs (shared with other work), Python {platform.python_version()}, SQLite "
         f"{sqlite3.sqlite_version}; load average (1 min) {load0:.1f} at the start, {load_average():.1f} at the end. "
         f"Durations: {', '.join(durations)}.",
         "",
