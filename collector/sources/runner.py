@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-from energimon.collector.importer.counter import Interval
 from energimon.collector.sources.base import FetchContext, Fetched, Point, SeriesSpec, Source, SourceError
 from energimon.collector.sources.state import Merge, SourceState
 from energimon.model import Reading, RevisableReading, now_ms
@@ -104,17 +103,6 @@ def dedupe(points: list[Point]) -> list[Point]:
 
 HOLE_STEP_WH = 1.0
 """How far the counter steps down at a hole in the source's data (see :func:`counter_rebuild`)."""
-
-
-def segments(intervals: list[Interval]) -> list[list[Interval]]:
-    """Runs of contiguous intervals (each starts where the previous ended)."""
-    out: list[list[Interval]] = []
-    for iv in intervals:
-        if out and out[-1][-1].end_ms == iv.start_ms:
-            out[-1].append(iv)
-        else:
-            out.append([iv])
-    return out
 
 
 def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec,
