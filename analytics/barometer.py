@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from energimon.model import LOCAL_TZ, SeriesKey
+from energimon.store.energy import hourly_energy_wh
 
 CARRIER_COUNTERS = {"electricity": ("grid", "energy_import_wh"), "district_heating": ("heat", "heat_energy_wh")}
 PV_COUNTER = ("pv", "pv_energy_wh")
@@ -122,8 +123,8 @@ def hourly_electricity(store, keys: list[SeriesKey], intensity: SeriesKey, a: pd
     kg = counted = 0.0
     hours = shares = 0
     for k in keys:
-        w = store.energy(k, a.to_pydatetime(), b.to_pydatetime(), "1h").windows
-        kwh = (w["energy_wh"] / 1000.0).where(w["complete"].astype(bool))
+        # the hours and kWh the savings report's CO₂ account counts (store.energy's one completeness rule)
+        kwh = hourly_energy_wh(store, k, a.to_pydatetime(), b.to_pydatetime()) / 1000.0
         kwh.index = pd.DatetimeIndex(kwh.index).tz_convert("UTC")
         gk = g.copy()
         gk.index = pd.DatetimeIndex(gk.index).tz_convert("UTC")

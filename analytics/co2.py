@@ -23,9 +23,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from energimon.analytics.esco import add_months, energy_kwh, local_midnight, series_key
-from energimon.config.esco_settings import EscoSettings
+from energimon.analytics.esco.inputs import series_key
+from energimon.analytics.esco.settings import EscoSettings
+from energimon.calendar import local_midnight, next_month
 from energimon.model import SeriesKey
+from energimon.store.energy import counter_hours, daily
 
 
 @dataclass(frozen=True)
@@ -55,18 +57,30 @@ def hourly_co2_kg(kwh: pd.Series, g_per_kwh: pd.Series) -> tuple[float, float, i
 def co2_account(store, esco: EscoSettings, site: str, month: dt.date) -> Co2Account:
     """The month's CO₂ of one ``[esco.sites]`` building (hourly for electricity with ``esco.co2_intensity``)."""
     cfg = esco.sites[site]
-    t0, t1 = local_midnight(month), local_midnight(add_months(month, 1))
-    energy = series_key(cfg.energy, site)
+    t0, t1 = local_midnight(month), local_midnight(next_month(month))
+    hours = counter_hours(store, series_key(cfg.energy, site), t0, t1).hours  # store.energy's completeness rule
     if cfg.carrier == "electricity" and esco.co2_intensity:
-        kwh = energy_kwh(store, energy, t0, t1, "1h")
+        kwh = hours["energy_wh"] / 1000.0
         g = store.aggregate(SeriesKey(*esco.co2_intensity.split("/")), t0, t1, "1h", "mean")
         g.index = pd.DatetimeIndex(g.index).tz_convert(kwh.index.tz)
         kg, counted, n = hourly_co2_kg(kwh, g)
         return Co2Account(site, cfg.carrier, "hourly", counted, kg, len(kwh), n)
-    daily = energy_kwh(store, energy, t0, t1, "day")
-    known = daily.dropna()
+    days = daily(hours["energy_wh"], hours["reason"])
+    known = days["energy_wh"].dropna() / 1000.0
     factor = esco.co2_factor(cfg.carrier, month.year)
     if factor is None:
-        return Co2Account(site, cfg.carrier, "none", float(known.sum()), math.nan, len(daily), len(known))
+        return Co2Account(site, cfg.carrier, "none", float(known.sum()), math.nan, len(days), len(known))
     return Co2Account(site, cfg.carrier, "declared", float(known.sum()), float(known.sum()) * factor.kg_per_kwh,
-                      len(daily), len(known), factor.year)
+                      len(days), len(known), factor.year)
+
+
+def co2_accounts(store, esco: EscoSettings, sites: list[str], month: dt.date) -> list[Co2Account]:
+    """:func:`co2_account` of each building, in order."""
+    return [co2_account(store, esco, site, month) for site in sites]
+
+
+def co2_kg(kwh: float, esco: EscoSettings, carrier: str, year: int) -> float:
+    """CO2 in kg for ``kwh`` of ``carrier`` in ``year`` with the contract's declared factor (the year's, else the
+    latest earlier one's; NaN without any)."""
+    f = esco.co2_factor(carrier, year)
+    return kwh * f.kg_per_kwh if f is not None else math.nan

@@ -25,6 +25,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from energimon.calendar import day_hours
 from energimon.model import LOCAL_TZ, SeriesKey
 
 BASE_TEMPERATURE_C = 17.0
@@ -130,9 +131,7 @@ def daily_mean_from_hourly_c(hourly_mean_c: pd.Series) -> pd.Series:
     mean = grouped.mean()
     have = grouped.count()
     days = pd.DatetimeIndex(mean.index)
-    # hours in the local day: next local midnight minus this one (23, 24 or 25 on DST days)
-    nxt = (days.tz_localize(None) + pd.Timedelta(days=1)).tz_localize(LOCAL_TZ)
-    n_hours = (nxt - days) / pd.Timedelta(hours=1)
-    mean[have.to_numpy() < MIN_HOURS_SHARE * n_hours.to_numpy()] = np.nan
+    n_hours = day_hours(days)  # 23, 24 or 25 on DST days
+    mean[have.to_numpy() < MIN_HOURS_SHARE * n_hours] = np.nan
     mean.name = "temp_mean_c"
     return mean

@@ -114,13 +114,18 @@ def uncertainty_price_dkk_per_kwh(savings_kwh: np.ndarray, baseline_kwh: np.ndar
     return float(b @ p) / wb if wb > 0 else float(p.mean())
 
 
+UNITS = {"day": "days", "hour": "hours", "month": "months"}
+"""The unit of a reporting point of each granularity (a row of the savings frame)."""
+
+
 @dataclass(frozen=True)
 class PeriodSavings:
-    """Savings over a set of reporting days, with their uncertainty at 68 % and 90 %."""
+    """Savings over a set of reporting points (days, hours or months: ``granularity``), with their uncertainty
+    at 68 % and 90 %."""
 
     label: str
-    days: int  # calendar days in the period
-    m: int  # days with complete data (reporting points)
+    points: int  # reporting points in the period: local days, hours or months (``granularity``)
+    m: int  # of them with complete data
     adjusted_baseline_kwh: float
     actual_kwh: float
     savings_kwh: float
@@ -133,6 +138,12 @@ class PeriodSavings:
     price_dkk_per_kwh: float = math.nan  # the price scaling the uncertainty (savings-weighted mean)
     start: dt.date | None = None  # first and last day of the period (set by the caller)
     end: dt.date | None = None
+    granularity: str = "day"  # what a reporting point is: "day", "hour" (TOWT) or "month" (billing)
+
+    @property
+    def unit(self) -> str:
+        """``"days"``, ``"hours"`` or ``"months"``: what :attr:`points` and :attr:`m` count."""
+        return UNITS[self.granularity]
 
     @property
     def status(self) -> str:
@@ -140,7 +151,7 @@ class PeriodSavings:
         ``"incomplete"`` (data for fewer than :data:`MIN_PERIOD_COVERAGE` of its points)."""
         if self.m == 0:
             return "no_data"
-        if self.m < MIN_PERIOD_COVERAGE * self.days:
+        if self.m < MIN_PERIOD_COVERAGE * self.points:
             return "incomplete"
         return "ok"
 
@@ -193,12 +204,13 @@ def period_savings(
     normal_year: NormalYear | None = None,
     weather_independent_share: float | None = None,
     base_c: float = 17.0,
+    granularity: str = "day",
 ) -> PeriodSavings:
     """Sum the savings of one period's rows and attach their uncertainty (:func:`savings_uncertainty`).
 
     ``model`` has ``stats`` (its baseline :class:`FitStatistics`) and ``p``; a row is a
-    reporting point of the model's resolution (a day for the daily model, an hour for
-    TOWT), so ``m`` is the number of rows with savings.
+    reporting point of the model's resolution (``granularity``: a day for the daily model, an hour
+    for TOWT, a month for billing), so ``m`` is the number of rows with savings.
 
     Normalised savings (to the normal year) apply the graddagekorrektion to the
     period's savings with ``G_actual`` from the days' mean temperatures (base
@@ -237,7 +249,8 @@ def period_savings(
                                               price)
         money = dict(savings_dkk=float(d["savings_dkk"].sum(skipna=False)), price_dkk_per_kwh=p_unc,
                      uncertainty_68_dkk=unc[0.68] * p_unc, uncertainty_90_dkk=unc[0.90] * p_unc)
-    return PeriodSavings(label, len(daily), m, base, act, sav, unc[0.68], unc[0.90], norm, **money)
+    return PeriodSavings(label, len(daily), m, base, act, sav, unc[0.68], unc[0.90], norm, **money,
+                         granularity=granularity)
 
 
 def monthly_savings(daily: pd.DataFrame, model, **kw) -> list[PeriodSavings]:

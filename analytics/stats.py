@@ -327,7 +327,7 @@ class UnitResiduals:
 
 def day_types(days) -> np.ndarray:
     """0..6 for Monday..Sunday, 7 for a Danish public holiday (local days)."""
-    from energimon.analytics.anomaly.calendar import danish_holidays
+    from energimon.calendar import danish_holidays
 
     idx = pd.DatetimeIndex(days)
     out = idx.day_of_week.to_numpy().copy()

@@ -29,6 +29,7 @@ from energimon.analytics.stats import (
     fit_statistics,
     unit_residuals_daily,
 )
+from energimon.calendar import day_hours
 from energimon.model import LOCAL_TZ
 
 TOWT_KNOTS_C: tuple[float, ...] = tuple((f - 32.0) * 5.0 / 9.0 for f in (30, 45, 55, 65, 75, 90))
@@ -248,7 +249,5 @@ def _daily_residuals(resid_kwh: np.ndarray, day: pd.DatetimeIndex, variance_fact
     g = s.groupby(level=0)
     sums, counts = g.sum(), g.size()
     days = pd.DatetimeIndex(sums.index)
-    nxt = (days.tz_localize(None) + pd.Timedelta(days=1)).tz_localize(LOCAL_TZ)
-    hours_in_day = ((nxt.tz_convert("UTC") - days.tz_convert("UTC")) / pd.Timedelta(hours=1)).to_numpy()
-    full = counts.to_numpy() == hours_in_day
+    full = counts.to_numpy() == day_hours(days)  # a day of 23, 24 or 25 hours, each with a residual
     return unit_residuals_daily(sums.to_numpy()[full], days[full], 1, variance_factor)

@@ -43,8 +43,8 @@ from energimon.analytics.alerting.state import AlertDB
 from energimon.analytics.anomaly import engine, rules
 from energimon.analytics.anomaly.calendar import SiteCalendar
 from energimon.analytics.anomaly.pv import clearsky_hourly_kwh
+from energimon.analytics.anomaly.settings import AlertSettings, SiteCalendarSettings
 from energimon.collector.simulator.buildings import SORO_BUILDINGS, HeatingModel, outdoor_temp_c
-from energimon.config.alert_settings import AlertSettings, SiteCalendarSettings
 
 TZ = "Europe/Copenhagen"
 START = pd.Timestamp("2025-11-01", tz=TZ)  # history for the references and the model

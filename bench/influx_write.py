@@ -31,9 +31,9 @@ from pathlib import Path
 
 from _common import Influxd, Row, add_common_args, bench_dir, emit, machine_line, pairs, time_once
 
-from energimon.config.influx_settings import InfluxSettings
 from energimon.model import DeviceTimedReading, Reading
 from energimon.store.influx import InfluxStore
+from energimon.store.settings import InfluxSettings
 from energimon.store.spool import Spool
 from energimon.store.writer import SpoolWriter
 

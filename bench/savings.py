@@ -1,6 +1,6 @@
 """ESCO savings reports as whole processes: ``energimon report savings`` for one site and for 200 sites.
 
-Synthetic buildings (:mod:`energimon.analytics.synthetic`: CalTRACK-shaped daily use, a known saving from
+Synthetic buildings (:mod:`energimon.collector.simulator.synthetic`: CalTRACK-shaped daily use, a known saving from
 the measure date) are written as hourly energy counters and hourly outdoor temperatures into a fresh
 embedded store: a baseline year (2025) and January–March 2026 (untimed).  Then, in pairs, A B A B …:
 
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from _common import Row, add_common_args, bench_dir, emit, machine_line, pairs
 
-from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
+from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.store.sqlite import SqliteStore
 
 BASE0, BASE1, MEASURE, END = dt.date(2025, 1, 1), dt.date(2026, 1, 1), dt.date(2026, 1, 1), dt.date(2026, 4, 1)

@@ -6,7 +6,7 @@
 Synthetic buildings with a *known* saving, hourly, over a baseline year (2025) and a reporting year
 (2026), in Danish local time (23/25-hour DST days included):
 
-* **weather**: :func:`energimon.analytics.synthetic.daily_temperature_c` (a Danish year: 8 °C mean,
+* **weather**: :func:`energimon.collector.simulator.synthetic.daily_temperature_c` (a Danish year: 8 °C mean,
   ±9 °C seasonal swing, AR(1) day-to-day weather) plus a diurnal swing of ±3 °C;
 * **use** = occupancy(hour) × (base + heating + cooling) with heating ``β_H·max(0, T_bH − T)`` and
   cooling ``β_C·max(0, T − T_bC)`` on the *hourly* temperature (so the daily models see a slightly
@@ -50,11 +50,12 @@ import numpy as np
 import pandas as pd
 
 from energimon.analytics.baseline import fit_caltrack_billing, fit_caltrack_daily
-from energimon.analytics.esco import billing_periods, billing_savings, monthly_frame
+from energimon.analytics.esco.evaluation import billing_periods, billing_savings
+from energimon.analytics.esco.inputs import monthly_frame
 from energimon.analytics.savings import daily_savings, period_savings, savings_frame
 from energimon.analytics.stats import savings_uncertainty_kwh
-from energimon.analytics.synthetic import daily_temperature_c
 from energimon.analytics.towt import fit_towt_hourly
+from energimon.collector.simulator.synthetic import daily_temperature_c
 from energimon.model import LOCAL_TZ
 
 BASELINE = (dt.date(2025, 1, 1), dt.date(2026, 1, 1))

@@ -2,7 +2,7 @@
 
 The demo's three sites (:data:`energimon.collector.simulator.buildings.SORO_BUILDINGS`: 60, 80 and
 20 kWp) get a year (2025) of 1-minute counter readings — grid import and export, PV production — from
-:mod:`energimon.analytics.solar.synthetic`, written into a fresh embedded :class:`SqliteStore`
+:mod:`energimon.collector.simulator.solar`, written into a fresh embedded :class:`SqliteStore`
 (3 sites × 3 counters × 525,600 minutes ≈ 4.7 M readings; untimed).  Then, best of ``--repeat``:
 
 * **KPIs, year, 3 sites** — ``site_kpis`` for 2025 per site: every hourly counter window from the store
@@ -29,12 +29,13 @@ import tomllib
 import pandas as pd
 from _common import bench_dir, best_of, machine_line, print_table, time_once
 
+from energimon.analytics.report.solar_report import generate_solar_report
 from energimon.analytics.solar import expected
 from energimon.analytics.solar.kpis import site_inputs, site_kpis
-from energimon.analytics.solar.report import generate_solar_report, next_month
-from energimon.analytics.solar.synthetic import write_sites
 from energimon.app.demo import DEMO_CONFIG
+from energimon.calendar import next_month
 from energimon.collector.simulator.buildings import SORO_BUILDINGS
+from energimon.collector.simulator.solar import write_sites
 from energimon.config.settings import settings_from_dict
 from energimon.model import LOCAL_TZ
 from energimon.store.sqlite import SqliteStore

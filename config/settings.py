@@ -28,26 +28,25 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
-    model_validator,
 )
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from energimon.collector.modbus.fields import RegisterField
+from energimon.analytics.anomaly.settings import AlertSettings, cross_check_alerts
+from energimon.analytics.esco.settings import EscoSettings, check_esco_files, cross_check_esco
+from energimon.collector.importer.settings import ImportSettings, cross_check_datahub
+from energimon.collector.mbus.settings import MbusTcpDevice, cross_check_mbus
+from energimon.collector.modbus.settings import ModbusTcpDevice, cross_check_devices
+from energimon.collector.mqtt.settings import MqttSettings, cross_check_mqtt
 from energimon.collector.sources.settings import SourcesSettings, cross_check_sources
-from energimon.config.alert_settings import AlertSettings, cross_check_alerts
-from energimon.config.esco_settings import (
-    EscoSettings,
-    ImportSettings,
-    check_esco_files,
-    cross_check_datahub,
-    cross_check_esco,
-)
-from energimon.config.influx_settings import InfluxSettings
 from energimon.config.locate import deep_merge, env_name_for, env_overrides, key_lines
-from energimon.config.mqtt_settings import MqttSettings, cross_check_mqtt
-from energimon.config.validators import (
+from energimon.mail.settings import SmtpSettings, mail_warnings
+from energimon.model import ID_RULE, Role, is_valid_id
+from energimon.security import redact_url_credentials
+from energimon.sites import Site
+from energimon.store.settings import SpoolSettings, StoreSettings, cross_check_store
+from energimon.validators import (
     Loc,
-    check_emails,
     closest,
     did_you_mean,
     duration_problems,
@@ -55,128 +54,36 @@ from energimon.config.validators import (
     model_keys_at,
     non_finite_problems,
     nul_problems,
+    parse_listen,
     path_problem,
     strict_type_problems,
     url_credential_problems,
 )
-from energimon.mail.settings import SmtpSettings, mail_warnings
-from energimon.model import ID_RULE, Role, is_valid_id
-from energimon.security import redact_url_credentials
 from energimon.web.settings import WebSettings, cross_check_web
 
 DEFAULT_CONFIG_PATH = Path("/etc/energimon/energimon.toml")
 ENV_CONFIG = "ENERGIMON_CONFIG"
 
 
-def _id(value: str) -> str:
-    if not is_valid_id(value):
-        raise ValueError(f"{value!r} is not a valid id ({ID_RULE})")
-    return value
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-# -- sites ----------------------------------------------------------------------------------
-class PvArray(_Strict):
-    """A PV array on a site's roof (for expected-yield and per-kWp KPIs)."""
-
-    id: str
-    kwp: float = Field(gt=0, le=100_000, description="peak DC power, kWp")
-    tilt_deg: float = Field(ge=0, le=90)
-    azimuth_deg: float = Field(ge=0, lt=360, description="0 = north, 180 = south")
-    # Solar KPIs (energimon.analytics.solar): optional.
-    losses_percent: float = Field(default=14.0, ge=0, lt=100, description="PVWatts system losses for expected yield")
-    inverter: str | None = Field(default=None, description="device id of the inverter fed by this array")
-    irradiance: str | None = Field(default=None, description="device id of a plane-of-array irradiance sensor "
-                                   "(channel irradiance_w_m2) on this array's plane: a true PR instead of clear-sky")
-
-    _check_id = field_validator("id")(_id)
+# -- devices --------------------------------------------------------------------------------------------
+# Each protocol's collector owns its device model; a [[devices]] entry is told apart by `protocol`.
+Device = Annotated[ModbusTcpDevice | MbusTcpDevice, Field(discriminator="protocol")]
+PROTOCOLS = ("modbus_tcp", "mbus_tcp")
 
 
-class Site(_Strict):
-    name: str = Field(min_length=1)
-    address: str = ""
-    latitude: float = Field(ge=-90, le=90)
-    longitude: float = Field(ge=-180, le=180)
-    floor_area_m2: float | None = Field(default=None, gt=0, le=10_000_000)
-    facility_managers: list[str] = Field(default_factory=list)
-    pv: list[PvArray] = Field(default_factory=list)
-
-    _emails = field_validator("facility_managers")(check_emails)
-
-
-# -- devices --------------------------------------------------------------------------------
-class ModbusTcpDevice(_Strict):
-    protocol: Literal["modbus_tcp"]
-    site: str
-    id: str
-    role: Role
-    host: str = Field(min_length=1)
-    port: int = Field(default=502, ge=1, le=65535)
-    unit_id: int = Field(default=1, ge=0, le=255)
-    profile: str | None = Field(default=None, description="profile name, e.g. 'eastron.sdm630', or 'sunspec'")
-    registers: list[RegisterField] = Field(default_factory=list, description="inline register map")
-    interval_s: float = Field(default=10.0, ge=1, le=86_400)
-    timeout_s: float = Field(default=3.0, gt=0, le=60)
-    enabled: bool = True
-    # Overrides of the profile's request planning and gateway quirks (None: the profile's value).
-    max_registers_per_read: int | None = Field(default=None, ge=1, le=125)
-    max_gap: int | None = Field(default=None, ge=-1, le=124, description="-1: one request per field")
-    connect_delay_s: float | None = Field(default=None, ge=0, le=10)
-    request_pause_s: float | None = Field(default=None, ge=0, le=10)
-    close_after_poll: bool | None = None
-
-    _check_id = field_validator("id")(_id)
-
-    @model_validator(mode="after")
-    def _map_given(self) -> ModbusTcpDevice:
-        if (self.profile is None) == (not self.registers):
-            raise ValueError("give exactly one of 'profile' or 'registers'")
-        return self
-
-
-Device = Annotated[ModbusTcpDevice, Field(discriminator="protocol")]
-
-
-# -- infrastructure -------------------------------------------------------------------------
-class StoreSettings(_Strict):
-    kind: Literal["sqlite", "influxdb"] = "sqlite"
-    path: Path = Path("/var/lib/energimon/store.db")  # the embedded store (kind = "sqlite")
-    influxdb: InfluxSettings | None = None  # [store.influxdb], needed when kind = "influxdb"
-
-
-class SpoolSettings(_Strict):
-    path: Path = Path("/var/lib/energimon/spool.db")
-    # ~100 bytes a reading on disk: 10^9 is ~100 GB, beyond what a spool is for
-    max_readings: int = Field(default=10_000_000, ge=1000, le=1_000_000_000)
-    batch_size: int = Field(default=10_000, ge=1, le=100_000)
-    synchronous: Literal["FULL", "EXTRA", "NORMAL"] = "FULL"
-    flush_timeout_s: float = Field(default=5.0, ge=0, le=60)
-
-
+# -- the application's own sections ---------------------------------------------------------------------
+# Each collector, store and analytics unit owns its settings model (next to its code); the sites are
+# energimon.sites.  What is left here configures the application itself: its scheduler, log and metrics.
 class ScheduleSettings(_Strict):
     timezone: Literal["Europe/Copenhagen"] = "Europe/Copenhagen"
     status_log_interval_s: int = Field(default=300, ge=10, le=86_400)
     jobs_path: Path | None = Field(default=None, description="job-run log for `energimon status` "
                                    "(default: jobs.db in the spool's folder)")
 
-
-def parse_listen(value: str) -> tuple[str, int]:
-    """``host:port`` or ``[ipv6]:port`` -> (host, port); ValueError saying what is wrong."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not host:
-        raise ValueError(f"{value!r} is not host:port (e.g. \"127.0.0.1:9464\")")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        raise ValueError(f"{value!r}: write an IPv6 address in brackets, e.g. \"[::1]:9464\"")
-    if not host or any(c.isspace() for c in host):
-        raise ValueError(f"{value!r}: the host is empty or contains spaces")
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise ValueError(f"{value!r}: the port must be a number from 1 to 65535")
-    return host, int(port)
 
 
 class MetricsSettings(_Strict):
@@ -188,16 +95,16 @@ class MetricsSettings(_Strict):
     @field_validator("listen")
     @classmethod
     def _check_listen(cls, value: str) -> str:
-        parse_listen(value)
+        parse_listen(value, 9464)
         return value
 
     @property
     def host(self) -> str:
-        return parse_listen(self.listen)[0]
+        return parse_listen(self.listen, 9464)[0]
 
     @property
     def port(self) -> int:
-        return parse_listen(self.listen)[1]
+        return parse_listen(self.listen, 9464)[1]
 
 
 class LogSettings(_Strict):
@@ -241,7 +148,7 @@ class Settings(BaseSettings):
         # which remember which variable gave which key, so an error can name it.
         return (init_settings,)
 
-    def device(self, site: str, device_id: str) -> ModbusTcpDevice:
+    def device(self, site: str, device_id: str) -> ModbusTcpDevice | MbusTcpDevice:
         for d in self.devices:
             if d.site == site and d.id == device_id:
                 return d
@@ -313,7 +220,7 @@ def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, s
         problems += [Problem(key, msg) for key, msg in check_esco_files(settings.esco)]
         if data_paths:
             problems += _data_path_problems(settings)
-    if problems:
+    if problems or settings is None:  # no settings comes with the problems that say why
         raise ConfigError(cfg_path, _finish(problems, sources))
     return settings
 
@@ -378,7 +285,7 @@ def settings_from_dict(data: dict[str, Any], path: Path | None = None,
                        environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from a dict shaped like the TOML file (plus ``ENERGIMON_…`` environment overrides)."""
     settings, problems, sources = _check(data, {}, environ)
-    if problems:
+    if problems or settings is None:  # no settings comes with the problems that say why
         raise ConfigError(path, _finish(problems, sources))
     return settings
 
@@ -475,12 +382,12 @@ _GONE = object()
 def _normal_loc(loc) -> Loc:
     loc = list(loc)
     # Drop pydantic's union/discriminator tags from the path: they are not keys.
-    if len(loc) >= 3 and loc[0] == "devices" and isinstance(loc[1], int) and loc[2] == "modbus_tcp":
+    if len(loc) >= 3 and loc[0] == "devices" and isinstance(loc[1], int) and loc[2] in PROTOCOLS:
         del loc[2]
     return tuple(loc)
 
 
-def _validate_pruned(data: dict[str, Any]) -> tuple[Settings | None, list[dict], dict[Loc, list[int]]]:
+def _validate_pruned(data: dict[str, Any]) -> tuple[Settings | None, list[ErrorDetails], dict[Loc, list[int]]]:
     """(settings validated from ``data`` with its broken parts set aside, or None; the errors of ``data``;
     the file's indices of list elements kept after broken ones were removed: {list path: [index, …]})."""
     try:
@@ -488,7 +395,9 @@ def _validate_pruned(data: dict[str, Any]) -> tuple[Settings | None, list[dict],
     except ValidationError as exc:
         first = exc.errors()
     pruned = copy.deepcopy(data)
-    errors, placeheld, origins = first, set(), {}
+    errors = first
+    placeheld: set[Loc] = set()
+    origins: dict[Loc, list[int]] = {}
     for _ in range(_PRUNE_ROUNDS):
         fresh: set[Loc] = set()  # placeholders set in this round: the other errors inside them are settled
         for err in errors:
@@ -658,20 +567,14 @@ def cross_check(settings: Settings, index_map: dict[Loc, list[int]] | None = Non
 
 
 def _cross_check(settings: Settings) -> list[Problem]:
-    from energimon.collector.modbus.profiles import ProfileError, load_profile
-
-    problems: list[Problem] = []
-    if settings.store.kind == "influxdb" and settings.store.influxdb is None:
-        problems.append(Problem(
-            "store.influxdb", "required when store.kind = 'influxdb' (a [store.influxdb] table with url, mode and "
-            "bucket/org/token or database; see config/energimon.example.toml)"))
+    """Each section's owner checks its references (``cross_check_*`` next to its model); the site ids here."""
+    problems = [Problem(key, msg) for key, msg in cross_check_store(settings.store)]
     for site_id in settings.sites:
         if not is_valid_id(site_id):
             problems.append(Problem(f"sites.{site_id}", f"site id is not valid ({ID_RULE})"))
     known = sorted(settings.sites)
     seen = Counter((d.site, d.id) for d in settings.devices)
-    endpoints: dict[tuple[str, int, int], str] = {}
-    for i, dev in enumerate(settings.devices):
+    for i, dev in enumerate(settings.devices):  # what every device needs, whatever its protocol
         where = f"devices[{i}] (id {dev.id!r})"
         if dev.site not in settings.sites:
             problems.append(Problem(
@@ -679,22 +582,10 @@ def _cross_check(settings: Settings) -> list[Problem]:
             ))
         if seen[(dev.site, dev.id)] > 1:
             problems.append(Problem(f"{where}.id", f"duplicate device id {dev.id!r} in site {dev.site!r}"))
-        endpoint = (dev.host, dev.port, dev.unit_id)
-        if endpoint in endpoints and dev.enabled:
-            problems.append(Problem(
-                f"{where}.unit_id",
-                f"{dev.host}:{dev.port} unit {dev.unit_id} is already used by {endpoints[endpoint]}",
-            ))
-        endpoints.setdefault(endpoint, f"{dev.site}/{dev.id}")
-        if dev.profile is not None and dev.profile != "sunspec":  # sunspec: discovered on the device
-            try:
-                load_profile(dev.profile)
-            except ProfileError as exc:
-                problems.append(Problem(f"{where}.profile", str(exc)))
-        channels = Counter(f.channel for f in dev.registers)
-        for ch, n in channels.items():
-            if n > 1:
-                problems.append(Problem(f"{where}.registers", f"channel {ch!r} mapped {n} times"))
+    problems += [Problem(key, msg) for key, msg in cross_check_devices(
+        [(i, d) for i, d in enumerate(settings.devices) if isinstance(d, ModbusTcpDevice)])]
+    problems += [Problem(key, msg) for key, msg in
+                 cross_check_mbus([(i, d) for i, d in enumerate(settings.devices) if isinstance(d, MbusTcpDevice)])]
     problems += [Problem(key, msg) for key, msg in cross_check_mqtt(settings.mqtt, set(settings.sites))]
     problems += [Problem(key, msg) for key, msg in cross_check_esco(settings.esco, set(settings.sites))]
     problems += [Problem(key, msg) for key, msg in
@@ -730,7 +621,7 @@ def config_warnings(settings: Settings) -> list[str]:
     return warnings
 
 
-def _problem_from_pydantic(err: dict[str, Any], data: dict[str, Any], sources: _Sources) -> Problem:
+def _problem_from_pydantic(err: ErrorDetails, data: dict[str, Any], sources: _Sources) -> Problem:
     loc = _normal_loc(err.get("loc", ()))
     key = _key_of(loc, data)
     msg = err.get("msg", "invalid")
@@ -752,9 +643,10 @@ def _problem_from_pydantic(err: dict[str, Any], data: dict[str, Any], sources: _
     elif kind == "missing":
         msg = "required key is missing"
     elif kind == "union_tag_invalid":
-        msg = f"unknown protocol {err.get('input', {}).get('protocol')!r}; expected 'modbus_tcp'"
+        protocol = err.get('input', {}).get('protocol')
+        msg = f"unknown protocol {protocol!r}; expected 'modbus_tcp' or 'mbus_tcp'{did_you_mean(protocol, PROTOCOLS)}"
     elif kind == "union_tag_not_found":
-        msg = "required key 'protocol' is missing (expected 'modbus_tcp')"
+        msg = "required key 'protocol' is missing (expected 'modbus_tcp' or 'mbus_tcp')"
     elif kind in ("literal_error", "enum") and isinstance(err.get("input"), str):
         expected = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
         msg += did_you_mean(err["input"], expected)

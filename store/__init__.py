@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from energimon.config.settings import StoreSettings
     from energimon.store.base import Store
+    from energimon.store.settings import StoreSettings
 
 
 def open_store(settings: StoreSettings, *, readonly: bool = False) -> Store:

@@ -7,8 +7,13 @@ import argparse
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from energimon.cliutil import EXIT_FAIL, EXIT_USAGE, Commands, Config, config_arg, fail, unknown
+
+if TYPE_CHECKING:
+    from energimon.store.base import Store
+    from energimon.store.settings import StoreSettings
 
 
 def register(commands: Commands) -> None:
@@ -67,6 +72,8 @@ def parse_time(text: str) -> datetime:
 def cmd_export(args: argparse.Namespace, config: Config) -> int:
     import csv
 
+    import pandas as pd
+
     from energimon.model import CHANNELS, LOCAL_TZ, Kind, SeriesKey
     from energimon.store import open_store
 
@@ -94,15 +101,18 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
             result = store.energy(key, start, end, args.window)
             df = result.windows
             header = ["window_start", "energy_wh", "coverage", "complete", "resets"]
-            rows = [(r.Index.isoformat(), r.energy_wh, r.coverage, r.complete, r.resets) for r in df.itertuples()]
+            rows: list[tuple[object, ...]] = [
+                (t.isoformat(), *values) for t, *values in zip(
+                    pd.DatetimeIndex(df.index), df["energy_wh"], df["coverage"], df["complete"], df["resets"],
+                    strict=True)]
         elif args.window:
             s = store.aggregate(key, start, end, args.window, args.agg)
             header = ["window_start", f"{key.channel}_{args.agg}"]
-            rows = [(i.isoformat(), v) for i, v in s.items()]
+            rows = [(t.isoformat(), v) for t, v in zip(pd.DatetimeIndex(s.index), s, strict=True)]
         else:
             s = store.read(key, start, end)
             header = ["time", key.channel]
-            rows = [(i.tz_convert(LOCAL_TZ).isoformat(), v) for i, v in s.items()]
+            rows = [(t.isoformat(), v) for t, v in zip(pd.DatetimeIndex(s.index).tz_convert(LOCAL_TZ), s, strict=True)]
     except ValueError as exc:
         return fail(prog, str(exc), EXIT_USAGE)
     finally:
@@ -121,7 +131,7 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _cell(v, decimal_comma: bool) -> str:
+def _cell(v: object, decimal_comma: bool) -> str:
     import numpy as np
 
     if isinstance(v, bool | np.bool_):
@@ -159,17 +169,17 @@ def cmd_deadletters(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _store_from_spec(spec: str, settings, *, readonly: bool):
+def _store_from_spec(spec: str, settings: StoreSettings, *, readonly: bool) -> Store:
     from energimon.store.sqlite import SqliteStore
 
     if spec == "influx":
-        if settings.store.influxdb is None:
+        if settings.influxdb is None:
             raise ValueError("'influx' needs a [store.influxdb] table in the configuration")
         from energimon.store.influx import InfluxStore
 
-        return InfluxStore(settings.store.influxdb, readonly=readonly)
+        return InfluxStore(settings.influxdb, readonly=readonly)
     if spec == "sqlite" or spec.startswith("sqlite:"):
-        path = Path(spec.split(":", 1)[1]) if ":" in spec else settings.store.path
+        path = Path(spec.split(":", 1)[1]) if ":" in spec else settings.path
         return SqliteStore(path, readonly=readonly)
     raise ValueError(f"unknown store {spec!r}; expected sqlite, sqlite:PATH or influx")
 
@@ -187,11 +197,11 @@ def cmd_store_copy(args: argparse.Namespace, config: Config) -> int:
     if args.batch < 1:
         return fail(prog, "--batch must be at least 1", EXIT_USAGE)
     try:
-        src = _store_from_spec(args.source, settings, readonly=True)
+        src = _store_from_spec(args.source, settings.store, readonly=True)
     except ValueError as exc:  # a wrong STORE argument (a store that cannot be opened is a StoreError: exit 1)
         return fail(prog, str(exc), EXIT_USAGE)
     try:
-        dst = _store_from_spec(args.target, settings, readonly=False)
+        dst = _store_from_spec(args.target, settings.store, readonly=False)
     except ValueError as exc:
         src.close()
         return fail(prog, str(exc), EXIT_USAGE)
@@ -206,13 +216,14 @@ def cmd_store_copy(args: argparse.Namespace, config: Config) -> int:
         series = src.series()
         print(f"copying {len(series)} series from {args.source} to {args.target}", file=sys.stderr)
         for i, row in enumerate(series.itertuples(index=False), 1):
-            key = SeriesKey(row.site, row.device, row.channel)
+            site, device, channel, role = str(row.site), str(row.device), str(row.channel), str(row.role)
+            key = SeriesKey(site, device, channel)
             n_series = 0
             counts = src.partials_ms(key, MIN_TIMESTAMP_MS, end_ms, chunk_s)
             for bucket_start in counts.index[counts["count"] > 0]:
                 a = int(bucket_start.value // 1_000_000)
                 ts, v = src.read_raw_ms(key, a, a + chunk_s * 1000)
-                readings = [Reading(row.site, row.device, row.channel, row.role, int(t), float(x))
+                readings = [Reading(site, device, channel, role, int(t), float(x))
                             for t, x in zip(ts.tolist(), v.tolist(), strict=True)]
                 for j in range(0, len(readings), args.batch):
                     refused = dst.write(readings[j:j + args.batch])

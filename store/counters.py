@@ -135,7 +135,9 @@ def energy_per_window(
     return _result(e, energy, np.clip(coverage, 0.0, 1.0), resets_per_win, gap_rows, reset_rows)
 
 
-def _result(e, energy, coverage, resets, gap_rows, reset_rows) -> EnergyResult:
+def _result(e: np.ndarray, energy: np.ndarray, coverage: np.ndarray, resets: np.ndarray,
+            gap_rows: list[tuple[int, int, float, float, bool]],
+            reset_rows: list[tuple[int, float, float]]) -> EnergyResult:
     index = pd.to_datetime(e[:-1], unit="ms", utc=True).tz_convert(LOCAL_TZ)
     index.name = "window_start"
     windows = pd.DataFrame(

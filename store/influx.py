@@ -50,21 +50,23 @@ import socket
 import ssl
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import urllib3
 
-from energimon.config.influx_settings import InfluxSettings
 from energimon.model import OnConflict, Reading, Role, SeriesKey, is_valid_id, now_ms
 from energimon.security import redact_url_credentials
 from energimon.store.base import Rejected, Store, StoreError, StoreHealth, collision_reason
+from energimon.store.settings import InfluxSettings
 from energimon.store.spool import ReadingRows
 
-if TYPE_CHECKING:  # imported where used: the daemon's start does not wait for pandas
-    import numpy as np
+if TYPE_CHECKING:
+    import numpy as np  # imported where used: the daemon's start does not wait for pandas
     import pandas as pd
+    from influxdb_client import InfluxDBClient  # imported only in mode v2, when the store opens (slow to import)
+    from influxdb_client.client.write_api import WriteApi
 
 log = logging.getLogger("energimon.store.influx")
 
@@ -78,9 +80,11 @@ MEASUREMENT_CHANNELS: dict[str, tuple[str, ...]] = {
         "energy_import_l1_wh", "energy_import_l2_wh", "energy_import_l3_wh",
         "energy_export_l1_wh", "energy_export_l2_wh", "energy_export_l3_wh",
     ),
-    "heat": ("heat_energy_wh", "heat_power_w", "volume_m3", "flow_m3_h", "supply_temp_c", "return_temp_c"),
+    "heat": ("heat_energy_wh", "heat_power_w", "volume_m3", "flow_m3_h", "supply_temp_c", "return_temp_c",
+             "operating_time_h"),
     "weather": ("outdoor_temp_c", "irradiance_w_m2", "module_temp_c"),
-    "device_health": ("device_online", "poll_errors", "fields_missing", "serial_changes"),
+    "device_health": ("device_online", "poll_errors", "fields_missing", "serial_changes", "info_code",
+                      "meter_status"),
     "market": ("price_dkk_per_kwh", "co2_g_per_kwh"),
 }
 MEASUREMENT_OF: dict[str, str] = {ch: m for m, chs in MEASUREMENT_CHANNELS.items() for ch in chs}
@@ -138,7 +142,7 @@ def line_for(measurement: str, site: str, device: str, role: str, fields: dict[s
 class _Line:
     __slots__ = ("_readings", "text")
 
-    def __init__(self, text: str, readings):
+    def __init__(self, text: str, readings: list[Reading] | tuple[ReadingRows, int, int]):
         self.text = text
         self._readings = readings  # the readings of the line, or (ReadingRows, first row, end) to build them from
 
@@ -171,23 +175,25 @@ class InfluxStore(Store):
             cert_reqs="CERT_REQUIRED" if settings.verify_tls else "CERT_NONE", ca_certs=ca_file,
         )
         self._headers: dict[str, str] = {}
+        self._client: InfluxDBClient | None = None
+        self._write_api: WriteApi | None = None
         if settings.mode == "v2":
-            self._headers["Authorization"] = f"Token {settings.token.get_secret_value()}"
-        elif settings.username:
-            pw = settings.password.get_secret_value() if settings.password else ""
-            raw = f"{settings.username}:{pw}".encode()
-            self._headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
-        self._client = None
-        self._write_api = None
-        if settings.mode == "v2":
+            token, org = settings.token, settings.org
+            if token is None or org is None or settings.bucket is None:
+                raise ValueError("store.influxdb mode 'v2' needs 'token', 'org' and 'bucket'")  # as InfluxSettings
+            self._headers["Authorization"] = f"Token {token.get_secret_value()}"
             from influxdb_client import InfluxDBClient
             from influxdb_client.client.write_api import SYNCHRONOUS
 
             self._client = InfluxDBClient(
-                url=settings.url, token=settings.token.get_secret_value(), org=settings.org,
+                url=settings.url, token=token.get_secret_value(), org=org,
                 timeout=int(t * 1000), verify_ssl=settings.verify_tls, ssl_ca_cert=ca_file, retries=False,
             )
             self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
+        elif settings.username:
+            pw = settings.password.get_secret_value() if settings.password else ""
+            raw = f"{settings.username}:{pw}".encode()
+            self._headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
         # v1 create_database: tried now and, if the server is down at start, before the next write —
         # the daemon must start (and spool) while InfluxDB is unreachable.
         self._db_pending = settings.mode == "v1" and settings.create_database and not readonly
@@ -256,8 +262,12 @@ class InfluxStore(Store):
             from influxdb_client import WritePrecision
             from influxdb_client.rest import ApiException
 
+            write_api, bucket, org = self._write_api, s.bucket, s.org
+            assert write_api is not None and bucket is not None and org is not None  # mode v2: see __init__
             try:
-                self._write_api.write(bucket=s.bucket, org=s.org, record=body, write_precision=WritePrecision.MS)
+                # WritePrecision's constants are str although write() declares the class: the library's own typing
+                write_api.write(bucket=bucket, org=org, record=body,
+                                write_precision=WritePrecision.MS)  # type: ignore[arg-type]
                 return 204, ""
             except ApiException as exc:
                 if not exc.status:  # influxdb-client's wrapping of a TLS failure: no HTTP answer at all
@@ -325,7 +335,7 @@ class InfluxStore(Store):
                 groups[key] = {channel: r}
             else:
                 g[channel] = r
-        out = []
+        out: list[_Line] = []
         append = out.append
         for (prefix, ts), g in groups.items():
             if len(g) == 1:
@@ -359,7 +369,11 @@ class InfluxStore(Store):
         if not rows:
             return []
         _, sids, tss, vals, _keep = zip(*rows, strict=True)
-        cache, chs, pid_of_sid, prefixes, pid_of = self._stream_info, {}, {}, [], {}
+        cache = self._stream_info
+        chs: dict[int, str] = {}
+        pid_of_sid: dict[int, int] = {}
+        prefixes: list[str] = []
+        pid_of: dict[str, int] = {}
         for sid in set(sids):
             key = streams[sid]
             info = cache.get(key)
@@ -378,16 +392,17 @@ class InfluxStore(Store):
         if not all(map(math.isfinite, vals)) or min(tss) < 0 or max(tss) > MAX_MS:
             return self.lines(list(rr), rejected)
         n = len(rows)
-        pid = np.fromiter(map(pid_of_sid.__getitem__, sids), np.int64, n)
+        pids = np.fromiter(map(pid_of_sid.__getitem__, sids), np.int64, n)
         ts = np.fromiter(tss, np.int64, n)
-        sid = np.fromiter(sids, np.int64, n)
+        sid_arr = np.fromiter(sids, np.int64, n)
         # a new line where the tag set or the instant changes, or where a stream id does not increase: so a
         # channel never appears twice on one line (the later reading then gets its own, later line and wins)
-        cut = (np.flatnonzero((pid[1:] != pid[:-1]) | (ts[1:] != ts[:-1]) | (sid[1:] <= sid[:-1])) + 1).tolist()
+        cut = (np.flatnonzero((pids[1:] != pids[:-1]) | (ts[1:] != ts[:-1]) | (sid_arr[1:] <= sid_arr[:-1]))
+               + 1).tolist()
         starts, ends = [0, *cut], [*cut, n]
         fields = list(map(str.__add__, map(chs.__getitem__, sids), map(repr, vals)))  # "power_w=" + "1500.0"
         return [_Line(f"{prefixes[p]} {','.join(fields[a:b])} {tss[a]}", (rr, a, b))
-                for a, b, p in zip(starts, ends, pid[starts].tolist(), strict=True)]
+                for a, b, p in zip(starts, ends, pids[starts].tolist(), strict=True)]
 
     def _stream_prefix(self, key: tuple[str, str, str, str]) -> tuple[str | None, str]:
         """(line prefix, ``field=``) of a spool stream, or (None, why it can never be stored)."""
@@ -521,7 +536,7 @@ class InfluxStore(Store):
             raise StoreError(f"{self._where()}: status point refused (HTTP {status}): {msg}")
 
     # -- queries ---------------------------------------------------------------------------
-    def query(self, q: str, *, write: bool = False, post: bool = False) -> list[dict]:
+    def query(self, q: str, *, write: bool = False, post: bool = False) -> list[dict[str, Any]]:
         """Run InfluxQL statement(s); the list of statement results (each with 'series').
 
         ``post``: send a long read as a form body (urllib3 percent-encodes a long URL in Python, slowly).
@@ -538,7 +553,7 @@ class InfluxStore(Store):
                                                    "chunk_size": str(QUERY_CHUNK)})
         if resp.status != 200:
             raise self._http_error(resp.status, resp.data, "query")
-        results: dict[int, dict] = {}
+        results: dict[int, dict[str, Any]] = {}
         for doc in _json_docs(resp.data.decode("utf-8")):
             if "error" in doc:
                 raise StoreError(f"{self._where()}: query failed: {doc['error']}")
@@ -711,7 +726,7 @@ class StatusPoints:
         return True
 
 
-def _json_docs(text: str):
+def _json_docs(text: str) -> Iterator[Any]:
     dec = json.JSONDecoder()
     i, n = 0, len(text)
     while i < n:

@@ -34,10 +34,11 @@ import logging
 import math
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
+from typing import Any, overload
 
 from energimon.model import (
     MAX_FUTURE_MS,
@@ -124,17 +125,23 @@ class ReadingRows(Sequence[Reading]):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, i):
+    @overload
+    def __getitem__(self, i: int) -> Reading: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Reading]: ...
+
+    def __getitem__(self, i: int | slice) -> Reading | list[Reading]:
         if isinstance(i, slice):
             return [self.reading(row) for row in self.rows[i]]
         return self.reading(self.rows[i])
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Reading]:
         reading = self.reading
         for row in self.rows:
             yield reading(row)
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, Sequence) and not isinstance(other, str | bytes):
             return list(self) == list(other)
         return NotImplemented
@@ -232,7 +239,7 @@ class Spool:
         self._streams: dict[int, StreamKey] = {}  # id -> key; only grows (a stream is never deleted)
         self._stream_ids: dict[StreamKey, int] = {}
         self._load_streams()
-        self._count = self._db.execute("SELECT count(*) FROM queue").fetchone()[0]
+        self._count: int = self._db.execute("SELECT count(*) FROM queue").fetchone()[0]
         self._warned: set[float] = {f for f in FILL_WARNINGS if self._count >= f * max_readings}
         if self._warned:
             log.warning("spool %s opened %d%% full (%d of %d readings waiting for the store)",
@@ -278,10 +285,11 @@ class Spool:
         if sid is None:  # another process added it meanwhile
             sid = self._db.execute("SELECT id FROM streams WHERE site = ? AND device = ? AND channel = ? "
                                    "AND role = ?", key).fetchone()
-        self._stream_ids[key] = sid[0]
-        self._streams[sid[0]] = key
+        new_id: int = sid[0]
+        self._stream_ids[key] = new_id
+        self._streams[new_id] = key
         created.append(key)
-        return sid[0]
+        return new_id
 
     # -- producers ------------------------------------------------------------------------
     def put(self, readings: Sequence[Reading], source: str = "unknown",
@@ -385,7 +393,8 @@ class Spool:
         """Stream ids created in a transaction that was rolled back do not exist."""
         for key in created:
             sid = self._stream_ids.pop(key, None)
-            self._streams.pop(sid, None)
+            if sid is not None:
+                self._streams.pop(sid, None)
 
     def dead_letter(self, source: str, subject: str, payload: str | bytes, reason: str) -> None:
         """Keep input that could not become readings, with why, for inspection."""
@@ -472,9 +481,10 @@ class Spool:
     def dead_letter_count(self) -> int:
         """How many dead letters the spool keeps (all sources)."""
         with self._lock:
-            return self._db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+            count: int = self._db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+        return count
 
-    def dead_letters(self, limit: int = 100) -> list[dict]:
+    def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, received_ms, source, subject, payload, reason FROM dead_letters "

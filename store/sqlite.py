@@ -26,7 +26,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,10 @@ if TYPE_CHECKING:  # numpy and pandas are imported where reads and maintenance u
     import pandas as pd
 
 log = logging.getLogger("energimon.store.sqlite")
+
+# (series id, ts_ms, value) rows of a batch's valid readings; for each whether it keeps a stored value (device
+# time), or None when none does; the reading of row j (to name it in a refusal)
+_Rows = tuple[list[tuple[int, int, float]], list[bool] | None, Callable[[int], Reading]]
 
 _UPSERT = ("INSERT INTO points (series_id, ts_ms, value) VALUES (?, ?, ?) "
            "ON CONFLICT (series_id, ts_ms) DO UPDATE SET value = excluded.value")
@@ -146,7 +150,7 @@ class SqliteStore(Store):
                         "collided with them (dead letters), e.g. %s", len(collisions), collisions[0].reason)
         return rejected + collisions
 
-    def _rows_of_readings(self, readings: Sequence[Reading], rejected: list[Rejected]):
+    def _rows_of_readings(self, readings: Sequence[Reading], rejected: list[Rejected]) -> _Rows:
         """(series id, ts, value) rows of the valid readings, which of them keep (device time), and a way back to
         the reading of a row."""
         good: list[Reading] = []
@@ -162,7 +166,7 @@ class SqliteStore(Store):
         keeps = [r.on_conflict is keep for r in good]
         return rows, (keeps if any(keeps) else None), good.__getitem__
 
-    def _rows_of_spool(self, batch: ReadingRows, rejected: list[Rejected]):
+    def _rows_of_spool(self, batch: ReadingRows, rejected: list[Rejected]) -> _Rows:
         """As :meth:`_rows_of_readings`, from the spool's rows: the checks that depend on the series run once per
         stream (cached); per reading only the value and time are looked at."""
         streams, checked = batch.streams, self._checked
@@ -206,7 +210,8 @@ class SqliteStore(Store):
             return None, None, str(exc)
         return self._series_id(*key), minimum, None
 
-    def _write_keeping(self, rows: list[tuple[int, int, float]], keeps: list[bool], reading_at) -> list[Rejected]:
+    def _write_keeping(self, rows: list[tuple[int, int, float]], keeps: list[bool],
+                       reading_at: Callable[[int], Reading]) -> list[Rejected]:
         """The batch in order: runs of energimon-stamped readings upserted, each device-stamped one inserted only
         where its (series, ms) is free or already holds the same value (in the rows or in a day's chunk)."""
         collisions: list[Rejected] = []
@@ -259,10 +264,11 @@ class SqliteStore(Store):
                 "SELECT id, role FROM series WHERE site=? AND device=? AND channel=?", key
             ).fetchone()
             if row is None:
-                sid = self._db.execute(
+                new_id = self._db.execute(
                     "INSERT INTO series (site, device, channel, role) VALUES (?, ?, ?, ?)", (*key, role),
                 ).lastrowid
-                stored_role = role
+                assert new_id is not None  # an INSERT into a rowid table always sets it
+                sid, stored_role = new_id, role
             else:
                 sid, stored_role = row
         if stored_role != role:  # the device was re-classified in the config
@@ -440,7 +446,7 @@ class SqliteStore(Store):
         df.index = pd.to_datetime(df.pop("bucket").astype(np.int64) * bucket_ms, unit="ms", utc=True)
         return df
 
-    def _snapshot(self):
+    def _snapshot(self) -> _ReadTransaction:
         """One read transaction: a read of the chunks and then the rows sees one state of the file, also while
         the writer's maintenance moves a day from one to the other."""
         return _ReadTransaction(self._db)
@@ -465,7 +471,7 @@ class _ReadTransaction:
     def __enter__(self) -> None:
         self.db.execute("BEGIN")
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.db.in_transaction:
             self.db.execute("COMMIT")
 

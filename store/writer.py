@@ -6,12 +6,15 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from energimon.store.base import Store, StoreError
-from energimon.store.spool import Spool, SpoolUnwritable
+from energimon.store.spool import Batch, Spool, SpoolUnwritable
 
 log = logging.getLogger("energimon.writer")
+T = TypeVar("T")
 
 
 class SpoolWriter:
@@ -49,7 +52,7 @@ class SpoolWriter:
         self.maintain_every_s = maintain_every_s
         self._maintain_at = time.monotonic() + maintain_after_s
         self._maintain_failed: str | None = None
-        self._next = None  # the batch read ahead while the store wrote the previous one (see drain_once)
+        self._next: Batch | None = None  # the batch read ahead while the store wrote the previous one (drain_once)
         self.written = 0
         self.last_error: str | None = None
         self._wake = asyncio.Event()
@@ -60,7 +63,7 @@ class SpoolWriter:
         """Called by producers after a put, so a fresh batch goes out without waiting."""
         self._wake.set()
 
-    async def _call(self, fn, *args):
+    async def _call(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def drain_once(self) -> int:

@@ -208,7 +208,7 @@ def influxd_tls(tmp_path_factory):
 @pytest.fixture
 def influx_settings(influxd):
     """Settings for a fresh, empty database on the session influxd (v1 mode)."""
-    from energimon.config.influx_settings import InfluxSettings
+    from energimon.store.settings import InfluxSettings
 
     return InfluxSettings(url=influxd.url, mode="v1", database=unique_db(), create_database=True, timeout_s=5)
 

@@ -10,7 +10,7 @@ from mail_servers import SmtpServer
 
 from energimon.analytics.alerting.jobs import AlertRunner
 from energimon.analytics.anomaly.calendar import SiteCalendar
-from energimon.config.alert_settings import SiteCalendarSettings
+from energimon.analytics.anomaly.settings import SiteCalendarSettings
 from energimon.config.settings import settings_from_dict
 from energimon.model import Reading
 from energimon.store.sqlite import SqliteStore

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from energimon.analytics.anomaly import pv
-from energimon.config.alert_settings import DataQualityRule, PvRule
+from energimon.analytics.anomaly.settings import DataQualityRule, PvRule
 
 TZ = "Europe/Copenhagen"
 

@@ -12,7 +12,7 @@ from energimon.analytics.anomaly import model as model_mod
 from energimon.analytics.anomaly import rules
 from energimon.analytics.anomaly.calendar import SiteCalendar
 from energimon.analytics.anomaly.findings import Finding, supersede
-from energimon.config.alert_settings import (
+from energimon.analytics.anomaly.settings import (
     CusumRule,
     DataQualityRule,
     DeviationRule,

@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from energimon.analytics.anomaly.calendar import SiteCalendar, danish_holidays
-from energimon.config.alert_settings import SiteCalendarSettings, parse_spans
+from energimon.analytics.anomaly.calendar import SiteCalendar
+from energimon.analytics.anomaly.settings import SiteCalendarSettings, parse_spans
+from energimon.calendar import danish_holidays
 from energimon.config.settings import ConfigError, settings_from_dict
 
 

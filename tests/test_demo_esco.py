@@ -126,7 +126,7 @@ def test_demo_esco_import_and_savings_report(tmp_path, monkeypatch, capsys):
     for s in demo_esco.DEMO_ESCO_SITES:
         r = since[s.building.site]
         assert (r["start"], r["end"]) == (f"{periods.measure_date}", "2026-10-31")
-        assert r["days"] == r["days_with_data"]  # no reporting point lost on the way through the files
+        assert r["points"] == r["points_with_data"]  # no reporting point lost on the way through the files
         savings, unc90 = _num(r["savings_kwh"]), _num(r["uncertainty_90_kwh"])
         injected = saving_per_day[s.building.site] * periods.reporting_days
         assert abs(savings - injected) <= unc90, (s.building.site, savings, injected, unc90)

@@ -10,22 +10,22 @@ import pandas as pd
 import pytest
 
 from energimon.analytics.baseline import DailyModel
-from energimon.analytics.esco import (
+from energimon.analytics.esco.evaluation import evaluate_site
+from energimon.analytics.esco.prices import (
     PriceBasis,
     PriceGaps,
-    evaluate_site,
     load_price_file,
     price_basis,
     price_gaps,
     price_table,
     row_prices,
 )
+from energimon.analytics.esco.settings import EscoSettings, PricePeriod
 from energimon.analytics.report.savings_report import build_report
 from energimon.analytics.savings import daily_savings, period_savings, with_prices
 from energimon.analytics.stats import FitStatistics
-from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.app.cli import main
-from energimon.config.esco_settings import EscoSettings, PricePeriod
+from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.config.settings import ConfigError, load_settings, settings_from_dict
 from energimon.model import SeriesKey
 from energimon.store.sqlite import SqliteStore

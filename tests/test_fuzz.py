@@ -38,8 +38,8 @@ from energimon.collector.modbus.registers import decode, decode_block, plan_read
 from energimon.collector.mqtt.formats import FORMATS
 from energimon.collector.mqtt.formats.base import FieldSpec, FormatSpec, Parsed
 from energimon.collector.mqtt.routing import Message, Router
+from energimon.collector.mqtt.settings import MqttSubscription
 from energimon.collector.mqtt.units import UNITS
-from energimon.config.mqtt_settings import MqttSubscription
 from energimon.config.settings import ConfigError, load_settings, settings_from_dict
 from energimon.model import CHANNELS
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from energimon.config.influx_settings import InfluxSettings
 from energimon.model import Reading, now_ms
 from energimon.store.influx import MEASUREMENT_CHANNELS, STATUS_FIELDS, STATUS_MEASUREMENT, TAGS, InfluxStore
+from energimon.store.settings import InfluxSettings
 
 GRAFANA = Path(__file__).resolve().parents[1] / "deploy" / "grafana"
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))

@@ -20,11 +20,11 @@ from conftest import VictoriaMetrics, _wait_http, unique_db
 from helpers.wait import async_wait_for, wait_for
 from tls_certs import issue_server_cert, make_ca
 
-from energimon.config.influx_settings import InfluxSettings
 from energimon.config.settings import ConfigError, load_settings, settings_from_dict
 from energimon.model import Reading, SeriesKey, now_ms
 from energimon.store.base import StoreError
 from energimon.store.influx import InfluxStore
+from energimon.store.settings import InfluxSettings
 from energimon.store.spool import Spool
 from energimon.store.writer import SpoolWriter
 

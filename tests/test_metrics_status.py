@@ -364,3 +364,13 @@ def test_metrics_server_that_cannot_listen_is_logged_not_fatal(tmp_path, caplog)
     assert f"cannot listen on 127.0.0.1:{port}" in caplog.text
     assert "192.0.2.1" in caplog.text and "no authentication" in caplog.text
     assert "no authentication" not in caplog.text.split("192.0.2.1")[0]  # loopback: no warning
+
+
+def test_job_runs_read_while_the_daemon_has_not_created_its_table_yet(tmp_path):
+    """`energimon status` (and tests polling the log) may open jobs.db in the moment between the daemon
+    creating the file and its table: no runs yet, not an error."""
+    import sqlite3
+
+    path = tmp_path / "jobs.db"
+    sqlite3.connect(path).close()  # the file exists, empty
+    assert read_job_runs(path) == []

@@ -21,8 +21,8 @@ from helpers.wait import async_wait_for
 
 from energimon.collector.modbus.client import describe_frame
 from energimon.collector.modbus.poller import ModbusPoller
+from energimon.collector.modbus.settings import ModbusTcpDevice
 from energimon.collector.simulator.profile_images import image_for, serve
-from energimon.config.settings import ModbusTcpDevice
 from energimon.logs import LineFormatter
 
 SITE = "soro-raadhus"

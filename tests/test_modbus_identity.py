@@ -29,6 +29,7 @@ from energimon.collector.modbus.poller import ModbusPoller
 from energimon.collector.modbus.probe import format_info, probe
 from energimon.collector.modbus.profiles import ProfileError, build_fields, build_info, load_profile
 from energimon.collector.modbus.registers import decode, decode_info, decode_string, encode_info
+from energimon.collector.modbus.settings import ModbusTcpDevice
 from energimon.collector.simulator.buildings import SORO_BUILDINGS, MainMeter
 from energimon.collector.simulator.modbus_server import SimulatedMeter
 from energimon.collector.simulator.profile_images import image_for, serve
@@ -38,7 +39,7 @@ from energimon.collector.simulator.sunspec_image import (
     SunSpecSimulator,
     image_from_pysunspec_json,
 )
-from energimon.config.settings import ConfigError, ModbusTcpDevice, settings_from_dict
+from energimon.config.settings import ConfigError, settings_from_dict
 
 TEST_DATA = Path(sunspec2.__file__).parent / "tests" / "test_data"
 T0 = 1_751_716_800.0  # a fixed clock for the simulated inverter (its counters do not move)

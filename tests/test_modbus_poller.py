@@ -11,12 +11,13 @@ from helpers.net import free_port
 from helpers.wait import async_wait_for
 from pymodbus.server import ModbusTcpServer
 
+from energimon.collector.modbus.fields import RegisterField
 from energimon.collector.modbus.poller import DeviceUnreachable, ModbusPoller, next_tick
 from energimon.collector.modbus.profiles import available_profiles, load_profile
 from energimon.collector.modbus.registers import decode, plan_reads
+from energimon.collector.modbus.settings import ModbusTcpDevice
 from energimon.collector.simulator.buildings import SORO_BUILDINGS, MainMeter
 from energimon.collector.simulator.modbus_server import MeterSimulator, SimulatedMeter, wait_listening
-from energimon.config.settings import ModbusTcpDevice, RegisterField
 
 
 @dataclass(frozen=True)

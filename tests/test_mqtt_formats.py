@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from energimon.collector.mqtt.formats import FORMATS
 from energimon.collector.mqtt.formats.base import FormatSpec
 from energimon.collector.mqtt.routing import Message, Route, Router
+from energimon.collector.mqtt.settings import MqttSubscription
 from energimon.collector.mqtt.topics import TopicTemplate
 from energimon.collector.mqtt.units import convert
-from energimon.config.mqtt_settings import MqttSubscription
 from energimon.config.settings import ConfigError, settings_from_dict
 
 NOW_MS = int(datetime(2026, 11, 29, 12, tzinfo=UTC).timestamp() * 1000)

@@ -28,8 +28,8 @@ import pytest
 from energimon.collector.modbus.poller import ModbusPoller
 from energimon.collector.modbus.profiles import available_profiles, load_profile
 from energimon.collector.modbus.registers import plan_reads, raw_value
+from energimon.collector.modbus.settings import ModbusTcpDevice
 from energimon.collector.simulator.profile_images import ProfileImage, field_key, serve
-from energimon.config.settings import ModbusTcpDevice
 from energimon.model import CHANNELS
 
 PROFILES = [p for p in available_profiles() if not p.startswith("sunspec")]

@@ -10,8 +10,8 @@ import pytest
 
 from energimon.analytics.report.csv_out import csv_cell, write_csv
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
-from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.app.cli import main
+from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.store.sqlite import SqliteStore
 
 SITES = {"soro-raadhus": ("Sorø Rådhus", 400, 25, 60), "stenlille-hallen": ("Stenlille hallen", 600, 40, 90),

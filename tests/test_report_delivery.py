@@ -11,10 +11,11 @@ import datetime as dt
 import pytest
 from mail_servers import SmtpServer
 
-from energimon.analytics.report.schedule import deliver_report, dk_holidays, first_working_day, run_due_reports
-from energimon.analytics.solar.synthetic import write_sites
-from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
+from energimon.analytics.report.schedule import deliver_report, first_working_day, run_due_reports
+from energimon.calendar import danish_public_holidays
 from energimon.collector.simulator.buildings import SORO_BUILDINGS
+from energimon.collector.simulator.solar import write_sites
+from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.config.settings import load_settings
 from energimon.mail.outbox import MailDB
 from energimon.mail.service import Mailer
@@ -91,7 +92,7 @@ def test_a_month_missed_while_the_daemon_was_down_is_sent_once_after_it_starts(s
     assert settings.alerts is None  # reports are mailed without [alerts]
     # Thursday 1 May 2025 is the first working day of May (no Danish holiday); the daemon is down from
     # 30 April to Monday 5 May
-    assert first_working_day(2025, 5, dk_holidays(2025)) == dt.date(2025, 5, 1)
+    assert first_working_day(2025, 5, danish_public_holidays(2025)) == dt.date(2025, 5, 1)
     store = lambda: SqliteStore(site / "store.db", readonly=True)  # noqa: E731
 
     def daemon_day(day: str, hour: int = 7) -> list[str]:

@@ -84,7 +84,7 @@ def test_the_generated_report_goes_out_with_its_workbook(tmp_path, mail_pki):
 
     from energimon.analytics.report.mailing import XLSX_TYPE, report_attachments
     from energimon.analytics.report.savings_report import generate_savings_report
-    from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
+    from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
     from energimon.store.sqlite import SqliteStore
 
     store = SqliteStore(tmp_path / "store.db")

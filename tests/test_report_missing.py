@@ -17,12 +17,12 @@ import openpyxl
 import pytest
 
 from energimon.analytics.report.savings_report import CSV_HEADER, generate_savings_report
-from energimon.analytics.solar.report import generate_solar_report
-from energimon.analytics.solar.synthetic import write_sites
-from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
+from energimon.analytics.report.solar_report import generate_solar_report
 from energimon.app.cli import main
 from energimon.app.demo import DEMO_CONFIG
 from energimon.collector.simulator.buildings import SORO_BUILDINGS
+from energimon.collector.simulator.solar import write_sites
+from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.config.settings import load_settings
 from energimon.store.sqlite import SqliteStore
 
@@ -122,7 +122,7 @@ def test_a_savings_month_without_data_shows_dashes_and_why_and_no_g14_verdict(sa
     assert list(rows[0]) == CSV_HEADER
     for r in (r for r in rows if r["site"] == "soro-raadhus"):
         assert all(r[c] == "" for c in AMOUNTS), r
-        assert r["days_with_data"] == "0" and r["status"] == "no_data"
+        assert r["points_with_data"] == "0" and r["status"] == "no_data"
         assert r["status_reason"] == "ingen data — ingen dage med fuldstændige målerdata"
     sten = next(r for r in rows if r["site"] == "stenlille-hallen" and r["period"] == "month")
     assert sten["status"] == "ok" and float(sten["savings_kwh"].replace(",", ".")) > 0
@@ -148,7 +148,7 @@ def test_a_savings_month_with_too_few_days_is_incomplete_not_a_small_number(savi
     finally:
         store.close()
     sten = next(r for r in files.results if r.site == "stenlille-hallen")
-    assert (sten.month.m, sten.month.days, sten.month.status) == (9, 30, "incomplete")
+    assert (sten.month.m, sten.month.points, sten.month.status) == (9, 30, "incomplete")
     row = next(r for r in _csv(files.csv) if r["site"] == "stenlille-hallen" and r["period"] == "month")
     assert all(row[c] == "" for c in AMOUNTS) and row["status"] == "incomplete"
     assert row["status_reason"] == "ufuldstændig — kun 9 af 30 dage med fuldstændige målerdata (kræver 90 %)"
@@ -182,11 +182,11 @@ def test_a_savings_report_for_a_running_month_is_preliminary_and_counts_only_day
             "2026 (7 dage)") in pages[0]
     sten = next(r for r in files.results if r.site == "stenlille-hallen")
     # 7 days, all with data: a result, not "23 days missing"; the guarantee pro rata to 8 April (97 days)
-    assert (sten.month.days, sten.month.m, sten.month.status, sten.month.end) == (7, 7, "ok", dt.date(2026, 4, 7))
-    assert sten.since_start.days == 97 and sten.ledger.days_elapsed == 97
+    assert (sten.month.points, sten.month.m, sten.month.status, sten.month.end) == (7, 7, "ok", dt.date(2026, 4, 7))
+    assert sten.since_start.points == 97 and sten.ledger.days_elapsed == 97
     assert sten.ledger.guarantee_to_date_kwh == pytest.approx(20000 * 97 / 365)
     row = next(r for r in _csv(files.csv) if r["site"] == "stenlille-hallen" and r["period"] == "month")
-    assert (row["days"], row["days_with_data"], row["end"], row["status"]) == ("7", "7", "2026-04-07", "ok")
+    assert (row["points"], row["points_with_data"], row["end"], row["status"]) == ("7", "7", "2026-04-07", "ok")
     lines = console_lines(files, dt.date(2026, 4, 1))
     assert lines[0] == "preliminary: 2026-04 is not over; counted up to and including 2026-04-07"
 
@@ -225,7 +225,7 @@ def test_a_solar_month_without_data_shows_dashes_and_why(solar, capsys):
 
 
 def test_a_solar_report_for_a_running_month_is_preliminary_and_future_days_are_not_missing(solar, tmp_path):
-    from energimon.analytics.solar.cli import console_lines
+    from energimon.analytics.report.solar_cli import console_lines
 
     settings = load_settings(solar / "energimon.toml")
     store = SqliteStore(solar / "store.db", readonly=True)

@@ -13,8 +13,8 @@ import pytest
 
 from energimon.analytics.report.i18n import ABOUT, COLUMNS
 from energimon.analytics.report.savings_report import CSV_HEADER
-from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.app.cli import main
+from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.model import LOCAL_TZ, Reading
 from energimon.store.sqlite import SqliteStore
 

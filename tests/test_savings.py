@@ -10,11 +10,13 @@ import pandas as pd
 import pytest
 
 from energimon.analytics.baseline import DailyModel
-from energimon.analytics.esco import contract_year, evaluate_site, ledger
+from energimon.analytics.esco.evaluation import evaluate_site
+from energimon.analytics.esco.ledger import ledger
+from energimon.analytics.esco.settings import EscoSettings
 from energimon.analytics.savings import daily_savings, period_savings, portfolio_total
 from energimon.analytics.stats import FitStatistics
-from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
-from energimon.config.esco_settings import EscoSettings
+from energimon.calendar import contract_year
+from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
 from energimon.model import SeriesKey
 from energimon.store.sqlite import SqliteStore
 
@@ -53,7 +55,7 @@ def test_injected_saving_is_recovered_within_its_uncertainty(building_store):
     injected = injected[injected.index < pd.Timestamp("2026-04-01", tz=CPH)].sum()  # 90 days x 60 = 5400 kWh
     assert injected == pytest.approx(5400.0)
     s = res.since_start
-    assert s.m == 90 and s.days == 90
+    assert s.m == 90 and s.points == 90 and s.unit == "days"
     assert abs(s.savings_kwh - injected) <= s.uncertainty_90_kwh, (s.savings_kwh, s.uncertainty_90_kwh)
     assert s.uncertainty_68_kwh < s.uncertainty_90_kwh
     # month (March, 31 days incl. the DST change) also within its own (wider, fewer days) uncertainty
@@ -148,7 +150,7 @@ def test_cusum_and_missing_days_by_hand():
     assert list(d["savings_kwh"].fillna(-999)) == [10.0, -999, 20.0, -10.0]
     assert list(d["cusum_kwh"]) == [10.0, 10.0, 30.0, 20.0]
     p = period_savings("x", d, _model())
-    assert (p.days, p.m, p.savings_kwh, p.adjusted_baseline_kwh) == (4, 3, 20.0, 300.0)
+    assert (p.points, p.m, p.savings_kwh, p.adjusted_baseline_kwh) == (4, 3, 20.0, 300.0)
 
 
 def test_portfolio_quadrature():
@@ -291,7 +293,7 @@ def test_billing_model_recovers_saving_from_monthly_readings(tmp_path):
     assert res.model.kind == "hdd_only" and res.model.heating_balance_c == pytest.approx(15.0)
     # reporting points are months: January, February, March 2026
     s = res.since_start
-    assert (s.m, s.days) == (3, 3) and len(res.months) == 3
+    assert (s.m, s.points, s.unit) == (3, 3, "months") and len(res.months) == 3
     injected = float(truth.loc[truth.index >= pd.Timestamp("2026-01-01", tz=CPH), "saving_kwh"]
                      .loc[lambda x: x.index < pd.Timestamp("2026-04-01", tz=CPH)].sum())
     assert injected == pytest.approx(5400.0)

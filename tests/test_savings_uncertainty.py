@@ -165,7 +165,8 @@ def test_verdicts_say_which_limit_and_what_the_saving_shows():
 
 
 def test_verdict_texts_in_danish_and_english():
-    from energimon.analytics.esco import SiteResult, Sufficiency
+    from energimon.analytics.esco.evaluation import SiteResult
+    from energimon.analytics.esco.inputs import Sufficiency
     from energimon.analytics.report.savings_report import verdict_lines, verdict_word
 
     r = SiteResult("s", "S", "electricity", Sufficiency(True, 1.0, 365, 365), None, cvrmse_max=0.25, nmbe_max=0.005)

@@ -312,12 +312,12 @@ def test_every_place_that_prints_a_url_hides_its_credentials(capsys):
     import logging
 
     from energimon.app.jobruns import error_text
-    from energimon.config.influx_settings import InfluxSettings
     from energimon.logs import setup_logging
     from energimon.model import Reading
     from energimon.security import install_log_redaction, redact_url_credentials
     from energimon.store.base import StoreError
     from energimon.store.influx import InfluxStore
+    from energimon.store.settings import InfluxSettings
 
     assert redact_url_credentials("a http://u:p@ss/w@h:1/x b https://t@h c") == "a http://***@h:1/x b https://***@h c"
     assert redact_url_credentials("http://h:8086/query?db=x") == "http://h:8086/query?db=x"

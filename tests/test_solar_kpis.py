@@ -14,8 +14,8 @@ import pytest
 
 from energimon.analytics.solar import kpis
 from energimon.analytics.solar.expected import ArraySpec, clear_sky_hourly
-from energimon.config.settings import PvArray, Site
 from energimon.model import LOCAL_TZ, Reading
+from energimon.sites import PvArray, Site
 from energimon.store.sqlite import SqliteStore
 
 SITE = "test-site"

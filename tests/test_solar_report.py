@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 
 from energimon.analytics.report.numbers import fmt_number, fmt_percent
-from energimon.analytics.solar.report import summary_line
-from energimon.analytics.solar.synthetic import write_sites
+from energimon.analytics.report.solar_report import summary_line
 from energimon.app.cli import main
 from energimon.app.demo import DEMO_CONFIG
 from energimon.collector.simulator.buildings import SORO_BUILDINGS
+from energimon.collector.simulator.solar import write_sites
 from energimon.config.settings import load_settings
 from energimon.model import LOCAL_TZ, SeriesKey
 from energimon.store.sqlite import SqliteStore
@@ -156,7 +156,7 @@ def test_summary_line(configured):
 
 
 def test_summary_for_latest(configured, tmp_path):
-    from energimon.analytics.solar.cli import solar_summary_for_latest
+    from energimon.analytics.report.solar_cli import solar_summary_for_latest
 
     settings = load_settings(configured / "energimon.toml")
     store = SqliteStore(configured / "store.db", readonly=True)
@@ -179,7 +179,7 @@ def test_pv_alerts_from_the_anomaly_rules_become_report_notes(tmp_path):
     from types import SimpleNamespace
 
     from energimon.analytics.alerting.state import AlertDB
-    from energimon.analytics.solar.report import pv_alert_notes
+    from energimon.analytics.report.solar_report import pv_alert_notes
     from energimon.model import LOCAL_TZ
 
     db = AlertDB(tmp_path / "alerts.db")

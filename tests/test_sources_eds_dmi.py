@@ -33,8 +33,8 @@ from energimon.collector.sources.energidataservice.source import EnergiDataServi
 from energimon.collector.sources.http import HttpClient
 from energimon.collector.sources.runner import SourceRunner
 from energimon.collector.sources.state import SourceState
-from energimon.config.settings import Site
 from energimon.model import SeriesKey
+from energimon.sites import Site
 from energimon.store.sqlite import SqliteStore
 
 PRICE = SeriesKey("dk2", "energinet", "price_dkk_per_kwh")

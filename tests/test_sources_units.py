@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from energimon.analytics.co2 import hourly_co2_kg
-from energimon.analytics.spot_prices import hourly_spot_dkk_per_kwh
+from energimon.analytics.esco.prices import hourly_spot_dkk_per_kwh
 from energimon.collector.sources.http import retry_after_s
 from energimon.collector.sources.settings import SourcesSettings
 from energimon.config.settings import ConfigError, settings_from_dict

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from energimon.collector.mqtt.routing import Message, Router
-from energimon.config.mqtt_settings import MqttSubscription
+from energimon.collector.mqtt.settings import MqttSubscription
 from energimon.model import MAX_FUTURE_MS, DeviceTimedReading, OnConflict, Reading
 from energimon.stamps import Stamper
 from energimon.store.spool import Spool

@@ -34,7 +34,7 @@ OWNERS: dict[str, set[str]] = {
     # the outbox table (in the alert state file and in mail.db) and mail.db's report delivery record
     "energimon.mail.outbox": {"outbox", "report_deliveries", "report_schedule", "sqlite_master"},
     # the job-run log (jobs.db)
-    "energimon.app.jobruns": {"job_runs"},
+    "energimon.app.jobruns": {"job_runs", "sqlite_master"},
     # the live sources' state (watermarks, fetched values, revisions, failures)
     "energimon.collector.sources.state": {"series", "points", "revisions"},
     # the web application's users.db: local accounts, the audit log, one-click links already used

@@ -14,10 +14,10 @@ from helpers.wait import wait_for
 from pydantic import SecretStr
 from store_contract import StoreContract
 
-from energimon.config.influx_settings import InfluxSettings
 from energimon.model import CHANNELS, Reading, SeriesKey
 from energimon.store.base import StoreError
 from energimon.store.influx import MEASUREMENT_CHANNELS, MEASUREMENT_OF, InfluxStore, line_for
+from energimon.store.settings import InfluxSettings
 from energimon.store.spool import Spool
 from energimon.store.sqlite import SqliteStore
 from energimon.store.writer import SpoolWriter

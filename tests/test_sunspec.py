@@ -391,7 +391,7 @@ def test_discovery_and_poll_send_only_read_function_codes():
 
 def test_poller_discovers_and_polls_a_sunspec_device_read_only():
     from energimon.collector.modbus.poller import ModbusPoller
-    from energimon.config.settings import ModbusTcpDevice
+    from energimon.collector.modbus.settings import ModbusTcpDevice
 
     received: list[int] = []
 

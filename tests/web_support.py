@@ -90,8 +90,8 @@ def write_site_data(store_path: Path) -> None:
     """The demo's three Sorø buildings (60 days of 5-minute counters up to now, as `energimon demo
     --history-days 60` writes them), a school with a night fault, and ESCO data for the library (hourly
     counters and temperature 2025-01 … 2026-04 with a known saving)."""
-    from energimon.analytics.synthetic import SyntheticBuilding, synthetic_readings
     from energimon.app.demo import write_history
+    from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
     from energimon.store.sqlite import SqliteStore
 
     store = SqliteStore(store_path)

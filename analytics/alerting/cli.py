@@ -69,7 +69,7 @@ def _local(t: dt.datetime | None) -> str:
 
 def _db(settings) -> AlertDB:
     from energimon.analytics.alerting.state import AlertDB
-    from energimon.config.alert_settings import AlertSettings
+    from energimon.analytics.anomaly.settings import AlertSettings
 
     cfg = settings.alerts or AlertSettings()
     return AlertDB(cfg.state_path)

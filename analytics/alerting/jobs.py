@@ -27,7 +27,7 @@ from energimon.analytics.alerting.mail import chart_png, recipients_for, render_
 from energimon.analytics.alerting.state import AlertDB
 from energimon.analytics.anomaly import engine
 from energimon.analytics.anomaly.findings import Finding
-from energimon.config.alert_settings import AlertSettings
+from energimon.analytics.anomaly.settings import AlertSettings
 from energimon.model import LOCAL_TZ
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from email.message import EmailMessage
 
 from energimon.analytics.alerting.state import AlertDB, ts
 from energimon.analytics.anomaly.findings import Finding
-from energimon.config.alert_settings import AlertSettings
+from energimon.analytics.anomaly.settings import AlertSettings
 from energimon.mail.outbox import enqueue
 
 log = logging.getLogger(__name__)

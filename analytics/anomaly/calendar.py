@@ -1,8 +1,7 @@
 """When is a building in use?  Danish holidays plus the site's own calendar.
 
 * Public holidays and the optional days (juleaftensdag, nytårsaften, grundlovsdag,
-  1. maj) come from the ``holidays`` package in Danish
-  (``country_holidays("DK", language="da", categories=("public", "optional"))``).
+  1. maj): :func:`energimon.calendar.danish_holidays`.
 * The site calendar (``[alerts.sites.<id>]``): opening hours per weekday,
   closures, school holidays (uge 7 and 42 vary by municipality) with their own
   opening hours, and events (in use although normally closed).
@@ -16,22 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from energimon.config.alert_settings import WEEKDAYS, SiteCalendarSettings, parse_spans
+from energimon.analytics.anomaly.settings import WEEKDAYS, SiteCalendarSettings, parse_spans
+from energimon.calendar import danish_holidays
 from energimon.model import LOCAL_TZ
-
-
-@lru_cache(maxsize=64)
-def danish_holidays(year: int) -> dict[dt.date, str]:
-    """Public holidays and optional days of ``year``, names in Danish."""
-    import holidays
-
-    h = holidays.country_holidays("DK", language="da", categories=("public", "optional"), years=year)
-    return dict(h.items())
 
 
 def holiday_name(day: dt.date) -> str | None:

@@ -21,8 +21,10 @@ from energimon.analytics.anomaly import rules
 from energimon.analytics.anomaly import sources as sources_mod
 from energimon.analytics.anomaly.calendar import SiteCalendar
 from energimon.analytics.anomaly.findings import Finding, supersede
-from energimon.config.alert_settings import AlertSettings
+from energimon.analytics.anomaly.settings import AlertSettings
+from energimon.calendar import local_midnight
 from energimon.model import LOCAL_TZ, SeriesKey
+from energimon.store import energy
 
 log = logging.getLogger(__name__)
 HOUR = pd.Timedelta(hours=1)
@@ -87,7 +89,7 @@ class ModelCache:
             return hit[1]
         if callable(hourly):
             hourly = hourly()
-        hi = pd.Timestamp(dt.datetime.combine(today - dt.timedelta(days=lag_days), dt.time()), tz=LOCAL_TZ)
+        hi = pd.Timestamp(local_midnight(today - dt.timedelta(days=lag_days)))
         lo = hi - pd.Timedelta(days=fit_days)
         fitted = model_mod.fit_expected(hourly[(hourly.index >= lo) & (hourly.index < hi)], min_days,
                                         time_of_week=time_of_week)
@@ -97,11 +99,11 @@ class ModelCache:
 
 def _daily_actual_expected(hourly: pd.DataFrame, m: model_mod.ExpectedModel,
                            calendar: SiteCalendar | None = None) -> pd.DataFrame:
-    """Actual and expected kWh per complete local day; ``special``: the calendar explains the day as
-    unusual (holiday, closure, school holiday, an event), where the model has the fewest examples."""
-    days = hourly.index.tz_convert(LOCAL_TZ).date
-    g = hourly["kwh"].groupby(days)
-    actual = g.sum(min_count=1).where((g.count() == g.size()) & (g.size() >= 23))  # complete days only
+    """Actual and expected kWh per local day, actual only for days whose every hour is known
+    (:func:`energimon.store.energy.daily`: a day of 23, 24 or 25 hours); ``special``: the calendar explains the
+    day as unusual (holiday, closure, school holiday, an event), where the model has the fewest examples."""
+    days = energy.daily(hourly["kwh"] * 1000.0)  # the store's day rule works in Wh
+    actual = pd.Series(days["energy_wh"].to_numpy() / 1000.0, index=pd.DatetimeIndex(days.index).date)
     exp = m.daily(hourly)
     out = exp.copy()
     out["actual_kwh"] = actual.reindex(exp.index)
@@ -200,8 +202,7 @@ def evaluate_site(data: SiteData, cfg: AlertSettings, end: pd.Timestamp, now: dt
 
 def _recent(hourly: pd.DataFrame, end: pd.Timestamp, days: int = 35) -> pd.DataFrame:
     """The whole local days of the last ``days`` days before ``end`` (what deviation and CUSUM look at)."""
-    lo = pd.Timestamp(dt.datetime.combine((end - pd.Timedelta(days=days)).tz_convert(LOCAL_TZ).date(), dt.time()),
-                      tz=LOCAL_TZ)
+    lo = pd.Timestamp(local_midnight((end - pd.Timedelta(days=days)).tz_convert(LOCAL_TZ).date()))
     return hourly[(hourly.index >= lo) & (hourly.index < end)]
 
 
@@ -234,17 +235,16 @@ def add_sibling_ratios(sites: list[SiteData]) -> None:
 
 
 # -- reading the store ---------------------------------------------------------------------------
-def _hourly_energy_kwh(store, key: SeriesKey, start: pd.Timestamp, end: pd.Timestamp) -> tuple[pd.Series,
-                                                                                             pd.DataFrame]:
-    res = store.energy(key, start.to_pydatetime(), end.to_pydatetime(), "1h")
-    w = res.windows
-    kwh = (w["energy_wh"] / 1000.0).where(w["coverage"] >= 0.99)
-    return kwh, res.resets
+POWER_OF = {"energy_import_wh": "power_w", "heat_energy_wh": "heat_power_w", "pv_energy_wh": "pv_power_w"}
 
 
 def load_site_data(store, settings, site_id: str, end: pd.Timestamp, series: pd.DataFrame | None = None,
                    latest: pd.DataFrame | None = None, days: int = HISTORY_DAYS) -> SiteData:
-    """Build :class:`SiteData` for ``site_id`` from the store, for ``days`` days up to ``end``."""
+    """Build :class:`SiteData` for ``site_id`` from the store, for ``days`` days up to ``end``.
+
+    Energy is the site balance of :mod:`energimon.store.energy` (the building's load = grid import − export +
+    PV, and the heat meters), with the store's one completeness rule: the rules see exactly the hours and kWh
+    the savings and solar reports count."""
     cfg: AlertSettings = settings.alerts or AlertSettings()
     site = settings.sites[site_id]
     cal = SiteCalendar(cfg.site(site_id))
@@ -259,70 +259,64 @@ def load_site_data(store, settings, site_id: str, end: pd.Timestamp, series: pd.
     data = SiteData(site=site_id, calendar=cal, roles=roles, latest=site_latest, sources=srcs,
                     import_labels=sources_mod.import_devices(settings, site_id))
 
-    def prefer_live(devices: list[str]) -> list[str]:
-        """The live devices when there are any (an imported DataHub series of the same meter lags by days
-        and would double-count), else the others."""
-        live = [d for d in devices if srcs.get(d) == sources_mod.LIVE]
-        return live or devices
+    def live(device: str) -> bool:
+        """A live device wins over an imported DataHub series of the same meter (it lags by days and would
+        double-count)."""
+        return srcs.get(device) == sources_mod.LIVE
+
     idx = pd.date_range(start, end, freq="1h", inclusive="left").tz_convert(LOCAL_TZ)
+    channels = {(str(d), str(c)) for d, c in zip(mine["device"], mine["channel"], strict=True)}
 
-    def channels(dev: str) -> set[str]:
-        return set(mine[mine["device"] == dev]["channel"])
+    def add_counters(balance: energy.SiteBalance, keys: tuple[SeriesKey, ...]) -> None:
+        for k in keys:
+            pmax = float("nan")
+            if (k.device, POWER_OF.get(k.channel, "")) in channels:
+                agg = store.aggregate(SeriesKey(site_id, k.device, POWER_OF[k.channel]),
+                                      (end - 24 * HOUR).to_pydatetime(), end.to_pydatetime(), "1h", "max")
+                pmax = float(agg.max()) if agg.notna().any() else float("nan")
+            c = balance.counters[k]
+            data.counters.append(CounterData(k.device, k.channel, (c.energy_wh / 1000.0).reindex(idx), c.resets, pmax))
 
-    def counter(dev: str, ch: str) -> pd.Series:
-        kwh, resets = _hourly_energy_kwh(store, SeriesKey(site_id, dev, ch), start, end)
-        power_ch = {"energy_import_wh": "power_w", "heat_energy_wh": "heat_power_w", "pv_energy_wh": "pv_power_w"}
-        pmax = float("nan")
-        if power_ch.get(ch) in channels(dev):
-            agg = store.aggregate(SeriesKey(site_id, dev, power_ch[ch]), (end - 24 * HOUR).to_pydatetime(),
-                                  end.to_pydatetime(), "1h", "max")
-            pmax = float(agg.max()) if agg.notna().any() else float("nan")
-        data.counters.append(CounterData(dev, ch, kwh.reindex(idx), resets, pmax))
-        return kwh.reindex(idx)
-
-    temp = None
+    temp = temp_key = None
     temp_rows = series[series["channel"] == "outdoor_temp_c"]
     if not temp_rows.empty:  # the site's own sensor, else any in the portfolio
         own = temp_rows[temp_rows["site"] == site_id]
         row = (own if not own.empty else temp_rows).iloc[0]
-        temp = store.aggregate(SeriesKey(row["site"], row["device"], "outdoor_temp_c"), start.to_pydatetime(),
-                               end.to_pydatetime(), "1h", "mean").reindex(idx)
-    pv_total = None
-    pv_devs = prefer_live(sorted(d for d, r in roles.items() if r == "pv" and "pv_energy_wh" in channels(d)))
-    for dev in pv_devs:
-        s = counter(dev, "pv_energy_wh")
-        pv_total = s if pv_total is None else pv_total + s
-    if pv_devs and site.pv:
-        data.pv_device = pv_devs[0] if len(pv_devs) == 1 else "pv"
-        data.kwp = sum(a.kwp for a in site.pv)
-        cs = pv_mod.clearsky_hourly_kwh(idx, site.latitude, site.longitude,
-                                        [(a.kwp, a.tilt_deg, a.azimuth_deg) for a in site.pv])
-        data.pv = pd.DataFrame({"pv_kwh": pv_total, "clear_kwh": cs["clear_kwh"], "poa_w_m2": cs["poa_w_m2"]})
-    grid = prefer_live(sorted(d for d, r in roles.items() if r == "grid" and "energy_import_wh" in channels(d)))
-    if grid:
-        dev = grid[0]
-        imp = counter(dev, "energy_import_wh")
-        exp = counter(dev, "energy_export_wh") if "energy_export_wh" in channels(dev) else 0.0
-        load = imp - exp + (pv_total if pv_total is not None else 0.0)
-        data.grid_device = dev
-        data.hourly = rules.hourly_frame(load, cal, cfg.rules.out_of_hours.grace_h, pv_total)
-        if temp is not None:
-            data.hourly["temp_c"] = temp.to_numpy()
-    heat = prefer_live(sorted(d for d, r in roles.items() if r == "heat" and "heat_energy_wh" in channels(d)))
-    if heat:
-        dev = heat[0]
-        hk = counter(dev, "heat_energy_wh")
-        data.heat_device = dev
-        data.heat_hourly = pd.DataFrame({"kwh": hk, "open": cal.open_mask(idx)}, index=idx)
+        temp_key = SeriesKey(row["site"], row["device"], "outdoor_temp_c")
+        temp = store.aggregate(temp_key, start.to_pydatetime(), end.to_pydatetime(), "1h", "mean").reindex(idx)
+    elec = energy.site_meters(series, site_id, "electricity", live)
+    if elec.consumption or elec.pv:
+        bal = energy.site_balance(store, elec, start.to_pydatetime(), end.to_pydatetime())
+        add_counters(bal, (*elec.pv, *elec.consumption, *elec.export))
+        pv_total = bal.hourly["pv_wh"].reindex(idx) / 1000.0 if elec.pv else None
+        if elec.pv and site.pv:
+            data.pv_device = elec.pv[0].device if len(elec.pv) == 1 else "pv"
+            data.kwp = sum(a.kwp for a in site.pv)
+            cs = pv_mod.clearsky_hourly_kwh(idx, site.latitude, site.longitude,
+                                            [(a.kwp, a.tilt_deg, a.azimuth_deg) for a in site.pv])
+            data.pv = pd.DataFrame({"pv_kwh": pv_total, "clear_kwh": cs["clear_kwh"], "poa_w_m2": cs["poa_w_m2"]})
+        if elec.consumption:
+            data.grid_device = elec.consumption[0].device
+            load = bal.hourly["load_wh"].reindex(idx) / 1000.0
+            data.hourly = rules.hourly_frame(load, cal, cfg.rules.out_of_hours.grace_h, pv_total)
+            if temp is not None:
+                data.hourly["temp_c"] = temp.to_numpy()
+    heat = energy.site_meters(series, site_id, "district_heating", live)
+    if heat.consumption:
+        hbal = energy.site_balance(store, heat, start.to_pydatetime(), end.to_pydatetime())
+        add_counters(hbal, heat.consumption)
+        data.heat_device = heat.consumption[0].device
+        data.heat_hourly = pd.DataFrame({"kwh": hbal.hourly["load_wh"].reindex(idx) / 1000.0,
+                                         "open": cal.open_mask(idx)}, index=idx)
         if temp is not None:
             data.heat_hourly["temp_c"] = temp.to_numpy()
-        temp_key = (SeriesKey(row["site"], row["device"], "outdoor_temp_c") if temp is not None else None)
 
         def heat_history() -> pd.DataFrame:
             lo = end - pd.Timedelta(days=HEAT_HISTORY_DAYS)
             hidx = pd.date_range(lo, end, freq="1h", inclusive="left").tz_convert(LOCAL_TZ)
-            kwh, _ = _hourly_energy_kwh(store, SeriesKey(site_id, dev, "heat_energy_wh"), lo, end)
-            frame = pd.DataFrame({"kwh": kwh.reindex(hidx), "open": cal.open_mask(hidx)}, index=hidx)
+            hist = energy.site_balance(store, heat, lo.to_pydatetime(), end.to_pydatetime())
+            frame = pd.DataFrame({"kwh": hist.hourly["load_wh"].reindex(hidx) / 1000.0,
+                                  "open": cal.open_mask(hidx)}, index=hidx)
             if temp_key is not None:
                 frame["temp_c"] = store.aggregate(temp_key, lo.to_pydatetime(), end.to_pydatetime(), "1h",
                                                   "mean").reindex(hidx).to_numpy()

@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 
 from energimon.analytics.anomaly.findings import Finding
-from energimon.config.alert_settings import CusumRule, DeviationRule
+from energimon.analytics.anomaly.settings import CusumRule, DeviationRule
 from energimon.model import LOCAL_TZ
+from energimon.store import energy
 
 MIN_BIN_COUNT = 3
 
@@ -86,9 +87,8 @@ def fit_expected(hourly: pd.DataFrame, min_days: int = 28, time_of_week: bool = 
     use follows the weather far more than the week."""
     local = hourly.index.tz_convert(LOCAL_TZ)
     days = pd.Index(local.date)
-    counts = hourly["kwh"].groupby(days).count()
-    sizes = hourly["kwh"].groupby(days).size()
-    complete = counts[(counts == sizes) & (sizes >= 23)].index
+    known = energy.daily(hourly["kwh"] * 1000.0)["energy_wh"].dropna()  # every hour of the day known
+    complete = pd.Index(pd.DatetimeIndex(known.index).date)
     if len(complete) < min_days:
         return None
     keep = days.isin(complete)

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from energimon.analytics.anomaly.findings import Finding
-from energimon.config.alert_settings import DataQualityRule, PvRule
+from energimon.analytics.anomaly.settings import DataQualityRule, PvRule
 from energimon.model import LOCAL_TZ
 
 HOUR = pd.Timedelta(hours=1)

@@ -33,7 +33,7 @@ import pandas as pd
 
 from energimon.analytics.anomaly.calendar import SiteCalendar
 from energimon.analytics.anomaly.findings import Finding
-from energimon.config.alert_settings import (
+from energimon.analytics.anomaly.settings import (
     DataQualityRule,
     NeverBaseRule,
     NightLoadRule,

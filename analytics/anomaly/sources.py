@@ -24,7 +24,7 @@ import datetime as dt
 import pandas as pd
 
 from energimon.analytics.anomaly.findings import Finding
-from energimon.config.alert_settings import ImportLagRule
+from energimon.analytics.anomaly.settings import ImportLagRule
 
 LIVE, IMPORT, HISTORIC = "live", "import", "historic"
 HEALTH_CHANNELS = ("device_online", "poll_errors", "fields_missing")

@@ -1,11 +1,16 @@
-"""The shared report pipeline: a small document model rendered to PDF, plus CSV for Excel.
+"""The reports: a shared toolkit, the report builders, and their delivery.
 
-A report is a :class:`~energimon.analytics.report.document.Report` — sections with
-paragraphs, tables and charts — built by a report module (savings now, solar
-next) and rendered by :func:`~energimon.analytics.report.pdf.render_pdf`.  Text
-comes from :mod:`~energimon.analytics.report.i18n` (Danish default, English),
-numbers are formatted by :mod:`~energimon.analytics.report.numbers`
-(``1.234,5`` in Danish), tables go to CSV with
-:func:`~energimon.analytics.report.csv_out.write_csv` (``;`` and decimal comma for
-Danish Excel).
+* the toolkit — a small document model (:mod:`.document`) rendered to PDF (:mod:`.pdf`), CSV and XLSX for
+  Excel (:mod:`.csv_out`, :mod:`.xlsx_out`), texts (:mod:`.i18n`) and numbers (:mod:`.numbers`);
+* the builders — :mod:`.savings_report` (with :mod:`.co2_section`) and :mod:`.solar_report` (with
+  :mod:`.solar_texts`): they render results computed in the analytics below them
+  (:mod:`energimon.analytics.esco`, :mod:`energimon.analytics.solar`) and compute nothing themselves;
+* the delivery — :mod:`.schedule` (monthly, caught up after downtime), :mod:`.mailing`, and the commands
+  (:mod:`.cli`, :mod:`.solar_cli`).
+
+``pyproject.toml`` holds the import-linter contract for this order.
+
+A report is a :class:`~energimon.analytics.report.document.Report` — sections with paragraphs, tables
+and charts — rendered by :func:`~energimon.analytics.report.pdf.render_pdf`; numbers are formatted in
+Danish (``1.234,5``) or English, and tables go to CSV with ``;`` and decimal comma for Danish Excel.
 """

@@ -1,5 +1,5 @@
 """``energimon report``: the command of the shared report pipeline, with ``report savings`` and ``report mail``
-(``report solar`` is added by :mod:`energimon.analytics.solar.cli`)."""
+(``report solar`` is added by :mod:`energimon.analytics.report.solar_cli`)."""
 
 from __future__ import annotations
 
@@ -99,8 +99,8 @@ def console_lines(files, month, lang: str = "en") -> list[str]:
 
 
 def cmd_report_savings(args: argparse.Namespace, config: Config) -> int:
-    from energimon.analytics.esco import parse_month
     from energimon.analytics.report.savings_report import generate_savings_report
+    from energimon.calendar import parse_month
     from energimon.store import open_store
 
     settings = config.settings()
@@ -132,8 +132,8 @@ def cmd_report_savings(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_report_mail(args: argparse.Namespace, config: Config) -> int:
-    from energimon.analytics.esco import parse_month
     from energimon.analytics.report.schedule import deliver_report
+    from energimon.calendar import parse_month
     from energimon.mail.outbox import MailDB
     from energimon.mail.service import Mailer, mail_db_path
     from energimon.store import open_store

@@ -1,14 +1,16 @@
-"""The report's CO₂ account section: all consumption's CO₂ per building beside the avoided CO₂ (analytics/co2.py)."""
+"""The report's CO₂ account section: all consumption's CO₂ per building beside the avoided CO₂.
+
+Renders accounts computed by :func:`energimon.analytics.co2.co2_accounts`; computes nothing itself.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 
-from energimon.analytics.co2 import co2_account
+from energimon.analytics.co2 import Co2Account
+from energimon.analytics.esco.settings import EscoSettings
 from energimon.analytics.report.document import Section, Table
 from energimon.analytics.report.numbers import fmt_number
-from energimon.config.esco_settings import EscoSettings
 
 TEXT = {
     "heading": {"da": "CO₂-regnskab for alt forbrug", "en": "CO₂ account of all consumption"},
@@ -35,17 +37,17 @@ def _t(key: str, lang: str) -> str | list[str]:
     return TEXT[key][lang if lang in ("da", "en") else "da"]
 
 
-def co2_section(store, esco: EscoSettings, results, month: dt.date, names: dict[str, str], lang: str = "da",
+def co2_section(accounts: list[Co2Account], esco: EscoSettings, results, names: dict[str, str], lang: str = "da",
                 avoided_kg=None) -> tuple[Section, list[list]] | None:
     """The report's section and CSV rows (site, carrier, method, kWh, kg, periods, counted, avoided kg), or None
-    when the contract has no ``co2_intensity`` (the report then stays as it was)."""
+    when the contract has no ``co2_intensity`` (the report then stays as it was).  ``accounts``: one per result,
+    in the same order."""
     if not esco.co2_intensity:
         return None
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
     rows, csv_rows = [], []
     tot_kwh = tot_kg = tot_avoided = 0.0
-    for r in results:
-        acc = co2_account(store, esco, r.site, month)
+    for r, acc in zip(results, accounts, strict=True):
         avoided = avoided_kg(r) if avoided_kg is not None and r.month else math.nan
         method = (_t("hourly", lang) if acc.method == "hourly" else
                   _t("declared", lang).format(year=acc.factor_year) if acc.method == "declared" else _t("none", lang))

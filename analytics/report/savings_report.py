@@ -19,19 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from energimon.analytics.degree_days import NormalYear, heating_degree_days_c
-from energimon.analytics.esco import (
-    PriceBasis,
-    SiteResult,
-    add_months,
-    co2_kg,
-    contract_year,
-    evaluate_site,
-    price_basis,
-    price_gaps,
-    report_cutoff,
-)
-from energimon.analytics.esco import ledger as make_ledger
+from energimon.analytics.co2 import co2_accounts, co2_kg
+from energimon.analytics.esco.evaluation import SiteResult, evaluate_site
+from energimon.analytics.esco.ledger import portfolio_cusum, portfolio_ledger
+from energimon.analytics.esco.prices import PriceBasis, price_basis, price_gaps
 from energimon.analytics.report import xlsx_out
 from energimon.analytics.report.csv_out import write_csv
 from energimon.analytics.report.document import Chart, Report, Section, Table
@@ -47,18 +38,20 @@ from energimon.analytics.report.i18n import (
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
 from energimon.analytics.report.pdf import merge_pdfs, page_count, render_pdf
 from energimon.analytics.savings import MIN_PERIOD_COVERAGE, PeriodSavings, portfolio_total, savings_verdict_code
-from energimon.model import LOCAL_TZ
+from energimon.calendar import contract_year, next_month, report_cutoff
+from energimon.calendar import today as local_today
 
 log = logging.getLogger(__name__)
 
 POOL_MIN_SITES = 8
 """Below this many buildings a process pool costs more (start-up ≈ 1-2 s) than it saves (≈ 0.08 s a building)."""
 
-CSV_HEADER = ["site", "period", "label", "days", "days_with_data", "adjusted_baseline_kwh", "actual_kwh",
+CSV_HEADER = ["site", "period", "label", "points", "points_with_data", "adjusted_baseline_kwh", "actual_kwh",
               "savings_kwh", "uncertainty_68_kwh", "uncertainty_90_kwh", "savings_dkk", "co2_kg",
               "normalised_savings_kwh", "uncertainty_68_dkk", "uncertainty_90_dkk", "price_dkk_per_kwh", "start",
               "end", "resolution", "status", "status_reason", "verdict"]
-"""``days``/``days_with_data`` count reporting points of the site's ``resolution`` (day, hour or month);
+"""``points``/``points_with_data`` count reporting points of the site's ``resolution``: local days, hours or
+months (a TOWT site's month has 720-745 points, each an hour);
 ``verdict`` is what the period's saving shows at 90 % (``savings.savings_verdict_code``: demonstrated,
 not_demonstrable, increase, no_data);
 ``price_dkk_per_kwh`` is the price that turns the kWh uncertainty into DKK (savings-weighted mean);
@@ -67,7 +60,7 @@ not_demonstrable, increase, no_data);
 ``status_reason`` says why, in the report's language); a portfolio row is ``partial`` when it sums only
 some buildings (``status_reason`` names those left out)."""
 
-XLSX_FORMATS = {"days": xlsx_out.INT, "days_with_data": xlsx_out.INT, "adjusted_baseline_kwh": xlsx_out.KWH,
+XLSX_FORMATS = {"points": xlsx_out.INT, "points_with_data": xlsx_out.INT, "adjusted_baseline_kwh": xlsx_out.KWH,
                 "actual_kwh": xlsx_out.KWH, "savings_kwh": xlsx_out.KWH, "uncertainty_68_kwh": xlsx_out.KWH,
                 "uncertainty_90_kwh": xlsx_out.KWH, "savings_dkk": xlsx_out.DKK, "co2_kg": xlsx_out.KG,
                 "normalised_savings_kwh": xlsx_out.KWH, "uncertainty_68_dkk": xlsx_out.DKK,
@@ -115,11 +108,11 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
     if unknown:
         raise ValueError(f"not in [esco.sites]: {', '.join(unknown)}; configured: {', '.join(esco.sites)}")
     names = {sid: settings.sites[sid].name if sid in settings.sites else sid for sid in chosen}
-    today = today or dt.datetime.now(tz=LOCAL_TZ).date()
+    today = today or local_today()
     if month > today:
         raise ValueError(f"{month:%Y-%m} has not begun (today is {today.isoformat()}): there is nothing to report")
     cutoff = report_cutoff(month, today)
-    preliminary = cutoff < add_months(month, 1)
+    preliminary = cutoff < next_month(month)
     prices = price_basis(esco, store)  # a bad price file stops the report before any building is evaluated
     pool = None
     if workers > 1 and len(chosen) >= POOL_MIN_SITES:
@@ -159,8 +152,11 @@ def _generate(settings, store, month, chosen, names, out_dir, lang, sep, decimal
     xlsx_path = xlsx_out.write_xlsx(out / f"{stem}.xlsx", _workbook(results, site_rows, rows_all, esco, month,
                                                                      prices, lang, cutoff))
     report = build_report(results, esco, month, lang, prices, cutoff)
-    co2 = _add_co2_account(report, store, esco, results, month, names, lang, out / f"{stem}-co2.csv", sep,
-                           decimal_comma)
+    co2 = None
+    if esco.co2_intensity:  # the CO₂ account of all consumption, computed here and rendered by the section
+        accounts = co2_accounts(store, esco, [r.site for r in results], month)
+        co2 = _add_co2_account(report, accounts, esco, results, month, names, lang, out / f"{stem}-co2.csv", sep,
+                               decimal_comma)
     pdf_path = _render_portfolio(report, out / f"{stem}.pdf", pool, workers, (results, esco, month, lang, prices,
                                                                                 cutoff, co2))
     site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices, cutoff), out / f"{stem}-{r.site}.pdf")
@@ -200,14 +196,14 @@ def _worker_render(inputs: tuple, pages: range, path: Path) -> Path:
     return render_pdf(report, path, pages)
 
 
-def _add_co2_account(report, store, esco, results, month, names, lang, csv_path, sep, decimal_comma):
+def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_path, sep, decimal_comma):
     """With ``esco.co2_intensity``: the CO₂ account of all consumption (report/co2_section.py) as a section
     after the portfolio page, and as a CSV beside the report.  Returns the section (or None), for the workers
     that render parts of the report (it holds only text and a table: it travels between processes)."""
     from energimon.analytics.report.co2_section import CSV_HEADER as CO2_HEADER
     from energimon.analytics.report.co2_section import co2_section
 
-    made = co2_section(store, esco, results, month, names, lang,
+    made = co2_section(accounts, esco, results, names, lang,
                        avoided_kg=lambda r: co2_kg(r.month.savings_kwh, esco, r.carrier, month.year))
     if made is not None:
         report.sections.insert(1, made[0])
@@ -267,11 +263,11 @@ def status_reason(p: PeriodSavings, granularity: str, lang: str) -> str:
     unit = tr(POINTS[granularity][1], lang)
     if p.status == "ok":
         return ""
-    if p.days == 0:
+    if p.points == 0:
         return tr("status_no_days", lang)
     if p.status == "no_data":
         return tr("status_no_data", lang, unit=unit)
-    return tr("status_incomplete", lang, m=fmt_number(p.m, 0, lang), n=fmt_number(p.days, 0, lang), unit=unit,
+    return tr("status_incomplete", lang, m=fmt_number(p.m, 0, lang), n=fmt_number(p.points, 0, lang), unit=unit,
               min=fmt_percent(MIN_PERIOD_COVERAGE, 0, lang))
 
 
@@ -280,7 +276,7 @@ def _csv_rows(r: SiteResult, esco, month: dt.date, lang: str = "da") -> list[lis
     for key, raw in _periods(r):
         p = raw.shown()  # amounts of a period without enough data are empty cells, not 0
         co2 = co2_kg(p.savings_kwh, esco, r.carrier, month.year)
-        rows.append([r.site, key, p.label, p.days, p.m, p.adjusted_baseline_kwh, p.actual_kwh, p.savings_kwh,
+        rows.append([r.site, key, p.label, p.points, p.m, p.adjusted_baseline_kwh, p.actual_kwh, p.savings_kwh,
                      p.uncertainty_68_kwh, p.uncertainty_90_kwh, p.savings_dkk, co2, p.normalised_savings_kwh,
                      p.uncertainty_68_dkk, p.uncertainty_90_dkk, p.price_dkk_per_kwh, p.start, p.end,
                      r.granularity, raw.status, status_reason(raw, r.granularity, lang),
@@ -331,7 +327,7 @@ def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "d
     prices = prices or price_basis(esco)
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
     mname = month_name(month.year, month.month, lang)
-    month_end = add_months(month, 1)
+    month_end = next_month(month)
     cutoff = cutoff or month_end
     preliminary = cutoff < month_end
     title = f"{tr('title', lang)} — {mname}" + (f" ({tr('preliminary_title', lang)})" if preliminary else "")
@@ -374,22 +370,13 @@ def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "d
             sec.text(("* " if st == "partial" else "") + why)
     if esco.guarantee_kwh_per_year is not None and any(r.daily is not None for r in results):
         y0, y1 = contract_year(esco.measure_date, month_end)
-        realised, points, with_data = math.nan, 0, 0
-        for r in results:
-            if r.daily is not None:
-                idx = pd.DatetimeIndex(r.daily.index).tz_localize(None)
-                in_year = (idx >= pd.Timestamp(y0)) & (idx < pd.Timestamp(y1))
-                cy = r.daily.loc[in_year, "savings_kwh"]
-                if cy.notna().any():
-                    realised = (0.0 if math.isnan(realised) else realised) + float(cy.sum())
-                points, with_data = points + len(cy), with_data + int(cy.notna().sum())
-        lg = make_ledger(esco.guarantee_kwh_per_year, realised, y0, y1, cutoff, esco.surplus_share_municipality,
-                         points, with_data)
+        rows_of = [r.daily for r in results if r.daily is not None]
+        lg = portfolio_ledger(rows_of, esco.guarantee_kwh_per_year, y0, y1, cutoff, esco.surplus_share_municipality)
         sec.table(_ledger_table(lg, lang, tr("portfolio_ledger", lang)))
         if lg.status != "ok":
             sec.text(tr("ledger_status", lang, title=tr("portfolio_ledger", lang),
                         why=_ledger_reason(lg, lang)))
-        sec.chart(Chart(_portfolio_cusum_chart(results, esco.guarantee_kwh_per_year, y0, y1, lang),
+        sec.chart(Chart(_portfolio_cusum_chart(portfolio_cusum(rows_of, esco.guarantee_kwh_per_year, y0, y1), lang),
                         tr("chart_portfolio", lang), 0.26))
     sec.text(tr("normal_year", lang, total=fmt_number(esco.normal_year.total, 0, lang),
                 source=esco.normal_year.source, base=fmt_number(esco.base_temperature_c, 0, lang)))
@@ -407,20 +394,15 @@ def _ledger_reason(lg, lang: str) -> str:
               min=fmt_percent(MIN_PERIOD_COVERAGE, 0, lang))
 
 
-def _portfolio_cusum_chart(results: list[SiteResult], guarantee_kwh_per_year: float, y0: dt.date, y1: dt.date,
-                           lang: str):
-    """Cumulative realised savings of the portfolio in the contract year against the guarantee pro rata."""
-    frames = [r.daily["savings_kwh"] for r in results if r.daily is not None]
-    total = pd.concat(frames, axis=1, sort=True).sum(axis=1, min_count=1)  # days and hours (TOWT sites) mixed
-    idx = pd.DatetimeIndex(total.index).tz_localize(None)
-    total = total[(idx >= pd.Timestamp(y0)) & (idx < pd.Timestamp(y1))]
-    days = pd.DatetimeIndex(total.index).tz_localize(None)
-    cum = total.fillna(0.0).cumsum()
-    due = guarantee_kwh_per_year * ((days - pd.Timestamp(y0)).days + 1) / (y1 - y0).days
+def _portfolio_cusum_chart(cusum: pd.DataFrame, lang: str):
+    """Cumulative realised savings of the portfolio in the contract year against the guarantee pro rata
+    (:func:`~energimon.analytics.esco.ledger.portfolio_cusum`)."""
 
     def draw(ax):
-        ax.plot(days, cum.to_numpy(), color="#2f6b3a", linewidth=1.4, label=tr("realised", lang))
-        ax.plot(days, due, color="#b5651d", linewidth=1.0, linestyle="--", label=tr("guaranteed_to_date", lang))
+        ax.plot(cusum.index, cusum["realised_kwh"].to_numpy(), color="#2f6b3a", linewidth=1.4,
+                label=tr("realised", lang))
+        ax.plot(cusum.index, cusum["guaranteed_kwh"].to_numpy(), color="#b5651d", linewidth=1.0, linestyle="--",
+                label=tr("guaranteed_to_date", lang))
         ax.legend(fontsize=7, loc="upper left")
         ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0, lang))
         ax.grid(linewidth=0.3)
@@ -455,25 +437,17 @@ def price_basis_text(prices: PriceBasis, month: dt.date, lang: str) -> str:
     if prices.kind == "fixed":
         return tr("price_fixed", lang, price=f2(prices.fixed_dkk_per_kwh))
     if prices.kind == "periods":
-        month_end = add_months(month, 1)
+        month_end = next_month(month)
         shown = [p for p in prices.periods if p.from_ < month_end] or list(prices.periods[:1])
         return tr("price_periods", lang, periods="; ".join(
             tr("price_period", lang, d=p.from_.isoformat(), price=f2(p.dkk_per_kwh), source=p.source) for p in shown))
     return tr("price_file", lang, name=prices.file.name, interval=prices.file.interval_min)
 
 
-def month_mean_price_dkk_per_kwh(r: SiteResult, month: dt.date) -> float:
-    """The month's mean price weighted by the building's measured use (what it paid per kWh on average)."""
-    d = r.daily[pd.DatetimeIndex(r.daily.index) >= pd.Timestamp(month).tz_localize(LOCAL_TZ)]
-    ok = d["actual_kwh"].notna() & d["price_dkk_per_kwh"].notna()
-    a, p = d.loc[ok, "actual_kwh"].to_numpy(), d.loc[ok, "price_dkk_per_kwh"].to_numpy()
-    return float(a @ p / a.sum()) if ok.any() and a.sum() > 0 else math.nan
-
-
 def _site_price_notes(r: SiteResult, month: dt.date, prices: PriceBasis, co2_label: str, lang: str) -> list[str]:
     if prices.kind == "file":
         price = tr("price_file_site", lang, name=prices.file.name, month=month_name(month.year, month.month, lang),
-                   price=fmt_number(month_mean_price_dkk_per_kwh(r, month), 2, lang))
+                   price=fmt_number(r.month_price_dkk_per_kwh, 2, lang))
     else:
         price = price_basis_text(prices, month, lang)
     lines = [tr("price_co2", lang, price=price, co2=co2_label)]
@@ -488,15 +462,6 @@ def _site_price_notes(r: SiteResult, month: dt.date, prices: PriceBasis, co2_lab
     lines.append(tr("unc_dkk", lang, m=fmt_pm(m.uncertainty_90_dkk, 0, lang), y=fmt_pm(y.uncertainty_90_dkk, 0, lang),
                     s=fmt_pm(s.uncertainty_90_dkk, 0, lang), p=fmt_number(s.price_dkk_per_kwh, 2, lang)))
     return lines
-
-
-def _days_with_temperature(r: SiteResult, rows: pd.DataFrame) -> int:
-    if r.granularity == "month":
-        return int(rows["temp_days"].sum())
-    ok = rows["temp_mean_c"].notna()
-    if r.granularity == "hour":
-        return int(pd.DatetimeIndex(rows.index[ok]).normalize().nunique())
-    return int(ok.sum())
 
 
 def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceBasis) -> Section:
@@ -514,7 +479,7 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceB
     for key, raw in _periods(r):
         p = raw.shown()  # "–" for a period without enough data, its reason below the table
         co2 = co2_kg(p.savings_kwh, esco, r.carrier, month.year)
-        rows.append([tr(key, lang), f"{p.m}/{p.days}", f0(p.adjusted_baseline_kwh), f0(p.actual_kwh),
+        rows.append([tr(key, lang), f"{p.m}/{p.points}", f0(p.adjusted_baseline_kwh), f0(p.actual_kwh),
                      f0(p.savings_kwh), fmt_pm(p.uncertainty_68_kwh, 0, lang), fmt_pm(p.uncertainty_90_kwh, 0, lang),
                      f0(p.savings_dkk), f0(co2), f0(p.normalised_savings_kwh)])
     sec.table(Table(cols, rows, col_widths=[1.3, 1, 1.3, 1.3, 1.2, 1.1, 1.1, 1.1, 0.9, 1.1]))
@@ -522,24 +487,11 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceB
     for key, p in _periods(r):
         if p.status != "ok":
             sec.text(tr("status_line", lang, period=tr(key, lang), why=status_reason(p, r.granularity, lang)))
-    if r.month.status == "ok" and r.month.m < r.month.days:
-        sec.text(tr("missing_days", lang, k=r.month.days - r.month.m, unit=unit))
-    in_month = pd.DatetimeIndex(r.daily.index) >= pd.Timestamp(month).tz_localize(LOCAL_TZ)
-    d_month = r.daily[in_month]
-    ny = NormalYear(esco.normal_year.total, esco.normal_year.source, tuple(esco.normal_year.monthly))
-    if "hdd_c" in d_month.columns:  # hour or month rows carry their share of the days' degree days
-        hdd = float(d_month["hdd_c"].sum())
-    else:
-        hdd = float(np.nansum(heating_degree_days_c(d_month["temp_mean_c"].to_numpy(), esco.base_temperature_c)))
-    temp_days = _days_with_temperature(r, d_month)
-    if r.preliminary:  # compare like with like: the normal year's degree days of the days reported
-        days = pd.date_range(pd.Timestamp(month), pd.Timestamp(r.cutoff), freq="D", inclusive="left")
-        normal = float(ny.per_day(days.tz_localize(LOCAL_TZ)).sum()) if len(days) else math.nan
-    else:
-        normal = ny.month(month.month)
+    if r.month.status == "ok" and r.month.m < r.month.points:
+        sec.text(tr("missing_days", lang, k=r.month.points - r.month.m, unit=unit))
+    w = r.weather  # computed with the savings (esco.evaluation.month_weather)
     sec.text(tr("degree_days_month", lang, month=month_name(month.year, month.month, lang),
-                actual=fmt_number(hdd if temp_days else math.nan, 0, lang), normal=fmt_number(normal, 0, lang),
-                days=temp_days))
+                actual=fmt_number(w.hdd_c, 0, lang), normal=fmt_number(w.normal_hdd_c, 0, lang), days=w.temp_days))
     fac = esco.co2_factor(r.carrier, month.year)
     co2_label = f"{fmt_number(fac.kg_per_kwh, 3, lang)} kg/kWh ({fac.year}, {fac.source})" if fac else "–"
     for line in _site_price_notes(r, month, prices, co2_label, lang):
@@ -709,7 +661,7 @@ def _about_sheet(results: list[SiteResult], esco, month: dt.date, prices: PriceB
         [a("normal_year"), Cell(esco.normal_year.total, xlsx_out.INT), None, esco.normal_year.source],
         [a("base_temp"), Cell(esco.base_temperature_c, "0.0")],
     ]
-    if cutoff is not None and cutoff < add_months(month, 1):  # a month not yet over
+    if cutoff is not None and cutoff < next_month(month):  # a month not yet over
         rows.insert(3, [a("preliminary"), a("preliminary_yes"), cutoff - dt.timedelta(days=1)])
     if prices.kind == "fixed":
         rows.append([a("price_basis"), Cell(prices.fixed_dkk_per_kwh, xlsx_out.PRICE), a("price_fixed")])

@@ -32,6 +32,7 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from energimon.calendar import add_months, danish_public_holidays, next_month
 from energimon.model import LOCAL_TZ
 
 log = logging.getLogger("energimon.reports")
@@ -47,42 +48,28 @@ def first_working_day(year: int, month: int, holidays: Container[dt.date] = ()) 
     return d
 
 
-def _add_months(d: dt.date, k: int) -> dt.date:
-    # imported when used: energimon.analytics.esco pulls in scipy, which the daemon need not load at start
-    from energimon.analytics.esco import add_months
-
-    return add_months(d, k)
-
-
 def latest_due_month(today: dt.date, holidays: Container[dt.date] = ()) -> dt.date:
     """The newest month whose report is due on ``today``: the previous month from this month's first working
     day on, else the month before it."""
     this = dt.date(today.year, today.month, 1)
     back = 1 if today >= first_working_day(today.year, today.month, holidays) else 2
-    return _add_months(this, -back)
+    return add_months(this, -back)
 
 
 def due_months(today: dt.date, since: dt.date, holidays: Container[dt.date] = (),
                max_months: int = MAX_CATCH_UP_MONTHS) -> list[dt.date]:
     """Every month from ``since`` to the newest due one, oldest first, at most ``max_months``."""
     latest = latest_due_month(today, holidays)
-    first = max(dt.date(since.year, since.month, 1), _add_months(latest, -(max_months - 1)))
+    first = max(dt.date(since.year, since.month, 1), add_months(latest, -(max_months - 1)))
     out = []
     while first <= latest:
         out.append(first)
-        first = _add_months(first, 1)
+        first = add_months(first, 1)
     return out
 
 
 def month_is_over(month: dt.date, today: dt.date) -> bool:
-    return today >= _add_months(dt.date(month.year, month.month, 1), 1)
-
-
-def dk_holidays(*years: int):
-    """Danish public holidays (no working day is the first working day)."""
-    import holidays
-
-    return holidays.country_holidays("DK", years=sorted(set(years)))
+    return today >= next_month(month)
 
 
 @dataclass(frozen=True)
@@ -118,7 +105,7 @@ def produce(settings, store, kind: str, month: dt.date, today: dt.date) -> list[
         from energimon.analytics.report.savings_report import generate_savings_report
 
         return report_attachments(generate_savings_report(settings, store, month, today=today))
-    from energimon.analytics.solar.report import generate_solar_report
+    from energimon.analytics.report.solar_report import generate_solar_report
 
     lang = settings.smtp.language if settings.smtp is not None else "da"
     return report_attachments(generate_solar_report(settings, store, month, out_dir=reports_dir(settings), lang=lang,
@@ -151,7 +138,7 @@ def run_due_reports(settings, store_factory: Callable, db, now: dt.datetime,
     from energimon.mail.outbox import MailDBClosed, recipients_key
 
     today = now.astimezone(LOCAL_TZ).date()
-    holidays = dk_holidays(today.year) if holidays is None else holidays
+    holidays = danish_public_holidays(today.year) if holidays is None else holidays
     latest = latest_due_month(today, holidays)
     done, failures = [], []
     store = None

@@ -26,10 +26,11 @@ hour in which the site's measured counters are all known it is ``no_data``, with
 (:func:`shown`), because a month total over the hours that happened to have data is not the
 month's production.
 
-Every energy is a counter difference per store window (never an integral of power).  An
-hour is used only when the store says its energy is complete (full coverage, no reset) —
-except that a gap across which the counter did not move (an inverter asleep at night) is a
-proven zero.  Day and month values are **ratios of sums** over hours: the numerator and
+Every energy is a counter difference per hour (never an integral of power), known or not by the
+one completeness rule of :mod:`energimon.store.energy` (full coverage or a proven zero — a gap
+across which the counter did not move, an inverter asleep at night — and no reset), and the
+site's balance is that module's: the same hours and kWh as the savings report and the anomaly
+rules count.  Day and month values are **ratios of sums** over hours: the numerator and
 denominator of a ratio are summed over the same hours (those where all its inputs are
 known), so a missing hour never makes a ratio wrong, it only shows in the hour counts.
 A KPI whose input is not measured at all (e.g. a net-only meter without an export counter)
@@ -39,12 +40,16 @@ is NaN and named in :attr:`SiteKpis.not_computable` with the reason — never a 
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from energimon.calendar import hour_index, local_day_of, local_midnight, local_month_of
 from energimon.model import LOCAL_TZ, SeriesKey
+from energimon.store.energy import SiteMeters, site_balance_days, site_meters
 
 G_STC_W_M2 = 1000.0
 EXPECTED_SHARE = 0.05  # an hour "expects production" when the clear-sky AC energy ≥ 5 % of P0 × 1 h
@@ -142,81 +147,28 @@ class SiteInputs:
         return float(sum(a.kwp for a in self.arrays))
 
 
-def site_inputs(site_id: str, site, series: pd.DataFrame) -> SiteInputs:
-    """Discover a site's counters from the store's series list (columns site, device, channel, role).
+def site_inputs(site_id: str, site, series: pd.DataFrame, live: Callable[[str], bool] | None = None) -> SiteInputs:
+    """Discover a site's counters from the store's series list (columns site, device, channel, role): the
+    electricity balance's counters of :func:`energimon.store.energy.site_meters`.
 
     PV: every ``pv``-role device with ``pv_energy_wh``; grid: every ``grid``-role device with
-    ``energy_import_wh`` (and its ``energy_export_wh`` if that series exists).
+    ``energy_import_wh`` (and their ``energy_export_wh`` if every one of them has that series).  ``live``:
+    which devices are read live (a live meter wins over an imported copy of it, see ``site_meters``).
     """
+    meters = site_meters(series, site_id, "electricity", live)
     s = series[series["site"] == site_id]
-
-    def keys(role: str, channel: str, devices: set[str] | None = None) -> tuple[SeriesKey, ...]:
-        rows = s[(s["role"] == role) & (s["channel"] == channel)]
-        if devices is not None:
-            rows = rows[rows["device"].isin(devices)]
-        return tuple(SeriesKey(site_id, d, channel) for d in sorted(rows["device"].unique()))
-
-    imports = keys("grid", "energy_import_wh")
-    exports = keys("grid", "energy_export_wh", {k.device for k in imports})
-    if len(exports) != len(imports):  # a grid meter without an export counter: export unknown for the site
-        exports = ()
     arrays = tuple(ArrayRef(a.id, a.kwp, a.tilt_deg, a.azimuth_deg, a.losses_percent, a.inverter, a.irradiance)
                    for a in site.pv)
     mppt = s[(s["channel"] == "pv_dc_power_w") & s["device"].str.contains("-mppt", regex=False)]
-    return SiteInputs(site_id, site.name, site.latitude, site.longitude, arrays, keys("pv", "pv_energy_wh"),
-                      imports, exports, tuple(SeriesKey(site_id, d, "pv_dc_power_w")
-                                              for d in sorted(mppt["device"].unique())))
+    return SiteInputs(site_id, site.name, site.latitude, site.longitude, arrays, meters.pv, meters.consumption,
+                      meters.export, tuple(SeriesKey(site_id, d, "pv_dc_power_w")
+                                           for d in sorted(mppt["device"].unique())))
 
 
 # -- hourly energies from the store --------------------------------------------------------------
 def local_range(start: dt.date, end: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
     """Local midnights of ``start`` and ``end`` (aware, Europe/Copenhagen)."""
-    return (pd.Timestamp(start).tz_localize(LOCAL_TZ), pd.Timestamp(end).tz_localize(LOCAL_TZ))
-
-
-def hourly_counter_wh(store, key: SeriesKey, start: dt.date, end: dt.date) -> pd.Series:
-    """Energy per hour (Wh) of one counter over local days ``[start, end)``; NaN where not known.
-
-    An hour counts only if the store marks it complete, or if what is missing of it lies in gaps
-    across which the counter did not move (proven zero, e.g. an inverter asleep at night).
-    """
-    t0, t1 = local_range(start, end)
-    res = store.energy(key, t0, t1, "1h")
-    w = res.windows
-    energy = w["energy_wh"].to_numpy(dtype=float).copy()
-    ok = w["complete"].to_numpy(dtype=bool).copy()
-    if len(res.gaps) and len(w):
-        zero = res.gaps[np.abs(res.gaps["energy_wh"].to_numpy(dtype=float)) < 1e-9]
-        if len(zero):
-            starts = w.index.tz_convert("UTC").as_unit("ns").asi8
-            ends = starts + 3_600_000_000_000
-            covered = np.zeros(len(w))
-            for g in zero.itertuples():
-                gs, ge = pd.Timestamp(g.start).as_unit("ns").value, pd.Timestamp(g.end).as_unit("ns").value
-                covered += np.clip(np.minimum(ends, ge) - np.maximum(starts, gs), 0, None) / 3.6e12
-            cov = w["coverage"].to_numpy(dtype=float) + covered
-            fix = ~ok & (cov >= 1 - 1e-9) & (w["resets"].to_numpy() == 0)
-            energy = np.where(fix & np.isnan(energy), 0.0, energy)
-            ok |= fix
-    out = pd.Series(np.where(ok, energy, np.nan), index=w.index.tz_convert(LOCAL_TZ), name=str(key))
-    return out[(out.index >= t0) & (out.index < t1)]
-
-
-def _sum_hours(store, keys: tuple[SeriesKey, ...], start: dt.date, end: dt.date,
-               index: pd.DatetimeIndex) -> pd.Series:
-    """Hourly sum of several counters; NaN where any of them is unknown (or when there are none)."""
-    if not keys:
-        return pd.Series(np.nan, index=index)
-    total = pd.Series(0.0, index=index)
-    for k in keys:
-        total = total + hourly_counter_wh(store, k, start, end).reindex(index)
-    return total
-
-
-def hour_index(start: dt.date, end: dt.date) -> pd.DatetimeIndex:
-    """Every local hour start of the days ``[start, end)`` (23/24/25 per day)."""
-    t0, t1 = local_range(start, end)
-    return pd.date_range(t0.tz_convert("UTC"), t1.tz_convert("UTC"), freq="1h", inclusive="left").tz_convert(LOCAL_TZ)
+    return pd.Timestamp(local_midnight(start)), pd.Timestamp(local_midnight(end))
 
 
 @dataclass
@@ -273,12 +225,16 @@ def hourly_frame(store, inputs: SiteInputs, start: dt.date, end: dt.date) -> tup
     per inverter.  NaN = not known for that hour.
     """
     idx = hour_index(start, end)
-    per_inv = {k.device: hourly_counter_wh(store, k, start, end).reindex(idx) for k in inputs.pv}
-    # the site's PV: NaN in an hour when any inverter is unknown
-    pv = sum(per_inv.values()) if per_inv else pd.Series(np.nan, index=idx)
-    imp = _sum_hours(store, inputs.grid_import, start, end, idx)
-    exp = _sum_hours(store, inputs.grid_export, start, end, idx)
-    df = pd.DataFrame({"pv_wh": pv, "import_wh": imp, "export_wh": exp}, index=idx)
+    # the site balance of store.energy: its hours, its rule, its sums (NaN in an hour when any counter of a kind
+    # is unknown); a kind without a counter is not measured here (NaN), so its KPIs are not computable
+    bal = site_balance_days(store, SiteMeters(inputs.site, inputs.grid_import, inputs.grid_export, inputs.pv),
+                            start, end)
+    per_inv = {k.device: bal.counters[k].energy_wh.reindex(idx) for k in inputs.pv}
+    h = bal.hourly.reindex(idx)
+    unmeasured = pd.Series(np.nan, index=idx)
+    df = pd.DataFrame({"pv_wh": h["pv_wh"] if inputs.pv else unmeasured,
+                       "import_wh": h["import_wh"] if inputs.grid_import else unmeasured,
+                       "export_wh": h["export_wh"] if inputs.grid_export else unmeasured}, index=idx)
     df["consumption_wh"] = consumption_wh(df["import_wh"], df["pv_wh"], df["export_wh"])
     df["self_consumed_wh"] = self_consumed_wh(df["pv_wh"], df["export_wh"])
     refs, reference = reference_hourly(store, inputs, start, end, idx)
@@ -304,10 +260,9 @@ def _group_key(index: pd.DatetimeIndex, period: str):
     if period == "hour":
         return index
     if period == "day":
-        return pd.DatetimeIndex(index.tz_localize(None).normalize()).tz_localize(LOCAL_TZ, ambiguous="NaT")
+        return local_day_of(index)
     if period == "month":
-        naive = index.tz_localize(None)
-        return pd.DatetimeIndex(naive.to_period("M").to_timestamp()).tz_localize(LOCAL_TZ)
+        return local_month_of(index)
     raise ValueError(f"unknown period {period!r}; expected hour, day or month")
 
 
@@ -441,6 +396,54 @@ class SiteKpis:
     def status(self, row: pd.Series) -> str:
         """:func:`period_status` of one row of :attr:`daily` or :attr:`monthly`."""
         return period_status(row["hours"], row["hours_complete"], bool(self.measured))
+
+
+def month_row(k: SiteKpis) -> pd.Series:
+    """The month's KPIs (the first row of :attr:`SiteKpis.monthly`; hours 0 and NaN KPIs when no day of the
+    month is over yet)."""
+    if len(k.monthly):
+        return k.monthly.iloc[0]
+    row = pd.Series(np.nan, index=PERIOD_COLUMNS)
+    row[["hours", "hours_complete", "expected_hours", "producing_hours", "expected_hours_no_data"]] = 0
+    return row
+
+
+def portfolio_totals(results: list[SiteKpis]) -> dict[str, float]:
+    """The month's totals over the sites, as ratios of the sites' sums: ``kwp``, ``pv_kwh``, ``yf`` (kWh/kWp of
+    the sites with PV data), ``scr``, ``load`` and ``ssr``.  A site without an input is left out of the ratio
+    that needs it, and a site without enough data in the month (:func:`period_status`) is left out altogether:
+    never counted as 0."""
+    kwp = sum(r.inputs.p0_kwp for r in results)
+    months = [shown(month_row(r), r.status(month_row(r))) for r in results]
+    pv_sites = [m for m in months if math.isfinite(m.pv_kwh)]
+    pv = sum(m.pv_kwh for m in pv_sites)
+    pv_kwp = sum(r.inputs.p0_kwp for r, m in zip(results, months, strict=True) if math.isfinite(m.pv_kwh))
+    sc_sites = [m for m in months if math.isfinite(m.self_consumed_kwh)]
+    load_sites = [m for m in months if math.isfinite(m.consumption_kwh)]
+    sc = sum(m.self_consumed_kwh for m in sc_sites)
+    pv_sc = sum(_known(m.pv_kwh) for m in sc_sites)
+    load = sum(m.consumption_kwh for m in load_sites)
+    imp = sum(_known(m.import_kwh) for m in load_sites)
+    return {"kwp": kwp, "pv_kwh": pv if pv_sites else math.nan,
+            "yf": pv / pv_kwp if pv_kwp else math.nan,
+            "scr": sc / pv_sc if pv_sc > 0 else math.nan,
+            "load": load if load_sites else math.nan,
+            "ssr": (load - imp) / load if load > 0 else math.nan}
+
+
+def _known(x) -> float:
+    return float(x) if x is not None and math.isfinite(x) else 0.0
+
+
+def missing_hours(k: SiteKpis) -> pd.DataFrame:
+    """Per local day (index as :attr:`SiteKpis.daily`): the hours each measured counter kind (``pv_wh``,
+    ``import_wh``, ``export_wh``) is unknown."""
+    cols = [c for c in ("pv_wh", "import_wh", "export_wh") if c in k.measured]
+    h = k.hourly
+    if not len(h):
+        return pd.DataFrame(0, index=k.daily.index, columns=cols)
+    counts = h[cols].isna().groupby(_group_key(pd.DatetimeIndex(h.index), "day")).sum()
+    return counts.reindex(k.daily.index, fill_value=0)
 
 
 def not_computable(inputs: SiteInputs) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""``energimon import``: Eloverblik/DataHub exports and generic ``time,value`` CSV into the store."""
+"""``energimon import``: Eloverblik/DataHub exports, generic ``time,value`` CSV and district heating CSV exports
+into the store."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def _common(p) -> None:
 
 
 def register(commands: Commands) -> None:
-    p = commands.add_parser("import", help="import historical data (Eloverblik/DataHub CSV, generic time,value CSV)",
+    p = commands.add_parser("import", help="import historical data (Eloverblik/DataHub CSV, generic time,value CSV, "
+                                           "district heating CSV)",
                        description="Import historical readings into the store. " + _STRICT)
     isub = p.add_subparsers(dest="format", metavar="FORMAT", required=True)
     e = isub.add_parser("eloverblik", help="Eloverblik/DataHub export (hourly or 15-minute, decimal comma)",
@@ -54,6 +56,26 @@ def register(commands: Commands) -> None:
                         "or replaced). It is stored as it is; energy sums count nothing across the drop and mark "
                         "that day (or hour, month) incomplete. Without it such a file is refused")
     _common(g)
+    h = isub.add_parser("heat", help="district heating export: hourly energy, volume, forward/return temperature",
+                        description="Import a district heating CSV export (one row per hour: time, heat energy with "
+                                    "its unit in the header - kWh, MWh or GJ -, volume in m³, forward (fremløb) and "
+                                    "return (returløb) temperatures; columns found by their header, others "
+                                    "ignored) into SITE/DEVICE/heat_energy_wh, volume_m3, supply_temp_c and "
+                                    "return_temp_c. Times without an offset are Danish local time. " + _STRICT)
+    h.set_defaults(handler=cmd_import_heat)
+    config_arg(h)
+    h.add_argument("file", type=Path)
+    h.add_argument("--site", required=True, help="the building's site id")
+    h.add_argument("--device", required=True,
+                   help="a device id of its own for the utility's data, e.g. fjernvarme-forsyning (a live meter's "
+                        "counter and the utility's in one series would look like resets)")
+    h.add_argument("--values", required=True, choices=("consumption", "readings"),
+                   help="energy and volume are each hour's consumption (from the row's time), or the meter's "
+                        "readings (målerstande) at the row's time")
+    h.add_argument("--on-duplicate", choices=("error", "last"), default="error",
+                   help="two rows with the same time: 'error' refuses the file naming both lines (default), 'last' "
+                        "keeps the later line")
+    h.add_argument("--decimal-mark", choices=(",", "."), default=None, metavar="MARK", help=_DECIMAL_HELP)
 
 
 def _progress(name: str, done: int, total: int) -> None:
@@ -166,4 +188,44 @@ def cmd_import_csv(args: argparse.Namespace, config: Config) -> int:
         return EXIT_FAIL
     finally:
         store.close()
+    return 0
+
+
+def cmd_import_heat(args: argparse.Namespace, config: Config) -> int:
+    from energimon.collector.importer.heat import import_heat_text
+    from energimon.collector.importer.parse import ImportFormatError
+    from energimon.collector.importer.run import ImportWriteError
+    from energimon.model import ID_RULE, is_valid_id
+    from energimon.store import open_store
+    from energimon.store.base import StoreError
+
+    prog = "energimon import heat"
+    if not is_valid_id(args.device):
+        print(f"{prog}: --device {args.device!r} is not a valid id ({ID_RULE})", file=sys.stderr)
+        return EXIT_USAGE
+    settings = config.settings()
+    if args.site not in settings.sites:
+        print(f"{prog}: unknown site {args.site!r}; known: {', '.join(settings.sites)}", file=sys.stderr)
+        return EXIT_USAGE
+    text = _read(args.file, prog)
+    if text is None:
+        return EXIT_DATA
+    try:
+        store = open_store(settings.store)
+    except (StoreError, ValueError) as exc:
+        print(f"{prog}: {exc}; nothing was imported", file=sys.stderr)
+        return EXIT_FAIL
+    try:
+        lines = import_heat_text(store, text, args.site, args.device, args.values, str(args.file),
+                                 progress=lambda d, t: _progress(str(args.file), d, t),
+                                 on_duplicate=args.on_duplicate, decimal_mark=args.decimal_mark)
+    except ImportFormatError as exc:
+        return _refused(prog, exc)
+    except (ImportWriteError, StoreError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    finally:
+        store.close()
+    for line in lines:
+        print(line)
     return 0

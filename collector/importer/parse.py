@@ -1,5 +1,8 @@
 """Parse Eloverblik/DataHub exports and generic ``time,value`` CSV files — strictly.
 
+The numbers, local times and lines are read by :mod:`energimon.timeseries_csv` (shared with the savings
+contract's price file); this module adds the Eloverblik columns, units and interval ends.
+
 Eloverblik ("Eksporter" on eloverblik.dk, and DataHub time-series exports) writes one
 row per interval (hourly, or 15 minutes since the 2023 shift to quarter-hour metering):
 a metering-point id, the interval's start ("Fra dato") and end ("Til dato"), the
@@ -7,24 +10,8 @@ quantity ("Mængde") with a decimal comma, the unit ("Måleenhed", kWh), and qua
 type columns.  Columns are found by their header names (Danish or English), so the order
 and extra columns do not matter.
 
-Every value is read exactly or refused with its line; nothing is guessed:
-
-* **Numbers.** The decimal mark is found per file from the values that can only be read
-  one way (``0,25`` or ``1.234,5``: comma; ``21.32`` or ``1,234.5``: point); the mark most
-  of them use wins, and when no value tells, ``;`` files use a comma and ``,`` files a
-  point.  A value that does not read cleanly with the file's mark is refused, never
-  truncated or scaled.  A thousands separator is accepted where it cannot be a decimal
-  mark: next to the decimal mark (``1.234,5``), repeated (``1.234.567``), or a space;
-  ``1.234`` alone in a decimal-comma file could be either and is refused, unless the user
-  states the mark (``--decimal-mark``).
-* **Local time.** Times without an offset are Danish local time (Europe/Copenhagen).  The
-  hour repeated at the autumn DST change is read in time order: its first occurrence is
-  CEST (UTC+2), the second CET (UTC+1) — for each hourly or quarter-hour time in it.  A
-  third occurrence, or one out of time order, is refused.  Times skipped by the spring
-  change do not exist and are refused.
-* **Lines.** A line longer than :data:`MAX_LINE_CHARS`, with broken quoting, or with more
-  or fewer fields than the header is refused with its number (an unquoted decimal comma
-  in a ``,`` file splits the value into two fields).
+Every value is read exactly or refused with its line; nothing is guessed (see
+:mod:`energimon.timeseries_csv` for numbers, local times and lines).
 
 NOTE: the Eloverblik column names were written from the documented layout, not checked
 against a live export on this machine; :data:`COLUMN_NAMES` lists what is accepted.
@@ -32,32 +19,37 @@ against a live export on this machine; :data:`COLUMN_NAMES` lists what is accept
 
 from __future__ import annotations
 
-import csv
-import functools
-import itertools
-import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
-from energimon.model import LOCAL_TZ
+from energimon.timeseries_csv import (
+    MAX_LINE_CHARS,
+    SHOW_ERRORS,
+    CsvFormatError,
+    DecimalMark,
+    LocalTimes,
+    ValueRow,
+    detect_decimal_mark,
+    line_of,
+    local_text,
+    most_common_step_ms,
+    normalise_header,
+    parse_end_time,
+    parse_number,
+    parse_time_local,
+    parse_time_value,
+    read_table,
+    time_value_rows,
+)
 
-MAX_LINE_CHARS = 4096
-"""The longest line accepted.  A row of these files is under 200 characters; a longer one
-is a wrong file, not data (and Python's csv module would stop at 131,072 characters)."""
-SHOW_ERRORS = 20
-"""Problems listed in full; the rest are counted."""
+__all__ = [  # the shared reader's names, as the importer's modules and tests use them
+    "MAX_LINE_CHARS", "SHOW_ERRORS", "DecimalMark", "ImportFormatError", "IntervalRow", "LocalTimes", "ValueRow",
+    "detect_decimal_mark", "eloverblik_rows", "infer_interval_ms", "local_text", "parse_eloverblik",
+    "parse_end_time", "parse_number", "parse_time_local", "parse_time_value", "time_value_rows",
+]
 
-
-class ImportFormatError(ValueError):
-    """A file that cannot be imported; ``errors`` lists ``file:line: problem`` strings."""
-
-    def __init__(self, errors: list[str]):
-        self.errors = errors
-        more = (f"\n  … and {len(errors) - SHOW_ERRORS} more problem(s) (the first {SHOW_ERRORS} are shown)"
-                if len(errors) > SHOW_ERRORS else "")
-        super().__init__(f"{len(errors)} problem(s):\n  " + "\n  ".join(errors[:SHOW_ERRORS]) + more)
-
+ImportFormatError = CsvFormatError
+"""A file that cannot be imported; ``errors`` lists ``file:line: problem`` strings."""
 
 COLUMN_NAMES = {
     "metering_point": ("målepunkt id", "målepunktid", "målepunkt", "målepunkts id", "metering point id",
@@ -69,8 +61,6 @@ COLUMN_NAMES = {
 }
 UNIT_TO_WH = {"kwh": 1000.0, "wh": 1.0, "mwh": 1_000_000.0}
 _UNIT_NAMES = {"kwh": "kWh", "wh": "Wh", "mwh": "MWh"}
-_FORMATS = ("%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d-%m-%Y",
-            "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
 
 
 @dataclass(frozen=True)
@@ -83,388 +73,10 @@ class IntervalRow:
     source: str = ""  # the file's name, for messages about rows of several files
 
 
-@dataclass(frozen=True)
-class ValueRow:
-    line: int
-    ts_ms: int
-    value: float
-
-
-# -- numbers ---------------------------------------------------------------------------------------
-
-_OTHER = {",": ".", ".": ","}
-_SPACES = " \u00a0\u202f"  # space, no-break space, narrow no-break space: thousands groups, never decimal
-_NUMBER_RE = {
-    d: re.compile(rf"(?P<int>\d+|[1-9]\d{{0,2}}(?:[{re.escape(_OTHER[d] + _SPACES)}]\d{{3}})+)"
-                  rf"(?:{re.escape(d)}(?P<frac>\d+))?(?P<exp>[eE][+-]?\d{{1,3}})?")
-    for d in ",."
-}
-
-
-@dataclass(frozen=True)
-class DecimalMark:
-    """A file's decimal mark (``','``, ``'.'`` or ``None`` when nothing tells) and why it is that mark."""
-
-    mark: str | None
-    why: str
-    explicit: bool = False
-
-
-def _read_with(core: str, mark: str) -> tuple[float, bool] | None:
-    """``core`` (no sign) read with decimal mark ``mark``: (value, ambiguous) or None if it does not fit.
-
-    Ambiguous: one group of three digits after the other mark and no decimal part (``1.234`` read
-    with a decimal comma), which could equally be a decimal number written with the other mark."""
-    m = _NUMBER_RE[mark].fullmatch(core)
-    if m is None:
-        return None
-    int_part = m["int"]
-    groups = re.split(f"[{re.escape(_OTHER[mark] + _SPACES)}]", int_part)
-    ambiguous = m["frac"] is None and int_part.count(_OTHER[mark]) == 1 and len(groups) == 2
-    text = "".join(groups) + ("." + m["frac"] if m["frac"] is not None else "") + (m["exp"] or "")
-    return float(text), ambiguous
-
-
-def _core(text: str) -> tuple[str, float]:
-    t = text.strip().replace("\u2212", "-")
-    sign = -1.0 if t.startswith("-") else 1.0
-    return t[1:] if t[:1] in "+-" else t, sign
-
-
-def decimal_evidence(text: str) -> str | None:
-    """The decimal mark ``text`` must have been written with, or None when it reads the same or
-    ambiguously with both (``12``, ``1.234``) or with neither (not a number)."""
-    core, _ = _core(text)
-    readings = {d: _read_with(core, d) for d in ",."}
-    fits = [d for d, r in readings.items() if r is not None and not r[1]]
-    if len(fits) == 1 and readings[_OTHER[fits[0]]] is None:
-        return fits[0]
-    return None
-
-
-def detect_decimal_mark(values: list[tuple[int, str]], sep: str, name: str,
-                        given: str | None = None) -> DecimalMark:
-    """The decimal mark of one file from its ``(line, value text)`` pairs.
-
-    The mark most values can only be read with wins; without any such value, ``;`` files
-    use a decimal comma (Danish) and ``,`` files a decimal point; otherwise none is known
-    and a value that reads differently with each mark is refused."""
-    if given is not None:
-        return DecimalMark(given, f"given with --decimal-mark {given}", explicit=True)
-    first: dict[str, tuple[int, str]] = {}
-    count = {",": 0, ".": 0}
-    for line, text in values:
-        d = decimal_evidence(text)
-        if d is not None:
-            count[d] += 1
-            first.setdefault(d, (line, text.strip()))
-    hint = {";": ",", ",": "."}.get(sep)
-    if count[","] or count["."]:
-        if count[","] != count["."]:
-            mark = "," if count[","] > count["."] else "."
-        else:
-            mark = hint or min(first, key=lambda d: first[d][0])
-        line, text = first[mark]
-        return DecimalMark(mark, f"as on {name}:{line}: {text!r}")
-    if hint is not None:
-        return DecimalMark(hint, f"the usual decimal mark in {sep!r}-separated files")
-    return DecimalMark(None, "no value in the file shows which decimal mark it uses")
-
-
-def parse_number(text: str, decimal_mark: DecimalMark | str | None = None) -> float:
-    """A number written with ``decimal_mark`` (a :class:`DecimalMark`, ``','``, ``'.'``, or None: the value
-    must read the same with both marks or fit only one).  Raises ValueError saying what to do.
-
-    ``'1.234,5'`` / ``'1234,5'`` -> 1234.5 with a comma; ``'1234.5'`` / ``'1,234.5'`` -> 1234.5 with a point.
-    """
-    dm = decimal_mark if isinstance(decimal_mark, DecimalMark) else DecimalMark(
-        decimal_mark, f"decimal mark {decimal_mark!r}" if decimal_mark else "no decimal mark given",
-        explicit=decimal_mark is not None)
-    if not text.strip():
-        raise ValueError("empty value (missing is not zero: leave the row out)")
-    core, sign = _core(text)
-    if dm.mark is not None:
-        r = _read_with(core, dm.mark)
-        if r is not None and not r[1]:  # the usual case: read, not ambiguous
-            return _finite(r[0] * sign, text)
-    readings = {d: _read_with(core, d) for d in ",."}
-    if dm.mark is None:
-        fits = {d: r for d, r in readings.items() if r is not None}
-        values = {r[0] for r in fits.values()}
-        if len(values) > 1:
-            a, b = (fits[d][0] for d in ".,")
-            raise ValueError(f"{text.strip()!r} is {a * sign:g} with a decimal point and {b * sign:g} with a decimal "
-                             f"comma, and {dm.why}: run again with --decimal-mark . or --decimal-mark ,")
-        if not fits:
-            raise ValueError(_not_a_number(text))
-        value = values.pop()
-    else:
-        r = readings[dm.mark]
-        if r is None:
-            if readings[_OTHER[dm.mark]] is not None:
-                raise ValueError(f"{text.strip()!r} is written with decimal mark {_OTHER[dm.mark]!r}, but this "
-                                 f"file's decimal mark is {dm.mark!r} ({dm.why}); one file uses one decimal mark: "
-                                 f"correct the value, or export the file again")
-            raise ValueError(_not_a_number(text))
-        value, ambiguous = r
-        if ambiguous and not dm.explicit:
-            other = readings[_OTHER[dm.mark]]
-            raise ValueError(f"{text.strip()!r} is ambiguous: {_OTHER[dm.mark]!r} is either a thousands separator "
-                             f"({value * sign:g}) or a decimal mark ({other[0] * sign:g}), and this file's decimal "
-                             f"mark is {dm.mark!r} ({dm.why}); say which with --decimal-mark {dm.mark} (then "
-                             f"{_OTHER[dm.mark]!r} separates thousands) or --decimal-mark {_OTHER[dm.mark]}")
-    return _finite(value * sign, text)
-
-
-def _finite(value: float, text: str) -> float:
-    if not math.isfinite(value):
-        raise ValueError(f"not a finite number: {text.strip()[:40]!r}{'…' if len(text.strip()) > 40 else ''}")
-    return value
-
-
-def _not_a_number(text: str) -> str:
-    t = text.strip()
-    shown = repr(t) if len(t) <= 40 else f"{t[:40]!r}… ({len(t)} characters)"
-    if t.lower() in ("nan", "inf", "-inf", "infinity", "null", "none", "-", "–"):
-        return f"not a number: {shown} (missing is not zero: leave the row out)"
-    return f"not a number: {shown}"
-
-
-# -- times -----------------------------------------------------------------------------------------
-
-_DANISH_TIME = re.compile(r"(\d{2})([-.])(\d{2})\2(\d{4})(?: (\d{2}):(\d{2})(?::(\d{2}))?)?")
-
-
-@functools.lru_cache(maxsize=4096)  # an interval's end is the next one's start: each text comes twice
-def _parse_datetime(text: str) -> datetime:
-    t = text.strip().strip("'\"")
-    dt_ = None
-    m = _DANISH_TIME.fullmatch(t)  # Eloverblik's dd-mm-yyyy HH:MM:SS, without strptime's cost
-    if m is not None:
-        d, _, mo, y, h, mi, sec = m.groups()
-        try:
-            return datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0))
-        except ValueError:
-            pass  # 31-02-2026: refused below with the usual message
-    try:
-        dt_ = datetime.fromisoformat(t.replace("Z", "+00:00"))
-    except ValueError:
-        for fmt in _FORMATS:
-            try:
-                dt_ = datetime.strptime(t, fmt)
-                break
-            except ValueError:
-                continue
-    if dt_ is None:
-        shown = repr(t) if len(t) <= 40 else f"{t[:40]!r}…"
-        raise ValueError(f"cannot read time {shown} (expected e.g. 01-01-2025 00:00:00 or 2025-01-01T00:00)")
-    return dt_
-
-
-def _ms(dt_: datetime) -> int:
-    return int(dt_.timestamp() * 1000)
-
-
-@functools.lru_cache(maxsize=4096)
-def _wall_clock(dt_: datetime) -> tuple[int, ...] | str:
-    try:
-        ms0 = _ms(dt_.replace(tzinfo=LOCAL_TZ, fold=0))
-        ms1 = _ms(dt_.replace(tzinfo=LOCAL_TZ, fold=1))
-        back = datetime.fromtimestamp(ms0 / 1000, tz=LOCAL_TZ).replace(tzinfo=None)
-    except (OverflowError, OSError, ValueError):
-        return "range"
-    if back != dt_:  # in the gap (zoneinfo gives the two offsets around it a different fold each)
-        return "gap"
-    return (min(ms0, ms1), max(ms0, ms1)) if ms0 != ms1 else (ms0,)
-
-
-def _local_candidates(dt_: datetime, text: str) -> tuple[int, ...]:
-    """The instant(s) a naive Danish wall-clock time can be: one, two in the repeated autumn hour
-    (CEST first), none in the skipped spring hour (ValueError)."""
-    cands = _wall_clock(dt_)
-    if cands == "range":
-        raise ValueError(f"time {text.strip()!r} is out of range (readings are kept from the year 2000 on)")
-    if cands == "gap":
-        raise ValueError(f"time {text.strip()!r} does not exist in Danish local time (the clocks jump from 02:00 "
-                         "to 03:00 on the last Sunday of March, so no meter reports it): check the file's time "
-                         "zone, or write times with their offset")
-    return cands
-
-
-def _aware_ms(dt_: datetime, text: str) -> int:
-    try:
-        return _ms(dt_)
-    except (OverflowError, OSError, ValueError):
-        raise ValueError(f"time {text.strip()!r} is out of range (readings are kept from the year 2000 on)") from None
-
-
-class LocalTimes:
-    """The times of one series in file order -> epoch ms.
-
-    In the hour repeated at the autumn DST change each wall-clock time (02:00, and 02:15 … at
-    quarter-hour resolution) occurs twice: the first occurrence is CEST, the second CET.  Which is
-    which is told by order, so such a time is accepted only in time order (its first occurrence
-    after earlier times, the second after the first), and a third occurrence is refused.  A file
-    that lacks the CEST quarter-hour (02:45 only once, after 02:30 CET) still reads right: the
-    time after the previous row is taken.
-    """
-
-    def __init__(self) -> None:
-        self._prev: tuple[int, int] | None = None  # (ms, line) of the previous row
-        self._seen: dict[int, list[tuple[int, int]]] = {}  # earlier instant -> [(ms, line)] occurrences
-
-    def resolve(self, text: str, line: int) -> int:
-        dt_ = _parse_datetime(text)
-        if dt_.tzinfo is not None:
-            ms = _aware_ms(dt_, text)
-        else:
-            cands = _local_candidates(dt_, text)
-            ms = cands[0] if len(cands) == 1 else self._repeated(cands, text, line)
-        self._prev = (ms, line)
-        return ms
-
-    def _repeated(self, cands: tuple[int, ...], text: str, line: int) -> int:
-        a, b = cands
-        seen = self._seen.setdefault(a, [])
-        t = text.strip()
-        offsets = f"e.g. {datetime.fromtimestamp(b / 1000, tz=LOCAL_TZ).isoformat(timespec='minutes')}"
-        if len(seen) >= 2:
-            raise ValueError(f"local time {t} occurs a third time: the hour repeated at the autumn DST change "
-                             f"occurs twice (line {seen[0][1]}: CEST, UTC+2; line {seen[1][1]}: CET, UTC+1); "
-                             f"remove the extra row, or write times with their offset ({offsets})")
-        prev_ms, prev_line = self._prev if self._prev else (None, None)
-        if not seen:
-            if prev_ms is None or prev_ms < a:
-                ms = a
-            elif prev_ms < b:  # the CEST occurrence is missing from the file
-                ms = b
-            else:
-                ms = None
-        elif seen[0][0] == a and prev_ms is not None and a <= prev_ms < b:
-            ms = b
-        else:
-            ms = None
-        if ms is None:
-            where = f"line {prev_line}" if prev_line is not None else "an earlier line"
-            raise ValueError(f"local time {t} is in the hour repeated at the autumn DST change, which can only be "
-                             f"read in time order (CEST first, then CET), but it comes after a later time "
-                             f"({where}){' or repeats line ' + str(seen[0][1]) if seen else ''}: sort the rows "
-                             f"by time and remove duplicates, or write times with their offset ({offsets})")
-        seen.append((ms, line))
-        return ms
-
-
-def parse_time_local(text: str, times: LocalTimes | None = None, line: int = 0) -> int:
-    """A time as epoch ms.  With an offset/Z: as given; without: Europe/Copenhagen local time.
-
-    Pass one :class:`LocalTimes` for all rows of a series so the repeated autumn hour is read in
-    order (first CEST, then CET); without it a repeated time is its first (CEST) instant.
-    """
-    if times is not None:
-        return times.resolve(text, line)
-    dt_ = _parse_datetime(text)
-    if dt_.tzinfo is not None:
-        return _aware_ms(dt_, text)
-    return _local_candidates(dt_, text)[0]
-
-
-def parse_end_time(text: str, start_ms: int) -> int:
-    """An interval's end: the first instant the wall-clock time can be after ``start_ms``.
-
-    Eloverblik's row for the first 02:00 hour of the autumn DST day ends at (the second) 02:00; on
-    the spring day an end written 02:00 (a time that does not exist) is the instant the clocks jumped.
-    """
-    dt_ = _parse_datetime(text)
-    if dt_.tzinfo is not None:
-        return _aware_ms(dt_, text)
-    try:
-        cands = _local_candidates(dt_, text)
-    except ValueError:
-        if dt_.minute or dt_.second or dt_.microsecond:
-            raise
-        ms = _ms(dt_.replace(tzinfo=LOCAL_TZ, fold=0))  # 02:00 read with the winter offset = 03:00 CEST
-        cands = (ms,)
-    after = [c for c in cands if c > start_ms]
-    if not after:
-        raise ValueError(f"the interval ends ({text.strip()}) at or before its start")
-    return after[0]
-
-
 # -- lines and columns -----------------------------------------------------------------------------
 
-@dataclass
-class Table:
-    """A CSV file split into lines: separator, header, ``(line number, fields)`` rows and line errors."""
-
-    name: str
-    sep: str
-    header: list[str]
-    rows: list[tuple[int, list[str]]]
-    errors: list[str]
-
-
-def _sniff(head: str) -> str:
-    return ";" if head.count(";") >= head.count(",") and ";" in head else ("\t" if "\t" in head else ",")
-
-
-def _norm(h: str) -> str:
-    return re.sub(r"\s+", " ", h.strip().strip('"').strip("\ufeff").lower())
-
-
-def _split(line: str, sep: str) -> list[str]:
-    return next(csv.reader([line], delimiter=sep, strict=True))
-
-
-def read_table(text: str, name: str, row: str | None = None) -> Table:
-    """Lines of a CSV file, each read on its own so every problem has its line number.
-
-    A line longer than :data:`MAX_LINE_CHARS` or with broken quoting is an error, and so is a row with
-    more non-empty fields than the header (an unquoted decimal comma in a ``,`` file) or fewer."""
-    lines = re.split(r"\r\n|\r|\n", text.lstrip("\ufeff"))
-    errors: list[str] = []
-    if not lines or not lines[0].strip():
-        raise ImportFormatError([f"{name}:1: the file is empty or its first line is not a header"])
-    if len(lines[0]) > MAX_LINE_CHARS:
-        raise ImportFormatError([f"{name}:1: the header line is {len(lines[0]):,} characters long; is this the "
-                                 "right file?"])
-    sep = _sniff(lines[0])
-    try:
-        header = _split(lines[0], sep)
-    except csv.Error as exc:
-        raise ImportFormatError([f"{name}:1: cannot read the header: {exc}"]) from None
-    rows: list[tuple[int, list[str]]] = []
-    n = len(header)
-    for lineno, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        if len(line) > MAX_LINE_CHARS:
-            errors.append(f"{name}:{lineno}: the line is {len(line):,} characters long (at most {MAX_LINE_CHARS:,} "
-                          "are read; a row of this file is a few dozen): remove or correct it")
-            continue
-        try:
-            rec = _split(line, sep)
-        except csv.Error as exc:
-            errors.append(f"{name}:{lineno}: cannot read the line as CSV ({exc}): check its quotes")
-            continue
-        if not any(c.strip() for c in rec):
-            continue
-        while len(rec) > n and not rec[-1].strip():  # trailing separators
-            rec.pop()
-        if len(rec) > n:
-            hint = (" — a decimal comma in a ','-separated file splits the number in two: quote it (\"21,32\") "
-                    "or separate the columns with ';'" if sep == "," else "")
-            errors.append(f"{name}:{lineno}: {len(rec)} fields where the header has {n}{hint}")
-            continue
-        if len(rec) < n:
-            expected = row.format(sep=sep) if row else f"{n} fields separated by {sep!r} like the header"
-            errors.append(f"{name}:{lineno}: expected {expected}, got {len(rec)} field(s): {sep.join(rec)[:80]!r}")
-            continue
-        rows.append((lineno, rec))
-    return Table(name, sep, header, rows, errors)
-
-
 def _columns(header: list[str], wanted: tuple[str, ...], name: str) -> dict[str, int]:
-    norm = [_norm(h) for h in header]
+    norm = [normalise_header(h) for h in header]
     cols: dict[str, int] = {}
     for key, names in COLUMN_NAMES.items():
         for i, h in enumerate(norm):
@@ -473,12 +85,12 @@ def _columns(header: list[str], wanted: tuple[str, ...], name: str) -> dict[str,
                 break
     missing = [k for k in wanted if k not in cols]
     if missing:
-        raise ImportFormatError([f"{name}:1: header {header!r} lacks column(s) "
-                                 + ", ".join(f"{k} (one of {', '.join(COLUMN_NAMES[k])})" for k in missing)])
+        raise CsvFormatError([f"{name}:1: header {header!r} lacks column(s) "
+                              + ", ".join(f"{k} (one of {', '.join(COLUMN_NAMES[k])})" for k in missing)])
     return cols
 
 
-# -- the two formats -------------------------------------------------------------------------------
+# -- Eloverblik -------------------------------------------------------------------------------------
 
 def parse_eloverblik(text: str, name: str = "<csv>", decimal_mark: str | None = None) -> list[IntervalRow]:
     """Rows of an Eloverblik/DataHub export; raises :class:`ImportFormatError` listing every bad line."""
@@ -516,38 +128,7 @@ def eloverblik_rows(text: str, name: str = "<csv>",
             rows.append(IntervalRow(lineno, mp, start, end, q * UNIT_TO_WH[unit], name))
         except ValueError as exc:
             errors.append(f"{name}:{lineno}: {exc}")
-    return rows, sorted(errors, key=_line_of)
-
-
-def parse_time_value(text: str, name: str = "<csv>", decimal_mark: str | None = None) -> list[ValueRow]:
-    """A generic ``time,value`` CSV (header required; ``;`` with decimal comma or ``,`` with point)."""
-    rows, errors = time_value_rows(text, name, decimal_mark)
-    if errors:
-        raise ImportFormatError(errors)
-    return rows
-
-
-def time_value_rows(text: str, name: str = "<csv>",
-                    decimal_mark: str | None = None) -> tuple[list[ValueRow], list[str]]:
-    """The rows that read well and the errors of those that do not (see :func:`eloverblik_rows`)."""
-    table = read_table(text, name, "time{sep}value")
-    if len(table.header) < 2:
-        raise ImportFormatError([f"{name}:1: expected a header 'time{table.sep}value', got {table.header!r}"])
-    errors = list(table.errors)
-    dm = detect_decimal_mark([(ln, rec[1]) for ln, rec in table.rows], table.sep, name, decimal_mark)
-    rows: list[ValueRow] = []
-    times = LocalTimes()
-    for lineno, rec in table.rows:
-        try:
-            rows.append(ValueRow(lineno, times.resolve(rec[0], lineno), parse_number(rec[1], dm)))
-        except ValueError as exc:
-            errors.append(f"{name}:{lineno}: {exc}")
-    return rows, sorted(errors, key=_line_of)
-
-
-def _line_of(error: str) -> int:
-    m = re.search(r":(\d+): ", error)
-    return int(m.group(1)) if m else 0
+    return rows, sorted(errors, key=line_of)
 
 
 def infer_interval_ms(rows: list[IntervalRow]) -> int:
@@ -555,16 +136,4 @@ def infer_interval_ms(rows: list[IntervalRow]) -> int:
     ends = [r.end_ms - r.start_ms for r in rows if r.end_ms is not None]
     if ends:
         return max(set(ends), key=ends.count)
-    starts = sorted(r.start_ms for r in rows)
-    steps = [b - a for a, b in itertools.pairwise(starts) if b > a]
-    if not steps:
-        return int(timedelta(hours=1).total_seconds() * 1000)
-    return max(set(steps), key=steps.count)
-
-
-def local_text(ms: int) -> str:
-    """An instant as Danish local time with its offset, for messages."""
-    try:
-        return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(LOCAL_TZ).isoformat(sep=" ", timespec="minutes")
-    except (OverflowError, OSError, ValueError):  # beyond year 9999
-        return f"{ms} ms after 1970"
+    return most_common_step_ms(r.start_ms for r in rows)

@@ -38,10 +38,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 
 from pymodbus.exceptions import ModbusException
 
+from energimon.collector.health import DeviceHealth
 from energimon.collector.modbus.client import (
     REQUEST_CONTEXT,
     BadAnswer,
@@ -65,7 +65,7 @@ from energimon.collector.modbus.registers import (
     decode_info,
     plan_reads,
 )
-from energimon.config.settings import ModbusTcpDevice
+from energimon.collector.modbus.settings import ModbusTcpDevice
 from energimon.model import Reading
 from energimon.stamps import Stamper
 
@@ -79,21 +79,6 @@ QUARANTINE_RETRY_POLLS = 10
 SUNSPEC = "sunspec"
 CLOCK_STEP_S = 1.0  # the system clock moved this much more (or less) than the monotonic one: a step
 
-
-@dataclass
-class DeviceHealth:
-    online: bool = False
-    last_success_ms: int | None = None
-    polls: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-    missing_fields: int = 0
-
-    def count(self, kind: str) -> None:
-        self.errors[kind] = self.errors.get(kind, 0) + 1
-
-    @property
-    def error_total(self) -> int:
-        return sum(self.errors.values())
 
 
 class DeviceUnreachable(Exception):

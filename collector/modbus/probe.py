@@ -22,7 +22,7 @@ from energimon.collector.modbus.client import REQUEST_CONTEXT
 from energimon.collector.modbus.identity import describe
 from energimon.collector.modbus.poller import DeviceUnreachable, ModbusPoller
 from energimon.collector.modbus.registers import decode, plan_reads
-from energimon.config.settings import ModbusTcpDevice
+from energimon.collector.modbus.settings import ModbusTcpDevice
 from energimon.model import CHANNELS, Role
 
 COMMON_UNIT_IDS = (1, 2, 3, 126, 247)

@@ -6,6 +6,7 @@ import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from energimon.collector.modbus.fields import InfoField, RegisterField
 
@@ -39,6 +40,7 @@ def raw_value(field: RegisterField, regs: Sequence[int]) -> int | float:
     if len(regs) != field.width:
         raise ValueError(f"{field.channel}: expected {field.width} registers, got {len(regs)}")
     if field.type == "bit":
+        assert field.bit is not None  # RegisterField requires 'bit' for type "bit"
         return (regs[0] >> field.bit) & 1
     if field.type == "bool":
         return 1 if regs[0] else 0
@@ -117,7 +119,7 @@ def decode_string(regs: Sequence[int], byte_order: str = "big") -> str | None:
 def encode_string(text: str, registers: int, byte_order: str = "big") -> list[int]:
     """Registers holding ``text`` NUL-padded (for simulators); longer text is cut to fit."""
     raw = text.encode("utf-8")[: 2 * registers].ljust(2 * registers, b"\0")
-    order = "big" if byte_order == "big" else "little"
+    order: Literal["big", "little"] = "big" if byte_order == "big" else "little"
     return [int.from_bytes(raw[i : i + 2], order) for i in range(0, len(raw), 2)]
 
 

@@ -55,8 +55,9 @@ def device_identity_lines(settings) -> list[str]:
     for dev in settings.devices:
         rec = records.get((dev.site, dev.id))
         if rec is None:
-            try:  # only devices that can tell who they are are worth a line
-                readable = dev.profile == "sunspec" or bool(dev.profile and load_profile(dev.profile).info)
+            try:  # only devices that can tell who they are are worth a line (an M-Bus meter always can)
+                readable = (dev.protocol == "mbus_tcp" or dev.profile == "sunspec"
+                            or bool(dev.profile and load_profile(dev.profile).info))
             except ProfileError:
                 readable = False
             if readable:

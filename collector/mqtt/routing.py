@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 
 from energimon.collector.mqtt.formats import FORMATS
 from energimon.collector.mqtt.formats.base import FieldSpec, FormatSpec, Parsed
+from energimon.collector.mqtt.settings import MqttSubscription
 from energimon.collector.mqtt.topics import TopicTemplate
 from energimon.collector.mqtt.units import convert
-from energimon.config.mqtt_settings import MqttSubscription
 from energimon.model import DeviceTimedReading, Reading, validate_reading
 from energimon.stamps import Stamper
 

@@ -57,8 +57,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from energimon.collector.mqtt.routing import Message, Outcome, Router
+from energimon.collector.mqtt.settings import MqttSettings
 from energimon.collector.mqtt.state import WRITE_EVERY_S, BrokerStateFile
-from energimon.config.mqtt_settings import MqttSettings
 from energimon.model import CHANNELS, LOCAL_TZ, Reading
 from energimon.stamps import Stamper
 from energimon.store.spool import Spool, SpoolFull

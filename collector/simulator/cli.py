@@ -1,4 +1,5 @@
-"""``energimon simulate``: serve the simulated Sorø devices over Modbus TCP (commissioning training, ``probe``)."""
+"""``energimon simulate``: serve the simulated Sorø devices over Modbus TCP and M-Bus/TCP (commissioning training,
+``probe``, ``mbus-probe``)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ from energimon.cliutil import Commands, Config
 
 
 def register(commands: Commands) -> None:
-    p = commands.add_parser("simulate", help="serve the simulated Sorø devices over Modbus TCP",
+    p = commands.add_parser("simulate", help="serve the simulated Sorø devices over Modbus TCP and M-Bus/TCP",
                             description="Serve the simulated main meters and SunSpec PV inverters of Sorø Rådhus, "
-                                        "Stenlille hallen and Dianalund Bibliotek until Ctrl-C (commissioning "
-                                        "training, trying probe).")
+                                        "Stenlille hallen and Dianalund Bibliotek, and the town hall's district "
+                                        "heating meter (Kamstrup MULTICAL 603 on M-Bus behind an M-Bus/TCP "
+                                        "gateway, and as a Modbus module), until Ctrl-C (commissioning training, "
+                                        "trying probe and mbus-probe).")
     p.set_defaults(handler=cmd_simulate)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=5020,
-                   help="first port; meters then inverters on consecutive ports (default 5020)")
+                   help="first port; meters, inverters, the Modbus heat meter and the M-Bus gateway on "
+                        "consecutive ports (default 5020)")
 
 
 def cmd_simulate(args: argparse.Namespace, config: Config) -> int:
@@ -24,6 +28,7 @@ def cmd_simulate(args: argparse.Namespace, config: Config) -> int:
     import signal
 
     from energimon.collector.simulator.buildings import SORO_BUILDINGS
+    from energimon.collector.simulator.mbus_gateway import MbusGateway, SimulatedMultical
     from energimon.collector.simulator.modbus_server import MeterSimulator
     from energimon.logs import setup_logging
 
@@ -35,7 +40,8 @@ def cmd_simulate(args: argparse.Namespace, config: Config) -> int:
         pv_ports = [args.port + n + i for i in range(sum(b.pv_kwp > 0 for b in SORO_BUILDINGS))]
         heat_port = args.port + n + len(pv_ports)
         async with MeterSimulator(host=args.host, ports=ports, with_pv=True, pv_ports=pv_ports,
-                                  with_heat=True, heat_port=heat_port) as sim:
+                                  with_heat=True, heat_port=heat_port) as sim, \
+                MbusGateway([SimulatedMultical()], host=args.host, port=heat_port + 1) as gateway:
             for m in sim.meters:
                 print(f"{m.building.name}: main meter (eastron.sdm630) on {args.host}:{m.port} unit {m.unit_id}")
             for inv in sim.inverters:
@@ -44,6 +50,10 @@ def cmd_simulate(args: argparse.Namespace, config: Config) -> int:
             if sim.heat_meter is not None:
                 building, port, _ = sim.heat_meter
                 print(f"{building.name}: district heating meter (kamstrup.multical603) on {args.host}:{port} unit 1")
+            for m in gateway.meters:
+                print(f"{SORO_BUILDINGS[0].name}: district heating meter on M-Bus (Kamstrup MULTICAL 603, primary "
+                      f"address {m.address}, secondary address {m.ident}) behind an M-Bus/TCP gateway on "
+                      f"{args.host}:{gateway.port}")
             print("Ctrl-C stops the simulator.", flush=True)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

@@ -20,7 +20,7 @@ import difflib
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 if TYPE_CHECKING:
     from energimon.config.settings import Settings
@@ -33,7 +33,8 @@ EXIT_USAGE = 64  # a wrong argument (unknown series or site, bad date), sysexits
 EXIT_DATA = 65  # bad input data (an import file with bad lines), sysexits.h EX_DATAERR
 EXIT_SOFTWARE = 70  # a bug: an unexpected exception, sysexits.h EX_SOFTWARE
 
-Commands = argparse._SubParsersAction
+# a string: argparse's class is generic only in its type stubs, not at run time
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """The subparsers a ``register`` function adds its commands to."""
 
 

@@ -12,7 +12,7 @@ CONTEXT_KEYS = ("site", "device")
 class LineFormatter(logging.Formatter):
     """``2026-11-29T10:00:00Z INFO energimon.collector.modbus site=x device=y: message``"""
 
-    converter = time.gmtime
+    converter = time.gmtime  # type: ignore[assignment]  # logging's documented way to log UTC; mypy binds it as a method
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%SZ")

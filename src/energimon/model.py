@@ -95,6 +95,8 @@ _CHANNELS: tuple[ChannelInfo, ...] = (
     ChannelInfo("flow_m3_h", "m3/h", Kind.GAUGE, "volume flow"),
     ChannelInfo("supply_temp_c", "degC", Kind.GAUGE, "supply (forward) temperature"),
     ChannelInfo("return_temp_c", "degC", Kind.GAUGE, "return temperature"),
+    ChannelInfo("operating_time_h", "h", Kind.COUNTER, "the meter's operating hour counter (hours it has measured)",
+                0.0),
     ChannelInfo("outdoor_temp_c", "degC", Kind.GAUGE, "outdoor air temperature"),
     ChannelInfo("irradiance_w_m2", "W/m2", Kind.GAUGE, "plane-of-array irradiance", 0.0),
     ChannelInfo("module_temp_c", "degC", Kind.GAUGE, "PV module temperature"),
@@ -108,6 +110,11 @@ _CHANNELS: tuple[ChannelInfo, ...] = (
     ChannelInfo("fields_missing", "1", Kind.GAUGE, "configured values the device does not deliver (quarantined)", 0.0),
     ChannelInfo("serial_changes", "1", Kind.COUNTER,
                 "times the device's serial number changed (swapped device or wrong unit id)", 0.0),
+    # what the meter itself reports about its health (M-Bus heat meters), 0 = no error
+    ChannelInfo("info_code", "1", Kind.GAUGE, "the meter's own info/error bits as it sends them (vendor-specific "
+                "bit field, e.g. Kamstrup's info code; 0 = no error)", 0.0),
+    ChannelInfo("meter_status", "1", Kind.GAUGE, "status byte of the meter's M-Bus answer (EN 13757-3): 4 power low, "
+                "8 permanent error, 16 temporary error, 1/2 application busy/error; 0 = no error", 0.0),
 )
 
 CHANNELS: dict[str, ChannelInfo] = {c.name: c for c in _CHANNELS}

@@ -7,7 +7,7 @@ fix; ``energimon check-config`` prints the warnings and ``energimon run`` logs t
 warnings, not errors: the daemon still starts (a monitoring gap is worse than a warning in the log).
 
 Credentials in a URL (``http://user:password@influx:8086``) are refused when the configuration is
-loaded (:func:`energimon.config.validators.url_credential_problems`): the password or token has its
+loaded (:func:`energimon.validators.url_credential_problems`): the password or token has its
 own setting, which is a ``SecretStr``, can come from a file or the environment and is never printed.
 A URL is printed in many places (``check-config``, ``status``, the start line, every store error, the
 job-run log), so refusing it once is safer than redacting it everywhere.  :func:`redact_url_credentials`

@@ -36,6 +36,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+from typing import Protocol
 
 from energimon.model import MAX_FUTURE_MS
 
@@ -44,10 +45,16 @@ log = logging.getLogger("energimon.stamps")
 STEP_WARN_S = 1.0  # the system clock moved back this much against the monotonic clock: a step, say so
 
 
+class Clock(Protocol):
+    """What the stamper reads: ``time()`` in seconds since the epoch (the :mod:`time` module, or a test's clock)."""
+
+    def time(self) -> float: ...
+
+
 class Stamper:
     """Gives out stamps (epoch ms) per stream; thread-safe (MQTT stamps in a worker thread, Modbus on the loop)."""
 
-    def __init__(self, clock=time):
+    def __init__(self, clock: Clock = time) -> None:
         self._clock = clock  # ``time()`` in seconds; replaceable for tests of clock steps
         self._last: dict[str, int] = {}
         self._pending: dict[str, int] = {}  # stamps not yet known to be committed in the spool

@@ -129,11 +129,16 @@ class StreamPublisher:
     for those, so acknowledgements are counted here from the callback instead.
     """
 
-    def __init__(self, port: int, items: list[tuple[str, str]], interval_s: float, client_id: str):
+    def __init__(self, port: int, items: list[tuple[str, str]], interval_s: float, client_id: str,
+                 holds: tuple[int, ...] = ()):
+        """``holds``: after publishing that many items, wait for :meth:`release` (one release per hold), so a
+        fault can be injected before the stream is over however slow the machine is."""
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
         self.items, self.interval_s = items, interval_s
+        self._holds = {count: threading.Event() for count in holds}
+        self._releases = [self._holds[count] for count in sorted(holds)]
         self.acked: set[int] = set()
         self.mids: list[int] = []
         self._lock = threading.Lock()
@@ -151,11 +156,18 @@ class StreamPublisher:
             self.acked.add(mid)
 
     def _run(self) -> None:
-        for topic, payload in self.items:
+        for i, (topic, payload) in enumerate(self.items):
+            if i in self._holds:
+                self._holds[i].wait(120)  # bounded: a test that forgets to release still ends
             info = self.client.publish(topic, payload, qos=1)
             with self._lock:
                 self.mids.append(info.mid)
             time.sleep(self.interval_s)
+
+    def release(self) -> None:
+        """Let the stream go on past its next hold."""
+        if self._releases:
+            self._releases.pop(0).set()
 
     def start(self) -> StreamPublisher:
         self.thread.start()

@@ -25,10 +25,10 @@ import pytest
 from conftest import InfluxServer
 from helpers.wait import async_wait_for
 
-from energimon.config.influx_settings import InfluxSettings
 from energimon.model import Reading, now_ms
 from energimon.store.base import StoreError
 from energimon.store.influx import InfluxStore
+from energimon.store.settings import InfluxSettings
 from energimon.store.spool import Spool
 from energimon.store.writer import SpoolWriter
 from faults.harness import Tally, assert_exact, influx_rows, tally

@@ -27,9 +27,10 @@ def _registrations():
     """Each package's ``register``, in the order ``energimon --help`` lists their commands."""
     from energimon.analytics.alerting import cli as alerting
     from energimon.analytics.report import cli as report
-    from energimon.analytics.solar import cli as solar
+    from energimon.analytics.report import solar_cli as solar
     from energimon.app import commands as app
     from energimon.collector.importer import cli as importer
+    from energimon.collector.mbus import cli as mbus
     from energimon.collector.modbus import cli as modbus
     from energimon.collector.simulator import cli as simulator
     from energimon.collector.sources import cli as sources
@@ -37,7 +38,7 @@ def _registrations():
     from energimon.store import cli as store
     from energimon.web import cli as web
 
-    return (app.register, store.register, modbus.register, simulator.register, importer.register,
+    return (app.register, store.register, modbus.register, mbus.register, simulator.register, importer.register,
             sources.register, report.register, solar.register, report.register_mail, alerting.register,
             mail.register, web.register)
 
@@ -87,7 +88,9 @@ def _command_name(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     """The command that ran, as its usage line names it (``energimon report savings``)."""
     while True:
         action = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
-        word = getattr(args, action.dest, None) if action is not None else None
+        if action is None:
+            return parser.prog
+        word = getattr(args, action.dest, None)
         if not isinstance(word, str) or word not in action.choices:
             return parser.prog
         parser = action.choices[word]

@@ -126,7 +126,7 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 def cmd_latest(args: argparse.Namespace, config: Config) -> int:
     import pandas as pd
 
-    from energimon.analytics.solar.cli import solar_summary_for_latest
+    from energimon.analytics.report.solar_cli import solar_summary_for_latest
     from energimon.model import CHANNELS, LOCAL_TZ
     from energimon.store import open_store
 

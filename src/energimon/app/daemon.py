@@ -76,7 +76,14 @@ class Daemon:
         with _starting("Modbus devices"):
             self.pollers = [ModbusPoller(d, self.accept, self.modbus_pool, self.device_info,
                                          self.stamper)
-                            for d in settings.devices if d.enabled]
+                            for d in settings.devices if d.enabled and d.protocol == "modbus_tcp"]
+        mbus = [d for d in settings.devices if d.enabled and d.protocol == "mbus_tcp"]
+        if mbus:  # M-Bus meters behind M-Bus/TCP gateways: the same poller shape (health, source, run)
+            from energimon.collector.mbus.poller import GatewayPool, MbusPoller
+
+            pool = GatewayPool()  # meters behind one gateway share its connection
+            with _starting("M-Bus meters"):
+                self.pollers += [MbusPoller(d, self.accept, pool, self.device_info, self.stamper) for d in mbus]
         self.mqtt = None
         if settings.mqtt is not None:
             from energimon.collector.mqtt.runtime import MqttCollector

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from energimon.app.daemon import Daemon
+from energimon.collector.simulator.mbus_gateway import MbusGateway, SimulatedMultical
 from energimon.collector.simulator.modbus_server import MeterSimulator
 from energimon.config.settings import load_settings
 from energimon.model import CHANNELS
@@ -108,25 +109,45 @@ profile = "{profile}"
 interval_s = {interval}
 """
 
+MBUS_DEVICE = """
+[[devices]]
+site = "{site}"
+id = "fjernvarme"
+role = "heat"
+protocol = "mbus_tcp"
+host = "127.0.0.1"
+port = {port}
+address = {address}
+interval_s = {interval}
+"""
+"""The town hall's district heating meter: a Kamstrup MULTICAL 603 read over M-Bus through a gateway, as such
+meters usually are (the Modbus profile has no energy or volume registers: see config/profiles/kamstrup.toml)."""
+
 ESCO_MARKER = "# --- energimon demo --esco"
 """Starts the [esco]/[datahub] tail that `energimon demo --esco` appends; rewriting the config keeps it."""
 
-SHOWN = ("power_w", "energy_import_wh", "energy_export_wh", "pv_power_w", "pv_energy_wh", "heat_power_w")
+SHOWN = ("power_w", "energy_import_wh", "energy_export_wh", "pv_power_w", "pv_energy_wh", "heat_power_w",
+         "heat_energy_wh")
 
 
-def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float, web_port: int | None = None) -> Path:
-    """The demo's config; with ``web_port`` also the web application's section (served by the daemon)."""
+def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float, web_port: int | None = None,
+                      mbus: MbusGateway | None = None) -> Path:
+    """The demo's config; with ``web_port`` also the web application's section (served by the daemon), with
+    ``mbus`` the town hall's district heating meter read over M-Bus through that gateway."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "energimon.toml"
     devices = [(m.building.site, "hovedmaaler", "grid", m.port, "eastron.sdm630") for m in sim.meters]
     devices += [(inv.building.site, "inverter", "pv", inv.port, "sunspec") for inv in sim.inverters]
-    if sim.heat_meter is not None:
+    if sim.heat_meter is not None and mbus is None:  # the Modbus one (partial profile), when not on M-Bus
         building, port, _ = sim.heat_meter
         devices.append((building.site, "fjernvarme", "heat", port, "kamstrup.multical603"))
     text = "".join(
         DEVICE.format(site=site, id=dev_id, role=role, port=port, profile=profile, interval=interval_s)
         for site, dev_id, role, port, profile in devices
     )
+    if mbus is not None:
+        text += "".join(MBUS_DEVICE.format(site=sim.meters[0].building.site, port=mbus.port, address=m.address,
+                                           interval=interval_s) for m in mbus.meters)
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     esco = old[old.index(ESCO_MARKER):] if ESCO_MARKER in old else ""  # so `report savings` keeps working
     web = "\n" + DEMO_WEB.format(web_port=web_port) if web_port is not None else ""
@@ -188,7 +209,7 @@ def quantum_wh(value_wh: float) -> float:
 
 def _steps(b, seed: int, times_s: np.ndarray, column: str) -> np.ndarray:
     """Synthetic energy (Wh) of ``b`` from each time to the next (one fewer than ``times_s``)."""
-    from energimon.analytics.solar.synthetic import power_at, step_energy_wh
+    from energimon.collector.simulator.solar import power_at, step_energy_wh
 
     if len(times_s) < 2:
         return np.empty(0)
@@ -319,16 +340,19 @@ async def run_demo(folder: Path, seconds: float | None, interval_s: float, out=s
               file=out, flush=True)
     # also without a history: the live meters go on from what earlier demo runs stored, never backwards
     start_wh = await asyncio.to_thread(write_history, folder / "store.db", history_days)
-    sim = MeterSimulator(with_pv=True, with_heat=True, start_wh=start_wh)
+    sim = MeterSimulator(with_pv=True, start_wh=start_wh)
+    heat = MbusGateway([SimulatedMultical()])  # the town hall's district heating meter, on M-Bus
     await sim.start()
+    await heat.start()
     daemon = None
     try:
-        config = write_demo_config(folder, sim, interval_s, _free_port())
+        config = write_demo_config(folder, sim, interval_s, _free_port(), mbus=heat)
         settings = load_settings(config)
         await asyncio.to_thread(_demo_users, settings)
         print("energimon demo: 3 simulated Sorø buildings on 127.0.0.1 — main meters on ports "
               f"{', '.join(str(m.port) for m in sim.meters)}, SunSpec PV inverters on "
-              f"{', '.join(str(i.port) for i in sim.inverters)}", file=out)
+              f"{', '.join(str(i.port) for i in sim.inverters)}, the town hall's district heating meter "
+              f"(M-Bus) behind a gateway on port {heat.port}", file=out)
         print(f"  config: {config}\n  store:  {settings.store.path}\n  spool:  {settings.spool.path}", file=out)
         print(f"  web:    {settings.web.public_url}/  (log in as "
               + " or ".join(f"{u} / {DEMO_PASSWORD} ({role})" for u, role, _, _ in DEMO_USERS) + ")", file=out)
@@ -361,4 +385,5 @@ async def run_demo(folder: Path, seconds: float | None, interval_s: float, out=s
         print(f"energimon demo stopped; the data stays in {folder}", file=out, flush=True)
         return code
     finally:
+        await heat.stop()
         await sim.stop()

@@ -6,7 +6,7 @@ baseline year and the reporting period up to the end of last month), an hourly o
 then prints the commands that import the files and write the report.  Nothing runs live: the ESCO
 path works on historical data, which is how an energy team gets it (exports from eloverblik.dk).
 
-The data follow :mod:`energimon.analytics.synthetic`'s building model (CalTRACK heating model
+The data follow :mod:`energimon.collector.simulator.synthetic`'s building model (CalTRACK heating model
 ``U = μ + β_H·max(0, T_b − T)`` times a weekend factor, plus noise, minus an injected saving from
 the measure date).  The three sites share one outdoor temperature (they lie within 10 km), so one
 temperature file serves the contract.  Weather and noise are drawn per calendar day from a fixed
@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from energimon.analytics.esco import add_months
-from energimon.analytics.synthetic import SyntheticBuilding, daily_temperature_c
 from energimon.app.demo import DEMO_CONFIG, ESCO_MARKER
+from energimon.calendar import add_months
+from energimon.collector.simulator.synthetic import SyntheticBuilding, daily_temperature_c
 from energimon.model import LOCAL_TZ
 
 ORIGIN = dt.date(2000, 1, 1)

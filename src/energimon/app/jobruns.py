@@ -86,9 +86,12 @@ def _rows(db: sqlite3.Connection) -> list[JobRun]:
 
 
 def read_job_runs(path: Path) -> list[JobRun]:
-    """Every job's row, read-only (``energimon status``).  Raises :class:`sqlite3.Error`."""
+    """Every job's row, read-only (``energimon status``); none while the daemon has not yet created the log's
+    table (the file exists a moment before).  Raises :class:`sqlite3.Error`."""
     db = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, timeout=10)
     try:
+        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'job_runs'").fetchone() is None:
+            return []
         return _rows(db)
     finally:
         db.close()
@@ -144,6 +147,7 @@ class JobRunLog:
 
     def daemon_started(self, jobs: dict[str, int | None]) -> None:
         """A daemon run begins with ``jobs`` (id -> next due ms): runs cut off by a kill become interrupted."""
+        ops: list[tuple[str, tuple[object, ...]]]
         ops = [("UPDATE job_runs SET outcome = 'interrupted', error = 'the daemon stopped during the run' "
                 "WHERE outcome = 'running'", ()),
                ("UPDATE job_runs SET scheduled = 0, next_due_ms = NULL", ())]

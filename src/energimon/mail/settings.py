@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from energimon.config.validators import check_emails
+from energimon.validators import check_emails
 
 # Scopes of the client-credentials flow (".default": the application permissions an admin consented to).
 # Exchange Online SMTP AUTH: https://learn.microsoft.com/en-us/exchange/client-developer/legacy-protocols/

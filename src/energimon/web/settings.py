@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from energimon.validators import parse_listen
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -30,21 +32,6 @@ def _read_secret(path: Path, key: str) -> SecretStr:
     except OSError as exc:
         raise ValueError(f"{key}: cannot read secret file {path}: {exc.strerror}") from None
 
-
-def parse_listen(value: str) -> tuple[str, int]:
-    """``host:port`` or ``[ipv6]:port`` → (host, port); ValueError saying what is wrong."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not host:
-        raise ValueError(f"{value!r} is not host:port (e.g. \"127.0.0.1:8080\")")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        raise ValueError(f"{value!r}: write an IPv6 address in brackets, e.g. \"[::1]:8080\"")
-    if not host or any(c.isspace() for c in host):
-        raise ValueError(f"{value!r}: the host is empty or contains spaces")
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise ValueError(f"{value!r}: the port must be a number from 1 to 65535")
-    return host, int(port)
 
 
 class RoleRule(_Strict):
@@ -186,7 +173,7 @@ class WebSettings(_Strict):
     @field_validator("listen")
     @classmethod
     def _listen(cls, value: str) -> str:
-        parse_listen(value)
+        parse_listen(value, 8080)
         return value
 
     @field_validator("root_path")
@@ -219,11 +206,11 @@ class WebSettings(_Strict):
 
     @property
     def host(self) -> str:
-        return parse_listen(self.listen)[0]
+        return parse_listen(self.listen, 8080)[0]
 
     @property
     def port(self) -> int:
-        return parse_listen(self.listen)[1]
+        return parse_listen(self.listen, 8080)[1]
 
     @property
     def secure_cookies(self) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from energimon.calendar import local_day_index, local_midnight
 from energimon.model import LOCAL_TZ, Reading
 
 
@@ -52,14 +53,14 @@ def synthetic_readings(b: SyntheticBuilding, start: dt.date, end: dt.date, measu
     ``saving_kwh`` (injected) per local day.  Energy is spread evenly over the
     hours of each local day (23/24/25 on DST days).
     """
-    days = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D", inclusive="left").tz_localize(LOCAL_TZ)
+    days = local_day_index(start, end)
     rng = np.random.default_rng(seed + 1000)
     temp = daily_temperature_c(days, seed)
-    saving = np.where(days >= pd.Timestamp(measure).tz_localize(LOCAL_TZ), b.saving_kwh_per_day, 0.0)
+    saving = np.where(days >= pd.Timestamp(local_midnight(measure)), b.saving_kwh_per_day, 0.0)
     weekend = days.day_of_week.to_numpy() >= 5
     usage = ((b.intercept_kwh_per_day + b.beta_hdd_kwh_per_k_day * np.maximum(0.0, b.balance_c - temp))
              * np.where(weekend, b.weekend_factor, 1.0) + rng.normal(0, b.noise_kwh_per_day, len(days)) - saving)
-    edges = pd.DatetimeIndex([*days, (days[-1].tz_localize(None) + pd.Timedelta(days=1)).tz_localize(LOCAL_TZ)])
+    edges = local_day_index(start, end + dt.timedelta(days=1))
     edge_ms = edges.tz_convert("UTC").as_unit("ms").asi8
     n_hours = ((edge_ms[1:] - edge_ms[:-1]) // 3_600_000).astype(int)
     hour_ms = np.concatenate([np.arange(a, b_, 3_600_000) for a, b_ in itertools.pairwise(edge_ms)])

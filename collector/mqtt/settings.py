@@ -1,8 +1,9 @@
 """Settings of the MQTT collector: the ``[mqtt]`` table and its ``[[mqtt.subscriptions]]``.
 
-Loaded as part of :class:`energimon.config.settings.Settings`; the cross-checks
-that need the whole configuration (sites exist) are in :func:`cross_check_mqtt`.
-Nothing here connects to a broker: ``energimon check-config`` stays offline.
+Owned by the MQTT collector (see README.md and sample.toml in this folder) and loaded as part
+of the configuration (``energimon.config``); the cross-checks that need the whole configuration
+(sites exist) are in :func:`cross_check_mqtt`.  Nothing here connects to a broker:
+``energimon check-config`` stays offline.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from energimon.collector.mqtt.formats import FORMATS
+from energimon.collector.mqtt.topics import TopicTemplate
+from energimon.collector.mqtt.units import UNITS, check_unit
 from energimon.model import CHANNELS, ID_RULE, Role, is_valid_id
 
 FORMAT_NAMES = ("plain", "json", "shelly_gen2", "tasmota", "zigbee2mqtt")
@@ -111,10 +115,6 @@ class MqttSubscription(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> MqttSubscription:
-        from energimon.collector.mqtt.formats import FORMATS
-        from energimon.collector.mqtt.topics import TopicTemplate
-        from energimon.collector.mqtt.units import check_unit
-
         try:
             tpl = TopicTemplate.parse(self.topic)
         except ValueError as exc:
@@ -153,11 +153,8 @@ class MqttSubscription(_Strict):
                 raise ValueError(f"'fields' is for multi-value formats ({', '.join(MULTI_VALUE_FORMATS)})")
             if self.unit is not None and self.channel is not None:
                 check_unit(self.unit, self.channel)
-            elif self.unit is not None:
-                from energimon.collector.mqtt.units import UNITS
-
-                if self.unit not in UNITS:
-                    raise ValueError(f"unknown unit {self.unit!r}; expected one of: {', '.join(UNITS)}")
+            elif self.unit is not None and self.unit not in UNITS:
+                raise ValueError(f"unknown unit {self.unit!r}; expected one of: {', '.join(UNITS)}")
         if self.format == "plain" and self.time_path is not None:
             raise ValueError("format 'plain' carries no time; use format 'json' for 'time_path'")
         return self
@@ -226,8 +223,6 @@ def cross_check_mqtt(mqtt: MqttSettings | None, sites: set[str]) -> list[tuple[s
             problems.append((f"{where}.topic", f"same topic as mqtt.subscriptions[{seen[sub.topic]}]"))
         seen.setdefault(sub.topic, i)
         if mqtt.publish.enabled:
-            from energimon.collector.mqtt.topics import TopicTemplate
-
             tpl = TopicTemplate.parse(sub.topic)
             prefix = mqtt.publish.topic_prefix
             for probe in (f"{prefix}/s/d/c", f"{prefix}/alerts/s"):

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from energimon.calendar import local_midnight
 from energimon.collector.simulator.buildings import BuildingModel
 from energimon.model import LOCAL_TZ, Reading
 
@@ -47,8 +48,8 @@ def _in_windows(t_s: np.ndarray, windows: Sequence[Window]) -> np.ndarray:
 def site_profile(b: BuildingModel, start: dt.date, end: dt.date, step_s: int = 60, seed: int = 0,
                  pv_outages: Sequence[Window] = ()) -> pd.DataFrame:
     """Load and PV power (W) per step over local days ``[start, end)``; index UTC seconds."""
-    t0 = pd.Timestamp(start).tz_localize(LOCAL_TZ).timestamp()
-    t1 = pd.Timestamp(end).tz_localize(LOCAL_TZ).timestamp()
+    t0 = local_midnight(start).timestamp()
+    t1 = local_midnight(end).timestamp()
     return power_at(b, np.arange(t0, t1 + step_s, step_s, dtype=np.int64), seed, pv_outages)
 
 

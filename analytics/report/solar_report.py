@@ -1,5 +1,7 @@
 """``energimon report solar``: the monthly solar report (PDF + CSV) on the shared report pipeline.
 
+The KPIs are computed by :mod:`energimon.analytics.solar.kpis`; this module renders them.
+
 Built with :mod:`energimon.analytics.report` (document model, PDF renderer, CSV writer, number
 formatting), so the solar and the savings reports look and behave alike.  Entry point for the CLI
 and a scheduler: :func:`generate_solar_report`.
@@ -24,8 +26,20 @@ from energimon.analytics.report.i18n import PRELIMINARY_SUFFIX, month_name, prel
 from energimon.analytics.report.i18n import tr as report_tr
 from energimon.analytics.report.numbers import MISSING, fmt_number, fmt_percent
 from energimon.analytics.report.pdf import render_pdf
-from energimon.analytics.solar.kpis import MIN_HOURS_SHARE, PERIOD_COLUMNS, SiteKpis, shown, site_inputs, site_kpis
-from energimon.analytics.solar.texts import KPI_NAMES_SHORT, t
+from energimon.analytics.report.solar_texts import KPI_NAMES_SHORT, t
+from energimon.analytics.solar.kpis import (
+    MIN_HOURS_SHARE,
+    PERIOD_COLUMNS,
+    SiteKpis,
+    missing_hours,
+    month_row,
+    portfolio_totals,
+    shown,
+    site_inputs,
+    site_kpis,
+)
+from energimon.calendar import local_midnight, next_month, report_cutoff
+from energimon.calendar import today as local_today
 from energimon.model import LOCAL_TZ
 
 log = logging.getLogger(__name__)
@@ -44,30 +58,20 @@ class SolarReportFiles:
     cutoff: dt.date | None = None  # the first day not counted: the month's end, or today
 
 
-def parse_month(text: str) -> dt.date:
-    """``YYYY-MM`` -> the first day of that month."""
-    try:
-        d = dt.datetime.strptime(text, "%Y-%m").date()
-    except ValueError:
-        raise ValueError(f"cannot read month {text!r}; expected YYYY-MM, e.g. 2026-06") from None
-    return d
+def live_devices(settings, site: str, series: pd.DataFrame) -> Callable[[str], bool]:
+    """Which of the site's devices are read live (a live meter wins over an imported DataHub copy of it in the
+    site balance: the same rule as the anomaly rules', :func:`~energimon.analytics.anomaly.sources.device_source`)."""
+    from energimon.analytics.anomaly.sources import LIVE, device_source
 
-
-def next_month(d: dt.date) -> dt.date:
-    return dt.date(d.year + d.month // 12, d.month % 12 + 1, 1)
+    mine = series[series["site"] == site]
+    roles = dict(zip(mine["device"], mine["role"], strict=False))
+    return lambda device: device_source(settings, site, device, str(roles.get(device, ""))) == LIVE
 
 
 def solar_sites(settings, series: pd.DataFrame) -> list[str]:
     """Configured sites with PV: arrays in the configuration or a PV counter in the store."""
     with_counter = set(series.loc[series["channel"] == "pv_energy_wh", "site"])
     return [sid for sid, s in settings.sites.items() if s.pv or sid in with_counter]
-
-
-def report_cutoff(month: dt.date, today: dt.date | None = None) -> dt.date:
-    """The first day not reported: the month's end or — in the running month — today (a day in progress is
-    neither missing nor counted)."""
-    today = today or dt.datetime.now(tz=LOCAL_TZ).date()
-    return min(next_month(month), max(today, month))
 
 
 def compute(settings, store, month: dt.date, sites: list[str] | None = None,
@@ -85,7 +89,7 @@ def compute(settings, store, month: dt.date, sites: list[str] | None = None,
     results = []
     for i, sid in enumerate(chosen):
         t0 = time.perf_counter()
-        inputs = site_inputs(sid, settings.sites[sid], series)
+        inputs = site_inputs(sid, settings.sites[sid], series, live_devices(settings, sid, series))
         results.append(site_kpis(store, inputs, month, end or next_month(month)))
         log.info("solar site=%s month=%s in %.2f s", sid, f"{month:%Y-%m}", time.perf_counter() - t0)
         if progress:
@@ -108,7 +112,7 @@ def generate_solar_report(settings, store, month: dt.date, sites: list[str] | No
     roughly doubles the rendering time: matplotlib draws every cell).  Idempotent: writing the same month
     again overwrites the same files.
     """
-    today = today or dt.datetime.now(tz=LOCAL_TZ).date()
+    today = today or local_today()
     if month > today:
         raise ValueError(f"{month:%Y-%m} has not begun (today is {today.isoformat()}): there is nothing to report")
     cutoff = report_cutoff(month, today)
@@ -154,7 +158,7 @@ def csv_rows(results: list[SiteKpis], lang: str = "da", month: dt.date | None = 
         p0 = r.inputs.p0_kwp or math.nan
         months = r.monthly
         if not len(months) and month is not None:  # no day over yet: the month row still says so
-            months = _month_row(r).to_frame().T.set_axis(pd.DatetimeIndex([pd.Timestamp(month)], name="start"))
+            months = month_row(r).to_frame().T.set_axis(pd.DatetimeIndex([pd.Timestamp(month)], name="start"))
         for period, frame in (("month", months), ("day", r.daily)):
             for start, row in frame.iterrows():
                 status = r.status(row)
@@ -189,18 +193,9 @@ def build_report(results: list[SiteKpis], month: dt.date, lang: str = "da", dail
     return report
 
 
-def _month_row(r: SiteKpis) -> pd.Series:
-    """The month's KPIs (hours 0 and NaN KPIs when no day of the month is over yet)."""
-    if len(r.monthly):
-        return r.monthly.iloc[0]
-    row = pd.Series(np.nan, index=PERIOD_COLUMNS)
-    row[["hours", "hours_complete", "expected_hours", "producing_hours", "expected_hours_no_data"]] = 0
-    return row
-
-
 def _shown_month(r: SiteKpis) -> pd.Series:
     """The month row as the report shows it: measured KPIs NaN ("–") without enough data."""
-    row = _month_row(r)
+    row = month_row(r)
     return shown(row, r.status(row))
 
 
@@ -218,14 +213,14 @@ def _overview(results: list[SiteKpis], lang: str) -> Section:
         rows.append([r.inputs.name, f0(r.inputs.p0_kwp), f0(m.pv_kwh), f2(m.final_yield_kwh_per_kwp),
                      f0(m.consumption_kwh), pc(m.self_consumption_ratio), pc(m.self_sufficiency_ratio),
                      pc(m.performance_ratio), pc(m.availability)])
-    tot = _portfolio(results)
-    left_out = [r for r in results if r.status(_month_row(r)) != "ok"]
+    tot = portfolio_totals(results)
+    left_out = [r for r in results if r.status(month_row(r)) != "ok"]
     star = " *" if left_out and len(left_out) < len(results) else ""  # a sum over only some sites
     rows.append([t("total", lang), f0(tot["kwp"]), f0(tot["pv_kwh"]) + star, f2(tot["yf"]) + star,
                  f0(tot["load"]) + star, pc(tot["scr"]) + star, pc(tot["ssr"]) + star, MISSING, MISSING])
     sec.table(Table(cols, rows, col_widths=[2.0, 0.6, 1.1, 1.0, 1.0, 1.45, 1.55, 0.7, 1.1], bold_last_row=True))
     for r in left_out:
-        sec.text(t("status_line", lang, what=r.inputs.name, why=status_reason(r, _month_row(r), lang)))
+        sec.text(t("status_line", lang, what=r.inputs.name, why=status_reason(r, month_row(r), lang)))
     if left_out:
         sec.text(t("total_none", lang) if len(left_out) == len(results) else
                  "* " + t("total_left_out", lang, names=", ".join(r.inputs.name for r in left_out)))
@@ -239,7 +234,7 @@ def _overview(results: list[SiteKpis], lang: str) -> Section:
 
     names = [r.inputs.name for r in results]
     yf = [float(_shown_month(r).final_yield_kwh_per_kwp) for r in results]
-    exp = [float(_month_row(r).expected_ac_kwh) / r.inputs.p0_kwp if r.inputs.p0_kwp else math.nan for r in results]
+    exp = [float(month_row(r).expected_ac_kwh) / r.inputs.p0_kwp if r.inputs.p0_kwp else math.nan for r in results]
 
     def draw(ax, names=names, yf=yf, exp=exp):
         x = np.arange(len(names))
@@ -252,31 +247,6 @@ def _overview(results: list[SiteKpis], lang: str) -> Section:
 
     sec.chart(Chart(draw, t("chart_kwp", lang), 0.22))
     return sec
-
-
-def _portfolio(results: list[SiteKpis]) -> dict[str, float]:
-    """Portfolio totals (ratios of the sites' sums; sites without the inputs are left out of a ratio, and sites
-    without enough data in the month are left out altogether: never counted as 0)."""
-    kwp = sum(r.inputs.p0_kwp for r in results)
-    months = [_shown_month(r) for r in results]
-    pv_sites = [m for m in months if math.isfinite(m.pv_kwh)]
-    pv = sum(m.pv_kwh for m in pv_sites)
-    pv_kwp = sum(r.inputs.p0_kwp for r, m in zip(results, months, strict=True) if math.isfinite(m.pv_kwh))
-    sc_sites = [m for m in months if math.isfinite(m.self_consumed_kwh)]
-    load_sites = [m for m in months if math.isfinite(m.consumption_kwh)]
-    sc = sum(m.self_consumed_kwh for m in sc_sites)
-    pv_sc = sum(_v(m.pv_kwh) for m in sc_sites)
-    load = sum(m.consumption_kwh for m in load_sites)
-    imp = sum(_v(m.import_kwh) for m in load_sites)
-    return {"kwp": kwp, "pv_kwh": pv if pv_sites else math.nan,
-            "yf": pv / pv_kwp if pv_kwp else math.nan,
-            "scr": sc / pv_sc if pv_sc > 0 else math.nan,
-            "load": load if load_sites else math.nan,
-            "ssr": (load - imp) / load if load > 0 else math.nan}
-
-
-def _v(x) -> float:
-    return float(x) if x is not None and math.isfinite(x) else 0.0
 
 
 def _site_section(r: SiteKpis, lang: str, daily_table: bool = False, alert_notes: list[str] | None = None) -> Section:
@@ -300,9 +270,9 @@ def _site_section(r: SiteKpis, lang: str, daily_table: bool = False, alert_notes
     rows.append([t("hours", lang), f"{int(m.hours_complete) if m.hours == m.hours else 0}/"
                                    f"{int(m.hours) if m.hours == m.hours else 0}"])
     sec.table(Table([t("month_table", lang), ""], rows, title="", col_widths=[3, 1.2]))
-    month_status = r.status(_month_row(r))
+    month_status = r.status(month_row(r))
     if month_status != "ok":
-        sec.text(t("status_line", lang, what=t("month_table", lang), why=status_reason(r, _month_row(r), lang)))
+        sec.text(t("status_line", lang, what=t("month_table", lang), why=status_reason(r, month_row(r), lang)))
     if r.not_computable:
         by_reason: dict[str, list[str]] = {}
         for k, why in r.not_computable.items():
@@ -351,7 +321,7 @@ def _site_section(r: SiteKpis, lang: str, daily_table: bool = False, alert_notes
 
     sec.text(f"{t('notes', lang)}:")
     # a month without any data needs one line, not one per day (and never "no outages")
-    notes = ([status_reason(r, _month_row(r), lang)] if month_status == "no_data" else outage_notes(r, lang))
+    notes = ([status_reason(r, month_row(r), lang)] if month_status == "no_data" else outage_notes(r, lang))
     notes += list(alert_notes or [])
     for n in notes or [t("no_notes", lang)]:
         sec.text("• " + n)
@@ -391,9 +361,7 @@ def pv_alert_notes(settings, sites: list[str], month: dt.date, lang: str = "da")
     alerts_cfg = getattr(settings, "alerts", None)
     if alerts_cfg is None:
         return {}
-    start = dt.datetime.combine(month.replace(day=1), dt.time(), tzinfo=LOCAL_TZ)
-    end = dt.datetime.combine((month.replace(day=28) + dt.timedelta(days=4)).replace(day=1), dt.time(),
-                              tzinfo=LOCAL_TZ)
+    start, end = local_midnight(month.replace(day=1)), local_midnight(next_month(month))
     try:
         alerts = read_alerts(alerts_cfg.state_path, states=("pending", "firing", "resolved"), rules=PV_ALERT_RULES,
                              overlapping=(start, end))
@@ -420,19 +388,12 @@ def pv_alert_notes(settings, sites: list[str], month: dt.date, lang: str = "da")
 def outage_notes(r: SiteKpis, lang: str = "da") -> list[str]:
     """Days with missing meter hours and days with hours without production when production was expected."""
     notes = []
-    h = r.hourly
-    day_key = h.index.tz_localize(None).normalize()
-    what_cols = [("pv_wh", "pv_kwh"), ("import_wh", "import_kwh"), ("export_wh", "export_kwh")]
-    measured = {"pv_wh": bool(r.inputs.pv), "import_wh": bool(r.inputs.grid_import),
-                "export_wh": bool(r.inputs.grid_export)}
+    missing = missing_hours(r)  # per day and measured counter (kpis.missing_hours)
     for start, row in r.daily.iterrows():
         day = start.date().isoformat()
-        in_day = day_key == start.tz_localize(None)
         parts = []
-        for col, name in what_cols:
-            if not measured[col]:
-                continue
-            k = int(h.loc[in_day, col].isna().sum())
+        for col, name in (("pv_wh", "pv_kwh"), ("import_wh", "import_kwh"), ("export_wh", "export_kwh")):
+            k = int(missing.at[start, col]) if col in missing.columns else 0
             if k:
                 parts.append(f"{KPI_NAMES_SHORT[name][lang]} {k} t" if lang == "da" else
                              f"{KPI_NAMES_SHORT[name][lang]} {k} h")
@@ -451,14 +412,14 @@ def summary_line(settings, store, day: dt.date | None = None, lang: str = "da",
                  sites: list[str] | None = None) -> str:
     """One line: each PV site's production, kWh/kWp, self-consumption and self-sufficiency for ``day``
     (default: today so far, local time).  Cheap: one local day of hourly windows per site."""
-    day = day or dt.datetime.now(tz=LOCAL_TZ).date()
+    day = day or local_today()
     series = store.series()
     sites = [s for s in solar_sites(settings, series) if sites is None or s in sites]
     if not sites:
         return t("summary", lang, day=day.isoformat(), parts=t("no_sites", lang))
     parts = []
     for sid in sites:
-        inputs = site_inputs(sid, settings.sites[sid], series)
+        inputs = site_inputs(sid, settings.sites[sid], series, live_devices(settings, sid, series))
         k = site_kpis(store, inputs, day, day + dt.timedelta(days=1))
         row = k.daily.iloc[0] if len(k.daily) else pd.Series(np.nan, index=PERIOD_COLUMNS)
         parts.append(t("summary_site", lang, name=inputs.name, pv=fmt_number(row.pv_kwh, 0, lang),

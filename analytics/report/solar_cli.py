@@ -48,7 +48,8 @@ def _out_dir(args, settings, config: Config) -> Path:
 
 
 def cmd_report_solar(args: argparse.Namespace, config: Config) -> int:
-    from energimon.analytics.solar.report import generate_solar_report, parse_month
+    from energimon.analytics.report.solar_report import generate_solar_report
+    from energimon.calendar import parse_month
     from energimon.store import open_store
 
     settings = config.settings()
@@ -81,7 +82,8 @@ def console_lines(files, month) -> list[str]:
     import datetime as dt
 
     from energimon.analytics.report.numbers import fmt_number, fmt_percent
-    from energimon.analytics.solar.report import _month_row, status_reason
+    from energimon.analytics.report.solar_report import status_reason
+    from energimon.analytics.solar.kpis import month_row
 
     lines = []
     if files.preliminary:
@@ -90,7 +92,7 @@ def console_lines(files, month) -> list[str]:
                      if files.cutoff > month else
                      f"preliminary: {month:%Y-%m} has just begun; none of its days is over yet")
     for r in files.results:
-        m = _month_row(r)
+        m = month_row(r)
         if r.status(m) != "ok":
             lines.append(f"{r.inputs.site}: – ({status_reason(r, m, 'en')})")
             continue
@@ -109,7 +111,7 @@ def solar_summary_for_latest(settings, store, site: str | None = None) -> str | 
     Never raises: ``latest`` (:func:`energimon.app.commands.cmd_latest`) must keep working when the KPIs
     cannot be computed (the reason is shown).
     """
-    from energimon.analytics.solar.report import solar_sites, summary_line
+    from energimon.analytics.report.solar_report import solar_sites, summary_line
 
     try:
         sites = solar_sites(settings, store.series())

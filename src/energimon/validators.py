@@ -26,12 +26,15 @@ import math
 import os
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import annotated_types
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from energimon.model import ID_RULE, is_valid_id
 
 Loc = tuple[str | int, ...]
 
@@ -48,13 +51,20 @@ def check_emails(addresses: list[str]) -> list[str]:
     return addresses
 
 
-def closest(word: Any, candidates) -> str | None:
+def check_id(value: str) -> str:
+    """A site, device or array id as the series keys need it (see :data:`energimon.model.ID_RULE`)."""
+    if not is_valid_id(value):
+        raise ValueError(f"{value!r} is not a valid id ({ID_RULE})")
+    return value
+
+
+def closest(word: object, candidates: Iterable[object]) -> str | None:
     """The candidate closest to ``word`` (difflib ratio ≥ 0.6, as in Python's own suggestions), or None."""
     close = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1)
     return close[0] if close else None
 
 
-def did_you_mean(word: Any, candidates) -> str:
+def did_you_mean(word: object, candidates: Iterable[object]) -> str:
     """`` (did you mean 'x'?)`` for the closest candidate, else ``""``."""
     close = closest(word, candidates)
     return f" (did you mean {close!r}?)" if close else ""
@@ -75,7 +85,7 @@ def _members(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-def _field_map(model: type[BaseModel]) -> dict[str, Any]:
+def _field_map(model: type[BaseModel]) -> dict[str, FieldInfo]:
     fields = {}
     for name, info in model.model_fields.items():
         fields[name] = info
@@ -156,7 +166,7 @@ def _fits(kind: str, value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def strict_type_problems(model: type[BaseModel], data: Any, exempt: set[Loc] = frozenset(),
+def strict_type_problems(model: type[BaseModel], data: Any, exempt: Collection[Loc] = frozenset(),
                          loc: Loc = ()) -> list[tuple[Loc, str]]:
     """(loc, message) for every number/boolean setting given as another type; ``exempt`` (environment) skipped."""
     problems: list[tuple[Loc, str]] = []
@@ -164,7 +174,7 @@ def strict_type_problems(model: type[BaseModel], data: Any, exempt: set[Loc] = f
     return problems
 
 
-def _walk_strict(annotation: Any, value: Any, loc: Loc, exempt: set[Loc], out: list) -> None:
+def _walk_strict(annotation: Any, value: Any, loc: Loc, exempt: Collection[Loc], out: list[tuple[Loc, str]]) -> None:
     if value is None or loc in exempt:
         return
     kind = _kind(annotation)
@@ -172,7 +182,7 @@ def _walk_strict(annotation: Any, value: Any, loc: Loc, exempt: set[Loc], out: l
         if not _fits(kind, value):
             out.append((loc, _type_message(kind, value, loc)))
         return
-    for m in _members(annotation):
+    for m in _tagged_first(_members(annotation), value):
         origin = typing.get_origin(m)
         if isinstance(m, type) and issubclass(m, BaseModel) and isinstance(value, dict):
             fields = _field_map(m)
@@ -188,6 +198,20 @@ def _walk_strict(annotation: Any, value: Any, loc: Loc, exempt: set[Loc], out: l
             for i, v in enumerate(value):
                 _walk_strict(typing.get_args(m)[0], v, (*loc, i), exempt, out)
             return
+
+
+def _tagged_first(members: list[Any], value: Any) -> list[Any]:
+    """A union of models told apart by a literal tag (``[[devices]]``' ``protocol``): the member whose tag the
+    value carries first, so its own fields are the ones checked."""
+    if not isinstance(value, dict):
+        return members
+    for m in members:
+        if isinstance(m, type) and issubclass(m, BaseModel):
+            for name, info in m.model_fields.items():
+                ann = _unwrap(info.annotation)
+                if typing.get_origin(ann) is typing.Literal and name in value and value[name] in typing.get_args(ann):
+                    return [m, *(x for x in members if x is not m)]
+    return members
 
 
 def _type_message(kind: str, value: Any, loc: Loc) -> str:
@@ -253,7 +277,7 @@ def url_credential_problems(data: Any) -> list[tuple[Loc, str]]:
 
 
 # -- durations ---------------------------------------------------------------------------------------------
-def _upper_bound(info) -> bool:
+def _upper_bound(info: FieldInfo) -> bool:
     return any(isinstance(m, annotated_types.Le | annotated_types.Lt) for m in info.metadata)
 
 
@@ -317,3 +341,20 @@ def path_problem(path: Path, *, sqlite: bool = False, directory: bool = False) -
     if len(os.fsencode(text)) > 4000:
         return "the path is too long"
     return None
+
+
+def parse_listen(value: str, example_port: int = 8080) -> tuple[str, int]:
+    """``host:port`` or ``[ipv6]:port`` → (host, port); ValueError saying what is wrong (the examples in the
+    messages use ``example_port``: the port the setting's own default uses)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"{value!r} is not host:port (e.g. \"127.0.0.1:{example_port}\")")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError(f"{value!r}: write an IPv6 address in brackets, e.g. \"[::1]:{example_port}\"")
+    if not host or any(c.isspace() for c in host):
+        raise ValueError(f"{value!r}: the host is empty or contains spaces")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{value!r}: the port must be a number from 1 to 65535")
+    return host, int(port)

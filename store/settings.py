@@ -1,6 +1,10 @@
-"""Settings of the InfluxDB store: ``[store.influxdb]`` in the TOML file.
+"""Settings of the spool and the stores: ``[spool]``, ``[store]`` and ``[store.influxdb]`` in the TOML file.
 
-Two write modes, one read path:
+``[spool]`` is the durable local queue every reading passes through (:mod:`energimon.store.spool`);
+``[store]`` chooses the time-series store: the embedded SQLite store (``kind = "sqlite"``, the default)
+or InfluxDB (``kind = "influxdb"`` with a ``[store.influxdb]`` table).  See ``sample.toml`` in this folder.
+
+InfluxDB: two write modes, one read path:
 
 * ``mode = "v2"`` (InfluxDB 2.x, 3.x, 1.8+): line protocol to ``/api/v2/write``
   with ``token``, ``org`` and ``bucket``; reads with InfluxQL over ``/query``
@@ -28,6 +32,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
 def _read_secret(path: Path, key: str) -> SecretStr:
     try:
         return SecretStr(path.read_text(encoding="utf-8").strip())
@@ -35,8 +43,8 @@ def _read_secret(path: Path, key: str) -> SecretStr:
         raise ValueError(f"{key}: cannot read secret file {path}: {exc.strerror}") from None
 
 
-class InfluxSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class InfluxSettings(_Strict):
+    """``[store.influxdb]``: where and how to write and read (see the module's docstring)."""
 
     url: str = Field(default="http://127.0.0.1:8086", description="base URL of the InfluxDB HTTP API")
     mode: Literal["v2", "v1"] = "v2"
@@ -134,3 +142,30 @@ class InfluxSettings(BaseModel):
         rp = f" rp {self.retention_policy!r}" if self.retention_policy else ""
         user = f" user {self.username!r}" if self.username else ""
         return f"InfluxDB {self.url} mode v1 database {self.database!r}{rp}{user}"
+
+
+class StoreSettings(_Strict):
+    """``[store]``: which time-series store holds the readings."""
+
+    kind: Literal["sqlite", "influxdb"] = "sqlite"
+    path: Path = Path("/var/lib/energimon/store.db")  # the embedded store (kind = "sqlite")
+    influxdb: InfluxSettings | None = None  # [store.influxdb], needed when kind = "influxdb"
+
+
+class SpoolSettings(_Strict):
+    """``[spool]``: the durable queue between the collectors and the store."""
+
+    path: Path = Path("/var/lib/energimon/spool.db")
+    # ~100 bytes a reading on disk: 10^9 is ~100 GB, beyond what a spool is for
+    max_readings: int = Field(default=10_000_000, ge=1000, le=1_000_000_000)
+    batch_size: int = Field(default=10_000, ge=1, le=100_000)
+    synchronous: Literal["FULL", "EXTRA", "NORMAL"] = "FULL"
+    flush_timeout_s: float = Field(default=5.0, ge=0, le=60)
+
+
+def cross_check_store(store: StoreSettings) -> list[tuple[str, str]]:
+    """(key path, message): ``kind = "influxdb"`` needs its ``[store.influxdb]`` table."""
+    if store.kind == "influxdb" and store.influxdb is None:
+        return [("store.influxdb", "required when store.kind = 'influxdb' (a [store.influxdb] table with url, mode "
+                                   "and bucket/org/token or database; see config/energimon.example.toml)")]
+    return []

@@ -262,35 +262,3 @@ def check_esco_files(esco: EscoSettings | None) -> list[tuple[str, str]]:
         return [("esco.price_file", f"file not found: {esco.price_file} (a relative path is relative to the "
                                     "configuration file's folder)")]
     return []
-
-
-class MeteringPoint(_Strict):
-    """A DataHub metering point (målepunkt, 18 digits) and the series its imported readings become."""
-
-    id: str = Field(pattern=r"^\d{18}$", description="målepunkts-id, 18 digits")
-    site: str
-    device: str = Field(description="a device id for imported data, e.g. 'datahub' (not a live meter's id: "
-                                    "two counters in one series would look like resets)")
-    channel: Literal["energy_import_wh", "energy_export_wh", "heat_energy_wh", "pv_energy_wh"] = "energy_import_wh"
-    role: Literal["grid", "pv", "submeter", "heat"] = "grid"
-
-
-class ImportSettings(_Strict):
-    """``[datahub]``: metering points of Eloverblik/DataHub exports mapped to series."""
-
-    metering_points: list[MeteringPoint] = Field(default_factory=list)
-
-
-def cross_check_datahub(datahub: ImportSettings | None, sites: set[str]) -> list[tuple[str, str]]:
-    if datahub is None:
-        return []
-    problems = []
-    seen: set[str] = set()
-    for i, mp in enumerate(datahub.metering_points):
-        where = f"datahub.metering_points[{i}] (id {mp.id!r})"
-        if mp.site not in sites:
-            problems.append((f"{where}.site", f"unknown site {mp.site!r}; known sites: {', '.join(sorted(sites))}"))
-        if mp.id in seen:
-            problems.append((f"{where}.id", "metering point listed twice"))
-        seen.add(mp.id)
-    return problems

@@ -1,0 +1,319 @@
+"""The ESCO contract applied to one building: baseline fit and savings per model granularity, up to a month's end.
+
+Reads the building's energy and outdoor temperature (:mod:`.inputs`), fits its baseline model on the
+baseline period — CalTRACK daily (reporting rows are local days), CalTRACK hourly TOWT (hours) or
+CalTRACK billing (calendar months) — applies non-routine adjustments and PV add-back, prices every
+reporting row (:mod:`.prices`), sums the month, the year to date and the time since the measure
+(:func:`~energimon.analytics.savings.period_savings`), keeps the guarantee ledger (:mod:`.ledger`) and
+judges the result against ASHRAE Guideline 14.  Everything the monthly report shows is computed here;
+the report only renders it.  Never talks to devices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from energimon.analytics.baseline import BillingFit, DailyFit, fit_caltrack_billing, fit_caltrack_daily
+from energimon.analytics.degree_days import NormalYear, daily_mean_from_hourly_c, heating_degree_days_c
+from energimon.analytics.esco.inputs import (
+    GRANULARITY,
+    Sufficiency,
+    data_sufficiency,
+    days_with_temperature,
+    monthly_frame,
+    series_key,
+    site_balance,
+    site_frame,
+)
+from energimon.analytics.esco.ledger import Ledger, site_ledger
+from energimon.analytics.esco.prices import PriceBasis, price_basis, price_table, row_prices
+from energimon.analytics.esco.settings import Adjustment, EscoSettings
+from energimon.analytics.savings import (
+    UNITS,
+    PeriodSavings,
+    SavingsVerdict,
+    daily_savings,
+    monthly_savings,
+    period_savings,
+    savings_frame,
+    savings_verdict,
+    with_prices,
+)
+from energimon.analytics.stats import G14_FSU_MAX_68
+from energimon.analytics.towt import fit_towt_hourly
+from energimon.calendar import contract_year, local_day_index, month_keys, next_month, report_cutoff
+from energimon.model import LOCAL_TZ
+
+__all__ = ["GRANULARITY", "UNITS", "MonthWeather", "SiteResult", "billing_periods", "billing_savings",
+           "evaluate_site", "g14_thresholds", "hourly_degree_days"]
+
+
+@dataclass(frozen=True)
+class MonthWeather:
+    """The report month's degree days: measured (``hdd_c``, NaN without any day with a temperature), the normal
+    year's for the same days (``normal_hdd_c``: the whole month, or in a running month the days reported) and
+    the days with a temperature."""
+
+    hdd_c: float
+    normal_hdd_c: float
+    temp_days: int
+
+
+@dataclass
+class SiteResult:
+    site: str
+    name: str
+    carrier: str
+    sufficiency: Sufficiency
+    fit: DailyFit | BillingFit | None
+    daily: pd.DataFrame | None = None  # reporting rows up to the end of the month (days, hours or months)
+    month: PeriodSavings | None = None
+    ytd: PeriodSavings | None = None  # calendar year to date
+    since_start: PeriodSavings | None = None
+    months: list[PeriodSavings] = field(default_factory=list)
+    ledger: Ledger | None = None
+    adjustments: list[Adjustment] = field(default_factory=list)
+    g14_ok: bool | None = False  # None: not assessed (no reporting point with data since the measure)
+    g14_notes: list[str] = field(default_factory=list)  # short English reasons (logs); reports use ``verdict``
+    verdict: SavingsVerdict | None = None  # None with g14_ok None: nothing to judge
+    error: str = ""
+    granularity: str = "day"  # what one row of ``daily`` is: "day" (CalTRACK daily), "hour" (TOWT), "month" (billing)
+    model: object = None  # the baseline model used (DailyModel, TowtModel or BillingModel)
+    cvrmse_max: float = math.nan
+    nmbe_max: float = math.nan
+    price_days: pd.DataFrame | None = None  # per reporting day: price, hours, hours_in_file (see price_table)
+    cutoff: dt.date | None = None  # reporting rows end before this day: the month's end, or today in a running month
+    preliminary: bool = False  # the month is not over: only its days before ``cutoff`` count (foreløbig)
+    weather: MonthWeather | None = None  # the report month's degree days against the normal year
+    month_price_dkk_per_kwh: float = math.nan  # the month's price weighted by the building's measured use
+
+    @property
+    def unit(self) -> str:
+        """What a reporting row is counted in: ``"days"``, ``"hours"`` or ``"months"``."""
+        return UNITS[self.granularity]
+
+
+def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: dt.date,
+                  prices: PriceBasis | None = None, today: dt.date | None = None) -> SiteResult:
+    """Fit the baseline and compute savings (kWh and DKK) up to the end of the month starting at ``month_start``
+    (for the running month: up to ``today``, see :func:`energimon.calendar.report_cutoff`).
+
+    The site's ``model`` decides the reporting points: ``caltrack_daily`` (local days),
+    ``towt_hourly`` (hours; CalTRACK hourly TOWT) or ``caltrack_billing`` (calendar months;
+    CalTRACK billing method by weighted least squares, for meters read once a month).
+    ``prices`` is the contract's price basis (default: :func:`~.prices.price_basis` of ``esco``).
+    """
+    cfg = esco.sites[site]
+    gran = GRANULARITY[cfg.model]
+    month_end = next_month(month_start)
+    cutoff = report_cutoff(month_start, today)
+    window = "1h" if gran == "hour" else "day"
+    base = site_frame(store, esco, site, cfg, esco.baseline_start, esco.baseline_end, window)
+    base_rows = monthly_frame(base) if gran == "month" else base
+    suff = data_sufficiency(base_rows, unit=UNITS[gran])
+    res = SiteResult(site, name, cfg.carrier, suff, None, adjustments=list(cfg.adjustments), granularity=gran,
+                     cutoff=cutoff, preliminary=cutoff < month_end)
+    if month_end <= esco.measure_date:
+        res.error = f"the month ends before the measure date {esco.measure_date}"
+        return res
+    if cutoff <= esco.measure_date:
+        res.error = f"no day since the measure date {esco.measure_date} is over yet"
+        return res
+    if not suff.ok:
+        temp_ref = cfg.temperature or esco.temperature
+        res.error = f"{suff.reason} (energy {series_key(cfg.energy, site)}, temperature {series_key(temp_ref, site)})"
+        return res
+    balance = site_balance(store, site, cfg, esco.measure_date, cutoff)
+    rep = site_frame(store, esco, site, cfg, esco.measure_date, cutoff, window, balance)
+    ny = NormalYear(esco.normal_year.total, esco.normal_year.source, tuple(esco.normal_year.monthly))
+    if gran == "hour":
+        model, daily = _hourly_rows(base, rep, cfg.adjustments, ny, esco.base_temperature_c)
+    elif gran == "month":
+        res.fit = fit_caltrack_billing(base["temp_mean_c"], billing_periods(base_rows))
+        model = res.fit.model
+        daily = billing_savings(model, rep, cfg.adjustments, ny, esco.base_temperature_c)
+    else:
+        res.fit, daily = _daily_rows(base, rep, cfg.adjustments)
+        model = res.fit.model
+    prices = prices or price_basis(esco, store)
+    # a file's or the spot price's hours are weighted by the building's hourly use; a fixed or per-period price
+    # is the same in every hour of a day
+    hourly_kwh = balance.hourly["load_wh"] / 1000.0 if prices.kind == "file" or gran == "hour" else None
+    res.price_days = price_table(prices, esco.measure_date, cutoff, hourly_kwh)
+    daily = with_prices(daily, row_prices(daily, gran, prices, res.price_days,
+                                          rep["energy_kwh"] if gran == "month" else None))
+    res.model = model
+    res.daily = daily
+    _periods(res, daily, model, esco, cfg.weather_independent_share, ny, month_start, cutoff)
+    res.weather = month_weather(daily, gran, ny, esco.base_temperature_c, month_start, cutoff)
+    res.month_price_dkk_per_kwh = month_mean_price_dkk_per_kwh(daily, month_start)
+    if cfg.guarantee_kwh_per_year is not None:
+        y0, y1 = contract_year(esco.measure_date, month_end)
+        res.ledger = site_ledger(daily, cfg.guarantee_kwh_per_year, y0, y1, cutoff, esco.surplus_share_municipality)
+    res.cvrmse_max, res.nmbe_max = g14_thresholds(esco, gran)
+    if res.since_start.m == 0:  # nothing measured since the measure: there are no savings to judge
+        res.g14_ok, res.g14_notes = None, []
+        return res
+    res.verdict = savings_verdict(model.stats, res.since_start, res.cvrmse_max, res.nmbe_max, G14_FSU_MAX_68)
+    res.g14_notes = res.verdict.notes()
+    res.g14_ok = res.verdict.ok
+    return res
+
+
+# -- reporting rows per model granularity ------------------------------------------------------
+def _daily_rows(base: pd.DataFrame, rep: pd.DataFrame, adjustments: list[Adjustment]
+                ) -> tuple[DailyFit, pd.DataFrame]:
+    """CalTRACK daily: the change-point model fitted on the baseline days, savings per reporting day."""
+    fit = fit_caltrack_daily(base["temp_mean_c"].to_numpy(), base["energy_kwh"].to_numpy(),
+                             days=pd.DatetimeIndex(base.index))
+    model = fit.model
+    baseline_kwh = pd.Series(model.predict_kwh_per_day(rep["temp_mean_c"].to_numpy()), index=rep.index)
+    adj = adjustment_kwh_per_day(adjustments, baseline_kwh)
+    return fit, daily_savings(model, rep["temp_mean_c"], rep["energy_kwh"], adj)
+
+
+def _hourly_rows(base: pd.DataFrame, rep: pd.DataFrame, adjustments: list[Adjustment], ny: NormalYear,
+                 base_c: float) -> tuple[object, pd.DataFrame]:
+    """CalTRACK hourly (TOWT): savings per reporting hour, with each hour's share of its day's degree days."""
+    model = fit_towt_hourly(base["energy_kwh"], base["temp_mean_c"])
+    idx_h = pd.DatetimeIndex(rep.index)
+    baseline_kwh = pd.Series(model.predict_kwh(idx_h, rep["temp_mean_c"].to_numpy()), index=rep.index)
+    adj = adjustment_kwh_per_day(adjustments, baseline_kwh, rows_per_day=24)
+    rows = savings_frame(baseline_kwh, rep["energy_kwh"], rep["temp_mean_c"], adj)
+    rows["base_load_kwh"] = model.predict_kwh(idx_h, np.full(len(rep), base_c))
+    rows["hdd_c"], rows["hdd_normal_c"] = hourly_degree_days(rep["temp_mean_c"], ny, base_c)
+    return model, rows
+
+
+def _periods(res: SiteResult, daily: pd.DataFrame, model, esco: EscoSettings, share: float | None,
+             ny: NormalYear, month_start: dt.date, cutoff: dt.date) -> None:
+    """The month, the calendar year to date, the time since the measure, and every month since it."""
+    kw = dict(normal_year=ny, weather_independent_share=share, base_c=esco.base_temperature_c,
+              granularity=res.granularity)
+    idx = pd.DatetimeIndex(daily.index)
+    in_month = idx >= pd.Timestamp(month_start).tz_localize(LOCAL_TZ)
+    year_start = max(dt.date(month_start.year, 1, 1), esco.measure_date)
+    in_year = idx >= pd.Timestamp(year_start).tz_localize(LOCAL_TZ)
+    last = cutoff - dt.timedelta(days=1)  # None below: no day of the period is over yet
+    m_start = max(month_start, esco.measure_date)
+    res.month = replace(period_savings(month_start.strftime("%Y-%m"), daily[in_month], model, **kw),
+                        start=m_start, end=last if last >= m_start else None)
+    res.ytd = replace(period_savings(f"{year_start:%Y-%m-%d}..", daily[in_year], model, **kw),
+                      start=year_start, end=last if last >= year_start else None)
+    res.since_start = replace(period_savings(f"{esco.measure_date:%Y-%m-%d}..", daily, model, **kw),
+                              start=esco.measure_date, end=last)
+    res.months = monthly_savings(daily, model, **kw)
+
+
+def adjustment_kwh_per_day(adjustments: list[Adjustment], baseline_kwh: pd.Series, rows_per_day: int = 1) -> pd.Series:
+    """Non-routine adjustments per row: fixed kWh/day (spread evenly over ``rows_per_day`` rows, 24 for
+    hours) or a percentage of the (routine-adjusted) baseline."""
+    out = pd.Series(0.0, index=baseline_kwh.index)
+    idx = pd.DatetimeIndex(baseline_kwh.index)
+    for a in adjustments:
+        a0, a1 = pd.Timestamp(a.start).tz_localize(LOCAL_TZ), pd.Timestamp(a.end).tz_localize(LOCAL_TZ)
+        inside = (idx >= a0) & (idx < a1)
+        if a.kwh_per_day is not None:
+            out[inside] += a.kwh_per_day / rows_per_day
+        else:
+            out[inside] += baseline_kwh[inside] * a.percent / 100.0
+    return out
+
+
+# -- what the report shows beside the savings ----------------------------------------------------
+def month_weather(rows: pd.DataFrame, granularity: str, ny: NormalYear, base_c: float, month: dt.date,
+                  cutoff: dt.date) -> MonthWeather:
+    """The report month's degree days from its reporting rows (hour and month rows carry their share of their
+    days' degree days in ``hdd_c``; day rows their mean temperature), and the normal year's for the same days."""
+    d_month = rows[pd.DatetimeIndex(rows.index) >= pd.Timestamp(month).tz_localize(LOCAL_TZ)]
+    if "hdd_c" in d_month.columns:
+        hdd = float(d_month["hdd_c"].sum())
+    else:
+        hdd = float(np.nansum(heating_degree_days_c(d_month["temp_mean_c"].to_numpy(), base_c)))
+    temp_days = days_with_temperature(d_month, granularity)
+    if cutoff < next_month(month):  # compare like with like: the normal year's degree days of the days reported
+        days = local_day_index(month, cutoff)
+        normal = float(ny.per_day(days).sum()) if len(days) else math.nan
+    else:
+        normal = ny.month(month.month)
+    return MonthWeather(hdd if temp_days else math.nan, normal, temp_days)
+
+
+def month_mean_price_dkk_per_kwh(rows: pd.DataFrame, month: dt.date) -> float:
+    """The month's mean price weighted by the building's measured use (what it paid per kWh on average)."""
+    d = rows[pd.DatetimeIndex(rows.index) >= pd.Timestamp(month).tz_localize(LOCAL_TZ)]
+    ok = d["actual_kwh"].notna() & d["price_dkk_per_kwh"].notna()
+    a, p = d.loc[ok, "actual_kwh"].to_numpy(), d.loc[ok, "price_dkk_per_kwh"].to_numpy()
+    return float(a @ p / a.sum()) if ok.any() and a.sum() > 0 else math.nan
+
+
+def g14_thresholds(esco: EscoSettings, granularity: str) -> tuple[float, float]:
+    """CV(RMSE) and |NMBE| limits for the model's data resolution (ASHRAE G14-2014: monthly 15 % / 5 %)."""
+    if granularity == "hour":
+        return esco.cvrmse_max_hourly, esco.nmbe_max
+    if granularity == "month":
+        return esco.cvrmse_max_monthly, esco.nmbe_max_monthly
+    return esco.cvrmse_max, esco.nmbe_max
+
+
+# -- the billing (monthly) model ---------------------------------------------------------------
+def billing_periods(months: pd.DataFrame) -> list[tuple[pd.Timestamp, pd.Timestamp, float]]:
+    """``(start, end_exclusive, kWh)`` per month row of :func:`monthly_frame` (local midnights)."""
+    out = []
+    for start, row in months.iterrows():
+        end = (start.tz_localize(None) + pd.Timedelta(days=int(row["days"]))).tz_localize(LOCAL_TZ)
+        out.append((start, end, float(row["energy_kwh"])))
+    return out
+
+
+def billing_savings(model, days: pd.DataFrame, adjustments: list[Adjustment], normal_year: NormalYear,
+                    base_c: float) -> pd.DataFrame:
+    """Savings per calendar month from a billing model (kWh/day coefficients) and the reporting days.
+
+    A month's baseline is the mean predicted kWh/day over its days with a temperature times its
+    days (CalTRACK billing: the period's mean degree days), when at least 90 % of the days have a
+    temperature; adjustments are added per day (a percentage of the day's baseline).  Degree days
+    per month (``hdd_c``, scaled to the month's days) and the normal year's (``hdd_normal_c``) go
+    with each row for the normal-year correction, ``base_load_kwh`` = μ · days.
+    """
+    idx = pd.DatetimeIndex(days.index)
+    keys = month_keys(idx)
+    months = monthly_frame(days)
+    pred = pd.Series(model.predict_kwh_per_day(days["temp_mean_c"].to_numpy()), index=idx)
+    mean_pred = pred.groupby(keys, sort=False).mean().to_numpy()
+    n = months["days"].to_numpy()
+    baseline = pd.Series(np.where(months["temp_mean_c"].notna(), mean_pred * n, np.nan), index=months.index)
+    filled = pred.fillna(pd.Series(np.repeat(mean_pred, n), index=idx))  # a day without temperature: month's mean
+    adj = adjustment_kwh_per_day(adjustments, filled).groupby(keys, sort=False).sum()
+    adj.index = months.index
+    rows = savings_frame(baseline, months["energy_kwh"], months["temp_mean_c"], adj)
+    hdd = pd.Series(heating_degree_days_c(days["temp_mean_c"].to_numpy(), base_c), index=idx)
+    temp_days = months["temp_days"].to_numpy()
+    hdd_sum = hdd.groupby(keys, sort=False).sum().to_numpy()
+    rows["hdd_c"] = np.where(temp_days > 0, hdd_sum * n / np.maximum(temp_days, 1), np.nan)
+    rows["hdd_normal_c"] = pd.Series(normal_year.per_day(idx), index=idx).groupby(keys, sort=False).sum().to_numpy()
+    rows["base_load_kwh"] = model.intercept_kwh_per_day * n
+    # the model's regressors per month (mean degree days per day at its balance points): savings uncertainty
+    hdd_m, cdd_m = model.degree_days(days["temp_mean_c"].to_numpy())
+    for col, x in (("model_hdd_k", hdd_m), ("model_cdd_k", cdd_m)):
+        rows[col] = pd.Series(x, index=idx).groupby(keys, sort=False).mean().to_numpy()
+    rows["days"] = n
+    rows["temp_days"] = temp_days
+    return rows
+
+
+def hourly_degree_days(temp_c: pd.Series, normal_year: NormalYear, base_c: float) -> tuple[np.ndarray, np.ndarray]:
+    """Degree days per hour row: each local day's ``max(0, base − daily mean)`` (and the normal year's day)
+    spread evenly over the day's hours, so sums over hours give the days' degree days."""
+    idx = pd.DatetimeIndex(temp_c.index)
+    day_mean = daily_mean_from_hourly_c(temp_c)
+    days = idx.normalize()
+    hours_in_day = pd.Series(1, index=idx).groupby(days).transform("count").to_numpy()
+    hdd_day = heating_degree_days_c(day_mean.reindex(days).to_numpy(), base_c)
+    normal_day = normal_year.per_day(pd.DatetimeIndex(days))
+    return hdd_day / hours_in_day, normal_day / hours_in_day

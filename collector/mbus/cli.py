@@ -1,0 +1,64 @@
+"""``energimon mbus-probe``: read one M-Bus meter through its gateway once and show who it is and its values
+(read requests only: ``SND_NKE``, ``REQ_UD2``, the secondary select)."""
+
+from __future__ import annotations
+
+import argparse
+
+from energimon.cliutil import EXIT_FAIL, EXIT_USAGE, Commands, Config, fail
+
+PROG = "energimon mbus-probe"
+_OPTION = {"address": "--address", "secondary_address": "--secondary", "manufacturer": "--manufacturer",
+           "timeout_s": "--timeout", "retries": "--retries", "host": "HOST:PORT", "port": "HOST:PORT"}
+
+
+def register(commands: Commands) -> None:
+    p = commands.add_parser(
+        "mbus-probe", help="read an M-Bus meter once through its M-Bus/TCP gateway and show its values (read-only)",
+        description="Commissioning aid: read the meter at a primary or secondary address behind an M-Bus/TCP "
+                    "gateway (transparent mode) once, as the daemon would, and print its identification, each "
+                    "channel with energimon's unit and the unit the meter counts in, the heat energy in kWh, MWh "
+                    "and GJ, and its info code in words. Sends read requests only (SND_NKE, REQ_UD2, the "
+                    "secondary-address select); nothing is written to the meter.")
+    p.set_defaults(handler=cmd_mbus_probe)
+    p.add_argument("target", metavar="HOST:PORT", help="the M-Bus/TCP gateway and its transparent-mode port")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--address", type=int, help="primary address 0-250")
+    how.add_argument("--secondary", metavar="ID",
+                     help="secondary address: the 8-digit identification number (F = any digit)")
+    p.add_argument("--manufacturer", help="3-letter manufacturer code narrowing a secondary select (KAM)")
+    p.add_argument("--timeout", type=float, default=2.0, help="seconds per request (default 2)")
+    p.add_argument("--retries", type=int, default=1, help="repeats of an unanswered request (default 1)")
+    p.add_argument("--records", action="store_true", help="also list every data record the meter sent")
+    p.add_argument("--debug", action="store_true", help="also log every request and problem, to stdout")
+
+
+def cmd_mbus_probe(args: argparse.Namespace, config: Config) -> int:
+    """Needs no configuration: the gateway and the meter are named on the command line."""
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from energimon.collector.mbus.poller import MeterUnreachable
+    from energimon.collector.mbus.probe import format_probe, parse_gateway, probe_meter
+    from energimon.collector.mbus.settings import MbusTcpDevice
+    from energimon.logs import setup_logging
+
+    setup_logging("DEBUG" if args.debug else "ERROR")
+    try:
+        host, port = parse_gateway(args.target)
+        device = MbusTcpDevice(protocol="mbus_tcp", site="probe", id="probe", host=host, port=port,
+                               address=args.address, secondary_address=args.secondary,
+                               manufacturer=args.manufacturer, timeout_s=args.timeout, retries=args.retries)
+    except ValidationError as exc:  # the option's name, not the setting's
+        return fail(PROG, "; ".join(f"{_OPTION.get(str(e['loc'][0]) if e['loc'] else '', 'arguments')}: "
+                                    f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors()), EXIT_USAGE)
+    except ValueError as exc:
+        return fail(PROG, str(exc), EXIT_USAGE)
+    try:
+        result = asyncio.run(probe_meter(device))
+    except MeterUnreachable as exc:
+        return fail(PROG, f"{host}:{port} {device.where}: {exc}", EXIT_FAIL)
+    for line in format_probe(result, records=args.records):
+        print(line)
+    return 0
