@@ -169,18 +169,24 @@ class SeriesReadings(Sequence[Reading]):
     def __len__(self) -> int:
         return len(self.ts_ms)
 
-    def __getitem__(self, i):
+    @overload
+    def __getitem__(self, i: int) -> Reading: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Reading]: ...
+
+    def __getitem__(self, i: int | slice) -> Reading | list[Reading]:
         if isinstance(i, slice):
             return [self.cls(self.site, self.device, self.channel, self.role, t, v)
                     for t, v in zip(self.ts_ms[i], self.values[i], strict=True)]
         return self.cls(self.site, self.device, self.channel, self.role, self.ts_ms[i], self.values[i])
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Reading]:
         cls, site, device, channel, role = self.cls, self.site, self.device, self.channel, self.role
         for t, v in zip(self.ts_ms, self.values, strict=True):
             yield cls(site, device, channel, role, t, v)
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, Sequence) and not isinstance(other, str | bytes):
             return list(self) == list(other)
         return NotImplemented
