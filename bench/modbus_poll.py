@@ -3,7 +3,7 @@
 One simulated Eastron SDM630 (a pymodbus server in a subprocess, so its work does not share our
 event loop).  In pairs, A B A B …, each for ``--polls`` polls back to back:
 
-* **energimon**: the daemon's own objects built from a config (:class:`energimon.daemon.Daemon`:
+* **energimon**: the daemon's own objects built from a config (:class:`energimon.app.daemon.Daemon`:
   spool ``synchronous=FULL``, the embedded store, the writer's default batch).  Each poll does what
   ``ModbusPoller.run`` does per tick — ``poll_once`` (plan, 2 coalesced read requests, decode,
   stamp) and ``_deliver`` of the values plus the health readings into ``Daemon.accept`` (the spool
@@ -63,8 +63,8 @@ def start_servers(ports: list[int]) -> subprocess.Popen:
 
 
 def daemon_for(root: Path, ports: list[int], interval_s: float = 10.0):
+    from energimon.app.daemon import Daemon
     from energimon.config.settings import settings_from_dict
-    from energimon.daemon import Daemon
 
     settings = settings_from_dict({
         "sites": {"soro-raadhus": {"name": "Sorø Rådhus", "latitude": 55.43, "longitude": 11.56}},

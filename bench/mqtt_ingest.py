@@ -2,7 +2,7 @@
 
 A real Mosquitto on loopback (started here from a temp config: its defaults, so
 ``max_inflight_messages 20``, except ``max_queued_messages 0`` so a backlog of any size queues).
-energimon is the **whole daemon** (:meth:`energimon.daemon.Daemon.run` in its own event-loop thread,
+energimon is the **whole daemon** (:meth:`energimon.app.daemon.Daemon.run` in its own event-loop thread,
 built from a config: spool ``synchronous=FULL``, the embedded store, the writer's default batch,
 ``batch_max`` 1000): paho's network thread, the hand-off, parsing, routing, stamping, the spool commit,
 the manual PUBACK, and the writer into the store.  Its clock stops when the **store** holds every

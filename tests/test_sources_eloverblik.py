@@ -361,3 +361,40 @@ def test_a_retry_after_longer_than_max_wait_ends_the_run_and_marks_every_series_
         assert all(s.fetched_until_ms is None for s in st)  # the next run asks again
     finally:
         rig.close()
+
+
+def test_a_backfill_through_the_spool_stores_the_same_as_readings_one_by_one(tmp_path):
+    """The runner hands the spool a series' readings as columns; through the spool into the store they give
+    exactly what the same readings one object at a time give (as before the columns), through a gap, a late
+    hour filling it and a revision (bench/sources_backfill.py measures this path)."""
+    from energimon.collector.sources.base import Fetched, Point, SeriesSpec
+    from energimon.store.spool import Spool
+
+    spec = SeriesSpec("eloverblik", G1, "soro", "datahub", "energy_import_wh", "grid", "interval")
+    t0 = ms(dt.datetime(2025, 3, 1, tzinfo=CPH))
+    chunks = [list(range(0, 6)) + list(range(8, 12)), [6], [2]]  # hours 6-7 missing, 6 late, then 2 revised
+    stored, revisions = [], []
+    for name, as_list in (("columns", False), ("objects", True)):
+        spool, store = Spool(tmp_path / f"{name}-spool.db"), SqliteStore(tmp_path / f"{name}-store.db")
+        state = SourceState(tmp_path / f"{name}-state.db")
+        sink = (lambda rs, src, spool=spool: spool.put(list(rs), src)) if as_list else spool.put
+        runner = SourceRunner(state, sink, backfill_days=1, revision_days=0)
+        for k, hours in enumerate(chunks):
+            pts = [Point(t0 + h * HOUR, t0 + (h + 1) * HOUR, 1000.0 + 10 * h + (500 if k == 2 else 0), "A04")
+                   for h in hours]
+            runner._ingest(Fetched(spec, pts[0].start_ms, pts[-1].end_ms, pts), RunSummary("t"))
+            while (batch := spool.take(10_000)) is not None:
+                assert store.write(batch.readings) == []
+                spool.ack(batch)
+        ts, v = store.read_raw_ms(KEY1, 0, 2**62)
+        stored.append((ts.tolist(), v.tolist()))
+        revisions.append([(r.start_ms, r.old_value, r.new_value) for r in state.revisions(spec)])
+        for c in (spool, store, state):
+            c.close()
+    assert stored[0] == stored[1] and revisions[0] == revisions[1]
+    # by hand: 1000, 1010, 1520 (revised), 1030, 1040, 1050, 1060 (late), [hour 7 missing: the counter steps
+    # down 1 Wh at 08:00], 1080, 1090, 1100, 1110 Wh
+    ts, v = stored[0]
+    assert ts[0] == t0 and v[:8] == [0.0, 1000.0, 2010.0, 3530.0, 4560.0, 5600.0, 6650.0, 7710.0]
+    assert ts[8] == t0 + 8 * HOUR and v[8:] == [7709.0, 8789.0, 9879.0, 10979.0, 12089.0]
+    assert revisions[0] == [(t0 + 2 * HOUR, 1020.0, 1520.0)]

@@ -317,3 +317,30 @@ def test_a_spool_of_the_earlier_layout_keeps_every_waiting_reading_in_order(tmp_
     tables = {r[0] for r in reopened._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "readings" not in tables
     reopened.close()
+
+
+def test_one_series_as_columns_is_put_like_the_same_readings_one_by_one(tmp_path):
+    """``SeriesReadings`` (a live source's backfill) takes the bulk path; the spool then holds exactly what a list of
+    the same readings gives, with their kind; one invalid value sends the whole put down the per-reading path, so
+    the invalid one becomes the same dead letter and the others are accepted."""
+    from energimon.model import RevisableReading
+    from energimon.store.spool import SeriesReadings
+
+    ts = [BASE_MS + i * 900_000 for i in range(6)]
+    for case, values in (("valid", [0.0, 1.0, 2.5, 4.0, 7, 9.0]), ("nan", [0.0, 1.0, math.nan, 4.0, 7.0, 9.0]),
+                         ("negative", [0.0, 1.0, -2.0, 4.0, 7.0, 9.0]), ("bool", [0.0, True, 2.0, 4.0, 7.0, 9.0])):
+        columns = SeriesReadings(RevisableReading, "soro", "datahub", "energy_import_wh", "grid", ts, values)
+        one_by_one = [RevisableReading("soro", "datahub", "energy_import_wh", "grid", t, v)
+                      for t, v in zip(ts, values, strict=True)]
+        assert list(columns) == one_by_one and columns[1:3] == one_by_one[1:3]
+        assert columns.all_valid(now_ms()) is (case == "valid")  # the bulk path is taken only when all are valid
+        results = []
+        for name, readings in (("columns", columns), ("list", one_by_one)):
+            spool = Spool(tmp_path / f"{case}-{name}.db")
+            r = spool.put(readings, "source:eloverblik")
+            held = take_all(spool)
+            results.append((r.accepted, [why for _, why in r.rejected], held, [type(x) for x in held],
+                            [(d["subject"], d["reason"], d["payload"]) for d in spool.dead_letters()]))
+            spool.close()
+        assert results[0] == results[1], case
+        assert results[0][0] == (6 if case == "valid" else 5), case

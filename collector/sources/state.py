@@ -212,37 +212,44 @@ class SourceState:
         result = Merge()
         if not points:
             return result
-        lo = min(p.start_ms for p in points)
-        hi = max(p.start_ms for p in points)
+        starts = [p.start_ms for p in points]
+        lo, hi = min(starts), max(starts)
         old = {r[0]: (r[1], r[2]) for r in self._db.execute(
             "SELECT start_ms, value, quality FROM points WHERE series_id=? AND start_ms BETWEEN ? AND ?",
             (series_id, lo, hi))}
         row = self._db.execute("SELECT first_ms FROM series WHERE id=?", (series_id,)).fetchone()
         result.old_first_ms = row[0] if row else None
-        write: list[tuple] = []
-        noticed = now_ms()
         revisions: list[tuple] = []
-        for p in points:
-            before = old.get(p.start_ms)
-            if before is None:
-                result.new += 1
-            elif before[0] != p.value:
-                result.revised.append(Revision(p.start_ms, before[0], p.value, before[1], p.quality))
-                revisions.append((series_id, p.start_ms, before[0], p.value, before[1], p.quality, noticed))
-            elif before[1] != p.quality:
-                result.requalified += 1
-                write.append((series_id, p.start_ms, p.end_ms, p.value, p.quality))
-                continue
-            else:
-                result.unchanged += 1
-                continue
-            write.append((series_id, p.start_ms, p.end_ms, p.value, p.quality))
-            result.changed.append(p)
-            if result.first_changed_ms is None or p.start_ms < result.first_changed_ms:
-                result.first_changed_ms = p.start_ms
+        if not old:  # every value is new (a backfill, the next hours): no comparison per value
+            write = list(points)
+            result.new = len(write)
+            result.changed = list(write)
+            result.first_changed_ms = lo
+        else:
+            write = []
+            noticed = now_ms()
+            for p in points:
+                before = old.get(p.start_ms)
+                if before is None:
+                    result.new += 1
+                elif before[0] != p.value:
+                    result.revised.append(Revision(p.start_ms, before[0], p.value, before[1], p.quality))
+                    revisions.append((series_id, p.start_ms, before[0], p.value, before[1], p.quality, noticed))
+                elif before[1] != p.quality:
+                    result.requalified += 1
+                    write.append(p)
+                    continue
+                else:
+                    result.unchanged += 1
+                    continue
+                write.append(p)
+                result.changed.append(p)
+                if result.first_changed_ms is None or p.start_ms < result.first_changed_ms:
+                    result.first_changed_ms = p.start_ms
         counters = dict(counters_for(result)) if counters_for is not None and result.changed else {}
         if write:
-            rows = [(*w, counters.pop(w[1], None)) for w in write]
+            pop = counters.pop
+            rows = [(series_id, p.start_ms, p.end_ms, p.value, p.quality, pop(p.start_ms, None)) for p in write]
             self._db.executemany("INSERT INTO points (series_id, start_ms, end_ms, value, quality, counter) "
                                  "VALUES (?,?,?,?,?,?) ON CONFLICT (series_id, start_ms) DO UPDATE SET "
                                  "end_ms=excluded.end_ms, value=excluded.value, quality=excluded.quality, "
@@ -254,13 +261,12 @@ class SourceState:
             self._db.executemany("INSERT INTO revisions (series_id, start_ms, old_value, new_value, old_quality, "
                                  "new_quality, noticed_ms) VALUES (?,?,?,?,?,?,?)", revisions)
         if result.new or revisions:
-            first = min(p.start_ms for p in points)
             last_end = max(p.end_ms for p in points)
             self._db.execute(
                 "UPDATE series SET points = points + ?, revisions = revisions + ?, "
                 "first_ms = CASE WHEN first_ms IS NULL OR ? < first_ms THEN ? ELSE first_ms END, "
                 "last_end_ms = CASE WHEN last_end_ms IS NULL OR ? > last_end_ms THEN ? ELSE last_end_ms END "
-                "WHERE id = ?", (result.new, len(revisions), first, first, last_end, last_end, series_id))
+                "WHERE id = ?", (result.new, len(revisions), lo, lo, last_end, last_end, series_id))
         return result
 
     def counter_before(self, series_id: int, start_ms: int) -> tuple[int, float] | None:
