@@ -104,7 +104,7 @@ def counter_difference_kwh(store, keys: list[SeriesKey], a: pd.Timestamp, b: pd.
 
 def site_keys(series: pd.DataFrame, sites: list[str], role: str, channel: str) -> list[SeriesKey]:
     rows = series[series["site"].isin(sites) & (series["role"] == role) & (series["channel"] == channel)]
-    return [SeriesKey(r.site, r.device, r.channel) for r in rows.itertuples()]
+    return [SeriesKey(str(r.site), str(r.device), str(r.channel)) for r in rows.itertuples()]
 
 
 def _year_edge(year: int) -> pd.Timestamp:

@@ -62,7 +62,7 @@ def co2_account(store, esco: EscoSettings, site: str, month: dt.date) -> Co2Acco
     if cfg.carrier == "electricity" and esco.co2_intensity:
         kwh = hours["energy_wh"] / 1000.0
         g = store.aggregate(SeriesKey(*esco.co2_intensity.split("/")), t0, t1, "1h", "mean")
-        g.index = pd.DatetimeIndex(g.index).tz_convert(kwh.index.tz)
+        g.index = pd.DatetimeIndex(g.index).tz_convert(pd.DatetimeIndex(kwh.index).tz)
         kg, counted, n = hourly_co2_kg(kwh, g)
         return Co2Account(site, cfg.carrier, "hourly", counted, kg, len(kwh), n)
     days = daily(hours["energy_wh"], hours["reason"])

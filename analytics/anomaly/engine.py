@@ -70,6 +70,8 @@ class SiteData:
 
     def night_kw(self, start_h: int, end_h: int) -> pd.Series:
         if self._night is None:
+            if self.hourly is None:
+                raise ValueError(f"site {self.site}: the night load needs the site's hourly load (no grid meter)")
             self._night = rules.night_kw_by_date(self.hourly, start_h, end_h)
         return self._night
 
@@ -118,7 +120,7 @@ def evaluate_site(data: SiteData, cfg: AlertSettings, end: pd.Timestamp, now: dt
                   models: ModelCache | None = None) -> list[Finding]:
     """All rules for one site at ``end`` (a local hour boundary); ``now`` for staleness."""
     r = cfg.rules
-    out: list[Finding] = []
+    out: list[Finding | None] = []  # a rule returns None when it does not fire
     site = data.site
     ref = float("nan")
     end_local = end.tz_convert(LOCAL_TZ)
@@ -170,20 +172,22 @@ def evaluate_site(data: SiteData, cfg: AlertSettings, end: pd.Timestamp, now: dt
             out.append(rules.impossible_values(c.power_max_w, hour_max, site_cfg.rated_power_w.get(c.device),
                                                end, dq, site, c.device, c.channel))
         if data.latest is not None and not data.latest.empty:
-            for dev, rows in data.latest.groupby("device"):
-                if not data.is_live(str(dev)):  # old by nature: see the import_lag rule below
+            for key, rows in data.latest.groupby("device"):
+                dev = str(key)
+                if not data.is_live(dev):  # old by nature: see the import_lag rule below
                     continue
-                role = data.roles.get(str(dev), str(rows["role"].iloc[0]))
+                role = data.roles.get(dev, str(rows["role"].iloc[0]))
                 if role == "pv":
                     daylight = _daylight_now(data, now, r.pv.daylight_min_clearsky_w_m2)
-                    out.append(pv_mod.pv_offline(rows, now, daylight, dq, site, str(dev)))
+                    out.append(pv_mod.pv_offline(rows, now, daylight, dq, site, dev))
                 else:
-                    out.append(rules.stale_device(rows, now, dq, site, str(dev), role))
+                    out.append(rules.stale_device(rows, now, dq, site, dev, role))
     lag = r.import_lag
     if lag.enabled and data.latest is not None and not data.latest.empty:
-        for dev, rows in data.latest.groupby("device"):
-            if data.sources.get(str(dev)) == sources_mod.IMPORT:
-                out.append(sources_mod.import_lag(rows, now, lag, site, str(dev), data.import_labels.get(str(dev), "")))
+        for key, rows in data.latest.groupby("device"):
+            dev = str(key)
+            if data.sources.get(dev) == sources_mod.IMPORT:
+                out.append(sources_mod.import_lag(rows, now, lag, site, dev, data.import_labels.get(dev, "")))
     if data.pv is not None and data.pv_device and r.pv.enabled and "sib_ratio" in data.pv:
         out.append(pv_mod.pv_zero(data.pv, end, r.pv, site, data.pv_device))
         out.append(pv_mod.pv_underperformance(data.pv, end, r.pv, site, data.pv_device, data.kwp))
@@ -216,8 +220,9 @@ def _daylight_now(data: SiteData, now: dt.datetime, threshold: float) -> bool:
     if data.pv is None or data.pv.empty:
         return True
     t = pd.Timestamp(now).tz_convert(LOCAL_TZ).floor("h")
-    if t in data.pv.index:
-        return bool(data.pv.loc[t, "poa_w_m2"] >= threshold)
+    poa = data.pv["poa_w_m2"]
+    if t in poa.index:
+        return bool(poa[t] >= threshold)
     return True
 
 

@@ -22,6 +22,7 @@ PV) run from the first week.  The engine refits once a day on the last ``fit_day
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,9 +38,9 @@ MIN_BIN_COUNT = 3
 
 @dataclass
 class ExpectedModel:
-    bins: dict[tuple, float]
-    bins_hour: dict[tuple, float]
-    bins_state: dict[tuple, float]
+    bins: dict[Hashable, float]  # (open, weekday, hour) -> kWh
+    bins_hour: dict[Hashable, float]  # (open, hour) -> kWh
+    bins_state: dict[Hashable, float]  # (open,) -> kWh
     intercept_kwh_per_day: float
     beta_kwh_per_k_day: float
     balance_c: float
@@ -70,8 +71,9 @@ class ExpectedModel:
     def daily(self, hourly: pd.DataFrame) -> pd.DataFrame:
         """Expected kWh per local day for the days of ``hourly`` (columns open, temp_c optional):
         columns ``expected_kwh``, ``low_kwh``, ``high_kwh`` (± 2 sigma)."""
-        tow = pd.Series(self.hourly(hourly.index, hourly["open"].to_numpy()), index=hourly.index)
-        days = hourly.index.tz_convert(LOCAL_TZ).date
+        index = pd.DatetimeIndex(hourly.index)
+        tow = pd.Series(self.hourly(index, hourly["open"].to_numpy()), index=index)
+        days = index.tz_convert(LOCAL_TZ).date
         base = tow.groupby(days).sum(min_count=1)
         temps = (hourly["temp_c"].groupby(days).mean() if "temp_c" in hourly
                  else pd.Series(np.nan, index=base.index))
@@ -85,7 +87,7 @@ def fit_expected(hourly: pd.DataFrame, min_days: int = 28, time_of_week: bool = 
 
     ``time_of_week=False``: the change point alone on daily totals (CalTRACK daily) — for heat meters, whose
     use follows the weather far more than the week."""
-    local = hourly.index.tz_convert(LOCAL_TZ)
+    local = pd.DatetimeIndex(hourly.index).tz_convert(LOCAL_TZ)
     days = pd.Index(local.date)
     known = energy.daily(hourly["kwh"] * 1000.0)["energy_wh"].dropna()  # every hour of the day known
     complete = pd.Index(pd.DatetimeIndex(known.index).date)
@@ -97,6 +99,9 @@ def fit_expected(hourly: pd.DataFrame, min_days: int = 28, time_of_week: bool = 
     df = pd.DataFrame({"kwh": h["kwh"].to_numpy(), "open": h["open"].to_numpy().astype(bool),
                        "wd": lh.day_of_week, "hour": lh.hour})
     full = df.groupby(["open", "wd", "hour"])["kwh"].agg(["median", "count"])
+    bins: dict[Hashable, float]
+    bins_hour: dict[Hashable, float]
+    bins_state: dict[Hashable, float]
     if time_of_week:
         bins = {k: float(v) for k, v in full["median"][full["count"] >= MIN_BIN_COUNT].items()}
         bins_hour = {k: float(v) for k, v in df.groupby(["open", "hour"])["kwh"].median().items()}
@@ -105,7 +110,7 @@ def fit_expected(hourly: pd.DataFrame, min_days: int = 28, time_of_week: bool = 
         bins, bins_hour, bins_state = {}, {}, {(True,): 0.0, (False,): 0.0}
     model = ExpectedModel(bins, bins_hour, bins_state, 0.0, 0.0, 0.0, 0.0, len(complete), max(complete))
     # daily residuals against the time-of-week part
-    tow = pd.Series(model.hourly(h.index, df["open"].to_numpy()), index=h.index)
+    tow = pd.Series(model.hourly(pd.DatetimeIndex(h.index), df["open"].to_numpy()), index=h.index)
     dkeys = pd.Index(lh.date)
     actual = h["kwh"].groupby(dkeys).sum()
     resid = actual - tow.groupby(dkeys).sum()

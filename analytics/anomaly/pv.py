@@ -135,11 +135,11 @@ def pv_envelope(frame: pd.DataFrame, end: pd.Timestamp, p: PvRule, site: str, de
     over = win[win["pv_kwh"] > limit]
     if over.empty:
         return None
-    worst = (over["pv_kwh"] / (over["clear_kwh"] + 1e-9)).idxmax()
+    worst = int(np.argmax((over["pv_kwh"] / (over["clear_kwh"] + 1e-9)).to_numpy()))  # finite: both known
     return Finding(
         rule="pv_envelope", site=site, device=device, severity=p.severity, since=_utc(over.index[0]),
         evidence={"hours": len(over), "highest_kwh_in_hour": round(float(over["pv_kwh"].max()), 2),
-                  "clear_sky_kwh_in_hour": round(float(win.loc[worst, "clear_kwh"]), 2), "kwp": kwp},
+                  "clear_sky_kwh_in_hour": round(float(over["clear_kwh"].iloc[worst]), 2), "kwp": kwp},
         channel="pv_kwh",
     )
 
@@ -153,12 +153,14 @@ def pv_offline(latest: pd.DataFrame, now: dt.datetime, daylight: bool, p: DataQu
     offline = not online.empty and float(online["value"].iloc[0]) == 0.0
     data = latest[~latest["channel"].isin(["device_online", "poll_errors", "fields_missing"])]
     newest = pd.to_datetime(data["time"], utc=True).max() if not data.empty else pd.NaT
-    age_min = (pd.Timestamp(now) - newest).total_seconds() / 60 if newest is not pd.NaT else np.inf
+    if isinstance(newest, pd.Timestamp):
+        age_min, since = (pd.Timestamp(now) - newest).total_seconds() / 60, newest.to_pydatetime()
+    else:  # NaT: no data rows, or none with a time
+        age_min, since = np.inf, now
     if not offline and age_min <= p.stale_after_min:
         return None
     return Finding(
-        rule="pv_offline", site=site, device=device, severity="critical",
-        since=(newest.to_pydatetime() if newest is not pd.NaT else now),
+        rule="pv_offline", site=site, device=device, severity="critical", since=since,
         evidence={"minutes_without_data": round(age_min) if np.isfinite(age_min) else -1,
                   "device_online": 0.0 if offline else 1.0},
     )

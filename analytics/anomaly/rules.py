@@ -48,7 +48,7 @@ HOUR = pd.Timedelta(hours=1)
 def hourly_frame(kwh: pd.Series, calendar: SiteCalendar, grace_h: float = 1.0,
                  pv_kwh: pd.Series | None = None) -> pd.DataFrame:
     """Build the hourly frame from energy per local hour (index: local hour starts)."""
-    idx = kwh.index.tz_convert(LOCAL_TZ)
+    idx = pd.DatetimeIndex(kwh.index).tz_convert(LOCAL_TZ)
     df = pd.DataFrame({"kwh": kwh.to_numpy(dtype=float)}, index=idx)
     df["open"] = calendar.open_mask(idx)
     df["open_grace"] = calendar.open_mask(idx, grace_h=grace_h) if grace_h else df["open"]
@@ -71,9 +71,9 @@ def _window(hourly: pd.DataFrame, end: pd.Timestamp, hours: int = 24) -> pd.Data
 def night_kw_by_date(hourly: pd.DataFrame, night_start_h: int = 1, night_end_h: int = 5) -> pd.Series:
     """Mean load (kW) between ``night_start_h`` and ``night_end_h`` local time, per date, on nights when the
     building is closed in all those hours and at least 3/4 of them have data; NaN otherwise."""
-    h = hourly.index.hour
+    h = pd.DatetimeIndex(hourly.index).hour
     night = hourly[(h >= night_start_h) & (h < night_end_h)]
-    dates = night.index.date
+    dates = pd.DatetimeIndex(night.index).date
     g = night.groupby(dates)
     n_hours = night_end_h - night_start_h
     mean = g["kwh"].mean()
@@ -147,7 +147,7 @@ def out_of_hours(hourly: pd.DataFrame, ref_kw: float, end: pd.Timestamp, p: OutO
     if not np.isfinite(ref_kw):
         return None
     win = _window(hourly, end, p.window_h)
-    h = win.index.hour
+    h = pd.DatetimeIndex(win.index).hour
     candidate = (~win["open_grace"].to_numpy()) & ~((h >= night[0]) & (h < night[1]))
     limit = _limit(ref_kw, p.min_excess_pct, p.min_excess_kw)
     over = candidate & (win["kwh"].to_numpy() > limit)

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -136,10 +138,21 @@ def price_basis(esco: EscoSettings, store=None) -> PriceBasis:
         return PriceBasis(kind, fixed_dkk_per_kwh=esco.price_dkk_per_kwh)
     if kind == "periods":
         return PriceBasis(kind, periods=tuple(esco.prices))
+    if esco.price_file is None:  # the settings require exactly one price: with none of the others, a file
+        raise ValueError("esco: no price given (price_dkk_per_kwh, prices, price_file or spot_price)")
     return PriceBasis(kind, file=load_price_file(esco.price_file))
 
 
-def step_prices(days: pd.DatetimeIndex, periods: tuple[PricePeriod, ...]) -> np.ndarray:
+class PriceStep(Protocol):
+    """A price from a local day on: a contract's price period, a tariff period on top of the spot price."""
+
+    @property
+    def from_(self) -> dt.date: ...
+    @property
+    def dkk_per_kwh(self) -> float: ...
+
+
+def step_prices(days: pd.DatetimeIndex, periods: Sequence[PriceStep]) -> np.ndarray:
     """The price in force on each local day (the latest period starting on or before it; NaN before the first)."""
     starts = np.array([np.datetime64(p.from_, "D") for p in periods])
     values = np.array([p.dkk_per_kwh for p in periods])
@@ -157,6 +170,8 @@ def hourly_prices(hours: pd.DatetimeIndex, basis: PriceBasis) -> tuple[np.ndarra
     if basis.kind == "periods":
         p = step_prices(hours, basis.periods)
         return p, ~np.isnan(p)
+    if basis.file is None:
+        raise ValueError(f"price basis {basis.kind!r} has neither a price, periods nor a price file")
     s = basis.file.hourly
     utc = pd.DatetimeIndex(hours).tz_convert("UTC")
     own = s.reindex(utc).to_numpy()

@@ -129,16 +129,16 @@ def clear_sky_hourly(spec: ArraySpec, start: dt.date, end: dt.date) -> pd.DataFr
             warnings.simplefilter("ignore", category=FutureWarning)
             warnings.simplefilter("ignore", category=DeprecationWarning)
             frame = _model(spec, hours)
-        day_of_hour = frame.index.tz_convert(LOCAL_TZ).date
+        day_of_hour = pd.DatetimeIndex(frame.index).tz_convert(LOCAL_TZ).date
         with _lock:
             if len(_cache) + len(missing) > _CACHE_MAX_DAYS:
                 _cache.clear()
-            for d, part in frame.groupby(day_of_hour):
+            for d, part in frame.groupby(pd.Series(day_of_hour, index=frame.index)):
                 _cache[(spec, d)] = part
     with _lock:
         parts = [_cache[(spec, d)] for d in days]
     out = pd.concat(parts)
-    out.index = out.index.tz_convert(LOCAL_TZ)
+    out.index = pd.DatetimeIndex(out.index).tz_convert(LOCAL_TZ)
     return out
 
 

@@ -197,7 +197,7 @@ def reference_hourly(store, inputs: SiteInputs, start: dt.date, end: dt.date,
                          losses_percent=a.losses_percent)
         cs = clear_sky_hourly(spec, start, end).reindex(index)
         expected += cs["ac_wh"].to_numpy()
-        if use_sensor:
+        if use_sensor and a.irradiance:  # use_sensor: every array names its sensor
             key = SeriesKey(inputs.site, a.irradiance, "irradiance_w_m2")
             t0, t1 = local_range(start, end)
             agg = store.aggregates(key, t0, t1, "1h")
@@ -208,7 +208,7 @@ def reference_hourly(store, inputs: SiteInputs, start: dt.date, end: dt.date,
         else:
             ref += a.kwp * 1000.0 * reference_yield_h(cs["poa_wh_m2"].to_numpy())
     if use_sensor:
-        reference = Reference("sensor", ", ".join(sorted({a.irradiance for a in inputs.arrays})))
+        reference = Reference("sensor", ", ".join(sorted({a.irradiance for a in inputs.arrays if a.irradiance})))
     else:
         reference = Reference("clear-sky", "pvlib Ineichen/Linke, Hay-Davies")
     if not inputs.arrays:
@@ -279,7 +279,7 @@ def aggregate(hourly: pd.DataFrame, p0_kwp: float, period: str,
       production and counts as not available (``expected_hours_no_data`` says how many were so).
     """
     h = hourly
-    key = _group_key(h.index, period)
+    key = _group_key(pd.DatetimeIndex(h.index), period)
     pv_ok = h["pv_wh"].notna()
     all_ok = pv_ok & h["import_wh"].notna() & h["export_wh"].notna()
     sc_ok = pv_ok & h["export_wh"].notna()
@@ -349,7 +349,7 @@ def shown(row: pd.Series, status: str) -> pd.Series:
 
 def inverter_table(hourly: pd.DataFrame, inputs: SiteInputs, period: str = "month") -> pd.DataFrame:
     """Per inverter and period: ``pv_kwh`` and, where the arrays name their inverter, ``kwh_per_kwp``."""
-    key = _group_key(hourly.index, period)
+    key = _group_key(pd.DatetimeIndex(hourly.index), period)
     rows = []
     for k in inputs.pv:
         col = f"pv_wh:{k.device}"
@@ -476,8 +476,8 @@ def site_kpis(store, inputs: SiteInputs, start: dt.date, end: dt.date) -> SiteKp
                                            ("export_wh", inputs.grid_export)) if keys)
     if end <= start:
         use_sensor = bool(inputs.arrays) and all(a.irradiance for a in inputs.arrays)
-        reference = (Reference("sensor", ", ".join(sorted({a.irradiance for a in inputs.arrays}))) if use_sensor
-                     else Reference("clear-sky", "pvlib Ineichen/Linke, Hay-Davies"))
+        reference = (Reference("sensor", ", ".join(sorted({a.irradiance for a in inputs.arrays if a.irradiance})))
+                     if use_sensor else Reference("clear-sky", "pvlib Ineichen/Linke, Hay-Davies"))
         empty = pd.DataFrame(columns=PERIOD_COLUMNS, index=pd.DatetimeIndex([], tz=LOCAL_TZ, name="start"),
                              dtype=float)
         return SiteKpis(inputs, pd.DataFrame(index=hour_index(start, start)), empty, empty.copy(), reference, nc,
