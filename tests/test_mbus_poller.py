@@ -218,6 +218,46 @@ def test_the_loop_logs_an_outage_once_and_the_recovery_once(caplog):
     assert [r.value for r in out if r.channel == "poll_errors"][-1] >= 2  # SND_NKE unanswered, REQ_UD2 timed out
 
 
+def test_an_unexpected_error_is_logged_with_its_traceback_and_polling_goes_on(caplog):
+    """A bug while reading an answer (here the first answer's handling raises) must not end the meter's polling:
+    one ERROR naming it, its traceback at DEBUG, counted as ``internal``, and the next poll reads the meter.
+    (Before the fix the DEBUG line itself raised a TypeError — the poller's log helper took no ``exc_info`` —
+    and the polling task ended.)"""
+    class FirstAnswerBreaks(MbusPoller):
+        broken = 1
+
+        async def _readings(self, telegrams):
+            if self.broken:
+                self.broken -= 1
+                raise ZeroDivisionError("a decoder bug")
+            return await super()._readings(telegrams)
+
+    async def scenario():
+        out: list = []
+        async with MbusGateway([SimulatedMultical(frozen=MeterState(**HAND_STATE), ident="12345678")]) as gw:
+            poller = FirstAnswerBreaks(device(gw.port), lambda r, s: collect(out, r, s))
+            poller.device = poller.device.model_copy(update={"interval_s": 0.25})
+            stop = asyncio.Event()
+            task = asyncio.create_task(poller.run(stop))
+            await async_wait_for(lambda: task.done() or any(r.channel == "heat_energy_wh" for r in out), 20,
+                                 "a reading after the failed poll", 0.02)
+            stop.set()
+            await asyncio.wait_for(task, 5)  # raises what ended the loop, if anything did
+            return poller, out
+
+    with caplog.at_level(logging.DEBUG, logger="energimon.collector.mbus"):
+        poller, out = asyncio.run(scenario())
+    lines = [r for r in caplog.records if r.name == "energimon.collector.mbus"]
+    errors = [r for r in lines if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "ZeroDivisionError: a decoder bug" in errors[0].getMessage()
+    assert (errors[0].site, errors[0].device) == (SITE, "fjernvarme")
+    tracebacks = [r for r in lines if r.getMessage() == "traceback"]
+    assert len(tracebacks) == 1 and tracebacks[0].levelno == logging.DEBUG
+    assert tracebacks[0].exc_info is not None and tracebacks[0].exc_info[0] is ZeroDivisionError
+    assert poller.health.errors["internal"] == 1
+    assert {r.channel: r.value for r in out if r.channel in HAND_VALUES} == HAND_VALUES
+
+
 def test_back_off_doubles_up_to_five_minutes():
     assert [backoff_s(10, n) for n in (1, 2, 3, 4)] == [10, 20, 40, 80]
     assert backoff_s(60, 10) == MAX_BACKOFF_S == 300

@@ -175,9 +175,11 @@ def heat_rows(text: str, name: str, decimal_mark: str | None = None) -> tuple[He
     for lineno, rec in table.rows:
         try:
             ts = times.resolve(rec[cols.time], lineno)
-            energy = number(rec, cols.energy[0] if cols.energy else None, table.header[cols.energy[0]].strip()
-                            if cols.energy else "")
-            energy_wh = float(Fraction(energy) * ENERGY_TO_WH[cols.energy[1]]) if energy is not None else None
+            energy_wh = None
+            if cols.energy is not None:
+                col, unit = cols.energy
+                energy = number(rec, col, table.header[col].strip())
+                energy_wh = float(Fraction(energy) * ENERGY_TO_WH[unit]) if energy is not None else None
             rows.append(_Row(lineno, ts, energy_wh,
                              number(rec, cols.volume, "volume"),
                              number(rec, cols.supply, "forward temperature"),

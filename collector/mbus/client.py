@@ -76,11 +76,15 @@ class MbusTcpClient:
 
     async def connect(self) -> None:
         """Open the connection (OSError or TimeoutError when the gateway cannot be reached)."""
+        await self._open()
+
+    async def _open(self) -> _Receiver:
         self.close()
         loop = asyncio.get_running_loop()
         _, rx = await asyncio.wait_for(loop.create_connection(_Receiver, self.host, self.port),
                                        timeout=max(self.timeout_s, 1.0))
         self._rx = rx
+        return rx
 
     def close(self) -> None:
         if self._rx is not None and self._rx.transport is not None:
@@ -104,9 +108,11 @@ class MbusTcpClient:
         return await self._exchange(req_ud2(address, fcb), "long")
 
     async def _exchange(self, request: bytes, expect: str) -> Frame:
-        if not self.connected:
-            await self.connect()
         rx = self._rx
+        if rx is None or rx.closed:  # not connected
+            rx = await self._open()
+        if rx.transport is None:  # connection_made sets it before create_connection returns
+            raise ConnectionError(f"M-Bus gateway {self.host}:{self.port}: connection without a transport")
         rx.buffer.clear()  # whatever arrived unasked belongs to no request
         rx.event.clear()
         self.sent.append(request)

@@ -126,8 +126,8 @@ class MbusPoller:
     def client(self) -> MbusTcpClient:
         return self.conn.client
 
-    def _log(self, level: int, msg: str, *args) -> None:
-        log.log(level, msg, *args, extra=self._ctx)
+    def _log(self, level: int, msg: str, *args: object, exc_info: bool = False) -> None:
+        log.log(level, msg, *args, exc_info=exc_info, extra=self._ctx)
 
     def _once(self, level: int, key: str, msg: str, *args) -> None:
         if key not in self._logged:
@@ -163,6 +163,8 @@ class MbusPoller:
         dev, client = self.device, self.client
         target = dev.target
         if target is None:
+            if dev.address is None:  # refused by the settings: a meter has a primary or a secondary address
+                raise ValueError(f"{dev.site}/{dev.id}: neither address nor secondary_address")
             address = dev.address
             if not await self._request(f"SND_NKE to {address}", lambda: client.initialise(address)):
                 # no E5: nothing on that address (REQ_UD2 is tried anyway: a few meters skip the E5)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from energimon.collector.mbus.heat import EXPECTED, describe_info, heat_values, register_unit
 from energimon.collector.mbus.poller import MbusPoller
-from energimon.collector.mbus.records import Telegram, describe_record
+from energimon.collector.mbus.records import Record, Telegram, describe_record
 from energimon.collector.mbus.settings import MbusTcpDevice
 from energimon.model import CHANNELS
 
@@ -77,17 +77,17 @@ def format_probe(result: ProbeResult, records: bool = False) -> list[str]:
                      f"{header.ident}, version {header.version}; status {header.status_text}")
     else:
         lines.append(f"{result.where}: an answer without a data header (no identification)")
-    sources = {}
+    sources: dict[str, Record] = {}  # channel -> the record its value came from
     for tel in result.telegrams:
         for ch, rec in heat_values(tel).records.items():
             sources.setdefault(ch, rec)
     rows = [("channel", "value", "unit", "meter counts in")]
     order = [*EXPECTED, "operating_time_h", "info_code", "meter_status"]
     for ch in sorted(result.values, key=lambda c: order.index(c) if c in order else len(order)):
-        rec = sources.get(ch)
-        sent = (register_unit(rec.vif) or "") if rec is not None else ""
-        if ch == "info_code" and rec is not None:
-            sent = "bits (manufacturer-specific)" if rec.vif[:1] == b"\xff" else "bits (EN 13757-3 error flags)"
+        source = sources.get(ch)
+        sent = (register_unit(source.vif) or "") if source is not None else ""
+        if ch == "info_code" and source is not None:
+            sent = "bits (manufacturer-specific)" if source.vif[:1] == b"\xff" else "bits (EN 13757-3 error flags)"
         rows.append((ch, _number(result.values[ch]), CHANNELS[ch].unit, sent))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for j, row in enumerate(rows):

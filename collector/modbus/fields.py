@@ -185,4 +185,8 @@ class InfoField(BaseModel):
 
     @property
     def width(self) -> int:
-        return self.registers if self.type == "string" else TYPE_WIDTH[self.type]
+        if self.type != "string":
+            return TYPE_WIDTH[self.type]
+        if self.registers is None:  # refused by _consistent: only a model built around validation gets here
+            raise ValueError("a string needs 'registers' (its length in 16-bit registers)")
+        return self.registers

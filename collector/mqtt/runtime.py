@@ -236,10 +236,9 @@ class MqttCollector:
                               last_error=None, stopped=False)
             if self.settings.protocol == "5":
                 # retainHandling=1: retained messages only for a new subscription, not on every reconnect
-                topics = [(f, SubscribeOptions(qos=1, retainHandling=1)) for f in self.router.filters]
+                client.subscribe([(f, SubscribeOptions(qos=1, retainHandling=1)) for f in self.router.filters])
             else:
-                topics = [(f, 1) for f in self.router.filters]
-            client.subscribe(topics)
+                client.subscribe([(f, 1) for f in self.router.filters])
         except Exception:
             log.error("internal error in on_connect", exc_info=True)
 
@@ -323,7 +322,7 @@ class MqttCollector:
         self._client = client = self._make_client()
         s = self.settings
         props = None
-        clean_start: bool | int = mqtt.MQTT_CLEAN_START_FIRST_ONLY
+        clean_start: mqtt.CleanStartOption = mqtt.MQTT_CLEAN_START_FIRST_ONLY
         if s.protocol == "5":
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = s.session_expiry_s
@@ -365,7 +364,7 @@ class MqttCollector:
                         break
                 arrived.clear()
                 self._signalled = False  # before draining: a message appended from now on signals again
-                batch = []
+                batch: list[Message] = []
                 while inbox and len(batch) < self.settings.batch_max:
                     batch.append(inbox.popleft())
                 if batch:
@@ -421,7 +420,8 @@ class MqttCollector:
     def publish_readings(self, readings: Iterable[Reading]) -> None:
         """Publish committed readings, normalised, to ``<prefix>/<site>/<device>/<channel>`` (if enabled)."""
         pub = self.settings.publish
-        if not (pub.enabled and pub.readings) or self._client is None:
+        client = self._client
+        if not (pub.enabled and pub.readings) or client is None:
             return
         for r in readings:
             payload = json.dumps({
@@ -429,19 +429,20 @@ class MqttCollector:
                 "time": datetime.fromtimestamp(r.ts_ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z"),
                 "site": r.site, "device": r.device, "channel": r.channel, "role": r.role,
             }, ensure_ascii=False)
-            self._publish(f"{pub.topic_prefix}/{r.site}/{r.device}/{r.channel}", payload)
+            self._publish(client, f"{pub.topic_prefix}/{r.site}/{r.device}/{r.channel}", payload)
 
     def publish_alert(self, site: str, event: dict) -> None:
         """Publish an alert event (a JSON object) to ``<prefix>/alerts/<site>`` (if enabled)."""
         pub = self.settings.publish
-        if not (pub.enabled and pub.alerts) or self._client is None:
+        client = self._client
+        if not (pub.enabled and pub.alerts) or client is None:
             return
-        self._publish(f"{pub.topic_prefix}/alerts/{site}", json.dumps(event, ensure_ascii=False, default=str))
+        self._publish(client, f"{pub.topic_prefix}/alerts/{site}", json.dumps(event, ensure_ascii=False, default=str))
 
-    def _publish(self, topic: str, payload: str) -> None:
+    def _publish(self, client: _Client, topic: str, payload: str) -> None:
         pub = self.settings.publish
         try:
-            info = self._client.publish(topic, payload, qos=pub.qos, retain=pub.retain)
+            info = client.publish(topic, payload, qos=pub.qos, retain=pub.retain)
         except Exception as exc:  # publishing is best effort; ingest must go on
             self.stats.publish_dropped += 1
             log.debug("publish to %s failed: %s", topic, exc)

@@ -122,29 +122,29 @@ class BrokerStateFile:
             self._dirty = True
             if self.path is None or (not force and time.monotonic() - self._written_at < WRITE_EVERY_S):
                 return
-            self._write()
+            self._write(self.path)
 
     def flush(self) -> None:
         """Write what :meth:`update` held back (called every :data:`WRITE_EVERY_S` by the collector)."""
         with self._lock:
             if self._dirty and self.path is not None:
-                self._write()
+                self._write(self.path)
 
-    def _write(self) -> None:
+    def _write(self, path: Path) -> None:
         self._written_at = time.monotonic()
         self._dirty = False
         try:
             try:
-                brokers = read_states(self.path)
+                brokers = read_states(path)
             except (OSError, ValueError):
                 brokers = {}
             brokers[self.broker] = {**self.state, "pid": os.getpid(), "updated_ms": int(time.time() * 1000)}
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             tmp.write_text(json.dumps({"brokers": brokers}, indent=1), encoding="utf-8")
-            os.replace(tmp, self.path)
+            os.replace(tmp, path)
             self._failed = False
         except OSError as exc:
             if not self._failed:  # the status file is a convenience: say it once, never stop ingest for it
-                log.warning("cannot write the MQTT state for `energimon status` to %s: %s", self.path, exc)
+                log.warning("cannot write the MQTT state for `energimon status` to %s: %s", path, exc)
             self._failed = True

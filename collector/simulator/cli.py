@@ -50,9 +50,9 @@ def cmd_simulate(args: argparse.Namespace, config: Config) -> int:
             if sim.heat_meter is not None:
                 building, port, _ = sim.heat_meter
                 print(f"{building.name}: district heating meter (kamstrup.multical603) on {args.host}:{port} unit 1")
-            for m in gateway.meters:
+            for multical in gateway.meters:
                 print(f"{SORO_BUILDINGS[0].name}: district heating meter on M-Bus (Kamstrup MULTICAL 603, primary "
-                      f"address {m.address}, secondary address {m.ident}) behind an M-Bus/TCP gateway on "
+                      f"address {multical.address}, secondary address {multical.ident}) behind an M-Bus/TCP gateway on "
                       f"{args.host}:{gateway.port}")
             print("Ctrl-C stops the simulator.", flush=True)
             stop = asyncio.Event()

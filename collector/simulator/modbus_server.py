@@ -16,11 +16,15 @@ import logging
 import socket
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import SimDevice
 
 from energimon.collector.simulator.buildings import SORO_BUILDINGS, BuildingModel, MainMeter
+
+if TYPE_CHECKING:  # profile_images imports this module (free_port, wait_listening)
+    from energimon.collector.simulator.profile_images import ProfileImage
 
 log = logging.getLogger("energimon.simulator")
 
@@ -82,7 +86,7 @@ class SimulatedMeter:
     meter: MainMeter
     unit_id: int = 1
     serial: str = str(FIRST_METER_SERIAL)  # shown in holding FC00h (UINT32), as on the real meter
-    image: object = field(init=False, repr=False)
+    image: ProfileImage = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         from energimon.collector.simulator.profile_images import ProfileImage

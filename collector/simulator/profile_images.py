@@ -29,6 +29,7 @@ non-shared 4-block form, so holding 0x10 and input 0x10 can differ.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -87,7 +88,7 @@ class ProfileImage:
         self.missing.add(key)
 
     @property
-    def tables(self) -> set[str]:
+    def tables(self) -> builtins.set[str]:  # in the class body `set` is the method above
         return {f.table for f in self.profile.fields} | {f.table for f in self.profile.info}
 
     def registers(self, only: str | None = None) -> dict[str, dict[int, int]]:
@@ -114,12 +115,12 @@ class ProfileImage:
                 continue
             for i, w in enumerate(words):
                 regs[f.address + i] = w
-        for f in self.profile.info:
-            if f.table not in out:
+        for info in self.profile.info:
+            if info.table not in out:
                 continue
-            words = encode_info(f, self.info[f.key]) if f.key in self.info else [0] * f.width
+            words = encode_info(info, self.info[info.key]) if info.key in self.info else [0] * info.width
             for i, w in enumerate(words):
-                out[f.table][f.address + i] = w
+                out[info.table][info.address + i] = w
         return out
 
     def spans(self) -> dict[str, tuple[int, int]]:
@@ -131,9 +132,9 @@ class ProfileImage:
                 start, end = min(start, f.scale_factor_address), max(end, f.scale_factor_address + 1)
             lo, hi = spans.get(f.table, (start, end))
             spans[f.table] = (min(lo, start), max(hi, end))
-        for f in self.profile.info:
-            lo, hi = spans.get(f.table, (f.address, f.address + f.width))
-            spans[f.table] = (min(lo, f.address), max(hi, f.address + f.width))
+        for info in self.profile.info:
+            lo, hi = spans.get(info.table, (info.address, info.address + info.width))
+            spans[info.table] = (min(lo, info.address), max(hi, info.address + info.width))
         return spans
 
     # -- serving it ---------------------------------------------------------------------------
@@ -170,20 +171,20 @@ class ProfileImage:
         if self.shared:
             (table,) = self.tables
             return SimDevice(id=self.unit_id, simdata=[self._reg_simdata(table)], action=self._action)
-        blocks: list[list[SimData]] = []
-        for table in _TABLES:
+
+        def block(table: str) -> list[SimData]:
             if table not in self.tables:
                 # pymodbus needs an entry per table: an unused register table is one invalid register
                 # (exception 2); an unused bit table must be BITS, so it holds 16 False bits at 0-15
                 if table in ("coil", "discrete"):
-                    blocks.append([SimData(address=0, values=[False] * 16, datatype=DataType.BITS)])
-                else:
-                    blocks.append([SimData(address=0, count=1, datatype=DataType.INVALID)])
-            elif table in ("coil", "discrete"):
-                blocks.append([self._bit_simdata(table)])
-            else:
-                blocks.append([self._reg_simdata(table)])
-        return SimDevice(id=self.unit_id, simdata=tuple(blocks), action=self._action)
+                    return [SimData(address=0, values=[False] * 16, datatype=DataType.BITS)]
+                return [SimData(address=0, count=1, datatype=DataType.INVALID)]
+            if table in ("coil", "discrete"):
+                return [self._bit_simdata(table)]
+            return [self._reg_simdata(table)]
+
+        coil, discrete, holding, input_ = (block(t) for t in _TABLES)
+        return SimDevice(id=self.unit_id, simdata=(coil, discrete, holding, input_), action=self._action)
 
 
 @contextlib.asynccontextmanager

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -252,6 +252,7 @@ class SunSpecInverterSim:
         self.meter_w_sf = _sf_for(max(peak_w, 100_000.0))
         self.image = SunSpecImage(self.base)
         self.i_common = self.image.add_model(1)
+        self.i_mppt: int | None  # model 160: with the int+SF inverter only
         if self.variant == "int":
             self.i_inv = self.image.add_model(103)
             self.i_mppt = self.image.add_model(160, repetitions=self.mppts)
@@ -280,6 +281,7 @@ class SunSpecInverterSim:
                              ("VAr_SF", self.w_sf), ("PF_SF", -1), ("WH_SF", 0), ("DCA_SF", -2), ("DCV_SF", -1),
                              ("DCW_SF", self.w_sf), ("Tmp_SF", -1)):
                 img.set(self.i_inv, name, sf)
+        if self.i_mppt is not None:
             for name, sf in (("DCA_SF", -2), ("DCV_SF", -1), ("DCW_SF", self.w_sf), ("DCWH_SF", 0)):
                 img.set(self.i_mppt, name, sf)
             img.set(self.i_mppt, "N", self.in_use)
@@ -329,7 +331,8 @@ class SunSpecInverterSim:
         img = self.image
         self._static()  # scale factors (a test may have made one "not implemented" and then fixed it)
         vals = self.values(t_s)
-        index = {self.inverter_model: self.i_inv, 160: self.i_mppt, 203: self.i_meter}
+        index = {m: i for m, i in ((self.inverter_model, self.i_inv), (160, self.i_mppt), (203, self.i_meter))
+                 if i is not None}
         for model_id, points in vals.items():
             i = index[model_id]
             for name, v in points.items():
@@ -353,8 +356,8 @@ class SunSpecInverterSim:
                 continue
             layout = self.image.slots[i].layout
             if rep is None and layout is not None and name not in layout.points:
-                for n in range(1, layout.repetitions(self.image.slots[i].length) + 1):
-                    self.image.set(i, name, None, n)
+                for k in range(1, layout.repetitions(self.image.slots[i].length) + 1):
+                    self.image.set(i, name, None, k)
             else:
                 self.image.set(i, name, None, rep)
 
@@ -408,7 +411,7 @@ class SunSpecSimulator:
     ``trace_pdu`` is handed to every server (tests record function codes with it).
     """
 
-    def __init__(self, devices: list[_Served], host: str = "127.0.0.1", trace_pdu=None):
+    def __init__(self, devices: Sequence[_Served], host: str = "127.0.0.1", trace_pdu=None):
         self.devices = devices
         self.host = host
         self.trace_pdu = trace_pdu
