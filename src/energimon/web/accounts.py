@@ -12,6 +12,7 @@ import json
 import secrets
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,7 +98,7 @@ class Accounts:
         self.conn.close()
 
     # -- users ----------------------------------------------------------------------------
-    def add(self, username: str, password: str | None, role: Role | str, sites: list[str] = (),
+    def add(self, username: str, password: str | None, role: Role | str, sites: Sequence[str] = (),
             name: str = "") -> User:
         role = Role(role)
         _check_username(username)
@@ -114,7 +115,10 @@ class Accounts:
             except sqlite3.IntegrityError:
                 raise AccountError(f"user {username!r} exists already (change it with 'energimon users passwd')") \
                     from None
-        return self.get(username)
+        user = self.get(username)
+        if user is None:  # inserted just above: only a concurrent delete gets here
+            raise AccountError(f"user {username!r} was deleted while being added")
+        return user
 
     def set_password(self, username: str, password: str) -> None:
         _check_password(password)
@@ -163,7 +167,8 @@ class Accounts:
 
     def audit_entries(self, alert_id: int | None = None, limit: int = 200,
                       actions: tuple[str, ...] | None = None) -> list[AuditEntry]:
-        q, args = "SELECT * FROM audit WHERE 1=1", []
+        q = "SELECT * FROM audit WHERE 1=1"
+        args: list[int | str] = []
         if alert_id is not None:
             q += " AND alert_id = ?"
             args.append(alert_id)

@@ -242,7 +242,8 @@ def require_site(request: Request, user: User, site: str) -> None:
 
 async def checked_form(request: Request) -> dict:
     form = await request.form()
-    if not csrf_ok(request.session, form.get("csrf")):
+    sent = form.get("csrf")
+    if not csrf_ok(request.session, sent if isinstance(sent, str) else None):  # a file upload is no token
         raise HTTPException(403, detail="csrf")
     return {k: form.get(k) for k in form}
 
@@ -409,8 +410,8 @@ def _portfolio_rows(st: WebState, user: User) -> list[data.PortfolioRow]:
                 temp = SeriesKey(*(cfg.temperature or esco.temperature).split("/"))
                 g_now, g_ly = data.degree_days_so_far(store, temp, now)
                 if math.isfinite(g_now) and math.isfinite(g_ly) and g_ly > 0:
-                    last_year = graddagekorrektion(last_year, g_ly, g_now, cfg.weather_independent_share)
-                    heat_ly = graddagekorrektion(heat_ly, g_ly, g_now, cfg.weather_independent_share)
+                    last_year = float(graddagekorrektion(last_year, g_ly, g_now, cfg.weather_independent_share))
+                    heat_ly = float(graddagekorrektion(heat_ly, g_ly, g_now, cfg.weather_independent_share))
                     corrected = True
         area = st.settings.sites[site].floor_area_m2
         ages = [h.age_s for h in data.device_health(latest, site, now) if h.age_s is not None]
@@ -628,7 +629,8 @@ def _run_report(st: WebState, job: ReportJob) -> None:
                                             today=st.clock().astimezone(LOCAL_TZ).date())
         finally:
             store.close()
-        job.files = [Path(p).name for p in [files.pdf, files.csv, files.xlsx, *files.site_csvs]]
+        job.files = [Path(p).name for p in [files.pdf, files.csv, *([files.xlsx] if files.xlsx else []),
+                                             *files.site_csvs]]
     except Exception as exc:  # shown on the job page; the server goes on
         log.exception("report %s failed", job.month)
         job.error = str(exc) or type(exc).__name__
@@ -702,7 +704,10 @@ async def link(request: Request) -> Response:
 
 
 # -- errors ------------------------------------------------------------------------------------
-async def http_error(request: Request, exc: HTTPException) -> Response:
+async def http_error(request: Request, exc: Exception) -> Response:
+    """The error pages; registered for HTTPException only (starlette types a handler as taking any Exception)."""
+    if not isinstance(exc, HTTPException):
+        raise exc
     if exc.status_code in (301, 302, 303, 307):
         return Response(status_code=exc.status_code, headers=exc.headers)
     if exc.status_code == 403 and exc.detail == "csrf":

@@ -123,7 +123,7 @@ def energy_kwh(store, key: SeriesKey, start: dt.datetime, end: dt.datetime, wind
     edges = Window(window).edges(start, end)
     if now is not None:  # windows not yet begun have no energy (not zero): keep them out; the running one stays
         t = pd.Timestamp(now).tz_convert("UTC")
-        edges = edges[: int(np.searchsorted(edges, t, side="left")) + 1]
+        edges = edges[: int(edges.searchsorted(t, side="left")) + 1]
     if len(edges) < 2:
         return pd.Series(dtype=float, index=pd.DatetimeIndex([], tz=LOCAL_TZ))
     if (edges[-1] - edges[0]) <= pd.Timedelta(days=8):
@@ -135,7 +135,7 @@ def energy_kwh(store, key: SeriesKey, start: dt.datetime, end: dt.datetime, wind
     # the running window's end is now: its counter value is the latest reading
     last = edges.copy()
     if now is not None and last[-1] > pd.Timestamp(now):
-        last = last[:-1].append(pd.DatetimeIndex([pd.Timestamp(now).tz_convert("UTC")]))
+        last = pd.DatetimeIndex(last[:-1].append(pd.DatetimeIndex([pd.Timestamp(now).tz_convert("UTC")])))
     v = counter_at_edges(store, key, last)
     d = np.diff(v)
     d[d < 0] = np.nan  # a counter going down: a reset or meter swap — the window's energy is unknown
@@ -163,7 +163,7 @@ def site_counters(series: pd.DataFrame, site: str) -> dict[str, list[SeriesKey]]
     out: dict[str, list[SeriesKey]] = {}
     rows = series[series["site"] == site]
     for key, _, role, channel in CARRIERS:
-        keys = [SeriesKey(site, r.device, channel) for r in rows.itertuples()
+        keys = [SeriesKey(site, str(r.device), channel) for r in rows.itertuples()
                 if r.channel == channel and r.role == role]
         if keys:
             out[key] = keys
@@ -187,10 +187,11 @@ def power_curve_w(store, series: pd.DataFrame, site: str, p: Period) -> pd.Serie
     if rows.empty:
         return None
     window = "15min" if p.view == "day" else "1h"
-    total = None
-    for r in rows.itertuples():
-        s = store.aggregate(SeriesKey(site, r.device, "power_w"), p.start, p.end, window, "mean")
-        total = s if total is None else total.add(s)
+    parts = [store.aggregate(SeriesKey(site, str(r.device), "power_w"), p.start, p.end, window, "mean")
+             for r in rows.itertuples()]
+    total = parts[0]
+    for s in parts[1:]:
+        total = total.add(s)
     total.index = pd.DatetimeIndex(total.index).tz_convert(LOCAL_TZ)
     return total
 

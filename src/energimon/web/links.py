@@ -82,7 +82,8 @@ def make_token(key: str, alert_id: int, action: str, recipient: str = "") -> str
 def read_token(key: str, token: str, max_age_s: float) -> LinkClaim:
     """The claim of a valid link; :class:`LinkError` ``expired`` or ``invalid`` (tampered, wrong key, garbage)."""
     try:
-        data = _serializer(key).loads(token, max_age=max_age_s)
+        # int(): the token's age is whole seconds, so age > max_age_s exactly when age > int(max_age_s)
+        data = _serializer(key).loads(token, max_age=int(max_age_s))
     except SignatureExpired:
         raise LinkError("expired") from None
     except BadSignature:
