@@ -37,11 +37,11 @@ def test_status_reports_reachability_version_mode_and_spool_backlog(influxd, tmp
     spool = Spool(tmp_path / "spool.db", synchronous="NORMAL")
     spool.put([Reading("soro-raadhus", "hovedmaaler", "power_w", "grid", T0 + i, 1.0) for i in range(7)], "test")
     spool.close()
-    assert main(["status", "--config", str(cfg)]) == 1  # the database does not exist yet
+    assert main(["--lang", "en", "status", "--config", str(cfg)]) == 1  # the database does not exist yet
     out = capsys.readouterr().out
     assert "NOT usable" in out and "database not found" in out and "7 readings waiting" in out
     InfluxStore(load(cfg)).close()  # opening the store creates it (create_database = true), as the daemon does
-    assert main(["status", "--config", str(cfg)]) == 0
+    assert main(["--lang", "en", "status", "--config", str(cfg)]) == 0
     out = capsys.readouterr().out
     assert "influxdb: reachable" in out and "server version 1.6.7" in out and "mode v1" in out
     assert "7 readings waiting for the store" in out
@@ -50,7 +50,7 @@ def test_status_reports_reachability_version_mode_and_spool_backlog(influxd, tmp
     assert "store InfluxDB http://127.0.0.1:" in capsys.readouterr().out
 
     down = write_config(tmp_path, f"http://127.0.0.1:{free_port()}", "x")
-    assert main(["status", "--config", str(down)]) == 1
+    assert main(["--lang", "en", "status", "--config", str(down)]) == 1
     assert "unreachable" in capsys.readouterr().out
 
 
