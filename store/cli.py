@@ -9,7 +9,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from energimon.cliutil import EXIT_FAIL, EXIT_USAGE, Commands, Config, config_arg, fail, lang, t, unknown
+from energimon.cliutil import (
+    EXIT_FAIL,
+    EXIT_USAGE,
+    Commands,
+    Config,
+    Steps,
+    config_arg,
+    fail,
+    lang,
+    number,
+    t,
+    unknown,
+)
 
 if TYPE_CHECKING:
     from energimon.store.base import Store
@@ -58,7 +70,8 @@ def register(commands: Commands) -> None:
         description="Copy every series from one store to another, e.g. an embedded-store history into InfluxDB "
                     "before switching store.kind. Idempotent: running it again overwrites the same points. "
                     "Stores: 'sqlite' (the configured store.path), 'sqlite:PATH', 'influx' (the configured "
-                    "[store.influxdb] table, whatever store.kind says).")
+                    "[store.influxdb] table, whatever store.kind says). Prints a line per series copied (readings, "
+                    "rate) and the total.")
     p.set_defaults(handler=cmd_store_copy)
     config_arg(p)
     p.add_argument("--from", dest="source", required=True, metavar="STORE", help="sqlite | sqlite:PATH | influx")
@@ -172,20 +185,22 @@ def cmd_deadletters(args: argparse.Namespace, config: Config) -> int:
 
     path = config.settings().spool.path
     if not path.exists():
-        print(f"no spool at {path} (has the daemon run yet?)")
+        print(t(f"ingen spool i {path} (har dæmonen kørt endnu?)", f"no spool at {path} (has the daemon run yet?)"))
         return 0
     rows = read_dead_letters(path, limit=max(1, args.limit), subject=args.subject)
     if not rows:
-        print("no dead letters")
+        print(t("ingen afviste målinger", "no dead letters"))
         return 0
     per_subject = Counter(r.subject for r in rows)
-    print(f"{len(rows)} dead letter(s) shown, newest first; per subject:")
+    print(t(f"{len(rows)} afvist(e) vist, nyeste først; pr. emne:",
+            f"{len(rows)} dead letter(s) shown, newest first; per subject:"))
     for subject, n in per_subject.most_common():
         print(f"  {n:6d}  {subject}")
     for r in rows:
         when = datetime.fromtimestamp(r.received_ms / 1000, tz=LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
         payload = r.payload if args.full or len(r.payload) <= 120 else r.payload[:120] + "…"
-        print(f"\n#{r.id}  {when}  {r.source}  {r.subject}\n  reason:  {r.reason}\n  payload: {payload}")
+        print(f"\n#{r.id}  {when}  {r.source}  {r.subject}\n  {t('årsag:  ', 'reason: ')} {r.reason}\n"
+              f"  {t('indhold:', 'payload:')} {payload}")
     return 0
 
 
@@ -234,7 +249,9 @@ def cmd_store_copy(args: argparse.Namespace, config: Config) -> int:
     t0 = time.monotonic()
     try:
         series = src.series()
-        print(f"copying {len(series)} series from {args.source} to {args.target}", file=sys.stderr)
+        print(t(f"kopierer {len(series)} serier fra {args.source} til {args.target}",
+                f"copying {len(series)} series from {args.source} to {args.target}"), file=sys.stderr)
+        steps = Steps()
         for i, row in enumerate(series.itertuples(index=False), 1):
             site, device, channel, role = str(row.site), str(row.device), str(row.channel), str(row.role)
             key = SeriesKey(site, device, channel)
@@ -252,15 +269,19 @@ def cmd_store_copy(args: argparse.Namespace, config: Config) -> int:
                         print(f"  refused {rej.reading.key} at {rej.reading.ts_ms}: {rej.reason}", file=sys.stderr)
                 n_series += len(readings)
                 copied += len(readings)
-            rate = copied / max(time.monotonic() - t0, 1e-9)
-            print(f"  [{i}/{len(series)}] {key}: {n_series} readings (total {copied}, {rate:,.0f} readings/s)",
-                  file=sys.stderr)
+            rate = number(copied / max(time.monotonic() - t0, 1e-9))
+            steps(i, len(series), t(f"{key}: {number(n_series)} målinger (i alt {number(copied)}, {rate} målinger/s)",
+                                    f"{key}: {number(n_series)} readings (total {number(copied)}, {rate} readings/s)"))
     except StoreError as exc:
-        return fail(prog, f"stopped after {copied} readings (run it again to resume; copying is idempotent): {exc}",
-                    EXIT_FAIL)
+        return fail(prog, t(f"stoppede efter {copied} målinger (kør igen for at fortsætte; kopiering kan gentages): "
+                            f"{exc}", f"stopped after {copied} readings (run it again to resume; copying is "
+                            f"idempotent): {exc}"), EXIT_FAIL)
     finally:
         src.close()
         dst.close()
-    print(f"copied {copied} readings of {len(series)} series in {time.monotonic() - t0:.1f} s"
-          + (f"; {rejected} refused by the target" if rejected else ""))
+    took = number(time.monotonic() - t0, 1)
+    print(t(f"kopierede {number(copied)} målinger fra {len(series)} serier på {took} s"
+            + (f"; {number(rejected)} afvist af målet" if rejected else ""),
+            f"copied {number(copied)} readings of {len(series)} series in {took} s"
+            + (f"; {number(rejected)} refused by the target" if rejected else "")))
     return EXIT_FAIL if rejected else 0

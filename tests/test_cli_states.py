@@ -96,12 +96,12 @@ def test_every_subcommand_on_a_fresh_installation(tmp_path, csv_file):
     cfg = _config(tmp_path)
     never_ran = "does not exist (has the daemon run?)"
     _run_all([
-        (["check-config"], 0, "OK — 3 sites"),
+        (["check-config"], 0, "OK — 3 bygninger"),
         (["status"], 1, "ikke oprettet endnu (dæmonen har ikke kørt)"),
         (["latest"], 1, never_ran),
         (["latest", "--site", "soro-raadhus"], 1, never_ran),
         (["export", "soro-raadhus/hovedmaaler/power_w"], 1, never_ran),
-        (["deadletters"], 0, "no spool at"),
+        (["deadletters"], 0, "ingen spool i"),
         (["alerts", "list"], 0, "ingen aktive alarmer"),
         (["alerts", "ack", "1"], 1, "ingen aktiv alarm 1"),
         (["alerts", "run"], 1, never_ran),
@@ -124,8 +124,8 @@ def test_every_subcommand_on_an_empty_store_and_with_unknown_names(tmp_path, csv
     _run_all([
         (["status"], 0, "Sorø Rådhus (soro-raadhus): ingen målinger endnu"),
         (["latest"], 0, "ingen målinger i lageret endnu"),
-        (["deadletters"], 0, "no dead letters"),
-        (["store", "copy", "--from", "sqlite", "--to", f"sqlite:{tmp_path / 'copy.db'}"], 0, "copied 0 readings"),
+        (["deadletters"], 0, "ingen afviste målinger"),
+        (["store", "copy", "--from", "sqlite", "--to", f"sqlite:{tmp_path / 'copy.db'}"], 0, "kopierede 0 målinger"),
         # unknown names: an error naming them, with the closest known one
         (["latest", "--site", "soro-radhus"], 64, "unknown site 'soro-radhus'; did you mean 'soro-raadhus'?"),
         (["export", "soro-raadhus/hovedmaler/power_w"], 64, "unknown series 'soro-raadhus/hovedmaler/power_w'"),
@@ -154,7 +154,7 @@ def test_every_subcommand_with_the_store_at_a_closed_port(tmp_path, csv_file):
     cfg = _config(tmp_path, influx_port=free_port())
     unreachable = "unreachable"
     _run_all([
-        (["check-config"], 0, "store InfluxDB http://127.0.0.1:"),  # offline: never connects
+        (["check-config"], 0, "lager InfluxDB http://127.0.0.1:"),  # offline: never connects
         (["status"], 1, "IKKE brugbart"),
         (["latest"], 1, unreachable),
         (["export", "soro-raadhus/hovedmaaler/power_w"], 1, unreachable),
@@ -164,7 +164,7 @@ def test_every_subcommand_with_the_store_at_a_closed_port(tmp_path, csv_file):
         (["import", "csv", str(csv_file), "--series", "soro-raadhus/vejr/outdoor_temp_c", "--role", "weather"], 1,
          unreachable),
         (["store", "copy", "--from", "influx", "--to", f"sqlite:{tmp_path / 'copy.db'}"], 1, unreachable),
-        (["deadletters"], 0, "no spool at"),
+        (["deadletters"], 0, "ingen spool i"),
     ], cfg)
 
 

@@ -74,17 +74,20 @@ def cmd_check_config(args: argparse.Namespace, config: Config) -> int:
 
     path = config_path(args.file or args.config)
     for warning in secret_file_warnings(path):  # secrets readable by every user: warn, valid or not
-        print(f"WARNING: {warning}", file=sys.stderr)
+        print(t(f"ADVARSEL: {warning}", f"WARNING: {warning}"), file=sys.stderr)
     settings = load_settings(path, data_paths=True)  # ConfigError -> printed by main, exit 2
     for warning in config_warnings(settings):
-        print(f"WARNING: {warning}", file=sys.stderr)
+        print(t(f"ADVARSEL: {warning}", f"WARNING: {warning}"), file=sys.stderr)
     n_dev = len(settings.devices)
     store = (settings.store.influxdb.describe() if settings.store.kind == "influxdb" and settings.store.influxdb
-             else f"{settings.store.kind} at {settings.store.path}")
-    print(f"{path}: OK — {len(settings.sites)} sites, {n_dev} devices, store {store}, "
-          f"spool at {settings.spool.path}"
-          + (f", MQTT broker {settings.mqtt.host} with {len(settings.mqtt.subscriptions)} subscriptions"
-             if settings.mqtt else ""))
+             else f"{settings.store.kind} {t('i', 'at')} {settings.store.path}")
+    mqtt = settings.mqtt
+    print(t(f"{path}: OK — {len(settings.sites)} bygninger, {n_dev} apparater, lager {store}, "
+            f"spool i {settings.spool.path}"
+            + (f", MQTT-broker {mqtt.host} med {len(mqtt.subscriptions)} abonnementer" if mqtt else ""),
+            f"{path}: OK — {len(settings.sites)} sites, {n_dev} devices, store {store}, "
+            f"spool at {settings.spool.path}"
+            + (f", MQTT broker {mqtt.host} with {len(mqtt.subscriptions)} subscriptions" if mqtt else "")))
     return 0
 
 

@@ -27,18 +27,21 @@ def register(commands: Commands) -> None:
                       "asked for twice, or read from $ENERGIMON_PASSWORD (for scripts).")
     config_arg(a)
     a.add_argument("username", help="e.g. an e-mail address")
-    a.add_argument("--role", required=True, choices=("energi", "driftsansvarlig"))
+    a.add_argument("--role", required=True, choices=("energi", "driftsansvarlig"),
+                   help="energi (the energy team: every site) or driftsansvarlig (a facility manager: the --site "
+                        "sites)")
     a.add_argument("--site", action="append", default=[], metavar="SITE",
                    help="a building a driftsansvarlig sees (repeatable)")
     a.add_argument("--name", default="", help="the name shown in the pages and the audit log")
-    a = us.add_parser("passwd", help="set a new password", description="Set a user's password.")
+    a = us.add_parser("passwd", help="set a new password",
+                      description="Set a user's password (asks for it); prints that it was changed.")
     config_arg(a)
-    a.add_argument("username")
+    a.add_argument("username", help="the user's name, as in 'users list'")
     for cmd, text in (("disable", "a disabled user cannot log in (and is logged out)"),
                       ("enable", "enable a disabled user again")):
-        a = us.add_parser(cmd, help=text, description=text[0].upper() + text[1:] + ".")
+        a = us.add_parser(cmd, help=text, description=text[0].upper() + text[1:] + "; prints that it was done.")
         config_arg(a)
-        a.add_argument("username")
+        a.add_argument("username", help="the user's name, as in 'users list'")
     a = us.add_parser("list", help="list the users", description="List the users.")
     config_arg(a)
 
