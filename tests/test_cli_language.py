@@ -206,3 +206,26 @@ def test_the_alert_rules_run_when_the_help_and_readme_say(tmp_path):
         runner.close()
     text = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").split())
     assert "The rules run every 15 minutes (at minutes 7, 22, 37 and 52, Danish time)" in text
+
+
+def test_the_demo_prints_one_line_per_update_and_a_table_for_a_terminal(cfg):
+    """What the demo shows from a store: one line per update for a log (each site's power), a table (rich) for
+    a terminal — both from the same rows."""
+    from rich.console import Console
+
+    from energimon.app.demo import rich_table, table_rows, update_line
+
+    store = SqliteStore(cfg.parent / "store.db", readonly=True)
+    try:
+        rows = table_rows(store, now=_ms("2026-10-25T04:00:30", "+01:00") / 1000)
+    finally:
+        store.close()
+    assert [(r[0], r[2], r[3], r[5]) for r in rows] == [("soro-raadhus", "power_w", 1376.5, 30.0)]  # weather not shown
+    line = update_line(rows, 25.0)
+    assert line == "[   25 s] soro-raadhus: power_w 1.376 W" and "\n" not in line
+    set_lang("en")
+    assert update_line(rows, 25.0) == "[   25 s] soro-raadhus: power_w 1,376 W"
+    out = io.StringIO()
+    Console(file=out, width=100).print(rich_table(rows, 25.0))
+    text = out.getvalue()
+    assert "Latest readings after 25 s" in text and "1,376.5" in text and "30 s" in text
