@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from energimon.cliutil import EXIT_DATA, EXIT_FAIL, EXIT_USAGE, Commands, Config, Steps, config_arg, t
+from energimon.cliutil import EXIT_DATA, EXIT_FAIL, EXIT_USAGE, Commands, Config, config_arg, progress, t
 
 _STRICT = ("Prints one line per series imported (how many readings, and the energy for interval data). A file "
            "with any bad line is not imported at all (nothing from it is stored); every bad line is listed "
@@ -85,10 +85,7 @@ def register(commands: Commands) -> None:
 
 def _progress(name: str, done: int, total: int) -> None:
     """Readings written so far: a bar on a terminal, a line per batch otherwise (:class:`energimon.cliutil.Steps`)."""
-    _steps(done, total, t(f"{name}: målinger skrevet", f"{name}: readings written"))
-
-
-_steps = Steps()
+    progress(done, total, t(f"{name}: målinger skrevet", f"{name}: readings written"))
 
 
 def _read(path: Path, prog: str) -> str | None:

@@ -221,6 +221,12 @@ def progress(i: int, n: int, name: str) -> None:
     _steps(i, n, name)
 
 
+def end_progress() -> None:
+    """End a bar the work left unfinished (it failed before its last step); the application calls it after
+    every command, so an error message is not drawn into a running bar."""
+    _steps.close()
+
+
 def local_time(ms: float) -> str:
     """A Unix time in milliseconds as Danish local time with its zone (``2026-11-01 06:00:00 CET``)."""
     import datetime as dt

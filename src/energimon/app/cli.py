@@ -23,6 +23,7 @@ from energimon.cliutil import (
     EXIT_USAGE,
     LANG_ENV,
     LANGS,
+    end_progress,
     fail,
     lang_from_env,
     set_lang,
@@ -159,7 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     args.lang = chosen  # None: not chosen; a report then takes its configured language
     set_lang(chosen or "da")
     try:
-        return args.handler(args, _Config(getattr(args, "config", None)))
+        try:
+            return args.handler(args, _Config(getattr(args, "config", None)))
+        finally:
+            end_progress()
     except _config_error() as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
