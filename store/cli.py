@@ -9,7 +9,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from energimon.cliutil import EXIT_FAIL, EXIT_USAGE, Commands, Config, config_arg, fail, unknown
+from energimon.cliutil import (
+    EXIT_FAIL,
+    EXIT_USAGE,
+    Commands,
+    Config,
+    Steps,
+    config_arg,
+    fail,
+    lang,
+    number,
+    t,
+    unknown,
+)
 
 if TYPE_CHECKING:
     from energimon.store.base import Store
@@ -19,7 +31,11 @@ if TYPE_CHECKING:
 def register(commands: Commands) -> None:
     p = commands.add_parser("export", help="one series to CSV",
                             description="Write one series as CSV: raw readings, aggregates per window, or energy "
-                                        "per window from a counter (--energy).")
+                                        "per window from a counter (--energy). In Danish (the default) for Danish "
+                                        "Excel: ';', decimal comma, Danish headers; with --lang en ',', decimal "
+                                        "point, English headers. Times are Danish local time (2026-12-07 02:04, "
+                                        "read as dates by Excel) with their UTC offset in the next column, so "
+                                        "the hour repeated in October is told apart.")
     p.set_defaults(handler=cmd_export)
     config_arg(p)
     p.add_argument("series", help="site/device/channel, e.g. soro-raadhus/hovedmaaler/power_w")
@@ -29,8 +45,12 @@ def register(commands: Commands) -> None:
     p.add_argument("--agg", default="mean", help="aggregate: mean min max last sum count (default: mean)")
     p.add_argument("--energy", action="store_true",
                    help="energy per window from a counter channel (differences; resets and gaps flagged)")
-    p.add_argument("--sep", default=",", help="field separator (default ','; Excel in Danish: ';')")
-    p.add_argument("--decimal-comma", action="store_true", help="write 1234,5 instead of 1234.5")
+    p.add_argument("--sep", default=None, help="field separator (default ';' in Danish, ',' in English)")
+    dc = p.add_mutually_exclusive_group()
+    dc.add_argument("--decimal-comma", dest="decimal_comma", action="store_true", default=None,
+                    help="write 1234,5 (default in Danish)")
+    dc.add_argument("--decimal-point", dest="decimal_comma", action="store_false",
+                    help="write 1234.5 (default in English)")
     p.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
 
     p = commands.add_parser("deadletters", help="input that could not become readings, with why",
@@ -50,7 +70,8 @@ def register(commands: Commands) -> None:
         description="Copy every series from one store to another, e.g. an embedded-store history into InfluxDB "
                     "before switching store.kind. Idempotent: running it again overwrites the same points. "
                     "Stores: 'sqlite' (the configured store.path), 'sqlite:PATH', 'influx' (the configured "
-                    "[store.influxdb] table, whatever store.kind says).")
+                    "[store.influxdb] table, whatever store.kind says). Prints a line per series copied (readings, "
+                    "rate) and the total.")
     p.set_defaults(handler=cmd_store_copy)
     config_arg(p)
     p.add_argument("--from", dest="source", required=True, metavar="STORE", help="sqlite | sqlite:PATH | influx")
@@ -69,6 +90,22 @@ def parse_time(text: str) -> datetime:
     return t.replace(tzinfo=LOCAL_TZ) if t.tzinfo is None else t
 
 
+EXPORT_COLUMNS = {
+    "time": {"da": "Tidspunkt (dansk tid)", "en": "Time (Danish time)"},
+    "window_start": {"da": "Periodens start (dansk tid)", "en": "Window start (Danish time)"},
+    "utc_offset": {"da": "UTC-forskel", "en": "UTC offset"},
+    "energy_wh": {"da": "Energi Wh", "en": "Energy Wh"},
+    "coverage": {"da": "Dækning", "en": "Coverage"},
+    "complete": {"da": "Fuldstændig", "en": "Complete"},
+    "resets": {"da": "Nulstillinger", "en": "Resets"},
+}
+AGGREGATES = {"mean": "gennemsnit", "min": "min", "max": "maks", "last": "sidste", "sum": "sum", "count": "antal"}
+
+
+def _export_header(keys: list[str], language: str) -> list[str]:
+    return [EXPORT_COLUMNS.get(k, {}).get(language, k) for k in keys]
+
+
 def cmd_export(args: argparse.Namespace, config: Config) -> int:
     import csv
 
@@ -76,8 +113,12 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
 
     from energimon.model import CHANNELS, LOCAL_TZ, Kind, SeriesKey
     from energimon.store import open_store
+    from energimon.timeseries_csv import csv_cell, local_stamp, utc_offset
 
     prog = "energimon export"
+    language = lang()
+    sep = args.sep if args.sep is not None else (";" if language == "da" else ",")
+    decimal_comma = args.decimal_comma if args.decimal_comma is not None else (language == "da" and sep != ",")
     try:
         key = SeriesKey.parse(args.series)
         end = parse_time(args.end) if args.end else datetime.now(tz=LOCAL_TZ)
@@ -86,9 +127,9 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
             raise ValueError(f"--energy needs a counter channel; {key.channel} is not one")
         if args.energy and not args.window:
             raise ValueError("--energy needs --window")
-        if len(args.sep) != 1:
+        if len(sep) != 1:
             raise ValueError("--sep must be one character")
-        if args.decimal_comma and args.sep == ",":
+        if decimal_comma and sep == ",":
             raise ValueError("--decimal-comma needs another separator, e.g. --sep ';'")
     except ValueError as exc:
         return fail(prog, str(exc), EXIT_USAGE)
@@ -97,51 +138,43 @@ def cmd_export(args: argparse.Namespace, config: Config) -> int:
         known = {f"{r.site}/{r.device}/{r.channel}" for r in store.series().itertuples()}
         if str(key) not in known:  # a misspelt series is an error, not an empty CSV
             return fail(prog, unknown("series", str(key), known), EXIT_USAGE)
+        # a local time Excel reads as a date, its UTC offset beside it (the repeated October hour stays distinct)
         if args.energy:
             result = store.energy(key, start, end, args.window)
             df = result.windows
-            header = ["window_start", "energy_wh", "coverage", "complete", "resets"]
+            header = ["window_start", "utc_offset", "energy_wh", "coverage", "complete", "resets"]
             rows: list[tuple[object, ...]] = [
-                (t.isoformat(), *values) for t, *values in zip(
+                (csv_cell(w, False), utc_offset(w), *values) for w, *values in zip(
                     pd.DatetimeIndex(df.index), df["energy_wh"], df["coverage"], df["complete"], df["resets"],
                     strict=True)]
         elif args.window:
             s = store.aggregate(key, start, end, args.window, args.agg)
-            header = ["window_start", f"{key.channel}_{args.agg}"]
-            rows = [(t.isoformat(), v) for t, v in zip(pd.DatetimeIndex(s.index), s, strict=True)]
+            agg = AGGREGATES.get(args.agg, args.agg) if language == "da" else args.agg
+            header = ["window_start", "utc_offset", f"{key.channel} ({agg})"]
+            rows = [(csv_cell(w, False), utc_offset(w), v) for w, v in zip(pd.DatetimeIndex(s.index), s, strict=True)]
         else:
             s = store.read(key, start, end)
-            header = ["time", key.channel]
-            rows = [(t.isoformat(), v) for t, v in zip(pd.DatetimeIndex(s.index).tz_convert(LOCAL_TZ), s, strict=True)]
+            header = ["time", "utc_offset", key.channel]
+            rows = [(local_stamp(w, seconds=True), utc_offset(w), v)
+                    for w, v in zip(pd.DatetimeIndex(s.index).tz_convert(LOCAL_TZ), s, strict=True)]
     except ValueError as exc:
         return fail(prog, str(exc), EXIT_USAGE)
     finally:
         store.close()
-    out = args.output.open("w", newline="", encoding="utf-8") if args.output else sys.stdout
+    # a file gets a BOM: without one Excel reads UTF-8 as its ANSI code page (æ, ø and å garbled)
+    out = args.output.open("w", newline="", encoding="utf-8-sig") if args.output else sys.stdout
     try:
-        w = csv.writer(out, delimiter=args.sep, lineterminator="\n")
-        w.writerow(header)
+        w = csv.writer(out, delimiter=sep, lineterminator="\n")
+        w.writerow(_export_header(header, language))
         for row in rows:
-            w.writerow([_cell(v, args.decimal_comma) for v in row])
+            w.writerow([csv_cell(v, decimal_comma) for v in row])
     finally:
         if args.output:
             out.close()
     if args.output:
-        print(f"wrote {len(rows)} rows to {args.output}", file=sys.stderr)
+        print(t(f"skrev {len(rows)} rækker til {args.output}", f"wrote {len(rows)} rows to {args.output}"),
+              file=sys.stderr)
     return 0
-
-
-def _cell(v: object, decimal_comma: bool) -> str:
-    import numpy as np
-
-    if isinstance(v, bool | np.bool_):
-        return "1" if v else "0"
-    if isinstance(v, float):
-        if v != v:  # NaN: missing is an empty cell, never 0
-            return ""
-        text = repr(round(v, 6))
-        return text.replace(".", ",") if decimal_comma else text
-    return str(v)
 
 
 def cmd_deadletters(args: argparse.Namespace, config: Config) -> int:
@@ -152,20 +185,22 @@ def cmd_deadletters(args: argparse.Namespace, config: Config) -> int:
 
     path = config.settings().spool.path
     if not path.exists():
-        print(f"no spool at {path} (has the daemon run yet?)")
+        print(t(f"ingen spool i {path} (har dæmonen kørt endnu?)", f"no spool at {path} (has the daemon run yet?)"))
         return 0
     rows = read_dead_letters(path, limit=max(1, args.limit), subject=args.subject)
     if not rows:
-        print("no dead letters")
+        print(t("ingen afviste målinger", "no dead letters"))
         return 0
     per_subject = Counter(r.subject for r in rows)
-    print(f"{len(rows)} dead letter(s) shown, newest first; per subject:")
+    print(t(f"{len(rows)} afvist(e) vist, nyeste først; pr. emne:",
+            f"{len(rows)} dead letter(s) shown, newest first; per subject:"))
     for subject, n in per_subject.most_common():
         print(f"  {n:6d}  {subject}")
     for r in rows:
         when = datetime.fromtimestamp(r.received_ms / 1000, tz=LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
         payload = r.payload if args.full or len(r.payload) <= 120 else r.payload[:120] + "…"
-        print(f"\n#{r.id}  {when}  {r.source}  {r.subject}\n  reason:  {r.reason}\n  payload: {payload}")
+        print(f"\n#{r.id}  {when}  {r.source}  {r.subject}\n  {t('årsag:  ', 'reason: ')} {r.reason}\n"
+              f"  {t('indhold:', 'payload:')} {payload}")
     return 0
 
 
@@ -214,7 +249,9 @@ def cmd_store_copy(args: argparse.Namespace, config: Config) -> int:
     t0 = time.monotonic()
     try:
         series = src.series()
-        print(f"copying {len(series)} series from {args.source} to {args.target}", file=sys.stderr)
+        print(t(f"kopierer {len(series)} serier fra {args.source} til {args.target}",
+                f"copying {len(series)} series from {args.source} to {args.target}"), file=sys.stderr)
+        steps = Steps()
         for i, row in enumerate(series.itertuples(index=False), 1):
             site, device, channel, role = str(row.site), str(row.device), str(row.channel), str(row.role)
             key = SeriesKey(site, device, channel)
@@ -232,15 +269,19 @@ def cmd_store_copy(args: argparse.Namespace, config: Config) -> int:
                         print(f"  refused {rej.reading.key} at {rej.reading.ts_ms}: {rej.reason}", file=sys.stderr)
                 n_series += len(readings)
                 copied += len(readings)
-            rate = copied / max(time.monotonic() - t0, 1e-9)
-            print(f"  [{i}/{len(series)}] {key}: {n_series} readings (total {copied}, {rate:,.0f} readings/s)",
-                  file=sys.stderr)
+            rate = number(copied / max(time.monotonic() - t0, 1e-9))
+            steps(i, len(series), t(f"{key}: {number(n_series)} målinger (i alt {number(copied)}, {rate} målinger/s)",
+                                    f"{key}: {number(n_series)} readings (total {number(copied)}, {rate} readings/s)"))
     except StoreError as exc:
-        return fail(prog, f"stopped after {copied} readings (run it again to resume; copying is idempotent): {exc}",
-                    EXIT_FAIL)
+        return fail(prog, t(f"stoppede efter {copied} målinger (kør igen for at fortsætte; kopiering kan gentages): "
+                            f"{exc}", f"stopped after {copied} readings (run it again to resume; copying is "
+                            f"idempotent): {exc}"), EXIT_FAIL)
     finally:
         src.close()
         dst.close()
-    print(f"copied {copied} readings of {len(series)} series in {time.monotonic() - t0:.1f} s"
-          + (f"; {rejected} refused by the target" if rejected else ""))
+    took = number(time.monotonic() - t0, 1)
+    print(t(f"kopierede {number(copied)} målinger fra {len(series)} serier på {took} s"
+            + (f"; {number(rejected)} afvist af målet" if rejected else ""),
+            f"copied {number(copied)} readings of {len(series)} series in {took} s"
+            + (f"; {number(rejected)} refused by the target" if rejected else "")))
     return EXIT_FAIL if rejected else 0

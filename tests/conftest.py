@@ -27,6 +27,17 @@ from helpers.net import free_port
 from helpers.wait import wait_for
 
 
+@pytest.fixture(autouse=True)
+def _danish_messages():
+    """Each test starts in the CLI's default language (Danish): ``main(["--lang", "en", …])`` in one test sets the
+    process's message language, which a later test calling a function directly must not inherit."""
+    from energimon.cliutil import set_lang
+
+    set_lang("da")
+    yield
+    set_lang("da")
+
+
 def require_binary(name: str, package: str) -> str:
     path = shutil.which(name)
     if path is None:

@@ -146,6 +146,6 @@ def test_alerts_run_command_evaluates_and_sends(smtp, tmp_path, capsys):
     assert main(args) == 0
     assert main(args) == 0  # the same run again: nothing new
     out = capsys.readouterr().out
-    assert "findings 1, new 1" in out and "mails sent 1" in out and "findings 1, new 0" in out
+    assert "fund 1, nye 1" in out and "mails sendt 1" in out and "fund 1, nye 0" in out
     smtp.wait(1)
     assert len(smtp.messages) == 1 and "Højt natforbrug" in smtp.messages[0][1]["Subject"]

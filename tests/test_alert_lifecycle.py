@@ -204,7 +204,7 @@ def test_alerts_cli_list_ack_mute(smtp, tmp_path, capsys):
     capsys.readouterr()
     assert main(["alerts", "list", "--config", str(cfg)]) == 0
     out = capsys.readouterr().out
-    assert "acked" in out and "mute 1: soro-raadhus/*" in out and "snoozed until" in out
+    assert "kvitteret" in out and "pause 1: soro-raadhus/*" in out and "udsat til" in out
     db = AlertDB(tmp_path / "alerts.db")
     assert json.loads(db.alert(1)["finding"])["kwh_per_day"] == 48.0
     db.close()

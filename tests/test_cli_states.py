@@ -96,14 +96,14 @@ def test_every_subcommand_on_a_fresh_installation(tmp_path, csv_file):
     cfg = _config(tmp_path)
     never_ran = "does not exist (has the daemon run?)"
     _run_all([
-        (["check-config"], 0, "OK — 3 sites"),
-        (["status"], 1, "not created yet (the daemon has not run)"),
+        (["check-config"], 0, "OK — 3 bygninger"),
+        (["status"], 1, "ikke oprettet endnu (dæmonen har ikke kørt)"),
         (["latest"], 1, never_ran),
         (["latest", "--site", "soro-raadhus"], 1, never_ran),
         (["export", "soro-raadhus/hovedmaaler/power_w"], 1, never_ran),
-        (["deadletters"], 0, "no spool at"),
-        (["alerts", "list"], 0, "no active alerts"),
-        (["alerts", "ack", "1"], 1, "no active alert 1"),
+        (["deadletters"], 0, "ingen spool i"),
+        (["alerts", "list"], 0, "ingen aktive alarmer"),
+        (["alerts", "ack", "1"], 1, "ingen aktiv alarm 1"),
         (["alerts", "run"], 1, never_ran),
         (["report", "savings", "--month", MONTH, "--out", str(tmp_path / "r")], 1, never_ran),
         (["report", "solar", "--month", MONTH, "--out", str(tmp_path / "r")], 1, never_ran),
@@ -122,10 +122,10 @@ def test_every_subcommand_on_an_empty_store_and_with_unknown_names(tmp_path, csv
     SqliteStore(tmp_path / "store.db").close()
     Spool(tmp_path / "spool.db", 10_000, "FULL").close()
     _run_all([
-        (["status"], 0, "Sorø Rådhus (soro-raadhus): no readings yet"),
-        (["latest"], 0, "no readings in the store yet"),
-        (["deadletters"], 0, "no dead letters"),
-        (["store", "copy", "--from", "sqlite", "--to", f"sqlite:{tmp_path / 'copy.db'}"], 0, "copied 0 readings"),
+        (["status"], 0, "Sorø Rådhus (soro-raadhus): ingen målinger endnu"),
+        (["latest"], 0, "ingen målinger i lageret endnu"),
+        (["deadletters"], 0, "ingen afviste målinger"),
+        (["store", "copy", "--from", "sqlite", "--to", f"sqlite:{tmp_path / 'copy.db'}"], 0, "kopierede 0 målinger"),
         # unknown names: an error naming them, with the closest known one
         (["latest", "--site", "soro-radhus"], 64, "unknown site 'soro-radhus'; did you mean 'soro-raadhus'?"),
         (["export", "soro-raadhus/hovedmaler/power_w"], 64, "unknown series 'soro-raadhus/hovedmaler/power_w'"),
@@ -134,7 +134,7 @@ def test_every_subcommand_on_an_empty_store_and_with_unknown_names(tmp_path, csv
         (["report", "solar", "--month", MONTH, "--site", "soro-radhus"], 64, "soro-radhus"),
         (["import", "csv", str(csv_file), "--series", "soro-radhus/vejr/outdoor_temp_c", "--role", "weather"], 64,
          "unknown site 'soro-radhus'"),
-        (["alerts", "mute", "soro-radhus"], 1, "unknown site 'soro-radhus'"),
+        (["alerts", "mute", "soro-radhus"], 1, "ukendt bygning 'soro-radhus'"),
     ], cfg)
 
 
@@ -145,7 +145,8 @@ def test_a_misspelt_series_is_refused_once_the_store_has_data(tmp_path, csv_file
     _run_all([
         (["export", "soro-raadhus/vjr/outdoor_temp_c"], 64, "did you mean 'soro-raadhus/vejr/outdoor_temp_c'?"),
         (["export", "soro-raadhus/vejr/outdoor_temp_c", "--start", "2026-01-01", "--end", "2026-01-02"], 0,
-         "time,outdoor_temp_c\n2026-01-01T00:00:00+01:00,4.5\n2026-01-01T01:00:00+01:00,4.4\n"),
+         "Tidspunkt (dansk tid);UTC-forskel;outdoor_temp_c\n2026-01-01 00:00:00;+01:00;4,5\n"
+         "2026-01-01 01:00:00;+01:00;4,4\n"),
     ], cfg)
 
 
@@ -153,8 +154,8 @@ def test_every_subcommand_with_the_store_at_a_closed_port(tmp_path, csv_file):
     cfg = _config(tmp_path, influx_port=free_port())
     unreachable = "unreachable"
     _run_all([
-        (["check-config"], 0, "store InfluxDB http://127.0.0.1:"),  # offline: never connects
-        (["status"], 1, "NOT usable"),
+        (["check-config"], 0, "lager InfluxDB http://127.0.0.1:"),  # offline: never connects
+        (["status"], 1, "IKKE brugbart"),
         (["latest"], 1, unreachable),
         (["export", "soro-raadhus/hovedmaaler/power_w"], 1, unreachable),
         (["alerts", "run"], 1, unreachable),
@@ -163,7 +164,7 @@ def test_every_subcommand_with_the_store_at_a_closed_port(tmp_path, csv_file):
         (["import", "csv", str(csv_file), "--series", "soro-raadhus/vejr/outdoor_temp_c", "--role", "weather"], 1,
          unreachable),
         (["store", "copy", "--from", "influx", "--to", f"sqlite:{tmp_path / 'copy.db'}"], 1, unreachable),
-        (["deadletters"], 0, "no spool at"),
+        (["deadletters"], 0, "ingen spool i"),
     ], cfg)
 
 
@@ -174,6 +175,6 @@ def test_a_damaged_state_file_is_one_line(tmp_path):
     (tmp_path / "spool.db").write_text("not a database", encoding="utf-8")
     _run_all([
         (["deadletters"], 1, "SQLite: file is not a database"),
-        (["status"], 1, f"spool:   {tmp_path / 'spool.db'}: cannot read: file is not a database"),
+        (["status"], 1, f"spool:   {tmp_path / 'spool.db'}: kan ikke læses: file is not a database"),
         (["check-config"], 2, f"spool.path: {tmp_path / 'spool.db'}: exists and is not an SQLite database"),
     ], cfg)

@@ -52,7 +52,7 @@ def test_example_config_is_valid_and_has_the_three_soro_sites():
 
 def test_check_config_cli_exit_codes(tmp_path, capsys):
     assert main(["check-config", str(EXAMPLE)]) == 0
-    assert "3 sites" in capsys.readouterr().out
+    assert "3 bygninger" in capsys.readouterr().out
     bad = write(tmp_path, MINIMAL.replace('host = "127.0.0.1"', 'host = "127.0.0.1"\nport = 70000'))
     assert main(["check-config", str(bad)]) == 2
     err = capsys.readouterr().err
@@ -234,11 +234,11 @@ def test_a_device_reference_close_to_a_configured_id_is_a_warning(tmp_path, caps
     cfg = write(tmp_path, text)
     assert main(["check-config", str(cfg)]) == 0  # valid: an MQTT or imported device may carry that id
     err = capsys.readouterr().err
-    assert ("WARNING: sites.soro-raadhus.pv[0].inverter: no Modbus device 'hovedmaler' at this site (did you mean "
+    assert ("ADVARSEL: sites.soro-raadhus.pv[0].inverter: no Modbus device 'hovedmaler' at this site (did you mean "
             "'hovedmaaler'?)") in err
-    assert ("WARNING: alerts.sites.soro-raadhus.rated_power_w.hovdmaaler: no Modbus device 'hovdmaaler' at this "
+    assert ("ADVARSEL: alerts.sites.soro-raadhus.rated_power_w.hovdmaaler: no Modbus device 'hovdmaaler' at this "
             "site (did you mean 'hovedmaaler'?)") in err
-    assert err.count("WARNING") == 2
+    assert err.count("ADVARSEL") == 2
 
 
 def test_key_lines_follows_tables_arrays_inline_tables_and_multiline_strings():
@@ -305,7 +305,7 @@ def test_environment_overrides_merge_into_tables(tmp_path, monkeypatch):
 def test_config_path_from_environment(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ENERGIMON_CONFIG", str(write(tmp_path, MINIMAL)))
     assert main(["check-config"]) == 0
-    assert "1 sites, 1 devices" in capsys.readouterr().out
+    assert "1 bygninger, 1 apparater" in capsys.readouterr().out
 
 
 def test_secret_from_file_and_relative_data_paths(tmp_path):

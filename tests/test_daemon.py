@@ -19,6 +19,7 @@ from helpers.wait import async_wait_for, wait_for
 
 from energimon.app.daemon import Daemon
 from energimon.app.demo import write_demo_config
+from energimon.cliutil import set_lang
 from energimon.collector.simulator.modbus_server import MeterSimulator
 from energimon.config.settings import load_settings
 from energimon.store.sqlite import SqliteStore
@@ -104,9 +105,13 @@ def test_demo_shows_all_three_sites_and_exits_0_on_sigterm(tmp_path):
             proc.kill()
             proc.wait()
     assert proc.returncode == 0, (out, err)
-    assert "3 simulated Sorø buildings" in out
+    assert "3 simulerede bygninger i Sorø" in out  # Danish by default
     assert "stenlille-hallen" in out and "power_w" in out
-    assert "demo stopped" in out
+    # not a terminal: one line per update, no table of 16 lines every 5 s
+    updates = [x for x in lines if x.startswith("[")]
+    assert any("stenlille-hallen: power_w" in x for x in updates), out
+    assert not any(x.strip().startswith(("bygning", "site")) for x in lines), out  # no table header
+    assert "energimon demo er stoppet" in out
 
 
 def test_run_notifies_systemd_logs_one_line_per_event_and_stops_on_sigterm(tmp_path):
@@ -253,7 +258,7 @@ def test_status_shows_devices_online_offline_and_the_last_reading_per_site(tmp_p
             return cfg
 
     cfg = asyncio.run(scenario())
-    assert main(["status", "--config", str(cfg)]) == 0
+    assert main(["--lang", "en", "status", "--config", str(cfg)]) == 0
     out = capsys.readouterr().out
     assert "soro-raadhus/hovedmaaler: online" in out
     assert "soro-raadhus/undermaaler: OFFLINE" in out
@@ -264,6 +269,7 @@ def test_status_shows_devices_online_offline_and_the_last_reading_per_site(tmp_p
 def test_an_offline_device_in_back_off_is_offline_not_stale_but_a_silent_daemon_is_stale(tmp_path):
     """The poller retries an offline device with back-off up to MAX_BACKOFF_S, writing a health point
     per attempt: a 200 s old "offline" point with a 10 s interval is a running daemon, not a silent one."""
+    set_lang("en")  # the status texts checked below are the English ones
     import pandas as pd
 
     from energimon.app.status import device_lines

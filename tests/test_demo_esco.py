@@ -12,6 +12,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from energimon.analytics.report.csv_out import column_keys
 from energimon.app import demo_esco
 from energimon.app.cli import main
 from energimon.app.demo import write_demo_config
@@ -48,8 +49,11 @@ def _daily_store_kwh(store_path, site: str, start: dt.date, end: dt.date):
 
 
 def _csv_rows(path) -> list[dict[str, str]]:
+    """The rows by column key (the file has Danish headers)."""
     with path.open(encoding="utf-8-sig", newline="") as f:
-        return list(csv.DictReader(f, delimiter=";"))
+        reader = csv.reader(f, delimiter=";")
+        keys = column_keys(next(reader), "da")
+        return [dict(zip(keys, row, strict=True)) for row in reader]
 
 
 def _num(text: str) -> float:

@@ -74,7 +74,7 @@ def test_eloverblik_import_across_autumn_dst_and_idempotent(tmp_path, cfg, capsy
     f = tmp_path / "eloverblik.csv"
     f.write_text(text, encoding="utf-8")
     assert main(["import", "eloverblik", str(f), "-c", str(cfg)]) == 0
-    assert "73 intervals of 60 min" in capsys.readouterr().out
+    assert "73 intervaller à 60 min" in capsys.readouterr().out
     assert _daily_kwh(tmp_path, dt.date(2026, 10, 24), 3) == pytest.approx([24.0, 25.0, 24.0])
     store = SqliteStore(tmp_path / "store.db", readonly=True)
     before = store.read_raw_ms(KEY, 0, 2**62)

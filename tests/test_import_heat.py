@@ -71,9 +71,9 @@ def test_hourly_consumption_becomes_counters_and_temperatures(tmp_path, cfg, cap
     assert run(tmp_path, cfg, EXPORT) == 0
     out = capsys.readouterr().out
     # 45 + 50 + 48 + 52 = 195 kWh; 0.78 + 0.86 + 0.83 + 0.90 = 3.37 m³
-    assert f"-> {SITE}/{DEV}/heat_energy_wh: 4 hours, 195.000 kWh in all, 5 counter readings" in out
-    assert f"-> {SITE}/{DEV}/volume_m3: 4 hours, 3.370 m³ in all" in out
-    assert "columns not imported: Afkøling (K)" in out
+    assert f"-> {SITE}/{DEV}/heat_energy_wh: 4 timer, 195,000 kWh i alt, 5 tælleraflæsninger" in out
+    assert f"-> {SITE}/{DEV}/volume_m3: 4 timer, 3,370 m³ i alt" in out
+    assert "kolonner ikke importeret: Afkøling (K)" in out
     # the counter starts at 0 at the first hour's start and rises by each hour's MWh × 10⁶ Wh
     assert stored(tmp_path, "heat_energy_wh") == [("00:00", 0.0), ("01:00", 45_000.0), ("02:00", 95_000.0),
                                                   ("03:00", 143_000.0), ("04:00", 195_000.0)]
@@ -102,7 +102,7 @@ def test_gj_readings_with_decimal_points(tmp_path, cfg, capsys):
             "2026-12-01 00:00,1000.000,5000.00,70.0,40.0\n"
             "2026-12-01 01:00,1000.162,5000.78,70.0,40.0\n")
     assert run(tmp_path, cfg, text, values="readings") == 0
-    assert "2 meter readings" in capsys.readouterr().out
+    assert "2 målerstande" in capsys.readouterr().out
     (_, e0), (_, e1) = stored(tmp_path, "heat_energy_wh")
     assert e0 == pytest.approx(10**12 / 3600) and e1 - e0 == pytest.approx(45_000.0, abs=1e-3)
     assert [v for _, v in stored(tmp_path, "volume_m3")] == [5000.0, 5000.78]
@@ -113,7 +113,7 @@ def test_an_empty_cell_is_missing_not_zero(tmp_path, cfg, capsys):
     text = EXPORT.replace("01-12-2026 01:00;0,050;0,86;72,0", "01-12-2026 01:00;;0,86;")
     assert run(tmp_path, cfg, text) == 0
     out = capsys.readouterr().out
-    assert "3 hours, 145.000 kWh in all, 4 counter readings; 1 hour(s) without a value" in out
+    assert "3 timer, 145,000 kWh i alt, 4 tælleraflæsninger; 1 time(r) uden værdi" in out
     # no reading at the unknown hour's end (01:00 is the known hour's end; none at 02:00): no hour reads as 0,
     # and the unknown hour's energy is not invented: 45 + 48 + 52 = 145 kWh are counted
     assert stored(tmp_path, "heat_energy_wh") == [("00:00", 0.0), ("01:00", 45_000.0), ("03:00", 93_000.0),

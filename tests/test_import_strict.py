@@ -203,7 +203,7 @@ def test_duplicate_policies_for_interval_energy(tmp_path, cfg, capsys, policy, d
     assert points_stored(tmp_path) == 0
     f, rc = import_csv(tmp_path, cfg, _day_with_duplicate(), ENERGY, "--interval-kwh", "--on-duplicate", policy)
     assert rc == 0
-    assert f"1 duplicated time(s) resolved with --on-duplicate {policy}" in capsys.readouterr().out
+    assert f"1 dobbelte tidspunkt(er) løst med --on-duplicate {policy}" in capsys.readouterr().out
     # last: 23 hours of 1 kWh + the later 05:00 row's 5 kWh = 28; sum: 24 + 5 = 29 (hand computed)
     assert daily_kwh(tmp_path, dt.date(2026, 1, 5)) == pytest.approx([day_kwh])
 
@@ -229,7 +229,7 @@ def test_eloverblik_duplicates_across_files_are_one_import(tmp_path, cfg, capsys
     assert f"{b}:2: the same time (2026-01-05 20:00+01:00) as {a}:22" in err and f"{b}:5: " in err
     assert points_stored(tmp_path) == 0  # a.csv alone was fine, but the import is one
     assert main(["import", "eloverblik", str(a), str(b), "-c", str(cfg), "--on-duplicate", "last"]) == 0
-    assert "4 duplicated interval(s) resolved with --on-duplicate last" in capsys.readouterr().out
+    assert "4 dobbelte interval(ler) løst med --on-duplicate last" in capsys.readouterr().out
     # 5 Jan: 20 h x 1 kWh + 4 h x 2 kWh (b wins) = 28; 6 Jan: 24 x 2 = 48 (hand computed)
     assert daily_kwh(tmp_path, dt.date(2026, 1, 5), 2) == pytest.approx([28.0, 48.0])
 
@@ -282,7 +282,7 @@ def test_quarter_hour_autumn_dst_day_and_a_third_occurrence(tmp_path, cfg, capsy
     f = tmp_path / "kvarter.csv"
     f.write_text("\n".join([HEADER, *rows]), encoding="utf-8")
     assert main(["import", "eloverblik", str(f), "-c", str(cfg)]) == 0
-    assert "292 intervals of 15 min" in capsys.readouterr().out
+    assert "292 intervaller à 15 min" in capsys.readouterr().out
     assert daily_kwh(tmp_path, dt.date(2026, 10, 24), 3) == pytest.approx([24.0, 25.0, 24.0])
     # a third 02:15 (after the CET 02:15, line 2 + 96 + 8 + 4 + 1) is refused, naming the two legitimate ones
     third = next(i for i, r in enumerate(rows) if r.startswith(f"{MP};25-10-2026 02:15:00;") and i > 96 + 9)
@@ -423,7 +423,10 @@ def test_influxdb_import_in_batches_and_refusal_writes_nothing(influxd, tmp_path
     good = tmp_path / "good.csv"
     good.write_text("\n".join([HEADER, *rows]), encoding="utf-8")
     assert main(["import", "eloverblik", str(good), "-c", str(cfg)]) == 0
-    assert "673/673 readings written (100 %)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # not a terminal: one line per batch of 100 (7 batches), none rewritten in place with '\r'
+    steps = [line for line in err.splitlines() if line.startswith("[")]
+    assert "\r" not in err and len(steps) == 7 and steps[-1] == f"[673/673] {good}: målinger skrevet", err
     doc = influxd.query("SELECT count(energy_import_wh) FROM electricity", db=db)
     assert doc["results"][0]["series"][0]["values"][0][1] == 673
 

@@ -37,20 +37,20 @@ def test_status_reports_reachability_version_mode_and_spool_backlog(influxd, tmp
     spool = Spool(tmp_path / "spool.db", synchronous="NORMAL")
     spool.put([Reading("soro-raadhus", "hovedmaaler", "power_w", "grid", T0 + i, 1.0) for i in range(7)], "test")
     spool.close()
-    assert main(["status", "--config", str(cfg)]) == 1  # the database does not exist yet
+    assert main(["--lang", "en", "status", "--config", str(cfg)]) == 1  # the database does not exist yet
     out = capsys.readouterr().out
     assert "NOT usable" in out and "database not found" in out and "7 readings waiting" in out
     InfluxStore(load(cfg)).close()  # opening the store creates it (create_database = true), as the daemon does
-    assert main(["status", "--config", str(cfg)]) == 0
+    assert main(["--lang", "en", "status", "--config", str(cfg)]) == 0
     out = capsys.readouterr().out
     assert "influxdb: reachable" in out and "server version 1.6.7" in out and "mode v1" in out
     assert "7 readings waiting for the store" in out
 
     assert main(["check-config", str(cfg)]) == 0  # validation only: no network; names the InfluxDB store
-    assert "store InfluxDB http://127.0.0.1:" in capsys.readouterr().out
+    assert "lager InfluxDB http://127.0.0.1:" in capsys.readouterr().out
 
     down = write_config(tmp_path, f"http://127.0.0.1:{free_port()}", "x")
-    assert main(["status", "--config", str(down)]) == 1
+    assert main(["--lang", "en", "status", "--config", str(down)]) == 1
     assert "unreachable" in capsys.readouterr().out
 
 
@@ -70,8 +70,9 @@ def test_store_copy_moves_an_embedded_history_into_influxdb_idempotently(influxd
         argv = ["store", "copy", "--from", "sqlite", "--to", "influx", "--config", str(cfg), "--batch", "700"]
         assert main(argv) == 0
         captured = capsys.readouterr()
-        assert "copied 4800 readings of 2 series" in captured.out
-        assert "[2/2]" in captured.err and "readings/s" in captured.err
+        assert "kopierede 4.800 målinger fra 2 serier" in captured.out
+        # not a terminal: one line per series copied
+        assert "[2/2]" in captured.err and "målinger/s" in captured.err and "\r" not in captured.err
         doc = influxd.query("SELECT count(energy_import_wh), count(pv_power_w) FROM electricity", db=db)
         assert doc["results"][0]["series"][0]["values"][0][1:] == [2400, 2400]
     influx = InfluxStore(load(cfg))

@@ -185,7 +185,7 @@ def test_a_login_over_an_unencrypted_connection_is_refused_unless_allowed_and_th
     cfg.chmod(0o640)
     assert main(["check-config", str(cfg)]) == 0
     err = capsys.readouterr().err
-    assert "WARNING: smtp: the password for relay.soroe.dk:25 goes over an unencrypted connection" in err
+    assert "ADVARSEL: smtp: the password for relay.soroe.dk:25 goes over an unencrypted connection" in err
     from energimon.config.settings import load_settings
 
     with caplog.at_level("WARNING", logger="energimon.mail"):  # what `energimon run` logs at start

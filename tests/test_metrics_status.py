@@ -219,7 +219,7 @@ def test_failing_job_in_the_daemon_is_recorded_and_shown_by_status_while_collect
 
 async def status(cfg: Path) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "energimon", "status", "--config", str(cfg),
+        sys.executable, "-m", "energimon", "--lang", "en", "status", "--config", str(cfg),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
     return proc.returncode, out.decode()

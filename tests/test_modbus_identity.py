@@ -18,6 +18,7 @@ import sunspec2
 from helpers.net import free_port
 from helpers.wait import async_wait_for
 
+from energimon.cliutil import set_lang
 from energimon.collector.modbus.fields import InfoField, RegisterField
 from energimon.collector.modbus.identity import (
     IDENTITY_REFRESH_POLLS,
@@ -221,7 +222,7 @@ def test_a_swapped_inverter_is_logged_once_flagged_stored_and_shown_by_status(tm
     assert rec.info["serial"] == "SIM-0099" and rec.serial_changes == 1
     assert (rec.last_change.old, rec.last_change.new) == ("SIM-0001", "SIM-0099")
     SqliteStore(tmp_path / "store.db").close()  # an (empty) store, so status can open it
-    assert main(["status", "--config", str(cfg)]) == 0
+    assert main(["--lang", "en", "status", "--config", str(cfg)]) == 0
     out = capsys.readouterr().out
     section = out.split("device identity:\n", 1)[1]
     line = next(x for x in section.splitlines() if x.startswith("  soro-raadhus/inverter: "))
@@ -267,6 +268,7 @@ def test_a_meter_swapped_behind_a_gateway_is_noticed_by_the_periodic_check_and_a
 
 
 def test_status_says_which_devices_have_not_told_who_they_are(tmp_path):
+    set_lang("en")  # the status texts checked below are the English ones
     from energimon.app.status import device_identity_lines
 
     settings = settings_from_dict({

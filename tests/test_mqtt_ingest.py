@@ -178,8 +178,8 @@ def test_bad_payloads_become_dead_letters_counted_per_topic_logged_once_and_inge
     assert sorted(topics) == sorted(set(topics)) and len(topics) == 5
     assert read_series(tmp_path / "store.db", "soro-raadhus/udefoeler/outdoor_temp_c")[1].tolist() == [1.5]
     out = capsys.readouterr().out
-    assert "5 dead letter(s) shown, newest first" in out and "reason:  unknown site 'ukendt-sted'" in out
-    assert "payload: 1" in out and "mqtt:127.0.0.1" in out
+    assert "5 afvist(e) vist, nyeste først" in out and "årsag:   unknown site 'ukendt-sted'" in out
+    assert "indhold: 1" in out and "mqtt:127.0.0.1" in out
 
 
 def cli_main_deadletters(tmp_path: Path, daemon: Daemon) -> int:

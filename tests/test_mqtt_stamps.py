@@ -18,6 +18,7 @@ from mqtt_broker import Publisher
 from test_mqtt_ingest import config, daemon_running
 
 from energimon.app.cli import main as cli_main
+from energimon.cliutil import set_lang
 from energimon.collector.mqtt.state import read_states, state_path
 from energimon.config.settings import settings_from_dict
 from energimon.model import SeriesKey
@@ -82,7 +83,7 @@ def status_text(cfg: dict, tmp_path) -> str:
     cfg_path.write_text("\n".join(lines), encoding="utf-8")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        cli_main(["status", "--config", str(cfg_path)])
+        cli_main(["--lang", "en", "status", "--config", str(cfg_path)])
     return out.getvalue()
 
 
@@ -138,6 +139,7 @@ def test_a_lost_session_is_a_warning_and_status_shows_the_broker(tmp_path, caplo
 
 
 def test_status_without_mqtt_or_before_the_first_run(tmp_path):
+    set_lang("en")  # the status texts checked below are the English ones
     import pandas as pd
 
     from energimon.app.status import mqtt_lines

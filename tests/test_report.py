@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from energimon.analytics.report.csv_out import csv_cell, write_csv
+from energimon.analytics.report.csv_out import column_keys, csv_cell, write_csv
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
 from energimon.app.cli import main
 from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
@@ -95,7 +95,8 @@ def test_savings_report_danish_pdf_and_csv(configured, capsys):
     # the numbers in the PDF are the CSV's numbers, formatted the Danish way (1.234)
     rows = [line.split(";") for line in (folder / "besparelse-2026-03.csv").read_text("utf-8-sig").splitlines()]
     header, body = rows[0], rows[1:]
-    col = {h: i for i, h in enumerate(header)}
+    assert header[:3] == ["Bygning (id)", "Periode", "Betegnelse"]  # Danish headers for Danish Excel
+    col = {h: i for i, h in enumerate(column_keys(header, "da"))}
     month_rows = {r[col["site"]]: r for r in body if r[col["period"]] == "month"}
     for sid in SITES:
         kwh = float(month_rows[sid][col["savings_kwh"]].replace(",", "."))
@@ -122,7 +123,7 @@ def test_savings_report_english_one_site(configured, tmp_path):
     assert "Stenlille hallen" in text and "Portfolio" in text and "Year to date" in text
     assert "Sorø Rådhus" not in text
     csv_text = (tmp_path / "savings-2026-03.csv").read_text("utf-8-sig")
-    assert csv_text.splitlines()[0].startswith("site,period,label")
+    assert csv_text.splitlines()[0].startswith("Building (id),Period,Label")
 
 
 def test_report_cli_errors(configured, capsys):

@@ -148,7 +148,7 @@ def test_a_month_missed_while_the_daemon_was_down_is_sent_once_after_it_starts(s
         from energimon.app.cli import main
 
         capsys.readouterr()
-        main(["status", "--config", str(cfg)])
+        main(["--lang", "en", "status", "--config", str(cfg)])
         assert "\nmail:\n" + "\n".join(lines) + "\n" in capsys.readouterr().out
         # a month that is not over is mailed only when asked, marked foreløbig, once that day
         with MailDB(site / "mail.db") as db:

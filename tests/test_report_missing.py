@@ -16,6 +16,7 @@ import subprocess
 import openpyxl
 import pytest
 
+from energimon.analytics.report.csv_out import column_keys
 from energimon.analytics.report.savings_report import CSV_HEADER, generate_savings_report
 from energimon.analytics.report.solar_report import generate_solar_report
 from energimon.app.cli import main
@@ -76,8 +77,11 @@ def _pdf_pages(path) -> list[str]:
 
 
 def _csv(path, sep=";") -> list[dict]:
+    """The rows by column key (Danish headers in a ';' file, English in a ',' one)."""
     with path.open(encoding="utf-8-sig", newline="") as f:
-        return list(csv.DictReader(f, delimiter=sep))
+        reader = csv.reader(f, delimiter=sep)
+        keys = column_keys(next(reader), "da" if sep == ";" else "en")
+        return [dict(zip(keys, row, strict=True)) for row in reader]
 
 
 @pytest.fixture(scope="module")
@@ -205,9 +209,9 @@ def test_a_solar_month_without_data_shows_dashes_and_why(solar, capsys):
     cfg = str(solar / "energimon.toml")
     assert main(["report", "solar", "--config", cfg, "--month", "2026-02"]) == 0
     out = capsys.readouterr().out
-    assert "soro-raadhus: – (no data — no hours with complete meter data)" in out
-    assert "dianalund-bibliotek: – (no data — no counters for the site in the store)" in out
-    assert "nan" not in out and "0 kWh PV" not in out
+    assert "soro-raadhus: – (ingen data — ingen timer med fuldstændige målerdata)" in out
+    assert "dianalund-bibliotek: – (ingen data — ingen tællere for anlægget i lageret)" in out
+    assert "nan" not in out and "0 kWh fra solceller" not in out
     pdf = solar / "rapporter" / "solceller-2026-02.pdf"
     pages = _pdf_pages(pdf)
     assert "Intet anlæg har nok data i måneden, så der er ingen sum." in pages[0]

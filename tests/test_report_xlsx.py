@@ -102,7 +102,7 @@ def _csv(path) -> list[list[str]]:
 def _check_table(ws, csv_rows: list[list[str]]) -> int:
     """Every cell of the sheet against the CSV: numbers as numbers equal to the CSV's, dates as dates."""
     header, body = csv_rows[0], csv_rows[1:]
-    assert header == CSV_HEADER
+    assert header == [COLUMNS[c]["da"] for c in CSV_HEADER]  # the Danish CSV has the workbook's Danish headers
     assert [c.value for c in ws[1]] == [COLUMNS[c]["da"] for c in CSV_HEADER]  # Danish headers
     assert ws.freeze_panes == "A2"
     assert all(ws.column_dimensions[chr(ord("A") + i)].width >= 8 for i in range(len(CSV_HEADER)))
@@ -182,3 +182,54 @@ def test_pdf_shows_the_billing_model_and_the_price_periods(report):
                   "Pris pr. periode: fra 2025-01-01 2,10 kr./kWh (kilde: Kontrakt bilag 3); fra 2026-03-16 2,45 "
                   "kr./kWh (kilde: Tarifændring 16. marts).", "Usikkerhed i kr. (90 %)"):
         assert words in flat, words
+
+
+def test_savings_workbook_names_buildings_and_has_every_month_since_the_measure(report, tmp_path):
+    """The workbook of :mod:`energimon.analytics.report.savings_xlsx`: display names, not ids, and per building
+    its monthly history as date cells and numbers (the months are the evaluation's, summed by hand below)."""
+    from energimon.analytics.esco.prices import price_basis
+    from energimon.analytics.report import xlsx_out
+    from energimon.analytics.report.savings_report import (
+        _csv_rows,
+        _portfolio_csv_rows,
+        generate_savings_report,
+    )
+    from energimon.analytics.report.savings_xlsx import HISTORY, savings_sheets
+    from energimon.config.settings import load_settings
+
+    settings = load_settings(report.parent / "energimon.toml")
+    store = SqliteStore(report.parent / "store.db", readonly=True)
+    try:
+        files = generate_savings_report(settings, store, dt.date(2026, 3, 1), out_dir=tmp_path,
+                                        today=dt.date(2026, 4, 15))
+        prices = price_basis(settings.esco, store)
+    finally:
+        store.close()
+    month = dt.date(2026, 3, 1)
+    site_rows = {r.site: _csv_rows(r, settings.esco, month, "da") for r in files.results}
+    all_rows = [row for r in files.results for row in site_rows[r.site]]
+    all_rows += _portfolio_csv_rows(files.results, settings.esco, month, "da")
+    path = xlsx_out.write_xlsx(tmp_path / "bog.xlsx", savings_sheets(files.results, site_rows, all_rows, settings.esco,
+                                                                      month, prices, "da", files.cutoff))
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Portefølje", "Sorø Rådhus", "Stenlille hallen", "Om rapporten"]
+    names = {row[0] for row in wb["Portefølje"].iter_rows(min_row=2, values_only=True)}
+    assert names == {"Sorø Rådhus", "Stenlille hallen", "Portefølje"}  # display names, no site ids
+    for r in files.results:
+        rows = list(wb[r.name].iter_rows(values_only=True))
+        assert rows[0][0] == "Bygning" and {row[0] for row in rows[1:4]} == {r.name}
+        start = next(i for i, row in enumerate(rows) if row[0] == HISTORY["history"]["da"])
+        header, history = rows[start + 1], [row for row in rows[start + 2:] if row[0] is not None]
+        assert header[0] == "Måned" and header[6] == COLUMNS["savings_kwh"]["da"]
+        # every month since the measure (2026-01-01) up to the report month: date cells, one per month
+        assert [row[0] for row in history] == [dt.datetime(2026, m, 1) for m in (1, 2, 3)]
+        assert len(r.months) == 3
+        cusum = 0.0
+        for row, p in zip(history, r.months, strict=True):
+            assert row[6] == pytest.approx(p.savings_kwh) and row[4] == pytest.approx(p.adjusted_baseline_kwh)
+            cusum += p.savings_kwh
+            assert row[11] == pytest.approx(cusum)  # the cumulative saving, month by month
+        ws = wb[r.name]
+        first = start + 3  # 1-based row of the first month
+        assert ws.cell(row=first, column=1).number_format == "yyyy-mm"
+        assert ws.cell(row=first, column=7).number_format == xlsx_out.KWH

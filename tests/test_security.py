@@ -82,7 +82,7 @@ def test_check_config_prints_the_warning(tmp_path, capsys):
     cfg = _write(tmp_path / "energimon.toml", '[smtp]\nhost = "x"\nsender = "a@b.dk"\npassword = "s3cret"\n', 0o644)
     assert main(["check-config", str(cfg)]) == 0
     captured = capsys.readouterr()
-    assert f"WARNING: {cfg} holds secrets (smtp.password)" in captured.err and f"chmod 640 {cfg}" in captured.err
+    assert f"ADVARSEL: {cfg} holds secrets (smtp.password)" in captured.err and f"chmod 640 {cfg}" in captured.err
     assert "s3cret" not in captured.out + captured.err
     cfg.chmod(0o640)
     assert main(["check-config", str(cfg)]) == 0
@@ -195,7 +195,7 @@ def test_a_full_run_never_prints_a_secret(tmp_path, mqtt_password_ok, mosquitto_
     # the world-readable secret file is named, with the fix, by run and by check-config
     secret_file = tmp_path / "smtp.password"
     assert f"{secret_file} (named by smtp.password_file" in out and f"chmod 640 {secret_file}" in out
-    assert f"WARNING: {secret_file} (named by smtp.password_file" in check.stderr
+    assert f"ADVARSEL: {secret_file} (named by smtp.password_file" in check.stderr
     assert "energimon.daemon: started:" in out and "energimon.daemon: stopped:" in out, "expected a log to search"
     for text, what in ((out, "run stdout"), (err, "run stderr"), (mail.stdout, "test-mail stdout"),
                        (mail.stderr, "test-mail stderr"), (check.stdout, "check-config stdout"),

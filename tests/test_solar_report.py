@@ -14,6 +14,7 @@ import subprocess
 import pandas as pd
 import pytest
 
+from energimon.analytics.report.csv_out import column_keys
 from energimon.analytics.report.numbers import fmt_number, fmt_percent
 from energimon.analytics.report.solar_report import summary_line
 from energimon.app.cli import main
@@ -64,7 +65,7 @@ def test_solar_report_danish_pdf_and_csv(configured, capsys):
     out = capsys.readouterr().out
     pdf = configured / "rapporter" / "solceller-2026-06.pdf"
     csv_path = pdf.with_suffix(".csv")
-    assert f"wrote {pdf}" in out and pdf.exists() and csv_path.exists()
+    assert f"skrev {pdf}" in out and pdf.exists() and csv_path.exists()
 
     store = SqliteStore(configured / "store.db", readonly=True)
     try:
@@ -97,7 +98,11 @@ def test_solar_report_danish_pdf_and_csv(configured, capsys):
     assert "2026-06-20: 4 af 24 timer mangler målerdata" in text
 
     with csv_path.open(encoding="utf-8-sig") as f:
-        rows = list(csv.DictReader(f, delimiter=";"))
+        reader = csv.reader(f, delimiter=";")
+        header = next(reader)
+        assert "Egetforbrugsandel" in header and "self_consumption_ratio" not in header  # Danish headers
+        keys = column_keys(header, "da")
+        rows = [dict(zip(keys, row, strict=True)) for row in reader]
     month = {r["site"]: r for r in rows if r["period"] == "month"}
     assert set(month) == {"soro-raadhus", "stenlille-hallen", "dianalund-bibliotek"}
     assert len([r for r in rows if r["period"] == "day" and r["site"] == "soro-raadhus"]) == 30
@@ -128,7 +133,7 @@ def test_solar_report_english_and_options(configured, capsys):
     assert "Stenlille" not in text
     with (out_dir / "solar-2026-06.csv").open(encoding="utf-8-sig") as f:
         header = f.readline()
-    assert header.startswith("site,period,start")
+    assert header.startswith("Building (id),Period,From,Installed power kWp")  # English headers in English
     assert main(["report", "solar", "--config", cfg, "--month", "2026-13"]) == 64
     assert main(["report", "solar", "--config", cfg, "--month", "2026-06", "--site", "nowhere"]) == 64
     bare = configured / "bare.toml"

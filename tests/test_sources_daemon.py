@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from helpers.wait import wait_for
 from sources_fakes import CPH, FakeDmi, FakeEloverblik, FakeEnergiDataService, local_midnight
 
+from energimon.analytics.report.csv_out import column_keys
 from energimon.app.cli import main
 from energimon.app.jobruns import read_job_runs
 from energimon.collector.sources.state import read_status
@@ -185,7 +186,7 @@ def test_the_daemon_fills_the_store_from_the_sources_a_second_run_fetches_nothin
                  str(tmp_path / "reports")]) == 0
     reports = tmp_path / "reports"
     co2_csv = (reports / f"besparelse-{month:%Y-%m}-co2.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert co2_csv[0].split(";")[:4] == ["site", "carrier", "method", "kwh"]
+    assert co2_csv[0].split(";")[:4] == ["Bygning (id)", "Energiart", "Metode", "Samlet forbrug kWh"]
     site, carrier, method, kwh, kg, hours, counted, _avoided = co2_csv[1].split(";")
     assert (site, carrier, method) == ("soro", "electricity", "hourly") and hours == counted
     g_per_kwh = float(kg.replace(",", ".")) * 1000 / float(kwh.replace(",", "."))
@@ -195,12 +196,12 @@ def test_the_daemon_fills_the_store_from_the_sources_a_second_run_fetches_nothin
     assert "CO₂-regnskab for alt forbrug" in text and "time for time" in text
     assert "spotpris dk2/energinet/price_dkk_per_kwh" in text
     main_csv = (reports / f"besparelse-{month:%Y-%m}.csv").read_text(encoding="utf-8-sig").splitlines()
-    header = main_csv[0].split(";")
+    header = column_keys(main_csv[0].split(";"), "da")
     month_row = next(r.split(";") for r in main_csv[1:] if r.startswith("soro;month;"))
     assert month_row[header.index("savings_dkk")] != ""  # priced: spot + tariffs for every hour of the month
     price = float(month_row[header.index("price_dkk_per_kwh")].replace(",", "."))
     assert 1.05 < price < 1.05 + 1.0  # the tariffs plus the fake's spot (0.1-1.0 DKK/kWh, a negative hour)
 
-    assert main(["status", "-c", str(cfg)]) in (0, 1)
+    assert main(["--lang", "en", "status", "-c", str(cfg)]) in (0, 1)
     shown = capsys.readouterr().out
     assert "sources:" in shown and "eloverblik: 1 series" in shown and "dmi: 1 series, latest value" in shown

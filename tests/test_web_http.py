@@ -148,7 +148,7 @@ def test_users_from_the_command_line(tmp_path, monkeypatch, capsys, served):
     assert main(["users", "disable", "drift@soroe.dk", "-c", str(cfg)]) == 0
     assert acc.authenticate("drift@soroe.dk", "en lang nok adgangskode") is None
     assert main(["users", "list", "-c", str(cfg)]) == 0
-    assert "drift@soroe.dk                 driftsansvarlig  DISABLED  sites: a" in capsys.readouterr().out
+    assert "drift@soroe.dk                 driftsansvarlig  SPÆRRET  bygninger: a" in capsys.readouterr().out
     acc.close()
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import sys
 from typing import TYPE_CHECKING
 
-from energimon.cliutil import EXIT_FAIL, Commands, Config, config_arg
+from energimon.cliutil import EXIT_FAIL, Commands, Config, config_arg, t
 
 if TYPE_CHECKING:
     from energimon.analytics.alerting.state import AlertDB
@@ -16,37 +16,46 @@ if TYPE_CHECKING:
 def register(commands: Commands) -> None:
     p = commands.add_parser("alerts", help="list, acknowledge, snooze and mute alerts",
                             description="The alert state of the facility managers' mails (state file: "
-                                        "[alerts] state_path).")
+                                        "[alerts] state_path): list, acknowledge, snooze, mute and unmute alerts, "
+                                        "or run the rules once. Each prints what it did.")
     p.set_defaults(handler=cmd_alerts)
     alerts_sub = p.add_subparsers(dest="alerts_command", metavar="ALERTS_COMMAND", required=True)
-    a = alerts_sub.add_parser("list", help="active alerts and mutes", description="Active alerts and mutes.")
+    a = alerts_sub.add_parser("list", help="active alerts and mutes",
+                              description="Print the active alerts (id, state, severity, site/device, rule, since "
+                                          "when, acknowledged or snoozed) and the mutes in force.")
     config_arg(a)
     a.add_argument("--all", action="store_true", help="also resolved and dropped alerts")
     a = alerts_sub.add_parser("ack", help="acknowledge: no more reminders (the resolved mail still comes)",
                               description="Acknowledge an alert: no more reminders; a mail still comes when it is "
-                                          "resolved.")
+                                          "resolved. Prints whether it was acknowledged.")
     config_arg(a)
     a.add_argument("id", type=int, help="alert id (in the mail and in 'alerts list')")
     a.add_argument("--by", help="who acknowledged (for the log)")
     a = alerts_sub.add_parser("snooze", help="no mails about one alert for some hours",
-                              description="No reminders for an alert for --hours; a reminder follows if it persists.")
+                              description="No reminders for an alert for --hours; a reminder follows if it persists. "
+                                          "Prints until when.")
     config_arg(a)
     a.add_argument("id", type=int, help="alert id")
     a.add_argument("--hours", type=float, default=24, help="hours (default 24)")
     a = alerts_sub.add_parser("mute", help="maintenance: no alert mails for a site or device for some hours",
                               description="Maintenance mute: no alert mails for a site (or one device) for --hours. "
-                                          "Problems still present afterwards are mailed then.")
+                                          "Problems still present afterwards are mailed then. Prints the mute's id "
+                                          "and until when.")
     config_arg(a)
     a.add_argument("site", help="site id")
     a.add_argument("--device", help="only this device")
     a.add_argument("--hours", type=float, default=8, help="hours (default 8)")
     a.add_argument("--reason", help="e.g. 'service på ventilationsanlæg'")
-    a = alerts_sub.add_parser("unmute", help="end a mute", description="End a maintenance mute early.")
+    a = alerts_sub.add_parser("unmute", help="end a mute",
+                              description="End a maintenance mute early. Prints whether it was removed.")
     config_arg(a)
     a.add_argument("mute_id", type=int, help="mute id (from 'alerts list')")
-    a = alerts_sub.add_parser("run", help="evaluate the rules once now (what the daemon does hourly)",
-                              description="Evaluate every rule once, advance the alert lifecycle, queue mails; "
-                                          "--send also delivers them.")
+    a = alerts_sub.add_parser("run", help="evaluate the rules once now (the daemon does it every 15 minutes)",
+                              description="Evaluate every rule once on the last complete hour, advance the alert "
+                                          "lifecycle and queue mails, as the daemon does every 15 minutes (at "
+                                          "minutes 7, 22, 37 and 52, Danish time); --send also delivers them. "
+                                          "Prints the counts: findings, new, reminders, resolved, pending (and "
+                                          "mails sent with --send).")
     config_arg(a)
     a.add_argument("--send", action="store_true", help="deliver queued mails now")
     a.add_argument("--now", help=argparse.SUPPRESS)  # simulated time for tests and replays
@@ -86,40 +95,50 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
             states = ("pending", "firing", "resolved", "dropped") if args.all else ("pending", "firing")
             rows = db.alerts(states)
             if not rows:
-                print("no active alerts")
+                print(t("ingen aktive alarmer", "no active alerts"))
             for r in rows:
                 flags = []
                 if r["acked_at"]:
-                    flags.append(f"acked {_local(to_dt(r['acked_at']))}")
+                    flags.append(t(f"kvitteret {_local(to_dt(r['acked_at']))}",
+                                   f"acked {_local(to_dt(r['acked_at']))}"))
                 if r["snoozed_until"] and r["snoozed_until"] > now.timestamp():
-                    flags.append(f"snoozed until {_local(to_dt(r['snoozed_until']))}")
+                    flags.append(t(f"udsat til {_local(to_dt(r['snoozed_until']))}",
+                                   f"snoozed until {_local(to_dt(r['snoozed_until']))}"))
                 print(f"{r['id']:>5}  {r['state']:<8} {r['severity']:<8} {r['site']}/{r['device']}  {r['rule']}  "
-                      f"since {_local(to_dt(r['since']))}  {'; '.join(flags)}")
+                      + t(f"siden {_local(to_dt(r['since']))}", f"since {_local(to_dt(r['since']))}")
+                      + f"  {'; '.join(flags)}")
             for m in db.mutes(now.timestamp()):
-                print(f"mute {m['id']}: {m['site']}/{m['device'] or '*'} until {_local(to_dt(m['until']))} "
-                      f"{m['reason']}")
+                where, until = f"{m['site']}/{m['device'] or '*'}", _local(to_dt(m['until']))
+                print(t(f"pause {m['id']}: {where} til {until} {m['reason']}",
+                        f"mute {m['id']}: {where} until {until} {m['reason']}"))
             return 0
         if action == "ack":
             ok = db.ack(args.id, now, args.by or "")
-            print(f"alert {args.id} acknowledged: no more reminders" if ok else f"no active alert {args.id}")
+            print(t(f"alarm {args.id} kvitteret: ikke flere påmindelser", f"alert {args.id} acknowledged: no more "
+                    "reminders") if ok else t(f"ingen aktiv alarm {args.id}", f"no active alert {args.id}"))
             return 0 if ok else EXIT_FAIL
         if action == "snooze":
             until = now + dt.timedelta(hours=args.hours)
             ok = db.snooze(args.id, until)
-            print(f"alert {args.id} snoozed until {_local(until)}" if ok else f"no active alert {args.id}")
+            print(t(f"alarm {args.id} udsat til {_local(until)}", f"alert {args.id} snoozed until {_local(until)}")
+                  if ok else t(f"ingen aktiv alarm {args.id}", f"no active alert {args.id}"))
             return 0 if ok else EXIT_FAIL
         if action == "mute":
             if args.site not in settings.sites:
-                print(f"unknown site {args.site!r}; known sites: {', '.join(sorted(settings.sites))}",
-                      file=sys.stderr)
+                known = ", ".join(sorted(settings.sites))
+                print(t(f"ukendt bygning {args.site!r}; kendte bygninger: {known}",
+                        f"unknown site {args.site!r}; known sites: {known}"), file=sys.stderr)
                 return EXIT_FAIL
             until = now + dt.timedelta(hours=args.hours)
             mid = db.add_mute(args.site, args.device, now, until, args.reason or "")
-            print(f"mute {mid}: no alert mails for {args.site}/{args.device or '*'} until {_local(until)}")
+            where = f"{args.site}/{args.device or '*'}"
+            print(t(f"pause {mid}: ingen alarmmails for {where} til {_local(until)}",
+                    f"mute {mid}: no alert mails for {where} until {_local(until)}"))
             return 0
         if action == "unmute":
             ok = db.remove_mute(args.mute_id)
-            print(f"mute {args.mute_id} removed" if ok else f"no mute {args.mute_id}")
+            print(t(f"pause {args.mute_id} fjernet", f"mute {args.mute_id} removed") if ok
+                  else t(f"ingen pause {args.mute_id}", f"no mute {args.mute_id}"))
             return 0 if ok else EXIT_FAIL
         if action == "run":
             from energimon.analytics.alerting.jobs import AlertRunner
@@ -128,10 +147,13 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
             runner = AlertRunner(settings, lambda: open_store(settings.store, readonly=True), db=db,
                                  links=config.mail_links(settings))
             counts = runner.run_rules(now)
-            print(f"findings {counts['findings']}, new {counts['new']}, reminders {counts['reminder']}, "
-                  f"resolved {counts['resolved']}, pending {counts['pending']}")
+            print(t(f"fund {counts['findings']}, nye {counts['new']}, påmindelser {counts['reminder']}, "
+                    f"løst {counts['resolved']}, afventer {counts['pending']}",
+                    f"findings {counts['findings']}, new {counts['new']}, reminders {counts['reminder']}, "
+                    f"resolved {counts['resolved']}, pending {counts['pending']}"))
             if args.send:
                 out = runner.run_outbox(now)
-                print(f"mails sent {out['sent']}, waiting {out['waiting']}")
+                print(t(f"mails sendt {out['sent']}, venter {out['waiting']}",
+                        f"mails sent {out['sent']}, waiting {out['waiting']}"))
             return 0
     return EXIT_FAIL

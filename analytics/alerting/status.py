@@ -7,22 +7,26 @@ import sqlite3
 from pathlib import Path
 
 from energimon.analytics.alerting.state import read_alerts
+from energimon.cliutil import t
 from energimon.mail.outbox import read_outbox_summary
 
 
 def alert_lines(settings) -> list[str]:
     """Open alerts per site from the alert state file, or why there are none to show."""
     if settings.alerts is None:
-        return ["  alerting not configured ([alerts])"]
+        return [t("  alarmer ikke sat op ([alerts])", "  alerting not configured ([alerts])")]
     path = Path(settings.alerts.state_path)
     if not path.exists():
-        return ["  no alert state yet (the rules have not run)"]
+        return [t("  ingen alarmtilstand endnu (reglerne har ikke kørt)",
+                  "  no alert state yet (the rules have not run)")]
     try:
         alerts = sorted(read_alerts(path), key=lambda a: (a.site, a.device, a.rule))
         outbox = read_outbox_summary(path)
     except sqlite3.Error as exc:
-        return [f"  cannot read {path}: {exc}"]
-    lines = [f"  {a.site}/{a.device}: {a.rule} ({a.state})" for a in alerts] or ["  no open alerts"]
+        return [t(f"  kan ikke læse {path}: {exc}", f"  cannot read {path}: {exc}")]
+    lines = ([f"  {a.site}/{a.device}: {a.rule} ({a.state})" for a in alerts]
+             or [t("  ingen åbne alarmer", "  no open alerts")])
     queued = outbox.queued if outbox is not None else 0
-    lines.append(f"  {queued} mails waiting in the outbox" if queued else "  outbox empty")
+    lines.append(t(f"  {queued} mails venter i udbakken", f"  {queued} mails waiting in the outbox") if queued
+                 else t("  udbakken er tom", "  outbox empty"))
     return lines

@@ -9,14 +9,30 @@ import os
 import sys
 from pathlib import Path
 
-from energimon.cliutil import EXIT_FAIL, EXIT_USAGE, Commands, Config, config_arg, fail, group, progress
+from energimon.cliutil import (
+    EXIT_FAIL,
+    EXIT_USAGE,
+    Commands,
+    Config,
+    config_arg,
+    fail,
+    group,
+    progress,
+    set_lang,
+    t,
+)
+
+LANG_HELP = "language of the report, its files and messages (default: --lang before the command, else esco.language)"
 
 
 def report_commands(commands: Commands) -> Commands:
     """The subcommands of ``report`` (``savings``, ``solar``, ``mail`` …), created on first use."""
     return group(commands, "report", dest="report", metavar="REPORT",
                  help="write monthly reports (ESCO savings, solar) as PDF, CSV and XLSX, or mail them",
-                 description="Write a monthly report as PDF, CSV and XLSX files, or mail it.")
+                 description="Write a monthly report as files, or mail it: 'savings' writes the ESCO savings "
+                             "report (PDF, CSV and an XLSX workbook), 'solar' the solar report (PDF and CSV), "
+                             "'mail' produces either and mails it. Each prints one line per building and the "
+                             "files it wrote.")
 
 
 def register(commands: Commands) -> None:
@@ -28,13 +44,14 @@ def register(commands: Commands) -> None:
                                     "uncertainty, DKK (fixed price, prices per period or an hourly price file), CO2 "
                                     "and the guarantee ledger for the month: one PDF, CSV and XLSX workbook for the "
                                     "portfolio (a page and a sheet per building) and a CSV per building, in "
-                                    "esco.reports_dir or --out.")
+                                    "esco.reports_dir or --out. Prints one line per building (the month's saving "
+                                    "and its ASHRAE G14 verdict) and the files written.")
     s.set_defaults(handler=cmd_report_savings)
     config_arg(s)
     s.add_argument("--month", required=True, help="the month, YYYY-MM (local calendar)")
     s.add_argument("--site", action="append", help="only this site (repeatable; default: every site in [esco.sites])")
     s.add_argument("--out", type=Path, help="folder for the files (default: esco.reports_dir)")
-    s.add_argument("--lang", choices=("da", "en"), help="language (default: esco.language, Danish)")
+    s.add_argument("--lang", choices=("da", "en"), default=argparse.SUPPRESS, help=LANG_HELP)
     s.add_argument("--sep", help="CSV separator (default ';' in Danish, ',' in English)")
     s.add_argument("--per-site-pdf", action="store_true",
                    help="also write one PDF per building (the portfolio PDF has a page per building anyway)")
@@ -56,7 +73,8 @@ def register_mail(commands: Commands) -> None:
                     "or esco.recipients, or --to) through the mail outbox, then try to deliver it now; the daemon "
                     "retries if the server is down. A month already mailed to the same recipients is not mailed "
                     "again. A month that is not over is refused unless --preliminary (then the mail says "
-                    "foreløbig). The daemon does this by itself for every month that is due.")
+                    "foreløbig). The daemon does this by itself for every month that is due. Prints what was "
+                    "queued and how many mails were sent.")
     m.set_defaults(handler=cmd_report_mail)
     config_arg(m)
     m.add_argument("kind", choices=KINDS, help="which report")
@@ -113,9 +131,10 @@ def cmd_report_savings(args: argparse.Namespace, config: Config) -> int:
     except ValueError as exc:
         print(f"energimon report savings: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    lang = set_lang(getattr(args, "lang", None) or settings.esco.language)
     store = open_store(settings.store, readonly=True)
     try:
-        files = generate_savings_report(settings, store, month, args.site, args.out, args.lang, args.sep,
+        files = generate_savings_report(settings, store, month, args.site, args.out, lang, args.sep,
                                         args.decimal_comma, progress, workers=args.workers,
                                         per_site_pdf=args.per_site_pdf)
     except ValueError as exc:
@@ -123,11 +142,10 @@ def cmd_report_savings(args: argparse.Namespace, config: Config) -> int:
         return EXIT_USAGE
     finally:
         store.close()
-    for line in console_lines(files, month, args.lang or settings.esco.language):
+    for line in console_lines(files, month, lang):
         print(line)
-    print(f"wrote {files.pdf}\nwrote {files.csv}\nwrote {files.xlsx}")
-    for p in [*files.site_csvs, *files.site_pdfs]:
-        print(f"wrote {p}")
+    for p in [files.pdf, files.csv, files.xlsx, *files.site_csvs, *files.site_pdfs]:
+        print(t(f"skrev {p}", f"wrote {p}"))
     return 0
 
 
@@ -156,8 +174,12 @@ def cmd_report_mail(args: argparse.Namespace, config: Config) -> int:
         print(f"{args.kind} {args.month}: {outcome}")
         result = Mailer(settings.smtp, db).deliver(db, now)
     if result.failed:
-        print(f"not delivered now ({result.errors[0]}); {result.waiting} mail(s) wait in {mail_db_path(settings)} "
-              "and the daemon retries", file=sys.stderr)
+        why = (result.errors or ["?"])[0]
+        print(t(f"ikke sendt nu ({why}); {result.waiting} mail(s) venter i {mail_db_path(settings)}, og "
+                "dæmonen prøver igen",
+                f"not delivered now ({why}); {result.waiting} mail(s) wait in {mail_db_path(settings)} "
+                "and the daemon retries"), file=sys.stderr)
         return EXIT_FAIL
-    print(f"mails sent {result.sent}, waiting {result.waiting}")
+    print(t(f"mails sendt {result.sent}, venter {result.waiting}",
+            f"mails sent {result.sent}, waiting {result.waiting}"))
     return 0

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from energimon.cliutil import EXIT_USAGE, Commands, Config, config_arg, progress
+from energimon.cliutil import EXIT_USAGE, Commands, Config, config_arg, lang, progress, t
 
 
 def register(commands: Commands) -> None:
@@ -24,13 +24,17 @@ def register(commands: Commands) -> None:
                     "(egetforbrugsandel), self-sufficiency (selvforsyningsgrad), final yield Y_f (kWh/kWp), PR "
                     "(against measured irradiance, or against pvlib's clear-sky envelope) and availability, from the "
                     "counters, per hour and summed. Writes solceller-YYYY-MM.pdf and .csv (a month row and a row "
-                    "per day for each site) to --out, default esco.reports_dir or 'rapporter' beside the config.")
+                    "per day for each site) to --out, default esco.reports_dir or 'rapporter' beside the config. "
+                    "Prints one line per site (production, kWh/kWp, self-consumption, self-sufficiency) and the "
+                    "files written.")
     s.set_defaults(handler=cmd_report_solar)
     config_arg(s)
     s.add_argument("--month", required=True, help="the month, YYYY-MM (local calendar)")
     s.add_argument("--site", action="append", help="only this site (repeatable; default: every site with PV)")
     s.add_argument("--out", type=Path, help="folder for the files")
-    s.add_argument("--lang", choices=("da", "en"), default="da", help="language (default: Danish)")
+    s.add_argument("--lang", choices=("da", "en"), default=argparse.SUPPRESS,
+                   help="language of the report, its files and messages (default: --lang before the command, "
+                        "else Danish)")
     s.add_argument("--daily-table", action="store_true",
                    help="add a day-by-day table per site to the PDF (every day is always in the CSV)")
     s.add_argument("--sep", help="CSV separator (default ';' in Danish, ',' in English)")
@@ -64,20 +68,21 @@ def cmd_report_solar(args: argparse.Namespace, config: Config) -> int:
         return EXIT_USAGE
     store = open_store(settings.store, readonly=True)
     try:
-        files = generate_solar_report(settings, store, month, args.site, _out_dir(args, settings, config), args.lang,
+        files = generate_solar_report(settings, store, month, args.site, _out_dir(args, settings, config), lang(),
                                       args.sep, args.decimal_comma, progress, args.daily_table)
     except ValueError as exc:
         print(f"energimon report solar: {exc}", file=sys.stderr)
         return EXIT_USAGE
     finally:
         store.close()
-    for line in console_lines(files, month):
+    for line in console_lines(files, month, lang()):
         print(line)
-    print(f"wrote {files.pdf}\nwrote {files.csv}")
+    for p in (files.pdf, files.csv):
+        print(t(f"skrev {p}", f"wrote {p}"))
     return 0
 
 
-def console_lines(files, month) -> list[str]:
+def console_lines(files, month, language: str = "en") -> list[str]:
     """One line per site for the terminal: the month's KPIs, or "–" and why (never "nan" or a 0 for missing)."""
     import datetime as dt
 
@@ -85,23 +90,31 @@ def console_lines(files, month) -> list[str]:
     from energimon.analytics.report.solar_report import status_reason
     from energimon.analytics.solar.kpis import month_row
 
+    da = language == "da"
     lines = []
     if files.preliminary:
         last = files.cutoff - dt.timedelta(days=1)
-        lines.append(f"preliminary: {month:%Y-%m} is not over; counted up to and including {last.isoformat()}"
-                     if files.cutoff > month else
-                     f"preliminary: {month:%Y-%m} has just begun; none of its days is over yet")
+        if files.cutoff > month:
+            lines.append(f"foreløbig: {month:%Y-%m} er ikke slut; talt til og med {last.isoformat()}" if da else
+                         f"preliminary: {month:%Y-%m} is not over; counted up to and including {last.isoformat()}")
+        else:
+            lines.append(f"foreløbig: {month:%Y-%m} er lige begyndt; ingen af dens dage er slut endnu" if da else
+                         f"preliminary: {month:%Y-%m} has just begun; none of its days is over yet")
     for r in files.results:
         m = month_row(r)
         if r.status(m) != "ok":
-            lines.append(f"{r.inputs.site}: – ({status_reason(r, m, 'en')})")
+            lines.append(f"{r.inputs.site}: – ({status_reason(r, m, language)})")
             continue
-        lines.append(f"{r.inputs.site}: {fmt_number(m.pv_kwh, 0, 'en')} kWh PV, "
-                     f"{fmt_number(m.final_yield_kwh_per_kwp, 1, 'en')} kWh/kWp, self-consumption "
-                     f"{fmt_percent(m.self_consumption_ratio, 1, 'en')}, self-sufficiency "
-                     f"{fmt_percent(m.self_sufficiency_ratio, 1, 'en')}"
-                     + (f" (not computable: {', '.join(sorted(set(r.not_computable.values())))})" if r.not_computable
-                        else ""))
+        missing = ", ".join(sorted(set(r.not_computable.values())))
+        pv, yf = fmt_number(m.pv_kwh, 0, language), fmt_number(m.final_yield_kwh_per_kwp, 1, language)
+        scr = fmt_percent(m.self_consumption_ratio, 1, language)
+        ssr = fmt_percent(m.self_sufficiency_ratio, 1, language)
+        if da:
+            lines.append(f"{r.inputs.site}: {pv} kWh fra solceller, {yf} kWh/kWp, egetforbrugsandel {scr}, "
+                         f"selvforsyningsgrad {ssr}" + (f" (kan ikke beregnes: {missing})" if missing else ""))
+        else:
+            lines.append(f"{r.inputs.site}: {pv} kWh PV, {yf} kWh/kWp, self-consumption {scr}, self-sufficiency {ssr}"
+                         + (f" (not computable: {missing})" if missing else ""))
     return lines
 
 
@@ -119,6 +132,7 @@ def solar_summary_for_latest(settings, store, site: str | None = None) -> str | 
             sites = [s for s in sites if s == site]
         if not sites:
             return None
-        return summary_line(settings, store, sites=sites)
+        return summary_line(settings, store, lang=lang(), sites=sites)
     except Exception as exc:  # the table above is what `latest` is for; say why the line is missing
-        return f"sol: kan ikke beregnes ({type(exc).__name__}: {exc})"
+        return t(f"sol: kan ikke beregnes ({type(exc).__name__}: {exc})",
+                 f"solar: cannot be computed ({type(exc).__name__}: {exc})")

@@ -29,6 +29,8 @@ INT = "0"
 FRACTION = "0.0%"
 DATE = "yyyy-mm-dd"
 MONTH = "yyyy-mm"
+DATETIME = "yyyy-mm-dd hh:mm"
+"""A time: Danish local time (a cell has no time zone; the column's header says "dansk tid")."""
 MAX_TITLE = 31  # Excel's limit for a sheet name
 _BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
 
@@ -45,7 +47,7 @@ class Cell:
 class Sheet:
     title: str
     header: list[str]
-    rows: list[list]
+    rows: list[list[object]]
     formats: Sequence[str | None] = ()  # number format per column (None: general / text)
     bold_rows: set[int] = field(default_factory=set)  # indices into ``rows`` shown bold (sub-headers)
 
@@ -61,8 +63,15 @@ def sheet_title(name: str, taken: set[str]) -> str:
     return title
 
 
-def excel_value(value):
-    """A Python value Excel stores natively: NaN/∞ -> empty, numpy numbers -> float/int, dates stay dates."""
+def excel_value(value: object) -> str | bool | int | float | dt.date | None:
+    """A Python value Excel stores natively: NaN/∞ -> empty, numpy numbers -> float/int, dates stay dates, a time
+    with a zone becomes Danish local time (Excel's cells have no zone)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        from energimon.model import LOCAL_TZ
+
+        if value != value:  # pandas' NaT
+            return None
+        return value.astimezone(LOCAL_TZ).replace(tzinfo=None)
     if value is None or isinstance(value, str | bool | dt.date):
         return value
     if isinstance(value, Integral):
@@ -73,9 +82,11 @@ def excel_value(value):
     return str(value)
 
 
-def _display_len(value, number_format: str | None) -> int:
+def _display_len(value: object, number_format: str | None) -> int:
     if value is None:
         return 0
+    if isinstance(value, dt.datetime):
+        return 16
     if isinstance(value, dt.date):
         return 10
     if isinstance(value, float | int) and not isinstance(value, bool):
@@ -88,7 +99,8 @@ def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> Path:
     """Write the sheets (in order) to one workbook."""
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook()
-    wb.remove(wb.active)
+    if wb.active is not None:
+        wb.remove(wb.active)
     taken: set[str] = set()
     bold = Font(bold=True)
     for sheet in sheets:
@@ -103,10 +115,13 @@ def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> Path:
             for j, raw in enumerate(row):
                 fmt = sheet.formats[j] if j < len(sheet.formats) else None
                 if isinstance(raw, Cell):
-                    raw, fmt = raw.value, raw.number_format or fmt
+                    fmt = raw.number_format or fmt
+                    raw = raw.value
                 value = excel_value(raw)
                 cell = ws.cell(row=r, column=j + 1, value=value)
-                if isinstance(value, dt.date):
+                if isinstance(value, dt.datetime):
+                    cell.number_format = fmt if fmt in (DATE, DATETIME) else DATETIME
+                elif isinstance(value, dt.date):
                     cell.number_format = fmt if fmt in (DATE, MONTH) else DATE
                 elif isinstance(value, float | int) and not isinstance(value, bool) and fmt:
                     cell.number_format = fmt

@@ -7,9 +7,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from energimon.cliutil import EXIT_DATA, EXIT_FAIL, EXIT_USAGE, Commands, Config, config_arg
+from energimon.cliutil import EXIT_DATA, EXIT_FAIL, EXIT_USAGE, Commands, Config, config_arg, progress, t
 
-_STRICT = ("A file with any bad line is not imported at all (nothing from it is stored); every bad line is listed "
+_STRICT = ("Prints one line per series imported (how many readings, and the energy for interval data). A file "
+           "with any bad line is not imported at all (nothing from it is stored); every bad line is listed "
            "with its number and what to do. Re-importing a file writes the same readings again (idempotent).")
 _DECIMAL_HELP = ("',' or '.': the decimal mark of the file(s), when detection cannot tell (e.g. only values "
                  "like 1.234): with ',' a '.' separates thousands, with '.' a ',' does. Default: detected per file "
@@ -46,9 +47,13 @@ def register(commands: Commands) -> None:
                                     "the time, which must not be negative. " + _STRICT)
     g.set_defaults(handler=cmd_import_csv)
     config_arg(g)
-    g.add_argument("file", type=Path)
+    g.add_argument("file", type=Path,
+                   help="the CSV file: a header line, then time and value per line (';' or ',' separated, decimal "
+                        "mark detected), UTF-8")
     g.add_argument("--series", required=True, help="site/device/channel, e.g. soro-raadhus/vejr/outdoor_temp_c")
-    g.add_argument("--role", required=True, choices=("grid", "pv", "submeter", "heat", "weather"))
+    g.add_argument("--role", required=True, choices=("grid", "pv", "submeter", "heat", "weather"),
+                   help="the device's role, stored with the series: grid (main meter), pv (inverter), submeter, "
+                        "heat (district heating meter) or weather (e.g. outdoor temperature)")
     g.add_argument("--interval-kwh", action="store_true",
                    help="values are kWh per interval (starting at the time), not counter readings")
     g.add_argument("--allow-counter-reset", action="store_true",
@@ -64,7 +69,7 @@ def register(commands: Commands) -> None:
                                     "return_temp_c. Times without an offset are Danish local time. " + _STRICT)
     h.set_defaults(handler=cmd_import_heat)
     config_arg(h)
-    h.add_argument("file", type=Path)
+    h.add_argument("file", type=Path, help="the utility's CSV export (UTF-8), one row per hour")
     h.add_argument("--site", required=True, help="the building's site id")
     h.add_argument("--device", required=True,
                    help="a device id of its own for the utility's data, e.g. fjernvarme-forsyning (a live meter's "
@@ -79,9 +84,8 @@ def register(commands: Commands) -> None:
 
 
 def _progress(name: str, done: int, total: int) -> None:
-    end = "\n" if done >= total else ""
-    print(f"\r{name}: {done}/{total} readings written ({100 * done // max(total, 1)} %)", end=end, file=sys.stderr,
-          flush=True)
+    """Readings written so far: a bar on a terminal, a line per batch otherwise (:class:`energimon.cliutil.Steps`)."""
+    progress(done, total, t(f"{name}: målinger skrevet", f"{name}: readings written"))
 
 
 def _read(path: Path, prog: str) -> str | None:

@@ -36,6 +36,7 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from energimon.cliutil import number, t
 from energimon.collector.importer.counter import anchor_wh, counter_readings, reading_sources
 from energimon.collector.importer.parse import (
     ImportFormatError,
@@ -235,28 +236,35 @@ def import_heat_text(store, text: str, site: str, device: str, values: str, name
             sources += reading_sources(intervals)
             total = sum(i.energy_wh for i in intervals) / per_unit
             empty = len(rows) - len(series)
-            lines.append(f"{name} -> {key}: {len(intervals)} hours, {total:,.3f} {unit} in all, {len(rs)} counter "
-                         "readings" + (f"; {empty} hour(s) without a value: not counted (unknown, never zero)"
-                                       if empty else ""))
+            hours, amount, counted = number(len(intervals)), number(total, 3), number(len(rs))
+            lines.append(t(f"{name} -> {key}: {hours} timer, {amount} {unit} i alt, {counted} tælleraflæsninger"
+                           + (f"; {empty} time(r) uden værdi: ikke talt med (ukendt, aldrig nul)" if empty else ""),
+                           f"{name} -> {key}: {hours} hours, {amount} {unit} in all, {counted} counter readings"
+                           + (f"; {empty} hour(s) without a value: not counted (unknown, never zero)"
+                              if empty else "")))
         else:
             errors += [f"{name}:{b.line}: {what} reading {vb:g} is lower than {va:g} on line {a.line} (the time "
                        "before it): a meter reading only rises; correct the value (a meter swap: import the two "
                        "meters' readings separately)" for (a, va), (b, vb) in itertools.pairwise(series) if vb < va]
             readings += [Reading(site, device, channel, ROLE, r.ts_ms, float(v)) for r, v in series]
             sources += [f"{name}:{r.line}" for r, _ in series]
-            lines.append(f"{name} -> {key}: {len(series)} meter readings")
+            lines.append(t(f"{name} -> {key}: {number(len(series))} målerstande",
+                           f"{name} -> {key}: {number(len(series))} meter readings"))
     for channel, attr in (("supply_temp_c", "supply_c"), ("return_temp_c", "return_c")):
         series = [(r, getattr(r, attr)) for r in rows if getattr(r, attr) is not None]
         if series:
             readings += [Reading(site, device, channel, ROLE, r.ts_ms, float(v)) for r, v in series]
             sources += [f"{name}:{r.line}" for r, _ in series]
-            lines.append(f"{name} -> {site}/{device}/{channel}: {len(series)} hourly values")
+            lines.append(t(f"{name} -> {site}/{device}/{channel}: {number(len(series))} timeværdier",
+                           f"{name} -> {site}/{device}/{channel}: {number(len(series))} hourly values"))
     errors += _validation_errors(readings, sources, now, errors)
     if errors:
         raise ImportFormatError(_sort_errors(errors, [name]))
     _write_all(store, readings, progress)
     if merged:
-        lines.append(f"({merged} duplicated time(s) resolved with --on-duplicate {on_duplicate})")
+        lines.append(t(f"({merged} dobbelte tidspunkt(er) løst med --on-duplicate {on_duplicate})",
+                       f"({merged} duplicated time(s) resolved with --on-duplicate {on_duplicate})"))
     if cols.ignored:
-        lines.append(f"columns not imported: {', '.join(cols.ignored)}")
+        lines.append(t(f"kolonner ikke importeret: {', '.join(cols.ignored)}",
+                       f"columns not imported: {', '.join(cols.ignored)}"))
     return lines

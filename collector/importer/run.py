@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from energimon.cliutil import number, t
 from energimon.collector.importer.counter import Interval, anchor_wh, counter_readings, reading_sources
 from energimon.collector.importer.parse import (
     ImportFormatError,
@@ -262,10 +263,13 @@ def import_eloverblik_files(store, files: list[tuple[str, str]], mapping: dict, 
         errors += _continuity_errors(store, key, intervals, rs)
         readings += rs
         total_kwh = sum(i.energy_wh for i in intervals) / 1000.0
-        lines.append(f"{mp} -> {key}: {len(intervals)} intervals of {step // 60000} min, {total_kwh:,.1f} kWh, "
-                     f"{len(rs)} counter readings written"
-                     + (f" ({merged} duplicated interval(s) resolved with --on-duplicate {on_duplicate})"
-                        if merged else ""))
+        n, minutes, kwh, written = number(len(intervals)), step // 60000, number(total_kwh, 1), number(len(rs))
+        lines.append(t(f"{mp} -> {key}: {n} intervaller à {minutes} min, {kwh} kWh, {written} tælleraflæsninger "
+                       "skrevet" + (f" ({merged} dobbelte interval(ler) løst med --on-duplicate {on_duplicate})"
+                                    if merged else ""),
+                       f"{mp} -> {key}: {n} intervals of {minutes} min, {kwh} kWh, {written} counter readings "
+                       "written" + (f" ({merged} duplicated interval(s) resolved with --on-duplicate {on_duplicate})"
+                                    if merged else "")))
     if errors:
         raise ImportFormatError(_sort_errors(errors, names))
     _write_all(store, readings, progress)
@@ -325,5 +329,7 @@ def import_time_value_text(store, text: str, key: SeriesKey, role: str, interval
     if errors:
         raise ImportFormatError(_sort_errors(errors, [name]))
     _write_all(store, readings, progress)
-    return (f"{name} -> {key}: {len(readings)} readings written"
-            + (f" ({merged} duplicated time(s) resolved with --on-duplicate {on_duplicate})" if merged else ""))
+    return t(f"{name} -> {key}: {number(len(readings))} målinger skrevet"
+             + (f" ({merged} dobbelte tidspunkt(er) løst med --on-duplicate {on_duplicate})" if merged else ""),
+             f"{name} -> {key}: {number(len(readings))} readings written"
+             + (f" ({merged} duplicated time(s) resolved with --on-duplicate {on_duplicate})" if merged else ""))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from energimon.cliutil import local_time
+from energimon.cliutil import local_time, number, t
 from energimon.collector.modbus.poller import MAX_BACKOFF_S
 
 STALE_FACTOR = 3  # a device whose last poll is older than 3 intervals is reported as stale
@@ -17,25 +17,31 @@ def device_lines(settings, latest: pd.DataFrame, now: pd.Timestamp) -> list[str]
     for dev in settings.devices:
         rows = latest[(latest["site"] == dev.site) & (latest["device"] == dev.id)]
         if not dev.enabled:
-            lines.append(f"  {dev.site}/{dev.id}: disabled")
+            lines.append(t(f"  {dev.site}/{dev.id}: slået fra", f"  {dev.site}/{dev.id}: disabled"))
             continue
         health = rows[rows["channel"] == "device_online"]
         values = rows[~rows["channel"].isin(["device_online", "poll_errors", "fields_missing"])]
         if health.empty:
-            lines.append(f"  {dev.site}/{dev.id}: never polled (has the daemon run with this device?)")
+            lines.append(t(f"  {dev.site}/{dev.id}: aldrig aflæst (har dæmonen kørt med denne enhed?)",
+                           f"  {dev.site}/{dev.id}: never polled (has the daemon run with this device?)"))
             continue
         age_s = (now - health["time"].iloc[0]).total_seconds()
         online = health["value"].iloc[0] >= 1
-        state = "online" if online else f"OFFLINE (last attempt {age_s:.0f} s ago)"
+        state = "online" if online else t(f"OFFLINE (sidste forsøg for {number(age_s)} s siden)",
+                                          f"OFFLINE (last attempt {number(age_s)} s ago)")
         # An offline device is retried with back-off (up to MAX_BACKOFF_S), so its last health point
         # can be that old while the daemon runs: only beyond that is the silence the daemon's.
         stale_after_s = STALE_FACTOR * dev.interval_s if online else MAX_BACKOFF_S + STALE_FACTOR * dev.interval_s
         if age_s > stale_after_s:
-            state = f"STALE (no poll for {age_s / 60:.0f} min: is the daemon running?)"
+            state = t(f"FORÆLDET (ingen aflæsning i {number(age_s / 60)} min: kører dæmonen?)",
+                      f"STALE (no poll for {number(age_s / 60)} min: is the daemon running?)")
         last = values["time"].max() if not values.empty else None
-        last_txt = f"last value {(now - last).total_seconds():.0f} s ago" if last is not None else "no values yet"
+        ago = number((now - last).total_seconds()) if last is not None else ""
+        last_txt = (t(f"seneste værdi for {ago} s siden", f"last value {ago} s ago") if last is not None
+                    else t("ingen værdier endnu", "no values yet"))
         missing = rows[rows["channel"] == "fields_missing"]["value"]
-        extra = f", {int(missing.iloc[0])} fields quarantined" if len(missing) and missing.iloc[0] > 0 else ""
+        n_missing = int(missing.iloc[0]) if len(missing) and missing.iloc[0] > 0 else 0
+        extra = t(f", {n_missing} felter i karantæne", f", {n_missing} fields quarantined") if n_missing else ""
         lines.append(f"  {dev.site}/{dev.id}: {state}, {last_txt}{extra}")
     return lines
 
@@ -50,7 +56,7 @@ def device_identity_lines(settings) -> list[str]:
     try:
         records = read_device_info(path)
     except ValueError as exc:
-        return [f"  cannot read device identities: {exc}"]
+        return [t(f"  kan ikke læse apparaternes identitet: {exc}", f"  cannot read device identities: {exc}")]
     lines = []
     for dev in settings.devices:
         rec = records.get((dev.site, dev.id))
@@ -61,14 +67,18 @@ def device_identity_lines(settings) -> list[str]:
             except ProfileError:
                 readable = False
             if readable:
-                lines.append(f"  {dev.site}/{dev.id}: identity not read yet")
+                lines.append(t(f"  {dev.site}/{dev.id}: identitet ikke læst endnu",
+                               f"  {dev.site}/{dev.id}: identity not read yet"))
             continue
         via = f"{rec.source}, " if rec.source else ""
-        text = f"  {dev.site}/{dev.id}: {describe(rec.info)} ({via}since {local_time(rec.since_ms)})"
+        text = f"  {dev.site}/{dev.id}: {describe(rec.info)} ({via}{t('siden', 'since')} {local_time(rec.since_ms)})"
         if rec.last_change is not None:
             c = rec.last_change
-            text += (f"; SERIAL CHANGED {local_time(c.at_ms)}: {c.old} -> {c.new} "
-                     f"({rec.serial_changes} change{'s' if rec.serial_changes != 1 else ''}; swapped device "
-                     "or wrong unit id?)")
+            text += t(f"; SERIENUMMER ÆNDRET {local_time(c.at_ms)}: {c.old} -> {c.new} "
+                      f"({rec.serial_changes} ændring{'er' if rec.serial_changes != 1 else ''}; udskiftet apparat "
+                      "eller forkert unit id?)",
+                      f"; SERIAL CHANGED {local_time(c.at_ms)}: {c.old} -> {c.new} "
+                      f"({rec.serial_changes} change{'s' if rec.serial_changes != 1 else ''}; swapped device "
+                      "or wrong unit id?)")
         lines.append(text)
-    return lines or [f"  no device identities recorded ({path})"]
+    return lines or [t(f"  ingen identiteter registreret ({path})", f"  no device identities recorded ({path})")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from energimon.cliutil import local_time
+from energimon.cliutil import local_time, number, t
 from energimon.collector.mqtt.state import read_broker_states, state_path
 
 
@@ -13,35 +13,44 @@ def mqtt_lines(settings, now: pd.Timestamp) -> list[str]:
     """Each broker: connected or not (since when), the session-present flag of the last connection, the last
     message."""
     if settings.mqtt is None:
-        return ["  not configured ([mqtt])"]
+        return [t("  ikke sat op ([mqtt])", "  not configured ([mqtt])")]
     path = state_path(settings)
     try:
         brokers = read_broker_states(path)
     except (OSError, ValueError) as exc:
-        return [f"  cannot read {path}: {exc}"]
+        return [t(f"  kan ikke læse {path}: {exc}", f"  cannot read {path}: {exc}")]
     if not brokers:
-        return [f"  {path}: no connection recorded yet (the daemon has not run with [mqtt])"]
+        return [t(f"  {path}: ingen forbindelse registreret endnu (dæmonen har ikke kørt med [mqtt])",
+                  f"  {path}: no connection recorded yet (the daemon has not run with [mqtt])")]
     now_ms = int(now.timestamp() * 1000)
     lines = []
     for broker, st in sorted(brokers.items()):
         running = st.daemon_running
-        since = f" since {local_time(st.since_ms)}" if st.since_ms else ""
+        when = local_time(st.since_ms) if st.since_ms else ""
+        since = t(f" siden {when}", f" since {when}") if when else ""
+        at = t(f" kl. {when}", f" at {when}") if when else ""
         if st.connected and running:
-            text = f"connected{since}"
+            text = t(f"forbundet{since}", f"connected{since}")
         elif st.connected:  # the daemon died without saying goodbye
-            text = f"NOT connected: the daemon (pid {st.pid}) is not running; it was connected{since}"
+            text = t(f"IKKE forbundet: dæmonen (pid {st.pid}) kører ikke; den var forbundet{since}",
+                     f"NOT connected: the daemon (pid {st.pid}) is not running; it was connected{since}")
         elif st.stopped or not running:
-            text = f"not connected: energimon stopped{since.replace(' since', ' at')}"
+            text = t(f"ikke forbundet: energimon stoppede{at}", f"not connected: energimon stopped{at}")
         else:
-            text = f"NOT connected{since}" + (f": {st.last_error}" if st.last_error else "")
+            text = (t(f"IKKE forbundet{since}", f"NOT connected{since}")
+                    + (f": {st.last_error}" if st.last_error else ""))
         if st.session_present is True:
-            text += ", session present: yes"
+            text += t(", session bevaret: ja", ", session present: yes")
         elif st.session_lost:
-            text += ", session present: NO — the broker had lost our session, messages may have been lost"
+            text += t(", session bevaret: NEJ — brokeren havde mistet vores session, beskeder kan være tabt",
+                      ", session present: NO — the broker had lost our session, messages may have been lost")
         elif st.session_present is False:
-            text += ", session present: no (a new session: the first connection with this client id)"
+            text += t(", session bevaret: nej (en ny session: første forbindelse med dette klient-id)",
+                      ", session present: no (a new session: the first connection with this client id)")
         last = st.last_message_ms
-        text += (f", last message {(now_ms - last) / 1000:.0f} s ago ({local_time(last)})" if last
-                 else ", no message yet")
-        lines.append(f"  {broker} (client id {st.client_id or '?'}): {text}")
+        ago = number((now_ms - last) / 1000) if last else ""
+        text += ((t(f", seneste besked for {ago} s siden ({local_time(last)})",
+                    f", last message {ago} s ago ({local_time(last)})")) if last
+                 else t(", ingen besked endnu", ", no message yet"))
+        lines.append(f"  {broker} ({t('klient-id', 'client id')} {st.client_id or '?'}): {text}")
     return lines

@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 import sys
 
-from energimon.cliutil import EXIT_USAGE, Commands, Config, config_arg
+from energimon.cliutil import EXIT_USAGE, Commands, Config, config_arg, number, t
 
 
 def register(commands: Commands) -> None:
@@ -15,16 +15,20 @@ def register(commands: Commands) -> None:
                                    "backfill by hand, and what an Eloverblik token gives access to.")
     ssub = p.add_subparsers(dest="sources_command", metavar="SOURCES_COMMAND", required=True)
     s = ssub.add_parser("status", help="per series: latest value, lag, revisions, estimated values, failures",
-                        description="What each source has fetched, from its state file (read-only).")
+                        description="Print what each source has fetched, from its state file (read-only): per "
+                                    "series the values held, their first and last time, how far behind it is, "
+                                    "revisions, estimated values and the last failure.")
     s.set_defaults(handler=cmd_status)
     config_arg(s)
     for name, helptext, desc in (
         ("fetch", "fetch what is new now (what the daemon does on schedule)",
          "Fetch from the watermark of each series (the first time: the configured backfill) into the spool, "
-         "then write the spool to the store."),
+         "then write the spool to the store. Prints progress per source, a summary line per source and the "
+         "readings written to the store."),
         ("backfill", "fetch again from a date (default: backfill_days ago)",
          "Fetch every series again from --since (default: [sources] backfill_days ago). Values already "
-         "fetched and unchanged write nothing; changed ones are revisions."),
+         "fetched and unchanged write nothing; changed ones are revisions. Prints progress per source, a summary "
+         "line per source and the readings written to the store."),
     ):
         f = ssub.add_parser(name, help=helptext, description=desc)
         f.set_defaults(handler=cmd_fetch, backfill=name == "backfill")
@@ -34,7 +38,8 @@ def register(commands: Commands) -> None:
         if name == "backfill":
             f.add_argument("--since", help="first day to fetch (YYYY-MM-DD, Danish date)")
     e = ssub.add_parser("eloverblik", help="Eloverblik: what the refresh token gives access to",
-                        description="Eloverblik third-party API.")
+                        description="The Eloverblik third-party API: 'list' prints what the refresh token gives "
+                                    "access to.")
     esub = e.add_subparsers(dest="eloverblik_command", metavar="COMMAND", required=True)
     e_list = esub.add_parser("list", help="authorisations and metering points the token sees, as config",
                              description="Print the authorisations (fuldmagter) and their metering points as "
@@ -63,7 +68,8 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
         return EXIT_USAGE
     path = state_path(settings)
     if not path.exists():
-        print(f"{path}: nothing fetched yet (run 'energimon sources fetch' or start the daemon)")
+        print(t(f"{path}: intet hentet endnu (kør 'energimon sources fetch' eller start dæmonen)",
+                f"{path}: nothing fetched yet (run 'energimon sources fetch' or start the daemon)"))
         return 0
     now = now_ms()
 
@@ -73,15 +79,19 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     rows = read_status(path)
     for source in settings.sources.configured():
         mine = [r for r in rows if r.source == source]
-        print(f"{source}: {len(mine)} series")
+        print(t(f"{source}: {number(len(mine))} serier", f"{source}: {number(len(mine))} series"))
         for r in mine:
             lag = r.lag_s(now)
-            lag_txt = "no values yet" if lag is None else f"{lag / 86400:.1f} days behind"
-            print(f"  {r.site}/{r.device}/{r.channel} ({r.name}): {r.points} values {local(r.first_ms)} .. "
-                  f"{local(r.last_end_ms)}, {lag_txt}, {r.revisions} revisions"
-                  + (f", {r.estimated} not measured (estimated/adjusted)" if r.estimated else "")
+            lag_txt = (t("ingen værdier endnu", "no values yet") if lag is None
+                       else t(f"{number(lag / 86400, 1)} dage bagud", f"{number(lag / 86400, 1)} days behind"))
+            span = f"{local(r.first_ms)} .. {local(r.last_end_ms)}"
+            print(f"  {r.site}/{r.device}/{r.channel} ({r.name}): "
+                  + t(f"{number(r.points)} værdier {span}, {lag_txt}, {number(r.revisions)} rettelser",
+                      f"{number(r.points)} values {span}, {lag_txt}, {number(r.revisions)} revisions")
+                  + (t(f", {r.estimated} ikke målt (skønnet/justeret)", f", {r.estimated} not measured "
+                       "(estimated/adjusted)") if r.estimated else "")
                   + (f"; {r.info}" if r.info else "")
-                  + (f"; FAILING: {r.last_error}" if r.last_error else ""))
+                  + (t(f"; FEJLER: {r.last_error}", f"; FAILING: {r.last_error}") if r.last_error else ""))
     return 0
 
 
@@ -116,8 +126,14 @@ def cmd_fetch(args: argparse.Namespace, config: Config) -> int:
     try:
         for name in names:
             def progress(s, name=name):
-                print(f"\r{name}: {s.chunks} chunks, {s.new} new values, {s.readings} readings", end="",
-                      file=sys.stderr, flush=True)
+                # on a terminal one line rewritten in place; in a log one line per chunk
+                text = t(f"{name}: {number(s.chunks)} bidder, {number(s.new)} nye værdier, {number(s.readings)} "
+                         "målinger", f"{name}: {number(s.chunks)} chunks, {number(s.new)} new values, "
+                         f"{number(s.readings)} readings")
+                if sys.stderr.isatty():
+                    print(f"\r{text}", end="", file=sys.stderr, flush=True)
+                else:
+                    print(text, file=sys.stderr, flush=True)
 
             try:
                 summary = run_source(settings, name, spool.put, since_ms=since_ms, progress=progress)
@@ -125,11 +141,14 @@ def cmd_fetch(args: argparse.Namespace, config: Config) -> int:
                 print(f"\nenergimon sources: {exc}", file=sys.stderr)
                 ok = False
                 continue
-            print(file=sys.stderr)
+            if sys.stderr.isatty():
+                print(file=sys.stderr)  # end the line rewritten in place
             print(summary.line())
             ok &= summary.ok
         written = _drain(spool, open_store(settings.store))
-        print(f"{written} readings written to the store ({spool.backlog()} left in the spool)")
+        left = number(spool.backlog())
+        print(t(f"{number(written)} målinger skrevet til lageret ({left} tilbage i spoolen)",
+                f"{number(written)} readings written to the store ({left} left in the spool)"))
     finally:
         spool.close()
     return 0 if ok else 1

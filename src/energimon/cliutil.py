@@ -20,9 +20,11 @@ import difflib
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Protocol, TextIO, TypeAlias
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
     from energimon.config.settings import Settings
 
 # Exit codes (the same for every command; sysexits.h where it has one)
@@ -100,9 +102,129 @@ def unknown(what: str, name: str, known: Iterable[str]) -> str:
     return f"unknown {what} {name!r}{hint} (known: {listed or 'none yet'})"
 
 
+# -- one language per invocation -------------------------------------------------------------------------------
+LANGS = ("da", "en")
+LANG_ENV = "ENERGIMON_LANG"
+"""The environment variable that chooses the language when ``--lang`` does not (``da`` or ``en``)."""
+
+_lang = "da"
+
+
+def lang_from_env() -> str | None:
+    """``$ENERGIMON_LANG`` when set (``da``/``en``); ValueError naming the variable for anything else."""
+    import os
+
+    value = os.environ.get(LANG_ENV, "").strip().lower()
+    if not value:
+        return None
+    if value not in LANGS:
+        raise ValueError(f"{LANG_ENV}={value!r} is not a language energimon speaks; use 'da' or 'en'")
+    return value
+
+
+def set_lang(lang: str) -> str:
+    """Set the language of this invocation's messages (the application does it once, from ``--lang`` or
+    ``$ENERGIMON_LANG``; a report command whose default comes from its configuration sets it again)."""
+    global _lang
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; use 'da' or 'en'")
+    _lang = lang
+    return lang
+
+
+def lang() -> str:
+    """The language of this invocation (``da`` unless set)."""
+    return _lang
+
+
+def t(da: str, en: str) -> str:
+    """The message in this invocation's language: both texts stand side by side where the message is printed."""
+    return en if _lang == "en" else da
+
+
+def number(value: float | None, decimals: int = 0, language: str | None = None) -> str:
+    """A number for people: Danish ``1.376,5``, English ``1,376.5``; None or NaN is "–" (missing is not zero)."""
+    import math
+
+    if value is None or not math.isfinite(value):
+        return "–"
+    if round(value, decimals) == 0:
+        value = 0.0  # no "-0"
+    text = f"{value:,.{decimals}f}"
+    if (language or _lang) == "da":
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return text
+
+
+def percent(fraction: float | None, decimals: int = 1, language: str | None = None) -> str:
+    """A fraction as per cent with a space before the sign, as both languages write it: ``99,7 %`` / ``99.7 %``."""
+    import math
+
+    if fraction is None or not math.isfinite(fraction):
+        return "–"
+    return f"{number(100.0 * fraction, decimals, language)} %"
+
+
+# -- progress of long work ---------------------------------------------------------------------------------------
+class Steps:
+    """Progress of work in ``n`` steps, reported after each step as ``(i, n, name)``.
+
+    On a terminal a progress bar (rich) redrawn in place; otherwise (a log, a pipe, systemd's journal) one
+    line per step, ``[i/n] name``, so a log shows every step on its own line.  The bar ends after step ``n``.
+    """
+
+    def __init__(self, stream: TextIO | None = None, unit: str = "") -> None:
+        self._stream = stream
+        self._unit = unit
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream if self._stream is not None else sys.stderr
+
+    def _interactive(self) -> bool:
+        isatty = getattr(self.stream, "isatty", None)
+        return bool(isatty and isatty())
+
+    def __call__(self, i: int, n: int, name: str) -> None:
+        if not self._interactive():
+            unit = f" {self._unit}" if self._unit else ""
+            print(f"[{i}/{n}{unit}] {name}", file=self.stream, flush=True)
+            return
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=Console(file=self.stream), transient=False)
+            self._bar.start()
+            self._task = self._bar.add_task(name, total=n)
+        if self._task is not None:
+            self._bar.update(self._task, completed=i, total=n, description=name)
+        if i >= n:
+            self.close()
+
+    def close(self) -> None:
+        """End the bar (also when the work stopped before its last step)."""
+        if self._bar is not None:
+            self._bar.stop()
+        self._bar = None
+        self._task = None
+
+
+_steps = Steps()
+
+
 def progress(i: int, n: int, name: str) -> None:
-    """``[i/n] name`` on stderr, overwritten in place, a newline after the last (long work shows progress)."""
-    print(f"\r[{i}/{n}] {name:<40}", end="" if i < n else "\n", file=sys.stderr, flush=True)
+    """Step ``i`` of ``n`` (``name``) is done: a bar on a terminal, one line per step otherwise (:class:`Steps`)."""
+    _steps(i, n, name)
+
+
+def end_progress() -> None:
+    """End a bar the work left unfinished (it failed before its last step); the application calls it after
+    every command, so an error message is not drawn into a running bar."""
+    _steps.close()
 
 
 def local_time(ms: float) -> str:

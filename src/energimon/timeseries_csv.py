@@ -492,3 +492,52 @@ def local_text(ms: int) -> str:
         return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(LOCAL_TZ).isoformat(sep=" ", timespec="minutes")
     except (OverflowError, OSError, ValueError):  # beyond year 9999
         return f"{ms} ms after 1970"
+
+
+# -- writing: files people open in Excel ---------------------------------------------------------------------
+# Danish Excel reads ``;``-separated files with a decimal comma as numbers, and ``2026-12-07 02:04`` as a date
+# and time; an ISO stamp with ``T`` and an offset (``2026-12-07T02:04:00+01:00``) stays text.  So a file for
+# people has local times without an offset, the zone in the column's header, and the offset in a column of its
+# own: the hour repeated in October is then told apart (``+02:00`` first, ``+01:00`` after), and this module's
+# reader reads the file back in the same order.
+
+def local_stamp(when: datetime, seconds: bool = False) -> str:
+    """A time as Danish local time Excel reads as a date: ``2026-12-07 02:04`` (``…:05`` with ``seconds``)."""
+    local = when.astimezone(LOCAL_TZ) if when.tzinfo is not None else when
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def utc_offset(when: datetime) -> str:
+    """The Danish local time's offset from UTC at ``when``: ``+01:00`` (winter) or ``+02:00`` (summer)."""
+    offset = when.astimezone(LOCAL_TZ).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def csv_cell(value: object, decimal_comma: bool) -> str:
+    """One cell of a file for people: numbers without thousands separators (a decimal comma for Danish Excel),
+    a time as :func:`local_stamp`, a date as ``2026-12-07``; None and NaN are an empty cell (missing is not 0)."""
+    import datetime as _dt
+    from numbers import Integral, Real
+
+    if value is None or value != value:  # NaN, and pandas' NaT
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, datetime):
+        return local_stamp(value, seconds=bool(value.second or value.microsecond))
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, Integral):
+        return str(int(value))
+    if isinstance(value, Real):
+        v = float(value)
+        if not math.isfinite(v):
+            return ""
+        text = repr(round(v, 6))
+        text = text[:-2] if text.endswith(".0") else text
+        return text.replace(".", ",") if decimal_comma else text
+    if type(value).__name__ == "bool_":  # numpy's bool is not a bool
+        return "1" if value else "0"
+    return str(value)

@@ -11,16 +11,31 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from energimon import __version__
-from energimon.cliutil import EXIT_CONFIG, EXIT_FAIL, EXIT_SOFTWARE, fail
+from energimon.cliutil import (
+    EXIT_CONFIG,
+    EXIT_FAIL,
+    EXIT_SOFTWARE,
+    EXIT_USAGE,
+    LANG_ENV,
+    LANGS,
+    end_progress,
+    fail,
+    lang_from_env,
+    set_lang,
+)
 
 if TYPE_CHECKING:
     from energimon.config.settings import Settings
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "subcommands"]
+
+LANG_HELP = (f"language of messages, summaries and files: da (Danish, the default) or en; also ${LANG_ENV}. A "
+             "report's own default is its configured language (esco.language)")
 
 
 def _registrations():
@@ -51,10 +66,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"energimon {__version__}")
     parser.add_argument("--traceback", action="store_true",
                         help="on an unexpected error show Python's traceback (for a bug report) instead of one line")
+    parser.add_argument("--lang", choices=LANGS, default=None, help=LANG_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for register in _registrations():
         register(commands)
+    for _, sub in subcommands(parser):
+        # `energimon status --lang en` as well as `energimon --lang en status`; SUPPRESS so that a subcommand
+        # without the option does not overwrite the global one with its default
+        if not any("--lang" in a.option_strings for a in sub._actions):
+            sub.add_argument("--lang", choices=LANGS, default=argparse.SUPPRESS, help=LANG_HELP)
     return parser
+
+
+def subcommands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+                ) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every command's parser with its words (``("report", "savings")``), parents before their subcommands."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for word, sub in action.choices.items():
+                yield (*path, word), sub
+                yield from subcommands(sub, (*path, word))
 
 
 class _Config:
@@ -123,7 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args, _Config(getattr(args, "config", None)))
+        chosen = getattr(args, "lang", None) or lang_from_env()
+    except ValueError as exc:
+        return fail("energimon", str(exc), EXIT_USAGE)
+    args.lang = chosen  # None: not chosen; a report then takes its configured language
+    set_lang(chosen or "da")
+    try:
+        try:
+            return args.handler(args, _Config(getattr(args, "config", None)))
+        finally:
+            end_progress()
     except _config_error() as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG

@@ -11,18 +11,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from energimon.cliutil import EXIT_CONFIG, EXIT_USAGE, Commands, Config, config_arg, fail, unknown
+from energimon.cliutil import EXIT_CONFIG, EXIT_USAGE, Commands, Config, config_arg, fail, number, t, unknown
 
 
 def register(commands: Commands) -> None:
     p = commands.add_parser("run", help="run the daemon (collectors, spool, store, scheduler)",
-                            description="Run the daemon until SIGTERM/SIGINT; logs one event per line to stdout.")
+                            description="Run the daemon until SIGTERM/SIGINT: collectors, spool, store and the "
+                                        "scheduled jobs (alerts, reports, sources). Prints its log, one event per "
+                                        "line, to stdout.")
     p.set_defaults(handler=cmd_run)
     config_arg(p)
 
     p = commands.add_parser("demo", help="run the whole pipeline on simulated Sorø buildings",
                             description="Start simulated meters for Sorø Rådhus, Stenlille hallen and Dianalund "
-                                        "Bibliotek, run the daemon with the embedded store and show readings.")
+                                        "Bibliotek and run the daemon with the embedded store. Prints where the "
+                                        "config, store and web app are, then a table of the latest readings: "
+                                        "redrawn in place on a terminal, otherwise printed again when it changed.")
     p.set_defaults(handler=cmd_demo)
     p.add_argument("--dir", default="energimon-demo", type=Path,
                    help="folder for the demo's config, spool and store (default: ./energimon-demo)")
@@ -47,15 +51,19 @@ def register(commands: Commands) -> None:
     config_arg(p)
 
     p = commands.add_parser("latest", help="last value of every series",
-                            description="Print the last reading of every series in the store.")
+                            description="Print a table of the last reading of every series in the store (site, "
+                                        "device, channel, value, unit, local time, age), and today's solar line "
+                                        "(production, self-consumption, self-sufficiency) for sites with PV.")
     p.set_defaults(handler=cmd_latest)
     config_arg(p)
     p.add_argument("--site", help="only this site")
 
     p = commands.add_parser("status", help="store, spool, devices online, last reading per site, open alerts",
-                            description="Check the configured store (reachable, authenticated, server version, "
-                                        "write mode) and show the spool backlog and dead letters. Exit 0 when the "
-                                        "store is usable, 1 when not.")
+                            description="Print each part's state, one block each: the store (reachable, "
+                                        "authenticated, server version, write mode), the spool backlog and dead "
+                                        "letters, devices online, the last reading per site, device identities, "
+                                        "MQTT, open alerts, the mail outbox, live sources and the scheduled jobs "
+                                        "(last and next run). Exit 0 when the store is usable, 1 when not.")
     p.set_defaults(handler=cmd_status)
     config_arg(p)
 
@@ -66,17 +74,20 @@ def cmd_check_config(args: argparse.Namespace, config: Config) -> int:
 
     path = config_path(args.file or args.config)
     for warning in secret_file_warnings(path):  # secrets readable by every user: warn, valid or not
-        print(f"WARNING: {warning}", file=sys.stderr)
+        print(t(f"ADVARSEL: {warning}", f"WARNING: {warning}"), file=sys.stderr)
     settings = load_settings(path, data_paths=True)  # ConfigError -> printed by main, exit 2
     for warning in config_warnings(settings):
-        print(f"WARNING: {warning}", file=sys.stderr)
+        print(t(f"ADVARSEL: {warning}", f"WARNING: {warning}"), file=sys.stderr)
     n_dev = len(settings.devices)
     store = (settings.store.influxdb.describe() if settings.store.kind == "influxdb" and settings.store.influxdb
-             else f"{settings.store.kind} at {settings.store.path}")
-    print(f"{path}: OK — {len(settings.sites)} sites, {n_dev} devices, store {store}, "
-          f"spool at {settings.spool.path}"
-          + (f", MQTT broker {settings.mqtt.host} with {len(settings.mqtt.subscriptions)} subscriptions"
-             if settings.mqtt else ""))
+             else f"{settings.store.kind} {t('i', 'at')} {settings.store.path}")
+    mqtt = settings.mqtt
+    print(t(f"{path}: OK — {len(settings.sites)} bygninger, {n_dev} apparater, lager {store}, "
+            f"spool i {settings.spool.path}"
+            + (f", MQTT-broker {mqtt.host} med {len(mqtt.subscriptions)} abonnementer" if mqtt else ""),
+            f"{path}: OK — {len(settings.sites)} sites, {n_dev} devices, store {store}, "
+            f"spool at {settings.spool.path}"
+            + (f", MQTT broker {mqtt.host} with {len(mqtt.subscriptions)} subscriptions" if mqtt else "")))
     return 0
 
 
@@ -143,14 +154,17 @@ def cmd_latest(args: argparse.Namespace, config: Config) -> int:
     if args.site:
         df = df[df["site"] == args.site]
     if df.empty:
-        print(f"no readings of site {args.site} in the store yet" if args.site else "no readings in the store yet")
+        print(t(f"ingen målinger fra {args.site} i lageret endnu", f"no readings of site {args.site} in the store yet")
+              if args.site else t("ingen målinger i lageret endnu", "no readings in the store yet"))
         return 0
     now = pd.Timestamp.now(tz="UTC")
-    rows = [("site", "device", "channel", "value", "unit", "time (local)", "age")]
-    for r in df.itertuples():
-        age = (now - r.time).total_seconds()
-        rows.append((r.site, r.device, r.channel, f"{r.value:.3f}", CHANNELS[r.channel].unit,
-                     r.time.tz_convert(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S"), _age(age)))
+    rows = [(t("bygning", "site"), t("apparat", "device"), t("kanal", "channel"), t("værdi", "value"),
+             t("enhed", "unit"), t("tid (dansk tid)", "time (Danish time)"), t("alder", "age"))]
+    for site, device, channel, value, when in zip(df["site"].astype(str), df["device"].astype(str),
+                                                  df["channel"].astype(str), df["value"], pd.DatetimeIndex(df["time"]),
+                                                  strict=True):
+        rows.append((site, device, channel, number(float(value), 3), CHANNELS[channel].unit,
+                     when.tz_convert(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S"), _age((now - when).total_seconds())))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for j, row in enumerate(rows):
         print("  ".join(c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
@@ -163,12 +177,12 @@ def cmd_latest(args: argparse.Namespace, config: Config) -> int:
 
 def _age(seconds: float) -> str:
     if seconds < 120:
-        return f"{seconds:.0f} s"
+        return f"{number(seconds)} s"
     if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
+        return f"{number(seconds / 60)} min"
     if seconds < 172800:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} d"
+        return f"{number(seconds / 3600)} {t('t', 'h')}"
+    return f"{number(seconds / 86400)} {t('d', 'd')}"
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:

@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -23,6 +24,12 @@ from energimon.stamps import Stamper
 from energimon.store import open_store
 from energimon.store.spool import Spool, SpoolFull
 from energimon.store.writer import SpoolWriter
+
+if TYPE_CHECKING:
+    from energimon.collector.mbus.poller import MbusPoller
+    from energimon.collector.mqtt.runtime import MqttCollector
+    from energimon.store.base import Store
+    from energimon.store.influx import StatusPoints
 
 log = logging.getLogger("energimon.daemon")
 
@@ -49,7 +56,11 @@ def _starting(what: str):
 class Daemon:
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.spool = self.store = self.writer = self.jobs = None
+        # set by _open; after a failed start some are missing, which close() allows for
+        self.spool: Spool
+        self.store: Store
+        self.writer: SpoolWriter
+        self.jobs: JobRunLog
         try:
             self._open(settings)
         except StartupError:
@@ -74,9 +85,9 @@ class Daemon:
         with _starting(f"device info {device_info_path(settings)}"):
             self.device_info = DeviceInfoFile(device_info_path(settings))
         with _starting("Modbus devices"):
-            self.pollers = [ModbusPoller(d, self.accept, self.modbus_pool, self.device_info,
-                                         self.stamper)
-                            for d in settings.devices if d.enabled and d.protocol == "modbus_tcp"]
+            self.pollers: list[ModbusPoller | MbusPoller] = [
+                ModbusPoller(d, self.accept, self.modbus_pool, self.device_info, self.stamper)
+                for d in settings.devices if d.enabled and d.protocol == "modbus_tcp"]
         mbus = [d for d in settings.devices if d.enabled and d.protocol == "mbus_tcp"]
         if mbus:  # M-Bus meters behind M-Bus/TCP gateways: the same poller shape (health, source, run)
             from energimon.collector.mbus.poller import GatewayPool, MbusPoller
@@ -84,7 +95,7 @@ class Daemon:
             pool = GatewayPool()  # meters behind one gateway share its connection
             with _starting("M-Bus meters"):
                 self.pollers += [MbusPoller(d, self.accept, pool, self.device_info, self.stamper) for d in mbus]
-        self.mqtt = None
+        self.mqtt: MqttCollector | None = None
         if settings.mqtt is not None:
             from energimon.collector.mqtt.runtime import MqttCollector
             from energimon.collector.mqtt.state import state_path
@@ -99,7 +110,7 @@ class Daemon:
         with _starting(f"job-run log {jobs_path(settings)}"):
             self.jobs = JobRunLog(jobs_path(settings))  # for `energimon status` and /metrics
         self.scheduler: RecordingScheduler | None = None
-        self.status_points = None  # energimon_status in InfluxDB (see _add_status_point_job)
+        self.status_points: StatusPoints | None = None  # energimon_status in InfluxDB (see _add_status_point_job)
         # Set when the daemon stops: a long job run (a backfill, a catch-up of reports) ends early.
         self.stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -182,15 +193,20 @@ class Daemon:
             return
         import datetime as dt
 
-        from energimon.store.influx import StatusPoints
+        from energimon.store.influx import InfluxStore, StatusPoints
 
+        if not isinstance(self.store, InfluxStore):  # kind "influxdb" is this class; the check narrows the type
+            return
         self.status_points = StatusPoints(self.store, self._status_fields)
         scheduler.add_job(self._write_status_point, "interval", seconds=influx.status_interval_s, id="status-point",
                           coalesce=True, max_instances=1, next_run_time=dt.datetime.now(tz=LOCAL_TZ))
 
     def _write_status_point(self) -> None:
-        if not self.status_points.write():  # logged once per outage by StatusPoints; the job log shows each run
-            raise JobFailed(f"status point not written: {self.status_points.failing}")
+        points = self.status_points
+        if points is None:  # scheduled only after it is made
+            return
+        if not points.write():  # logged once per outage by StatusPoints; the job log shows each run
+            raise JobFailed(f"status point not written: {points.failing}")
 
     async def _watchdog(self, interval_s: float) -> None:
         while True:
@@ -332,7 +348,8 @@ class Daemon:
 
     def close(self) -> None:
         """Close what was opened (also after a failed start: parts may be missing)."""
-        for part in (self.jobs, self.writer, self.store, self.spool):
+        for name in ("jobs", "writer", "store", "spool"):
+            part = getattr(self, name, None)
             if part is not None:
                 try:
                     part.close()

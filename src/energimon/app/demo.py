@@ -9,15 +9,24 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
+import pandas as pd
 
 from energimon.app.daemon import Daemon
+from energimon.cliutil import number, t
 from energimon.collector.simulator.mbus_gateway import MbusGateway, SimulatedMultical
 from energimon.collector.simulator.modbus_server import MeterSimulator
 from energimon.config.settings import load_settings
 from energimon.model import CHANNELS
 from energimon.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from energimon.collector.simulator.buildings import BuildingModel
+    from energimon.config.settings import Settings
 
 DEMO_CONFIG = """\
 # Written by `energimon demo`: the three Sorø sites, read from simulated meters
@@ -164,10 +173,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _demo_users(settings) -> None:
+def _demo_users(settings: Settings) -> None:
     """The demo's web users (one per role), created once; later runs keep them."""
     from energimon.web.accounts import Accounts
 
+    if settings.web is None:  # the demo's config always has [web]; a config without it has no users to make
+        return
     accounts = Accounts(settings.web.data_dir)
     try:
         for name, role, sites, display in DEMO_USERS:
@@ -177,18 +188,63 @@ def _demo_users(settings) -> None:
         accounts.close()
 
 
-def format_table(store: SqliteStore) -> str:
+Row = tuple[str, str, str, float, str, float]
+"""One line of the live table: site, device, channel, value, unit, age in seconds."""
+
+
+def table_rows(store: SqliteStore, now: float | None = None) -> list[Row]:
+    """The latest reading of each shown series (main meters, inverters, heat meter; not the sources' series)."""
     latest = store.latest()
     if latest.empty:
-        return "  (no readings yet)"
+        return []
     latest = latest[latest["channel"].isin(SHOWN) & ~latest["device"].str.contains("-")]
-    now = time.time()
-    lines = [f"  {'site':<21} {'device':<12} {'channel':<18} {'value':>14}  age"]
-    for row in latest.itertuples():
-        unit = CHANNELS[row.channel].unit
-        age = now - row.time.timestamp()
-        lines.append(f"  {row.site:<21} {row.device:<12} {row.channel:<18} {row.value:>11.1f} {unit:<3} {age:4.0f} s")
+    now = time.time() if now is None else now
+    times = pd.DatetimeIndex(latest["time"])
+    return [(site, device, channel, float(value), CHANNELS[channel].unit, now - when.timestamp())
+            for site, device, channel, value, when in zip(latest["site"].astype(str), latest["device"].astype(str),
+                                                          latest["channel"].astype(str), latest["value"], times,
+                                                          strict=True)]
+
+
+def format_table(store: SqliteStore) -> str:
+    """The live table as text (site, device, channel, value with unit, age)."""
+    rows = table_rows(store)
+    if not rows:
+        return t("  (ingen målinger endnu)", "  (no readings yet)")
+    lines = [f"  {t('bygning', 'site'):<21} {t('apparat', 'device'):<12} {t('kanal', 'channel'):<18} "
+             f"{t('værdi', 'value'):>14}  {t('alder', 'age')}"]
+    for site, device, channel, value, unit, age in rows:
+        lines.append(f"  {site:<21} {device:<12} {channel:<18} {number(value, 1):>11} {unit:<3} {number(age):>4} s")
     return "\n".join(lines)
+
+
+def rich_table(rows: list[Row], elapsed: float) -> Table:
+    """The live table for a terminal, redrawn in place (rich Live)."""
+    from rich.table import Table
+
+    table = Table(title=t(f"Seneste målinger efter {number(elapsed)} s", f"Latest readings after {number(elapsed)} s"),
+                  title_justify="left")
+    for name, right in ((t("bygning", "site"), False), (t("apparat", "device"), False), (t("kanal", "channel"), False),
+                        (t("værdi", "value"), True), (t("enhed", "unit"), False), (t("alder", "age"), True)):
+        table.add_column(name, justify="right" if right else "left")
+    for site, device, channel, value, unit, age in rows:
+        table.add_row(site, device, channel, number(value, 1), unit, f"{number(age)} s")
+    if not rows:
+        table.add_row(t("(ingen målinger endnu)", "(no readings yet)"), "", "", "", "", "")
+    return table
+
+
+POWER = ("power_w", "pv_power_w", "heat_power_w")
+
+
+def update_line(rows: list[Row], elapsed: float) -> str:
+    """One line per update when the output is not a terminal (a log, a pipe): each site's power readings."""
+    per_site: dict[str, list[str]] = {}
+    for site, _device, channel, value, unit, _age in rows:
+        if channel in POWER:
+            per_site.setdefault(site, []).append(f"{channel} {number(value)} {unit}")
+    text = " | ".join(f"{site}: {', '.join(parts)}" for site, parts in per_site.items())
+    return f"[{number(elapsed):>5} s] " + (text or t("ingen målinger endnu", "no readings yet"))
 
 
 DEMO_COUNTERS = (("hovedmaaler", "grid", "energy_import_wh", "import_wh"),
@@ -207,7 +263,7 @@ def quantum_wh(value_wh: float) -> float:
     return max(1.0, abs(value_wh) * 2.0**-22)
 
 
-def _steps(b, seed: int, times_s: np.ndarray, column: str) -> np.ndarray:
+def _steps(b: BuildingModel, seed: int, times_s: np.ndarray, column: str) -> np.ndarray:
     """Synthetic energy (Wh) of ``b`` from each time to the next (one fewer than ``times_s``)."""
     from energimon.collector.simulator.solar import power_at, step_energy_wh
 
@@ -222,7 +278,7 @@ def _grid(a_s: float, b_s: float, step_s: int) -> np.ndarray:
     return np.arange(first, int(np.ceil(b_s)), step_s, dtype=np.int64)
 
 
-def counter_continuation(b, seed: int, column: str, ts_ms: np.ndarray, values: np.ndarray, now_s: float,
+def counter_continuation(b: BuildingModel, seed: int, column: str, ts_ms: np.ndarray, values: np.ndarray, now_s: float,
                          history_from_s: float | None, step_s: int = 300
                          ) -> tuple[list[tuple[int, float]], float, float]:
     """How one demo counter goes on from what the store holds, without ever going backwards.
@@ -269,7 +325,9 @@ def counter_continuation(b, seed: int, column: str, ts_ms: np.ndarray, values: n
                         else (grid - a_s) / (b_s - a_s))
                 fill += list(zip((grid * 1000).tolist(), (values[i] + shift + max(rise, 0.0) * frac).tolist(),
                                  strict=True))
-    last_s, last_v = (t[-1], values[-1] + shift) if len(t) else (None, None)
+    # the last reading's time (None: nothing stored) and value
+    last_s: float | None = float(t[-1]) if len(t) else None
+    last_v = float(values[-1] + shift) if len(t) else math.nan
     if history_from_s is not None and last_s is not None and now_s - last_s > HOLE_S:  # after the last one
         grid = _grid(last_s, now_s, step_s)
         inc = _steps(b, seed, np.concatenate(([last_s], grid)), column)
@@ -332,11 +390,15 @@ def write_history(store_path: Path, days: int, step_s: int = 300, now_s: float |
     return start
 
 
-async def run_demo(folder: Path, seconds: float | None, interval_s: float, out=sys.stdout,
+async def run_demo(folder: Path, seconds: float | None, interval_s: float, out: TextIO | None = None,
                    history_days: int = 0) -> int:
+    """The demo until Ctrl-C/SIGTERM (or ``seconds``): the latest readings every :data:`UPDATE_S` — a table
+    redrawn in place on a terminal, one line per update otherwise (``out`` is not a terminal: a log, a pipe)."""
+    out = out or sys.stdout
     folder.mkdir(parents=True, exist_ok=True)
     if history_days > 0:
-        print(f"energimon demo: writing {history_days} days of simulated history (5-minute counters)…",
+        print(t(f"energimon demo: skriver {history_days} dages simuleret historik (5-minutters tællere)…",
+                f"energimon demo: writing {history_days} days of simulated history (5-minute counters)…"),
               file=out, flush=True)
     # also without a history: the live meters go on from what earlier demo runs stored, never backwards
     start_wh = await asyncio.to_thread(write_history, folder / "store.db", history_days)
@@ -349,41 +411,74 @@ async def run_demo(folder: Path, seconds: float | None, interval_s: float, out=s
         config = write_demo_config(folder, sim, interval_s, _free_port(), mbus=heat)
         settings = load_settings(config)
         await asyncio.to_thread(_demo_users, settings)
-        print("energimon demo: 3 simulated Sorø buildings on 127.0.0.1 — main meters on ports "
-              f"{', '.join(str(m.port) for m in sim.meters)}, SunSpec PV inverters on "
-              f"{', '.join(str(i.port) for i in sim.inverters)}, the town hall's district heating meter "
-              f"(M-Bus) behind a gateway on port {heat.port}", file=out)
-        print(f"  config: {config}\n  store:  {settings.store.path}\n  spool:  {settings.spool.path}", file=out)
-        print(f"  web:    {settings.web.public_url}/  (log in as "
-              + " or ".join(f"{u} / {DEMO_PASSWORD} ({role})" for u, role, _, _ in DEMO_USERS) + ")", file=out)
-        print("  Ctrl-C stops the demo.\n", file=out, flush=True)
+        meters = ", ".join(str(m.port) for m in sim.meters)
+        inverters = ", ".join(str(i.port) for i in sim.inverters)
+        print(t(f"energimon demo: 3 simulerede bygninger i Sorø på 127.0.0.1 — hovedmålere på port {meters}, "
+                f"SunSpec-solcelleinvertere på {inverters}, rådhusets fjernvarmemåler (M-Bus) bag en gateway på "
+                f"port {heat.port}",
+                f"energimon demo: 3 simulated Sorø buildings on 127.0.0.1 — main meters on ports {meters}, SunSpec "
+                f"PV inverters on {inverters}, the town hall's district heating meter (M-Bus) behind a gateway on "
+                f"port {heat.port}"), file=out)
+        web = settings.web
+        logins = t(" eller ", " or ").join(f"{u} / {DEMO_PASSWORD} ({role})" for u, role, _, _ in DEMO_USERS)
+        print(t(f"  konfiguration: {config}\n  lager:  {settings.store.path}\n  spool:  {settings.spool.path}",
+                f"  config: {config}\n  store:  {settings.store.path}\n  spool:  {settings.spool.path}"), file=out)
+        if web is not None:
+            print(t(f"  web:    {web.public_url}/  (log ind som {logins})",
+                    f"  web:    {web.public_url}/  (log in as {logins})"), file=out)
+        print(t("  Ctrl-C stopper demoen.\n", "  Ctrl-C stops the demo.\n"), file=out, flush=True)
         daemon = Daemon(settings)
         runner = asyncio.create_task(daemon.run(install_signal_handlers=False))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, daemon.request_stop)
         reader = SqliteStore(settings.store.path, readonly=True)
-        started = time.monotonic()
         try:
-            while not runner.done():
-                # a table every 5 s, and a --seconds run ends on time rather than at the next table
-                left = 5.0 if seconds is None else min(5.0, max(0.1, seconds - (time.monotonic() - started)))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(runner), timeout=left)
-                if runner.done():
-                    break
-                elapsed = time.monotonic() - started
-                table = await asyncio.to_thread(format_table, reader)
-                print(f"[{elapsed:5.0f} s] latest readings:\n{table}\n", file=out, flush=True)
-                if seconds is not None and elapsed >= seconds:
-                    daemon.request_stop()
+            await _show(out, reader, runner, daemon, seconds)
         finally:
             reader.close()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         code = await runner
-        print(f"energimon demo stopped; the data stays in {folder}", file=out, flush=True)
+        print(t(f"energimon demo er stoppet; data bliver liggende i {folder}",
+                f"energimon demo stopped; the data stays in {folder}"), file=out, flush=True)
         return code
     finally:
         await heat.stop()
         await sim.stop()
+
+
+UPDATE_S = 5.0
+"""How often the demo shows the latest readings."""
+
+
+async def _show(out: TextIO, reader: SqliteStore, runner: asyncio.Task[int], daemon: Daemon,
+                seconds: float | None) -> None:
+    """The latest readings every :data:`UPDATE_S` until the daemon stops (a ``--seconds`` run ends on time rather
+    than at the next update): rich's Live table on a terminal, :func:`update_line` otherwise."""
+    live = None
+    if out.isatty():
+        from rich.console import Console
+        from rich.live import Live
+
+        live = Live(rich_table([], 0.0), console=Console(file=out), auto_refresh=False)
+        live.start()
+    started = time.monotonic()
+    try:
+        while not runner.done():
+            left = UPDATE_S if seconds is None else min(UPDATE_S, max(0.1, seconds - (time.monotonic() - started)))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(runner), timeout=left)
+            if runner.done():
+                break
+            elapsed = time.monotonic() - started
+            rows = await asyncio.to_thread(table_rows, reader)
+            if live is not None:
+                live.update(rich_table(rows, elapsed), refresh=True)
+            else:
+                print(update_line(rows, elapsed), file=out, flush=True)
+            if seconds is not None and elapsed >= seconds:
+                daemon.request_stop()
+    finally:
+        if live is not None:
+            live.stop()

@@ -23,12 +23,14 @@ import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pandas as pd
 
 from energimon.app.demo import DEMO_CONFIG, ESCO_MARKER
 from energimon.calendar import add_months
+from energimon.cliutil import lang, number, t
 from energimon.collector.simulator.synthetic import SyntheticBuilding, daily_temperature_c
 from energimon.model import LOCAL_TZ
 
@@ -280,30 +282,42 @@ def next_commands(demo: EscoDemo, program: str = "energimon") -> list[str]:
     ]
 
 
-def _da_date(d: dt.date) -> str:
-    return f"{d.day}.{d.month}.{d.year}"
+def _date(d: dt.date) -> str:
+    """A day as each language writes it: ``1.6.2025`` / ``2025-06-01``."""
+    return f"{d.day}.{d.month}.{d.year}" if lang() == "da" else d.isoformat()
 
 
-def prepare_esco_demo(folder: Path, out=None, today: dt.date | None = None) -> int:
-    """``energimon demo --esco``: write the files, print what they hold and the commands to run next (Danish)."""
+def prepare_esco_demo(folder: Path, out: TextIO | None = None, today: dt.date | None = None) -> int:
+    """``energimon demo --esco``: write the files, print what they hold and the commands to run next (in the
+    invocation's language, :func:`energimon.cliutil.t`)."""
     out = out or sys.stdout
     demo = write_esco_demo(folder, today)
     p = demo.periods
     last_day = p.end - dt.timedelta(days=1)
-    print(f"energimon demo --esco: ESCO-demo skrevet i {_shown(folder)}", file=out)
-    print(f"  Timeforbrug i Eloverblik/DataHub-format for tre bygninger, {_da_date(p.baseline_start)} – "
-          f"{_da_date(last_day)} (syntetiske data):", file=out)
+    print(t(f"energimon demo --esco: ESCO-demo skrevet i {_shown(folder)}",
+            f"energimon demo --esco: ESCO demo written to {_shown(folder)}"), file=out)
+    print(t(f"  Timeforbrug i Eloverblik/DataHub-format for tre bygninger, {_date(p.baseline_start)} – "
+            f"{_date(last_day)} (syntetiske data):",
+            f"  Hourly use in Eloverblik/DataHub format for three buildings, {_date(p.baseline_start)} – "
+            f"{_date(last_day)} (synthetic data):"), file=out)
     for s, path in zip(DEMO_ESCO_SITES, demo.exports, strict=True):
         kwh = demo.saving_kwh_per_day[s.building.site]
-        what = (f"indlagt besparelse {s.saving_percent:.0f} % ({f'{kwh:.1f}'.replace('.', ',')} kWh/døgn)" if kwh
-                else "ingen besparelse (rapportens usikkerhedsinterval bør normalt indeholde 0)")
-        print(f"    {_shown(path)}: målepunkt {s.metering_point}, {what}", file=out)
-    print(f"  Udetemperatur time for time: {_shown(demo.temperature)}", file=out)
-    print(f"  Baseline {_da_date(p.baseline_start)} – {_da_date(p.measure_date - dt.timedelta(days=1))}, "
-          f"tiltag fra {_da_date(p.measure_date)}; [esco] og [datahub] står i {_shown(demo.config)}", file=out)
-    print("\nKør derefter:", file=out)
+        pct, day = number(s.saving_percent), number(kwh, 1)
+        what = (t(f"indlagt besparelse {pct} % ({day} kWh/døgn)", f"built-in saving {pct} % ({day} kWh/day)") if kwh
+                else t("ingen besparelse (rapportens usikkerhedsinterval bør normalt indeholde 0)",
+                       "no saving (the report's uncertainty interval should normally contain 0)"))
+        print(t(f"    {_shown(path)}: målepunkt {s.metering_point}, {what}",
+                f"    {_shown(path)}: metering point {s.metering_point}, {what}"), file=out)
+    print(t(f"  Udetemperatur time for time: {_shown(demo.temperature)}",
+            f"  Outdoor temperature hour by hour: {_shown(demo.temperature)}"), file=out)
+    base0, base1, measure = _date(p.baseline_start), _date(p.measure_date - dt.timedelta(days=1)), _date(p.measure_date)
+    print(t(f"  Baseline {base0} – {base1}, tiltag fra {measure}; [esco] og [datahub] står i {_shown(demo.config)}",
+            f"  Baseline {base0} – {base1}, measure from {measure}; [esco] and [datahub] are in {_shown(demo.config)}"),
+          file=out)
+    print(t("\nKør derefter:", "\nThen run:"), file=out)
     for cmd in next_commands(demo, _program()):
         print(f"  {cmd}", file=out)
-    reports = (folder / "rapporter").resolve()
-    print(f"\nRapporten (PDF, CSV og Excel) skrives til {_shown(reports)}.", file=out, flush=True)
+    reports = _shown((folder / "rapporter").resolve())
+    print(t(f"\nRapporten (PDF, CSV og Excel) skrives til {reports}.",
+            f"\nThe report (PDF, CSV and Excel) is written to {reports}."), file=out, flush=True)
     return 0

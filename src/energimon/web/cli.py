@@ -6,7 +6,7 @@ import getpass
 import os
 import sys
 
-from energimon.cliutil import EXIT_FAIL, Commands, Config, config_arg
+from energimon.cliutil import EXIT_FAIL, Commands, Config, config_arg, t
 
 
 def register(commands: Commands) -> None:
@@ -27,18 +27,21 @@ def register(commands: Commands) -> None:
                       "asked for twice, or read from $ENERGIMON_PASSWORD (for scripts).")
     config_arg(a)
     a.add_argument("username", help="e.g. an e-mail address")
-    a.add_argument("--role", required=True, choices=("energi", "driftsansvarlig"))
+    a.add_argument("--role", required=True, choices=("energi", "driftsansvarlig"),
+                   help="energi (the energy team: every site) or driftsansvarlig (a facility manager: the --site "
+                        "sites)")
     a.add_argument("--site", action="append", default=[], metavar="SITE",
                    help="a building a driftsansvarlig sees (repeatable)")
     a.add_argument("--name", default="", help="the name shown in the pages and the audit log")
-    a = us.add_parser("passwd", help="set a new password", description="Set a user's password.")
+    a = us.add_parser("passwd", help="set a new password",
+                      description="Set a user's password (asks for it); prints that it was changed.")
     config_arg(a)
-    a.add_argument("username")
+    a.add_argument("username", help="the user's name, as in 'users list'")
     for cmd, text in (("disable", "a disabled user cannot log in (and is logged out)"),
                       ("enable", "enable a disabled user again")):
-        a = us.add_parser(cmd, help=text, description=text[0].upper() + text[1:] + ".")
+        a = us.add_parser(cmd, help=text, description=text[0].upper() + text[1:] + "; prints that it was done.")
         config_arg(a)
-        a.add_argument("username")
+        a.add_argument("username", help="the user's name, as in 'users list'")
     a = us.add_parser("list", help="list the users", description="List the users.")
     config_arg(a)
 
@@ -69,10 +72,11 @@ def cmd_users(args, config: Config) -> int:
         if action == "list":
             users = accounts.users()
             if not users:
-                print("no users")
+                print(t("ingen brugere", "no users"))
             for u in users:
-                sites = f"  sites: {', '.join(u.sites)}" if u.sites else ""
-                print(f"{u.username:<30} {u.role.value:<16}{' DISABLED' if u.disabled else ''}{sites}")
+                sites = f"  {t('bygninger', 'sites')}: {', '.join(u.sites)}" if u.sites else ""
+                disabled = f" {t('SPÆRRET', 'DISABLED')}" if u.disabled else ""
+                print(f"{u.username:<30} {u.role.value:<16}{disabled}{sites}")
             return 0
         if action == "add":
             unknown = [s for s in args.site if s not in settings.sites]
@@ -80,13 +84,15 @@ def cmd_users(args, config: Config) -> int:
                 raise AccountError(f"unknown site(s) {', '.join(unknown)}; known sites: "
                                    f"{', '.join(sorted(settings.sites)) or 'none'}")
             u = accounts.add(args.username, _password(), args.role, args.site, args.name)
-            print(f"user {u.username} added ({u.role.value}{': ' + ', '.join(u.sites) if u.sites else ''})")
+            what = f"{u.role.value}{': ' + ', '.join(u.sites) if u.sites else ''}"
+            print(t(f"bruger {u.username} oprettet ({what})", f"user {u.username} added ({what})"))
         elif action == "passwd":
             accounts.set_password(args.username, _password())
-            print(f"password of {args.username} changed")
+            print(t(f"adgangskoden for {args.username} er ændret", f"password of {args.username} changed"))
         elif action in ("disable", "enable"):
             accounts.set_disabled(args.username, action == "disable")
-            print(f"user {args.username} {action}d")
+            print(t(f"bruger {args.username} {'spærret' if action == 'disable' else 'genåbnet'}",
+                    f"user {args.username} {action}d"))
         return 0
     except (AccountError, ValueError) as exc:
         print(f"energimon users {args.users_command}: {exc}", file=sys.stderr)
