@@ -49,7 +49,9 @@ def register(commands: Commands) -> None:
                                           "--send also delivers them.")
     config_arg(a)
     a.add_argument("--send", action="store_true", help="deliver queued mails now")
-    a.add_argument("--now", help=argparse.SUPPRESS)  # simulated time for tests and replays
+    a.add_argument("--now", metavar="YYYY-MM-DDTHH:MM",
+                   help="evaluate as if it were this local time (default: now), e.g. an hour after the demo was "
+                        "stopped, to see the mails its silent meters cause")
 
 
 def _now(args) -> dt.datetime:
@@ -132,6 +134,8 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
                   f"resolved {counts['resolved']}, pending {counts['pending']}")
             if args.send:
                 out = runner.run_outbox(now)
-                print(f"mails sent {out['sent']}, waiting {out['waiting']}")
+                smtp = settings.smtp
+                where = f" (written to {smtp.folder})" if smtp is not None and smtp.transport == "folder" else ""
+                print(f"mails sent {out['sent']}, waiting {out['waiting']}{where}")
             return 0
     return EXIT_FAIL
