@@ -376,6 +376,9 @@ async def run_demo(folder: Path, seconds: float | None, interval_s: float, out=s
               f"{', '.join(str(i.port) for i in sim.inverters)}, the town hall's district heating meter "
               f"(M-Bus) behind a gateway on port {heat.port}", file=out)
         print(f"  config: {config}\n  store:  {settings.store.path}\n  spool:  {settings.spool.path}", file=out)
+        if settings.smtp is not None and settings.smtp.folder is not None:
+            print(f"  mails:  {settings.smtp.folder}/  (alert mails as .eml files; README: \"See an alert mail from "
+                  "the demo\")", file=out)
         print(f"  web:    {settings.web.public_url}/  (log in as "
               + " or ".join(f"{u} / {DEMO_PASSWORD} ({role})" for u, role, _, _ in DEMO_USERS) + ")", file=out)
         print("  Ctrl-C stops the demo.\n", file=out, flush=True)
