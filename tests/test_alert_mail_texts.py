@@ -193,6 +193,20 @@ def test_info_findings_wait_for_one_daily_digest_while_a_warning_is_mailed_at_on
     assert "Højt natforbrug" not in body  # the warning was mailed on its own
     # the digest went through the outbox like every mail: recorded as sent
     assert out.db.conn.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL").fetchone()[0] == 2
+    # the info problems end (last seen 04:45 UTC), the warning goes on: their "resolved" waits for the next digest
+    t = T0 + 5 * H + 15 * MIN
+    while t < T0 + 8 * H:
+        out.tick(t, [warning])
+        t += 15 * MIN
+    assert len(smtp.messages) == 2
+    assert out.digest(T0 + 24 * H) == 1
+    smtp.wait(3)
+    assert smtp.messages[2][1]["Subject"] == "[energimon] Dagens oversigt 4. december 2026: 2 ændringer"
+    body = smtp.messages[2][1].get_body(("plain",)).get_content()
+    # 27 Nov 00:51 UTC to 3 Dec 04:45 UTC = 6 days 3 h 54 min → "ca. 6 dage"
+    assert "Løst: Sorø Rådhus · Fjernvarmemåler: Varigt højere forbrugsniveau" in body
+    assert ("Det varede fra fredag 27. november 2026 kl. 01:51 til torsdag 3. december 2026 kl. 05:45 "
+            "(ca. 6 dage)") in body
 
 
 def test_a_state_file_from_before_the_info_digest_keeps_its_pending_digest_lines(tmp_path):

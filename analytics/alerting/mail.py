@@ -313,9 +313,15 @@ def render_digest(items: Sequence[DigestItem], settings: Any,
             line += f"{row['rule']} [id {row['id']}]"
         else:
             title, what, _ = rule_texts(f, lang)
-            cost = f" ({ui['per_day'].format(dkk=fmt_num(f.dkk_per_day, lang, 0))})" if f.dkk_per_day else ""
-            since = ui["digest_since"].format(since=fmt_time(f.since, lang))
-            line += f"{title}{cost} [id {row['id']}]\n  {what} ({since})"
+            if kind == "resolved":  # what it was is in the title; say that it is over and how long it lasted
+                last_seen = dt.datetime.fromtimestamp(row["last_seen"], tz=dt.UTC)
+                lasted = human_duration((last_seen - f.since).total_seconds() / 60, lang)
+                line += f"{title} [id {row['id']}]\n  " + ui["resolved_what"].format(
+                    since=fmt_time(f.since, lang), last_seen=fmt_time(last_seen, lang), duration=lasted)
+            else:
+                cost = f" ({ui['per_day'].format(dkk=fmt_num(f.dkk_per_day, lang, 0))})" if f.dkk_per_day else ""
+                since = ui["digest_since"].format(since=fmt_time(f.since, lang))
+                line += f"{title}{cost} [id {row['id']}]\n  {what} ({since})"
         groups.setdefault(rec, []).append(line)
     out = []
     for rec, lines in groups.items():
