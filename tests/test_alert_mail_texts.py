@@ -330,3 +330,22 @@ def test_the_demo_config_mails_its_silent_meters_by_name_into_its_folder(tmp_pat
         assert "Måleren har ikke svaret i ca. 1 time (seneste måling mandag 7. december 2026 kl. 20:50)" \
             in m.get_body(("plain",)).get_content()
         assert m["To"] == "driftsansvarlig@demo.invalid"
+
+
+def test_a_long_danish_subject_arrives_with_every_space(smtp: SmtpServer, tmp_path):
+    """Python's header folder can end an encoded word before a space and fold there; the reader then drops the
+    space (RFC 2047 §6.2): 'Hovedmåler:Måleren'.  energimon writes such a subject so it reads back as written."""
+    from energimon.mail.render import new_message, to_wire
+
+    subjects = ["[energimon] Påmindelse: Dianalund Bibliotek · Solcelleanlæg tag (mppt1): Solcelleanlægget yder "
+                "for lidt – ca. 1.234 kr./dag",
+                "[energimon] Sorø Rådhus · undermaaler-1: Højt natforbrug – ca. 120 kr./dag"]
+    transport = make_transport(named_settings(smtp.settings_dict(), tmp_path).smtp)
+    for subject in subjects:
+        msg = new_message("energimon@soroe.dk", ["a@soroe.dk"], subject, "æøå")
+        wire = to_wire(msg)
+        assert all(len(line) <= 78 for line in wire.split(b"\r\n\r\n")[0].split(b"\r\n"))  # RFC 5322 §2.1.1
+        transport.send(["a@soroe.dk"], wire)
+    smtp.wait(2)
+    assert [m["Subject"] for _, m in smtp.messages] == subjects
+    assert smtp.messages[0][1].get_body(("plain",)).get_content().strip() == "æøå"
