@@ -288,7 +288,11 @@ def test_folder_transport_writes_each_mail_as_a_parseable_eml_file(tmp_path):
     assert exc.value.step == "send"
 
 
-def test_the_demo_config_mails_its_silent_meters_by_name_into_its_folder(tmp_path, capsys):
+@pytest.mark.parametrize(("stop", "inverters"), [
+    ("2026-12-07 20:50", []),  # an inverter is not expected to answer at night: no mail about them
+    ("2026-12-07 12:50", ["Dianalund Bibliotek", "Sorø Rådhus", "Stenlille hallen"]),  # at noon it is
+])
+def test_the_demo_config_mails_its_silent_meters_by_name_into_its_folder(tmp_path, capsys, stop, inverters):
     """The README's way to see an alert mail from the demo: the demo's config (folder transport, device names),
     its meters silent for an hour, `energimon alerts run --send --now …` → one .eml per meter."""
     from energimon.app.cli import main
@@ -302,33 +306,34 @@ def test_the_demo_config_mails_its_silent_meters_by_name_into_its_folder(tmp_pat
     gw.port = 10001  # not started: only the config is written
     cfg = write_demo_config(tmp_path, MeterSimulator(with_pv=True), 5, mbus=gw, mail=True)
     settings = load_settings(cfg)
-    # the meters fell silent at 20:50 local on 7 December 2026; the inverters (flat counters: dark) still answer
-    stop = pd.Timestamp("2026-12-07 20:50", tz="Europe/Copenhagen")
+    # the demo stopped: every meter and inverter fell silent (the inverters' counters flat)
+    stopped = pd.Timestamp(stop, tz="Europe/Copenhagen")
     channel = {"grid": "energy_import_wh", "pv": "pv_energy_wh", "heat": "heat_energy_wh"}
     readings = []
     for d in settings.devices:
         role = str(d.role.value)
-        last = stop + pd.Timedelta(minutes=50) if role == "pv" else stop
         for k in range(13):  # two hours of readings every 10 minutes
-            t = int((last - pd.Timedelta(minutes=10 * (12 - k))).timestamp() * 1000)
+            t = int((stopped - pd.Timedelta(minutes=10 * (12 - k))).timestamp() * 1000)
             readings += [Reading(d.site, d.id, channel[role], role, t, 1e6 + (0.0 if role == "pv" else 500.0 * k)),
                          Reading(d.site, d.id, "device_online", role, t, 1.0)]
     store = SqliteStore(settings.store.path)
     assert store.write(readings) == []
     store.close()
-    assert main(["alerts", "run", "--config", str(cfg), "--send", "--now", "2026-12-07T21:50"]) == 0
-    assert f"mails sent 4, waiting 0 (written to {tmp_path / 'mails'})" in capsys.readouterr().out
+    now = (stopped + pd.Timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    assert main(["alerts", "run", "--config", str(cfg), "--send", "--now", now]) == 0
+    assert f"mails sent {4 + len(inverters)}, waiting 0 (written to {tmp_path / 'mails'})" in capsys.readouterr().out
     mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
              for p in sorted((tmp_path / "mails").glob("*.eml"))]
-    assert sorted(str(m["Subject"]) for m in mails) == [
+    assert sorted(str(m["Subject"]) for m in mails) == sorted([
         "[energimon] Dianalund Bibliotek · Hovedmåler: Måleren svarer ikke",
         "[energimon] Sorø Rådhus · Fjernvarmemåler: Måleren svarer ikke",
         "[energimon] Sorø Rådhus · Hovedmåler: Måleren svarer ikke",
         "[energimon] Stenlille hallen · Hovedmåler: Måleren svarer ikke",
-    ]
-    for m in mails:  # 21:50 - 20:50: an hour without data, said as a person says it
-        assert "Måleren har ikke svaret i ca. 1 time (seneste måling mandag 7. december 2026 kl. 20:50)" \
-            in m.get_body(("plain",)).get_content()
+    ] + [f"[energimon] {site} · Solcelleanlæg: Inverteren svarer ikke" for site in inverters])
+    for m in mails:  # an hour without data, said as a person says it
+        text = m.get_body(("plain",)).get_content()
+        assert ("Måleren har ikke svaret i ca. 1 time (seneste måling mandag 7. december 2026 kl. "
+                f"{stopped:%H:%M})" in text) or "Inverteren har ikke svaret i ca. 1 time, mens det er lyst" in text
         assert m["To"] == "driftsansvarlig@demo.invalid"
 
 

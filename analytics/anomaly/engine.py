@@ -213,12 +213,14 @@ def _own_ref(kwh: pd.Series, end: pd.Timestamp) -> float:
 
 
 def _daylight_now(data: SiteData, now: dt.datetime, threshold: float) -> bool:
+    """Whether an inverter is expected to answer now: the clear-sky in-plane irradiance of the newest hour the
+    site's frame has at or before now.  The frame ends with the last complete hour, so now's own hour is never
+    in it (asking for it alone made every hour daylight: "Inverteren svarer ikke … mens det er lyst" at 22:00)."""
     if data.pv is None or data.pv.empty:
         return True
     t = pd.Timestamp(now).tz_convert(LOCAL_TZ).floor("h")
-    if t in data.pv.index:
-        return bool(data.pv.loc[t, "poa_w_m2"] >= threshold)
-    return True
+    known = data.pv.loc[data.pv.index <= t, "poa_w_m2"]
+    return True if known.empty else bool(known.iloc[-1] >= threshold)
 
 
 def add_sibling_ratios(sites: list[SiteData]) -> None:
