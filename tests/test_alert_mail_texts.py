@@ -149,7 +149,8 @@ def test_alerts_at_one_site_have_distinct_subjects_names_units_and_human_duratio
     # 8 769 minutes = 6,09 days; the last reading 27 Nov 00:51 UTC = 01:51 in Copenhagen
     assert "Måleren har ikke svaret i ca. 6 dage (seneste måling fredag 27. november 2026 kl. 01:51)" in offline_text
     assert "minutter" not in offline_text and "8.769" not in offline_text
-    assert "– måler: Hovedmåler (hovedmaaler)" in offline_text and "Hovedmåler (hovedmaaler)" in html
+    assert "Hvor: Sorø Rådhus, Rådhusvej 8, 4180 Sorø – Hovedmåler (hovedmaaler)" in offline_text
+    assert "Hovedmåler (hovedmaaler)" in html
     # counters in kWh with their unit: 12 345 678 Wh = 12 345,678 kWh → "12.346 kWh"; 1 200 Wh = "1,2 kWh"
     assert ("Forbrugstælleren (strøm købt fra nettet) gik tilbage fra 12.346 kWh til 1,2 kWh"
             in text["[energimon] Sorø Rådhus · Hovedmåler: Tælleren er nulstillet"])

@@ -77,7 +77,7 @@ def test_starttls_auth_danish_letters_html_and_chart(smtp, tmp_path):
     # what, where, since when, cost per day — in words a facility manager understands
     assert "Om natten (kl. 01-05) brugte bygningen 16 kW i gennemsnit" in plain
     assert "normalt er natforbruget (grundlasten) 10 kW".lower() in plain.lower()
-    assert "Sorø Rådhus, Rådhusvej 8, 4180 Sorø – måler: hovedmaaler" in plain  # no name configured: the id
+    assert "Sorø Rådhus, Rådhusvej 8, 4180 Sorø – hovedmaaler" in plain  # no name configured: the id
     assert "torsdag 3. december 2026 kl. 01:00" in plain
     # 48 kWh/day × 2,50 kr./kWh = 120 kr./day
     assert "ca. 48 kWh pr. døgn ≈ 120 kr. pr. døgn (ved 2,50 kr./kWh)" in plain

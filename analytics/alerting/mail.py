@@ -231,7 +231,7 @@ def render_alert(kind: str, row: Row, f: Finding, settings: Any, *, chart: bytes
     subject = alert_subject(kind, f, settings, lang)
     # the id beside a configured name, so the energy team finds the device in the configuration
     meter_text = f"{meter} ({f.device})" if meter != f.device else meter
-    where = f"{building}{', ' + site.address if site and site.address else ''} – {ui['device']}: {meter_text}"
+    where = f"{building}{', ' + site.address if site and site.address else ''} – {meter_text}"
     if f.kwh_per_day is not None and f.dkk_per_day is not None:
         cost = ui["cost_line"].format(kwh=fmt_num(f.kwh_per_day, lang, 0), dkk=fmt_num(f.dkk_per_day, lang, 0),
                                       price=fmt_num(price, lang, 2))

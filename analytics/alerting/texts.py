@@ -184,7 +184,7 @@ UI: dict[str, dict[str, str]] = {
     "da": {
         "new": "", "reminder": "Påmindelse: ", "resolved": "Løst: ",
         "what": "Hvad", "where": "Hvor", "since": "Siden", "cost": "Koster", "severity": "Alvor",
-        "todo": "Hvad kan du gøre?", "device": "måler",
+        "todo": "Hvad kan du gøre?",
         "cost_line": "ca. {kwh} kWh pr. døgn ≈ {dkk} kr. pr. døgn (ved {price} kr./kWh)",
         "no_cost": "ikke et energispild i sig selv, men målingerne mangler eller er forkerte",
         "per_day": "ca. {dkk} kr./dag",
@@ -212,7 +212,7 @@ UI: dict[str, dict[str, str]] = {
     "en": {
         "new": "", "reminder": "Reminder: ", "resolved": "Resolved: ",
         "what": "What", "where": "Where", "since": "Since", "cost": "Cost", "severity": "Severity",
-        "todo": "What can you do?", "device": "meter",
+        "todo": "What can you do?",
         "cost_line": "about {kwh} kWh per day ≈ DKK {dkk} per day (at DKK {price}/kWh)",
         "no_cost": "not an energy waste in itself, but readings are missing or wrong",
         "per_day": "about DKK {dkk}/day",
