@@ -170,15 +170,19 @@ def evaluate_site(data: SiteData, cfg: AlertSettings, end: pd.Timestamp, now: dt
             out.append(rules.impossible_values(c.power_max_w, hour_max, site_cfg.rated_power_w.get(c.device),
                                                end, dq, site, c.device, c.channel))
         if data.latest is not None and not data.latest.empty:
+            silent: dict[str, Finding | None] = {}
             for dev, rows in data.latest.groupby("device"):
                 if not data.is_live(str(dev)):  # old by nature: see the import_lag rule below
                     continue
                 role = data.roles.get(str(dev), str(rows["role"].iloc[0]))
                 if role == "pv":
                     daylight = _daylight_now(data, now, r.pv.daylight_min_clearsky_w_m2)
-                    out.append(pv_mod.pv_offline(rows, now, daylight, dq, site, str(dev)))
+                    silent[str(dev)] = pv_mod.pv_offline(rows, now, daylight, dq, site, str(dev))
                 else:
-                    out.append(rules.stale_device(rows, now, dq, site, str(dev), role))
+                    silent[str(dev)] = rules.stale_device(rows, now, dq, site, str(dev), role)
+            # A sub-device (inverter-mppt1) falls silent with its device: one alert, the device's, not three.
+            out += [f for dev, f in silent.items()
+                    if not any(dev.startswith(f"{other}-") and silent[other] is not None for other in silent)]
     lag = r.import_lag
     if lag.enabled and data.latest is not None and not data.latest.empty:
         for dev, rows in data.latest.groupby("device"):
