@@ -29,6 +29,7 @@ from energimon.analytics.alerting.state import AlertDB
 from energimon.analytics.anomaly.findings import Finding
 from energimon.config.settings import load_settings, settings_from_dict
 from energimon.mail.outbox import deliver
+from energimon.mail.settings import mail_warnings
 from energimon.mail.transport import MailError, make_transport
 
 T0 = dt.datetime(2026, 12, 3, 2, 0, tzinfo=dt.UTC)  # 03:00 in Copenhagen
@@ -259,6 +260,9 @@ def test_folder_transport_writes_each_mail_as_a_parseable_eml_file(tmp_path):
     settings = load_settings(cfg)
     assert settings.smtp.folder == cfg.parent / "mails"  # relative to the config file, not the working directory
     assert settings.smtp.describe().startswith(f"folder {cfg.parent / 'mails'}")
+    # check-config and run say that nothing is sent
+    assert mail_warnings(settings.smtp) == [f"smtp: transport 'folder': mails are written to {cfg.parent / 'mails'} "
+                                            "and not sent to anyone"]
     idx = pd.date_range("2026-11-27", periods=7 * 24, freq="1h", tz="Europe/Copenhagen")
     png = chart_png(pd.DataFrame({"actual": 16.0, "low": 9.0, "expected": 10.0, "high": 11.0}, index=idx))
     out = Outbox(settings)
