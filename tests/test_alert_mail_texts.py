@@ -286,6 +286,13 @@ def test_folder_transport_writes_each_mail_as_a_parseable_eml_file(tmp_path):
     parsed = email.message_from_bytes(newest.read_bytes(), policy=email.policy.default)
     [image] = [p for p in parsed.walk() if p.get_content_type() == "image/png"]
     assert image.get_content() == png
+    # `energimon test-mail` through the same transport
+    from energimon.app.cli import main
+
+    assert main(["test-mail", "--config", str(cfg), "--to", "drift.raadhus@soroe.dk"]) == 0
+    test_mails = [p for p in (cfg.parent / "mails").glob("*.eml") if "Testmail" in p.name]
+    assert len(test_mails) == 1
+    assert "æøå" in str(email.message_from_bytes(test_mails[0].read_bytes(), policy=email.policy.default)["Subject"])
     # a folder that cannot be written: a MailError the outbox retries, naming the setting
     blocked = settings.smtp.model_copy(update={"folder": files[0]})  # a file, not a folder
     with pytest.raises(MailError, match=r"smtp\.folder") as exc:
