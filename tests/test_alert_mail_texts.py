@@ -370,3 +370,18 @@ def test_a_long_danish_subject_arrives_with_every_space(smtp: SmtpServer, tmp_pa
     smtp.wait(2)
     assert [m["Subject"] for _, m in smtp.messages] == subjects
     assert smtp.messages[0][1].get_body(("plain",)).get_content().strip() == "æøå"
+
+
+def test_times_in_the_text_are_danish_dates_and_one_day_is_named_once():
+    from energimon.analytics.alerting.mail import rule_texts
+
+    def what(start: str, end: str) -> str:
+        f = finding("out_of_hours", "hovedmaaler", hours=8, mean_kw=30.4, reference_kw=5.0, limit_kw=7.0,
+                    **{"from": start, "to": end})
+        return rule_texts(f, "da")[1]
+
+    # the rule gives local times as "YYYY-MM-DD HH:MM" (analytics/anomaly/rules.py, out_of_hours)
+    assert what("2026-12-06 09:00", "2026-12-06 17:00").startswith(
+        "Fra søndag 6. december 2026 kl. 09:00 til kl. 17:00 (8 timer) brugte bygningen 30,4 kW i gennemsnit")
+    assert what("2026-12-05 18:00", "2026-12-06 06:00").startswith(
+        "Fra lørdag 5. december 2026 kl. 18:00 til søndag 6. december 2026 kl. 06:00 (8 timer)")

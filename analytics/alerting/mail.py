@@ -94,7 +94,7 @@ def fmt_power_w(watts: float, lang: str) -> str:
 def fmt_time(t: dt.datetime, lang: str) -> str:
     """'torsdag 3. december 2026 kl. 01:00' (local time; a naive time is taken as local)."""
     ui = UI[lang]
-    loc = t.replace(tzinfo=LOCAL_TZ) if t.tzinfo is None else t.astimezone(LOCAL_TZ)
+    loc = _local(t)
     weekday, month = WEEKDAYS[lang][loc.weekday()], MONTHS[lang][loc.month - 1]
     if lang == "da":
         return f"{weekday} {loc.day}. {month} {loc.year} {ui['at']} {loc:%H:%M}"
@@ -116,11 +116,13 @@ def _evidence(f: Finding, lang: str) -> dict[str, str]:
     """The finding's numbers as the texts show them: each with its unit where the text does not give one."""
     channel = str(f.evidence.get("channel", f.channel or ""))
     out: dict[str, str] = {}
+    times: dict[str, dt.datetime] = {}
     for k, v in f.evidence.items():
         if isinstance(v, str):
             if k in _TIMES:
                 try:
-                    out[k] = fmt_time(dt.datetime.fromisoformat(v), lang)
+                    times[k] = dt.datetime.fromisoformat(v)
+                    out[k] = fmt_time(times[k], lang)
                     continue
                 except ValueError:
                     pass
@@ -133,7 +135,13 @@ def _evidence(f: Finding, lang: str) -> dict[str, str]:
             out[k] = fmt_quantity(float(v), channel, lang)
         else:
             out[k] = fmt_num(v, lang)
+    if "from" in times and "to" in times and _local(times["from"]).date() == _local(times["to"]).date():
+        out["to"] = f"{UI[lang]['at']} {_local(times['to']):%H:%M}"  # "… kl. 09:00 til kl. 17:00": one day once
     return out
+
+
+def _local(t: dt.datetime) -> dt.datetime:
+    return t.replace(tzinfo=LOCAL_TZ) if t.tzinfo is None else t.astimezone(LOCAL_TZ)
 
 
 class _Default(dict[str, str]):
