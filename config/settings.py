@@ -232,6 +232,8 @@ def _absolute_data_paths(settings: Settings, base: Path) -> None:
         settings.spool.path = base / settings.spool.path
     if settings.alerts is not None and not settings.alerts.state_path.is_absolute():
         settings.alerts.state_path = base / settings.alerts.state_path
+    if settings.smtp is not None and settings.smtp.folder is not None and not settings.smtp.folder.is_absolute():
+        settings.smtp.folder = base / settings.smtp.folder
     if settings.esco is not None and not settings.esco.reports_dir.is_absolute():
         settings.esco.reports_dir = base / settings.esco.reports_dir
     if settings.schedule.jobs_path is not None and not settings.schedule.jobs_path.is_absolute():

@@ -81,7 +81,8 @@ def test_calendar_days_are_quiet_and_a_night_fault_is_one_mail_with_chart(smtp, 
         runner.run_outbox(t.to_pydatetime())
         t += pd.Timedelta(minutes=15)
     smtp.wait(1)
-    assert [m["Subject"] for _, m in smtp.messages] == ["[energimon] Sorø Rådhus: Højt natforbrug – ca. 120 kr./dag"]
+    assert [m["Subject"] for _, m in smtp.messages] == [
+        "[energimon] Sorø Rådhus · hovedmaaler: Højt natforbrug – ca. 120 kr./dag"]
     msg = smtp.messages[0][1]
     plain = msg.get_body(("plain",)).get_content()
     # night 01-05: 16 kW against the reference 10 kW; impact: closed hours of the last 24 h above 10 kW:

@@ -65,7 +65,7 @@ def test_one_problem_one_mail_one_reminder_one_resolved_and_a_restart_sends_noth
     assert [r["state"] for r in w.db.alerts()] == ["pending"]
     w.tick(T0 + 60 * MIN, f)
     smtp.wait(1)
-    assert w.subjects() == ["[energimon] Sorø Rådhus: Højt natforbrug – ca. 120 kr./dag"]
+    assert w.subjects() == ["[energimon] Sorø Rådhus · hovedmaaler: Højt natforbrug – ca. 120 kr./dag"]
     assert smtp.messages[0][0] == ["drift.raadhus@soroe.dk"]
     # restart the daemon; the same tick again (a job run twice, the repeated DST hour) and later ticks: nothing
     w.restart()
@@ -76,7 +76,7 @@ def test_one_problem_one_mail_one_reminder_one_resolved_and_a_restart_sends_noth
     w.restart()
     w.tick(T0 + 60 * MIN + 24 * H, f)
     smtp.wait(2)
-    assert w.subjects()[1] == "[energimon] Påmindelse: Sorø Rådhus: Højt natforbrug – ca. 120 kr./dag"
+    assert w.subjects()[1] == "[energimon] Påmindelse: Sorø Rådhus · hovedmaaler: Højt natforbrug – ca. 120 kr./dag"
     w.run(T0 + 60 * MIN + 24 * H + 15 * MIN, T0 + 36 * H, f)
     assert len(w.subjects()) == 2
     # gone from T0 + 36 h: resolved after 120 minutes without it (last seen at T0 + 35:45)
@@ -85,7 +85,7 @@ def test_one_problem_one_mail_one_reminder_one_resolved_and_a_restart_sends_noth
     w.restart()
     w.run(T0 + 37 * H + 45 * MIN, T0 + 48 * H, [])
     smtp.wait(3)
-    assert w.subjects()[2] == "[energimon] Løst: Sorø Rådhus: Højt natforbrug"
+    assert w.subjects()[2] == "[energimon] Løst: Sorø Rådhus · hovedmaaler: Højt natforbrug"
     assert len(w.subjects()) == 3
     resolved = smtp.messages[2][1]
     assert "Det varede fra torsdag 3. december 2026 kl. 01:00" in resolved.get_body(("plain",)).get_content()
@@ -118,7 +118,7 @@ def test_smtp_outage_delays_but_loses_nothing_and_delivers_once(smtp, tmp_path):
     smtp.start()  # the server is back (same port)
     w.run(T0 + 3 * H, T0 + 5 * H, [night_finding()])
     smtp.wait(1)
-    assert w.subjects() == ["[energimon] Sorø Rådhus: Højt natforbrug – ca. 120 kr./dag"]
+    assert w.subjects() == ["[energimon] Sorø Rådhus · hovedmaaler: Højt natforbrug – ca. 120 kr./dag"]
     assert w.db.conn.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0] == 0
 
 
@@ -175,10 +175,11 @@ def test_digest_mode_one_summary_instead_of_single_mails(smtp, tmp_path):
     assert lifecycle.digest(w.db, T0 + 5 * H, lambda items: render_digest(items, w.settings, T0 + 5 * H)) == 0
     deliver(w.db, w.transport.send, T0 + 5 * H)
     smtp.wait(1)
-    assert w.subjects() == ["[energimon] Dagens alarmer: 2 ændringer"]
+    assert w.subjects() == ["[energimon] Dagens oversigt 3. december 2026: 2 ændringer"]
     body = smtp.messages[0][1].get_body(("plain",)).get_content()
-    assert "Ny: Sorø Rådhus «hovedmaaler»: Højt natforbrug (ca. 120 kr./dag)" in body
-    assert "Måleren sender ikke data" in body
+    assert "Ny: Sorø Rådhus · hovedmaaler: Højt natforbrug (ca. 120 kr./dag)" in body
+    # 90 minutes without data: said in hours
+    assert "Ny: Sorø Rådhus · pv1: Måleren sender ikke data" in body and "i ca. 2 timer" in body
 
 
 def test_alerts_cli_list_ack_mute(smtp, tmp_path, capsys):
@@ -220,12 +221,12 @@ def test_a_problem_that_changes_rule_on_the_same_meter_stays_one_alert(smtp, tmp
     w.run(T0, T0 + 2 * H, [evening])
     w.run(T0 + 2 * H, T0 + 24 * H, [night_finding()])
     smtp.wait(1)
-    assert w.subjects() == ["[energimon] Sorø Rådhus: Forbrug uden for åbningstiden – ca. 120 kr./dag"]
+    assert w.subjects() == ["[energimon] Sorø Rådhus · hovedmaaler: Forbrug uden for åbningstiden – ca. 120 kr./dag"]
     assert [(r["rule"], r["state"]) for r in w.db.alerts()] == [("night_load", "firing")]
     # the reminder tells the current verdict
     w.tick(T0 + 60 * MIN + 24 * H, [night_finding()])
     smtp.wait(2)
-    assert w.subjects()[1] == "[energimon] Påmindelse: Sorø Rådhus: Højt natforbrug – ca. 120 kr./dag"
+    assert w.subjects()[1] == "[energimon] Påmindelse: Sorø Rådhus · hovedmaaler: Højt natforbrug – ca. 120 kr./dag"
 
 
 def test_a_site_whose_rules_failed_keeps_its_alerts_open_no_false_resolved_mail(smtp, tmp_path):
@@ -241,8 +242,8 @@ def test_a_site_whose_rules_failed_keeps_its_alerts_open_no_false_resolved_mail(
         lifecycle.step(w.db, w.cfg, [], t, w.render, unevaluated_sites=frozenset({f.site}))
         t += 15 * MIN
     assert [r["state"] for r in w.db.alerts()] == ["firing"]
-    assert w.subjects() == ["[energimon] Sorø Rådhus: Højt natforbrug – ca. 120 kr./dag"]
+    assert w.subjects() == ["[energimon] Sorø Rådhus · hovedmaaler: Højt natforbrug – ca. 120 kr./dag"]
     # the rules work again and the problem is gone: resolved after resolve_after_min, one "Løst" mail
     w.run(t, t + 3 * H, [])
     smtp.wait(2)
-    assert w.subjects()[1] == "[energimon] Løst: Sorø Rådhus: Højt natforbrug"
+    assert w.subjects()[1] == "[energimon] Løst: Sorø Rådhus · hovedmaaler: Højt natforbrug"

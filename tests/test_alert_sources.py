@@ -32,7 +32,8 @@ def settings(tmp_path, smtp: SmtpServer | None = None, **import_lag):
             {"topic": "bygning/{site}/{device}/{channel}", "role": "submeter"},
             {"topic": "soroe/raadhus/udefoeler", "format": "json", "site": SITE, "device": "udefoeler",
              "channel": "outdoor_temp_c", "role": "weather"}]},
-        "datahub": {"metering_points": [{"id": GSRN, "site": SITE, "device": "datahub"}]},
+        "datahub": {"metering_points": [{"id": GSRN, "site": SITE, "device": "datahub",
+                                         "name": "Elmåler (DataHub)"}]},
         "store": {"path": str(tmp_path / "store.db")},
         "smtp": smtp.settings_dict() if smtp else {"host": "127.0.0.1", "sender": "energimon@soroe.dk"},
         "alerts": {"state_path": str(tmp_path / "alerts.db"), "pending_min": 0,
@@ -89,7 +90,9 @@ def test_imported_data_behind_is_one_mail_about_the_import_never_a_meter_that_do
     smtp.wait(1)
     alerts = [dict(a) for a in runner.db.alerts()]
     assert [(a["device"], a["rule"]) for a in alerts] == [("datahub", "import_lag")], alerts
-    assert [m["Subject"] for _, m in smtp.messages] == ["[energimon] Sorø Rådhus: Importerede data er bagud"]
+    # the metering point's display name, not the device id «datahub»
+    assert [m["Subject"] for _, m in smtp.messages] == [
+        "[energimon] Sorø Rådhus · Elmåler (DataHub): Importerede data er bagud"]
     plain = smtp.messages[0][1].get_body(("plain",)).get_content()
     # 14 Jan 10:05 minus the last hourly reading 8 Jan 09:05 (UTC+1) = 6.0 days; limit 3
     assert f"De nyeste importerede målinger ({GSRN} (datahub/energy_import_wh))" in plain

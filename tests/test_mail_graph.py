@@ -60,7 +60,7 @@ def test_an_alert_with_its_chart_and_a_report_with_attachments_arrive_intact(gra
     assert box1 == box2 == MAILBOX and a["saveToSentItems"] is True
     # the alert: HTML body with the chart inline (cid link and attachment agree), æøå in the subject
     m = a["message"]
-    assert m["subject"] == "[energimon] Sorø Rådhus: Højt natforbrug – ca. 120 kr./dag"
+    assert m["subject"] == "[energimon] Sorø Rådhus · hovedmaaler: Højt natforbrug – ca. 120 kr./dag"
     assert m["toRecipients"] == [{"emailAddress": {"address": "drift.raadhus@soroe.dk"}}]
     assert m["body"]["contentType"] == "HTML" and "Højt natforbrug" in m["body"]["content"]
     [chart] = m["attachments"]

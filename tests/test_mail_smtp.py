@@ -71,13 +71,13 @@ def test_starttls_auth_danish_letters_html_and_chart(smtp, tmp_path):
     rcpt, got = smtp.messages[0]
     assert rcpt == ["drift.raadhus@soroe.dk"]
     # the decoded subject keeps æøå; 120 DKK per day in the subject
-    assert got["Subject"] == "[energimon] Sorø Rådhus: Højt natforbrug – ca. 120 kr./dag"
+    assert got["Subject"] == "[energimon] Sorø Rådhus · hovedmaaler: Højt natforbrug – ca. 120 kr./dag"
     plain = got.get_body(preferencelist=("plain",)).get_content()
     html = got.get_body(preferencelist=("html",)).get_content()
     # what, where, since when, cost per day — in words a facility manager understands
     assert "Om natten (kl. 01-05) brugte bygningen 16 kW i gennemsnit" in plain
     assert "normalt er natforbruget (grundlasten) 10 kW".lower() in plain.lower()
-    assert "Sorø Rådhus, Rådhusvej 8, 4180 Sorø – måler/enhed «hovedmaaler»" in plain
+    assert "Sorø Rådhus, Rådhusvej 8, 4180 Sorø – hovedmaaler" in plain  # no name configured: the id
     assert "torsdag 3. december 2026 kl. 01:00" in plain
     # 48 kWh/day × 2,50 kr./kWh = 120 kr./day
     assert "ca. 48 kWh pr. døgn ≈ 120 kr. pr. døgn (ved 2,50 kr./kWh)" in plain
@@ -95,7 +95,7 @@ def test_english_by_config(smtp, tmp_path):
     send(settings.smtp, ["a@soroe.dk"], msg)
     smtp.wait(1)
     got = smtp.messages[0][1]
-    assert got["Subject"] == "[energimon] Resolved: Sorø Rådhus: High night-time consumption"
+    assert got["Subject"] == "[energimon] Resolved: Sorø Rådhus · hovedmaaler: High night-time consumption"
     assert "It lasted from Thursday 3 December 2026 at 01:00" in got.get_body(("plain",)).get_content()
 
 

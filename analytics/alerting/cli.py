@@ -58,7 +58,9 @@ def register(commands: Commands) -> None:
                                           "mails sent with --send).")
     config_arg(a)
     a.add_argument("--send", action="store_true", help="deliver queued mails now")
-    a.add_argument("--now", help=argparse.SUPPRESS)  # simulated time for tests and replays
+    a.add_argument("--now", metavar="YYYY-MM-DDTHH:MM",
+                   help="evaluate as if it were this local time (default: now), e.g. an hour after the demo was "
+                        "stopped, to see the mails its silent meters cause")
 
 
 def _now(args) -> dt.datetime:
@@ -108,9 +110,9 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
                       + t(f"siden {_local(to_dt(r['since']))}", f"since {_local(to_dt(r['since']))}")
                       + f"  {'; '.join(flags)}")
             for m in db.mutes(now.timestamp()):
-                where, until = f"{m['site']}/{m['device'] or '*'}", _local(to_dt(m['until']))
-                print(t(f"pause {m['id']}: {where} til {until} {m['reason']}",
-                        f"mute {m['id']}: {where} until {until} {m['reason']}"))
+                where, ends = f"{m['site']}/{m['device'] or '*'}", _local(to_dt(m['until']))
+                print(t(f"pause {m['id']}: {where} til {ends} {m['reason']}",
+                        f"mute {m['id']}: {where} until {ends} {m['reason']}"))
             return 0
         if action == "ack":
             ok = db.ack(args.id, now, args.by or "")
@@ -153,7 +155,11 @@ def cmd_alerts(args: argparse.Namespace, config: Config) -> int:
                     f"resolved {counts['resolved']}, pending {counts['pending']}"))
             if args.send:
                 out = runner.run_outbox(now)
-                print(t(f"mails sendt {out['sent']}, venter {out['waiting']}",
-                        f"mails sent {out['sent']}, waiting {out['waiting']}"))
+                smtp = settings.smtp
+                folder = smtp.folder if smtp is not None and smtp.transport == "folder" else None
+                print(t(f"mails sendt {out['sent']}, venter {out['waiting']}"
+                        + (f" (skrevet til {folder})" if folder else ""),
+                        f"mails sent {out['sent']}, waiting {out['waiting']}"
+                        + (f" (written to {folder})" if folder else "")))
             return 0
     return EXIT_FAIL

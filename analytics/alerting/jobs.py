@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from energimon.analytics.alerting import lifecycle
-from energimon.analytics.alerting.mail import chart_png, recipients_for, render_alert, render_digest
+from energimon.analytics.alerting.mail import chart_png, mail_language, recipients_for, render_alert, render_digest
 from energimon.analytics.alerting.state import AlertDB
 from energimon.analytics.anomaly import engine
 from energimon.analytics.anomaly.findings import Finding
@@ -53,8 +53,13 @@ def chart_frame(data: engine.SiteData | None, f: Finding, end: pd.Timestamp, day
 def _band(hourly: pd.DataFrame, lo: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """Normal range per hour: 10-90 % of the same (open/closed, weekday, hour) in the 4 weeks before ``lo``."""
     hist = hourly[(hourly.index >= lo - 28 * 24 * HOUR) & (hourly.index < lo)]
-    key = lambda df: list(zip(df["open"], df.index.day_of_week, df.index.hour, strict=True))  # noqa: E731
-    q = hist.assign(k=key(hist)).groupby("k")["kwh"].quantile([0.1, 0.5, 0.9]).unstack()
+
+    def key(df: pd.DataFrame) -> list[tuple[bool, int, int]]:
+        index = pd.DatetimeIndex(df.index)
+        return list(zip(df["open"], index.day_of_week, index.hour, strict=True))
+
+    keys = pd.Series(key(hist), index=hist.index, dtype=object)
+    q = hist["kwh"].groupby(keys).quantile(np.array([0.1, 0.5, 0.9])).unstack()
     w = hourly[(hourly.index >= lo) & (hourly.index < end)]
     ks = key(w)
     return pd.DataFrame({"actual": w["kwh"].to_numpy(),
@@ -85,27 +90,29 @@ class AlertRunner:
 
     def run_rules(self, now: dt.datetime) -> dict[str, int]:
         with self._lock:
+            findings: list[Finding] = []
+            self.rule_failures = []
+            failed_sites: set[str] = set()
             store = self.store_factory()
             try:
                 end = pd.Timestamp(now).tz_convert("UTC").floor("h")
                 series, latest = store.series(), store.latest()
                 datas = {sid: engine.load_site_data(store, self.settings, sid, end, series, latest)
                          for sid in self.settings.sites}
+                engine.add_sibling_ratios(list(datas.values()))
+                # the store stays open while the rules run: a model refit reads its longer history (the heat
+                # model's year) from the store only when it is due
+                for d in datas.values():
+                    try:
+                        findings += engine.evaluate_site(d, self.cfg, end, now, self.models)
+                    except Exception as exc:
+                        log.exception("anomaly rules failed site=%s", d.site)
+                        self.rule_failures.append(f"site {d.site}: {type(exc).__name__}: {exc}")
+                        failed_sites.add(d.site)
             finally:
                 close = getattr(store, "close", None)
                 if close:
                     close()
-            engine.add_sibling_ratios(list(datas.values()))
-            findings: list[Finding] = []
-            self.rule_failures = []
-            failed_sites: set[str] = set()
-            for d in datas.values():
-                try:
-                    findings += engine.evaluate_site(d, self.cfg, end, now, self.models)
-                except Exception as exc:
-                    log.exception("anomaly rules failed site=%s", d.site)
-                    self.rule_failures.append(f"site {d.site}: {type(exc).__name__}: {exc}")
-                    failed_sites.add(d.site)
 
             def render(kind, row, f):
                 f = f or lifecycle.finding_from_json(row["finding"])
@@ -113,7 +120,7 @@ class AlertRunner:
                 try:
                     frame = chart_frame(datas.get(f.site), f, end, self.cfg.chart_days)
                     if frame is not None and frame["actual"].notna().any():
-                        png = chart_png(frame)
+                        png = chart_png(frame, lang=mail_language(self.settings), pv=f.channel == "pv_kwh")
                 except Exception:  # a chart is nice to have; the mail goes without it
                     log.exception("chart failed site=%s rule=%s", f.site, f.rule)
                 msg = render_alert(kind, row, f, self.settings, chart=png, now=now, links=self._links(kind, row))
@@ -134,7 +141,7 @@ class AlertRunner:
         if self.mailer is None:
             self.mailer = Mailer(self.settings.smtp)
         result = self.mailer.deliver(self.db, now)
-        self.outbox_failures = list(result.errors or [])
+        self.outbox_failures = list(result.errors)
         return result
 
     def close(self) -> None:
@@ -159,7 +166,8 @@ def register_jobs(scheduler, settings, store_factory: Callable, runner: AlertRun
 
     * rules: every hour at minute 7 (after the hour's data is in; cheap data-quality checks are part of it
       and also run at minutes 22, 37, 52 — the lifecycle makes the extra runs harmless);
-    * digest (``[alerts] digest = true``): daily at ``digest_hour`` (02 is refused: DST).
+    * digest (``[alerts] info_digest``, default on, or ``digest = true``): daily at ``digest_hour`` (02 is
+      refused: DST).
     All jobs: ``max_instances=1``, ``coalesce=True``, ``misfire_grace_time=600``.  The alert outbox is
     delivered by ``mailer`` (the daemon's :class:`~energimon.mail.service.Mailer`, job ``mail.outbox``).
     """
@@ -183,7 +191,7 @@ def register_jobs(scheduler, settings, store_factory: Callable, runner: AlertRun
         await asyncio.to_thread(runner.run_digest, dt.datetime.now(tz=dt.UTC))
 
     scheduler.add_job(rules_job, CronTrigger(minute="7,22,37,52", timezone=LOCAL_TZ), id="alerts.rules", **opts)
-    if cfg.digest:
+    if cfg.digest or cfg.info_digest:
         scheduler.add_job(digest_job, CronTrigger(hour=cfg.digest_hour, minute=0, timezone=LOCAL_TZ),
                           id="alerts.digest", **opts)
     return runner

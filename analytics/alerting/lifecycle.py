@@ -50,12 +50,16 @@ def finding_from_json(text: str) -> Finding:
 
 def _notify(c: sqlite3.Connection, cfg: AlertSettings, row: sqlite3.Row, kind: str, dedupe: str,
             finding: Finding | None, now: float, render: Render | None) -> None:
-    cur = c.execute("INSERT OR IGNORE INTO notifications(dedupe, alert_id, kind, created) VALUES (?,?,?,?)",
-                    (dedupe, row["id"], kind, now))
+    # Info-level findings (a slow drift, a sustained small shift) are told once a day in the digest, not
+    # one mail each: a facility manager who gets a mail for every small thing stops reading them.
+    to_digest = cfg.digest or (cfg.info_digest and row["severity"] == "info")
+    cur = c.execute("INSERT OR IGNORE INTO notifications(dedupe, alert_id, kind, created, for_digest) "
+                    "VALUES (?,?,?,?,?)", (dedupe, row["id"], kind, now, int(to_digest)))
     if cur.rowcount == 0:
         return
-    log.info("alert %s site=%s device=%s rule=%s id=%d", kind, row["site"], row["device"], row["rule"], row["id"])
-    if cfg.digest or render is None:
+    log.info("alert %s site=%s device=%s rule=%s id=%d%s", kind, row["site"], row["device"], row["rule"], row["id"],
+             " (for the digest)" if to_digest else "")
+    if to_digest or render is None:
         return
     for i, (recipients, msg) in enumerate(render(kind, row, finding)):
         enqueue(c, f"{dedupe}#{i}", recipients, msg, now)
@@ -71,7 +75,7 @@ def step(db: AlertDB, cfg: AlertSettings, findings: list[Finding], now: dt.datet
     t = ts(now)
     pending_s, remind_s, resolve_s = cfg.pending_min * 60, cfg.reminder_h * 3600, cfg.resolve_after_min * 60
     counts = {"new": 0, "reminder": 0, "resolved": 0, "pending": 0, "dropped": 0}
-    by_key = {}
+    by_key: dict[str, Finding] = {}
     for f in findings:
         by_key.setdefault(f.key, f)  # one finding per key
     with db.transaction() as c:
@@ -86,10 +90,10 @@ def step(db: AlertDB, cfg: AlertSettings, findings: list[Finding], now: dt.datet
                 c.execute("UPDATE alerts SET last_seen = ?, severity = ?, rule = ?, finding = ? WHERE id = ?",
                           (t, f.severity, f.rule, finding_to_json(f), row["id"]))
         for row in c.execute("SELECT * FROM alerts WHERE state IN ('pending', 'firing') ORDER BY id").fetchall():
-            f = by_key.get(row["key"])
-            if f is None and row["site"] in unevaluated_sites:
+            found = by_key.get(row["key"])
+            if found is None and row["site"] in unevaluated_sites:
                 continue
-            if f is None:
+            if found is None:
                 if row["state"] == "pending":
                     c.execute("UPDATE alerts SET state = 'dropped', resolved_at = ? WHERE id = ?", (t, row["id"]))
                     counts["dropped"] += 1
@@ -111,14 +115,14 @@ def step(db: AlertDB, cfg: AlertSettings, findings: list[Finding], now: dt.datet
             if quiet:
                 continue
             if row["notified_at"] is None:
-                _notify(c, cfg, row, "new", f"alert{row['id']}:new", f, t, render)
+                _notify(c, cfg, row, "new", f"alert{row['id']}:new", found, t, render)
                 c.execute("UPDATE alerts SET notified_at = ? WHERE id = ?", (t, row["id"]))
                 counts["new"] += 1
             elif row["acked_at"] is None:
                 snooze_over = row["snoozed_until"] is not None and row["notified_at"] < row["snoozed_until"] <= t
                 if t - row["notified_at"] >= remind_s or snooze_over:
                     n = row["reminders"] + 1
-                    _notify(c, cfg, row, "reminder", f"alert{row['id']}:reminder{n}", f, t, render)
+                    _notify(c, cfg, row, "reminder", f"alert{row['id']}:reminder{n}", found, t, render)
                     c.execute("UPDATE alerts SET notified_at = ?, reminders = ? WHERE id = ?", (t, n, row["id"]))
                     counts["reminder"] += 1
     return counts
@@ -135,15 +139,16 @@ def digest(db: AlertDB, now: dt.datetime,
            render_digest: Callable[[list[tuple[str, sqlite3.Row, Finding | None]]], list[tuple[list[str],
                                                                                                  EmailMessage]]],
            ) -> int:
-    """Digest mode: put all undigested notifications into digest mails (one per recipient list), once per
-    call (idempotent: the notifications are marked in the same transaction).  Returns the number of mails queued."""
+    """Put every notification waiting for the digest (digest mode, or an info-level alert) into digest mails, one
+    per recipient list, queued in the outbox in the same transaction that marks the notifications (idempotent,
+    and nothing is lost: a crash leaves both for the next call).  Returns the number of mails queued."""
     from energimon.model import LOCAL_TZ
 
     t = ts(now)
     day = now.astimezone(LOCAL_TZ).date().isoformat()
     with db.transaction() as c:
         rows = c.execute("SELECT n.id AS nid, n.kind, a.* FROM notifications n JOIN alerts a ON a.id = n.alert_id "
-                         "WHERE n.digested IS NULL ORDER BY n.id").fetchall()
+                         "WHERE n.digested IS NULL AND n.for_digest = 1 ORDER BY n.id").fetchall()
         if not rows:
             return 0
         items = [(r["kind"], r, _last_finding(r)) for r in rows]

@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS notifications (
     alert_id INTEGER NOT NULL REFERENCES alerts(id),
     kind TEXT NOT NULL,              -- new | reminder | resolved
     created REAL NOT NULL,
-    digested REAL                    -- digest mode: when it went into a digest
+    digested REAL,                   -- when it went into a digest mail
+    for_digest INTEGER NOT NULL DEFAULT 0  -- 1: told in the daily digest (digest mode, info level), not alone
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -80,7 +81,8 @@ def read_alerts(path: str | Path, *, states: Collection[str] = ACTIVE, rules: Co
     path = Path(path)
     if not path.exists():
         return []
-    where, params = [f"state IN ({','.join('?' * len(states))})"], [*states]
+    where: list[str] = [f"state IN ({','.join('?' * len(states))})"]
+    params: list[str | float] = [*states]
     if rules is not None:
         where.append(f"rule IN ({','.join('?' * len(rules))})")
         params += [*rules]
@@ -93,8 +95,26 @@ def read_alerts(path: str | Path, *, states: Collection[str] = ACTIVE, rules: Co
                           + " AND ".join(where) + " ORDER BY since, id", params).fetchall()
     finally:
         db.close()
-    return [AlertRecord(i, site, device, rule, state, severity, to_dt(since), to_dt(resolved))
+    return [AlertRecord(i, site, device, rule, state, severity, dt.datetime.fromtimestamp(since, tz=dt.UTC),
+                        to_dt(resolved))
             for i, site, device, rule, state, severity, since, resolved in rows]
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a state file from before ``for_digest`` up to date.  Its notifications not yet in a digest wait for
+    one only if the file was in digest mode (it has digested notifications); otherwise they were mailed alone."""
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(notifications)")}
+    if "for_digest" in cols:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("ALTER TABLE notifications ADD COLUMN for_digest INTEGER NOT NULL DEFAULT 0")
+        if conn.execute("SELECT 1 FROM notifications WHERE digested IS NOT NULL LIMIT 1").fetchone():
+            conn.execute("UPDATE notifications SET for_digest = 1 WHERE digested IS NULL")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 class AlertDB:
@@ -108,6 +128,7 @@ class AlertDB:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.executescript(SCHEMA)
+        _migrate(self.conn)
         ensure_outbox_schema(self.conn)
         self.lock = threading.RLock()
 

@@ -77,30 +77,30 @@ RULES: dict[str, dict[str, tuple[str, str, str]]] = {
     },
     "stale_data": {
         "da": ("Måleren sender ikke data",
-               "Der er ikke kommet nye målinger i {minutes_without_data} minutter (seneste måling {last_reading}).",
+               "Der er ikke kommet nye målinger i {minutes_without_data} (seneste måling {last_reading}).",
                "Tjek strøm og netværk til måleren og gatewayen. Forbruget tælles stadig i måleren; data kommer, "
                "når forbindelsen er tilbage."),
         "en": ("The meter sends no data",
-               "No new readings for {minutes_without_data} minutes (last reading {last_reading}).",
+               "No new readings for {minutes_without_data} (last reading {last_reading}).",
                "Check power and network of the meter and its gateway."),
     },
     "device_offline": {
         "da": ("Måleren svarer ikke",
-               "Måleren har ikke svaret i {minutes_without_data} minutter (seneste måling {last_reading}).",
+               "Måleren har ikke svaret i {minutes_without_data} (seneste måling {last_reading}).",
                "Tjek strøm og netværk til måleren og gatewayen (Modbus-adresse, kabel, sikring)."),
         "en": ("The meter does not answer",
-               "The meter has not answered for {minutes_without_data} minutes (last reading {last_reading}).",
+               "The meter has not answered for {minutes_without_data} (last reading {last_reading}).",
                "Check power and network of the meter and its gateway."),
     },
     "import_lag": {
         "da": ("Importerede data er bagud",
-               "De nyeste importerede målinger ({series}) er fra {last_reading} — {days_behind} dage gamle; grænsen "
+               "De nyeste importerede målinger ({series}) er fra {last_reading} — {days_behind} gamle; grænsen "
                "er {max_lag_days} dage. Rapporter og alarmer for bygningen mangler dagene derefter.",
                "Hent og importér de nyeste data fra Eloverblik/DataHub (energimon import eloverblik …) eller den "
                "fil, serien kommer fra, og tjek at den faste hentning kører, og at fuldmagten i Eloverblik stadig "
                "gælder. Måleren selv skal ikke tjekkes: dataene kommer ikke fra den direkte."),
         "en": ("Imported data are behind",
-               "The newest imported readings ({series}) are from {last_reading} — {days_behind} days old; the limit "
+               "The newest imported readings ({series}) are from {last_reading} — {days_behind} old; the limit "
                "is {max_lag_days} days. Reports and alerts for the building lack the days since.",
                "Fetch and import the newest data from Eloverblik/DataHub (energimon import eloverblik …) or the file "
                "the series comes from, and check that the scheduled download runs and that the authorisation in "
@@ -109,30 +109,30 @@ RULES: dict[str, dict[str, tuple[str, str, str]]] = {
     },
     "stuck_value": {
         "da": ("Måleren står stille",
-               "Tælleren ({channel}) har ikke ændret sig i {hours_without_change} timer, selv om bygningen bruger "
+               "{channel} har ikke ændret sig i {hours_without_change}, selv om bygningen bruger "
                "energi (normalt mindst {reference_kw} kW). Målingen er sandsynligvis forkert.",
                "Tjek måleren: display, strømtransformere og om gatewayen læser den rigtige adresse."),
         "en": ("The meter is stuck",
-               "The counter ({channel}) has not changed for {hours_without_change} hours although the building "
+               "The {channel} has not changed for {hours_without_change} although the building "
                "uses energy (normally at least {reference_kw} kW).",
                "Check the meter display, current transformers and the gateway address."),
     },
     "counter_reset": {
         "da": ("Tælleren er nulstillet",
-               "Tælleren ({channel}) gik tilbage fra {before} til {after}. Forbruget omkring tidspunktet kendes ikke "
+               "{channel} gik tilbage fra {before} til {after}. Forbruget omkring tidspunktet kendes ikke "
                "og tælles ikke som negativt.",
                "Skyldes det et måleskift, er der intet at gøre. Ellers: tjek måleren."),
         "en": ("The counter was reset",
-               "The counter ({channel}) went back from {before} to {after}. Consumption around that moment is "
+               "The {channel} went back from {before} to {after}. Consumption around that moment is "
                "unknown and never counted as negative.",
                "Nothing to do after a meter swap; otherwise check the meter."),
     },
     "impossible_value": {
         "da": ("Umulig måleværdi",
-               "Måleren viste {highest_w} W, men kan højst {rated_w} W ({channel}).",
+               "Måleren viste {highest_w}, men kan højst {rated_w} ({channel}).",
                "Tjek skalering og strømtransformer-forhold (CT) i opsætningen af måleren."),
         "en": ("Impossible reading",
-               "The meter showed {highest_w} W but its rating is {rated_w} W ({channel}).",
+               "The meter showed {highest_w} but its rating is {rated_w} ({channel}).",
                "Check the scaling and current-transformer ratio in the meter's configuration."),
     },
     "pv_zero": {
@@ -171,59 +171,116 @@ RULES: dict[str, dict[str, tuple[str, str, str]]] = {
     },
     "pv_offline": {
         "da": ("Inverteren svarer ikke",
-               "Inverteren har ikke svaret i {minutes_without_data} minutter, mens det er lyst.",
+               "Inverteren har ikke svaret i {minutes_without_data}, mens det er lyst.",
                "Tjek strøm og netværk til inverteren og om den viser en fejl."),
         "en": ("The inverter does not answer",
-               "The inverter has not answered for {minutes_without_data} minutes in daylight.",
+               "The inverter has not answered for {minutes_without_data} in daylight.",
                "Check power and network of the inverter and its display for errors."),
     },
 }
 
-UI = {
+# The mails' fixed texts.  Strings only (tuples and tables below), so every lookup is a str.
+UI: dict[str, dict[str, str]] = {
     "da": {
         "new": "", "reminder": "Påmindelse: ", "resolved": "Løst: ",
         "what": "Hvad", "where": "Hvor", "since": "Siden", "cost": "Koster", "severity": "Alvor",
-        "todo": "Hvad kan du gøre?", "device": "måler/enhed",
+        "todo": "Hvad kan du gøre?",
         "cost_line": "ca. {kwh} kWh pr. døgn ≈ {dkk} kr. pr. døgn (ved {price} kr./kWh)",
         "no_cost": "ikke et energispild i sig selv, men målingerne mangler eller er forkerte",
         "per_day": "ca. {dkk} kr./dag",
-        "severities": {"info": "Til orientering", "warning": "Advarsel", "critical": "Kritisk"},
         "footer": "Du får en påmindelse hver {reminder}. time, så længe problemet varer, og en mail, når det er "
                   "løst. Kvittér for alarmen (ingen flere påmindelser): energimon alerts ack {id}. "
                   "Udsæt: energimon alerts snooze {id} --hours 24.",
-        "resolved_what": "Problemet er ikke set siden {last_seen}. Det varede fra {since} til {last_seen}.",
-        "chart": "Forbruget de seneste dage (linje) og det normale område (grå)",
-        "chart_pv": "Produktionen de seneste dage (linje) og skyfri himmel (grå)",
+        "resolved_what": "Problemet er ikke set siden {last_seen}. Det varede fra {since} til {last_seen} "
+                         "({duration}).",
+        "chart": "Forbruget de seneste dage (rød), det forventede (stiplet) og det normale område (gråt)",
+        "chart_pv": "Produktionen de seneste dage (rød), som nabobygningerne (stiplet) og skyfri himmel (gråt)",
         "sign": "Sendt af energimon, bygningernes energiovervågning. Alarm-id {id}.",
-        "digest_subject": "[energimon] Dagens alarmer: {n} ændringer",
-        "digest_intro": "Ændringer i alarmerne siden sidste oversigt:",
-        "kinds": {"new": "Ny", "reminder": "Varer ved", "resolved": "Løst"},
-        "weekdays": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
-        "months": ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
-                   "oktober", "november", "december"),
+        "digest_subject": "[energimon] Dagens oversigt {day}: {n}",
+        "digest_intro": "Ændringer i alarmerne siden sidste oversigt. Til orientering: der kommer ingen "
+                        "særskilt mail om disse.",
+        "digest_since": "siden {since}",
+        "one_change": "1 ændring", "changes": "{n} ændringer",
         "at": "kl.",
+        "unknown_duration": "ukendt tid",
+        "less_than_minute": "under 1 minut", "minute": "{n} minut", "minutes": "{n} minutter",
+        "hour": "ca. {n} time", "hours": "ca. {n} timer", "day": "ca. {n} dag", "days": "ca. {n} dage",
+        "chart_actual": "Målt", "chart_expected": "Forventet", "chart_band": "Normalt område",
+        "chart_pv_expected": "Som nabobygningerne", "chart_pv_band": "Skyfri himmel",
+        "chart_unit": "kWh pr. time",
     },
     "en": {
         "new": "", "reminder": "Reminder: ", "resolved": "Resolved: ",
         "what": "What", "where": "Where", "since": "Since", "cost": "Cost", "severity": "Severity",
-        "todo": "What can you do?", "device": "meter/device",
+        "todo": "What can you do?",
         "cost_line": "about {kwh} kWh per day ≈ DKK {dkk} per day (at DKK {price}/kWh)",
         "no_cost": "not an energy waste in itself, but readings are missing or wrong",
         "per_day": "about DKK {dkk}/day",
-        "severities": {"info": "For information", "warning": "Warning", "critical": "Critical"},
         "footer": "You get a reminder every {reminder} hours while the problem lasts, and a mail when it is over. "
                   "Acknowledge (no more reminders): energimon alerts ack {id}. "
                   "Snooze: energimon alerts snooze {id} --hours 24.",
-        "resolved_what": "Not seen since {last_seen}. It lasted from {since} to {last_seen}.",
-        "chart": "Consumption in the last days (line) and the normal range (grey)",
-        "chart_pv": "Production in the last days (line) and clear sky (grey)",
+        "resolved_what": "Not seen since {last_seen}. It lasted from {since} to {last_seen} ({duration}).",
+        "chart": "Consumption in the last days (red), the expected (dashed) and the normal range (grey)",
+        "chart_pv": "Production in the last days (red), as the neighbouring sites (dashed) and clear sky (grey)",
         "sign": "Sent by energimon, building energy monitoring. Alert id {id}.",
-        "digest_subject": "[energimon] Today's alerts: {n} changes",
-        "digest_intro": "Changes since the last summary:",
-        "kinds": {"new": "New", "reminder": "Ongoing", "resolved": "Resolved"},
-        "weekdays": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-        "months": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-                   "October", "November", "December"),
+        "digest_subject": "[energimon] Today's summary {day}: {n}",
+        "digest_intro": "Changes in the alerts since the last summary. For information: no separate mail is sent "
+                        "about these.",
+        "digest_since": "since {since}",
+        "one_change": "1 change", "changes": "{n} changes",
         "at": "at",
+        "unknown_duration": "an unknown time",
+        "less_than_minute": "less than a minute", "minute": "{n} minute", "minutes": "{n} minutes",
+        "hour": "about {n} hour", "hours": "about {n} hours", "day": "about {n} day", "days": "about {n} days",
+        "chart_actual": "Measured", "chart_expected": "Expected", "chart_band": "Normal range",
+        "chart_pv_expected": "As the neighbouring sites", "chart_pv_band": "Clear sky",
+        "chart_unit": "kWh per hour",
+    },
+}
+
+SEVERITIES: dict[str, dict[str, str]] = {
+    "da": {"info": "Til orientering", "warning": "Advarsel", "critical": "Kritisk"},
+    "en": {"info": "For information", "warning": "Warning", "critical": "Critical"},
+}
+KINDS: dict[str, dict[str, str]] = {
+    "da": {"new": "Ny", "reminder": "Varer ved", "resolved": "Løst"},
+    "en": {"new": "New", "reminder": "Ongoing", "resolved": "Resolved"},
+}
+WEEKDAYS: dict[str, tuple[str, ...]] = {
+    "da": ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+MONTHS: dict[str, tuple[str, ...]] = {
+    "da": ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
+           "november", "december"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+}
+MONTHS_SHORT: dict[str, tuple[str, ...]] = {  # the chart's dates: "3. dec" / "3 Dec"
+    "da": ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"),
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+}
+
+# What a counter or power series is, for a reader who does not know channel names (see energimon.model).
+CHANNEL_LABELS: dict[str, dict[str, str]] = {
+    "da": {
+        "energy_import_wh": "Forbrugstælleren (strøm købt fra nettet)",
+        "energy_export_wh": "Tælleren for strøm sendt ud på nettet",
+        "pv_energy_wh": "Solcelleanlæggets produktionstæller",
+        "heat_energy_wh": "Varmetælleren",
+        "volume_m3": "Vandmængdetælleren",
+        "power_w": "Effektmålingen",
+        "pv_power_w": "Solcelleanlæggets effektmåling",
+        "heat_power_w": "Varmeeffektmålingen",
+    },
+    "en": {
+        "energy_import_wh": "consumption counter (electricity bought from the grid)",
+        "energy_export_wh": "counter of electricity fed into the grid",
+        "pv_energy_wh": "PV production counter",
+        "heat_energy_wh": "heat counter",
+        "volume_m3": "volume counter",
+        "power_w": "power reading",
+        "pv_power_w": "PV power reading",
+        "heat_power_w": "heat power reading",
     },
 }

@@ -172,6 +172,7 @@ def evaluate_site(data: SiteData, cfg: AlertSettings, end: pd.Timestamp, now: dt
             out.append(rules.impossible_values(c.power_max_w, hour_max, site_cfg.rated_power_w.get(c.device),
                                                end, dq, site, c.device, c.channel))
         if data.latest is not None and not data.latest.empty:
+            silent: dict[str, Finding | None] = {}
             for key, rows in data.latest.groupby("device"):
                 dev = str(key)
                 if not data.is_live(dev):  # old by nature: see the import_lag rule below
@@ -179,9 +180,12 @@ def evaluate_site(data: SiteData, cfg: AlertSettings, end: pd.Timestamp, now: dt
                 role = data.roles.get(dev, str(rows["role"].iloc[0]))
                 if role == "pv":
                     daylight = _daylight_now(data, now, r.pv.daylight_min_clearsky_w_m2)
-                    out.append(pv_mod.pv_offline(rows, now, daylight, dq, site, dev))
+                    silent[dev] = pv_mod.pv_offline(rows, now, daylight, dq, site, dev)
                 else:
-                    out.append(rules.stale_device(rows, now, dq, site, dev, role))
+                    silent[dev] = rules.stale_device(rows, now, dq, site, dev, role)
+            # A sub-device (inverter-mppt1) falls silent with its device: one alert, the device's, not three.
+            out += [f for dev, f in silent.items()
+                    if not any(dev.startswith(f"{other}-") and silent[other] is not None for other in silent)]
     lag = r.import_lag
     if lag.enabled and data.latest is not None and not data.latest.empty:
         for key, rows in data.latest.groupby("device"):
@@ -217,13 +221,14 @@ def _own_ref(kwh: pd.Series, end: pd.Timestamp) -> float:
 
 
 def _daylight_now(data: SiteData, now: dt.datetime, threshold: float) -> bool:
+    """Whether an inverter is expected to answer now: the clear-sky in-plane irradiance of the newest hour the
+    site's frame has at or before now.  The frame ends with the last complete hour, so now's own hour is never
+    in it (asking for it alone made every hour daylight: "Inverteren svarer ikke … mens det er lyst" at 22:00)."""
     if data.pv is None or data.pv.empty:
         return True
     t = pd.Timestamp(now).tz_convert(LOCAL_TZ).floor("h")
-    poa = data.pv["poa_w_m2"]
-    if t in poa.index:
-        return bool(poa[t] >= threshold)
-    return True
+    known = data.pv.loc[data.pv.index <= t, "poa_w_m2"]
+    return True if known.empty else bool(known.iloc[-1] >= threshold)
 
 
 def add_sibling_ratios(sites: list[SiteData]) -> None:

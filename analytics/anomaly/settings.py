@@ -1,7 +1,8 @@
 """Settings of anomaly detection and alert e-mails (``[alerts]``).
 
 * ``[alerts]`` — where the alert state lives, the price used for DKK/day, the
-  lifecycle (pending period, reminder interval, resolve delay, daily digest).
+  lifecycle (pending period, reminder interval, resolve delay, the daily digest of info-level
+  alerts or of all of them).
 * ``[alerts.rules.<rule>]`` — the parameters of each rule (see
   ``analytics/anomaly/rules.py`` for what each one means).
 * ``[alerts.sites.<id>]`` — the site calendar: opening hours per weekday,
@@ -227,8 +228,12 @@ class AlertSettings(_Strict):
     pending_min: float = Field(default=60, ge=0, description="a problem must persist this long before a mail")
     reminder_h: float = Field(default=72, gt=0, description="remind this often while it persists")
     resolve_after_min: float = Field(default=120, ge=0, description="gone this long before the 'resolved' mail")
-    digest: bool = Field(default=False, description="one daily mail per recipient instead of single mails")
-    digest_hour: int = Field(default=7, ge=0, le=23, description="local hour of the digest (not 2: DST)")
+    digest: bool = Field(default=False, description="every alert in one daily mail per recipient list instead of "
+                                                    "single mails")
+    info_digest: bool = Field(default=True, description="alerts of severity 'info' in the daily digest mail "
+                                                        "instead of one mail each (warnings and critical ones "
+                                                        "still go out at once)")
+    digest_hour: int = Field(default=7, ge=0, le=23, description="local hour of the daily digest (not 2: DST)")
     language: Literal["da", "en"] | None = Field(default=None, description="default: [smtp] language")
     chart_days: int = Field(default=7, ge=1, le=31)
     min_history_days: int = Field(default=28, ge=7, description="the expected model needs this much history")

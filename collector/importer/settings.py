@@ -24,6 +24,8 @@ class MeteringPoint(_Strict):
     site: str
     device: str = Field(description="a device id for imported data, e.g. 'datahub' (not a live meter's id: "
                                     "two counters in one series would look like resets)")
+    name: str | None = Field(default=None, min_length=1, max_length=80,
+                             description="display name in mails and reports, e.g. 'Hovedmåler' (default: the id)")
     channel: Literal["energy_import_wh", "energy_export_wh", "heat_energy_wh", "pv_energy_wh"] = "energy_import_wh"
     role: Literal["grid", "pv", "submeter", "heat"] = "grid"
 

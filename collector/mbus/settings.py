@@ -37,6 +37,8 @@ class MbusTcpDevice(BaseModel):
     protocol: Literal["mbus_tcp"]
     site: str
     id: str
+    name: str | None = Field(default=None, min_length=1, max_length=80,
+                             description="display name in mails and reports, e.g. 'Hovedmåler' (default: the id)")
     role: Role = Role.HEAT
     host: str = Field(min_length=1, description="the M-Bus/TCP gateway")
     port: int = Field(ge=1, le=65535, description="the gateway's TCP port for transparent M-Bus (no default: "

@@ -31,6 +31,8 @@ class ModbusTcpDevice(_Strict):
     protocol: Literal["modbus_tcp"]
     site: str
     id: str
+    name: str | None = Field(default=None, min_length=1, max_length=80,
+                             description="display name in mails and reports, e.g. 'Hovedmåler' (default: the id)")
     role: Role
     host: str = Field(min_length=1)
     port: int = Field(default=502, ge=1, le=65535)

@@ -79,6 +79,9 @@ class MqttSubscription(_Strict):
     role: Role
     site: str | None = None
     device: str | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=80,
+                             description="display name of the fixed `device` in mails and reports, e.g. "
+                                         "'Bimåler køkken' (default: the id)")
     channel: str | None = None
     unit: str | None = Field(default=None, description="unit of the published number, e.g. 'kWh'")
     value_path: str = Field(default="value", description="json: where the number is ('' = whole payload)")
@@ -115,6 +118,9 @@ class MqttSubscription(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> MqttSubscription:
+        if self.name is not None and self.device is None:
+            raise ValueError("'name' names a fixed device: give 'device' too (a {device} placeholder has no "
+                             "single name)")
         try:
             tpl = TopicTemplate.parse(self.topic)
         except ValueError as exc:

@@ -52,7 +52,7 @@ class Config(Protocol):
 
     def settings(self, *, data_paths: bool = False) -> Settings: ...
 
-    def mail_links(self, settings: Settings) -> Callable[..., object] | None:
+    def mail_links(self, settings: Settings) -> Callable[[int], list[tuple[str, str]]] | None:
         """The one-click links for alert mails (the web package's maker; the application hands it over so
         that analytics never imports the web), or None when no web address is configured."""
         ...

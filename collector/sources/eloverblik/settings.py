@@ -22,6 +22,8 @@ class EloverblikMeteringPoint(BaseModel):
     site: str
     device: str = Field(default="datahub", description="a device id for DataHub data, not a live meter's "
                                                         "(two counters in one series would look like resets)")
+    name: str | None = Field(default=None, min_length=1, max_length=80,
+                             description="display name in mails and reports, e.g. 'Hovedmåler' (default: the id)")
     channel: Literal["energy_import_wh", "energy_export_wh", "heat_energy_wh", "pv_energy_wh"] = "energy_import_wh"
     role: Literal["grid", "pv", "submeter", "heat"] = "grid"
 

@@ -67,6 +67,21 @@ synchronous = "NORMAL"
 status_log_interval_s = 60
 """
 
+DEMO_MAIL = """
+# Alert mails go nowhere in the demo: each one is written as an .eml file into mails/ (open it in any mail
+# program).  See the README, "See an alert mail from the demo".
+[smtp]
+transport = "folder"
+folder = "mails"
+sender = "energimon@demo.invalid"
+fallback_recipients = ["driftsansvarlig@demo.invalid"]
+
+[alerts]
+state_path = "alerts.db"
+pending_min = 0   # the demo mails a problem at once; a real site waits an hour (a blip is not a problem)
+"""
+"""The demo's mail and alert sections, written by `energimon demo` (the daemon runs the alert rules)."""
+
 DEMO_WEB = """
 # The web application (energimon.web) and its public CO2 barometer.  The CO2 factors and the baseline
 # below are made-up demo values, not official figures: a real config cites Energinet's environmental
@@ -110,6 +125,7 @@ DEVICE = """
 [[devices]]
 site = "{site}"
 id = "{id}"
+name = "{name}"
 role = "{role}"
 protocol = "modbus_tcp"
 host = "127.0.0.1"
@@ -122,6 +138,7 @@ MBUS_DEVICE = """
 [[devices]]
 site = "{site}"
 id = "fjernvarme"
+name = "Fjernvarmemåler"
 role = "heat"
 protocol = "mbus_tcp"
 host = "127.0.0.1"
@@ -135,14 +152,18 @@ meters usually are (the Modbus profile has no energy or volume registers: see co
 ESCO_MARKER = "# --- energimon demo --esco"
 """Starts the [esco]/[datahub] tail that `energimon demo --esco` appends; rewriting the config keeps it."""
 
+DEVICE_NAMES = {"hovedmaaler": "Hovedmåler", "inverter": "Solcelleanlæg", "fjernvarme": "Fjernvarmemåler"}
+"""What the demo's mails call its devices (``name`` in ``[[devices]]``)."""
+
 SHOWN = ("power_w", "energy_import_wh", "energy_export_wh", "pv_power_w", "pv_energy_wh", "heat_power_w",
          "heat_energy_wh")
 
 
 def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float, web_port: int | None = None,
-                      mbus: MbusGateway | None = None) -> Path:
+                      mbus: MbusGateway | None = None, mail: bool = False) -> Path:
     """The demo's config; with ``web_port`` also the web application's section (served by the daemon), with
-    ``mbus`` the town hall's district heating meter read over M-Bus through that gateway."""
+    ``mbus`` the town hall's district heating meter read over M-Bus through that gateway, with ``mail`` the
+    alerts, mailed into the folder ``mails/``."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "energimon.toml"
     devices = [(m.building.site, "hovedmaaler", "grid", m.port, "eastron.sdm630") for m in sim.meters]
@@ -151,7 +172,8 @@ def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float, web_
         building, port, _ = sim.heat_meter
         devices.append((building.site, "fjernvarme", "heat", port, "kamstrup.multical603"))
     text = "".join(
-        DEVICE.format(site=site, id=dev_id, role=role, port=port, profile=profile, interval=interval_s)
+        DEVICE.format(site=site, id=dev_id, name=DEVICE_NAMES[dev_id], role=role, port=port, profile=profile,
+                      interval=interval_s)
         for site, dev_id, role, port, profile in devices
     )
     if mbus is not None:
@@ -160,8 +182,8 @@ def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float, web_
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     esco = old[old.index(ESCO_MARKER):] if ESCO_MARKER in old else ""  # so `report savings` keeps working
     web = "\n" + DEMO_WEB.format(web_port=web_port) if web_port is not None else ""
-    path.write_text(DEMO_CONFIG.format(config=path, devices=text) + web + ("\n" + esco if esco else ""),
-                    encoding="utf-8")
+    path.write_text(DEMO_CONFIG.format(config=path, devices=text) + web + (DEMO_MAIL if mail else "")
+                    + ("\n" + esco if esco else ""), encoding="utf-8")
     return path
 
 
@@ -408,7 +430,7 @@ async def run_demo(folder: Path, seconds: float | None, interval_s: float, out: 
     await heat.start()
     daemon = None
     try:
-        config = write_demo_config(folder, sim, interval_s, _free_port(), mbus=heat)
+        config = write_demo_config(folder, sim, interval_s, _free_port(), mbus=heat, mail=True)
         settings = load_settings(config)
         await asyncio.to_thread(_demo_users, settings)
         meters = ", ".join(str(m.port) for m in sim.meters)
@@ -423,6 +445,11 @@ async def run_demo(folder: Path, seconds: float | None, interval_s: float, out: 
         logins = t(" eller ", " or ").join(f"{u} / {DEMO_PASSWORD} ({role})" for u, role, _, _ in DEMO_USERS)
         print(t(f"  konfiguration: {config}\n  lager:  {settings.store.path}\n  spool:  {settings.spool.path}",
                 f"  config: {config}\n  store:  {settings.store.path}\n  spool:  {settings.spool.path}"), file=out)
+        if settings.smtp is not None and settings.smtp.folder is not None:
+            print(t(f"  mails:  {settings.smtp.folder}/  (alarmmails som .eml-filer; README: \"See an alert mail "
+                    "from the demo\")",
+                    f"  mails:  {settings.smtp.folder}/  (alert mails as .eml files; README: \"See an alert mail "
+                    "from the demo\")"), file=out)
         if web is not None:
             print(t(f"  web:    {web.public_url}/  (log ind som {logins})",
                     f"  web:    {web.public_url}/  (log in as {logins})"), file=out)

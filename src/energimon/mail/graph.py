@@ -52,7 +52,8 @@ def graph_message(message: bytes, recipients: list[str], save_to_sent_items: boo
         name = part.get_filename()
         if not cid and not name and part.get_content_disposition() != "attachment":
             continue  # the other alternative of the body (plain text beside the HTML)
-        data = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)  # bytes for a non-multipart part (multiparts are skipped above)
+        data = payload if isinstance(payload, bytes) else b""
         item = {"@odata.type": "#microsoft.graph.fileAttachment", "name": name or cid or "attachment",
                 "contentType": part.get_content_type(), "contentBytes": base64.b64encode(data).decode("ascii")}
         if cid:

@@ -34,9 +34,13 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from energimon.mail.settings import OAuth2Settings, SmtpSettings
 from energimon.mail.transport import MailError
+
+if TYPE_CHECKING:  # msal is imported when a token is first needed (it is slow to import)
+    import msal
 
 EARLY_RENEW_S = 300.0  # renew a token this long before it expires (msal's rule, applied to the generic client too)
 DEFAULT_LIFETIME_S = 600.0  # a token response without expires_in (RFC 6749 §5.1 only recommends it; msal's default)
@@ -161,7 +165,7 @@ class EntraTokenProvider(TokenProvider):
         self.o, self.scope, self.ca_file = o, scope, ca_file
         self.authority = f"{o.authority_url}/{o.tenant_id}"
         self._cache = msal.TokenCache()  # kept across rebuilds of the application
-        self._app = None
+        self._app: msal.ConfidentialClientApplication | None = None
         self._lock = threading.Lock()
 
     def describe(self) -> str:
@@ -205,7 +209,7 @@ class EntraTokenProvider(TokenProvider):
                                             verify=str(self.ca_file) if self.ca_file else True)
         return session
 
-    def _build(self):
+    def _build(self) -> msal.ConfidentialClientApplication:
         import msal
 
         return msal.ConfidentialClientApplication(
@@ -218,9 +222,10 @@ class EntraTokenProvider(TokenProvider):
 
         with self._lock:
             try:
-                if self._app is None:
-                    self._app = self._build()
-                result = self._app.acquire_token_for_client(scopes=[self.scope])
+                app = self._app
+                if app is None:
+                    app = self._app = self._build()
+                result = app.acquire_token_for_client(scopes=[self.scope])
             except MailError:
                 self._app = None
                 raise
@@ -252,7 +257,10 @@ class ClientCredentialsTokenProvider(TokenProvider):
 
     def __init__(self, o: OAuth2Settings, scope: str, ca_file: Path | None,
                  clock: Callable[[], float] = time.time):
+        if o.client_secret is None or o.token_url is None:  # OAuth2Settings requires both for 'generic'
+            raise ValueError("provider 'generic' needs token_url and client_secret")
         self.o, self.scope, self.clock = o, scope, clock
+        self.secret, self.token_url = o.client_secret, o.token_url
         self.context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
         self._cached: AccessToken | None = None
         self._lock = threading.Lock()
@@ -274,7 +282,7 @@ class ClientCredentialsTokenProvider(TokenProvider):
 
     def _fetch(self, now: float) -> AccessToken:
         o = self.o
-        secret = o.client_secret.get_secret_value()
+        secret = self.secret.get_secret_value()
         form = {"grant_type": "client_credentials", "scope": self.scope}
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
         if o.client_auth == "basic":  # RFC 6749 §2.3.1: each part form-encoded, then Basic
@@ -282,9 +290,9 @@ class ClientCredentialsTokenProvider(TokenProvider):
             headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
         else:
             form.update(client_id=o.client_id, client_secret=secret)
-        req = urllib.request.Request(o.token_url, data=urllib.parse.urlencode(form).encode(), headers=headers,
+        req = urllib.request.Request(self.token_url, data=urllib.parse.urlencode(form).encode(), headers=headers,
                                      method="POST")
-        who = _host(o.token_url)
+        who = _host(self.token_url)
         try:
             with urllib.request.urlopen(req, timeout=o.timeout_s, context=self.context) as resp:
                 body = resp.read()

@@ -26,7 +26,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
@@ -126,7 +126,7 @@ class Delivery:
     sent: int = 0
     failed: int = 0
     waiting: int = 0
-    errors: list[str] | None = None
+    errors: list[str] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> int:  # counts as a dict, as callers used them
         return getattr(self, key)

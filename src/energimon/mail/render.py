@@ -10,6 +10,7 @@ import datetime as dt
 import email.policy
 import mimetypes
 from collections.abc import Sequence
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -26,8 +27,33 @@ TEST_TEXTS = {
 
 def to_wire(msg: EmailMessage) -> bytes:
     """The message as SMTP wants it: CRLF line ends (smtplib does not fix bytes; a bare-LF message is one
-    endless line to the server)."""
-    return msg.as_bytes(policy=email.policy.SMTP)
+    endless line to the server), and a Danish subject that reads back as it was written."""
+    wire = msg.as_bytes(policy=email.policy.SMTP)
+    subject = msg.get("Subject")
+    if subject is None or str(subject).isascii():
+        return wire
+    return _reencode_subject(wire, str(subject))
+
+
+def _reencode_subject(wire: bytes, subject: str) -> bytes:
+    """Python's folder (3.11, 3.12) can end an encoded word just before a space and fold there; a reader then
+    drops that space, as RFC 2047 §6.2 says it must ("Hovedmåler:Måleren"), and a long subject of a building
+    and a meter with æøå is just what gets folded.  So the subject is written as encoded words that carry
+    their spaces inside (``email.header.Header``: each at most 75 characters, RFC 2047 §2)."""
+    head, sep, body = wire.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    out: list[bytes] = []
+    skipping = False
+    for line in lines:
+        if skipping and line[:1] in (b" ", b"\t"):
+            continue  # a folded continuation of the subject written below
+        skipping = line.lower().startswith(b"subject:")
+        if skipping:
+            encoded = Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n")
+            out.append(b"Subject: " + encoded.encode("ascii"))
+        else:
+            out.append(line)
+    return b"\r\n".join(out) + sep + body
 
 
 def content_type(path: Path) -> tuple[str, str]:

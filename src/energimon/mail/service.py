@@ -57,7 +57,7 @@ class Mailer:
             total.sent += r.sent
             total.failed += r.failed
             total.waiting += r.waiting
-            total.errors += r.errors or []
+            total.errors += r.errors
             if r.failed:  # the transport fails: the other outboxes wait for the next run
                 total.waiting += sum(count_waiting(other) for other in self.outboxes[self.outboxes.index(db) + 1:])
                 break

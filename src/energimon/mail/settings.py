@@ -6,7 +6,9 @@ assembled configuration.  One table describes how every mail leaves energimon (a
 * ``transport = "smtp"`` (default): an SMTP server with STARTTLS, implicit TLS or none, and no login
   (a relay), a password login (``username`` + ``password``) or OAuth 2.0 ``AUTH XOAUTH2``
   (``[smtp.oauth2]``: Microsoft 365 after password SMTP is switched off);
-* ``transport = "graph"``: Microsoft Graph ``sendMail`` with an app-only token (``[smtp.oauth2]``).
+* ``transport = "graph"``: Microsoft Graph ``sendMail`` with an app-only token (``[smtp.oauth2]``);
+* ``transport = "folder"``: nothing is sent; each mail is written as an ``.eml`` file into ``folder`` (the demo,
+  a trial set-up: open the files in any mail program).
 
 Secrets are :class:`~pydantic.SecretStr` from the file, the environment (``ENERGIMON_SMTP__OAUTH2__CLIENT_SECRET``)
 or a ``*_file``.  The README's section "Mail" shows the Microsoft 365 set-up step by step.
@@ -172,7 +174,9 @@ class ReportMailSettings(_Strict):
 class SmtpSettings(_Strict):
     """``[smtp]``: how mail leaves energimon (see the module docstring)."""
 
-    transport: Literal["smtp", "graph"] = "smtp"
+    transport: Literal["smtp", "graph", "folder"] = "smtp"
+    folder: Path | None = Field(default=None, description="transport 'folder': where each mail is written as an "
+                                                          ".eml file (relative to the config file)")
     host: str | None = Field(default=None, description="SMTP server (transport 'smtp')")
     port: int = Field(default=587, ge=1, le=65535)
     security: Literal["starttls", "tls", "none"] = "starttls"
@@ -203,6 +207,11 @@ class SmtpSettings(_Strict):
         check_emails([self.sender])
         if self.transport == "smtp" and not self.host:
             raise ValueError("host is required for transport 'smtp' (e.g. smtp.office365.com)")
+        if (self.transport == "folder") != (self.folder is not None):
+            raise ValueError("transport 'folder' needs folder = \"…\" (where the .eml files go), and folder is only "
+                             "for transport 'folder'")
+        if self.transport == "folder" and (self.oauth2 is not None or self.password is not None):
+            raise ValueError("transport 'folder' sends nothing and logs in nowhere: remove password/[smtp.oauth2]")
         if self.transport == "graph":
             if self.oauth2 is None:
                 raise ValueError("transport 'graph' needs an [smtp.oauth2] table (tenant_id, client_id, "
@@ -222,6 +231,8 @@ class SmtpSettings(_Strict):
     def auth(self) -> Literal["none", "password", "xoauth2", "graph"]:
         if self.transport == "graph":
             return "graph"
+        if self.transport == "folder":
+            return "none"
         if self.oauth2 is not None:
             return "xoauth2"
         return "password" if self.username or self.password is not None else "none"
@@ -241,6 +252,8 @@ class SmtpSettings(_Strict):
 
     def describe(self) -> str:
         """One line for logs and `status`, without secrets."""
+        if self.transport == "folder":
+            return f"folder {self.folder} (each mail written as an .eml file, nothing sent)"
         if self.transport == "graph":
             return f"Microsoft Graph {self.graph.url} sendMail as {self.mailbox} ({self._token_source()})"
         text = f"SMTP {self.host}:{self.port} ({self.security.upper() if self.security != 'none' else 'plain'}"
@@ -265,6 +278,8 @@ def mail_warnings(smtp: SmtpSettings | None) -> list[str]:
     if smtp is None:
         return []
     out = []
+    if smtp.transport == "folder":
+        out.append(f"smtp: transport 'folder': mails are written to {smtp.folder} and not sent to anyone")
     if smtp.transport == "smtp" and smtp.security == "none" and smtp.auth != "none":
         out.append(f"smtp: the {'token' if smtp.auth == 'xoauth2' else 'password'} for {smtp.host}:{smtp.port} "
                    "goes over an unencrypted connection (security = 'none', allow_insecure_auth = true): anyone "

@@ -92,6 +92,9 @@ class SmtpTransport:
         self.cfg, self.tokens = cfg, tokens
         if cfg.auth == "xoauth2" and tokens is None:
             raise ValueError("XOAUTH2 needs a token provider")
+        if not cfg.host:  # SmtpSettings requires it for transport 'smtp'
+            raise ValueError("transport 'smtp' needs smtp.host")
+        self.host: str = cfg.host
 
     def describe(self) -> str:
         return self.cfg.describe()
@@ -103,20 +106,21 @@ class SmtpTransport:
         if not recipients:
             raise MailError("send", "no recipients", "give recipients (facility_managers, fallback_recipients)")
         token = None
-        if cfg.auth == "xoauth2":
+        tokens = self.tokens if cfg.auth == "xoauth2" else None
+        if tokens is not None:
             import time
 
-            token = self.tokens.token()
+            token = tokens.token()
             note("token", f"{'new' if token.fresh else 'cached'} token, valid "
                           f"{max(0.0, token.expires_at - time.time()) / 60:.0f} min")
         where = f"{cfg.host}:{cfg.port}"
         step = "connect"
         try:
             if cfg.security == "tls":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_s,
+                client: smtplib.SMTP = smtplib.SMTP_SSL(self.host, cfg.port, timeout=cfg.timeout_s,
                                                        context=_context(cfg))
             else:
-                client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s)
+                client = smtplib.SMTP(self.host, cfg.port, timeout=cfg.timeout_s)
             with client:
                 client.ehlo()
                 if cfg.security == "starttls":
@@ -144,8 +148,8 @@ class SmtpTransport:
         except MailError:
             raise
         except smtplib.SMTPAuthenticationError as exc:
-            if token is not None:  # a token issued before consent was granted stays useless: get a new one
-                self.tokens.invalidate()
+            if tokens is not None:  # a token issued before consent was granted stays useless: get a new one
+                tokens.invalidate()
             raise explain_auth_failure(cfg, exc.smtp_code, exc.smtp_error) from None
         except smtplib.SMTPNotSupportedError as exc:
             if step == "connect":

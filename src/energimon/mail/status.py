@@ -41,12 +41,14 @@ def status_lines(settings) -> list[str]:
             lines.append(f"  {label}: none queued ({path})")
     if smtp is not None:
         last_ok = max((s.last_sent for s in summaries if s.last_sent), default=None)
-        failed = max((s for s in summaries if s.last_failed), key=lambda s: s.last_failed, default=None)
-        lines.append(f"  last sent: {_local(last_ok)}")
-        if failed is not None:
-            state = "FAILING: " if last_ok is None or failed.last_failed > last_ok else ""
-            lines.append(f"  last error: {state}{_local(failed.last_failed)}: {failed.last_error}")
+        failures = [(s.last_failed, s.last_error) for s in summaries if s.last_failed is not None]
+        if failures:
+            failed_at, error = max(failures, key=lambda f: f[0])
+            state = "FAILING: " if last_ok is None or failed_at > last_ok else ""
+            lines.append(f"  last sent: {_local(last_ok)}")
+            lines.append(f"  last error: {state}{_local(failed_at)}: {error}")
         else:
+            lines.append(f"  last sent: {_local(last_ok)}")
             lines.append("  last error: none")
     try:
         deliveries = read_last_deliveries(mail_db_path(settings))

@@ -47,6 +47,10 @@ def make_transport(cfg: SmtpSettings) -> Transport:
         from energimon.mail.oauth import make_token_provider
 
         tokens = make_token_provider(cfg)
+    if cfg.transport == "folder":
+        from energimon.mail.folder import FolderTransport
+
+        return FolderTransport(cfg)
     if cfg.transport == "graph":
         from energimon.mail.graph import GraphTransport
 
