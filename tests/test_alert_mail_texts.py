@@ -337,7 +337,7 @@ def test_the_demo_config_mails_its_silent_meters_by_name_into_its_folder(tmp_pat
     store.close()
     now = (stopped + pd.Timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     assert main(["alerts", "run", "--config", str(cfg), "--send", "--now", now]) == 0
-    assert f"mails sent {4 + len(inverters)}, waiting 0 (written to {tmp_path / 'mails'})" in capsys.readouterr().out
+    assert f"mails sendt {4 + len(inverters)}, venter 0 (skrevet til {tmp_path / 'mails'})" in capsys.readouterr().out
     mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
              for p in sorted((tmp_path / "mails").glob("*.eml"))]
     assert sorted(str(m["Subject"]) for m in mails) == sorted([
