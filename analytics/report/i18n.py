@@ -264,7 +264,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "sum_more": {"da": "{p} mere", "en": "{p} more"},
     "sum_table": {"da": "Bygningerne i {month}", "en": "The buildings in {month}"},
     "sum_col_verdict": {"da": "Besparelsen siden start", "en": "The saving since start"},
-    "sum_col_last_year": {"da": "Forbrug ift. samme måned sidste år", "en": "Use vs. same month last year"},
+    "sum_col_last_year": {"da": "Forbrug mod sidste år", "en": "Use vs. last year"},
     "sum_col_m2": {"da": "Forbrug kWh/m²", "en": "Use kWh/m²"},
     "sum_footnote": {
         "da": "Besparelsen siden start er påvist, når hele 90 %-usikkerhedsintervallet ligger over nul; ikke "

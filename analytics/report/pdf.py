@@ -285,11 +285,25 @@ _UNIT = re.compile(r" (%|°C)(?=\s|\)|$)")
 
 @lru_cache(maxsize=256)
 def _column_chars(columns: tuple[str, ...], widths: tuple[float, ...], rows: tuple[tuple[str, ...], ...]) -> list[int]:
-    """Characters per column: what its longest cell and header word need (+ padding), the page's remaining
-    width shared in proportion to the column widths; a table too wide for the page wraps its longest text
-    columns (names) first, down to :data:`WRAP_MIN` characters, and only then gets a smaller font."""
+    """Characters per column: what its longest cell and its header need (+ padding), the page's remaining width
+    shared in proportion to the column widths.  A header gets room for two lines where the page allows it (else
+    for its longest word); a table too wide for the page wraps its longest text columns (names) first, down to
+    :data:`WRAP_MIN` characters, and only then gets a smaller font."""
+    words = [max((len(w) for w in _header_words(col)), default=1) for col in columns]
+    two_lines = [max(w, -(-len(col) // 2) + 1) for w, col in zip(words, columns, strict=True)]
+    need = _fit(columns, rows, two_lines)
+    if sum(need) > _table_chars():
+        need = _fit(columns, rows, words)
+    spare = _table_chars() - sum(need)
+    if spare > 0:
+        need = [n + int(spare * w / sum(widths)) for n, w in zip(need, widths, strict=True)]
+    return need
+
+
+def _fit(columns: tuple[str, ...], rows: tuple[tuple[str, ...], ...], head: list[int]) -> list[int]:
+    """Column widths for headers of ``head`` characters: the longest cells, text columns wrapped while the table
+    is wider than the page."""
     total = _table_chars()
-    head = [max((len(w) for w in _header_words(col)), default=1) for col in columns]
     longest = [max([len(r[i]) for r in rows] + [head[i]]) for i in range(len(columns))]
     need = [n + PAD for n in longest]
     excess = sum(need) - total
@@ -300,13 +314,9 @@ def _column_chars(columns: tuple[str, ...], widths: tuple[float, ...], rows: tup
         if not wrappable:
             break
         i = max(wrappable, key=lambda k: need[k])
-        floor = max(WRAP_MIN, head[i]) + PAD
-        cut = min(excess, need[i] - floor)
+        cut = min(excess, need[i] - (max(WRAP_MIN, head[i]) + PAD))
         need[i] -= cut
         excess -= cut
-    spare = total - sum(need)
-    if spare > 0:
-        need = [n + int(spare * w / sum(widths)) for n, w in zip(need, widths, strict=True)]
     return need
 
 
