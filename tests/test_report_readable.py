@@ -214,3 +214,16 @@ def test_english_report_has_the_same_pages(savings, tmp_path):
     assert "Summary" in pages[0] and "In March 2026 the 2 buildings used" in _flat(pages[0])
     assert "Glossary" in pages[1] and "not demonstrable" in _flat(" ".join(pages))
     assert "Contract year to date: from 1 January 2026" in _flat(" ".join(pages))
+
+
+def test_a_month_with_no_day_over_has_no_last_year_comparison_and_still_renders(savings, tmp_path):
+    _, settings, *_ = savings
+    store = SqliteStore(settings.store.path, readonly=True)
+    try:
+        files = generate_savings_report(settings, store, dt.date(2026, 4, 1), out_dir=tmp_path,
+                                        today=dt.date(2026, 4, 1))
+    finally:
+        store.close()
+    assert all(r.last_year is None for r in files.results)
+    page1 = _flat(_pages(files.pdf)[0])
+    assert "Foreløbig rapport: april 2026 er netop begyndt" in page1 and "sidste år, korrigeret" not in page1

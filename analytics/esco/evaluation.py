@@ -204,10 +204,11 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
     res.daily = daily
     since_start = _periods(res, daily, model, esco, cfg.weather_independent_share, ny, month_start, cutoff)
     res.weather = month_weather(daily, gran, ny, esco.base_temperature_c, month_start, cutoff)
-    days = _last_year_days(store, esco, site, cfg, month_start, cutoff, base if gran != "hour" else None,
-                           rep if gran != "hour" else None)
-    res.last_year = last_year_month(days, daily, model, res.weather, cfg.weather_independent_share,
-                                    esco.base_temperature_c, month_start, cutoff)
+    if cutoff > month_start:  # a month with no day over yet has nothing to compare
+        days = _last_year_days(store, esco, site, cfg, month_start, cutoff, base if gran != "hour" else None,
+                               rep if gran != "hour" else None)
+        res.last_year = last_year_month(days, daily, model, res.weather, cfg.weather_independent_share,
+                                        esco.base_temperature_c, month_start, cutoff)
     res.month_price_dkk_per_kwh = month_mean_price_dkk_per_kwh(daily, month_start)
     if cfg.guarantee_kwh_per_year is not None:
         y0, y1 = contract_year(esco.measure_date, month_end)
