@@ -171,6 +171,15 @@ def test_long_names_wrap_and_nothing_runs_off_the_page(savings, tmp_path):
     for page in (pages[0], pages[2]):  # the summary and the portfolio table
         first_cells = " ".join(re.split(r"\s{2,}", line.strip())[0] for line in page.splitlines() if line.strip())
         assert LONG in first_cells
+    # wrapped, not squeezed: the tables naming the building fit the page at the table font size (no smaller font)
+    from energimon.analytics.report.document import Table
+    from energimon.analytics.report.pdf import _layout_table, _table_chars
+
+    report = build_report(files.results, savings[1].esco, dt.date(2026, 3, 1))
+    tables = [b for sec in report.sections for b in sec.blocks if isinstance(b, Table)]
+    named = [t for t in tables if any(LONG in row[0] for row in t.rows)]
+    assert len(named) == 2  # the summary's and the portfolio's
+    assert all(sum(_layout_table(t)[0]) <= _table_chars() for t in named)
     # no word of any page lies beyond the right margin (A4 is 595 pt wide; the report's margin is 7 %)
     bbox = subprocess.run(["pdftotext", "-bbox", str(files.pdf), "-"], check=True, capture_output=True,
                           text=True).stdout
