@@ -253,3 +253,27 @@ def test_an_mppt_input_without_data_prints_no_row_and_no_empty_table(configured,
     # mean DC power of mppt1 = (12000 + 14000) / 2; its share of the inverter's DC power is 100 % (mppt2 silent)
     assert "Pr. MPPT" in text and "inverter-mppt1 13.000 W 100,0 %" in text
     assert "inverter-mppt2" not in text and "– W" not in text
+
+
+def test_the_daily_chart_legend_lies_below_the_axes_clear_of_the_100_percent_line(configured):
+    from matplotlib.figure import Figure
+
+    from energimon.analytics.report.document import Chart
+    from energimon.analytics.report.solar_report import build_report, compute
+
+    settings = load_settings(configured / "energimon.toml")
+    store = SqliteStore(configured / "store.db", readonly=True)
+    try:
+        results = compute(settings, store, dt.date(2026, 6, 1), ["soro-raadhus"])
+    finally:
+        store.close()
+    report = build_report(results, dt.date(2026, 6, 1))
+    chart = next(b for b in report.sections[1].blocks if isinstance(b, Chart))
+    fig = Figure(figsize=(7, 3))
+    ax = fig.add_axes((0.08, 0.3, 0.84, 0.6))
+    chart.draw(ax)
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.y1 <= ax.get_window_extent().y0  # entirely under the plotting area (and its 100 % line)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "Klar himmel", "Forbrug", "Produktion", "Egetforbrugt", "Egetforbrugsandel (højre akse)"]
