@@ -27,7 +27,7 @@ import matplotlib
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from energimon.analytics.report.document import Chart, Report, Table
+from energimon.analytics.report.document import Chart, Report, Table, Term
 
 log = logging.getLogger("energimon.report")
 # fontTools (matplotlib subsets the fonts with it for every PDF) logs each table it touches at INFO: 30 lines a
@@ -105,6 +105,7 @@ WRAP = 105
 TABLE_PT = 7.0
 MONO_ADVANCE_EM = 1233 / 2048  # DejaVu Sans Mono: every glyph 1233 units wide, 2048 units per em
 TABLE_GAP = 0.012  # below a table
+TERM_GAP = 0.008  # below a term and its explanation
 
 
 # -- layout: where everything goes, without drawing (pages, and the page each section starts on) -------
@@ -234,6 +235,12 @@ def _draw(fig: Figure, report: Report, y: float, item, mono: list[str]) -> None:
         for line in _lines(item):
             fig.text(LEFT, y, line, fontsize=8, va="top")
             y -= LINE
+        return
+    if isinstance(item, Term):
+        fig.text(LEFT, y, item.term, fontsize=8.5, weight="bold", va="top")
+        for line in _lines(item.text):
+            y -= LINE
+            fig.text(LEFT, y, line, fontsize=8, va="top")
         return
     if isinstance(item, _TablePart):
         _draw_table(fig, item, y, mono)
@@ -412,4 +419,6 @@ def _height(block) -> float:
         return LINE * len(_lines(block))
     if isinstance(block, Chart):
         return block.height + 0.01
+    if isinstance(block, Term):
+        return LINE * (1 + len(_lines(block.text))) + TERM_GAP
     raise TypeError(f"unknown block {type(block).__name__}")

@@ -470,12 +470,12 @@ def summary_section(results: list[SiteResult], esco, month: dt.date, lang: str,
             (tr("sum_what_one", lang) if len(pairs) == 1 else tr("sum_what_many", lang, n=len(pairs)))
         sec.text(tr("sum_last_year", lang, month=MONTHS[lang][month.month - 1], what=who, change=word))
     sec.text("")
-    sec.text(tr("sum_holds", lang))
     ts = tots["since_start"]
     code = savings_verdict_code(ts.savings_kwh, ts.uncertainty_90_kwh) if any(r.month for r in results) \
         else "no_data"
-    sec.text(tr(f"sum_{code}", lang, savings=f0(ts.savings_kwh), low=f0(ts.savings_kwh - ts.uncertainty_90_kwh),
-                high=f0(ts.savings_kwh + ts.uncertainty_90_kwh)))
+    sec.term(tr("sum_holds", lang), tr(f"sum_{code}", lang, savings=f0(ts.savings_kwh),
+                                       low=f0(ts.savings_kwh - ts.uncertainty_90_kwh),
+                                       high=f0(ts.savings_kwh + ts.uncertainty_90_kwh)))
     weak = [r.name for r in results if r.verdict is not None and not r.verdict.model_ok]
     if weak:
         sec.text(tr("sum_model_warning", lang, names=", ".join(weak)))
@@ -519,10 +519,8 @@ def glossary_section(esco, lang: str) -> Section:
     sec = Section(tr("glossary", lang))
     measure = _day_text(esco.measure_date, lang)
     for term, text in GLOSSARY:
-        sec.text(f"{term[lang]}: " + text[lang].format(base=fmt_number(esco.base_temperature_c, 0, lang),
-                                                         total=fmt_number(esco.normal_year.total, 0, lang),
-                                                         measure=measure))
-        sec.text("")  # a blank line between the terms
+        sec.term(term[lang], text[lang].format(base=fmt_number(esco.base_temperature_c, 0, lang),
+                                               total=fmt_number(esco.normal_year.total, 0, lang), measure=measure))
     return sec
 
 
