@@ -106,6 +106,8 @@ TABLE_PT = 7.0
 MONO_ADVANCE_EM = 1233 / 2048  # DejaVu Sans Mono: every glyph 1233 units wide, 2048 units per em
 TABLE_GAP = 0.012  # below a table
 TERM_GAP = 0.008  # below a term and its explanation
+HEADING_WRAP = 64  # characters of a 12 pt bold heading on a line (wider capitals included)
+HEADING_LINE = 0.02
 
 
 # -- layout: where everything goes, without drawing (pages, and the page each section starts on) -------
@@ -137,7 +139,7 @@ def _pages(report: Report) -> list[list[tuple[float, object]]]:
         if sec.new_page and k:
             new_page()
         pages[-1].append((y, ("heading", sec.heading)))
-        y -= 0.03
+        y -= 0.03 + HEADING_LINE * (len(_heading_lines(sec.heading)) - 1)
         for block in sec.blocks:
             if isinstance(block, Table):
                 start, n = 0, max(1, len(block.rows))
@@ -171,6 +173,10 @@ def _pages(report: Report) -> list[list[tuple[float, object]]]:
 def page_count(report: Report) -> int:
     """How many pages :func:`render_pdf` writes for ``report``."""
     return len(_pages(report))
+
+
+def _heading_lines(heading: str) -> list[str]:
+    return textwrap.wrap(heading, HEADING_WRAP) or [""]
 
 
 def _subtitle_lines(report: Report) -> list[str]:
@@ -229,7 +235,8 @@ def _draw(fig: Figure, report: Report, y: float, item, mono: list[str]) -> None:
             y -= 0.021
         return
     if isinstance(item, tuple) and item[0] == "heading":
-        fig.text(LEFT, y, item[1], fontsize=12, weight="bold", va="top")
+        for k, line in enumerate(_heading_lines(item[1])):  # a long building name wraps, never runs off the page
+            fig.text(LEFT, y - HEADING_LINE * k, line, fontsize=12, weight="bold", va="top")
         return
     if isinstance(item, str):
         for line in _lines(item):
