@@ -87,7 +87,7 @@ def test_savings_report_danish_pdf_and_csv(configured, capsys):
     pdf = folder / "besparelse-2026-03.pdf"
     text = _pdftotext(pdf)
     # Danish words with æ, ø, å survive into the PDF text
-    for word in ("Sorø Rådhus", "Portefølje", "Måned", "År til dato", "Ikke-rutinemæssige justeringer",
+    for word in ("Sorø Rådhus", "Portefølje", "Måned", "Kontraktår til dato", "Ikke-rutinemæssige justeringer",
                  "Ny kantine åbnet på 2. sal", "Normalår", "DTI normalår, 2906 graddage",
                  "ASHRAE Guideline 14: bestået", "marts 2026", "CalTRACK timemodel (ugetime og temperatur, TOWT)",
                  "Timer", "743/743", "8.760 timer", "Garantiregnskab", "Manko kWh", "CO₂"):
@@ -120,7 +120,7 @@ def test_savings_report_english_one_site(configured, tmp_path):
                  "--lang", "en", "--out", str(tmp_path), "--per-site-pdf"]) == 0
     assert "Stenlille hallen" in _pdftotext(tmp_path / "savings-2026-03-stenlille-hallen.pdf")
     text = _pdftotext(tmp_path / "savings-2026-03.pdf")
-    assert "Stenlille hallen" in text and "Portfolio" in text and "Year to date" in text
+    assert "Stenlille hallen" in text and "Portfolio" in text and "Contract year to date" in text
     assert "Sorø Rådhus" not in text
     csv_text = (tmp_path / "savings-2026-03.csv").read_text("utf-8-sig")
     assert csv_text.splitlines()[0].startswith("Building (id),Period,Label")

@@ -82,8 +82,13 @@ def test_solar_report_danish_pdf_and_csv(configured, capsys):
     text = " ".join(_pdftotext(pdf).split())  # lines wrap anywhere: compare word sequences
     assert "Solceller: produktion og egetforbrug — juni 2026" in text
     for word in ("Sorø Rådhus", "Stenlille hallen", "Dianalund Bibliotek", "Egetforbrugsandel", "Selvforsyningsgrad",
-                 "PR mod clear-sky-kuvert", "Tilgængelighed", "Måneden", "Bemærkninger", "Dag for dag"):
+                 "Ydelse mod skyfri himmel", "Tilgængelighed", "Måneden", "Bemærkninger", "Dag for dag"):
         assert word in text, word
+    # one performance figure, explained once: no second "against clear sky" figure (the clear-sky PR), no jargon
+    for gone in ("PR mod clear-sky-kuvert", "Produktion / klar himmel", "clear-sky-kuvert", "Y_f / Y_r", "PR*"):
+        assert gone not in text, gone
+    assert text.count("* Ydelse for") == 1 and "skyfri himmel (beregnet; der er ingen indstrålingsmåler)" in text
+    assert text.count("Ydelse mod skyfri himmel") == 3  # a row in each site's month table, nowhere else
     # Sorø's month in Danish number format, as computed from the counters' month edges
     for number in (fmt_number(pv, 0), fmt_number(imp, 0), fmt_number(exp, 0), fmt_number(load, 0),
                    fmt_percent(scr, 1), fmt_percent(ssr, 1), fmt_number(pv / 60.0, 2)):
@@ -116,6 +121,8 @@ def test_solar_report_danish_pdf_and_csv(configured, capsys):
     assert num(m["self_consumption_ratio"]) == pytest.approx(scr, rel=1e-6)
     assert num(m["self_sufficiency_ratio"]) == pytest.approx(ssr, rel=1e-6)
     assert "," in m["pv_kwh"] and m["reference"] == "clear-sky" and m["hours"] == "720"
+    # the site's performance figure in the PDF is production / clear-sky expectation from the CSV
+    assert f"Ydelse mod skyfri himmel {fmt_percent(num(m['yield_vs_expected']), 1)}" in text
     dia = month["dianalund-bibliotek"]
     assert dia["export_kwh"] == dia["consumption_kwh"] == dia["self_consumption_ratio"] == ""
     assert num(dia["pv_kwh"]) == pytest.approx(pv_dia, rel=1e-9)
@@ -129,7 +136,7 @@ def test_solar_report_english_and_options(configured, capsys):
     assert main(["report", "solar", "--config", cfg, "--month", "2026-06", "--lang", "en", "--site", "soro-raadhus",
                  "--out", str(out_dir)]) == 0
     text = " ".join(_pdftotext(out_dir / "solar-2026-06.pdf").split())
-    assert "Self-consumption ratio" in text and "PR against clear-sky envelope" in text
+    assert "Self-consumption ratio" in text and "Performance against clear sky" in text
     assert "Stenlille" not in text
     with (out_dir / "solar-2026-06.csv").open(encoding="utf-8-sig") as f:
         header = f.readline()
@@ -213,3 +220,65 @@ def test_pv_alerts_from_the_anomaly_rules_become_report_notes(tmp_path):
     }
     # without alerting configured the report simply has no alert notes
     assert pv_alert_notes(SimpleNamespace(alerts=None), sites, dt.date(2026, 6, 1)) == {}
+
+
+def test_an_mppt_input_without_data_prints_no_row_and_no_empty_table(configured, tmp_path):
+    """An MPPT input known to the store but silent in the month (its only reading in May) has no row of "– W";
+    with no MPPT data at all the table is left out.  A reporting input keeps its row (the mean of its readings)."""
+    import sqlite3
+
+    from energimon.model import Reading
+
+    def report(db, tag: str) -> str:
+        cfg = tmp_path / f"{tag}.toml"
+        cfg.write_text((configured / "energimon.toml").read_text(encoding="utf-8").replace(
+            'path = "store.db"', f'path = "{db.name}"'), encoding="utf-8")
+        assert main(["report", "solar", "--config", str(cfg), "--month", "2026-06", "--site", "soro-raadhus",
+                     "--out", str(tmp_path / tag)]) == 0
+        return " ".join(_pdftotext(tmp_path / tag / "solceller-2026-06.pdf").split())
+
+    may = int(pd.Timestamp("2026-05-15 12:00", tz=TZ).timestamp() * 1000)
+    june = int(pd.Timestamp("2026-06-15 12:00", tz=TZ).timestamp() * 1000)
+    silent = tmp_path / "silent.db"
+    with sqlite3.connect(configured / "store.db") as src, sqlite3.connect(silent) as dst:
+        src.backup(dst)
+    store = SqliteStore(silent)
+    store.write([Reading("soro-raadhus", "inverter-mppt2", "pv_dc_power_w", "pv", may, 5000.0)])
+    store.close()
+    text = report(silent, "silent")
+    assert "Pr. MPPT" not in text and "– W" not in text
+    both = tmp_path / "both.db"
+    with sqlite3.connect(silent) as src, sqlite3.connect(both) as dst:
+        src.backup(dst)
+    store = SqliteStore(both)
+    store.write([Reading("soro-raadhus", "inverter-mppt1", "pv_dc_power_w", "pv", june, 12000.0),
+                 Reading("soro-raadhus", "inverter-mppt1", "pv_dc_power_w", "pv", june + 300_000, 14000.0)])
+    store.close()
+    text = report(both, "both")
+    # mean DC power of mppt1 = (12000 + 14000) / 2; its share of the inverter's DC power is 100 % (mppt2 silent)
+    assert "Pr. MPPT" in text and "inverter-mppt1 13.000 W 100,0 %" in text
+    assert "inverter-mppt2" not in text and "– W" not in text
+
+
+def test_the_daily_chart_legend_lies_below_the_axes_clear_of_the_100_percent_line(configured):
+    from matplotlib.figure import Figure
+
+    from energimon.analytics.report.document import Chart
+    from energimon.analytics.report.solar_report import build_report, compute
+
+    settings = load_settings(configured / "energimon.toml")
+    store = SqliteStore(configured / "store.db", readonly=True)
+    try:
+        results = compute(settings, store, dt.date(2026, 6, 1), ["soro-raadhus"])
+    finally:
+        store.close()
+    report = build_report(results, dt.date(2026, 6, 1))
+    chart = next(b for b in report.sections[1].blocks if isinstance(b, Chart))
+    fig = Figure(figsize=(7, 3))
+    ax = fig.add_axes((0.08, 0.3, 0.84, 0.6))
+    chart.draw(ax)
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.y1 <= ax.get_window_extent().y0  # entirely under the plotting area (and its 100 % line)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "Klar himmel", "Forbrug", "Produktion", "Egetforbrugt", "Egetforbrugsandel (højre akse)"]

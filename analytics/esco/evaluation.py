@@ -3,7 +3,7 @@
 Reads the building's energy and outdoor temperature (:mod:`.inputs`), fits its baseline model on the
 baseline period — CalTRACK daily (reporting rows are local days), CalTRACK hourly TOWT (hours) or
 CalTRACK billing (calendar months) — applies non-routine adjustments and PV add-back, prices every
-reporting row (:mod:`.prices`), sums the month, the year to date and the time since the measure
+reporting row (:mod:`.prices`), sums the month, the contract year to date and the time since the measure
 (:func:`~energimon.analytics.savings.period_savings`), keeps the guarantee ledger (:mod:`.ledger`) and
 judges the result against ASHRAE Guideline 14.  Everything the monthly report shows is computed here;
 the report only renders it.  Never talks to devices.
@@ -18,8 +18,19 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from energimon.analytics.baseline import BillingFit, DailyFit, fit_caltrack_billing, fit_caltrack_daily
-from energimon.analytics.degree_days import NormalYear, daily_mean_from_hourly_c, heating_degree_days_c
+from energimon.analytics.baseline import (
+    BillingFit,
+    DailyFit,
+    DailyModel,
+    fit_caltrack_billing,
+    fit_caltrack_daily,
+)
+from energimon.analytics.degree_days import (
+    NormalYear,
+    daily_mean_from_hourly_c,
+    graddagekorrektion,
+    heating_degree_days_c,
+)
 from energimon.analytics.esco.inputs import (
     GRANULARITY,
     Sufficiency,
@@ -45,11 +56,11 @@ from energimon.analytics.savings import (
     with_prices,
 )
 from energimon.analytics.stats import G14_FSU_MAX_68
-from energimon.analytics.towt import fit_towt_hourly
+from energimon.analytics.towt import TowtModel, fit_towt_hourly
 from energimon.calendar import contract_year, local_day_index, month_keys, next_month, report_cutoff
 from energimon.model import LOCAL_TZ
 
-__all__ = ["GRANULARITY", "UNITS", "MonthWeather", "SiteResult", "billing_periods", "billing_savings",
+__all__ = ["GRANULARITY", "UNITS", "LastYearMonth", "MonthWeather", "SiteResult", "billing_periods", "billing_savings",
            "evaluate_site", "g14_thresholds", "hourly_degree_days"]
 
 
@@ -64,6 +75,37 @@ class MonthWeather:
     temp_days: int
 
 
+@dataclass(frozen=True)
+class LastYearMonth:
+    """The report month's days one year earlier beside this year's: what the building used then, and that use
+    corrected to this year's degree days (graddagekorrektion: the weather-dependent share scaled by this year's
+    degree days over last year's) — what it would have used last year in this year's weather.
+
+    ``start``/``end`` (exclusive) are last year's days: the whole month, or in a running month the same days as
+    those reported this year.  Amounts are NaN when a day lacks complete meter data (a month with a gap is not a
+    smaller month), degree days NaN when fewer than 90 % of the days have a temperature."""
+
+    start: dt.date
+    end: dt.date
+    actual_kwh: float  # last year's use on those days
+    hdd_c: float  # last year's degree days on those days
+    this_hdd_c: float  # this year's degree days on the report month's days
+    corrected_kwh: float  # last year's use in this year's weather
+    this_kwh: float  # this year's use on the report month's days (NaN unless every row is known)
+    weather_independent_share: float  # f in the correction
+
+    @property
+    def change(self) -> float:
+        """This year's use against last year's corrected: -0.12 is 12 % less (NaN when either is unknown)."""
+        if not (math.isfinite(self.this_kwh) and math.isfinite(self.corrected_kwh)) or self.corrected_kwh <= 0:
+            return math.nan
+        return self.this_kwh / self.corrected_kwh - 1.0
+
+
+BaselineModel = DailyModel | TowtModel
+"""The baseline models the savings are computed with: CalTRACK daily and billing (kWh/day coefficients), TOWT."""
+
+
 @dataclass
 class SiteResult:
     site: str
@@ -73,7 +115,7 @@ class SiteResult:
     fit: DailyFit | BillingFit | None
     daily: pd.DataFrame | None = None  # reporting rows up to the end of the month (days, hours or months)
     month: PeriodSavings | None = None
-    ytd: PeriodSavings | None = None  # calendar year to date
+    ytd: PeriodSavings | None = None  # contract year to date: from the contract year's first day (``ytd.start``)
     since_start: PeriodSavings | None = None
     months: list[PeriodSavings] = field(default_factory=list)
     ledger: Ledger | None = None
@@ -83,7 +125,7 @@ class SiteResult:
     verdict: SavingsVerdict | None = None  # None with g14_ok None: nothing to judge
     error: str = ""
     granularity: str = "day"  # what one row of ``daily`` is: "day" (CalTRACK daily), "hour" (TOWT), "month" (billing)
-    model: object = None  # the baseline model used (DailyModel, TowtModel or BillingModel)
+    model: BaselineModel | None = None  # the baseline model used (daily and billing: DailyModel; hourly: TowtModel)
     cvrmse_max: float = math.nan
     nmbe_max: float = math.nan
     price_days: pd.DataFrame | None = None  # per reporting day: price, hours, hours_in_file (see price_table)
@@ -91,15 +133,24 @@ class SiteResult:
     preliminary: bool = False  # the month is not over: only its days before ``cutoff`` count (foreløbig)
     weather: MonthWeather | None = None  # the report month's degree days against the normal year
     month_price_dkk_per_kwh: float = math.nan  # the month's price weighted by the building's measured use
+    last_year: LastYearMonth | None = None  # the same month a year earlier, degree-day corrected
+    floor_area_m2: float | None = None  # heated floor area, when configured (for kWh/m²)
 
     @property
     def unit(self) -> str:
         """What a reporting row is counted in: ``"days"``, ``"hours"`` or ``"months"``."""
         return UNITS[self.granularity]
 
+    def per_m2(self, kwh: float | None) -> float:
+        """``kwh`` per m² of heated floor area; NaN without a configured floor area or an amount."""
+        if not self.floor_area_m2 or kwh is None or not math.isfinite(kwh):
+            return math.nan
+        return kwh / self.floor_area_m2
+
 
 def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: dt.date,
-                  prices: PriceBasis | None = None, today: dt.date | None = None) -> SiteResult:
+                  prices: PriceBasis | None = None, today: dt.date | None = None,
+                  floor_area_m2: float | None = None) -> SiteResult:
     """Fit the baseline and compute savings (kWh and DKK) up to the end of the month starting at ``month_start``
     (for the running month: up to ``today``, see :func:`energimon.calendar.report_cutoff`).
 
@@ -107,6 +158,7 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
     ``towt_hourly`` (hours; CalTRACK hourly TOWT) or ``caltrack_billing`` (calendar months;
     CalTRACK billing method by weighted least squares, for meters read once a month).
     ``prices`` is the contract's price basis (default: :func:`~.prices.price_basis` of ``esco``).
+    ``floor_area_m2``: the site's heated floor area (``[sites.<id>] floor_area_m2``), for kWh/m².
     """
     cfg = esco.sites[site]
     gran = GRANULARITY[cfg.model]
@@ -117,7 +169,7 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
     base_rows = monthly_frame(base) if gran == "month" else base
     suff = data_sufficiency(base_rows, unit=UNITS[gran])
     res = SiteResult(site, name, cfg.carrier, suff, None, adjustments=list(cfg.adjustments), granularity=gran,
-                     cutoff=cutoff, preliminary=cutoff < month_end)
+                     cutoff=cutoff, preliminary=cutoff < month_end, floor_area_m2=floor_area_m2)
     if month_end <= esco.measure_date:
         res.error = f"the month ends before the measure date {esco.measure_date}"
         return res
@@ -131,6 +183,7 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
     balance = site_balance(store, site, cfg, esco.measure_date, cutoff)
     rep = site_frame(store, esco, site, cfg, esco.measure_date, cutoff, window, balance)
     ny = NormalYear(esco.normal_year.total, esco.normal_year.source, tuple(esco.normal_year.monthly))
+    model: BaselineModel
     if gran == "hour":
         model, daily = _hourly_rows(base, rep, cfg.adjustments, ny, esco.base_temperature_c)
     elif gran == "month":
@@ -149,17 +202,22 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
                                           rep["energy_kwh"] if gran == "month" else None))
     res.model = model
     res.daily = daily
-    _periods(res, daily, model, esco, cfg.weather_independent_share, ny, month_start, cutoff)
+    since_start = _periods(res, daily, model, esco, cfg.weather_independent_share, ny, month_start, cutoff)
     res.weather = month_weather(daily, gran, ny, esco.base_temperature_c, month_start, cutoff)
+    if cutoff > month_start:  # a month with no day over yet has nothing to compare
+        days = _last_year_days(store, esco, site, cfg, month_start, cutoff, base if gran != "hour" else None,
+                               rep if gran != "hour" else None)
+        res.last_year = last_year_month(days, daily, model, res.weather, cfg.weather_independent_share,
+                                        esco.base_temperature_c, month_start, cutoff)
     res.month_price_dkk_per_kwh = month_mean_price_dkk_per_kwh(daily, month_start)
     if cfg.guarantee_kwh_per_year is not None:
         y0, y1 = contract_year(esco.measure_date, month_end)
         res.ledger = site_ledger(daily, cfg.guarantee_kwh_per_year, y0, y1, cutoff, esco.surplus_share_municipality)
     res.cvrmse_max, res.nmbe_max = g14_thresholds(esco, gran)
-    if res.since_start.m == 0:  # nothing measured since the measure: there are no savings to judge
+    if since_start.m == 0:  # nothing measured since the measure: there are no savings to judge
         res.g14_ok, res.g14_notes = None, []
         return res
-    res.verdict = savings_verdict(model.stats, res.since_start, res.cvrmse_max, res.nmbe_max, G14_FSU_MAX_68)
+    res.verdict = savings_verdict(model.stats, since_start, res.cvrmse_max, res.nmbe_max, G14_FSU_MAX_68)
     res.g14_notes = res.verdict.notes()
     res.g14_ok = res.verdict.ok
     return res
@@ -178,7 +236,7 @@ def _daily_rows(base: pd.DataFrame, rep: pd.DataFrame, adjustments: list[Adjustm
 
 
 def _hourly_rows(base: pd.DataFrame, rep: pd.DataFrame, adjustments: list[Adjustment], ny: NormalYear,
-                 base_c: float) -> tuple[object, pd.DataFrame]:
+                 base_c: float) -> tuple[TowtModel, pd.DataFrame]:
     """CalTRACK hourly (TOWT): savings per reporting hour, with each hour's share of its day's degree days."""
     model = fit_towt_hourly(base["energy_kwh"], base["temp_mean_c"])
     idx_h = pd.DatetimeIndex(rep.index)
@@ -190,24 +248,33 @@ def _hourly_rows(base: pd.DataFrame, rep: pd.DataFrame, adjustments: list[Adjust
     return model, rows
 
 
-def _periods(res: SiteResult, daily: pd.DataFrame, model, esco: EscoSettings, share: float | None,
-             ny: NormalYear, month_start: dt.date, cutoff: dt.date) -> None:
-    """The month, the calendar year to date, the time since the measure, and every month since it."""
+def _periods(res: SiteResult, daily: pd.DataFrame, model: BaselineModel, esco: EscoSettings, share: float | None,
+             ny: NormalYear, month_start: dt.date, cutoff: dt.date) -> PeriodSavings:
+    """The month, the contract year to date, the time since the measure (returned too), and every month since it.
+
+    The year to date is the contract year's (from the measure date's anniversary that begins the contract year
+    holding the month, :func:`energimon.calendar.contract_year`), as the guarantee ledger's: the committee
+    compares the two."""
     kw = dict(normal_year=ny, weather_independent_share=share, base_c=esco.base_temperature_c,
               granularity=res.granularity)
     idx = pd.DatetimeIndex(daily.index)
     in_month = idx >= pd.Timestamp(month_start).tz_localize(LOCAL_TZ)
-    year_start = max(dt.date(month_start.year, 1, 1), esco.measure_date)
+    year_start = max(contract_year(esco.measure_date, next_month(month_start))[0], esco.measure_date)
     in_year = idx >= pd.Timestamp(year_start).tz_localize(LOCAL_TZ)
     last = cutoff - dt.timedelta(days=1)  # None below: no day of the period is over yet
     m_start = max(month_start, esco.measure_date)
-    res.month = replace(period_savings(month_start.strftime("%Y-%m"), daily[in_month], model, **kw),
+    def period(label: str, rows: pd.DataFrame) -> PeriodSavings:
+        return period_savings(label, rows, model, normal_year=ny, weather_independent_share=share,
+                              base_c=esco.base_temperature_c, granularity=res.granularity)
+
+    res.month = replace(period(month_start.strftime("%Y-%m"), daily[in_month]),
                         start=m_start, end=last if last >= m_start else None)
-    res.ytd = replace(period_savings(f"{year_start:%Y-%m-%d}..", daily[in_year], model, **kw),
+    res.ytd = replace(period(f"{year_start:%Y-%m-%d}..", daily[in_year]),
                       start=year_start, end=last if last >= year_start else None)
-    res.since_start = replace(period_savings(f"{esco.measure_date:%Y-%m-%d}..", daily, model, **kw),
-                              start=esco.measure_date, end=last)
+    since_start = replace(period(f"{esco.measure_date:%Y-%m-%d}..", daily), start=esco.measure_date, end=last)
+    res.since_start = since_start
     res.months = monthly_savings(daily, model, **kw)
+    return since_start
 
 
 def adjustment_kwh_per_day(adjustments: list[Adjustment], baseline_kwh: pd.Series, rows_per_day: int = 1) -> pd.Series:
@@ -220,7 +287,7 @@ def adjustment_kwh_per_day(adjustments: list[Adjustment], baseline_kwh: pd.Serie
         inside = (idx >= a0) & (idx < a1)
         if a.kwh_per_day is not None:
             out[inside] += a.kwh_per_day / rows_per_day
-        else:
+        elif a.percent is not None:  # the settings require one of the two
             out[inside] += baseline_kwh[inside] * a.percent / 100.0
     return out
 
@@ -252,6 +319,62 @@ def month_mean_price_dkk_per_kwh(rows: pd.DataFrame, month: dt.date) -> float:
     return float(a @ p / a.sum()) if ok.any() and a.sum() > 0 else math.nan
 
 
+def _last_year_days(store, esco: EscoSettings, site: str, cfg, month: dt.date, cutoff: dt.date,
+                    base: pd.DataFrame | None, rep: pd.DataFrame | None) -> pd.DataFrame:
+    """Daily ``energy_kwh`` and ``temp_mean_c`` of the report month's days one year earlier (see
+    :class:`LastYearMonth`): taken from the baseline's or the reporting period's days when those hold them (daily
+    frames), else read from the store."""
+    start = month.replace(year=month.year - 1)
+    end = min(start + (cutoff - month), next_month(start))
+    t0, t1 = pd.Timestamp(start).tz_localize(LOCAL_TZ), pd.Timestamp(end).tz_localize(LOCAL_TZ)
+    for frame, first, stop in ((base, esco.baseline_start, esco.baseline_end), (rep, esco.measure_date, cutoff)):
+        if frame is not None and first <= start and end <= stop:
+            idx = pd.DatetimeIndex(frame.index)
+            return frame[(idx >= t0) & (idx < t1)]
+    return site_frame(store, esco, site, cfg, start, end, "day")
+
+
+def last_year_month(days: pd.DataFrame, rows: pd.DataFrame, model: BaselineModel, weather: MonthWeather,
+                    share: float | None, base_c: float, month: dt.date, cutoff: dt.date) -> LastYearMonth:
+    """The same days last year (``days``: daily ``energy_kwh``, ``temp_mean_c``) beside this year's reporting rows
+    ``rows`` of the month, degree-day corrected to this year's weather (:func:`graddagekorrektion` with this year's
+    degree days in the place of the normal year's).  The weather-independent share ``f`` is the contract's
+    (``share``) or the baseline model's for this month, as in the normal-year correction of the savings."""
+    start = month.replace(year=month.year - 1)
+    end = min(start + (cutoff - month), next_month(start))
+    n = len(days)
+    energy = days["energy_kwh"].to_numpy(float)
+    last_kwh = float(energy.sum()) if n and np.isfinite(energy).all() else math.nan
+    temp = days["temp_mean_c"].to_numpy(float)
+    with_temp = np.isfinite(temp)
+    # degree days per day with a temperature times the days: a missing temperature is not a warm day
+    hdd = float(np.nanmean(heating_degree_days_c(temp[with_temp], base_c)) * n) \
+        if n and with_temp.sum() >= 0.9 * n else math.nan
+    this_days = (cutoff - month).days
+    this_hdd = weather.hdd_c / weather.temp_days * this_days \
+        if weather.temp_days >= 0.9 * this_days and weather.temp_days else math.nan
+    d = rows[pd.DatetimeIndex(rows.index) >= pd.Timestamp(month).tz_localize(LOCAL_TZ)]
+    actual = d["actual_kwh"].to_numpy(float)
+    this_kwh = float(actual.sum()) if len(actual) and np.isfinite(actual).all() else math.nan
+    baseline = float(d["adjusted_baseline_kwh"].sum())
+    if share is not None:
+        f = share
+    elif "base_load_kwh" in d.columns:  # the model's use without heating or cooling (hourly and billing rows)
+        f = float(d["base_load_kwh"].sum()) / baseline if baseline > 0 else 1.0
+    elif isinstance(model, DailyModel):
+        f = model.intercept_kwh_per_day * len(d) / baseline if baseline > 0 else 1.0
+    else:
+        f = 1.0
+    f = min(1.0, max(0.0, f))
+    if not (math.isfinite(hdd) and math.isfinite(this_hdd)):
+        corrected = math.nan
+    elif hdd == 0:  # no heating last year on these days: only a building without weather-dependent use compares
+        corrected = last_kwh if this_hdd == 0 or f == 1.0 else math.nan
+    else:
+        corrected = float(graddagekorrektion(last_kwh, hdd, this_hdd, f))
+    return LastYearMonth(start, end, last_kwh, hdd, this_hdd, corrected, this_kwh, f)
+
+
 def g14_thresholds(esco: EscoSettings, granularity: str) -> tuple[float, float]:
     """CV(RMSE) and |NMBE| limits for the model's data resolution (ASHRAE G14-2014: monthly 15 % / 5 %)."""
     if granularity == "hour":
@@ -265,9 +388,9 @@ def g14_thresholds(esco: EscoSettings, granularity: str) -> tuple[float, float]:
 def billing_periods(months: pd.DataFrame) -> list[tuple[pd.Timestamp, pd.Timestamp, float]]:
     """``(start, end_exclusive, kWh)`` per month row of :func:`monthly_frame` (local midnights)."""
     out = []
-    for start, row in months.iterrows():
-        end = (start.tz_localize(None) + pd.Timedelta(days=int(row["days"]))).tz_localize(LOCAL_TZ)
-        out.append((start, end, float(row["energy_kwh"])))
+    for start, days, kwh in zip(pd.DatetimeIndex(months.index), months["days"], months["energy_kwh"], strict=True):
+        end = (start.tz_localize(None) + pd.Timedelta(days=int(days))).tz_localize(LOCAL_TZ)
+        out.append((start, end, float(kwh)))
     return out
 
 

@@ -6,13 +6,18 @@ Renders accounts computed by :func:`energimon.analytics.co2.co2_accounts`; compu
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from energimon.analytics.co2 import Co2Account
+from energimon.analytics.esco.evaluation import SiteResult
 from energimon.analytics.esco.settings import EscoSettings
 from energimon.analytics.report.document import Section, Table
 from energimon.analytics.report.numbers import fmt_number
 
-TEXT = {
+COLUMNS = {"da": ["Bygning", "Forbrug kWh", "CO₂ kg", "g/kWh", "Metode", "Dækning", "Undgået CO₂ kg"],
+           "en": ["Building", "Use kWh", "CO₂ kg", "g/kWh", "Method", "Coverage", "Avoided CO₂ kg"]}
+
+TEXT: dict[str, dict[str, str]] = {
     "heading": {"da": "CO₂-regnskab for alt forbrug", "en": "CO₂ account of all consumption"},
     "intro": {"da": "Udledningen fra hele månedens forbrug, ved siden af den undgåede udledning fra besparelsen. "
                     "El: time for time, forbrug fra nettet × nettets CO₂-intensitet i timen ({series}, Energinet, "
@@ -24,8 +29,6 @@ TEXT = {
                     "Energinet, Energi Data Service CO2Emis; location-based, GHG Protocol Scope 2). District "
                     "heating and electricity without an hourly intensity: the contract's declared factor. Hours "
                     "without consumption or intensity are left out and shown in the coverage."},
-    "cols": {"da": ["Bygning", "Forbrug kWh", "CO₂ kg", "g/kWh", "Metode", "Dækning", "Undgået CO₂ kg"],
-             "en": ["Building", "Use kWh", "CO₂ kg", "g/kWh", "Method", "Coverage", "Avoided CO₂ kg"]},
     "hourly": {"da": "time for time", "en": "hourly"},
     "declared": {"da": "faktor {year}", "en": "factor {year}"},
     "none": {"da": "ingen faktor", "en": "no factor"},
@@ -33,19 +36,25 @@ TEXT = {
 }
 
 
-def _t(key: str, lang: str) -> str | list[str]:
+def _t(key: str, lang: str) -> str:
     return TEXT[key][lang if lang in ("da", "en") else "da"]
 
 
-def co2_section(accounts: list[Co2Account], esco: EscoSettings, results, names: dict[str, str], lang: str = "da",
-                avoided_kg=None) -> tuple[Section, list[list]] | None:
+def _columns(lang: str) -> list[str]:
+    return list(COLUMNS[lang if lang in ("da", "en") else "da"])
+
+
+def co2_section(accounts: list[Co2Account], esco: EscoSettings, results: list[SiteResult], names: dict[str, str],
+                lang: str = "da", avoided_kg: Callable[[SiteResult], float] | None = None
+                ) -> tuple[Section, list[list[object]]] | None:
     """The report's section and CSV rows (site, carrier, method, kWh, kg, periods, counted, avoided kg), or None
     when the contract has no ``co2_intensity`` (the report then stays as it was).  ``accounts``: one per result,
     in the same order."""
     if not esco.co2_intensity:
         return None
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
-    rows, csv_rows = [], []
+    rows: list[list[str]] = []
+    csv_rows: list[list[object]] = []
     tot_kwh = tot_kg = tot_avoided = 0.0
     for r, acc in zip(results, accounts, strict=True):
         avoided = avoided_kg(r) if avoided_kg is not None and r.month else math.nan
@@ -61,7 +70,7 @@ def co2_section(accounts: list[Co2Account], esco: EscoSettings, results, names: 
                  "", "", f0(tot_avoided)])
     sec = Section(_t("heading", lang), new_page=False)
     sec.text(_t("intro", lang).format(series=esco.co2_intensity))
-    sec.table(Table(list(_t("cols", lang)), rows, bold_last_row=True, col_widths=[2.2, 1, 1, 0.7, 1.1, 0.8, 1.1]))
+    sec.table(Table(_columns(lang), rows, bold_last_row=True, col_widths=[2.2, 1, 1, 0.7, 1.1, 0.8, 1.1]))
     return sec, csv_rows
 
 

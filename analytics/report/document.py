@@ -27,9 +27,18 @@ class Chart:
 
 
 @dataclass
+class Term:
+    """A term in bold on a line of its own with its explanation below it (a glossary entry, a question and its
+    answer)."""
+
+    term: str
+    text: str
+
+
+@dataclass
 class Section:
     heading: str
-    blocks: list[str | Table | Chart] = field(default_factory=list)
+    blocks: list[str | Table | Chart | Term] = field(default_factory=list)
     new_page: bool = True
 
     def text(self, line: str) -> Section:
@@ -42,6 +51,10 @@ class Section:
 
     def chart(self, c: Chart) -> Section:
         self.blocks.append(c)
+        return self
+
+    def term(self, term: str, text: str) -> Section:
+        self.blocks.append(Term(term, text))
         return self
 
 

@@ -29,7 +29,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "site": {"da": "Bygning", "en": "Building"},
     "period": {"da": "Periode", "en": "Period"},
     "month": {"da": "Måned", "en": "Month"},
-    "ytd": {"da": "År til dato", "en": "Year to date"},
+    "ytd": {"da": "Kontraktår til dato", "en": "Contract year to date"},
+    "ytd_note": {"da": "Kontraktår til dato: fra {start} til og med {end} (kontraktåret begynder hvert år på "
+                       "idriftsættelsesdatoen {measure}; garantien opgøres pr. kontraktår).",
+                 "en": "Contract year to date: from {start} up to and including {end} (the contract year begins each "
+                       "year on the measure date {measure}; the guarantee is settled per contract year)."},
     "since_start": {"da": "Siden start", "en": "Since start"},
     "days": {"da": "Dage (data/alle)", "en": "Days (data/all)"},
     "hours": {"da": "Timer (data/alle)", "en": "Hours (data/all)"},
@@ -206,6 +210,87 @@ TEXTS: dict[str, dict[str, str]] = {
     "g14_none": {"da": "ASHRAE Guideline 14: ikke vurderet — ingen målte data siden idriftsættelsen.",
                  "en": "ASHRAE Guideline 14: not assessed — no measured data since the measure date."},
     "preliminary": {"da": "FORELØBIG", "en": "PRELIMINARY"},
+    # page 1: the summary for a committee, in plain words
+    "summary": {"da": "Sammenfatning", "en": "Summary"},
+    "sum_month": {
+        "da": "I {month} brugte {what} {actual} kWh. Uden energiforbedringerne ville forbruget efter beregningen "
+              "have været {baseline} kWh (justeret for vejret). Besparelsen er {savings} kWh, svarende til {dkk} kr. "
+              "og {co2} kg CO₂.",
+        "en": "In {month} {what} used {actual} kWh. Without the energy improvements the use would, by the "
+              "calculation, have been {baseline} kWh (adjusted for the weather). The saving is {savings} kWh, worth "
+              "{dkk} DKK and {co2} kg CO₂."},
+    "sum_what_one": {"da": "bygningen", "en": "the building"},
+    "sum_what_many": {"da": "de {n} bygninger", "en": "the {n} buildings"},
+    "sum_partial": {"da": "Tallene omfatter kun bygningerne med nok måledata ({k} af {n}).",
+                    "en": "The figures cover only the buildings with enough meter data ({k} of {n})."},
+    "sum_ytd": {"da": "I kontraktåret til dato (kontraktår fra {start}) er besparelsen {savings} kWh og {dkk} kr.",
+                "en": "In the contract year to date (contract year from {start}) the saving is {savings} kWh and "
+                      "{dkk} DKK."},
+    "sum_guarantee": {"da": "Garantien for kontraktåret til dato er {guaranteed} kWh; {status}",
+                      "en": "The guarantee for the contract year to date is {guaranteed} kWh; {status}"},
+    "sum_guarantee_met": {"da": "den er nået med {surplus} kWh i overskud.",
+                          "en": "it is met with a surplus of {surplus} kWh."},
+    "sum_guarantee_short": {"da": "der mangler {shortfall} kWh, som ESCO'en betaler efter kontrakten.",
+                            "en": "{shortfall} kWh are missing, which the ESCO pays under the contract."},
+    "sum_holds": {"da": "Holder besparelsen statistisk?", "en": "Does the saving hold statistically?"},
+    "sum_demonstrated": {
+        "da": "Ja. Siden start er der sparet {savings} kWh, og med 90 % sikkerhed ligger besparelsen mellem {low} og "
+              "{high} kWh — altså over nul. Besparelsen er påvist.",
+        "en": "Yes. Since the start {savings} kWh have been saved, and with 90 % confidence the saving lies between "
+              "{low} and {high} kWh — above zero. The saving is demonstrated."},
+    "sum_not_demonstrable": {
+        "da": "Ikke endnu. Siden start er den beregnede besparelse {savings} kWh, men med 90 % sikkerhed ligger den "
+              "mellem {low} og {high} kWh, og det interval rummer nul. Besparelsen er derfor ikke påviselig: det "
+              "betyder ikke, at der ingen besparelse er, men at målingerne endnu ikke kan skelne den fra nul.",
+        "en": "Not yet. Since the start the computed saving is {savings} kWh, but with 90 % confidence it lies "
+              "between {low} and {high} kWh, an interval that holds zero. The saving is therefore not demonstrable: "
+              "that does not mean there is no saving, only that the measurements cannot yet tell it from zero."},
+    "sum_increase": {
+        "da": "Nej. Siden start bruger bygningerne mere, end de ville have gjort uden forbedringerne: {savings} kWh, "
+              "med 90 % sikkerhed mellem {low} og {high} kWh. Det er et påviseligt merforbrug.",
+        "en": "No. Since the start the buildings use more than they would have without the improvements: "
+              "{savings} kWh, with 90 % confidence between {low} and {high} kWh. That is a demonstrable increase."},
+    "sum_no_data": {"da": "Det kan ikke vurderes endnu: der er ingen målte data siden start.",
+                    "en": "It cannot be judged yet: there are no measured data since the start."},
+    "sum_model_warning": {
+        "da": "Bemærk: for {names} opfylder beregningsmodellen ikke kravene i ASHRAE Guideline 14; deres tal er "
+              "vejledende (se bygningens side).",
+        "en": "Note: for {names} the calculation model does not meet ASHRAE Guideline 14; their figures are "
+              "indicative (see the building's page)."},
+    "sum_last_year": {
+        "da": "Sammenlignet med {month} sidste år, korrigeret for vejret med graddage, brugte {what} {change}.",
+        "en": "Compared with {month} last year, corrected for the weather with degree days, {what} used {change}."},
+    "sum_less": {"da": "{p} mindre", "en": "{p} less"},
+    "sum_more": {"da": "{p} mere", "en": "{p} more"},
+    "sum_table": {"da": "Bygningerne i {month}", "en": "The buildings in {month}"},
+    "sum_col_verdict": {"da": "Besparelsen siden start", "en": "The saving since start"},
+    "sum_col_last_year": {"da": "Forbrug mod sidste år", "en": "Use vs. last year"},
+    "sum_col_m2": {"da": "Forbrug kWh/m²", "en": "Use kWh/m²"},
+    "sum_footnote": {
+        "da": "Besparelsen siden start er påvist, når hele 90 %-usikkerhedsintervallet ligger over nul; ikke "
+              "påviselig, når intervallet rummer nul. Sammenligningen med sidste år er korrigeret til i års vejr "
+              "(graddage). Ordforklaring på næste side; detaljer pr. bygning bagefter.",
+        "en": "The saving since start is demonstrated when the whole 90 % uncertainty interval lies above zero; not "
+              "demonstrable when the interval holds zero. The comparison with last year is corrected to this year's "
+              "weather (degree days). Glossary on the next page; details per building after it."},
+    "glossary": {"da": "Ordforklaring", "en": "Glossary"},
+    "last_year_line": {
+        "da": "Samme måned sidste år ({period}): {last} kWh ved {hdd_last} graddage; korrigeret til i års {hdd_this} "
+              "graddage {corrected} kWh (vejruafhængig andel {f}). I år: {this} kWh — {change} ift. sidste år.",
+        "en": "Same month last year ({period}): {last} kWh at {hdd_last} degree days; corrected to this year's "
+              "{hdd_this} degree days {corrected} kWh (weather-independent share {f}). This year: {this} kWh — "
+              "{change} vs. last year."},
+    "last_year_none": {"da": "Samme måned sidste år ({period}): kan ikke sammenlignes ({why}).",
+                       "en": "Same month last year ({period}): no comparison ({why})."},
+    "last_year_no_data": {"da": "ikke fuldstændige målerdata for alle dage",
+                          "en": "not complete meter data on every day"},
+    "last_year_no_temp": {"da": "for få dage med udetemperatur", "en": "too few days with an outdoor temperature"},
+    "last_year_no_hdd": {"da": "ingen graddage sidste år at korrigere med",
+                         "en": "no degree days last year to correct with"},
+    "per_m2_line": {"da": "Forbrug pr. m² (etageareal {area} m²): {month_m2} kWh/m² i {month}, {ytd_m2} kWh/m² i "
+                          "kontraktåret til dato; besparelse {sav_m2} kWh/m² i {month}.",
+                    "en": "Use per m² (floor area {area} m²): {month_m2} kWh/m² in {month}, {ytd_m2} kWh/m² in the "
+                          "contract year to date; saving {sav_m2} kWh/m² in {month}."},
     "preliminary_title": {"da": "foreløbig", "en": "preliminary"},
     "preliminary_note": {
         "da": "Foreløbig rapport: {month} er ikke slut. Tallene omfatter kun de afsluttede dage til og med {last} "
@@ -295,7 +380,7 @@ ABOUT: dict[str, dict[str, str]] = {
     "hour": {"da": "time", "en": "hour"},
     "month": {"da": "måned", "en": "month"},
     "period_month": {"da": "Måned", "en": "Month"},
-    "period_ytd": {"da": "År til dato", "en": "Year to date"},
+    "period_ytd": {"da": "Kontraktår til dato", "en": "Contract year to date"},
     "period_since_start": {"da": "Siden start", "en": "Since start"},
     "status_ok": {"da": "ok", "en": "ok"},
     "status_no_data": {"da": "ingen data", "en": "no data"},
@@ -309,6 +394,84 @@ ABOUT: dict[str, dict[str, str]] = {
     "district_heating": {"da": "fjernvarme", "en": "district heating"},
 }
 """Words of the XLSX workbook's sheets (sheet names, the "Om rapporten" sheet)."""
+
+
+GLOSSARY: list[tuple[dict[str, str], dict[str, str]]] = [
+    ({"da": "Baseline", "en": "Baseline"},
+     {"da": "Det forbrug, bygningen ville have haft uden energiforbedringerne. Det beregnes ud fra forbrug og "
+            "udetemperatur i en periode før forbedringerne (baselineperioden) og regnes om til vejret i dag.",
+      "en": "The use the building would have had without the energy improvements. It is worked out from use and "
+            "outdoor temperature in a period before the improvements (the baseline period) and recalculated for "
+            "today's weather."}),
+    ({"da": "IPMVP Option C", "en": "IPMVP Option C"},
+     {"da": "Den internationale metode til at opgøre besparelser ud fra hele bygningens målte forbrug: besparelsen "
+            "er baseline (justeret for vejr og ændringer i brugen) minus det faktiske forbrug.",
+      "en": "The international method for determining savings from the whole building's metered use: the saving is "
+            "the baseline (adjusted for weather and changes in use) minus the actual use."}),
+    ({"da": "Graddage", "en": "Degree days"},
+     {"da": "Et mål for, hvor koldt det har været: hvert døgn tæller med, hvor mange grader middeltemperaturen lå "
+            "under {base} °C. Flere graddage betyder mere opvarmning, så perioder med forskelligt vejr kan "
+            "sammenlignes (graddagekorrektion).",
+      "en": "A measure of how cold it has been: each day counts the degrees its mean temperature lay below "
+            "{base} °C. More degree days mean more heating, so periods with different weather can be compared "
+            "(degree-day correction)."}),
+    ({"da": "Normalår", "en": "Normal year"},
+     {"da": "Et gennemsnitligt års vejr ({total} graddage). Besparelsen i normalår er regnet om til dette vejr, så "
+            "år med milde og kolde vintre kan sammenlignes.",
+      "en": "An average year's weather ({total} degree days). The normal-year saving is recalculated for this "
+            "weather, so years with mild and cold winters can be compared."}),
+    ({"da": "Kontraktår", "en": "Contract year"},
+     {"da": "Et år regnet fra idriftsættelsesdatoen ({measure}); garantien opgøres for hvert kontraktår.",
+      "en": "A year counted from the measure date ({measure}); the guarantee is settled for each contract year."}),
+    ({"da": "CUSUM", "en": "CUSUM"},
+     {"da": "Den løbende sum af besparelsen siden start. En jævnt stigende kurve er en stabil besparelse; flader den "
+            "ud eller falder, er besparelsen blevet mindre.",
+      "en": "The running total of the saving since the start. A steadily rising curve is a steady saving; if it "
+            "levels off or falls, the saving has shrunk."}),
+    ({"da": "Usikkerhed 68 % / 90 %", "en": "Uncertainty 68 % / 90 %"},
+     {"da": "Intervallet omkring besparelsen, som den sande besparelse ligger i med 68 % eller 90 % sikkerhed. "
+            "Rummer 90 %-intervallet nul, er besparelsen ikke påviselig — hvilket ikke er det samme som ingen "
+            "besparelse.",
+      "en": "The interval around the saving that holds the true saving with 68 % or 90 % confidence. If the 90 % "
+            "interval holds zero, the saving is not demonstrable — which is not the same as no saving."}),
+    ({"da": "CV(RMSE)", "en": "CV(RMSE)"},
+     {"da": "Hvor meget baselinemodellen typisk rammer ved siden af det målte forbrug i baselineperioden, i procent "
+            "af forbruget. Jo lavere, jo mere præcis; ASHRAE Guideline 14 sætter en øvre grænse.",
+      "en": "How far the baseline model typically misses the metered use in the baseline period, as a percentage of "
+            "the use. The lower, the more precise; ASHRAE Guideline 14 sets an upper limit."}),
+    ({"da": "NMBE", "en": "NMBE"},
+     {"da": "Om modellen i baselineperioden systematisk rammer for højt eller for lavt (den gennemsnitlige fejl i "
+            "procent af forbruget). Tæt på 0 % er godt.",
+      "en": "Whether the model is systematically too high or too low in the baseline period (the mean error as a "
+            "percentage of the use). Close to 0 % is good."}),
+    ({"da": "ρ (rho)", "en": "ρ (rho)"},
+     {"da": "Hvor meget en dags afvigelse fra modellen ligner den foregående dags (autokorrelation). Jo større ρ, "
+            "jo mindre ny viden giver hver dag, og jo større bliver usikkerheden.",
+      "en": "How much a day's deviation from the model resembles the previous day's (autocorrelation). The larger "
+            "ρ, the less new information each day brings, and the larger the uncertainty."}),
+    ({"da": "n′", "en": "n′"},
+     {"da": "Antallet af reelt uafhængige målinger i baselineperioden, når der er taget højde for ρ. Usikkerheden "
+            "beregnes med n′ i stedet for antallet af dage.",
+      "en": "The number of truly independent measurements in the baseline period once ρ is taken into account. The "
+            "uncertainty is computed with n′ instead of the number of days."}),
+    ({"da": "FSU", "en": "FSU"},
+     {"da": "Usikkerheden (ved 68 % sikkerhed) i procent af besparelsen (Fractional Savings Uncertainty). ASHRAE "
+            "Guideline 14 kræver under 50 %, før besparelsen er præcis nok at afregne efter.",
+      "en": "The uncertainty (at 68 % confidence) as a percentage of the saving (Fractional Savings Uncertainty). "
+            "ASHRAE Guideline 14 requires less than 50 % before the saving is precise enough to settle on."}),
+    ({"da": "ASHRAE Guideline 14", "en": "ASHRAE Guideline 14"},
+     {"da": "Den amerikanske vejledning i at måle energibesparelser, som kontrakten henviser til: krav til "
+            "modellens præcision (CV(RMSE), NMBE) og til besparelsens usikkerhed (FSU).",
+      "en": "The American guideline for measuring energy savings that the contract refers to: requirements on the "
+            "model's precision (CV(RMSE), NMBE) and on the saving's uncertainty (FSU)."}),
+]
+"""The report's glossary: each term in one or two plain sentences (``{base}``, ``{total}``, ``{measure}`` filled
+from the contract)."""
+
+
+def month_label(year: int, month: int, lang: str = "da") -> str:
+    """A month on a chart's axis, the same in every chart: "mar 26" (da), "Mar 26" (en)."""
+    return f"{MONTHS[lang][month - 1][:3]} {year % 100:02d}"
 
 
 def tr(key: str, lang: str = "da", **kw) -> str:

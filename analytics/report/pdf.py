@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,7 +27,7 @@ import matplotlib
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from energimon.analytics.report.document import Chart, Report, Table
+from energimon.analytics.report.document import Chart, Report, Table, Term
 
 log = logging.getLogger("energimon.report")
 # fontTools (matplotlib subsets the fonts with it for every PDF) logs each table it touches at INFO: 30 lines a
@@ -70,7 +71,7 @@ def report_fonts() -> dict[str, list[str]]:
 
 
 def _reduce_font(source: Path, target: Path, family: str) -> None:
-    from fontTools import subset
+    from fontTools import subset  # type: ignore[import-untyped]  # fontTools ships no type information
 
 
     options = subset.Options(glyph_names=True, notdef_outline=True, name_IDs=["*"], name_languages=["*"],
@@ -104,6 +105,9 @@ WRAP = 105
 TABLE_PT = 7.0
 MONO_ADVANCE_EM = 1233 / 2048  # DejaVu Sans Mono: every glyph 1233 units wide, 2048 units per em
 TABLE_GAP = 0.012  # below a table
+TERM_GAP = 0.008  # below a term and its explanation
+HEADING_WRAP = 64  # characters of a 12 pt bold heading on a line (wider capitals included)
+HEADING_LINE = 0.02
 
 
 # -- layout: where everything goes, without drawing (pages, and the page each section starts on) -------
@@ -135,13 +139,17 @@ def _pages(report: Report) -> list[list[tuple[float, object]]]:
         if sec.new_page and k:
             new_page()
         pages[-1].append((y, ("heading", sec.heading)))
-        y -= 0.03
+        y -= 0.03 + HEADING_LINE * (len(_heading_lines(sec.heading)) - 1)
         for block in sec.blocks:
             if isinstance(block, Table):
                 start, n = 0, max(1, len(block.rows))
+                heights = _row_heights(block)
                 while start < n:
                     head = _table_head_height(block) + (LINE if block.title and start == 0 else 0)
-                    fit = int((y - BOTTOM - head - TABLE_GAP) // ROW)
+                    room, fit = y - BOTTOM - head - TABLE_GAP, 0
+                    while start + fit < n and room >= heights[start + fit]:
+                        room -= heights[start + fit]
+                        fit += 1
                     if fit < min(n - start, 3) and y < TOP:  # not even a few rows here: a new page
                         new_page()
                         continue
@@ -165,6 +173,10 @@ def _pages(report: Report) -> list[list[tuple[float, object]]]:
 def page_count(report: Report) -> int:
     """How many pages :func:`render_pdf` writes for ``report``."""
     return len(_pages(report))
+
+
+def _heading_lines(heading: str) -> list[str]:
+    return textwrap.wrap(heading, HEADING_WRAP) or [""]
 
 
 def _subtitle_lines(report: Report) -> list[str]:
@@ -223,12 +235,19 @@ def _draw(fig: Figure, report: Report, y: float, item, mono: list[str]) -> None:
             y -= 0.021
         return
     if isinstance(item, tuple) and item[0] == "heading":
-        fig.text(LEFT, y, item[1], fontsize=12, weight="bold", va="top")
+        for k, line in enumerate(_heading_lines(item[1])):  # a long building name wraps, never runs off the page
+            fig.text(LEFT, y - HEADING_LINE * k, line, fontsize=12, weight="bold", va="top")
         return
     if isinstance(item, str):
         for line in _lines(item):
             fig.text(LEFT, y, line, fontsize=8, va="top")
             y -= LINE
+        return
+    if isinstance(item, Term):
+        fig.text(LEFT, y, item.term, fontsize=8.5, weight="bold", va="top")
+        for line in _lines(item.text):
+            y -= LINE
+            fig.text(LEFT, y, line, fontsize=8, va="top")
         return
     if isinstance(item, _TablePart):
         _draw_table(fig, item, y, mono)
@@ -245,10 +264,16 @@ def _draw(fig: Figure, report: Report, y: float, item, mono: list[str]) -> None:
     raise TypeError(f"unknown block {type(item).__name__}")
 
 
-# -- tables: a row is one line of fixed-width text -----------------------------------------------------------
+# -- tables: a row is a line of fixed-width text (or a few, when a long name wraps) --------------------------
 # matplotlib lays out and draws every string on its own (about 2 ms each); a table as a grid of cells was
-# ~70 strings a building page.  Here the header is a few lines and each row one line, in DejaVu Sans Mono,
+# ~70 strings a building page.  Here the header is a few lines and each row a line, in DejaVu Sans Mono,
 # with the columns padded to their width — the same numbers, a few strings a table.
+PAD = 3  # characters around a cell's text: at least one on its left, two on its right (clear of the borders)
+WRAP_MIN = 20  # a column of long texts (building names) is wrapped down to this many characters, no narrower
+ROW_LINE = 0.0125  # each further line of a row whose text wraps
+_KEEP = "\u00a0"  # holds "90 %" together while a header is wrapped
+
+
 def _fractions(block: Table) -> list[float]:
     widths = block.col_widths or [1.0] * len(block.columns)
     return [w / sum(widths) for w in widths]
@@ -259,17 +284,58 @@ def _table_chars() -> int:
     return int((RIGHT - LEFT) * A4_IN[0] * 72 / (TABLE_PT * MONO_ADVANCE_EM))
 
 
+def _header_words(col: str) -> list[str]:
+    """The pieces a header may wrap between: words, and the parts of a hyphenated word ("Egetforbrugs-")."""
+    return re.split(r" |(?<=-)(?=\w)", _keep_units(col))
+
+
+def _keep_units(text: str) -> str:
+    """A number's unit stays with it when a header wraps: "Usikkerhed 68 %" never leaves "%" on a line alone."""
+    return _UNIT.sub(lambda m: _KEEP + m.group(1), text)
+
+
+_UNIT = re.compile(r" (%|°C)(?=\s|\)|$)")
+
+
 @lru_cache(maxsize=256)
 def _column_chars(columns: tuple[str, ...], widths: tuple[float, ...], rows: tuple[tuple[str, ...], ...]) -> list[int]:
-    """Characters per column: what its longest cell and header word need (+2 for the gap), and the page's
-    remaining width shared in proportion to the column widths (so headers wrap as little as before)."""
-    total = _table_chars()
-    need = [max([len(r[i]) for r in rows] + [max((len(w) for w in col.split()), default=1)]) + 2
-            for i, col in enumerate(columns)]
-    spare = total - sum(need)
+    """Characters per column: what its longest cell and its header need (+ padding), the page's remaining width
+    shared in proportion to the column widths.  A header gets room for two lines where the page allows it (else
+    for its longest word); a table too wide for the page wraps its longest text columns (names) first, down to
+    :data:`WRAP_MIN` characters, and only then gets a smaller font."""
+    words = [max((len(w) for w in _header_words(col)), default=1) for col in columns]
+    two_lines = [max(w, -(-len(col) // 2) + 1) for w, col in zip(words, columns, strict=True)]
+    need = _fit(columns, rows, two_lines)
+    if sum(need) > _table_chars():
+        need = _fit(columns, rows, words)
+    spare = _table_chars() - sum(need)
     if spare > 0:
         need = [n + int(spare * w / sum(widths)) for n, w in zip(need, widths, strict=True)]
     return need
+
+
+def _fit(columns: tuple[str, ...], rows: tuple[tuple[str, ...], ...], head: list[int]) -> list[int]:
+    """Column widths for headers of ``head`` characters: the longest cells, text columns wrapped while the table
+    is wider than the page."""
+    total = _table_chars()
+    longest = [max([len(r[i]) for r in rows] + [head[i]]) for i in range(len(columns))]
+    need = [n + PAD for n in longest]
+    excess = sum(need) - total
+    while excess > 0:
+        # the widest column that may still wrap: a text column (cells with spaces), not numbers
+        wrappable = [i for i in range(len(columns)) if need[i] - PAD > max(WRAP_MIN, head[i])
+                     and any(" " in r[i].strip() and not _numeric(r[i]) for r in rows)]
+        if not wrappable:
+            break
+        i = max(wrappable, key=lambda k: need[k])
+        cut = min(excess, need[i] - (max(WRAP_MIN, head[i]) + PAD))
+        need[i] -= cut
+        excess -= cut
+    return need
+
+
+def _numeric(cell: str) -> bool:
+    return any(ch.isdigit() for ch in cell) and not any(ch.isalpha() for ch in cell.replace("kWh", ""))
 
 
 def _cells(block: Table) -> tuple[tuple[str, ...], ...]:
@@ -280,8 +346,9 @@ def _cells(block: Table) -> tuple[tuple[str, ...], ...]:
 def _layout_table(block: Table) -> tuple[list[int], list[str]]:
     widths = tuple(block.col_widths or [1.0] * len(block.columns))
     chars = _column_chars(tuple(block.columns), widths, _cells(block))
-    header_cols = [textwrap.wrap(c, max(1, n - 2), break_long_words=False) or [""] for c, n in
-                   zip(block.columns, chars, strict=True)]
+    header_cols = [[w.replace(_KEEP, " ") for w in textwrap.wrap(_keep_units(c), max(1, n - PAD),
+                                                                   break_long_words=False)] or [""]
+                   for c, n in zip(block.columns, chars, strict=True)]
     depth = max(len(h) for h in header_cols)
     header = []
     for k in range(depth):
@@ -290,18 +357,31 @@ def _layout_table(block: Table) -> tuple[list[int], list[str]]:
     return chars, header
 
 
+def _row_lines(cells: tuple[str, ...], chars: list[int]) -> list[str]:
+    """A row as one line, or a few when a cell is wider than its column (it wraps, never runs into the next)."""
+    wrapped = [textwrap.wrap(c, max(1, n - PAD)) if len(c) > n - PAD else [c] for c, n in zip(cells, chars,
+                                                                                              strict=True)]
+    depth = max(len(w) for w in wrapped)
+    return [_row_text([w[k] if k < len(w) else "" for w in wrapped], chars) for k in range(depth)]
+
+
 def _row_text(cells, chars: list[int]) -> str:
     first = f" {cells[0]}".ljust(chars[0])
-    return first + "".join(c.rjust(n - 1) + " " for c, n in zip(cells[1:], chars[1:], strict=True))
+    return first + "".join(c.rjust(n - 2) + "  " for c, n in zip(cells[1:], chars[1:], strict=True))
+
+
+def _row_heights(block: Table) -> list[float]:
+    chars = _layout_table(block)[0]
+    return [ROW + ROW_LINE * (len(_row_lines(r, chars)) - 1) for r in _cells(block)]
 
 
 def _table_head_height(block: Table) -> float:
-    return HEADER_LINE * len(_layout_table(block)[1]) + 0.004
+    return HEADER_LINE * len(_layout_table(block)[1]) + 0.008
 
 
 def _part_height(part: _TablePart) -> float:
     return (LINE if part.title and part.table.title else 0) + _table_head_height(part.table) + \
-        ROW * (part.end - part.start) + TABLE_GAP
+        sum(_row_heights(part.table)[part.start:part.end]) + TABLE_GAP
 
 
 def _draw_table(fig: Figure, part: _TablePart, y: float, mono: list[str]) -> None:
@@ -314,23 +394,27 @@ def _draw_table(fig: Figure, part: _TablePart, y: float, mono: list[str]) -> Non
         y -= LINE
     chars, header = _layout_table(block)
     total = sum(chars)
-    size = TABLE_PT * min(1.0, _table_chars() / total)  # a table wider than the page: a smaller font
+    size = TABLE_PT * min(1.0, _table_chars() / total)  # a table still wider than the page: a smaller font
     width = total * size * MONO_ADVANCE_EM / 72 / A4_IN[0]
     head_h = _table_head_height(block)
     rows = _cells(block)[part.start:part.end]
-    bottom = y - head_h - ROW * len(rows)
+    heights = _row_heights(block)[part.start:part.end]
+    tops = [y - head_h - sum(heights[:k]) for k in range(len(rows) + 1)]
+    bottom = tops[-1]
     fig.add_artist(Rectangle((LEFT, y - head_h), width, head_h, facecolor="#e8eef4", edgecolor="none"))
     xs = [LEFT + width * sum(chars[:k]) / total for k in range(len(chars) + 1)]
-    ys = [y, y - head_h, *(y - head_h - ROW * (k + 1) for k in range(len(rows)))]
-    segments = [[(LEFT, yy), (LEFT + width, yy)] for yy in ys] + [[(x, y), (x, bottom)] for x in xs]
+    segments = [[(LEFT, yy), (LEFT + width, yy)] for yy in [y, *tops]] + [[(x, y), (x, bottom)] for x in xs]
     fig.add_artist(LineCollection(segments, linewidths=0.3, colors="black"))
-    for k, line in enumerate(header):
-        fig.text(LEFT, y - 0.002 - HEADER_LINE * (k + 0.5), line, fontsize=size, family=mono, weight="bold",
+    for k, line in enumerate(header):  # padded: a line's worth of room above the first and below the last
+        fig.text(LEFT, y - 0.004 - HEADER_LINE * (k + 0.5), line, fontsize=size, family=mono, weight="bold",
                  va="center")
     for k, cells in enumerate(rows):
         bold = block.bold_last_row and part.start + k == len(block.rows) - 1
-        fig.text(LEFT, y - head_h - ROW * (k + 0.5), _row_text(cells, chars), fontsize=size, family=mono,
-                 weight="bold" if bold else "normal", va="center")
+        lines = _row_lines(cells, chars)
+        first = tops[k] - (heights[k] - ROW_LINE * (len(lines) - 1)) / 2
+        for j, line in enumerate(lines):
+            fig.text(LEFT, first - ROW_LINE * j, line, fontsize=size, family=mono,
+                     weight="bold" if bold else "normal", va="center")
 
 
 def _lines(text: str) -> list[str]:
@@ -342,4 +426,6 @@ def _height(block) -> float:
         return LINE * len(_lines(block))
     if isinstance(block, Chart):
         return block.height + 0.01
+    if isinstance(block, Term):
+        return LINE * (1 + len(_lines(block.text))) + TERM_GAP
     raise TypeError(f"unknown block {type(block).__name__}")

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from energimon.analytics.co2 import co2_accounts, co2_kg
-from energimon.analytics.esco.evaluation import SiteResult, evaluate_site
-from energimon.analytics.esco.ledger import portfolio_cusum, portfolio_ledger
+from energimon.analytics.esco.evaluation import LastYearMonth, SiteResult, evaluate_site
+from energimon.analytics.esco.ledger import Ledger, portfolio_cusum, portfolio_ledger
 from energimon.analytics.esco.prices import PriceBasis, price_basis, price_gaps
 from energimon.analytics.report import xlsx_out
 from energimon.analytics.report.csv_out import write_csv
@@ -29,15 +29,24 @@ from energimon.analytics.report.document import Chart, Report, Section, Table
 from energimon.analytics.report.i18n import (
     ABOUT,
     COLUMNS,
+    GLOSSARY,
     MONTHS,
     PRELIMINARY_SUFFIX,
+    month_label,
     month_name,
     preliminary_text,
     tr,
 )
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
 from energimon.analytics.report.pdf import merge_pdfs, page_count, render_pdf
-from energimon.analytics.savings import MIN_PERIOD_COVERAGE, PeriodSavings, portfolio_total, savings_verdict_code
+from energimon.analytics.savings import (
+    MIN_PERIOD_COVERAGE,
+    PeriodSavings,
+    PortfolioTotal,
+    portfolio_total,
+    savings_verdict_code,
+)
+from energimon.analytics.towt import TowtModel
 from energimon.calendar import contract_year, next_month, report_cutoff
 from energimon.calendar import today as local_today
 
@@ -108,6 +117,7 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
     if unknown:
         raise ValueError(f"not in [esco.sites]: {', '.join(unknown)}; configured: {', '.join(esco.sites)}")
     names = {sid: settings.sites[sid].name if sid in settings.sites else sid for sid in chosen}
+    areas = {sid: settings.sites[sid].floor_area_m2 if sid in settings.sites else None for sid in chosen}
     today = today or local_today()
     if month > today:
         raise ValueError(f"{month:%Y-%m} has not begun (today is {today.isoformat()}): there is nothing to report")
@@ -120,17 +130,20 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
                                    initargs=(settings.store,))
     try:
-        return _generate(settings, store, month, chosen, names, out_dir, lang, sep, decimal_comma, progress,
+        return _generate(settings, store, month, chosen, names, areas, out_dir, lang, sep, decimal_comma, progress,
                          workers, per_site_pdf, today, cutoff, preliminary, prices, pool)
     finally:
         if pool is not None:
             pool.shutdown()
 
 
-def _generate(settings, store, month, chosen, names, out_dir, lang, sep, decimal_comma, progress, workers,
-              per_site_pdf, today, cutoff, preliminary, prices, pool) -> SavingsReportFiles:
+def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[str, str],
+              areas: dict[str, float | None], out_dir: Path | None, lang: str, sep: str | None,
+              decimal_comma: bool | None, progress: Callable[[int, int, str], None] | None, workers: int,
+              per_site_pdf: bool, today: dt.date, cutoff: dt.date, preliminary: bool, prices: PriceBasis,
+              pool: ProcessPoolExecutor | None) -> SavingsReportFiles:
     esco = settings.esco
-    results = _evaluate_all(settings, store, month, chosen, names, workers, progress, prices, today, pool)
+    results = _evaluate_all(settings, store, month, chosen, names, workers, progress, prices, today, pool, areas)
     out = Path(out_dir or esco.reports_dir)
     stem = f"besparelse-{month:%Y-%m}" if lang == "da" else f"savings-{month:%Y-%m}"
     if preliminary:
@@ -192,8 +205,15 @@ def _worker_render(inputs: tuple, pages: range, path: Path) -> Path:
     *args, co2 = inputs
     report = build_report(*args)
     if co2 is not None:
-        report.sections.insert(1, co2)
+        _insert_after_portfolio(report, co2)
     return render_pdf(report, path, pages)
+
+
+def _insert_after_portfolio(report: Report, section: Section) -> None:
+    """The CO₂ account goes right after the portfolio page (after the summary and the glossary)."""
+    heading = tr("portfolio", report.lang)
+    at = next((k + 1 for k, sec in enumerate(report.sections) if sec.heading == heading), len(report.sections))
+    report.sections.insert(at, section)
 
 
 def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_path, sep, decimal_comma):
@@ -206,14 +226,17 @@ def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_pa
     made = co2_section(accounts, esco, results, names, lang,
                        avoided_kg=lambda r: co2_kg(r.month.savings_kwh, esco, r.carrier, month.year))
     if made is not None:
-        report.sections.insert(1, made[0])
+        _insert_after_portfolio(report, made[0])
         write_csv(csv_path, CO2_HEADER, made[1], sep, decimal_comma)
         return made[0]
     return None
 
 
-def _evaluate_all(settings, store, month, chosen, names, workers, progress, prices=None,
-                  today: dt.date | None = None, pool=None) -> list[SiteResult]:
+def _evaluate_all(settings, store, month: dt.date, chosen: list[str], names: dict[str, str], workers: int,
+                  progress: Callable[[int, int, str], None] | None, prices: PriceBasis | None = None,
+                  today: dt.date | None = None, pool: ProcessPoolExecutor | None = None,
+                  areas: dict[str, float | None] | None = None) -> list[SiteResult]:
+    areas = areas or {}
     results: list[SiteResult] = []
 
     def done(res: SiteResult, seconds: float) -> None:
@@ -227,10 +250,10 @@ def _evaluate_all(settings, store, month, chosen, names, workers, progress, pric
     if pool is None:
         for sid in chosen:
             t0 = time.perf_counter()
-            done(evaluate_site(store, settings.esco, sid, names[sid], month, prices, today),
+            done(evaluate_site(store, settings.esco, sid, names[sid], month, prices, today, areas.get(sid)),
                  time.perf_counter() - t0)
         return results
-    futures = [pool.submit(_worker_evaluate, settings.esco, sid, names[sid], month, prices, today)
+    futures = [pool.submit(_worker_evaluate, settings.esco, sid, names[sid], month, prices, today, areas.get(sid))
                for sid in chosen]
     for fut in futures:  # in the configured order
         res, seconds = fut.result()
@@ -248,14 +271,16 @@ def _worker_init(store_settings) -> None:
     _WORKER_STORE = open_store(store_settings, readonly=True)
 
 
-def _worker_evaluate(esco, sid: str, name: str, month: dt.date, prices=None,
-                     today: dt.date | None = None) -> tuple[SiteResult, float]:
+def _worker_evaluate(esco, sid: str, name: str, month: dt.date, prices: PriceBasis | None = None,
+                     today: dt.date | None = None, area: float | None = None) -> tuple[SiteResult, float]:
     t0 = time.perf_counter()
-    return evaluate_site(_WORKER_STORE, esco, sid, name, month, prices, today), time.perf_counter() - t0
+    return evaluate_site(_WORKER_STORE, esco, sid, name, month, prices, today, area), time.perf_counter() - t0
 
 
 def _periods(r: SiteResult) -> list[tuple[str, PeriodSavings]]:
-    return [("month", r.month), ("ytd", r.ytd), ("since_start", r.since_start)] if r.month else []
+    if r.month is None or r.ytd is None or r.since_start is None:
+        return []
+    return [("month", r.month), ("ytd", r.ytd), ("since_start", r.since_start)]
 
 
 def status_reason(p: PeriodSavings, granularity: str, lang: str) -> str:
@@ -284,7 +309,7 @@ def _csv_rows(r: SiteResult, esco, month: dt.date, lang: str = "da") -> list[lis
     return rows
 
 
-def _portfolio_periods(results: list[SiteResult]) -> list[tuple[str, object]]:
+def _portfolio_periods(results: list[SiteResult]) -> list[tuple[str, PortfolioTotal]]:
     ok = [r for r in results if r.month]
     return [(key, portfolio_total([dict(_periods(r))[key] for r in ok])) for key in ("month", "ytd", "since_start")]
 
@@ -308,8 +333,8 @@ def _portfolio_csv_rows(results: list[SiteResult], esco, month: dt.date, lang: s
     for key, tot in _portfolio_periods(results):
         summed = [r for r in results if r not in _left_out(results, key)]
         co2 = sum(co2_kg(dict(_periods(r))[key].savings_kwh, esco, r.carrier, month.year) for r in summed)
-        starts = [dict(_periods(r))[key].start for r in summed]
-        ends = [dict(_periods(r))[key].end for r in summed if dict(_periods(r))[key].end]
+        starts = [d for r in summed if (d := dict(_periods(r))[key].start) is not None]
+        ends = [d for r in summed if (d := dict(_periods(r))[key].end) is not None]
         rows.append(["portfolio", key, "", "", "", tot.adjusted_baseline_kwh, tot.actual_kwh, tot.savings_kwh,
                      tot.uncertainty_68_kwh, tot.uncertainty_90_kwh, tot.savings_dkk, co2 if summed else math.nan,
                      math.nan, tot.uncertainty_68_dkk, tot.uncertainty_90_dkk, math.nan,
@@ -322,8 +347,9 @@ def _portfolio_csv_rows(results: list[SiteResult], esco, month: dt.date, lang: s
 # -- the PDF ----------------------------------------------------------------------------------
 def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "da",
                  prices: PriceBasis | None = None, cutoff: dt.date | None = None) -> Report:
-    """The report document: a portfolio page, then one section per building.  With ``cutoff`` inside the month
-    (a month not yet over) the report is marked preliminary on every page."""
+    """The report document: a summary page in plain words, the glossary, the portfolio page, then one section
+    per building.  With ``cutoff`` inside the month (a month not yet over) the report is marked preliminary on
+    every page."""
     prices = prices or price_basis(esco)
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
     mname = month_name(month.year, month.month, lang)
@@ -334,6 +360,16 @@ def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "d
     report = Report(title=title, subtitle=tr("subtitle", lang, month=mname,
                     contract=esco.contract + (f" ({esco.esco})" if esco.esco else "")), lang=lang,
                     footer=tr("footer", lang), mark=tr("preliminary", lang) if preliminary else "")
+    tots = dict(_portfolio_periods(results))
+    status = {key: _portfolio_status(results, key, lang) for key in tots}
+    y0, y1 = contract_year(esco.measure_date, month_end)
+    ledger = None
+    rows_of = [r.daily for r in results if r.daily is not None]
+    if esco.guarantee_kwh_per_year is not None and rows_of:
+        ledger = portfolio_ledger(rows_of, esco.guarantee_kwh_per_year, y0, y1, cutoff,
+                                  esco.surplus_share_municipality)
+    report.sections.append(summary_section(results, esco, month, lang, tots, ledger, cutoff))
+    report.sections.append(glossary_section(esco, lang))
     # portfolio
     sec = Section(tr("portfolio", lang))
     if preliminary:
@@ -343,20 +379,19 @@ def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "d
             tr("since_start", lang) + " kWh", tr("unc90", lang), tr("dkk", lang) + f" ({tr('ytd', lang).lower()})"]
     rows = []
     for r in results:
-        if r.month:
-            m, y, s = r.month.shown(), r.ytd.shown(), r.since_start.shown()
+        if r.month and r.ytd and r.since_start:
+            m, y, st = r.month.shown(), r.ytd.shown(), r.since_start.shown()
             rows.append([r.name, f0(m.savings_kwh), fmt_pm(m.uncertainty_90_kwh, 0, lang), f0(y.savings_kwh),
-                         f0(s.savings_kwh), fmt_pm(s.uncertainty_90_kwh, 0, lang), f0(y.savings_dkk)])
+                         f0(st.savings_kwh), fmt_pm(st.uncertainty_90_kwh, 0, lang), f0(y.savings_dkk)])
         else:
             rows.append([r.name, "–", "–", "–", "–", "–", "–"])
-    tots = dict(_portfolio_periods(results))
-    status = {key: _portfolio_status(results, key, lang) for key in tots}
     star = {key: " *" if status[key][0] == "partial" else "" for key in tots}  # a sum of only some buildings
     rows.append([tr("total", lang), f0(tots["month"].savings_kwh) + star["month"],
                  fmt_pm(tots["month"].uncertainty_90_kwh, 0, lang), f0(tots["ytd"].savings_kwh) + star["ytd"],
                  f0(tots["since_start"].savings_kwh) + star["since_start"],
                  fmt_pm(tots["since_start"].uncertainty_90_kwh, 0, lang), f0(tots["ytd"].savings_dkk) + star["ytd"]])
     sec.table(Table(cols, rows, col_widths=[2.2, 1, 1, 1, 1, 1, 1.2], bold_last_row=True))
+    sec.text(_ytd_note(esco, y0, cutoff, lang))
     for r in results:
         if not r.month:
             sec.text(f"{r.name}: {tr('no_result', lang, why=r.error)}")
@@ -365,26 +400,128 @@ def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "d
             if p.status != "ok":
                 sec.text(f"{r.name} — " + tr("status_line", lang, period=tr(key, lang).lower(),
                                              why=status_reason(p, r.granularity, lang)))
-    for st, why in status.values():
-        if st != "ok" and any(r.month for r in results):
-            sec.text(("* " if st == "partial" else "") + why)
-    if esco.guarantee_kwh_per_year is not None and any(r.daily is not None for r in results):
-        y0, y1 = contract_year(esco.measure_date, month_end)
-        rows_of = [r.daily for r in results if r.daily is not None]
-        lg = portfolio_ledger(rows_of, esco.guarantee_kwh_per_year, y0, y1, cutoff, esco.surplus_share_municipality)
-        sec.table(_ledger_table(lg, lang, tr("portfolio_ledger", lang)))
-        if lg.status != "ok":
+    for st_code, why in status.values():
+        if st_code != "ok" and any(r.month for r in results):
+            sec.text(("* " if st_code == "partial" else "") + why)
+    if ledger is not None and esco.guarantee_kwh_per_year is not None:
+        sec.table(_ledger_table(ledger, lang, tr("portfolio_ledger", lang)))
+        if ledger.status != "ok":
             sec.text(tr("ledger_status", lang, title=tr("portfolio_ledger", lang),
-                        why=_ledger_reason(lg, lang)))
+                        why=_ledger_reason(ledger, lang)))
         sec.chart(Chart(_portfolio_cusum_chart(portfolio_cusum(rows_of, esco.guarantee_kwh_per_year, y0, y1), lang),
                         tr("chart_portfolio", lang), 0.26))
     sec.text(tr("normal_year", lang, total=fmt_number(esco.normal_year.total, 0, lang),
                 source=esco.normal_year.source, base=fmt_number(esco.base_temperature_c, 0, lang)))
     sec.text(price_basis_text(prices, month, lang))
+    report.sections.append(sec)
     for r in results:
         report.sections.append(_site_section(r, esco, month, lang, prices))
-    report.sections.insert(0, sec)
     return report
+
+
+def _day_text(d: dt.date, lang: str) -> str:
+    """"1. januar 2026" / "1 January 2026"."""
+    return f"{d.day}{'.' if lang == 'da' else ''} {month_name(d.year, d.month, lang)}"
+
+
+def _ytd_note(esco, year_start: dt.date, cutoff: dt.date, lang: str) -> str:
+    start = max(year_start, esco.measure_date)
+    return tr("ytd_note", lang, start=_day_text(start, lang), end=_day_text(cutoff - dt.timedelta(days=1), lang),
+              measure=f"{esco.measure_date.day}{'.' if lang == 'da' else ''} "
+                      f"{MONTHS[lang][esco.measure_date.month - 1]}")
+
+
+def _co2_of(r: SiteResult, key: str, esco, year: int) -> float:
+    return co2_kg(dict(_periods(r))[key].savings_kwh, esco, r.carrier, year)
+
+
+def summary_section(results: list[SiteResult], esco, month: dt.date, lang: str,
+                    tots: dict[str, PortfolioTotal], ledger: Ledger | None, cutoff: dt.date) -> Section:
+    """Page 1, for a committee: what was saved in kWh, kr. and CO₂, the contract year and the guarantee, whether
+    the saving holds statistically — in words — and the buildings side by side with last year and per m²."""
+    f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
+    mname = month_name(month.year, month.month, lang)
+    sec = Section(tr("summary", lang))
+    if cutoff < next_month(month):
+        sec.text(preliminary_text(month, cutoff, lang))
+    summed = [r for r in results if r not in _left_out(results, "month")]
+    tm = tots["month"]
+    what = tr("sum_what_one", lang) if len(results) == 1 else tr("sum_what_many", lang, n=len(results))
+    co2 = sum(_co2_of(r, "month", esco, month.year) for r in summed) if summed else math.nan
+    sec.text(tr("sum_month", lang, month=mname, what=what, actual=f0(tm.actual_kwh),
+                baseline=f0(tm.adjusted_baseline_kwh), savings=f0(tm.savings_kwh), dkk=f0(tm.savings_dkk),
+                co2=f0(co2)))
+    if summed and len(summed) < len(results):
+        sec.text(tr("sum_partial", lang, k=len(summed), n=len(results)))
+    y0 = contract_year(esco.measure_date, next_month(month))[0]
+    ty = tots["ytd"]
+    sec.text(tr("sum_ytd", lang, start=_day_text(max(y0, esco.measure_date), lang), savings=f0(ty.savings_kwh),
+                dkk=f0(ty.savings_dkk)))
+    if ledger is not None and ledger.status == "ok":
+        state = (tr("sum_guarantee_short", lang, shortfall=f0(ledger.shortfall_kwh)) if ledger.shortfall_kwh > 0
+                 else tr("sum_guarantee_met", lang, surplus=f0(ledger.surplus_kwh)))
+        sec.text(tr("sum_guarantee", lang, guaranteed=f0(ledger.guarantee_to_date_kwh), status=state))
+    # the same month last year, degree-day corrected: only buildings with both years known are compared
+    pairs = [r.last_year for r in results if r.last_year is not None and math.isfinite(r.last_year.change)]
+    if pairs:
+        change = sum(p.this_kwh for p in pairs) / sum(p.corrected_kwh for p in pairs) - 1.0
+        word = tr("sum_less" if change < 0 else "sum_more", lang, p=fmt_percent(abs(change), 0, lang))
+        who = what if len(pairs) == len(results) else \
+            (tr("sum_what_one", lang) if len(pairs) == 1 else tr("sum_what_many", lang, n=len(pairs)))
+        sec.text(tr("sum_last_year", lang, month=MONTHS[lang][month.month - 1], what=who, change=word))
+    sec.text("")
+    ts = tots["since_start"]
+    code = savings_verdict_code(ts.savings_kwh, ts.uncertainty_90_kwh) if any(r.month for r in results) \
+        else "no_data"
+    sec.term(tr("sum_holds", lang), tr(f"sum_{code}", lang, savings=f0(ts.savings_kwh),
+                                       low=f0(ts.savings_kwh - ts.uncertainty_90_kwh),
+                                       high=f0(ts.savings_kwh + ts.uncertainty_90_kwh)))
+    weak = [r.name for r in results if r.verdict is not None and not r.verdict.model_ok]
+    if weak:
+        sec.text(tr("sum_model_warning", lang, names=", ".join(weak)))
+    sec.text("")
+    with_area = any(r.floor_area_m2 for r in results)
+    cols = [tr("site", lang), tr("savings", lang), tr("dkk", lang), tr("co2", lang), tr("sum_col_last_year", lang)]
+    cols += [tr("sum_col_m2", lang)] if with_area else []
+    cols += [tr("sum_col_verdict", lang)]
+    rows = []
+    for r in results:
+        if not (r.month and r.since_start):
+            rows.append([r.name, "–", "–", "–", "–", *(["–"] if with_area else []), ABOUT["verdict_no_data"][lang]])
+            continue
+        m = r.month.shown()
+        s_ = r.since_start.shown()
+        ly = r.last_year
+        verdict = savings_verdict_code(s_.savings_kwh, s_.uncertainty_90_kwh) if r.since_start.status == "ok" \
+            else "no_data"
+        row = [r.name, f0(m.savings_kwh), f0(m.savings_dkk), f0(co2_kg(m.savings_kwh, esco, r.carrier, month.year)),
+               _signed_percent(ly.change if ly else math.nan, lang)]
+        if with_area:
+            row.append(fmt_number(r.per_m2(m.actual_kwh), 1, lang))
+        row.append(ABOUT[f"verdict_{verdict}"][lang])
+        rows.append(row)
+    sec.table(Table(cols, rows, title=tr("sum_table", lang, month=mname),
+                    col_widths=[2.4, 1, 1, 0.8, 1.2, *([0.8] if with_area else []), 1.2]))
+    sec.text(tr("sum_footnote", lang))
+    return sec
+
+
+def _signed_percent(fraction: float, lang: str) -> str:
+    """−12 % / +3 % (a change): the sign always shown, a true minus sign."""
+    if not math.isfinite(fraction):
+        return "–"
+    text = fmt_percent(abs(fraction), 0, lang)
+    return text if text.startswith("0 ") else ("−" if fraction < 0 else "+") + text
+
+
+def glossary_section(esco, lang: str) -> Section:
+    """The terms of the report, each in one or two plain sentences."""
+    sec = Section(tr("glossary", lang))
+    measure = _day_text(esco.measure_date, lang)
+    for term, text in GLOSSARY:
+        sec.term(term[lang], text[lang].format(base=fmt_number(esco.base_temperature_c, 0, lang),
+                                               total=fmt_number(esco.normal_year.total, 0, lang), measure=measure))
+    return sec
 
 
 def _ledger_reason(lg, lang: str) -> str:
@@ -406,10 +543,41 @@ def _portfolio_cusum_chart(cusum: pd.DataFrame, lang: str):
         ax.legend(fontsize=7, loc="upper left")
         ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0, lang))
         ax.grid(linewidth=0.3)
-        for lbl in ax.get_xticklabels():
-            lbl.set_rotation(30)
+        month_axis(ax, lang)
 
     return draw
+
+
+def month_axis(ax, lang: str) -> None:
+    """A time axis labelled by month the way the monthly bar chart is ("mar 26", :func:`i18n.month_label`): the
+    first of each month (every second or third month over a long period), never ISO dates."""
+    import matplotlib.dates as mdates
+
+    lo, hi = ax.get_xlim()
+    months = max(1, round((hi - lo) / 30.44))
+    ax.xaxis.set_major_locator(mdates.MonthLocator(interval=1 if months <= 12 else 2 if months <= 24 else 3))
+    ax.xaxis.set_major_formatter(lambda v, _pos: month_label(mdates.num2date(v).year, mdates.num2date(v).month,
+                                                             lang))
+    ax.xaxis.set_minor_locator(mdates.MonthLocator())
+    ax.tick_params(axis="x", labelrotation=0)
+
+
+def _last_year_text(ly: LastYearMonth, lang: str) -> str:
+    """The same month last year beside this one (computed in esco.evaluation.last_year_month)."""
+    f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
+    last = ly.end - dt.timedelta(days=1)
+    period = (f"{_day_text(ly.start, lang)} – {_day_text(last, lang)}"
+              if ly.end != next_month(ly.start) else month_name(ly.start.year, ly.start.month, lang))
+    if not math.isfinite(ly.actual_kwh):
+        return tr("last_year_none", lang, period=period, why=tr("last_year_no_data", lang))
+    if not math.isfinite(ly.hdd_c) or not math.isfinite(ly.this_hdd_c):
+        return tr("last_year_none", lang, period=period, why=tr("last_year_no_temp", lang))
+    if not math.isfinite(ly.corrected_kwh):
+        return tr("last_year_none", lang, period=period, why=tr("last_year_no_hdd", lang))
+    return tr("last_year_line", lang, period=period, last=f0(ly.actual_kwh), hdd_last=f0(ly.hdd_c),
+              hdd_this=f0(ly.this_hdd_c), corrected=f0(ly.corrected_kwh), f=fmt_percent(ly.weather_independent_share,
+                                                                                      0, lang),
+              this=f0(ly.this_kwh), change=_signed_percent(ly.change, lang))
 
 
 def _ledger_table(lg, lang: str, title: str) -> Table:
@@ -441,24 +609,28 @@ def price_basis_text(prices: PriceBasis, month: dt.date, lang: str) -> str:
         shown = [p for p in prices.periods if p.from_ < month_end] or list(prices.periods[:1])
         return tr("price_periods", lang, periods="; ".join(
             tr("price_period", lang, d=p.from_.isoformat(), price=f2(p.dkk_per_kwh), source=p.source) for p in shown))
+    assert prices.file is not None  # kind "file" always carries its file (esco.prices.price_basis)
     return tr("price_file", lang, name=prices.file.name, interval=prices.file.interval_min)
 
 
 def _site_price_notes(r: SiteResult, month: dt.date, prices: PriceBasis, co2_label: str, lang: str) -> list[str]:
-    if prices.kind == "file":
+    if prices.kind == "file" and prices.file is not None:
         price = tr("price_file_site", lang, name=prices.file.name, month=month_name(month.year, month.month, lang),
                    price=fmt_number(r.month_price_dkk_per_kwh, 2, lang))
     else:
         price = price_basis_text(prices, month, lang)
     lines = [tr("price_co2", lang, price=price, co2=co2_label)]
-    gm = price_gaps(r.price_days, r.month.start, r.month.end or r.month.start - dt.timedelta(days=1))
-    gs = price_gaps(r.price_days, r.since_start.start, r.since_start.end)
+    mp, yp, sp = r.month, r.ytd, r.since_start
+    if mp is None or yp is None or sp is None or mp.start is None or sp.start is None or sp.end is None:
+        return lines  # no result: nothing was priced
+    gm = price_gaps(r.price_days, mp.start, mp.end or mp.start - dt.timedelta(days=1))
+    gs = price_gaps(r.price_days, sp.start, sp.end)
     if gs.days_partial or gs.days_missing:
         lines.append(tr("price_gaps", lang, month=month_name(month.year, month.month, lang), mp=gm.days_partial,
                         mm=gm.days_missing, sp=gs.days_partial, sm=gs.days_missing))
     if gs.days_unpriced:
         lines.append(tr("price_unpriced", lang, n=gs.days_unpriced))
-    m, y, s = r.month.shown(), r.ytd.shown(), r.since_start.shown()
+    m, y, s = mp.shown(), yp.shown(), sp.shown()
     lines.append(tr("unc_dkk", lang, m=fmt_pm(m.uncertainty_90_dkk, 0, lang), y=fmt_pm(y.uncertainty_90_dkk, 0, lang),
                     s=fmt_pm(s.uncertainty_90_dkk, 0, lang), p=fmt_number(s.price_dkk_per_kwh, 2, lang)))
     return lines
@@ -489,18 +661,30 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceB
             sec.text(tr("status_line", lang, period=tr(key, lang), why=status_reason(p, r.granularity, lang)))
     if r.month.status == "ok" and r.month.m < r.month.points:
         sec.text(tr("missing_days", lang, k=r.month.points - r.month.m, unit=unit))
+    if r.ytd is not None:
+        sec.text(_ytd_note(esco, r.ytd.start or esco.measure_date, r.cutoff or next_month(month), lang))
     w = r.weather  # computed with the savings (esco.evaluation.month_weather)
-    sec.text(tr("degree_days_month", lang, month=month_name(month.year, month.month, lang),
-                actual=fmt_number(w.hdd_c, 0, lang), normal=fmt_number(w.normal_hdd_c, 0, lang), days=w.temp_days))
+    if w is not None:
+        sec.text(tr("degree_days_month", lang, month=month_name(month.year, month.month, lang),
+                    actual=fmt_number(w.hdd_c, 0, lang), normal=fmt_number(w.normal_hdd_c, 0, lang),
+                    days=w.temp_days))
+    if r.last_year is not None:
+        sec.text(_last_year_text(r.last_year, lang))
+    if r.floor_area_m2 and r.ytd is not None:
+        f1 = lambda x: fmt_number(x, 1, lang)  # noqa: E731
+        sec.text(tr("per_m2_line", lang, area=f0(r.floor_area_m2), month=month_name(month.year, month.month, lang),
+                    month_m2=f1(r.per_m2(r.month.shown().actual_kwh)), ytd_m2=f1(r.per_m2(r.ytd.shown().actual_kwh)),
+                    sav_m2=f1(r.per_m2(r.month.shown().savings_kwh))))
     fac = esco.co2_factor(r.carrier, month.year)
     co2_label = f"{fmt_number(fac.kg_per_kwh, 3, lang)} kg/kWh ({fac.year}, {fac.source})" if fac else "–"
     for line in _site_price_notes(r, month, prices, co2_label, lang):
         sec.text(line)
     # model summary and G14 verdict
-    m, st = r.model, r.model.stats
-    if r.granularity == "hour":
+    m = r.model
+    st = m.stats if m is not None else None
+    if isinstance(m, TowtModel):
         sec.text(f"{tr('model', lang)}: " + tr("towt_line", lang, occ=m.occupied_hours, segs=len(m.segments)))
-    else:
+    elif m is not None:
         terms = ""
         if m.heating_balance_c is not None:
             terms += tr("heat_term", lang, b=f2(m.beta_hdd_kwh_per_k_day), t=fmt_number(m.heating_balance_c, 1, lang))
@@ -509,12 +693,12 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceB
         line = "billing_line" if r.granularity == "month" else "model_line"
         sec.text(f"{tr('model', lang)}: " + tr(line, lang, kind=tr(f"kind_{m.kind}", lang),
                                                 mu=fmt_number(m.intercept_kwh_per_day, 1, lang), terms=terms))
-    sec.text(tr("stats_line", lang, b0=esco.baseline_start.isoformat(),
-                b1=(esco.baseline_end - dt.timedelta(days=1)).isoformat(), n=fmt_number(st.n, 0, lang), p=st.p,
-                unit=unit,
-                r2=f2(st.r2), r2a=f2(st.r2_adj), cv=fmt_percent(st.cv_rmse, 1, lang),
-                cvn=fmt_percent(st.cv_rmse_n, 1, lang), nmbe=fmt_percent(st.nmbe, 2, lang),
-                nmben=fmt_percent(st.nmbe_n, 2, lang), rho=f2(st.rho), neff=fmt_number(st.n_eff, 0, lang)))
+    if st is not None:
+        sec.text(tr("stats_line", lang, b0=esco.baseline_start.isoformat(),
+                    b1=(esco.baseline_end - dt.timedelta(days=1)).isoformat(), n=fmt_number(st.n, 0, lang), p=st.p,
+                    unit=unit, r2=f2(st.r2), r2a=f2(st.r2_adj), cv=fmt_percent(st.cv_rmse, 1, lang),
+                    cvn=fmt_percent(st.cv_rmse_n, 1, lang), nmbe=fmt_percent(st.nmbe, 2, lang),
+                    nmben=fmt_percent(st.nmbe_n, 2, lang), rho=f2(st.rho), neff=fmt_number(st.n_eff, 0, lang)))
     sec.text(tr("sufficiency", lang, share=fmt_percent(r.sufficiency.share, 0, lang),
                 ok=fmt_number(r.sufficiency.days_ok, 0, lang), n=fmt_number(r.sufficiency.days_total, 0, lang),
                 unit=unit))
@@ -527,7 +711,7 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceB
         sec.text(tr("pv_addback", lang, d=cfg.pv_installed.isoformat()))
     # charts
     months = r.months
-    labels = [f"{MONTHS[lang][int(p.label[5:7]) - 1][:3]} {p.label[2:4]}" for p in months]
+    labels = [month_label(int(p.label[:4]), int(p.label[5:7]), lang) for p in months]
     base = [p.shown().adjusted_baseline_kwh for p in months]  # a month without enough data has no bars
     act = [p.shown().actual_kwh for p in months]
 
@@ -540,15 +724,14 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceB
         ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0, lang))
         ax.grid(axis="y", linewidth=0.3)
 
-    cus = r.daily["cusum_kwh"]
+    cus = r.daily["cusum_kwh"] if r.daily is not None else pd.Series(dtype=float)
 
     def draw_cusum(ax, cus=cus):
         ax.plot(pd.DatetimeIndex(cus.index).tz_localize(None), cus.to_numpy(), color="#2f6b3a", linewidth=1.2)
         ax.axhline(0, color="#555555", linewidth=0.5)
         ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0, lang))
         ax.grid(linewidth=0.3)
-        for lbl in ax.get_xticklabels():
-            lbl.set_rotation(30)
+        month_axis(ax, lang)
 
     sec.chart(Chart(draw_months, tr("chart_months", lang), 0.22))
     sec.chart(Chart(draw_cusum, tr("chart_cusum", lang), 0.2))
@@ -560,7 +743,8 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceB
     if r.adjustments:
         arows = [[a.start.isoformat(), a.end.isoformat(),
                   f"{fmt_number(a.kwh_per_day, 1, lang)} {tr('per_day', lang)}" if a.kwh_per_day is not None
-                  else fmt_percent(a.percent / 100.0, 1, lang), a.reason] for a in r.adjustments]
+                  else fmt_percent(a.percent / 100.0 if a.percent is not None else None, 1, lang), a.reason]
+                 for a in r.adjustments]
         sec.table(Table([tr("from", lang), tr("to", lang), tr("amount", lang), tr("reason", lang)], arows,
                         col_widths=[1, 1, 1.2, 4]))
     else:
@@ -668,7 +852,7 @@ def _about_sheet(results: list[SiteResult], esco, month: dt.date, prices: PriceB
     elif prices.kind == "periods":
         rows += [[a("price_basis"), Cell(p.dkk_per_kwh, xlsx_out.PRICE), f"{a('price_from')} {p.from_.isoformat()}",
                   p.source] for p in prices.periods]
-    else:
+    elif prices.file is not None:
         rows.append([a("price_basis"), prices.file.name, f"{a('price_file')}, {prices.file.interval_min} min"])
     rows.append([a("unc_dkk"), a("unc_dkk_how")])
     for f in esco.co2:
@@ -679,10 +863,10 @@ def _about_sheet(results: list[SiteResult], esco, month: dt.date, prices: PriceB
     rows.append([tr("site", lang), a("model"), a("g14"), a("why"), a("n"), a("cvrmse"), a("nmbe"), a("r2")])
     for r in results:
         model = esco.sites[r.site].model
-        if r.model is None:
+        st = r.model.stats if r.model is not None else None
+        if st is None:
             rows.append([r.name, a(model), None, f"{a('no_result')}: {r.error}"])
             continue
-        st = r.model.stats
         word, why = (a("g14_none"), "") if r.g14_ok is None else verdict_word(r, lang)
         rows.append([r.name, a(model), word, why or None,
                      Cell(st.n, xlsx_out.INT), Cell(st.cv_rmse, "0.0%"), Cell(st.nmbe, "0.00%"), Cell(st.r2, "0.000")])

@@ -140,7 +140,8 @@ def run_due_reports(settings, store_factory: Callable, db, now: dt.datetime,
     today = now.astimezone(LOCAL_TZ).date()
     holidays = danish_public_holidays(today.year) if holidays is None else holidays
     latest = latest_due_month(today, holidays)
-    done, failures = [], []
+    done: list[str] = []
+    failures: list[str] = []
     store = None
     try:
         for report in scheduled_reports(settings):

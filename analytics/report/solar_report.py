@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,7 +133,7 @@ def generate_solar_report(settings, store, month: dt.date, sites: list[str] | No
 
 # -- CSV ----------------------------------------------------------------------------------------
 def _cells(row: pd.Series) -> list:
-    return [float(row[c]) if isinstance(row[c], float | np.floating) else int(row[c]) for c in PERIOD_COLUMNS]
+    return [float(v) if isinstance(v := row[c], float | np.floating) else _int(v) for c in PERIOD_COLUMNS]
 
 
 def status_reason(r: SiteKpis, row: pd.Series, lang: str = "da") -> str:
@@ -160,7 +161,7 @@ def csv_rows(results: list[SiteKpis], lang: str = "da", month: dt.date | None = 
         if not len(months) and month is not None:  # no day over yet: the month row still says so
             months = month_row(r).to_frame().T.set_axis(pd.DatetimeIndex([pd.Timestamp(month)], name="start"))
         for period, frame in (("month", months), ("day", r.daily)):
-            for start, row in frame.iterrows():
+            for start, row in _dated_rows(frame):
                 status = r.status(row)
                 rows.append([r.inputs.site, period, start.date().isoformat(), p0, r.reference.kind,
                              *_cells(shown(row, status)), status, status_reason(r, row, lang)])
@@ -169,8 +170,14 @@ def csv_rows(results: list[SiteKpis], lang: str = "da", month: dt.date | None = 
 
 
 # -- PDF ----------------------------------------------------------------------------------------
-def _pr_label(r: SiteKpis, lang: str) -> str:
-    return t("performance_ratio" if r.reference.kind == "sensor" else "pr_clear_sky", lang)
+def _perf_key(r: SiteKpis) -> str:
+    """The site's one performance figure: the true PR with an irradiance sensor, else production against the
+    clear-sky expectation (a PR against a clear-sky reference would be a second figure for the same thing)."""
+    return "performance_ratio" if r.reference.kind == "sensor" else "yield_vs_expected"
+
+
+def _perf_label(r: SiteKpis, lang: str) -> str:
+    return t("perf_sensor" if r.reference.kind == "sensor" else "perf_clear_sky", lang)
 
 
 def build_report(results: list[SiteKpis], month: dt.date, lang: str = "da", daily_table: bool = False,
@@ -185,7 +192,7 @@ def build_report(results: list[SiteKpis], month: dt.date, lang: str = "da", dail
                     subtitle=t("subtitle", lang, month=mname, n=len(results), kwp=fmt_number(total_kwp, 0, lang)),
                     lang=lang, footer=t("footer", lang), mark=report_tr("preliminary", lang) if preliminary else "")
     overview = _overview(results, lang)
-    if preliminary:
+    if cutoff is not None and preliminary:
         overview.blocks.insert(0, preliminary_text(month, cutoff, lang))
     report.sections.append(overview)
     for r in results:
@@ -206,13 +213,13 @@ def _overview(results: list[SiteKpis], lang: str) -> Section:
     sec = Section(t("overview", lang))
     sec.text(t("intro", lang))
     cols = [t("site", lang), t("kwp", lang), t("pv_kwh", lang), t("final_yield_kwh_per_kwp", lang),
-            t("consumption_kwh", lang), t("h_scr", lang), t("h_ssr", lang), "PR*", t("h_avail", lang)]
+            t("consumption_kwh", lang), t("h_scr", lang), t("h_ssr", lang), t("perf", lang), t("h_avail", lang)]
     rows = []
     for r in results:
         m = _shown_month(r)
         rows.append([r.inputs.name, f0(r.inputs.p0_kwp), f0(m.pv_kwh), f2(m.final_yield_kwh_per_kwp),
                      f0(m.consumption_kwh), pc(m.self_consumption_ratio), pc(m.self_sufficiency_ratio),
-                     pc(m.performance_ratio), pc(m.availability)])
+                     pc(m[_perf_key(r)]), pc(m.availability)])
     tot = portfolio_totals(results)
     left_out = [r for r in results if r.status(month_row(r)) != "ok"]
     star = " *" if left_out and len(left_out) < len(results) else ""  # a sum over only some sites
@@ -224,15 +231,11 @@ def _overview(results: list[SiteKpis], lang: str) -> Section:
     if left_out:
         sec.text(t("total_none", lang) if len(left_out) == len(results) else
                  "* " + t("total_left_out", lang, names=", ".join(r.inputs.name for r in left_out)))
-    kinds = {r.reference.kind for r in results}
-    for r in results:
-        sec.text(f"PR* {r.inputs.name}: " + (t("ref_sensor", lang, detail=r.reference.detail)
-                                             if r.reference.kind == "sensor" else _pr_label(r, lang) + "."))
-    if "clear-sky" in kinds:
-        sec.text(t("ref_clear_sky", lang))
+    for line in perf_notes(results, lang):
+        sec.text(line)
     sec.text(t("availability_def", lang))
 
-    names = [r.inputs.name for r in results]
+    names = ["\n".join(textwrap.wrap(r.inputs.name, 18)) for r in results]  # long names wrap under their bars
     yf = [float(_shown_month(r).final_yield_kwh_per_kwp) for r in results]
     exp = [float(month_row(r).expected_ac_kwh) / r.inputs.p0_kwp if r.inputs.p0_kwp else math.nan for r in results]
 
@@ -249,6 +252,32 @@ def _overview(results: list[SiteKpis], lang: str) -> Section:
     return sec
 
 
+def _dated_rows(frame: pd.DataFrame) -> Iterator[tuple[pd.Timestamp, pd.Series]]:
+    """A KPI frame's rows with their start (the frame's index is a DatetimeIndex)."""
+    for start, (_, row) in zip(pd.DatetimeIndex(frame.index), frame.iterrows(), strict=True):
+        yield start, row
+
+
+def _int(value: object) -> int:
+    """A count from a KPI row (NaN in a row without data: 0)."""
+    number = float(value) if isinstance(value, int | float | np.number | np.bool_) else math.nan
+    return int(number) if math.isfinite(number) else 0
+
+
+def perf_notes(results: list[SiteKpis], lang: str) -> list[str]:
+    """What the performance figure means, once for the sites with an irradiance sensor and once for the others."""
+    sensor = [r for r in results if r.reference.kind == "sensor"]
+    clear = [r for r in results if r.reference.kind != "sensor"]
+    lines = []
+    if sensor:
+        details = sorted({r.reference.detail for r in sensor})
+        lines.append(t("perf_note_sensor", lang, names=", ".join(r.inputs.name for r in sensor),
+                       detail="; ".join(details)))
+    if clear:
+        lines.append(t("perf_note_clear_sky", lang, names=", ".join(r.inputs.name for r in clear)))
+    return lines
+
+
 def _site_section(r: SiteKpis, lang: str, daily_table: bool = False, alert_notes: list[str] | None = None) -> Section:
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
     f1 = lambda x: fmt_number(x, 1, lang)  # noqa: E731
@@ -261,14 +290,13 @@ def _site_section(r: SiteKpis, lang: str, daily_table: bool = False, alert_notes
     if arrays:
         sec.text(arrays)
     m = _shown_month(r)
-    pr_label = _pr_label(r, lang)
+    perf = _perf_key(r)
     items = [("pv_kwh", f0), ("import_kwh", f0), ("export_kwh", f0), ("consumption_kwh", f0),
              ("self_consumed_kwh", f0), ("self_consumption_ratio", pc), ("self_sufficiency_ratio", pc),
-             ("final_yield_kwh_per_kwp", f2), ("reference_yield_h", f1), ("performance_ratio", pc),
-             ("expected_ac_kwh", f0), ("yield_vs_expected", pc), ("availability", pc)]
-    rows = [[pr_label if k == "performance_ratio" else t(k, lang), fn(m[k])] for k, fn in items]
-    rows.append([t("hours", lang), f"{int(m.hours_complete) if m.hours == m.hours else 0}/"
-                                   f"{int(m.hours) if m.hours == m.hours else 0}"])
+             ("final_yield_kwh_per_kwp", f2), *([("reference_yield_h", f1)] if perf == "performance_ratio" else []),
+             ("expected_ac_kwh", f0), (perf, pc), ("availability", pc)]
+    rows = [[_perf_label(r, lang) if k == perf else t(k, lang), fn(m[k])] for k, fn in items]
+    rows.append([t("hours", lang), f"{_int(m['hours_complete'])}/{_int(m['hours'])}"])
     sec.table(Table([t("month_table", lang), ""], rows, title="", col_widths=[3, 1.2]))
     month_status = r.status(month_row(r))
     if month_status != "ok":
@@ -300,24 +328,31 @@ def _site_section(r: SiteKpis, lang: str, daily_table: bool = False, alert_notes
         ax.grid(axis="y", linewidth=0.3)
         ax2 = ax.twinx()
         ax2.plot(x, scr * 100, color="#2f6b3a", marker="o", markersize=2, linewidth=1, label=t("legend_scr", lang))
-        ax2.set_ylim(0, 105)
+        ax2.set_ylim(0, 110)
+        ax2.set_yticks([0, 20, 40, 60, 80, 100])
         ax2.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0f} %")
         ax2.tick_params(labelsize=7)
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = ax2.get_legend_handles_labels()
         top = np.nanmax(np.concatenate([load, pv, expected, [1.0]]))
-        ax.set_ylim(0, top * 1.3)
-        ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="upper left", ncol=5, frameon=False)
+        ax.set_ylim(0, top * 1.1)
+        # the legend below the axes (under the day numbers), clear of the bars and the 100 % line
+        ax.legend(h1 + h2, l1 + l2, fontsize=6, loc="upper left", bbox_to_anchor=(0.0, -0.1), ncol=5,
+                  frameon=False)
 
-    sec.chart(Chart(draw, t("chart_daily", lang), 0.26))
+    sec.chart(Chart(draw, t("chart_daily", lang), 0.29))
 
     if r.inverters is not None and len(r.inverters) > 1:
-        irows = [[x.device, f1(x.pv_kwh), f2(x.kwh_per_kwp)] for x in r.inverters.itertuples()]
+        irows = [[str(dev), f1(kwh), f2(yf)] for dev, kwh, yf in
+                 zip(r.inverters["device"], r.inverters["pv_kwh"], r.inverters["kwh_per_kwp"], strict=True)]
         sec.table(Table([t("device", lang), t("pv_kwh", lang), t("final_yield_kwh_per_kwp", lang)], irows,
                         title=t("inverters", lang)))
     if r.mppt is not None and len(r.mppt):
-        mrows = [[x.device, f0(x.mean_dc_w) + " W", pc(x.share)] for x in r.mppt.itertuples()]
-        sec.table(Table([t("device", lang), "DC W", t("mppt_share", lang)], mrows, title=t("mppt_title", lang)))
+        # an input without any DC power reading has nothing to show: no row of "– W" (and no table without rows)
+        mrows = [[str(dev), f0(w) + " W", pc(share)] for dev, w, share in
+                 zip(r.mppt["device"], r.mppt["mean_dc_w"], r.mppt["share"], strict=True) if math.isfinite(w)]
+        if mrows:
+            sec.table(Table([t("device", lang), "DC W", t("mppt_share", lang)], mrows, title=t("mppt_title", lang)))
 
     sec.text(f"{t('notes', lang)}:")
     # a month without any data needs one line, not one per day (and never "no outages")
@@ -330,12 +365,12 @@ def _site_section(r: SiteKpis, lang: str, daily_table: bool = False, alert_notes
         return sec
     # import and export per day are in the CSV; the PDF's day table keeps what a reader compares
     cols = [t("date", lang), t("pv_kwh", lang), t("consumption_kwh", lang), t("self_consumed_kwh", lang),
-            t("h_scr", lang), t("h_ssr", lang), t("final_yield_kwh_per_kwp", lang), "PR*", t("hours", lang)]
-    drows = [[start.strftime("%d-%m" if lang == "da" else "%m-%d"), f1(x.pv_kwh), f1(x.consumption_kwh),
-              f1(x.self_consumed_kwh), pc(x.self_consumption_ratio), pc(x.self_sufficiency_ratio),
-              f2(x.final_yield_kwh_per_kwp), pc(x.performance_ratio), f"{int(x.hours_complete)}/{int(x.hours)}"]
-             for start, x in zip(d.index, d.itertuples(), strict=True)]
-    sec.table(Table(cols, drows, title=f"{t('daily_table', lang)} (PR*: {pr_label})",
+            t("h_scr", lang), t("h_ssr", lang), t("final_yield_kwh_per_kwp", lang), t("perf", lang), t("hours", lang)]
+    drows = [[start.strftime("%d-%m" if lang == "da" else "%m-%d"), f1(row["pv_kwh"]), f1(row["consumption_kwh"]),
+              f1(row["self_consumed_kwh"]), pc(row["self_consumption_ratio"]), pc(row["self_sufficiency_ratio"]),
+              f2(row["final_yield_kwh_per_kwp"]), pc(row[perf]), f"{_int(row['hours_complete'])}/{_int(row['hours'])}"]
+             for start, row in _dated_rows(d)]
+    sec.table(Table(cols, drows, title=f"{t('daily_table', lang)} ({t('perf', lang)}: {_perf_label(r, lang).lower()})",
                     col_widths=[0.8, 1.1, 1, 1.1, 1.2, 1.3, 0.9, 0.9, 1]))
     return sec
 
@@ -389,20 +424,20 @@ def outage_notes(r: SiteKpis, lang: str = "da") -> list[str]:
     """Days with missing meter hours and days with hours without production when production was expected."""
     notes = []
     missing = missing_hours(r)  # per day and measured counter (kpis.missing_hours)
-    for start, row in r.daily.iterrows():
+    for start, row in _dated_rows(r.daily):
         day = start.date().isoformat()
         parts = []
         for col, name in (("pv_wh", "pv_kwh"), ("import_wh", "import_kwh"), ("export_wh", "export_kwh")):
-            k = int(missing.at[start, col]) if col in missing.columns else 0
+            k = _int(missing.at[start, col]) if col in missing.columns else 0
             if k:
                 parts.append(f"{KPI_NAMES_SHORT[name][lang]} {k} t" if lang == "da" else
                              f"{KPI_NAMES_SHORT[name][lang]} {k} h")
         if parts:
-            notes.append(t("note_missing", lang, day=day, k=int(row.hours - row.hours_complete), n=int(row.hours),
-                           what=", ".join(parts)))
+            notes.append(t("note_missing", lang, day=day, k=_int(row["hours"]) - _int(row["hours_complete"]),
+                           n=_int(row["hours"]), what=", ".join(parts)))
         if row.expected_hours and row.producing_hours < row.expected_hours:
-            notes.append(t("note_avail", lang, day=day, k=int(row.expected_hours - row.producing_hours),
-                           n=int(row.expected_hours), m=int(row.expected_hours_no_data),
+            notes.append(t("note_avail", lang, day=day, k=_int(row["expected_hours"]) - _int(row["producing_hours"]),
+                           n=_int(row["expected_hours"]), m=_int(row["expected_hours_no_data"]),
                            a=fmt_percent(row.availability, 0, lang)))
     return notes
 

@@ -10,19 +10,19 @@ TEXTS: dict[str, dict[str, str]] = {
     "title": {"da": "Solceller: produktion og egetforbrug", "en": "Solar: production and self-consumption"},
     "subtitle": {"da": "Månedsrapport for {month} — {n} anlæg, {kwp} kWp i alt",
                  "en": "Monthly report for {month} — {n} sites, {kwp} kWp in total"},
-    "footer": {"da": "energimon · IEC 61724-1 (Y_f, Y_r, PR) · forventet produktion: pvlib klar himmel",
-               "en": "energimon · IEC 61724-1 (Y_f, Y_r, PR) · expected yield: pvlib clear sky"},
+    "footer": {"da": "energimon · IEC 61724-1 · forventet produktion: pvlib, skyfri himmel",
+               "en": "energimon · IEC 61724-1 · expected production: pvlib, clear sky"},
     "overview": {"da": "Oversigt: anlæggene sammenlignet pr. kWp", "en": "Overview: the sites compared per kWp"},
     "intro": {
         "da": "Alle energier er forskelle på målernes tællere (import, eksport, solcelleproduktion) pr. time og "
               "summeret — forholdstal er forhold mellem summer. Forbrug = import + produktion − eksport. "
               "Egetforbrugsandel = (produktion − eksport) / produktion. "
               "Selvforsyningsgrad = (forbrug − import) / forbrug. "
-              "Slutudbytte Y_f = produktion / installeret effekt (kWh/kWp). PR = Y_f / Y_r (IEC 61724-1).",
+              "Slutudbytte Y_f = produktion / installeret effekt (kWh/kWp).",
         "en": "All energies are differences of the meters' counters (import, export, PV production) per hour, summed "
               "— ratios are ratios of sums. Consumption = import + production − export. Self-consumption ratio = "
               "(production − export) / production. Self-sufficiency = (consumption − import) / consumption. "
-              "Final yield Y_f = production / installed power (kWh/kWp). PR = Y_f / Y_r (IEC 61724-1)."},
+              "Final yield Y_f = production / installed power (kWh/kWp)."},
     "site": {"da": "Anlæg", "en": "Site"},
     "kwp": {"da": "kWp", "en": "kWp"},
     "pv_kwh": {"da": "Produktion kWh", "en": "Production kWh"},
@@ -39,23 +39,29 @@ TEXTS: dict[str, dict[str, str]] = {
     "h_ssr": {"da": "Selvforsynings-grad", "en": "Self-sufficiency"},
     "h_avail": {"da": "Tilgænge-lighed", "en": "Availability"},
     "performance_ratio": {"da": "PR", "en": "PR"},
-    "pr_clear_sky": {"da": "PR mod clear-sky-kuvert", "en": "PR against clear-sky envelope"},
     "expected_ac_kwh": {"da": "Forventet ved klar himmel kWh", "en": "Expected, clear sky kWh"},
-    "yield_vs_expected": {"da": "Produktion / klar himmel", "en": "Production / clear sky"},
     "availability": {"da": "Tilgængelighed", "en": "Availability"},
     "date": {"da": "Dato", "en": "Date"},
     "month": {"da": "Måned", "en": "Month"},
     "total": {"da": "I alt", "en": "Total"},
     "note": {"da": "Bemærkning", "en": "Note"},
     "hours": {"da": "Timer (data/alle)", "en": "Hours (data/all)"},
-    "ref_sensor": {"da": "Y_r fra målt indstråling i modulplanet ({detail}): PR er en egentlig IEC 61724-1-PR.",
-                   "en": "Y_r from measured plane-of-array irradiance ({detail}): PR is a true IEC 61724-1 PR."},
-    "ref_clear_sky": {
-        "da": "Y_r fra pvlib's model for skyfri himmel (ingen indstrålingsmåler): \"PR mod clear-sky-kuvert\" er "
-              "produktionen i forhold til det, anlægget kunne give under en skyfri himmel — ikke en egentlig PR; "
-              "skyer trækker den ned.",
-        "en": "Y_r from pvlib's clear-sky model (no irradiance sensor): \"PR against clear-sky envelope\" compares "
-              "production with what the array could give under a cloudless sky — not a true PR; clouds lower it."},
+    # the one performance figure per site: a true PR with an irradiance sensor, else production against clear sky
+    "perf": {"da": "Ydelse*", "en": "Performance*"},
+    "perf_sensor": {"da": "Ydelse (PR)", "en": "Performance (PR)"},
+    "perf_clear_sky": {"da": "Ydelse mod skyfri himmel", "en": "Performance against clear sky"},
+    "perf_note_sensor": {
+        "da": "* Ydelse for {names}: performance ratio (PR) — produktionen i forhold til den solindstråling, der er "
+              "målt på panelerne ({detail}). Tab i anlægget (varme, snavs, skygge, fejl) trækker den ned.",
+        "en": "* Performance for {names}: performance ratio (PR) — production against the sunlight measured on the "
+              "panels ({detail}). Losses in the system (heat, dirt, shade, faults) lower it."},
+    "perf_note_clear_sky": {
+        "da": "* Ydelse for {names}: produktionen i forhold til det, anlægget kunne have givet under en skyfri himmel "
+              "(beregnet; der er ingen indstrålingsmåler). Skyer trækker tallet ned, så det er lavt i en grå måned "
+              "uden at noget er galt; et fald mellem måneder med samme vejr peger på en fejl.",
+        "en": "* Performance for {names}: production against what the system could have given under a cloudless sky "
+              "(computed; there is no irradiance sensor). Clouds lower it, so it is low in a grey month without "
+              "anything being wrong; a drop between months with the same weather points to a fault."},
     "month_table": {"da": "Måneden", "en": "The month"},
     "daily_table": {"da": "Dag for dag", "en": "Day by day"},
     "chart_daily": {"da": "Produktion og forbrug pr. dag (kWh) og egetforbrugsandel",
