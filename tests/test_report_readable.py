@@ -13,6 +13,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from energimon.analytics.report.csv_out import column_keys
 from energimon.analytics.report.document import Chart
 from energimon.analytics.report.numbers import fmt_number
 from energimon.analytics.report.savings_report import build_report, generate_savings_report
@@ -70,7 +71,10 @@ def savings(tmp_path_factory):
     settings = load_settings(d / "energimon.toml")
     files = generate_savings_report(settings, store, dt.date(2026, 3, 1), today=dt.date(2026, 4, 10))
     store.close()
-    rows = list(csv.DictReader(files.csv.open(encoding="utf-8-sig"), delimiter=";"))
+    with files.csv.open(encoding="utf-8-sig") as f:
+        reader = csv.reader(f, delimiter=";")
+        keys = column_keys(next(reader), "da")  # the Danish headers back to the columns' keys
+        rows = [dict(zip(keys, row, strict=True)) for row in reader]
     return files, settings, truth, {(r["site"], r["period"]): r for r in rows}
 
 

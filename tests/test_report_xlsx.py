@@ -99,14 +99,25 @@ def _csv(path) -> list[list[str]]:
         return list(csv.reader(f, delimiter=";"))
 
 
+def _first_table(ws) -> list[tuple]:
+    """The sheet's rows below the header up to the first empty row (a building's monthly history follows)."""
+    rows = []
+    for row in ws.iter_rows(min_row=2, values_only=True):
+        if all(v is None for v in row):
+            break
+        rows.append(row)
+    return rows
+
+
 def _check_table(ws, csv_rows: list[list[str]]) -> int:
     """Every cell of the sheet against the CSV: numbers as numbers equal to the CSV's, dates as dates."""
     header, body = csv_rows[0], csv_rows[1:]
     assert header == [COLUMNS[c]["da"] for c in CSV_HEADER]  # the Danish CSV has the workbook's Danish headers
-    assert [c.value for c in ws[1]] == [COLUMNS[c]["da"] for c in CSV_HEADER]  # Danish headers
+    # Danish headers; the first column names buildings by their display name, not the CSV's id
+    assert [c.value for c in ws[1]] == ["Bygning", *(COLUMNS[c]["da"] for c in CSV_HEADER[1:])]
     assert ws.freeze_panes == "A2"
     assert all(ws.column_dimensions[chr(ord("A") + i)].width >= 8 for i in range(len(CSV_HEADER)))
-    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    rows = _first_table(ws)
     assert len(rows) == len(body)
     numbers = 0
     for xrow, crow in zip(rows, body, strict=True):
@@ -187,14 +198,9 @@ def test_pdf_shows_the_billing_model_and_the_price_periods(report):
 def test_savings_workbook_names_buildings_and_has_every_month_since_the_measure(report, tmp_path):
     """The workbook of :mod:`energimon.analytics.report.savings_xlsx`: display names, not ids, and per building
     its monthly history as date cells and numbers (the months are the evaluation's, summed by hand below)."""
-    from energimon.analytics.esco.prices import price_basis
     from energimon.analytics.report import xlsx_out
-    from energimon.analytics.report.savings_report import (
-        _csv_rows,
-        _portfolio_csv_rows,
-        generate_savings_report,
-    )
-    from energimon.analytics.report.savings_xlsx import HISTORY, savings_sheets
+    from energimon.analytics.report.savings_report import generate_savings_report
+    from energimon.analytics.report.savings_xlsx import HISTORY
     from energimon.config.settings import load_settings
 
     settings = load_settings(report.parent / "energimon.toml")
@@ -202,15 +208,10 @@ def test_savings_workbook_names_buildings_and_has_every_month_since_the_measure(
     try:
         files = generate_savings_report(settings, store, dt.date(2026, 3, 1), out_dir=tmp_path,
                                         today=dt.date(2026, 4, 15))
-        prices = price_basis(settings.esco, store)
     finally:
         store.close()
-    month = dt.date(2026, 3, 1)
-    site_rows = {r.site: _csv_rows(r, settings.esco, month, "da") for r in files.results}
-    all_rows = [row for r in files.results for row in site_rows[r.site]]
-    all_rows += _portfolio_csv_rows(files.results, settings.esco, month, "da")
-    path = xlsx_out.write_xlsx(tmp_path / "bog.xlsx", savings_sheets(files.results, site_rows, all_rows, settings.esco,
-                                                                      month, prices, "da", files.cutoff))
+    assert files.xlsx is not None
+    path = files.xlsx  # the report's own workbook
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["Portefølje", "Sorø Rådhus", "Stenlille hallen", "Om rapporten"]
     names = {row[0] for row in wb["Portefølje"].iter_rows(min_row=2, values_only=True)}

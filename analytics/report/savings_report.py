@@ -28,7 +28,6 @@ from energimon.analytics.report.csv_out import write_csv
 from energimon.analytics.report.document import Chart, Report, Section, Table
 from energimon.analytics.report.i18n import (
     ABOUT,
-    COLUMNS,
     GLOSSARY,
     MONTHS,
     PRELIMINARY_SUFFIX,
@@ -39,6 +38,7 @@ from energimon.analytics.report.i18n import (
 )
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
 from energimon.analytics.report.pdf import merge_pdfs, page_count, render_pdf
+from energimon.analytics.report.savings_xlsx import savings_sheets
 from energimon.analytics.savings import (
     MIN_PERIOD_COVERAGE,
     PeriodSavings,
@@ -159,9 +159,9 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
         rows = _csv_rows(r, esco, month, lang)
         rows_all += rows
         site_rows[r.site] = rows
-        site_csvs.append(write_csv(out / f"{stem}-{r.site}.csv", CSV_HEADER, rows, sep, decimal_comma))
+        site_csvs.append(write_csv(out / f"{stem}-{r.site}.csv", CSV_HEADER, rows, sep, decimal_comma, lang))
     rows_all += _portfolio_csv_rows(results, esco, month, lang)
-    csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, rows_all, sep, decimal_comma)
+    csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, rows_all, sep, decimal_comma, lang)
     xlsx_path = xlsx_out.write_xlsx(out / f"{stem}.xlsx", _workbook(results, site_rows, rows_all, esco, month,
                                                                      prices, lang, cutoff))
     report = build_report(results, esco, month, lang, prices, cutoff)
@@ -227,7 +227,7 @@ def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_pa
                        avoided_kg=lambda r: co2_kg(r.month.savings_kwh, esco, r.carrier, month.year))
     if made is not None:
         _insert_after_portfolio(report, made[0])
-        write_csv(csv_path, CO2_HEADER, made[1], sep, decimal_comma)
+        write_csv(csv_path, CO2_HEADER, made[1], sep, decimal_comma, lang)
         return made[0]
     return None
 
@@ -821,14 +821,11 @@ def _xlsx_table_rows(rows: list[list], lang: str) -> list[list]:
 
 def _workbook(results: list[SiteResult], site_rows: dict[str, list[list]], all_rows: list[list], esco,
               month: dt.date, prices: PriceBasis, lang: str, cutoff: dt.date | None = None) -> list[xlsx_out.Sheet]:
-    """The CSV tables as sheets (portfolio first, then one per building) and the "Om rapporten" sheet."""
-    header = [COLUMNS[c][lang] for c in CSV_HEADER]
-    formats = [XLSX_FORMATS.get(c) for c in CSV_HEADER]
-    sheets = [xlsx_out.Sheet(ABOUT["sheet_portfolio"][lang], header, _xlsx_table_rows(all_rows, lang), formats)]
-    for r in results:
-        sheets.append(xlsx_out.Sheet(r.name, header, _xlsx_table_rows(site_rows[r.site], lang), formats))
-    sheets.append(_about_sheet(results, esco, month, prices, lang, cutoff))
-    return sheets
+    """The tables as sheets named by the buildings' display names, each building with its monthly history
+    (:mod:`energimon.analytics.report.savings_xlsx`), and the "Om rapporten" sheet."""
+    return savings_sheets(results, {site: _xlsx_table_rows(rows, lang) for site, rows in site_rows.items()},
+                          _xlsx_table_rows(all_rows, lang), esco, lang, header_keys=CSV_HEADER,
+                          formats=XLSX_FORMATS, about=_about_sheet(results, esco, month, prices, lang, cutoff))
 
 
 def _about_sheet(results: list[SiteResult], esco, month: dt.date, prices: PriceBasis, lang: str,

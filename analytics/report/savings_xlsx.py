@@ -5,8 +5,8 @@ Buildings are named by their display name (the site's ``name``), months are date
 amounts numeric cells with a number format (:mod:`energimon.analytics.report.xlsx_out`).  Computes nothing:
 the months are the evaluation's (:attr:`energimon.analytics.esco.evaluation.SiteResult.months`).
 
-``savings_sheets`` takes the arguments of the report's own workbook assembly, so the report writes it with
-``xlsx_out.write_xlsx(path, savings_sheets(...))``.
+The report (:mod:`energimon.analytics.report.savings_report`) hands over its table rows and its "Om rapporten"
+sheet, so this module never imports the report back.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from energimon.analytics.report.xlsx_out import Cell, Sheet
 
 if TYPE_CHECKING:
     from energimon.analytics.esco.evaluation import SiteResult
-    from energimon.analytics.esco.prices import PriceBasis
     from energimon.analytics.esco.settings import EscoSettings
     from energimon.analytics.savings import PeriodSavings
 
@@ -83,20 +82,17 @@ def _named(rows: list[list[object]], names: dict[str, str]) -> list[list[object]
 
 
 def savings_sheets(results: Sequence[SiteResult], site_rows: dict[str, list[list[object]]],
-                   all_rows: list[list[object]], esco: EscoSettings, month: dt.date, prices: PriceBasis, lang: str,
-                   cutoff: dt.date | None = None) -> list[Sheet]:
+                   all_rows: list[list[object]], esco: EscoSettings, lang: str, *, header_keys: Sequence[str],
+                   formats: dict[str, str], about: Sheet) -> list[Sheet]:
     """The workbook: portfolio first, then one sheet per building (its three periods, then its months), then
-    "Om rapporten"; ``site_rows``/``all_rows`` are the report's CSV rows (keys of ``CSV_HEADER``)."""
-    # the report's own table rows and about sheet: imported here, the report module imports this one's caller
-    from energimon.analytics.report.savings_report import CSV_HEADER, XLSX_FORMATS, _about_sheet, _xlsx_table_rows
-
+    ``about`` ("Om rapporten").  ``site_rows``/``all_rows`` are the report's table rows in words (columns
+    ``header_keys``, the first one the site), ``formats`` their number formats by column key."""
     names = {r.site: r.name for r in results}
-    header = [HISTORY["site"][lang], *(COLUMNS[c][lang] for c in CSV_HEADER[1:])]
-    formats = [XLSX_FORMATS.get(c) for c in CSV_HEADER]
-    sheets = [Sheet(ABOUT["sheet_portfolio"][lang], header, _named(_xlsx_table_rows(all_rows, lang), names),
-                    formats)]
+    header = [HISTORY["site"][lang], *(COLUMNS[c][lang] for c in header_keys[1:])]
+    column_formats = [formats.get(c) for c in header_keys]
+    sheets = [Sheet(ABOUT["sheet_portfolio"][lang], header, _named(all_rows, names), column_formats)]
     for r in results:
-        rows = _named(_xlsx_table_rows(site_rows[r.site], lang), names)
+        rows = _named(site_rows[r.site], names)
         bold = set()
         rows.append([])
         bold.add(len(rows))
@@ -105,8 +101,8 @@ def savings_sheets(results: Sequence[SiteResult], site_rows: dict[str, list[list
         rows.append([_label(key, lang) for key, _ in HISTORY_COLUMNS])
         history = history_rows(r, esco, lang)
         rows += history or [[HISTORY["none"][lang]]]
-        sheets.append(Sheet(r.name, header, rows, formats, bold_rows=bold))
-    sheets.append(_about_sheet(list(results), esco, month, prices, lang, cutoff))
+        sheets.append(Sheet(r.name, header, rows, column_formats, bold_rows=bold))
+    sheets.append(about)
     return sheets
 
 

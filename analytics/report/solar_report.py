@@ -125,7 +125,8 @@ def generate_solar_report(settings, store, month: dt.date, sites: list[str] | No
         stem += PRELIMINARY_SUFFIX[lang]
     sep = sep if sep is not None else (";" if lang == "da" else ",")
     decimal_comma = (lang == "da" and sep != ",") if decimal_comma is None else decimal_comma
-    csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, csv_rows(results, lang, month), sep, decimal_comma)
+    csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, csv_rows(results, lang, month), sep, decimal_comma,
+                         lang)
     alerts = pv_alert_notes(settings, [r.inputs.site for r in results], month, lang)
     pdf_path = render_pdf(build_report(results, month, lang, daily_table, alerts, cutoff), out / f"{stem}.pdf")
     return SolarReportFiles(pdf_path, csv_path, results, preliminary, cutoff)
