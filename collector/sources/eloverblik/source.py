@@ -7,7 +7,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator
 
-from energimon.collector.sources.base import FetchContext, Fetched, SeriesSpec, SourceError
+from energimon.collector.sources.base import FetchContext, Fetched, PointColumns, SeriesSpec, SourceError
 from energimon.collector.sources.eloverblik.client import (
     NO_AUTHORISATION_CODES,
     NOT_FOUND_CODES,
@@ -97,7 +97,7 @@ class EloverblikSource:
                 ctx.report(_item_error(spec, item.errorCode, item.errorText))
                 continue
             try:
-                points = [p for ts in docs for p in series_points(ts, gsrn)]
+                points = PointColumns.join([series_points(ts, gsrn) for ts in docs])
             except ValueError as exc:
                 failed.add(gsrn)
                 ctx.report(SourceError("schema", f"eloverblik: {exc}", spec))
