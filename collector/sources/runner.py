@@ -47,7 +47,7 @@ from energimon.store.spool import SeriesReadings
 log = logging.getLogger("energimon.sources")
 DAY_MS = 86_400_000
 
-Sink = Callable[[Sequence[Reading], str], None]
+Sink = Callable[[Sequence[Reading], str], object]
 """Puts readings durably into the spool or raises (e.g. ``SpoolFull``): nothing is then recorded as fetched."""
 
 

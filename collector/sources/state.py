@@ -169,9 +169,12 @@ class SourceState:
                                    (spec.name,)).fetchone()
             target = (spec.site, spec.device, spec.channel, spec.role, spec.kind)
             if row is None:
-                return self._db.execute(
+                new_id = self._db.execute(
                     "INSERT INTO series (name, source, site, device, channel, role, kind) VALUES (?,?,?,?,?,?,?)",
                     (spec.name, spec.source, *target)).lastrowid
+                if new_id is None:  # sqlite3 gives None only when no row was inserted
+                    raise sqlite3.DatabaseError(f"state file {self.path}: series {spec.name} was not added")
+                return new_id
             if tuple(row[1:]) != target:
                 self._db.execute("UPDATE series SET site=?, device=?, channel=?, role=?, kind=? WHERE id=?",
                                  (*target, row[0]))
@@ -329,8 +332,8 @@ def _status_rows(db: sqlite3.Connection, names: Iterable[str] | None = None) -> 
     estimated = dict(db.execute("SELECT series_id, count(*) FROM points WHERE quality IS NOT NULL AND quality != 'A04' "
                                 "GROUP BY series_id").fetchall())
     wanted = set(names) if names is not None else None
-    return [SeriesStatus(*r[:-1], estimated=estimated.get(r[-1], 0)) for r in rows
-            if wanted is None or r[0] in wanted]
+    return [SeriesStatus(**dict(zip(_STATUS_COLS, r[:-1], strict=True)), estimated=estimated.get(r[-1], 0))
+            for r in rows if wanted is None or r[0] in wanted]
 
 
 def read_status(path: str | Path) -> list[SeriesStatus]:

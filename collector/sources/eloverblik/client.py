@@ -188,8 +188,11 @@ def series_points(ts: TimeSeriesDto, gsrn: str) -> PointColumns:
         n = (end - start) // step
         scale = factor / 1000.0
         kept = period.points
-        qualities = list(map(dict.get, kept, repeat(QUALITY)))
-        texts = list(map(dict.get, kept, repeat(QUANTITY)))
+        # dict.get mapped over the points (a C loop; a comprehension per point cost twice as much): PointDto is a
+        # TypedDict, which mypy does not let stand for the dict it is at run time
+        plain = cast(list[dict[str, str | None]], kept)
+        qualities: list[str | None] = list(map(dict.get, plain, repeat(QUALITY)))
+        texts: list[str | None] = list(map(dict.get, plain, repeat(QUANTITY)))
         values: list[float] | None = None
         if NOT_AVAILABLE not in qualities and None not in texts and "" not in texts:
             with contextlib.suppress(ValueError):  # e.g. a blank quantity: checked one by one below

@@ -36,6 +36,8 @@ class EloverblikSource:
     def __init__(self, cfg: EloverblikSettings, http: HttpClient, today: dt.date | None = None):
         self.cfg = cfg
         self.http = http
+        if cfg.refresh_token is None:  # the settings' validator requires one (or its file): not reached from a config
+            raise SourceError("config", "eloverblik: no refresh token configured")
         self.client = EloverblikClient(http, cfg.refresh_token.get_secret_value(), cfg.token_renew_before_s)
         self._today = today
         self._specs = {mp.id: SeriesSpec(NAME, mp.id, mp.site, mp.device, mp.channel, mp.role, "interval")
