@@ -30,7 +30,6 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import ErrorDetails
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from energimon.analytics.anomaly.settings import AlertSettings, cross_check_alerts
 from energimon.analytics.esco.settings import EscoSettings, check_esco_files, cross_check_esco
@@ -66,7 +65,9 @@ ENV_CONFIG = "ENERGIMON_CONFIG"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # validators built on first use, not at import: `energimon --help` and the commands that never validate a
+    # section do not pay for it, and a section validated inside Settings is built once, as part of Settings
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # -- devices --------------------------------------------------------------------------------------------
@@ -111,13 +112,14 @@ class LogSettings(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="ENERGIMON_",
-        env_nested_delimiter="__",
-        extra="forbid",
-        case_sensitive=False,
-    )
+class Settings(BaseModel):
+    """The whole configuration.  A plain model, not pydantic-settings' ``BaseSettings``: the ``ENERGIMON_…``
+    environment overrides are merged into the file's data before validation (:func:`load_settings`,
+    :mod:`energimon.config.locate`, which remembers which variable gave which key so an error can name it), so
+    pydantic-settings had nothing left to do and cost a quarter of ``check-config``'s start (bench/startup.py)."""
+
+    # BaseSettings' own defaults kept: every default validated too
+    model_config = ConfigDict(extra="forbid", validate_default=True, defer_build=True)
 
     sites: dict[str, Site] = Field(default_factory=dict)
     devices: list[Device] = Field(default_factory=list)
@@ -133,20 +135,6 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # [metrics]: Prometheus /metrics
     web: WebSettings | None = None  # [web]: the web application and public CO2 barometer (energimon.web)
     sources: SourcesSettings | None = None  # [sources]: Eloverblik, Energi Data Service, DMI (live data)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The TOML content arrives as init kwargs (parsed by load_settings for line-numbered errors),
-        # already merged with the environment by settings_from_dict/load_settings (energimon.config.locate),
-        # which remember which variable gave which key, so an error can name it.
-        return (init_settings,)
 
     def device(self, site: str, device_id: str) -> ModbusTcpDevice | MbusTcpDevice:
         for d in self.devices:

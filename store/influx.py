@@ -151,7 +151,7 @@ class _Line:
         """Only looked at when the server refused a batch (to find the offending readings)."""
         if isinstance(self._readings, tuple):
             rr, a, b = self._readings
-            return [rr.reading(row) for row in rr.rows[a:b]]
+            return [rr.reading(row) for row in rr.flat_rows()[a:b]]
         return self._readings
 
 
@@ -365,7 +365,7 @@ class InfluxStore(Store):
         """
         import numpy as np
 
-        rows, streams = rr.rows, rr.streams
+        rows, streams = rr.flat_rows(), rr.streams  # a pack's readings as rows of their own
         if not rows:
             return []
         _, sids, tss, vals, _keep = zip(*rows, strict=True)

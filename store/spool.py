@@ -33,7 +33,9 @@ import json
 import logging
 import math
 import sqlite3
+import sys
 import threading
+from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -74,7 +76,10 @@ CREATE TABLE IF NOT EXISTS queue (
     stream  INTEGER NOT NULL,                   -- streams.id
     ts_ms   INTEGER NOT NULL,
     value   REAL NOT NULL,
-    conflict INTEGER NOT NULL DEFAULT 0         -- the reading's OnConflict: 0 overwrite, 1 keep, 2 revise
+    conflict INTEGER NOT NULL DEFAULT 0,        -- the reading's OnConflict: 0 overwrite, 1 keep, 2 revise
+    n       INTEGER NOT NULL DEFAULT 1,         -- readings in the row: 1, or a pack's (see PACK_MAX)
+    packed  BLOB                                -- a pack: n times (int64) then n values (float64), little-endian;
+                                                -- ts_ms and value are then its first reading's
 );
 CREATE TABLE IF NOT EXISTS stamps (
     stream  TEXT PRIMARY KEY,               -- energimon.stamps: the last stamp given to each stream
@@ -104,26 +109,76 @@ class SpoolUnwritable(SpoolFull):
 
 
 StreamKey = tuple[str, str, str, str]  # site, device, channel, role
+Row = tuple[int, int, int, float, int]  # id, stream, ts_ms, value, conflict: a queue row as take() reads it
+Pack = tuple[list[int], list[float]]  # a packed row's times and values
+
+PACK_MAX = 5_000
+"""Readings per packed row at most: a series' readings handed over as columns (:class:`SeriesReadings`, a live
+source's page of history) enter the queue as one row per this many readings (``n`` and ``packed``), not a row
+each; two packs fill the writer's default batch of 10,000."""
+
+_LITTLE = sys.byteorder == "little"
+
+
+def pack_columns(ts_ms: Sequence[int], values: Sequence[float]) -> bytes:
+    """The ``packed`` column of a queue row: times as int64, then values as float64, little-endian."""
+    t, v = array("q", ts_ms), array("d", values)
+    if not _LITTLE:
+        t.byteswap()
+        v.byteswap()
+    return t.tobytes() + v.tobytes()
+
+
+def unpack_columns(blob: bytes) -> Pack:
+    """(times, values) of a ``packed`` column (:func:`pack_columns`)."""
+    n = len(blob) // 16
+    t, v = array("q"), array("d")
+    t.frombytes(blob[:8 * n])
+    v.frombytes(blob[8 * n:16 * n])
+    if not _LITTLE:
+        t.byteswap()
+        v.byteswap()
+    return t.tolist(), v.tolist()
 
 
 class ReadingRows(Sequence[Reading]):
     """A batch's readings as the spool holds them: rows ``(id, stream, ts_ms, value, conflict)`` and the streams they
     name.  A ``Sequence[Reading]`` (a :class:`Reading` is built only for the rows someone looks at), so any store
     can take it; the stores' fast paths read :attr:`rows` and :attr:`streams` directly, without an object per
-    reading (``bench/influx_write.py``, ``bench/spool_throughput.py``)."""
+    reading (``bench/influx_write.py``, ``bench/spool_throughput.py``).
 
-    __slots__ = ("rows", "streams")
+    ``packs``: the packed rows among :attr:`rows` (by row id) with their times and values; such a row in
+    :attr:`rows` stands for all of them (its ``ts_ms`` and ``value`` are the first reading's).  The readings, the
+    length and :meth:`flat_rows` count every reading of a pack, in the queue's order."""
 
-    def __init__(self, rows: list[tuple[int, int, int, float, int]], streams: Mapping[int, StreamKey]):
+    __slots__ = ("_flat", "_n", "packs", "rows", "streams")
+
+    def __init__(self, rows: list[Row], streams: Mapping[int, StreamKey], packs: Mapping[int, Pack] | None = None):
         self.rows = rows
         self.streams = streams
+        self.packs: Mapping[int, Pack] = packs or {}
+        self._n = len(rows) + sum(len(ts) - 1 for ts, _ in self.packs.values())
+        self._flat: list[Row] | None = None if self.packs else rows
 
-    def reading(self, row: tuple[int, int, int, float, int]) -> Reading:
+    def flat_rows(self) -> list[Row]:
+        """A row per reading, the packs' readings as rows of their own (with the pack's id)."""
+        if self._flat is None:
+            packs, out = self.packs, []
+            for row in self.rows:
+                pack = packs.get(row[0])
+                if pack is None:
+                    out.append(row)
+                else:
+                    out += zip(repeat(row[0]), repeat(row[1]), pack[0], pack[1], repeat(row[4]))
+            self._flat = out
+        return self._flat
+
+    def reading(self, row: Row) -> Reading:
         site, device, channel, role = self.streams[row[1]]
         return _READING_OF_CODE[row[4]](site, device, channel, role, row[2], row[3])
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return self._n
 
     @overload
     def __getitem__(self, i: int) -> Reading: ...
@@ -133,12 +188,12 @@ class ReadingRows(Sequence[Reading]):
 
     def __getitem__(self, i: int | slice) -> Reading | list[Reading]:
         if isinstance(i, slice):
-            return [self.reading(row) for row in self.rows[i]]
-        return self.reading(self.rows[i])
+            return [self.reading(row) for row in self.flat_rows()[i]]
+        return self.reading(self.flat_rows()[i])
 
     def __iter__(self) -> Iterator[Reading]:
         reading = self.reading
-        for row in self.rows:
+        for row in self.flat_rows():
             yield reading(row)
 
     def __eq__(self, other: object) -> bool:
@@ -147,7 +202,7 @@ class ReadingRows(Sequence[Reading]):
         return NotImplemented
 
     def __repr__(self) -> str:
-        return f"ReadingRows({len(self.rows)} readings)"
+        return f"ReadingRows({self._n} readings)"
 
 
 class SeriesReadings(Sequence[Reading]):
@@ -241,17 +296,33 @@ class Spool:
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(SCHEMA)
+        self._add_pack_columns()
         self._migrate_readings_table()
         self._streams: dict[int, StreamKey] = {}  # id -> key; only grows (a stream is never deleted)
         self._stream_ids: dict[StreamKey, int] = {}
         self._load_streams()
-        self._count: int = self._db.execute("SELECT count(*) FROM queue").fetchone()[0]
+        self._count: int = self._db.execute("SELECT coalesce(sum(n), 0) FROM queue").fetchone()[0]
         self._warned: set[float] = {f for f in FILL_WARNINGS if self._count >= f * max_readings}
         if self._warned:
             log.warning("spool %s opened %d%% full (%d of %d readings waiting for the store)",
                         self.path, round(100 * self._count / max_readings), self._count, max_readings)
         elif self._count:
             log.info("spool %s opened with %d readings waiting for the store", self.path, self._count)
+
+    def _add_pack_columns(self) -> None:
+        """A spool written before packed rows existed gets the columns (its rows are one reading each), and the
+        partial index that finds the packs of a batch without reading the other rows."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(queue)")}
+        if "packed" not in columns:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("ALTER TABLE queue ADD COLUMN n INTEGER NOT NULL DEFAULT 1")
+                self._db.execute("ALTER TABLE queue ADD COLUMN packed BLOB")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+        self._db.execute("CREATE INDEX IF NOT EXISTS queue_packs ON queue (id) WHERE packed IS NOT NULL")
 
     def _migrate_readings_table(self) -> None:
         """A spool written by an earlier version keeps its readings in ``readings`` (four strings a row): move
@@ -377,8 +448,12 @@ class Spool:
                 if sid is None:
                     sid = self._stream_id(key, created)
                 code = _CONFLICT_CODE[readings.cls.on_conflict]
-                self._db.executemany("INSERT INTO queue (stream, ts_ms, value, conflict) VALUES (?, ?, ?, ?)",
-                                     zip(repeat(sid), readings.ts_ms, map(float, readings.values), repeat(code)))
+                ts, values = readings.ts_ms, readings.values
+                # one row per PACK_MAX readings: no row, index entry, take and delete per reading
+                self._db.executemany(
+                    "INSERT INTO queue (stream, ts_ms, value, conflict, n, packed) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(sid, ts[i], float(values[i]), code, len(ts[i:i + PACK_MAX]),
+                      pack_columns(ts[i:i + PACK_MAX], values[i:i + PACK_MAX])) for i in range(0, n, PACK_MAX)])
                 self._db.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 self._rollback()
@@ -427,18 +502,60 @@ class Spool:
     # -- the writer -----------------------------------------------------------------------
     def take(self, limit: int, after_id: int = 0) -> Batch | None:
         """The oldest ``limit`` readings (after ``after_id``: the batch after one not yet acknowledged), still in
-        the spool until :meth:`ack`."""
+        the spool until :meth:`ack`.  A packed row comes whole: a batch may hold more than ``limit`` readings
+        only when its first row alone does."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT id, stream, ts_ms, value, conflict FROM queue WHERE id > ? ORDER BY id LIMIT ?",
-                (after_id, limit)
-            ).fetchall()
+            db = self._db
+            packs = db.execute("SELECT id, n FROM queue WHERE packed IS NOT NULL AND id > ? ORDER BY id LIMIT ?",
+                               (after_id, limit)).fetchall()
+            if not packs:  # rows of one reading each (the partial index answers this without reading them)
+                rows = db.execute("SELECT id, stream, ts_ms, value, conflict FROM queue WHERE id > ? ORDER BY id "
+                                  "LIMIT ?", (after_id, limit)).fetchall()
+                unpacked: dict[int, Pack] = {}
+            else:
+                rows, unpacked = self._take_with_packs(after_id, limit, packs)
             if not rows:
                 return None
             streams = self._streams
             if any(row[1] not in streams for row in rows):  # added by another process (an import) meanwhile
                 self._load_streams()
-        return Batch(rows[0][0], rows[-1][0], ReadingRows(rows, streams))
+        return Batch(rows[0][0], rows[-1][0], ReadingRows(rows, streams, unpacked))
+
+    def _take_with_packs(self, after_id: int, limit: int,
+                         packs: list[tuple[int, int]]) -> tuple[list[Row], dict[int, Pack]]:
+        """:meth:`take` where packed rows are among the next ones: the last id that keeps the batch within
+        ``limit`` readings, counting each row between two packs as one reading (ids only grow, and the queue is
+        deleted from its head, so the ids between two packs bound the rows there)."""
+        db = self._db
+        first = db.execute("SELECT min(id) FROM queue WHERE id > ?", (after_id,)).fetchone()[0]
+        if first is None:
+            return [], {}
+        total, prev, cut = 0, first - 1, None
+        for pid, n in packs:
+            plain = pid - prev - 1  # at most this many one-reading rows before this pack
+            if total + plain >= limit:
+                cut = prev + (limit - total)
+                break
+            total += plain
+            if total and total + n > limit:
+                cut = pid - 1
+                break
+            total += n
+            prev = pid
+            if total >= limit:
+                cut = pid
+                break
+        if cut is None:
+            cut = prev + (limit - total)
+        rows = db.execute("SELECT id, stream, ts_ms, value, conflict FROM queue WHERE id > ? AND id <= ? ORDER BY id",
+                          (after_id, cut)).fetchall()
+        if not rows:  # a gap in the ids: take the next row, whatever its size, so the queue moves on
+            rows = db.execute("SELECT id, stream, ts_ms, value, conflict FROM queue WHERE id > ? ORDER BY id LIMIT 1",
+                              (after_id,)).fetchall()
+        unpacked = {rid: unpack_columns(blob) for rid, blob in db.execute(
+            "SELECT id, packed FROM queue WHERE packed IS NOT NULL AND id >= ? AND id <= ?",
+            (rows[0][0], rows[-1][0]))} if rows else {}
+        return rows, unpacked
 
     def ack(
         self, batch: Batch, dead: Sequence[tuple[Reading, str]] = (), source: str = "store"
@@ -453,10 +570,11 @@ class Spool:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._insert_dead_letters((source, str(r.key), _reading_json(r), why) for r, why in dead)
-                deleted = self._db.execute(
+                deleted_rows = self._db.execute(
                     "DELETE FROM queue WHERE id BETWEEN ? AND ?", (batch.first_id, batch.last_id)
                 ).rowcount
                 self._db.execute("COMMIT")
+                deleted = len(batch) if deleted_rows == len(batch.readings.rows) else None
             except sqlite3.OperationalError as exc:
                 self._rollback()
                 raise SpoolUnwritable(
@@ -466,7 +584,10 @@ class Spool:
             except BaseException:
                 self._rollback()
                 raise
-            self._count = max(0, self._count - deleted)
+            if deleted is None:  # not the rows taken (another process changed the queue): count again
+                self._count = self._db.execute("SELECT coalesce(sum(n), 0) FROM queue").fetchone()[0]
+            else:
+                self._count = max(0, self._count - deleted)
             self._check_fill()
 
     def _rollback(self) -> None:
@@ -572,7 +693,11 @@ def count_waiting(db: sqlite3.Connection) -> int:
     """Readings waiting in a spool file that another process opened (``energimon status``, read-only while the
     daemon writes), in the current layout or an earlier version's (not yet moved)."""
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    return sum(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("queue", "readings") if t in tables)
+    waiting = sum(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("readings",) if t in tables)
+    if "queue" in tables:
+        packed = any(row[1] == "n" for row in db.execute("PRAGMA table_info(queue)"))
+        waiting += db.execute(f"SELECT {'coalesce(sum(n), 0)' if packed else 'count(*)'} FROM queue").fetchone()[0]
+    return int(waiting)
 
 
 def _reading_json(r: Reading) -> str:

@@ -23,10 +23,12 @@ days over time.
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -168,14 +170,16 @@ class SqliteStore(Store):
 
     def _rows_of_spool(self, batch: ReadingRows, rejected: list[Rejected]) -> _Rows:
         """As :meth:`_rows_of_readings`, from the spool's rows: the checks that depend on the series run once per
-        stream (cached); per reading only the value and time are looked at."""
-        streams, checked = batch.streams, self._checked
+        stream (cached); per reading only the value and time are looked at, and a pack's (a series' columns,
+        :data:`energimon.store.spool.PACK_MAX` readings at most) in bulk."""
+        streams, checked, packs = batch.streams, self._checked, batch.packs
         local: dict[int, tuple[int | None, float | None, str | None]] = {}
         rows: list[tuple[int, int, float]] = []
-        index: list[int] = []
+        index: list[int] = []  # the position in batch (flat: a pack's readings counted) of each row
         keeps: list[bool] = []
         any_keep = False
-        for i, (_, stream, ts, v, keep) in enumerate(batch.rows):  # keep: the spool's conflict code
+        flat_at = 0
+        for i, (rid, stream, ts, v, keep) in enumerate(batch.rows):  # keep: the spool's conflict code
             info = local.get(stream)
             if info is None:
                 key = streams[stream]
@@ -184,6 +188,23 @@ class SqliteStore(Store):
                     info = checked[key] = self._check_series(key)
                 local[stream] = info
             sid, minimum, why = info
+            pack = packs.get(rid) if packs else None
+            if pack is not None:
+                tss, vals = pack
+                n = len(tss)
+                # a pack's values are floats (its float64 column); NaN or inf makes the sum NaN or inf
+                if (sid is not None and keep != _KEEP and math.isfinite(sum(vals)) and min(tss) >= MIN_TIMESTAMP_MS
+                        and (minimum is None or min(vals) >= minimum)):
+                    rows += zip(repeat(sid), tss, vals)
+                    index += range(flat_at, flat_at + n)
+                    keeps += repeat(False, n)
+                    flat_at += n
+                    continue
+                # something to refuse, or device times: each reading on its own, as below
+                self._rows_one_by_one(batch, flat_at, n, sid, why, rows, index, keeps, rejected)
+                any_keep = any_keep or keep == _KEEP
+                flat_at += n
+                continue
             if (sid is None or v.__class__ is not float or v - v != 0.0 or ts.__class__ is not int
                     or ts < MIN_TIMESTAMP_MS or (minimum is not None and v < minimum)):
                 r = batch.reading(batch.rows[i])
@@ -192,15 +213,37 @@ class SqliteStore(Store):
                     v = float(r.value)
                 except (ValueError, TypeError) as exc:
                     rejected.append(Rejected(r, str(exc)))
+                    flat_at += 1
                     continue
                 if sid is None:  # validate_reading refuses what _check_series refused; never trust that blindly
                     rejected.append(Rejected(r, why or "invalid"))
+                    flat_at += 1
                     continue
             rows.append((sid, ts, v))
-            index.append(i)
+            index.append(flat_at)
             keeps.append(keep == _KEEP)  # only the device's own time keeps what is stored; a revision replaces
             any_keep = any_keep or keep == _KEEP
-        return rows, (keeps if any_keep else None), lambda j: batch.reading(batch.rows[index[j]])
+            flat_at += 1
+        return rows, (keeps if any_keep else None), lambda j: batch.reading(batch.flat_rows()[index[j]])
+
+    @staticmethod
+    def _rows_one_by_one(batch: ReadingRows, at: int, n: int, sid: int | None, why: str | None,
+                         rows: list[tuple[int, int, float]], index: list[int], keeps: list[bool],
+                         rejected: list[Rejected]) -> None:
+        """The readings ``at .. at+n`` of the batch (a pack's) checked one by one: refusals named, the rest kept."""
+        for j, row in enumerate(batch.flat_rows()[at:at + n], start=at):
+            r = batch.reading(row)
+            try:
+                validate_reading(r)
+            except (ValueError, TypeError) as exc:
+                rejected.append(Rejected(r, str(exc)))
+                continue
+            if sid is None:
+                rejected.append(Rejected(r, why or "invalid"))
+                continue
+            rows.append((sid, row[2], float(row[3])))
+            index.append(j)
+            keeps.append(row[4] == _KEEP)
 
     def _check_series(self, key: tuple[str, str, str, str]) -> tuple[int | None, float | None, str | None]:
         """(series id, physical minimum, None), or (None, None, why) for a series that can never be stored."""

@@ -76,14 +76,36 @@ def spool_rows(readings) -> ReadingRows:
     return ReadingRows(rows, streams)
 
 
-class SpoolRowsStore:
-    """A store whose ``write`` goes through :func:`spool_rows` (for running the contract on the fast path)."""
+def packed_spool_rows(readings) -> ReadingRows:
+    """As :func:`spool_rows`, with every run of two or more consecutive readings of one stream and kind as one packed
+    row (as the spool holds a live source's columns): the stores must take and refuse the same as reading by
+    reading, whatever the pack holds (NaN, a negative counter, a device time)."""
+    flat = spool_rows(readings)
+    rows, packs = [], {}
+    i = 0
+    while i < len(flat.rows):
+        j = i + 1
+        while j < len(flat.rows) and flat.rows[j][1] == flat.rows[i][1] and flat.rows[j][4] == flat.rows[i][4]:
+            j += 1
+        rows.append(flat.rows[i])
+        if j - i > 1:
+            packs[flat.rows[i][0]] = ([r[2] for r in flat.rows[i:j]], [r[3] for r in flat.rows[i:j]])
+        i = j
+    return ReadingRows(rows, flat.streams, packs)
 
-    def __init__(self, store):
+
+class SpoolRowsStore:
+    """A store whose ``write`` goes through :func:`spool_rows` (for running the contract on the fast path), or
+    :func:`packed_spool_rows` (``packed``)."""
+
+    def __init__(self, store, packed: bool = False):
         self._store = store
+        self._rows = packed_spool_rows if packed else spool_rows
 
     def write(self, readings):
-        return self._store.write(spool_rows(readings))
+        rows = self._rows(readings)
+        assert list(rows) == list(readings)  # the same readings, in the same order, however packed
+        return self._store.write(rows)
 
     def __getattr__(self, name):
         return getattr(self._store, name)

@@ -344,3 +344,92 @@ def test_one_series_as_columns_is_put_like_the_same_readings_one_by_one(tmp_path
             spool.close()
         assert results[0] == results[1], case
         assert results[0][0] == (6 if case == "valid" else 5), case
+
+
+def test_a_series_as_columns_enters_as_packed_rows_and_comes_out_reading_for_reading(tmp_path):
+    """A live source's page of history is one queue row per PACK_MAX readings: the backlog, every take's limit,
+    the order among one-reading rows around it, an ack, a restart and another process's count all go by
+    readings, not rows; a batch holds a pack whole and never more than the limit unless its one pack is."""
+    from energimon.model import RevisableReading
+    from energimon.store.spool import PACK_MAX, SeriesReadings, read_counts
+
+    n = 2 * PACK_MAX + 7  # three packs: two full, one of 7
+    ts = [BASE_MS - 200 * 86_400_000 + i * 900_000 for i in range(n)]  # 104 days of quarter hours, all past
+    values = [float(i) * 0.5 for i in range(n)]
+    columns = SeriesReadings(RevisableReading, "soro", "datahub", "energy_import_wh", "grid", ts, values)
+    before, after = make(3), make(4, BASE_MS + 10**7)
+    spool = Spool(tmp_path / "spool.db")
+    spool.put(before)
+    assert spool.put(columns, "source:eloverblik").accepted == n
+    spool.put(after)
+    rows = spool._db.execute("SELECT n, packed IS NOT NULL FROM queue ORDER BY id").fetchall()
+    assert rows == [(1, 0)] * 3 + [(PACK_MAX, 1), (PACK_MAX, 1), (7, 1)] + [(1, 0)] * 4
+    want = before + list(columns) + after
+    assert spool.backlog() == len(want) == read_counts(tmp_path / "spool.db").waiting
+    spool.close()
+    spool = Spool(tmp_path / "spool.db")  # counted again on open: by readings
+    assert spool.backlog() == len(want)
+    got, sizes = [], []
+    limit = PACK_MAX + 2
+    while (batch := spool.take(limit)) is not None:
+        sizes.append(len(batch))
+        got += list(batch.readings)
+        assert [type(r) for r in batch.readings] == [type(r) for r in want[len(got) - len(batch):len(got)]]
+        spool.ack(batch)
+        assert spool.backlog() == len(want) - len(got)
+    assert got == want
+    # 3 rows + nothing more (a whole pack would pass the limit); a pack and the next pack would not fit;
+    # the small pack and the 4 rows after it fit in one
+    assert sizes == [3, PACK_MAX, PACK_MAX, 7 + 4]
+    assert read_counts(tmp_path / "spool.db").waiting == 0
+    spool.close()
+
+
+def test_a_pack_read_ahead_after_an_unacknowledged_batch_starts_after_it(tmp_path):
+    """The writer reads the next batch (``after_id``) while the store writes one: with packs it starts after the
+    batch's last row, whole packs only."""
+    from energimon.model import RevisableReading
+    from energimon.store.spool import PACK_MAX, SeriesReadings
+
+    n = PACK_MAX + 1
+    ts = [BASE_MS + i * 60_000 for i in range(n)]
+    spool = Spool(tmp_path / "spool.db")
+    spool.put(SeriesReadings(RevisableReading, "soro", "datahub", "energy_import_wh", "grid", ts, [1.0] * n))
+    first = spool.take(10)  # the first pack alone passes the limit: it comes whole
+    assert len(first) == PACK_MAX and first.readings[-1].ts_ms == ts[PACK_MAX - 1]
+    ahead = spool.take(10, first.last_id)
+    assert len(ahead) == 1 and ahead.readings[0].ts_ms == ts[-1]
+    spool.ack(first)
+    spool.ack(ahead)
+    assert spool.backlog() == 0 and spool.take(10) is None
+    spool.close()
+
+
+def test_a_spool_from_before_packs_gets_the_columns_and_keeps_its_rows(tmp_path):
+    """A queue without the ``n`` and ``packed`` columns (the previous layout) opens with them added: its rows count
+    one reading each and come out as before, and new packs go after them."""
+    from energimon.model import RevisableReading
+    from energimon.store.spool import SeriesReadings
+
+    path = tmp_path / "spool.db"
+    db = sqlite3.connect(path)
+    db.executescript("""CREATE TABLE streams (id INTEGER PRIMARY KEY, site TEXT NOT NULL, device TEXT NOT NULL,
+        channel TEXT NOT NULL, role TEXT NOT NULL, UNIQUE (site, device, channel, role));
+        CREATE TABLE queue (id INTEGER PRIMARY KEY AUTOINCREMENT, stream INTEGER NOT NULL, ts_ms INTEGER NOT NULL,
+        value REAL NOT NULL, conflict INTEGER NOT NULL DEFAULT 0);""")
+    old = make(5)
+    keys = list(dict.fromkeys((r.site, r.device, r.channel, r.role) for r in old))
+    db.executemany("INSERT INTO streams (id, site, device, channel, role) VALUES (?, ?, ?, ?, ?)",
+                   [(i + 1, *k) for i, k in enumerate(keys)])
+    db.executemany("INSERT INTO queue (stream, ts_ms, value, conflict) VALUES (?, ?, ?, 0)",
+                   [(keys.index((r.site, r.device, r.channel, r.role)) + 1, r.ts_ms, r.value) for r in old])
+    db.commit()
+    db.close()
+    spool = Spool(path)
+    assert spool.backlog() == 5
+    ts = [BASE_MS + 10**9 + i * 60_000 for i in range(3)]
+    new = SeriesReadings(RevisableReading, "soro", "datahub", "energy_import_wh", "grid", ts, [1.0, 2.0, 3.0])
+    spool.put(new)
+    assert spool.backlog() == 8
+    assert take_all(spool) == old + list(new)
+    spool.close()

@@ -12,7 +12,7 @@ import pytest
 from conftest import ADMIN, WRITER, unique_db
 from helpers.wait import wait_for
 from pydantic import SecretStr
-from store_contract import StoreContract
+from store_contract import SpoolRowsStore, StoreContract
 
 from energimon.model import CHANNELS, Reading, SeriesKey
 from energimon.store.base import StoreError
@@ -28,6 +28,17 @@ class TestInfluxStore(StoreContract):
     def store(self, influx_settings):
         s = InfluxStore(influx_settings)
         yield s
+        s.close()
+
+
+class TestInfluxStoreFromPackedSpoolRows(StoreContract):
+    """The contract on the spool's packed rows (a live source's columns): the line protocol is built from every
+    reading of a pack."""
+
+    @pytest.fixture
+    def store(self, influx_settings):
+        s = InfluxStore(influx_settings)
+        yield SpoolRowsStore(s, packed=True)
         s.close()
 
 

@@ -33,6 +33,16 @@ class TestSqliteStoreFromSpoolRows(StoreContract):
         s.close()
 
 
+class TestSqliteStoreFromPackedSpoolRows(StoreContract):
+    """The contract on the spool's packed rows (a live source's columns, ``energimon.store.spool.PACK_MAX``)."""
+
+    @pytest.fixture
+    def store(self, tmp_path):
+        s = SqliteStore(tmp_path / "s.db")
+        yield SpoolRowsStore(s, packed=True)
+        s.close()
+
+
 class CompactingStore(SqliteStore):
     """Compacts every series-day right after each write: the contract then runs on chunks plus rows written later."""
 

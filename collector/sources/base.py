@@ -10,10 +10,10 @@ to fetch (backfill or incremental from the watermark), the state file, turning p
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol, overload
 
 from pydantic import SecretStr
 
@@ -59,6 +59,66 @@ class Point(NamedTuple):
     quality: str | None = None
 
 
+class PointColumns(Sequence[Point]):
+    """Many points as columns (``starts``, ``ends``, ``values``, ``qualities``): what a source's parser hands the
+    runner for a page of history (DataHub: 35,000 quarter hours a metering point a year).  A ``Sequence[Point]``
+    (a :class:`Point` is built only for the items someone looks at), so everything that takes points takes it;
+    the runner and the state file read the columns (``bench/sources_backfill.py``)."""
+
+    __slots__ = ("_ordered", "ends", "qualities", "starts", "values")
+
+    def __init__(self, starts: list[int], ends: list[int], values: list[float], qualities: list[str | None]):
+        if not len(starts) == len(ends) == len(values) == len(qualities):
+            raise ValueError("the columns of the points differ in length")
+        self.starts, self.ends, self.values, self.qualities = starts, ends, values, qualities
+        self._ordered: bool | None = None  # in_order(), once known (the columns are not changed after building)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @overload
+    def __getitem__(self, i: int) -> Point: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Point]: ...
+
+    def __getitem__(self, i: int | slice) -> Point | list[Point]:
+        if isinstance(i, slice):
+            return list(map(Point, self.starts[i], self.ends[i], self.values[i], self.qualities[i]))
+        return Point(self.starts[i], self.ends[i], self.values[i], self.qualities[i])
+
+    def __iter__(self) -> Iterator[Point]:
+        return map(Point, self.starts, self.ends, self.values, self.qualities)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"PointColumns({len(self)} points)"
+
+    @classmethod
+    def join(cls, parts: Sequence[PointColumns]) -> PointColumns:
+        if len(parts) == 1:
+            return parts[0]
+        out = cls([], [], [], [])
+        out._ordered = None
+        for p in parts:
+            out.starts += p.starts
+            out.ends += p.ends
+            out.values += p.values
+            out.qualities += p.qualities
+        return out
+
+    def in_order(self) -> bool:
+        """Whether the starts strictly increase (in time order, no repeats)."""
+        if self._ordered is None:
+            s = self.starts
+            self._ordered = all(map(int.__lt__, s, s[1:]))
+        return self._ordered
+
+
 @dataclass
 class Fetched:
     """What one request (or one page run) returned for one series in the window ``[start_ms, end_ms)``.
@@ -70,7 +130,7 @@ class Fetched:
     spec: SeriesSpec
     start_ms: int
     end_ms: int
-    points: list[Point] = field(default_factory=list)
+    points: Sequence[Point] = field(default_factory=list)  # a list, or PointColumns
     complete: bool = True
 
 

@@ -181,7 +181,11 @@ def cmd_eloverblik_list(args: argparse.Namespace, config: Config) -> int:
         print("energimon sources eloverblik list: no [sources.eloverblik] with a refresh token configured",
               file=sys.stderr)
         return EXIT_USAGE
+    from energimon.collector.sources.eloverblik.source import EloverblikSource
+
     source = make_source("eloverblik", settings)
+    if not isinstance(source, EloverblikSource):  # make_source("eloverblik") makes one; a bug otherwise
+        raise TypeError(f"make_source('eloverblik') gave {type(source).__name__}")
     configured = {mp.id: mp for mp in settings.sources.eloverblik.metering_points}
     try:
         auths = source.client.authorizations()
@@ -191,6 +195,9 @@ def cmd_eloverblik_list(args: argparse.Namespace, config: Config) -> int:
         for auth in auths:
             print(f"# authorisation {auth.id}: {auth.customerName or '?'} (CVR {auth.customerCVR or '?'}), "
                   f"valid {auth.validFrom or '?'} .. {auth.validTo or '?'}")
+            if auth.id is None:  # the API's schema allows it; its metering points are asked for by the id
+                print("#   (no id in the answer: its metering points cannot be listed)")
+                continue
             for mp in source.client.metering_points(auth.id):
                 known = configured.get(mp.meteringPointId)
                 print("[[sources.eloverblik.metering_points]]")

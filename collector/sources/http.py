@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from energimon.collector.sources.base import SourceError
+from energimon.collector.sources.base import Cause, SourceError
 
 log = logging.getLogger("energimon.sources")
 
@@ -105,7 +105,7 @@ class HttpClient:
                                                f"({_excerpt(body)})")
                 if status in RETRY_STATUS:
                     retry_in = retry_after_s(resp.headers.get("Retry-After"))
-                    cause = "rate_limited" if status == 429 else "unreachable"
+                    cause: Cause = "rate_limited" if status == 429 else "unreachable"
                     err = SourceError(cause, f"{self.name}: {what}: {status} {resp.reason_phrase}"
                                              + (f" (Retry-After {resp.headers['Retry-After']})"
                                                 if "Retry-After" in resp.headers else ""))

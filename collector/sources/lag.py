@@ -64,7 +64,7 @@ def status_lines(state_path: Path, configured: list[str], now: int | None = None
         if not mine:
             lines.append(f"  {source}: not run yet")
             continue
-        lagging = [(r.lag_s(now), r) for r in mine if r.lag_s(now) is not None]
+        lagging = [(lag, r) for r in mine if (lag := r.lag_s(now)) is not None]
         empty = [r for r in mine if r.last_end_ms is None]
         failing = [r for r in mine if r.last_error]
         text = f"  {source}: {len(mine)} series"

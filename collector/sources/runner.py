@@ -31,7 +31,15 @@ from pathlib import Path
 
 import numpy as np
 
-from energimon.collector.sources.base import FetchContext, Fetched, Point, SeriesSpec, Source, SourceError
+from energimon.collector.sources.base import (
+    FetchContext,
+    Fetched,
+    Point,
+    PointColumns,
+    SeriesSpec,
+    Source,
+    SourceError,
+)
 from energimon.collector.sources.state import Merge, SourceState
 from energimon.model import Reading, RevisableReading, now_ms
 from energimon.store.spool import SeriesReadings
@@ -39,7 +47,7 @@ from energimon.store.spool import SeriesReadings
 log = logging.getLogger("energimon.sources")
 DAY_MS = 86_400_000
 
-Sink = Callable[[Sequence[Reading], str], None]
+Sink = Callable[[Sequence[Reading], str], object]
 """Puts readings durably into the spool or raises (e.g. ``SpoolFull``): nothing is then recorded as fetched."""
 
 
@@ -93,10 +101,13 @@ def source_lock(state_path: Path, source: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def dedupe(points: list[Point]) -> list[Point]:
+def dedupe(points: Sequence[Point]) -> Sequence[Point]:
     """One value per period start (the last one the source sent), in time order."""
-    if all(a.start_ms < b.start_ms for a, b in itertools.pairwise(points)):
-        return points  # the usual case: already in order, no repeats
+    if isinstance(points, PointColumns):
+        if points.in_order():
+            return points  # the usual case: already in order, no repeats (checked on the column)
+    elif all(a.start_ms < b.start_ms for a, b in itertools.pairwise(points)):
+        return points
     by_start = {p.start_ms: p for p in points}
     return [by_start[k] for k in sorted(by_start)]
 
@@ -125,8 +136,11 @@ def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec,
     if start is None:
         return [], []
     before = state.counter_before(series_id, start)
-    changed = merge.changed
-    if not all(a.start_ms < b.start_ms for a, b in itertools.pairwise(changed)):
+    changed: Sequence[Point] = merge.changed
+    if isinstance(changed, PointColumns):
+        if not changed.in_order():
+            changed = sorted(changed, key=lambda p: p.start_ms)
+    elif not all(a.start_ms < b.start_ms for a, b in itertools.pairwise(changed)):
         changed = sorted(changed, key=lambda p: p.start_ms)
     if state.count_from(series_id, start) > merge.new:  # changes among stored values: overlay them
         by_start = {p.start_ms: p for p in state.points_from(series_id, start)}
@@ -135,10 +149,13 @@ def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec,
     # The importer's counter_readings on each contiguous run, written out on columns: a backfill rebuilds
     # millions of values, and an Interval plus a Reading per value (then a RevisableReading) cost about
     # 20 µs a value (bench/sources_backfill.py).  Same arithmetic: anchor + np.cumsum(the run's energies).
-    starts = [p.start_ms for p in changed]
-    ends = [p.end_ms for p in changed]
-    energies = [p.value for p in changed]
-    breaks = [i for i in range(1, len(changed)) if starts[i] != ends[i - 1]]
+    if isinstance(changed, PointColumns):  # a page of history, as parsed: its columns as they are
+        starts, ends, energies = changed.starts, changed.ends, changed.values
+    else:
+        starts = [p.start_ms for p in changed]
+        ends = [p.end_ms for p in changed]
+        energies = [p.value for p in changed]
+    breaks = list(itertools.compress(range(1, len(starts)), map(int.__ne__, starts[1:], ends[:-1])))
     ts_ms: list[int] = []
     values: list[float] = []
     counters: list[tuple[int, float]] = []
@@ -161,6 +178,9 @@ def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec,
 
 
 def gauge_readings(spec: SeriesSpec, merge: Merge) -> Sequence[Reading]:
+    if isinstance(merge.changed, PointColumns):
+        return SeriesReadings(RevisableReading, spec.site, spec.device, spec.channel, spec.role,
+                              merge.changed.starts, list(map(float, merge.changed.values)))
     return SeriesReadings(RevisableReading, spec.site, spec.device, spec.channel, spec.role,
                           [p.start_ms for p in merge.changed], [float(p.value) for p in merge.changed])
 

@@ -16,7 +16,7 @@ from energimon.collector.sources.energidataservice.settings import EnergiDataSer
 
 
 class SourcesSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use (bench/startup.py)
 
     state_path: Path | None = Field(default=None, description="the sources' state file (default: sources.db in "
                                                               "the spool's folder)")

@@ -22,9 +22,11 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 
-from energimon.collector.sources.base import Point, SeriesSpec
+from energimon.collector.sources.base import Point, PointColumns, SeriesSpec
 from energimon.model import now_ms
 
 SCHEMA = """
@@ -86,7 +88,7 @@ class Merge:
 
     new: int = 0
     revised: list[Revision] = field(default_factory=list)
-    changed: list[Point] = field(default_factory=list)  # the new and revised points
+    changed: Sequence[Point] = field(default_factory=list)  # the new and revised points (a list, or PointColumns)
     requalified: int = 0  # same value, another quality code (e.g. estimated -> measured)
     unchanged: int = 0
     first_changed_ms: int | None = None  # start of the earliest new or revised value
@@ -135,6 +137,11 @@ class SourceState:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # the spool holds the readings; this is re-fetchable
+        # A backfill appends millions of values at as many places in the (series, start) key as there are series:
+        # SQLite's 2 MB default cache and 1000-page autocheckpoint spilled and checkpointed every few chunks (the
+        # store's own settings, store/sqlite.py; bench/sources_backfill.py).
+        self._db.execute("PRAGMA cache_size=-65536")
+        self._db.execute("PRAGMA wal_autocheckpoint=10000")
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -162,9 +169,12 @@ class SourceState:
                                    (spec.name,)).fetchone()
             target = (spec.site, spec.device, spec.channel, spec.role, spec.kind)
             if row is None:
-                return self._db.execute(
+                new_id = self._db.execute(
                     "INSERT INTO series (name, source, site, device, channel, role, kind) VALUES (?,?,?,?,?,?,?)",
                     (spec.name, spec.source, *target)).lastrowid
+                if new_id is None:  # sqlite3 gives None only when no row was inserted
+                    raise sqlite3.DatabaseError(f"state file {self.path}: series {spec.name} was not added")
+                return new_id
             if tuple(row[1:]) != target:
                 self._db.execute("UPDATE series SET site=?, device=?, channel=?, role=?, kind=? WHERE id=?",
                                  (*target, row[0]))
@@ -212,21 +222,24 @@ class SourceState:
         result = Merge()
         if not points:
             return result
-        starts = [p.start_ms for p in points]
+        starts = points.starts if isinstance(points, PointColumns) else [p.start_ms for p in points]
         lo, hi = min(starts), max(starts)
         old = {r[0]: (r[1], r[2]) for r in self._db.execute(
             "SELECT start_ms, value, quality FROM points WHERE series_id=? AND start_ms BETWEEN ? AND ?",
             (series_id, lo, hi))}
         row = self._db.execute("SELECT first_ms FROM series WHERE id=?", (series_id,)).fetchone()
         result.old_first_ms = row[0] if row else None
-        revisions: list[tuple] = []
+        revisions: list[tuple[int, int, float, float, str | None, str | None, int]] = []
+        write: Sequence[Point]
         if not old:  # every value is new (a backfill, the next hours): no comparison per value
-            write = list(points)
+            write = points if isinstance(points, PointColumns) else list(points)
             result.new = len(write)
-            result.changed = list(write)
+            result.changed = write
             result.first_changed_ms = lo
         else:
-            write = []
+            changed_or_requalified: list[Point] = []
+            changed: list[Point] = []
+            write, result.changed = changed_or_requalified, changed
             noticed = now_ms()
             for p in points:
                 before = old.get(p.start_ms)
@@ -237,19 +250,28 @@ class SourceState:
                     revisions.append((series_id, p.start_ms, before[0], p.value, before[1], p.quality, noticed))
                 elif before[1] != p.quality:
                     result.requalified += 1
-                    write.append(p)
+                    changed_or_requalified.append(p)
                     continue
                 else:
                     result.unchanged += 1
                     continue
-                write.append(p)
-                result.changed.append(p)
+                changed_or_requalified.append(p)
+                changed.append(p)
                 if result.first_changed_ms is None or p.start_ms < result.first_changed_ms:
                     result.first_changed_ms = p.start_ms
-        counters = dict(counters_for(result)) if counters_for is not None and result.changed else {}
-        if write:
+        made = counters_for(result) if counters_for is not None and result.changed else []
+        rows: Iterable[tuple[int, int, int, float, str | None, float | None]]
+        if (isinstance(write, PointColumns) and len(made) == len(write)
+                and all(map(int.__eq__, write.starts, map(itemgetter(0), made)))):
+            # a page of new values and their counters, one for one (a backfill): the columns as rows
+            counters: dict[int, float] = {}
+            rows = zip(repeat(series_id), write.starts, write.ends, write.values, write.qualities,
+                       map(itemgetter(1), made))
+        else:
+            counters = dict(made)
             pop = counters.pop
             rows = [(series_id, p.start_ms, p.end_ms, p.value, p.quality, pop(p.start_ms, None)) for p in write]
+        if write:
             self._db.executemany("INSERT INTO points (series_id, start_ms, end_ms, value, quality, counter) "
                                  "VALUES (?,?,?,?,?,?) ON CONFLICT (series_id, start_ms) DO UPDATE SET "
                                  "end_ms=excluded.end_ms, value=excluded.value, quality=excluded.quality, "
@@ -261,7 +283,7 @@ class SourceState:
             self._db.executemany("INSERT INTO revisions (series_id, start_ms, old_value, new_value, old_quality, "
                                  "new_quality, noticed_ms) VALUES (?,?,?,?,?,?,?)", revisions)
         if result.new or revisions:
-            last_end = max(p.end_ms for p in points)
+            last_end = max(points.ends) if isinstance(points, PointColumns) else max(p.end_ms for p in points)
             self._db.execute(
                 "UPDATE series SET points = points + ?, revisions = revisions + ?, "
                 "first_ms = CASE WHEN first_ms IS NULL OR ? < first_ms THEN ? ELSE first_ms END, "
@@ -310,8 +332,8 @@ def _status_rows(db: sqlite3.Connection, names: Iterable[str] | None = None) -> 
     estimated = dict(db.execute("SELECT series_id, count(*) FROM points WHERE quality IS NOT NULL AND quality != 'A04' "
                                 "GROUP BY series_id").fetchall())
     wanted = set(names) if names is not None else None
-    return [SeriesStatus(*r[:-1], estimated=estimated.get(r[-1], 0)) for r in rows
-            if wanted is None or r[0] in wanted]
+    return [SeriesStatus(**dict(zip(_STATUS_COLS, r[:-1], strict=True)), estimated=estimated.get(r[-1], 0))
+            for r in rows if wanted is None or r[0] in wanted]
 
 
 def read_status(path: str | Path) -> list[SeriesStatus]:

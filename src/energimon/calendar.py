@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
-
-import numpy as np
-import numpy.typing as npt
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from energimon.model import LOCAL_TZ
+
+if TYPE_CHECKING:  # imported by the functions that build indexes: the daemon's start needs only the dates (0.9 s)
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
+
 
 __all__ = [
     "LOCAL_TZ",
@@ -73,6 +76,8 @@ def hours_in_day(day: dt.date) -> int:
 
 def local_day_index(start: dt.date, end: dt.date) -> pd.DatetimeIndex:
     """Local midnights of the days ``[start, end)`` (aware, Europe/Copenhagen)."""
+    import pandas as pd
+
     naive = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D", inclusive="left")
     return pd.DatetimeIndex(naive.tz_localize(LOCAL_TZ))
 
@@ -82,6 +87,8 @@ def hour_index(start: dt.date, end: dt.date) -> pd.DatetimeIndex:
 
     Built in UTC, where every hour exists exactly once, and shown in local time, so the repeated
     autumn hour appears twice (CEST, then CET) and the skipped spring hour not at all."""
+    import pandas as pd
+
     t0 = pd.Timestamp(local_midnight(start)).tz_convert("UTC")
     t1 = pd.Timestamp(local_midnight(end)).tz_convert("UTC")
     return pd.DatetimeIndex(pd.date_range(t0, t1, freq="h", inclusive="left").tz_convert(LOCAL_TZ))
@@ -89,23 +96,33 @@ def hour_index(start: dt.date, end: dt.date) -> pd.DatetimeIndex:
 
 def local_day_of(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
     """The local midnight of the day each instant (aware) falls on: the key that groups hours into days."""
+    import pandas as pd
+
     local = pd.DatetimeIndex(index).tz_convert(LOCAL_TZ)
     return pd.DatetimeIndex(local.tz_localize(None).normalize().tz_localize(LOCAL_TZ))
 
 
 def local_month_of(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
     """The local midnight of the first day of the month each instant (aware) falls in."""
+    import pandas as pd
+
     naive = pd.DatetimeIndex(index).tz_convert(LOCAL_TZ).tz_localize(None)
     return pd.DatetimeIndex(naive.to_period("M").to_timestamp().tz_localize(LOCAL_TZ))
 
 
 def month_keys(index: pd.DatetimeIndex) -> npt.NDArray[np.str_]:
     """``YYYY-MM`` of the local month of each instant (aware) — a grouping key that reads well."""
+    import numpy as np
+    import pandas as pd
+
     return np.asarray(pd.DatetimeIndex(index).tz_convert(LOCAL_TZ).strftime("%Y-%m").to_numpy(), dtype=str)
 
 
 def day_hours(days: pd.DatetimeIndex) -> npt.NDArray[np.int64]:
     """Hours of each local day (23, 24 or 25), for an index of local midnights."""
+    import numpy as np
+    import pandas as pd
+
     local = pd.DatetimeIndex(days).tz_convert(LOCAL_TZ)
     nxt = (local.tz_localize(None) + pd.Timedelta(days=1)).tz_localize(LOCAL_TZ)
     return np.asarray((nxt - local) / pd.Timedelta(hours=1)).round().astype(np.int64)

@@ -15,7 +15,7 @@ DEFAULT_BASE_URL = "https://dmigw.govcloud.dk/v2/metObs"
 class DmiStation(BaseModel):
     """Which station gives a site its outdoor temperature."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use (bench/startup.py)
 
     site: str
     station_id: str | None = Field(default=None, pattern=r"^\d{5}$", description="DMI station id, e.g. '06170' "
@@ -32,7 +32,7 @@ class DmiStation(BaseModel):
 
 
 class DmiSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     api_key: SecretStr | None = Field(default=None, description="the metObs API key (DMI Open Data portal); sent "
                                                                 "as the X-Gravitee-Api-Key header")

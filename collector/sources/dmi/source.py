@@ -158,13 +158,13 @@ class DmiSource:
         where = self.sites.get(site)
         if where is None:
             raise SourceError("config", f"dmi: site {site} has no latitude/longitude to find a station by", spec)
-        cands = [s for s in self.all_stations() if s.geometry is not None
+        lat, lon = where.latitude, where.longitude
+        cands = [(distance_km(lat, lon, s.geometry.coordinates[1], s.geometry.coordinates[0]), i, s)
+                 for i, s in enumerate(self.all_stations()) if s.geometry is not None
                  and (s.properties.parameterId is None or self.cfg.parameter in s.properties.parameterId)]
         if not cands:
             raise SourceError("unknown_series", f"dmi: no active station measures {self.cfg.parameter}", spec)
-        best = min(cands, key=lambda s: distance_km(where.latitude, where.longitude, s.geometry.coordinates[1],
-                                                    s.geometry.coordinates[0]))
-        km = distance_km(where.latitude, where.longitude, best.geometry.coordinates[1], best.geometry.coordinates[0])
+        km, _, best = min(cands, key=lambda c: (c[0], c[1]))  # the nearest; the first listed of equally near ones
         info = f"{best.properties.stationId} {best.properties.name or ''} ({km:.1f} km)".replace("  ", " ")
         log.info("dmi: site %s takes %s from the nearest station %s", site, self.cfg.parameter, info)
         if self.state is not None:

@@ -16,7 +16,7 @@ DEFAULT_BASE_URL = "https://api.eloverblik.dk/thirdpartyapi/api"
 class EloverblikMeteringPoint(BaseModel):
     """A DataHub metering point (målepunkt, GSRN: 18 digits) and the counter its interval energy becomes."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use (bench/startup.py)
 
     id: str = Field(pattern=r"^\d{18}$", description="målepunkts-id (GSRN), 18 digits")
     site: str
@@ -36,7 +36,7 @@ class EloverblikMeteringPoint(BaseModel):
 
 
 class EloverblikSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     refresh_token: SecretStr | None = Field(default=None, description="the third party's refresh token "
                                                                       "(eloverblik.dk, API-adgang)")

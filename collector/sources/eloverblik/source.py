@@ -7,7 +7,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator
 
-from energimon.collector.sources.base import FetchContext, Fetched, SeriesSpec, SourceError
+from energimon.collector.sources.base import FetchContext, Fetched, PointColumns, SeriesSpec, SourceError
 from energimon.collector.sources.eloverblik.client import (
     NO_AUTHORISATION_CODES,
     NOT_FOUND_CODES,
@@ -36,6 +36,8 @@ class EloverblikSource:
     def __init__(self, cfg: EloverblikSettings, http: HttpClient, today: dt.date | None = None):
         self.cfg = cfg
         self.http = http
+        if cfg.refresh_token is None:  # the settings' validator requires one (or its file): not reached from a config
+            raise SourceError("config", "eloverblik: no refresh token configured")
         self.client = EloverblikClient(http, cfg.refresh_token.get_secret_value(), cfg.token_renew_before_s)
         self._today = today
         self._specs = {mp.id: SeriesSpec(NAME, mp.id, mp.site, mp.device, mp.channel, mp.role, "interval")
@@ -97,7 +99,7 @@ class EloverblikSource:
                 ctx.report(_item_error(spec, item.errorCode, item.errorText))
                 continue
             try:
-                points = [p for ts in docs for p in series_points(ts, gsrn)]
+                points = PointColumns.join([series_points(ts, gsrn) for ts in docs])
             except ValueError as exc:
                 failed.add(gsrn)
                 ctx.report(SourceError("schema", f"eloverblik: {exc}", spec))

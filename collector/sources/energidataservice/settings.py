@@ -12,7 +12,7 @@ DEFAULT_BASE_URL = "https://api.energidataservice.dk"
 
 
 class EnergiDataServiceSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use (bench/startup.py)
 
     base_url: str = DEFAULT_BASE_URL
     price_area: Literal["DK1", "DK2"] = Field(default="DK2", description="DK1: Jutland and Funen, DK2: Zealand "

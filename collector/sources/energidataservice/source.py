@@ -29,6 +29,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,25 +63,23 @@ class Co2Record(_Record):
     CO2Emission: float | None = None
 
 
-class ElspotPage(BaseModel):
+R = TypeVar("R", bound=_Record)
+
+
+class Page(BaseModel, Generic[R]):
     total: int = Field(ge=0)
-    records: list[ElspotRecord]
+    records: list[R]
 
 
-class DayAheadPage(BaseModel):
-    total: int = Field(ge=0)
-    records: list[DayAheadRecord]
-
-
-class Co2Page(BaseModel):
-    total: int = Field(ge=0)
-    records: list[Co2Record]
+ElspotPage = Page[ElspotRecord]
+DayAheadPage = Page[DayAheadRecord]
+Co2Page = Page[Co2Record]
 
 
 @dataclass(frozen=True)
 class Dataset:
     name: str
-    page: type[BaseModel]
+    page: type[Page[Any]]
     time_field: str
     value_field: str
     step_ms: int
