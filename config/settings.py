@@ -30,6 +30,7 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from energimon.analytics.anomaly.settings import AlertSettings, cross_check_alerts
 from energimon.analytics.esco.settings import EscoSettings, check_esco_files, cross_check_esco
@@ -112,14 +113,19 @@ class LogSettings(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
-class Settings(BaseModel):
-    """The whole configuration.  A plain model, not pydantic-settings' ``BaseSettings``: the ``ENERGIMON_…``
-    environment overrides are merged into the file's data before validation (:func:`load_settings`,
-    :mod:`energimon.config.locate`, which remembers which variable gave which key so an error can name it), so
-    pydantic-settings had nothing left to do and cost a quarter of ``check-config``'s start (bench/startup.py)."""
+class Settings(BaseSettings):
+    """The whole configuration (pydantic-settings, the project's chosen settings library).  The TOML content
+    arrives as init arguments (parsed by :func:`load_settings` for line-numbered errors), already merged with the
+    ``ENERGIMON_…`` environment by :mod:`energimon.config.locate`, which remembers which variable gave which key
+    so an error can name it; so the init arguments are the only source."""
 
-    # BaseSettings' own defaults kept: every default validated too
-    model_config = ConfigDict(extra="forbid", validate_default=True, defer_build=True)
+    model_config = SettingsConfigDict(
+        env_prefix="ENERGIMON_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+        defer_build=True,
+    )
 
     sites: dict[str, Site] = Field(default_factory=dict)
     devices: list[Device] = Field(default_factory=list)
@@ -135,6 +141,17 @@ class Settings(BaseModel):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # [metrics]: Prometheus /metrics
     web: WebSettings | None = None  # [web]: the web application and public CO2 barometer (energimon.web)
     sources: SourcesSettings | None = None  # [sources]: Eloverblik, Energi Data Service, DMI (live data)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
     def device(self, site: str, device_id: str) -> ModbusTcpDevice | MbusTcpDevice:
         for d in self.devices:
