@@ -116,6 +116,7 @@ class TowtModel:
     kind: str = "towt_hourly"
     baseline_days: int = 0  # local days spanned by the baseline (for the savings uncertainty)
     residuals: UnitResiduals | None = field(default=None, repr=False)  # per local day (hourly residuals summed)
+    day_hat: np.ndarray | None = field(default=None, repr=False)  # H_D: baseline day sums' hat matrix (days × days)
 
     @property
     def p(self) -> int:
@@ -152,6 +153,8 @@ class TowtModel:
         counts each reporting day by its share of hours with data.
         """
         res = self.residuals
+        if res is None:
+            raise ValueError("the TOWT model has no baseline residuals: fit it with fit_towt_hourly")
         idx = pd.DatetimeIndex(rows.index)
         local = idx.tz_convert(LOCAL_TZ)
         how, months = hour_of_week(idx), local.month.to_numpy()
@@ -242,6 +245,7 @@ def fit_towt_hourly(usage_kwh: pd.Series, temp_c: pd.Series) -> TowtModel:
             np.add.reduceat(X_own, own_starts, axis=0) @ pinv @ seg.day_design.T)
     p = round(float(np.mean([s.rank for s in model.segments.values()]))) if model.segments else 1
     model.stats = fit_statistics(u, pred, p)
+    model.day_hat = day_hat
     model.residuals = _daily_residuals(u - pred, day, day_hat)
     return model
 
