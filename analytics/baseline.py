@@ -120,6 +120,8 @@ class DailyModel:
             return noise, float(x_r @ self.cov_unscaled @ x_r), 0.0
         hdd, cdd = self.degree_days(r["temp_mean_c"].to_numpy())
         x_r = self.design(hdd, cdd).sum(axis=0)
+        if self.residuals is None:
+            raise ValueError("the daily model has no baseline residuals: fit it with fit_caltrack_daily")
         noise, bias = daily_unit_terms(r.index, np.ones(len(r)), self.residuals)
         return noise, float(x_r @ self.cov_unscaled @ x_r), bias
 
@@ -231,7 +233,9 @@ def _select(y: np.ndarray, w: np.ndarray, hdd: dict, cdd: dict, hdd_days: dict, 
         return 1.0 - (1.0 - r2) * (n - 1) / (n - p) if n > p else -math.inf
 
     candidates: list[Candidate] = [Candidate("intercept_only", None, None, 0.0, True)]
-    best = (0.0, "intercept_only", None, None, np.array([y_mean]))
+    # (adjusted R², kind, heating and cooling balance points, coefficients: None until the winner is refitted)
+    best: tuple[float, str, float | None, float | None, np.ndarray | None] = (
+        0.0, "intercept_only", None, None, np.array([y_mean]))
     suff_h = {bp: _dd_sufficient(x, min_nonzero_days) for bp, x in hdd_days.items()}
     suff_c = {bp: _dd_sufficient(x, min_nonzero_days) for bp, x in cdd_days.items()}
 
@@ -282,8 +286,10 @@ def _select(y: np.ndarray, w: np.ndarray, hdd: dict, cdd: dict, hdd_days: dict, 
             X = np.column_stack([ones, *cols])
             beta, _ = _ols(X * sw[:, None], y * sw)
             best = (best[0], kind, hb, cb, beta)
-    _, kind, hb, cb, beta = best
-    return kind, hb, cb, beta, candidates
+    _, kind, hb, cb, coef = best
+    if coef is None:  # the grid path leaves the winner's coefficients to its refit above, which always runs
+        raise RuntimeError(f"the selected {kind} candidate was not refitted")
+    return kind, hb, cb, coef, candidates
 
 
 def _scores_all(y: np.ndarray, w: np.ndarray, hdd: dict, cdd: dict, suff_h: dict, suff_c: dict, r2_adj):
@@ -319,7 +325,7 @@ def _scores_all(y: np.ndarray, w: np.ndarray, hdd: dict, cdd: dict, suff_h: dict
                for r, ok_s, ok_b in zip(reasons, slopes_ok.tolist(), base_ok.tolist(), strict=True)]
         return scores.tolist(), out
 
-    def system2(a, aa, ay):
+    def system2(a: np.ndarray, aa: np.ndarray, ay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         m = np.empty((len(a), 2, 2))
         m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1] = s1, a, a, aa
         return m, np.stack([np.full(len(a), sy), ay], axis=1)

@@ -52,9 +52,6 @@ MIN_PERIOD_COVERAGE = DATA_SUFFICIENCY_MIN
 complete data: CalTRACK 2.0's 90 % data-sufficiency rule for the baseline, applied to reporting periods,
 so a month with a week of meter outage is not presented as that month's savings."""
 
-_AMOUNTS = ("adjusted_baseline_kwh", "actual_kwh", "savings_kwh", "uncertainty_68_kwh", "uncertainty_90_kwh",
-            "normalised_savings_kwh", "savings_dkk", "uncertainty_68_dkk", "uncertainty_90_dkk",
-            "price_dkk_per_kwh")
 
 
 def daily_savings(
@@ -160,7 +157,10 @@ class PeriodSavings:
         (printed as "–" / an empty cell, with the reason beside it)."""
         if self.status == "ok":
             return self
-        return replace(self, **{k: math.nan for k in _AMOUNTS})
+        nan = math.nan
+        return replace(self, adjusted_baseline_kwh=nan, actual_kwh=nan, savings_kwh=nan, uncertainty_68_kwh=nan,
+                       uncertainty_90_kwh=nan, normalised_savings_kwh=nan, savings_dkk=nan, uncertainty_68_dkk=nan,
+                       uncertainty_90_dkk=nan, price_dkk_per_kwh=nan)
 
     @property
     def savings_fraction(self) -> float:
@@ -241,16 +241,15 @@ def period_savings(
             f = min(1.0, max(0.0, float(d["base_load_kwh"].sum()) / base)) if base > 0 else 1.0
         else:
             f = min(1.0, max(0.0, model.intercept_kwh_per_day * m / base)) if base > 0 else 1.0
-        norm = sav if g_act == 0 and f == 1.0 else graddagekorrektion(sav, g_act, g_norm, f)
-    money = {}
+        norm = sav if g_act == 0 and f == 1.0 else float(graddagekorrektion(sav, g_act, g_norm, f))
+    out = PeriodSavings(label, len(daily), m, base, act, sav, unc[0.68], unc[0.90], norm, granularity=granularity)
     if "savings_dkk" in d.columns and m:
         price = d["price_dkk_per_kwh"].to_numpy(float)
         p_unc = uncertainty_price_dkk_per_kwh(d["savings_kwh"].to_numpy(), d["adjusted_baseline_kwh"].to_numpy(),
                                               price)
-        money = dict(savings_dkk=float(d["savings_dkk"].sum(skipna=False)), price_dkk_per_kwh=p_unc,
-                     uncertainty_68_dkk=unc[0.68] * p_unc, uncertainty_90_dkk=unc[0.90] * p_unc)
-    return PeriodSavings(label, len(daily), m, base, act, sav, unc[0.68], unc[0.90], norm, **money,
-                         granularity=granularity)
+        out = replace(out, savings_dkk=float(d["savings_dkk"].sum(skipna=False)), price_dkk_per_kwh=p_unc,
+                      uncertainty_68_dkk=unc[0.68] * p_unc, uncertainty_90_dkk=unc[0.90] * p_unc)
+    return out
 
 
 def monthly_savings(daily: pd.DataFrame, model, **kw) -> list[PeriodSavings]:

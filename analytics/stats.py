@@ -120,6 +120,25 @@ def effective_n(n: int, rho: float) -> float:
     return n * (1.0 - rho) / (1.0 + rho)
 
 
+RHO_SIGNIFICANCE_Z = 1.645
+"""One-sided 95 % point of the normal distribution: the test of ρ > 0 in :func:`significant_rho`."""
+
+
+def significant_rho(rho: float, n: int, z: float = RHO_SIGNIFICANCE_Z) -> float:
+    """``ρ`` where it is significantly positive (``ρ > z/√n``), else 0 (no autocorrelation correction).
+
+    Under white noise the lag-1 autocorrelation of ``n`` residuals is ≈ N(0, 1/n) (Bartlett 1946; Box &
+    Jenkins, *Time Series Analysis*, §6.2: the large-lag standard error ``1/√n``).  G14 Annex B takes n′ = n
+    for ρ ≤ 0 but inflates for any ρ > 0, so on white residuals the inflation is biased upward (half of the
+    fits get ``n/n′ > 1`` from noise alone); testing ρ first — as :func:`autocorrelation_decay` already tests
+    before fitting φ — removes that bias and keeps the correction wherever the persistence is real.
+    E.g. 365 days: ``1.645/√365 = 0.0861``; 12 billing periods: ``1.645/√12 = 0.475``.
+    """
+    if not (n > 0 and math.isfinite(rho)) or rho <= z / math.sqrt(n):
+        return 0.0
+    return float(rho)
+
+
 def fit_statistics(y: np.ndarray, y_hat: np.ndarray, p: int) -> FitStatistics:
     """All G14 goodness-of-fit numbers for one fitted model (residuals in time order)."""
     y = np.asarray(y, float)
@@ -350,7 +369,7 @@ def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int,
     if days is None:  # no calendar: the residuals as they are (G14's own estimate)
         n = len(r)
         sigma2 = float(r @ r) / (n - p_model) * variance_factor if n > p_model else math.nan
-        return UnitResiduals("day", n, p_model, sigma2, lag1_autocorrelation(r))
+        return UnitResiduals("day", n, p_model, sigma2, significant_rho(lag1_autocorrelation(r), n))
     types = day_types(pd.DatetimeIndex(days)[ok])
     means = np.array([r[types == k].mean() if np.any(types == k) else 0.0 for k in range(len(DAY_TYPES))])
     used = int(sum(np.any(types == k) for k in range(len(DAY_TYPES))))
@@ -358,7 +377,7 @@ def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int,
     p = p_model + max(0, used - 1)  # the day-type means add used − 1 parameters beyond the model's intercept
     n = len(u)
     sigma2 = float(u @ u) / (n - p) * variance_factor if n > p else math.nan
-    rho = lag1_autocorrelation(u)
+    rho = significant_rho(lag1_autocorrelation(u), n)
     return UnitResiduals("day", n, p, sigma2, rho, tuple(float(x) for x in means), autocorrelation_decay(u, rho))
 
 
@@ -370,11 +389,85 @@ def unit_residuals_periods(residual_kwh: np.ndarray, days_per_period: np.ndarray
     u = r / np.sqrt(d)
     n = len(u)
     sigma2 = float(u @ u) / (n - p_model) if n > p_model else math.nan
-    return UnitResiduals("period", n, p_model, sigma2, lag1_autocorrelation(u))
+    return UnitResiduals("period", n, p_model, sigma2, significant_rho(lag1_autocorrelation(u), n))
 
 
 MAX_DECAY = 0.95
 DECAY_LAGS = 14
+
+
+def arma11_correlation(n: int, rho: float, phi: float) -> np.ndarray:
+    """The ``n × n`` correlation matrix ``Ω_ii = 1``, ``Ω_ij = ρ·φ^(|i−j|−1)`` (ARMA(1,1); φ = ρ: AR(1))."""
+    lag = np.abs(np.subtract.outer(np.arange(n), np.arange(n)))
+    return np.where(lag == 0, 1.0, rho * phi ** np.maximum(lag - 1, 0).astype(float))
+
+
+def expected_residual_autocovariances(absorbed: np.ndarray, omega: np.ndarray, lags: int) -> np.ndarray:
+    """``E[Σ_i u_{i+k} u_i] / σ²`` for k = 0..lags, of residuals ``u = M η`` with ``Cov(η) = σ²Ω``.
+
+    ``M = absorbed`` maps the noise to the residuals (``I − H`` for a linear fit, H its hat matrix): the
+    expectation of the quadratic form ``uᵀL_k u`` is ``σ²·tr(L_k M Ω Mᵀ)`` — the moments of residual
+    autocorrelations that the Durbin-Watson test is built on (Durbin & Watson 1950, Biometrika 37).
+    """
+    q = absorbed @ omega @ absorbed.T
+    return np.array([float(np.trace(q, offset=-k)) for k in range(lags + 1)])
+
+
+def absorbed_noise_parameters(u: np.ndarray, absorbed: np.ndarray, iterations: int = 8
+                              ) -> tuple[float, float, float | None]:
+    """``(σ², ρ, φ)`` of the noise behind residuals ``u = M η``, correcting for what the fit absorbed.
+
+    A fit with many parameters (TOWT: 168 hour-of-week levels per month segment on ~13 weighted weeks)
+    absorbs part of the noise: the residuals' variance *and* their persistence understate the noise's
+    (part of a month's shift of persistent noise is taken up by its segment's levels).  G14 corrects the
+    variance of white noise by ``n − p``, in general ``tr((I−H)(I−H)ᵀ)``; with correlated noise the same
+    moment is ``tr(M Ω Mᵀ)`` (:func:`expected_residual_autocovariances`).  ρ is found by the method of
+    moments — the ρ whose *expected* residual lag-1 autocorrelation is the one observed (fixed-point
+    iteration) — and kept only where the observed one exceeds the white-noise expectation significantly
+    (:func:`significant_rho`); the decay φ is the observed one (:func:`autocorrelation_decay`, at least ρ);
+    σ² = ``uᵀu / tr(M Ω Mᵀ)``, unbiased for that Ω.  (Matching φ by moments as well was tried and widened
+    the hourly model's year intervals far beyond their coverage: bench/README.md.)
+    """
+    u = np.asarray(u, float)
+    n, dim = absorbed.shape
+    white = expected_residual_autocovariances(absorbed, np.eye(dim), 1)
+    rho_obs = lag1_autocorrelation(u)
+    if significant_rho(rho_obs - white[1] / white[0], n) <= 0.0:
+        return float(u @ u) / white[0], 0.0, None
+    phi_obs = autocorrelation_decay(u, rho_obs)
+    rho = rho_obs
+    for _ in range(iterations):
+        phi = rho if phi_obs is None else max(rho, phi_obs)
+        c = expected_residual_autocovariances(absorbed, arma11_correlation(dim, rho, phi), 1)
+        rho_new = min(max(rho + rho_obs - c[1] / c[0], 0.0), MAX_DECAY)
+        done = abs(rho_new - rho) < 1e-3
+        rho = rho_new
+        if done:
+            break
+    phi = rho if phi_obs is None else max(rho, phi_obs)
+    c0 = expected_residual_autocovariances(absorbed, arma11_correlation(dim, rho, phi), 0)[0]
+    return float(u @ u) / c0, rho, (None if phi_obs is None else phi)
+
+
+def unit_residuals_absorbed(residual_kwh: np.ndarray, days, absorbed: np.ndarray, p_model: int) -> UnitResiduals:
+    """:class:`UnitResiduals` of daily residuals ``r = M η`` of a fit that absorbed part of the noise η.
+
+    ``absorbed`` (``M``, residual days × all baseline days) maps day-level noise to these residuals;
+    the day-type means are removed as in :func:`unit_residuals_daily` (their projection is applied to ``M``
+    too), then σ², ρ and φ come from :func:`absorbed_noise_parameters`.
+    """
+    r = np.asarray(residual_kwh, float)
+    types = day_types(pd.DatetimeIndex(days))
+    k = len(DAY_TYPES)
+    onehot = (types[:, None] == np.arange(k)[None, :]).astype(float)
+    count = onehot.sum(axis=0)
+    used = count > 0
+    centre = np.eye(len(r)) - (onehot[:, used] / count[used]) @ onehot[:, used].T  # removes each type's mean
+    means = np.zeros(k)
+    means[used] = (onehot[:, used].T @ r) / count[used]
+    sigma2, rho, phi = absorbed_noise_parameters(centre @ r, centre @ absorbed)
+    p = p_model + max(0, int(used.sum()) - 1)
+    return UnitResiduals("day", len(r), p, sigma2, rho, tuple(float(x) for x in means), phi)
 
 
 def autocorrelation_decay(e: np.ndarray, rho: float, lags: int = DECAY_LAGS) -> float | None:
@@ -392,9 +485,15 @@ def autocorrelation_decay(e: np.ndarray, rho: float, lags: int = DECAY_LAGS) -> 
         return None
     denom = float(e @ e)
     r = np.array([float(e[k:] @ e[:-k]) / denom for k in range(2, lags + 1)])
-    k = np.arange(2, lags + 1)
+    return decay_from_autocorrelations(r, rho)
+
+
+def decay_from_autocorrelations(r_from_lag2: np.ndarray, rho: float) -> float:
+    """Least-squares ``φ ∈ [ρ, 0.95]`` of ``r_k ≈ ρ·φ^(k−1)`` for ``r_from_lag2 = (r_2, r_3, …)``."""
+    r = np.asarray(r_from_lag2, float)
+    k = np.arange(2, len(r) + 2)
     grid = np.linspace(rho, MAX_DECAY, 200)
-    sse = [float(np.sum((r - rho * f ** (k - 1)) ** 2)) for f in grid]
+    sse = ((r[None, :] - rho * grid[:, None] ** (k[None, :] - 1)) ** 2).sum(axis=1)
     return float(grid[int(np.argmin(sse))])
 
 

@@ -27,6 +27,7 @@ from energimon.analytics.stats import (
     UnitResiduals,
     daily_unit_terms,
     fit_statistics,
+    unit_residuals_absorbed,
     unit_residuals_daily,
 )
 from energimon.calendar import day_hours
@@ -115,6 +116,7 @@ class TowtModel:
     kind: str = "towt_hourly"
     baseline_days: int = 0  # local days spanned by the baseline (for the savings uncertainty)
     residuals: UnitResiduals | None = field(default=None, repr=False)  # per local day (hourly residuals summed)
+    day_hat: np.ndarray | None = field(default=None, repr=False)  # H_D: baseline day sums' hat matrix (days × days)
 
     @property
     def p(self) -> int:
@@ -151,6 +153,8 @@ class TowtModel:
         counts each reporting day by its share of hours with data.
         """
         res = self.residuals
+        if res is None:
+            raise ValueError("the TOWT model has no baseline residuals: fit it with fit_towt_hourly")
         idx = pd.DatetimeIndex(rows.index)
         local = idx.tz_convert(LOCAL_TZ)
         how, months = hour_of_week(idx), local.month.to_numpy()
@@ -212,7 +216,9 @@ def fit_towt_hourly(usage_kwh: pd.Series, temp_c: pd.Series) -> TowtModel:
     model = TowtModel(baseline_days=int(day_no.max()) + 1 if len(day_no) else 0)
     hours_per_day = np.bincount(day_no, minlength=model.baseline_days)
     pred = np.full(len(df), np.nan)
-    leverage_sum = 0.0  # Σ of the hat matrix's diagonal over the hours, each in its own month's segment
+    # day-level hat matrix: H_D[d, d′] = change of day d's predicted sum per kWh of noise spread over day d′
+    # (a_dᵀ (XᵀWX)⁺ b_d′, a_d = Σ of day d's own-month design rows, b_d′ = day d′'s mean of w·x)
+    day_hat = np.zeros((model.baseline_days, model.baseline_days))
     for m in range(1, 13):
         w = _segment_weights(months, m)
         sel = w > 0
@@ -223,7 +229,8 @@ def fit_towt_hourly(usage_kwh: pd.Series, temp_c: pd.Series) -> TowtModel:
         seg = TowtSegment(m, knots, occ, np.zeros(0))
         X = seg.design(how[sel], t[sel])
         sw = np.sqrt(w[sel])
-        seg.coef, seg.rank, seg.gram_pinv = _weighted_lstsq(X, u[sel], sw)
+        seg.coef, seg.rank, pinv = _weighted_lstsq(X, u[sel], sw)
+        seg.gram_pinv = pinv
         seg_days = day_no[sel]  # time order: each day's hours are consecutive
         starts = np.flatnonzero(np.r_[True, seg_days[1:] != seg_days[:-1]])
         seg.days = seg_days[starts]
@@ -232,22 +239,35 @@ def fit_towt_hourly(usage_kwh: pd.Series, temp_c: pd.Series) -> TowtModel:
         own = months == m
         X_own = seg.design(how[own], t[own])
         pred[own] = X_own @ seg.coef
-        leverage_sum += float(np.sum((X_own @ seg.gram_pinv) * X_own))  # Σ h_ii (w = 1 in the own month)
+        own_days = day_no[own]
+        own_starts = np.flatnonzero(np.r_[True, own_days[1:] != own_days[:-1]])
+        day_hat[np.ix_(own_days[own_starts], seg.days)] += (
+            np.add.reduceat(X_own, own_starts, axis=0) @ pinv @ seg.day_design.T)
     p = round(float(np.mean([s.rank for s in model.segments.values()]))) if model.segments else 1
     model.stats = fit_statistics(u, pred, p)
-    model.residuals = _daily_residuals(u - pred, day, len(u) / max(len(u) - leverage_sum, 1.0))
+    model.day_hat = day_hat
+    model.residuals = _daily_residuals(u - pred, day, day_hat)
     return model
 
 
-def _daily_residuals(resid_kwh: np.ndarray, day: pd.DatetimeIndex, variance_factor: float) -> UnitResiduals:
+def _daily_residuals(resid_kwh: np.ndarray, day: pd.DatetimeIndex, day_hat: np.ndarray) -> UnitResiduals:
     """Hourly residuals summed per local day (days with every hour only: 23, 24 or 25 on DST days).
 
-    In-sample residuals of a model with ~180 parameters per month understate the noise; σ² is scaled by
-    ``n / (n − Σ h_ii)``, the general form of G14's ``n − p`` for a linear smoother (Σ h_ii = tr H).
+    In-sample residuals of a model with ~180 parameters per month segment understate the noise — its
+    variance and, with persistent day-to-day noise, its autocorrelation (each segment's levels take up part
+    of a month's shift).  Both are estimated at the day level through ``I − H_D`` (``day_hat``, the fit's
+    hat matrix on day sums; :func:`~energimon.analytics.stats.unit_residuals_absorbed`): the general form of
+    G14's ``n − p`` for a linear smoother (``tr H``), applied to the days whose sums the savings are made of
+    (CalTRACK's hourly working group, 2018, and Touzani et al. 2019 on day-to-day correlation of hourly
+    errors).
     """
     s = pd.Series(resid_kwh, index=day)
     g = s.groupby(level=0)
     sums, counts = g.sum(), g.size()
     days = pd.DatetimeIndex(sums.index)
     full = counts.to_numpy() == day_hours(days)  # a day of 23, 24 or 25 hours, each with a residual
-    return unit_residuals_daily(sums.to_numpy()[full], days[full], 1, variance_factor)
+    if not full.any():
+        return unit_residuals_daily(sums.to_numpy()[full], days[full], 1)
+    day_no = (days.tz_localize(None) - days[0].tz_localize(None)).days.to_numpy()
+    absorbed = (np.eye(len(day_hat)) - day_hat)[day_no[full]]
+    return unit_residuals_absorbed(sums.to_numpy()[full], days[full], absorbed, 1)

@@ -130,9 +130,21 @@ def _ar1(rng: np.random.Generator, n: int, rho: float, sd: float) -> np.ndarray:
     return x
 
 
+def seed_streams(seed: int) -> tuple[int, np.random.Generator, np.random.Generator]:
+    """Independent random streams of one seed: the weather's seed, the day-level and the hour-level noise.
+
+    ``numpy.random.SeedSequence(seed).spawn`` gives statistically independent children, so the weather of
+    a seed does not depend on how the noise is drawn (and vice versa) and a case is the same building-year
+    for every model and every version of the noise.  (Seeding both from the bare ``seed`` made the
+    weather's AR(1) innovations and the noise's draws the *same* normals: noise correlated with weather.)
+    """
+    weather, day, hour = np.random.SeedSequence(seed).spawn(3)
+    return int(weather.generate_state(1)[0]), np.random.default_rng(day), np.random.default_rng(hour)
+
+
 def synthetic_year(b: Building, rho: float, seed: int) -> SyntheticYear:
     """Hourly temperature, counterfactual use and injected saving over the baseline and reporting years."""
-    rng = np.random.default_rng(seed)
+    weather_seed, day_rng, hour_rng = seed_streams(seed)
     start, end = BASELINE[0], REPORTING[1]
     days = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D", inclusive="left").tz_localize(LOCAL_TZ)
     t0 = pd.Timestamp(start).tz_localize(LOCAL_TZ).tz_convert("UTC")
@@ -140,7 +152,7 @@ def synthetic_year(b: Building, rho: float, seed: int) -> SyntheticYear:
     hours = pd.date_range(t0, t1, freq="h", inclusive="left").tz_convert(LOCAL_TZ)
     # local day number of each hour (DST days have 23/25 hours; naive local dates, so no 23-hour "day" is lost)
     day_of_hour = (hours.tz_localize(None).normalize() - days[0].tz_localize(None)).days.to_numpy()
-    temp_day = daily_temperature_c(days, seed)
+    temp_day = daily_temperature_c(days, weather_seed)
     hod = hours.hour.to_numpy()
     temp = temp_day[day_of_hour] + 3.0 * np.sin(2 * math.pi * (hod - 9) / 24)
     dk = _danish_holidays(start.year, end.year)
@@ -157,8 +169,8 @@ def synthetic_year(b: Building, rho: float, seed: int) -> SyntheticYear:
             + hvac * b.beta_cdd_kwh_per_k_h * np.maximum(0.0, temp - b.cooling_balance_c))
     mean_h = float(load.mean())
     day_load = np.bincount(day_of_hour, weights=load)
-    day_noise = _ar1(rng, len(days), rho, b.day_noise_share * float(day_load.mean()))
-    noise = day_noise[day_of_hour] * load / day_load[day_of_hour] + _ar1(rng, len(hours), rho,
+    day_noise = _ar1(day_rng, len(days), rho, b.day_noise_share * float(day_load.mean()))
+    noise = day_noise[day_of_hour] * load / day_load[day_of_hour] + _ar1(hour_rng, len(hours), rho,
                                                                         b.hour_noise_share * mean_h)
     counterfactual = load + noise
     reporting = np.asarray(hours >= pd.Timestamp(REPORTING[0]).tz_localize(LOCAL_TZ))
@@ -266,6 +278,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cases", nargs="*", default=[f"{b}-{r:g}" for b in BUILDINGS for r in RHOS])
     ap.add_argument("--models", nargs="*", default=list(MODELS), choices=MODELS)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--dump", help="write every interval (case, model, seed, period, estimate, truth, U68, U90, "
+                                   "G14 and CalTRACK U68/U90) to this CSV file")
     args = ap.parse_args(argv)
     tasks = [(c, s, tuple(args.models)) for c in args.cases for s in range(args.first_seed,
                                                                           args.first_seed + args.seeds)]
@@ -277,13 +291,15 @@ def main(argv=None) -> int:
     results: dict[tuple[str, str], list] = {}
     done = dict.fromkeys(args.cases, 0)
     bad = 0
+    dumped: list[tuple] = []
     print("| case | model | seeds | year 68 % | year 90 % | months 68 % | months 90 % | G14 B-14 year 68 / 90 % "
           "| CalTRACK-corrected year 68 / 90 % |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     with ProcessPoolExecutor(max_workers=args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for i, (case, _seed, out) in enumerate(pool.map(_task, tasks, chunksize=4), 1):
+        for i, (case, seed, out) in enumerate(pool.map(_task, tasks, chunksize=4), 1):
             for model, rows in out.items():
                 results.setdefault((case, model), []).append(rows)
+                dumped.extend((case, model, seed, k, *row) for k, row in enumerate(rows))
             done[case] += 1
             if done[case] == args.seeds:  # a case is complete: its rows now (a long run shows progress)
                 bad += print_case(case, args.models, results)
@@ -292,6 +308,10 @@ def main(argv=None) -> int:
                       flush=True)
     wall = time.perf_counter() - t0
     print(file=sys.stderr)
+    if args.dump:
+        pd.DataFrame(dumped, columns=["case", "model", "seed", "period", "estimate_kwh", "true_kwh", "u68_kwh",
+                                      "u90_kwh", "g14_u68_kwh", "g14_u90_kwh", "caltrack_u68_kwh",
+                                      "caltrack_u90_kwh"]).to_csv(args.dump, index=False)
     print(f"\n{len(tasks)} building-years, {args.workers} processes, wall time {wall:.0f} s "
           f"(os.cpu_count() = {os.cpu_count()}); cases outside the targets: {bad}")
     return 1 if bad else 0

@@ -61,3 +61,23 @@ def test_towt_recovers_an_occupied_schedule():
     idx2, usage2, temp2, _ = _building("2026-01-01", "2026-03-01", seed=5)
     pred = model.predict_kwh(idx2, temp2.to_numpy())
     assert np.nanmax(np.abs(pred - usage2.to_numpy())) < 1e-6
+
+
+def test_day_hat_matrix_reproduces_the_fitted_day_sums():
+    """``TowtModel.day_hat`` (H_D) is the fit's hat matrix on day sums: for use that is a day-level signal η_d
+    spread evenly over the day's hours, the fitted day sums are exactly ``H_D η`` (the fit is linear in the
+    use once its design is fixed); its trace is what the segments absorb of day-level noise."""
+    idx, _usage, temp, _occ = _building("2025-01-01", "2026-01-01")
+    rng = np.random.default_rng(2)
+    local_day = idx.tz_convert("Europe/Copenhagen").tz_localize(None).normalize()
+    day_no = (local_day - local_day[0]).days.to_numpy()
+    eta = rng.normal(0, 24.0, day_no.max() + 1)
+    hours = np.bincount(day_no)
+    use = pd.Series(eta[day_no] / hours[day_no], index=idx)
+    model = fit_towt_hourly(use, temp)
+    fitted = np.bincount(day_no, weights=model.predict_kwh(idx, temp.to_numpy()))
+    assert model.day_hat is not None and model.day_hat.shape == (365, 365)
+    np.testing.assert_allclose(model.day_hat @ eta, fitted, atol=1e-6 * np.abs(eta).max())
+    # each day's own level comes from ~4.3 own-month weeks at weight 1 and ~8.7 neighbouring ones at 0.5:
+    # a weekday's share of its own hour-of-week levels is about 1/8.7, the temperature terms add a little
+    assert 0.08 < np.trace(model.day_hat) / 365 < 0.25
