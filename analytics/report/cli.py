@@ -125,9 +125,10 @@ def cmd_report_savings(args: argparse.Namespace, config: Config) -> int:
     try:
         month = parse_month(args.month)
         if settings.esco is None:
-            raise ValueError("the configuration has no [esco] table (see config/energimon.example.toml)")
+            raise ValueError(t("konfigurationen har ingen [esco]-tabel (se config/energimon.example.toml)",
+                               "the configuration has no [esco] table (see config/energimon.example.toml)"))
         if args.sep is not None and len(args.sep) != 1:
-            raise ValueError("--sep must be one character")
+            raise ValueError(t("--sep skal være ét tegn", "--sep must be one character"))
     except ValueError as exc:
         print(f"energimon report savings: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -159,7 +160,8 @@ def cmd_report_mail(args: argparse.Namespace, config: Config) -> int:
     prog = "energimon report mail"
     settings = config.settings()
     if settings.smtp is None:
-        return fail(prog, "the configuration has no [smtp] table", EXIT_USAGE)
+        return fail(prog, t("konfigurationen har ingen [smtp]-tabel", "the configuration has no [smtp] table"),
+                    EXIT_USAGE)
     try:
         month = parse_month(args.month)
     except ValueError as exc:

@@ -111,6 +111,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     try:
         return asyncio.run(Daemon(settings).run())
     except StartupError as exc:
+        # the daemon's words stay English whatever the language: this line lands in journald next to the
+        # daemon's log lines, where operators and their greps look for "cannot start"
         return fail("energimon run", f"cannot start: {exc} (fix it, check with 'energimon check-config', start "
                     "again)", EXIT_CONFIG)
 
