@@ -265,7 +265,7 @@ def test_report_mail_command_refuses_what_it_cannot_do(site, tmp_path, capsys):
     assert main(["--lang", "en", "report", "mail", "solar", "--month", "2099-01", "--config", str(cfg)]) == 64
     assert "energimon report mail: 2099-01 has not begun (today is " in capsys.readouterr().err
     assert main(["report", "mail", "savings", "--month", "maj", "--config", str(cfg)]) == 64
-    assert "month must be YYYY-MM" in capsys.readouterr().err
+    assert "måneden skal skrives ÅÅÅÅ-MM" in capsys.readouterr().err
     bare = tmp_path / "bare.toml"
     bare.write_text('[sites.soro-raadhus]\nname = "Sorø Rådhus"\nlatitude = 55.43\nlongitude = 11.56\n',
                     encoding="utf-8")

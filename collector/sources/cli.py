@@ -90,8 +90,8 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
             print(f"  {r.site}/{r.device}/{r.channel} ({r.name}): "
                   + t(f"{number(r.points)} værdier {span}, {lag_txt}, {number(r.revisions)} rettelser",
                       f"{number(r.points)} values {span}, {lag_txt}, {number(r.revisions)} revisions")
-                  + (t(f", {r.estimated} ikke målt (skønnet/justeret)", f", {r.estimated} not measured "
-                       "(estimated/adjusted)") if r.estimated else "")
+                  + (t(f", {number(r.estimated)} ikke målt (skønnet/justeret)", f", {number(r.estimated)} not "
+                       "measured (estimated/adjusted)") if r.estimated else "")
                   + (f"; {r.info}" if r.info else "")
                   + (t(f"; FEJLER: {r.last_error}", f"; FAILING: {r.last_error}") if r.last_error else ""))
     return 0
@@ -142,7 +142,8 @@ def cmd_fetch(args: argparse.Namespace, config: Config) -> int:
             try:
                 summary = run_source(settings, name, spool.put, since_ms=since_ms, progress=progress)
             except SourceBusy as exc:
-                print(f"\nenergimon sources: {exc}", file=sys.stderr)
+                print(t(f"\nenergimon sources: {name} hentes af en anden proces (dæmonen?); prøv igen senere",
+                        f"\nenergimon sources: {exc}"), file=sys.stderr)
                 ok = False
                 continue
             if sys.stderr.isatty():
