@@ -83,7 +83,7 @@ def test_probe_of_a_simulated_meter_in_both_languages(capsys):
     """``energimon probe`` against the simulated Sorø town hall main meter (an SDM630 over Modbus TCP)."""
     port = free_port()
 
-    async def scenario() -> tuple[int, int]:
+    async def scenario() -> tuple[int, int, str, str]:
         async with MeterSimulator(ports=[port, free_port(), free_port()]):
             args = [f"127.0.0.1:{port}", "--profile", "eastron.sdm630", "--timeout", "2"]
             da = await asyncio.to_thread(main, ["probe", *args])

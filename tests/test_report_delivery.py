@@ -271,3 +271,25 @@ def test_report_mail_command_refuses_what_it_cannot_do(site, tmp_path, capsys):
                     encoding="utf-8")
     assert main(["report", "mail", "savings", "--month", "2025-04", "--config", str(bare)]) == 64
     assert "konfigurationen har ingen [smtp]-tabel" in capsys.readouterr().err
+
+
+def test_report_mail_command_says_what_it_queued_and_sent_in_the_runs_language(site, mail_pki, capsys):
+    """`energimon report mail`: the outcome and the delivery in Danish by default, in English with --lang en
+    (recipients of their own, so the other tests' deliveries do not count)."""
+    from energimon.app.cli import main
+
+    server = SmtpServer(mail_pki, security="none", auth=None).start()
+    try:
+        cfg = site / "energimon.toml"
+        cfg.write_text(CONFIG.format(port=server.port), encoding="utf-8")
+        args = ["report", "mail", "solar", "--month", "2025-04", "--to", "sprog@soroe.dk", "--config", str(cfg)]
+        assert main(args) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out[-2:] == ["solar 2025-04: rapport sat i kø til sprog@soroe.dk", "mails sendt 1, venter 0"]
+        server.wait(1)
+        assert main(["--lang", "en", *args]) == 0  # once per month and recipients: not again
+        out = capsys.readouterr().out.splitlines()
+        assert out[-2:] == ["solar 2025-04: already mailed to these recipients earlier (not again)",
+                            "mails sent 0, waiting 0"]
+    finally:
+        server.stop()

@@ -17,6 +17,7 @@ from energimon.cliutil import (
     config_arg,
     fail,
     group,
+    number,
     progress,
     set_lang,
     t,
@@ -177,11 +178,12 @@ def cmd_report_mail(args: argparse.Namespace, config: Config) -> int:
         result = Mailer(settings.smtp, db).deliver(db, now)
     if result.failed:
         why = (result.errors or ["?"])[0]
-        print(t(f"ikke sendt nu ({why}); {result.waiting} mail(s) venter i {mail_db_path(settings)}, og "
+        waiting, path = number(result.waiting), mail_db_path(settings)
+        print(t(f"ikke sendt nu ({why}); {waiting} mail(s) venter i {path}, og "
                 "dæmonen prøver igen",
-                f"not delivered now ({why}); {result.waiting} mail(s) wait in {mail_db_path(settings)} "
+                f"not delivered now ({why}); {waiting} mail(s) wait in {path} "
                 "and the daemon retries"), file=sys.stderr)
         return EXIT_FAIL
-    print(t(f"mails sendt {result.sent}, venter {result.waiting}",
-            f"mails sent {result.sent}, waiting {result.waiting}"))
+    print(t(f"mails sendt {number(result.sent)}, venter {number(result.waiting)}",
+            f"mails sent {number(result.sent)}, waiting {number(result.waiting)}"))
     return 0
