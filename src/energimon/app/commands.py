@@ -125,8 +125,10 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 
     if args.esco:
         if args.history_days or args.seconds is not None:
-            print("energimon demo: --esco skriver kun ESCO-filerne og afslutter; start den levende demo for sig "
-                  "(energimon demo --history-days N)", file=sys.stderr)
+            print(t("energimon demo: --esco skriver kun ESCO-filerne og afslutter; start den levende demo for sig "
+                    "(energimon demo --history-days N)",
+                    "energimon demo: --esco only writes the ESCO files and exits; start the live demo on its own "
+                    "(energimon demo --history-days N)"), file=sys.stderr)
             return EXIT_USAGE
         from energimon.app.demo_esco import prepare_esco_demo
 
