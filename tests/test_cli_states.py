@@ -108,7 +108,7 @@ def test_every_subcommand_on_a_fresh_installation(tmp_path, csv_file):
         (["report", "savings", "--month", MONTH, "--out", str(tmp_path / "r")], 1, never_ran),
         (["report", "solar", "--month", MONTH, "--out", str(tmp_path / "r")], 1, never_ran),
         (["store", "copy", "--from", "sqlite", "--to", f"sqlite:{tmp_path / 'copy.db'}"], 1, never_ran),
-        (["test-mail"], 1, "test mail not sent"),
+        (["test-mail"], 1, "testmail ikke sendt"),
         (["probe", f"127.0.0.1:{free_port()}", "--profile", "eastron.sdm630", "--timeout", "0.5"], 1, "127.0.0.1"),
     ], cfg)
     # an import is how history gets in before the daemon ever ran: it creates the store
@@ -127,13 +127,15 @@ def test_every_subcommand_on_an_empty_store_and_with_unknown_names(tmp_path, csv
         (["deadletters"], 0, "ingen afviste målinger"),
         (["store", "copy", "--from", "sqlite", "--to", f"sqlite:{tmp_path / 'copy.db'}"], 0, "kopierede 0 målinger"),
         # unknown names: an error naming them, with the closest known one
-        (["latest", "--site", "soro-radhus"], 64, "unknown site 'soro-radhus'; did you mean 'soro-raadhus'?"),
-        (["export", "soro-raadhus/hovedmaler/power_w"], 64, "unknown series 'soro-raadhus/hovedmaler/power_w'"),
+        (["latest", "--site", "soro-radhus"], 64, "ukendt bygning 'soro-radhus'; mente du 'soro-raadhus'?"),
+        (["--lang", "en", "latest", "--site", "soro-radhus"], 64,
+         "unknown site 'soro-radhus'; did you mean 'soro-raadhus'?"),
+        (["export", "soro-raadhus/hovedmaler/power_w"], 64, "ukendt serie 'soro-raadhus/hovedmaler/power_w'"),
         (["export", "soro-raadhus/hovedmaaler/power_kw"], 64, "power_kw"),
         (["report", "savings", "--month", MONTH, "--site", "soro-radhus"], 64, "soro-radhus"),
         (["report", "solar", "--month", MONTH, "--site", "soro-radhus"], 64, "soro-radhus"),
         (["import", "csv", str(csv_file), "--series", "soro-radhus/vejr/outdoor_temp_c", "--role", "weather"], 64,
-         "unknown site 'soro-radhus'"),
+         "ukendt bygning 'soro-radhus'; mente du 'soro-raadhus'?"),
         (["alerts", "mute", "soro-radhus"], 1, "ukendt bygning 'soro-radhus'"),
     ], cfg)
 
@@ -143,7 +145,7 @@ def test_a_misspelt_series_is_refused_once_the_store_has_data(tmp_path, csv_file
     assert _energimon(["import", "csv", str(csv_file), "--series", "soro-raadhus/vejr/outdoor_temp_c", "--role",
                        "weather", "--config", str(cfg)]).returncode == 0
     _run_all([
-        (["export", "soro-raadhus/vjr/outdoor_temp_c"], 64, "did you mean 'soro-raadhus/vejr/outdoor_temp_c'?"),
+        (["export", "soro-raadhus/vjr/outdoor_temp_c"], 64, "mente du 'soro-raadhus/vejr/outdoor_temp_c'?"),
         (["export", "soro-raadhus/vejr/outdoor_temp_c", "--start", "2026-01-01", "--end", "2026-01-02"], 0,
          "Tidspunkt (dansk tid);UTC-forskel;outdoor_temp_c\n2026-01-01 00:00:00;+01:00;4,5\n"
          "2026-01-01 01:00:00;+01:00;4,4\n"),

@@ -154,7 +154,7 @@ def test_bad_csv_is_refused_with_its_line_and_nothing_stored(tmp_path, cfg, caps
     f, rc = import_csv(tmp_path, cfg, lines, series, *flags)
     err = capsys.readouterr().err
     assert rc == 65, err
-    assert "Traceback" not in err and "nothing was imported (an import is all or nothing)" in err
+    assert "Traceback" not in err and "intet blev importeret (en import er alt eller intet)" in err
     for line, fragment in expected:
         assert f"{f}:{line}: {fragment.format(f=f)}" in err, err
     assert points_stored(tmp_path) == 0
@@ -211,7 +211,7 @@ def test_duplicate_policies_for_interval_energy(tmp_path, cfg, capsys, policy, d
 def test_duplicate_policy_for_readings(tmp_path, cfg, capsys):
     lines = ["time,value", "2026-01-05T00:00,1.5", "2026-01-05T01:00,2.5", "2026-01-05T01:00,3.5"]
     assert import_csv(tmp_path, cfg, lines, TEMP, "--on-duplicate", "sum")[1] == 64  # readings are not added
-    assert "--on-duplicate sum adds interval energies; it needs --interval-kwh" in capsys.readouterr().err
+    assert "--on-duplicate sum lægger intervalenergier sammen; det kræver --interval-kwh" in capsys.readouterr().err
     assert import_csv(tmp_path, cfg, lines, TEMP, "--on-duplicate", "last")[1] == 0
     assert raw(tmp_path, SeriesKey.parse(TEMP))[1] == [1.5, 3.5]
 

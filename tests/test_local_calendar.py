@@ -41,7 +41,7 @@ def test_months_and_contract_years():
     assert cal.next_month(dt.date(2026, 12, 5)) == dt.date(2027, 1, 1)
     assert cal.parse_month("2026-03") == dt.date(2026, 3, 1)
     for bad in ("2026-13", "26-03", "marts", "2026-03-01"):
-        with pytest.raises(ValueError, match="month must be YYYY-MM"):
+        with pytest.raises(ValueError, match="måneden skal skrives ÅÅÅÅ-MM"):  # Danish, the default
             cal.parse_month(bad)
     # a contract from 2024-02-29: its years start 2025-02-28, 2026-02-28 (no 29 February)
     assert cal.contract_year(dt.date(2024, 2, 29), dt.date(2025, 3, 1)) == (dt.date(2025, 2, 28), dt.date(2026, 2, 28))

@@ -354,9 +354,9 @@ def test_energimon_simulate_serves_the_mbus_gateway(tmp_path):
 
         threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
         wait_for(lambda: any("Ctrl-C" in x for x in list(lines)), 60, lambda: f"the simulator's ports: {lines}")
-        line = next(x for x in lines if "on M-Bus" in x)
-        mbus_port = int(re.search(r"gateway on 127\.0\.0\.1:(\d+)", line).group(1))
-        assert "Kamstrup MULTICAL 603, primary address 1" in line
+        line = next(x for x in lines if "på M-Bus" in x)  # Danish, the default language
+        mbus_port = int(re.search(r"gateway på 127\.0\.0\.1:(\d+)", line).group(1))
+        assert "Kamstrup MULTICAL 603, primær adresse 1" in line and "Ctrl-C stopper simulatoren.\n" in lines
 
         async def read():
             poller = MbusPoller(device(mbus_port, timeout_s=2), lambda r, s: collect([], r, s))
@@ -385,21 +385,29 @@ def test_mbus_probe_shows_each_channel_with_its_unit_and_sends_only_reads():
         async with MbusGateway([SimulatedMultical(frozen=MeterState(**HAND_STATE))]) as gw:
             here = f"127.0.0.1:{gw.port}"
             ok, out, _ = await probe(here, "--address", "1", "--records")
+            ok_en, out_en, _ = await probe("--lang", "en", here, "--address", "1")
             missing, _, err = await probe(here, "--address", "9", "--timeout", "0.2", "--retries", "0")
-            return gw, ok, out, missing, err
+            return gw, ok, out, missing, err, ok_en, out_en
 
-    gw, ok, out, missing, err = asyncio.run(scenario())
-    assert ok == 0
+    gw, ok, out, missing, err, ok_en, out_en = asyncio.run(scenario())
+    assert ok == 0 and ok_en == 0
+    # English with --lang en: ',' groups thousands, '.' is the decimal point
+    assert "heat energy: 123,456 kWh = 123.456 MWh = 444.4416 GJ" in out_en
+    assert "KAM heat (outlet), identification number 65432101, version 53; status ok" in out_en
+    assert "info code 0: no error" in out_en and "channel" in out_en.splitlines()[1]
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:12] if line.startswith("  ")}
-    assert rows["heat_energy_wh"] == ["123", "456", "000", "Wh", "kWh"]  # 123 456 kWh (VIF 06h)
-    assert rows["volume_m3"] == ["4", "567.89", "m3", "0.01", "m³"]  # 456 789 × 0.01 m³ (VIF 14h)
-    assert rows["flow_m3_h"] == ["1.234", "m3/h", "0.001", "m³/h"]  # 1234 l/h (VIF 3Bh)
-    assert rows["heat_power_w"] == ["45", "600", "W", "0.1", "kW"]  # 456 × 0.1 kW (VIF 2Dh)
-    assert rows["supply_temp_c"] == ["70", "degC", "0.01", "°C"] and rows["return_temp_c"][:2] == ["40.5", "degC"]
+    # Danish by default: '.' groups thousands, ',' is the decimal comma (the meter's resolution column is the
+    # data sheet's own text)
+    assert rows["heat_energy_wh"] == ["123.456.000", "Wh", "kWh"]  # 123 456 kWh (VIF 06h)
+    assert rows["volume_m3"] == ["4.567,89", "m3", "0.01", "m³"]  # 456 789 × 0.01 m³ (VIF 14h)
+    assert rows["flow_m3_h"] == ["1,234", "m3/h", "0.001", "m³/h"]  # 1234 l/h (VIF 3Bh)
+    assert rows["heat_power_w"] == ["45.600", "W", "0.1", "kW"]  # 456 × 0.1 kW (VIF 2Dh)
+    assert rows["supply_temp_c"] == ["70", "degC", "0.01", "°C"] and rows["return_temp_c"][:2] == ["40,5", "degC"]
     # 123 456 kWh = 123.456 MWh; × 3.6 MJ/kWh = 444 441.6 MJ = 444.4416 GJ
-    assert "heat energy: 123 456 kWh = 123.456 MWh = 444.4416 GJ" in out
-    assert "KAM heat (outlet), identification number 65432101, version 53; status ok" in out
-    assert "info code 0: no error" in out and "44 06 energy: 120000000 Wh (storage 1)" in out
+    assert "varmeenergi: 123.456 kWh = 123,456 MWh = 444,4416 GJ" in out
+    assert "KAM heat (outlet), identifikationsnummer 65432101, version 53; status ok" in out
+    assert "infokode 0: no error" in out and "44 06 energy: 120000000 Wh (storage 1)" in out
+    assert "kanal" in out.splitlines()[1] and "måleren tæller i" in out.splitlines()[1]
     assert missing == 1
     assert err.strip() == (f"energimon mbus-probe: 127.0.0.1:{gw.port} primary address 9: REQ_UD2 to 9: no answer "
                            "within 0.2 s")

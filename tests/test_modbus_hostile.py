@@ -171,8 +171,9 @@ def test_probe_rows_say_why_a_value_is_missing():
     assert sdm.returncode == 0 and em.returncode == 0, (sdm.stderr, em.stderr)
     assert sdm.stderr == em.stderr == ""
     # the image's serial register holds 0 (not set): not a serial number, said once
-    assert "  not readable: serial (holding 64512): empty" in sdm.stdout.splitlines()
-    assert "power_w" in sdm.stdout and "1000.000" in sdm.stdout
+    # the probe speaks Danish by default: labels and numbers (1.000,000); the poller's problem text stays English
+    assert "  kan ikke læses: serial (holding 64512): empty" in sdm.stdout.splitlines()
+    assert "power_w" in sdm.stdout and "1.000,000" in sdm.stdout
     rows = [line for line in em.stdout.splitlines() if line.startswith("energy_export_wh")]
     # EM340 kWh (-) TOT at 004Eh-004Fh lies beyond the SDM630's last register 004Bh
     assert len(rows) == 1 and "Modbus exception 2 (illegal data address)" in rows[0], em.stdout

@@ -132,7 +132,8 @@ def test_probe_reads_the_identity_of_each_profile_from_its_simulated_image(name)
 
     result = asyncio.run(scenario())
     assert result.info == info
-    assert [f"serial: {info['serial']}"] == [line for line in format_info(result) if line.startswith("serial")]
+    assert [f"serienummer: {info['serial']}"] == [line for line in format_info(result)
+                                                  if line.startswith("serienummer")]
 
 
 # -- SunSpec model 1 ---------------------------------------------------------------------------------
@@ -168,6 +169,8 @@ def test_sunspec_model_1_of_the_simulated_inverter():
     result = asyncio.run(scenario())
     assert result.info == {"manufacturer": "energimon", "model": "SimInverter-int", "options": "soro-raadhus",
                            "version": "1.0.0", "serial": "SIM-0042"}
+    assert format_info(result)[:3] == ["producent: energimon", "model: SimInverter-int", "serienummer: SIM-0042"]
+    set_lang("en")
     assert format_info(result)[:3] == ["manufacturer: energimon", "model: SimInverter-int", "serial: SIM-0042"]
 
 

@@ -137,6 +137,16 @@ def test_a_month_missed_while_the_daemon_was_down_is_sent_once_after_it_starts(s
                          "solceller-2025-04.pdf", "solceller-2025-04.csv"}
         from energimon.app.status import mail_lines
 
+        # Danish, the default language of a run
+        da = mail_lines(settings)
+        assert da[0] == f"  transport: SMTP 127.0.0.1:{server.port} (plain)"
+        assert "  rapportmails: ingen i kø" in "\n".join(da) and "  sidste fejl: ingen" in da
+        assert any(ln.startswith("  sidst sendt: 2025-05-05 10:05:00") for ln in da), da
+        assert any(ln.startswith("  rapport savings (til energi@soroe.dk): sidste periode 2025-04, sendt 2025-05-05 "
+                                 "10:05") for ln in da), da
+        from energimon.cliutil import set_lang
+
+        set_lang("en")
         lines = mail_lines(settings)
         assert lines[0] == f"  transport: SMTP 127.0.0.1:{server.port} (plain)"
         assert "  report mails: none queued" in "\n".join(lines) and "  last error: none" in lines
@@ -153,10 +163,13 @@ def test_a_month_missed_while_the_daemon_was_down_is_sent_once_after_it_starts(s
         # a month that is not over is mailed only when asked, marked foreløbig, once that day
         with MailDB(site / "mail.db") as db:
             with pytest.raises(ValueError, match=r"2025-05 is not over \(today is 2025-05-20\).*--preliminary"):
+                # English: the run above set it with --lang en
                 deliver_report(settings, "solar", dt.date(2025, 5, 1), db, at("2025-05-20"), store)
+            set_lang("da")  # what `energimon report mail` prints, in the run's language
             assert deliver_report(settings, "solar", dt.date(2025, 5, 1), db, at("2025-05-20"), store,
-                                  preliminary=True) == ("preliminary report queued for energi@soroe.dk, "
+                                  preliminary=True) == ("foreløbig rapport sat i kø til energi@soroe.dk, "
                                                         "teknik@soroe.dk")
+            set_lang("en")
             assert deliver_report(settings, "solar", dt.date(2025, 5, 1), db, at("2025-05-20"), store,
                                   preliminary=True).startswith("already mailed")
             assert Mailer(settings.smtp, db).deliver(db, at("2025-05-20")).sent == 1
@@ -248,11 +261,35 @@ def test_report_mail_command_refuses_what_it_cannot_do(site, tmp_path, capsys):
     cfg = site / "energimon.toml"
     cfg.write_text(CONFIG.format(port=25), encoding="utf-8")
     assert main(["report", "mail", "solar", "--month", "2099-01", "--config", str(cfg)]) == 64
+    assert "energimon report mail: 2099-01 er ikke begyndt (i dag er " in capsys.readouterr().err
+    assert main(["--lang", "en", "report", "mail", "solar", "--month", "2099-01", "--config", str(cfg)]) == 64
     assert "energimon report mail: 2099-01 has not begun (today is " in capsys.readouterr().err
     assert main(["report", "mail", "savings", "--month", "maj", "--config", str(cfg)]) == 64
-    assert "month must be YYYY-MM" in capsys.readouterr().err
+    assert "måneden skal skrives ÅÅÅÅ-MM" in capsys.readouterr().err
     bare = tmp_path / "bare.toml"
     bare.write_text('[sites.soro-raadhus]\nname = "Sorø Rådhus"\nlatitude = 55.43\nlongitude = 11.56\n',
                     encoding="utf-8")
     assert main(["report", "mail", "savings", "--month", "2025-04", "--config", str(bare)]) == 64
-    assert "the configuration has no [smtp] table" in capsys.readouterr().err
+    assert "konfigurationen har ingen [smtp]-tabel" in capsys.readouterr().err
+
+
+def test_report_mail_command_says_what_it_queued_and_sent_in_the_runs_language(site, mail_pki, capsys):
+    """`energimon report mail`: the outcome and the delivery in Danish by default, in English with --lang en
+    (recipients of their own, so the other tests' deliveries do not count)."""
+    from energimon.app.cli import main
+
+    server = SmtpServer(mail_pki, security="none", auth=None).start()
+    try:
+        cfg = site / "energimon.toml"
+        cfg.write_text(CONFIG.format(port=server.port), encoding="utf-8")
+        args = ["report", "mail", "solar", "--month", "2025-04", "--to", "sprog@soroe.dk", "--config", str(cfg)]
+        assert main(args) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out[-2:] == ["solar 2025-04: rapport sat i kø til sprog@soroe.dk", "mails sendt 1, venter 0"]
+        server.wait(1)
+        assert main(["--lang", "en", *args]) == 0  # once per month and recipients: not again
+        out = capsys.readouterr().out.splitlines()
+        assert out[-2:] == ["solar 2025-04: already mailed to these recipients earlier (not again)",
+                            "mails sent 0, waiting 0"]
+    finally:
+        server.stop()

@@ -135,12 +135,15 @@ def test_users_from_the_command_line(tmp_path, monkeypatch, capsys, served):
     monkeypatch.setenv("ENERGIMON_PASSWORD", "en lang nok adgangskode")
     assert main(["users", "add", "drift@soroe.dk", "--role", "driftsansvarlig", "--site", "a", "-c", str(cfg)]) == 0
     assert main(["users", "add", "x@soroe.dk", "--role", "driftsansvarlig", "-c", str(cfg)]) == 1
-    assert "needs at least one building" in capsys.readouterr().err
+    assert "skal have mindst én bygning" in capsys.readouterr().err  # Danish by default
     assert main(["users", "add", "y@soroe.dk", "--role", "driftsansvarlig", "--site", "nope", "-c", str(cfg)]) == 1
+    assert "ukendte bygninger nope; kendte bygninger: a" in capsys.readouterr().err
+    assert main(["--lang", "en", "users", "add", "y@soroe.dk", "--role", "driftsansvarlig", "--site", "nope",
+                 "-c", str(cfg)]) == 1
     assert "unknown site(s) nope; known sites: a" in capsys.readouterr().err
     monkeypatch.setenv("ENERGIMON_PASSWORD", "kort")
     assert main(["users", "passwd", "drift@soroe.dk", "-c", str(cfg)]) == 1
-    assert "at least 10 characters" in capsys.readouterr().err
+    assert "mindst 10 tegn" in capsys.readouterr().err
     acc = Accounts(tmp_path / "web")
     assert acc.authenticate("drift@soroe.dk", "en lang nok adgangskode").sites == ("a",)
     stored = acc.conn.execute("SELECT password_hash FROM users").fetchone()[0]
@@ -358,7 +361,7 @@ def test_energimon_web_on_a_taken_port_says_so(tmp_path, capsys):
         cfg.write_text('[sites.a]\nname = "A"\nlatitude = 55.4\nlongitude = 11.5\n[store]\npath = "store.db"\n'
                        f'[web]\ndata_dir = "web"\nlisten = "127.0.0.1:{port}"\n', encoding="utf-8")
         assert main(["web", "-c", str(cfg)]) == 1
-    assert f"could not listen on 127.0.0.1:{port}" in capsys.readouterr().err
+    assert f"kunne ikke lytte på 127.0.0.1:{port}" in capsys.readouterr().err
 
 
 def test_the_example_configs_web_section_is_valid_when_uncommented(tmp_path):

@@ -17,6 +17,7 @@ from energimon.cliutil import (
     config_arg,
     fail,
     group,
+    number,
     progress,
     set_lang,
     t,
@@ -125,9 +126,10 @@ def cmd_report_savings(args: argparse.Namespace, config: Config) -> int:
     try:
         month = parse_month(args.month)
         if settings.esco is None:
-            raise ValueError("the configuration has no [esco] table (see config/energimon.example.toml)")
+            raise ValueError(t("konfigurationen har ingen [esco]-tabel (se config/energimon.example.toml)",
+                               "the configuration has no [esco] table (see config/energimon.example.toml)"))
         if args.sep is not None and len(args.sep) != 1:
-            raise ValueError("--sep must be one character")
+            raise ValueError(t("--sep skal være ét tegn", "--sep must be one character"))
     except ValueError as exc:
         print(f"energimon report savings: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -159,7 +161,8 @@ def cmd_report_mail(args: argparse.Namespace, config: Config) -> int:
     prog = "energimon report mail"
     settings = config.settings()
     if settings.smtp is None:
-        return fail(prog, "the configuration has no [smtp] table", EXIT_USAGE)
+        return fail(prog, t("konfigurationen har ingen [smtp]-tabel", "the configuration has no [smtp] table"),
+                    EXIT_USAGE)
     try:
         month = parse_month(args.month)
     except ValueError as exc:
@@ -175,11 +178,12 @@ def cmd_report_mail(args: argparse.Namespace, config: Config) -> int:
         result = Mailer(settings.smtp, db).deliver(db, now)
     if result.failed:
         why = (result.errors or ["?"])[0]
-        print(t(f"ikke sendt nu ({why}); {result.waiting} mail(s) venter i {mail_db_path(settings)}, og "
+        waiting, path = number(result.waiting), mail_db_path(settings)
+        print(t(f"ikke sendt nu ({why}); {waiting} mail(s) venter i {path}, og "
                 "dæmonen prøver igen",
-                f"not delivered now ({why}); {result.waiting} mail(s) wait in {mail_db_path(settings)} "
+                f"not delivered now ({why}); {waiting} mail(s) wait in {path} "
                 "and the daemon retries"), file=sys.stderr)
         return EXIT_FAIL
-    print(t(f"mails sendt {result.sent}, venter {result.waiting}",
-            f"mails sent {result.sent}, waiting {result.waiting}"))
+    print(t(f"mails sendt {number(result.sent)}, venter {number(result.waiting)}",
+            f"mails sent {number(result.sent)}, waiting {number(result.waiting)}"))
     return 0

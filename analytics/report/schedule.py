@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from energimon.calendar import add_months, danish_public_holidays, next_month
+from energimon.cliutil import t
 from energimon.model import LOCAL_TZ
 
 log = logging.getLogger("energimon.reports")
@@ -134,6 +135,10 @@ def run_due_reports(settings, store_factory: Callable, db, now: dt.datetime,
     on, and the run raises afterwards so the job-run log shows it (it is tried again at the next run).
     ``stop`` (the daemon's stop) ends the run between reports; a report cut off by the stop is not recorded
     and is produced again at the next start.
+
+    Its lines and log messages stay English whatever the run's language: they go to the daemon's log and
+    job-run log, read by operators and matched by journald greps; :func:`deliver_report` (the command line)
+    speaks the run's language.
     """
     from energimon.mail.outbox import MailDBClosed, recipients_key
 
@@ -186,27 +191,34 @@ def deliver_report(settings, kind: str, month: dt.date, db, now: dt.datetime, st
 
     today = now.astimezone(LOCAL_TZ).date()
     if month > today:
-        raise ValueError(f"{month:%Y-%m} has not begun (today is {today})")
+        raise ValueError(t(f"{month:%Y-%m} er ikke begyndt (i dag er {today})",
+                           f"{month:%Y-%m} has not begun (today is {today})"))
     over = month_is_over(month, today)
     if not over and not preliminary:
-        raise ValueError(f"{month:%Y-%m} is not over (today is {today}): its report would be incomplete; give "
-                         "--preliminary to mail it marked foreløbig")
+        raise ValueError(t(f"{month:%Y-%m} er ikke slut (i dag er {today}): rapporten ville være ufuldstændig; giv "
+                           "--preliminary for at sende den mærket foreløbig",
+                           f"{month:%Y-%m} is not over (today is {today}): its report would be incomplete; give "
+                           "--preliminary to mail it marked foreløbig"))
     recipients = list(recipients) if recipients else report_recipients(settings, kind)
     if not recipients:
         where = "[smtp.reports] solar" if kind == "solar" else "esco.recipients (or [smtp.reports] savings)"
-        raise ValueError(f"no recipients for the {kind} report: set {where} or give --to")
+        raise ValueError(t(f"ingen modtagere af {kind}-rapporten: sæt {where} eller giv --to",
+                           f"no recipients for the {kind} report: set {where} or give --to"))
     if kind == "savings" and settings.esco is None:
-        raise ValueError("the configuration has no [esco] table")
+        raise ValueError(t("konfigurationen har ingen [esco]-tabel", "the configuration has no [esco] table"))
     prelim = None if over else today
     if db.delivered(kind, f"{month:%Y-%m}", recipients_key(recipients), prelim.isoformat() if prelim else ""):
-        return "already mailed to these recipients earlier (not again)"
+        return t("allerede sendt til disse modtagere (ikke igen)",
+                 "already mailed to these recipients earlier (not again)")
     store = store_factory()
     try:
         files = produce(settings, store, kind, month, today)
     finally:
         store.close()
     _deliver(settings, db, kind, month, recipients, files, now, prelim)
-    return f"{'preliminary report' if prelim else 'report'} queued for {', '.join(recipients)}"
+    to = ", ".join(recipients)
+    return (t(f"foreløbig rapport sat i kø til {to}", f"preliminary report queued for {to}") if prelim
+            else t(f"rapport sat i kø til {to}", f"report queued for {to}"))
 
 
 def register_report_jobs(scheduler, settings, store_factory: Callable, db,

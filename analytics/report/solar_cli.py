@@ -60,9 +60,10 @@ def cmd_report_solar(args: argparse.Namespace, config: Config) -> int:
     try:
         month = parse_month(args.month)
         if args.sep is not None and len(args.sep) != 1:
-            raise ValueError("--sep must be one character")
+            raise ValueError(t("--sep skal være ét tegn", "--sep must be one character"))
         if args.decimal_comma and args.sep == ",":
-            raise ValueError("--decimal-comma needs another separator, e.g. --sep ';'")
+            raise ValueError(t("--decimal-comma kræver en anden separator, fx --sep ';'",
+                               "--decimal-comma needs another separator, e.g. --sep ';'"))
     except ValueError as exc:
         print(f"energimon report solar: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -88,20 +88,35 @@ def _progress(name: str, done: int, total: int) -> None:
     progress(done, total, t(f"{name}: målinger skrevet", f"{name}: readings written"))
 
 
+def _unknown_site(prog: str, site: str, known) -> str:
+    from energimon.cliutil import unknown
+
+    return f"{prog}: {unknown('site', site, known)}"
+
+
 def _read(path: Path, prog: str) -> str | None:
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        print(f"{prog}: {path}: not UTF-8 text ({exc.reason} at byte {exc.start}): save it as UTF-8 (in Excel: "
-              "'CSV UTF-8') and import it again; nothing was imported", file=sys.stderr)
+        print(t(f"{prog}: {path}: ikke UTF-8-tekst ({exc.reason} ved byte {exc.start}): gem den som UTF-8 (i Excel: "
+                "'CSV UTF-8') og importér den igen; intet blev importeret",
+                f"{prog}: {path}: not UTF-8 text ({exc.reason} at byte {exc.start}): save it as UTF-8 (in Excel: "
+                "'CSV UTF-8') and import it again; nothing was imported"), file=sys.stderr)
     except OSError as exc:
-        print(f"{prog}: {path}: {exc.strerror or exc}; nothing was imported", file=sys.stderr)
+        print(f"{prog}: {path}: {exc.strerror or exc}; {_nothing()}", file=sys.stderr)
     return None
 
 
+def _nothing() -> str:
+    return t("intet blev importeret", "nothing was imported")
+
+
 def _refused(prog: str, exc) -> int:
-    print(f"{prog}: nothing was imported (an import is all or nothing): {exc}\n"
-          "Correct the lines above (or choose an option named there) and run the same command again.",
+    # the bad lines themselves are the parser's (energimon.timeseries_csv), in English
+    print(t(f"{prog}: intet blev importeret (en import er alt eller intet): {exc}\n"
+            "Ret linjerne ovenfor (eller vælg en af de nævnte indstillinger), og kør den samme kommando igen.",
+            f"{prog}: nothing was imported (an import is all or nothing): {exc}\n"
+            "Correct the lines above (or choose an option named there) and run the same command again."),
           file=sys.stderr)
     return EXIT_DATA
 
@@ -124,13 +139,13 @@ def cmd_import_eloverblik(args: argparse.Namespace, config: Config) -> int:
     try:
         store = open_store(settings.store)
     except (StoreError, ValueError) as exc:
-        print(f"{prog}: {exc}; nothing was imported", file=sys.stderr)
+        print(f"{prog}: {exc}; {_nothing()}", file=sys.stderr)
         return EXIT_FAIL
-    label = files[0][0] if len(files) == 1 else f"{len(files)} files"
+    label = files[0][0] if len(files) == 1 else t(f"{len(files)} filer", f"{len(files)} files")
     try:
         summary = import_eloverblik_files(store, files, mapping, on_duplicate=args.on_duplicate,
                                           decimal_mark=args.decimal_mark,
-                                          progress=lambda d, t: _progress(label, d, t))
+                                          progress=lambda d, n: _progress(label, d, n))
     except ImportFormatError as exc:
         return _refused(prog, exc)
     except (ImportWriteError, StoreError) as exc:
@@ -159,18 +174,23 @@ def cmd_import_csv(args: argparse.Namespace, config: Config) -> int:
     counter = CHANNELS[key.channel].kind is Kind.COUNTER
     usage = []
     if args.interval_kwh and not counter:
-        usage.append(f"--interval-kwh needs a counter channel; {key.channel} is a {CHANNELS[key.channel].kind}")
+        kind = CHANNELS[key.channel].kind
+        usage.append(t(f"--interval-kwh kræver en tællerkanal; {key.channel} er af typen {kind}",
+                       f"--interval-kwh needs a counter channel; {key.channel} is a {kind}"))
     if args.on_duplicate == "sum" and not args.interval_kwh:
-        usage.append("--on-duplicate sum adds interval energies; it needs --interval-kwh (two readings at one "
-                     "time cannot be added)")
+        usage.append(t("--on-duplicate sum lægger intervalenergier sammen; det kræver --interval-kwh (to målinger "
+                       "på samme tidspunkt kan ikke lægges sammen)",
+                       "--on-duplicate sum adds interval energies; it needs --interval-kwh (two readings at one "
+                       "time cannot be added)"))
     if args.allow_counter_reset and (args.interval_kwh or not counter):
-        usage.append("--allow-counter-reset is for counter readings (a counter channel without --interval-kwh)")
+        usage.append(t("--allow-counter-reset er til tælleraflæsninger (en tællerkanal uden --interval-kwh)",
+                       "--allow-counter-reset is for counter readings (a counter channel without --interval-kwh)"))
     if usage:
         print("\n".join(f"{prog}: {u}" for u in usage), file=sys.stderr)
         return EXIT_USAGE
     settings = config.settings()
     if key.site not in settings.sites:
-        print(f"{prog}: unknown site {key.site!r}; known: {', '.join(settings.sites)}", file=sys.stderr)
+        print(_unknown_site(prog, key.site, settings.sites), file=sys.stderr)
         return EXIT_USAGE
     text = _read(args.file, prog)
     if text is None:
@@ -178,11 +198,11 @@ def cmd_import_csv(args: argparse.Namespace, config: Config) -> int:
     try:
         store = open_store(settings.store)
     except (StoreError, ValueError) as exc:
-        print(f"{prog}: {exc}; nothing was imported", file=sys.stderr)
+        print(f"{prog}: {exc}; {_nothing()}", file=sys.stderr)
         return EXIT_FAIL
     try:
         print(import_time_value_text(store, text, key, args.role, args.interval_kwh, str(args.file),
-                                     progress=lambda d, t: _progress(str(args.file), d, t),
+                                     progress=lambda d, n: _progress(str(args.file), d, n),
                                      on_duplicate=args.on_duplicate, allow_counter_reset=args.allow_counter_reset,
                                      decimal_mark=args.decimal_mark))
     except ImportFormatError as exc:
@@ -205,11 +225,12 @@ def cmd_import_heat(args: argparse.Namespace, config: Config) -> int:
 
     prog = "energimon import heat"
     if not is_valid_id(args.device):
-        print(f"{prog}: --device {args.device!r} is not a valid id ({ID_RULE})", file=sys.stderr)
+        print(t(f"{prog}: --device {args.device!r} er ikke et gyldigt id ({ID_RULE})",
+                f"{prog}: --device {args.device!r} is not a valid id ({ID_RULE})"), file=sys.stderr)
         return EXIT_USAGE
     settings = config.settings()
     if args.site not in settings.sites:
-        print(f"{prog}: unknown site {args.site!r}; known: {', '.join(settings.sites)}", file=sys.stderr)
+        print(_unknown_site(prog, args.site, settings.sites), file=sys.stderr)
         return EXIT_USAGE
     text = _read(args.file, prog)
     if text is None:
@@ -217,11 +238,11 @@ def cmd_import_heat(args: argparse.Namespace, config: Config) -> int:
     try:
         store = open_store(settings.store)
     except (StoreError, ValueError) as exc:
-        print(f"{prog}: {exc}; nothing was imported", file=sys.stderr)
+        print(f"{prog}: {exc}; {_nothing()}", file=sys.stderr)
         return EXIT_FAIL
     try:
         lines = import_heat_text(store, text, args.site, args.device, args.values, str(args.file),
-                                 progress=lambda d, t: _progress(str(args.file), d, t),
+                                 progress=lambda d, n: _progress(str(args.file), d, n),
                                  on_duplicate=args.on_duplicate, decimal_mark=args.decimal_mark)
     except ImportFormatError as exc:
         return _refused(prog, exc)

@@ -196,9 +196,11 @@ def import_heat_text(store, text: str, site: str, device: str, values: str, name
     """Import one district-heating export into ``site/device``; every problem is reported with its line, and a
     file with any problem stores nothing.  Returns the summary lines."""
     if values not in VALUES:
-        raise ValueError(f"--values must be one of {', '.join(VALUES)}, got {values!r}")
+        raise ValueError(t(f"--values skal være en af {', '.join(VALUES)}, fik {values!r}",
+                           f"--values must be one of {', '.join(VALUES)}, got {values!r}"))
     if on_duplicate == "sum":
-        raise ValueError("--on-duplicate sum cannot add temperatures: use error or last")
+        raise ValueError(t("--on-duplicate sum kan ikke lægge temperaturer sammen: brug error eller last",
+                           "--on-duplicate sum cannot add temperatures: use error or last"))
     now = _now_ms() if now_ms is None else now_ms
     cols, rows, errors = heat_rows(text, name, decimal_mark)
     if not rows:

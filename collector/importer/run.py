@@ -55,10 +55,14 @@ def resolve_duplicates(items: list[_Item], policy: str, *, can_sum: bool) -> tup
     """Rows with the same time: refused naming both lines (``error``), the later line kept (``last``), or
     interval energies added (``sum``).  ``items`` in file order; returns (items, errors, rows merged)."""
     if policy not in ON_DUPLICATE:
-        raise ValueError(f"--on-duplicate must be one of {', '.join(ON_DUPLICATE)}, got {policy!r}")
+        choices = ", ".join(ON_DUPLICATE)
+        raise ValueError(t(f"--on-duplicate skal være en af {choices}, fik {policy!r}",
+                           f"--on-duplicate must be one of {choices}, got {policy!r}"))
     if policy == "sum" and not can_sum:
-        raise ValueError("--on-duplicate sum adds interval energies; it needs --interval-kwh "
-                         "(two readings at one time cannot be added)")
+        raise ValueError(t("--on-duplicate sum lægger intervalenergier sammen; det kræver --interval-kwh (to "
+                           "målinger på samme tidspunkt kan ikke lægges sammen)",
+                           "--on-duplicate sum adds interval energies; it needs --interval-kwh "
+                           "(two readings at one time cannot be added)"))
     groups: dict[int, list[_Item]] = defaultdict(list)
     for it in items:
         groups[it.ts_ms].append(it)
@@ -292,9 +296,12 @@ def import_time_value_text(store, text: str, key: SeriesKey, role: str, interval
     now = _now_ms() if now_ms is None else now_ms
     info = CHANNELS[key.channel]
     if interval_kwh and info.kind is not Kind.COUNTER:
-        raise ValueError(f"--interval-kwh needs a counter channel; {key.channel} is a {info.kind}")
+        raise ValueError(t(f"--interval-kwh kræver en tællerkanal; {key.channel} er af typen {info.kind}",
+                           f"--interval-kwh needs a counter channel; {key.channel} is a {info.kind}"))
     if allow_counter_reset and (interval_kwh or info.kind is not Kind.COUNTER):
-        raise ValueError("--allow-counter-reset is for counter readings (a counter channel without --interval-kwh)")
+        raise ValueError(t("--allow-counter-reset er til tælleraflæsninger (en tællerkanal uden --interval-kwh)",
+                           "--allow-counter-reset is for counter readings (a counter channel without "
+                           "--interval-kwh)"))
     resolve_duplicates([], on_duplicate, can_sum=interval_kwh)  # a wrong option before reading the file
     rows, parse_errors = time_value_rows(text, name, decimal_mark)
     if not rows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from energimon.cliutil import lang, number, t
 from energimon.collector.mbus.heat import EXPECTED, describe_info, heat_values, register_unit
 from energimon.collector.mbus.poller import MbusPoller
 from energimon.collector.mbus.records import Record, Telegram, describe_record
@@ -32,10 +33,12 @@ def parse_gateway(target: str) -> tuple[str, int]:
     """``HOST:PORT`` of the gateway (no default port: gateways differ — 10001, 9999, 5000 …)."""
     host, sep, port = target.rpartition(":")
     if not sep or not host:
-        raise ValueError(f"expected HOST:PORT of the M-Bus/TCP gateway, got {target!r} (gateways have no common "
-                         "port: see the gateway's transparent-mode setting)")
+        raise ValueError(t(f"forventede HOST:PORT for M-Bus/TCP-gatewayen, fik {target!r} (gateways har ingen fælles "
+                           "port: se gatewayens indstilling for transparent mode)",
+                           f"expected HOST:PORT of the M-Bus/TCP gateway, got {target!r} (gateways have no common "
+                           "port: see the gateway's transparent-mode setting)"))
     if not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise ValueError(f"port {port!r} is not a number 1-65535")
+        raise ValueError(t(f"port {port!r} er ikke et tal 1-65535", f"port {port!r} is not a number 1-65535"))
     return host, int(port)
 
 
@@ -56,11 +59,19 @@ async def probe_meter(device: MbusTcpDevice) -> ProbeResult:
 
 
 def _number(v: float) -> str:
-    return f"{v:,.6f}".rstrip("0").rstrip(".").replace(",", " ")
+    """Up to 6 decimals, trailing zeros dropped, in the run's language (``cliutil.number``: ``123.456,7``)."""
+    text = number(v, 6)
+    point = "," if lang() == "da" else "."
+    if point not in text:  # "–" for a missing value
+        return text
+    whole, _, decimals = text.rpartition(point)
+    decimals = decimals.rstrip("0")
+    return f"{whole}{point}{decimals}" if decimals else whole
 
 
 def heat_energy_line(wh: float) -> str:
-    """The heat energy in the units district heating is billed in: ``123 456 kWh = 123.456 MWh = 444.4416 GJ``."""
+    """The heat energy in the units district heating is billed in: ``123.456 kWh = 123,456 MWh = 444,4416 GJ``
+    (Danish; ``123,456 kWh = 123.456 MWh = 444.4416 GJ`` in English)."""
     exact = Decimal(repr(wh))
     kwh, mwh, gj = exact / WH_PER_KWH, exact / WH_PER_MWH, exact / WH_PER_GJ
     return f"{_number(float(kwh))} kWh = {_number(float(mwh))} MWh = {_number(float(gj))} GJ"
@@ -73,21 +84,26 @@ def format_probe(result: ProbeResult, records: bool = False) -> list[str]:
     header = first.header
     lines = []
     if header is not None:
-        lines.append(f"{result.where}: {header.manufacturer} {header.medium_name}, identification number "
-                     f"{header.ident}, version {header.version}; status {header.status_text}")
+        # the medium and status words are EN 13757-3's, as the poller's log lines say them
+        lines.append(t(f"{result.where}: {header.manufacturer} {header.medium_name}, identifikationsnummer "
+                       f"{header.ident}, version {header.version}; status {header.status_text}",
+                       f"{result.where}: {header.manufacturer} {header.medium_name}, identification number "
+                       f"{header.ident}, version {header.version}; status {header.status_text}"))
     else:
-        lines.append(f"{result.where}: an answer without a data header (no identification)")
+        lines.append(t(f"{result.where}: et svar uden datahoved (ingen identifikation)",
+                       f"{result.where}: an answer without a data header (no identification)"))
     sources: dict[str, Record] = {}  # channel -> the record its value came from
     for tel in result.telegrams:
         for ch, rec in heat_values(tel).records.items():
             sources.setdefault(ch, rec)
-    rows = [("channel", "value", "unit", "meter counts in")]
+    rows = [(t("kanal", "channel"), t("værdi", "value"), t("enhed", "unit"), t("måleren tæller i", "meter counts in"))]
     order = [*EXPECTED, "operating_time_h", "info_code", "meter_status"]
     for ch in sorted(result.values, key=lambda c: order.index(c) if c in order else len(order)):
         source = sources.get(ch)
         sent = (register_unit(source.vif) or "") if source is not None else ""
         if ch == "info_code" and source is not None:
-            sent = "bits (manufacturer-specific)" if source.vif[:1] == b"\xff" else "bits (EN 13757-3 error flags)"
+            sent = (t("bits (producentens egne)", "bits (manufacturer-specific)") if source.vif[:1] == b"\xff"
+                    else t("bits (EN 13757-3-fejlflag)", "bits (EN 13757-3 error flags)"))
         rows.append((ch, _number(result.values[ch]), CHANNELS[ch].unit, sent))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for j, row in enumerate(rows):
@@ -96,15 +112,18 @@ def format_probe(result: ProbeResult, records: bool = False) -> list[str]:
         if j == 0:
             lines.append("  " + "  ".join("-" * w for w in widths))
     if "heat_energy_wh" in result.values:
-        lines.append(f"heat energy: {heat_energy_line(result.values['heat_energy_wh'])}")
+        lines.append(t("varmeenergi: ", "heat energy: ") + heat_energy_line(result.values["heat_energy_wh"]))
     if "info_code" in result.values:
         code = int(result.values["info_code"])
-        lines.append(f"info code {code}: {describe_info(code, header.manufacturer if header else '')}")
+        described = describe_info(code, header.manufacturer if header else "")  # the data sheet's words
+        lines.append(t(f"infokode {code}: {described}", f"info code {code}: {described}"))
     missing = [c for c in EXPECTED if c not in result.values]
     if missing:
-        lines.append(f"not in the answer: {', '.join(missing)} (energimon takes a meter's current main values only)")
+        lines.append(t(f"ikke i svaret: {', '.join(missing)} (energimon tager kun målerens aktuelle hovedværdier)",
+                       f"not in the answer: {', '.join(missing)} (energimon takes a meter's current main values only)"))
     if records:
         for k, tel in enumerate(result.telegrams, 1):
-            lines.append(f"records of telegram {k} (EN 13757-3: DIF/DIFE VIF/VIFE quantity: value):")
+            lines.append(t(f"poster i telegram {k} (EN 13757-3: DIF/DIFE VIF/VIFE størrelse: værdi):",
+                           f"records of telegram {k} (EN 13757-3: DIF/DIFE VIF/VIFE quantity: value):"))
             lines += [f"  {describe_record(r)}" for r in tel.records]
     return lines

@@ -47,11 +47,12 @@ def cmd_probe(args: argparse.Namespace, config: Config) -> int:
     try:
         if args.scan_units:
             for unit, what in asyncio.run(scan_units(host, port, profile, min(args.timeout, 1.0))).items():
-                print(f"unit {unit:>3}: {what}")
+                print(f"unit {unit:>3}: {what}")  # "unit" is Modbus' own word, in Danish too
             return 0
         result = asyncio.run(probe(host, port, args.unit, profile, args.timeout))
     except Exception as exc:  # unreachable, no SunSpec marker, garbage answers: one line, not a traceback
         text = str(exc) or type(exc).__name__
+        # the poller's problem text stays English (its log lines carry the same words); the hint is translated
         return fail("energimon probe", f"{host}:{port} unit {args.unit}: {text} - {hint(text, profile)}", EXIT_FAIL)
     print(f"{host}:{port} unit {args.unit}, {profile}:")
     for line in format_info(result):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from energimon.cliutil import number, t
 from energimon.collector.modbus.client import REQUEST_CONTEXT
 from energimon.collector.modbus.identity import describe
 from energimon.collector.modbus.poller import DeviceUnreachable, ModbusPoller
@@ -49,13 +50,14 @@ class ProbeResult:
 def parse_target(target: str) -> tuple[str, int]:
     host, _, port = target.rpartition(":") if ":" in target else (target, "", "502")
     if not host:
-        raise ValueError(f"expected HOST or HOST:PORT, got {target!r}")
+        raise ValueError(t(f"forventede HOST eller HOST:PORT, fik {target!r}",
+                           f"expected HOST or HOST:PORT, got {target!r}"))
     try:
         port_n = int(port)
     except ValueError:
-        raise ValueError(f"port {port!r} is not a number") from None
+        raise ValueError(t(f"port {port!r} er ikke et tal", f"port {port!r} is not a number")) from None
     if not 1 <= port_n <= 65535:
-        raise ValueError(f"port {port_n} is outside 1-65535")
+        raise ValueError(t(f"port {port_n} er uden for 1-65535", f"port {port_n} is outside 1-65535"))
     return host, port_n
 
 
@@ -94,7 +96,7 @@ async def probe(host: str, port: int, unit: int, profile: str, timeout_s: float 
                     raw_sf = block.slice(regs, field.scale_factor_address, 1)[0]
                     sf = raw_sf - 0x10000 if raw_sf >= 0x8000 else raw_sf
                 value = decode(field, value_regs, sf)
-                note = "not available (sentinel/NaN)" if value is None else ""
+                note = t("ikke tilgængelig (sentinel/NaN)", "not available (sentinel/NaN)") if value is None else ""
                 if sf is not None:
                     note = (note + f" sf={sf}").strip()
                 rows.append(ProbeRow(field.channel, field.subdevice, field.table, field.address, value_regs,
@@ -113,48 +115,60 @@ async def scan_units(host: str, port: int, profile: str, timeout_s: float = 1.0,
         try:
             result = await asyncio.wait_for(probe(host, port, unit, profile, timeout_s), timeout=timeout_s * 20)
         except (DeviceUnreachable, TimeoutError, OSError) as exc:
-            found[unit] = f"no answer ({exc or type(exc).__name__})"
+            found[unit] = t(f"intet svar ({exc or type(exc).__name__})", f"no answer ({exc or type(exc).__name__})")
             continue
         except Exception as exc:  # e.g. no SunSpec marker at this unit: one line, not a traceback
-            found[unit] = f"no: {exc}"
+            found[unit] = t(f"nej: {exc}", f"no: {exc}")
             continue
         rows = result.rows
         ok = sum(r.value is not None for r in rows)
         who = f" - {describe(result.info)}" if result.info else ""
-        found[unit] = (f"answers: {ok} of {len(rows)} values" if ok else "connected, but no values") + who
+        found[unit] = (t(f"svarer: {number(ok)} af {number(len(rows))} værdier", f"answers: {number(ok)} of "
+                         f"{number(len(rows))} values") if ok
+                       else t("forbundet, men ingen værdier", "connected, but no values")) + who
     return found
 
 
 def hint(problem: str, profile: str) -> str:
-    """What to try next for a device-level problem, naming only options ``energimon probe`` has."""
+    """What to try next for a device-level problem, naming only options ``energimon probe`` has, in the run's
+    language (``problem`` is the poller's English text, the one its log lines carry)."""
     p = problem.lower()
     if "cannot connect" in p or "connection refused" in p:
-        return "check HOST[:PORT] (Modbus TCP is usually port 502) and that Modbus TCP is enabled on the device/gateway"
+        return t("tjek HOST[:PORT] (Modbus TCP er som regel port 502), og at Modbus TCP er slået til på "
+                 "apparatet/gatewayen",
+                 "check HOST[:PORT] (Modbus TCP is usually port 502) and that Modbus TCP is enabled on the "
+                 "device/gateway")
     if "malformed answer" in p or "not a modbus tcp answer" in p:
-        return ("the device or gateway sends answers that are not valid Modbus TCP (framing set to RTU over TCP, "
-                "or a faulty gateway?); "
-                "--debug shows the frames")
+        return t("apparatet eller gatewayen sender svar, der ikke er gyldig Modbus TCP (framing sat til RTU over "
+                 "TCP, eller en fejlbehæftet gateway?); --debug viser rammerne",
+                 "the device or gateway sends answers that are not valid Modbus TCP (framing set to RTU over TCP, "
+                 "or a faulty gateway?); --debug shows the frames")
     if "sunspec" in p:
-        return "not SunSpec at this unit: try --scan-units --sunspec, or a --profile"
+        return t("ikke SunSpec på denne unit: prøv --scan-units --sunspec eller en --profile",
+                 "not SunSpec at this unit: try --scan-units --sunspec, or a --profile")
     if "no answer" in p or "no valid answer" in p:
-        return f"try another --unit (--scan-units tries {', '.join(map(str, COMMON_UNIT_IDS))}) or a longer --timeout"
-    return "--debug shows the requests and answers"
+        units = ", ".join(map(str, COMMON_UNIT_IDS))
+        return t(f"prøv en anden --unit (--scan-units prøver {units}) eller en længere --timeout",
+                 f"try another --unit (--scan-units tries {units}) or a longer --timeout")
+    return t("--debug viser forespørgsler og svar", "--debug shows the requests and answers")
 
 
 def format_info(result: ProbeResult) -> list[str]:
-    """The identity lines printed above the table."""
-    lines = [f"{k}: {result.info[k]}" for k in ("manufacturer", "model", "serial", "version", "options")
-             if k in result.info]
-    lines += [f"not readable: {p}" for p in result.info_problems]
+    """The identity lines printed above the table, labelled in the run's language."""
+    labels = {"manufacturer": t("producent", "manufacturer"), "model": "model",
+              "serial": t("serienummer", "serial"), "version": "version", "options": t("tilvalg", "options")}
+    lines = [f"{label}: {result.info[k]}" for k, label in labels.items() if k in result.info]
+    lines += [t(f"kan ikke læses: {p}", f"not readable: {p}") for p in result.info_problems]
     return lines
 
 
 def format_rows(rows: list[ProbeRow]) -> str:
-    table = [("channel", "value", "unit", "table", "address", "raw registers", "note")]
+    table = [(t("kanal", "channel"), t("værdi", "value"), t("enhed", "unit"), t("tabel", "table"),
+              t("adresse", "address"), t("rå registre", "raw registers"), t("note", "note"))]
     for r in rows:
         name = r.channel + (f" ({r.subdevice})" if r.subdevice else "")
         raw = " ".join(f"{x:04X}" for x in r.raw) if r.raw is not None else "-"
-        value = "-" if r.value is None else f"{r.value:.3f}"
+        value = "-" if r.value is None else number(r.value, 3)
         table.append((name, value, CHANNELS[r.channel].unit, r.table, str(r.address), raw, r.note))
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     lines = []

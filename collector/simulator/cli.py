@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from energimon.cliutil import Commands, Config
+from energimon.cliutil import Commands, Config, t
 
 
 def register(commands: Commands) -> None:
@@ -43,18 +43,24 @@ def cmd_simulate(args: argparse.Namespace, config: Config) -> int:
                                   with_heat=True, heat_port=heat_port) as sim, \
                 MbusGateway([SimulatedMultical()], host=args.host, port=heat_port + 1) as gateway:
             for m in sim.meters:
-                print(f"{m.building.name}: main meter (eastron.sdm630) on {args.host}:{m.port} unit {m.unit_id}")
+                where = f"{args.host}:{m.port} unit {m.unit_id}"
+                print(t(f"{m.building.name}: hovedmåler (eastron.sdm630) på {where}",
+                        f"{m.building.name}: main meter (eastron.sdm630) on {where}"))
             for inv in sim.inverters:
-                print(f"{inv.building.name}: PV inverter (sunspec, model {inv.inverter_model}) on "
-                      f"{args.host}:{inv.port} unit {inv.unit_id}")
+                where = f"{args.host}:{inv.port} unit {inv.unit_id}"
+                print(t(f"{inv.building.name}: solcelle-inverter (sunspec, model {inv.inverter_model}) på {where}",
+                        f"{inv.building.name}: PV inverter (sunspec, model {inv.inverter_model}) on {where}"))
             if sim.heat_meter is not None:
                 building, port, _ = sim.heat_meter
-                print(f"{building.name}: district heating meter (kamstrup.multical603) on {args.host}:{port} unit 1")
+                print(t(f"{building.name}: fjernvarmemåler (kamstrup.multical603) på {args.host}:{port} unit 1",
+                        f"{building.name}: district heating meter (kamstrup.multical603) on {args.host}:{port} unit 1"))
             for multical in gateway.meters:
-                print(f"{SORO_BUILDINGS[0].name}: district heating meter on M-Bus (Kamstrup MULTICAL 603, primary "
-                      f"address {multical.address}, secondary address {multical.ident}) behind an M-Bus/TCP gateway on "
-                      f"{args.host}:{gateway.port}")
-            print("Ctrl-C stops the simulator.", flush=True)
+                name, gw = SORO_BUILDINGS[0].name, f"{args.host}:{gateway.port}"
+                print(t(f"{name}: fjernvarmemåler på M-Bus (Kamstrup MULTICAL 603, primær adresse {multical.address}, "
+                        f"sekundær adresse {multical.ident}) bag en M-Bus/TCP-gateway på {gw}",
+                        f"{name}: district heating meter on M-Bus (Kamstrup MULTICAL 603, primary address "
+                        f"{multical.address}, secondary address {multical.ident}) behind an M-Bus/TCP gateway on {gw}"))
+            print(t("Ctrl-C stopper simulatoren.", "Ctrl-C stops the simulator."), flush=True)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):

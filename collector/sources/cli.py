@@ -52,8 +52,10 @@ def register(commands: Commands) -> None:
 def _settings(config: Config):
     settings = config.settings()
     if settings.sources is None or not settings.sources.configured():
-        print("energimon sources: no live sources configured: add [sources.eloverblik], "
-              "[sources.energidataservice] or [sources.dmi] (see config/energimon.example.toml)", file=sys.stderr)
+        print(t("energimon sources: ingen live-kilder sat op: tilføj [sources.eloverblik], "
+                "[sources.energidataservice] eller [sources.dmi] (se config/energimon.example.toml)",
+                "energimon sources: no live sources configured: add [sources.eloverblik], "
+                "[sources.energidataservice] or [sources.dmi] (see config/energimon.example.toml)"), file=sys.stderr)
         return None
     return settings
 
@@ -88,8 +90,8 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
             print(f"  {r.site}/{r.device}/{r.channel} ({r.name}): "
                   + t(f"{number(r.points)} værdier {span}, {lag_txt}, {number(r.revisions)} rettelser",
                       f"{number(r.points)} values {span}, {lag_txt}, {number(r.revisions)} revisions")
-                  + (t(f", {r.estimated} ikke målt (skønnet/justeret)", f", {r.estimated} not measured "
-                       "(estimated/adjusted)") if r.estimated else "")
+                  + (t(f", {number(r.estimated)} ikke målt (skønnet/justeret)", f", {number(r.estimated)} not "
+                       "measured (estimated/adjusted)") if r.estimated else "")
                   + (f"; {r.info}" if r.info else "")
                   + (t(f"; FEJLER: {r.last_error}", f"; FAILING: {r.last_error}") if r.last_error else ""))
     return 0
@@ -112,13 +114,15 @@ def cmd_fetch(args: argparse.Namespace, config: Config) -> int:
             since = (dt.date.fromisoformat(args.since) if args.since
                      else dt.datetime.now(tz=LOCAL_TZ).date() - dt.timedelta(days=settings.sources.backfill_days))
         except ValueError:
-            print(f"energimon sources backfill: --since {args.since!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+            print(t(f"energimon sources backfill: --since {args.since!r} er ikke en dato (ÅÅÅÅ-MM-DD)",
+                    f"energimon sources backfill: --since {args.since!r} is not a date (YYYY-MM-DD)"), file=sys.stderr)
             return EXIT_USAGE
         since_ms = int(dt.datetime(since.year, since.month, since.day, tzinfo=LOCAL_TZ).timestamp() * 1000)
     names = args.source or settings.sources.configured()
     missing = [n for n in names if getattr(settings.sources, n) is None]
     if missing:
-        print(f"energimon sources: not configured: {', '.join(missing)}", file=sys.stderr)
+        print(t(f"energimon sources: ikke sat op: {', '.join(missing)}",
+                f"energimon sources: not configured: {', '.join(missing)}"), file=sys.stderr)
         return EXIT_USAGE
     setup_logging(settings.log.level)
     spool = Spool(settings.spool.path, settings.spool.max_readings, settings.spool.synchronous)
@@ -138,12 +142,13 @@ def cmd_fetch(args: argparse.Namespace, config: Config) -> int:
             try:
                 summary = run_source(settings, name, spool.put, since_ms=since_ms, progress=progress)
             except SourceBusy as exc:
-                print(f"\nenergimon sources: {exc}", file=sys.stderr)
+                print(t(f"\nenergimon sources: {name} hentes af en anden proces (dæmonen?); prøv igen senere",
+                        f"\nenergimon sources: {exc}"), file=sys.stderr)
                 ok = False
                 continue
             if sys.stderr.isatty():
                 print(file=sys.stderr)  # end the line rewritten in place
-            print(summary.line())
+            print(_summary_line(summary))
             ok &= summary.ok
         written = _drain(spool, open_store(settings.store))
         left = number(spool.backlog())
@@ -152,6 +157,22 @@ def cmd_fetch(args: argparse.Namespace, config: Config) -> int:
     finally:
         spool.close()
     return 0 if ok else 1
+
+
+def _summary_line(s) -> str:
+    """A source run's summary for the person at the command line, in the run's language (the daemon logs
+    ``SourceSummary.line()``, in English, for operators and their journald greps)."""
+    text = t(f"{s.source}: {number(s.series)} serier, {number(s.new)} nye værdier, {number(s.revised)} rettede, "
+             f"{number(s.unchanged)} uændrede, {number(s.readings)} målinger til spoolen, {number(s.requests)} "
+             f"forespørgsler på {number(s.seconds, 1)} s",
+             f"{s.source}: {number(s.series)} series, {number(s.new)} new values, {number(s.revised)} revised, "
+             f"{number(s.unchanged)} unchanged, {number(s.readings)} readings to the spool, {number(s.requests)} "
+             f"requests in {number(s.seconds, 1)} s")
+    if s.fatal:
+        text += t(f"; STANDSET: {s.fatal}", f"; STOPPED: {s.fatal}")
+    if s.errors:
+        text += t(f"; {number(len(s.errors))} fejl", f"; {number(len(s.errors))} failure(s)")
+    return text
 
 
 def _drain(spool, store, batch_size: int = 10_000) -> int:
@@ -163,7 +184,8 @@ def _drain(spool, store, batch_size: int = 10_000) -> int:
             spool.ack(batch, [(r.reading, r.reason) for r in rejected], f"store:{store.kind}")
             written += len(batch) - len(rejected)
     except Exception as exc:  # the store is down: the readings wait in the spool for the daemon
-        print(f"energimon sources: the store did not take the readings, they stay in the spool: {exc}",
+        print(t(f"energimon sources: lageret tog ikke imod målingerne, de bliver i spoolen: {exc}",
+                f"energimon sources: the store did not take the readings, they stay in the spool: {exc}"),
               file=sys.stderr)
     finally:
         store.close()
@@ -178,7 +200,8 @@ def cmd_eloverblik_list(args: argparse.Namespace, config: Config) -> int:
     if settings is None:
         return EXIT_USAGE
     if settings.sources.eloverblik is None:
-        print("energimon sources eloverblik list: no [sources.eloverblik] with a refresh token configured",
+        print(t("energimon sources eloverblik list: ingen [sources.eloverblik] med et refresh-token sat op",
+                "energimon sources eloverblik list: no [sources.eloverblik] with a refresh token configured"),
               file=sys.stderr)
         return EXIT_USAGE
     from energimon.collector.sources.eloverblik.source import EloverblikSource
@@ -190,25 +213,34 @@ def cmd_eloverblik_list(args: argparse.Namespace, config: Config) -> int:
     try:
         auths = source.client.authorizations()
         if not auths:
-            print("# the token has no authorisations (fuldmagter) yet: ask the building owners to grant the "
-                  "municipality's third-party access on eloverblik.dk")
+            print(t("# tokenet har ingen fuldmagter endnu: bed bygningsejerne give kommunen tredjepartsadgang "
+                    "på eloverblik.dk",
+                    "# the token has no authorisations (fuldmagter) yet: ask the building owners to grant the "
+                    "municipality's third-party access on eloverblik.dk"))
         for auth in auths:
-            print(f"# authorisation {auth.id}: {auth.customerName or '?'} (CVR {auth.customerCVR or '?'}), "
-                  f"valid {auth.validFrom or '?'} .. {auth.validTo or '?'}")
+            valid = f"{auth.validFrom or '?'} .. {auth.validTo or '?'}"
+            print(t(f"# fuldmagt {auth.id}: {auth.customerName or '?'} (CVR {auth.customerCVR or '?'}), gyldig {valid}",
+                    f"# authorisation {auth.id}: {auth.customerName or '?'} (CVR {auth.customerCVR or '?'}), "
+                    f"valid {valid}"))
             if auth.id is None:  # the API's schema allows it; its metering points are asked for by the id
-                print("#   (no id in the answer: its metering points cannot be listed)")
+                print(t("#   (intet id i svaret: dens målepunkter kan ikke vises)",
+                        "#   (no id in the answer: its metering points cannot be listed)"))
                 continue
             for mp in source.client.metering_points(auth.id):
                 known = configured.get(mp.meteringPointId)
                 print("[[sources.eloverblik.metering_points]]")
                 print(f'id = "{mp.meteringPointId}"')
                 if known is not None:
-                    print(f'site = "{known.site}"  # already configured: {known.device}/{known.channel}')
+                    print(f'site = "{known.site}"  # ' + t(f"allerede sat op: {known.device}/{known.channel}",
+                                                         f"already configured: {known.device}/{known.channel}"))
                 else:
-                    print(f'site = ""  # TODO: the site of {mp.address or "this metering point"}'
-                          f" (type {mp.typeOfMP or '?'})")
+                    print('site = ""  # ' + t(f"TODO: bygningen for {mp.address or 'dette målepunkt'}"
+                                              f" (type {mp.typeOfMP or '?'})",
+                                              f"TODO: the site of {mp.address or 'this metering point'}"
+                                              f" (type {mp.typeOfMP or '?'})"))
                 if mp.typeOfMP == "E18":  # a production metering point: what the building feeds into the grid
-                    print('channel = "energy_export_wh"  # E18: production (fed into the grid)')
+                    print('channel = "energy_export_wh"  # ' + t("E18: produktion (leveret til nettet)",
+                                                                "E18: production (fed into the grid)"))
                 print()
     except SourceError as exc:
         print(f"energimon sources eloverblik list: {exc}", file=sys.stderr)

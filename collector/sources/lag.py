@@ -9,6 +9,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from energimon.cliutil import number, t
 from energimon.collector.sources.state import read_status
 from energimon.model import LOCAL_TZ, SeriesKey, now_ms
 
@@ -44,39 +45,45 @@ def series_lags(state_path: Path, now: int | None = None) -> list[SeriesLag]:
 
 
 def _ago(days: float) -> str:
-    return f"{days * 24:.0f} h" if days < 2 else f"{days:.1f} d"
+    if days < 2:
+        return t(f"{number(days * 24)} t", f"{number(days * 24)} h")
+    return t(f"{number(days, 1)} d", f"{number(days, 1)} d")
 
 
 def status_lines(state_path: Path, configured: list[str], now: int | None = None) -> list[str]:
-    """``energimon status``: one line per source (series, worst lag, failures) and one per failing series."""
+    """``energimon status``: one line per source (series, worst lag, failures) and one per failing series, in the
+    run's language (``cliutil.t``); a source's error text is quoted as it was recorded."""
     if not configured:
-        return ["  no live sources configured ([sources])"]
+        return [t("  ingen live-kilder sat op ([sources])", "  no live sources configured ([sources])")]
     if not Path(state_path).exists():
-        return [f"  {state_path}: nothing fetched yet (the daemon has not run the sources)"]
+        return [t(f"  {state_path}: intet hentet endnu (dæmonen har ikke kørt kilderne)",
+                  f"  {state_path}: nothing fetched yet (the daemon has not run the sources)")]
     try:
         rows = read_status(state_path)
     except sqlite3.Error as exc:
-        return [f"  cannot read {state_path}: {exc}"]
+        return [t(f"  kan ikke læse {state_path}: {exc}", f"  cannot read {state_path}: {exc}")]
     now = now_ms() if now is None else now
     lines = []
     for source in configured:
         mine = [r for r in rows if r.source == source]
         if not mine:
-            lines.append(f"  {source}: not run yet")
+            lines.append(t(f"  {source}: ikke kørt endnu", f"  {source}: not run yet"))
             continue
         lagging = [(lag, r) for r in mine if (lag := r.lag_s(now)) is not None]
         empty = [r for r in mine if r.last_end_ms is None]
         failing = [r for r in mine if r.last_error]
-        text = f"  {source}: {len(mine)} series"
+        text = t(f"  {source}: {number(len(mine))} serier", f"  {source}: {number(len(mine))} series")
         if lagging:
-            worst_s, worst = max(lagging, key=lambda t: t[0])
-            text += f", latest value {_ago(min(t[0] for t in lagging) / 86400)} old, most behind {worst.key_text} " \
-                    f"{_ago(worst_s / 86400)}"
+            worst_s, worst = max(lagging, key=lambda lr: lr[0])
+            newest, most = _ago(min(lr[0] for lr in lagging) / 86400), _ago(worst_s / 86400)
+            text += t(f", seneste værdi {newest} gammel, mest bagud {worst.key_text} {most}",
+                      f", latest value {newest} old, most behind {worst.key_text} {most}")
         if empty:
-            text += f", {len(empty)} without values yet"
-        text += f", {len(failing)} FAILING" if failing else ", ok"
+            text += t(f", {number(len(empty))} uden værdier endnu", f", {number(len(empty))} without values yet")
+        text += t(f", {number(len(failing))} FEJLER", f", {number(len(failing))} FAILING") if failing else ", ok"
         lines.append(text)
-        lines += [f"    {r.key_text}: {r.last_error} (since {_local(r.last_error_ms)})" for r in failing]
+        lines += [t(f"    {r.key_text}: {r.last_error} (siden {_local(r.last_error_ms)})",
+                    f"    {r.key_text}: {r.last_error} (since {_local(r.last_error_ms)})") for r in failing]
     return lines
 
 

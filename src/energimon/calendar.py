@@ -153,7 +153,10 @@ def parse_month(text: str) -> dt.date:
             raise ValueError(text)
         return dt.date(int(y), int(m), 1)
     except ValueError:
-        raise ValueError(f"month must be YYYY-MM, e.g. 2026-03; got {text!r}") from None
+        from energimon.cliutil import t  # a command-line argument's error, in the run's language
+
+        raise ValueError(t(f"måneden skal skrives ÅÅÅÅ-MM, fx 2026-03; fik {text!r}",
+                           f"month must be YYYY-MM, e.g. 2026-03; got {text!r}")) from None
 
 
 def add_years(day: dt.date, k: int) -> dt.date:

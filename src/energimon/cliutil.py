@@ -93,13 +93,20 @@ def fail(prog: str, text: str, code: int = EXIT_FAIL) -> int:
     return code
 
 
+_WHAT_DA = {"site": "bygning", "series": "serie", "device": "apparat", "meter": "måler"}
+
+
 def unknown(what: str, name: str, known: Iterable[str]) -> str:
-    """``unknown site 'x'; did you mean 'y'? (known: …)`` for an argument naming something that is not there."""
+    """``unknown site 'x'; did you mean 'y'? (known: …)`` for an argument naming something that is not there, in
+    the run's language (``ukendt bygning 'x'; mente du 'y'? (kendte: …)``); ``what`` is named in English."""
     known = sorted(set(known))
     close = difflib.get_close_matches(name, known, n=1)  # ratio >= 0.6, as Python's own suggestions
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    listed = ", ".join(known[:20]) + (f", … ({len(known)} in all)" if len(known) > 20 else "")
-    return f"unknown {what} {name!r}{hint} (known: {listed or 'none yet'})"
+    hint = t(f"; mente du {close[0]!r}?", f"; did you mean {close[0]!r}?") if close else ""
+    more = t(f", … ({len(known)} i alt)", f", … ({len(known)} in all)") if len(known) > 20 else ""
+    listed = ", ".join(known[:20]) + more
+    if _lang == "en":
+        return f"unknown {what} {name!r}{hint} (known: {listed or 'none yet'})"
+    return f"ukendt {_WHAT_DA.get(what, what)} {name!r}{hint} (kendte: {listed or 'ingen endnu'})"
 
 
 # -- one language per invocation -------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from energimon.cliutil import (
     fail,
     lang_from_env,
     set_lang,
+    t,
 )
 
 if TYPE_CHECKING:
@@ -180,13 +181,17 @@ def main(argv: list[str] | None = None) -> int:
         from energimon.app.daemon import StartupError  # imported only here: it brings the scheduler and pymodbus
 
         if isinstance(exc, StartupError):  # e.g. the demo's daemon
-            return fail(_command_name(parser, args), f"cannot start: {exc}", EXIT_CONFIG)
+            return fail(_command_name(parser, args), t(f"kan ikke starte: {exc}", f"cannot start: {exc}"),
+                        EXIT_CONFIG)
         if args.traceback:
             raise
         from energimon.jobs import error_text
 
-        return fail(_command_name(parser, args), f"unexpected error ({error_text(exc)}); run it again with "
-                    "'energimon --traceback …' and report the output", EXIT_SOFTWARE)
+        return fail(_command_name(parser, args),
+                    t(f"uventet fejl ({error_text(exc)}); kør kommandoen igen med 'energimon --traceback …' og "
+                      "indsend det, den skriver",
+                      f"unexpected error ({error_text(exc)}); run it again with 'energimon --traceback …' and report "
+                      "the output"), EXIT_SOFTWARE)
 
 
 if __name__ == "__main__":

@@ -111,6 +111,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     try:
         return asyncio.run(Daemon(settings).run())
     except StartupError as exc:
+        # the daemon's words stay English whatever the language: this line lands in journald next to the
+        # daemon's log lines, where operators and their greps look for "cannot start"
         return fail("energimon run", f"cannot start: {exc} (fix it, check with 'energimon check-config', start "
                     "again)", EXIT_CONFIG)
 
@@ -123,8 +125,10 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
 
     if args.esco:
         if args.history_days or args.seconds is not None:
-            print("energimon demo: --esco skriver kun ESCO-filerne og afslutter; start den levende demo for sig "
-                  "(energimon demo --history-days N)", file=sys.stderr)
+            print(t("energimon demo: --esco skriver kun ESCO-filerne og afslutter; start den levende demo for sig "
+                    "(energimon demo --history-days N)",
+                    "energimon demo: --esco only writes the ESCO files and exits; start the live demo on its own "
+                    "(energimon demo --history-days N)"), file=sys.stderr)
             return EXIT_USAGE
         from energimon.app.demo_esco import prepare_esco_demo
 

@@ -2,6 +2,7 @@
 
 Prints each step as it succeeds (token, connect, auth, send — the ones the transport has) and, on a
 failure, which step failed, why, and the setting to fix; exit 0 when the server took the mail, 1 when not.
+Its own words follow the run's language; the transport's details and fixes are quoted as it gives them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 import datetime as dt
 import sys
 
-from energimon.cliutil import EXIT_FAIL, Commands, Config, config_arg
+from energimon.cliutil import EXIT_FAIL, Commands, Config, config_arg, t
 
 
 def register(commands: Commands) -> None:
@@ -22,6 +23,12 @@ def register(commands: Commands) -> None:
     p.set_defaults(handler=cmd_test_mail)
     config_arg(p)
     p.add_argument("--to", action="append", metavar="ADDRESS", help="recipient (repeatable)")
+
+
+def _step(step: str) -> str:
+    """A step's name in the run's language (the transport names it in English: token, connect, auth, send)."""
+    danish = {"connect": "forbind", "auth": "login"}
+    return t(danish.get(step, step), step)
 
 
 def _steps(smtp) -> list[str]:
@@ -38,31 +45,33 @@ def cmd_test_mail(args: argparse.Namespace, config: Config) -> int:
     settings = config.settings()
     smtp = settings.smtp
     if smtp is None:
-        print("no [smtp] table in the configuration", file=sys.stderr)
+        print(t("ingen [smtp]-tabel i konfigurationen", "no [smtp] table in the configuration"), file=sys.stderr)
         return EXIT_FAIL
     recipients = args.to or list(smtp.fallback_recipients)
     if not recipients:
-        print("no recipients: give --to ADDRESS or set smtp.fallback_recipients", file=sys.stderr)
+        print(t("ingen modtagere: giv --to ADRESSE eller sæt smtp.fallback_recipients",
+                "no recipients: give --to ADDRESS or set smtp.fallback_recipients"), file=sys.stderr)
         return EXIT_FAIL
     for warning in mail_warnings(smtp):
-        print(f"WARNING: {warning}", file=sys.stderr)
+        print(t(f"ADVARSEL: {warning}", f"WARNING: {warning}"), file=sys.stderr)
     print(f"transport: {smtp.describe()}")
     done: list[str] = []
 
     def progress(step: str, detail: str) -> None:
         done.append(step)
-        print(f"  {step + ':':<8} ok — {detail}", flush=True)
+        print(f"  {_step(step) + ':':<8} ok — {detail}", flush=True)
 
     msg = render_testmail(smtp.sender, recipients, smtp.language, dt.datetime.now(tz=dt.UTC))
     try:
         make_transport(smtp).send(recipients, to_wire(msg), progress)
     except MailError as exc:
-        print(f"  {exc.step + ':':<8} FAILED — {exc.message}")
+        print(f"  {_step(exc.step) + ':':<8} {t('FEJLEDE', 'FAILED')} — {exc.message}")
         if exc.fix:
-            print(f"  {'fix:':<8} {exc.fix}")
+            print(f"  {t('ret:', 'fix:'):<8} {exc.fix}")
         for step in _steps(smtp)[_steps(smtp).index(exc.step) + 1:] if exc.step in _steps(smtp) else []:
-            print(f"  {step + ':':<8} not tried")
-        print(f"test mail not sent: the {exc.step} step failed", file=sys.stderr)
+            print(f"  {_step(step) + ':':<8} {t('ikke prøvet', 'not tried')}")
+        print(t(f"testmail ikke sendt: trinnet {_step(exc.step)} fejlede",
+                f"test mail not sent: the {exc.step} step failed"), file=sys.stderr)
         return EXIT_FAIL
-    print(f"test mail sent to {', '.join(recipients)}")
+    print(t(f"testmail sendt til {', '.join(recipients)}", f"test mail sent to {', '.join(recipients)}"))
     return 0

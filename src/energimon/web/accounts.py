@@ -19,6 +19,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from energimon.cliutil import t
 from energimon.web.settings import Role
 
 SCHEMA = """
@@ -103,7 +104,8 @@ class Accounts:
         role = Role(role)
         _check_username(username)
         if role is Role.DRIFT and not sites:
-            raise AccountError("a driftsansvarlig needs at least one building (--site SITE)")
+            raise AccountError(t("en driftsansvarlig skal have mindst én bygning (--site SITE)",
+                                 "a driftsansvarlig needs at least one building (--site SITE)"))
         if password is not None:
             _check_password(password)
         with self.lock:
@@ -113,11 +115,13 @@ class Accounts:
                     (username, _hasher.hash(password) if password is not None else None, role.value,
                      json.dumps(sorted(set(sites))), name, _now()))
             except sqlite3.IntegrityError:
-                raise AccountError(f"user {username!r} exists already (change it with 'energimon users passwd')") \
-                    from None
+                raise AccountError(t(f"brugeren {username!r} findes allerede (ret den med 'energimon users passwd')",
+                                     f"user {username!r} exists already (change it with 'energimon users passwd')")
+                                   ) from None
         user = self.get(username)
         if user is None:  # inserted just above: only a concurrent delete gets here
-            raise AccountError(f"user {username!r} was deleted while being added")
+            raise AccountError(t(f"brugeren {username!r} blev slettet, mens den blev oprettet",
+                                 f"user {username!r} was deleted while being added"))
         return user
 
     def set_password(self, username: str, password: str) -> None:
@@ -126,14 +130,14 @@ class Accounts:
             n = self.conn.execute("UPDATE users SET password_hash = ? WHERE username = ?",
                                   (_hasher.hash(password), username)).rowcount
         if not n:
-            raise AccountError(f"no user {username!r}")
+            raise AccountError(t(f"ingen bruger {username!r}", f"no user {username!r}"))
 
     def set_disabled(self, username: str, disabled: bool = True) -> None:
         with self.lock:
             n = self.conn.execute("UPDATE users SET disabled = ? WHERE username = ?",
                                   (int(disabled), username)).rowcount
         if not n:
-            raise AccountError(f"no user {username!r}")
+            raise AccountError(t(f"ingen bruger {username!r}", f"no user {username!r}"))
 
     def get(self, username: str) -> User | None:
         row = self.conn.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
@@ -207,12 +211,14 @@ def _user(row: sqlite3.Row) -> User:
 
 def _check_username(username: str) -> None:
     if not username or len(username) > 120 or any(c.isspace() or ord(c) < 32 for c in username):
-        raise AccountError(f"{username!r} is not a user name (1-120 characters, no spaces; e.g. an e-mail address)")
+        raise AccountError(t(f"{username!r} er ikke et brugernavn (1-120 tegn, ingen mellemrum; fx en e-mailadresse)",
+                             f"{username!r} is not a user name (1-120 characters, no spaces; e.g. an e-mail address)"))
 
 
 def _check_password(password: str) -> None:
     # NIST SP 800-63B §5.1.1.2: at least 8 characters, no composition rules; long passphrases allowed.
     if len(password) < 10:
-        raise AccountError("the password must be at least 10 characters (a passphrase of a few words is fine)")
+        raise AccountError(t("adgangskoden skal være mindst 10 tegn (en sætning på nogle få ord er fint)",
+                             "the password must be at least 10 characters (a passphrase of a few words is fine)"))
     if len(password) > 1024:
-        raise AccountError("the password is longer than 1024 characters")
+        raise AccountError(t("adgangskoden er længere end 1024 tegn", "the password is longer than 1024 characters"))

@@ -58,7 +58,7 @@ def _password(confirm: bool = True) -> str:
         return env
     pw = getpass.getpass("Adgangskode: ")
     if confirm and getpass.getpass("Gentag adgangskode: ") != pw:
-        raise ValueError("the two passwords differ")
+        raise ValueError(t("de to adgangskoder er forskellige", "the two passwords differ"))
     return pw
 
 
@@ -81,8 +81,9 @@ def cmd_users(args, config: Config) -> int:
         if action == "add":
             unknown = [s for s in args.site if s not in settings.sites]
             if unknown:
-                raise AccountError(f"unknown site(s) {', '.join(unknown)}; known sites: "
-                                   f"{', '.join(sorted(settings.sites)) or 'none'}")
+                known = ", ".join(sorted(settings.sites)) or t("ingen", "none")
+                raise AccountError(t(f"ukendte bygninger {', '.join(unknown)}; kendte bygninger: {known}",
+                                     f"unknown site(s) {', '.join(unknown)}; known sites: {known}"))
             u = accounts.add(args.username, _password(), args.role, args.site, args.name)
             what = f"{u.role.value}{': ' + ', '.join(u.sites) if u.sites else ''}"
             print(t(f"bruger {u.username} oprettet ({what})", f"user {u.username} added ({what})"))
@@ -123,13 +124,14 @@ def cmd_web(args, config: Config) -> int:
         def started(server) -> None:
             from energimon.web.server import bound_port
 
-            print(f"energimon web: http://{web.host}:{bound_port(server)}{web.root_path}/ (Ctrl-C stops)",
-                  flush=True)
+            url = f"http://{web.host}:{bound_port(server)}{web.root_path}/"
+            print(t(f"energimon web: {url} (Ctrl-C stopper)", f"energimon web: {url} (Ctrl-C stops)"), flush=True)
 
         return await serve_embedded(app, web, stop, port=args.port, started=started)
 
     if not asyncio.run(main()):
-        print(f"energimon web: could not listen on {web.host}:{args.port or web.port} (see the log above)",
-              file=sys.stderr)
+        where = f"{web.host}:{args.port or web.port}"
+        print(t(f"energimon web: kunne ikke lytte på {where} (se loggen ovenfor)",
+                f"energimon web: could not listen on {where} (see the log above)"), file=sys.stderr)
         return EXIT_FAIL
     return 0
