@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from energimon import calendar as energimon_calendar
 from energimon.analytics import towt
 from energimon.analytics.baseline import fit_caltrack_billing, fit_caltrack_daily
 from energimon.analytics.savings import daily_savings, period_savings
@@ -310,15 +311,16 @@ def compare_hourly(ref: dict) -> tuple[list[tuple], dict] | None:
         h["reporting"]["predicted_kwh"])
     # The sample's clock is UTC; our TOWT reads hours of the week and months in Danish local time.
     # Give it the sample's clock so both models see the same 168 hours and the same months.
-    saved = towt.LOCAL_TZ
-    towt.LOCAL_TZ = "UTC"
+    # energimon.calendar's local days (the TOWT fit's day-level noise) follow the same clock.
+    saved, saved_calendar = towt.LOCAL_TZ, energimon_calendar.LOCAL_TZ
+    towt.LOCAL_TZ = energimon_calendar.LOCAL_TZ = "UTC"
     try:
         t0 = time.perf_counter()
         model = towt.fit_towt_hourly(pd.Series(yb, index=idx_b), pd.Series(tb, index=idx_b))
         fit_s = time.perf_counter() - t0
         pb, pr = model.predict_kwh(idx_b, tb), model.predict_kwh(idx_r, tr)
     finally:
-        towt.LOCAL_TZ = saved
+        towt.LOCAL_TZ, energimon_calendar.LOCAL_TZ = saved, saved_calendar
     ok_b = ~(np.isnan(yb) | np.isnan(pb) | np.isnan(pb_ref))
     ok_r = ~(np.isnan(yr) | np.isnan(pr) | np.isnan(pr_ref))
     p = model.p
