@@ -273,8 +273,9 @@ def test_price_file_missing_and_bad_lines(tmp_path, monkeypatch, capsys):
     with pytest.raises(ValueError) as exc:
         price_basis(settings.esco)
     msg = str(exc.value)
-    assert "priser.csv:3: not a number: '2,1o'" in msg
-    assert "priser.csv:4: expected time;value" in msg and "priser.csv:5: cannot read time '31-02-2026 03:00'" in msg
+    assert "priser.csv:3: ikke et tal: '2,1o'" in msg  # the shared reader's lines, in the run's language (Danish)
+    assert "priser.csv:4: forventede time;value" in msg
+    assert "priser.csv:5: kan ikke læse tidspunktet '31-02-2026 03:00'" in msg
     # ... then prices that make no sense (the file's size changed, so it is read again)
     _write(tmp_path / "priser.csv", ["tid;pris", "01-01-2026 00:00;2,10", "01-01-2026 01:00;2100,00",
                                      "01-01-2026 01:00;2,30"])
@@ -288,4 +289,4 @@ def test_price_file_missing_and_bad_lines(tmp_path, monkeypatch, capsys):
     store = SqliteStore(tmp_path / "store.db")
     store.close()
     assert main(["report", "savings", "--month", "2026-03", "-c", str(cfg)]) == 64
-    assert "priser.csv:3: not a number: '2,1o'" in capsys.readouterr().err
+    assert "priser.csv:3: ikke et tal: '2,1o'" in capsys.readouterr().err

@@ -113,13 +113,13 @@ def test_bad_lines_are_named_and_nothing_is_written(tmp_path, cfg, capsys):
     f.write_text("\n".join(text), encoding="utf-8")
     assert main(["import", "eloverblik", str(f), "-c", str(cfg)]) == 65
     err = capsys.readouterr().err
-    assert f"{f}:3: not a number: '1,2,3'" in err
+    assert f"{f}:3: ikke et tal: '1,2,3'" in err
     store = SqliteStore(tmp_path / "store.db", readonly=True)
     assert len(store.read_raw_ms(KEY, 0, 2**62)[0]) == 0
     store.close()
     f.write_text("\n".join([text[0], text[1], text[4]]), encoding="utf-8")
     assert main(["import", "eloverblik", str(f), "-c", str(cfg)]) == 65
-    assert f"{f}:3: metering point 571313100000000999 is not in [[datahub.metering_points]]" in capsys.readouterr().err
+    assert f"{f}:3: målepunkt 571313100000000999 står ikke i [[datahub.metering_points]]" in capsys.readouterr().err
 
 
 def test_generic_time_value_csv_temperature(tmp_path, cfg):
@@ -148,14 +148,14 @@ def test_generic_csv_interval_kwh_into_counter(tmp_path, cfg):
 
 def test_parsers():
     assert parse_number("1.234,5") == 1234.5 and parse_number("1234.5") == 1234.5 and parse_number("0,25") == 0.25
-    with pytest.raises(ValueError, match="missing is not zero"):
+    with pytest.raises(ValueError, match="en manglende værdi er ikke nul"):
         parse_number("  ")
     # autumn DST: the first 02:00 is CEST (00:00 UTC), the second CET (01:00 UTC)
     times = LocalTimes()
     a = parse_time_local("25-10-2026 02:00:00", times, 2)
     b = parse_time_local("25-10-2026 02:00:00", times, 3)
     assert b - a == 3_600_000 and a == int(dt.datetime(2026, 10, 25, 0, tzinfo=dt.UTC).timestamp() * 1000)
-    with pytest.raises(ValueError, match="does not exist"):
+    with pytest.raises(ValueError, match="findes ikke i dansk tid"):
         parse_time_local("29-03-2026 02:30:00")  # skipped by the spring DST change
-    with pytest.raises(ImportFormatError, match="lacks column"):
+    with pytest.raises(ImportFormatError, match="mangler kolonne"):
         parse_eloverblik("a;b;c\n1;2;3\n", "x.csv")

@@ -124,18 +124,19 @@ def test_an_empty_cell_is_missing_not_zero(tmp_path, cfg, capsys):
 
 @pytest.mark.parametrize(("text", "values", "expected"), [
     ("Tid;Energi;Volumen (m³)\n01-12-2026 00:00;0,045;0,78\n", "consumption",
-     "column 'Energi' looks like energy but names no unit: write the unit in the header, e.g. Energi (MWh)"),
-    ("Dag;Energi (MWh)\n01-12-2026 00:00;0,045\n", "consumption", "no time column"),
-    (EXPORT.replace("0,048;0,83", "-0,048;0,83"), "consumption", "varme.csv:4: negative energy -48000"),
-    (EXPORT.replace("72,0;40,9", "72,0;4O,9"), "consumption", "varme.csv:3: return temperature: not a number"),
+     "kolonnen 'Energi' ligner energi, men nævner ingen enhed: skriv enheden i overskriften, fx Energi (MWh)"),
+    ("Dag;Energi (MWh)\n01-12-2026 00:00;0,045\n", "consumption", "ingen tidskolonne"),
+    # -0,048 MWh = -48 kWh
+    (EXPORT.replace("0,048;0,83", "-0,048;0,83"), "consumption", "varme.csv:4: negativ energi -48 kWh"),
+    (EXPORT.replace("72,0;40,9", "72,0;4O,9"), "consumption", "varme.csv:3: returløbstemperatur: ikke et tal"),
     ("Tid;Målerstand (kWh)\n01-12-2026 00:00;1000\n01-12-2026 01:00;999\n", "readings",
-     "varme.csv:3: energy reading 999000 is lower than 1e+06 on line 2"),
+     "varme.csv:3: målerstanden for energi 999 kWh er lavere end 1.000 kWh på linje 2"),
     (EXPORT + "01-12-2026 03:00;0,052;0,90;71,9;41,2;30,7\n", "consumption",
-     "varme.csv:6: the same time (2026-12-01 03:00+01:00) as "),
+     "varme.csv:6: samme tidspunkt (2026-12-01 03:00+01:00) som "),
 ])
 def test_bad_files_are_refused_naming_the_line_and_nothing_is_stored(tmp_path, cfg, capsys, text, values,
                                                                       expected):
     assert run(tmp_path, cfg, text, values=values) == 65
     err = capsys.readouterr().err
-    assert expected in err and "intet blev importeret" in err  # the CLI in Danish, the parser's line in English
+    assert expected in err and "intet blev importeret" in err  # the frame and the parser's line both in Danish
     assert points(tmp_path) == 0

@@ -91,59 +91,60 @@ BAD = [
     # (id, lines, series, flags, [(line, message fragment)])
     ("duplicate-time-interval-kwh",
      ["time,value", "2026-01-05T00:00,1", "2026-01-05T01:00,1", "2026-01-05T01:00,100", "2026-01-05T02:00,1"],
-     ENERGY, ["--interval-kwh"], [(4, "the same time (2026-01-05 01:00+01:00) as {f}:3; remove one of them, or run "
-                                     "again with --on-duplicate last")]),
+     ENERGY, ["--interval-kwh"], [(4, "samme tidspunkt (2026-01-05 01:00+01:00) som {f}:3; fjern den ene, eller kør "
+                                     "igen med --on-duplicate last")]),
     ("negative-interval-energy",
      ["time,value", "2026-01-05T00:00,10", "2026-01-05T01:00,-25", "2026-01-05T02:00,3"],
-     ENERGY, ["--interval-kwh"], [(3, "negative energy -25 kWh: a consumption counter only rises")]),
+     ENERGY, ["--interval-kwh"], [(3, "negativ energi -25 kWh: en forbrugstæller stiger kun")]),
     ("counter-goes-backwards",
      ["tid;værdi", "05-01-2026 00:00;1000", "05-01-2026 01:00;1500", "05-01-2026 02:00;1200", "05-01-2026 03:00;1600"],
-     ENERGY, [], [(4, "counter reading 1200 is lower than 1500 on {f}:3 (the time before it): a counter only rises "
-                      "— correct the value, or if the meter was reset or replaced there, run again with "
+     ENERGY, [], [(4, "tælleraflæsningen 1.200 er lavere end 1.500 på {f}:3 (tidspunktet før): en tæller stiger kun "
+                      "— ret værdien, eller hvis måleren blev nulstillet eller skiftet dér, kør igen med "
                       "--allow-counter-reset")]),
     ("decimal-comma-in-comma-file",  # was stored as 21
      ["time,value", "2026-01-05T00:00,21.5", "2026-01-05T01:00,21,32"],
-     TEMP, [], [(3, "3 fields where the header has 2 — a decimal comma in a ','-separated file splits the number")]),
+     TEMP, [], [(3, "3 felter, men overskriften har 2 — et decimalkomma i en fil adskilt med ',' deler tallet i to")]),
     ("decimal-point-in-danish-file",  # was stored as 2132
      ["tid;værdi", "05-01-2026 00:00;21,5", "05-01-2026 01:00;21.32", "05-01-2026 02:00;0,25"],
-     TEMP, [], [(3, "'21.32' is written with decimal mark '.', but this file's decimal mark is ',' (as on {f}:2: "
+     TEMP, [], [(3, "'21.32' er skrevet med decimaltegnet '.', men filens decimaltegn er ',' (som på {f}:2: "
                     "'21,5')")]),
     ("ambiguous-thousands",
      ["tid;værdi", "05-01-2026 00:00;1.234", "05-01-2026 01:00;2"],
-     TEMP, [], [(2, "'1.234' is ambiguous: '.' is either a thousands separator (1234) or a decimal mark (1.234)")]),
+     TEMP, [], [(2, "'1.234' er tvetydig: '.' er enten tusindtalsadskiller (1234) eller decimaltegn (1,234)")]),
     ("third-dst-hour",  # was silently overwritten
      ["tid;værdi", "25-10-2026 01:00;1", "25-10-2026 02:00;2", "25-10-2026 02:00;3", "25-10-2026 02:00;4",
       "25-10-2026 03:00;5"],
-     TEMP, [], [(5, "local time 25-10-2026 02:00 occurs a third time: the hour repeated at the autumn DST change "
-                    "occurs twice (line 3: CEST, UTC+2; line 4: CET, UTC+1)")]),
+     TEMP, [], [(5, "tidspunktet 25-10-2026 02:00 forekommer en tredje gang: timen, der gentages når sommertiden "
+                    "slutter, forekommer to gange (linje 3: sommertid, UTC+2; linje 4: vintertid, UTC+1)")]),
     ("dst-hour-out-of-order",
      ["tid;værdi", "25-10-2026 03:00;1", "25-10-2026 02:00;2"],
-     TEMP, [], [(3, "local time 25-10-2026 02:00 is in the hour repeated at the autumn DST change, which can only "
-                    "be read in time order (CEST first, then CET), but it comes after a later time (line 2)")]),
+     TEMP, [], [(3, "tidspunktet 25-10-2026 02:00 ligger i timen, der gentages når sommertiden slutter, og kan kun "
+                    "læses i tidsorden (sommertid først, så vintertid), men det kommer efter et senere tidspunkt "
+                    "(linje 2)")]),
     ("spring-gap-time",
      ["tid;værdi", "29-03-2026 01:00;1", "29-03-2026 02:30;1"],
-     TEMP, [], [(3, "time '29-03-2026 02:30' does not exist in Danish local time")]),
+     TEMP, [], [(3, "tidspunktet '29-03-2026 02:30' findes ikke i dansk tid (sommertid begynder")]),
     ("200000-digit-field",  # was a _csv.Error traceback
      ["time,value", "2026-01-05T00:00,1", "2026-01-05T01:00," + "1" * 200_000],
-     TEMP, [], [(3, "the line is 200,017 characters long")]),
+     TEMP, [], [(3, "linjen er 200.017 tegn lang")]),
     ("400-digit-number",
      ["time,value", "2026-01-05T00:00,1", "2026-01-05T01:00," + "9" * 400],
-     TEMP, [], [(3, "not a finite number: '9999")]),
+     TEMP, [], [(3, "tallet er for stort: '9999")]),
     ("far-future",  # was stored (latest showed an age of -251,574,154,547 s)
      ["time,value", "2026-01-05T00:00,1", "9999-01-01T00:00,1"],
-     TEMP, [], [(3, "9999-01-01 00:00+01:00 is in the future (more than 24 h after now")]),
+     TEMP, [], [(3, "9999-01-01 00:00+01:00 er i fremtiden (mere end 24 timer efter nu")]),
     ("far-future-interval",
      ["time,value", "2026-01-05T00:00,1", "2026-01-05T01:00,1", "9999-01-01T00:00,1"],
-     ENERGY, ["--interval-kwh"], [(4, "the interval starting 9999-01-01 00:00+01:00 ends 9999-01-01 01:00+01:00, in "
-                                     "the future")]),
+     ENERGY, ["--interval-kwh"], [(4, "intervallet, der begynder 9999-01-01 00:00+01:00, slutter 9999-01-01 "
+                                     "01:00+01:00, i fremtiden")]),
     ("far-past",
      ["time,value", "1999-12-31T23:00,1", "2026-01-05T00:00,1"],
-     TEMP, [], [(2, "1999-12-31 23:00+01:00 is before the year 2000")]),
+     TEMP, [], [(2, "1999-12-31 23:00+01:00 er før år 2000")]),
     ("nan", ["time,value", "2026-01-05T00:00,1", "2026-01-05T01:00,NaN"],
-     TEMP, [], [(3, "not a number: 'NaN' (missing is not zero: leave the row out)")]),
+     TEMP, [], [(3, "ikke et tal: 'NaN' (en manglende værdi er ikke nul: udelad rækken)")]),
     ("broken-quote", ["time,value", "2026-01-05T00:00,1", '2026-01-05T01:00,"1'],
-     TEMP, [], [(3, "cannot read the line as CSV")]),
-    ("below-physical-minimum",  # the store's own validation, before anything is written
+     TEMP, [], [(3, "kan ikke læse linjen som CSV")]),
+    ("below-physical-minimum",  # the store's own validation (energimon.model's text, English), before the write
      ["time,value", "2026-01-05T00:00,-5", "2026-01-05T01:00,10"],
      ENERGY, [], [(2, "soro-raadhus/datahub/energy_import_wh: value -5.0 below the physical minimum 0")]),
 ]
@@ -160,6 +161,39 @@ def test_bad_csv_is_refused_with_its_line_and_nothing_stored(tmp_path, cfg, caps
     assert points_stored(tmp_path) == 0
 
 
+# (id in BAD, the English text of its line): the same refusal with --lang en
+ENGLISH = [
+    ("duplicate-time-interval-kwh", "the same time (2026-01-05 01:00+01:00) as {f}:3; remove one of them, or run "
+                                    "again with --on-duplicate last (keep the later line) or --on-duplicate sum"),
+    ("counter-goes-backwards", "counter reading 1,200 is lower than 1,500 on {f}:3 (the time before it): a counter "
+                               "only rises — correct the value, or if the meter was reset or replaced there, run "
+                               "again with --allow-counter-reset"),
+    ("decimal-point-in-danish-file", "'21.32' is written with decimal mark '.', but this file's decimal mark is ',' "
+                                     "(as on {f}:2: '21,5'); one file uses one decimal mark"),
+    ("ambiguous-thousands", "'1.234' is ambiguous: '.' is either a thousands separator (1234) or a decimal mark "
+                            "(1.234)"),
+    ("third-dst-hour", "local time 25-10-2026 02:00 occurs a third time: the hour repeated at the autumn DST change "
+                       "occurs twice (line 3: CEST, UTC+2; line 4: CET, UTC+1)"),
+    ("spring-gap-time", "time '29-03-2026 02:30' does not exist in Danish local time"),
+    ("200000-digit-field", "the line is 200,017 characters long (at most 4,096 are read"),
+    ("far-future-interval", "the interval starting 9999-01-01 00:00+01:00 ends 9999-01-01 01:00+01:00, in the future "
+                            "(more than 24 h after now"),
+    ("nan", "not a number: 'NaN' (missing is not zero: leave the row out)"),
+]
+
+
+@pytest.mark.parametrize(("case", "english"), ENGLISH, ids=[e[0] for e in ENGLISH])
+def test_bad_csv_refusal_in_english_with_lang_en(tmp_path, cfg, capsys, case, english):
+    _, lines, series, flags, expected = next(b for b in BAD if b[0] == case)
+    f, rc = import_csv(tmp_path, cfg, lines, series, *flags, "--lang", "en")
+    err = capsys.readouterr().err
+    assert rc == 65, err
+    assert "nothing was imported (an import is all or nothing)" in err and "intet blev" not in err
+    ((line, _),) = expected
+    assert f"{f}:{line}: {english.format(f=f)}" in err, err
+    assert points_stored(tmp_path) == 0
+
+
 def test_every_bad_line_is_listed_up_to_twenty_then_counted(tmp_path, cfg, capsys):
     lines = ["time,value"] + [f"2026-01-05T{h:02d}:00,{'x' if h % 2 else h}" for h in range(24)]
     lines += ["2026-01-06T00:00," + "7" * 5000, "2026-01-06T01:00,1", "2026-01-06T02:00,-1"]  # 2 more kinds
@@ -167,13 +201,13 @@ def test_every_bad_line_is_listed_up_to_twenty_then_counted(tmp_path, cfg, capsy
     err = capsys.readouterr().err
     assert rc == 65
     # 12 'x' on the odd hours (lines 3, 5, … 25), the long line 26, the negative energy on line 28: 14 problems
-    assert "14 problem(s)" in err
-    assert all(f"{f}:{n}: not a number: 'x'" in err for n in range(3, 26, 2))
-    assert f"{f}:26: the line is 5,017 characters long" in err and f"{f}:28: negative energy -1 kWh" in err
+    assert "14 fejl:" in err
+    assert all(f"{f}:{n}: ikke et tal: 'x'" in err for n in range(3, 26, 2))
+    assert f"{f}:26: linjen er 5.017 tegn lang" in err and f"{f}:28: negativ energi -1 kWh" in err
     many = ["time,value"] + [f"2026-01-05T{h:02d}:00,x" for h in range(24)]
     f, rc = import_csv(tmp_path, cfg, many, TEMP, name="many.csv")
     err = capsys.readouterr().err
-    assert rc == 65 and "24 problem(s)" in err and "… and 4 more problem(s) (the first 20 are shown)" in err
+    assert rc == 65 and "24 fejl:" in err and "… og 4 fejl mere (de første 20 er vist)" in err
     assert f"{f}:21: " in err and f"{f}:22: " not in err  # lines 2..21 shown
     assert points_stored(tmp_path) == 0
 
@@ -199,7 +233,7 @@ def _day_with_duplicate() -> list[str]:
 def test_duplicate_policies_for_interval_energy(tmp_path, cfg, capsys, policy, day_kwh):
     f, rc = import_csv(tmp_path, cfg, _day_with_duplicate(), ENERGY, "--interval-kwh")
     err = capsys.readouterr().err
-    assert rc == 65 and f"{f}:26: the same time (2026-01-05 05:00+01:00) as {f}:7" in err
+    assert rc == 65 and f"{f}:26: samme tidspunkt (2026-01-05 05:00+01:00) som {f}:7" in err
     assert points_stored(tmp_path) == 0
     f, rc = import_csv(tmp_path, cfg, _day_with_duplicate(), ENERGY, "--interval-kwh", "--on-duplicate", policy)
     assert rc == 0
@@ -226,7 +260,7 @@ def test_eloverblik_duplicates_across_files_are_one_import(tmp_path, cfg, capsys
                  encoding="utf-8")
     assert main(["import", "eloverblik", str(a), str(b), "-c", str(cfg)]) == 65
     err = capsys.readouterr().err
-    assert f"{b}:2: the same time (2026-01-05 20:00+01:00) as {a}:22" in err and f"{b}:5: " in err
+    assert f"{b}:2: samme tidspunkt (2026-01-05 20:00+01:00) som {a}:22" in err and f"{b}:5: " in err
     assert points_stored(tmp_path) == 0  # a.csv alone was fine, but the import is one
     assert main(["import", "eloverblik", str(a), str(b), "-c", str(cfg), "--on-duplicate", "last"]) == 0
     assert "4 dobbelte interval(ler) løst med --on-duplicate last" in capsys.readouterr().out
@@ -254,10 +288,11 @@ def test_eloverblik_negative_energy_refused_and_the_counter_never_goes_down(tmp_
     assert main(["import", "eloverblik", str(bad), "-c", str(cfg)]) == 65
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    assert f"{bad}:5: negative quantity -5 kWh: a consumption counter only rises" in err
-    assert f"{bad}:9: the interval starting 9999-01-01 07:00+01:00 ends 9999-01-01 08:00+01:00, in the future" in err
-    assert f"{bad}:26: 1999-12-31 00:00+01:00 is before the year 2000" in err
-    assert f"{bad}:27: the line is {len(long_row):,} characters long" in err
+    assert f"{bad}:5: negativ mængde -5 kWh: en forbrugstæller stiger kun" in err
+    assert (f"{bad}:9: intervallet, der begynder 9999-01-01 07:00+01:00, slutter 9999-01-01 08:00+01:00, i "
+            "fremtiden") in err
+    assert f"{bad}:26: 1999-12-31 00:00+01:00 er før år 2000" in err
+    assert f"{bad}:27: linjen er {len(long_row):,} tegn lang".replace(",", ".") in err
     assert raw(tmp_path, KEY) == before  # nothing from bad.csv
     assert daily_kwh(tmp_path, dt.date(2026, 1, 5)) == pytest.approx([24.0])
 
@@ -268,7 +303,7 @@ def test_eloverblik_overlapping_interval_refused(tmp_path, cfg, capsys):
     f = tmp_path / "overlap.csv"
     f.write_text("\n".join([HEADER, *rows]), encoding="utf-8")
     assert main(["import", "eloverblik", str(f), "-c", str(cfg)]) == 65
-    assert (f"{f}:6: the interval starting 2026-01-05 01:30+01:00 begins before the one on {f}:3 ends "
+    assert (f"{f}:6: intervallet, der begynder 2026-01-05 01:30+01:00, starter før intervallet på {f}:3 slutter "
             "(2026-01-05 02:00+01:00)") in capsys.readouterr().err
     assert points_stored(tmp_path) == 0
 
@@ -292,8 +327,9 @@ def test_quarter_hour_autumn_dst_day_and_a_third_occurrence(tmp_path, cfg, capsy
     before = points_stored(tmp_path)
     assert main(["import", "eloverblik", str(f2), "-c", str(cfg)]) == 65
     err = capsys.readouterr().err
-    assert (f"{f2}:{third + 3}: local time 25-10-2026 02:15:00 occurs a third time: the hour repeated at the autumn "
-            f"DST change occurs twice (line {third - 2}: CEST, UTC+2; line {third + 2}: CET, UTC+1)") in err
+    assert (f"{f2}:{third + 3}: tidspunktet 25-10-2026 02:15:00 forekommer en tredje gang: timen, der gentages når "
+            f"sommertiden slutter, forekommer to gange (linje {third - 2}: sommertid, UTC+2; linje {third + 2}: "
+            "vintertid, UTC+1)") in err
     assert points_stored(tmp_path) == before
 
 
@@ -354,15 +390,15 @@ def test_semicolon_file_with_decimal_points_and_explicit_mark(tmp_path, cfg, cap
     amb = ["tid;værdi", "05-01-2026 03:00;1.234", "05-01-2026 04:00;2.500"]
     f, rc = import_csv(tmp_path, cfg, amb, TEMP)
     err = capsys.readouterr().err
-    assert rc == 65 and f"{f}:2: '1.234' is ambiguous" in err and f"{f}:3: '2.500' is ambiguous" in err
-    assert "say which with --decimal-mark , (then '.' separates thousands) or --decimal-mark ." in err
+    assert rc == 65 and f"{f}:2: '1.234' er tvetydig" in err and f"{f}:3: '2.500' er tvetydig" in err
+    assert "sig hvilket med --decimal-mark , (så adskiller '.' tusinder) eller --decimal-mark ." in err
     assert import_csv(tmp_path, cfg, amb, TEMP, "--decimal-mark", ".")[1] == 0
     assert raw(tmp_path, SeriesKey.parse(TEMP))[1] == [21.32, -3.5, 1.234, 2.5]
 
 
 def test_number_parsing_rules():
     dm = detect_decimal_mark([(2, "0,25"), (3, "1"), (4, "1.234,5")], ";", "f.csv")
-    assert (dm.mark, dm.why) == (",", "as on f.csv:2: '0,25'")
+    assert (dm.mark, dm.why) == (",", "som på f.csv:2: '0,25'")
     assert detect_decimal_mark([(2, "1.234")], "\t", "f.tsv").mark is None
     assert detect_decimal_mark([(2, "12")], ",", "f.csv").mark == "."
     assert parse_number("1 234,5", ",") == 1234.5 and parse_number("−2,5", ",") == -2.5
@@ -370,7 +406,7 @@ def test_number_parsing_rules():
     for text, mark in [("21.32", ","), ("21,32", "."), ("1,2,3", ","), ("1.23.4", ","), ("12a", ".")]:
         with pytest.raises(ValueError):
             parse_number(text, mark)
-    with pytest.raises(ValueError, match=r"is 1\.234 with a decimal point and 1234 with a decimal comma"):
+    with pytest.raises(ValueError, match=r"er 1,234 med decimalpunktum og 1234 med decimalkomma"):
         parse_number("1.234", None)
 
 
@@ -401,7 +437,7 @@ def test_a_store_failure_half_way_stores_nothing(tmp_path, cfg, capsys):
     lines = ["time,value"] + [f"2026-01-05T{h:02d}:00,1" for h in range(24)]
     _, rc = import_csv(tmp_path, cfg, lines, ENERGY, "--interval-kwh")
     err = capsys.readouterr().err
-    assert rc == 1 and "the store could not take the readings and nothing was stored" in err
+    assert rc == 1 and "databasen kunne ikke tage imod målingerne, og intet blev gemt" in err
     assert "simulated write failure" in err and "Traceback" not in err
     assert points_stored(tmp_path) == 0
 
@@ -417,7 +453,7 @@ def test_influxdb_import_in_batches_and_refusal_writes_nothing(influxd, tmp_path
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join([HEADER, *rows[:-1], rows[-1].replace(";0,500;", ";0.500;")]), encoding="utf-8")
     assert main(["import", "eloverblik", str(bad), "-c", str(cfg)]) == 65
-    assert f"{bad}:673: '0.500' is written with decimal mark '.'" in capsys.readouterr().err
+    assert f"{bad}:673: '0.500' er skrevet med decimaltegnet '.'" in capsys.readouterr().err
     doc = influxd.query("SELECT count(energy_import_wh) FROM electricity", db=db)
     assert "series" not in doc["results"][0]  # nothing written
     good = tmp_path / "good.csv"
@@ -443,8 +479,8 @@ def test_files_imported_out_of_order_are_refused_until_given_together(tmp_path, 
     # the earlier file would end at 24 kWh where the stored 6 Jan counter starts at 0: it would go down
     assert main(["import", "eloverblik", str(a), "-c", str(cfg)]) == 65
     err = capsys.readouterr().err
-    assert (f"{a}:25: this import ends with {ENERGY} at 24.000 kWh (2026-01-06 00:00+01:00), but the store already "
-            "holds later readings of it that continue from 0.000 kWh at 2026-01-06 00:00+01:00") in err
+    assert (f"{a}:25: denne import slutter med {ENERGY} på 24,000 kWh (2026-01-06 00:00+01:00), men energimon har "
+            "allerede senere målinger af den, som fortsætter fra 0,000 kWh kl. 2026-01-06 00:00+01:00") in err
     assert raw(tmp_path, KEY) == before
     assert main(["import", "eloverblik", str(a), str(b), "-c", str(cfg)]) == 0  # together: one counter
     store = SqliteStore(tmp_path / "store.db", readonly=True)

@@ -112,7 +112,7 @@ def _nothing() -> str:
 
 
 def _refused(prog: str, exc) -> int:
-    # the bad lines themselves are the parser's (energimon.timeseries_csv), in English
+    # the bad lines are the parsers' and checks' (energimon.timeseries_csv, this package), in the same language
     print(t(f"{prog}: intet blev importeret (en import er alt eller intet): {exc}\n"
             "Ret linjerne ovenfor (eller vælg en af de nævnte indstillinger), og kør den samme kommando igen.",
             f"{prog}: nothing was imported (an import is all or nothing): {exc}\n"

@@ -42,6 +42,7 @@ from energimon.collector.importer.parse import (
     ImportFormatError,
     IntervalRow,
     LocalTimes,
+    amount,
     detect_decimal_mark,
     infer_interval_ms,
     normalise_header,
@@ -53,6 +54,7 @@ from energimon.collector.importer.run import (
     _continuity_errors,
     _intervals,
     _Item,
+    _no_rows,
     _sort_errors,
     _validation_errors,
     _window_errors,
@@ -103,8 +105,9 @@ def heat_columns(header: list[str], name: str) -> HeatColumns:
     errors: list[str] = []
     time_col = next((i for i, h in enumerate(norm) if h in TIME_NAMES), None)
     if time_col is None:
-        raise ImportFormatError([f"{name}:1: no time column in the header {header!r} (one of: "
-                                 f"{', '.join(TIME_NAMES)})"])
+        names = ", ".join(TIME_NAMES)
+        raise ImportFormatError([f"{name}:1: " + t(f"ingen tidskolonne i overskriften {header!r} (en af: {names})",
+                                                   f"no time column in the header {header!r} (one of: {names})")])
     cols = HeatColumns(time_col)
     for i, h in enumerate(norm):
         if i == time_col:
@@ -113,13 +116,18 @@ def heat_columns(header: list[str], name: str) -> HeatColumns:
         shown = header[i].strip()
         if unit in ENERGY_TO_WH:
             if cols.energy is not None:
-                errors.append(f"{name}:1: two energy columns ({header[cols.energy[0]].strip()!r} and {shown!r}): "
-                              "keep the heat energy, remove the other (cooling energy belongs to its own import)")
+                first = header[cols.energy[0]].strip()
+                errors.append(f"{name}:1: " + t(f"to energikolonner ({first!r} og {shown!r}): behold varmeenergien, "
+                                                "fjern den anden (køleenergi hører til en import for sig)",
+                                                f"two energy columns ({first!r} and {shown!r}): keep the heat "
+                                                "energy, remove the other (cooling energy belongs to its own import)"))
             else:
                 cols.energy = (i, unit)
         elif unit in VOLUME_UNITS:
             if cols.volume is not None:
-                errors.append(f"{name}:1: two volume columns ({header[cols.volume].strip()!r} and {shown!r})")
+                first = header[cols.volume].strip()
+                errors.append(f"{name}:1: " + t(f"to volumenkolonner ({first!r} og {shown!r})",
+                                                f"two volume columns ({first!r} and {shown!r})"))
             else:
                 cols.volume = i
         elif _has(SUPPLY_WORDS, h) and cols.supply is None and unit not in ("k",):
@@ -127,17 +135,28 @@ def heat_columns(header: list[str], name: str) -> HeatColumns:
         elif _has(RETURN_WORDS, h) and cols.return_ is None and unit not in ("k",):
             cols.return_ = i
         elif _has(ENERGY_WORDS, h) and not _has(("effekt", "power", "kw"), h):
-            errors.append(f"{name}:1: column {shown!r} looks like energy but names no unit: write the unit in the "
-                          f"header, e.g. {shown.split('(')[0].strip()} (MWh) (one of kWh, MWh, GJ, MJ, Wh), so the "
-                          "values cannot be read a thousand times wrong")
+            bare = shown.split("(")[0].strip()
+            errors.append(f"{name}:1: " + t(f"kolonnen {shown!r} ligner energi, men nævner ingen enhed: skriv enheden "
+                                            f"i overskriften, fx {bare} (MWh) (en af kWh, MWh, GJ, MJ, Wh), så "
+                                            "værdierne ikke kan blive læst tusind gange forkert",
+                                            f"column {shown!r} looks like energy but names no unit: write the unit "
+                                            f"in the header, e.g. {bare} (MWh) (one of kWh, MWh, GJ, MJ, Wh), so the "
+                                            "values cannot be read a thousand times wrong"))
         elif _has(VOLUME_WORDS, h) and not _has(("flow", "m3/h", "m³/h"), h):
-            errors.append(f"{name}:1: column {shown!r} looks like a volume but names no unit: write it as "
-                          f"{shown.split('(')[0].strip()} (m³)")
+            bare = shown.split("(")[0].strip()
+            errors.append(f"{name}:1: " + t(f"kolonnen {shown!r} ligner et volumen, men nævner ingen enhed: skriv "
+                                            f"den som {bare} (m³)",
+                                            f"column {shown!r} looks like a volume but names no unit: write it as "
+                                            f"{bare} (m³)"))
         else:
             cols.ignored.append(shown)
     if not errors and cols.energy is None and cols.volume is None and cols.supply is None and cols.return_ is None:
-        errors.append(f"{name}:1: no energy, volume or temperature column in the header {header!r} (an energy "
-                      "column names its unit, e.g. 'Energi (MWh)'; temperatures are 'Fremløb' and 'Returløb')")
+        errors.append(f"{name}:1: " + t(f"ingen energi-, volumen- eller temperaturkolonne i overskriften {header!r} "
+                                        "(en energikolonne nævner sin enhed, fx 'Energi (MWh)'; temperaturerne hedder "
+                                        "'Fremløb' og 'Returløb')",
+                                        f"no energy, volume or temperature column in the header {header!r} (an "
+                                        "energy column names its unit, e.g. 'Energi (MWh)'; temperatures are "
+                                        "'Fremløb' and 'Returløb')"))
     if errors:
         raise ImportFormatError(errors)
     return cols
@@ -165,7 +184,7 @@ def heat_rows(text: str, name: str, decimal_mark: str | None = None) -> tuple[He
     times = LocalTimes()
     rows: list[_Row] = []
 
-    def number(rec: list[str], col: int | None, what: str) -> float | None:
+    def cell(rec: list[str], col: int | None, what: str) -> float | None:
         if col is None or not rec[col].strip():
             return None
         try:
@@ -179,12 +198,12 @@ def heat_rows(text: str, name: str, decimal_mark: str | None = None) -> tuple[He
             energy_wh = None
             if cols.energy is not None:
                 col, unit = cols.energy
-                energy = number(rec, col, table.header[col].strip())
+                energy = cell(rec, col, table.header[col].strip())
                 energy_wh = float(Fraction(energy) * ENERGY_TO_WH[unit]) if energy is not None else None
             rows.append(_Row(lineno, ts, energy_wh,
-                             number(rec, cols.volume, "volume"),
-                             number(rec, cols.supply, "forward temperature"),
-                             number(rec, cols.return_, "return temperature")))
+                             cell(rec, cols.volume, t("volumen", "volume")),
+                             cell(rec, cols.supply, t("fremløbstemperatur", "forward temperature")),
+                             cell(rec, cols.return_, t("returløbstemperatur", "return temperature"))))
         except ValueError as exc:
             errors.append(f"{name}:{lineno}: {exc}")
     return cols, rows, errors
@@ -204,7 +223,7 @@ def import_heat_text(store, text: str, site: str, device: str, values: str, name
     now = _now_ms() if now_ms is None else now_ms
     cols, rows, errors = heat_rows(text, name, decimal_mark)
     if not rows:
-        raise ImportFormatError(errors or [f"{name}:2: no rows after the header: nothing to import"])
+        raise ImportFormatError(errors or [_no_rows(name)])
     items = [_Item(r.ts_ms, None, 0.0, f"{name}:{r.line}") for r in rows]
     by_where = {f"{name}:{r.line}": r for r in rows}
     kept, dup_errors, merged = resolve_duplicates(items, on_duplicate, can_sum=False)
@@ -217,16 +236,19 @@ def import_heat_text(store, text: str, site: str, device: str, values: str, name
     readings: list[Reading] = []
     sources: list[str] = []
     lines: list[str] = []
-    counters = [("heat_energy_wh", "energy_wh", "energy", "kWh", 1000.0),
-                ("volume_m3", "volume_m3", "volume", "m³", 1.0)]
+    counters = [("heat_energy_wh", "energy_wh", t("energi", "energy"), "kWh", 1000.0),
+                ("volume_m3", "volume_m3", t("volumen", "volume"), "m³", 1.0)]
     for channel, attr, what, unit, per_unit in counters:
         series = [(r, getattr(r, attr)) for r in rows if getattr(r, attr) is not None]
         if not series:
             continue
         key = SeriesKey(site, device, channel)
         if consumption:
-            bad = [f"{name}:{r.line}: negative {what} {v:g}: an hour's consumption is never negative; correct the "
-                   "row or leave the value out" for r, v in series if v < 0]
+            bad = [f"{name}:{r.line}: " + t(f"negativ {what} {amount(v / per_unit)} {unit}: en times forbrug er "
+                                            "aldrig negativt; ret rækken eller udelad værdien",
+                                            f"negative {what} {amount(v / per_unit)} {unit}: an hour's consumption "
+                                            "is never negative; correct the row or leave the value out")
+                   for r, v in series if v < 0]
             errors += bad
             intervals, errs = _intervals([_Item(r.ts_ms, None, v, f"{name}:{r.line}") for r, v in series], step)
             errors += errs
@@ -238,16 +260,23 @@ def import_heat_text(store, text: str, site: str, device: str, values: str, name
             sources += reading_sources(intervals)
             total = sum(i.energy_wh for i in intervals) / per_unit
             empty = len(rows) - len(series)
-            hours, amount, counted = number(len(intervals)), number(total, 3), number(len(rs))
-            lines.append(t(f"{name} -> {key}: {hours} timer, {amount} {unit} i alt, {counted} tælleraflæsninger"
+            hours, in_all, counted = number(len(intervals)), number(total, 3), number(len(rs))
+            lines.append(t(f"{name} -> {key}: {hours} timer, {in_all} {unit} i alt, {counted} tælleraflæsninger"
                            + (f"; {empty} time(r) uden værdi: ikke talt med (ukendt, aldrig nul)" if empty else ""),
-                           f"{name} -> {key}: {hours} hours, {amount} {unit} in all, {counted} counter readings"
+                           f"{name} -> {key}: {hours} hours, {in_all} {unit} in all, {counted} counter readings"
                            + (f"; {empty} hour(s) without a value: not counted (unknown, never zero)"
                               if empty else "")))
         else:
-            errors += [f"{name}:{b.line}: {what} reading {vb:g} is lower than {va:g} on line {a.line} (the time "
-                       "before it): a meter reading only rises; correct the value (a meter swap: import the two "
-                       "meters' readings separately)" for (a, va), (b, vb) in itertools.pairwise(series) if vb < va]
+            errors += [f"{name}:{b.line}: " + t(f"målerstanden for {what} {amount(vb / per_unit)} {unit} er lavere "
+                                                f"end {amount(va / per_unit)} {unit} på "
+                                                f"linje {a.line} (tidspunktet før): en målerstand stiger kun; ret "
+                                                "værdien (ved et måleskift: importér de to måleres målerstande hver "
+                                                "for sig)",
+                                                f"{what} reading {amount(vb / per_unit)} {unit} is lower than "
+                                                f"{amount(va / per_unit)} {unit} on line "
+                                                f"{a.line} (the time before it): a meter reading only rises; correct "
+                                                "the value (a meter swap: import the two meters' readings separately)")
+                       for (a, va), (b, vb) in itertools.pairwise(series) if vb < va]
             readings += [Reading(site, device, channel, ROLE, r.ts_ms, float(v)) for r, v in series]
             sources += [f"{name}:{r.line}" for r, _ in series]
             lines.append(t(f"{name} -> {key}: {number(len(series))} målerstande",

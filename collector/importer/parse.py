@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from energimon.cliutil import t
 from energimon.timeseries_csv import (
     MAX_LINE_CHARS,
     SHOW_ERRORS,
@@ -29,6 +30,7 @@ from energimon.timeseries_csv import (
     DecimalMark,
     LocalTimes,
     ValueRow,
+    amount,
     detect_decimal_mark,
     line_of,
     local_text,
@@ -44,7 +46,7 @@ from energimon.timeseries_csv import (
 
 __all__ = [  # the shared reader's names, as the importer's modules and tests use them
     "MAX_LINE_CHARS", "SHOW_ERRORS", "DecimalMark", "ImportFormatError", "IntervalRow", "LocalTimes", "ValueRow",
-    "detect_decimal_mark", "eloverblik_rows", "infer_interval_ms", "local_text", "parse_eloverblik",
+    "amount", "detect_decimal_mark", "eloverblik_rows", "infer_interval_ms", "local_text", "parse_eloverblik",
     "parse_end_time", "parse_number", "parse_time_local", "parse_time_value", "time_value_rows",
 ]
 
@@ -85,8 +87,10 @@ def _columns(header: list[str], wanted: tuple[str, ...], name: str) -> dict[str,
                 break
     missing = [k for k in wanted if k not in cols]
     if missing:
-        raise CsvFormatError([f"{name}:1: header {header!r} lacks column(s) "
-                              + ", ".join(f"{k} (one of {', '.join(COLUMN_NAMES[k])})" for k in missing)])
+        da = ", ".join(f"{k} (en af {', '.join(COLUMN_NAMES[k])})" for k in missing)
+        en = ", ".join(f"{k} (one of {', '.join(COLUMN_NAMES[k])})" for k in missing)
+        raise CsvFormatError([f"{name}:1: " + t(f"overskriften {header!r} mangler kolonne(r) {da}",
+                                                f"header {header!r} lacks column(s) {en}")])
     return cols
 
 
@@ -114,17 +118,22 @@ def eloverblik_rows(text: str, name: str = "<csv>",
         try:
             mp = rec[cols["metering_point"]].strip().strip("'\"")
             if not re.fullmatch(r"\d{18}", mp):
-                raise ValueError(f"metering point id {mp[:40]!r} is not 18 digits")
+                raise ValueError(t(f"målepunkt-id {mp[:40]!r} er ikke 18 cifre",
+                                   f"metering point id {mp[:40]!r} is not 18 digits"))
             start = times.setdefault(mp, LocalTimes()).resolve(rec[cols["start"]], lineno)
             end = parse_end_time(rec[cols["end"]], start) if "end" in cols and rec[cols["end"]].strip() else None
             unit = rec[cols["unit"]].strip().lower() if "unit" in cols else "kwh"
             if unit not in UNIT_TO_WH:
-                raise ValueError(f"unit {unit[:20]!r} is not one of kWh, Wh, MWh")
+                raise ValueError(t(f"enheden {unit[:20]!r} er ikke en af kWh, Wh, MWh",
+                                   f"unit {unit[:20]!r} is not one of kWh, Wh, MWh"))
             q = parse_number(rec[cols["quantity"]], dm)
             if q < 0:
-                raise ValueError(f"negative quantity {q:g} {_UNIT_NAMES[unit]}: a consumption counter only rises "
-                                 "(production and export are separate metering points with positive quantities); "
-                                 "correct the row or leave it out")
+                qty = f"{amount(q)} {_UNIT_NAMES[unit]}"
+                raise ValueError(t(f"negativ mængde {qty}: en forbrugstæller stiger kun (produktion og eksport er "
+                                   "særskilte målepunkter med positive mængder); ret rækken eller udelad den",
+                                   f"negative quantity {qty}: a consumption counter only rises (production and "
+                                   "export are separate metering points with positive quantities); correct the row "
+                                   "or leave it out"))
             rows.append(IntervalRow(lineno, mp, start, end, q * UNIT_TO_WH[unit], name))
         except ValueError as exc:
             errors.append(f"{name}:{lineno}: {exc}")

@@ -23,6 +23,7 @@ from energimon.collector.importer.counter import Interval, anchor_wh, counter_re
 from energimon.collector.importer.parse import (
     ImportFormatError,
     IntervalRow,
+    amount,
     eloverblik_rows,
     infer_interval_ms,
     local_text,
@@ -68,9 +69,10 @@ def resolve_duplicates(items: list[_Item], policy: str, *, can_sum: bool) -> tup
         groups[it.ts_ms].append(it)
     if all(len(g) == 1 for g in groups.values()):
         return items, [], 0
-    hint = ("remove one of them, or run again with --on-duplicate last (keep the later line) or --on-duplicate sum "
-            "(add the intervals)" if can_sum else "remove one of them, or run again with --on-duplicate last "
-            "(keep the later line)")
+    hint = t("fjern den ene, eller kør igen med --on-duplicate last (behold den senere linje)"
+             + (" eller --on-duplicate sum (læg intervallerne sammen)" if can_sum else ""),
+             "remove one of them, or run again with --on-duplicate last (keep the later line)"
+             + (" or --on-duplicate sum (add the intervals)" if can_sum else ""))
     out: list[_Item] = []
     errors: list[str] = []
     merged = 0
@@ -80,14 +82,20 @@ def resolve_duplicates(items: list[_Item], policy: str, *, can_sum: bool) -> tup
             continue
         merged += len(g) - 1
         if policy == "error":
-            errors += [f"{it.where}: the same time ({local_text(ts)}) as {g[0].where}; {hint}" for it in g[1:]]
+            errors += [f"{it.where}: " + t(f"samme tidspunkt ({local_text(ts)}) som {g[0].where}; {hint}",
+                                           f"the same time ({local_text(ts)}) as {g[0].where}; {hint}")
+                       for it in g[1:]]
         elif policy == "last":
             out.append(g[-1])
         else:
             ends = {it.end_ms for it in g}
             if len(ends) > 1:
-                errors.append(f"{g[-1].where}: starts at the same time as {g[0].where} but ends at another time; "
-                              "intervals of different lengths cannot be added: remove one of them")
+                errors.append(f"{g[-1].where}: " + t(f"begynder samtidig med {g[0].where}, men slutter på et andet "
+                                                     "tidspunkt; intervaller af forskellig længde kan ikke lægges "
+                                                     "sammen: fjern det ene",
+                                                     f"starts at the same time as {g[0].where} but ends at another "
+                                                     "time; intervals of different lengths cannot be added: remove "
+                                                     "one of them"))
             out.append(replace(g[-1], value=sum(it.value for it in g)))
     return out, errors, merged
 
@@ -98,13 +106,23 @@ def _window_errors(items: list[_Item], step_ms: int | None, now: int) -> list[st
     for it in items:
         end = it.ts_ms if step_ms is None else (it.end_ms if it.end_ms is not None else it.ts_ms + step_ms)
         if it.ts_ms < MIN_TIMESTAMP_MS:
-            errors.append(f"{it.where}: {local_text(it.ts_ms)} is before the year 2000, and the store keeps readings "
-                          "from 2000-01-01 on: check the date and its format (day-month-year, or year-month-day)")
+            at = local_text(it.ts_ms)
+            errors.append(f"{it.where}: " + t(f"{at} er før år 2000, og energimon gemmer målinger fra 2000-01-01: "
+                                              "tjek datoen og dens format (dag-måned-år eller år-måned-dag)",
+                                              f"{at} is before the year 2000, and the store keeps readings from "
+                                              "2000-01-01 on: check the date and its format (day-month-year, or "
+                                              "year-month-day)"))
         elif end > now + MAX_FUTURE_MS:
-            what = (f"{local_text(end)} is" if step_ms is None else
-                    f"the interval starting {local_text(it.ts_ms)} ends {local_text(end)},")
-            errors.append(f"{it.where}: {what} in the future (more than 24 h after now, {local_text(now)}): check "
-                          "the date and its format, and the computer's clock")
+            at, until, now_text = local_text(it.ts_ms), local_text(end), local_text(now)
+            if step_ms is None:
+                what_da, what_en = f"{until} er", f"{until} is"
+            else:
+                what_da = f"intervallet, der begynder {at}, slutter {until},"
+                what_en = f"the interval starting {at} ends {until},"
+            errors.append(f"{it.where}: " + t(f"{what_da} i fremtiden (mere end 24 timer efter nu, {now_text}): tjek "
+                                              "datoen og dens format, og computerens ur",
+                                              f"{what_en} in the future (more than 24 h after now, {now_text}): "
+                                              "check the date and its format, and the computer's clock"))
     return errors
 
 
@@ -115,8 +133,11 @@ def _intervals(items: list[_Item], step_ms: int) -> tuple[list[Interval], list[s
     for it in sorted(items, key=lambda i: i.ts_ms):
         end = it.end_ms if it.end_ms is not None else it.ts_ms + step_ms
         if out and it.ts_ms < out[-1].end_ms:
-            errors.append(f"{it.where}: the interval starting {local_text(it.ts_ms)} begins before the one on "
-                          f"{out[-1].where} ends ({local_text(out[-1].end_ms)}): remove the overlapping row")
+            at, prev, prev_end = local_text(it.ts_ms), out[-1].where, local_text(out[-1].end_ms)
+            errors.append(f"{it.where}: " + t(f"intervallet, der begynder {at}, starter før intervallet på {prev} "
+                                              f"slutter ({prev_end}): fjern den overlappende række",
+                                              f"the interval starting {at} begins before the one on {prev} ends "
+                                              f"({prev_end}): remove the overlapping row"))
             continue
         out.append(Interval(it.ts_ms, end, it.value, it.where))
     return out, errors
@@ -156,12 +177,18 @@ def _continuity_errors(store, key: SeriesKey, intervals: list[Interval], reading
         return []
     if at_end is None and after_v >= end_wh - tol:
         return []
-    held = (f"{at_end / 1000:,.3f} kWh at {local_text(end_ms)}" if at_end is not None
-            else f"{after_v / 1000:,.3f} kWh at {local_text(after_ts)}")
-    return [f"{intervals[-1].where}: this import ends with {key} at {end_wh / 1000:,.3f} kWh "
-            f"({local_text(end_ms)}), but the store already holds later readings of it that continue from {held} "
-            "(an earlier import of a later file): they would go down or jump. Import this file together with the "
-            "later file(s) of the series in one command, so the counter runs on across them"]
+    held_wh, held_ms = (at_end, end_ms) if at_end is not None else (after_v, after_ts)
+    held_kwh, held_at = number(held_wh / 1000, 3), local_text(held_ms)
+    end_kwh, end_at = number(end_wh / 1000, 3), local_text(end_ms)
+    return [f"{intervals[-1].where}: " + t(
+        f"denne import slutter med {key} på {end_kwh} kWh ({end_at}), men energimon har allerede senere "
+        f"målinger af den, som fortsætter fra {held_kwh} kWh kl. {held_at} (en tidligere import af en senere fil): "
+        "de ville gå ned eller springe. Importér denne fil sammen med seriens senere fil(er) i én kommando, så "
+        "tælleren fortsætter hen over dem",
+        f"this import ends with {key} at {end_kwh} kWh ({end_at}), but the store already holds later readings of "
+        f"it that continue from {held_kwh} kWh at {held_at} (an earlier import of a later file): they would go "
+        "down or jump. Import this file together with the later file(s) of the series in one command, so the "
+        "counter runs on across them")]
 
 
 def _write_all(store, readings: list[Reading], progress: Progress | None) -> None:
@@ -183,15 +210,24 @@ def _write_all(store, readings: list[Reading], progress: Progress | None) -> Non
                     progress(written, total)
     except StoreError as exc:
         if store.kind == "sqlite":
-            raise ImportWriteError(f"the store could not take the readings and nothing was stored: {exc}; run the "
-                                   "same command again when the store is writable") from None
-        raise ImportWriteError(f"the store failed after {written} of {total} readings: {exc}. The readings written "
-                               "so far stay in the store (InfluxDB has no transactions); importing is idempotent: "
-                               "run the same command again to complete the import") from None
+            raise ImportWriteError(t(f"databasen kunne ikke tage imod målingerne, og intet blev gemt: {exc}; kør den "
+                                     "samme kommando igen, når databasen kan skrives i",
+                                     f"the store could not take the readings and nothing was stored: {exc}; run "
+                                     "the same command again when the store is writable")) from None
+        done, of = number(written), number(total)
+        raise ImportWriteError(t(f"databasen fejlede efter {done} af {of} målinger: {exc}. De målinger, der allerede "
+                                 "er skrevet, bliver i databasen (InfluxDB har ingen transaktioner); en import kan "
+                                 "gentages uden skade: kør den samme kommando igen for at gøre importen færdig",
+                                 f"the store failed after {done} of {of} readings: {exc}. The readings written so "
+                                 "far stay in the store (InfluxDB has no transactions); importing is idempotent: "
+                                 "run the same command again to complete the import")) from None
     if rejected:  # cannot happen: the same validation ran before the write
         r = rejected[0]
-        raise ImportWriteError(f"the store refused {len(rejected)} of {total} readings, e.g. {r.reading.key} at "
-                               f"{local_text(r.reading.ts_ms)}: {r.reason}; the others were written")
+        n_bad, of, at = number(len(rejected)), number(total), local_text(r.reading.ts_ms)
+        raise ImportWriteError(t(f"databasen afviste {n_bad} af {of} målinger, fx {r.reading.key} kl. {at}: "
+                                 f"{r.reason}; de andre blev skrevet",
+                                 f"the store refused {n_bad} of {of} readings, e.g. {r.reading.key} at {at}: "
+                                 f"{r.reason}; the others were written"))
 
 
 def _sort_errors(errors: list[str], names: list[str]) -> list[str]:
@@ -204,6 +240,11 @@ def _sort_errors(errors: list[str], names: list[str]) -> list[str]:
         return (order.get(m.group(1), len(names)), int(m.group(2)))
 
     return sorted(errors, key=key)
+
+
+def _no_rows(name: str) -> str:
+    return f"{name}:2: " + t("ingen rækker efter overskriften: intet at importere",
+                             "no rows after the header: nothing to import")
 
 
 # -- Eloverblik/DataHub --------------------------------------------------------------------------
@@ -227,15 +268,19 @@ def import_eloverblik_files(store, files: list[tuple[str, str]], mapping: dict, 
             continue
         errors += errs
         if not rows and not errs:
-            errors.append(f"{name}:2: no rows after the header: nothing to import")
+            errors.append(_no_rows(name))
         unknown: dict[str, list[int]] = defaultdict(list)
         for r in rows:
             if r.metering_point in mapping:
                 by_mp[r.metering_point].append(r)
             else:
                 unknown[r.metering_point].append(r.line)
-        errors += [f"{name}:{lines[0]}: metering point {mp} is not in [[datahub.metering_points]] ({len(lines)} "
-                   f"row(s)); add it with the site, device and channel its data belongs to"
+        errors += [f"{name}:{lines[0]}: " + t(f"målepunkt {mp} står ikke i [[datahub.metering_points]] "
+                                              f"({number(len(lines))} række(r)); tilføj det med den bygning (site), "
+                                              "det apparat (device) og den kanal (channel), dets data hører til",
+                                              f"metering point {mp} is not in [[datahub.metering_points]] "
+                                              f"({number(len(lines))} row(s)); add it with the site, device and "
+                                              "channel its data belongs to")
                    for mp, lines in unknown.items()]
     parse_failed = bool(errors)
     plans = []
@@ -244,8 +289,11 @@ def import_eloverblik_files(store, files: list[tuple[str, str]], mapping: dict, 
         m = mapping[mp]
         key = SeriesKey(m.site, m.device, m.channel)
         if key in owner:
-            errors.append(f"{rows[0].source}:{rows[0].line}: metering points {owner[key]} and {mp} both map to "
-                          f"{key} in [[datahub.metering_points]]: give each its own device")
+            errors.append(f"{rows[0].source}:{rows[0].line}: " + t(
+                f"målepunkterne {owner[key]} og {mp} peger begge på {key} i [[datahub.metering_points]]: giv hvert "
+                "sit eget device",
+                f"metering points {owner[key]} and {mp} both map to {key} in [[datahub.metering_points]]: give each "
+                "its own device"))
             continue
         owner[key] = mp
         step = infer_interval_ms(rows)
@@ -305,14 +353,18 @@ def import_time_value_text(store, text: str, key: SeriesKey, role: str, interval
     resolve_duplicates([], on_duplicate, can_sum=interval_kwh)  # a wrong option before reading the file
     rows, parse_errors = time_value_rows(text, name, decimal_mark)
     if not rows:
-        raise ImportFormatError(parse_errors or [f"{name}:2: no rows after the header: nothing to import"])
+        raise ImportFormatError(parse_errors or [_no_rows(name)])
     items = [_Item(r.ts_ms, None, r.value, f"{name}:{r.line}") for r in rows]
     items, errors, merged = resolve_duplicates(items, on_duplicate, can_sum=interval_kwh)
     errors += parse_errors
     if interval_kwh:
-        errors += [f"{it.where}: negative energy {it.value:g} kWh: a consumption counter only rises (export or "
-                   "production belongs in its own series, e.g. energy_export_wh, with positive values); correct "
-                   "the row or leave it out" for it in items if it.value < 0]
+        errors += [f"{it.where}: " + t(f"negativ energi {amount(it.value)} kWh: en forbrugstæller stiger kun "
+                                       "(eksport eller produktion hører til i sin egen serie, fx energy_export_wh, "
+                                       "med positive værdier); ret rækken eller udelad den",
+                                       f"negative energy {amount(it.value)} kWh: a consumption counter only rises "
+                                       "(export or production belongs in its own series, e.g. energy_export_wh, "
+                                       "with positive values); correct the row or leave it out")
+                   for it in items if it.value < 0]
         step = infer_interval_ms([IntervalRow(0, "", it.ts_ms, None, it.value) for it in items])
         errors += _window_errors(items, step, now)
         intervals, errs = _intervals([replace(it, value=it.value * 1000.0) for it in items], step)
@@ -326,9 +378,14 @@ def import_time_value_text(store, text: str, key: SeriesKey, role: str, interval
         errors += _window_errors(items, None, now)
         items.sort(key=lambda i: i.ts_ms)
         if info.kind is Kind.COUNTER and not allow_counter_reset:
-            errors += [f"{b.where}: counter reading {b.value:g} is lower than {a.value:g} on {a.where} (the time "
-                       "before it): a counter only rises — correct the value, or if the meter was reset or replaced "
-                       "there, run again with --allow-counter-reset"
+            errors += [f"{b.where}: " + t(f"tælleraflæsningen {amount(b.value)} er lavere end {amount(a.value)} på "
+                                          f"{a.where} (tidspunktet før): en tæller stiger kun — ret værdien, eller "
+                                          "hvis måleren blev nulstillet eller skiftet dér, kør igen med "
+                                          "--allow-counter-reset",
+                                          f"counter reading {amount(b.value)} is lower than {amount(a.value)} on "
+                                          f"{a.where} (the time before it): a counter only rises — correct the value, "
+                                          "or if the meter was reset or replaced there, run again with "
+                                          "--allow-counter-reset")
                        for a, b in itertools.pairwise(items) if b.value < a.value]
         readings = [Reading(key.site, key.device, key.channel, role, it.ts_ms, it.value) for it in items]
         sources = [it.where for it in items]

@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from energimon.cliutil import lang, number, t
 from energimon.model import LOCAL_TZ
 
 MAX_LINE_CHARS = 4096
@@ -49,9 +50,12 @@ class CsvFormatError(ValueError):
 
     def __init__(self, errors: list[str]):
         self.errors = errors
-        more = (f"\n  … and {len(errors) - SHOW_ERRORS} more problem(s) (the first {SHOW_ERRORS} are shown)"
-                if len(errors) > SHOW_ERRORS else "")
-        super().__init__(f"{len(errors)} problem(s):\n  " + "\n  ".join(errors[:SHOW_ERRORS]) + more)
+        rest = len(errors) - SHOW_ERRORS
+        more = (t(f"\n  … og {number(rest)} fejl mere (de første {SHOW_ERRORS} er vist)",
+                  f"\n  … and {number(rest)} more problem(s) (the first {SHOW_ERRORS} are shown)")
+                if rest > 0 else "")
+        super().__init__(t(f"{number(len(errors))} fejl:\n  ", f"{number(len(errors))} problem(s):\n  ")
+                         + "\n  ".join(errors[:SHOW_ERRORS]) + more)
 
 
 _FORMATS = ("%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d-%m-%Y",
@@ -101,9 +105,9 @@ def _read_with(core: str, mark: str) -> tuple[float, bool] | None:
 
 
 def _core(text: str) -> tuple[str, float]:
-    t = text.strip().replace("\u2212", "-")
-    sign = -1.0 if t.startswith("-") else 1.0
-    return t[1:] if t[:1] in "+-" else t, sign
+    s = text.strip().replace("\u2212", "-")
+    sign = -1.0 if s.startswith("-") else 1.0
+    return s[1:] if s[:1] in "+-" else s, sign
 
 
 def decimal_evidence(text: str) -> str | None:
@@ -125,7 +129,8 @@ def detect_decimal_mark(values: list[tuple[int, str]], sep: str, name: str,
     use a decimal comma (Danish) and ``,`` files a decimal point; otherwise none is known
     and a value that reads differently with each mark is refused."""
     if given is not None:
-        return DecimalMark(given, f"given with --decimal-mark {given}", explicit=True)
+        return DecimalMark(given, t(f"angivet med --decimal-mark {given}", f"given with --decimal-mark {given}"),
+                           explicit=True)
     first: dict[str, tuple[int, str]] = {}
     count = {",": 0, ".": 0}
     for line, text in values:
@@ -140,10 +145,12 @@ def detect_decimal_mark(values: list[tuple[int, str]], sep: str, name: str,
         else:
             mark = hint or min(first, key=lambda d: first[d][0])
         line, text = first[mark]
-        return DecimalMark(mark, f"as on {name}:{line}: {text!r}")
+        return DecimalMark(mark, t(f"som på {name}:{line}: {text!r}", f"as on {name}:{line}: {text!r}"))
     if hint is not None:
-        return DecimalMark(hint, f"the usual decimal mark in {sep!r}-separated files")
-    return DecimalMark(None, "no value in the file shows which decimal mark it uses")
+        return DecimalMark(hint, t(f"det sædvanlige decimaltegn i filer adskilt med {sep!r}",
+                                   f"the usual decimal mark in {sep!r}-separated files"))
+    return DecimalMark(None, t("ingen værdi i filen viser, hvilket decimaltegn den bruger",
+                               "no value in the file shows which decimal mark it uses"))
 
 
 def parse_number(text: str, decimal_mark: DecimalMark | str | None = None) -> float:
@@ -153,10 +160,12 @@ def parse_number(text: str, decimal_mark: DecimalMark | str | None = None) -> fl
     ``'1.234,5'`` / ``'1234,5'`` -> 1234.5 with a comma; ``'1234.5'`` / ``'1,234.5'`` -> 1234.5 with a point.
     """
     dm = decimal_mark if isinstance(decimal_mark, DecimalMark) else DecimalMark(
-        decimal_mark, f"decimal mark {decimal_mark!r}" if decimal_mark else "no decimal mark given",
+        decimal_mark, t(f"decimaltegn {decimal_mark!r}", f"decimal mark {decimal_mark!r}") if decimal_mark
+        else t("intet decimaltegn angivet", "no decimal mark given"),
         explicit=decimal_mark is not None)
     if not text.strip():
-        raise ValueError("empty value (missing is not zero: leave the row out)")
+        raise ValueError(t("tom værdi (en manglende værdi er ikke nul: udelad rækken)",
+                           "empty value (missing is not zero: leave the row out)"))
     core, sign = _core(text)
     if dm.mark is not None:
         r = _read_with(core, dm.mark)
@@ -168,8 +177,11 @@ def parse_number(text: str, decimal_mark: DecimalMark | str | None = None) -> fl
         values = {r[0] for r in fits.values()}
         if len(values) > 1:
             a, b = (fits[d][0] for d in ".,")
-            raise ValueError(f"{text.strip()!r} is {a * sign:g} with a decimal point and {b * sign:g} with a decimal "
-                             f"comma, and {dm.why}: run again with --decimal-mark . or --decimal-mark ,")
+            shown, pa, pb = text.strip(), _plain(a * sign), _plain(b * sign)
+            raise ValueError(t(f"{shown!r} er {pa} med decimalpunktum og {pb} med decimalkomma, og {dm.why}: kør "
+                               "igen med --decimal-mark . eller --decimal-mark ,",
+                               f"{shown!r} is {pa} with a decimal point and {pb} with a decimal comma, and "
+                               f"{dm.why}: run again with --decimal-mark . or --decimal-mark ,"))
         if not fits:
             raise ValueError(_not_a_number(text))
         value = values.pop()
@@ -177,33 +189,59 @@ def parse_number(text: str, decimal_mark: DecimalMark | str | None = None) -> fl
         r = readings[dm.mark]
         if r is None:
             if readings[_OTHER[dm.mark]] is not None:
-                raise ValueError(f"{text.strip()!r} is written with decimal mark {_OTHER[dm.mark]!r}, but this "
-                                 f"file's decimal mark is {dm.mark!r} ({dm.why}); one file uses one decimal mark: "
-                                 f"correct the value, or export the file again")
+                shown, other_mark = text.strip(), _OTHER[dm.mark]
+                raise ValueError(t(f"{shown!r} er skrevet med decimaltegnet {other_mark!r}, men filens decimaltegn "
+                                   f"er {dm.mark!r} ({dm.why}); en fil bruger ét decimaltegn: ret værdien, eller "
+                                   "eksportér filen igen",
+                                   f"{shown!r} is written with decimal mark {other_mark!r}, but this file's decimal "
+                                   f"mark is {dm.mark!r} ({dm.why}); one file uses one decimal mark: correct the "
+                                   "value, or export the file again"))
             raise ValueError(_not_a_number(text))
         value, ambiguous = r
         if ambiguous and not dm.explicit:
             other = readings[_OTHER[dm.mark]]  # ambiguous: it reads with the other mark too
             alt = other[0] * sign if other is not None else math.nan
-            raise ValueError(f"{text.strip()!r} is ambiguous: {_OTHER[dm.mark]!r} is either a thousands separator "
-                             f"({value * sign:g}) or a decimal mark ({alt:g}), and this file's decimal "
-                             f"mark is {dm.mark!r} ({dm.why}); say which with --decimal-mark {dm.mark} (then "
-                             f"{_OTHER[dm.mark]!r} separates thousands) or --decimal-mark {_OTHER[dm.mark]}")
+            shown, o, m, pv, pa = text.strip(), _OTHER[dm.mark], dm.mark, _plain(value * sign), _plain(alt)
+            raise ValueError(t(f"{shown!r} er tvetydig: {o!r} er enten tusindtalsadskiller ({pv}) eller decimaltegn "
+                               f"({pa}), og filens decimaltegn er {m!r} ({dm.why}); sig hvilket med --decimal-mark "
+                               f"{m} (så adskiller {o!r} tusinder) eller --decimal-mark {o}",
+                               f"{shown!r} is ambiguous: {o!r} is either a thousands separator ({pv}) or a decimal "
+                               f"mark ({pa}), and this file's decimal mark is {m!r} ({dm.why}); say which with "
+                               f"--decimal-mark {m} (then {o!r} separates thousands) or --decimal-mark {o}"))
     return _finite(value * sign, text)
 
 
 def _finite(value: float, text: str) -> float:
     if not math.isfinite(value):
-        raise ValueError(f"not a finite number: {text.strip()[:40]!r}{'…' if len(text.strip()) > 40 else ''}")
+        shown = f"{text.strip()[:40]!r}{'…' if len(text.strip()) > 40 else ''}"
+        raise ValueError(t(f"tallet er for stort: {shown}", f"not a finite number: {shown}"))
     return value
 
 
+def _plain(value: float) -> str:
+    """A number as read from a file, without thousands grouping (a message about grouping must not add one), with
+    the language's decimal mark: ``1,234`` in Danish, ``1.234`` in English."""
+    text = f"{value:g}"
+    return text.replace(".", ",") if lang() == "da" else text
+
+
+def amount(value: float) -> str:
+    """An amount read from a file, for messages: every decimal it has (up to 6), in the language's notation
+    (:func:`energimon.cliutil.number`: Danish ``1.200,5``, English ``1,200.5``)."""
+    if not math.isfinite(value):
+        return number(value)
+    fixed = f"{value:.6f}".rstrip("0")
+    return number(value, len(fixed) - fixed.index(".") - 1)
+
+
 def _not_a_number(text: str) -> str:
-    t = text.strip()
-    shown = repr(t) if len(t) <= 40 else f"{t[:40]!r}… ({len(t)} characters)"
-    if t.lower() in ("nan", "inf", "-inf", "infinity", "null", "none", "-", "–"):
-        return f"not a number: {shown} (missing is not zero: leave the row out)"
-    return f"not a number: {shown}"
+    s = text.strip()
+    chars = t(f"({number(len(s))} tegn)", f"({number(len(s))} characters)")
+    shown = repr(s) if len(s) <= 40 else f"{s[:40]!r}… {chars}"
+    if s.lower() in ("nan", "inf", "-inf", "infinity", "null", "none", "-", "–"):
+        return t(f"ikke et tal: {shown} (en manglende værdi er ikke nul: udelad rækken)",
+                 f"not a number: {shown} (missing is not zero: leave the row out)")
+    return t(f"ikke et tal: {shown}", f"not a number: {shown}")
 
 
 # -- times -----------------------------------------------------------------------------------------
@@ -213,9 +251,9 @@ _DANISH_TIME = re.compile(r"(\d{2})([-.])(\d{2})\2(\d{4})(?: (\d{2}):(\d{2})(?::
 
 @functools.lru_cache(maxsize=4096)  # an interval's end is the next one's start: each text comes twice
 def _parse_datetime(text: str) -> datetime:
-    t = text.strip().strip("'\"")
+    stripped = text.strip().strip("'\"")
     dt_ = None
-    m = _DANISH_TIME.fullmatch(t)  # Eloverblik's dd-mm-yyyy HH:MM:SS, without strptime's cost
+    m = _DANISH_TIME.fullmatch(stripped)  # Eloverblik's dd-mm-yyyy HH:MM:SS, without strptime's cost
     if m is not None:
         d, _, mo, y, h, mi, sec = m.groups()
         try:
@@ -223,17 +261,19 @@ def _parse_datetime(text: str) -> datetime:
         except ValueError:
             pass  # 31-02-2026: refused below with the usual message
     try:
-        dt_ = datetime.fromisoformat(t.replace("Z", "+00:00"))
+        dt_ = datetime.fromisoformat(stripped.replace("Z", "+00:00"))
     except ValueError:
         for fmt in _FORMATS:
             try:
-                dt_ = datetime.strptime(t, fmt)
+                dt_ = datetime.strptime(stripped, fmt)
                 break
             except ValueError:
                 continue
     if dt_ is None:
-        shown = repr(t) if len(t) <= 40 else f"{t[:40]!r}…"
-        raise ValueError(f"cannot read time {shown} (expected e.g. 01-01-2025 00:00:00 or 2025-01-01T00:00)")
+        shown = repr(stripped) if len(stripped) <= 40 else f"{stripped[:40]!r}…"
+        raise ValueError(t(f"kan ikke læse tidspunktet {shown} (forventet fx 01-01-2025 00:00:00 eller "
+                           "2025-01-01T00:00)",
+                           f"cannot read time {shown} (expected e.g. 01-01-2025 00:00:00 or 2025-01-01T00:00)"))
     return dt_
 
 
@@ -259,11 +299,15 @@ def _local_candidates(dt_: datetime, text: str) -> tuple[int, ...]:
     (CEST first), none in the skipped spring hour (ValueError)."""
     cands = _wall_clock(dt_)
     if cands == "range":
-        raise ValueError(f"time {text.strip()!r} is out of range (readings are kept from the year 2000 on)")
+        raise ValueError(_out_of_range(text))
     if isinstance(cands, str):  # "gap"
-        raise ValueError(f"time {text.strip()!r} does not exist in Danish local time (the clocks jump from 02:00 "
-                         "to 03:00 on the last Sunday of March, so no meter reports it): check the file's time "
-                         "zone, or write times with their offset")
+        shown = text.strip()
+        raise ValueError(t(f"tidspunktet {shown!r} findes ikke i dansk tid (sommertid begynder: urene springer fra "
+                           "02:00 til 03:00 den sidste søndag i marts, så ingen måler melder det): tjek filens "
+                           "tidszone, eller skriv tidspunkterne med deres forskel fra UTC",
+                           f"time {shown!r} does not exist in Danish local time (the clocks jump from 02:00 "
+                           "to 03:00 on the last Sunday of March, so no meter reports it): check the file's time "
+                           "zone, or write times with their offset"))
     return cands
 
 
@@ -271,7 +315,13 @@ def _aware_ms(dt_: datetime, text: str) -> int:
     try:
         return _ms(dt_)
     except (OverflowError, OSError, ValueError):
-        raise ValueError(f"time {text.strip()!r} is out of range (readings are kept from the year 2000 on)") from None
+        raise ValueError(_out_of_range(text)) from None
+
+
+def _out_of_range(text: str) -> str:
+    shown = text.strip()
+    return t(f"tidspunktet {shown!r} ligger uden for det mulige (målinger gemmes fra år 2000)",
+             f"time {shown!r} is out of range (readings are kept from the year 2000 on)")
 
 
 class LocalTimes:
@@ -302,12 +352,17 @@ class LocalTimes:
     def _repeated(self, cands: tuple[int, ...], text: str, line: int) -> int:
         a, b = cands
         seen = self._seen.setdefault(a, [])
-        t = text.strip()
-        offsets = f"e.g. {datetime.fromtimestamp(b / 1000, tz=LOCAL_TZ).isoformat(timespec='minutes')}"
+        s = text.strip()
+        offsets = t("fx ", "e.g. ") + datetime.fromtimestamp(b / 1000, tz=LOCAL_TZ).isoformat(timespec="minutes")
         if len(seen) >= 2:
-            raise ValueError(f"local time {t} occurs a third time: the hour repeated at the autumn DST change "
-                             f"occurs twice (line {seen[0][1]}: CEST, UTC+2; line {seen[1][1]}: CET, UTC+1); "
-                             f"remove the extra row, or write times with their offset ({offsets})")
+            first, second = seen[0][1], seen[1][1]
+            raise ValueError(t(f"tidspunktet {s} forekommer en tredje gang: timen, der gentages når sommertiden "
+                               f"slutter, forekommer to gange (linje {first}: sommertid, UTC+2; linje {second}: "
+                               f"vintertid, UTC+1); fjern den ekstra række, eller skriv tidspunkterne med deres "
+                               f"forskel fra UTC ({offsets})",
+                               f"local time {s} occurs a third time: the hour repeated at the autumn DST change "
+                               f"occurs twice (line {first}: CEST, UTC+2; line {second}: CET, UTC+1); "
+                               f"remove the extra row, or write times with their offset ({offsets})"))
         prev_ms, prev_line = self._prev if self._prev else (None, None)
         if not seen:
             if prev_ms is None or prev_ms < a:
@@ -321,11 +376,19 @@ class LocalTimes:
         else:
             ms = None
         if ms is None:
-            where = f"line {prev_line}" if prev_line is not None else "an earlier line"
-            raise ValueError(f"local time {t} is in the hour repeated at the autumn DST change, which can only be "
-                             f"read in time order (CEST first, then CET), but it comes after a later time "
-                             f"({where}){' or repeats line ' + str(seen[0][1]) if seen else ''}: sort the rows "
-                             f"by time and remove duplicates, or write times with their offset ({offsets})")
+            if prev_line is not None:
+                where = t(f"linje {prev_line}", f"line {prev_line}")
+            else:
+                where = t("en tidligere linje", "an earlier line")
+            repeats = t(f" eller gentager linje {seen[0][1]}", f" or repeats line {seen[0][1]}") if seen else ""
+            raise ValueError(t(f"tidspunktet {s} ligger i timen, der gentages når sommertiden slutter, og kan kun "
+                               f"læses i tidsorden (sommertid først, så vintertid), men det kommer efter et senere "
+                               f"tidspunkt ({where}){repeats}: sortér rækkerne efter tid og fjern dubletter, eller "
+                               f"skriv tidspunkterne med deres forskel fra UTC ({offsets})",
+                               f"local time {s} is in the hour repeated at the autumn DST change, which can only be "
+                               f"read in time order (CEST first, then CET), but it comes after a later time "
+                               f"({where}){repeats}: sort the rows by time and remove duplicates, or write times "
+                               f"with their offset ({offsets})"))
         seen.append((ms, line))
         return ms
 
@@ -362,7 +425,8 @@ def parse_end_time(text: str, start_ms: int) -> int:
         cands = (ms,)
     after = [c for c in cands if c > start_ms]
     if not after:
-        raise ValueError(f"the interval ends ({text.strip()}) at or before its start")
+        raise ValueError(t(f"intervallet slutter ({text.strip()}) før eller samtidig med sin start",
+                           f"the interval ends ({text.strip()}) at or before its start"))
     return after[0]
 
 
@@ -400,41 +464,55 @@ def read_table(text: str, name: str, row: str | None = None) -> Table:
     lines = re.split(r"\r\n|\r|\n", text.lstrip("\ufeff"))
     errors: list[str] = []
     if not lines or not lines[0].strip():
-        raise CsvFormatError([f"{name}:1: the file is empty or its first line is not a header"])
+        raise CsvFormatError([f"{name}:1: " + t("filen er tom, eller dens første linje er ikke en overskrift",
+                                                "the file is empty or its first line is not a header")])
     if len(lines[0]) > MAX_LINE_CHARS:
-        raise CsvFormatError([f"{name}:1: the header line is {len(lines[0]):,} characters long; is this the "
-                              "right file?"])
+        n_chars = number(len(lines[0]))
+        raise CsvFormatError([f"{name}:1: " + t(f"overskriftslinjen er {n_chars} tegn lang; er det den rigtige fil?",
+                                                f"the header line is {n_chars} characters long; is this the "
+                                                "right file?")])
     sep = _sniff(lines[0])
     try:
         header = _split(lines[0], sep)
     except csv.Error as exc:
-        raise CsvFormatError([f"{name}:1: cannot read the header: {exc}"]) from None
+        raise CsvFormatError([f"{name}:1: " + t(f"kan ikke læse overskriften: {exc}",
+                                                f"cannot read the header: {exc}")]) from None
     rows: list[tuple[int, list[str]]] = []
     n = len(header)
     for lineno, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
         if len(line) > MAX_LINE_CHARS:
-            errors.append(f"{name}:{lineno}: the line is {len(line):,} characters long (at most {MAX_LINE_CHARS:,} "
-                          "are read; a row of this file is a few dozen): remove or correct it")
+            n_chars, most = number(len(line)), number(MAX_LINE_CHARS)
+            errors.append(f"{name}:{lineno}: " + t(f"linjen er {n_chars} tegn lang (højst {most} læses; en række i "
+                                                   "denne fil er nogle få dusin tegn): fjern eller ret den",
+                                                   f"the line is {n_chars} characters long (at most {most} are "
+                                                   "read; a row of this file is a few dozen): remove or correct it"))
             continue
         try:
             rec = _split(line, sep)
         except csv.Error as exc:
-            errors.append(f"{name}:{lineno}: cannot read the line as CSV ({exc}): check its quotes")
+            errors.append(f"{name}:{lineno}: " + t(f"kan ikke læse linjen som CSV ({exc}): tjek dens anførselstegn",
+                                                   f"cannot read the line as CSV ({exc}): check its quotes"))
             continue
         if not any(c.strip() for c in rec):
             continue
         while len(rec) > n and not rec[-1].strip():  # trailing separators
             rec.pop()
         if len(rec) > n:
-            hint = (" — a decimal comma in a ','-separated file splits the number in two: quote it (\"21,32\") "
-                    "or separate the columns with ';'" if sep == "," else "")
-            errors.append(f"{name}:{lineno}: {len(rec)} fields where the header has {n}{hint}")
+            hint = t(" — et decimalkomma i en fil adskilt med ',' deler tallet i to: sæt det i anførselstegn "
+                     "(\"21,32\") eller adskil kolonnerne med ';'",
+                     " — a decimal comma in a ','-separated file splits the number in two: quote it (\"21,32\") "
+                     "or separate the columns with ';'") if sep == "," else ""
+            errors.append(f"{name}:{lineno}: " + t(f"{len(rec)} felter, men overskriften har {n}{hint}",
+                                                   f"{len(rec)} fields where the header has {n}{hint}"))
             continue
         if len(rec) < n:
-            expected = row.format(sep=sep) if row else f"{n} fields separated by {sep!r} like the header"
-            errors.append(f"{name}:{lineno}: expected {expected}, got {len(rec)} field(s): {sep.join(rec)[:80]!r}")
+            expected = row.format(sep=sep) if row else t(f"{n} felter adskilt med {sep!r} som overskriften",
+                                                         f"{n} fields separated by {sep!r} like the header")
+            got = sep.join(rec)[:80]
+            errors.append(f"{name}:{lineno}: " + t(f"forventede {expected}, fik {len(rec)} felt(er): {got!r}",
+                                                   f"expected {expected}, got {len(rec)} field(s): {got!r}"))
             continue
         rows.append((lineno, rec))
     return Table(name, sep, header, rows, errors)
@@ -456,7 +534,8 @@ def time_value_rows(text: str, name: str = "<csv>",
     so later checks can name every bad line in one pass."""
     table = read_table(text, name, "time{sep}value")
     if len(table.header) < 2:
-        raise CsvFormatError([f"{name}:1: expected a header 'time{table.sep}value', got {table.header!r}"])
+        raise CsvFormatError([f"{name}:1: " + t(f"forventede overskriften 'time{table.sep}value', fik {table.header!r}",
+                                                f"expected a header 'time{table.sep}value', got {table.header!r}")])
     errors = list(table.errors)
     dm = detect_decimal_mark([(ln, rec[1]) for ln, rec in table.rows], table.sep, name, decimal_mark)
     rows: list[ValueRow] = []
