@@ -128,6 +128,7 @@ def test_an_empty_cell_is_missing_not_zero(tmp_path, cfg, capsys):
     ("Dag;Energi (MWh)\n01-12-2026 00:00;0,045\n", "consumption", "ingen tidskolonne"),
     # -0,048 MWh = -48 kWh
     (EXPORT.replace("0,048;0,83", "-0,048;0,83"), "consumption", "varme.csv:4: negativ energi -48 kWh"),
+    (EXPORT.replace("0,048;0,83", "0,048;-0,83"), "consumption", "varme.csv:4: negativt volumen -0,83 m³"),
     (EXPORT.replace("72,0;40,9", "72,0;4O,9"), "consumption", "varme.csv:3: returløbstemperatur: ikke et tal"),
     ("Tid;Målerstand (kWh)\n01-12-2026 00:00;1000\n01-12-2026 01:00;999\n", "readings",
      "varme.csv:3: målerstanden for energi 999 kWh er lavere end 1.000 kWh på linje 2"),

@@ -236,17 +236,19 @@ def import_heat_text(store, text: str, site: str, device: str, values: str, name
     readings: list[Reading] = []
     sources: list[str] = []
     lines: list[str] = []
-    counters = [("heat_energy_wh", "energy_wh", t("energi", "energy"), "kWh", 1000.0),
-                ("volume_m3", "volume_m3", t("volumen", "volume"), "m³", 1.0)]
-    for channel, attr, what, unit, per_unit in counters:
+    # (channel, attribute, what it is, "negative …" in Danish, where the adjective follows the noun's gender)
+    counters = [("heat_energy_wh", "energy_wh", t("energi", "energy"), t("negativ energi", "negative energy"), "kWh",
+                 1000.0),
+                ("volume_m3", "volume_m3", t("volumen", "volume"), t("negativt volumen", "negative volume"), "m³", 1.0)]
+    for channel, attr, what, negative, unit, per_unit in counters:
         series = [(r, getattr(r, attr)) for r in rows if getattr(r, attr) is not None]
         if not series:
             continue
         key = SeriesKey(site, device, channel)
         if consumption:
-            bad = [f"{name}:{r.line}: " + t(f"negativ {what} {amount(v / per_unit)} {unit}: en times forbrug er "
+            bad = [f"{name}:{r.line}: " + t(f"{negative} {amount(v / per_unit)} {unit}: en times forbrug er "
                                             "aldrig negativt; ret rækken eller udelad værdien",
-                                            f"negative {what} {amount(v / per_unit)} {unit}: an hour's consumption "
+                                            f"{negative} {amount(v / per_unit)} {unit}: an hour's consumption "
                                             "is never negative; correct the row or leave the value out")
                    for r, v in series if v < 0]
             errors += bad
