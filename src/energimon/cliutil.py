@@ -16,7 +16,6 @@ pandas, scipy or pvlib; a handler imports what it needs when it runs.
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -95,6 +94,8 @@ def fail(prog: str, text: str, code: int = EXIT_FAIL) -> int:
 
 def unknown(what: str, name: str, known: Iterable[str]) -> str:
     """``unknown site 'x'; did you mean 'y'? (known: …)`` for an argument naming something that is not there."""
+    import difflib  # only when a name is wrong: not on every start
+
     known = sorted(set(known))
     close = difflib.get_close_matches(name, known, n=1)  # ratio >= 0.6, as Python's own suggestions
     hint = f"; did you mean {close[0]!r}?" if close else ""
