@@ -66,7 +66,9 @@ def register(commands: Commands) -> None:
 
 def register_mail(commands: Commands) -> None:
     """``report mail`` (registered after every report, so ``energimon report --help`` lists it last)."""
-    from energimon.analytics.report.mailing import KINDS  # the standard library and email only
+    # report.mailing.KINDS, not imported: it brings in email.*, which --help and check-config do not need
+    # (bench/startup.py); tests/test_startup_imports.py checks the two agree
+    KINDS = ("savings", "solar")
 
     m = report_commands(commands).add_parser(
         "mail", help="produce a monthly report and mail it (once per month and recipient list)",

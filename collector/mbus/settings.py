@@ -32,7 +32,7 @@ from energimon.model import ID_RULE, Role, is_valid_id
 class MbusTcpDevice(BaseModel):
     """One meter behind an M-Bus/TCP gateway (several meters on one gateway share its connection)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use (bench/startup.py)
 
     protocol: Literal["mbus_tcp"]
     site: str

@@ -67,7 +67,7 @@ def _as_raw(type_: str, sentinel: int) -> int:
 class MaskedSentinel(BaseModel):
     """raw bits & mask == value  ->  "not available"."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # built on first use (bench/startup.py)
 
     mask: int = Field(gt=0, description="bits of the raw value that are compared")
     value: int = Field(ge=0, description="what those bits hold when the value is not available")
@@ -83,7 +83,7 @@ class MaskedSentinel(BaseModel):
 
 
 class RegisterField(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # built on first use (bench/startup.py)
 
     channel: str
     address: int = Field(ge=0, le=65535)
@@ -163,7 +163,7 @@ class InfoField(BaseModel):
     low byte.  An unsigned integer (e.g. a serial number as UINT32) is shown in decimal.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # built on first use (bench/startup.py)
 
     key: Literal["manufacturer", "model", "serial", "version", "options"]
     address: int = Field(ge=0, le=65535)

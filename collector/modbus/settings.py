@@ -24,7 +24,7 @@ from energimon.validators import check_id
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use (bench/startup.py)
 
 
 class ModbusTcpDevice(_Strict):

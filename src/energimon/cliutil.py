@@ -16,7 +16,6 @@ pandas, scipy or pvlib; a handler imports what it needs when it runs.
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -99,6 +98,8 @@ _WHAT_DA = {"site": "bygning", "series": "serie", "device": "apparat", "meter": 
 def unknown(what: str, name: str, known: Iterable[str]) -> str:
     """``unknown site 'x'; did you mean 'y'? (known: …)`` for an argument naming something that is not there, in
     the run's language (``ukendt bygning 'x'; mente du 'y'? (kendte: …)``); ``what`` is named in English."""
+    import difflib  # only when a name is wrong: not on every start
+
     known = sorted(set(known))
     close = difflib.get_close_matches(name, known, n=1)  # ratio >= 0.6, as Python's own suggestions
     hint = t(f"; mente du {close[0]!r}?", f"; did you mean {close[0]!r}?") if close else ""

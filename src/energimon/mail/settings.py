@@ -36,7 +36,7 @@ GRAPH_URL = "https://graph.microsoft.com"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use (bench/startup.py)
 
 
 def read_secret_file(path: Path, key: str) -> SecretStr:

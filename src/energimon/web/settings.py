@@ -18,7 +18,7 @@ from energimon.validators import parse_listen
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use (bench/startup.py)
 
 
 class Role(StrEnum):
