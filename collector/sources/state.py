@@ -309,7 +309,6 @@ class SourceState:
         written = new if write.all() else new.take(np.flatnonzero(write))
         if len(old):
             written.counters = np.where(found[write], old.counters[at[write]], np.nan)
-        if len(old):
             keep = ~np.isin(old.starts, written.starts, assume_unique=True)
             union = _Columns.join([old.take(np.flatnonzero(keep)), written]).sorted()
         else:
