@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from sources_fakes import CPH, FakeEloverblik, Reply, hourly_kwh, json_reply, local_midnight, ms
 
-from energimon.collector.sources.eloverblik.client import kwh_text_to_wh
+from energimon.collector.sources.eloverblik.client import TimeSeriesDto, kwh_text_to_wh, series_points
 from energimon.collector.sources.eloverblik.settings import EloverblikSettings
 from energimon.collector.sources.eloverblik.source import EloverblikSource
 from energimon.collector.sources.http import HttpClient
@@ -92,6 +92,33 @@ def test_quantity_text_is_exact_wh():
     assert kwh_text_to_wh("0.0005") == 0.5  # more decimals: exact through Decimal
     with pytest.raises(ValueError, match="not a number"):
         kwh_text_to_wh("1,5")
+
+
+def test_a_series_periods_are_parsed_together_in_time_order_and_a_bad_position_names_its_period():
+    def period(start: str, end: str, resolution: str, points: list[tuple[int, str | None, str]]) -> dict:
+        return {"resolution": resolution, "timeInterval": {"start": start, "end": end},
+                "Point": [{"position": p, "out_Quantity.quantity": q, "out_Quantity.quality": c} for p, q, c in points]}
+
+    # the later period first (the documents give no order); an hourly day's hour 2 not available (A02, no value),
+    # then a quarter-hour period: 2025-10-01 22:00Z is 2025-10-02 00:00 in Copenhagen (CEST, UTC+2)
+    ts = TimeSeriesDto.model_validate({"measurement_Unit.name": "KWH", "Period": [
+        period("2025-10-01T22:00:00Z", "2025-10-02T22:00:00Z", "PT15M", [(1, "0.25", "A04"), (2, "0.125", "A03")]),
+        period("2025-09-30T22:00:00Z", "2025-10-01T22:00:00Z", "PT1H",
+               [(1, "1.5", "A04"), (2, None, "A02"), (3, "2", "A04")])]})
+    t0 = ms(dt.datetime(2025, 9, 30, 22, tzinfo=dt.UTC))
+    h, q = 3_600_000, 900_000
+    got = series_points(ts, G1)
+    assert got.starts == [t0, t0 + 2 * h, t0 + 24 * h, t0 + 24 * h + q]
+    assert got.ends == [t0 + h, t0 + 3 * h, t0 + 24 * h + q, t0 + 24 * h + 2 * q]
+    assert got.values == [1500.0, 2000.0, 250.0, 125.0]  # kWh -> Wh
+    assert got.qualities == ["A04", "A04", "A04", "A03"] and got.in_order()
+
+    bad = TimeSeriesDto.model_validate({"Period": [
+        period("2025-09-30T22:00:00Z", "2025-10-01T22:00:00Z", "PT1H", [(1, "1", "A04")]),
+        period("2025-10-01T22:00:00Z", "2025-10-02T22:00:00Z", "PT1H", [(1, "1", "A04"), (25, "1", "A04")])]})
+    with pytest.raises(ValueError, match=r"position 25 outside the period 2025-10-01 22:00:00\+00:00\.\.2025-10-02 "
+                                         r"22:00:00\+00:00 \(24 × PT1H\)"):
+        series_points(bad, G1)
 
 
 def test_dst_days_hourly_and_quarter_hour_periods_become_an_exact_counter(tmp_path, fake):

@@ -36,7 +36,7 @@ OWNERS: dict[str, set[str]] = {
     # the job-run log (jobs.db)
     "energimon.app.jobruns": {"job_runs", "sqlite_master"},
     # the live sources' state (watermarks, fetched values, revisions, failures)
-    "energimon.collector.sources.state": {"series", "points", "revisions"},
+    "energimon.collector.sources.state": {"series", "points", "point_packs", "revisions", "sqlite_master"},
     # the web application's users.db: local accounts, the audit log, one-click links already used
     "energimon.web.accounts": {"users", "audit", "used_links"},
 }

@@ -67,11 +67,14 @@ class PointColumns(Sequence[Point]):
 
     __slots__ = ("_ordered", "ends", "qualities", "starts", "values")
 
-    def __init__(self, starts: list[int], ends: list[int], values: list[float], qualities: list[str | None]):
+    def __init__(self, starts: list[int], ends: list[int], values: list[float], qualities: list[str | None],
+                 ordered: bool | None = None):
         if not len(starts) == len(ends) == len(values) == len(qualities):
             raise ValueError("the columns of the points differ in length")
         self.starts, self.ends, self.values, self.qualities = starts, ends, values, qualities
-        self._ordered: bool | None = None  # in_order(), once known (the columns are not changed after building)
+        # in_order(), once known (the columns are not changed after building); a parser that had the starts in an
+        # array says so (its check there is cheaper than in_order's loop over the list)
+        self._ordered: bool | None = ordered
 
     def __len__(self) -> int:
         return len(self.starts)

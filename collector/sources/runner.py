@@ -40,7 +40,7 @@ from energimon.collector.sources.base import (
     Source,
     SourceError,
 )
-from energimon.collector.sources.state import Merge, SourceState
+from energimon.collector.sources.state import CounterColumns, Merge, SourceState
 from energimon.model import Reading, RevisableReading, now_ms
 from energimon.store.spool import SeriesReadings
 
@@ -117,9 +117,9 @@ HOLE_STEP_WH = 1.0
 
 
 def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec,
-                    merge: Merge) -> tuple[Sequence[Reading], list[tuple[int, float]]]:
+                    merge: Merge) -> tuple[Sequence[Reading], CounterColumns]:
     """The counter readings that change when the values in ``merge`` are added or revised, and the counter
-    at each interval's end (``(start_ms, counter)``, kept in the state file for the next rebuild).
+    at each interval's end (``(starts, counters)``, kept in the state file for the next rebuild).
 
     The counter is a function of the fetched intervals alone: 0 at the start of the earliest interval;
     at each interval's end the previous value plus the interval's energy (the importer's
@@ -134,7 +134,7 @@ def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec,
     """
     start = merge.first_changed_ms
     if start is None:
-        return [], []
+        return [], ([], [])
     before = state.counter_before(series_id, start)
     changed: Sequence[Point] = merge.changed
     if isinstance(changed, PointColumns):
@@ -158,7 +158,8 @@ def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec,
     breaks = list(itertools.compress(range(1, len(starts)), map(int.__ne__, starts[1:], ends[:-1])))
     ts_ms: list[int] = []
     values: list[float] = []
-    counters: list[tuple[int, float]] = []
+    counter_starts: list[int] = []
+    counters: list[float] = []
     value = 0.0 if before is None else before[1]
     last_end = None if before is None else before[0]
     for i0, i1 in zip([0, *breaks], [*breaks, len(changed)], strict=True):
@@ -171,10 +172,12 @@ def counter_rebuild(state: SourceState, series_id: int, spec: SeriesSpec,
             values.append(float(value))
         ts_ms += ends[i0:i1]
         values += cum
-        counters += zip(starts[i0:i1], cum, strict=True)
+        counter_starts += starts[i0:i1]
+        counters += cum
         value = cum[-1]
         last_end = ends[i1 - 1]
-    return SeriesReadings(RevisableReading, spec.site, spec.device, spec.channel, spec.role, ts_ms, values), counters
+    return (SeriesReadings(RevisableReading, spec.site, spec.device, spec.channel, spec.role, ts_ms, values),
+            (counter_starts, counters))
 
 
 def gauge_readings(spec: SeriesSpec, merge: Merge) -> Sequence[Reading]:
@@ -266,7 +269,7 @@ class SourceRunner:
             if spec.kind == "interval":
                 made: list[Sequence[Reading]] = []  # what the one call of counters_for built
 
-                def counters_for(m: Merge) -> list[tuple[int, float]]:
+                def counters_for(m: Merge) -> CounterColumns:
                     readings_, counters = counter_rebuild(self.state, sid, spec, m)
                     made.append(readings_)
                     return counters

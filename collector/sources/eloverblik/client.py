@@ -35,6 +35,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import itertools
 import json
 import logging
 import math
@@ -174,53 +175,69 @@ def _ms(t: dt.datetime) -> int:
 
 def series_points(ts: TimeSeriesDto, gsrn: str) -> PointColumns:
     """Every period's points (Wh), in time order, as columns; raises ``ValueError`` on a shape the
-    documentation does not allow (unknown resolution or unit, a position outside its period)."""
+    documentation does not allow (unknown resolution or unit, a position outside its period).
+
+    All periods of the series at once: DataHub sends one period a day (24 or 96 points), and numpy's
+    fixed cost per call, paid per period, came to more than the points' own work (bench/sources_backfill.py)."""
     factor = UNIT_WH.get((ts.unit or "KWH").upper())
     if factor is None:
         raise ValueError(f"{gsrn}: unit {ts.unit!r} is not kWh, MWh or Wh")
-    parts: list[PointColumns] = []
+    starts: list[int] = []
+    period_ends: list[int] = []
+    steps: list[int] = []
+    counts: list[int] = []
     for period in ts.periods:
         step = RESOLUTION_MS.get(period.resolution)
         if step is None:
             raise ValueError(f"{gsrn}: resolution {period.resolution!r} is not PT1H or PT15M (ask for aggregation "
                              "Actual, Quarter or Hour)")
-        start, end = _ms(period.timeInterval.start), _ms(period.timeInterval.end)
-        n = (end - start) // step
-        scale = factor / 1000.0
-        kept = period.points
-        # dict.get mapped over the points (a C loop; a comprehension per point cost twice as much): PointDto is a
-        # TypedDict, which mypy does not let stand for the dict it is at run time
-        plain = cast(list[dict[str, str | None]], kept)
-        qualities: list[str | None] = list(map(dict.get, plain, repeat(QUALITY)))
-        texts: list[str | None] = list(map(dict.get, plain, repeat(QUANTITY)))
-        values: list[float] | None = None
-        if NOT_AVAILABLE not in qualities and None not in texts and "" not in texts:
-            with contextlib.suppress(ValueError):  # e.g. a blank quantity: checked one by one below
-                values = list(map(float, cast(list[str], texts)))  # None is not in texts
-        if values is None:  # not available, or no quantity: no value (not zero)
-            keep = [q != NOT_AVAILABLE and bool((t or "").strip()) for q, t in zip(qualities, texts, strict=True)]
-            kept = [p for p, k in zip(kept, keep, strict=True) if k]
-            qualities = [q for q, k in zip(qualities, keep, strict=True) if k]
-            texts = [t for t, k in zip(texts, keep, strict=True) if k]
-            for t in texts:
-                kwh_text_to_wh(cast(str, t))  # names the text that is not a number (None and blanks are not kept)
-            values = list(map(float, cast(list[str], texts)))
+        starts.append(_ms(period.timeInterval.start))
+        period_ends.append(_ms(period.timeInterval.end))
+        steps.append(step)
+        counts.append(len(period.points))
+    # dict.get mapped over the points (a C loop; a comprehension per point cost twice as much): PointDto is a
+    # TypedDict, which mypy does not let stand for the dict it is at run time
+    kept = cast(list[dict[str, str | None]], list(itertools.chain.from_iterable(p.points for p in ts.periods)))
+    if not kept:
+        return PointColumns([], [], [], [])
+    of_period = np.repeat(np.arange(len(counts)), counts)  # each point's period
+    qualities: list[str | None] = list(map(dict.get, kept, repeat(QUALITY)))
+    texts: list[str | None] = list(map(dict.get, kept, repeat(QUANTITY)))
+    values: list[float] | None = None
+    if NOT_AVAILABLE not in qualities and None not in texts and "" not in texts:
+        with contextlib.suppress(ValueError):  # e.g. a blank quantity: checked one by one below
+            values = list(map(float, cast(list[str], texts)))  # None is not in texts
+    if values is None:  # not available, or no quantity: no value (not zero)
+        keep = [q != NOT_AVAILABLE and bool((t or "").strip()) for q, t in zip(qualities, texts, strict=True)]
+        kept = [p for p, k in zip(kept, keep, strict=True) if k]
+        qualities = [q for q, k in zip(qualities, keep, strict=True) if k]
+        texts = [t for t, k in zip(texts, keep, strict=True) if k]
+        of_period = of_period[np.array(keep, dtype=bool)]
+        for t in texts:
+            kwh_text_to_wh(cast(str, t))  # names the text that is not a number (None and blanks are not kept)
+        values = list(map(float, cast(list[str], texts)))
         if not kept:
-            continue
-        pos = np.fromiter(map(itemgetter("position"), kept), np.int64, len(kept))
-        if pos.min() < 1 or pos.max() > n:
-            bad = int(pos[(pos < 1) | (pos > n)][0])
-            raise ValueError(f"{gsrn}: position {bad} outside the period {period.timeInterval.start}"
-                             f"..{period.timeInterval.end} ({n} × {period.resolution})")
-        # kWh with up to 3 decimals -> whole Wh, exactly (see kwh_text_to_wh), in one C loop for the whole period
-        wh = np.round(np.array(values, dtype=np.float64) * 1000.0, 3) * scale
-        if (wh < 0).any() or not np.isfinite(wh).all():
-            i = int(np.nonzero((wh < 0) | ~np.isfinite(wh))[0][0])
-            raise ValueError(f"{gsrn}: quantity {texts[i]} at position {pos[i]} is negative or not a number "
-                             "(consumption and production are separate metering points)")
-        t0 = start + (pos - 1) * step
-        parts.append(PointColumns(t0.tolist(), (t0 + step).tolist(), wh.tolist(), qualities))
-    out = PointColumns.join(parts) if parts else PointColumns([], [], [], [])
+            return PointColumns([], [], [], [])
+    step_of = np.array(steps, dtype=np.int64)[of_period]
+    start_of = np.array(starts, dtype=np.int64)[of_period]
+    ends_of = np.array(period_ends, dtype=np.int64)[of_period]
+    pos = np.fromiter(map(itemgetter("position"), kept), np.int64, len(kept))
+    outside = (pos < 1) | (pos > (ends_of - start_of) // step_of)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        period = ts.periods[int(of_period[i])]
+        raise ValueError(f"{gsrn}: position {int(pos[i])} outside the period {period.timeInterval.start}"
+                         f"..{period.timeInterval.end} ({(int(ends_of[i]) - int(start_of[i])) // int(step_of[i])} × "
+                         f"{period.resolution})")
+    # kWh with up to 3 decimals -> whole Wh, exactly (see kwh_text_to_wh), in one C loop for the whole series
+    wh = np.round(np.array(values, dtype=np.float64) * 1000.0, 3) * (factor / 1000.0)
+    if (wh < 0).any() or not np.isfinite(wh).all():
+        i = int(np.nonzero((wh < 0) | ~np.isfinite(wh))[0][0])
+        raise ValueError(f"{gsrn}: quantity {texts[i]} at position {pos[i]} is negative or not a number "
+                         "(consumption and production are separate metering points)")
+    t0 = start_of + (pos - 1) * step_of
+    out = PointColumns(t0.tolist(), (t0 + step_of).tolist(), wh.tolist(), qualities,
+                       ordered=bool((t0[1:] > t0[:-1]).all()))
     if not out.in_order():  # periods or positions out of order (the documents give no order): sort
         order = sorted(range(len(out)), key=out.starts.__getitem__)
         out = PointColumns([out.starts[i] for i in order], [out.ends[i] for i in order],
