@@ -38,6 +38,23 @@ def _danish_messages():
     set_lang("da")
 
 
+@pytest.fixture(autouse=True)
+def _logging_restored():
+    """A command run in-process (``main(["probe", …])``) sets up logging as the real process would: the root
+    logger's handler on the (captured) stdout and pymodbus silenced.  Later tests must not inherit that, e.g. a
+    test that reads pymodbus's DEBUG lines through caplog."""
+    import logging
+
+    root = logging.getLogger()
+    names = ("pymodbus", "apscheduler")
+    saved = (list(root.handlers), root.level, {n: logging.getLogger(n).level for n in names})
+    yield
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    for n, level in saved[2].items():
+        logging.getLogger(n).setLevel(level)
+
+
 def require_binary(name: str, package: str) -> str:
     path = shutil.which(name)
     if path is None:

@@ -131,7 +131,9 @@ def test_report_cli_errors(configured, capsys):
     assert main(["report", "savings", "--month", "2026-13", "-c", str(cfg)]) == 64
     assert main(["report", "savings", "--month", "2026-03", "-c", str(cfg), "--site", "nowhere"]) == 64
     err = capsys.readouterr().err
-    assert "YYYY-MM" in err and "nowhere" in err
+    # the run's language (Danish by default): the month format and the unknown ESCO site, with the known ones
+    assert "ÅÅÅÅ-MM" in err and "ukendt bygning 'nowhere'" in err and "i [esco.sites]" in err
+    assert "soro-raadhus" in err
     # a month before the measure: the building is listed with the reason, not a crash
     assert main(["report", "savings", "--month", "2025-11", "-c", str(cfg), "--out", str(configured / "x")]) == 0
     assert "before the measure date" in capsys.readouterr().out

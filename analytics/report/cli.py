@@ -21,6 +21,7 @@ from energimon.cliutil import (
     progress,
     set_lang,
     t,
+    unknown,
 )
 
 LANG_HELP = "language of the report, its files and messages (default: --lang before the command, else esco.language)"
@@ -132,6 +133,10 @@ def cmd_report_savings(args: argparse.Namespace, config: Config) -> int:
                                "the configuration has no [esco] table (see config/energimon.example.toml)"))
         if args.sep is not None and len(args.sep) != 1:
             raise ValueError(t("--sep skal være ét tegn", "--sep must be one character"))
+        for site in args.site or []:
+            if site not in settings.esco.sites:  # ESCO sites only: a site without a baseline has no savings
+                raise ValueError(unknown("site", site, settings.esco.sites)
+                                 + t(" i [esco.sites]", " in [esco.sites]"))
     except ValueError as exc:
         print(f"energimon report savings: {exc}", file=sys.stderr)
         return EXIT_USAGE
