@@ -29,54 +29,84 @@ if TYPE_CHECKING:
 
 
 def register(commands: Commands) -> None:
-    p = commands.add_parser("export", help="one series to CSV",
-                            description="Write one series as CSV: raw readings, aggregates per window, or energy "
-                                        "per window from a counter (--energy). In Danish (the default) for Danish "
-                                        "Excel: ';', decimal comma, Danish headers; with --lang en ',', decimal "
-                                        "point, English headers. Times are Danish local time (2026-12-07 02:04, "
-                                        "read as dates by Excel) with their UTC offset in the next column, so "
-                                        "the hour repeated in October is told apart.")
+    p = commands.add_parser("export", help=t("én serie som CSV", "one series to CSV"),
+                            description=t(
+                                "Skriver én serie som CSV: rå målinger, en værdi pr. periode eller energi pr. "
+                                "periode fra en tæller (--energy). På dansk (standard) til dansk Excel: ';', "
+                                "decimalkomma, danske overskrifter; med --lang en ',', decimalpunktum, engelske "
+                                "overskrifter. Tider er dansk tid (2026-12-07 02:04, som Excel læser som datoer) "
+                                "med UTC-forskellen i næste kolonne, så timen der gentages i oktober kan skelnes.",
+                                "Write one series as CSV: raw readings, aggregates per window, or energy "
+                                "per window from a counter (--energy). In Danish (the default) for Danish "
+                                "Excel: ';', decimal comma, Danish headers; with --lang en ',', decimal "
+                                "point, English headers. Times are Danish local time (2026-12-07 02:04, "
+                                "read as dates by Excel) with their UTC offset in the next column, so "
+                                "the hour repeated in October is told apart."))
     p.set_defaults(handler=cmd_export)
     config_arg(p)
-    p.add_argument("series", help="site/device/channel, e.g. soro-raadhus/hovedmaaler/power_w")
-    p.add_argument("--start", help="start (local time, e.g. 2026-11-01 or 2026-11-01T06:00; default: 24 h ago)")
-    p.add_argument("--end", help="end, exclusive (same format; default: now)")
-    p.add_argument("--window", help="aggregate per window: 1min 5min 10min 15min 30min 1h day week month year")
-    p.add_argument("--agg", default="mean", help="aggregate: mean min max last sum count (default: mean)")
+    p.add_argument("series", help=t("bygning/apparat/kanal, f.eks. soro-raadhus/hovedmaaler/power_w",
+                                    "site/device/channel, e.g. soro-raadhus/hovedmaaler/power_w"))
+    p.add_argument("--start", help=t("start (dansk tid, f.eks. 2026-11-01 eller 2026-11-01T06:00; standard: for 24 "
+                                     "timer siden)",
+                                     "start (local time, e.g. 2026-11-01 or 2026-11-01T06:00; default: 24 h ago)"))
+    p.add_argument("--end", help=t("slut, ikke medregnet (samme format; standard: nu)",
+                                   "end, exclusive (same format; default: now)"))
+    p.add_argument("--window", help=t("én værdi pr. periode: 1min 5min 10min 15min 30min 1h day week month year",
+                                      "aggregate per window: 1min 5min 10min 15min 30min 1h day week month year"))
+    p.add_argument("--agg", default="mean", help=t("værdi pr. periode: mean min max last sum count (standard: mean)",
+                                                   "aggregate: mean min max last sum count (default: mean)"))
     p.add_argument("--energy", action="store_true",
-                   help="energy per window from a counter channel (differences; resets and gaps flagged)")
-    p.add_argument("--sep", default=None, help="field separator (default ';' in Danish, ',' in English)")
+                   help=t("energi pr. periode fra en tællerkanal (differenser; nulstillinger og huller markeres)",
+                          "energy per window from a counter channel (differences; resets and gaps flagged)"))
+    p.add_argument("--sep", default=None, help=t("feltadskiller (standard ';' på dansk, ',' på engelsk)",
+                                                 "field separator (default ';' in Danish, ',' in English)"))
     dc = p.add_mutually_exclusive_group()
     dc.add_argument("--decimal-comma", dest="decimal_comma", action="store_true", default=None,
-                    help="write 1234,5 (default in Danish)")
+                    help=t("skriv 1234,5 (standard på dansk)", "write 1234,5 (default in Danish)"))
     dc.add_argument("--decimal-point", dest="decimal_comma", action="store_false",
-                    help="write 1234.5 (default in English)")
-    p.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+                    help=t("skriv 1234.5 (standard på engelsk)", "write 1234.5 (default in English)"))
+    p.add_argument("-o", "--output", type=Path, help=t("fil der skrives (standard: stdout)",
+                                                       "file to write (default: stdout)"))
 
-    p = commands.add_parser("deadletters", help="input that could not become readings, with why",
-                            description="List the spool's dead letters, newest first: bad MQTT payloads (raw), "
-                                        "invalid readings and readings the store refused, each with its reason.")
+    p = commands.add_parser("deadletters", help=t("input der ikke kunne blive til målinger, med årsag",
+                                                  "input that could not become readings, with why"),
+                            description=t(
+                                "Viser spoolens afviste input, nyeste først: ugyldige MQTT-beskeder (rå), ugyldige "
+                                "målinger og målinger som lageret afviste, hver med sin årsag.",
+                                "List the spool's dead letters, newest first: bad MQTT payloads (raw), "
+                                "invalid readings and readings the store refused, each with its reason."))
     p.set_defaults(handler=cmd_deadletters)
     config_arg(p)
-    p.add_argument("--limit", type=int, default=50, help="show at most this many (default 50)")
-    p.add_argument("--subject", help="only entries whose subject (MQTT topic or series) contains this text")
-    p.add_argument("--full", action="store_true", help="show whole payloads (default: first 120 characters)")
+    p.add_argument("--limit", type=int, default=50, help=t("vis højst så mange (standard 50)",
+                                                           "show at most this many (default 50)"))
+    p.add_argument("--subject", help=t("kun dem hvis emne (MQTT-topic eller serie) indeholder denne tekst",
+                                       "only entries whose subject (MQTT topic or series) contains this text"))
+    p.add_argument("--full", action="store_true", help=t("vis hele beskeden (standard: de første 120 tegn)",
+                                                         "show whole payloads (default: first 120 characters)"))
 
-    p = commands.add_parser("store", help="store maintenance: copy history between stores",
-                            description="Store maintenance.")
+    p = commands.add_parser("store", help=t("vedligehold af lageret: kopiér historik mellem lagre",
+                                            "store maintenance: copy history between stores"),
+                            description=t("Vedligehold af lageret.", "Store maintenance."))
     store_commands = p.add_subparsers(dest="store_command", metavar="STORE_COMMAND", required=True)
     p = store_commands.add_parser(
-        "copy", help="copy every series from one store to another (idempotent, with progress)",
-        description="Copy every series from one store to another, e.g. an embedded-store history into InfluxDB "
-                    "before switching store.kind. Idempotent: running it again overwrites the same points. "
-                    "Stores: 'sqlite' (the configured store.path), 'sqlite:PATH', 'influx' (the configured "
-                    "[store.influxdb] table, whatever store.kind says). Prints a line per series copied (readings, "
-                    "rate) and the total.")
+        "copy", help=t("kopiér alle serier fra ét lager til et andet (kan gentages, med fremdrift)",
+                       "copy every series from one store to another (idempotent, with progress)"),
+        description=t(
+            "Kopierer alle serier fra ét lager til et andet, f.eks. historikken fra det indbyggede lager til InfluxDB "
+            "før store.kind skiftes. Kan køres igen: samme punkter overskrives. Lagre: 'sqlite' (den konfigurerede "
+            "store.path), 'sqlite:PATH', 'influx' (den konfigurerede [store.influxdb]-tabel, uanset store.kind). "
+            "Skriver en linje pr. kopieret serie (målinger, hastighed) og det samlede antal.",
+            "Copy every series from one store to another, e.g. an embedded-store history into InfluxDB "
+            "before switching store.kind. Idempotent: running it again overwrites the same points. "
+            "Stores: 'sqlite' (the configured store.path), 'sqlite:PATH', 'influx' (the configured "
+            "[store.influxdb] table, whatever store.kind says). Prints a line per series copied (readings, "
+            "rate) and the total."))
     p.set_defaults(handler=cmd_store_copy)
     config_arg(p)
     p.add_argument("--from", dest="source", required=True, metavar="STORE", help="sqlite | sqlite:PATH | influx")
     p.add_argument("--to", dest="target", required=True, metavar="STORE", help="sqlite | sqlite:PATH | influx")
-    p.add_argument("--batch", type=int, default=5000, help="readings per write (default 5000)")
+    p.add_argument("--batch", type=int, default=5000, help=t("målinger pr. skrivning (standard 5000)",
+                                                             "readings per write (default 5000)"))
 
 
 def parse_time(text: str) -> datetime:

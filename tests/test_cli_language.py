@@ -31,6 +31,11 @@ longitude = 11.5560
 
 PRINTS = re.compile(r"\b(prints?|writes?|shows?|lists?|serves?|reads?|produces?|logs?|sends?|mails?|exits?)\b",
                     re.IGNORECASE)
+# what a Danish description says a command prints, writes, shows … (skriver, viser, sender, kører, afslutter med …)
+PRINTS_DA = re.compile(r"\b(skriver|skrives|viser|vises|lister|laver|sender|sendes|kører|logger|læser|læses|"
+                       r"afslutter)\b", re.IGNORECASE)
+# argument helps that read the same in both languages
+LANGUAGE_NEUTRAL = {"sqlite | sqlite:PATH | influx"}
 
 
 def _ms(text: str, offset: str) -> int:
@@ -149,41 +154,118 @@ def test_progress_on_a_terminal_is_a_bar_that_ends():
     assert steps._bar is None  # stopped after the last step
 
 
-def test_every_command_has_help_and_a_description_of_what_it_prints_or_produces():
+def _help_texts(language: str) -> dict[str, tuple[str | None, str | None, dict[str, str | None]]]:
+    """Every command's help line, description and its arguments' helps, from a parser built in ``language`` (as
+    :func:`main` builds it after choosing the run's language)."""
+    set_lang(language)
     parser = build_parser()
-    missing = []
+    texts = {"": (None, parser.description, {"/".join(a.option_strings): a.help for a in parser._actions
+                                             if not isinstance(a, argparse._SubParsersAction)})}
     for words, sub in subcommands(parser):
         parent = parser
         for w in words[:-1]:
             parent = next(a for a in parent._actions if isinstance(a, argparse._SubParsersAction)).choices[w]
         action = next(a for a in parent._actions if isinstance(a, argparse._SubParsersAction))
         helptext = next((c.help for c in action._choices_actions if c.dest == words[-1]), None)
-        leaf = not any(isinstance(a, argparse._SubParsersAction) for a in sub._actions)
+        args = {"/".join(a.option_strings) or a.dest: a.help for a in sub._actions
+                if not isinstance(a, argparse._SubParsersAction)}
+        texts[" ".join(words)] = (helptext, sub.description, args)
+    return texts
+
+
+def _is_leaf(command: str) -> bool:
+    parser = build_parser()
+    for word in command.split():
+        parser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[word]
+    return not any(isinstance(a, argparse._SubParsersAction) for a in parser._actions)
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_every_command_has_help_and_a_description_of_what_it_prints_or_produces(language):
+    prints = PRINTS if language == "en" else PRINTS_DA
+    missing = []
+    for command, (helptext, description, args) in _help_texts(language).items():
+        if not command:
+            continue
         if not helptext:
-            missing.append(f"{' '.join(words)}: no help")
-        if not sub.description:
-            missing.append(f"{' '.join(words)}: no description")
-        elif leaf and not PRINTS.search(sub.description):
-            missing.append(f"{' '.join(words)}: the description does not say what it prints or produces")
-        for arg in sub._actions:
-            if arg.help is None and not isinstance(arg, argparse._SubParsersAction):
-                missing.append(f"{' '.join(words)} {'/'.join(arg.option_strings) or arg.dest}: no help")
+            missing.append(f"{command}: no help")
+        if not description:
+            missing.append(f"{command}: no description")
+        elif _is_leaf(command) and not prints.search(description):
+            missing.append(f"{command}: the description does not say what it prints or produces")
+        missing += [f"{command} {name}: no help" for name, text in args.items() if text is None]
     assert not missing, "\n".join(missing)
 
 
+def test_every_help_text_is_danish_by_default_and_english_with_lang():
+    da, en = _help_texts("da"), _help_texts("en")
+    assert da.keys() == en.keys() and len(da) > 30
+    same = []
+    for command in da:
+        (da_help, da_desc, da_args), (en_help, en_desc, en_args) = da[command], en[command]
+        if command and da_help == en_help:
+            same.append(f"{command}: help {da_help!r}")
+        if da_desc == en_desc:
+            same.append(f"{command}: description {da_desc!r}")
+        assert da_args.keys() == en_args.keys()
+        same += [f"{command} {name}: {text!r}" for name, text in da_args.items()
+                 if text == en_args[name] and text not in LANGUAGE_NEUTRAL]
+    assert not same, "the same text in Danish and English:\n" + "\n".join(same)
+    # English is the text as it was before Danish came (issue 19), Danish plain words for the energy team
+    assert en["export"][0] == "one series to CSV" and da["export"][0] == "én serie som CSV"
+    assert en["alerts run"][0] == "evaluate the rules once now (the daemon does it every 15 minutes)"
+    assert en[""][1] == "Building energy monitoring: reads meters and inverters, keeps every reading."
+    assert en["report savings"][2]["--month"] == "the month, YYYY-MM (local calendar)"
+    assert da["report savings"][2]["--month"] == "måneden, ÅÅÅÅ-MM (dansk kalender)"
+    assert en["status"][2]["-h/--help"] == "show this help message and exit"
+    assert da["status"][2]["-h/--help"] == "vis denne hjælp og afslut"
+
+
+def _help(argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_the_top_level_help_in_both_languages_including_argparses_own_words(capsys, monkeypatch):
+    da = _help(["--help"], capsys)
+    assert da.startswith("brug: energimon [-h]")
+    assert "Energiovervågning af bygninger" in da and "argumenter:" in da and "tilvalg:" in da
+    assert "vis denne hjælp og afslut" in da and "kør dæmonen" in da and "én serie som CSV" in da
+    for english in ("usage:", "options:", "positional arguments", "show this help", "run the daemon"):
+        assert english not in da
+    en = _help(["--lang", "en", "--help"], capsys)
+    assert en.startswith("usage: energimon [-h]")
+    assert "Building energy monitoring" in en and "positional arguments:" in en and "options:" in en
+    assert "show this help message and exit" in en and "run the daemon" in en and "one series to CSV" in en
+    assert "tilvalg" not in en and "kør dæmonen" not in en
+    # the language is known before the parser is built: --lang anywhere (also after --help, and as --lang=en),
+    # else $ENERGIMON_LANG
+    assert _help(["report", "savings", "--help", "--lang=en"], capsys).startswith("usage: energimon report savings")
+    monkeypatch.setenv("ENERGIMON_LANG", "en")
+    assert "the month, YYYY-MM" in _help(["report", "solar", "--help"], capsys)
+    assert "måneden, ÅÅÅÅ-MM" in _help(["--lang", "da", "report", "solar", "--help"], capsys)
+
+
+def test_a_wrong_lang_option_is_still_refused_by_name(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--lang", "fr", "status"])
+    assert exit_.value.code == 2
+    assert "argument --lang: invalid choice: 'fr'" in capsys.readouterr().err
+
+
 def test_help_texts_match_the_behaviour(capsys):
-    with pytest.raises(SystemExit):
-        main(["report", "--help"])
-    text = " ".join(capsys.readouterr().out.split())
+    text = " ".join(_help(["--lang", "en", "report", "--help"], capsys).split())
     assert "solar" in text and "savings" in text and "mail" in text
-    with pytest.raises(SystemExit):
-        main(["alerts", "run", "--help"])
-    text = " ".join(capsys.readouterr().out.split())
+    text = " ".join(_help(["--lang", "en", "alerts", "run", "--help"], capsys).split())
     assert "every 15 minutes" in text and "7, 22, 37 and 52" in text and "hourly" not in text
-    with pytest.raises(SystemExit):
-        main(["status", "--help"])
-    text = " ".join(capsys.readouterr().out.split())
+    text = " ".join(_help(["alerts", "run", "--help"], capsys).split())
+    assert "hvert kvarter" in text and "7, 22, 37 og 52" in text
+    text = " ".join(_help(["--lang", "en", "status", "--help"], capsys).split())
     assert text.count("Print") >= 1 and "spool" in text and "open alerts" in text and "scheduled jobs" in text
+    text = " ".join(_help(["status", "--help"], capsys).split())
+    assert "Skriver" in text and "spool" in text and "åbne alarmer" in text and "planlagte job" in text
 
 
 def test_the_alert_rules_run_when_the_help_and_readme_say(tmp_path):

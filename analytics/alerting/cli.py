@@ -14,53 +14,86 @@ if TYPE_CHECKING:
 
 
 def register(commands: Commands) -> None:
-    p = commands.add_parser("alerts", help="list, acknowledge, snooze and mute alerts",
-                            description="The alert state of the facility managers' mails (state file: "
-                                        "[alerts] state_path): list, acknowledge, snooze, mute and unmute alerts, "
-                                        "or run the rules once. Each prints what it did.")
+    p = commands.add_parser("alerts", help=t("vis, kvittér, udsæt og dæmp alarmer",
+                                             "list, acknowledge, snooze and mute alerts"),
+                            description=t(
+                                "Alarmtilstanden bag driftspersonalets mails (tilstandsfil: [alerts] state_path): "
+                                "vis, kvittér, udsæt, dæmp og ophæv dæmpning af alarmer, eller kør reglerne én "
+                                "gang. Hver skriver, hvad den gjorde.",
+                                "The alert state of the facility managers' mails (state file: "
+                                "[alerts] state_path): list, acknowledge, snooze, mute and unmute alerts, "
+                                "or run the rules once. Each prints what it did."))
     p.set_defaults(handler=cmd_alerts)
     alerts_sub = p.add_subparsers(dest="alerts_command", metavar="ALERTS_COMMAND", required=True)
-    a = alerts_sub.add_parser("list", help="active alerts and mutes",
-                              description="Print the active alerts (id, state, severity, site/device, rule, since "
-                                          "when, acknowledged or snoozed) and the mutes in force.")
+    a = alerts_sub.add_parser("list", help=t("aktive alarmer og dæmpninger", "active alerts and mutes"),
+                              description=t(
+                                  "Skriver de aktive alarmer (id, tilstand, alvor, bygning/apparat, regel, siden "
+                                  "hvornår, kvitteret eller udsat) og de dæmpninger, der gælder.",
+                                  "Print the active alerts (id, state, severity, site/device, rule, since "
+                                  "when, acknowledged or snoozed) and the mutes in force."))
     config_arg(a)
-    a.add_argument("--all", action="store_true", help="also resolved and dropped alerts")
-    a = alerts_sub.add_parser("ack", help="acknowledge: no more reminders (the resolved mail still comes)",
-                              description="Acknowledge an alert: no more reminders; a mail still comes when it is "
-                                          "resolved. Prints whether it was acknowledged.")
+    a.add_argument("--all", action="store_true", help=t("også løste og droppede alarmer",
+                                                        "also resolved and dropped alerts"))
+    a = alerts_sub.add_parser("ack", help=t("kvittér: ingen flere påmindelser (mailen om at den er løst kommer stadig)",
+                                            "acknowledge: no more reminders (the resolved mail still comes)"),
+                              description=t(
+                                  "Kvitterer for en alarm: ingen flere påmindelser; der kommer stadig en mail, når "
+                                  "den er løst. Skriver om den blev kvitteret.",
+                                  "Acknowledge an alert: no more reminders; a mail still comes when it is "
+                                  "resolved. Prints whether it was acknowledged."))
     config_arg(a)
-    a.add_argument("id", type=int, help="alert id (in the mail and in 'alerts list')")
-    a.add_argument("--by", help="who acknowledged (for the log)")
-    a = alerts_sub.add_parser("snooze", help="no mails about one alert for some hours",
-                              description="No reminders for an alert for --hours; a reminder follows if it persists. "
-                                          "Prints until when.")
+    a.add_argument("id", type=int, help=t("alarmens id (i mailen og i 'alerts list')",
+                                          "alert id (in the mail and in 'alerts list')"))
+    a.add_argument("--by", help=t("hvem der kvitterede (til loggen)", "who acknowledged (for the log)"))
+    a = alerts_sub.add_parser("snooze", help=t("ingen mails om én alarm i nogle timer",
+                                               "no mails about one alert for some hours"),
+                              description=t(
+                                  "Ingen påmindelser om en alarm i --hours timer; består den, kommer der en "
+                                  "påmindelse bagefter. Skriver til hvornår.",
+                                  "No reminders for an alert for --hours; a reminder follows if it persists. "
+                                  "Prints until when."))
     config_arg(a)
-    a.add_argument("id", type=int, help="alert id")
-    a.add_argument("--hours", type=float, default=24, help="hours (default 24)")
-    a = alerts_sub.add_parser("mute", help="maintenance: no alert mails for a site or device for some hours",
-                              description="Maintenance mute: no alert mails for a site (or one device) for --hours. "
-                                          "Problems still present afterwards are mailed then. Prints the mute's id "
-                                          "and until when.")
+    a.add_argument("id", type=int, help=t("alarmens id", "alert id"))
+    a.add_argument("--hours", type=float, default=24, help=t("timer (standard 24)", "hours (default 24)"))
+    a = alerts_sub.add_parser("mute", help=t("vedligehold: ingen alarmmails for en bygning eller et apparat i nogle "
+                                             "timer",
+                                             "maintenance: no alert mails for a site or device for some hours"),
+                              description=t(
+                                  "Dæmpning under vedligehold: ingen alarmmails for en bygning (eller ét apparat) i "
+                                  "--hours timer. Problemer der stadig er der bagefter, bliver mailet da. Skriver "
+                                  "dæmpningens id og til hvornår.",
+                                  "Maintenance mute: no alert mails for a site (or one device) for --hours. "
+                                  "Problems still present afterwards are mailed then. Prints the mute's id "
+                                  "and until when."))
     config_arg(a)
-    a.add_argument("site", help="site id")
-    a.add_argument("--device", help="only this device")
-    a.add_argument("--hours", type=float, default=8, help="hours (default 8)")
-    a.add_argument("--reason", help="e.g. 'service på ventilationsanlæg'")
-    a = alerts_sub.add_parser("unmute", help="end a mute",
-                              description="End a maintenance mute early. Prints whether it was removed.")
+    a.add_argument("site", help=t("bygningens id", "site id"))
+    a.add_argument("--device", help=t("kun dette apparat", "only this device"))
+    a.add_argument("--hours", type=float, default=8, help=t("timer (standard 8)", "hours (default 8)"))
+    a.add_argument("--reason", help=t("f.eks. 'service på ventilationsanlæg'", "e.g. 'service på ventilationsanlæg'"))
+    a = alerts_sub.add_parser("unmute", help=t("afslut en dæmpning", "end a mute"),
+                              description=t("Afslutter en dæmpning før tid. Skriver om den blev fjernet.",
+                                            "End a maintenance mute early. Prints whether it was removed."))
     config_arg(a)
-    a.add_argument("mute_id", type=int, help="mute id (from 'alerts list')")
-    a = alerts_sub.add_parser("run", help="evaluate the rules once now (the daemon does it every 15 minutes)",
-                              description="Evaluate every rule once on the last complete hour, advance the alert "
-                                          "lifecycle and queue mails, as the daemon does every 15 minutes (at "
-                                          "minutes 7, 22, 37 and 52, Danish time); --send also delivers them. "
-                                          "Prints the counts: findings, new, reminders, resolved, pending (and "
-                                          "mails sent with --send).")
+    a.add_argument("mute_id", type=int, help=t("dæmpningens id (fra 'alerts list')", "mute id (from 'alerts list')"))
+    a = alerts_sub.add_parser("run", help=t("kør reglerne én gang nu (dæmonen gør det hvert kvarter)",
+                                            "evaluate the rules once now (the daemon does it every 15 minutes)"),
+                              description=t(
+                                  "Kører hver regel én gang på den seneste hele time, fører alarmerne videre og "
+                                  "lægger mails i kø, som dæmonen gør hvert kvarter (i minut 7, 22, 37 og 52, dansk "
+                                  "tid); --send leverer dem også. Skriver antallene: fund, nye, påmindelser, løste, "
+                                  "ventende (og sendte mails med --send).",
+                                  "Evaluate every rule once on the last complete hour, advance the alert "
+                                  "lifecycle and queue mails, as the daemon does every 15 minutes (at "
+                                  "minutes 7, 22, 37 and 52, Danish time); --send also delivers them. "
+                                  "Prints the counts: findings, new, reminders, resolved, pending (and "
+                                  "mails sent with --send)."))
     config_arg(a)
-    a.add_argument("--send", action="store_true", help="deliver queued mails now")
+    a.add_argument("--send", action="store_true", help=t("lever ventende mails nu", "deliver queued mails now"))
     a.add_argument("--now", metavar="YYYY-MM-DDTHH:MM",
-                   help="evaluate as if it were this local time (default: now), e.g. an hour after the demo was "
-                        "stopped, to see the mails its silent meters cause")
+                   help=t("kør som om klokken var denne danske tid (standard: nu), f.eks. en time efter demoen blev "
+                          "stoppet, for at se de mails dens tavse målere giver",
+                          "evaluate as if it were this local time (default: now), e.g. an hour after the demo was "
+                          "stopped, to see the mails its silent meters cause"))
 
 
 def _now(args) -> dt.datetime:

@@ -24,47 +24,72 @@ from energimon.cliutil import (
     unknown,
 )
 
-LANG_HELP = "language of the report, its files and messages (default: --lang before the command, else esco.language)"
+
+def lang_help() -> str:
+    """``--lang`` of a report command (its default differs from the global option's)."""
+    return t("sprog for rapporten, dens filer og beskeder (standard: --lang før kommandoen, ellers esco.language)",
+             "language of the report, its files and messages (default: --lang before the command, else esco.language)")
 
 
 def report_commands(commands: Commands) -> Commands:
     """The subcommands of ``report`` (``savings``, ``solar``, ``mail`` …), created on first use."""
     return group(commands, "report", dest="report", metavar="REPORT",
-                 help="write monthly reports (ESCO savings, solar) as PDF, CSV and XLSX, or mail them",
-                 description="Write a monthly report as files, or mail it: 'savings' writes the ESCO savings "
-                             "report (PDF, CSV and an XLSX workbook), 'solar' the solar report (PDF and CSV), "
-                             "'mail' produces either and mails it. Each prints one line per building and the "
-                             "files it wrote.")
+                 help=t("skriv månedsrapporter (ESCO-besparelse, solceller) som PDF, CSV og XLSX, eller send dem",
+                        "write monthly reports (ESCO savings, solar) as PDF, CSV and XLSX, or mail them"),
+                 description=t(
+                     "Skriver en månedsrapport som filer eller sender den: 'savings' skriver ESCO-"
+                     "besparelsesrapporten (PDF, CSV og en XLSX-projektmappe), 'solar' solcellerapporten (PDF og "
+                     "CSV), 'mail' laver den ene af dem og sender den. Hver skriver én linje pr. bygning og de "
+                     "filer, den skrev.",
+                     "Write a monthly report as files, or mail it: 'savings' writes the ESCO savings "
+                     "report (PDF, CSV and an XLSX workbook), 'solar' the solar report (PDF and CSV), "
+                     "'mail' produces either and mails it. Each prints one line per building and the "
+                     "files it wrote."))
 
 
 def register(commands: Commands) -> None:
     """``report savings``."""
     rsub = report_commands(commands)
-    s = rsub.add_parser("savings", help="ESCO savings (IPMVP Option C, ASHRAE Guideline 14) for one month",
-                        description="Fit each building's baseline (its model: CalTRACK daily, hourly TOWT or "
-                                    "monthly billing) on the contract's baseline period and report avoided energy, "
-                                    "uncertainty, DKK (fixed price, prices per period or an hourly price file), CO2 "
-                                    "and the guarantee ledger for the month: one PDF, CSV and XLSX workbook for the "
-                                    "portfolio (a page and a sheet per building) and a CSV per building, in "
-                                    "esco.reports_dir or --out. Prints one line per building (the month's saving "
-                                    "and its ASHRAE G14 verdict) and the files written.")
+    s = rsub.add_parser("savings", help=t("ESCO-besparelse (IPMVP Option C, ASHRAE Guideline 14) for én måned",
+                                          "ESCO savings (IPMVP Option C, ASHRAE Guideline 14) for one month"),
+                        description=t(
+                            "Tilpasser hver bygnings baseline (dens model: CalTRACK daglig, TOWT pr. time eller "
+                            "månedlige afregninger) på kontraktens baselineperiode og rapporterer den undgåede "
+                            "energi, usikkerhed, kroner (fast pris, priser pr. periode eller en fil med timepriser), "
+                            "CO2 og garantiregnskabet for måneden: én PDF, CSV og XLSX-projektmappe for porteføljen "
+                            "(en side og et ark pr. bygning) og en CSV pr. bygning, i esco.reports_dir eller --out. "
+                            "Skriver én linje pr. bygning (månedens besparelse og ASHRAE G14-vurderingen) og de "
+                            "skrevne filer.",
+                            "Fit each building's baseline (its model: CalTRACK daily, hourly TOWT or "
+                            "monthly billing) on the contract's baseline period and report avoided energy, "
+                            "uncertainty, DKK (fixed price, prices per period or an hourly price file), CO2 "
+                            "and the guarantee ledger for the month: one PDF, CSV and XLSX workbook for the "
+                            "portfolio (a page and a sheet per building) and a CSV per building, in "
+                            "esco.reports_dir or --out. Prints one line per building (the month's saving "
+                            "and its ASHRAE G14 verdict) and the files written."))
     s.set_defaults(handler=cmd_report_savings)
     config_arg(s)
-    s.add_argument("--month", required=True, help="the month, YYYY-MM (local calendar)")
-    s.add_argument("--site", action="append", help="only this site (repeatable; default: every site in [esco.sites])")
-    s.add_argument("--out", type=Path, help="folder for the files (default: esco.reports_dir)")
-    s.add_argument("--lang", choices=("da", "en"), default=argparse.SUPPRESS, help=LANG_HELP)
-    s.add_argument("--sep", help="CSV separator (default ';' in Danish, ',' in English)")
+    s.add_argument("--month", required=True, help=t("måneden, ÅÅÅÅ-MM (dansk kalender)",
+                                                    "the month, YYYY-MM (local calendar)"))
+    s.add_argument("--site", action="append", help=t("kun denne bygning (kan gentages; standard: alle i [esco.sites])",
+                                                     "only this site (repeatable; default: every site in "
+                                                     "[esco.sites])"))
+    s.add_argument("--out", type=Path, help=t("mappe til filerne (standard: esco.reports_dir)",
+                                              "folder for the files (default: esco.reports_dir)"))
+    s.add_argument("--lang", choices=("da", "en"), default=argparse.SUPPRESS, help=lang_help())
+    s.add_argument("--sep", help=t("CSV-adskiller (standard ';' på dansk, ',' på engelsk)",
+                                   "CSV separator (default ';' in Danish, ',' in English)"))
     s.add_argument("--per-site-pdf", action="store_true",
-                   help="also write one PDF per building (the portfolio PDF has a page per building anyway)")
+                   help=t("skriv også én PDF pr. bygning (porteføljens PDF har alligevel en side pr. bygning)",
+                          "also write one PDF per building (the portfolio PDF has a page per building anyway)"))
     s.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help="processes evaluating buildings in parallel (default: number of CPUs)")
+                   help=t("processer der beregner bygninger samtidig (standard: antal CPU'er)",
+                          "processes evaluating buildings in parallel (default: number of CPUs)"))
     dc = s.add_mutually_exclusive_group()
     dc.add_argument("--decimal-comma", dest="decimal_comma", action="store_true", default=None,
-                    help="CSV numbers as 1234,5 (default in Danish)")
-    dc.add_argument("--decimal-point", dest="decimal_comma", action="store_false", help="CSV numbers as 1234.5")
-
-
+                    help=t("tal i CSV som 1234,5 (standard på dansk)", "CSV numbers as 1234,5 (default in Danish)"))
+    dc.add_argument("--decimal-point", dest="decimal_comma", action="store_false",
+                    help=t("tal i CSV som 1234.5", "CSV numbers as 1234.5"))
 def register_mail(commands: Commands) -> None:
     """``report mail`` (registered after every report, so ``energimon report --help`` lists it last)."""
     # report.mailing.KINDS, not imported: it brings in email.*, which --help and check-config do not need
@@ -72,20 +97,31 @@ def register_mail(commands: Commands) -> None:
     KINDS = ("savings", "solar")
 
     m = report_commands(commands).add_parser(
-        "mail", help="produce a monthly report and mail it (once per month and recipient list)",
-        description="Produce the savings or solar report for --month and mail it to its recipients ([smtp.reports] "
-                    "or esco.recipients, or --to) through the mail outbox, then try to deliver it now; the daemon "
-                    "retries if the server is down. A month already mailed to the same recipients is not mailed "
-                    "again. A month that is not over is refused unless --preliminary (then the mail says "
-                    "foreløbig). The daemon does this by itself for every month that is due. Prints what was "
-                    "queued and how many mails were sent.")
+        "mail", help=t("lav en månedsrapport og send den (én gang pr. måned og modtagerliste)",
+                       "produce a monthly report and mail it (once per month and recipient list)"),
+        description=t(
+            "Laver besparelses- eller solcellerapporten for --month og sender den til modtagerne ([smtp.reports] "
+            "eller esco.recipients, eller --to) gennem postkøen og prøver at levere den med det samme; dæmonen "
+            "prøver igen, hvis serveren er nede. En måned der allerede er sendt til de samme modtagere, sendes ikke "
+            "igen. En måned der ikke er slut, afvises uden --preliminary (så står der foreløbig i mailen). Dæmonen "
+            "gør det selv for hver måned, der er klar. Skriver hvad der blev lagt i kø, og hvor mange mails der "
+            "blev sendt.",
+            "Produce the savings or solar report for --month and mail it to its recipients ([smtp.reports] "
+            "or esco.recipients, or --to) through the mail outbox, then try to deliver it now; the daemon "
+            "retries if the server is down. A month already mailed to the same recipients is not mailed "
+            "again. A month that is not over is refused unless --preliminary (then the mail says "
+            "foreløbig). The daemon does this by itself for every month that is due. Prints what was "
+            "queued and how many mails were sent."))
     m.set_defaults(handler=cmd_report_mail)
     config_arg(m)
-    m.add_argument("kind", choices=KINDS, help="which report")
-    m.add_argument("--month", required=True, help="the month, YYYY-MM (local calendar)")
-    m.add_argument("--preliminary", action="store_true", help="allow a month that is not over (marked foreløbig)")
-    m.add_argument("--to", action="append", metavar="ADDRESS", help="recipient instead of the configured ones "
-                   "(repeatable)")
+    m.add_argument("kind", choices=KINDS, help=t("hvilken rapport", "which report"))
+    m.add_argument("--month", required=True, help=t("måneden, ÅÅÅÅ-MM (dansk kalender)",
+                                                    "the month, YYYY-MM (local calendar)"))
+    m.add_argument("--preliminary", action="store_true", help=t("tillad en måned der ikke er slut (mærket foreløbig)",
+                                                                "allow a month that is not over (marked foreløbig)"))
+    m.add_argument("--to", action="append", metavar="ADDRESS",
+                   help=t("modtager i stedet for de konfigurerede (kan gentages)",
+                          "recipient instead of the configured ones (repeatable)"))
 
 
 def console_lines(files, month, lang: str = "en") -> list[str]:

@@ -19,29 +19,44 @@ def register(commands: Commands) -> None:
 
     rsub = report_commands(commands)
     s = rsub.add_parser(
-        "solar", help="solar yield against consumption for one month (IEC 61724-1, egetforbrug)",
-        description="Per site with PV: production, import, export, consumption, self-consumption ratio "
-                    "(egetforbrugsandel), self-sufficiency (selvforsyningsgrad), final yield Y_f (kWh/kWp), PR "
-                    "(against measured irradiance, or against pvlib's clear-sky envelope) and availability, from the "
-                    "counters, per hour and summed. Writes solceller-YYYY-MM.pdf and .csv (a month row and a row "
-                    "per day for each site) to --out, default esco.reports_dir or 'rapporter' beside the config. "
-                    "Prints one line per site (production, kWh/kWp, self-consumption, self-sufficiency) and the "
-                    "files written.")
+        "solar", help=t("solcelleproduktion mod forbrug for én måned (IEC 61724-1, egetforbrug)",
+                        "solar yield against consumption for one month (IEC 61724-1, egetforbrug)"),
+        description=t(
+            "For hver bygning med solceller: produktion, køb, salg, forbrug, egetforbrugsandel, "
+            "selvforsyningsgrad, specifikt udbytte Y_f (kWh/kWp), PR (mod målt indstråling eller mod pvlibs "
+            "klarvejrskurve) og rådighed, fra tællerne, pr. time og summeret. Skriver solceller-YYYY-MM.pdf og .csv "
+            "(en række for måneden og en pr. dag for hver bygning) i --out, som standard esco.reports_dir eller "
+            "'rapporter' ved siden af konfigurationen. Skriver én linje pr. bygning (produktion, kWh/kWp, "
+            "egetforbrug, selvforsyning) og de skrevne filer.",
+            "Per site with PV: production, import, export, consumption, self-consumption ratio "
+            "(egetforbrugsandel), self-sufficiency (selvforsyningsgrad), final yield Y_f (kWh/kWp), PR "
+            "(against measured irradiance, or against pvlib's clear-sky envelope) and availability, from the "
+            "counters, per hour and summed. Writes solceller-YYYY-MM.pdf and .csv (a month row and a row "
+            "per day for each site) to --out, default esco.reports_dir or 'rapporter' beside the config. "
+            "Prints one line per site (production, kWh/kWp, self-consumption, self-sufficiency) and the "
+            "files written."))
     s.set_defaults(handler=cmd_report_solar)
     config_arg(s)
-    s.add_argument("--month", required=True, help="the month, YYYY-MM (local calendar)")
-    s.add_argument("--site", action="append", help="only this site (repeatable; default: every site with PV)")
-    s.add_argument("--out", type=Path, help="folder for the files")
+    s.add_argument("--month", required=True, help=t("måneden, ÅÅÅÅ-MM (dansk kalender)",
+                                                    "the month, YYYY-MM (local calendar)"))
+    s.add_argument("--site", action="append", help=t("kun denne bygning (kan gentages; standard: alle med solceller)",
+                                                     "only this site (repeatable; default: every site with PV)"))
+    s.add_argument("--out", type=Path, help=t("mappe til filerne", "folder for the files"))
     s.add_argument("--lang", choices=("da", "en"), default=argparse.SUPPRESS,
-                   help="language of the report, its files and messages (default: --lang before the command, "
-                        "else Danish)")
+                   help=t("sprog for rapporten, dens filer og beskeder (standard: --lang før kommandoen, ellers "
+                          "dansk)",
+                          "language of the report, its files and messages (default: --lang before the command, "
+                          "else Danish)"))
     s.add_argument("--daily-table", action="store_true",
-                   help="add a day-by-day table per site to the PDF (every day is always in the CSV)")
-    s.add_argument("--sep", help="CSV separator (default ';' in Danish, ',' in English)")
+                   help=t("tilføj en tabel dag for dag pr. bygning i PDF'en (alle dage står altid i CSV'en)",
+                          "add a day-by-day table per site to the PDF (every day is always in the CSV)"))
+    s.add_argument("--sep", help=t("CSV-adskiller (standard ';' på dansk, ',' på engelsk)",
+                                   "CSV separator (default ';' in Danish, ',' in English)"))
     dc = s.add_mutually_exclusive_group()
     dc.add_argument("--decimal-comma", dest="decimal_comma", action="store_true", default=None,
-                    help="CSV numbers as 1234,5 (default in Danish)")
-    dc.add_argument("--decimal-point", dest="decimal_comma", action="store_false", help="CSV numbers as 1234.5")
+                    help=t("tal i CSV som 1234,5 (standard på dansk)", "CSV numbers as 1234,5 (default in Danish)"))
+    dc.add_argument("--decimal-point", dest="decimal_comma", action="store_false",
+                    help=t("tal i CSV som 1234.5", "CSV numbers as 1234.5"))
 
 
 def _out_dir(args, settings, config: Config) -> Path:

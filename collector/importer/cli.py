@@ -9,78 +9,130 @@ from pathlib import Path
 
 from energimon.cliutil import EXIT_DATA, EXIT_FAIL, EXIT_USAGE, Commands, Config, config_arg, progress, t
 
-_STRICT = ("Prints one line per series imported (how many readings, and the energy for interval data). A file "
-           "with any bad line is not imported at all (nothing from it is stored); every bad line is listed "
-           "with its number and what to do. Re-importing a file writes the same readings again (idempotent).")
-_DECIMAL_HELP = ("',' or '.': the decimal mark of the file(s), when detection cannot tell (e.g. only values "
-                 "like 1.234): with ',' a '.' separates thousands, with '.' a ',' does. Default: detected per file "
-                 "from values that can only be read one way (0,25 / 21.32); ';' files use ',' and ',' files '.' "
-                 "when none tells")
+
+def _strict() -> str:
+    return t("Skriver én linje pr. importeret serie (hvor mange målinger, og energien for intervaldata). En fil med "
+             "bare én forkert linje importeres slet ikke (intet fra den gemmes); hver forkert linje vises med sit "
+             "nummer og hvad der skal gøres. Importeres en fil igen, skrives de samme målinger igen (kan gentages).",
+             "Prints one line per series imported (how many readings, and the energy for interval data). A file "
+             "with any bad line is not imported at all (nothing from it is stored); every bad line is listed "
+             "with its number and what to do. Re-importing a file writes the same readings again (idempotent).")
+
+
+def _decimal_help() -> str:
+    return t("',' eller '.': filernes decimaltegn, når det ikke kan afgøres (f.eks. kun værdier som 1.234): med ',' "
+             "adskiller '.' tusinder, med '.' gør ',' det. Standard: afgøres pr. fil ud fra værdier der kun kan læses "
+             "på én måde (0,25 / 21.32); ';'-filer bruger ',' og ','-filer '.', når ingen værdi afgør det",
+             "',' or '.': the decimal mark of the file(s), when detection cannot tell (e.g. only values "
+             "like 1.234): with ',' a '.' separates thousands, with '.' a ',' does. Default: detected per file "
+             "from values that can only be read one way (0,25 / 21.32); ';' files use ',' and ',' files '.' "
+             "when none tells")
 
 
 def _common(p) -> None:
     p.add_argument("--on-duplicate", choices=("error", "last", "sum"), default="error",
-                   help="two rows with the same time (of one series): 'error' refuses the file naming both lines "
-                        "(default), 'last' keeps the later line, 'sum' adds the two interval energies")
-    p.add_argument("--decimal-mark", choices=(",", "."), default=None, metavar="MARK", help=_DECIMAL_HELP)
+                   help=t("to rækker med samme tid (i én serie): 'error' afviser filen og nævner begge linjer "
+                          "(standard), 'last' beholder den sidste linje, 'sum' lægger de to intervalenergier sammen",
+                          "two rows with the same time (of one series): 'error' refuses the file naming both lines "
+                          "(default), 'last' keeps the later line, 'sum' adds the two interval energies"))
+    p.add_argument("--decimal-mark", choices=(",", "."), default=None, metavar="MARK", help=_decimal_help())
 
 
 def register(commands: Commands) -> None:
-    p = commands.add_parser("import", help="import historical data (Eloverblik/DataHub CSV, generic time,value CSV, "
-                                           "district heating CSV)",
-                       description="Import historical readings into the store. " + _STRICT)
+    p = commands.add_parser("import", help=t("importér historiske data (Eloverblik/DataHub-CSV, almindelig tid,værdi-"
+                                             "CSV, fjernvarme-CSV)",
+                                             "import historical data (Eloverblik/DataHub CSV, generic time,value CSV, "
+                                             "district heating CSV)"),
+                            description=t("Importerer historiske målinger i lageret. ",
+                                          "Import historical readings into the store. ") + _strict())
     isub = p.add_subparsers(dest="format", metavar="FORMAT", required=True)
-    e = isub.add_parser("eloverblik", help="Eloverblik/DataHub export (hourly or 15-minute, decimal comma)",
-                        description="Import Eloverblik/DataHub CSV exports. Each row's metering point (målepunkt) "
-                                    "must be mapped to a series in [[datahub.metering_points]]. Interval energies "
-                                    "become an energy counter continuing from what the store holds. The files of "
-                                    "one command are one import: a bad line in any stores nothing. " + _STRICT)
+    e = isub.add_parser("eloverblik", help=t("eksport fra Eloverblik/DataHub (pr. time eller kvarter, decimalkomma)",
+                                             "Eloverblik/DataHub export (hourly or 15-minute, decimal comma)"),
+                        description=t(
+                            "Importerer CSV-eksporter fra Eloverblik/DataHub. Hver rækkes målepunkt skal være knyttet "
+                            "til en serie i [[datahub.metering_points]]. Intervalenergierne bliver til en "
+                            "energitæller, der fortsætter fra det, lageret har. Filerne i én kommando er én import: "
+                            "en forkert linje i en af dem gør, at intet gemmes. ",
+                            "Import Eloverblik/DataHub CSV exports. Each row's metering point (målepunkt) "
+                            "must be mapped to a series in [[datahub.metering_points]]. Interval energies "
+                            "become an energy counter continuing from what the store holds. The files of "
+                            "one command are one import: a bad line in any stores nothing. ") + _strict())
     e.set_defaults(handler=cmd_import_eloverblik)
     config_arg(e)
-    e.add_argument("files", nargs="+", type=Path, help="CSV file(s); a row in two files is a duplicate")
+    e.add_argument("files", nargs="+", type=Path, help=t("CSV-fil(er); en række i to filer er en dublet",
+                                                         "CSV file(s); a row in two files is a duplicate"))
     _common(e)
-    g = isub.add_parser("csv", help="generic CSV with a header and two columns: time, value",
-                        description="Import a generic time,value CSV into one series. Times without an offset are "
-                                    "Danish local time (the hour repeated in October: first CEST, then CET, in "
-                                    "file order). For a counter channel the values are counter readings, which "
-                                    "must not go down, or with --interval-kwh energies per interval starting at "
-                                    "the time, which must not be negative. " + _STRICT)
+    g = isub.add_parser("csv", help=t("almindelig CSV med en overskrift og to kolonner: tid, værdi",
+                                      "generic CSV with a header and two columns: time, value"),
+                        description=t(
+                            "Importerer en almindelig tid,værdi-CSV i én serie. Tider uden UTC-forskel er dansk tid "
+                            "(timen der gentages i oktober: først sommertid, så vintertid, i filens rækkefølge). For "
+                            "en tællerkanal er værdierne tællerstande, som ikke må falde, eller med --interval-kwh "
+                            "energi pr. interval fra tidspunktet, som ikke må være negativ. ",
+                            "Import a generic time,value CSV into one series. Times without an offset are "
+                            "Danish local time (the hour repeated in October: first CEST, then CET, in "
+                            "file order). For a counter channel the values are counter readings, which "
+                            "must not go down, or with --interval-kwh energies per interval starting at "
+                            "the time, which must not be negative. ") + _strict())
     g.set_defaults(handler=cmd_import_csv)
     config_arg(g)
     g.add_argument("file", type=Path,
-                   help="the CSV file: a header line, then time and value per line (';' or ',' separated, decimal "
-                        "mark detected), UTF-8")
-    g.add_argument("--series", required=True, help="site/device/channel, e.g. soro-raadhus/vejr/outdoor_temp_c")
+                   help=t("CSV-filen: en overskriftslinje, derefter tid og værdi pr. linje (adskilt med ';' eller ',', "
+                          "decimaltegn genkendes), UTF-8",
+                          "the CSV file: a header line, then time and value per line (';' or ',' separated, decimal "
+                          "mark detected), UTF-8"))
+    g.add_argument("--series", required=True, help=t("bygning/apparat/kanal, f.eks. soro-raadhus/vejr/outdoor_temp_c",
+                                                     "site/device/channel, e.g. soro-raadhus/vejr/outdoor_temp_c"))
     g.add_argument("--role", required=True, choices=("grid", "pv", "submeter", "heat", "weather"),
-                   help="the device's role, stored with the series: grid (main meter), pv (inverter), submeter, "
-                        "heat (district heating meter) or weather (e.g. outdoor temperature)")
+                   help=t("apparatets rolle, gemt med serien: grid (hovedmåler), pv (inverter), submeter (bimåler), "
+                          "heat (fjernvarmemåler) eller weather (f.eks. udetemperatur)",
+                          "the device's role, stored with the series: grid (main meter), pv (inverter), submeter, "
+                          "heat (district heating meter) or weather (e.g. outdoor temperature)"))
     g.add_argument("--interval-kwh", action="store_true",
-                   help="values are kWh per interval (starting at the time), not counter readings")
+                   help=t("værdierne er kWh pr. interval (fra tidspunktet), ikke tællerstande",
+                          "values are kWh per interval (starting at the time), not counter readings"))
     g.add_argument("--allow-counter-reset", action="store_true",
-                   help="counter readings only: accept a reading lower than the one before it (the meter was reset "
-                        "or replaced). It is stored as it is; energy sums count nothing across the drop and mark "
-                        "that day (or hour, month) incomplete. Without it such a file is refused")
+                   help=t("kun tællerstande: acceptér en stand lavere end den før (måleren blev nulstillet eller "
+                          "skiftet). Den gemmes som den er; energisummer tæller intet hen over faldet og markerer "
+                          "det døgn (eller den time, måned) som ufuldstændigt. Uden den afvises sådan en fil",
+                          "counter readings only: accept a reading lower than the one before it (the meter was reset "
+                          "or replaced). It is stored as it is; energy sums count nothing across the drop and mark "
+                          "that day (or hour, month) incomplete. Without it such a file is refused"))
     _common(g)
-    h = isub.add_parser("heat", help="district heating export: hourly energy, volume, forward/return temperature",
-                        description="Import a district heating CSV export (one row per hour: time, heat energy with "
-                                    "its unit in the header - kWh, MWh or GJ -, volume in m³, forward (fremløb) and "
-                                    "return (returløb) temperatures; columns found by their header, others "
-                                    "ignored) into SITE/DEVICE/heat_energy_wh, volume_m3, supply_temp_c and "
-                                    "return_temp_c. Times without an offset are Danish local time. " + _STRICT)
+    h = isub.add_parser("heat", help=t("eksport fra fjernvarmen: energi, volumen, frem- og returtemperatur pr. time",
+                                       "district heating export: hourly energy, volume, forward/return temperature"),
+                        description=t(
+                            "Importerer en CSV-eksport fra fjernvarmeværket (én række pr. time: tid, varmeenergi med "
+                            "enheden i overskriften - kWh, MWh eller GJ -, volumen i m³, fremløbs- og "
+                            "returløbstemperatur; kolonner findes ud fra overskriften, andre ignoreres) i "
+                            "SITE/DEVICE/heat_energy_wh, volume_m3, supply_temp_c og return_temp_c. Tider uden "
+                            "UTC-forskel er dansk tid. ",
+                            "Import a district heating CSV export (one row per hour: time, heat energy with "
+                            "its unit in the header - kWh, MWh or GJ -, volume in m³, forward (fremløb) and "
+                            "return (returløb) temperatures; columns found by their header, others "
+                            "ignored) into SITE/DEVICE/heat_energy_wh, volume_m3, supply_temp_c and "
+                            "return_temp_c. Times without an offset are Danish local time. ") + _strict())
     h.set_defaults(handler=cmd_import_heat)
     config_arg(h)
-    h.add_argument("file", type=Path, help="the utility's CSV export (UTF-8), one row per hour")
-    h.add_argument("--site", required=True, help="the building's site id")
+    h.add_argument("file", type=Path, help=t("forsyningens CSV-eksport (UTF-8), én række pr. time",
+                                             "the utility's CSV export (UTF-8), one row per hour"))
+    h.add_argument("--site", required=True, help=t("bygningens id", "the building's site id"))
     h.add_argument("--device", required=True,
-                   help="a device id of its own for the utility's data, e.g. fjernvarme-forsyning (a live meter's "
-                        "counter and the utility's in one series would look like resets)")
+                   help=t("et eget apparat-id til forsyningens data, f.eks. fjernvarme-forsyning (en fast målers "
+                          "tæller og forsyningens i én serie ville ligne nulstillinger)",
+                          "a device id of its own for the utility's data, e.g. fjernvarme-forsyning (a live meter's "
+                          "counter and the utility's in one series would look like resets)"))
     h.add_argument("--values", required=True, choices=("consumption", "readings"),
-                   help="energy and volume are each hour's consumption (from the row's time), or the meter's "
-                        "readings (målerstande) at the row's time")
+                   help=t("energi og volumen er hver times forbrug (fra rækkens tid), eller målerstande på rækkens "
+                          "tid",
+                          "energy and volume are each hour's consumption (from the row's time), or the meter's "
+                          "readings (målerstande) at the row's time"))
     h.add_argument("--on-duplicate", choices=("error", "last"), default="error",
-                   help="two rows with the same time: 'error' refuses the file naming both lines (default), 'last' "
-                        "keeps the later line")
-    h.add_argument("--decimal-mark", choices=(",", "."), default=None, metavar="MARK", help=_DECIMAL_HELP)
+                   help=t("to rækker med samme tid: 'error' afviser filen og nævner begge linjer (standard), 'last' "
+                          "beholder den sidste linje",
+                          "two rows with the same time: 'error' refuses the file naming both lines (default), 'last' "
+                          "keeps the later line"))
+    h.add_argument("--decimal-mark", choices=(",", "."), default=None, metavar="MARK", help=_decimal_help())
 
 
 def _progress(name: str, done: int, total: int) -> None:

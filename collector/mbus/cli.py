@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from energimon.cliutil import EXIT_FAIL, EXIT_USAGE, Commands, Config, fail
+from energimon.cliutil import EXIT_FAIL, EXIT_USAGE, Commands, Config, fail, t
 
 PROG = "energimon mbus-probe"
 _OPTION = {"address": "--address", "secondary_address": "--secondary", "manufacturer": "--manufacturer",
@@ -14,23 +14,37 @@ _OPTION = {"address": "--address", "secondary_address": "--secondary", "manufact
 
 def register(commands: Commands) -> None:
     p = commands.add_parser(
-        "mbus-probe", help="read an M-Bus meter once through its M-Bus/TCP gateway and show its values (read-only)",
-        description="Commissioning aid: read the meter at a primary or secondary address behind an M-Bus/TCP "
-                    "gateway (transparent mode) once, as the daemon would, and print its identification, each "
-                    "channel with energimon's unit and the unit the meter counts in, the heat energy in kWh, MWh "
-                    "and GJ, and its info code in words. Sends read requests only (SND_NKE, REQ_UD2, the "
-                    "secondary-address select); nothing is written to the meter.")
+        "mbus-probe", help=t("aflæs en M-Bus-måler én gang gennem dens M-Bus/TCP-gateway og vis dens værdier (kun "
+                             "læsning)",
+                             "read an M-Bus meter once through its M-Bus/TCP gateway and show its values (read-only)"),
+        description=t(
+            "Hjælp ved idriftsættelse: aflæser måleren på en primær eller sekundær adresse bag en M-Bus/TCP-gateway "
+            "(transparent tilstand) én gang, som dæmonen ville, og skriver dens identifikation, hver kanal med "
+            "energimons enhed og den enhed måleren tæller i, varmeenergien i kWh, MWh og GJ og dens infokode i ord. "
+            "Sender kun læseforespørgsler (SND_NKE, REQ_UD2, valg af sekundær adresse); intet skrives til måleren.",
+            "Commissioning aid: read the meter at a primary or secondary address behind an M-Bus/TCP "
+            "gateway (transparent mode) once, as the daemon would, and print its identification, each "
+            "channel with energimon's unit and the unit the meter counts in, the heat energy in kWh, MWh "
+            "and GJ, and its info code in words. Sends read requests only (SND_NKE, REQ_UD2, the "
+            "secondary-address select); nothing is written to the meter."))
     p.set_defaults(handler=cmd_mbus_probe)
-    p.add_argument("target", metavar="HOST:PORT", help="the M-Bus/TCP gateway and its transparent-mode port")
+    p.add_argument("target", metavar="HOST:PORT", help=t("M-Bus/TCP-gatewayen og dens port til transparent tilstand",
+                                                         "the M-Bus/TCP gateway and its transparent-mode port"))
     how = p.add_mutually_exclusive_group(required=True)
-    how.add_argument("--address", type=int, help="primary address 0-250")
+    how.add_argument("--address", type=int, help=t("primær adresse 0-250", "primary address 0-250"))
     how.add_argument("--secondary", metavar="ID",
-                     help="secondary address: the 8-digit identification number (F = any digit)")
-    p.add_argument("--manufacturer", help="3-letter manufacturer code narrowing a secondary select (KAM)")
-    p.add_argument("--timeout", type=float, default=2.0, help="seconds per request (default 2)")
-    p.add_argument("--retries", type=int, default=1, help="repeats of an unanswered request (default 1)")
-    p.add_argument("--records", action="store_true", help="also list every data record the meter sent")
-    p.add_argument("--debug", action="store_true", help="also log every request and problem, to stdout")
+                     help=t("sekundær adresse: det 8-cifrede identifikationsnummer (F = et vilkårligt ciffer)",
+                            "secondary address: the 8-digit identification number (F = any digit)"))
+    p.add_argument("--manufacturer", help=t("producentkode på 3 bogstaver, der indsnævrer et sekundært valg (KAM)",
+                                            "3-letter manufacturer code narrowing a secondary select (KAM)"))
+    p.add_argument("--timeout", type=float, default=2.0, help=t("sekunder pr. forespørgsel (standard 2)",
+                                                                "seconds per request (default 2)"))
+    p.add_argument("--retries", type=int, default=1, help=t("gentagelser af en ubesvaret forespørgsel (standard 1)",
+                                                            "repeats of an unanswered request (default 1)"))
+    p.add_argument("--records", action="store_true", help=t("vis også hver datapost måleren sendte",
+                                                            "also list every data record the meter sent"))
+    p.add_argument("--debug", action="store_true", help=t("log også hver forespørgsel og hvert problem, på stdout",
+                                                          "also log every request and problem, to stdout"))
 
 
 def cmd_mbus_probe(args: argparse.Namespace, config: Config) -> int:

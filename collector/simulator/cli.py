@@ -9,17 +9,26 @@ from energimon.cliutil import Commands, Config, t
 
 
 def register(commands: Commands) -> None:
-    p = commands.add_parser("simulate", help="serve the simulated Sorø devices over Modbus TCP and M-Bus/TCP",
-                            description="Serve the simulated main meters and SunSpec PV inverters of Sorø Rådhus, "
-                                        "Stenlille hallen and Dianalund Bibliotek, and the town hall's district "
-                                        "heating meter (Kamstrup MULTICAL 603 on M-Bus behind an M-Bus/TCP "
-                                        "gateway, and as a Modbus module), until Ctrl-C (commissioning training, "
-                                        "trying probe and mbus-probe).")
+    p = commands.add_parser("simulate", help=t("kør de simulerede apparater i Sorø over Modbus TCP og M-Bus/TCP",
+                                               "serve the simulated Sorø devices over Modbus TCP and M-Bus/TCP"),
+                            description=t(
+                                "Kører de simulerede hovedmålere og SunSpec-solcelleinvertere for Sorø Rådhus, "
+                                "Stenlille hallen og Dianalund Bibliotek og rådhusets fjernvarmemåler (Kamstrup "
+                                "MULTICAL 603 på M-Bus bag en M-Bus/TCP-gateway og som Modbus-modul) indtil Ctrl-C "
+                                "(til oplæring i idriftsættelse og til at prøve probe og mbus-probe).",
+                                "Serve the simulated main meters and SunSpec PV inverters of Sorø Rådhus, "
+                                "Stenlille hallen and Dianalund Bibliotek, and the town hall's district "
+                                "heating meter (Kamstrup MULTICAL 603 on M-Bus behind an M-Bus/TCP "
+                                "gateway, and as a Modbus module), until Ctrl-C (commissioning training, "
+                                "trying probe and mbus-probe)."))
     p.set_defaults(handler=cmd_simulate)
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--host", default="127.0.0.1", help=t("adresse der lyttes på (standard 127.0.0.1)",
+                                                         "address to bind (default 127.0.0.1)"))
     p.add_argument("--port", type=int, default=5020,
-                   help="first port; meters, inverters, the Modbus heat meter and the M-Bus gateway on "
-                        "consecutive ports (default 5020)")
+                   help=t("første port; målere, invertere, Modbus-varmemåleren og M-Bus-gatewayen på porte i træk "
+                          "(standard 5020)",
+                          "first port; meters, inverters, the Modbus heat meter and the M-Bus gateway on "
+                          "consecutive ports (default 5020)"))
 
 
 def cmd_simulate(args: argparse.Namespace, config: Config) -> int:

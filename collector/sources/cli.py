@@ -10,41 +10,67 @@ from energimon.cliutil import EXIT_USAGE, Commands, Config, config_arg, number, 
 
 
 def register(commands: Commands) -> None:
-    p = commands.add_parser("sources", help="live data sources: Eloverblik (DataHub), Energi Data Service, DMI",
-                       description="The live data sources the daemon fetches by itself: status, a fetch or a "
-                                   "backfill by hand, and what an Eloverblik token gives access to.")
+    p = commands.add_parser("sources", help=t("live-datakilder: Eloverblik (DataHub), Energi Data Service, DMI",
+                                              "live data sources: Eloverblik (DataHub), Energi Data Service, DMI"),
+                            description=t(
+                                "De live-datakilder dæmonen selv henter fra: status, hentning eller genhentning "
+                                "i hånden, og hvad et Eloverblik-token giver adgang til.",
+                                "The live data sources the daemon fetches by itself: status, a fetch or a "
+                                "backfill by hand, and what an Eloverblik token gives access to."))
     ssub = p.add_subparsers(dest="sources_command", metavar="SOURCES_COMMAND", required=True)
-    s = ssub.add_parser("status", help="per series: latest value, lag, revisions, estimated values, failures",
-                        description="Print what each source has fetched, from its state file (read-only): per "
-                                    "series the values held, their first and last time, how far behind it is, "
-                                    "revisions, estimated values and the last failure.")
+    s = ssub.add_parser("status", help=t("pr. serie: seneste værdi, forsinkelse, rettelser, estimerede værdier, fejl",
+                                         "per series: latest value, lag, revisions, estimated values, failures"),
+                        description=t(
+                            "Skriver hvad hver kilde har hentet, fra dens tilstandsfil (kun læsning): pr. serie "
+                            "antal værdier, første og sidste tid, hvor langt bagud den er, rettelser, estimerede "
+                            "værdier og den seneste fejl.",
+                            "Print what each source has fetched, from its state file (read-only): per "
+                            "series the values held, their first and last time, how far behind it is, "
+                            "revisions, estimated values and the last failure."))
     s.set_defaults(handler=cmd_status)
     config_arg(s)
     for name, helptext, desc in (
-        ("fetch", "fetch what is new now (what the daemon does on schedule)",
-         "Fetch from the watermark of each series (the first time: the configured backfill) into the spool, "
-         "then write the spool to the store. Prints progress per source, a summary line per source and the "
-         "readings written to the store."),
-        ("backfill", "fetch again from a date (default: backfill_days ago)",
-         "Fetch every series again from --since (default: [sources] backfill_days ago). Values already "
-         "fetched and unchanged write nothing; changed ones are revisions. Prints progress per source, a summary "
-         "line per source and the readings written to the store."),
+        ("fetch", t("hent det nye nu (det dæmonen gør efter planen)",
+                    "fetch what is new now (what the daemon does on schedule)"),
+         t("Henter fra hver series vandmærke (første gang: den konfigurerede genhentning) til spoolen og skriver "
+           "derefter spoolen til lageret. Skriver fremdrift pr. kilde, en opsummering pr. kilde og de målinger, "
+           "der blev skrevet til lageret.",
+           "Fetch from the watermark of each series (the first time: the configured backfill) into the spool, "
+           "then write the spool to the store. Prints progress per source, a summary line per source and the "
+           "readings written to the store.")),
+        ("backfill", t("hent igen fra en dato (standard: for backfill_days dage siden)",
+                       "fetch again from a date (default: backfill_days ago)"),
+         t("Henter alle serier igen fra --since (standard: for [sources] backfill_days dage siden). Værdier der "
+           "allerede er hentet og ikke er ændret, skriver intet; ændrede er rettelser. Skriver fremdrift pr. kilde, "
+           "en opsummering pr. kilde og de målinger, der blev skrevet til lageret.",
+           "Fetch every series again from --since (default: [sources] backfill_days ago). Values already "
+           "fetched and unchanged write nothing; changed ones are revisions. Prints progress per source, a summary "
+           "line per source and the readings written to the store.")),
     ):
         f = ssub.add_parser(name, help=helptext, description=desc)
         f.set_defaults(handler=cmd_fetch, backfill=name == "backfill")
         config_arg(f)
         f.add_argument("--source", action="append", choices=("eloverblik", "energidataservice", "dmi"),
-                       help="only this source (repeatable; default: every configured one)")
+                       help=t("kun denne kilde (kan gentages; standard: alle konfigurerede)",
+                              "only this source (repeatable; default: every configured one)"))
         if name == "backfill":
-            f.add_argument("--since", help="first day to fetch (YYYY-MM-DD, Danish date)")
-    e = ssub.add_parser("eloverblik", help="Eloverblik: what the refresh token gives access to",
-                        description="The Eloverblik third-party API: 'list' prints what the refresh token gives "
-                                    "access to.")
+            f.add_argument("--since", help=t("første dag der hentes (ÅÅÅÅ-MM-DD, dansk dato)",
+                                             "first day to fetch (YYYY-MM-DD, Danish date)"))
+    e = ssub.add_parser("eloverblik", help=t("Eloverblik: hvad refresh-tokenet giver adgang til",
+                                             "Eloverblik: what the refresh token gives access to"),
+                        description=t("Eloverbliks tredjeparts-API: 'list' skriver hvad refresh-tokenet giver "
+                                      "adgang til.",
+                                      "The Eloverblik third-party API: 'list' prints what the refresh token gives "
+                                      "access to."))
     esub = e.add_subparsers(dest="eloverblik_command", metavar="COMMAND", required=True)
-    e_list = esub.add_parser("list", help="authorisations and metering points the token sees, as config",
-                             description="Print the authorisations (fuldmagter) and their metering points as "
-                                         "[[sources.eloverblik.metering_points]] tables, ready to paste "
-                                         "(fill in each site).")
+    e_list = esub.add_parser("list", help=t("fuldmagter og målepunkter tokenet ser, som konfiguration",
+                                            "authorisations and metering points the token sees, as config"),
+                             description=t(
+                                 "Skriver fuldmagterne og deres målepunkter som [[sources.eloverblik.metering_points]]-"
+                                 "tabeller, klar til at indsætte (udfyld bygningen for hver).",
+                                 "Print the authorisations (fuldmagter) and their metering points as "
+                                 "[[sources.eloverblik.metering_points]] tables, ready to paste "
+                                 "(fill in each site)."))
     e_list.set_defaults(handler=cmd_eloverblik_list)
     config_arg(e_list)
 

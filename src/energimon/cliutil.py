@@ -64,7 +64,8 @@ def config_arg(p: argparse.ArgumentParser) -> None:
     """The ``-c/--config FILE`` option, on every command that reads the configuration."""
     p.add_argument(
         "-c", "--config", metavar="FILE",
-        help="configuration file (default: $ENERGIMON_CONFIG or /etc/energimon/energimon.toml)",
+        help=t("konfigurationsfil (standard: $ENERGIMON_CONFIG eller /etc/energimon/energimon.toml)",
+               "configuration file (default: $ENERGIMON_CONFIG or /etc/energimon/energimon.toml)"),
     )
 
 

@@ -35,8 +35,56 @@ if TYPE_CHECKING:
 
 __all__ = ["build_parser", "main", "subcommands"]
 
-LANG_HELP = (f"language of messages, summaries and files: da (Danish, the default) or en; also ${LANG_ENV}. A "
+
+
+def _lang_help() -> str:
+    return t(f"sprog for beskeder, resuméer og filer: da (dansk, standard) eller en (engelsk); også ${LANG_ENV}. En "
+             "rapports eget standardsprog er det konfigurerede (esco.language)",
+             f"language of messages, summaries and files: da (Danish, the default) or en; also ${LANG_ENV}. A "
              "report's own default is its configured language (esco.language)")
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's ``usage:`` prefix in the run's language (argparse takes its own words from gettext, which has
+    no Danish catalogue on our hosts)."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, t("brug: ", "usage: ") if prefix is None else prefix)
+
+
+class _Parser(argparse.ArgumentParser):
+    """A parser whose help speaks the run's language also in argparse's own words (section titles, ``-h``);
+    subcommands' parsers are of the same class (argparse's ``add_subparsers`` uses the parent's class)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = t("argumenter", "positional arguments")
+        self._optionals.title = t("tilvalg", "options")
+        for action in self._actions:
+            if isinstance(action, argparse._HelpAction):
+                action.help = t("vis denne hjælp og afslut", "show this help message and exit")
+
+
+def _pre_lang(argv: list[str]) -> str:
+    """The run's language, known before the parser is built (its help texts are in that language): ``--lang X``
+    or ``--lang=X`` anywhere, else ``$ENERGIMON_LANG``, else Danish.  A wrong value is left to the parser
+    (``--lang``) or to :func:`main` (the variable), which name it."""
+    for i, word in enumerate(argv):
+        if word == "--":
+            break
+        if word == "--lang" and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif word.startswith("--lang="):
+            value = word.partition("=")[2]
+        else:
+            continue
+        if value in LANGS:
+            return value
+    try:
+        return lang_from_env() or "da"
+    except ValueError:
+        return "da"
 
 
 def _registrations():
@@ -60,14 +108,18 @@ def _registrations():
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """The whole command line, its help in the language set now (:func:`main` sets it first)."""
+    parser = _Parser(
         prog="energimon",
-        description="Building energy monitoring: reads meters and inverters, keeps every reading.",
+        description=t("Energiovervågning af bygninger: læser målere og invertere og gemmer hver måling.",
+                      "Building energy monitoring: reads meters and inverters, keeps every reading."),
     )
-    parser.add_argument("--version", action="version", version=f"energimon {__version__}")
+    parser.add_argument("--version", action="version", version=f"energimon {__version__}",
+                        help=t("vis programmets version og afslut", "show program's version number and exit"))
     parser.add_argument("--traceback", action="store_true",
-                        help="on an unexpected error show Python's traceback (for a bug report) instead of one line")
-    parser.add_argument("--lang", choices=LANGS, default=None, help=LANG_HELP)
+                        help=t("vis Pythons traceback ved en uventet fejl (til en fejlrapport) i stedet for én linje",
+                               "on an unexpected error show Python's traceback (for a bug report) instead of one line"))
+    parser.add_argument("--lang", choices=LANGS, default=None, help=_lang_help())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for register in _registrations():
         register(commands)
@@ -75,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         # `energimon status --lang en` as well as `energimon --lang en status`; SUPPRESS so that a subcommand
         # without the option does not overwrite the global one with its default
         if not any("--lang" in a.option_strings for a in sub._actions):
-            sub.add_argument("--lang", choices=LANGS, default=argparse.SUPPRESS, help=LANG_HELP)
+            sub.add_argument("--lang", choices=LANGS, default=argparse.SUPPRESS, help=_lang_help())
     return parser
 
 
@@ -152,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run a command.  Whatever goes wrong ends in one line on stderr and an exit code, never a traceback
     (unless ``--traceback`` asks for one): 1 the command failed (store, files), 2 configuration (or the daemon
     could not start), 64 a wrong argument, 70 a bug."""
+    if argv is None:
+        argv = sys.argv[1:]
+    set_lang(_pre_lang(argv))
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

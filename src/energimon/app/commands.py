@@ -15,55 +15,91 @@ from energimon.cliutil import EXIT_CONFIG, EXIT_USAGE, Commands, Config, config_
 
 
 def register(commands: Commands) -> None:
-    p = commands.add_parser("run", help="run the daemon (collectors, spool, store, scheduler)",
-                            description="Run the daemon until SIGTERM/SIGINT: collectors, spool, store and the "
-                                        "scheduled jobs (alerts, reports, sources). Prints its log, one event per "
-                                        "line, to stdout.")
+    p = commands.add_parser("run", help=t("kør dæmonen (opsamlere, spool, lager, planlagte job)",
+                                          "run the daemon (collectors, spool, store, scheduler)"),
+                            description=t(
+                                "Kører dæmonen indtil SIGTERM/SIGINT: opsamlere, spool, lager og de planlagte job "
+                                "(alarmer, rapporter, kilder). Skriver sin log, én hændelse pr. linje, på stdout.",
+                                "Run the daemon until SIGTERM/SIGINT: collectors, spool, store and the "
+                                "scheduled jobs (alerts, reports, sources). Prints its log, one event per "
+                                "line, to stdout."))
     p.set_defaults(handler=cmd_run)
     config_arg(p)
 
-    p = commands.add_parser("demo", help="run the whole pipeline on simulated Sorø buildings",
-                            description="Start simulated meters for Sorø Rådhus, Stenlille hallen and Dianalund "
-                                        "Bibliotek and run the daemon with the embedded store. Prints where the "
-                                        "config, store and web app are, then a table of the latest readings: "
-                                        "redrawn in place on a terminal, otherwise printed again when it changed.")
+    p = commands.add_parser("demo", help=t("kør hele kæden på simulerede bygninger i Sorø",
+                                           "run the whole pipeline on simulated Sorø buildings"),
+                            description=t(
+                                "Starter simulerede målere for Sorø Rådhus, Stenlille hallen og Dianalund "
+                                "Bibliotek og kører dæmonen med det indbyggede lager. Skriver hvor konfigurationen, "
+                                "lageret og webappen er, og derefter en tabel med de seneste målinger: tegnet om på "
+                                "stedet i en terminal, ellers skrevet igen, når den ændrer sig.",
+                                "Start simulated meters for Sorø Rådhus, Stenlille hallen and Dianalund "
+                                "Bibliotek and run the daemon with the embedded store. Prints where the "
+                                "config, store and web app are, then a table of the latest readings: "
+                                "redrawn in place on a terminal, otherwise printed again when it changed."))
     p.set_defaults(handler=cmd_demo)
     p.add_argument("--dir", default="energimon-demo", type=Path,
-                   help="folder for the demo's config, spool and store (default: ./energimon-demo)")
+                   help=t("mappe til demoens konfiguration, spool og lager (standard: ./energimon-demo)",
+                          "folder for the demo's config, spool and store (default: ./energimon-demo)"))
     p.add_argument("--seconds", type=float, default=None,
-                   help="stop after this many seconds (default: run until Ctrl-C)")
-    p.add_argument("--interval", type=float, default=5.0, help="poll interval in seconds (default: 5)")
+                   help=t("stop efter så mange sekunder (standard: kør indtil Ctrl-C)",
+                          "stop after this many seconds (default: run until Ctrl-C)"))
+    p.add_argument("--interval", type=float, default=5.0, help=t("aflæsningsinterval i sekunder (standard: 5)",
+                                                                 "poll interval in seconds (default: 5)"))
     p.add_argument("--history-days", type=int, default=0, metavar="N",
-                   help="first write N days of simulated history (grid and PV counters), so reports such as "
-                        "'energimon report solar --month' have data (default: 0)")
+                   help=t("skriv først N dages simuleret historik (net- og solcelletællere), så rapporter som "
+                          "'energimon report solar --month' har data (standard: 0)",
+                          "first write N days of simulated history (grid and PV counters), so reports such as "
+                          "'energimon report solar --month' have data (default: 0)"))
     p.add_argument("--esco", action="store_true",
-                   help="only write the ESCO demo into --dir and exit (nothing runs live): Eloverblik/DataHub "
-                        "hourly exports for the three sites (a baseline year and 6 months with a known saving, "
-                        "up to the end of last month), an outdoor-temperature CSV and the [esco]/[datahub] "
-                        "config; prints the import and 'report savings' commands to run next")
+                   help=t("skriv kun ESCO-demoen i --dir og afslut (intet kører live): timeeksporter fra "
+                          "Eloverblik/DataHub for de tre bygninger (et baselineår og 6 måneder med en kendt "
+                          "besparelse, til og med sidste måned), en CSV med udetemperatur og [esco]/[datahub]-"
+                          "konfigurationen; skriver import- og 'report savings'-kommandoerne, der skal køres bagefter",
+                          "only write the ESCO demo into --dir and exit (nothing runs live): Eloverblik/DataHub "
+                          "hourly exports for the three sites (a baseline year and 6 months with a known saving, "
+                          "up to the end of last month), an outdoor-temperature CSV and the [esco]/[datahub] "
+                          "config; prints the import and 'report savings' commands to run next"))
 
-    p = commands.add_parser("check-config", help="validate a configuration file",
-                            description="Validate the configuration (offline: nothing is contacted); print every "
-                                        "problem at once with its line (or environment variable), key path and "
-                                        "what was expected. Exit 0 when valid, 2 when not.")
+    p = commands.add_parser("check-config", help=t("kontrollér en konfigurationsfil", "validate a configuration file"),
+                            description=t(
+                                "Kontrollerer konfigurationen (offline: intet kontaktes); skriver alle problemer på "
+                                "én gang med linje (eller miljøvariabel), nøglesti og hvad der var ventet. "
+                                "Afslutter med 0 når den er gyldig, 2 når ikke.",
+                                "Validate the configuration (offline: nothing is contacted); print every "
+                                "problem at once with its line (or environment variable), key path and "
+                                "what was expected. Exit 0 when valid, 2 when not."))
     p.set_defaults(handler=cmd_check_config)
-    p.add_argument("file", nargs="?", help="configuration file (same default as --config)")
+    p.add_argument("file", nargs="?", help=t("konfigurationsfil (samme standard som --config)",
+                                             "configuration file (same default as --config)"))
     config_arg(p)
 
-    p = commands.add_parser("latest", help="last value of every series",
-                            description="Print a table of the last reading of every series in the store (site, "
-                                        "device, channel, value, unit, local time, age), and today's solar line "
-                                        "(production, self-consumption, self-sufficiency) for sites with PV.")
+    p = commands.add_parser("latest", help=t("seneste værdi for hver serie", "last value of every series"),
+                            description=t(
+                                "Skriver en tabel med den seneste måling for hver serie i lageret (bygning, "
+                                "apparat, kanal, værdi, enhed, dansk tid, alder) og dagens solcellelinje "
+                                "(produktion, egetforbrug, selvforsyning) for bygninger med solceller.",
+                                "Print a table of the last reading of every series in the store (site, "
+                                "device, channel, value, unit, local time, age), and today's solar line "
+                                "(production, self-consumption, self-sufficiency) for sites with PV."))
     p.set_defaults(handler=cmd_latest)
     config_arg(p)
-    p.add_argument("--site", help="only this site")
+    p.add_argument("--site", help=t("kun denne bygning", "only this site"))
 
-    p = commands.add_parser("status", help="store, spool, devices online, last reading per site, open alerts",
-                            description="Print each part's state, one block each: the store (reachable, "
-                                        "authenticated, server version, write mode), the spool backlog and dead "
-                                        "letters, devices online, the last reading per site, device identities, "
-                                        "MQTT, open alerts, the mail outbox, live sources and the scheduled jobs "
-                                        "(last and next run). Exit 0 when the store is usable, 1 when not.")
+    p = commands.add_parser("status", help=t("lager, spool, apparater online, seneste måling pr. bygning, åbne "
+                                             "alarmer",
+                                             "store, spool, devices online, last reading per site, open alerts"),
+                            description=t(
+                                "Skriver hver dels tilstand, en blok hver: lageret (kan nås, logget ind, "
+                                "serverversion, skrivemåde), spoolens kø og afviste input, apparater online, "
+                                "seneste måling pr. bygning, apparaternes identitet, MQTT, åbne alarmer, postkøen, "
+                                "live-kilder og de planlagte job (sidste og næste kørsel). Afslutter med 0 når "
+                                "lageret kan bruges, 1 når ikke.",
+                                "Print each part's state, one block each: the store (reachable, "
+                                "authenticated, server version, write mode), the spool backlog and dead "
+                                "letters, devices online, the last reading per site, device identities, "
+                                "MQTT, open alerts, the mail outbox, live sources and the scheduled jobs "
+                                "(last and next run). Exit 0 when the store is usable, 1 when not."))
     p.set_defaults(handler=cmd_status)
     config_arg(p)
 

@@ -16,13 +16,19 @@ from energimon.cliutil import EXIT_FAIL, Commands, Config, config_arg, t
 
 def register(commands: Commands) -> None:
     p = commands.add_parser(
-        "test-mail", help="send one test mail through the configured mail transport",
-        description="Send a test mail (Danish letters in subject and body) with the [smtp] settings (SMTP, XOAUTH2 "
-                    "or Microsoft Graph) to --to or smtp.fallback_recipients, showing each step (token, connect, "
-                    "auth, send) and which one failed. Exit 0 when the server accepted it.")
+        "test-mail", help=t("send én testmail gennem den konfigurerede mailforbindelse",
+                            "send one test mail through the configured mail transport"),
+        description=t(
+            "Sender en testmail (med æ, ø og å i emne og tekst) med [smtp]-indstillingerne (SMTP, XOAUTH2 eller "
+            "Microsoft Graph) til --to eller smtp.fallback_recipients og viser hvert trin (token, forbind, login, "
+            "send) og hvilket der fejlede. Afslutter med 0, når serveren tog imod den.",
+            "Send a test mail (Danish letters in subject and body) with the [smtp] settings (SMTP, XOAUTH2 "
+            "or Microsoft Graph) to --to or smtp.fallback_recipients, showing each step (token, connect, "
+            "auth, send) and which one failed. Exit 0 when the server accepted it."))
     p.set_defaults(handler=cmd_test_mail)
     config_arg(p)
-    p.add_argument("--to", action="append", metavar="ADDRESS", help="recipient (repeatable)")
+    p.add_argument("--to", action="append", metavar="ADDRESS", help=t("modtager (kan gentages)",
+                                                                      "recipient (repeatable)"))
 
 
 def _step(step: str) -> str:

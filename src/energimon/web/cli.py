@@ -11,38 +11,56 @@ from energimon.cliutil import EXIT_FAIL, Commands, Config, config_arg, t
 
 def register(commands: Commands) -> None:
     """``energimon web`` (the server alone) and ``energimon users …`` (local accounts)."""
-    p = commands.add_parser("web", help="serve the web application (pages, mail links, public CO2 barometer)",
-                       description="Serve the web application on [web] listen (default 127.0.0.1:8080) until "
-                                   "Ctrl-C. Inside 'energimon run' the same server runs when [web] enabled = true.")
+    p = commands.add_parser("web", help=t("kør webapplikationen (sider, links i mails, offentligt CO2-barometer)",
+                                          "serve the web application (pages, mail links, public CO2 barometer)"),
+                            description=t(
+                                "Kører webapplikationen på [web] listen (standard 127.0.0.1:8080) indtil Ctrl-C. "
+                                "Inde i 'energimon run' kører den samme server, når [web] enabled = true.",
+                                "Serve the web application on [web] listen (default 127.0.0.1:8080) until "
+                                "Ctrl-C. Inside 'energimon run' the same server runs when [web] enabled = true."))
     p.set_defaults(handler=cmd_web)
     config_arg(p)
-    p.add_argument("--port", type=int, help="override the port of [web] listen")
+    p.add_argument("--port", type=int, help=t("brug denne port i stedet for den i [web] listen",
+                                              "override the port of [web] listen"))
 
-    p = commands.add_parser("users", help="local web users: add, passwd, disable, enable, list",
-                       description="Local users of the web application (Argon2id password hashes in "
-                                   "[web] data_dir/users.db).")
+    p = commands.add_parser("users", help=t("lokale webbrugere: add, passwd, disable, enable, list",
+                                            "local web users: add, passwd, disable, enable, list"),
+                            description=t("Webapplikationens lokale brugere (Argon2id-adgangskodehashes i "
+                                          "[web] data_dir/users.db).",
+                                          "Local users of the web application (Argon2id password hashes in "
+                                          "[web] data_dir/users.db)."))
     p.set_defaults(handler=cmd_users)
     us = p.add_subparsers(dest="users_command", metavar="USERS_COMMAND", required=True)
-    a = us.add_parser("add", help="add a user (asks for the password)", description="Add a user. The password is "
-                      "asked for twice, or read from $ENERGIMON_PASSWORD (for scripts).")
+    a = us.add_parser("add", help=t("opret en bruger (spørger om adgangskoden)", "add a user (asks for the password)"),
+                      description=t("Opretter en bruger. Der spørges om adgangskoden to gange, eller den læses fra "
+                                    "$ENERGIMON_PASSWORD (til scripts).",
+                                    "Add a user. The password is asked for twice, or read from $ENERGIMON_PASSWORD "
+                                    "(for scripts)."))
     config_arg(a)
-    a.add_argument("username", help="e.g. an e-mail address")
+    a.add_argument("username", help=t("f.eks. en e-mailadresse", "e.g. an e-mail address"))
     a.add_argument("--role", required=True, choices=("energi", "driftsansvarlig"),
-                   help="energi (the energy team: every site) or driftsansvarlig (a facility manager: the --site "
-                        "sites)")
+                   help=t("energi (energiteamet: alle bygninger) eller driftsansvarlig (bygningerne fra --site)",
+                          "energi (the energy team: every site) or driftsansvarlig (a facility manager: the --site "
+                          "sites)"))
     a.add_argument("--site", action="append", default=[], metavar="SITE",
-                   help="a building a driftsansvarlig sees (repeatable)")
-    a.add_argument("--name", default="", help="the name shown in the pages and the audit log")
-    a = us.add_parser("passwd", help="set a new password",
-                      description="Set a user's password (asks for it); prints that it was changed.")
+                   help=t("en bygning som en driftsansvarlig ser (kan gentages)",
+                          "a building a driftsansvarlig sees (repeatable)"))
+    a.add_argument("--name", default="", help=t("navnet der vises på siderne og i revisionsloggen",
+                                                "the name shown in the pages and the audit log"))
+    a = us.add_parser("passwd", help=t("sæt en ny adgangskode", "set a new password"),
+                      description=t("Sætter en brugers adgangskode (spørger om den); skriver at den blev ændret.",
+                                    "Set a user's password (asks for it); prints that it was changed."))
     config_arg(a)
-    a.add_argument("username", help="the user's name, as in 'users list'")
-    for cmd, text in (("disable", "a disabled user cannot log in (and is logged out)"),
-                      ("enable", "enable a disabled user again")):
-        a = us.add_parser(cmd, help=text, description=text[0].upper() + text[1:] + "; prints that it was done.")
+    a.add_argument("username", help=t("brugerens navn, som i 'users list'", "the user's name, as in 'users list'"))
+    for cmd, text in (("disable", t("en deaktiveret bruger kan ikke logge ind (og logges ud)",
+                                    "a disabled user cannot log in (and is logged out)")),
+                      ("enable", t("genaktivér en deaktiveret bruger", "enable a disabled user again"))):
+        a = us.add_parser(cmd, help=text, description=text[0].upper() + text[1:]
+                          + t("; skriver at det blev gjort.", "; prints that it was done."))
         config_arg(a)
-        a.add_argument("username", help="the user's name, as in 'users list'")
-    a = us.add_parser("list", help="list the users", description="List the users.")
+        a.add_argument("username", help=t("brugerens navn, som i 'users list'", "the user's name, as in 'users list'"))
+    a = us.add_parser("list", help=t("vis brugerne", "list the users"),
+                      description=t("Viser brugerne.", "List the users."))
     config_arg(a)
 
 
