@@ -284,7 +284,9 @@ class FakeEntraId(_HttpsServer):
                 "scopes_supported": ["openid", "profile", "email", "offline_access"],
                 "issuer": f"https://login.microsoftonline.com/{tenant}/v2.0",
                 "request_uri_parameter_supported": False,
-                "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+                # local, unlike Entra's (graph.microsoft.com): energimon never asks it (the ID token carries the
+                # claims), and if it ever did, the test must hit this fake's 404, never the internet
+                "userinfo_endpoint": f"{self.url}/oidc/userinfo",
                 "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
                 "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
                 "http_logout_supported": True, "frontchannel_logout_supported": True,
