@@ -33,10 +33,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from energimon import carriers
 from energimon.model import LOCAL_TZ, SeriesKey
 from energimon.store.energy import hourly_energy_wh
 
-CARRIER_COUNTERS = {"electricity": ("grid", "energy_import_wh"), "district_heating": ("heat", "heat_energy_wh")}
+# the carriers whose counters are energy in Wh; natural gas (m³ through its calorific value) is not counted here yet
+CARRIER_COUNTERS = {c.key: (c.role.value, c.channel) for c in (carriers.ELECTRICITY, carriers.DISTRICT_HEATING)}
 PV_COUNTER = ("pv", "pv_energy_wh")
 EDGE_LOOKBACK_S = 6 * 3600
 

@@ -60,6 +60,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from energimon import carriers
 from energimon.calendar import day_hours, local_day_of, local_midnight
 from energimon.model import LOCAL_TZ, SeriesKey
 from energimon.store.counters import EnergyResult
@@ -183,11 +184,6 @@ def daily_energy_wh(store: CounterStore, key: SeriesKey, start: dt.date, end: dt
 
 
 # -- the site balance ------------------------------------------------------------------------------------
-CARRIER_COUNTERS: dict[str, tuple[str, str]] = {
-    "electricity": ("grid", "energy_import_wh"),
-    "district_heating": ("heat", "heat_energy_wh"),
-}
-"""Per carrier: the role and channel of the counters measuring what the site takes in."""
 
 
 @dataclass(frozen=True)
@@ -229,8 +225,7 @@ def site_meters(series: pd.DataFrame, site: str, carrier: str = "electricity",
     ``live(device)`` tells devices read live from those imported (a DataHub series of the same meter): when a
     role has live devices, only they count — the imported copy lags and would count the same energy twice.
     """
-    if carrier not in CARRIER_COUNTERS:
-        raise ValueError(f"unknown carrier {carrier!r}; expected one of {', '.join(CARRIER_COUNTERS)}")
+    c = carriers.carrier(carrier)
     s = series[series["site"] == site]
 
     def keys(role: str, channel: str, among: Iterable[str] | None = None) -> tuple[SeriesKey, ...]:
@@ -240,7 +235,7 @@ def site_meters(series: pd.DataFrame, site: str, carrier: str = "electricity",
             return tuple(SeriesKey(site, d, channel) for d in sorted(str(x) for x in rows["device"].unique()))
         return tuple(SeriesKey(site, d, channel) for d in _devices(rows, live))
 
-    role, channel = CARRIER_COUNTERS[carrier]
+    role, channel = c.role.value, c.channel
     consumption = keys(role, channel)
     if carrier != "electricity":
         return SiteMeters(site, consumption, carrier=carrier)

@@ -48,6 +48,8 @@ class Role(StrEnum):
     PV = "pv"  # a solar inverter or PV production meter
     SUBMETER = "submeter"
     HEAT = "heat"  # district heating meter
+    GAS = "gas"  # natural gas meter (volume; energy through the calorific value, see energimon.carriers)
+    WATER = "water"  # cold water meter
     WEATHER = "weather"  # outdoor temperature, irradiance
     MARKET = "market"  # spot price and CO2 intensity of a price area (Energi Data Service)
 
@@ -91,7 +93,8 @@ _CHANNELS: tuple[ChannelInfo, ...] = (
     ChannelInfo("power_factor", "1", Kind.GAUGE, "power factor"),
     ChannelInfo("heat_energy_wh", "Wh", Kind.COUNTER, "district heating energy", 0.0),
     ChannelInfo("heat_power_w", "W", Kind.GAUGE, "district heating power", 0.0),
-    ChannelInfo("volume_m3", "m3", Kind.COUNTER, "water volume through the meter", 0.0),
+    ChannelInfo("volume_m3", "m3", Kind.COUNTER, "volume through the meter (water, the heat meter's water, gas)",
+                0.0),
     ChannelInfo("flow_m3_h", "m3/h", Kind.GAUGE, "volume flow"),
     ChannelInfo("supply_temp_c", "degC", Kind.GAUGE, "supply (forward) temperature"),
     ChannelInfo("return_temp_c", "degC", Kind.GAUGE, "return temperature"),
