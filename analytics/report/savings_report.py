@@ -170,8 +170,10 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
         accounts = co2_accounts(store, esco, [r.site for r in results], month)
         co2 = _add_co2_account(report, accounts, esco, results, month, names, lang, out / f"{stem}-co2.csv", sep,
                                decimal_comma)
+    measures = _add_measures(settings, store, report, results, chosen, month, today, lang,
+                             out / f"{stem}-{'tiltag' if lang == 'da' else 'measures'}.csv", sep, decimal_comma)
     pdf_path = _render_portfolio(report, out / f"{stem}.pdf", pool, workers, (results, esco, month, lang, prices,
-                                                                                cutoff, co2))
+                                                                                cutoff, co2, measures))
     site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices, cutoff), out / f"{stem}-{r.site}.pdf")
                  for r in results] if per_site_pdf else []
     return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs, xlsx_path, preliminary, cutoff)
@@ -202,10 +204,14 @@ def _render_portfolio(report: Report, path: Path, pool, workers: int, inputs: tu
 
 
 def _worker_render(inputs: tuple, pages: range, path: Path) -> Path:
-    *args, co2 = inputs
+    *args, co2, measures = inputs
     report = build_report(*args)
     if co2 is not None:
         _insert_after_portfolio(report, co2)
+    if measures is not None:
+        from energimon.analytics.report.measures_section import add_measures
+
+        add_measures(report, *measures)
     return render_pdf(report, path, pages)
 
 
@@ -230,6 +236,27 @@ def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_pa
         write_csv(csv_path, CO2_HEADER, made[1], sep, decimal_comma, lang)
         return made[0]
     return None
+
+
+def _add_measures(settings, store, report, results, chosen, month, today, lang, csv_path, sep, decimal_comma):
+    """``[[esco.measures]]`` (IPMVP Option B, esco/measures.py): evaluated here, laid out by report/measures_section.py
+    (an overview with the no-double-counting rule after the portfolio page, each measure under its building) and
+    written as a CSV beside the report.  Returns the section builder's arguments after the report (for the workers
+    that render parts of it), or None without measures.  With ``--site`` only those buildings' measures."""
+    from energimon.analytics.esco.measures import evaluate_measures
+    from energimon.analytics.report.measures_section import CSV_HEADER as MEASURE_HEADER
+    from energimon.analytics.report.measures_section import add_measures, measure_csv_rows
+
+    esco = settings.esco
+    everything = set(chosen) == set(esco.sites)
+    measures = [m for m in evaluate_measures(store, esco, month, today) if everything or m.site in chosen]
+    if not measures:
+        return None
+    names = {sid: site.name for sid, site in settings.sites.items()}
+    args = (measures, results, names, month_name(month.year, month.month, lang), lang)
+    add_measures(report, *args)
+    write_csv(csv_path, MEASURE_HEADER, measure_csv_rows(measures, results), sep, decimal_comma, lang)
+    return args
 
 
 def _evaluate_all(settings, store, month: dt.date, chosen: list[str], names: dict[str, str], workers: int,

@@ -1,0 +1,349 @@
+"""Savings per measure (IPMVP Option B, issue 18 item 5): the models, the G14 uncertainty against hand computation,
+the recovery of a known saving, the settings' errors, and the savings report listing a measure under its building."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from energimon.analytics.esco.ledger import ledger
+from energimon.analytics.esco.measure_settings import MeasureSettings
+from energimon.analytics.esco.measures import (
+    fit_operating_hours,
+    guarantee_code,
+    measure_frame,
+    measure_savings,
+    municipality_total,
+)
+from energimon.analytics.report.csv_out import column_keys
+from energimon.analytics.report.numbers import fmt_number
+from energimon.analytics.savings import PeriodSavings
+from energimon.app.cli import main
+from energimon.calendar import local_day_index
+from energimon.collector.simulator.lighting import LightingLoad, lighting_readings
+from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
+from energimon.config.settings import ConfigError, load_settings
+from energimon.store.sqlite import SqliteStore
+
+
+def _measure(**kw) -> MeasureSettings:
+    base = dict(id="led", name="LED i hallen", site="hallen", installed=dt.date(2026, 3, 2),
+                energy="belysning/energy_import_wh", baseline_start=dt.date(2026, 1, 5),
+                baseline_end=dt.date(2026, 3, 2))
+    return MeasureSettings(**{**base, **kw})
+
+
+def _days(start: dt.date, end: dt.date, values) -> pd.DataFrame:
+    return pd.DataFrame({"energy_kwh": np.asarray(values, float)}, index=local_day_index(start, end))
+
+
+# -- the uncertainty, by hand --------------------------------------------------------------------------
+def test_fsu_of_a_tiny_constant_model_matches_hand_computation():
+    # Baseline: 14 days from Monday 5 January 2026 (no Danish holiday), y = 40 + e with
+    # e = (2, −1, 3, −2, 0, 1, −3) in week 1 and the negatives in week 2, so every weekday's mean residual is 0
+    # (the day-type bias term is 0) and the model's mean is 40 exactly.
+    e = [2, -1, 3, -2, 0, 1, -3]
+    base = _days(dt.date(2026, 1, 5), dt.date(2026, 1, 19), 40 + np.array(e + [-x for x in e], float))
+    # Reporting: Monday 19 – Sunday 25 January, 26 kWh every day → savings 7 · (40 − 26) = 98 kWh.
+    rep = _days(dt.date(2026, 1, 19), dt.date(2026, 1, 26), [26.0] * 7)
+    m = _measure(installed=dt.date(2026, 1, 19), baseline_end=dt.date(2026, 1, 19))
+    res = measure_savings(m, base, rep, dt.date(2026, 1, 1), dt.date(2026, 1, 26))
+    s = res.since_start
+    assert s is not None and s.savings_kwh == pytest.approx(98.0) and s.m == 7
+    # ASHRAE G14-2014 Annex B in the exact form for a sum of m predictions of a linear model (Reddy & Claridge 2000,
+    # the form analytics/stats.py uses; eq. B-14 is its approximation):
+    #   U = t(90 %, n′ − p) · sqrt( σ² · (m·n/n′ + x_Rᵀ(XᵀX)⁻¹x_R · n/n′) )
+    # intercept-only model: x_R = m, (XᵀX)⁻¹ = 1/n → x_Rᵀ(XᵀX)⁻¹x_R = m²/n = 49/14 = 3.5;
+    # σ² = Σe²/(n − p) with p = 1 + 6 day-type means = 7: Σe² = 2·(4+1+9+4+0+1+9) = 56 → σ² = 56/7 = 8;
+    # ρ = Σ e_i e_(i−1) / Σ e² = −22/56 < 0 → no autocorrelation correction, n′ = n = 14;
+    # t(0.95 one-sided, 7 dof) = 1.8946 (Student-t table) → U = 1.8946 · sqrt(8 · (7 + 3.5)) = 1.8946 · 9.1652
+    #   = 17.364 kWh; FSU(90 %) = 17.364 / 98 = 0.17718.
+    assert s.uncertainty_90_kwh == pytest.approx(1.8946 * math.sqrt(84.0), rel=2e-4)
+    assert s.fsu_90 == pytest.approx(17.364 / 98.0, rel=2e-4)
+    # G14 statistics of the fit: CV(RMSE) = sqrt(Σe²/(n − p))/ȳ with the model's p = 1: sqrt(56/13)/40 = 0.051887;
+    # NMBE = Σe/((n − 1)·ȳ) = 0
+    st = res.model.stats
+    assert st.cv_rmse == pytest.approx(math.sqrt(56 / 13) / 40, rel=1e-9) and st.nmbe == pytest.approx(0.0, abs=1e-12)
+    assert res.verdict is not None and res.verdict.savings == "demonstrated" and res.verdict.ok
+
+
+def test_operating_hours_model_on_hand_computed_data():
+    # 14 baseline days with hours h = (10, 12, 10, 12, 10, 6, 4) twice and y = 5·h, except the first day 52 (+2):
+    # k = Σhy/Σh² = (5·Σh² + 10·2)/Σh², Σh² = 2·(100+144+100+144+100+36+16) = 1280 → k = 5 + 20/1280 = 5.015625
+    h = [10, 12, 10, 12, 10, 6, 4] * 2
+    y = [5.0 * x for x in h]
+    y[0] += 2.0
+    base = _days(dt.date(2026, 1, 5), dt.date(2026, 1, 19), y)
+    base["hours"] = np.asarray(h, float)
+    model = fit_operating_hours(pd.DatetimeIndex(base.index), base["energy_kwh"].to_numpy(), base["hours"].to_numpy())
+    assert model.kwh_per_hour == pytest.approx(5.015625, rel=1e-12)
+    # reporting: 3 days with 10, 8 and 0 hours, measured 30, 24 and 1 kWh:
+    # adjusted baseline 50.15625, 40.125, 0 → savings 20.15625 + 16.125 − 1 = 35.28125 kWh
+    rep = _days(dt.date(2026, 1, 19), dt.date(2026, 1, 22), [30.0, 24.0, 1.0])
+    rep["hours"] = [10.0, 8.0, 0.0]
+    m = _measure(model="operating_hours", schedule=[10, 12, 10, 12, 10, 6, 4], installed=dt.date(2026, 1, 19),
+                 baseline_end=dt.date(2026, 1, 19))
+    res = measure_savings(m, base, rep, dt.date(2026, 1, 1), dt.date(2026, 1, 22))
+    assert res.rows is not None
+    assert res.rows["adjusted_baseline_kwh"].tolist() == pytest.approx([50.15625, 40.125, 0.0])
+    assert res.since_start.savings_kwh == pytest.approx(35.28125)
+    # the leverage of the summed prediction is (Σ reporting hours)²/Σh² = 18²/1280 (the error of k over 18 hours)
+    noise, leverage, _bias = model.uncertainty_terms(res.rows, np.ones(3, bool))
+    assert leverage == pytest.approx(18 ** 2 / 1280) and noise == pytest.approx(3.0)
+
+
+# -- a known saving recovered --------------------------------------------------------------------------
+def _lighting(seed: int, drop: float = 0.35) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """Lighting 40 kWh/day with noise σ = 3 kWh, 8 weeks of baseline, 8 weeks after a 35 % drop."""
+    rng = np.random.default_rng(seed)
+    base = _days(dt.date(2026, 1, 5), dt.date(2026, 3, 2), 40.0 + rng.normal(0, 3, 56))
+    rep = _days(dt.date(2026, 3, 2), dt.date(2026, 4, 27), 40.0 * (1 - drop) + rng.normal(0, 3, 56))
+    return base, rep, 40.0 * drop * 56  # the true saving: 14 kWh/day × 56 days = 784 kWh
+
+
+def test_known_saving_is_recovered_inside_its_90_percent_interval():
+    base, rep, truth = _lighting(seed=4)
+    res = measure_savings(_measure(guarantee_kwh_per_year=3000), base, rep, dt.date(2026, 4, 1), dt.date(2026, 4, 27))
+    s = res.since_start
+    assert truth == 784.0
+    assert s.savings_kwh - s.uncertainty_90_kwh <= truth <= s.savings_kwh + s.uncertainty_90_kwh
+    assert s.savings_kwh == pytest.approx(truth, rel=0.1)
+    assert res.verdict is not None and res.verdict.ok  # G14: CV(RMSE) ≈ 3/40 = 7.5 %, saving demonstrated
+    assert res.model.stats.cv_rmse == pytest.approx(0.075, abs=0.02)
+    # the guarantee pro rata: 3000 kWh/year × 56/365 days of the contract year = 460.3 kWh; ~784 saved with an
+    # interval far above it → met (also at its low end)
+    g = res.guarantee
+    assert g is not None and g.ledger.guarantee_to_date_kwh == pytest.approx(3000 * 56 / 365)
+    assert g.code == "met"
+
+
+def test_the_90_percent_interval_holds_the_known_saving_about_90_percent_of_the_time():
+    # 150 independent noise draws: a correct 90 % interval covers the true 784 kWh in ≈ 90 % of them (binomial SE
+    # 2.4 %); one computed at 68 % would cover ≈ 68 %, one that forgot the baseline's own error (the m²/n term)
+    # ≈ 71 %.  The day-type term makes the method a little conservative on white noise (≈ 93 % over 300 draws).
+    hits = 0
+    for seed in range(150):
+        base, rep, truth = _lighting(seed)
+        s = measure_savings(_measure(), base, rep, dt.date(2026, 4, 1), dt.date(2026, 4, 27)).since_start
+        hits += abs(s.savings_kwh - truth) <= s.uncertainty_90_kwh
+    assert 0.84 <= hits / 150 <= 0.97
+
+
+def test_guarantee_code_and_municipality_total_by_hand():
+    # guarantee 1000 kWh/year, 73 of 365 days → 200 kWh due.  Realised 260 ± 50: 210 ≥ 200 → met;
+    # ± 70: 190 < 200 ≤ 260 → met but not demonstrable; realised 150 → short
+    lg = ledger(1000.0, 260.0, dt.date(2026, 1, 1), dt.date(2027, 1, 1), dt.date(2026, 3, 15), 0.5, 73, 73)
+    assert lg.guarantee_to_date_kwh == pytest.approx(200.0)
+    assert guarantee_code(lg, 50.0) == "met" and guarantee_code(lg, 70.0) == "met_not_demonstrable"
+    short = ledger(1000.0, 150.0, dt.date(2026, 1, 1), dt.date(2027, 1, 1), dt.date(2026, 3, 15), 0.5, 73, 73)
+    assert guarantee_code(short, 10.0) == "short"
+    # municipality: Option C 1000 ± 300 (hallen) + a measure in a building without Option C 100 ± 40;
+    # the measure in hallen (400 ± 50) is inside Option C and not added: 1100 ± sqrt(300² + 40²) = 302.65
+    def period(s, u):
+        return PeriodSavings("m", 30, 30, 2 * s, s, s, u / 1.645, u)
+
+    inside, alone = _result("hallen", period(400, 50)), _result("bibliotek", period(100, 40))
+    tot = municipality_total([period(1000, 300)], [inside, alone], {"hallen": "electricity"})
+    assert tot.total_kwh == pytest.approx(1100.0) and tot.uncertainty_90_kwh == pytest.approx(math.hypot(300, 40))
+
+
+def _result(site: str, month: PeriodSavings):
+    from energimon.analytics.esco.measures import MeasureResult
+
+    d = dt.date(2026, 1, 1)
+    return MeasureResult("x", "x", site, "electricity", "constant", d, d, d, d, month=month)
+
+
+# -- the settings --------------------------------------------------------------------------------------
+SITES_TOML = """
+[store]
+path = "store.db"
+[spool]
+path = "spool.db"
+[sites.stenlille-hallen]
+name = "Stenlille hallen"
+latitude = 55.54
+longitude = 11.59
+[sites.dianalund-bibliotek]
+name = "Dianalund Bibliotek"
+latitude = 55.53
+longitude = 11.50
+"""
+
+ESCO_TOML = """
+[esco]
+contract = "Sorø Kommune ESCO-kontrakt 2025"
+baseline_start = 2025-01-01
+baseline_end = 2026-01-01
+measure_date = 2026-01-01
+price_dkk_per_kwh = 2.15
+temperature = "stenlille-hallen/vejr/outdoor_temp_c"
+reports_dir = "rapporter"
+normal_year = { total = 2906, source = "DTI normalår, 2906 graddage" }
+[esco.sites.stenlille-hallen]
+energy = "hovedmaaler/energy_import_wh"
+"""
+
+MEASURES_TOML = """
+[[esco.measures]]
+id = "led-stenlille"
+name = "LED i Stenlille hallen"
+site = "stenlille-hallen"
+installed = 2026-02-02
+energy = "belysning/energy_import_wh"
+baseline_start = 2025-12-01
+baseline_end = 2026-02-02
+guarantee_kwh_per_year = 3000
+
+[[esco.measures]]
+id = "led-dianalund"
+name = "LED i Dianalund Bibliotek"
+site = "dianalund-bibliotek"
+installed = 2026-02-02
+energy = "belysning/energy_import_wh"
+model = "operating_hours"
+schedule = [12, 12, 12, 12, 12, 12, 12]
+baseline_start = 2025-12-01
+baseline_end = 2026-02-02
+"""
+
+
+def test_config_errors_name_the_key_and_line(tmp_path):
+    bad = """
+[[esco.measures]]
+id = "led"
+name = "LED"
+site = "stenlille-hal"
+installed = 2026-02-02
+energy = "belysning/energy_import_wh"
+model = "operating_hours"
+temperature = "vejr/outdoor_temp_c"
+baseline_start = 2026-01-20
+baseline_end = 2026-02-10
+
+[[esco.measures]]
+id = "led"
+name = "LED 2"
+site = "stenlille-hallen"
+installed = 2026-02-02
+energy = "hovedmaaler/energy_import_wh"
+model = "hourly"
+baseline_start = 2025-12-01
+baseline_end = 2026-02-02
+reporting_start = 2026-01-15
+"""
+    devices = """
+[[devices]]
+protocol = "modbus_tcp"
+site = "stenlille-hallen"
+id = "hovedmaaler"
+role = "grid"
+host = "127.0.0.1"
+port = 1502
+unit = 1
+profile = "carlo_gavazzi.em24"
+"""
+    path = tmp_path / "energimon.toml"
+    path.write_text(SITES_TOML + devices + ESCO_TOML + bad, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    text = str(info.value)
+    first = "esco.measures[0] (id 'led')"
+    second = "esco.measures[1] (id 'led')"
+    for expected in (
+        f"{first}.site: unknown site 'stenlille-hal'",
+        f"{first}.hours: model 'operating_hours' needs exactly one of 'hours'",
+        f"{first}.temperature: only used with model = 'degree_days'",
+        f"{first}.baseline_end: 2026-02-10 is after installed 2026-02-02",
+        f"{second}.model: unknown model 'hourly'",
+        f"{second}.id: duplicate measure id 'led'",
+        f"{second}.reporting_start: 2026-01-15 is before installed 2026-02-02",
+        f"{second}.energy: device 'hovedmaaler' of site 'stenlille-hallen' has role 'grid'",
+    ):
+        assert expected in text, (expected, text)
+    # with line numbers: the first measure's site is on line 41 of the file (the key's own line)
+    lines = path.read_text("utf-8").splitlines()
+    site_line = next(i for i, line in enumerate(lines, 1) if line == 'site = "stenlille-hal"')
+    assert f"line {site_line}: {first}.site" in text, text
+    # a pydantic error (a missing key) names its path too
+    path.write_text(SITES_TOML + ESCO_TOML + MEASURES_TOML.replace('installed = 2026-02-02\n', '', 1),
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert "esco.measures[0].installed: required key is missing" in str(info.value)
+
+
+# -- the store and the report --------------------------------------------------------------------------
+def _pdftotext(path) -> str:
+    assert shutil.which("pdftotext"), "poppler-utils (pdftotext) is required for the report tests"
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def configured(tmp_path_factory):
+    d = tmp_path_factory.mktemp("measures")
+    (d / "energimon.toml").write_text(SITES_TOML + ESCO_TOML + MEASURES_TOML, encoding="utf-8")
+    store = SqliteStore(d / "store.db")
+    hall = SyntheticBuilding("stenlille-hallen", 600, 40, 15.0, 24.0, 90.0)
+    readings, _ = synthetic_readings(hall, dt.date(2025, 1, 1), dt.date(2026, 4, 1), dt.date(2026, 1, 1), seed=1)
+    store.write(readings)
+    truths = {}
+    for site, seed in (("stenlille-hallen", 3), ("dianalund-bibliotek", 5)):
+        load = LightingLoad(site, "belysning", 40.0, 0.35, 3.0, dt.date(2026, 2, 2), seed)
+        lit, truths[site] = lighting_readings(load, dt.date(2025, 12, 1), dt.date(2026, 4, 1))
+        store.write(lit)
+    store.close()
+    return d, truths
+
+
+def test_store_days_and_schedule_hours(configured):
+    d, truths = configured
+    store = SqliteStore(d / "store.db")
+    try:
+        m = load_settings(d / "energimon.toml").esco.measures[1]
+        frame = measure_frame(store, m, "", dt.date(2026, 3, 1), dt.date(2026, 3, 8))
+    finally:
+        store.close()
+    # the submeter's days are the generated days (Wh counter → kWh), the schedule gives 12 h every day
+    truth = truths["dianalund-bibliotek"]
+    assert frame["energy_kwh"].to_numpy() == pytest.approx(truth.loc[frame.index].to_numpy(), abs=1e-6)
+    assert frame["hours"].tolist() == [12.0] * 7
+
+
+def test_report_lists_the_measure_under_its_building_and_explains_the_rule(configured):
+    d, _truths = configured
+    assert main(["report", "savings", "--month", "2026-03", "-c", str(d / "energimon.toml")]) == 0
+    folder = d / "rapporter"
+    text = _pdftotext(folder / "besparelse-2026-03.pdf")
+    flat = " ".join(text.split())
+    assert "Tiltag målt for sig (IPMVP Option B)" in flat
+    assert "heraf LED i Stenlille hallen" in flat  # under its building's Option C figure
+    assert "lægges aldrig oveni" in flat and "Kommunens samlede besparelse tæller kun Option C" in flat
+    assert "Dianalund Bibliotek — uden Option C-kontrakt" in flat and "LED i Dianalund Bibliotek (tælles med)" in flat
+    assert "Tiltag: LED i Stenlille hallen (IPMVP Option B)" in flat
+    # the measure's section follows its building's page: after "Stenlille hallen"'s model lines, before the end
+    assert flat.index("Tiltag: LED i Stenlille hallen") > flat.index("Ikke-rutinemæssige justeringer")
+    rows = [line.split(";") for line in (folder / "besparelse-2026-03-tiltag.csv").read_text("utf-8-sig").splitlines()]
+    col = {h: i for i, h in enumerate(column_keys(rows[0], "da"))}
+    by = {(r[col["measure"]], r[col["period"]]): r for r in rows[1:]}
+    led = by[("led-stenlille", "month")]
+    kwh = float(led[col["savings_kwh"]].replace(",", "."))
+    unc = float(led[col["uncertainty_90_kwh"]].replace(",", "."))
+    # March 2026: 31 days × 14 kWh/day = 434 kWh injected; the estimate within its 90 % interval of it
+    assert abs(kwh - 434.0) <= unc
+    assert fmt_number(kwh, 0, "da") in flat
+    assert led[col["in_option_c"]] == "1" and by[("led-dianalund", "month")][col["in_option_c"]] == "0"
+    # the municipality total = Option C's month + the Dianalund measure (the Stenlille LED is not added)
+    main_rows = [line.split(";") for line in (folder / "besparelse-2026-03.csv").read_text("utf-8-sig").splitlines()]
+    mcol = {h: i for i, h in enumerate(column_keys(main_rows[0], "da"))}
+    oc = next(float(r[mcol["savings_kwh"]].replace(",", ".")) for r in main_rows[1:]
+              if r[mcol["site"]] == "stenlille-hallen" and r[mcol["period"]] == "month")
+    alone = float(by[("led-dianalund", "month")][col["savings_kwh"]].replace(",", "."))
+    assert f"Kommunen i alt for marts 2026: {fmt_number(oc + alone, 0, 'da')} kWh" in flat
