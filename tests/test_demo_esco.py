@@ -145,7 +145,7 @@ def test_demo_esco_import_and_savings_report(tmp_path, monkeypatch, capsys):
     flat = " ".join(text.split())
     led = demo_esco.LED_MEASURE
     assert f"heraf {led.name}" in flat and f"Tiltag: {led.name} (IPMVP Option B)" in flat
-    rows = {(r["measure"], r["period"]): r for r in _csv_rows(reports / "besparelse-2026-10-tiltag.csv")}
+    rows = {(r["measure_id"], r["period"]): r for r in _csv_rows(reports / "besparelse-2026-10-tiltag.csv")}
     r = rows[(led.id, "since_start")]
     injected = led.kwh_per_day * led.drop_share * periods.reporting_days
     assert r["points"] == r["points_with_data"] == str(periods.reporting_days)  # every submeter day imported

@@ -332,7 +332,7 @@ def test_report_lists_the_measure_under_its_building_and_explains_the_rule(confi
     assert flat.index("Tiltag: LED i Stenlille hallen") > flat.index("Ikke-rutinemæssige justeringer")
     rows = [line.split(";") for line in (folder / "besparelse-2026-03-tiltag.csv").read_text("utf-8-sig").splitlines()]
     col = {h: i for i, h in enumerate(column_keys(rows[0], "da"))}
-    by = {(r[col["measure"]], r[col["period"]]): r for r in rows[1:]}
+    by = {(r[col["measure_id"]], r[col["period"]]): r for r in rows[1:]}
     led = by[("led-stenlille", "month")]
     kwh = float(led[col["savings_kwh"]].replace(",", "."))
     unc = float(led[col["uncertainty_90_kwh"]].replace(",", "."))
@@ -347,3 +347,56 @@ def test_report_lists_the_measure_under_its_building_and_explains_the_rule(confi
               if r[mcol["site"]] == "stenlille-hallen" and r[mcol["period"]] == "month")
     alone = float(by[("led-dianalund", "month")][col["savings_kwh"]].replace(",", "."))
     assert f"Kommunen i alt for marts 2026: {fmt_number(oc + alone, 0, 'da')} kWh" in flat
+
+
+def test_report_in_english_with_the_measures_sheet(configured, tmp_path):
+    import openpyxl
+
+    d, _truths = configured
+    assert main(["report", "savings", "--month", "2026-03", "-c", str(d / "energimon.toml"), "--lang", "en",
+                 "--out", str(tmp_path)]) == 0
+    flat = " ".join(_pdftotext(tmp_path / "savings-2026-03.pdf").split())
+    assert "of which LED i Stenlille hallen" in flat and "never added to it" in flat
+    assert "Municipality total for March 2026" in flat
+    wb = openpyxl.load_workbook(tmp_path / "savings-2026-03.xlsx")
+    ws = wb["Measures (Option B)"]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Building (id)", "Measure (id)", "Measure")
+    # the sheet holds the CSV's numbers: 2 measures × 3 periods
+    csv_rows = (tmp_path / "savings-2026-03-measures.csv").read_text("utf-8-sig").splitlines()
+    assert len(rows) == len(csv_rows) == 7
+    header = column_keys(csv_rows[0].split(","), "en")
+    first = dict(zip(header, csv_rows[1].split(","), strict=True))
+    assert first["measure_id"] == "led-stenlille" and first["period"] == "month"
+    assert rows[1][header.index("savings_kwh")] == pytest.approx(float(first["savings_kwh"]))
+
+
+def test_degree_day_model_recovers_a_known_saving():
+    # a heating measure (e.g. a ventilation heat recovery on its own heat meter): 20 + 3·max(0, 15 − T) kWh/day with
+    # noise σ = 2, T from −2 to 18 °C; from installation 25 % of the weather-dependent part is saved
+    rng = np.random.default_rng(2)
+    days = local_day_index(dt.date(2025, 10, 6), dt.date(2026, 4, 6))
+    temp = 8.0 + 10.0 * np.sin(np.linspace(0, 3 * np.pi, len(days))) + rng.normal(0, 1.0, len(days))
+    hdd = np.maximum(0.0, 15.0 - temp)
+    installed = dt.date(2026, 1, 5)
+    after = np.asarray(days >= pd.Timestamp(installed).tz_localize("Europe/Copenhagen"))
+    use = 20.0 + 3.0 * hdd * np.where(after, 0.75, 1.0) + rng.normal(0, 2.0, len(days))
+    frame = pd.DataFrame({"energy_kwh": use, "temp_mean_c": temp}, index=days)
+    m = _measure(model="degree_days", installed=installed, baseline_start=dt.date(2025, 10, 6),
+                 baseline_end=installed)
+    res = measure_savings(m, frame[~after], frame[after], dt.date(2026, 3, 1), dt.date(2026, 4, 6))
+    truth = float((0.25 * 3.0 * hdd[after]).sum())  # the saved part of each reporting day's degree-day term
+    s = res.since_start
+    assert res.model.kind in ("hdd_only", "hdd_cdd") and res.model.heating_balance_c is not None
+    assert abs(s.savings_kwh - truth) <= s.uncertainty_90_kwh, (s.savings_kwh, truth, s.uncertainty_90_kwh)
+
+
+def test_the_meter_must_be_a_submeter_in_the_store():
+    from energimon.analytics.esco.measures import meter_problem
+
+    series = pd.DataFrame({"site": ["hallen", "hallen"], "device": ["belysning", "hovedmaaler"],
+                           "channel": ["energy_import_wh", "energy_import_wh"], "role": ["submeter", "grid"]})
+    assert meter_problem(series, _measure()) == ""
+    assert "role 'grid', not 'submeter'" in meter_problem(series, _measure(energy="hovedmaaler/energy_import_wh"))
+    assert "no data for the measure's meter hallen/ventilation/energy_import_wh" in meter_problem(
+        series, _measure(energy="ventilation/energy_import_wh"))

@@ -18,6 +18,8 @@ from energimon.analytics.esco.measures import (
     contained_in_option_c,
     municipality_total,
 )
+from energimon.analytics.report import xlsx_out
+from energimon.analytics.report.csv_out import header_label
 from energimon.analytics.report.document import Report, Section, Table
 from energimon.analytics.report.i18n import tr
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
@@ -25,6 +27,7 @@ from energimon.analytics.savings import PeriodSavings
 from energimon.carriers import CARRIERS
 
 TEXTS: dict[str, dict[str, str]] = {
+    "sheet": {"da": "Tiltag (Option B)", "en": "Measures (Option B)"},
     "heading": {"da": "Tiltag målt for sig (IPMVP Option B)", "en": "Measures metered on their own (IPMVP Option B)"},
     "intro": {
         "da": "Et tiltag med egen bimåler (f.eks. belysningen i en hal) får sin egen baseline, sin egen besparelse og "
@@ -238,13 +241,14 @@ def add_measures(report: Report, measures: list[MeasureResult], results: list[Si
         report.sections[at + 1:at + 1] = alone
 
 
-CSV_HEADER = ["site", "measure", "name", "period", "label", "points", "points_with_data", "adjusted_baseline_kwh",
-              "actual_kwh", "savings_kwh", "uncertainty_68_kwh", "uncertainty_90_kwh", "start", "end", "status",
-              "in_option_c", "verdict", "guarantee"]
+CSV_HEADER = ["site", "measure_id", "measure_name", "period", "label", "points", "points_with_data",
+              "adjusted_baseline_kwh", "actual_kwh", "savings_kwh", "uncertainty_68_kwh", "uncertainty_90_kwh",
+              "start", "end", "status", "in_option_c", "verdict", "guarantee_verdict"]
 """One row per measure and period (month, ytd, since_start).  ``in_option_c`` is 1 when the measure's saving is a
 part of its building's Option C saving ("heraf": never add it to the building's or the portfolio's figure), 0 when
 the building has no Option C contract on its carrier (then it counts in the municipality's total).  ``verdict``:
-what the saving since start shows at 90 % (savings.savings_verdict_code), ``guarantee``: measures.GUARANTEE_CODES."""
+what the saving since start shows at 90 % (savings.savings_verdict_code), ``guarantee_verdict``:
+measures.GUARANTEE_CODES."""
 
 
 def measure_csv_rows(measures: list[MeasureResult], results: list[SiteResult]) -> list[list]:
@@ -264,3 +268,15 @@ def measure_csv_rows(measures: list[MeasureResult], results: list[SiteResult]) -
                         int(contained_in_option_c(m, option_c)), m.verdict.savings if m.verdict else "",
                         m.guarantee.code if m.guarantee else ""])
     return out
+
+
+XLSX_FORMATS = {"points": xlsx_out.INT, "points_with_data": xlsx_out.INT, "adjusted_baseline_kwh": xlsx_out.KWH,
+                "actual_kwh": xlsx_out.KWH, "savings_kwh": xlsx_out.KWH, "uncertainty_68_kwh": xlsx_out.KWH,
+                "uncertainty_90_kwh": xlsx_out.KWH, "start": xlsx_out.DATE, "end": xlsx_out.DATE,
+                "in_option_c": xlsx_out.INT}
+
+
+def measure_sheet(measures: list[MeasureResult], results: list[SiteResult], lang: str) -> xlsx_out.Sheet:
+    """The workbook's sheet of the measures: the CSV's rows under the headers of the report's language."""
+    return xlsx_out.Sheet(TEXTS["sheet"][lang], [header_label(k, lang) for k in CSV_HEADER],
+                          measure_csv_rows(measures, results), [XLSX_FORMATS.get(k) for k in CSV_HEADER])
