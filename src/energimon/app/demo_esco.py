@@ -9,8 +9,10 @@ path works on historical data, which is how an energy team gets it (exports from
 The data follow :mod:`energimon.collector.simulator.synthetic`'s building model (CalTRACK heating model
 ``U = μ + β_H·max(0, T_b − T)`` times a weekend factor, plus noise, minus an injected saving from
 the measure date).  The three sites share one outdoor temperature (they lie within 10 km), so one
-temperature file serves the contract.  Weather and noise are drawn per calendar day from a fixed
-origin: running the demo again on a later day writes the same values for the same hours, so
+temperature file serves the contract.  Stenlille hallen also gets a lighting submeter (hourly kWh for ``import
+csv --interval-kwh``) whose load drops 35 % when LED is installed on the measure date, and the IPMVP Option B
+measure "LED i Stenlille hallen" in ``[esco]`` (:data:`LED_MEASURE`).  Weather and noise are drawn per calendar
+day from a fixed origin: running the demo again on a later day writes the same values for the same hours, so
 re-importing into the same store stays consistent.
 """
 
