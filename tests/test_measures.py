@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import shutil
 import subprocess
 
@@ -400,3 +401,46 @@ def test_the_meter_must_be_a_submeter_in_the_store():
     assert "role 'grid', not 'submeter'" in meter_problem(series, _measure(energy="hovedmaaler/energy_import_wh"))
     assert "no data for the measure's meter hallen/ventilation/energy_import_wh" in meter_problem(
         series, _measure(energy="ventilation/energy_import_wh"))
+
+
+def test_a_municipality_with_measures_only(configured, tmp_path, capsys):
+    # no [esco.sites] at all (no Option C contract): both measures count, the total is their sum
+    d, _truths = configured
+    sites = SITES_TOML.replace('path = "store.db"', f'path = "{d / "store.db"}"', 1)
+    esco = ESCO_TOML.replace('[esco.sites.stenlille-hallen]\nenergy = "hovedmaaler/energy_import_wh"\n', "")
+    (tmp_path / "energimon.toml").write_text(sites + esco + MEASURES_TOML, encoding="utf-8")
+    assert main(["report", "savings", "--month", "2026-03", "-c", str(tmp_path / "energimon.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "stenlille-hallen/led-stenlille: " in out and "tiltag (Option B), tælles for sig" in out
+    assert "besparelse-2026-03-tiltag.csv" in out  # the measures' CSV is among the files written
+    folder = tmp_path / "rapporter"
+    rows = [line.split(";") for line in (folder / "besparelse-2026-03-tiltag.csv").read_text("utf-8-sig").splitlines()]
+    col = {h: i for i, h in enumerate(column_keys(rows[0], "da"))}
+    month = [float(r[col["savings_kwh"]].replace(",", ".")) for r in rows[1:] if r[col["period"]] == "month"]
+    assert len(month) == 2 and all(r[col["in_option_c"]] == "0" for r in rows[1:])
+    flat = " ".join(_pdftotext(folder / "besparelse-2026-03.pdf").split())
+    assert "Stenlille hallen — uden Option C-kontrakt" in flat
+    # the total is the two measures' sum (rounded as printed: each to whole kWh first, so compare to ±1)
+    total = re.search(r"Kommunen i alt for marts 2026: ([\d.]+) kWh", flat)
+    assert total is not None and abs(int(total.group(1).replace(".", "")) - sum(month)) <= 1
+
+
+def test_measured_operating_hours_come_from_the_hour_counter(tmp_path):
+    # an operating-hour counter read at every hour start: 6 h on Monday 2 March (07-13), 0 h on Tuesday, 24 h on
+    # Wednesday → the days' hours 6, 0, 24 (the counter's daily differences, store.energy's complete-day rule)
+    from energimon.model import Reading
+
+    store = SqliteStore(tmp_path / "store.db")
+    try:
+        hours = pd.date_range("2026-03-02", "2026-03-05", freq="h", tz="Europe/Copenhagen")
+        on = [(h.day == 2 and 7 <= h.hour < 13) or h.day == 4 for h in hours[:-1]]
+        counter = np.concatenate([[100.0], 100.0 + np.cumsum(on)])
+        ms = hours.tz_convert("UTC").as_unit("ms").asi8
+        store.write([Reading("hallen", "belysning", "operating_time_h", "submeter", int(t), float(v))
+                     for t, v in zip(ms, counter, strict=True)])
+        m = _measure(model="operating_hours", hours="belysning/operating_time_h")
+        frame = measure_frame(store, m, "", dt.date(2026, 3, 2), dt.date(2026, 3, 5))
+    finally:
+        store.close()
+    assert frame["hours"].tolist() == [6.0, 0.0, 24.0]
+    assert frame["energy_kwh"].isna().all()  # no energy readings: unknown, never 0

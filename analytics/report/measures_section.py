@@ -9,6 +9,7 @@ Option C savings, and for buildings without an Option C contract (on the measure
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 from energimon.analytics.esco.evaluation import SiteResult
@@ -28,6 +29,11 @@ from energimon.carriers import CARRIERS
 
 TEXTS: dict[str, dict[str, str]] = {
     "sheet": {"da": "Tiltag (Option B)", "en": "Measures (Option B)"},
+    "console": {"da": "{where}: {s} kWh {u} (90 %) i {month}; {part}", "en": "{where}: {s} kWh {u} (90 %) in {month}; "
+                                                                            "{part}"},
+    "console_in": {"da": "tiltag (Option B), heraf i bygningens besparelse",
+                   "en": "measure (Option B), of which in the building's saving"},
+    "console_alone": {"da": "tiltag (Option B), tælles for sig", "en": "measure (Option B), counted on its own"},
     "heading": {"da": "Tiltag målt for sig (IPMVP Option B)", "en": "Measures metered on their own (IPMVP Option B)"},
     "intro": {
         "da": "Et tiltag med egen bimåler (f.eks. belysningen i en hal) får sin egen baseline, sin egen besparelse og "
@@ -146,7 +152,8 @@ def overview_section(measures: list[MeasureResult], results: list[SiteResult], n
 
 
 def measure_section(m: MeasureResult, inside: bool, lang: str) -> Section:
-    """One measure's figures, printed right after its building's page (no page break of its own)."""
+    """One measure's figures, printed after its building's page (no page break of its own: the caller starts a page
+    for a building's first measure)."""
     sec = Section(t("detail", lang, name=m.name), new_page=False)
     sec.text(t("detail_rule_in", lang) if inside else t("detail_rule_alone", lang,
                                                          carrier=CARRIERS[m.carrier].name(lang)))
@@ -232,9 +239,10 @@ def add_measures(report: Report, measures: list[MeasureResult], results: list[Si
         secs = [measure_section(m, contained_in_option_c(m, option_c), lang) for m in measures if m.site == site]
         heading = next((r.name for r in results if r.site == site), None)
         k = next((i for i, s in enumerate(report.sections) if heading is not None and s.heading == heading), None)
-        if k is None:  # no Option C page: after the overview, the first of them on a page of its own
+        if k is None:  # no Option C page: after the overview
             alone += secs
-        else:
+        else:  # right after the building's page, the first on a page of its own (a heading never left alone at a
+            secs[0].new_page = True  # page's foot); the building's further measures follow on
             report.sections[k + 1:k + 1] = secs
     if alone:
         alone[0].new_page = True
@@ -267,6 +275,21 @@ def measure_csv_rows(measures: list[MeasureResult], results: list[SiteResult]) -
                         p.savings_kwh, p.uncertainty_68_kwh, p.uncertainty_90_kwh, p.start, p.end, raw.status,
                         int(contained_in_option_c(m, option_c)), m.verdict.savings if m.verdict else "",
                         m.guarantee.code if m.guarantee else ""])
+    return out
+
+
+def console_lines(measures: list[MeasureResult], results: list[SiteResult], month: dt.date, lang: str) -> list[str]:
+    """One line per measure for the terminal: its month's saving and whether it is a part of its building's."""
+    option_c = {r.site: r.carrier for r in results}
+    out = []
+    for m in measures:
+        where = f"{m.site}/{m.id}"
+        if m.month is None:
+            out.append(f"{where}: {t('no_result', lang, why=m.error)}")
+            continue
+        s, u = _kwh(m.month, lang)
+        part = t("console_in" if contained_in_option_c(m, option_c) else "console_alone", lang)
+        out.append(t("console", lang, where=where, s=s, u=u, month=f"{month:%Y-%m}", part=part))
     return out
 
 

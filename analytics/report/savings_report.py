@@ -87,6 +87,8 @@ class SavingsReportFiles:
     xlsx: Path | None = None  # the workbook: a sheet per building, the portfolio and "Om rapporten"
     preliminary: bool = False  # the month is not over (files named …-foreloebig / …-preliminary)
     cutoff: dt.date | None = None  # the first day not counted (the month's end, or today)
+    measures: list = field(default_factory=list)  # [[esco.measures]] results (esco.measures.MeasureResult)
+    measures_csv: Path | None = None
 
 
 def generate_savings_report(settings, store, month: dt.date, sites: list[str] | None = None,
@@ -171,13 +173,14 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
         accounts = co2_accounts(store, esco, [r.site for r in results], month)
         co2 = _add_co2_account(report, accounts, esco, results, month, names, lang, out / f"{stem}-co2.csv", sep,
                                decimal_comma)
-    _add_measures(report, measures, out / f"{stem}-{'tiltag' if lang == 'da' else 'measures'}.csv", sep,
-                  decimal_comma)
+    measures_csv = _add_measures(report, measures, out / f"{stem}-{'tiltag' if lang == 'da' else 'measures'}.csv",
+                                 sep, decimal_comma)
     pdf_path = _render_portfolio(report, out / f"{stem}.pdf", pool, workers, (results, esco, month, lang, prices,
                                                                                 cutoff, co2, measures))
     site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices, cutoff), out / f"{stem}-{r.site}.pdf")
                  for r in results] if per_site_pdf else []
-    return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs, xlsx_path, preliminary, cutoff)
+    return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs, xlsx_path, preliminary, cutoff,
+                              measures[0] if measures else [], measures_csv)
 
 
 PARALLEL_PAGES = 24  # a report of this many pages or more is rendered in parts by the worker pool
@@ -258,16 +261,17 @@ def _measure_sheets(measures: tuple | None) -> list[xlsx_out.Sheet]:
     return [] if measures is None else [measure_sheet(measures[0], measures[1], measures[-1])]
 
 
-def _add_measures(report, measures: tuple | None, csv_path: Path, sep: str, decimal_comma: bool) -> None:
+def _add_measures(report, measures: tuple | None, csv_path: Path, sep: str, decimal_comma: bool) -> Path | None:
     """The measures in the PDF (an overview with the no-double-counting rule after the portfolio page, each measure
     under its building) and as a CSV beside the report."""
     if measures is None:
-        return
+        return None
     from energimon.analytics.report.measures_section import CSV_HEADER as MEASURE_HEADER
     from energimon.analytics.report.measures_section import add_measures, measure_csv_rows
 
     add_measures(report, *measures)
-    write_csv(csv_path, MEASURE_HEADER, measure_csv_rows(measures[0], measures[1]), sep, decimal_comma, measures[-1])
+    return write_csv(csv_path, MEASURE_HEADER, measure_csv_rows(measures[0], measures[1]), sep, decimal_comma,
+                     measures[-1])
 
 
 def _evaluate_all(settings, store, month: dt.date, chosen: list[str], names: dict[str, str], workers: int,
