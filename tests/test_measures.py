@@ -444,3 +444,21 @@ def test_measured_operating_hours_come_from_the_hour_counter(tmp_path):
         store.close()
     assert frame["hours"].tolist() == [6.0, 0.0, 24.0]
     assert frame["energy_kwh"].isna().all()  # no energy readings: unknown, never 0
+
+
+def test_overview_keeps_a_measure_on_another_carrier_out_of_option_c():
+    # the hall's Option C contract is on district heating; its LED measure (electricity) is not inside it: it is
+    # counted on its own, and the municipality total adds it (1000 + 100 kWh)
+    from energimon.analytics.esco.evaluation import SiteResult
+    from energimon.analytics.esco.inputs import Sufficiency
+    from energimon.analytics.report.measures_section import measure_csv_rows, overview_section
+
+    heat = SiteResult("hallen", "Hallen", "district_heating", Sufficiency(True, 1.0, 365, 365), None,
+                      month=PeriodSavings("2026-03", 31, 31, 5000.0, 4000.0, 1000.0, 120.0, 200.0))
+    led = _result("hallen", PeriodSavings("2026-03", 31, 31, 1200.0, 1100.0, 100.0, 12.0, 20.0))
+    sec = overview_section([led], [heat], {"hallen": "Hallen"}, "marts 2026", "da")
+    table = next(b for b in sec.blocks if not isinstance(b, str))
+    labels = [row[0] for row in table.rows]
+    assert labels == ["Hallen — Option C kun på fjernvarme", "  x (tælles med)"]
+    assert any("Kommunen i alt for marts 2026: 1.100 kWh" in b for b in sec.blocks if isinstance(b, str))
+    assert measure_csv_rows([led], [heat])[0][15] == 0  # in_option_c

@@ -52,6 +52,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "whole": {"da": "{name} — hele bygningen (Option C)", "en": "{name} — whole building (Option C)"},
     "of_which": {"da": "  heraf {measure}", "en": "  of which {measure}"},
     "alone": {"da": "{name} — uden Option C-kontrakt", "en": "{name} — no Option C contract"},
+    "other_carrier": {"da": "{name} — Option C kun på {carrier}", "en": "{name} — Option C on {carrier} only"},
     "counted": {"da": "  {measure} (tælles med)", "en": "  {measure} (counted)"},
     "month_kwh": {"da": "Måned kWh", "en": "Month kWh"},
     "since_kwh": {"da": "Siden start kWh", "en": "Since start kWh"},
@@ -132,6 +133,9 @@ def overview_section(measures: list[MeasureResult], results: list[SiteResult], n
         r = by_site.get(site)
         if r is not None and any(contained_in_option_c(m, option_c) for m in mine):
             rows.append([t("whole", lang, name=name), *_kwh(r.month, lang), *_kwh(r.since_start, lang), ""])
+        elif r is not None:  # an Option C contract on another carrier: it does not hold these measures
+            rows.append([t("other_carrier", lang, name=name, carrier=CARRIERS[r.carrier].name(lang)),
+                         "", "", "", "", ""])
         else:
             rows.append([t("alone", lang, name=name), "", "", "", "", ""])
         for m in mine:
