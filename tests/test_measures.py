@@ -462,3 +462,31 @@ def test_overview_keeps_a_measure_on_another_carrier_out_of_option_c():
     assert labels == ["Hallen — Option C kun på fjernvarme", "  x (tælles med)"]
     assert any("Kommunen i alt for marts 2026: 1.100 kWh" in b for b in sec.blocks if isinstance(b, str))
     assert measure_csv_rows([led], [heat])[0][15] == 0  # in_option_c
+
+
+
+def test_a_part_rendered_by_a_pool_worker_has_the_measures_in_the_same_place(configured, tmp_path):
+    # a long report is rendered in parts by worker processes, each rebuilding the report from its inputs
+    # (savings_report._render_portfolio); here one worker's function in this process, for all the pages
+    import energimon.analytics.report.savings_report as sr
+    from energimon.analytics.esco.prices import price_basis
+    from energimon.analytics.report.pdf import page_count
+
+    d, _truths = configured
+    settings = load_settings(d / "energimon.toml")
+    store = SqliteStore(d / "store.db", readonly=True)
+    try:
+        seq = sr.generate_savings_report(settings, store, dt.date(2026, 3, 1), out_dir=tmp_path)
+        prices = price_basis(settings.esco, store)
+    finally:
+        store.close()
+    month = dt.date(2026, 3, 1)
+    measures = (seq.measures, seq.results, {s: v.name for s, v in settings.sites.items()}, "marts 2026", "da")
+    inputs = (seq.results, settings.esco, month, "da", prices, seq.cutoff, None, measures)
+    report = sr.build_report(*inputs[:6])
+    from energimon.analytics.report.measures_section import add_measures
+
+    add_measures(report, *measures)
+    part = sr._worker_render(inputs, range(page_count(report)), tmp_path / "part.pdf")
+    assert "heraf LED i Stenlille hallen" in _pdftotext(part)
+    assert _pdftotext(part) == _pdftotext(seq.pdf)
