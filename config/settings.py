@@ -33,6 +33,7 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from energimon.analytics.anomaly.settings import AlertSettings, cross_check_alerts
+from energimon.analytics.esco.measure_settings import cross_check_measures
 from energimon.analytics.esco.settings import EscoSettings, check_esco_files, cross_check_esco
 from energimon.collector.importer.settings import ImportSettings, cross_check_datahub
 from energimon.collector.mbus.settings import MbusTcpDevice, cross_check_mbus
@@ -595,6 +596,9 @@ def _cross_check(settings: Settings) -> list[Problem]:
                  cross_check_mbus([(i, d) for i, d in enumerate(settings.devices) if isinstance(d, MbusTcpDevice)])]
     problems += [Problem(key, msg) for key, msg in cross_check_mqtt(settings.mqtt, set(settings.sites))]
     problems += [Problem(key, msg) for key, msg in cross_check_esco(settings.esco, set(settings.sites))]
+    if settings.esco is not None:  # Option B measures: their site, meter and checks (analytics/esco)
+        problems += [Problem(key, msg) for key, msg in cross_check_measures(
+            settings.esco.measures, set(settings.sites), [(d.site, d.id, str(d.role)) for d in settings.devices])]
     problems += [Problem(key, msg) for key, msg in
                  cross_check_alerts(settings.alerts, set(settings.sites), settings.smtp is not None)]
     problems += [Problem(key, msg) for key, msg in cross_check_datahub(settings.datahub, set(settings.sites))]

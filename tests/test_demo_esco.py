@@ -85,14 +85,15 @@ def test_demo_esco_import_and_savings_report(tmp_path, monkeypatch, capsys):
     assert "Kør derefter:" in out and "ingen besparelse" in out
 
     commands = [shlex.split(line) for line in out.split("Kør derefter:")[1].splitlines() if line.startswith("  ")]
-    assert [c[1:3] for c in commands] == [["import", "eloverblik"], ["import", "csv"], ["report", "savings"]]
-    assert commands[2][-2:] == ["--month", "2026-10"]  # the last complete month before TODAY
+    assert [c[1:3] for c in commands] == [["import", "eloverblik"], ["import", "csv"], ["import", "csv"],
+                                          ["report", "savings"]]
+    assert commands[3][-2:] == ["--month", "2026-10"]  # the last complete month before TODAY
 
     # the printed commands, exactly, twice: the second import changes nothing (idempotent)
-    for cmd in commands[:2]:
+    for cmd in commands[:3]:
         assert main(cmd[1:]) == 0
     first = _raw_points(folder / "store.db")
-    for cmd in commands[:2]:
+    for cmd in commands[:3]:
         assert main(cmd[1:]) == 0
     assert _raw_points(folder / "store.db") == first
     capsys.readouterr()
@@ -115,7 +116,7 @@ def test_demo_esco_import_and_savings_report(tmp_path, monkeypatch, capsys):
         assert complete.all()
         np.testing.assert_allclose(kwh, truth, atol=0.02)  # 3-decimal kWh per hour in the export
 
-    assert main(commands[2][1:]) == 0
+    assert main(commands[3][1:]) == 0
     reports = folder / "rapporter"
     pdf, table = reports / "besparelse-2026-10.pdf", reports / "besparelse-2026-10.csv"
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, timeout=30,
@@ -138,6 +139,18 @@ def test_demo_esco_import_and_savings_report(tmp_path, monkeypatch, capsys):
             assert savings - unc90 > 0  # the interval is narrow enough to tell the saving from none
         else:
             assert injected == 0 and savings - unc90 <= 0 <= savings + unc90
+
+    # the LED measure (IPMVP Option B) under Stenlille hallen: its own saving, inside its 90 % interval of the
+    # injected 40 kWh/day × 35 % = 14 kWh/day since the installation, and shown as a part of the hall's ("heraf")
+    flat = " ".join(text.split())
+    led = demo_esco.LED_MEASURE
+    assert f"heraf {led.name}" in flat and f"Tiltag: {led.name} (IPMVP Option B)" in flat
+    rows = {(r["measure_id"], r["period"]): r for r in _csv_rows(reports / "besparelse-2026-10-tiltag.csv")}
+    r = rows[(led.id, "since_start")]
+    injected = led.kwh_per_day * led.drop_share * periods.reporting_days
+    assert r["points"] == r["points_with_data"] == str(periods.reporting_days)  # every submeter day imported
+    assert abs(_num(r["savings_kwh"]) - injected) <= _num(r["uncertainty_90_kwh"]), (r, injected)
+    assert r["in_option_c"] == "1"
 
 
 def test_live_demo_keeps_the_esco_sections(tmp_path, monkeypatch, capsys):

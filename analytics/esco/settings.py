@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from energimon.analytics.esco.measure_settings import MeasureSettings
 from energimon.model import CHANNELS
 
 
@@ -176,6 +177,8 @@ class EscoSettings(_Strict):
     nmbe_max_monthly: float = Field(default=0.05, gt=0, le=1,
                                     description="for caltrack_billing sites (G14-2014 monthly data: 5 %)")
     sites: dict[str, EscoSite] = Field(default_factory=dict)
+    measures: list[MeasureSettings] = Field(default_factory=list, description="measures metered by themselves "
+                                            "(IPMVP Option B, analytics/esco/measure_settings.py)")
 
     @model_validator(mode="after")
     def _dates(self) -> EscoSettings:

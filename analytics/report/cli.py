@@ -153,6 +153,10 @@ def console_lines(files, month, lang: str = "en") -> list[str]:
         lines.append(tr("console_line", lang, site=r.site, s=fmt_number(p.savings_kwh, 0, lang),
                         u=fmt_pm(p.uncertainty_90_kwh, 0, lang), month=f"{month:%Y-%m}", word=word,
                         why=f" — {why}" if why else ""))
+    if files.measures:  # IPMVP Option B measures, each a part of its building's line or counted on its own
+        from energimon.analytics.report.measures_section import console_lines as measure_lines
+
+        lines += measure_lines(files.measures, files.results, month, lang)
     return lines
 
 
@@ -189,7 +193,8 @@ def cmd_report_savings(args: argparse.Namespace, config: Config) -> int:
         store.close()
     for line in console_lines(files, month, lang):
         print(line)
-    for p in [files.pdf, files.csv, files.xlsx, *files.site_csvs, *files.site_pdfs]:
+    for p in [files.pdf, files.csv, files.xlsx, *files.site_csvs, *files.site_pdfs,
+              *([files.measures_csv] if files.measures_csv else [])]:
         print(t(f"skrev {p}", f"wrote {p}"))
     return 0
 

@@ -40,6 +40,11 @@ CSV_COLUMNS: dict[str, dict[str, str]] = {
     "periods": {"da": "Perioder", "en": "Periods"},
     "periods_counted": {"da": "Perioder talt med", "en": "Periods counted"},
     "avoided_co2_kg": {"da": "Undgået CO₂ kg", "en": "Avoided CO₂ kg"},
+    # the measures of the savings report (analytics/report/measures_section.py)
+    "measure_id": {"da": "Tiltag (id)", "en": "Measure (id)"},
+    "measure_name": {"da": "Tiltag", "en": "Measure"},
+    "in_option_c": {"da": "Del af bygningens Option C (heraf)", "en": "Part of the building's Option C"},
+    "guarantee_verdict": {"da": "Garanti", "en": "Guarantee"},
 }
 """Column headers of the CSV files that are not the savings report's (:data:`i18n.COLUMNS`), per language."""
 

@@ -87,6 +87,8 @@ class SavingsReportFiles:
     xlsx: Path | None = None  # the workbook: a sheet per building, the portfolio and "Om rapporten"
     preliminary: bool = False  # the month is not over (files named …-foreloebig / …-preliminary)
     cutoff: dt.date | None = None  # the first day not counted (the month's end, or today)
+    measures: list = field(default_factory=list)  # [[esco.measures]] results (esco.measures.MeasureResult)
+    measures_csv: Path | None = None
 
 
 def generate_savings_report(settings, store, month: dt.date, sites: list[str] | None = None,
@@ -162,19 +164,23 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
         site_csvs.append(write_csv(out / f"{stem}-{r.site}.csv", CSV_HEADER, rows, sep, decimal_comma, lang))
     rows_all += _portfolio_csv_rows(results, esco, month, lang)
     csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, rows_all, sep, decimal_comma, lang)
+    measures = _measures(settings, store, results, chosen, month, today, lang)  # [[esco.measures]], Option B
     xlsx_path = xlsx_out.write_xlsx(out / f"{stem}.xlsx", _workbook(results, site_rows, rows_all, esco, month,
-                                                                     prices, lang, cutoff))
+                                                                     prices, lang, cutoff) + _measure_sheets(measures))
     report = build_report(results, esco, month, lang, prices, cutoff)
     co2 = None
     if esco.co2_intensity:  # the CO₂ account of all consumption, computed here and rendered by the section
         accounts = co2_accounts(store, esco, [r.site for r in results], month)
         co2 = _add_co2_account(report, accounts, esco, results, month, names, lang, out / f"{stem}-co2.csv", sep,
                                decimal_comma)
+    measures_csv = _add_measures(report, measures, out / f"{stem}-{'tiltag' if lang == 'da' else 'measures'}.csv",
+                                 sep, decimal_comma)
     pdf_path = _render_portfolio(report, out / f"{stem}.pdf", pool, workers, (results, esco, month, lang, prices,
-                                                                                cutoff, co2))
+                                                                                cutoff, co2, measures))
     site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices, cutoff), out / f"{stem}-{r.site}.pdf")
                  for r in results] if per_site_pdf else []
-    return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs, xlsx_path, preliminary, cutoff)
+    return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs, xlsx_path, preliminary, cutoff,
+                              measures[0] if measures else [], measures_csv)
 
 
 PARALLEL_PAGES = 24  # a report of this many pages or more is rendered in parts by the worker pool
@@ -202,10 +208,14 @@ def _render_portfolio(report: Report, path: Path, pool, workers: int, inputs: tu
 
 
 def _worker_render(inputs: tuple, pages: range, path: Path) -> Path:
-    *args, co2 = inputs
+    *args, co2, measures = inputs
     report = build_report(*args)
     if co2 is not None:
         _insert_after_portfolio(report, co2)
+    if measures is not None:
+        from energimon.analytics.report.measures_section import add_measures
+
+        add_measures(report, *measures)
     return render_pdf(report, path, pages)
 
 
@@ -230,6 +240,38 @@ def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_pa
         write_csv(csv_path, CO2_HEADER, made[1], sep, decimal_comma, lang)
         return made[0]
     return None
+
+
+def _measures(settings, store, results, chosen, month, today, lang) -> tuple | None:
+    """``[[esco.measures]]`` (IPMVP Option B) evaluated (analytics/esco/measures.py), as the arguments of the section
+    builder (report/measures_section.py), or None without measures.  With ``--site`` only those buildings'."""
+    from energimon.analytics.esco.measures import evaluate_measures
+
+    everything = set(chosen) == set(settings.esco.sites)
+    measures = [m for m in evaluate_measures(store, settings.esco, month, today) if everything or m.site in chosen]
+    if not measures:
+        return None
+    names = {sid: site.name for sid, site in settings.sites.items()}
+    return measures, results, names, month_name(month.year, month.month, lang), lang
+
+
+def _measure_sheets(measures: tuple | None) -> list[xlsx_out.Sheet]:
+    from energimon.analytics.report.measures_section import measure_sheet
+
+    return [] if measures is None else [measure_sheet(measures[0], measures[1], measures[-1])]
+
+
+def _add_measures(report, measures: tuple | None, csv_path: Path, sep: str, decimal_comma: bool) -> Path | None:
+    """The measures in the PDF (an overview with the no-double-counting rule after the portfolio page, each measure
+    under its building) and as a CSV beside the report."""
+    if measures is None:
+        return None
+    from energimon.analytics.report.measures_section import CSV_HEADER as MEASURE_HEADER
+    from energimon.analytics.report.measures_section import add_measures, measure_csv_rows
+
+    add_measures(report, *measures)
+    return write_csv(csv_path, MEASURE_HEADER, measure_csv_rows(measures[0], measures[1]), sep, decimal_comma,
+                     measures[-1])
 
 
 def _evaluate_all(settings, store, month: dt.date, chosen: list[str], names: dict[str, str], workers: int,

@@ -9,8 +9,10 @@ path works on historical data, which is how an energy team gets it (exports from
 The data follow :mod:`energimon.collector.simulator.synthetic`'s building model (CalTRACK heating model
 ``U = μ + β_H·max(0, T_b − T)`` times a weekend factor, plus noise, minus an injected saving from
 the measure date).  The three sites share one outdoor temperature (they lie within 10 km), so one
-temperature file serves the contract.  Weather and noise are drawn per calendar day from a fixed
-origin: running the demo again on a later day writes the same values for the same hours, so
+temperature file serves the contract.  Stenlille hallen also gets a lighting submeter (hourly kWh for ``import
+csv --interval-kwh``) whose load drops 35 % when LED is installed on the measure date, and the IPMVP Option B
+measure "LED i Stenlille hallen" in ``[esco]`` (:data:`LED_MEASURE`).  Weather and noise are drawn per calendar
+day from a fixed origin: running the demo again on a later day writes the same values for the same hours, so
 re-importing into the same store stays consistent.
 """
 
@@ -31,6 +33,7 @@ import pandas as pd
 from energimon.app.demo import DEMO_CONFIG, ESCO_MARKER
 from energimon.calendar import add_months
 from energimon.cliutil import lang, number, t
+from energimon.collector.simulator.lighting import LightingLoad, lighting_day_kwh, lighting_hour_kwh
 from energimon.collector.simulator.synthetic import SyntheticBuilding, daily_temperature_c
 from energimon.model import LOCAL_TZ
 
@@ -71,6 +74,36 @@ DEMO_ESCO_SITES = (
     EscoDemoSite(SyntheticBuilding("dianalund-bibliotek", 110.0, 2.5, 15.0, 4.5),
                  "571313199900000103", 0.0, 2_000.0, noise_seed=13),
 )
+
+
+@dataclass(frozen=True)
+class LightingMeasure:
+    """An IPMVP Option B measure of the demo: LED fittings in a sports hall, metered on the lighting circuit's own
+    submeter, installed on the contract's measure date, with a short baseline of its own before that."""
+
+    id: str
+    name: str
+    site: str
+    device: str
+    kwh_per_day: float  # the old fittings' use
+    drop_share: float  # the LED fittings use this share less
+    noise_kwh_per_day: float
+    baseline_days: int  # the measure's own baseline: these days before installation
+    guarantee_kwh_per_year: float
+    seed: int
+
+    def load(self, installed: dt.date) -> LightingLoad:
+        return LightingLoad(self.site, self.device, self.kwh_per_day, self.drop_share, self.noise_kwh_per_day,
+                            installed, self.seed)
+
+    @property
+    def series(self) -> str:
+        return f"{self.site}/{self.device}/energy_import_wh"
+
+
+LED_MEASURE = LightingMeasure("led-stenlille", "LED i Stenlille hallen", "stenlille-hallen", "belysning", 40.0, 0.35,
+                              3.0, 56, 4_000.0, seed=21)
+"""Lighting 40 kWh/day, 35 % (14 kWh/day) less with LED; a part of the hall's whole-building saving ("heraf")."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +207,30 @@ def temperature_text(grid: HourGrid, temp_c: np.ndarray) -> str:
     return "\n".join(lines) + "\n"
 
 
+def lighting_baseline_start(periods: EscoPeriods, measure: LightingMeasure = LED_MEASURE) -> dt.date:
+    return periods.measure_date - dt.timedelta(days=measure.baseline_days)
+
+
+def lighting_text(periods: EscoPeriods, measure: LightingMeasure = LED_MEASURE) -> str:
+    """The lighting circuit's hourly kWh (``time,value``, for ``import csv --interval-kwh``) from the measure's
+    baseline to the end of last month; noise drawn per day from :data:`ORIGIN`, so a day's value is stable."""
+    start = lighting_baseline_start(periods, measure)
+    days = _days(start, periods.end)
+    hourly = lighting_hour_kwh(start, periods.end, lighting_day_kwh(measure.load(periods.measure_date), days, ORIGIN))
+    lines = ["time,value"]
+    lines += [f"{t.isoformat()},{v:.4f}" for t, v in zip(hourly.index, hourly.to_numpy(), strict=True)]
+    return "\n".join(lines) + "\n"
+
+
+def measure_config_text(periods: EscoPeriods, measure: LightingMeasure = LED_MEASURE) -> list[str]:
+    """The ``[[esco.measures]]`` entry of the LED measure (analytics/esco/measure_settings.py)."""
+    return ["", "[[esco.measures]]", f'id = "{measure.id}"', f"name = {_toml_str(measure.name)}",
+            f'site = "{measure.site}"', f"installed = {periods.measure_date}",
+            f'energy = "{measure.device}/energy_import_wh"', 'model = "constant"',
+            f"baseline_start = {lighting_baseline_start(periods, measure)}", f"baseline_end = {periods.measure_date}",
+            f"guarantee_kwh_per_year = {measure.guarantee_kwh_per_year:.0f}"]
+
+
 def _toml_str(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -215,6 +272,7 @@ def esco_config_text(periods: EscoPeriods, reports_dir: Path, sites=DEMO_ESCO_SI
         lines += ["", f"[esco.sites.{s.building.site}]", f'model = "{s.model}"',
                   f'energy = "{DATAHUB_DEVICE}/energy_import_wh"',
                   f"guarantee_kwh_per_year = {s.guarantee_kwh_per_year:.0f}"]
+    lines += measure_config_text(periods)
     for s in sites:
         lines += ["", "[[datahub.metering_points]]", f'id = "{s.metering_point}"', f'site = "{s.building.site}"',
                   f'device = "{DATAHUB_DEVICE}"', 'channel = "energy_import_wh"', 'role = "grid"']
@@ -228,6 +286,7 @@ class EscoDemo:
     temperature: Path
     periods: EscoPeriods
     saving_kwh_per_day: dict[str, float]  # the injected saving per site
+    lighting: Path | None = None  # the LED measure's submeter (hourly kWh)
 
 
 def local_today() -> dt.date:
@@ -252,12 +311,14 @@ def write_esco_demo(folder: Path, today: dt.date | None = None) -> EscoDemo:
         exports.append(path)
     temperature = data / "udetemperatur.csv"
     temperature.write_text(temperature_text(grid, hourly_temperature_c(grid, day_c)), encoding="utf-8")
+    lighting = data / f"belysning-{LED_MEASURE.site}.csv"
+    lighting.write_text(lighting_text(periods), encoding="utf-8")
     config = folder / "energimon.toml"
     # no [[devices]]: nothing live runs; `energimon demo` later adds its simulated meters and keeps these sections
     text = esco_config_text(periods, (folder / "rapporter").resolve())
     config.write_text(DEMO_CONFIG.format(config=config, devices="") + "\n" + text,
                       encoding="utf-8")
-    return EscoDemo(config, exports, temperature, periods, savings)
+    return EscoDemo(config, exports, temperature, periods, savings, lighting)
 
 
 def _shown(path: Path) -> str:
@@ -278,6 +339,8 @@ def next_commands(demo: EscoDemo, program: str = "energimon") -> list[str]:
     return [
         f"{program} import eloverblik {cfg} {' '.join(_shown(p) for p in demo.exports)}",
         f"{program} import csv {cfg} {_shown(demo.temperature)} --series {TEMPERATURE_SERIES} --role weather",
+        *([f"{program} import csv {cfg} {_shown(demo.lighting)} --series {LED_MEASURE.series} --role submeter "
+           "--interval-kwh"] if demo.lighting else []),
         f"{program} report savings {cfg} --month {demo.periods.report_month:%Y-%m}",
     ]
 
@@ -308,6 +371,12 @@ def prepare_esco_demo(folder: Path, out: TextIO | None = None, today: dt.date | 
                        "no saving (the report's uncertainty interval should normally contain 0)"))
         print(t(f"    {_shown(path)}: målepunkt {s.metering_point}, {what}",
                 f"    {_shown(path)}: metering point {s.metering_point}, {what}"), file=out)
+    if demo.lighting:
+        led, day = LED_MEASURE, number(LED_MEASURE.kwh_per_day * LED_MEASURE.drop_share, 1)
+        print(t(f"  Belysningens bimåler i {led.site}: {_shown(demo.lighting)}, tiltaget \"{led.name}\" fra "
+                f"{_date(p.measure_date)}, {number(led.drop_share * 100)} % mindre ({day} kWh/døgn)",
+                f"  The lighting submeter in {led.site}: {_shown(demo.lighting)}, the measure \"{led.name}\" from "
+                f"{_date(p.measure_date)}, {number(led.drop_share * 100)} % less ({day} kWh/day)"), file=out)
     print(t(f"  Udetemperatur time for time: {_shown(demo.temperature)}",
             f"  Outdoor temperature hour by hour: {_shown(demo.temperature)}"), file=out)
     base0, base1, measure = _date(p.baseline_start), _date(p.measure_date - dt.timedelta(days=1)), _date(p.measure_date)

@@ -1,0 +1,309 @@
+"""The measures of the savings report (IPMVP Option B): an overview after the portfolio page with the rule that keeps
+them from being counted twice, and each measure's figures under its building.
+
+Lays out what :mod:`energimon.analytics.esco.measures` computed; reads nothing.  The rule, in the report's words:
+a building's whole-building (Option C) saving already contains the saving of every measure inside it, so a
+measure's saving is shown as a part of it ("heraf"), never added to it; the municipality's total counts the
+Option C savings, and for buildings without an Option C contract (on the measure's carrier) the measures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from energimon.analytics.esco.evaluation import SiteResult
+from energimon.analytics.esco.measures import (
+    MeasureResult,
+    OperatingHoursModel,
+    contained_in_option_c,
+    municipality_total,
+)
+from energimon.analytics.report import xlsx_out
+from energimon.analytics.report.csv_out import header_label
+from energimon.analytics.report.document import Report, Section, Table
+from energimon.analytics.report.i18n import tr
+from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
+from energimon.analytics.savings import PeriodSavings
+from energimon.carriers import CARRIERS
+
+TEXTS: dict[str, dict[str, str]] = {
+    "sheet": {"da": "Tiltag (Option B)", "en": "Measures (Option B)"},
+    "console": {"da": "{where}: {s} kWh {u} (90 %) i {month}; {part}", "en": "{where}: {s} kWh {u} (90 %) in {month}; "
+                                                                            "{part}"},
+    "console_in": {"da": "tiltag (Option B), heraf i bygningens besparelse",
+                   "en": "measure (Option B), of which in the building's saving"},
+    "console_alone": {"da": "tiltag (Option B), tælles for sig", "en": "measure (Option B), counted on its own"},
+    "heading": {"da": "Tiltag målt for sig (IPMVP Option B)", "en": "Measures metered on their own (IPMVP Option B)"},
+    "intro": {
+        "da": "Et tiltag med egen bimåler (f.eks. belysningen i en hal) får sin egen baseline, sin egen besparelse og "
+              "sin egen usikkerhed (IPMVP Option B, isolering af tiltaget). Sådan tælles de ikke dobbelt: "
+              "Bygningens samlede besparelse (Option C, hovedmåleren) indeholder allerede besparelsen fra hvert "
+              "tiltag i bygningen. Tiltagets besparelse vises derfor som en del af bygningens (\"heraf\") og lægges "
+              "aldrig oveni. Kommunens samlede besparelse tæller kun Option C-besparelserne — og for bygninger "
+              "uden Option C-kontrakt på tiltagets energiart tiltagenes besparelser.",
+        "en": "A measure with its own submeter (e.g. the lighting of a sports hall) has its own baseline, its own "
+              "saving and its own uncertainty (IPMVP Option B, retrofit isolation). How they are not counted twice: "
+              "the building's whole-building saving (Option C, the main meter) already contains the saving of every "
+              "measure in the building. A measure's saving is therefore shown as a part of the building's "
+              "(\"of which\") and never added to it. The municipality's total counts the Option C savings only — "
+              "and, for buildings without an Option C contract on the measure's carrier, the measures' savings."},
+    "building": {"da": "Bygning / tiltag", "en": "Building / measure"},
+    "whole": {"da": "{name} — hele bygningen (Option C)", "en": "{name} — whole building (Option C)"},
+    "of_which": {"da": "  heraf {measure}", "en": "  of which {measure}"},
+    "alone": {"da": "{name} — uden Option C-kontrakt", "en": "{name} — no Option C contract"},
+    "other_carrier": {"da": "{name} — Option C kun på {carrier}", "en": "{name} — Option C on {carrier} only"},
+    "counted": {"da": "  {measure} (tælles med)", "en": "  {measure} (counted)"},
+    "month_kwh": {"da": "Måned kWh", "en": "Month kWh"},
+    "since_kwh": {"da": "Siden start kWh", "en": "Since start kWh"},
+    "share": {"da": "Andel af bygningens", "en": "Share of the building's"},
+    "total": {"da": "Kommunen i alt (Option C + tiltag uden Option C)",
+              "en": "Municipality total (Option C + measures without Option C)"},
+    "total_line": {
+        "da": "Kommunen i alt for {month}: {total} kWh {unc} kWh (90 %) = Option C {oc} kWh + tiltag i bygninger uden "
+              "Option C {alone} kWh. Tiltag markeret \"heraf\" er allerede med i Option C-tallet.",
+        "en": "Municipality total for {month}: {total} kWh {unc} kWh (90 %) = Option C {oc} kWh + measures in "
+              "buildings without Option C {alone} kWh. Measures marked \"of which\" are already in the Option C "
+              "figure."},
+    "detail": {"da": "Tiltag: {name} (IPMVP Option B)", "en": "Measure: {name} (IPMVP Option B)"},
+    "detail_rule_in": {
+        "da": "Besparelsen er en del af bygningens samlede besparelse (Option C) ovenfor — heraf dette tiltag; den "
+              "lægges ikke til.",
+        "en": "The saving is a part of the building's whole-building saving (Option C) above — of which this "
+              "measure; it is not added to it."},
+    "detail_rule_alone": {
+        "da": "Bygningen har ingen Option C-kontrakt på {carrier}: tiltagets besparelse tælles med i kommunens total.",
+        "en": "The building has no Option C contract on {carrier}: the measure's saving counts in the municipality's "
+              "total."},
+    "dates": {"da": "Installeret {installed}; baseline {b0} – {b1}; rapportering fra {r0}.",
+              "en": "Installed {installed}; baseline {b0} – {b1}; reporting from {r0}."},
+    "model_constant": {"da": "Model: konstant forbrug pr. døgn, {mu} kWh/døgn (baselineperiodens gennemsnit).",
+                       "en": "Model: constant use per day, {mu} kWh/day (the baseline period's mean)."},
+    "model_hours": {"da": "Model: forbrug pr. driftstime × driftstimer, {k} kWh pr. time; timer fra {src}.",
+                    "en": "Model: use per operating hour × operating hours, {k} kWh per hour; hours from {src}."},
+    "schedule": {"da": "ugeskemaet", "en": "the weekly schedule"},
+    "model_dd": {"da": "Model: graddagemodel (CalTRACK døgn), {mu} kWh/døgn{terms}.",
+                 "en": "Model: degree-day model (CalTRACK daily), {mu} kWh/day{terms}."},
+    "dd_term": {"da": " + {b} kWh pr. graddag under {t} °C", "en": " + {b} kWh per degree day below {t} °C"},
+    "stats": {"da": "Baseline: {n} døgn, CV(RMSE) {cv}, NMBE {nmbe}, R² {r2}, ρ {rho}.",
+              "en": "Baseline: {n} days, CV(RMSE) {cv}, NMBE {nmbe}, R² {r2}, ρ {rho}."},
+    "fsu": {"da": "Usikkerhed på besparelsen siden start (90 %): {fsu} af besparelsen.",
+            "en": "Uncertainty of the saving since start (90 %): {fsu} of the saving."},
+    "guarantee": {"da": "Garanti {g} kWh/år: til dato {due} kWh garanteret, {real} kWh {unc} kWh (90 %) realiseret — "
+                        "{verdict}.",
+                  "en": "Guarantee {g} kWh/year: {due} kWh guaranteed to date, {real} kWh {unc} kWh (90 %) realised — "
+                        "{verdict}."},
+    "g_met": {"da": "garantien er opfyldt (også i den nedre ende af intervallet)",
+              "en": "the guarantee is met (also at the low end of the interval)"},
+    "g_met_not_demonstrable": {"da": "skønnet opfylder garantien, men intervallet går under den",
+                               "en": "the estimate meets the guarantee, but the interval reaches below it"},
+    "g_short": {"da": "garantien er ikke opfyldt", "en": "the guarantee is not met"},
+    "g_no_data": {"da": "for få målte døgn til at vurdere", "en": "too few measured days to judge"},
+    "no_result": {"da": "Intet resultat: {why}", "en": "No result: {why}"},
+    "period_status": {"da": "{period}: for få målte døgn ({m} af {n}).",
+                      "en": "{period}: too few measured days ({m} of {n})."},
+}
+
+
+def t(key: str, lang: str, **kw: object) -> str:
+    return TEXTS[key][lang].format(**kw)
+
+
+def _kwh(p: PeriodSavings | None, lang: str) -> tuple[str, str]:
+    s = p.shown() if p is not None else None
+    if s is None:
+        return "–", "–"
+    return fmt_number(s.savings_kwh, 0, lang), fmt_pm(s.uncertainty_90_kwh, 0, lang)
+
+
+def overview_section(measures: list[MeasureResult], results: list[SiteResult], names: dict[str, str], month_label: str,
+                     lang: str) -> Section:
+    """The rule, every building's measures under it (Option C's figure with "heraf" rows, or the measures counted on
+    their own) and the municipality's total for the month without double counting."""
+    sec = Section(t("heading", lang))
+    sec.text(t("intro", lang))
+    option_c = {r.site: r.carrier for r in results}
+    by_site = {r.site: r for r in results}
+    cols = [t("building", lang), t("month_kwh", lang), tr("unc90", lang), t("since_kwh", lang), tr("unc90", lang),
+            t("share", lang)]
+    rows: list[list[str]] = []
+    for site in dict.fromkeys(m.site for m in measures):
+        mine = [m for m in measures if m.site == site]
+        name = names.get(site, site)
+        r = by_site.get(site)
+        if r is not None and any(contained_in_option_c(m, option_c) for m in mine):
+            rows.append([t("whole", lang, name=name), *_kwh(r.month, lang), *_kwh(r.since_start, lang), ""])
+        elif r is not None:  # an Option C contract on another carrier: it does not hold these measures
+            rows.append([t("other_carrier", lang, name=name, carrier=CARRIERS[r.carrier].name(lang)),
+                         "", "", "", "", ""])
+        else:
+            rows.append([t("alone", lang, name=name), "", "", "", "", ""])
+        for m in mine:
+            inside = contained_in_option_c(m, option_c)
+            share = math.nan
+            if inside and r is not None and r.month is not None and m.month is not None:
+                whole, part = r.month.shown().savings_kwh, m.month.shown().savings_kwh
+                share = part / whole if whole and math.isfinite(whole) and whole > 0 else math.nan
+            label = t("of_which" if inside else "counted", lang, measure=m.name)
+            rows.append([label, *_kwh(m.month, lang), *_kwh(m.since_start, lang), fmt_percent(share, 0, lang)])
+    sec.table(Table(cols, rows, col_widths=[3.2, 1, 1, 1.1, 1, 1]))
+    tot = municipality_total([r.month for r in results if r.month is not None], measures, option_c, "month")
+    sec.text(t("total_line", lang, month=month_label, total=fmt_number(tot.total_kwh, 0, lang),
+               unc=fmt_pm(tot.uncertainty_90_kwh, 0, lang), oc=fmt_number(tot.option_c.savings_kwh, 0, lang),
+               alone=fmt_number(tot.standalone_measures.savings_kwh, 0, lang)
+               if tot.standalone_measures.sites_total else "0"))
+    return sec
+
+
+def measure_section(m: MeasureResult, inside: bool, lang: str) -> Section:
+    """One measure's figures, printed after its building's page (no page break of its own: the caller starts a page
+    for a building's first measure)."""
+    sec = Section(t("detail", lang, name=m.name), new_page=False)
+    sec.text(t("detail_rule_in", lang) if inside else t("detail_rule_alone", lang,
+                                                         carrier=CARRIERS[m.carrier].name(lang)))
+    last = m.baseline_end.toordinal() - 1
+    sec.text(t("dates", lang, installed=m.installed.isoformat(), b0=m.baseline_start.isoformat(),
+               b1=type(m.baseline_end).fromordinal(last).isoformat(), r0=m.reporting_start.isoformat()))
+    if m.model is None or m.month is None:
+        sec.text(t("no_result", lang, why=m.error))
+        return sec
+    cols = [tr("period", lang), tr("days", lang), tr("adj_baseline", lang), tr("actual", lang), tr("savings", lang),
+            tr("unc68", lang), tr("unc90", lang)]
+    rows = []
+    for key, raw in (("month", m.month), ("ytd", m.ytd), ("since_start", m.since_start)):
+        if raw is None:
+            continue
+        p = raw.shown()
+        rows.append([tr(key, lang), f"{p.m}/{p.points}", fmt_number(p.adjusted_baseline_kwh, 0, lang),
+                     fmt_number(p.actual_kwh, 0, lang), fmt_number(p.savings_kwh, 0, lang),
+                     fmt_pm(p.uncertainty_68_kwh, 0, lang), fmt_pm(p.uncertainty_90_kwh, 0, lang)])
+        if raw.status != "ok":
+            sec.text(t("period_status", lang, period=tr(key, lang), m=raw.m, n=raw.points))
+    sec.table(Table(cols, rows, col_widths=[1.6, 0.9, 1.3, 1.2, 1.2, 1.1, 1.1]))
+    model = m.model
+    if isinstance(model, OperatingHoursModel):
+        src = t("schedule", lang) if m.regressor_note == "schedule" else m.regressor_note
+        sec.text(t("model_hours", lang, k=fmt_number(model.kwh_per_hour, 2, lang), src=src))
+    elif model.kind == "intercept_only" and m.model_kind == "constant":
+        sec.text(t("model_constant", lang, mu=fmt_number(model.intercept_kwh_per_day, 1, lang)))
+    else:
+        terms = "" if model.heating_balance_c is None else t(
+            "dd_term", lang, b=fmt_number(model.beta_hdd_kwh_per_k_day, 2, lang),
+            t=fmt_number(model.heating_balance_c, 1, lang))
+        sec.text(t("model_dd", lang, mu=fmt_number(model.intercept_kwh_per_day, 1, lang), terms=terms))
+    st = model.stats
+    if st is not None:
+        sec.text(t("stats", lang, n=fmt_number(st.n, 0, lang), cv=fmt_percent(st.cv_rmse, 1, lang),
+                   nmbe=fmt_percent(st.nmbe, 2, lang), r2=fmt_number(st.r2, 2, lang), rho=fmt_number(st.rho, 2, lang)))
+    v = m.verdict
+    if v is None:
+        sec.text(tr("g14_none", lang))
+    else:
+        cv, nmbe = fmt_percent(m.cvrmse_max, 0, lang), fmt_percent(m.nmbe_max, 1, lang)
+        if v.ok:
+            sec.text(tr("g14_pass", lang, cv=cv, nmbe=nmbe))
+        else:
+            failed = [c for c in v.failed if c.name != "fsu"]
+            sec.text(tr("g14_model_fail", lang, why="; ".join(_limit(c, lang) for c in failed)) if failed
+                     else tr("g14_model_ok", lang, cv=cv, nmbe=nmbe))
+            s, u = fmt_number(v.savings_kwh, 0, lang), fmt_pm(v.uncertainty_90_kwh, 0, lang)
+            sec.text(tr("verdict_imprecise", lang, s=s, u=u, why=_limit(v.fsu, lang))
+                     if v.savings == "demonstrated" and not v.fsu.ok else tr(f"verdict_{v.savings}", lang, s=s, u=u))
+        if m.since_start is not None and m.since_start.status == "ok":
+            sec.text(t("fsu", lang, fsu=fmt_percent(m.since_start.fsu_90, 0, lang)))
+    g = m.guarantee
+    if g is not None:
+        sec.text(t("guarantee", lang, g=fmt_number(g.ledger.guarantee_kwh_per_year, 0, lang),
+                   due=fmt_number(g.ledger.guarantee_to_date_kwh, 0, lang),
+                   real=fmt_number(g.ledger.realised_kwh, 0, lang), unc=fmt_pm(g.uncertainty_90_kwh, 0, lang),
+                   verdict=t(f"g_{g.code}", lang)))
+    return sec
+
+
+def _limit(c, lang: str) -> str:
+    if c.name == "cvrmse":
+        return tr("limit_cvrmse", lang, value=fmt_percent(c.value, 1, lang), limit=fmt_percent(c.limit, 0, lang))
+    if c.name == "nmbe":
+        return tr("limit_nmbe", lang, value=fmt_percent(abs(c.value), 2, lang), limit=fmt_percent(c.limit, 1, lang))
+    return tr("limit_fsu", lang, value=fmt_percent(c.value, 0, lang), limit=fmt_percent(c.limit, 0, lang))
+
+
+def add_measures(report: Report, measures: list[MeasureResult], results: list[SiteResult], names: dict[str, str],
+                 month_label: str, lang: str) -> None:
+    """Insert the overview after the portfolio page and each measure's section after its building's page (the
+    buildings without an Option C page get theirs after the overview)."""
+    if not measures:
+        return
+    option_c = {r.site: r.carrier for r in results}
+    portfolio = tr("portfolio", lang)
+    at = next((k + 1 for k, s in enumerate(report.sections) if s.heading == portfolio), len(report.sections))
+    report.sections.insert(at, overview_section(measures, results, names, month_label, lang))
+    alone: list[Section] = []
+    for site in dict.fromkeys(m.site for m in measures):
+        secs = [measure_section(m, contained_in_option_c(m, option_c), lang) for m in measures if m.site == site]
+        heading = next((r.name for r in results if r.site == site), None)
+        k = next((i for i, s in enumerate(report.sections) if heading is not None and s.heading == heading), None)
+        if k is None:  # no Option C page: after the overview
+            alone += secs
+        else:  # right after the building's page, the first on a page of its own (a heading never left alone at a
+            secs[0].new_page = True  # page's foot); the building's further measures follow on
+            report.sections[k + 1:k + 1] = secs
+    if alone:
+        alone[0].new_page = True
+        report.sections[at + 1:at + 1] = alone
+
+
+CSV_HEADER = ["site", "measure_id", "measure_name", "period", "label", "points", "points_with_data",
+              "adjusted_baseline_kwh", "actual_kwh", "savings_kwh", "uncertainty_68_kwh", "uncertainty_90_kwh",
+              "start", "end", "status", "in_option_c", "verdict", "guarantee_verdict"]
+"""One row per measure and period (month, ytd, since_start).  ``in_option_c`` is 1 when the measure's saving is a
+part of its building's Option C saving ("heraf": never add it to the building's or the portfolio's figure), 0 when
+the building has no Option C contract on its carrier (then it counts in the municipality's total).  ``verdict``:
+what the saving since start shows at 90 % (savings.savings_verdict_code), ``guarantee_verdict``:
+measures.GUARANTEE_CODES."""
+
+
+def measure_csv_rows(measures: list[MeasureResult], results: list[SiteResult]) -> list[list]:
+    """The rows of :data:`CSV_HEADER` (amounts empty where a period has too few measured days)."""
+    option_c = {r.site: r.carrier for r in results}
+    out: list[list] = []
+    for m in measures:
+        for key in ("month", "ytd", "since_start"):
+            raw = getattr(m, key)
+            if raw is None:
+                out.append([m.site, m.id, m.name, key, "", 0, 0, math.nan, math.nan, math.nan, math.nan, math.nan,
+                            None, None, "no_data", int(contained_in_option_c(m, option_c)), "", ""])
+                continue
+            p = raw.shown()
+            out.append([m.site, m.id, m.name, key, p.label, p.points, p.m, p.adjusted_baseline_kwh, p.actual_kwh,
+                        p.savings_kwh, p.uncertainty_68_kwh, p.uncertainty_90_kwh, p.start, p.end, raw.status,
+                        int(contained_in_option_c(m, option_c)), m.verdict.savings if m.verdict else "",
+                        m.guarantee.code if m.guarantee else ""])
+    return out
+
+
+def console_lines(measures: list[MeasureResult], results: list[SiteResult], month: dt.date, lang: str) -> list[str]:
+    """One line per measure for the terminal: its month's saving and whether it is a part of its building's."""
+    option_c = {r.site: r.carrier for r in results}
+    out = []
+    for m in measures:
+        where = f"{m.site}/{m.id}"
+        if m.month is None:
+            out.append(f"{where}: {t('no_result', lang, why=m.error)}")
+            continue
+        s, u = _kwh(m.month, lang)
+        part = t("console_in" if contained_in_option_c(m, option_c) else "console_alone", lang)
+        out.append(t("console", lang, where=where, s=s, u=u, month=f"{month:%Y-%m}", part=part))
+    return out
+
+
+XLSX_FORMATS = {"points": xlsx_out.INT, "points_with_data": xlsx_out.INT, "adjusted_baseline_kwh": xlsx_out.KWH,
+                "actual_kwh": xlsx_out.KWH, "savings_kwh": xlsx_out.KWH, "uncertainty_68_kwh": xlsx_out.KWH,
+                "uncertainty_90_kwh": xlsx_out.KWH, "start": xlsx_out.DATE, "end": xlsx_out.DATE,
+                "in_option_c": xlsx_out.INT}
+
+
+def measure_sheet(measures: list[MeasureResult], results: list[SiteResult], lang: str) -> xlsx_out.Sheet:
+    """The workbook's sheet of the measures: the CSV's rows under the headers of the report's language."""
+    return xlsx_out.Sheet(TEXTS["sheet"][lang], [header_label(k, lang) for k in CSV_HEADER],
+                          measure_csv_rows(measures, results), [XLSX_FORMATS.get(k) for k in CSV_HEADER])
