@@ -132,6 +132,8 @@ class Row:
     calorific: tuple[float, str] | None = None  # natural gas: (kWh/m³, source)
     why: dict[str, Why] = field(default_factory=dict)  # figure (a field's name: "quantity", "kwh", "kwh_per_m2",
     # "t_co2", "kwh_normalised") -> why it is "–"
+    devices: tuple[str, ...] = ()  # the counters' devices
+    imported_copy: bool = False  # the live meter's year was incomplete: its complete imported copy was counted
 
     @property
     def complete(self) -> bool:
@@ -427,6 +429,15 @@ def site_row(store, series: pd.DataFrame, site: str, carrier_key: str, year: int
     if not keys:
         return None
     hours = carrier_hours(store, keys, start, end)
+    imported = False
+    if live is not None and (hours["reason"] != KNOWN).any():
+        # the live meter's year has unknown hours: its imported copy (DataHub's metered hours, what the utility
+        # settles on) counts instead when that copy is complete — the same meter, so never both
+        others = tuple(k for k in site_meters(series, site, carrier_key).consumption if k not in keys)
+        if others:
+            alt = carrier_hours(store, others, start, end)
+            if (alt["reason"] == KNOWN).all():
+                keys, hours, imported = others, alt, True
     why: dict[str, Why] = {}
     unknown = unknown_hours_why(hours["reason"])
     n, n_known = len(hours), int((hours["reason"] == KNOWN).sum())
@@ -472,7 +483,7 @@ def site_row(store, series: pd.DataFrame, site: str, carrier_key: str, year: int
         if norm_why is not None:
             why["kwh_normalised"] = norm_why
     return Row(site, carrier_key, year, len(keys), quantity, kwh, per_m2, t, basis, norm, n, n_known, floor_area_m2,
-               cal, why)
+               cal, why, tuple(k.device for k in keys), imported)
 
 
 @dataclass(frozen=True)

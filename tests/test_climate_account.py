@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import shlex
 import shutil
 import subprocess
 
@@ -303,3 +304,68 @@ def test_the_cli_refuses_a_year_not_begun(tmp_path, store_file, capsys):
     cfg.write_text(CONFIG.format(store=store_file), encoding="utf-8")
     assert main(["report", "climate", "--config", str(cfg), "--year", "2099"]) == EXIT_USAGE
     assert "ingen måned af 2099 er slut endnu" in capsys.readouterr().err
+
+
+def test_a_live_meters_incomplete_year_counts_its_complete_imported_copy(tmp_path):
+    store = SqliteStore(tmp_path / "s.db")
+    # one meter, read live ("maaler", a day's gap on 1 March 2025) and imported from DataHub ("datahub",
+    # complete): both 4 kW → 4 × 8,760 = 35,040 kWh
+    _counter(store, "c", "maaler", "energy_import_wh", "grid", [("2025-01-01", 4_000.0)], "2026-01-01 01:00",
+             hole=("2025-03-01", "2025-03-02"))
+    _counter(store, "c", "datahub", "energy_import_wh", "grid", [("2025-01-01", 4_000.0)], "2026-01-01 01:00")
+    cfg = settings(sites={"c": ("Skolen", 500.0)}, baseline_year=None, live=lambda site, device: device == "maaler")
+    row = compute_account(store, cfg, 2025, today=TODAY).find("c", "electricity")
+    assert row is not None and row.kwh == pytest.approx(35_040) and row.imported_copy
+    assert row.devices == ("datahub",)  # never both: the same meter counted twice would be 70,080
+    # a complete live year is what counts (the live meter wins, as in the anomaly rules and the solar report)
+    _counter(store, "c", "maaler", "energy_import_wh", "grid", [("2025-01-01", 4_000.0)], "2026-01-01 01:00")
+    row = compute_account(store, cfg, 2025, today=TODAY).find("c", "electricity")
+    assert row is not None and row.devices == ("maaler",) and not row.imported_copy and row.complete
+    store.close()
+
+
+@pytest.mark.slow
+def test_the_demo_municipalitys_account(tmp_path, monkeypatch, capsys):
+    from energimon.app import demo_esco
+
+    today = dt.date(2026, 11, 29)  # tests/test_demo_esco.py's date: exports from 1 May 2025 to 31 October 2026
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(demo_esco, "local_today", lambda: today)
+    monkeypatch.setattr("energimon.calendar.today", lambda now=None: today)
+    assert main(["demo", "--esco"]) == 0
+    out = capsys.readouterr().out
+    commands = [shlex.split(line) for line in out.split("Kør derefter:")[1].splitlines() if line.startswith("  ")]
+    for cmd in commands[:2]:  # the imports, as printed
+        assert main(cmd[1:]) == 0
+    hint = next(line for line in out.splitlines() if "report climate" in line)
+    # 2025 is not all in the exports (they begin in May): this year so far, January to October
+    assert "Klima- og energiregnskabet for 2026" in hint
+    capsys.readouterr()
+    assert main(shlex.split(hint.split(": ", 1)[1])[1:]) == 0
+    printed = capsys.readouterr().out
+    reports = tmp_path / "energimon-demo" / "rapporter"
+    text = _pdftotext(reports / "klimaregnskab-2026-foreloebig.pdf")
+    assert "FORELØBIG" in text and "1.1.2026 – 31.10.2026" in text
+    assert all(name in text for name in ("Sorø Rådhus", "Stenlille hallen", "Dianalund Bibliotek"))
+    # each building's electricity is the generator's use of 1 January – 31 October 2026; its CO₂ the [esco]
+    # factor of 2025 (the latest before 2026), 0.112 kg/kWh
+    days = demo_esco._days(dt.date(2026, 1, 1), dt.date(2026, 11, 1))
+    periods = demo_esco.esco_periods(today)
+    day_c = demo_esco.daily_weather_c(dt.date(2026, 1, 1), dt.date(2026, 11, 1))
+    wb = openpyxl.load_workbook(reports / "klimaregnskab-2026-foreloebig.xlsx")
+    ws = wb["Bygninger"]
+    header = [c.value for c in ws[1]]
+    rows = {r[0]: dict(zip(header, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)}
+    total = 0.0
+    for s in demo_esco.DEMO_ESCO_SITES:
+        truth = float(demo_esco.daily_use_kwh(s, days, day_c, periods.measure_date,
+                                              demo_esco.saving_kwh_per_day(s, periods)).sum())
+        name = {"soro-raadhus": "Sorø Rådhus", "stenlille-hallen": "Stenlille hallen",
+                "dianalund-bibliotek": "Dianalund Bibliotek"}[s.building.site]
+        assert rows[name]["kWh"] == pytest.approx(truth, abs=5.0)  # 3-decimal kWh per hour in the exports
+        assert rows[name]["CO₂ ton"] == pytest.approx(rows[name]["kWh"] * 0.112 / 1000)
+        assert fmt_number(rows[name]["kWh"], 0, "da") in text
+        total += truth
+    assert rows["Sorø Rådhus"]["kWh/m²"] == pytest.approx(rows["Sorø Rådhus"]["kWh"] / 4800)  # floor_area_m2
+    assert f"2026: {fmt_number(wb.worksheets[0]['D3'].value, 0, 'da')} kWh" in printed
+    assert wb.worksheets[0]["D3"].value == pytest.approx(total, abs=15.0)  # the municipality's total

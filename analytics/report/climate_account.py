@@ -283,6 +283,9 @@ def build_report(acc: Account, lang: str = "da", municipality: str | None = None
             b.text(t("no_meters", lang))
             report.sections.append(b)
             continue
+        b.text(t("meters_line", lang, meters="; ".join(
+            f"{carriers.carrier(r.carrier).name(lang)}: {', '.join(r.devices)}"
+            + (f" ({t('imported_copy', lang)})" if r.imported_copy else "") for r in mine)))
         notes = _Notes(lang)
         for r in mine:
             notes.add_row(carrier_name(r.carrier, lang), r)

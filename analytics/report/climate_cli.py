@@ -178,7 +178,7 @@ def cmd_report_climate(args: argparse.Namespace, config: Config) -> int:
         cfg = account_settings(settings, store.series(), sites)
         barometer = getattr(getattr(settings, "web", None), "barometer", None)
         files = generate_climate_account(store, cfg, args.year, _out_dir(args, settings, config), lang(),
-                                         barometer.municipality if barometer is not None else None)
+                                         barometer.municipality if barometer is not None else None, today)
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_USAGE
