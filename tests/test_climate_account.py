@@ -15,7 +15,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from energimon.analytics.climate_account import AccountSettings, Factor, compute_account
+from energimon.analytics.climate_account import AccountSettings, Factor, co2_of, compute_account
 from energimon.analytics.degree_days import NormalYear
 from energimon.analytics.report.numbers import fmt_number
 from energimon.app.cli import main
@@ -149,6 +149,23 @@ def test_the_account_against_hand_computation(store):
     assert acc.compare(a_el, "kwh").change == pytest.approx(-17_808 / 105_408)
     assert acc.compare(a_fv, "kwh_normalised").baseline == pytest.approx(139_488)
     assert acc.compare(a_fv, "kwh_normalised").change == pytest.approx(-0.10)
+
+
+def test_electricity_hours_without_intensity_take_the_declared_factor():
+    hours = pd.date_range("2025-01-01", periods=3, freq="h", tz=LOCAL_TZ)
+    kwh = pd.Series([1.0, 2.0, 3.0], index=hours)
+    intensity = pd.Series([100.0, np.nan, 200.0], index=hours)  # g/kWh; the second hour has none
+    t, basis, why = co2_of(kwh, math.nan, "electricity", 2025, factor, intensity)
+    # hour by hour 1 × 0.1 + 3 × 0.2 = 0.7 kg; the 2 kWh of the hour without intensity × 0.2 kg (the 2024
+    # factor) = 0.4 kg; 1.1 kg = 0.0011 t; 4 of the 6 kWh counted hour by hour
+    assert why is None and t == pytest.approx(0.0011)
+    assert (basis.method, basis.factor_year, basis.hourly_share) == ("mixed", 2024, pytest.approx(4 / 6))
+    # no intensity at all: the declared factor, 6 × 0.2 = 1.2 kg
+    t, basis, _ = co2_of(kwh, math.nan, "electricity", 2025, factor, None)
+    assert t == pytest.approx(0.0012) and basis.method == "declared"
+    # no factor for a carrier: unknown, with why
+    t, basis, why = co2_of(kwh, math.nan, "district_heating", 2023, factor, None)
+    assert math.isnan(t) and why is not None and why.code == "no_factor"
 
 
 def test_unknown_hours_make_the_figures_unknown_with_the_reason(store):
