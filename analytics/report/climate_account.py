@@ -222,7 +222,8 @@ def _target_section(acc: Account, section: Section, lang: str) -> None:
     if tg is None:
         section.text(t("no_target", lang))
         return
-    diff = acc.total.t_co2 - tg.path_t
+    # a year not over holds only some months' CO₂: against the whole year's path it would look better than it is
+    diff = acc.total.t_co2 - tg.path_t if not acc.preliminary else math.nan
     where = "" if not math.isfinite(diff) else f" ({t('on_path' if diff <= 0 else 'over_path', lang)})"
     section.table(Table(
         [t("baseline_t", lang, year=tg.baseline_year), t("path_t", lang, year=acc.year),
@@ -243,6 +244,8 @@ def _target_section(acc: Account, section: Section, lang: str) -> None:
         notes.add(t("baseline_t", lang, year=tg.baseline_year), "", acc.baseline.total.why.get("t_co2")
                   or Why.of("no_baseline", year=tg.baseline_year))
     notes.add(t("actual_t", lang, year=acc.year), "", acc.total.why.get("t_co2"))
+    if acc.preliminary:
+        notes.add(t("vs_path", lang), "", Why.of("preliminary"))
     notes.put(section)
 
 
@@ -263,7 +266,7 @@ def build_report(acc: Account, lang: str = "da", municipality: str | None = None
         notes.add_row(carrier_name(r.carrier, lang), r)
     s.table(_use_table(rows, lang, acc.year, hours=False))
     notes.put(s)
-    if acc.baseline is not None:
+    if acc.baseline is not None and not acc.preliminary:  # a year not over is compared once it is over
         bnotes = _Notes(lang)
         s.table(_base_table(acc, rows, lang, bnotes, None))
         bnotes.put(s)
@@ -291,7 +294,7 @@ def build_report(acc: Account, lang: str = "da", municipality: str | None = None
             notes.add_row(carrier_name(r.carrier, lang), r)
         b.table(_use_table(mine, lang, acc.year, hours=True))
         notes.put(b)
-        if acc.baseline is not None:
+        if acc.baseline is not None and not acc.preliminary:
             bnotes = _Notes(lang)
             b.table(_base_table(acc, mine, lang, bnotes, None))
             bnotes.put(b)
@@ -360,10 +363,11 @@ def _row_note(row: Row, lang: str) -> str:
 def _xlsx_row(acc: Account, r: Row, lang: str) -> list[object]:
     ck, ct = acc.compare(r, "kwh"), acc.compare(r, "t_co2")
     cn = acc.compare(r, "kwh_normalised") if r.carrier in HEAT_CARRIERS else None
+    declared = r.co2.method in (DECLARED, MIXED) and r.co2.factor_year is not None  # a building's own factor
     return [carrier_name(r.carrier, lang), r.unit if r.carrier != "total" else "kWh",
             _num(r, "quantity") if r.carrier != "total" else None, _num(r, "kwh"), _num(r, "kwh_per_m2"),
-            _num(r, "t_co2"), basis_text(r, lang), r.co2.kg_per_kwh if r.co2.method in (DECLARED, MIXED) else None,
-            r.co2.per if r.co2.method in (DECLARED, MIXED) else None, r.co2.source or None, _num(r, "kwh_normalised"),
+            _num(r, "t_co2"), basis_text(r, lang), r.co2.kg_per_kwh if declared else None,
+            r.co2.per if declared else None, r.co2.source or None, _num(r, "kwh_normalised"),
             r.hours_known, r.hours, ck.baseline, ck.change, ct.baseline, ct.change,
             cn.baseline if cn else None, cn.change if cn else None, _row_note(r, lang) or None]
 
@@ -372,7 +376,8 @@ def _xlsx_header(acc: Account, lang: str) -> list[str]:
     y0 = acc.baseline.year if acc.baseline is not None else (acc.target.baseline_year if acc.target else "")
     return [t("carrier", lang), t("unit", lang), t("metered", lang), t("kwh", lang), t("kwh_per_m2", lang),
             t("t_co2", lang), t("co2_basis", lang), "kg CO₂ / " + ("enhed" if lang == "da" else "unit"),
-            t("unit", lang), "Kilde" if lang == "da" else "Source", t("kwh_normalised", lang),
+            "Faktor pr." if lang == "da" else "Factor per", "Kilde" if lang == "da" else "Source",
+            t("kwh_normalised", lang),
             "Timer med data" if lang == "da" else "Hours with data", "Timer" if lang == "da" else "Hours",
             t("kwh_year", lang, year=y0), t("change_kwh", lang), t("t_year", lang, year=y0), t("change_t", lang),
             t("norm_year", lang, year=y0), t("change_norm", lang), "Bemærkning" if lang == "da" else "Note"]
@@ -401,7 +406,7 @@ def xlsx_sheets(acc: Account, lang: str = "da") -> list[Sheet]:
             [t("path_t", lang, year=acc.year), tg.path_t],
             [t("actual_t", lang, year=acc.year), acc.total.t_co2],
             [t("target_t", lang, year=tg.target_year, pct=fmt_number(tg.reduction_pct, 0, lang)), tg.target_t],
-            [t("vs_path", lang), acc.total.t_co2 - tg.path_t],
+            [t("vs_path", lang), acc.total.t_co2 - tg.path_t if not acc.preliminary else None],
         ], [None, T_FORMAT]))
     method = method_section(acc, lang)
     text_rows: list[list[object]] = []
