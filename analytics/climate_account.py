@@ -506,6 +506,13 @@ class AccountSettings:
     live: Callable[[str, str], bool] | None = None  # (site, device) -> read live (wins over an imported copy)
 
 
+def _site_live(live: Callable[[str, str], bool] | None, site: str) -> Callable[[str], bool] | None:
+    """``live(site, device)`` for one site, as :func:`energimon.store.energy.site_meters` asks it."""
+    if live is None:
+        return None
+    return lambda device: live(site, device)
+
+
 def compute_account(store, cfg: AccountSettings, year: int, today: dt.date | None = None,
                     with_baseline: bool = True) -> Account:
     """The account of ``year`` for every site of ``cfg`` (and, with a baseline year before it, that year's)."""
@@ -520,7 +527,7 @@ def compute_account(store, cfg: AccountSettings, year: int, today: dt.date | Non
     dd = degree_days_of(store, cfg.temperature, cfg.normal_year, start, end)
     rows: list[Row] = []
     for site, (_, area) in cfg.sites.items():
-        live = (lambda d, s=site: cfg.live(s, d)) if cfg.live is not None else None  # type: ignore[misc]
+        live = _site_live(cfg.live, site)
         for key in carriers.CARRIERS:
             r = site_row(store, series, site, key, year, start, end, floor_area_m2=area, factor=cfg.factor,
                          calorific=cfg.calorific, intensity=intensity, dd=dd,

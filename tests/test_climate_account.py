@@ -15,7 +15,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from energimon.analytics.climate_account import AccountSettings, Factor, co2_of, compute_account
+from energimon.analytics.climate_account import AccountSettings, Factor, Why, co2_of, compute_account
 from energimon.analytics.degree_days import NormalYear
 from energimon.analytics.report.numbers import fmt_number
 from energimon.app.cli import main
@@ -91,7 +91,7 @@ def settings(**kw) -> AccountSettings:
                 baseline_year=2024, baseline_t=80.0, baseline_source="klimaplan (test)", target_year=2030,
                 reduction_pct=70.0)
     base.update(kw)
-    return AccountSettings(**base)  # type: ignore[arg-type]
+    return AccountSettings(**base)
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +166,21 @@ def test_electricity_hours_without_intensity_take_the_declared_factor():
     # no factor for a carrier: unknown, with why
     t, basis, why = co2_of(kwh, math.nan, "district_heating", 2023, factor, None)
     assert math.isnan(t) and why is not None and why.code == "no_factor"
+
+
+def test_heat_normalisation_with_a_weather_independent_share_and_without_temperature(store):
+    acc = compute_account(store, settings(weather_independent_share={"a": 0.25}, baseline_year=None), 2025,
+                          today=TODAY)
+    # Q × ((1 − f) × G_normal / G_actual + f) = 157,680 × (0.75 × 2,906 / 3,650 + 0.25) = 133,574.4
+    assert acc.find("a", "district_heating").kwh_normalised == pytest.approx(133_574.4)
+    # b has no share of its own: f = 0, 192,720 × 2,906 / 3,650 as before
+    assert acc.find("b", "natural_gas").kwh_normalised == pytest.approx(153_436.8)
+    acc = compute_account(store, settings(temperature=SeriesKey("a", "vejr2", "outdoor_temp_c"), baseline_year=None),
+                          2025, today=TODAY)
+    heat = acc.find("a", "district_heating")
+    # no temperature on any of the 365 days: no degree days, so no normal-year figure — the kWh stand
+    assert heat.kwh == pytest.approx(157_680) and math.isnan(heat.kwh_normalised)
+    assert heat.why["kwh_normalised"] == Why.of("no_temperature", days=365)
 
 
 def test_unknown_hours_make_the_figures_unknown_with_the_reason(store):
