@@ -268,8 +268,15 @@ def _run_cli(tmp_path, store_file, capsys, *lang: str) -> tuple[str, str]:
 
 
 def _numbers_agree(pdf_text: str, xlsx, lang: str) -> int:
-    """Every number of the buildings' sheet, formatted as the PDF formats it, is in the PDF's text."""
-    ws = xlsx.worksheets[1]
+    """Every number of the municipality's and the buildings' sheets, formatted as the PDF formats it, is in the
+    PDF's text."""
+    checked = 0
+    for ws in xlsx.worksheets[:2]:
+        checked += _sheet_numbers_agree(pdf_text, ws, lang)
+    return checked
+
+
+def _sheet_numbers_agree(pdf_text: str, ws, lang: str) -> int:
     header = [c.value for c in ws[1]]
     checked = 0
     for row in ws.iter_rows(min_row=2, values_only=True):
@@ -304,9 +311,10 @@ def test_the_cli_writes_the_pdf_and_xlsx_in_danish_with_the_same_numbers(tmp_pat
     assert "Metode" in text and "Hvad \"–\" betyder" in text
     wb = openpyxl.load_workbook(xlsx_path)
     assert wb.sheetnames[:2] == ["Kommunen samlet", "Bygninger"]
-    # a: electricity kWh, kWh/m², CO₂ and heat kWh, kWh/m², CO₂, normal year; b: electricity kWh, CO₂ (b has no
-    # floor area, its gas no kWh): 9 numbers
-    assert _numbers_agree(text, wb, "da") == 9
+    # buildings — a: electricity kWh, kWh/m², CO₂ and heat kWh, kWh/m², CO₂, normal year; b: electricity kWh, CO₂
+    # (b has no floor area, its gas no kWh); the municipality: electricity kWh, CO₂, heat's four (the gas and so
+    # the total unknown): 9 + 6 numbers
+    assert _numbers_agree(text, wb, "da") == 15
     sites = wb["Bygninger"]
     header = [c.value for c in sites[1]]
     rows = [dict(zip(header, r, strict=True)) for r in sites.iter_rows(min_row=2, values_only=True)]
@@ -328,7 +336,7 @@ def test_the_cli_in_english(tmp_path, store_file, capsys):
     assert "Climate and energy account 2025" in text and "no calorific value (kWh per m³)" in text
     wb = openpyxl.load_workbook(tmp_path / "out" / "climate-account-2025.xlsx")
     assert wb.sheetnames[:2] == ["The municipality", "Buildings"]
-    assert _numbers_agree(text, wb, "en") == 9
+    assert _numbers_agree(text, wb, "en") == 15
 
 
 def test_the_cli_refuses_a_year_not_begun(tmp_path, store_file, capsys):
