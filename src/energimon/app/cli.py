@@ -91,6 +91,7 @@ def _registrations():
     """Each package's ``register``, in the order ``energimon --help`` lists their commands."""
     from energimon.analytics.alerting import cli as alerting
     from energimon.analytics.report import cli as report
+    from energimon.analytics.report import climate_cli as climate
     from energimon.analytics.report import solar_cli as solar
     from energimon.app import commands as app
     from energimon.collector.importer import cli as importer
@@ -103,8 +104,8 @@ def _registrations():
     from energimon.web import cli as web
 
     return (app.register, store.register, modbus.register, mbus.register, simulator.register, importer.register,
-            sources.register, report.register, solar.register, report.register_mail, alerting.register,
-            mail.register, web.register)
+            sources.register, report.register, solar.register, climate.register, report.register_mail,
+            alerting.register, mail.register, web.register)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -389,4 +389,21 @@ def prepare_esco_demo(folder: Path, out: TextIO | None = None, today: dt.date | 
     reports = _shown((folder / "rapporter").resolve())
     print(t(f"\nRapporten (PDF, CSV og Excel) skrives til {reports}.",
             f"\nThe report (PDF, CSV and Excel) is written to {reports}."), file=out, flush=True)
+    print(climate_hint(demo, _program()), file=out, flush=True)
     return 0
+
+
+def climate_year(periods: EscoPeriods) -> int:
+    """The year the demo's data cover best for the climate account: last year when the exports hold all of it, else
+    this year so far (a preliminary account of its months that are over)."""
+    last_year = dt.date(periods.end.year - 1, 1, 1)
+    return last_year.year if periods.baseline_start <= last_year else periods.end.year
+
+
+def climate_hint(demo: EscoDemo, program: str = "energimon") -> str:
+    """The command that writes the demo municipality's climate and energy account from the imported exports (on a
+    line of its own, after the import commands it needs)."""
+    year = climate_year(demo.periods)
+    cmd = f"{program} report climate --config {_shown(demo.config)} --year {year}"
+    return t(f"Klima- og energiregnskabet for {year} (PDF og Excel, efter importen): {cmd}",
+             f"The climate and energy account for {year} (PDF and Excel, after the imports): {cmd}")
