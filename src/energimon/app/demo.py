@@ -18,6 +18,7 @@ from energimon.app.daemon import Daemon
 from energimon.cliutil import number, t
 from energimon.collector.simulator.mbus_gateway import MbusGateway, SimulatedMultical
 from energimon.collector.simulator.modbus_server import MeterSimulator
+from energimon.collector.simulator.water_meter import SimulatedWaterMeter
 from energimon.config.settings import load_settings
 from energimon.model import CHANNELS
 from energimon.store.sqlite import SqliteStore
@@ -25,7 +26,8 @@ from energimon.store.sqlite import SqliteStore
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from energimon.collector.simulator.buildings import BuildingModel
+    from energimon.collector.simulator.buildings import BuildingModel, HeatingModel
+    from energimon.collector.simulator.water_meter import WaterModel
     from energimon.config.settings import Settings
 
 DEMO_CONFIG = """\
@@ -79,6 +81,10 @@ fallback_recipients = ["driftsansvarlig@demo.invalid"]
 [alerts]
 state_path = "alerts.db"
 pending_min = 0   # the demo mails a problem at once; a real site waits an hour (a blip is not a problem)
+
+[alerts.sites.soro-raadhus]
+# the town hall's own outdoor sensor (written with the demo's history) for its heat signature
+outdoor_temperature = "soro-raadhus/udefoeler/outdoor_temp_c"
 """
 """The demo's mail and alert sections, written by `energimon demo` (the daemon runs the alert rules)."""
 
@@ -137,9 +143,9 @@ interval_s = {interval}
 MBUS_DEVICE = """
 [[devices]]
 site = "{site}"
-id = "fjernvarme"
-name = "Fjernvarmemåler"
-role = "heat"
+id = "{id}"
+name = "{name}"
+role = "{role}"
 protocol = "mbus_tcp"
 host = "127.0.0.1"
 port = {port}
@@ -147,16 +153,18 @@ address = {address}
 interval_s = {interval}
 """
 """The town hall's district heating meter: a Kamstrup MULTICAL 603 read over M-Bus through a gateway, as such
-meters usually are (the Modbus profile has no energy or volume registers: see config/profiles/kamstrup.toml)."""
+meters usually are (the Modbus profile has no energy or volume registers: see config/profiles/kamstrup.toml),
+and its water meter on the same bus (collector/simulator/water_meter.py)."""
 
 ESCO_MARKER = "# --- energimon demo --esco"
 """Starts the [esco]/[datahub] tail that `energimon demo --esco` appends; rewriting the config keeps it."""
 
-DEVICE_NAMES = {"hovedmaaler": "Hovedmåler", "inverter": "Solcelleanlæg", "fjernvarme": "Fjernvarmemåler"}
+DEVICE_NAMES = {"hovedmaaler": "Hovedmåler", "inverter": "Solcelleanlæg", "fjernvarme": "Fjernvarmemåler",
+                "vand": "Vandmåler"}
 """What the demo's mails call its devices (``name`` in ``[[devices]]``)."""
 
 SHOWN = ("power_w", "energy_import_wh", "energy_export_wh", "pv_power_w", "pv_energy_wh", "heat_power_w",
-         "heat_energy_wh")
+         "heat_energy_wh", "volume_m3")
 
 
 def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float, web_port: int | None = None,
@@ -177,8 +185,12 @@ def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float, web_
         for site, dev_id, role, port, profile in devices
     )
     if mbus is not None:
+        kinds = {True: ("vand", "water"), False: ("fjernvarme", "heat")}
         text += "".join(MBUS_DEVICE.format(site=sim.meters[0].building.site, port=mbus.port, address=m.address,
-                                           interval=interval_s) for m in mbus.meters)
+                                           interval=interval_s, id=kinds[isinstance(m, SimulatedWaterMeter)][0],
+                                           name=DEVICE_NAMES[kinds[isinstance(m, SimulatedWaterMeter)][0]],
+                                           role=kinds[isinstance(m, SimulatedWaterMeter)][1])
+                        for m in mbus.meters)
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     esco = old[old.index(ESCO_MARKER):] if ESCO_MARKER in old else ""  # so `report savings` keeps working
     web = "\n" + DEMO_WEB.format(web_port=web_port) if web_port is not None else ""
@@ -407,9 +419,44 @@ def write_history(store_path: Path, days: int, step_s: int = 300, now_s: float |
                         raise ValueError(f"the store refused {len(rejected)} demo readings: {rejected[0].reason}")
                 if live == live:  # not NaN
                     start[(b.site, channel)] = live
+        if history_from_s is not None:
+            write_heat_water_history(store, SORO_BUILDINGS[0].site, history_from_s, now_s)
     finally:
         store.close()
     return start
+
+
+HEAT_WATER_STEP_S = 600
+"""The heat and water meters' history: a reading every 10 minutes (a battery M-Bus meter is read seldom)."""
+
+
+def write_heat_water_history(store: SqliteStore, site: str, from_s: float, now_s: float,
+                             heating: HeatingModel | None = None, water: WaterModel | None = None) -> int:
+    """The town hall's heat meter, water meter and outdoor sensor from ``from_s`` to ``now_s``: what the live
+    simulated meters would have sent (their counters are functions of time, so history and live meet without
+    a jump, and writing it again writes the same values).  ``heating``/``water``: models with an injected fault
+    (tests).  Returns the number of readings written."""
+    from energimon.collector.simulator.buildings import HeatingModel, outdoor_temp_c
+    from energimon.collector.simulator.water_meter import WaterModel, heat_history, water_history
+    from energimon.model import Reading
+
+    times = np.arange(math.ceil(from_s / HEAT_WATER_STEP_S) * HEAT_WATER_STEP_S, now_s, HEAT_WATER_STEP_S)
+    if not len(times):
+        return 0
+    ms = (times * 1000).astype(np.int64).tolist()
+    out: list[Reading] = []
+    for device, role, values in (("fjernvarme", "heat", heat_history(heating or HeatingModel(), times)),
+                                 ("vand", "water", water_history(water or WaterModel(), times))):
+        for channel, arr in values.items():
+            out += [Reading(site, device, channel, role, t, float(v)) for t, v in zip(ms, arr.tolist(), strict=True)]
+    hours = times[times % 3600 == 0]
+    out += [Reading(site, "udefoeler", "outdoor_temp_c", "weather", int(t * 1000), round(outdoor_temp_c(t), 2))
+            for t in hours.tolist()]
+    for k in range(0, len(out), 50_000):
+        rejected = store.write(out[k:k + 50_000])
+        if rejected:
+            raise ValueError(f"the store refused {len(rejected)} demo readings: {rejected[0].reason}")
+    return len(out)
 
 
 async def run_demo(folder: Path, seconds: float | None, interval_s: float, out: TextIO | None = None,
@@ -425,7 +472,7 @@ async def run_demo(folder: Path, seconds: float | None, interval_s: float, out: 
     # also without a history: the live meters go on from what earlier demo runs stored, never backwards
     start_wh = await asyncio.to_thread(write_history, folder / "store.db", history_days)
     sim = MeterSimulator(with_pv=True, start_wh=start_wh)
-    heat = MbusGateway([SimulatedMultical()])  # the town hall's district heating meter, on M-Bus
+    heat = MbusGateway([SimulatedMultical(), SimulatedWaterMeter()])  # the town hall's heat and water meters
     await sim.start()
     await heat.start()
     daemon = None
@@ -436,11 +483,11 @@ async def run_demo(folder: Path, seconds: float | None, interval_s: float, out: 
         meters = ", ".join(str(m.port) for m in sim.meters)
         inverters = ", ".join(str(i.port) for i in sim.inverters)
         print(t(f"energimon demo: 3 simulerede bygninger i Sorø på 127.0.0.1 — hovedmålere på port {meters}, "
-                f"SunSpec-solcelleinvertere på {inverters}, rådhusets fjernvarmemåler (M-Bus) bag en gateway på "
-                f"port {heat.port}",
+                f"SunSpec-solcelleinvertere på {inverters}, rådhusets fjernvarme- og vandmåler (M-Bus) bag en "
+                f"gateway på port {heat.port}",
                 f"energimon demo: 3 simulated Sorø buildings on 127.0.0.1 — main meters on ports {meters}, SunSpec "
-                f"PV inverters on {inverters}, the town hall's district heating meter (M-Bus) behind a gateway on "
-                f"port {heat.port}"), file=out)
+                f"PV inverters on {inverters}, the town hall's district heating and water meters (M-Bus) behind a "
+                f"gateway on port {heat.port}"), file=out)
         web = settings.web
         logins = t(" eller ", " or ").join(f"{u} / {DEMO_PASSWORD} ({role})" for u, role, _, _ in DEMO_USERS)
         print(t(f"  konfiguration: {config}\n  lager:  {settings.store.path}\n  spool:  {settings.spool.path}",
