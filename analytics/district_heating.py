@@ -131,6 +131,7 @@ class HeatSignature:
     heating_limit_c: float
     r2: float
     days: int  # heating days in the fit
+    base_days: int = 0  # days the base was taken from (0: none that warm, the limit is where the line reaches 0 kW)
 
     def power_kw(self, temp_c: float | np.ndarray) -> float | np.ndarray:
         return self.intercept_kw - self.slope_kw_per_k * np.asarray(temp_c, dtype=float)
@@ -153,7 +154,7 @@ def heat_signature(daily_kw: pd.Series, daily_temp_c: pd.Series, heating_below_c
     warm = both[both["t"] >= base_from_c]["kw"]
     base = float(warm.median()) if len(warm) >= 3 else 0.0
     limit = (base - a) / b if b < 0 else math.nan
-    return HeatSignature(float(-b), float(a), base, float(limit), r2, len(heating))
+    return HeatSignature(float(-b), float(a), base, float(limit), r2, len(heating), len(warm) if len(warm) >= 3 else 0)
 
 
 # -- reading the store ---------------------------------------------------------------------------------

@@ -108,7 +108,9 @@ def test_heat_signature_recovers_slope_base_and_heating_limit():
     s = dh.heat_signature(kw, temp)
     assert s is not None
     assert s.slope_kw_per_k == pytest.approx(2.5) and s.intercept_kw == pytest.approx(46.5)
-    assert s.base_kw == pytest.approx(4.0)  # the median of the days at or above 17 °C
+    # 120 days from −8 to 24 °C in steps of 32/119 K: day k is at −8 + 0.2689·k, so k >= 93 (27 days) are at or above
+    # 17 °C (the base: their median, 4 kW) and k <= 85 (86 days) below 15 °C (the line)
+    assert s.base_kw == pytest.approx(4.0) and s.base_days == 27 and s.days == 86
     # heating limit where the line meets the base: (46.5 − 4) / 2.5 = 17.0 °C
     assert s.heating_limit_c == pytest.approx(17.0) and s.r2 == pytest.approx(1.0)
     # with day-to-day noise (σ 1.5 kW) the line is still close, R² below 1
@@ -258,7 +260,9 @@ def test_the_monthly_report_shows_heat_cooling_signature_and_water(tmp_path):
     assert fmt_number(h.heat_kwh, 0, "da") in heat_line and "31/31" in heat_line
     assert fmt_number(h.delta_t_vw_k, 1, "da") in heat_line and "30,0" in heat_line and "0/31" in heat_line
     assert "Afkøling K" in text and "Krav K" in text and "Varme kWh" in text
-    assert f"varmetab {fmt_number(h.signature.slope_kw_per_k, 2, 'da')} kW/K" in text
+    flat = " ".join(text.split())
+    assert f"varmetab {fmt_number(h.signature.slope_kw_per_k, 2, 'da')} kW/K, varmegrænse " \
+        f"{fmt_number(h.signature.heating_limit_c, 1, 'da')} °C (hvor linjen når 0 kW" in flat
     # water: 22 working days × 3.2 m³ (the model's day: 0.15+0.45+0.35+0.3+0.4+0.55+0.35+0.3+0.25+0.1) = 70.4 m³,
     # plus the leak: 0.06 m³/h from 29 March 00:00 to 1 April 00:00 = 71 hours (29 March has 23: DST) = 4.26 m³
     # -> 74.66 m³; nights 29, 30 and 31 March suspicious (on 29 March the night has 3 hours: 01, 03, 04)

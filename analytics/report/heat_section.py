@@ -12,7 +12,7 @@ from functools import partial
 
 import numpy as np
 
-from energimon.analytics.district_heating import HeatMonth
+from energimon.analytics.district_heating import BASE_FROM_C, HeatMonth
 from energimon.analytics.report.document import Chart, Section, Table
 from energimon.analytics.report.numbers import fmt_number
 from energimon.analytics.water import WaterMonth
@@ -33,12 +33,16 @@ TEXT: dict[str, dict[str, str]] = {
                     "is where the line meets the base load (hot water)."},
     "heat_title": {"da": "Fjernvarme", "en": "District heating"},
     "water_title": {"da": "Vand", "en": "Water"},
-    "chart": {"da": "Energisignatur {name}: døgnets middeleffekt (kW) mod udetemperatur (°C); måneden er mørk",
-              "en": "Heat signature {name}: daily mean power (kW) against outdoor temperature (°C); the month dark"},
+    "chart": {"da": "Energisignatur {name}: døgnets kW mod udetemperatur", "en": "Heat signature {name}: daily kW "
+                                                                                  "against outdoor temperature"},
     "signature": {"da": "{name}: varmetab {slope} kW/K, varmegrænse {limit} °C, grundlast {base} kW, R² {r2} "
                         "({days} fyringsdage).",
                   "en": "{name}: heat loss {slope} kW/K, heating limit {limit} °C, base load {base} kW, R² {r2} "
                         "({days} heating days)."},
+    "no_base": {"da": "{name}: varmetab {slope} kW/K, varmegrænse {limit} °C (hvor linjen når 0 kW: ingen dage over "
+                      "{base_from} °C at måle grundlasten på), R² {r2} ({days} fyringsdage).",
+                "en": "{name}: heat loss {slope} kW/K, heating limit {limit} °C (where the line reaches 0 kW: no days "
+                      "above {base_from} °C to measure the base load on), R² {r2} ({days} heating days)."},
     "no_signature": {"da": "{name}: for få fyringsdage med udetemperatur til en energisignatur.",
                      "en": "{name}: too few heating days with an outdoor temperature for a heat signature."},
     "leak_dates": {"da": "{name}: mistanke om lækage nætterne til {dates} (laveste timeflow over {limit} m³/h).",
@@ -91,9 +95,9 @@ def heat_water_section(heat: list[HeatMonth], water: list[WaterMonth], names: di
         if s is None:
             sec.text(_t("no_signature", lang).format(name=name))
             continue
-        sec.text(_t("signature", lang).format(name=name, slope=fmt_number(s.slope_kw_per_k, 2, lang),
-                                              limit=f1(s.heating_limit_c), base=f1(s.base_kw),
-                                              r2=fmt_number(s.r2, 2, lang), days=f0(s.days)))
+        sec.text(_t("signature" if s.base_days else "no_base", lang).format(
+            name=name, slope=fmt_number(s.slope_kw_per_k, 2, lang), limit=f1(s.heating_limit_c), base=f1(s.base_kw),
+            r2=fmt_number(s.r2, 2, lang), days=f0(s.days), base_from=f0(BASE_FROM_C)))
         p = h.signature_points
         draw = partial(_draw_signature, temp_c=p["temp_c"].to_numpy(dtype=float), kw=p["kw"].to_numpy(dtype=float),
                        in_month=p["month"].to_numpy(dtype=bool), line=(s.intercept_kw, -s.slope_kw_per_k), lang=lang)
