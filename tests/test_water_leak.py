@@ -127,3 +127,40 @@ def test_the_simulated_water_meter_is_read_over_mbus_beside_the_heat_meter():
     assert values["volume_m3"] == pytest.approx(expected, abs=0.002)  # whole litres, read within a second
     assert "flow_m3_h" in values
     assert poller.health.missing_fields == 0  # a water meter has no temperatures to miss
+
+
+def test_demo_faults_make_their_alarms_and_a_later_run_repairs_them_without_a_counter_reset(tmp_path):
+    """`energimon demo --history-days 6 --fault vandlaekage --fault afkoeling`: the town hall's history carries the
+    faults from 4 days back, so both alarms are there at once; a later run without them ends the faults at the
+    meters' last readings (fejl.json), and no volume counter goes backwards."""
+    import json
+
+    from energimon.app.cli import main
+    from energimon.config.settings import load_settings
+    from energimon.model import SeriesKey
+
+    d = tmp_path / "demo"
+    assert main(["demo", "--dir", str(d), "--history-days", "6", "--seconds", "3", "--interval", "1",
+                 "--fault", "vandlaekage", "--fault", "afkoeling"]) == 0
+    windows = json.loads((d / "fejl.json").read_text(encoding="utf-8"))
+    assert set(windows) == {"vandlaekage", "afkoeling"} and all(b is None for _, b in windows.values())
+    settings = load_settings(d / "energimon.toml")
+    store = SqliteStore(d / "store.db", readonly=True)
+    try:
+        found = engine.evaluate(store, settings, dt.datetime.now(dt.UTC), engine.ModelCache())
+    finally:
+        store.close()
+    rules = {(f.rule, f.device): f for f in found if f.rule in ("water_leak", "bad_cooling")}
+    assert set(rules) == {("water_leak", "vand"), ("bad_cooling", "fjernvarme")}
+    assert rules[("water_leak", "vand")].evidence["lowest_m3_h"] == 0.06
+    assert rules[("bad_cooling", "fjernvarme")].evidence["delta_t_k"] < 30.0
+    assert main(["demo", "--dir", str(d), "--seconds", "3", "--interval", "1"]) == 0
+    ended = json.loads((d / "fejl.json").read_text(encoding="utf-8"))
+    assert all(b is not None and b >= a for a, b in ended.values())
+    store = SqliteStore(d / "store.db", readonly=True)
+    try:
+        for device in ("vand", "fjernvarme"):
+            ts, vals = store.read_raw_ms(SeriesKey(SITE, device, "volume_m3"), 0, 2**62)
+            assert len(ts) > 6 * 144 and np.all(np.diff(vals) >= 0), device
+    finally:
+        store.close()

@@ -6,7 +6,8 @@ type F).  No particular product's datagram: the collector reads the standard's V
 The manufacturer code ``DEM`` is made up for the demo.
 
 The town hall's water use (:class:`WaterModel`) is a flow per local hour — nothing at night, a morning and
-afternoon peak on working days — plus an injected leak (``leak_m3_h`` from ``leak_from_s``).  The counter is
+afternoon peak on working days — plus an injected leak (``leak_m3_h`` from ``leak_from_s`` until
+``leak_until_s``; whole hours: the flow is constant within each hour).  The counter is
 the exact integral since :data:`~energimon.collector.simulator.mbus_gateway.COUNTER_EPOCH_S` (the flow is
 constant within each hour), so a restarted demo continues it and a history written from the same model meets
 the live meter without a jump.
@@ -43,6 +44,7 @@ WORKDAY_M3_H = {7: 0.15, 8: 0.45, 9: 0.35, 10: 0.3, 11: 0.4, 12: 0.55, 13: 0.35,
 class WaterModel:
     leak_m3_h: float = 0.0  # injected fault: a running cistern, a dripping pipe
     leak_from_s: float = 0.0
+    leak_until_s: float = math.inf
 
     def flow_at(self, hour_starts_s: np.ndarray) -> np.ndarray:
         """Mean flow (m³/h) in each hour starting at ``hour_starts_s`` (UTC seconds on hour boundaries)."""
@@ -50,7 +52,8 @@ class WaterModel:
                                  ).tz_convert(LOCAL_TZ)
         workday = local.day_of_week.to_numpy() < 5
         base = np.array([WORKDAY_M3_H.get(h, 0.0) for h in range(24)])[local.hour.to_numpy()]
-        leak = np.where(np.asarray(hour_starts_s, dtype=float) >= self.leak_from_s, self.leak_m3_h, 0.0)
+        h = np.asarray(hour_starts_s, dtype=float)
+        leak = np.where((h >= self.leak_from_s) & (h < self.leak_until_s), self.leak_m3_h, 0.0)
         return np.where(workday, base, 0.0) + leak
 
     def volume_m3(self, times_s: np.ndarray) -> np.ndarray:

@@ -378,7 +378,8 @@ def counter_continuation(b: BuildingModel, seed: int, column: str, ts_ms: np.nda
     return fill, shift, live + quantum_wh(live)
 
 
-def write_history(store_path: Path, days: int, step_s: int = 300, now_s: float | None = None
+def write_history(store_path: Path, days: int, step_s: int = 300, now_s: float | None = None,
+                  heating: HeatingModel | None = None, water: WaterModel | None = None
                   ) -> dict[tuple[str, str], float]:
     """Make the demo's counters continue each other, and with ``days`` > 0 write that many local days of
     synthetic history of the three sites' grid and PV counters (so reports have months to work on).
@@ -386,7 +387,8 @@ def write_history(store_path: Path, days: int, step_s: int = 300, now_s: float |
     Works on whatever the store already holds, from any earlier ``energimon demo`` run with or without
     ``--history-days``: history only fills holes (before, between and after the stored readings), a stored
     reading is never overwritten by a different value (only lifted, all of a series by the same amount, when
-    a longer history before it would otherwise need a negative counter) and no counter goes backwards.
+    a longer history before it would otherwise need a negative counter) and no counter goes backwards.  The
+    town hall's heat and water meters follow ``heating``/``water`` (with injected faults: :func:`fault_models`).
     Returns each (site, channel)'s value for the live simulator to start from (absent: nothing stored, no
     history — the simulator's defaults).
     """
@@ -420,10 +422,83 @@ def write_history(store_path: Path, days: int, step_s: int = 300, now_s: float |
                 if live == live:  # not NaN
                     start[(b.site, channel)] = live
         if history_from_s is not None:
-            write_heat_water_history(store, SORO_BUILDINGS[0].site, history_from_s, now_s)
+            write_heat_water_history(store, SORO_BUILDINGS[0].site, history_from_s, now_s, heating, water)
     finally:
         store.close()
     return start
+
+
+FAULTS = {"afkoeling": ("fjernvarme", "volume_m3"), "vandlaekage": ("vand", "volume_m3")}
+"""Faults the demo can inject into the town hall (``--fault``): a bypass that spoils the district heating's
+cooling (the return 15 K warmer), a running cistern (0.06 m³/h day and night); the meter each one shows on."""
+FAULT_DAYS = 4
+"""An injected fault starts this many local days back (with a history, the alarm comes at once: 3 days/nights)."""
+FAULT_FILE = "fejl.json"
+
+
+def demo_faults(folder: Path, wanted: tuple[str, ...], now_s: float) -> dict[str, tuple[float, float]]:
+    """The town hall's injected faults as (from, until) in UTC seconds, kept in ``fejl.json`` in the demo folder so
+    every later run computes the same meter counters (they are functions of time and of these windows: a run
+    without the fault ends it at the meter's last stored reading, and the counter never goes backwards).
+
+    A wanted fault that is not active starts :data:`FAULT_DAYS` local days back, or at the meter's last stored
+    reading when that is later (a fault cannot change what the meter already reported)."""
+    import datetime as dt
+    import json
+
+    from energimon.model import LOCAL_TZ, SeriesKey
+
+    path = folder / FAULT_FILE
+    stored = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    faults = {str(k): (float(a), math.inf if b is None else float(b)) for k, (a, b) in stored.items()}
+    site = "soro-raadhus"
+
+    def last_reading_s(kind: str) -> float:
+        device, channel = FAULTS[kind]
+        if not (folder / "store.db").exists():
+            return -math.inf
+        store = SqliteStore(folder / "store.db", readonly=True)
+        try:
+            ts, _ = store.read_raw_ms(SeriesKey(site, device, channel), 0, int(now_s * 1000) + 86_400_000)
+        finally:
+            store.close()
+        return float(ts[-1]) / 1000.0 if len(ts) else -math.inf
+
+    for kind in FAULTS:
+        window = faults.get(kind)
+        if kind in wanted and window is not None and window[1] != math.inf:
+            raise ValueError(t(f"fejlen {kind} har allerede været i {folder} og er rettet; brug en ny --dir for at "
+                               "få den igen", f"the fault {kind} was in {folder} before and was repaired; use a new "
+                               "--dir to have it again"))
+        if kind in wanted and window is None:
+            today = dt.datetime.fromtimestamp(now_s, tz=LOCAL_TZ).date()
+            back = dt.datetime.combine(today - dt.timedelta(days=FAULT_DAYS), dt.time(), tzinfo=LOCAL_TZ).timestamp()
+            last = last_reading_s(kind)
+            faults[kind] = (back if last == -math.inf else max(back, math.ceil(last / 3600) * 3600.0), math.inf)
+        elif kind not in wanted and window is not None and window[1] == math.inf:
+            # repaired at the hour after its last reading (the counters are integrated hour by hour)
+            last = last_reading_s(kind)
+            end = window[0] if last == -math.inf else max(window[0], math.ceil(last / 3600) * 3600.0)
+            faults[kind] = (window[0], end)
+    if faults:
+        path.write_text(json.dumps({k: [a, None if b == math.inf else b] for k, (a, b) in faults.items()}) + "\n",
+                        encoding="utf-8")
+    return faults
+
+
+def fault_models(faults: dict[str, tuple[float, float]]) -> tuple[HeatingModel, WaterModel]:
+    """The town hall's heating and water models with the faults' windows."""
+    from energimon.collector.simulator.buildings import HeatingModel
+    from energimon.collector.simulator.water_meter import WaterModel
+
+    heating, water = HeatingModel(), WaterModel()
+    if "afkoeling" in faults:
+        a, b = faults["afkoeling"]
+        heating = HeatingModel(bypass_k=15.0, bypass_from_s=a, bypass_until_s=b)
+    if "vandlaekage" in faults:
+        a, b = faults["vandlaekage"]
+        water = WaterModel(leak_m3_h=0.06, leak_from_s=a, leak_until_s=b)
+    return heating, water
 
 
 HEAT_WATER_STEP_S = 600
@@ -460,7 +535,7 @@ def write_heat_water_history(store: SqliteStore, site: str, from_s: float, now_s
 
 
 async def run_demo(folder: Path, seconds: float | None, interval_s: float, out: TextIO | None = None,
-                   history_days: int = 0) -> int:
+                   history_days: int = 0, faults: tuple[str, ...] = ()) -> int:
     """The demo until Ctrl-C/SIGTERM (or ``seconds``): the latest readings every :data:`UPDATE_S` — a table
     redrawn in place on a terminal, one line per update otherwise (``out`` is not a terminal: a log, a pipe)."""
     out = out or sys.stdout
@@ -470,9 +545,13 @@ async def run_demo(folder: Path, seconds: float | None, interval_s: float, out: 
                 f"energimon demo: writing {history_days} days of simulated history (5-minute counters)…"),
               file=out, flush=True)
     # also without a history: the live meters go on from what earlier demo runs stored, never backwards
-    start_wh = await asyncio.to_thread(write_history, folder / "store.db", history_days)
+    now_s = time.time()
+    windows = demo_faults(folder, faults, now_s)
+    heating, water = fault_models(windows)
+    start_wh = await asyncio.to_thread(write_history, folder / "store.db", history_days, 300, now_s, heating, water)
     sim = MeterSimulator(with_pv=True, start_wh=start_wh)
-    heat = MbusGateway([SimulatedMultical(), SimulatedWaterMeter()])  # the town hall's heat and water meters
+    # the town hall's heat and water meters, with the injected faults
+    heat = MbusGateway([SimulatedMultical(heating=heating), SimulatedWaterMeter(water=water)])
     await sim.start()
     await heat.start()
     daemon = None
@@ -500,6 +579,12 @@ async def run_demo(folder: Path, seconds: float | None, interval_s: float, out: 
         if web is not None:
             print(t(f"  web:    {web.public_url}/  (log ind som {logins})",
                     f"  web:    {web.public_url}/  (log in as {logins})"), file=out)
+        for kind, (a, b) in windows.items():
+            if b == math.inf:
+                since = pd.Timestamp(a, unit="s", tz="UTC").tz_convert("Europe/Copenhagen").strftime("%Y-%m-%d %H:%M")
+                print(t(f"  fejl:   {kind} på rådhuset siden {since} (alarm, når den har varet 3 døgn/nætter)",
+                        f"  fault:  {kind} at the town hall since {since} (an alarm once it has lasted 3 days/nights)"),
+                      file=out)
         print(t("  Ctrl-C stopper demoen.\n", "  Ctrl-C stops the demo.\n"), file=out, flush=True)
         daemon = Daemon(settings)
         runner = asyncio.create_task(daemon.run(install_signal_handlers=False))
