@@ -289,3 +289,28 @@ def test_outdoor_temperature_choice():
     assert dh.outdoor_temperature_key(series.iloc[2:], "other") == SeriesKey("x", "vejr", "outdoor_temp_c")
     assert dh.outdoor_temperature_key(series.iloc[:0], SITE) is None
     assert dh.outdoor_temperature_key(series, SITE, "a/b/outdoor_temp_c") == SeriesKey("a", "b", "outdoor_temp_c")
+
+
+def test_the_section_in_english_with_its_units(tmp_path):
+    """The section alone, rendered to PDF: a heat meter without a signature and a water meter with leak nights."""
+    from energimon.analytics.report.document import Report
+    from energimon.analytics.report.heat_section import heat_water_section
+    from energimon.analytics.report.pdf import render_pdf
+    from energimon.analytics.water import WaterMonth
+
+    daily = pd.DataFrame({"delta_t_vw_k": [25.0, 31.0]}, index=[dt.date(2026, 3, 1), dt.date(2026, 3, 2)])
+    heat = dh.HeatMonth(SITE, "fjernvarme", 12_345.6, 2, 2, 28.04, 321.0, 29.0, 2, 1, daily, None,
+                        pd.DataFrame(columns=["kw", "temp_c", "month"]))
+    w = WaterMonth(SITE, "vand", 74.66, 31, 31, 31, [dt.date(2026, 3, 30), dt.date(2026, 3, 31)], 0.02,
+                   pd.Series(dtype=float))
+    sec = heat_water_section([heat], [w], {SITE: "Sorø Rådhus"}, {(SITE, "vand"): "Water meter"}, "en")
+    assert sec is not None and heat_water_section([], [], {}, {}, "en") is None
+    pdf = render_pdf(Report("Test", "March 2026", "en", sections=[sec]), tmp_path / "s.pdf")
+    flat = " ".join(_pdftotext(pdf).split())
+    assert "District heating and water" in flat and "Heat kWh" in flat and "Cooling K" in flat
+    # 12,346 kWh (English thousands), 28.0 K against 29.0 K, one of two judged days below
+    assert "12,346 2/2 28.0 29.0 1/2" in flat
+    assert "fjernvarme: too few heating days with an outdoor temperature for a heat signature." in flat
+    assert "Water m³" in flat and "74.7 31/31 2/31" in flat
+    assert "Water meter: leak suspected in the nights to 2026-03-30, 2026-03-31 (lowest hourly flow above " \
+           "0.020 m³/h)." in flat

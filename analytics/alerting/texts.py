@@ -175,9 +175,9 @@ RULES: dict[str, dict[str, tuple[str, str, str]]] = {
                "(vægtet med vandmængden, {volume_m3} m³; i går {last_day_delta_t_k} K). Værket kræver mindst "
                "{required_k} K og kan opkræve et afkølingstillæg, når afkølingen er lavere.",
                "Tjek at radiatortermostater og reguleringsventiler virker, at brugsvandsveksler og -cirkulation "
-               "ikke sender varmt vand direkte retur (en utæt eller stillet omløbsventil), at fremløbstemperatur og "
-               "pumpetryk er sat rigtigt, og at snavsfiltre er rene. Ring til en VVS'er med forstand på "
-               "fjernvarmeanlæg, hvis det fortsætter."),
+               "ikke sender varmt vand direkte retur (en utæt eller åbenstående omløbsventil), at "
+               "fremløbstemperatur og pumpetryk er sat rigtigt, og at snavsfiltre er rene. Ring til en VVS'er "
+               "med forstand på fjernvarmeanlæg, hvis det fortsætter."),
         "en": ("Poor cooling of the district heating water",
                "For the last {days} days the building cooled the district heating water by only {delta_t_k} K on "
                "average (volume-weighted, {volume_m3} m³; yesterday {last_day_delta_t_k} K). The utility requires "
