@@ -23,6 +23,7 @@ import pandas as pd
 
 from energimon.analytics.alerting.texts import (
     CHANNEL_LABELS,
+    COSTS,
     KINDS,
     MONTHS,
     MONTHS_SHORT,
@@ -110,6 +111,7 @@ def fmt_day(t: dt.datetime, lang: str) -> str:
 _TIMES = ("last_reading", "from", "to")
 _DURATIONS_MIN = {"minutes_without_data": 1.0, "hours_without_change": 60.0, "days_behind": 1440.0}
 _POWERS_W = ("highest_w", "rated_w", "limit_w")
+_DECIMALS = (("_m3_h", 3), ("_m3_per_day", 2), ("_k", 1))  # small flows need their litres: 0,035 m³/h, not 0
 
 
 def _evidence(f: Finding, lang: str) -> dict[str, str]:
@@ -133,6 +135,8 @@ def _evidence(f: Finding, lang: str) -> dict[str, str]:
             out[k] = fmt_power_w(float(v), lang)
         elif k in ("before", "after"):
             out[k] = fmt_quantity(float(v), channel, lang)
+        elif any(k.endswith(suffix) for suffix, _ in _DECIMALS):
+            out[k] = fmt_num(v, lang, next(n for suffix, n in _DECIMALS if k.endswith(suffix)))
         else:
             out[k] = fmt_num(v, lang)
     if "from" in times and "to" in times and _local(times["from"]).date() == _local(times["to"]).date():
@@ -243,6 +247,8 @@ def render_alert(kind: str, row: Row, f: Finding, settings: Any, *, chart: bytes
     if f.kwh_per_day is not None and f.dkk_per_day is not None:
         cost = ui["cost_line"].format(kwh=fmt_num(f.kwh_per_day, lang, 0), dkk=fmt_num(f.dkk_per_day, lang, 0),
                                       price=fmt_num(price, lang, 2))
+    elif f.rule in COSTS:
+        cost = COSTS[f.rule][lang].format_map(_Default(_evidence(f, lang)))
     else:
         cost = ui["no_cost"]
     lines = [(ui["what"], what), (ui["where"], where), (ui["since"], since)]

@@ -169,6 +169,37 @@ RULES: dict[str, dict[str, tuple[str, str, str]]] = {
                "{clear_sky_kwh_in_hour} kWh to the configured {kwp} kWp.",
                "The scaling of the reading or the configured kWp is probably wrong."),
     },
+    "bad_cooling": {
+        "da": ("Dårlig afkøling af fjernvarmevandet",
+               "De seneste {days} dage har bygningen kun afkølet fjernvarmevandet {delta_t_k} K i gennemsnit "
+               "(vægtet med vandmængden, {volume_m3} m³; i går {last_day_delta_t_k} K). Værket kræver mindst "
+               "{required_k} K og kan opkræve et afkølingstillæg, når afkølingen er lavere.",
+               "Tjek at radiatortermostater og reguleringsventiler virker, at brugsvandsveksler og -cirkulation "
+               "ikke sender varmt vand direkte retur (en utæt eller åbenstående omløbsventil), at "
+               "fremløbstemperatur og pumpetryk er sat rigtigt, og at snavsfiltre er rene. Ring til en VVS'er "
+               "med forstand på fjernvarmeanlæg, hvis det fortsætter."),
+        "en": ("Poor cooling of the district heating water",
+               "For the last {days} days the building cooled the district heating water by only {delta_t_k} K on "
+               "average (volume-weighted, {volume_m3} m³; yesterday {last_day_delta_t_k} K). The utility requires "
+               "at least {required_k} K and may charge extra below it.",
+               "Check radiator thermostats and control valves, that the hot-water exchanger and circulation do not "
+               "send hot water straight back (a leaking or open bypass), supply temperature and pump pressure "
+               "settings, and that strainers are clean."),
+    },
+    "water_leak": {
+        "da": ("Mulig vandlækage",
+               "I {nights} nætter i træk er der løbet vand hele natten (kl. {night}): selv i den roligste time "
+               "løb der {night_min_m3_h} m³/h (laveste {lowest_m3_h} m³/h; grænsen er {threshold_m3_h} m³/h). "
+               "Det svarer til mindst {leak_m3_per_day} m³ pr. døgn.",
+               "Tjek toiletter (løbende cisterner), haner, urinaler med skyl, udendørs haner og tekniske rum for "
+               "utætheder. Luk evt. afdelingsventiler en ad gangen og se om måleren står stille."),
+        "en": ("Possible water leak",
+               "On {nights} nights in a row water ran all night ({night}): even the quietest hour had "
+               "{night_min_m3_h} m³/h (lowest {lowest_m3_h} m³/h; the limit is {threshold_m3_h} m³/h). That is at "
+               "least {leak_m3_per_day} m³ a day.",
+               "Check toilets (running cisterns), taps, flushing urinals, outdoor taps and plant rooms for leaks. "
+               "Close section valves one at a time and watch whether the meter stops."),
+    },
     "pv_offline": {
         "da": ("Inverteren svarer ikke",
                "Inverteren har ikke svaret i {minutes_without_data}, mens det er lyst.",
@@ -177,6 +208,14 @@ RULES: dict[str, dict[str, tuple[str, str, str]]] = {
                "The inverter has not answered for {minutes_without_data} in daylight.",
                "Check power and network of the inverter and its display for errors."),
     },
+}
+
+# What a finding without a kWh cost costs instead (default: UI "no_cost").
+COSTS: dict[str, dict[str, str]] = {
+    "bad_cooling": {"da": "afregnes efter værkets afkølingstarif (motivationstarif), ikke i kWh",
+                    "en": "billed by the utility's cooling tariff, not in kWh"},
+    "water_leak": {"da": "vandspild, ca. {leak_m3_per_day} m³ pr. døgn",
+                   "en": "wasted water, about {leak_m3_per_day} m³ a day"},
 }
 
 # The mails' fixed texts.  Strings only (tuples and tables below), so every lookup is a str.

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from energimon.analytics.anomaly import heat_water, rules
 from energimon.analytics.anomaly import model as model_mod
 from energimon.analytics.anomaly import pv as pv_mod
-from energimon.analytics.anomaly import rules
 from energimon.analytics.anomaly import sources as sources_mod
 from energimon.analytics.anomaly.calendar import SiteCalendar
 from energimon.analytics.anomaly.findings import Finding, supersede
@@ -63,6 +63,8 @@ class SiteData:
     # device -> "live" | "import" | "historic" (analytics/anomaly/sources.py); a device not in it is live
     sources: dict[str, str] = field(default_factory=dict)
     import_labels: dict[str, str] = field(default_factory=dict)  # imported device -> its metering point id(s)
+    cooling: dict[str, pd.DataFrame] = field(default_factory=dict)  # heat meter -> its days' cooling (heat_water)
+    water_nights: dict[str, pd.Series] = field(default_factory=dict)  # water meter -> nightly minimum flow, m³/h
     _night: pd.Series | None = None
 
     def is_live(self, device: str) -> bool:
@@ -196,6 +198,7 @@ def evaluate_site(data: SiteData, cfg: AlertSettings, end: pd.Timestamp, now: dt
         out.append(pv_mod.pv_zero(data.pv, end, r.pv, site, data.pv_device))
         out.append(pv_mod.pv_underperformance(data.pv, end, r.pv, site, data.pv_device, data.kwp))
         out.append(pv_mod.pv_envelope(data.pv, end, r.pv, site, data.pv_device, data.kwp))
+    out += heat_water.findings(data, cfg, end, complete_day)
     found = [f for f in out if f is not None]
     # PV zero explains underperformance and offline explains zero: one mail per problem
     rules_by_dev = {(f.device, f.rule) for f in found}
@@ -333,6 +336,7 @@ def load_site_data(store, settings, site_id: str, end: pd.Timestamp, series: pd.
             return frame
 
         data.heat_history = heat_history
+    heat_water.load(store, data, cfg, series, end, live)
     return data
 
 

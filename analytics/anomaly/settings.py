@@ -92,6 +92,12 @@ class SiteCalendarSettings(_Strict):
     rated_power_w: dict[str, float] = Field(
         default_factory=dict, description="device id → rated (maximum possible) power, W, for 'impossible value'")
     price_dkk_per_kwh: float | None = Field(default=None, gt=0, description="overrides [alerts] price")
+    required_cooling_k: float | None = Field(
+        default=None, gt=0, le=80, description="the district-heating utility's cooling requirement (afkølingskrav) "
+                                               "for this building, K; overrides [alerts.rules.bad_cooling]")
+    outdoor_temperature: str | None = Field(
+        default=None, description="'site/device/channel' of the outdoor temperature for the heat signature "
+                                  "(default: the site's own outdoor_temp_c series, else any)")
 
     @field_validator("opening_hours", "school_holiday_hours")
     @classmethod
@@ -205,6 +211,39 @@ class PvRule(_Rule):
     envelope_factor: float = Field(default=1.25, gt=1, description="above clear-sky × kWp × this: impossible")
 
 
+class BadCoolingRule(_Rule):
+    """Bad cooling (dårlig afkøling) of district heating: the day's volume-weighted ΔT below the utility's
+    requirement for ``min_days`` judged days in a row (analytics/district_heating.py)."""
+
+    required_cooling_k: float = Field(
+        default=30.0, gt=0, le=80,
+        description="the utility's afkølingskrav, K. Danish utilities bill cooling below it (afkølingstarif, "
+                    "motivationstarif): AffaldVarme Aarhus asks for a mean of at least 30 °C "
+                    "(https://affaldvarme.aarhus.dk/varme/fjernvarme-hos-dig/afkoeling/), HOFOR 29 °C for 2024 "
+                    "(https://www.hofor.dk/erhverv/fjernvarme/spoergsmaal-svar-fjernvarme-erhverv/hvad-er-afkoeling/);"
+                    " set your utility's figure from its price sheet (takstblad)")
+    min_days: int = Field(default=3, ge=1, le=60, description="consecutive judged days below the requirement")
+    min_volume_m3_per_day: float = Field(default=0.5, ge=0, description="a day with less water through the meter "
+                                                                        "is not judged (too little to tell)")
+
+
+class WaterLeakRule(_Rule):
+    """Water leak: the lowest hourly flow of the night above ``threshold_m3_h`` for ``min_nights`` nights in a row
+    (analytics/water.py)."""
+
+    night_start_h: int = Field(default=1, ge=0, le=23)
+    night_end_h: int = Field(default=5, ge=1, le=24)
+    threshold_m3_h: float = Field(default=0.02, gt=0, description="m³/h; 0.02 = 20 litres an hour, about a running "
+                                                                  "toilet cistern")
+    min_nights: int = Field(default=3, ge=1, le=30)
+
+    @model_validator(mode="after")
+    def _night(self) -> WaterLeakRule:
+        if self.night_end_h <= self.night_start_h:
+            raise ValueError(f"night_end_h {self.night_end_h} must be after night_start_h {self.night_start_h}")
+        return self
+
+
 class RuleSettings(_Strict):
     night_load: NightLoadRule = Field(default_factory=NightLoadRule)
     out_of_hours: OutOfHoursRule = Field(default_factory=OutOfHoursRule)
@@ -216,6 +255,8 @@ class RuleSettings(_Strict):
     data_quality: DataQualityRule = Field(default_factory=DataQualityRule)
     import_lag: ImportLagRule = Field(default_factory=ImportLagRule)
     pv: PvRule = Field(default_factory=PvRule)
+    bad_cooling: BadCoolingRule = Field(default_factory=BadCoolingRule)
+    water_leak: WaterLeakRule = Field(default_factory=WaterLeakRule)
 
 
 class AlertSettings(_Strict):
@@ -249,6 +290,10 @@ class AlertSettings(_Strict):
 
     def site(self, site_id: str) -> SiteCalendarSettings:
         return self.sites.get(site_id) or SiteCalendarSettings()
+
+    def required_cooling_k(self, site_id: str) -> float:
+        """The site's district-heating cooling requirement: its own, else the rule's."""
+        return self.site(site_id).required_cooling_k or self.rules.bad_cooling.required_cooling_k
 
 
 def cross_check_alerts(alerts: AlertSettings | None, sites: set[str], have_smtp: bool) -> list[tuple[str, str]]:

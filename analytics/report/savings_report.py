@@ -175,8 +175,9 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
                                decimal_comma)
     measures_csv = _add_measures(report, measures, out / f"{stem}-{'tiltag' if lang == 'da' else 'measures'}.csv",
                                  sep, decimal_comma)
+    tail = _add_heat_water(report, settings, store, results, month, cutoff, names, lang)
     pdf_path = _render_portfolio(report, out / f"{stem}.pdf", pool, workers, (results, esco, month, lang, prices,
-                                                                                cutoff, co2, measures))
+                                                                                cutoff, co2, measures, tail))
     site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices, cutoff), out / f"{stem}-{r.site}.pdf")
                  for r in results] if per_site_pdf else []
     return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs, xlsx_path, preliminary, cutoff,
@@ -208,7 +209,7 @@ def _render_portfolio(report: Report, path: Path, pool, workers: int, inputs: tu
 
 
 def _worker_render(inputs: tuple, pages: range, path: Path) -> Path:
-    *args, co2, measures = inputs
+    *args, co2, measures, tail = inputs
     report = build_report(*args)
     if co2 is not None:
         _insert_after_portfolio(report, co2)
@@ -216,6 +217,7 @@ def _worker_render(inputs: tuple, pages: range, path: Path) -> Path:
         from energimon.analytics.report.measures_section import add_measures
 
         add_measures(report, *measures)
+    report.sections += tail
     return render_pdf(report, path, pages)
 
 
@@ -272,6 +274,39 @@ def _add_measures(report, measures: tuple | None, csv_path: Path, sep: str, deci
     add_measures(report, *measures)
     return write_csv(csv_path, MEASURE_HEADER, measure_csv_rows(measures[0], measures[1]), sep, decimal_comma,
                      measures[-1])
+
+
+def _add_heat_water(report, settings, store, results, month, cutoff, names, lang) -> list[Section]:
+    """District heating (cooling against the requirement, heat signature) and water (m³, suspected leaks) of the
+    reported buildings with such meters (analytics/district_heating.py, analytics/water.py), laid out by
+    report/heat_section.py as one section at the end.  Returns the sections added (they travel to the workers:
+    the chart is a partial of plain arrays)."""
+    from energimon.analytics.anomaly.settings import AlertSettings
+    from energimon.analytics.district_heating import month_heat
+    from energimon.analytics.report.heat_section import heat_water_section
+    from energimon.analytics.water import month_water
+    from energimon.store.energy import site_meters
+
+    alerts = settings.alerts or AlertSettings()
+    series = store.series()
+    vols = set(zip(series["site"], series["device"], series["channel"], strict=True))
+    heat, water = [], []
+    for r in results:
+        for k in site_meters(series, r.site, "district_heating").consumption:
+            if (r.site, k.device, "volume_m3") in vols:
+                heat.append(month_heat(store, series, r.site, k.device, month, cutoff,
+                                       alerts.required_cooling_k(r.site),
+                                       alerts.rules.bad_cooling.min_volume_m3_per_day,
+                                       alerts.site(r.site).outdoor_temperature))
+        leak = alerts.rules.water_leak
+        water += [month_water(store, r.site, k.device, month, cutoff, (leak.night_start_h, leak.night_end_h),
+                              leak.threshold_m3_h) for k in site_meters(series, r.site, "water").consumption]
+    meters = {(d.site, d.id): d.name or d.id for d in settings.devices}
+    sec = heat_water_section(heat, water, names, meters, lang)
+    if sec is None:
+        return []
+    report.sections.append(sec)
+    return [sec]
 
 
 def _evaluate_all(settings, store, month: dt.date, chosen: list[str], names: dict[str, str], workers: int,

@@ -50,6 +50,8 @@ CHANNEL_OF = {
 }
 EXPECTED = ("heat_energy_wh", "volume_m3", "flow_m3_h", "heat_power_w", "supply_temp_c", "return_temp_c")
 """What every heat meter's answer should carry: one that lacks any is counted in ``fields_missing``."""
+EXPECTED_BY_ROLE = {"water": ("volume_m3",), "gas": ("volume_m3",)}
+"""A water or gas meter on the bus carries a volume only (no temperatures, no energy): not missing fields."""
 
 KAMSTRUP = "KAM"
 KAMSTRUP_INFO_VIF = bytes((0xFF, 0x22))

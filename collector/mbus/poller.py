@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from energimon.collector.health import DeviceHealth
 from energimon.collector.mbus.client import BadAnswer, MbusTcpClient, NoAnswer
 from energimon.collector.mbus.frames import ADDRESS_NETWORK_LAYER
-from energimon.collector.mbus.heat import EXPECTED, describe_info, heat_values
+from energimon.collector.mbus.heat import EXPECTED, EXPECTED_BY_ROLE, describe_info, heat_values
 from energimon.collector.mbus.records import RecordError, Telegram, parse_telegram
 from energimon.collector.mbus.settings import MbusTcpDevice
 from energimon.collector.modbus.identity import DeviceInfoFile, IdentityTracker, describe
@@ -214,7 +214,7 @@ class MbusPoller:
                                           "serial": header.ident, "version": str(header.version)})
         for note in notes:
             self._once(logging.INFO, f"note:{note}", "%s", note)
-        missing = [c for c in EXPECTED if c not in values]
+        missing = [c for c in EXPECTED_BY_ROLE.get(dev.role.value, EXPECTED) if c not in values]
         self.health.missing_fields = len(missing)
         if missing:
             self._once(logging.WARNING, f"missing:{missing}", "the answer has no %s (%d records; energimon takes "

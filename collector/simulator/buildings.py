@@ -110,17 +110,29 @@ def outdoor_temp_c(t_s: float) -> float:
 @dataclass(frozen=True)
 class HeatingModel:
     """District heating of a building: space heating below 17 °C (the Danish degree-day base)
-    plus hot water, with a constant supply temperature and the return following the load."""
+    plus hot water, with a constant supply temperature and the return following the load.
+
+    The cooling (supply − return) is 32 K at light load and rises to 38 K at full load, as a well-adjusted
+    installation cools (utilities ask for about 30 K: see analytics/district_heating.py).  ``bypass_k`` is an
+    injected fault: a leaking bypass or a hot-water circulation short-circuit lifts the return by that much from
+    ``bypass_from_s`` until ``bypass_until_s`` (bad cooling, and more water through the meter for the same
+    heat)."""
 
     ua_w_per_k: float = 2_500.0  # heat loss coefficient of the building
     hot_water_w: float = 4_000.0
     supply_c: float = 70.0
+    bypass_k: float = 0.0
+    bypass_from_s: float = 0.0
+    bypass_until_s: float = math.inf
 
     def heat_w(self, t_s: float) -> float:
         return self.ua_w_per_k * max(0.0, 17.0 - outdoor_temp_c(t_s)) + self.hot_water_w
 
     def return_c(self, t_s: float) -> float:
-        return self.supply_c - 10.0 - 15.0 * min(1.0, self.heat_w(t_s) / 80_000.0)
+        # closed at both ends: the meter integrates hour by hour with the trapezoid rule, so a fault that ends on an
+        # hour boundary still counts at that boundary and its counters never step back (mbus_gateway._hourly)
+        bypass = self.bypass_k if self.bypass_from_s <= t_s <= self.bypass_until_s else 0.0
+        return self.supply_c - 32.0 - 6.0 * min(1.0, self.heat_w(t_s) / 50_000.0) + bypass
 
     def flow_m3_h(self, t_s: float) -> float:
         # Q = rho * c_p * V' * dT  ->  V' = Q / (1.163 kWh/(m3 K) * dT)   (water at ~60 °C)

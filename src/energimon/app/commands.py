@@ -51,6 +51,13 @@ def register(commands: Commands) -> None:
                           "'energimon report solar --month' har data (standard: 0)",
                           "first write N days of simulated history (grid and PV counters), so reports such as "
                           "'energimon report solar --month' have data (default: 0)"))
+    p.add_argument("--fault", action="append", default=[], choices=("afkoeling", "vandlaekage"),
+                   help=t("indlæg en fejl på rådhuset fra 4 døgn tilbage (med --history-days: alarmen kommer med det "
+                          "samme): afkoeling (dårlig afkøling af fjernvarmen) eller vandlaekage (en løbende cisterne); "
+                          "kan gentages. En senere kørsel uden den retter fejlen",
+                          "inject a fault at the town hall from 4 days back (with --history-days the alarm comes at "
+                          "once): afkoeling (poor district heating cooling) or vandlaekage (a running cistern); may "
+                          "be repeated. A later run without it repairs the fault"))
     p.add_argument("--esco", action="store_true",
                    help=t("skriv kun ESCO-demoen i --dir og afslut (intet kører live): timeeksporter fra "
                           "Eloverblik/DataHub for de tre bygninger (et baselineår og 6 måneder med en kendt "
@@ -171,7 +178,8 @@ def cmd_demo(args: argparse.Namespace, config: Config) -> int:
         return prepare_esco_demo(args.dir.resolve())
 
     setup_logging("WARNING")
-    return asyncio.run(run_demo(args.dir.resolve(), args.seconds, args.interval, history_days=args.history_days))
+    return asyncio.run(run_demo(args.dir.resolve(), args.seconds, args.interval, history_days=args.history_days,
+                                faults=tuple(args.fault)))
 
 
 def cmd_latest(args: argparse.Namespace, config: Config) -> int:

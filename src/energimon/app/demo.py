@@ -18,6 +18,7 @@ from energimon.app.daemon import Daemon
 from energimon.cliutil import number, t
 from energimon.collector.simulator.mbus_gateway import MbusGateway, SimulatedMultical
 from energimon.collector.simulator.modbus_server import MeterSimulator
+from energimon.collector.simulator.water_meter import SimulatedWaterMeter
 from energimon.config.settings import load_settings
 from energimon.model import CHANNELS
 from energimon.store.sqlite import SqliteStore
@@ -25,7 +26,8 @@ from energimon.store.sqlite import SqliteStore
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from energimon.collector.simulator.buildings import BuildingModel
+    from energimon.collector.simulator.buildings import BuildingModel, HeatingModel
+    from energimon.collector.simulator.water_meter import WaterModel
     from energimon.config.settings import Settings
 
 DEMO_CONFIG = """\
@@ -79,6 +81,10 @@ fallback_recipients = ["driftsansvarlig@demo.invalid"]
 [alerts]
 state_path = "alerts.db"
 pending_min = 0   # the demo mails a problem at once; a real site waits an hour (a blip is not a problem)
+
+[alerts.sites.soro-raadhus]
+# the town hall's own outdoor sensor (written with the demo's history) for its heat signature
+outdoor_temperature = "soro-raadhus/udefoeler/outdoor_temp_c"
 """
 """The demo's mail and alert sections, written by `energimon demo` (the daemon runs the alert rules)."""
 
@@ -137,9 +143,9 @@ interval_s = {interval}
 MBUS_DEVICE = """
 [[devices]]
 site = "{site}"
-id = "fjernvarme"
-name = "Fjernvarmemåler"
-role = "heat"
+id = "{id}"
+name = "{name}"
+role = "{role}"
 protocol = "mbus_tcp"
 host = "127.0.0.1"
 port = {port}
@@ -147,16 +153,18 @@ address = {address}
 interval_s = {interval}
 """
 """The town hall's district heating meter: a Kamstrup MULTICAL 603 read over M-Bus through a gateway, as such
-meters usually are (the Modbus profile has no energy or volume registers: see config/profiles/kamstrup.toml)."""
+meters usually are (the Modbus profile has no energy or volume registers: see config/profiles/kamstrup.toml),
+and its water meter on the same bus (collector/simulator/water_meter.py)."""
 
 ESCO_MARKER = "# --- energimon demo --esco"
 """Starts the [esco]/[datahub] tail that `energimon demo --esco` appends; rewriting the config keeps it."""
 
-DEVICE_NAMES = {"hovedmaaler": "Hovedmåler", "inverter": "Solcelleanlæg", "fjernvarme": "Fjernvarmemåler"}
+DEVICE_NAMES = {"hovedmaaler": "Hovedmåler", "inverter": "Solcelleanlæg", "fjernvarme": "Fjernvarmemåler",
+                "vand": "Vandmåler"}
 """What the demo's mails call its devices (``name`` in ``[[devices]]``)."""
 
 SHOWN = ("power_w", "energy_import_wh", "energy_export_wh", "pv_power_w", "pv_energy_wh", "heat_power_w",
-         "heat_energy_wh")
+         "heat_energy_wh", "volume_m3")
 
 
 def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float, web_port: int | None = None,
@@ -177,8 +185,12 @@ def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float, web_
         for site, dev_id, role, port, profile in devices
     )
     if mbus is not None:
+        kinds = {True: ("vand", "water"), False: ("fjernvarme", "heat")}
         text += "".join(MBUS_DEVICE.format(site=sim.meters[0].building.site, port=mbus.port, address=m.address,
-                                           interval=interval_s) for m in mbus.meters)
+                                           interval=interval_s, id=kinds[isinstance(m, SimulatedWaterMeter)][0],
+                                           name=DEVICE_NAMES[kinds[isinstance(m, SimulatedWaterMeter)][0]],
+                                           role=kinds[isinstance(m, SimulatedWaterMeter)][1])
+                        for m in mbus.meters)
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     esco = old[old.index(ESCO_MARKER):] if ESCO_MARKER in old else ""  # so `report savings` keeps working
     web = "\n" + DEMO_WEB.format(web_port=web_port) if web_port is not None else ""
@@ -366,7 +378,8 @@ def counter_continuation(b: BuildingModel, seed: int, column: str, ts_ms: np.nda
     return fill, shift, live + quantum_wh(live)
 
 
-def write_history(store_path: Path, days: int, step_s: int = 300, now_s: float | None = None
+def write_history(store_path: Path, days: int, step_s: int = 300, now_s: float | None = None,
+                  heating: HeatingModel | None = None, water: WaterModel | None = None
                   ) -> dict[tuple[str, str], float]:
     """Make the demo's counters continue each other, and with ``days`` > 0 write that many local days of
     synthetic history of the three sites' grid and PV counters (so reports have months to work on).
@@ -374,7 +387,8 @@ def write_history(store_path: Path, days: int, step_s: int = 300, now_s: float |
     Works on whatever the store already holds, from any earlier ``energimon demo`` run with or without
     ``--history-days``: history only fills holes (before, between and after the stored readings), a stored
     reading is never overwritten by a different value (only lifted, all of a series by the same amount, when
-    a longer history before it would otherwise need a negative counter) and no counter goes backwards.
+    a longer history before it would otherwise need a negative counter) and no counter goes backwards.  The
+    town hall's heat and water meters follow ``heating``/``water`` (with injected faults: :func:`fault_models`).
     Returns each (site, channel)'s value for the live simulator to start from (absent: nothing stored, no
     history — the simulator's defaults).
     """
@@ -407,13 +421,121 @@ def write_history(store_path: Path, days: int, step_s: int = 300, now_s: float |
                         raise ValueError(f"the store refused {len(rejected)} demo readings: {rejected[0].reason}")
                 if live == live:  # not NaN
                     start[(b.site, channel)] = live
+        if history_from_s is not None:
+            write_heat_water_history(store, SORO_BUILDINGS[0].site, history_from_s, now_s, heating, water)
     finally:
         store.close()
     return start
 
 
+FAULTS = {"afkoeling": ("fjernvarme", "volume_m3"), "vandlaekage": ("vand", "volume_m3")}
+"""Faults the demo can inject into the town hall (``--fault``): a bypass that spoils the district heating's
+cooling (the return 15 K warmer), a running cistern (0.06 m³/h day and night); the meter each one shows on."""
+FAULT_DAYS = 4
+"""An injected fault starts this many local days back (with a history, the alarm comes at once: 3 days/nights)."""
+FAULT_FILE = "fejl.json"
+
+
+def demo_faults(folder: Path, wanted: tuple[str, ...], now_s: float) -> dict[str, tuple[float, float]]:
+    """The town hall's injected faults as (from, until) in UTC seconds, kept in ``fejl.json`` in the demo folder so
+    every later run computes the same meter counters (they are functions of time and of these windows: a run
+    without the fault ends it at the meter's last stored reading, and the counter never goes backwards).
+
+    A wanted fault that is not active starts :data:`FAULT_DAYS` local days back, or at the meter's last stored
+    reading when that is later (a fault cannot change what the meter already reported)."""
+    import datetime as dt
+    import json
+
+    from energimon.model import LOCAL_TZ, SeriesKey
+
+    path = folder / FAULT_FILE
+    stored = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    faults = {str(k): (float(a), math.inf if b is None else float(b)) for k, (a, b) in stored.items()}
+    site = "soro-raadhus"
+
+    def last_reading_s(kind: str) -> float:
+        device, channel = FAULTS[kind]
+        if not (folder / "store.db").exists():
+            return -math.inf
+        store = SqliteStore(folder / "store.db", readonly=True)
+        try:
+            ts, _ = store.read_raw_ms(SeriesKey(site, device, channel), 0, int(now_s * 1000) + 86_400_000)
+        finally:
+            store.close()
+        return float(ts[-1]) / 1000.0 if len(ts) else -math.inf
+
+    for kind in FAULTS:
+        window = faults.get(kind)
+        if kind in wanted and window is not None and window[1] != math.inf:
+            raise ValueError(t(f"fejlen {kind} har allerede været i {folder} og er rettet; brug en ny --dir for at "
+                               "få den igen", f"the fault {kind} was in {folder} before and was repaired; use a new "
+                               "--dir to have it again"))
+        if kind in wanted and window is None:
+            today = dt.datetime.fromtimestamp(now_s, tz=LOCAL_TZ).date()
+            back = dt.datetime.combine(today - dt.timedelta(days=FAULT_DAYS), dt.time(), tzinfo=LOCAL_TZ).timestamp()
+            last = last_reading_s(kind)
+            faults[kind] = (back if last == -math.inf else max(back, math.ceil(last / 3600) * 3600.0), math.inf)
+        elif kind not in wanted and window is not None and window[1] == math.inf:
+            # repaired at the hour after its last reading (the counters are integrated hour by hour)
+            last = last_reading_s(kind)
+            end = window[0] if last == -math.inf else max(window[0], math.ceil(last / 3600) * 3600.0)
+            faults[kind] = (window[0], end)
+    if faults:
+        path.write_text(json.dumps({k: [a, None if b == math.inf else b] for k, (a, b) in faults.items()}) + "\n",
+                        encoding="utf-8")
+    return faults
+
+
+def fault_models(faults: dict[str, tuple[float, float]]) -> tuple[HeatingModel, WaterModel]:
+    """The town hall's heating and water models with the faults' windows."""
+    from energimon.collector.simulator.buildings import HeatingModel
+    from energimon.collector.simulator.water_meter import WaterModel
+
+    heating, water = HeatingModel(), WaterModel()
+    if "afkoeling" in faults:
+        a, b = faults["afkoeling"]
+        heating = HeatingModel(bypass_k=15.0, bypass_from_s=a, bypass_until_s=b)
+    if "vandlaekage" in faults:
+        a, b = faults["vandlaekage"]
+        water = WaterModel(leak_m3_h=0.06, leak_from_s=a, leak_until_s=b)
+    return heating, water
+
+
+HEAT_WATER_STEP_S = 600
+"""The heat and water meters' history: a reading every 10 minutes (a battery M-Bus meter is read seldom)."""
+
+
+def write_heat_water_history(store: SqliteStore, site: str, from_s: float, now_s: float,
+                             heating: HeatingModel | None = None, water: WaterModel | None = None) -> int:
+    """The town hall's heat meter, water meter and outdoor sensor from ``from_s`` to ``now_s``: what the live
+    simulated meters would have sent (their counters are functions of time, so history and live meet without
+    a jump, and writing it again writes the same values).  ``heating``/``water``: models with an injected fault
+    (tests).  Returns the number of readings written."""
+    from energimon.collector.simulator.buildings import HeatingModel, outdoor_temp_c
+    from energimon.collector.simulator.water_meter import WaterModel, heat_history, water_history
+    from energimon.model import Reading
+
+    times = np.arange(math.ceil(from_s / HEAT_WATER_STEP_S) * HEAT_WATER_STEP_S, now_s, HEAT_WATER_STEP_S)
+    if not len(times):
+        return 0
+    ms = (times * 1000).astype(np.int64).tolist()
+    out: list[Reading] = []
+    for device, role, values in (("fjernvarme", "heat", heat_history(heating or HeatingModel(), times)),
+                                 ("vand", "water", water_history(water or WaterModel(), times))):
+        for channel, arr in values.items():
+            out += [Reading(site, device, channel, role, t, float(v)) for t, v in zip(ms, arr.tolist(), strict=True)]
+    hours = times[times % 3600 == 0]
+    out += [Reading(site, "udefoeler", "outdoor_temp_c", "weather", int(t * 1000), round(outdoor_temp_c(t), 2))
+            for t in hours.tolist()]
+    for k in range(0, len(out), 50_000):
+        rejected = store.write(out[k:k + 50_000])
+        if rejected:
+            raise ValueError(f"the store refused {len(rejected)} demo readings: {rejected[0].reason}")
+    return len(out)
+
+
 async def run_demo(folder: Path, seconds: float | None, interval_s: float, out: TextIO | None = None,
-                   history_days: int = 0) -> int:
+                   history_days: int = 0, faults: tuple[str, ...] = ()) -> int:
     """The demo until Ctrl-C/SIGTERM (or ``seconds``): the latest readings every :data:`UPDATE_S` — a table
     redrawn in place on a terminal, one line per update otherwise (``out`` is not a terminal: a log, a pipe)."""
     out = out or sys.stdout
@@ -423,9 +545,13 @@ async def run_demo(folder: Path, seconds: float | None, interval_s: float, out: 
                 f"energimon demo: writing {history_days} days of simulated history (5-minute counters)…"),
               file=out, flush=True)
     # also without a history: the live meters go on from what earlier demo runs stored, never backwards
-    start_wh = await asyncio.to_thread(write_history, folder / "store.db", history_days)
+    now_s = time.time()
+    windows = demo_faults(folder, faults, now_s)
+    heating, water = fault_models(windows)
+    start_wh = await asyncio.to_thread(write_history, folder / "store.db", history_days, 300, now_s, heating, water)
     sim = MeterSimulator(with_pv=True, start_wh=start_wh)
-    heat = MbusGateway([SimulatedMultical()])  # the town hall's district heating meter, on M-Bus
+    # the town hall's heat and water meters, with the injected faults
+    heat = MbusGateway([SimulatedMultical(heating=heating), SimulatedWaterMeter(water=water)])
     await sim.start()
     await heat.start()
     daemon = None
@@ -436,11 +562,11 @@ async def run_demo(folder: Path, seconds: float | None, interval_s: float, out: 
         meters = ", ".join(str(m.port) for m in sim.meters)
         inverters = ", ".join(str(i.port) for i in sim.inverters)
         print(t(f"energimon demo: 3 simulerede bygninger i Sorø på 127.0.0.1 — hovedmålere på port {meters}, "
-                f"SunSpec-solcelleinvertere på {inverters}, rådhusets fjernvarmemåler (M-Bus) bag en gateway på "
-                f"port {heat.port}",
+                f"SunSpec-solcelleinvertere på {inverters}, rådhusets fjernvarme- og vandmåler (M-Bus) bag en "
+                f"gateway på port {heat.port}",
                 f"energimon demo: 3 simulated Sorø buildings on 127.0.0.1 — main meters on ports {meters}, SunSpec "
-                f"PV inverters on {inverters}, the town hall's district heating meter (M-Bus) behind a gateway on "
-                f"port {heat.port}"), file=out)
+                f"PV inverters on {inverters}, the town hall's district heating and water meters (M-Bus) behind a "
+                f"gateway on port {heat.port}"), file=out)
         web = settings.web
         logins = t(" eller ", " or ").join(f"{u} / {DEMO_PASSWORD} ({role})" for u, role, _, _ in DEMO_USERS)
         print(t(f"  konfiguration: {config}\n  lager:  {settings.store.path}\n  spool:  {settings.spool.path}",
@@ -453,6 +579,12 @@ async def run_demo(folder: Path, seconds: float | None, interval_s: float, out: 
         if web is not None:
             print(t(f"  web:    {web.public_url}/  (log ind som {logins})",
                     f"  web:    {web.public_url}/  (log in as {logins})"), file=out)
+        for kind, (a, b) in windows.items():
+            if b == math.inf:
+                since = pd.Timestamp(a, unit="s", tz="UTC").tz_convert("Europe/Copenhagen").strftime("%Y-%m-%d %H:%M")
+                print(t(f"  fejl:   {kind} på rådhuset siden {since} (alarm, når den har varet 3 døgn/nætter)",
+                        f"  fault:  {kind} at the town hall since {since} (an alarm once it has lasted 3 days/nights)"),
+                      file=out)
         print(t("  Ctrl-C stopper demoen.\n", "  Ctrl-C stops the demo.\n"), file=out, flush=True)
         daemon = Daemon(settings)
         runner = asyncio.create_task(daemon.run(install_signal_handlers=False))
