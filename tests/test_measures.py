@@ -482,7 +482,7 @@ def test_a_part_rendered_by_a_pool_worker_has_the_measures_in_the_same_place(con
         store.close()
     month = dt.date(2026, 3, 1)
     measures = (seq.measures, seq.results, {s: v.name for s, v in settings.sites.items()}, "marts 2026", "da")
-    inputs = (seq.results, settings.esco, month, "da", prices, seq.cutoff, None, measures)
+    inputs = (seq.results, settings.esco, month, "da", prices, seq.cutoff, None, measures, [])
     report = sr.build_report(*inputs[:6])
     from energimon.analytics.report.measures_section import add_measures
 
