@@ -124,8 +124,8 @@ def test_every_problem_at_once_schema_and_cross_references_with_lines(tmp_path):
         (("latitude = 55.43", "latitude = 95"), "line 4: sites.soro-raadhus.latitude: Input should be less than or "
                                                  "equal to 90 (got 95)"),
         (('role = "grid"', 'role = "gird"'),
-         "line 10: devices[0] (id 'hovedmaaler').role: Input should be 'grid', 'pv', 'submeter', 'heat', 'weather' "
-         "or 'market' (did you mean 'grid'?) (got 'gird')"),
+         "line 10: devices[0] (id 'hovedmaaler').role: Input should be 'grid', 'pv', 'submeter', 'heat', 'gas', "
+         "'water', 'weather' or 'market' (did you mean 'grid'?) (got 'gird')"),
         (('protocol = "modbus_tcp"', 'protocol = "bacnet"'), "line 7: devices[0] (id 'hovedmaaler'): unknown "
                                                              "protocol 'bacnet'; expected 'modbus_tcp' or 'mbus_tcp'"),
         (('host = "127.0.0.1"', 'host = "127.0.0.1"\nintervall_s = 10'),

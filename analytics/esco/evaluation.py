@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from energimon import carriers
 from energimon.analytics.baseline import (
     BillingFit,
     DailyFit,
@@ -196,7 +197,8 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
     prices = prices or price_basis(esco, store)
     # a file's or the spot price's hours are weighted by the building's hourly use; a fixed or per-period price
     # is the same in every hour of a day
-    hourly_kwh = balance.hourly["load_wh"] / 1000.0 if prices.kind == "file" or gran == "hour" else None
+    hourly_kwh = balance.hourly["load_wh"] * carriers.carrier(cfg.carrier).per_counter_unit \
+        if prices.kind == "file" or gran == "hour" else None
     res.price_days = price_table(prices, esco.measure_date, cutoff, hourly_kwh)
     daily = with_prices(daily, row_prices(daily, gran, prices, res.price_days,
                                           rep["energy_kwh"] if gran == "month" else None))

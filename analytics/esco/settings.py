@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from energimon import carriers
+from energimon.carriers import CarrierKey
 from energimon.model import CHANNELS
 
 
@@ -51,10 +53,31 @@ class Adjustment(_Strict):
 
 
 class Co2Factor(_Strict):
-    carrier: Literal["electricity", "district_heating"]
+    """A declared CO₂ factor of an energy carrier for a year: kg per kWh (electricity, district heating), kg per
+    m³ for natural gas — published per m³ (Evida / Energinet), and a per-kWh gas factor is on the lower calorific
+    value while energimon's gas kWh are on the upper one, so per m³ leaves no room for a 10 % mix-up."""
+
+    carrier: CarrierKey
     year: int = Field(ge=2000, le=2100)
-    kg_per_kwh: float = Field(ge=0, le=2)
+    kg_per_kwh: float | None = Field(default=None, ge=0, le=2)
+    kg_per_m3: float | None = Field(default=None, ge=0, le=5, description="natural gas only")
     source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unit(self) -> Co2Factor:
+        carriers.check_co2_factor_unit(self.carrier, self.kg_per_kwh, self.kg_per_m3)
+        return self
+
+    @property
+    def kg_per_unit(self) -> float:
+        """kg CO₂ per the carrier's unit (kWh, or m³ for natural gas)."""
+        value = self.kg_per_m3 if self.carrier == carriers.NATURAL_GAS.key else self.kg_per_kwh
+        assert value is not None  # the validator requires it
+        return value
+
+    @property
+    def unit(self) -> str:
+        return carriers.unit_of(self.carrier)
 
 
 class NormalYearSettings(_Strict):
@@ -117,7 +140,8 @@ PRICE_KEYS = ("price_dkk_per_kwh", "prices", "price_file", "spot_price")
 
 
 class EscoSite(_Strict):
-    carrier: Literal["electricity", "district_heating"] = "electricity"
+    carrier: CarrierKey = Field(default="electricity", description="what the contract saves; savings are in the "
+                                "carrier's unit (kWh, m³ for natural gas and water)")
     model: Literal["caltrack_daily", "towt_hourly", "caltrack_billing"] = Field(
         default="caltrack_daily", description="baseline model: CalTRACK daily change-point (reference), CalTRACK "
                                               "hourly TOWT (buildings with strong weekly schedules) or CalTRACK "

@@ -83,11 +83,13 @@ def register(commands: Commands) -> None:
                           "mark detected), UTF-8"))
     g.add_argument("--series", required=True, help=t("bygning/apparat/kanal, f.eks. soro-raadhus/vejr/outdoor_temp_c",
                                                      "site/device/channel, e.g. soro-raadhus/vejr/outdoor_temp_c"))
-    g.add_argument("--role", required=True, choices=("grid", "pv", "submeter", "heat", "weather"),
+    g.add_argument("--role", required=True, choices=("grid", "pv", "submeter", "heat", "gas", "water", "weather"),
                    help=t("apparatets rolle, gemt med serien: grid (hovedmåler), pv (inverter), submeter (bimåler), "
-                          "heat (fjernvarmemåler) eller weather (f.eks. udetemperatur)",
+                          "heat (fjernvarmemåler), gas (gasmåler, volume_m3), water (vandmåler, volume_m3) eller "
+                          "weather (f.eks. udetemperatur)",
                           "the device's role, stored with the series: grid (main meter), pv (inverter), submeter, "
-                          "heat (district heating meter) or weather (e.g. outdoor temperature)"))
+                          "heat (district heating meter), gas (gas meter, volume_m3), water (water meter, "
+                          "volume_m3) or weather (e.g. outdoor temperature)"))
     g.add_argument("--interval-kwh", action="store_true",
                    help=t("værdierne er kWh pr. interval (fra tidspunktet), ikke tællerstande",
                           "values are kWh per interval (starting at the time), not counter readings"))
