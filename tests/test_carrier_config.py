@@ -39,7 +39,9 @@ def test_a_gas_contract_without_calorific_value_is_refused_naming_the_key(tmp_pa
     assert "esco.sites.stenlille-hallen.carrier reads natural gas" in found[0]
     # the example's own commented value, uncommented, settles it (a contract from baseline_start 2024 needs a
     # value from 2024 or earlier)
-    ok = text + '\n[[carriers.gas_calorific_value]]\nyear = 2024\nkwh_per_m3 = 12.157\nsource = "Evida"\n'
+    ok = text.replace("# Per building: which counter", '[[esco.carrier_prices.natural_gas]]\nfrom = 2025-01-01\n'
+                      'dkk_per_unit = 9.5\nsource = "Gasaftale"\n\n# Per building: which counter')
+    ok += '\n[[carriers.gas_calorific_value]]\nyear = 2024\nkwh_per_m3 = 12.157\nsource = "Evida"\n'
     p = tmp_path / "ok.toml"
     p.write_text(ok, encoding="utf-8")
     s = load_settings(p, environ={})
@@ -84,3 +86,15 @@ def test_the_examples_commented_gas_factor_and_calorific_value_are_valid(tmp_pat
     gas = s.esco.co2_factor("natural_gas", 2025)
     assert gas is not None and gas.kg_per_unit == 2.2627 and gas.unit == "m³"
     assert s.carriers.gas_kwh_per_m3("soro-raadhus", 2025).kwh_per_m3 == 12.157
+
+
+def test_a_water_contract_needs_a_price_per_m3(tmp_path):
+    text = _example().replace('[esco.sites.stenlille-hallen]\nenergy = "hovedmaaler/energy_import_wh"',
+                              '[esco.sites.stenlille-hallen]\ncarrier = "water"\nenergy = "vand/volume_m3"')
+    found = [p for p in _problems(tmp_path, text) if "esco.sites.stenlille-hallen.carrier" in p]
+    assert len(found) == 1 and "[[esco.carrier_prices.water]]" in found[0] and "DKK/m³" in found[0], found
+    # electricity keeps its contract price: a carrier price for it is refused
+    bad = _example().replace("# Per building: which counter", '[[esco.carrier_prices.electricity]]\n'
+                             'from = 2025-01-01\ndkk_per_unit = 2\nsource = "x"\n\n# Per building: which counter')
+    assert any("carrier_prices.electricity: electricity is priced by price_dkk_per_kwh" in p
+               for p in _problems(tmp_path, bad))

@@ -106,6 +106,22 @@ class PricePeriod(_Strict):
     source: str = Field(min_length=1, description="where the price comes from, printed in the report")
 
 
+class CarrierPricePeriod(_Strict):
+    """``[[esco.carrier_prices.<carrier>]]``: the price of one carrier per its unit (DKK/kWh for district heating,
+    DKK/m³ for natural gas and water) from ``from`` (a local day) until the next period's ``from``, excl. VAT."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: dt.date = Field(alias="from", description="first local day this price applies")
+    dkk_per_unit: float = Field(ge=0, le=1000, description="DKK per kWh, or per m³ for natural gas and water")
+    source: str = Field(min_length=1, description="where the price comes from, printed in the report")
+
+    @property
+    def dkk_per_kwh(self) -> float:
+        """The price step's value as the price code reads it (per the carrier's unit)."""
+        return self.dkk_per_unit
+
+
 class TariffPeriod(_Strict):
     """What is paid per kWh on top of the spot price from ``from`` (a local day) until the next period: grid
     tariff, system and net tariffs, electricity tax (elafgift) … summed, excl. VAT like the other prices."""
@@ -189,6 +205,10 @@ class EscoSettings(_Strict):
     base_temperature_c: float = Field(default=17.0, ge=5, le=25)
     normal_year: NormalYearSettings
     co2: list[Co2Factor] = Field(default_factory=list)
+    carrier_prices: dict[CarrierKey, list[CarrierPricePeriod]] = Field(
+        default_factory=dict, description="a price per period for a carrier other than electricity, in its unit "
+        "(required for natural gas and water, which are priced per m³; district heating falls back to the "
+        "contract's price)")
     reports_dir: Path = Path("/var/lib/energimon/reports")
     language: Literal["da", "en"] = "da"
     recipients: list[str] = Field(default_factory=list, description="the energy team, for the mailed report")
@@ -239,6 +259,19 @@ class EscoSettings(_Strict):
         if self.spot_price and self.spot_price.tariffs[0].from_ > self.measure_date:
             raise ValueError(f"spot_price.tariffs[0].from {self.spot_price.tariffs[0].from_} is after measure_date "
                              f"{self.measure_date}: every reporting day needs its tariffs")
+        for key, steps in self.carrier_prices.items():
+            if key == carriers.ELECTRICITY.key:
+                raise ValueError("carrier_prices.electricity: electricity is priced by price_dkk_per_kwh, prices, "
+                                 "price_file or spot_price")
+            if not steps:
+                raise ValueError(f"carrier_prices.{key}: give at least one period")
+            for i, (c0, c1) in enumerate(itertools.pairwise(steps)):
+                if c1.from_ <= c0.from_:
+                    raise ValueError(f"carrier_prices.{key}[{i + 1}].from {c1.from_} must be after "
+                                     f"carrier_prices.{key}[{i}].from {c0.from_}")
+            if steps[0].from_ > self.measure_date:
+                raise ValueError(f"carrier_prices.{key}[0].from {steps[0].from_} is after measure_date "
+                                 f"{self.measure_date}: every reporting day needs a price")
         if self.co2_intensity is not None:
             parts = self.co2_intensity.split("/")
             if len(parts) != 3 or parts[2] != "co2_g_per_kwh":
@@ -270,6 +303,9 @@ def cross_check_esco(esco: EscoSettings | None, sites: set[str]) -> list[tuple[s
         for key, ref in refs:
             if ref and ref.count("/") == 2 and ref.split("/")[0] not in sites:
                 problems.append((f"esco.sites.{sid}.{key}", f"unknown site in {ref!r}; known sites: {known}"))
+        if carriers.unit_of(s.carrier) != "kWh" and s.carrier not in esco.carrier_prices:
+            problems.append((f"esco.sites.{sid}.carrier", f"a {s.carrier} contract saves m³ and is priced per m³: "
+                             f"add [[esco.carrier_prices.{s.carrier}]] with from, dkk_per_unit (DKK/m³) and source"))
         if s.pv and s.pv_installed is None:
             problems.append((f"esco.sites.{sid}.pv_installed", "required with 'pv' (the day the panels started)"))
     if esco.temperature.split("/")[0] not in sites and esco.temperature.count("/") == 2:

@@ -328,6 +328,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "status": {"da": "Status", "en": "Status"},
     "status_reason": {"da": "Begrundelse", "en": "Reason"},
     "verdict": {"da": "Besparelsen (90 %)", "en": "The saving (90 %)"},
+    "unit": {"da": "Enhed", "en": "Unit"},  # the carrier's unit of the row's amounts (kWh, m³)
 }
 """Column headers of the savings tables (CSV keys -> people's words), for the XLSX workbook."""
 
