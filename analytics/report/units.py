@@ -8,27 +8,17 @@ header of such a building names the unit its numbers are in, without a second co
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from energimon import carriers
 from energimon.analytics.report.document import Chart, Section, Table, Term
+from energimon.carriers import InUnit, in_unit
 
-_KWH = re.compile(r"(?<![A-Za-z])kWh(?![A-Za-z])")
 UNIT_WORD = {"da": "enhed", "en": "unit"}
 
 
 def unit_of(carrier: str) -> str:
     return carriers.unit_of(carrier)
-
-
-class InUnit(str):
-    """A text already in its own units (e.g. gas in m³ and kWh): :func:`in_unit` leaves it as it is."""
-
-
-def in_unit(text: str, unit: str) -> str:
-    """``text`` (written in kWh) said in ``unit``."""
-    return text if unit == "kWh" or isinstance(text, InUnit) else _KWH.sub(unit, text)
 
 
 def section_in_unit(sec: Section, unit: str) -> Section:

@@ -15,6 +15,7 @@ A carrier's counter is stored in the channel's SI unit (Wh, m³). What people re
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -91,6 +92,19 @@ def carrier_of(role: str, channel: str) -> Carrier | None:
 def unit_of(key: str) -> str:
     """The unit a person reads ``key``'s consumption in (kWh or m³)."""
     return carrier(key).unit
+
+
+_KWH = re.compile(r"(?<![A-Za-z])kWh(?![A-Za-z])")
+
+
+class InUnit(str):
+    """A text already in its own units (e.g. gas in m³ and kWh): :func:`in_unit` leaves it as it is."""
+
+
+def in_unit(text: str, unit: str) -> str:
+    """``text``, written in kWh, said in ``unit``: "kWh" becomes "m³", also inside "kr./kWh" (a price per m³),
+    "kWh/døgn", "kg/kWh".  Reports and alert mails are written in kWh; a water or gas series reads in m³."""
+    return text if unit == "kWh" or isinstance(text, InUnit) else _KWH.sub(unit, text)
 
 
 def check_co2_factor_unit(key: str, kg_per_kwh: float | None, kg_per_m3: float | None) -> None:
