@@ -44,6 +44,7 @@ baseline_start = 2025-01-01
 baseline_end = 2026-01-01
 measure_date = 2026-01-01
 price_dkk_per_kwh = 2.15
+co2_intensity = "dk2/energinet/co2_g_per_kwh"
 temperature = "raadhus/vejr/outdoor_temp_c"
 reports_dir = "rapporter"
 normal_year = { total = 2906, source = "DTI normalår, 2906 graddage" }
@@ -102,6 +103,10 @@ def report(tmp_path_factory):
     g, truth["gasfyr"] = synthetic_readings(SyntheticBuilding("gasfyr", 40, 4, 15.0, 1.5, 5), start, end, measure,
                                             seed=1, with_temperature=False)
     store.write(_as_volume(g, "gasmaaler", "gas"))
+    # the grid's CO₂ intensity: 100 g/kWh every hour of March 2026 (for the CO₂ account's electricity)
+    t0 = int(dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp() * 1000) - 3_600_000
+    store.write([Reading("dk2", "energinet", "co2_g_per_kwh", "market", t0 + h * 3_600_000, 100.0)
+                 for h in range(31 * 24 + 2)])
     store.close()
     assert main(["report", "savings", "--month", "2026-03", "-c", str(d / "energimon.toml")]) == 0
     return d / "rapporter", truth
@@ -184,3 +189,19 @@ def test_workbook_sheets_name_their_unit(report):
     assert "Besparelse m³" in header["Gasfyret skole"]
     assert "Besparelse kWh" in header["Rådhuset"]
     assert header["Svømmehallen"][-1] == "Enhed"
+
+
+def test_the_co2_account_counts_gas_in_m3_and_water_not_at_all(report):
+    folder, truth = report
+    rows = [line.split(";") for line in (folder / "besparelse-2026-03-co2.csv").read_text("utf-8-sig").splitlines()]
+    keys = column_keys(rows[0], "da")
+    by = {r[0]: dict(zip(keys, r, strict=True)) for r in rows[1:]}
+    gas, water, el = by["gasfyr"], by["vandvaerk"], by["raadhus"]
+    assert (gas["unit"], water["unit"], el["unit"]) == ("m³", "m³", "kWh")
+    # gas: the month's m³ × 2.2627 kg/m³ (Evida's factor, the latest year <= 2026)
+    m3 = truth["gasfyr"].loc["2026-03-01":"2026-03-31", "usage_kwh"].sum()
+    assert _num(gas["kwh"]) == pytest.approx(m3, rel=1e-6)
+    assert _num(gas["co2_kg"]) == pytest.approx(m3 * 2.2627, rel=1e-6)
+    assert water["method"] == "none" and water["co2_kg"] == ""  # water has no CO₂ (empty, not 0)
+    # electricity hour by hour at 100 g/kWh: kg = kWh × 0.1
+    assert _num(el["co2_kg"]) == pytest.approx(_num(el["kwh"]) * 0.1, rel=1e-6)
