@@ -98,3 +98,11 @@ def test_a_water_contract_needs_a_price_per_m3(tmp_path):
                              'from = 2025-01-01\ndkk_per_unit = 2\nsource = "x"\n\n# Per building: which counter')
     assert any("carrier_prices.electricity: electricity is priced by price_dkk_per_kwh" in p
                for p in _problems(tmp_path, bad))
+
+
+def test_a_contracts_counter_must_be_in_its_carriers_unit(tmp_path):
+    text = _example().replace('[esco.sites.stenlille-hallen]\nenergy = "hovedmaaler/energy_import_wh"',
+                              '[esco.sites.stenlille-hallen]\ncarrier = "water"\n'
+                              'energy = "hovedmaaler/energy_import_wh"')
+    assert any("esco.sites.stenlille-hallen" in p and "a water contract reads a counter in m3" in p
+               for p in _problems(tmp_path, text))

@@ -175,6 +175,11 @@ class EscoSite(_Strict):
     @model_validator(mode="after")
     def _refs(self) -> EscoSite:
         _series_ref(self.energy, "energy")
+        c = carriers.carrier(self.carrier)
+        got = CHANNELS[self.energy.split("/")[-1]].unit
+        if got != CHANNELS[c.channel].unit:  # savings in the carrier's unit need a counter in that unit
+            raise ValueError(f"energy: a {self.carrier} contract reads a counter in {CHANNELS[c.channel].unit} "
+                             f"(e.g. 'device/{c.channel}'), got {self.energy!r} in {got}")
         if self.export:
             _series_ref(self.export, "export")
         for p in self.pv:
