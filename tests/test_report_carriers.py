@@ -205,3 +205,14 @@ def test_the_co2_account_counts_gas_in_m3_and_water_not_at_all(report):
     assert water["method"] == "none" and water["co2_kg"] == ""  # water has no CO₂ (empty, not 0)
     # electricity hour by hour at 100 g/kWh: kg = kWh × 0.1
     assert _num(el["co2_kg"]) == pytest.approx(_num(el["kwh"]) * 0.1, rel=1e-6)
+
+
+def test_in_english_the_water_building_says_m3_too(report, tmp_path):
+    folder, _ = report
+    cfg = folder.parent / "energimon.toml"
+    assert main(["report", "savings", "--month", "2026-03", "-c", str(cfg), "--site", "vandvaerk", "--lang", "en",
+                 "--out", str(tmp_path)]) == 0
+    header = (tmp_path / "savings-2026-03-vandvaerk.csv").read_text("utf-8-sig").splitlines()[0].split(",")
+    assert "Savings m³" in header and "Actual use m³" in header and header[-1] == "Unit"
+    text = _pdftotext(tmp_path / "savings-2026-03.pdf")
+    assert "from 2025-01-01 45.50 DKK/m³ (source: Vandtakst 2026)" in " ".join(text.split())
