@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from energimon import carriers
 from energimon.analytics.esco.inputs import series_key
 from energimon.analytics.esco.settings import EscoSettings
 from energimon.calendar import local_midnight, next_month
@@ -66,11 +67,11 @@ def co2_account(store, esco: EscoSettings, site: str, month: dt.date) -> Co2Acco
         kg, counted, n = hourly_co2_kg(kwh, g)
         return Co2Account(site, cfg.carrier, "hourly", counted, kg, len(kwh), n)
     days = daily(hours["energy_wh"], hours["reason"])
-    known = days["energy_wh"].dropna() / 1000.0
+    known = days["energy_wh"].dropna() * carriers.carrier(cfg.carrier).per_counter_unit  # kWh, or m³ of gas
     factor = esco.co2_factor(cfg.carrier, month.year)
     if factor is None:
         return Co2Account(site, cfg.carrier, "none", float(known.sum()), math.nan, len(days), len(known))
-    return Co2Account(site, cfg.carrier, "declared", float(known.sum()), float(known.sum()) * factor.kg_per_kwh,
+    return Co2Account(site, cfg.carrier, "declared", float(known.sum()), float(known.sum()) * factor.kg_per_unit,
                       len(days), len(known), factor.year)
 
 
@@ -83,4 +84,4 @@ def co2_kg(kwh: float, esco: EscoSettings, carrier: str, year: int) -> float:
     """CO2 in kg for ``kwh`` of ``carrier`` in ``year`` with the contract's declared factor (the year's, else the
     latest earlier one's; NaN without any)."""
     f = esco.co2_factor(carrier, year)
-    return kwh * f.kg_per_kwh if f is not None else math.nan
+    return kwh * f.kg_per_unit if f is not None else math.nan

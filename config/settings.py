@@ -13,6 +13,7 @@ Every problem is reported with the file, the key path and what was expected
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import os
 import re
 import tomllib
@@ -35,6 +36,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from energimon.analytics.anomaly.settings import AlertSettings, cross_check_alerts
 from energimon.analytics.esco.measure_settings import cross_check_measures
 from energimon.analytics.esco.settings import EscoSettings, check_esco_files, cross_check_esco
+from energimon.carriers import CarrierSettings, cross_check_carriers
 from energimon.collector.importer.settings import ImportSettings, cross_check_datahub
 from energimon.collector.mbus.settings import MbusTcpDevice, cross_check_mbus
 from energimon.collector.modbus.settings import ModbusTcpDevice, cross_check_devices
@@ -142,6 +144,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # [metrics]: Prometheus /metrics
     web: WebSettings | None = None  # [web]: the web application and public CO2 barometer (energimon.web)
     sources: SourcesSettings | None = None  # [sources]: Eloverblik, Energi Data Service, DMI (live data)
+    carriers: CarrierSettings = Field(default_factory=CarrierSettings)  # [carriers]: the gas's calorific value
 
     @classmethod
     def settings_customise_sources(
@@ -604,7 +607,20 @@ def _cross_check(settings: Settings) -> list[Problem]:
     problems += [Problem(key, msg) for key, msg in cross_check_datahub(settings.datahub, set(settings.sites))]
     problems += [Problem(key, msg) for key, msg in cross_check_web(settings.web, set(settings.sites))]
     problems += [Problem(key, msg) for key, msg in cross_check_sources(settings.sources, set(settings.sites))]
+    problems += [Problem(key, msg) for key, msg in
+                 cross_check_carriers(settings.carriers, settings.sites, _gas_users(settings))]
     return problems
+
+
+def _gas_users(settings: Settings) -> list[tuple[str, str, dt.date | None]]:
+    """What reads natural gas in m³ and shows it in kWh: a gas contract (from its baseline), a gas meter."""
+    users: list[tuple[str, str, dt.date | None]] = []
+    if settings.esco is not None:
+        users += [(f"esco.sites.{sid}.carrier", sid, settings.esco.baseline_start)
+                  for sid, s in settings.esco.sites.items() if s.carrier == "natural_gas"]
+    users += [(f"devices[{i}] (id {d.id!r}).role", d.site, None) for i, d in enumerate(settings.devices)
+              if d.role == "gas"]
+    return users
 
 
 def config_warnings(settings: Settings) -> list[str]:

@@ -80,6 +80,8 @@ MEASUREMENT_CHANNELS: dict[str, tuple[str, ...]] = {
         "energy_import_l1_wh", "energy_import_l2_wh", "energy_import_l3_wh",
         "energy_export_l1_wh", "energy_export_l2_wh", "energy_export_l3_wh",
     ),
+    # a field's measurement is decided by its channel, not its role: the gas and water meters' volume_m3 lives
+    # here with the heat meter's (the role tag tells them apart), so existing heat volume data keeps its place
     "heat": ("heat_energy_wh", "heat_power_w", "volume_m3", "flow_m3_h", "supply_temp_c", "return_temp_c",
              "operating_time_h"),
     "weather": ("outdoor_temp_c", "irradiance_w_m2", "module_temp_c"),

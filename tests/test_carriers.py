@@ -32,3 +32,34 @@ def test_heat_units_in_kwh():
     # 1 GJ = 10^9 J / 3.6·10^6 J/kWh = 277.78 kWh; 1 MWh = 1000 kWh
     assert carriers.HEAT_UNITS["GJ"] == pytest.approx(277.777, abs=0.001)
     assert carriers.HEAT_UNITS["MWh"] == 1000.0
+
+
+def test_the_configuration_literal_names_exactly_the_carriers():
+    from typing import get_args
+
+    assert set(get_args(carriers.CarrierKey)) == set(carriers.CARRIERS)
+
+
+def test_the_unit_people_read_per_counter_unit():
+    # Wh counters are read in kWh (÷ 1000); gas and water volume counters in m³ as metered (× 1)
+    assert carriers.ELECTRICITY.per_counter_unit == 0.001
+    assert carriers.DISTRICT_HEATING.per_counter_unit == 0.001
+    assert carriers.NATURAL_GAS.per_counter_unit == 1.0
+    assert carriers.WATER.per_counter_unit == 1.0
+
+
+def test_gas_calorific_value_per_site_and_year():
+    s = carriers.CarrierSettings.model_validate({"gas_calorific_value": [
+        {"year": 2024, "kwh_per_m3": 12.157, "source": "Evida"},
+        {"year": 2026, "kwh_per_m3": 11.9, "source": "Evida 2026"},
+        {"year": 2025, "kwh_per_m3": 11.5, "source": "egen måling", "site": "hal"}]})
+    assert s.gas_kwh_per_m3("raadhus", 2025).kwh_per_m3 == 12.157  # the latest earlier global year
+    assert s.gas_kwh_per_m3("raadhus", 2027).kwh_per_m3 == 11.9
+    assert s.gas_kwh_per_m3("hal", 2027).kwh_per_m3 == 11.5  # the site's own value wins over the global one
+    assert s.gas_kwh_per_m3("raadhus", 2023) is None
+
+
+def test_therm_in_kwh():
+    # 1 therm = 100 000 Btu (US EIA); 1 Btu (International Table) = 1055.05585262 J (NIST SP 811, B.8):
+    # 105 505 585.262 J / 3 600 000 J/kWh = 29.307107 kWh
+    assert pytest.approx(100_000 * 1055.05585262 / 3.6e6, rel=1e-7) == carriers.THERM_KWH

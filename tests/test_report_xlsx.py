@@ -124,6 +124,8 @@ def _check_table(ws, csv_rows: list[list[str]]) -> int:
         for name, x, c in zip(CSV_HEADER, xrow, crow, strict=True):
             if name in ("site", "period", "label", "resolution", "status", "status_reason"):
                 assert x is None or isinstance(x, str)
+            elif name == "unit":  # the carrier's unit of the row's amounts, as the CSV says it
+                assert x == c and c in ("kWh", "m³"), (x, c)
             elif name == "verdict":  # the CSV's code, in words (savings.savings_verdict_code)
                 assert x == (ABOUT[f"verdict_{c}"]["da"] if c else None), (x, c)
             elif name in ("start", "end"):

@@ -187,8 +187,8 @@ def test_the_daemon_fills_the_store_from_the_sources_a_second_run_fetches_nothin
     reports = tmp_path / "reports"
     co2_csv = (reports / f"besparelse-{month:%Y-%m}-co2.csv").read_text(encoding="utf-8-sig").splitlines()
     assert co2_csv[0].split(";")[:4] == ["Bygning (id)", "Energiart", "Metode", "Samlet forbrug kWh"]
-    site, carrier, method, kwh, kg, hours, counted, _avoided = co2_csv[1].split(";")
-    assert (site, carrier, method) == ("soro", "electricity", "hourly") and hours == counted
+    site, carrier, method, kwh, kg, hours, counted, _avoided, unit = co2_csv[1].split(";")
+    assert (site, carrier, method, unit) == ("soro", "electricity", "hourly", "kWh") and hours == counted
     g_per_kwh = float(kg.replace(",", ".")) * 1000 / float(kwh.replace(",", "."))
     assert 60 < g_per_kwh < 180  # the fake's intensity swings 60-180 g/kWh over the day
     text = subprocess.run(["pdftotext", "-layout", str(reports / f"besparelse-{month:%Y-%m}.pdf"), "-"],

@@ -23,7 +23,14 @@ import numpy as np
 import pandas as pd
 
 from energimon.analytics.alerting import lifecycle
-from energimon.analytics.alerting.mail import chart_png, mail_language, recipients_for, render_alert, render_digest
+from energimon.analytics.alerting.mail import (
+    chart_png,
+    finding_unit,
+    mail_language,
+    recipients_for,
+    render_alert,
+    render_digest,
+)
 from energimon.analytics.alerting.state import AlertDB
 from energimon.analytics.anomaly import engine
 from energimon.analytics.anomaly.findings import Finding
@@ -120,7 +127,8 @@ class AlertRunner:
                 try:
                     frame = chart_frame(datas.get(f.site), f, end, self.cfg.chart_days)
                     if frame is not None and frame["actual"].notna().any():
-                        png = chart_png(frame, lang=mail_language(self.settings), pv=f.channel == "pv_kwh")
+                        png = chart_png(frame, lang=mail_language(self.settings), pv=f.channel == "pv_kwh",
+                                        unit=finding_unit(f))
                 except Exception:  # a chart is nice to have; the mail goes without it
                     log.exception("chart failed site=%s rule=%s", f.site, f.rule)
                 msg = render_alert(kind, row, f, self.settings, chart=png, now=now, links=self._links(kind, row))

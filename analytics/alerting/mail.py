@@ -33,6 +33,7 @@ from energimon.analytics.alerting.texts import (
     WEEKDAYS,
 )
 from energimon.analytics.anomaly.findings import Finding
+from energimon.carriers import in_unit
 from energimon.model import LOCAL_TZ
 
 if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn (slow to import)
@@ -156,7 +157,8 @@ class _Default(dict[str, str]):
 def rule_texts(f: Finding, lang: str) -> tuple[str, str, str]:
     """(title, what, advice) of a finding in ``lang``, the numbers filled in with their units."""
     title, what, advice = RULES.get(f.rule, {}).get(lang) or (f.rule, "{}", "")
-    return title, what.format_map(_Default(_evidence(f, lang))), advice
+    unit = finding_unit(f)  # the texts are written in kWh; a water or gas series' amounts are m³
+    return in_unit(title, unit), in_unit(what, unit).format_map(_Default(_evidence(f, lang))), in_unit(advice, unit)
 
 
 def mail_language(settings: Any) -> str:
@@ -244,7 +246,9 @@ def render_alert(kind: str, row: Row, f: Finding, settings: Any, *, chart: bytes
     # the id beside a configured name, so the energy team finds the device in the configuration
     meter_text = f"{meter} ({f.device})" if meter != f.device else meter
     where = f"{building}{', ' + site.address if site and site.address else ''} – {meter_text}"
-    if f.kwh_per_day is not None and f.dkk_per_day is not None:
+    if f.kwh_per_day is not None and finding_unit(f) != "kWh":  # water (gas) in m³: no kWh price applies
+        cost = VOLUME_COST[lang].format(amount=fmt_num(f.kwh_per_day, lang, 1), unit=finding_unit(f))
+    elif f.kwh_per_day is not None and f.dkk_per_day is not None:
         cost = ui["cost_line"].format(kwh=fmt_num(f.kwh_per_day, lang, 0), dkk=fmt_num(f.dkk_per_day, lang, 0),
                                       price=fmt_num(price, lang, 2))
     elif f.rule in COSTS:
@@ -350,17 +354,27 @@ def render_digest(items: Sequence[DigestItem], settings: Any,
     return out
 
 
-def chart_png(frame: pd.DataFrame, title: str = "", lang: str = "da", pv: bool = False) -> bytes:
+VOLUME_COST = {"da": "ca. {amount} {unit} pr. døgn", "en": "about {amount} {unit} per day"}
+"""The extra use of a finding in m³ (a water or gas series): a volume, not priced at the kWh price."""
+
+
+def finding_unit(f: Finding) -> str:
+    """The unit of a finding's series and its per-day amount: m³ for a volume series (water, gas), else kWh."""
+    return "m³" if (f.channel or "").endswith("_m3") else "kWh"
+
+
+def chart_png(frame: pd.DataFrame, title: str = "", lang: str = "da", pv: bool = False, unit: str = "kWh") -> bytes:
     """The mail's chart (:func:`chart_figure`) as PNG bytes."""
-    fig = chart_figure(frame, title, lang, pv)
+    fig = chart_figure(frame, title, lang, pv, unit)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
 
 
-def chart_figure(frame: pd.DataFrame, title: str = "", lang: str = "da", pv: bool = False) -> Figure:
+def chart_figure(frame: pd.DataFrame, title: str = "", lang: str = "da", pv: bool = False,
+                 unit: str = "kWh") -> Figure:
     """A small chart (600×240 px): ``actual`` as a red line, ``low``-``high`` as a grey band, ``expected``
-    dashed, each named in a legend; the axis in kWh per hour, the dates in ``lang`` ('3. dec')."""
+    dashed, each named in a legend; the axis in kWh (or ``unit``, m³) per hour, the dates in ``lang``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -381,7 +395,7 @@ def chart_figure(frame: pd.DataFrame, title: str = "", lang: str = "da", pv: boo
                 drawstyle="steps-post", label=ui["chart_pv_expected" if pv else "chart_expected"])
     ax.plot(x, frame["actual"].to_numpy(dtype=float), color="#c0392b", linewidth=1.2, drawstyle="steps-post",
             label=ui["chart_actual"])
-    ax.set_ylabel(ui["chart_unit"], fontsize=8)
+    ax.set_ylabel(ui["chart_unit"].replace("kWh", unit), fontsize=8)
     months = MONTHS_SHORT[lang]
 
     def day_label(value: float, _pos: int | None = None) -> str:

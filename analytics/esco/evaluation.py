@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from energimon import carriers
 from energimon.analytics.baseline import (
     BillingFit,
     DailyFit,
@@ -42,7 +43,7 @@ from energimon.analytics.esco.inputs import (
     site_frame,
 )
 from energimon.analytics.esco.ledger import Ledger, site_ledger
-from energimon.analytics.esco.prices import PriceBasis, price_basis, price_table, row_prices
+from energimon.analytics.esco.prices import PriceBasis, carrier_price_basis, price_basis, price_table, row_prices
 from energimon.analytics.esco.settings import Adjustment, EscoSettings
 from energimon.analytics.savings import (
     UNITS,
@@ -135,6 +136,7 @@ class SiteResult:
     month_price_dkk_per_kwh: float = math.nan  # the month's price weighted by the building's measured use
     last_year: LastYearMonth | None = None  # the same month a year earlier, degree-day corrected
     floor_area_m2: float | None = None  # heated floor area, when configured (for kWh/m²)
+    gas_kwh_per_m3: tuple[float, int, str] | None = None  # natural gas: (kWh/m³, year, source) for its kWh
 
     @property
     def unit(self) -> str:
@@ -193,10 +195,12 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
     else:
         res.fit, daily = _daily_rows(base, rep, cfg.adjustments)
         model = res.fit.model
-    prices = prices or price_basis(esco, store)
+    # a carrier with its own prices (gas and water per m³) is priced by them, else by the contract's price
+    prices = carrier_price_basis(esco, cfg.carrier) or prices or price_basis(esco, store)
     # a file's or the spot price's hours are weighted by the building's hourly use; a fixed or per-period price
     # is the same in every hour of a day
-    hourly_kwh = balance.hourly["load_wh"] / 1000.0 if prices.kind == "file" or gran == "hour" else None
+    hourly_kwh = balance.hourly["load_wh"] * carriers.carrier(cfg.carrier).per_counter_unit \
+        if prices.kind == "file" or gran == "hour" else None
     res.price_days = price_table(prices, esco.measure_date, cutoff, hourly_kwh)
     daily = with_prices(daily, row_prices(daily, gran, prices, res.price_days,
                                           rep["energy_kwh"] if gran == "month" else None))

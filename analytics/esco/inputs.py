@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from energimon import carriers
 from energimon.analytics.degree_days import daily_mean_temperature_c
 from energimon.analytics.esco.settings import EscoSettings, EscoSite
 from energimon.analytics.stats import DATA_SUFFICIENCY_MIN
@@ -50,7 +51,8 @@ def site_balance(store, site: str, cfg: EscoSite, start: dt.date, end: dt.date) 
 
 def site_energy_kwh(store, site: str, cfg: EscoSite, start: dt.date, end: dt.date, window: str = "day",
                     balance: SiteBalance | None = None) -> pd.Series:
-    """Gross consumption per local day (or hour, ``window="1h"``) in ``[start, end)``, NaN where unknown.
+    """Gross consumption per local day (or hour, ``window="1h"``) in ``[start, end)``, NaN where unknown, in the
+    carrier's unit (kWh, or m³ for natural gas and water).
 
     Gross consumption = energy − export + PV production (PV add-back); PV production before
     ``pv_installed`` is zero by definition (the panels did not exist), after it an hour without known PV
@@ -58,7 +60,8 @@ def site_energy_kwh(store, site: str, cfg: EscoSite, start: dt.date, end: dt.dat
     if balance is None:
         balance = site_balance(store, site, cfg, start, end)
     wh = balance.daily()["energy_wh"] if window == "day" else balance.hourly["load_wh"]
-    return (wh / 1000.0).reindex(row_index(start, end, window))
+    # in the carrier's unit: kWh from Wh counters, m³ as metered (natural gas, water)
+    return (wh * carriers.carrier(cfg.carrier).per_counter_unit).reindex(row_index(start, end, window))
 
 
 def site_frame(store, esco: EscoSettings, site: str, cfg: EscoSite, start: dt.date, end: dt.date,

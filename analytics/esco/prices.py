@@ -36,7 +36,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from energimon.analytics.esco.settings import EscoSettings, PricePeriod
+from energimon.analytics.esco.settings import CarrierPricePeriod, EscoSettings, PricePeriod
 from energimon.calendar import hour_index, local_day_index, local_midnight, month_keys
 from energimon.model import SeriesKey
 from energimon.timeseries_csv import CsvFormatError, most_common_step_ms, parse_time_value
@@ -123,7 +123,7 @@ class PriceBasis:
 
     kind: str  # "fixed" | "periods" | "file"
     fixed_dkk_per_kwh: float | None = None
-    periods: tuple[PricePeriod, ...] = ()
+    periods: tuple[PricePeriod | CarrierPricePeriod, ...] = ()
     file: PriceFile | None = None
 
 
@@ -141,6 +141,13 @@ def price_basis(esco: EscoSettings, store=None) -> PriceBasis:
     if esco.price_file is None:  # the settings require exactly one price: with none of the others, a file
         raise ValueError("esco: no price given (price_dkk_per_kwh, prices, price_file or spot_price)")
     return PriceBasis(kind, file=load_price_file(esco.price_file))
+
+
+def carrier_price_basis(esco: EscoSettings, carrier: str, store=None) -> PriceBasis | None:
+    """The price basis of a ``carrier`` with its own prices (``[[esco.carrier_prices.<carrier>]]``, per its unit:
+    DKK/kWh or DKK/m³); None: the carrier is priced by the contract's price."""
+    steps = next((v for k, v in esco.carrier_prices.items() if k == carrier), None)
+    return PriceBasis("periods", periods=tuple(steps)) if steps else None
 
 
 class PriceStep(Protocol):

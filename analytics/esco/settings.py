@@ -16,7 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from energimon import carriers
 from energimon.analytics.esco.measure_settings import MeasureSettings
+from energimon.carriers import CarrierKey
 from energimon.model import CHANNELS
 
 
@@ -52,10 +54,31 @@ class Adjustment(_Strict):
 
 
 class Co2Factor(_Strict):
-    carrier: Literal["electricity", "district_heating"]
+    """A declared CO₂ factor of an energy carrier for a year: kg per kWh (electricity, district heating), kg per
+    m³ for natural gas — published per m³ (Evida / Energinet), and a per-kWh gas factor is on the lower calorific
+    value while energimon's gas kWh are on the upper one, so per m³ leaves no room for a 10 % mix-up."""
+
+    carrier: CarrierKey
     year: int = Field(ge=2000, le=2100)
-    kg_per_kwh: float = Field(ge=0, le=2)
+    kg_per_kwh: float | None = Field(default=None, ge=0, le=2)
+    kg_per_m3: float | None = Field(default=None, ge=0, le=5, description="natural gas only")
     source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unit(self) -> Co2Factor:
+        carriers.check_co2_factor_unit(self.carrier, self.kg_per_kwh, self.kg_per_m3)
+        return self
+
+    @property
+    def kg_per_unit(self) -> float:
+        """kg CO₂ per the carrier's unit (kWh, or m³ for natural gas)."""
+        value = self.kg_per_m3 if self.carrier == carriers.NATURAL_GAS.key else self.kg_per_kwh
+        assert value is not None  # the validator requires it
+        return value
+
+    @property
+    def unit(self) -> str:
+        return carriers.unit_of(self.carrier)
 
 
 class NormalYearSettings(_Strict):
@@ -82,6 +105,22 @@ class PricePeriod(_Strict):
     from_: dt.date = Field(alias="from", description="first local day this price applies")
     dkk_per_kwh: float = Field(ge=0, le=100)
     source: str = Field(min_length=1, description="where the price comes from, printed in the report")
+
+
+class CarrierPricePeriod(_Strict):
+    """``[[esco.carrier_prices.<carrier>]]``: the price of one carrier per its unit (DKK/kWh for district heating,
+    DKK/m³ for natural gas and water) from ``from`` (a local day) until the next period's ``from``, excl. VAT."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: dt.date = Field(alias="from", description="first local day this price applies")
+    dkk_per_unit: float = Field(ge=0, le=1000, description="DKK per kWh, or per m³ for natural gas and water")
+    source: str = Field(min_length=1, description="where the price comes from, printed in the report")
+
+    @property
+    def dkk_per_kwh(self) -> float:
+        """The price step's value as the price code reads it (per the carrier's unit)."""
+        return self.dkk_per_unit
 
 
 class TariffPeriod(_Strict):
@@ -118,7 +157,8 @@ PRICE_KEYS = ("price_dkk_per_kwh", "prices", "price_file", "spot_price")
 
 
 class EscoSite(_Strict):
-    carrier: Literal["electricity", "district_heating"] = "electricity"
+    carrier: CarrierKey = Field(default="electricity", description="what the contract saves; savings are in the "
+                                "carrier's unit (kWh, m³ for natural gas and water)")
     model: Literal["caltrack_daily", "towt_hourly", "caltrack_billing"] = Field(
         default="caltrack_daily", description="baseline model: CalTRACK daily change-point (reference), CalTRACK "
                                               "hourly TOWT (buildings with strong weekly schedules) or CalTRACK "
@@ -136,6 +176,11 @@ class EscoSite(_Strict):
     @model_validator(mode="after")
     def _refs(self) -> EscoSite:
         _series_ref(self.energy, "energy")
+        c = carriers.carrier(self.carrier)
+        got = CHANNELS[self.energy.split("/")[-1]].unit
+        if got != CHANNELS[c.channel].unit:  # savings in the carrier's unit need a counter in that unit
+            raise ValueError(f"energy: a {self.carrier} contract reads a counter in {CHANNELS[c.channel].unit} "
+                             f"(e.g. 'device/{c.channel}'), got {self.energy!r} in {got}")
         if self.export:
             _series_ref(self.export, "export")
         for p in self.pv:
@@ -166,6 +211,10 @@ class EscoSettings(_Strict):
     base_temperature_c: float = Field(default=17.0, ge=5, le=25)
     normal_year: NormalYearSettings
     co2: list[Co2Factor] = Field(default_factory=list)
+    carrier_prices: dict[CarrierKey, list[CarrierPricePeriod]] = Field(
+        default_factory=dict, description="a price per period for a carrier other than electricity, in its unit "
+        "(required for natural gas and water, which are priced per m³; district heating falls back to the "
+        "contract's price)")
     reports_dir: Path = Path("/var/lib/energimon/reports")
     language: Literal["da", "en"] = "da"
     recipients: list[str] = Field(default_factory=list, description="the energy team, for the mailed report")
@@ -218,6 +267,19 @@ class EscoSettings(_Strict):
         if self.spot_price and self.spot_price.tariffs[0].from_ > self.measure_date:
             raise ValueError(f"spot_price.tariffs[0].from {self.spot_price.tariffs[0].from_} is after measure_date "
                              f"{self.measure_date}: every reporting day needs its tariffs")
+        for key, steps in self.carrier_prices.items():
+            if key == carriers.ELECTRICITY.key:
+                raise ValueError("carrier_prices.electricity: electricity is priced by price_dkk_per_kwh, prices, "
+                                 "price_file or spot_price")
+            if not steps:
+                raise ValueError(f"carrier_prices.{key}: give at least one period")
+            for i, (c0, c1) in enumerate(itertools.pairwise(steps)):
+                if c1.from_ <= c0.from_:
+                    raise ValueError(f"carrier_prices.{key}[{i + 1}].from {c1.from_} must be after "
+                                     f"carrier_prices.{key}[{i}].from {c0.from_}")
+            if steps[0].from_ > self.measure_date:
+                raise ValueError(f"carrier_prices.{key}[0].from {steps[0].from_} is after measure_date "
+                                 f"{self.measure_date}: every reporting day needs a price")
         if self.co2_intensity is not None:
             parts = self.co2_intensity.split("/")
             if len(parts) != 3 or parts[2] != "co2_g_per_kwh":
@@ -249,6 +311,9 @@ def cross_check_esco(esco: EscoSettings | None, sites: set[str]) -> list[tuple[s
         for key, ref in refs:
             if ref and ref.count("/") == 2 and ref.split("/")[0] not in sites:
                 problems.append((f"esco.sites.{sid}.{key}", f"unknown site in {ref!r}; known sites: {known}"))
+        if carriers.unit_of(s.carrier) != "kWh" and s.carrier not in esco.carrier_prices:
+            problems.append((f"esco.sites.{sid}.carrier", f"a {s.carrier} contract saves m³ and is priced per m³: "
+                             f"add [[esco.carrier_prices.{s.carrier}]] with from, dkk_per_unit (DKK/m³) and source"))
         if s.pv and s.pv_installed is None:
             problems.append((f"esco.sites.{sid}.pv_installed", "required with 'pv' (the day the panels started)"))
     if esco.temperature.split("/")[0] not in sites and esco.temperature.count("/") == 2:

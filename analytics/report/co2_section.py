@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from energimon import carriers
 from energimon.analytics.co2 import Co2Account
 from energimon.analytics.esco.evaluation import SiteResult
 from energimon.analytics.esco.settings import EscoSettings
@@ -47,7 +48,7 @@ def _columns(lang: str) -> list[str]:
 def co2_section(accounts: list[Co2Account], esco: EscoSettings, results: list[SiteResult], names: dict[str, str],
                 lang: str = "da", avoided_kg: Callable[[SiteResult], float] | None = None
                 ) -> tuple[Section, list[list[object]]] | None:
-    """The report's section and CSV rows (site, carrier, method, kWh, kg, periods, counted, avoided kg), or None
+    """The report's section and CSV rows (site, carrier, method, kWh, kg, periods, counted, avoided kg, unit), or None
     when the contract has no ``co2_intensity`` (the report then stays as it was).  ``accounts``: one per result,
     in the same order."""
     if not esco.co2_intensity:
@@ -55,23 +56,29 @@ def co2_section(accounts: list[Co2Account], esco: EscoSettings, results: list[Si
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
     rows: list[list[str]] = []
     csv_rows: list[list[object]] = []
-    tot_kwh = tot_kg = tot_avoided = 0.0
+    tot_kwh = tot_kg = tot_kg_kwh = tot_avoided = 0.0
     for r, acc in zip(results, accounts, strict=True):
         avoided = avoided_kg(r) if avoided_kg is not None and r.month else math.nan
         method = (_t("hourly", lang) if acc.method == "hourly" else
                   _t("declared", lang).format(year=acc.factor_year) if acc.method == "declared" else _t("none", lang))
-        rows.append([names.get(r.site, r.site), f0(acc.kwh), f0(acc.kg), f0(acc.g_per_kwh), method,
+        unit = carriers.unit_of(acc.carrier)
+        kwh = unit == "kWh"  # natural gas is accounted in m³ (kg CO₂ per m³): named, not in the kWh total
+        rows.append([names.get(r.site, r.site), f0(acc.kwh) if kwh else f"{f0(acc.kwh)} {unit}", f0(acc.kg),
+                     f0(acc.g_per_kwh) if kwh else f"{f0(acc.g_per_kwh)} g/{unit}", method,
                      f"{acc.periods_counted}/{acc.periods}", f0(avoided)])
-        csv_rows.append([r.site, acc.carrier, acc.method, acc.kwh, acc.kg, acc.periods, acc.periods_counted, avoided])
-        tot_kwh += acc.kwh
+        csv_rows.append([r.site, acc.carrier, acc.method, acc.kwh, acc.kg, acc.periods, acc.periods_counted, avoided,
+                         unit])
+        tot_kwh += acc.kwh if kwh else 0.0
+        tot_kg_kwh += acc.kg if kwh and math.isfinite(acc.kg) else 0.0
         tot_kg += acc.kg if math.isfinite(acc.kg) else 0.0
         tot_avoided += avoided if math.isfinite(avoided) else 0.0
-    rows.append([_t("total", lang), f0(tot_kwh), f0(tot_kg), f0(tot_kg * 1000 / tot_kwh if tot_kwh else math.nan),
-                 "", "", f0(tot_avoided)])
+    rows.append([_t("total", lang), f0(tot_kwh), f0(tot_kg),
+                 f0(tot_kg_kwh * 1000 / tot_kwh if tot_kwh else math.nan), "", "", f0(tot_avoided)])
     sec = Section(_t("heading", lang), new_page=False)
     sec.text(_t("intro", lang).format(series=esco.co2_intensity))
     sec.table(Table(_columns(lang), rows, bold_last_row=True, col_widths=[2.2, 1, 1, 0.7, 1.1, 0.8, 1.1]))
     return sec, csv_rows
 
 
-CSV_HEADER = ["site", "carrier", "method", "kwh", "co2_kg", "periods", "periods_counted", "avoided_co2_kg"]
+CSV_HEADER = ["site", "carrier", "method", "kwh", "co2_kg", "periods", "periods_counted", "avoided_co2_kg", "unit"]
+"""``kwh`` is in the row's ``unit``: kWh, or m³ for natural gas (its CO₂ factor is per m³)."""

@@ -5,10 +5,12 @@ the header (:mod:`energimon.timeseries_csv`, the cell rules shared with ``energi
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from energimon.analytics.report.i18n import COLUMNS
+from energimon.analytics.report.units import in_unit
 from energimon.timeseries_csv import csv_cell as _cell
 
 CSV_COLUMNS: dict[str, dict[str, str]] = {
@@ -49,6 +51,7 @@ CSV_COLUMNS: dict[str, dict[str, str]] = {
 """Column headers of the CSV files that are not the savings report's (:data:`i18n.COLUMNS`), per language."""
 
 LABELS: dict[str, dict[str, str]] = {**COLUMNS, **CSV_COLUMNS}
+_OTHER_UNIT = re.compile(r"m³|\[enhed\]|\[unit\]")
 
 
 def header_label(key: str, lang: str) -> str:
@@ -60,7 +63,8 @@ def column_keys(header: Sequence[str], lang: str) -> list[str]:
     """The keys of a written file's header row (its labels in ``lang``), for a program reading the file back;
     a header without a label is its own key."""
     keys = {labels[lang]: key for key, labels in LABELS.items() if lang in labels}
-    return [keys.get(h, h) for h in header]
+    # a header in another carrier's unit (m³, or "[enhed]" in a file of mixed units) is the kWh column's
+    return [keys.get(h) or keys.get(_OTHER_UNIT.sub("kWh", h), h) for h in header]
 
 
 def csv_cell(value: object, decimal_comma: bool) -> str:
@@ -70,19 +74,20 @@ def csv_cell(value: object, decimal_comma: bool) -> str:
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]], sep: str = ";",
-              decimal_comma: bool = True, lang: str | None = None) -> Path:
+              decimal_comma: bool = True, lang: str | None = None, unit: str = "kWh") -> Path:
     """Write a table; UTF-8 with BOM so Excel shows æ, ø and å correctly.
 
     ``header`` holds the columns' keys; the file has their headers in ``lang``.  Without ``lang`` the headers
     follow the numbers: a file for Danish Excel (decimal comma) gets Danish headers, one with a decimal point
-    English ones — which is what every report's default (``lang`` decides both) gives."""
+    English ones — which is what every report's default (``lang`` decides both) gives.  ``unit``: the amounts'
+    unit the headers name (a gas or water contract's m³; :func:`~energimon.analytics.report.units.in_unit`)."""
     if decimal_comma and sep == ",":
         raise ValueError("a decimal comma needs another separator, e.g. ';'")
     lang = lang or ("da" if decimal_comma else "en")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8-sig") as f:
         w = csv.writer(f, delimiter=sep, lineterminator="\r\n")
-        w.writerow([header_label(k, lang) for k in header])
+        w.writerow([in_unit(header_label(k, lang), unit) for k in header])
         for row in rows:
             w.writerow([csv_cell(v, decimal_comma) for v in row])
     return path

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from energimon import carriers
+
 PRELIMINARY_SUFFIX = {"da": "-foreloebig", "en": "-preliminary"}
 """File-name mark of a report for a month that is not over (ASCII, so the name survives mail and file shares)."""
 
@@ -326,6 +328,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     "status": {"da": "Status", "en": "Status"},
     "status_reason": {"da": "Begrundelse", "en": "Reason"},
     "verdict": {"da": "Besparelsen (90 %)", "en": "The saving (90 %)"},
+    "unit": {"da": "Enhed", "en": "Unit"},  # the carrier's unit of the row's amounts (kWh, m³)
 }
 """Column headers of the savings tables (CSV keys -> people's words), for the XLSX workbook."""
 
@@ -390,8 +393,7 @@ ABOUT: dict[str, dict[str, str]] = {
     "preliminary": {"da": "Foreløbig", "en": "Preliminary"},
     "preliminary_yes": {"da": "ja — måneden er ikke slut; data til og med", "en": "yes — the month is not over; "
                         "data up to and including"},
-    "electricity": {"da": "el", "en": "electricity"},
-    "district_heating": {"da": "fjernvarme", "en": "district heating"},
+    **{c.key: {"da": c.da, "en": c.en} for c in carriers.CARRIERS.values()},  # the carriers' names
 }
 """Words of the XLSX workbook's sheets (sheet names, the "Om rapporten" sheet)."""
 

@@ -22,7 +22,7 @@ import pandas as pd
 from energimon.analytics.co2 import co2_accounts, co2_kg
 from energimon.analytics.esco.evaluation import LastYearMonth, SiteResult, evaluate_site
 from energimon.analytics.esco.ledger import Ledger, portfolio_cusum, portfolio_ledger
-from energimon.analytics.esco.prices import PriceBasis, price_basis, price_gaps
+from energimon.analytics.esco.prices import PriceBasis, carrier_price_basis, price_basis, price_gaps
 from energimon.analytics.report import xlsx_out
 from energimon.analytics.report.csv_out import write_csv
 from energimon.analytics.report.document import Chart, Report, Section, Table
@@ -39,6 +39,13 @@ from energimon.analytics.report.i18n import (
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
 from energimon.analytics.report.pdf import merge_pdfs, page_count, render_pdf
 from energimon.analytics.report.savings_xlsx import savings_sheets
+from energimon.analytics.report.units import (
+    common_unit,
+    gas_kwh_text,
+    other_unit_text,
+    section_in_unit,
+    unit_of,
+)
 from energimon.analytics.savings import (
     MIN_PERIOD_COVERAGE,
     PeriodSavings,
@@ -58,13 +65,15 @@ POOL_MIN_SITES = 8
 CSV_HEADER = ["site", "period", "label", "points", "points_with_data", "adjusted_baseline_kwh", "actual_kwh",
               "savings_kwh", "uncertainty_68_kwh", "uncertainty_90_kwh", "savings_dkk", "co2_kg",
               "normalised_savings_kwh", "uncertainty_68_dkk", "uncertainty_90_dkk", "price_dkk_per_kwh", "start",
-              "end", "resolution", "status", "status_reason", "verdict"]
+              "end", "resolution", "status", "status_reason", "verdict", "unit"]
 """``points``/``points_with_data`` count reporting points of the site's ``resolution``: local days, hours or
 months (a TOWT site's month has 720-745 points, each an hour);
 ``verdict`` is what the period's saving shows at 90 % (``savings.savings_verdict_code``: demonstrated,
 not_demonstrable, increase, no_data);
 ``price_dkk_per_kwh`` is the price that turns the kWh uncertainty into DKK (savings-weighted mean);
 ``start``/``end`` are the period's first and last day (in a running month: the last day that is over).
+``unit`` is the carrier's unit of the row's amounts (kWh; m³ for a natural gas or water contract, whose
+"…_kwh" columns are m³ and whose price is DKK/m³; a file of one building names its unit in the headers);
 ``status`` is ``ok``, ``no_data`` or ``incomplete`` (then every amount is empty: missing is never zero;
 ``status_reason`` says why, in the report's language); a portfolio row is ``partial`` when it sums only
 some buildings (``status_reason`` names those left out)."""
@@ -146,6 +155,9 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
               pool: ProcessPoolExecutor | None) -> SavingsReportFiles:
     esco = settings.esco
     results = _evaluate_all(settings, store, month, chosen, names, workers, progress, prices, today, pool, areas)
+    for r in results:  # natural gas is read in m³ and, through its calorific value, in kWh
+        cv = settings.carriers.gas_kwh_per_m3(r.site, month.year) if r.carrier == "natural_gas" else None
+        r.gas_kwh_per_m3 = (cv.kwh_per_m3, cv.year, cv.source) if cv is not None else None
     out = Path(out_dir or esco.reports_dir)
     stem = f"besparelse-{month:%Y-%m}" if lang == "da" else f"savings-{month:%Y-%m}"
     if preliminary:
@@ -161,9 +173,11 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
         rows = _csv_rows(r, esco, month, lang)
         rows_all += rows
         site_rows[r.site] = rows
-        site_csvs.append(write_csv(out / f"{stem}-{r.site}.csv", CSV_HEADER, rows, sep, decimal_comma, lang))
+        site_csvs.append(write_csv(out / f"{stem}-{r.site}.csv", CSV_HEADER, rows, sep, decimal_comma, lang,
+                                   unit=unit_of(r.carrier)))
     rows_all += _portfolio_csv_rows(results, esco, month, lang)
-    csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, rows_all, sep, decimal_comma, lang)
+    csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, rows_all, sep, decimal_comma, lang,
+                         unit=common_unit(["kWh", *(unit_of(r.carrier) for r in results)], lang))
     measures = _measures(settings, store, results, chosen, month, today, lang)  # [[esco.measures]], Option B
     xlsx_path = xlsx_out.write_xlsx(out / f"{stem}.xlsx", _workbook(results, site_rows, rows_all, esco, month,
                                                                      prices, lang, cutoff) + _measure_sheets(measures))
@@ -382,27 +396,39 @@ def _csv_rows(r: SiteResult, esco, month: dt.date, lang: str = "da") -> list[lis
                      p.uncertainty_68_kwh, p.uncertainty_90_kwh, p.savings_dkk, co2, p.normalised_savings_kwh,
                      p.uncertainty_68_dkk, p.uncertainty_90_dkk, p.price_dkk_per_kwh, p.start, p.end,
                      r.granularity, raw.status, status_reason(raw, r.granularity, lang),
-                     savings_verdict_code(p.savings_kwh, p.uncertainty_90_kwh) if raw.status == "ok" else ""])
+                     savings_verdict_code(p.savings_kwh, p.uncertainty_90_kwh) if raw.status == "ok" else "",
+                     unit_of(r.carrier)])
     return rows
 
 
+def _in_kwh(r: SiteResult) -> bool:
+    """The building's amounts are kWh (electricity, district heating) — the portfolio sums only those; natural
+    gas and water contracts are in m³ and stand on their own pages."""
+    return unit_of(r.carrier) == "kWh"
+
+
 def _portfolio_periods(results: list[SiteResult]) -> list[tuple[str, PortfolioTotal]]:
-    ok = [r for r in results if r.month]
+    ok = [r for r in results if r.month and _in_kwh(r)]
     return [(key, portfolio_total([dict(_periods(r))[key] for r in ok])) for key in ("month", "ytd", "since_start")]
 
 
 def _left_out(results: list[SiteResult], key: str) -> list[SiteResult]:
-    """Buildings the portfolio's ``key`` period does not sum: no result, or a period without enough data."""
-    return [r for r in results if not r.month or dict(_periods(r))[key].status != "ok"]
+    """Buildings the portfolio's ``key`` period does not sum: no result, a period without enough data, or
+    amounts in another unit than kWh."""
+    return [r for r in results if not r.month or dict(_periods(r))[key].status != "ok" or not _in_kwh(r)]
 
 
 def _portfolio_status(results: list[SiteResult], key: str, lang: str) -> tuple[str, str]:
     out = _left_out(results, key)
     if not out:
         return "ok", ""
-    if len(out) == len(results):
+    no_data = [r.name for r in out if _in_kwh(r)]
+    other = [r.name for r in out if not _in_kwh(r)]
+    if len(no_data) == len(results):
         return "no_data", tr("total_none", lang, period=tr(key, lang))
-    return "partial", tr("total_left_out", lang, period=tr(key, lang), names=", ".join(r.name for r in out))
+    why = [tr("total_left_out", lang, period=tr(key, lang), names=", ".join(no_data))] if no_data else []
+    why += [other_unit_text(tr(key, lang), other, lang)] if other else []
+    return "no_data" if len(out) == len(results) else "partial", " ".join(why)
 
 
 def _portfolio_csv_rows(results: list[SiteResult], esco, month: dt.date, lang: str = "da") -> list[list]:
@@ -417,7 +443,7 @@ def _portfolio_csv_rows(results: list[SiteResult], esco, month: dt.date, lang: s
                      math.nan, tot.uncertainty_68_dkk, tot.uncertainty_90_dkk, math.nan,
                      min(starts) if starts else None, max(ends) if ends else None, "",
                      *_portfolio_status(results, key, lang),
-                     savings_verdict_code(tot.savings_kwh, tot.uncertainty_90_kwh) if summed else ""])
+                     savings_verdict_code(tot.savings_kwh, tot.uncertainty_90_kwh) if summed else "", "kWh"])
     return rows
 
 
@@ -571,7 +597,8 @@ def summary_section(results: list[SiteResult], esco, month: dt.date, lang: str,
         ly = r.last_year
         verdict = savings_verdict_code(s_.savings_kwh, s_.uncertainty_90_kwh) if r.since_start.status == "ok" \
             else "no_data"
-        row = [r.name, f0(m.savings_kwh), f0(m.savings_dkk), f0(co2_kg(m.savings_kwh, esco, r.carrier, month.year)),
+        u = "" if _in_kwh(r) else f" {unit_of(r.carrier)}"  # the column says kWh: another unit is named
+        row = [r.name, f0(m.savings_kwh) + u, f0(m.savings_dkk), f0(co2_kg(m.savings_kwh, esco, r.carrier, month.year)),
                _signed_percent(ly.change if ly else math.nan, lang)]
         if with_area:
             row.append(fmt_number(r.per_m2(m.actual_kwh), 1, lang))
@@ -714,6 +741,12 @@ def _site_price_notes(r: SiteResult, month: dt.date, prices: PriceBasis, co2_lab
 
 
 def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceBasis) -> Section:
+    """The building's page, every amount in its carrier's unit (kWh; m³ for natural gas and water)."""
+    prices = carrier_price_basis(esco, r.carrier) or prices  # gas and water: their own DKK/m³
+    return section_in_unit(_site_section_kwh(r, esco, month, lang, prices), unit_of(r.carrier))
+
+
+def _site_section_kwh(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceBasis) -> Section:
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
     f2 = lambda x: fmt_number(x, 2, lang)  # noqa: E731
     sec = Section(r.name)
@@ -753,9 +786,12 @@ def _site_section(r: SiteResult, esco, month: dt.date, lang: str, prices: PriceB
                     month_m2=f1(r.per_m2(r.month.shown().actual_kwh)), ytd_m2=f1(r.per_m2(r.ytd.shown().actual_kwh)),
                     sav_m2=f1(r.per_m2(r.month.shown().savings_kwh))))
     fac = esco.co2_factor(r.carrier, month.year)
-    co2_label = f"{fmt_number(fac.kg_per_kwh, 3, lang)} kg/kWh ({fac.year}, {fac.source})" if fac else "–"
+    # kg per the carrier's unit (kg/m³ for natural gas); water has no factor, its label is "–"
+    co2_label = f"{fmt_number(fac.kg_per_unit, 3, lang)} kg/{fac.unit} ({fac.year}, {fac.source})" if fac else "–"
     for line in _site_price_notes(r, month, prices, co2_label, lang):
         sec.text(line)
+    if r.gas_kwh_per_m3 is not None:
+        sec.text(gas_kwh_text(r.month.shown().actual_kwh, r.month.shown().savings_kwh, r.gas_kwh_per_m3, lang))
     # model summary and G14 verdict
     m = r.model
     st = m.stats if m is not None else None

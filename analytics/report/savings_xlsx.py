@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from energimon.analytics.co2 import co2_kg
 from energimon.analytics.report import xlsx_out
 from energimon.analytics.report.i18n import ABOUT, COLUMNS
+from energimon.analytics.report.units import common_unit, in_unit, unit_of
 from energimon.analytics.report.xlsx_out import Cell, Sheet
 
 if TYPE_CHECKING:
@@ -90,7 +91,9 @@ def savings_sheets(results: Sequence[SiteResult], site_rows: dict[str, list[list
     names = {r.site: r.name for r in results}
     header = [HISTORY["site"][lang], *(COLUMNS[c][lang] for c in header_keys[1:])]
     column_formats = [formats.get(c) for c in header_keys]
-    sheets = [Sheet(ABOUT["sheet_portfolio"][lang], header, _named(all_rows, names), column_formats)]
+    mixed = common_unit(["kWh", *(unit_of(r.carrier) for r in results)], lang)
+    sheets = [Sheet(ABOUT["sheet_portfolio"][lang], [in_unit(h, mixed) for h in header], _named(all_rows, names),
+                    column_formats)]
     for r in results:
         rows = _named(site_rows[r.site], names)
         bold = set()
@@ -101,7 +104,8 @@ def savings_sheets(results: Sequence[SiteResult], site_rows: dict[str, list[list
         rows.append([_label(key, lang) for key, _ in HISTORY_COLUMNS])
         history = history_rows(r, esco, lang)
         rows += history or [[HISTORY["none"][lang]]]
-        sheets.append(Sheet(r.name, header, rows, column_formats, bold_rows=bold))
+        sheets.append(Sheet(r.name, [in_unit(h, unit_of(r.carrier)) for h in header], rows, column_formats,
+                            bold_rows=bold))
     sheets.append(about)
     return sheets
 

@@ -83,14 +83,27 @@ def register(commands: Commands) -> None:
                           "mark detected), UTF-8"))
     g.add_argument("--series", required=True, help=t("bygning/apparat/kanal, f.eks. soro-raadhus/vejr/outdoor_temp_c",
                                                      "site/device/channel, e.g. soro-raadhus/vejr/outdoor_temp_c"))
-    g.add_argument("--role", required=True, choices=("grid", "pv", "submeter", "heat", "weather"),
+    g.add_argument("--role", required=True, choices=("grid", "pv", "submeter", "heat", "gas", "water", "weather"),
                    help=t("apparatets rolle, gemt med serien: grid (hovedmåler), pv (inverter), submeter (bimåler), "
-                          "heat (fjernvarmemåler) eller weather (f.eks. udetemperatur)",
+                          "heat (fjernvarmemåler), gas (gasmåler, volume_m3), water (vandmåler, volume_m3) eller "
+                          "weather (f.eks. udetemperatur)",
                           "the device's role, stored with the series: grid (main meter), pv (inverter), submeter, "
-                          "heat (district heating meter) or weather (e.g. outdoor temperature)"))
-    g.add_argument("--interval-kwh", action="store_true",
-                   help=t("værdierne er kWh pr. interval (fra tidspunktet), ikke tællerstande",
-                          "values are kWh per interval (starting at the time), not counter readings"))
+                          "heat (district heating meter), gas (gas meter, volume_m3), water (water meter, "
+                          "volume_m3) or weather (e.g. outdoor temperature)"))
+    g.add_argument("--interval-kwh", "--interval", dest="interval_kwh", action="store_true",
+                   help=t("værdierne er forbrug pr. interval (fra tidspunktet; kWh, m³ for en volumenkanal, eller "
+                          "--unit), ikke tællerstande",
+                          "values are consumption per interval (starting at the time; kWh, m³ for a volume channel, "
+                          "or --unit), not counter readings"))
+    g.add_argument("--unit", default=None, metavar="UNIT",
+                   help=t("værdiernes enhed, regnet om til kanalens: Wh, kWh, MWh, MJ, GJ, therm (energi) eller m3, "
+                          "l (volumen); therm (eller kWh) for en gasmålers volume_m3 bliver til m³ gennem gassens "
+                          "brændværdi ([[carriers.gas_calorific_value]]). Standard: tællerstande i kanalens enhed, "
+                          "intervaller i kWh eller m³",
+                          "the values' unit, converted into the channel's: Wh, kWh, MWh, MJ, GJ, therm (energy) or "
+                          "m3, l (volume); therm (or kWh) for a gas meter's volume_m3 becomes m³ through the gas's "
+                          "calorific value ([[carriers.gas_calorific_value]]). Default: counter readings in the "
+                          "channel's unit, intervals in kWh or m³"))
     g.add_argument("--allow-counter-reset", action="store_true",
                    help=t("kun tællerstande: acceptér en stand lavere end den før (måleren blev nulstillet eller "
                           "skiftet). Den gemmes som den er; energisummer tæller intet hen over faldet og markerer "
@@ -256,9 +269,13 @@ def cmd_import_csv(args: argparse.Namespace, config: Config) -> int:
         print(import_time_value_text(store, text, key, args.role, args.interval_kwh, str(args.file),
                                      progress=lambda d, n: _progress(str(args.file), d, n),
                                      on_duplicate=args.on_duplicate, allow_counter_reset=args.allow_counter_reset,
-                                     decimal_mark=args.decimal_mark))
+                                     decimal_mark=args.decimal_mark, unit=args.unit,
+                                     kwh_per_m3=_gas_calorific_value(settings, key.site)))
     except ImportFormatError as exc:
         return _refused(prog, exc)
+    except ValueError as exc:  # a unit that does not fit the channel
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (ImportWriteError, StoreError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_FAIL
@@ -306,3 +323,18 @@ def cmd_import_heat(args: argparse.Namespace, config: Config) -> int:
     for line in lines:
         print(line)
     return 0
+
+
+def _gas_calorific_value(settings, site: str):
+    """(kWh/m³, source) of the site's gas at an instant, from ``[[carriers.gas_calorific_value]]``; None when the
+    configuration has none at all (the import then refuses gas in energy units)."""
+    from energimon.collector.importer.units import local_year
+
+    if not settings.carriers.gas_calorific_value:
+        return None
+
+    def lookup(ts_ms: int) -> tuple[float, str] | None:
+        cv = settings.carriers.gas_kwh_per_m3(site, local_year(ts_ms))
+        return None if cv is None else (cv.kwh_per_m3, cv.source)
+
+    return lookup

@@ -29,6 +29,7 @@ from energimon.collector.importer.parse import (
     local_text,
     time_value_rows,
 )
+from energimon.collector.importer.units import ENERGY_UNITS_WH, Conversion, KwhPerM3, conversion, local_year
 from energimon.model import CHANNELS, MAX_FUTURE_MS, MIN_TIMESTAMP_MS, Kind, Reading, SeriesKey, validate_reading
 from energimon.model import now_ms as _now_ms
 from energimon.store.base import StoreError
@@ -339,8 +340,11 @@ def import_eloverblik_text(store, text: str, mapping: dict, name: str = "<csv>",
 def import_time_value_text(store, text: str, key: SeriesKey, role: str, interval_kwh: bool = False,
                            name: str = "<csv>", progress: Progress | None = None, *, on_duplicate: str = "error",
                            allow_counter_reset: bool = False, decimal_mark: str | None = None,
-                           now_ms: int | None = None) -> str:
-    """Import a generic time,value file into one series; every problem is reported with its line."""
+                           now_ms: int | None = None, unit: str | None = None,
+                           kwh_per_m3: KwhPerM3 | None = None) -> str:
+    """Import a generic time,value file into one series; every problem is reported with its line.  ``unit``: the
+    values' unit, converted into the channel's (:mod:`energimon.collector.importer.units`; ``kwh_per_m3`` gives
+    the gas's calorific value when gas arrives in energy units)."""
     now = _now_ms() if now_ms is None else now_ms
     info = CHANNELS[key.channel]
     if interval_kwh and info.kind is not Kind.COUNTER:
@@ -351,23 +355,28 @@ def import_time_value_text(store, text: str, key: SeriesKey, role: str, interval
                            "--allow-counter-reset is for counter readings (a counter channel without "
                            "--interval-kwh)"))
     resolve_duplicates([], on_duplicate, can_sum=interval_kwh)  # a wrong option before reading the file
+    conv = conversion(unit, key.channel, role, interval_kwh, kwh_per_m3)
     rows, parse_errors = time_value_rows(text, name, decimal_mark)
     if not rows:
         raise ImportFormatError(parse_errors or [_no_rows(name)])
     items = [_Item(r.ts_ms, None, r.value, f"{name}:{r.line}") for r in rows]
     items, errors, merged = resolve_duplicates(items, on_duplicate, can_sum=interval_kwh)
     errors += parse_errors
-    if interval_kwh:
-        errors += [f"{it.where}: " + t(f"negativ energi {amount(it.value)} kWh: en forbrugstæller stiger kun "
-                                       "(eksport eller produktion hører til i sin egen serie, fx energy_export_wh, "
-                                       "med positive værdier); ret rækken eller udelad den",
-                                       f"negative energy {amount(it.value)} kWh: a consumption counter only rises "
-                                       "(export or production belongs in its own series, e.g. energy_export_wh, "
-                                       "with positive values); correct the row or leave it out")
+    if interval_kwh:  # in the file's unit, as the line says it
+        what_da, what_en = ("energi", "energy") if conv.unit in ENERGY_UNITS_WH else ("volumen", "volume")
+        errors += [f"{it.where}: " + t(f"negativ {what_da} {amount(it.value)} {conv.unit}: en forbrugstæller stiger "
+                                       "kun (eksport eller produktion hører til i sin egen serie, fx "
+                                       "energy_export_wh, med positive værdier); ret rækken eller udelad den",
+                                       f"negative {what_en} {amount(it.value)} {conv.unit}: a consumption counter "
+                                       "only rises (export or production belongs in its own series, e.g. "
+                                       "energy_export_wh, with positive values); correct the row or leave it out")
                    for it in items if it.value < 0]
+    items, errs = _converted(items, conv, key.site)
+    errors += errs
+    if interval_kwh:
         step = infer_interval_ms([IntervalRow(0, "", it.ts_ms, None, it.value) for it in items])
         errors += _window_errors(items, step, now)
-        intervals, errs = _intervals([replace(it, value=it.value * 1000.0) for it in items], step)
+        intervals, errs = _intervals(items, step)
         errors += errs if not parse_errors else []  # rows missing for bad lines would make false overlaps
         if errors:
             raise ImportFormatError(_sort_errors(errors, [name]))
@@ -393,7 +402,27 @@ def import_time_value_text(store, text: str, key: SeriesKey, role: str, interval
     if errors:
         raise ImportFormatError(_sort_errors(errors, [name]))
     _write_all(store, readings, progress)
-    return t(f"{name} -> {key}: {number(len(readings))} målinger skrevet"
+    unit_note = f" ({conv.summary})" if conv.summary else ""
+    return t(f"{name} -> {key}: {number(len(readings))} målinger skrevet{unit_note}"
              + (f" ({merged} dobbelte tidspunkt(er) løst med --on-duplicate {on_duplicate})" if merged else ""),
-             f"{name} -> {key}: {number(len(readings))} readings written"
+             f"{name} -> {key}: {number(len(readings))} readings written{unit_note}"
              + (f" ({merged} duplicated time(s) resolved with --on-duplicate {on_duplicate})" if merged else ""))
+
+
+def _converted(items: list[_Item], conv: Conversion, site: str) -> tuple[list[_Item], list[str]]:
+    """The items in the channel's unit; an error for the first row of each year without a calorific value."""
+    out, errors, missing = [], [], set()
+    for it in items:
+        f = conv.factor(it.ts_ms)
+        if f is None:
+            year = local_year(it.ts_ms)
+            if year not in missing:
+                missing.add(year)
+                errors.append(f"{it.where}: " + t(
+                    f"ingen brændværdi for gassen i {year} på {site}: tilføj [[carriers.gas_calorific_value]] med "
+                    f"year <= {year}, kwh_per_m3 og source",
+                    f"no calorific value for the gas in {year} at {site}: add [[carriers.gas_calorific_value]] with "
+                    f"year <= {year}, kwh_per_m3 and source"))
+            continue
+        out.append(it if f == 1.0 else replace(it, value=it.value * f))
+    return out, errors

@@ -25,6 +25,8 @@ class EloverblikMeteringPoint(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=80,
                              description="display name in mails and reports, e.g. 'Hovedmåler' (default: the id)")
     channel: Literal["energy_import_wh", "energy_export_wh", "heat_energy_wh", "pv_energy_wh"] = "energy_import_wh"
+    # DataHub (Eloverblik) holds electricity metering points only (and the heat some utilities report through it);
+    # gas and water meters are read or imported by other paths (`energimon import csv --role gas|water`).
     role: Literal["grid", "pv", "submeter", "heat"] = "grid"
 
     @field_validator("device")

@@ -42,6 +42,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from energimon import carriers
 from energimon.model import LOCAL_TZ
 from energimon.web import charts, data
 from energimon.web.accounts import Accounts, User
@@ -401,7 +402,7 @@ def _portfolio_rows(st: WebState, user: User) -> list[data.PortfolioRow]:
         counters = data.site_counters(series, site)
         imports = counters.get("import", [])
         month, last_year = data.month_so_far_kwh(store, imports, now)
-        heat, heat_ly = data.month_so_far_kwh(store, counters.get("heat", []), now)
+        heat, heat_ly = data.month_so_far_kwh(store, counters.get(carriers.DISTRICT_HEATING.key, []), now)
         base, corrected = math.nan, False
         cfg = esco.sites.get(site) if esco is not None else None
         if cfg is not None:
@@ -444,7 +445,7 @@ def _building_context(st: WebState, site: str, p: data.Period) -> dict:
     charts_ = []
     for c in bd.carriers:
         labels = [data.window_label(p.view, t) for t in c.kwh.index]
-        charts_.append((c, labels, charts.bar_chart(labels, c.kwh.tolist(), f"{c.label}, {p.label}", "kWh",
+        charts_.append((c, labels, charts.bar_chart(labels, c.kwh.tolist(), f"{c.label}, {p.label}", c.unit,
                                                     chart_id=f"c-{c.key}")))
     power = None
     if bd.power_w is not None and bd.power_w.notna().any():

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
+from energimon import carriers
 from energimon.analytics.barometer import Barometer, compute_barometer, households
 from energimon.model import SeriesKey
 from energimon.web import charts
-
-CARRIER_DA = {"electricity": "el", "district_heating": "fjernvarme"}
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ def _factor(st):
 
     def factor(carrier: str, year: int):
         f = cfg.co2_factor(carrier, year) if cfg.co2 else (esco.co2_factor(carrier, year) if esco else None)
-        return None if f is None else (f.year, f.kg_per_kwh, f.source)
+        return None if f is None else (f.year, f.kg_per_unit, f.source)
 
     return factor
 
@@ -65,10 +64,10 @@ def compute_view(st) -> BarometerView:
     for y in b.years:
         for carrier, (fy, kg, src) in sorted(y.factors.items()):
             if src.startswith("timevis"):
-                note = f"{CARRIER_DA.get(carrier, carrier)} {fy}: time for time med elnettets CO₂-intensitet " \
+                note = f"{carriers.carrier(carrier).da} {fy}: time for time med elnettets CO₂-intensitet " \
                        f"(Energinet), {kg * 1000:.0f} g CO₂/kWh i gennemsnit"
             else:
-                note = f"{CARRIER_DA.get(carrier, carrier)}: {kg * 1000:.0f} g CO₂/kWh ({fy}, {src})"
+                note = f"{carriers.carrier(carrier).da}: {kg * 1000:.0f} g CO₂/kWh ({fy}, {src})"
             if note not in notes:
                 notes.append(note)
     this = b.years[-1] if b.years else None

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from energimon import carriers
 from energimon.model import LOCAL_TZ, SeriesKey
 from energimon.store.windows import Window
 
@@ -30,14 +31,17 @@ EDGE_LOOKBACK_S = 3 * 3600
 """How far before a window edge the last counter reading may lie (1-minute to hourly data; imports of
 hourly DataHub data have a reading every hour)."""
 
-CARRIERS: tuple[tuple[str, str, str, str], ...] = (
-    # key, Danish label, device role, counter channel
-    ("import", "El købt fra nettet", "grid", "energy_import_wh"),
-    ("export", "El solgt til nettet", "grid", "energy_export_wh"),
-    ("pv", "Solcelleproduktion", "pv", "pv_energy_wh"),
-    ("heat", "Fjernvarme", "heat", "heat_energy_wh"),
+CARRIERS: tuple[tuple[str, str, str, str, str], ...] = (
+    # key, Danish label, device role, counter channel, unit shown: the electricity flows, then every other carrier
+    # of energimon.carriers (its counter, in its unit: kWh or m³)
+    ("import", "El købt fra nettet", "grid", "energy_import_wh", "kWh"),
+    ("export", "El solgt til nettet", "grid", "energy_export_wh", "kWh"),
+    ("pv", "Solcelleproduktion", "pv", "pv_energy_wh", "kWh"),
+    *((c.key, c.da.capitalize(), c.role.value, c.channel, c.unit)
+      for c in carriers.CARRIERS.values() if c is not carriers.ELECTRICITY),
 )
-CARRIER_LABEL = {k: label for k, label, _, _ in CARRIERS}
+CARRIER_LABEL = {k: label for k, label, _, _, _ in CARRIERS}
+CARRIER_UNIT = {k: unit for k, _, _, _, unit in CARRIERS}
 
 VIEWS = {
     # view: (sub-window, Danish name, label format of a sub-window)
@@ -146,8 +150,9 @@ def energy_kwh(store, key: SeriesKey, start: dt.datetime, end: dt.datetime, wind
 class CarrierSeries:
     key: str
     label: str
-    kwh: pd.Series  # per window, NaN unknown
+    kwh: pd.Series  # per window in ``unit`` (kWh, or m³ for natural gas and water), NaN unknown
     devices: list[str] = field(default_factory=list)
+    unit: str = "kWh"
 
     @property
     def total(self) -> float:
@@ -162,7 +167,7 @@ def site_counters(series: pd.DataFrame, site: str) -> dict[str, list[SeriesKey]]
     """The counter series of each carrier at ``site`` (from the store's series list)."""
     out: dict[str, list[SeriesKey]] = {}
     rows = series[series["site"] == site]
-    for key, _, role, channel in CARRIERS:
+    for key, _, role, channel, _ in CARRIERS:
         keys = [SeriesKey(site, str(r.device), channel) for r in rows.itertuples()
                 if r.channel == channel and r.role == role]
         if keys:
@@ -172,11 +177,14 @@ def site_counters(series: pd.DataFrame, site: str) -> dict[str, list[SeriesKey]]
 
 def carrier_energy(store, keys: list[SeriesKey], key: str, p: Period, now: dt.datetime) -> CarrierSeries:
     total = None
+    unit = CARRIER_UNIT[key]
     for k in keys:
         s = energy_kwh(store, k, p.start, p.end, p.window, now)
+        if unit == "m³":  # energy_kwh divides a Wh counter by 1000; a volume counter is already in m³
+            s = s * 1000.0
         total = s if total is None else total.add(s)  # NaN in any device: the sum is unknown
     return CarrierSeries(key, CARRIER_LABEL[key], total if total is not None else pd.Series(dtype=float),
-                         [k.device for k in keys])
+                         [k.device for k in keys], unit)
 
 
 def power_curve_w(store, series: pd.DataFrame, site: str, p: Period) -> pd.Series | None:
