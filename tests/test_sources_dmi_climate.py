@@ -238,10 +238,13 @@ def test_a_refused_climate_key_stops_the_daily_means_only(env, caplog):
     fake = FakeDmi()
     with fake.server:
         caplog.set_level(logging.ERROR, logger="energimon.sources")
-        summary = runner(env, dt.datetime(2026, 1, 10, tzinfo=CPH)).run(source(fake, env[1], climate_key="wrong"))
+        summary = runner(env, dt.datetime(2026, 1, 10, tzinfo=CPH)).run(
+            source(fake, env[1], climate_key="not-the-climate-key"))
         assert summary.fatal is None and summary.new == 3 * 24  # the hourly means came in
-        assert any("climateData API key was refused" in e for e in summary.errors)
-        assert "wrong" not in caplog.text.replace("wrong key", "")
+        assert [e for e in summary.errors if "climateData API key was refused" in e]
+        assert "climateData API key was refused" in caplog.text and "not-the-climate-key" not in caplog.text
+        (day,) = [s for s in env[1].status() if s.name == DAY_SERIES]
+        assert day.points == 0 and day.last_error is not None and day.last_error.startswith("token: ")
 
 
 def test_the_configured_source_sends_the_climate_key_to_the_climate_api(tmp_path, env):
