@@ -14,6 +14,11 @@ with the name of its source, which the reports print.
 
 All functions here are pure (numbers in, numbers out) except
 :func:`daily_mean_temperature_c`, which reads the store.
+
+A local day's mean temperature comes from the source's own **daily mean** where the store has one
+(channel ``outdoor_temp_day_mean_c`` beside the hourly ``outdoor_temp_c`` series, same site and device:
+DMI's quality-controlled climateData ``mean_temp``, collector/sources/dmi/README.md), else from the
+hourly means.  A daily value is never read as an hour, nor an hourly mean as a day.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import pandas as pd
 
 from energimon.calendar import day_hours
 from energimon.model import LOCAL_TZ, SeriesKey
+from energimon.store.windows import to_ms
 
 BASE_TEMPERATURE_C = 17.0
 """Danish degree-day base (DMI, DTI, the district-heating companies)."""
@@ -109,15 +115,43 @@ _SHARES_PCT = (18.07, 16.52, 15.80, 10.39, 2.72, 0.0, 0.0, 0.0, 1.24, 7.56, 12.0
 DEFAULT_MONTHLY_SHARE: tuple[float, ...] = tuple(s / sum(_SHARES_PCT) for s in _SHARES_PCT)
 
 
+DAY_MEAN_CHANNEL = "outdoor_temp_day_mean_c"
+"""A source's own mean of the local day, stored at the day's local midnight (energimon.model)."""
+
+
+def day_mean_key(key: SeriesKey) -> SeriesKey:
+    """The daily-mean series beside an hourly outdoor temperature series (the same site and device)."""
+    return SeriesKey(key.site, key.device, DAY_MEAN_CHANNEL)
+
+
 def daily_mean_temperature_c(store, key: SeriesKey, start: datetime, end: datetime) -> pd.Series:
     """Daily mean outdoor temperature (°C) per local day (Europe/Copenhagen) from the store.
 
-    The mean of the hourly means, so an uneven sampling rate does not weight some hours
-    more than others.  A day with hourly means for less than half of its hours (23, 24
-    or 25 on DST days) is NaN.  Indexed by local midnight.
+    A day the store has a daily mean for (:data:`DAY_MEAN_CHANNEL` beside ``key``) takes it: DMI's
+    climateData mean is quality controlled and gap-filled by DMI, so it beats our mean of the hourly
+    observations.  Other days (climateData lags a working day behind; a station without it) are the
+    mean of the hourly means, so an uneven sampling rate does not weight some hours more than
+    others; such a day with hourly means for less than half of its hours (23, 24 or 25 on DST days)
+    is NaN.  ``key`` may also name a daily-mean series itself.  Indexed by local midnight.
     """
-    hourly = store.aggregate(key, start, end, "1h", "mean")
-    return daily_mean_from_hourly_c(hourly)
+    daily = stored_day_means_c(store, day_mean_key(key), start, end)
+    if key.channel == DAY_MEAN_CHANNEL:
+        return daily
+    hourly = daily_mean_from_hourly_c(store.aggregate(key, start, end, "1h", "mean"))
+    if daily.empty:
+        return hourly
+    out = daily.combine_first(hourly)
+    out.name = "temp_mean_c"
+    return out
+
+
+def stored_day_means_c(store, key: SeriesKey, start: datetime, end: datetime) -> pd.Series:
+    """A daily-mean series' values in ``[start, end)`` by local day; a value not at a local midnight is ignored
+    (it cannot be a day's mean, so it is not taken for one)."""
+    ts, values = store.read_raw_ms(key, to_ms(start), to_ms(end))
+    index = pd.DatetimeIndex(pd.to_datetime(ts, unit="ms", utc=True)).tz_convert(LOCAL_TZ)
+    at_midnight = index == index.normalize()
+    return pd.Series(np.asarray(values, dtype=float)[at_midnight], index=index[at_midnight], name="temp_mean_c")
 
 
 def daily_mean_from_hourly_c(hourly_mean_c: pd.Series) -> pd.Series:

@@ -84,7 +84,7 @@ MEASUREMENT_CHANNELS: dict[str, tuple[str, ...]] = {
     # here with the heat meter's (the role tag tells them apart), so existing heat volume data keeps its place
     "heat": ("heat_energy_wh", "heat_power_w", "volume_m3", "flow_m3_h", "supply_temp_c", "return_temp_c",
              "operating_time_h"),
-    "weather": ("outdoor_temp_c", "irradiance_w_m2", "module_temp_c"),
+    "weather": ("outdoor_temp_c", "outdoor_temp_day_mean_c", "irradiance_w_m2", "module_temp_c"),
     "device_health": ("device_online", "poll_errors", "fields_missing", "serial_changes", "info_code",
                       "meter_status"),
     "market": ("price_dkk_per_kwh", "co2_g_per_kwh"),

@@ -394,22 +394,50 @@ STATIONS = [  # id, name, lon, lat (DMI station list, opendatadocs.dmi.govcloud.
 ]
 
 
+def day_mean_c(day: dt.date) -> float:
+    """Synthetic daily mean of a Danish day: the mean of the fake's hourly means over the day's 23-25 hours."""
+    a, b = ms(local_midnight(day)), ms(local_midnight(day + dt.timedelta(days=1)))
+    hours = range(a + 3_600_000, b + 1, 3_600_000)  # observed at the end of each hour of the day
+    return round(sum(temp_c(t) for t in hours) / len(hours), 1)
+
+
 class FakeDmi:
     """DMI Open Data metObs v2 (opendatadocs.dmi.govcloud.dk, "Meteorological Observation API"): OGC API
     Features GeoJSON, ``collections/station/items`` and ``collections/observation/items`` with
     ``stationId``, ``parameterId``, ``datetime`` (RFC 3339 interval, both ends included), ``limit`` and
     ``offset``; ``links`` with ``rel: next`` while more features follow; the API key in the header
-    ``X-Gravitee-Api-Key`` (401 without it)."""
+    ``X-Gravitee-Api-Key`` (401 without it).
+
+    Also climateData v2 (opendatadocs.dmi.govcloud.dk, "Climate Data API", its example stationValue response;
+    confluence.govcloud.dk FDAPI, the stationValue data description and parameter list): under
+    ``/v2/climateData``, ``collections/stationValue/items`` with ``stationId``, ``parameterId``,
+    ``timeResolution=day``, ``datetime``, ``limit``, ``offset``; each feature's ``properties`` has ``from``/``to``
+    (UTC, ``+00:00``) at the Danish day's local midnights, ``value``, ``qcStatus`` (``none`` for the last
+    ``qc_lag_days`` days, then ``manual``), ``validity``, ``timeResolution``, ``calculatedAt``, ``created``;
+    a day is served once it is over (before ``until``).  The datetime filter returns every day the interval
+    touches (so also the day ending at its start).  climateData has its own key (one key per API).
+    """
 
     PREFIX = "/v2/metObs"
+    CLIMATE_PREFIX = "/v2/climateData"
 
-    def __init__(self, api_key: str = "dmi-secret-key", stations=STATIONS, until: dt.datetime | None = None):
+    def __init__(self, api_key: str = "dmi-secret-key", stations=STATIONS, until: dt.datetime | None = None,
+                 climate_api_key: str = "dmi-climate-key", qc_lag_days: int = 2):
         self.api_key = api_key
+        self.climate_api_key = climate_api_key
         self.stations = stations
         self.until = until
+        self.qc_lag_days = qc_lag_days
+        # (station, day) -> (value, qcStatus, validity): set by a test; else day_mean_c and the QC lag
+        self.day_values: dict[tuple[str, dt.date], tuple[float, str, bool]] = {}
+        self.duplicates: dict[tuple[str, dt.date], float] = {}  # an older, superseded value served as well
         self.server = FakeServer(self.app)
 
     def app(self, req: Request) -> Reply:
+        if req.path.startswith(self.CLIMATE_PREFIX):
+            if req.headers.get("X-Gravitee-Api-Key") != self.climate_api_key:
+                return json_reply({"message": "Unauthorized", "http_status_code": 401}, 401)
+            return self._climate(req)
         if req.headers.get("X-Gravitee-Api-Key") != self.api_key:
             return json_reply({"message": "Unauthorized", "http_status_code": 401}, 401)
         path = req.path.removeprefix(self.PREFIX)
@@ -437,6 +465,43 @@ class FakeDmi:
                          for t in range(hi - hi % 3_600_000, first - 1, -3_600_000)]  # newest first, as DMI sorts
         else:
             return json_reply({"message": "Not found"}, 404)
+        return self._page(req, feats, limit, offset)
+
+    def _climate(self, req: Request) -> Reply:
+        q = req.query
+        if req.path.removeprefix(self.CLIMATE_PREFIX) != "/collections/stationValue/items":
+            return json_reply({"message": "Not found"}, 404)
+        limit, offset = int(q.get("limit", 1000)), int(q.get("offset", 0))
+        sid = q["stationId"]
+        lon, lat = next(((s[2], s[3]) for s in self.stations if s[0] == sid), (0.0, 0.0))
+        now = self.until or dt.datetime.now(tz=UTC)
+        feats: list[dict] = []
+        if sid in {s[0] for s in self.stations} and q.get("timeResolution") == "day":
+            a, b = (dt.datetime.fromisoformat(x.replace("Z", "+00:00")) for x in q["datetime"].split("/"))
+            day = a.astimezone(CPH).date() - dt.timedelta(days=1)
+            while local_midnight(day) <= b:
+                start, end = local_midnight(day), local_midnight(day + dt.timedelta(days=1))
+                if end >= a and end <= now:  # the days the interval touches, once over
+                    value, qc, valid = self.day_values.get(
+                        (sid, day), (day_mean_c(day), "manual" if end <= now - dt.timedelta(days=self.qc_lag_days)
+                                     else "none", True))
+                    versions = [(self.duplicates[(sid, day)], end)] if (sid, day) in self.duplicates else []
+                    versions.append((value, end + dt.timedelta(hours=6)))  # the current value, created last
+                    for v, created in versions:
+                        feats.append({
+                            "type": "Feature", "id": f"{sid}-{day}-{v}",
+                            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                            "properties": {"calculatedAt": created.astimezone(UTC).isoformat(),
+                                           "created": created.astimezone(UTC).isoformat(),
+                                           "from": start.astimezone(UTC).isoformat(),
+                                           "to": end.astimezone(UTC).isoformat(),
+                                           "parameterId": q["parameterId"], "qcStatus": qc, "stationId": sid,
+                                           "timeResolution": "day", "validity": valid, "value": v}})
+                day += dt.timedelta(days=1)
+        return self._page(req, feats, limit, offset)
+
+    def _page(self, req: Request, feats: list, limit: int, offset: int) -> Reply:
+        q = req.query
         page = feats[offset:offset + limit]
         links = [{"href": f"{self.server.url}{req.path}?{urlencode(q)}", "rel": "self", "type": "application/geo+json"}]
         if offset + limit < len(feats):

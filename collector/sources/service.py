@@ -43,7 +43,12 @@ def make_source(name: str, settings, state: SourceState | None = None,
     from energimon.collector.sources.dmi.source import DmiSource
 
     headers = {"X-Gravitee-Api-Key": cfg.api_key.get_secret_value()} if cfg.api_key is not None else None
-    return DmiSource(cfg, HttpClient("dmi", cfg.base_url, headers=headers, **opts), settings.sites, state)
+    climate = None
+    if cfg.climate_data:  # its own API with its own key (DMI gives one key per API)
+        key = cfg.climate_api_key
+        climate = HttpClient("dmi", cfg.climate_base_url, **opts,
+                             headers={"X-Gravitee-Api-Key": key.get_secret_value()} if key is not None else None)
+    return DmiSource(cfg, HttpClient("dmi", cfg.base_url, headers=headers, **opts), settings.sites, state, climate)
 
 
 def run_source(settings, name: str, sink: Sink, *, since_ms: int | None = None,

@@ -70,4 +70,6 @@ def cross_check_sources(sources: SourcesSettings | None, sites: set[str]) -> lis
                 problems.append((f"{where}.site", "site listed twice (one outdoor temperature per site)"))
             seen_sites.add(st.site)
             claim(where, (st.site, st.device, "outdoor_temp_c"))
+            if sources.dmi.climate_data:
+                claim(where, (st.site, st.device, "outdoor_temp_day_mean_c"))
     return problems

@@ -101,6 +101,9 @@ _CHANNELS: tuple[ChannelInfo, ...] = (
     ChannelInfo("operating_time_h", "h", Kind.COUNTER, "the meter's operating hour counter (hours it has measured)",
                 0.0),
     ChannelInfo("outdoor_temp_c", "degC", Kind.GAUGE, "outdoor air temperature"),
+    # one value per local day (Europe/Copenhagen), stored at the day's local midnight: a source's own daily mean
+    # (DMI climateData, quality controlled), which degree days prefer to a mean of the hourly outdoor_temp_c
+    ChannelInfo("outdoor_temp_day_mean_c", "degC", Kind.GAUGE, "mean outdoor air temperature of the local day"),
     ChannelInfo("irradiance_w_m2", "W/m2", Kind.GAUGE, "plane-of-array irradiance", 0.0),
     ChannelInfo("module_temp_c", "degC", Kind.GAUGE, "PV module temperature"),
     # the electricity market of a price area (Energi Data Service), stored as series of the area

@@ -1,4 +1,5 @@
-"""``[sources.dmi]``: DMI Open Data meteorological observations (metObs v2) as the sites' outdoor temperature."""
+"""``[sources.dmi]``: DMI Open Data meteorological observations (metObs v2) as the sites' outdoor temperature, and
+optionally DMI's quality-controlled daily means (climateData v2) for degree days."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from energimon.collector.sources.base import read_secret_file
 from energimon.model import ID_RULE, is_valid_id
 
 DEFAULT_BASE_URL = "https://dmigw.govcloud.dk/v2/metObs"
+DEFAULT_CLIMATE_BASE_URL = "https://dmigw.govcloud.dk/v2/climateData"
 
 
 class DmiStation(BaseModel):
@@ -43,8 +45,17 @@ class DmiSettings(BaseModel):
     page_limit: int = Field(default=10000, ge=10, le=300000, description="features per page (followed by 'next')")
     days_per_request: int = Field(default=92, ge=1, le=366)
     interval_minutes: int = Field(default=60, ge=5, le=1440, description="how often the daemon fetches")
+    climate_data: bool = Field(default=False, description="also fetch DMI's quality-controlled daily mean "
+                               "temperature (climateData stationValue, timeResolution=day) of each station, as "
+                               "SITE/DEVICE/outdoor_temp_day_mean_c; degree days prefer it to the hourly means")
+    climate_api_key: SecretStr | None = Field(default=None, description="the climateData API key (DMI gives one "
+                                              "key per API; sent as the X-Gravitee-Api-Key header)")
+    climate_api_key_file: Path | None = None
+    climate_base_url: str = DEFAULT_CLIMATE_BASE_URL
+    climate_parameter: str = Field(default="mean_temp", description="daily mean temperature of the local day, °C")
+    climate_days_per_request: int = Field(default=366, ge=1, le=3660)
 
-    @field_validator("base_url")
+    @field_validator("base_url", "climate_base_url")
     @classmethod
     def _url(cls, v: str) -> str:
         if not v.startswith(("http://", "https://")):
@@ -57,4 +68,8 @@ class DmiSettings(BaseModel):
             if self.api_key is not None:
                 raise ValueError("give 'api_key' or 'api_key_file', not both")
             self.api_key = read_secret_file(self.api_key_file, "api_key_file")
+        if self.climate_api_key_file is not None:
+            if self.climate_api_key is not None:
+                raise ValueError("give 'climate_api_key' or 'climate_api_key_file', not both")
+            self.climate_api_key = read_secret_file(self.climate_api_key_file, "climate_api_key_file")
         return self
