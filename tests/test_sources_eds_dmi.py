@@ -161,6 +161,38 @@ def test_paging_follows_next_links_over_many_pages(env):
         assert offsets == ["0", "20", "40"]  # 48 features in pages of 20, each found by the previous 'next' link
 
 
+def test_a_run_stopped_between_pages_leaves_the_watermark_so_the_unread_pages_are_fetched_next_time(env):
+    # DMI sorts observations newest first: if a stop after the first page let the watermark pass the window,
+    # the older hours on the unread pages would never be fetched
+    import threading
+
+    fake = FakeDmi()
+    stop = threading.Event()
+    served = fake.app
+
+    def app(req):
+        reply = served(req)
+        if "observation" in req.path:
+            stop.set()  # the daemon stops while the first page is on its way
+        return reply
+
+    fake.server.app = app
+    with fake.server:
+        cfg = DmiSettings(api_key="dmi-secret-key", base_url=f"{fake.server.url}/v2/metObs", page_limit=20,
+                          stations=[{"site": "soro", "station_id": "06170"}])
+        src = DmiSource(cfg, HttpClient("dmi", cfg.base_url, headers={"X-Gravitee-Api-Key": "dmi-secret-key"}),
+                        {"soro": SORO}, env[1])
+        now = dt.datetime(2025, 6, 3, tzinfo=CPH)
+        first = runner(env, now).run(src, stop=stop)  # a first run: backfill_days = 3
+        assert first.new == 20  # the newest 20 of 3 × 24 hours
+        fake.server.app = served
+        # the next scheduled run goes on from the watermark (revision_days = 1 would re-read only the last day)
+        second = runner(env, now).run(src)
+        assert second.ok and second.new == 52  # the 52 older hours of the unread pages; the first 20 not again
+        ts, _ = env[0].read_raw_ms(TEMP, since(dt.date(2025, 5, 31)), ms(now))
+        assert len(ts) == 72 and ts[0] == since(dt.date(2025, 5, 31))
+
+
 def test_the_nearest_station_is_chosen_remembered_and_shown(env, caplog):
     fake = FakeDmi()
     with fake.server:

@@ -184,7 +184,7 @@ class DmiSource:
         return [*self._specs.values(), *self._day_specs.values()]
 
     # -- stations ----------------------------------------------------------------------------
-    def _pages(self, model, path: str, params: dict, what: str, ctx: FetchContext | None = None):
+    def _pages(self, model, path: str, params: dict, what: str):
         url: str | None = path
         first = True
         while url is not None:
@@ -192,8 +192,6 @@ class DmiSource:
             first = False
             yield page
             url = next_link(page.links) if page.features else None
-            if ctx is not None and ctx.stopped():
-                return
 
     def all_stations(self) -> list[Station]:
         if self._stations is None:
@@ -347,8 +345,12 @@ class DmiSource:
         params = {"stationId": station, "parameterId": self.cfg.parameter,
                   "datetime": f"{_iso(a + HOUR_MS)}/{_iso(b)}", "limit": self.cfg.page_limit}
         points: list[Point] = []
-        for page in self._pages(ObservationPage, "collections/observation/items", params,
-                                f"observations {station} {_iso(a)}..{_iso(b)}", ctx):
+        url: str | None = "collections/observation/items"
+        first = True
+        while url is not None:
+            page = self.http.request_model(ObservationPage, "GET", url, params=params if first else None,
+                                           what=f"observations {station} {_iso(a)}..{_iso(b)}")
+            first = False
             for f in page.features:
                 p = f.properties
                 if p.stationId not in (None, station) or p.parameterId not in (None, self.cfg.parameter):
@@ -360,8 +362,11 @@ class DmiSource:
                 if end % HOUR_MS:
                     continue  # an hourly mean belongs to a whole hour; DMI's are observed on the hour
                 points.append(Point(end - HOUR_MS, end, float(p.value)))
+            url = next_link(page.links) if page.features else None
+            if ctx.stopped():  # pages left unread: the watermark must not pass them
+                break
         points.sort(key=lambda p: p.start_ms)
-        return Fetched(spec, a, b, points)
+        return Fetched(spec, a, b, points, complete=url is None)
 
     def close(self) -> None:
         self.http.close()
