@@ -180,18 +180,30 @@ def test_a_garbled_or_short_frame_is_refused_with_its_reason(fault, kind, words)
     only_reads(bus)
 
 
-def test_a_port_that_is_not_there_is_named(tmp_path):
+def test_a_missing_or_busy_port_is_named(tmp_path):
+    """No such port, and a port another program holds (the client opens it exclusively, so a probe cannot
+    interleave its requests with the daemon's): each one line naming the port, no retry."""
     missing = str(tmp_path / "ttyUSB9")
+    with MbusSerialBus([meter()]) as bus:
+        async def scenario():
+            messages = []
+            for port in (missing, bus.port):
+                poller = MbusPoller(device(port), lambda r, s: collect([], r, s))
+                with pytest.raises(MeterUnreachable) as err:
+                    await poller.poll_once()
+                messages.append((str(err.value), poller.health.errors))
+            return messages
 
-    async def scenario():
-        poller = MbusPoller(device(missing), lambda r, s: collect([], r, s))
-        with pytest.raises(MeterUnreachable) as err:
-            await poller.poll_once()
-        return poller, str(err.value)
-
-    poller, message = asyncio.run(scenario())
-    assert message == f"cannot open serial port {missing}: No such file or directory"
-    assert poller.health.errors == {"unreachable": 1}  # no retry: the port itself is missing
+        holder = MbusSerialClient(bus.port, 2400, "even", 0.5)
+        try:
+            asyncio.run(holder.connect())
+            (gone, gone_errors), (busy, busy_errors) = asyncio.run(scenario())
+        finally:
+            holder.close()
+    assert gone == f"cannot open serial port {missing}: No such file or directory"
+    assert busy == f"cannot open serial port {bus.port}: in use by another program (the daemon, or another mbus-probe?)"
+    assert gone_errors == busy_errors == {"unreachable": 1}  # no retry: the port itself cannot be had
+    assert bus.received == []  # nothing reached the line
 
 
 def test_the_daemon_reads_a_serial_meter_into_the_store(tmp_path):
