@@ -24,7 +24,7 @@ from energimon.app.daemon import Daemon
 from energimon.collector.mbus import client as client_module
 from energimon.collector.mbus.client import MbusSerialClient, MbusTcpClient
 from energimon.collector.mbus.poller import MAX_BACKOFF_S, MbusPoller, MeterUnreachable, backoff_s
-from energimon.collector.mbus.settings import MbusTcpDevice
+from energimon.collector.mbus.settings import MbusSerialDevice, MbusTcpDevice
 from energimon.collector.simulator.mbus_gateway import MbusGateway, MeterState, SimulatedMultical
 from energimon.config.settings import ConfigError, load_settings, settings_from_dict
 from energimon.store.sqlite import SqliteStore
@@ -376,16 +376,25 @@ def test_energimon_simulate_serves_the_mbus_gateway(tmp_path):
         mbus_port = int(re.search(r"gateway på 127\.0\.0\.1:(\d+)", line).group(1))
         assert "Kamstrup MULTICAL 603, primær adresse 1" in line and "Ctrl-C stopper simulatoren.\n" in lines
 
-        async def read():
-            poller = MbusPoller(device(mbus_port, timeout_s=2), lambda r, s: collect([], r, s))
-            return {r.channel: r.value for r in await poller.poll_once()}
+        serial_line = next(x for x in lines if "seriel M-Bus-port" in x)
+        pty = re.search(r"--serial (\S+) --address 1", serial_line).group(1)
 
-        values = asyncio.run(read())
+        async def read(dev):
+            poller = MbusPoller(dev, lambda r, s: collect([], r, s))
+            try:
+                return {r.channel: r.value for r in await poller.poll_once()}
+            finally:
+                poller.conn.reset()
+
+        values = asyncio.run(read(device(mbus_port, timeout_s=2)))
+        serial_values = asyncio.run(read(MbusSerialDevice(protocol="mbus_serial", site=SITE, id="fjernvarme",
+                                                          port=pty, address=1, timeout_s=2)))
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(10)
-    assert values["heat_energy_wh"] > 250_000_000 and values["supply_temp_c"] == 70.0
-    assert values["return_temp_c"] < values["supply_temp_c"] and values["flow_m3_h"] > 0
+    for v in (values, serial_values):
+        assert v["heat_energy_wh"] > 250_000_000 and v["supply_temp_c"] == 70.0
+        assert v["return_temp_c"] < v["supply_temp_c"] and v["flow_m3_h"] > 0
 
 
 def test_mbus_probe_shows_each_channel_with_its_unit_and_sends_only_reads():
