@@ -268,7 +268,7 @@ def test_the_client_can_only_send_the_three_read_requests():
     beyond reading, and every byte either puts on the wire was built by snd_nke, req_ud2 or select_secondary."""
     for transport in (MbusTcpClient, MbusSerialClient):
         public = {n for n in dir(transport) if not n.startswith("_")}
-        assert public == {"connect", "close", "connected", "initialise", "select", "read", "peer"}, transport
+        assert public == {"connect", "close", "connected", "initialise", "select", "read"}, transport
         assert not any(re.search(r"write|send|raw|set_|reset_", n) for n in public)
     tree = ast.parse(inspect.getsource(client_module))
     exchanged = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)

@@ -80,7 +80,7 @@ class MbusClient(ABC):
     transport subclass moves the bytes: :meth:`_transmit` (open if needed, forget what arrived unasked,
     send), :meth:`_more` (wait for more bytes into :attr:`buffer`), :meth:`close`."""
 
-    peer: str = "the M-Bus master"  # who closed the line, in messages
+    _peer: str = "the M-Bus master"  # who closed the line, in messages
 
     def __init__(self, timeout_s: float):
         self.timeout_s = timeout_s
@@ -146,7 +146,7 @@ class MbusClient(ABC):
         while not buf:
             if not await self._more(deadline):
                 if self._closed:
-                    raise NoAnswer(f"{self.peer} closed the connection")
+                    raise NoAnswer(f"{self._peer} closed the connection")
                 raise NoAnswer(f"no answer within {self.timeout_s:g} s")
         while True:
             try:
@@ -171,7 +171,7 @@ class MbusClient(ABC):
                 have = bytes(buf)
                 buf.clear()
                 total = f"of {n} " if n is not None else ""
-                after = f"{self.peer} closed the connection" if self._closed else f"nothing for {self.timeout_s:g} s"
+                after = f"{self._peer} closed the connection" if self._closed else f"nothing for {self.timeout_s:g} s"
                 raise BadAnswer(f"truncated answer: {len(have)} {total}bytes, then {after} "
                                 f"({have[:16].hex(' ')}{' …' if len(have) > 16 else ''})")
 
@@ -179,7 +179,7 @@ class MbusClient(ABC):
 class MbusTcpClient(MbusClient):
     """One TCP connection to a transparent M-Bus/TCP gateway."""
 
-    peer = "the gateway"
+    _peer = "the gateway"
 
     def __init__(self, host: str, port: int, timeout_s: float):
         super().__init__(timeout_s)
@@ -241,7 +241,7 @@ class MbusTcpClient(MbusClient):
 class MbusSerialClient(MbusClient):
     """A serial port with an M-Bus master (level converter) on it; pyserial, each blocking call in a thread."""
 
-    peer = "the serial port"
+    _peer = "the serial port"
 
     def __init__(self, port: str, baudrate: int, parity: str, timeout_s: float):
         super().__init__(timeout_s)
