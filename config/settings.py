@@ -38,7 +38,7 @@ from energimon.analytics.esco.measure_settings import cross_check_measures
 from energimon.analytics.esco.settings import EscoSettings, check_esco_files, cross_check_esco
 from energimon.carriers import CarrierSettings, cross_check_carriers
 from energimon.collector.importer.settings import ImportSettings, cross_check_datahub
-from energimon.collector.mbus.settings import MbusTcpDevice, cross_check_mbus
+from energimon.collector.mbus.settings import MbusSerialDevice, MbusTcpDevice, cross_check_mbus
 from energimon.collector.modbus.settings import ModbusTcpDevice, cross_check_devices
 from energimon.collector.mqtt.settings import MqttSettings, cross_check_mqtt
 from energimon.collector.sources.settings import SourcesSettings, cross_check_sources
@@ -76,8 +76,9 @@ class _Strict(BaseModel):
 
 # -- devices --------------------------------------------------------------------------------------------
 # Each protocol's collector owns its device model; a [[devices]] entry is told apart by `protocol`.
-Device = Annotated[ModbusTcpDevice | MbusTcpDevice, Field(discriminator="protocol")]
-PROTOCOLS = ("modbus_tcp", "mbus_tcp")
+Device = Annotated[ModbusTcpDevice | MbusTcpDevice | MbusSerialDevice, Field(discriminator="protocol")]
+PROTOCOLS = ("modbus_tcp", "mbus_tcp", "mbus_serial")
+_EXPECTED_PROTOCOLS = "'modbus_tcp', 'mbus_tcp' or 'mbus_serial'"
 
 
 # -- the application's own sections ---------------------------------------------------------------------
@@ -157,7 +158,7 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)
 
-    def device(self, site: str, device_id: str) -> ModbusTcpDevice | MbusTcpDevice:
+    def device(self, site: str, device_id: str) -> ModbusTcpDevice | MbusTcpDevice | MbusSerialDevice:
         for d in self.devices:
             if d.site == site and d.id == device_id:
                 return d
@@ -596,7 +597,8 @@ def _cross_check(settings: Settings) -> list[Problem]:
     problems += [Problem(key, msg) for key, msg in cross_check_devices(
         [(i, d) for i, d in enumerate(settings.devices) if isinstance(d, ModbusTcpDevice)])]
     problems += [Problem(key, msg) for key, msg in
-                 cross_check_mbus([(i, d) for i, d in enumerate(settings.devices) if isinstance(d, MbusTcpDevice)])]
+                 cross_check_mbus([(i, d) for i, d in enumerate(settings.devices)
+                                   if isinstance(d, MbusTcpDevice | MbusSerialDevice)])]
     problems += [Problem(key, msg) for key, msg in cross_check_mqtt(settings.mqtt, set(settings.sites))]
     problems += [Problem(key, msg) for key, msg in cross_check_esco(settings.esco, set(settings.sites))]
     if settings.esco is not None:  # Option B measures: their site, meter and checks (analytics/esco)
@@ -671,9 +673,9 @@ def _problem_from_pydantic(err: ErrorDetails, data: dict[str, Any], sources: _So
         msg = "required key is missing"
     elif kind == "union_tag_invalid":
         protocol = err.get('input', {}).get('protocol')
-        msg = f"unknown protocol {protocol!r}; expected 'modbus_tcp' or 'mbus_tcp'{did_you_mean(protocol, PROTOCOLS)}"
+        msg = f"unknown protocol {protocol!r}; expected {_EXPECTED_PROTOCOLS}{did_you_mean(protocol, PROTOCOLS)}"
     elif kind == "union_tag_not_found":
-        msg = "required key 'protocol' is missing (expected 'modbus_tcp' or 'mbus_tcp')"
+        msg = f"required key 'protocol' is missing (expected {_EXPECTED_PROTOCOLS})"
     elif kind in ("literal_error", "enum") and isinstance(err.get("input"), str):
         expected = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
         msg += did_you_mean(err["input"], expected)

@@ -127,7 +127,8 @@ def test_every_problem_at_once_schema_and_cross_references_with_lines(tmp_path):
          "line 10: devices[0] (id 'hovedmaaler').role: Input should be 'grid', 'pv', 'submeter', 'heat', 'gas', "
          "'water', 'weather' or 'market' (did you mean 'grid'?) (got 'gird')"),
         (('protocol = "modbus_tcp"', 'protocol = "bacnet"'), "line 7: devices[0] (id 'hovedmaaler'): unknown "
-                                                             "protocol 'bacnet'; expected 'modbus_tcp' or 'mbus_tcp'"),
+                                                             "protocol 'bacnet'; expected 'modbus_tcp', 'mbus_tcp' or "
+                                                             "'mbus_serial'"),
         (('host = "127.0.0.1"', 'host = "127.0.0.1"\nintervall_s = 10'),
          "line 13: devices[0] (id 'hovedmaaler').intervall_s: unknown key; did you mean 'interval_s'?"),
         (('profile = "eastron.sdm630"', ""), "line 7: devices[0] (id 'hovedmaaler'): give exactly one of 'profile' "

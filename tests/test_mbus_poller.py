@@ -22,9 +22,9 @@ from helpers.wait import async_wait_for, wait_for
 
 from energimon.app.daemon import Daemon
 from energimon.collector.mbus import client as client_module
-from energimon.collector.mbus.client import MbusTcpClient
+from energimon.collector.mbus.client import MbusSerialClient, MbusTcpClient
 from energimon.collector.mbus.poller import MAX_BACKOFF_S, MbusPoller, MeterUnreachable, backoff_s
-from energimon.collector.mbus.settings import MbusTcpDevice
+from energimon.collector.mbus.settings import MbusSerialDevice, MbusTcpDevice
 from energimon.collector.simulator.mbus_gateway import MbusGateway, MeterState, SimulatedMultical
 from energimon.config.settings import ConfigError, load_settings, settings_from_dict
 from energimon.store.sqlite import SqliteStore
@@ -264,18 +264,36 @@ def test_back_off_doubles_up_to_five_minutes():
 
 
 def test_the_client_can_only_send_the_three_read_requests():
-    public = {n for n in dir(MbusTcpClient) if not n.startswith("_")}
-    assert public == {"connect", "close", "connected", "initialise", "select", "read"}
-    assert not any(re.search(r"write|send|raw|set_|reset_", n) for n in public)
-    # every place the client puts bytes on the wire builds them with snd_nke, req_ud2 or select_secondary
+    """Both transports (TCP to a gateway, a serial port) share one request set: neither has a public method
+    beyond reading, and every byte either puts on the wire was built by snd_nke, req_ud2 or select_secondary."""
+    for transport in (MbusTcpClient, MbusSerialClient):
+        public = {n for n in dir(transport) if not n.startswith("_")}
+        assert public == {"connect", "close", "connected", "initialise", "select", "read"}, transport
+        assert not any(re.search(r"write|send|raw|set_|reset_", n) for n in public)
     tree = ast.parse(inspect.getsource(client_module))
     exchanged = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                  and n.func.attr == "_exchange"]
     builders = {n.args[0].func.id for n in exchanged}
     assert builders == {"snd_nke", "req_ud2", "select_secondary"}
-    writes = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-              and n.func.attr == "write"]
-    assert len(writes) == 1  # in _exchange, with the request built above
+
+    def used_in(name: str) -> dict[str, list[str]]:
+        """function -> the calls naming ``name`` (called, as a method or plainly, or passed to a call), for every
+        function of the module"""
+        found: dict[str, list[str]] = {}
+        for fn in ast.walk(tree):
+            if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                for n in ast.walk(fn):
+                    if isinstance(n, ast.Call) and any(
+                            name in (getattr(x, "attr", None), getattr(x, "id", None)) for x in (n.func, *n.args)):
+                        found.setdefault(fn.name, []).append(ast.unparse(n))
+        return found
+
+    # the only writes: the TCP transport's _transmit and the serial one's _flush_and_write, each of the request
+    assert used_in("write") == {"_transmit": ["rx.transport.write(request)"],
+                                "_flush_and_write": ["port.write(request)"]}
+    # … which only _transmit calls (in a thread), which only _exchange calls (with the request built above)
+    assert used_in("_flush_and_write") == {"_transmit": ["asyncio.to_thread(_flush_and_write, port, request)"]}
+    assert used_in("_transmit") == {"_exchange": ["self._transmit(request)"]}
     # and the only SND_UD the frames module builds is the select (CI 52h)
     from energimon.collector.mbus import frames
 
@@ -319,8 +337,8 @@ secondary_address = "6702000"
         load_settings(cfg)
     text = str(err.value)
     assert "line 21: devices[1] (id 'varme-2').address: Input should be less than or equal to 250" in text
-    assert "line 23: devices[2] (id 'varme-3'): unknown protocol 'mbus'; expected 'modbus_tcp' or 'mbus_tcp' " \
-           "(did you mean 'mbus_tcp'?)" in text
+    assert "line 23: devices[2] (id 'varme-3'): unknown protocol 'mbus'; expected 'modbus_tcp', 'mbus_tcp' or " \
+           "'mbus_serial' (did you mean 'mbus_tcp'?)" in text
     fixed = cfg.read_text(encoding="utf-8").replace("address = 251", 'secondary_address = "67020000"\n'
                                                     'manufacturer = "KAM"').replace('"mbus"', '"mbus_tcp"')
     cfg.write_text(fixed, encoding="utf-8")
@@ -358,16 +376,25 @@ def test_energimon_simulate_serves_the_mbus_gateway(tmp_path):
         mbus_port = int(re.search(r"gateway på 127\.0\.0\.1:(\d+)", line).group(1))
         assert "Kamstrup MULTICAL 603, primær adresse 1" in line and "Ctrl-C stopper simulatoren.\n" in lines
 
-        async def read():
-            poller = MbusPoller(device(mbus_port, timeout_s=2), lambda r, s: collect([], r, s))
-            return {r.channel: r.value for r in await poller.poll_once()}
+        serial_line = next(x for x in lines if "seriel M-Bus-port" in x)
+        pty = re.search(r"--serial (\S+) --address 1", serial_line).group(1)
 
-        values = asyncio.run(read())
+        async def read(dev):
+            poller = MbusPoller(dev, lambda r, s: collect([], r, s))
+            try:
+                return {r.channel: r.value for r in await poller.poll_once()}
+            finally:
+                poller.conn.reset()
+
+        values = asyncio.run(read(device(mbus_port, timeout_s=2)))
+        serial_values = asyncio.run(read(MbusSerialDevice(protocol="mbus_serial", site=SITE, id="fjernvarme",
+                                                          port=pty, address=1, timeout_s=2)))
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(10)
-    assert values["heat_energy_wh"] > 250_000_000 and values["supply_temp_c"] == 70.0
-    assert values["return_temp_c"] < values["supply_temp_c"] and values["flow_m3_h"] > 0
+    for v in (values, serial_values):
+        assert v["heat_energy_wh"] > 250_000_000 and v["supply_temp_c"] == 70.0
+        assert v["return_temp_c"] < v["supply_temp_c"] and v["flow_m3_h"] > 0
 
 
 def test_mbus_probe_shows_each_channel_with_its_unit_and_sends_only_reads():
@@ -434,5 +461,7 @@ def test_sample_config_loads(tmp_path):
     cfg.write_text(f'[sites.{SITE}]\nname = "Sorø Rådhus"\nlatitude = 55.43\nlongitude = 11.56\n\n{sample}',
                    encoding="utf-8")
     devices = load_settings(cfg).devices
-    assert [(d.protocol, d.where) for d in devices] == [("mbus_tcp", "primary address 1"),
-                                                        ("mbus_tcp", "secondary address 67020000 KAM")]
+    assert [(d.protocol, d.bus, d.where) for d in devices] == [
+        ("mbus_tcp", "10.20.0.15:10001", "primary address 1"),
+        ("mbus_tcp", "10.20.0.15:10001", "secondary address 67020000 KAM"),
+        ("mbus_serial", "/dev/ttyUSB0", "primary address 1")]

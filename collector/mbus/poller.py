@@ -1,6 +1,6 @@
-"""Poll an M-Bus meter through its gateway into the spool.
+"""Poll an M-Bus meter through its gateway or serial M-Bus master into the spool.
 
-One poll (holding the gateway's lock: an M-Bus has one master, and a select holds for the whole bus):
+One poll (holding the bus's lock: an M-Bus has one master, and a select holds for the whole bus):
 
 * primary address A: ``SND_NKE`` to A (the meter answers E5), then ``REQ_UD2`` to A -> ``RSP_UD``;
 * secondary address: ``SND_NKE`` to 253 (deselects whichever meter was selected), the select with its
@@ -9,11 +9,11 @@ One poll (holding the gateway's lock: an M-Bus has one master, and a select hold
   to :data:`MAX_TELEGRAMS`.
 
 A request without a valid answer is repeated ``retries`` times (a sleeping battery meter may miss the first),
-on a fresh connection after a bad answer (the stream may still carry the rest of it).  A poll that gets no
-valid answer makes the device offline: one WARNING line naming site, device, where on the bus and what
-was wrong; retried after 1, 2, 4 … intervals up to :data:`MAX_BACKOFF_S`; one INFO line when it answers
-again.  A telegram the decoder refuses counts as an error and is logged once per distinct problem.  The
-daemon never sees an exception from here.
+on a fresh connection (a freshly opened port) after a bad answer (the stream may still carry the rest of it).
+A poll that gets no valid answer makes the device offline: one WARNING line naming site, device, the
+gateway or serial port, where on the bus and what was wrong; retried after 1, 2, 4 … intervals up to
+:data:`MAX_BACKOFF_S`; one INFO line when it answers again.  A telegram the decoder refuses counts as an
+error and is logged once per distinct problem.  The daemon never sees an exception from here.
 
 Readings are stamped by the shared :class:`~energimon.stamps.Stamper` (the meter's clock is not used for
 the time: it is local time without a zone, set by hand), and go to the spool through the daemon's sink with
@@ -31,11 +31,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from energimon.collector.health import DeviceHealth
-from energimon.collector.mbus.client import BadAnswer, MbusTcpClient, NoAnswer
+from energimon.collector.mbus.client import BadAnswer, MbusClient, MbusSerialClient, MbusTcpClient, NoAnswer
 from energimon.collector.mbus.frames import ADDRESS_NETWORK_LAYER
 from energimon.collector.mbus.heat import EXPECTED, EXPECTED_BY_ROLE, describe_info, heat_values
 from energimon.collector.mbus.records import RecordError, Telegram, parse_telegram
-from energimon.collector.mbus.settings import MbusTcpDevice
+from energimon.collector.mbus.settings import MbusDevice, MbusTcpDevice
 from energimon.collector.modbus.identity import DeviceInfoFile, IdentityTracker, describe
 from energimon.model import Reading
 from energimon.stamps import Stamper
@@ -65,11 +65,19 @@ def next_tick(now_s: float, interval_s: float) -> float:
     return (int(now_s // interval_s) + 1) * interval_s
 
 
-class GatewayConnection:
-    """One TCP connection to a gateway, shared by every meter behind it, one request at a time."""
+def client_for(device: MbusDevice) -> MbusClient:
+    """The transport a meter's bus is reached by: TCP to a gateway, or a serial port."""
+    if isinstance(device, MbusTcpDevice):
+        return MbusTcpClient(device.host, device.port, device.timeout_s)
+    return MbusSerialClient(device.port, device.baudrate, device.parity, device.timeout_s)
 
-    def __init__(self, host: str, port: int, timeout_s: float):
-        self.client = MbusTcpClient(host, port, timeout_s)
+
+class GatewayConnection:
+    """One bus (a gateway's TCP connection or a serial port), shared by every meter on it, one request at a
+    time."""
+
+    def __init__(self, client: MbusClient):
+        self.client = client
         self.lock = asyncio.Lock()
 
     def reset(self) -> None:
@@ -78,12 +86,14 @@ class GatewayConnection:
 
 class GatewayPool:
     def __init__(self) -> None:
-        self._conns: dict[tuple[str, int], GatewayConnection] = {}
+        self._conns: dict[tuple[str, str], GatewayConnection] = {}
 
-    def get(self, host: str, port: int, timeout_s: float) -> GatewayConnection:
-        key = (host, port)
+    def get(self, device: MbusDevice) -> GatewayConnection:
+        """The bus ``device`` is on (the first meter's timeout serves the bus; the settings' cross-check makes
+        the meters on one serial port agree on its baud rate and parity)."""
+        key = (device.protocol, device.bus)
         if key not in self._conns:
-            self._conns[key] = GatewayConnection(host, port, timeout_s)
+            self._conns[key] = GatewayConnection(client_for(device))
         return self._conns[key]
 
     def close(self) -> None:
@@ -105,11 +115,11 @@ def _kind(exc: BaseException) -> str:
 
 
 class MbusPoller:
-    def __init__(self, device: MbusTcpDevice, sink: Sink, pool: GatewayPool | None = None,
+    def __init__(self, device: MbusDevice, sink: Sink, pool: GatewayPool | None = None,
                  device_info: DeviceInfoFile | None = None, stamper: Stamper | None = None):
         self.device = device
         self.sink = sink
-        self.conn = (pool or GatewayPool()).get(device.host, device.port, device.timeout_s)
+        self.conn = (pool or GatewayPool()).get(device)
         self.health = DeviceHealth()
         self.source = f"mbus:{device.site}/{device.id}"
         self.stamper = stamper or Stamper()
@@ -123,7 +133,7 @@ class MbusPoller:
         self._internal_logged: set[str] = set()
 
     @property
-    def client(self) -> MbusTcpClient:
+    def client(self) -> MbusClient:
         return self.conn.client
 
     def _log(self, level: int, msg: str, *args: object, exc_info: bool = False) -> None:
@@ -150,14 +160,19 @@ class MbusPoller:
                 self.conn.reset()  # a late or partial answer must not meet the next request
                 kind = "unreachable" if isinstance(exc, OSError | TimeoutError) else _kind(exc)
                 self.health.count(kind)
-                problem = (f"cannot connect to the gateway {self.device.host}:{self.device.port}: "
-                           f"{exc.strerror or exc}" if isinstance(exc, OSError)
-                           else f"gateway {self.device.host}:{self.device.port} did not answer in time"
+                problem = (self._unreachable(exc) if isinstance(exc, OSError)
+                           else f"gateway {self.device.bus} did not answer in time"
                            if isinstance(exc, TimeoutError) else f"{what}: {exc}")
                 self._log(logging.DEBUG, "%s (attempt %d of %d)", problem, attempt + 1, self.device.retries + 1)
                 if isinstance(exc, OSError):
                     break  # the gateway itself is not there: retrying at once will not help
         raise MeterUnreachable(problem)
+
+    def _unreachable(self, exc: OSError) -> str:
+        if isinstance(self.device, MbusTcpDevice):
+            return f"cannot connect to the gateway {self.device.bus}: {exc.strerror or exc}"
+        text = exc.strerror or str(exc)  # the serial client's own text names the port already
+        return text if self.device.port in text else f"serial port {self.device.port}: {text}"
 
     async def _read_meter(self) -> list[Telegram]:
         dev, client = self.device, self.client
@@ -289,7 +304,7 @@ class MbusPoller:
                     self.health.count("timeout")
                 backoff = backoff_s(dev.interval_s, failures)
                 if self.health.online or failures == 1:
-                    self._log(logging.WARNING, "meter offline at %s:%d %s: %s; retrying in %.0f s", dev.host, dev.port,
+                    self._log(logging.WARNING, "meter offline at %s %s: %s; retrying in %.0f s", dev.bus,
                               dev.where, str(exc) or "the poll took too long", backoff)
                 self.health.online = False
                 await self._deliver(self.health_readings(self._stamp()))

@@ -14,7 +14,7 @@ from energimon.cliutil import lang, number, t
 from energimon.collector.mbus.heat import EXPECTED, describe_info, heat_values, register_unit
 from energimon.collector.mbus.poller import MbusPoller
 from energimon.collector.mbus.records import Record, Telegram, describe_record
-from energimon.collector.mbus.settings import MbusTcpDevice
+from energimon.collector.mbus.settings import MbusDevice
 from energimon.model import CHANNELS
 
 WH_PER_KWH = Decimal(1000)
@@ -46,7 +46,7 @@ async def _noop_sink(readings, source) -> bool:
     return True
 
 
-async def probe_meter(device: MbusTcpDevice) -> ProbeResult:
+async def probe_meter(device: MbusDevice) -> ProbeResult:
     """One poll of ``device``; raises :class:`~energimon.collector.mbus.poller.MeterUnreachable` naming what
     went wrong (no answer, bad checksum, another meter …)."""
     poller = MbusPoller(device, _noop_sink)
@@ -54,7 +54,7 @@ async def probe_meter(device: MbusTcpDevice) -> ProbeResult:
         readings = await poller.poll_once()
     finally:
         poller.conn.reset()
-    where = f"{device.host}:{device.port} {device.where}"
+    where = f"{device.bus} {device.where}"
     return ProbeResult(where, poller.last_telegrams, {r.channel: r.value for r in readings})
 
 

@@ -62,7 +62,7 @@ def device_identity_lines(settings) -> list[str]:
         rec = records.get((dev.site, dev.id))
         if rec is None:
             try:  # only devices that can tell who they are are worth a line (an M-Bus meter always can)
-                readable = (dev.protocol == "mbus_tcp" or dev.profile == "sunspec"
+                readable = (dev.protocol in ("mbus_tcp", "mbus_serial") or dev.profile == "sunspec"
                             or bool(dev.profile and load_profile(dev.profile).info))
             except ProfileError:
                 readable = False

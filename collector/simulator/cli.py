@@ -1,5 +1,5 @@
-"""``energimon simulate``: serve the simulated Sorø devices over Modbus TCP and M-Bus/TCP (commissioning training,
-``probe``, ``mbus-probe``)."""
+"""``energimon simulate``: serve the simulated Sorø devices over Modbus TCP, M-Bus/TCP and a serial M-Bus port (a
+pseudo-terminal) (commissioning training, ``probe``, ``mbus-probe``)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ def register(commands: Commands) -> None:
                             description=t(
                                 "Kører de simulerede hovedmålere og SunSpec-solcelleinvertere for Sorø Rådhus, "
                                 "Stenlille hallen og Dianalund Bibliotek og rådhusets fjernvarmemåler (Kamstrup "
-                                "MULTICAL 603 på M-Bus bag en M-Bus/TCP-gateway og som Modbus-modul) indtil Ctrl-C "
+                                "MULTICAL 603 på M-Bus bag en M-Bus/TCP-gateway, på en seriel M-Bus-port (en "
+                                "pseudoterminal) og som Modbus-modul) indtil Ctrl-C "
                                 "(til oplæring i idriftsættelse og til at prøve probe og mbus-probe).",
                                 "Serve the simulated main meters and SunSpec PV inverters of Sorø Rådhus, "
                                 "Stenlille hallen and Dianalund Bibliotek, and the town hall's district "
                                 "heating meter (Kamstrup MULTICAL 603 on M-Bus behind an M-Bus/TCP "
-                                "gateway, and as a Modbus module), until Ctrl-C (commissioning training, "
+                                "gateway, on a serial M-Bus port (a pseudo-terminal), and as a Modbus module), "
+                                "until Ctrl-C (commissioning training, "
                                 "trying probe and mbus-probe)."))
     p.set_defaults(handler=cmd_simulate)
     p.add_argument("--host", default="127.0.0.1", help=t("adresse der lyttes på (standard 127.0.0.1)",
@@ -37,13 +39,13 @@ def cmd_simulate(args: argparse.Namespace, config: Config) -> int:
     import signal
 
     from energimon.collector.simulator.buildings import SORO_BUILDINGS
-    from energimon.collector.simulator.mbus_gateway import MbusGateway, SimulatedMultical
+    from energimon.collector.simulator.mbus_gateway import MbusGateway, MbusSerialBus, SimulatedMultical
     from energimon.collector.simulator.modbus_server import MeterSimulator
     from energimon.logs import setup_logging
 
     setup_logging("WARNING")
 
-    async def serve() -> None:
+    async def serve(serial_bus: MbusSerialBus) -> None:
         n = len(SORO_BUILDINGS)
         ports = [args.port + i for i in range(n)]
         pv_ports = [args.port + n + i for i in range(sum(b.pv_kwp > 0 for b in SORO_BUILDINGS))]
@@ -69,6 +71,12 @@ def cmd_simulate(args: argparse.Namespace, config: Config) -> int:
                         f"sekundær adresse {multical.ident}) bag en M-Bus/TCP-gateway på {gw}",
                         f"{name}: district heating meter on M-Bus (Kamstrup MULTICAL 603, primary address "
                         f"{multical.address}, secondary address {multical.ident}) behind an M-Bus/TCP gateway on {gw}"))
+            for multical in serial_bus.meters:
+                name, pty = SORO_BUILDINGS[0].name, serial_bus.port
+                print(t(f"{name}: samme måler på en seriel M-Bus-port {pty} (2400 baud 8E1, primær adresse "
+                        f"{multical.address}): energimon mbus-probe --serial {pty} --address {multical.address}",
+                        f"{name}: the same meter on a serial M-Bus port {pty} (2400 baud 8E1, primary address "
+                        f"{multical.address}): energimon mbus-probe --serial {pty} --address {multical.address}"))
             print(t("Ctrl-C stopper simulatoren.", "Ctrl-C stops the simulator."), flush=True)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -76,5 +84,6 @@ def cmd_simulate(args: argparse.Namespace, config: Config) -> int:
                 loop.add_signal_handler(sig, stop.set)
             await stop.wait()
 
-    asyncio.run(serve())
+    with MbusSerialBus([SimulatedMultical()], baudrate=2400) as serial_bus:  # its own thread, outside the loop
+        asyncio.run(serve(serial_bus))
     return 0

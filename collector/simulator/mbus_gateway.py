@@ -1,4 +1,5 @@
-"""A simulated M-Bus/TCP gateway with a Kamstrup MULTICAL 603 heat meter behind it (on 127.0.0.1 by default).
+"""A simulated M-Bus/TCP gateway with a Kamstrup MULTICAL 603 heat meter behind it (on 127.0.0.1 by default),
+and the same bus behind a serial port (a pseudo-terminal standing in for a serial M-Bus master's port).
 
 Written from the EN 13757-2/-3 layout (see ``collector/mbus/frames.py`` and ``records.py`` for the tables),
 independently of the collector's decoder: the meter *encodes* its answer here, the collector decodes it.
@@ -15,6 +16,10 @@ behind it.  What each meter on the bus does with a frame from the master:
 * any other ``SND_UD`` (an application write: a new address, the clock …) -> ``E5``, as a real meter would
   acknowledge it; it is recorded in :attr:`MbusGateway.writes`, so a test can prove the collector never
   sends one.
+
+:class:`MbusSerialBus` is the same bus (:class:`SimulatedBus`) behind a pseudo-terminal: the collector opens
+its ``/dev/pts/N`` as it would ``/dev/ttyUSB0``, and a thread answers on the pty's other side, optionally
+at the line's speed (11 bit times a byte: 8E1).
 
 Two meters answering at once collide: on the wire the bits are AND-ed (a "space" wins), so the master gets
 one garbled frame.  Every frame the master sent is kept in :attr:`MbusGateway.received`.
@@ -39,6 +44,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
+import select
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -236,73 +244,40 @@ def live_state(heating: HeatingModel, t_s: float) -> MeterState:
 
 # -- the gateway -----------------------------------------------------------------------------------------------------
 
-class MbusGateway:
-    """An M-Bus/TCP gateway on ``host:port`` (port 0: a free one) with ``meters`` on its bus (async context
-    manager)."""
+class SimulatedBus:
+    """The meters on one M-Bus and what comes back for each frame the master sends, whatever carries the bytes
+    (the TCP gateway :class:`MbusGateway`, the serial port :class:`MbusSerialBus`)."""
 
-    def __init__(self, meters: list[SimulatedMultical] | None = None, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, meters: list[SimulatedMultical] | None = None):
         self.meters = meters if meters is not None else [SimulatedMultical()]
-        self.host, self.port = host, port
         self.received: list[bytes] = []  # every frame (or unparseable chunk) the master sent
         self.writes: list[bytes] = []  # SND_UD frames other than the select: a collector must never send one
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
 
     @property
     def requests(self) -> list[str]:
         """What the master sent, in words (``SND_NKE to 1``, ``REQ_UD2 to 1``, ``SND_UD select to 253``)."""
         return [describe_request(f) for f in self.received]
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for w in list(self._writers):
-                w.close()
-            with contextlib.suppress(Exception):
-                await self._server.wait_closed()
-            self._server = None
-
-    async def __aenter__(self) -> MbusGateway:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc) -> None:
-        await self.stop()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
-        buffer = bytearray()
-        try:
-            while True:
-                chunk = await reader.read(512)
-                if not chunk:
-                    return
-                buffer += chunk
-                while buffer:
-                    try:
-                        n = expected_length(bytes(buffer[:4]))
-                    except FrameError:
-                        self.received.append(bytes(buffer))  # garbage from the master: a bus ignores it
-                        buffer.clear()
-                        break
-                    if n is None or len(buffer) < n:
-                        break
-                    raw = bytes(buffer[:n])
-                    del buffer[:n]
-                    self.received.append(raw)
-                    out = self._bus(raw)
-                    if out:
-                        writer.write(out)
-                        await writer.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            return
-        finally:
-            self._writers.discard(writer)
-            writer.close()
+    def take(self, buffer: bytearray) -> list[bytes]:
+        """The answers to the whole frames at the start of ``buffer`` (removed from it; an incomplete frame
+        stays for more bytes, garbage is recorded and dropped: a bus ignores it)."""
+        out: list[bytes] = []
+        while buffer:
+            try:
+                n = expected_length(bytes(buffer[:4]))
+            except FrameError:
+                self.received.append(bytes(buffer))
+                buffer.clear()
+                break
+            if n is None or len(buffer) < n:
+                break
+            raw = bytes(buffer[:n])
+            del buffer[:n]
+            self.received.append(raw)
+            answer = self._bus(raw)
+            if answer:
+                out.append(answer)
+        return out
 
     def _bus(self, raw: bytes) -> bytes:
         """What comes back on the bus for one master frame (collisions AND-ed)."""
@@ -348,6 +323,146 @@ class MbusGateway:
         if address == ADDRESS_NETWORK_LAYER:
             return [m for m in self.meters if m.selected]
         return [m for m in self.meters if m.address == address]
+
+
+class MbusGateway(SimulatedBus):
+    """An M-Bus/TCP gateway on ``host:port`` (port 0: a free one) with ``meters`` on its bus (async context
+    manager)."""
+
+    def __init__(self, meters: list[SimulatedMultical] | None = None, host: str = "127.0.0.1", port: int = 0):
+        super().__init__(meters)
+        self.host, self.port = host, port
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for w in list(self._writers):
+                w.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> MbusGateway:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        buffer = bytearray()
+        try:
+            while True:
+                chunk = await reader.read(512)
+                if not chunk:
+                    return
+                buffer += chunk
+                for out in self.take(buffer):
+                    writer.write(out)
+                    await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            return
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+
+class MbusSerialBus(SimulatedBus):
+    """The bus behind a serial M-Bus master, as a pseudo-terminal: :attr:`port` (``/dev/pts/N``) is what the
+    collector opens, like ``/dev/ttyUSB0``; a thread answers on the pty's master side with the meters' frames
+    (context manager).
+
+    ``baudrate``: when given, answers go out at that speed, one byte every 11 bit times (start, 8 data, even
+    parity, stop: EN 13757-2), so the collector gets an answer in pieces as from a real line; None sends
+    each answer at once."""
+
+    POLL_S = 0.05  # how often the thread looks at its stop flag while the line is quiet
+
+    def __init__(self, meters: list[SimulatedMultical] | None = None, baudrate: int | None = None):
+        super().__init__(meters)
+        self.baudrate = baudrate
+        self.port = ""
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._idle: list | None = None  # the line's termios before any collector set it up
+        self.line: list[list] = []  # the line's termios (tcgetattr) as each chunk from the collector arrived
+
+    def start(self) -> None:
+        import termios  # POSIX only, like the pseudo-terminal itself
+        import tty
+
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)  # no echo or line editing until the collector sets the port up itself
+        self._idle = termios.tcgetattr(self._master)
+        # the slave side stays open here too: without any open slave the master side reads EIO between the
+        # collector's closing and reopening the port (after a bad answer)
+        self.port = os.ttyname(self._slave)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._serve, name=f"mbus-serial-bus {self.port}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+        for fd in (self._master, self._slave):
+            if fd is not None:
+                os.close(fd)
+        self._master = self._slave = None
+
+    def __enter__(self) -> MbusSerialBus:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _serve(self) -> None:
+        import termios
+
+        master = self._master
+        if master is None:
+            return
+        buffer = bytearray()
+        while not self._stop.is_set():
+            ready, _, _ = select.select([master], [], [], self.POLL_S)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master, 512)
+            except OSError:  # EIO: no slave side open at this instant
+                continue
+            # termios calls on a pty's master side act on its slave side, the collector's line: note how it is
+            # set up, then put it back to idle.  A pty keeps the last open's settings but its driver drops the
+            # parity bit, so a second open at 8E1 asks for no change but the parity, which glibc's tcsetattr
+            # reports as EINVAL; back at idle, each open is a real change, as on a freshly plugged adapter
+            self.line.append(termios.tcgetattr(master))
+            if self._idle is not None:
+                termios.tcsetattr(master, termios.TCSANOW, self._idle)
+            buffer += chunk
+            for out in self.take(buffer):
+                self._send(master, out)
+
+    def _send(self, fd: int, data: bytes) -> None:
+        if self.baudrate is None:
+            os.write(fd, data)
+            return
+        byte_s = 11 / self.baudrate
+        start = time.monotonic()
+        for i in range(0, len(data), 8):  # in 8-byte pieces, each at the time the line would have carried it
+            if self._stop.wait(max(0.0, start + i * byte_s - time.monotonic())):
+                return
+            os.write(fd, data[i:i + 8])
 
 
 def _select_matches(data: bytes, m: SimulatedMultical) -> bool:

@@ -205,13 +205,18 @@ def _tagged_first(members: list[Any], value: Any) -> list[Any]:
     value carries first, so its own fields are the ones checked."""
     if not isinstance(value, dict):
         return members
+    tagged = False
     for m in members:
         if isinstance(m, type) and issubclass(m, BaseModel):
             for name, info in m.model_fields.items():
                 ann = _unwrap(info.annotation)
-                if typing.get_origin(ann) is typing.Literal and name in value and value[name] in typing.get_args(ann):
-                    return [m, *(x for x in members if x is not m)]
-    return members
+                if typing.get_origin(ann) is typing.Literal and name in value:
+                    if value[name] in typing.get_args(ann):
+                        return [m, *(x for x in members if x is not m)]
+                    tagged = True
+    # a tag no member carries (an unknown protocol) is its own error: another member's field types would only
+    # add wrong ones (a serial port's path is no TCP port number)
+    return [] if tagged and len(members) > 1 else members
 
 
 def _type_message(kind: str, value: Any, loc: Loc) -> str:

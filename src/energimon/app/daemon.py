@@ -88,11 +88,11 @@ class Daemon:
             self.pollers: list[ModbusPoller | MbusPoller] = [
                 ModbusPoller(d, self.accept, self.modbus_pool, self.device_info, self.stamper)
                 for d in settings.devices if d.enabled and d.protocol == "modbus_tcp"]
-        mbus = [d for d in settings.devices if d.enabled and d.protocol == "mbus_tcp"]
-        if mbus:  # M-Bus meters behind M-Bus/TCP gateways: the same poller shape (health, source, run)
+        mbus = [d for d in settings.devices if d.enabled and d.protocol in ("mbus_tcp", "mbus_serial")]
+        if mbus:  # M-Bus meters behind gateways or serial masters: the same poller shape (health, source, run)
             from energimon.collector.mbus.poller import GatewayPool, MbusPoller
 
-            pool = GatewayPool()  # meters behind one gateway share its connection
+            pool = GatewayPool()  # meters on one bus (gateway or serial port) share its connection
             with _starting("M-Bus meters"):
                 self.pollers += [MbusPoller(d, self.accept, pool, self.device_info, self.stamper) for d in mbus]
         self.mqtt: MqttCollector | None = None
