@@ -425,3 +425,27 @@ def test_a_backfill_through_the_spool_stores_the_same_as_readings_one_by_one(tmp
     assert ts[0] == t0 and v[:8] == [0.0, 1000.0, 2010.0, 3530.0, 4560.0, 5600.0, 6650.0, 7710.0]
     assert ts[8] == t0 + 8 * HOUR and v[8:] == [7709.0, 8789.0, 9879.0, 10979.0, 12089.0]
     assert revisions[0] == [(t0 + 2 * HOUR, 1020.0, 1520.0)]
+
+
+def test_a_revision_near_the_watermark_with_more_new_hours_after_it_keeps_the_counter_whole(tmp_path, fake):
+    """DataHub corrects an hour late yesterday while today's hours arrive in the same run: fewer stored hours
+    follow the corrected one (2) than new hours arrive (24).  The counter from the corrected hour on is rebuilt
+    over the stored hours too, so it ends at the sum of every hour (no hole where the stored hours were)."""
+    rig = Rig(tmp_path, fake, dt.datetime(2025, 6, 6, tzinfo=CPH))
+    try:
+        assert rig.run(since=dt.date(2025, 6, 1)).ok  # 06-01..06-05
+        revised = dt.datetime(2025, 6, 5, 22, tzinfo=CPH)
+        old = fake.value(G1, ms(revised), HOUR)[0]
+        fake.revise(G1, revised, old + 700, "A01")
+        rig.now = dt.datetime(2025, 6, 7, tzinfo=CPH)
+        summary = rig.run()  # from the watermark minus 3 days: 06-06 is new, 22:00 on 06-05 revised
+        assert summary.ok and (summary.new, summary.revised) == (24, 1)
+        t0 = ms(local_midnight(dt.date(2025, 6, 1)))
+        ts, values = rig.store.read_raw_ms(KEY1, 0, 2**62)
+        # by hand: 0 Wh at 06-01 00:00, then at each hour's end the sum of the hours so far (the corrected one
+        # with its new value); 6 days of 24 hours, no DST change
+        expected = list(itertools.accumulate(fake.value(G1, t0 + h * HOUR, HOUR)[0] for h in range(6 * 24)))
+        assert ts.tolist() == [t0 + h * HOUR for h in range(6 * 24 + 1)]
+        assert values.tolist() == [0.0, *map(float, expected)]
+    finally:
+        rig.close()
