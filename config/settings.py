@@ -14,36 +14,32 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
+import importlib
 import os
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    create_model,
     field_validator,
 )
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from energimon.analytics.anomaly.settings import AlertSettings, cross_check_alerts
-from energimon.analytics.esco.measure_settings import cross_check_measures
-from energimon.analytics.esco.settings import EscoSettings, check_esco_files, cross_check_esco
 from energimon.carriers import CarrierSettings, cross_check_carriers
-from energimon.collector.importer.settings import ImportSettings, cross_check_datahub
 from energimon.collector.mbus.settings import MbusSerialDevice, MbusTcpDevice, cross_check_mbus
 from energimon.collector.modbus.settings import ModbusTcpDevice, cross_check_devices
-from energimon.collector.mqtt.settings import MqttSettings, cross_check_mqtt
-from energimon.collector.sources.settings import SourcesSettings, cross_check_sources
 from energimon.config.locate import deep_merge, env_name_for, env_overrides, key_lines
-from energimon.mail.settings import SmtpSettings, mail_warnings
 from energimon.model import ID_RULE, Role, is_valid_id
 from energimon.security import redact_url_credentials
 from energimon.sites import Site
@@ -62,7 +58,15 @@ from energimon.validators import (
     strict_type_problems,
     url_credential_problems,
 )
-from energimon.web.settings import WebSettings, cross_check_web
+
+if TYPE_CHECKING:  # the sections' owners, imported when a configuration has the section (see _LAZY_SECTIONS)
+    from energimon.analytics.anomaly.settings import AlertSettings
+    from energimon.analytics.esco.settings import EscoSettings
+    from energimon.collector.importer.settings import ImportSettings
+    from energimon.collector.mqtt.settings import MqttSettings
+    from energimon.collector.sources.settings import SourcesSettings
+    from energimon.mail.settings import SmtpSettings
+    from energimon.web.settings import WebSettings
 
 DEFAULT_CONFIG_PATH = Path("/etc/energimon/energimon.toml")
 ENV_CONFIG = "ENERGIMON_CONFIG"
@@ -135,16 +139,30 @@ class Settings(BaseSettings):
     devices: list[Device] = Field(default_factory=list)
     store: StoreSettings = Field(default_factory=StoreSettings)
     spool: SpoolSettings = Field(default_factory=SpoolSettings)
-    smtp: SmtpSettings | None = None
-    mqtt: MqttSettings | None = None
-    alerts: AlertSettings | None = None  # [alerts]: anomaly rules, site calendars, alert mails
-    esco: EscoSettings | None = None  # [esco]: savings contract and monthly report
-    datahub: ImportSettings | None = None  # [datahub]: metering points for `energimon import`
+    # The optional sections (_LAZY_SECTIONS) are None here: the settings of a configuration that has some of them
+    # are an instance of a subclass whose fields have their owners' models (settings_class), so a small
+    # configuration does not import (and pydantic does not inspect) the models of the sections it lacks.
+    if TYPE_CHECKING:
+        smtp: SmtpSettings | None = None
+        mqtt: MqttSettings | None = None
+        alerts: AlertSettings | None = None  # [alerts]: anomaly rules, site calendars, alert mails
+        esco: EscoSettings | None = None  # [esco]: savings contract and monthly report
+        datahub: ImportSettings | None = None  # [datahub]: metering points for `energimon import`
+    else:
+        smtp: None = None
+        mqtt: None = None
+        alerts: None = None
+        esco: None = None
+        datahub: None = None
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)  # [metrics]: Prometheus /metrics
-    web: WebSettings | None = None  # [web]: the web application and public CO2 barometer (energimon.web)
-    sources: SourcesSettings | None = None  # [sources]: Eloverblik, Energi Data Service, DMI (live data)
+    if TYPE_CHECKING:
+        web: WebSettings | None = None  # [web]: the web application and public CO2 barometer (energimon.web)
+        sources: SourcesSettings | None = None  # [sources]: Eloverblik, Energi Data Service, DMI (live data)
+    else:
+        web: None = None
+        sources: None = None
     carriers: CarrierSettings = Field(default_factory=CarrierSettings)  # [carriers]: the gas's calorific value
 
     @classmethod
@@ -163,6 +181,36 @@ class Settings(BaseSettings):
             if d.site == site and d.id == device_id:
                 return d
         raise KeyError(f"{site}/{device_id}")
+
+
+_LAZY_SECTIONS: dict[str, tuple[str, str]] = {
+    "smtp": ("energimon.mail.settings", "SmtpSettings"),
+    "mqtt": ("energimon.collector.mqtt.settings", "MqttSettings"),
+    "alerts": ("energimon.analytics.anomaly.settings", "AlertSettings"),
+    "esco": ("energimon.analytics.esco.settings", "EscoSettings"),
+    "datahub": ("energimon.collector.importer.settings", "ImportSettings"),
+    "web": ("energimon.web.settings", "WebSettings"),
+    "sources": ("energimon.collector.sources.settings", "SourcesSettings"),
+}
+"""The optional sections: table name -> (owner's settings module, model).  Importing them all cost about as much
+as pydantic-settings itself (pydantic inspects each model's fields as it is defined: bench/README.md)."""
+
+
+def settings_class(sections: Iterable[str] = ()) -> type[Settings]:
+    """:class:`Settings` with the models of the optional ``sections`` among ``sections`` (other names are ignored):
+    what a configuration with those tables validates against.  One class per set of sections."""
+    return _settings_class(frozenset(s for s in sections if s in _LAZY_SECTIONS))
+
+
+@functools.cache
+def _settings_class(sections: frozenset[str]) -> type[Settings]:
+    if not sections:
+        return Settings
+    fields: dict[str, Any] = {}
+    for name in sorted(sections, key=list(_LAZY_SECTIONS).index):  # the table's order, whatever the set's
+        module, model = _LAZY_SECTIONS[name]
+        fields[name] = (getattr(importlib.import_module(module), model) | None, None)
+    return create_model("Settings", __base__=Settings, __module__=__name__, **fields)
 
 
 # -- loading and error reporting ------------------------------------------------------------
@@ -227,7 +275,10 @@ def load_settings(path: str | os.PathLike | None = None, environ: Mapping[str, s
     settings, problems, sources = _check(_files_relative_to(data, base), key_lines(text), environ)
     if settings is not None:
         _absolute_data_paths(settings, base)
-        problems += [Problem(key, msg) for key, msg in check_esco_files(settings.esco)]
+        if settings.esco is not None:
+            from energimon.analytics.esco.settings import check_esco_files
+
+            problems += [Problem(key, msg) for key, msg in check_esco_files(settings.esco)]
         if data_paths:
             problems += _data_path_problems(settings)
     if problems or settings is None:  # no settings comes with the problems that say why
@@ -334,7 +385,7 @@ class _Sources:
 
 
 def _complex_at(path: tuple[str, ...]) -> bool:
-    return is_table_or_list(Settings, path)
+    return is_table_or_list(settings_class(path[:1]), path)
 
 
 def _check(data: dict[str, Any], lines: dict[Loc, int],
@@ -344,20 +395,21 @@ def _check(data: dict[str, Any], lines: dict[Loc, int],
                                                       Settings.model_fields, _complex_at)
     sources = _Sources(lines, env_names)
     data = deep_merge(data, env_data) if env_data else data
+    model = settings_class(data)  # the optional sections this configuration has (file and environment)
     problems = [Problem("", msg, f"{name} (environment)") for name, msg in env_problems]
     own: list[tuple[Loc, str]] = []
-    own += strict_type_problems(Settings, data, exempt=set(env_names))
+    own += strict_type_problems(model, data, exempt=set(env_names))
     own += non_finite_problems(data)
     own += nul_problems(data)
     own += url_credential_problems(data)
     covered = {loc for loc, _ in own}
-    settings, errors, index_origins = _validate_pruned(data)
+    settings, errors, index_origins = _validate_pruned(data, model)
     problems += [Problem(_key_of(loc, data), msg) for loc, msg in own]
     for err in errors:
         loc = _normal_loc(err.get("loc", ()))
         if any(loc[:len(c)] == c for c in covered):  # already said more plainly (and without echoing a URL)
             continue
-        problems.append(_problem_from_pydantic(err, data, sources))
+        problems.append(_problem_from_pydantic(err, data, sources, model))
     if settings is not None:
         problems += cross_check(settings, index_origins)
         problems += [Problem(_key_of(loc, data), msg) for loc, msg in duration_problems(settings)]
@@ -399,11 +451,12 @@ def _normal_loc(loc) -> Loc:
     return tuple(loc)
 
 
-def _validate_pruned(data: dict[str, Any]) -> tuple[Settings | None, list[ErrorDetails], dict[Loc, list[int]]]:
+def _validate_pruned(data: dict[str, Any], model: type[Settings]
+                     ) -> tuple[Settings | None, list[ErrorDetails], dict[Loc, list[int]]]:
     """(settings validated from ``data`` with its broken parts set aside, or None; the errors of ``data``;
     the file's indices of list elements kept after broken ones were removed: {list path: [index, …]})."""
     try:
-        return Settings(**data), [], {}
+        return model(**data), [], {}
     except ValidationError as exc:
         first = exc.errors()
     pruned = copy.deepcopy(data)
@@ -418,7 +471,7 @@ def _validate_pruned(data: dict[str, Any]) -> tuple[Settings | None, list[ErrorD
                 _prune(pruned, loc, placeheld, fresh)
         _compact(pruned, origins)
         try:
-            return Settings(**pruned), first, origins
+            return model(**pruned), first, origins
         except ValidationError as exc:
             errors = exc.errors()
     return None, first, origins
@@ -599,16 +652,38 @@ def _cross_check(settings: Settings) -> list[Problem]:
     problems += [Problem(key, msg) for key, msg in
                  cross_check_mbus([(i, d) for i, d in enumerate(settings.devices)
                                    if isinstance(d, MbusTcpDevice | MbusSerialDevice)])]
-    problems += [Problem(key, msg) for key, msg in cross_check_mqtt(settings.mqtt, set(settings.sites))]
-    problems += [Problem(key, msg) for key, msg in cross_check_esco(settings.esco, set(settings.sites))]
-    if settings.esco is not None:  # Option B measures: their site, meter and checks (analytics/esco)
+    # the optional sections' owners, each imported only when its section is there (_LAZY_SECTIONS)
+    sites = set(settings.sites)
+    if settings.mqtt is not None:
+        from energimon.collector.mqtt.settings import cross_check_mqtt
+
+        problems += [Problem(key, msg) for key, msg in cross_check_mqtt(settings.mqtt, sites)]
+    if settings.esco is not None:
+        from energimon.analytics.esco.settings import cross_check_esco
+
+        problems += [Problem(key, msg) for key, msg in cross_check_esco(settings.esco, sites)]
+        # Option B measures: their site, meter and checks (analytics/esco)
+        from energimon.analytics.esco.measure_settings import cross_check_measures
+
         problems += [Problem(key, msg) for key, msg in cross_check_measures(
-            settings.esco.measures, set(settings.sites), [(d.site, d.id, str(d.role)) for d in settings.devices])]
-    problems += [Problem(key, msg) for key, msg in
-                 cross_check_alerts(settings.alerts, set(settings.sites), settings.smtp is not None)]
-    problems += [Problem(key, msg) for key, msg in cross_check_datahub(settings.datahub, set(settings.sites))]
-    problems += [Problem(key, msg) for key, msg in cross_check_web(settings.web, set(settings.sites))]
-    problems += [Problem(key, msg) for key, msg in cross_check_sources(settings.sources, set(settings.sites))]
+            settings.esco.measures, sites, [(d.site, d.id, str(d.role)) for d in settings.devices])]
+    if settings.alerts is not None:
+        from energimon.analytics.anomaly.settings import cross_check_alerts
+
+        problems += [Problem(key, msg) for key, msg in
+                     cross_check_alerts(settings.alerts, sites, settings.smtp is not None)]
+    if settings.datahub is not None:
+        from energimon.collector.importer.settings import cross_check_datahub
+
+        problems += [Problem(key, msg) for key, msg in cross_check_datahub(settings.datahub, sites)]
+    if settings.web is not None:
+        from energimon.web.settings import cross_check_web
+
+        problems += [Problem(key, msg) for key, msg in cross_check_web(settings.web, sites)]
+    if settings.sources is not None:
+        from energimon.collector.sources.settings import cross_check_sources
+
+        problems += [Problem(key, msg) for key, msg in cross_check_sources(settings.sources, sites)]
     problems += [Problem(key, msg) for key, msg in
                  cross_check_carriers(settings.carriers, settings.sites, _gas_users(settings))]
     return problems
@@ -630,7 +705,11 @@ def config_warnings(settings: Settings) -> list[str]:
     device id referenced that no configured Modbus device
     has, when one with a similar id does (MQTT and imported devices are only known from their data, so an
     unknown id alone is fine)."""
-    warnings = list(mail_warnings(settings.smtp))  # allowed but risky, e.g. a login without TLS
+    warnings: list[str] = []
+    if settings.smtp is not None:
+        from energimon.mail.settings import mail_warnings
+
+        warnings += mail_warnings(settings.smtp)  # allowed but risky, e.g. a login without TLS
     for site_id, site in settings.sites.items():
         ids = {d.id for d in settings.devices if d.site == site_id}
         for i, pv in enumerate(site.pv):
@@ -650,13 +729,14 @@ def config_warnings(settings: Settings) -> list[str]:
     return warnings
 
 
-def _problem_from_pydantic(err: ErrorDetails, data: dict[str, Any], sources: _Sources) -> Problem:
+def _problem_from_pydantic(err: ErrorDetails, data: dict[str, Any], sources: _Sources,
+                           model: type[Settings] = Settings) -> Problem:
     loc = _normal_loc(err.get("loc", ()))
     key = _key_of(loc, data)
     msg = err.get("msg", "invalid")
     kind = err.get("type", "")
     if kind == "extra_forbidden":
-        close = closest(loc[-1], model_keys_at(Settings, loc[:-1]))
+        close = closest(loc[-1], model_keys_at(model, loc[:-1]))
         if sources.env_name(loc) is not None:  # say it in the environment's terms
             msg = f"not a setting (unknown key {loc[-1]!r})"
             msg += f"; did you mean {env_name_for((*loc[:-1], close))}?" if close else ""
@@ -664,7 +744,7 @@ def _problem_from_pydantic(err: ErrorDetails, data: dict[str, Any], sources: _So
             msg = (f"unknown key; did you mean {close!r}?" if close
                    else "unknown key (check the spelling; see config/energimon.example.toml)")
             owner = next((loc[:i] for i in range(len(loc) - 2, -1, -1)
-                          if loc[-1] in model_keys_at(Settings, loc[:i])), None)
+                          if loc[-1] in model_keys_at(model, loc[:i])), None)
             if owner is not None:  # the TOML trap: a key written after a sub-table's header belongs to it
                 msg += (f" — {loc[-1]!r} is a key of [{_key_of(owner, data)}]: move it above "
                         f"[{_key_of(loc[:-1], data)}]"

@@ -38,7 +38,7 @@ import threading
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, overload
 
@@ -265,6 +265,51 @@ class SeriesReadings(Sequence[Reading]):
                 and min(ts) >= MIN_TIMESTAMP_MS and max(ts) <= now + MAX_FUTURE_MS)
 
 
+class SeriesGroup(Sequence[Reading]):
+    """Several series' readings as columns (a :class:`SeriesReadings` each): what a live source's runner hands the
+    spool for one request (DataHub: 10 metering points × a window).  :meth:`Spool.put` commits them in one
+    transaction, one fsync instead of one per series (``bench/sources_backfill.py``).  A ``Sequence[Reading]``
+    (each part's readings in turn, in the parts' order), so every sink takes it."""
+
+    __slots__ = ("_n", "parts")
+
+    def __init__(self, parts: Sequence[SeriesReadings]):
+        self.parts = list(parts)
+        self._n = sum(map(len, self.parts))
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> Reading: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Reading]: ...
+
+    def __getitem__(self, i: int | slice) -> Reading | list[Reading]:
+        if isinstance(i, slice):
+            return list(self)[i]
+        k = i + self._n if i < 0 else i
+        if not 0 <= k < self._n:
+            raise IndexError(i)
+        for part in self.parts:
+            if k < len(part):
+                return part[k]
+            k -= len(part)
+        raise IndexError(i)  # not reached: the parts' lengths add up to _n
+
+    def __iter__(self) -> Iterator[Reading]:
+        return chain.from_iterable(self.parts)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"SeriesGroup({len(self.parts)} series, {self._n} readings)"
+
+
 @dataclass
 class Batch:
     first_id: int
@@ -375,12 +420,17 @@ class Spool:
 
         ``stamps``: the last stamp of each stream (:meth:`energimon.stamps.Stamper.pending`), committed in
         the same transaction.  Raises :class:`SpoolFull` (writing nothing) when the valid readings do not fit.
+        Columns (:class:`SeriesReadings`, or several series as a :class:`SeriesGroup`) whose values all pass
+        validation enter as packed rows; else every reading is checked and put on its own, as a list would be.
         """
         result = PutResult()
         valid: list[Reading] = []
         now = now_ms()
-        if isinstance(readings, SeriesReadings) and not stamps and readings.all_valid(now):
-            return self._put_series(readings, source)
+        if not stamps:
+            if isinstance(readings, SeriesReadings) and readings.all_valid(now):
+                return self._put_series([readings], source)
+            if isinstance(readings, SeriesGroup) and all(p.all_valid(now) for p in readings.parts):
+                return self._put_series(readings.parts, source)
         for r in readings:
             try:
                 validate_reading(r, now)
@@ -431,9 +481,10 @@ class Spool:
         result.accepted = len(valid)
         return result
 
-    def _put_series(self, readings: SeriesReadings, source: str) -> PutResult:
-        """:meth:`put` of columns that all passed validation: one stream, rows without an object per reading."""
-        n = len(readings)
+    def _put_series(self, parts: Sequence[SeriesReadings], source: str) -> PutResult:
+        """:meth:`put` of columns that all passed validation (one series each, all in one transaction): rows
+        without an object per reading."""
+        n = sum(map(len, parts))
         with self._lock:
             if n and self._count + n > self.max_readings:
                 raise SpoolFull(
@@ -443,17 +494,20 @@ class Spool:
             created: list[StreamKey] = []
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                key = (readings.site, readings.device, readings.channel, readings.role)
-                sid = self._stream_ids.get(key)
-                if sid is None:
-                    sid = self._stream_id(key, created)
-                code = _CONFLICT_CODE[readings.cls.on_conflict]
-                ts, values = readings.ts_ms, readings.values
-                # one row per PACK_MAX readings: no row, index entry, take and delete per reading
+                rows: list[tuple[int, int, float, int, int, bytes]] = []
+                for readings in parts:
+                    key = (readings.site, readings.device, readings.channel, readings.role)
+                    sid = self._stream_ids.get(key)
+                    if sid is None:
+                        sid = self._stream_id(key, created)
+                    code = _CONFLICT_CODE[readings.cls.on_conflict]
+                    ts, values = readings.ts_ms, readings.values
+                    # one row per PACK_MAX readings: no row, index entry, take and delete per reading
+                    rows += [(sid, ts[i], float(values[i]), code, len(ts[i:i + PACK_MAX]),
+                              pack_columns(ts[i:i + PACK_MAX], values[i:i + PACK_MAX]))
+                             for i in range(0, len(ts), PACK_MAX)]
                 self._db.executemany(
-                    "INSERT INTO queue (stream, ts_ms, value, conflict, n, packed) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(sid, ts[i], float(values[i]), code, len(ts[i:i + PACK_MAX]),
-                      pack_columns(ts[i:i + PACK_MAX], values[i:i + PACK_MAX])) for i in range(0, n, PACK_MAX)])
+                    "INSERT INTO queue (stream, ts_ms, value, conflict, n, packed) VALUES (?, ?, ?, ?, ?, ?)", rows)
                 self._db.execute("COMMIT")
             except sqlite3.OperationalError as exc:
                 self._rollback()

@@ -425,3 +425,114 @@ def test_a_backfill_through_the_spool_stores_the_same_as_readings_one_by_one(tmp
     assert ts[0] == t0 and v[:8] == [0.0, 1000.0, 2010.0, 3530.0, 4560.0, 5600.0, 6650.0, 7710.0]
     assert ts[8] == t0 + 8 * HOUR and v[8:] == [7709.0, 8789.0, 9879.0, 10979.0, 12089.0]
     assert revisions[0] == [(t0 + 2 * HOUR, 1020.0, 1520.0)]
+
+
+def test_a_crash_after_a_requests_spool_commit_loses_nothing_and_stores_nothing_twice(tmp_path, fake, caplog):
+    """A request's readings (both metering points) go into the spool in one put, before the state commits; a crash
+    between the two leaves the request's readings in the spool and its watermarks where they were, so the next
+    run fetches it again: the store ends as after an uninterrupted run, and a revision is still found."""
+    from energimon.collector.sources.base import SeriesSpec
+    from energimon.store.spool import Spool
+
+    class Crash(Exception):
+        """The process dying after the spool's commit, before the state file's."""
+
+    now = dt.datetime(2025, 6, 11, tzinfo=CPH)
+    cfg = EloverblikSettings(refresh_token="refresh-secret-token", base_url=f"{fake.server.url}/thirdpartyapi/api",
+                             days_per_request=5, metering_points=[{"id": G1, "site": "soro", "device": "datahub"},
+                                                                  {"id": G2, "site": "soro", "device": "datahub1"}])
+    keys = [KEY1, SeriesKey("soro", "datahub1", "energy_import_wh")]
+
+    puts = []
+
+    def backfill(name: str, crash_at_put: int | None = None):
+        """state, store, summary of a run into ``name``'s spool (then drained into its store); ``crash_at_put``:
+        the process dies right after that put into the spool committed."""
+        state, spool, store = (SourceState(tmp_path / f"{name}.state.db"), Spool(tmp_path / f"{name}.spool.db"),
+                               SqliteStore(tmp_path / f"{name}.store.db"))
+
+        def sink(readings, source):
+            result = spool.put(readings, source)
+            puts.append(list(readings))
+            if len(puts) == crash_at_put:
+                raise Crash
+            return result
+
+        # a backfill from 06-01 (10 days before now), later runs from the watermark minus the revision days
+        runner = SourceRunner(state, sink, backfill_days=10, revision_days=3, clock=lambda: ms(now))
+        src = EloverblikSource(cfg, HttpClient("eloverblik", cfg.base_url, max_retries=0))
+        try:
+            summary = runner.run(src)
+        except BaseException:
+            state.close()
+            raise
+        finally:
+            src.close()
+            while (batch := spool.take(10_000)) is not None:
+                assert store.write(batch.readings) == []
+                spool.ack(batch)
+            spool.close()
+            store.close()
+        return state, SqliteStore(tmp_path / f"{name}.store.db"), summary
+
+    with pytest.raises(Crash):
+        backfill("crash", crash_at_put=2)  # the second request (06-06..06-11) is in the spool; its state not
+    # one put per request (not per metering point): the second holds both metering points' readings of its window,
+    # the counter at the end of each of its 5 × 24 hours (06-06 00:00 is the first request's last reading)
+    assert len(puts) == 2
+    for device in ("datahub", "datahub1"):
+        assert [r.ts_ms for r in puts[1] if r.device == device] == [
+            ms(local_midnight(dt.date(2025, 6, 6))) + h * HOUR for h in range(1, 5 * 24 + 1)]
+    state = SourceState(tmp_path / "crash.state.db")
+    assert [s.fetched_until_ms for s in state.status()] == [ms(local_midnight(dt.date(2025, 6, 6)))] * 2
+    state.close()
+    puts.clear()
+
+    revised = dt.datetime(2025, 6, 4, 10, tzinfo=CPH)  # DataHub corrects an hour of the first (committed) request
+    old = fake.value(G1, ms(revised), HOUR)[0]
+    fake.revise(G1, revised, old + 500, "A01")
+    caplog.set_level(logging.INFO, logger="energimon.sources")
+    state, store, again = backfill("crash")  # the same spool, state and store: the run after the restart
+    # from the watermark minus the revision days (06-03): the second request's 5 days are new for both metering
+    # points (2 × 5 × 24 hours), the corrected hour is a revision, the rest of 06-03..06-05 unchanged
+    assert again.ok and (again.new, again.revised, again.unchanged) == (240, 1, 2 * 3 * 24 - 1)
+    assert any("revised" in r.getMessage() and f"{old:g} -> {old + 500:g}" in r.getMessage() for r in caplog.records)
+    ref_state, ref_store, ref = backfill("uninterrupted")
+    assert ref.ok and ref.new == 2 * 10 * 24
+    for key, gsrn in zip(keys, (G1, G2), strict=True):
+        ts, values = store.read_raw_ms(key, 0, 2**62)
+        ref_ts, ref_values = ref_store.read_raw_ms(key, 0, 2**62)
+        assert (ts.tolist(), values.tolist()) == (ref_ts.tolist(), ref_values.tolist())
+        # by hand: a counter reading at 06-01 00:00 (0 Wh) and at each of the 240 hours' ends, the last one the
+        # sum of the fake's hours (the corrected one included)
+        t0 = ms(local_midnight(dt.date(2025, 6, 1)))
+        assert len(ts) == 241 and ts[0] == t0 and values[0] == 0.0
+        assert values[-1] == sum(fake.value(gsrn, t0 + h * HOUR, HOUR)[0] for h in range(240))
+        spec = SeriesSpec("eloverblik", gsrn, "soro", key.device, "energy_import_wh", "grid", "interval")
+        assert len(state.values(spec)) == 240  # the state file holds each hour once
+    for c in (state, store, ref_state, ref_store):
+        c.close()
+
+
+def test_a_revision_near_the_watermark_with_more_new_hours_after_it_keeps_the_counter_whole(tmp_path, fake):
+    """DataHub corrects an hour late yesterday while today's hours arrive in the same run: fewer stored hours
+    follow the corrected one (2) than new hours arrive (24).  The counter from the corrected hour on is rebuilt
+    over the stored hours too, so it ends at the sum of every hour (no hole where the stored hours were)."""
+    rig = Rig(tmp_path, fake, dt.datetime(2025, 6, 6, tzinfo=CPH))
+    try:
+        assert rig.run(since=dt.date(2025, 6, 1)).ok  # 06-01..06-05
+        revised = dt.datetime(2025, 6, 5, 22, tzinfo=CPH)
+        old = fake.value(G1, ms(revised), HOUR)[0]
+        fake.revise(G1, revised, old + 700, "A01")
+        rig.now = dt.datetime(2025, 6, 7, tzinfo=CPH)
+        summary = rig.run()  # from the watermark minus 3 days: 06-06 is new, 22:00 on 06-05 revised
+        assert summary.ok and (summary.new, summary.revised) == (24, 1)
+        t0 = ms(local_midnight(dt.date(2025, 6, 1)))
+        ts, values = rig.store.read_raw_ms(KEY1, 0, 2**62)
+        # by hand: 0 Wh at 06-01 00:00, then at each hour's end the sum of the hours so far (the corrected one
+        # with its new value); 6 days of 24 hours, no DST change
+        expected = list(itertools.accumulate(fake.value(G1, t0 + h * HOUR, HOUR)[0] for h in range(6 * 24)))
+        assert ts.tolist() == [t0 + h * HOUR for h in range(6 * 24 + 1)]
+        assert values.tolist() == [0.0, *map(float, expected)]
+    finally:
+        rig.close()

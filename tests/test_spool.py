@@ -346,6 +346,40 @@ def test_one_series_as_columns_is_put_like_the_same_readings_one_by_one(tmp_path
         assert results[0][0] == (6 if case == "valid" else 5), case
 
 
+
+def test_several_series_as_columns_are_put_in_one_transaction_like_the_same_readings_one_by_one(tmp_path):
+    """``SeriesGroup`` (a live source's request: several series as columns) takes the bulk path, in one transaction;
+    the spool then holds exactly what a list of the same readings gives, in the series' order, and an invalid value
+    in one series sends the whole put down the per-reading path (one dead letter, the others accepted)."""
+    from energimon.model import RevisableReading
+    from energimon.store.spool import SeriesGroup, SeriesReadings
+
+    ts = [BASE_MS + i * 900_000 for i in range(4)]
+    for case, second in (("valid", [0.0, 1.0, 2.0, 3.0]), ("nan", [0.0, math.nan, 2.0, 3.0])):
+        parts = [SeriesReadings(RevisableReading, "soro", f"dh{k}", "energy_import_wh", "grid", ts, values)
+                 for k, values in enumerate(([5.0, 6.0, 7.0, 8.0], second, [9.0, 9.5, 10.0, 10.5]))]
+        group = SeriesGroup(parts)
+        one_by_one = [r for part in parts for r in part]
+        assert len(group) == 12 and list(group) == one_by_one
+        assert group[5] == one_by_one[5] and group[-1] == one_by_one[-1] and group[2:6] == one_by_one[2:6]
+        results = []
+        for name, readings in (("group", group), ("list", one_by_one)):
+            spool = Spool(tmp_path / f"{case}-{name}.db")
+            statements: list[str] = []
+            spool._db.set_trace_callback(statements.append)
+            r = spool.put(readings, "source:eloverblik")
+            spool._db.set_trace_callback(None)
+            assert statements.count("COMMIT") == 1, (case, name)  # one transaction (one fsync) for the three series
+            if name == "group" and case == "valid":  # a packed row per series
+                assert spool._db.execute("SELECT count(*), sum(n) FROM queue").fetchone() == (3, 12)
+            held = take_all(spool)
+            results.append((r.accepted, [why for _, why in r.rejected], held,
+                            [(d["subject"], d["reason"]) for d in spool.dead_letters()]))
+            spool.close()
+        assert results[0] == results[1], case
+        assert results[0][0] == (12 if case == "valid" else 11), case
+
+
 def test_a_series_as_columns_enters_as_packed_rows_and_comes_out_reading_for_reading(tmp_path):
     """A live source's page of history is one queue row per PACK_MAX readings: the backlog, every take's limit,
     the order among one-reading rows around it, an ack, a restart and another process's count all go by

@@ -128,6 +128,10 @@ class Fetched:
 
     ``complete``: the source answered for the whole window (so the runner may move the series'
     watermark to ``end_ms``); points may still be fewer than the window's periods (no data yet).
+
+    ``ends_request``: False while more chunks of the same answer follow (DataHub: 10 metering points a request).
+    The runner stores the chunks up to the one that ends the request together, in one spool and one state
+    transaction (one fsync for the request, not one per series: ``bench/sources_backfill.py``).
     """
 
     spec: SeriesSpec
@@ -135,6 +139,7 @@ class Fetched:
     end_ms: int
     points: Sequence[Point] = field(default_factory=list)  # a list, or PointColumns
     complete: bool = True
+    ends_request: bool = True
 
 
 Cause = Literal["token", "authorisation", "unknown_series", "schema", "truncated", "rate_limited", "http",

@@ -77,7 +77,11 @@ class EloverblikSource:
                             raise  # the whole source stops: nothing works without a token
                         ctx.report(SourceError(exc.cause, str(exc), affected=tuple(self._specs[g] for g in batch)))
                         break  # this batch's later days wait for the next run (the watermark stays)
-                    yield from self._results(resp, batch, day, nxt, ctx, failed)
+                    # the answer's chunks stored together (one spool and one state transaction for the request)
+                    chunks = list(self._results(resp, batch, day, nxt, ctx, failed))
+                    for chunk in chunks[:-1]:
+                        chunk.ends_request = False
+                    yield from chunks
                     batch = [g for g in batch if g not in failed]
                     day = nxt
 
