@@ -465,28 +465,20 @@ def test_overview_keeps_a_measure_on_another_carrier_out_of_option_c():
 
 
 
-def test_a_part_rendered_by_a_pool_worker_has_the_measures_in_the_same_place(configured, tmp_path):
-    # a long report is rendered in parts by worker processes, each rebuilding the report from its inputs
-    # (savings_report._render_portfolio); here one worker's function in this process, for all the pages
+def test_a_report_drawn_in_parts_by_the_pool_has_the_measures_in_the_same_place(configured, tmp_path, monkeypatch):
+    # a long report is drawn in parts by worker processes (savings_report._start_portfolio): the measures' sections
+    # travel with the report to them and land on the same pages as in the report drawn at once
     import energimon.analytics.report.savings_report as sr
-    from energimon.analytics.esco.prices import price_basis
-    from energimon.analytics.report.pdf import page_count
 
+    monkeypatch.setattr(sr, "POOL_MIN_SITES", 2)
     d, _truths = configured
     settings = load_settings(d / "energimon.toml")
     store = SqliteStore(d / "store.db", readonly=True)
     try:
-        seq = sr.generate_savings_report(settings, store, dt.date(2026, 3, 1), out_dir=tmp_path)
-        prices = price_basis(settings.esco, store)
+        seq = sr.generate_savings_report(settings, store, dt.date(2026, 3, 1), out_dir=tmp_path / "seq")
+        monkeypatch.setattr(sr, "PARALLEL_PAGES", 2)
+        par = sr.generate_savings_report(settings, store, dt.date(2026, 3, 1), out_dir=tmp_path / "par", workers=2)
     finally:
         store.close()
-    month = dt.date(2026, 3, 1)
-    measures = (seq.measures, seq.results, {s: v.name for s, v in settings.sites.items()}, "marts 2026", "da")
-    inputs = (seq.results, settings.esco, month, "da", prices, seq.cutoff, None, measures, [])
-    report = sr.build_report(*inputs[:6])
-    from energimon.analytics.report.measures_section import add_measures
-
-    add_measures(report, *measures)
-    part = sr._worker_render(inputs, range(page_count(report)), tmp_path / "part.pdf")
-    assert "heraf LED i Stenlille hallen" in _pdftotext(part)
-    assert _pdftotext(part) == _pdftotext(seq.pdf)
+    assert "heraf LED i Stenlille hallen" in _pdftotext(par.pdf)
+    assert _pdftotext(par.pdf) == _pdftotext(seq.pdf)

@@ -200,6 +200,30 @@ def test_process_pool_gives_the_same_numbers(configured, tmp_path, monkeypatch):
     assert seq.csv.read_bytes() == par.csv.read_bytes()
 
 
+def test_the_pool_draws_the_same_portfolio_pdf(configured, tmp_path, monkeypatch):
+    """The pool's workers draw parts of the report the main process built (its charts travel as module functions
+    with their data) while the CSVs and the workbook are written: the joined PDF reads page for page as the one
+    drawn at once, page numbers included, and no part file is left behind."""
+    import energimon.analytics.report.savings_report as sr
+    from energimon.analytics.report.savings_report import generate_savings_report
+    from energimon.config.settings import load_settings
+
+    monkeypatch.setattr(sr, "POOL_MIN_SITES", 2)
+    settings = load_settings(configured / "energimon.toml")
+    store = SqliteStore(configured / "store.db", readonly=True)
+    try:
+        seq = generate_savings_report(settings, store, dt.date(2026, 3, 1), out_dir=tmp_path / "seq")
+        monkeypatch.setattr(sr, "PARALLEL_PAGES", 2)  # three buildings' report drawn in two parts
+        par = generate_savings_report(settings, store, dt.date(2026, 3, 1), out_dir=tmp_path / "par", workers=2)
+    finally:
+        store.close()
+    seq_text, par_text = _pdftotext(seq.pdf), _pdftotext(par.pdf)
+    assert par_text == seq_text
+    assert seq_text.count("\f") >= 6 and "side 6" in par_text  # several pages, numbered as in the whole
+    assert sorted(p.name for p in (tmp_path / "par").iterdir() if p.suffix == ".pdf") == [par.pdf.name]
+    assert par.xlsx is not None and par.xlsx.exists() and par.csv.read_bytes() == seq.csv.read_bytes()
+
+
 def test_a_long_subtitle_wraps_instead_of_running_off_the_page(tmp_path):
     from energimon.analytics.report.document import Report, Section
     from energimon.analytics.report.pdf import render_pdf

@@ -12,9 +12,11 @@ import math
 import multiprocessing
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -166,32 +168,37 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
         sep = ";" if lang == "da" else ","
     if decimal_comma is None:
         decimal_comma = lang == "da"
-    rows_all: list[list] = []
-    site_csvs = []
-    site_rows = {}
-    for r in results:
-        rows = _csv_rows(r, esco, month, lang)
-        rows_all += rows
-        site_rows[r.site] = rows
-        site_csvs.append(write_csv(out / f"{stem}-{r.site}.csv", CSV_HEADER, rows, sep, decimal_comma, lang,
-                                   unit=unit_of(r.carrier)))
-    rows_all += _portfolio_csv_rows(results, esco, month, lang)
-    csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, rows_all, sep, decimal_comma, lang,
-                         unit=common_unit(["kWh", *(unit_of(r.carrier) for r in results)], lang))
-    measures = _measures(settings, store, results, chosen, month, today, lang)  # [[esco.measures]], Option B
-    xlsx_path = xlsx_out.write_xlsx(out / f"{stem}.xlsx", _workbook(results, site_rows, rows_all, esco, month,
-                                                                     prices, lang, cutoff) + _measure_sheets(measures))
     report = build_report(results, esco, month, lang, prices, cutoff)
-    co2 = None
     if esco.co2_intensity:  # the CO₂ account of all consumption, computed here and rendered by the section
         accounts = co2_accounts(store, esco, [r.site for r in results], month)
-        co2 = _add_co2_account(report, accounts, esco, results, month, names, lang, out / f"{stem}-co2.csv", sep,
-                               decimal_comma)
+        _add_co2_account(report, accounts, esco, results, month, names, lang, out / f"{stem}-co2.csv", sep,
+                         decimal_comma)
+    measures = _measures(settings, store, results, chosen, month, today, lang)  # [[esco.measures]], Option B
     measures_csv = _add_measures(report, measures, out / f"{stem}-{'tiltag' if lang == 'da' else 'measures'}.csv",
                                  sep, decimal_comma)
-    tail = _add_heat_water(report, settings, store, results, month, cutoff, names, lang)
-    pdf_path = _render_portfolio(report, out / f"{stem}.pdf", pool, workers, (results, esco, month, lang, prices,
-                                                                                cutoff, co2, measures, tail))
+    _add_heat_water(report, settings, store, results, month, cutoff, names, lang)
+    # a long PDF is drawn in the pool while the CSVs and the workbook are written here
+    finish_pdf = _start_portfolio(report, out / f"{stem}.pdf", pool, workers)
+    try:
+        rows_all: list[list] = []
+        site_csvs = []
+        site_rows = {}
+        for r in results:
+            rows = _csv_rows(r, esco, month, lang)
+            rows_all += rows
+            site_rows[r.site] = rows
+            site_csvs.append(write_csv(out / f"{stem}-{r.site}.csv", CSV_HEADER, rows, sep, decimal_comma, lang,
+                                       unit=unit_of(r.carrier)))
+        rows_all += _portfolio_csv_rows(results, esco, month, lang)
+        csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, rows_all, sep, decimal_comma, lang,
+                             unit=common_unit(["kWh", *(unit_of(r.carrier) for r in results)], lang))
+        xlsx_path = xlsx_out.write_xlsx(out / f"{stem}.xlsx", _workbook(results, site_rows, rows_all, esco, month,
+                                                                         prices, lang, cutoff)
+                                        + _measure_sheets(measures))
+    except BaseException:
+        finish_pdf(False)
+        raise
+    pdf_path = finish_pdf(True)
     site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices, cutoff), out / f"{stem}-{r.site}.pdf")
                  for r in results] if per_site_pdf else []
     return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs, xlsx_path, preliminary, cutoff,
@@ -201,38 +208,35 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
 PARALLEL_PAGES = 24  # a report of this many pages or more is rendered in parts by the worker pool
 
 
-def _render_portfolio(report: Report, path: Path, pool, workers: int, inputs: tuple) -> Path:
-    """The portfolio PDF; a long one (a page per building) rendered in ``workers`` parts in the pool and joined.
+def _start_portfolio(report: Report, path: Path, pool, workers: int) -> Callable[[bool], Path]:
+    """Start the portfolio PDF; the function returned finishes it (``True``) or abandons it (``False``).
 
-    Each worker builds the same report from ``inputs`` (charts are drawing functions, which do not travel
-    between processes) and renders its run of pages, numbered as in the whole (:func:`render_pdf`)."""
+    A long one (pages per building) is drawn in ``workers`` parts in the pool, each worker drawing its run of
+    pages of the same report, numbered as in the whole (:func:`render_pdf`), and the parts are joined (pypdf).
+    The report travels to the workers as it is: its charts are module functions with their data
+    (``functools.partial``), so no worker builds the report again."""
     pages = page_count(report)
     if pool is None or pages < PARALLEL_PAGES:
-        return render_pdf(report, path)
+        return lambda keep: render_pdf(report, path) if keep else path
     bounds = [round(k * pages / workers) for k in range(workers + 1)]
     parts = [path.with_name(f".{path.stem}.part{k}.pdf") for k in range(workers)]
-    try:
-        futures = [pool.submit(_worker_render, inputs, range(bounds[k], bounds[k + 1]), parts[k])
-                   for k in range(workers)]
-        for fut in futures:
-            fut.result()
-        return merge_pdfs(parts, path, report.title, report.subtitle)
-    finally:
-        for part in parts:
-            part.unlink(missing_ok=True)
+    futures = [pool.submit(render_pdf, report, parts[k], range(bounds[k], bounds[k + 1])) for k in range(workers)]
 
+    def finish(keep: bool) -> Path:
+        try:
+            if not keep:
+                for fut in futures:
+                    fut.cancel()
+                wait(futures)
+                return path
+            for fut in futures:
+                fut.result()
+            return merge_pdfs(parts, path, report.title, report.subtitle)
+        finally:
+            for part in parts:
+                part.unlink(missing_ok=True)
 
-def _worker_render(inputs: tuple, pages: range, path: Path) -> Path:
-    *args, co2, measures, tail = inputs
-    report = build_report(*args)
-    if co2 is not None:
-        _insert_after_portfolio(report, co2)
-    if measures is not None:
-        from energimon.analytics.report.measures_section import add_measures
-
-        add_measures(report, *measures)
-    report.sections += tail
-    return render_pdf(report, path, pages)
+    return finish
 
 
 def _insert_after_portfolio(report: Report, section: Section) -> None:
@@ -244,8 +248,7 @@ def _insert_after_portfolio(report: Report, section: Section) -> None:
 
 def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_path, sep, decimal_comma):
     """With ``esco.co2_intensity``: the CO₂ account of all consumption (report/co2_section.py) as a section
-    after the portfolio page, and as a CSV beside the report.  Returns the section (or None), for the workers
-    that render parts of the report (it holds only text and a table: it travels between processes)."""
+    after the portfolio page, and as a CSV beside the report.  Returns the section (or None)."""
     from energimon.analytics.report.co2_section import CSV_HEADER as CO2_HEADER
     from energimon.analytics.report.co2_section import co2_section
 
@@ -293,8 +296,8 @@ def _add_measures(report, measures: tuple | None, csv_path: Path, sep: str, deci
 def _add_heat_water(report, settings, store, results, month, cutoff, names, lang) -> list[Section]:
     """District heating (cooling against the requirement, heat signature) and water (m³, suspected leaks) of the
     reported buildings with such meters (analytics/district_heating.py, analytics/water.py), laid out by
-    report/heat_section.py as one section at the end.  Returns the sections added (they travel to the workers:
-    the chart is a partial of plain arrays)."""
+    report/heat_section.py as one section at the end.  Returns the sections added (its chart is a partial of plain
+    arrays, so the report still travels to the pool's workers)."""
     from energimon.analytics.anomaly.settings import AlertSettings
     from energimon.analytics.district_heating import month_heat
     from energimon.analytics.report.heat_section import heat_water_section
@@ -635,21 +638,40 @@ def _ledger_reason(lg, lang: str) -> str:
               min=fmt_percent(MIN_PERIOD_COVERAGE, 0, lang))
 
 
-def _portfolio_cusum_chart(cusum: pd.DataFrame, lang: str):
+def _portfolio_cusum_chart(cusum: pd.DataFrame, lang: str) -> Callable[[Any], None]:
     """Cumulative realised savings of the portfolio in the contract year against the guarantee pro rata
-    (:func:`~energimon.analytics.esco.ledger.portfolio_cusum`)."""
+    (:func:`~energimon.analytics.esco.ledger.portfolio_cusum`).  A module function with its data, not a closure:
+    the report travels to the pool's workers that draw it (:func:`_start_portfolio`)."""
+    return partial(_draw_portfolio_cusum, cusum=cusum, lang=lang)
 
-    def draw(ax):
-        ax.plot(cusum.index, cusum["realised_kwh"].to_numpy(), color="#2f6b3a", linewidth=1.4,
-                label=tr("realised", lang))
-        ax.plot(cusum.index, cusum["guaranteed_kwh"].to_numpy(), color="#b5651d", linewidth=1.0, linestyle="--",
-                label=tr("guaranteed_to_date", lang))
-        ax.legend(fontsize=7, loc="upper left")
-        ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0, lang))
-        ax.grid(linewidth=0.3)
-        month_axis(ax, lang)
 
-    return draw
+def _draw_portfolio_cusum(ax, cusum: pd.DataFrame, lang: str) -> None:
+    ax.plot(cusum.index, cusum["realised_kwh"].to_numpy(), color="#2f6b3a", linewidth=1.4,
+            label=tr("realised", lang))
+    ax.plot(cusum.index, cusum["guaranteed_kwh"].to_numpy(), color="#b5651d", linewidth=1.0, linestyle="--",
+            label=tr("guaranteed_to_date", lang))
+    ax.legend(fontsize=7, loc="upper left")
+    ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0, lang))
+    ax.grid(linewidth=0.3)
+    month_axis(ax, lang)
+
+
+def _draw_months(ax, labels: list[str], base: list[float], act: list[float], lang: str) -> None:
+    x = np.arange(len(labels))
+    ax.bar(x - 0.2, base, 0.4, label=tr("baseline_legend", lang), color="#9bb7d4")
+    ax.bar(x + 0.2, act, 0.4, label=tr("actual_legend", lang), color="#2f6b3a")
+    ax.set_xticks(x, labels, rotation=45 if len(labels) > 8 else 0)
+    ax.legend(fontsize=7, loc="lower left")
+    ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0, lang))
+    ax.grid(axis="y", linewidth=0.3)
+
+
+def _draw_cusum(ax, cus: pd.Series, lang: str) -> None:
+    ax.plot(pd.DatetimeIndex(cus.index).tz_localize(None), cus.to_numpy(), color="#2f6b3a", linewidth=1.2)
+    ax.axhline(0, color="#555555", linewidth=0.5)
+    ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0, lang))
+    ax.grid(linewidth=0.3)
+    month_axis(ax, lang)
 
 
 def month_axis(ax, lang: str) -> None:
@@ -828,26 +850,11 @@ def _site_section_kwh(r: SiteResult, esco, month: dt.date, lang: str, prices: Pr
     base = [p.shown().adjusted_baseline_kwh for p in months]  # a month without enough data has no bars
     act = [p.shown().actual_kwh for p in months]
 
-    def draw_months(ax, labels=labels, base=base, act=act):
-        x = np.arange(len(labels))
-        ax.bar(x - 0.2, base, 0.4, label=tr("baseline_legend", lang), color="#9bb7d4")
-        ax.bar(x + 0.2, act, 0.4, label=tr("actual_legend", lang), color="#2f6b3a")
-        ax.set_xticks(x, labels, rotation=45 if len(labels) > 8 else 0)
-        ax.legend(fontsize=7, loc="lower left")
-        ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0, lang))
-        ax.grid(axis="y", linewidth=0.3)
-
     cus = r.daily["cusum_kwh"] if r.daily is not None else pd.Series(dtype=float)
-
-    def draw_cusum(ax, cus=cus):
-        ax.plot(pd.DatetimeIndex(cus.index).tz_localize(None), cus.to_numpy(), color="#2f6b3a", linewidth=1.2)
-        ax.axhline(0, color="#555555", linewidth=0.5)
-        ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0, lang))
-        ax.grid(linewidth=0.3)
-        month_axis(ax, lang)
-
-    sec.chart(Chart(draw_months, tr("chart_months", lang), 0.22))
-    sec.chart(Chart(draw_cusum, tr("chart_cusum", lang), 0.2))
+    # module functions with their data (not closures): the report travels to the workers that draw it
+    sec.chart(Chart(partial(_draw_months, labels=labels, base=base, act=act, lang=lang), tr("chart_months", lang),
+                    0.22))
+    sec.chart(Chart(partial(_draw_cusum, cus=cus, lang=lang), tr("chart_cusum", lang), 0.2))
     if r.ledger:
         sec.table(_ledger_table(r.ledger, lang, r.name))
         if r.ledger.status != "ok":
