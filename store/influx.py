@@ -401,9 +401,9 @@ class InfluxStore(Store):
                 pid = pid_of[prefix] = len(prefixes)
                 prefixes.append(prefix)
             pid_of_sid[sid] = pid
-        # the spool's REAL column gives floats (a float's repr is a float field); anything else, NaN/inf and
-        # times out of range go the slow way
-        if (set(map(type, vals)) != _FLOAT or set(map(type, tss)) != _INT or not all(map(math.isfinite, vals))
+        # the spool's REAL column gives floats (a float's repr is a float field); anything else, NaN/inf (they
+        # make the sum NaN or infinite, as does an overflow) and times out of range go the slow way
+        if (set(map(type, vals)) != _FLOAT or set(map(type, tss)) != _INT or not math.isfinite(sum(vals))
                 or min(tss) < 0 or max(tss) > MAX_MS):
             return None
         pids = np.fromiter(map(pid_of_sid.__getitem__, streams), np.int64, n)

@@ -172,7 +172,7 @@ class ReadingRows(Sequence[Reading]):
             if not rows:
                 self._columns = ((), (), (), ())
             elif not packs:
-                _, streams, ts, values, codes = zip(*rows, strict=True)
+                _, streams, ts, values, codes = zip(*rows, strict=False)  # rows of 5: no check needed
                 self._columns = (streams, ts, values, codes)
             else:
                 s: list[int] = []
@@ -185,7 +185,7 @@ class ReadingRows(Sequence[Reading]):
                     if pack is None:
                         continue
                     if start < i:
-                        _, s_run, t_run, v_run, c_run = zip(*rows[start:i], strict=True)
+                        _, s_run, t_run, v_run, c_run = zip(*rows[start:i], strict=False)
                         s += s_run
                         t += t_run
                         v += v_run
@@ -197,7 +197,7 @@ class ReadingRows(Sequence[Reading]):
                     c += repeat(row[4], n)
                     start = i + 1
                 if start < len(rows):
-                    _, s_run, t_run, v_run, c_run = zip(*rows[start:], strict=True)
+                    _, s_run, t_run, v_run, c_run = zip(*rows[start:], strict=False)
                     s += s_run
                     t += t_run
                     v += v_run
