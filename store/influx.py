@@ -51,6 +51,7 @@ import ssl
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -101,6 +102,8 @@ STATUS_FIELDS = ("spool_backlog", "readings_written", "dead_letters", "readings_
 MAX_MS = 9_223_372_036_853
 BAD_DATA = (400, 413, 422)  # the request's content is at fault: find the offending points
 QUERY_CHUNK = 10_000
+_KEEP = 1  # the spool's conflict code of OnConflict.KEEP (energimon.store.spool)
+_FLOAT, _INT = {float}, {int}
 CHECK_DEVICES = 100  # devices per statement of the device-time collision check (an OR of tag filters)
 
 
@@ -357,54 +360,76 @@ class InfluxStore(Store):
         return out
 
     def lines_of_rows(self, rr: ReadingRows, rejected: list[Rejected]) -> list[_Line]:
-        """:meth:`lines` for a batch straight from the spool, without an object per reading.
+        """:meth:`lines` for a batch straight from the spool, without an object per reading (see :meth:`body_of_rows`,
+        which :meth:`write` uses: this is its lines one by one, for finding a refused point)."""
+        built = self.body_of_rows(rr, rejected)
+        return self.lines(list(rr), rejected) if built is None else built[1]()
 
-        Consecutive readings of one tag set and instant (a poll's channels, as the spool holds them) share a
-        line; the same point in two lines is the same to InfluxDB (its fields are merged, the later line's
-        value wins).  The checks that depend on the series run once per stream (cached); the values and times
-        are checked column-wise.  A batch with anything to refuse goes through :meth:`lines` (which names what is
-        wrong).
+    def body_of_rows(self, rr: ReadingRows, rejected: list[Rejected]) -> tuple[str, Callable[[], list[_Line]]] | None:
+        """The line protocol of a batch straight from the spool, and a way to its lines one by one (only needed
+        when the server refuses the batch); None when something in it needs a look reading by reading
+        (:meth:`lines` names what is refused).
+
+        Built from the batch's columns (:meth:`ReadingRows.columns`) with no Python step per reading: the line's
+        start (measurement and tags, escaped once) comes from a cache per stream, the times and values are checked
+        column-wise, and the text is one join of the pieces — a field (``power_w=`` and the float's shortest
+        repr, so a float field stays a float) and what follows it: ``,`` inside a line, the time and the next
+        line's start at a line's end.  Consecutive readings of one tag set and instant (a poll's channels, as
+        the spool holds them) share a line; the same point in two lines is the same to InfluxDB (its fields are
+        merged, the later line's value wins).
         """
         import numpy as np
 
-        rows, streams = rr.flat_rows(), rr.streams  # a pack's readings as rows of their own
-        if not rows:
-            return []
-        _, sids, tss, vals, _keep = zip(*rows, strict=True)
-        cache = self._stream_info
+        streams, tss, vals, _codes = rr.columns()
+        n = len(tss)
+        if not n:
+            return "", list
+        cache, keys = self._stream_info, rr.streams
         chs: dict[int, str] = {}
         pid_of_sid: dict[int, int] = {}
         prefixes: list[str] = []
         pid_of: dict[str, int] = {}
-        for sid in set(sids):
-            key = streams[sid]
+        for sid in set(streams):
+            key = keys[sid]
             info = cache.get(key)
             if info is None:
                 info = cache[key] = self._stream_prefix(key)
             prefix, field = info
             if prefix is None:
-                return self.lines(list(rr), rejected)
+                return None
             chs[sid] = field
             pid = pid_of.get(prefix)
             if pid is None:
                 pid = pid_of[prefix] = len(prefixes)
                 prefixes.append(prefix)
             pid_of_sid[sid] = pid
-        # the spool's REAL column gives floats; NaN/inf and times out of range go the slow way
-        if not all(map(math.isfinite, vals)) or min(tss) < 0 or max(tss) > MAX_MS:
-            return self.lines(list(rr), rejected)
-        n = len(rows)
-        pids = np.fromiter(map(pid_of_sid.__getitem__, sids), np.int64, n)
+        # the spool's REAL column gives floats (a float's repr is a float field); anything else, NaN/inf (they
+        # make the sum NaN or infinite, as does an overflow) and times out of range go the slow way
+        if (set(map(type, vals)) != _FLOAT or set(map(type, tss)) != _INT or not math.isfinite(sum(vals))
+                or min(tss) < 0 or max(tss) > MAX_MS):
+            return None
+        pids = np.fromiter(map(pid_of_sid.__getitem__, streams), np.int64, n)
         ts = np.fromiter(tss, np.int64, n)
-        sid_arr = np.fromiter(sids, np.int64, n)
+        sid_arr = np.fromiter(streams, np.int64, n)
         # a new line where the tag set or the instant changes, or where a stream id does not increase: so a
         # channel never appears twice on one line (the later reading then gets its own, later line and wins)
-        cut = (np.flatnonzero((pids[1:] != pids[:-1]) | (ts[1:] != ts[:-1]) | (sid_arr[1:] <= sid_arr[:-1]))
-               + 1).tolist()
-        starts, ends = [0, *cut], [*cut, n]
-        fields = list(map(str.__add__, map(chs.__getitem__, sids), map(repr, vals)))  # "power_w=" + "1500.0"
-        return [_Line(f"{prefixes[p]} {','.join(fields[a:b])} {tss[a]}", (rr, a, b))
-                for a, b, p in zip(starts, ends, pids[starts].tolist(), strict=True)]
+        cut = np.flatnonzero((pids[1:] != pids[:-1]) | (ts[1:] != ts[:-1]) | (sid_arr[1:] <= sid_arr[:-1])) + 1
+        ends = [*(cut - 1).tolist(), n - 1]  # each line's last reading
+        line_pids = [int(pids[0]), *pids[cut].tolist()]
+        names = list(map(chs.__getitem__, streams))  # "power_w="
+        texts = list(map(repr, vals))  # "1500.0"
+        after = [","] * n
+        for e, p in zip(ends, line_pids[1:], strict=False):  # the last line has no next line
+            after[e] = f" {tss[e]}\n{prefixes[p]} "
+        after[n - 1] = f" {tss[n - 1]}"
+        body = "".join(chain((prefixes[line_pids[0]], " "), chain.from_iterable(zip(names, texts, after, strict=True))))
+
+        def lines() -> list[_Line]:
+            starts = [0, *cut.tolist()]
+            return [_Line(f"{prefixes[p]} {','.join(map(str.__add__, names[a:b + 1], texts[a:b + 1]))} {tss[a]}",
+                          (rr, a, b + 1)) for a, b, p in zip(starts, ends, line_pids, strict=True)]
+
+        return body, lines
 
     def _stream_prefix(self, key: tuple[str, str, str, str]) -> tuple[str | None, str]:
         """(line prefix, ``field=``) of a spool stream, or (None, why it can never be stored)."""
@@ -424,8 +449,19 @@ class InfluxStore(Store):
         """
         rejected: list[Rejected] = []
         keep = OnConflict.KEEP
-        if isinstance(readings, ReadingRows) and not any(row[4] == 1 for row in readings.rows):  # 1: KEEP
-            lines = self.lines_of_rows(readings, rejected)  # the spool's batch, no device times: the fast path
+        if isinstance(readings, ReadingRows) and _KEEP not in readings.columns()[3]:
+            # the spool's batch, no device times: the fast path, one text for the batch
+            built = self.body_of_rows(readings, rejected)
+            if built is not None:
+                with self._lock:
+                    if self._db_pending:
+                        self.create_database()
+                    self._write_body(built[0], built[1], rejected)
+                if rejected:
+                    log.warning("InfluxDB store refused %d reading(s) for good, e.g. %s: %s",
+                                len(rejected), rejected[0].reading.key, rejected[0].reason)
+                return rejected
+            lines = self.lines(list(readings), rejected)
         else:
             if any(r.on_conflict is keep for r in readings):
                 readings = self._without_collisions(readings, rejected)
@@ -505,11 +541,23 @@ class InfluxStore(Store):
                             stored.setdefault((site, device, col, int(row[0])), float(v))
         return stored
 
+    def _write_body(self, body: str, lines: Callable[[], list[_Line]], rejected: list[Rejected]) -> None:
+        """:meth:`_write_lines` of a batch's text built at once (:meth:`body_of_rows`); its lines are built only
+        when the server refuses it."""
+        status, msg = self._post_lines(body.encode())
+        if not msg and 200 <= status < 300:
+            return
+        self._narrow(lines(), rejected, status, msg)
+
     def _write_lines(self, lines: list[_Line], rejected: list[Rejected]) -> None:
         body = "\n".join(ln.text for ln in lines).encode()
         status, msg = self._post_lines(body)
         if not msg and 200 <= status < 300:
             return
+        self._narrow(lines, rejected, status, msg)
+
+    def _narrow(self, lines: list[_Line], rejected: list[Rejected], status: int, msg: str) -> None:
+        """Lines the server refused together (with ``status`` and ``msg``): find the bad points."""
         # Bad data somewhere (400/413/422): narrow it down.  Good points already written are
         # written again — harmless, writes are idempotent.
         if len(lines) > 1:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 import sqlite3
 import threading
 import time
@@ -51,6 +52,7 @@ _UPSERT = ("INSERT INTO points (series_id, ts_ms, value) VALUES (?, ?, ?) "
 
 DAY_MS = 86_400_000
 _KEEP = 1  # the spool's conflict code of OnConflict.KEEP (energimon.store.spool)
+_FLOAT, _INT = {float}, {int}
 MIN_CHUNK = 8  # readings of a series-day below which it stays as rows (a chunk costs ~60 bytes besides its data)
 
 SCHEMA = """
@@ -131,7 +133,7 @@ class SqliteStore(Store):
                         rows, keeps, reading_at = self._rows_of_spool(readings, rejected)
                     else:
                         rows, keeps, reading_at = self._rows_of_readings(readings, rejected)
-                    if rows and self._next_day and min(row[1] for row in rows) < self._maintained_to:
+                    if rows and self._next_day and min(map(operator.itemgetter(1), rows)) < self._maintained_to:
                         self._next_day.clear()  # a day maintenance already passed got rows again: look again
                     if keeps:
                         collisions = self._write_keeping(rows, keeps, reading_at)
@@ -172,6 +174,9 @@ class SqliteStore(Store):
         """As :meth:`_rows_of_readings`, from the spool's rows: the checks that depend on the series run once per
         stream (cached); per reading only the value and time are looked at, and a pack's (a series' columns,
         :data:`energimon.store.spool.PACK_MAX` readings at most) in bulk."""
+        fast = self._rows_of_columns(batch)
+        if fast is not None:
+            return fast, None, batch.__getitem__  # every reading a row, in order: row j is reading j
         streams, checked, packs = batch.streams, self._checked, batch.packs
         local: dict[int, tuple[int | None, float | None, str | None]] = {}
         rows: list[tuple[int, int, float]] = []
@@ -225,6 +230,37 @@ class SqliteStore(Store):
             any_keep = any_keep or keep == _KEEP
             flat_at += 1
         return rows, (keeps if any_keep else None), lambda j: batch.reading(batch.flat_rows()[index[j]])
+
+    def _rows_of_columns(self, batch: ReadingRows) -> list[tuple[int, int, float]] | None:
+        """The rows of a batch in which every reading passes and none keeps a stored value (device time), checked
+        column by column (:meth:`ReadingRows.columns`) with no Python step per reading; None when something in it
+        needs a look reading by reading (:meth:`_rows_of_spool` names what is refused)."""
+        streams, times, values, codes = batch.columns()
+        if not times:
+            return []
+        if _KEEP in codes:
+            return None
+        sid_of: dict[int, int] = {}
+        low_of: dict[int, float] = {}
+        checked = self._checked
+        for stream in set(streams):
+            key = batch.streams[stream]
+            info = checked.get(key)
+            if info is None:
+                info = checked[key] = self._check_series(key)
+            sid, minimum, _ = info
+            if sid is None:
+                return None
+            sid_of[stream] = sid
+            low_of[stream] = -math.inf if minimum is None else minimum
+        # exact types as validate_reading wants them (a bool is not a number here; the spool's REAL column gives
+        # floats); a NaN or an infinity makes the sum NaN or infinite (so does an overflow: then the slow way)
+        if (set(map(type, values)) != _FLOAT or set(map(type, times)) != _INT or not math.isfinite(sum(values))
+                or min(times) < MIN_TIMESTAMP_MS):
+            return None
+        if min(values) < max(low_of.values()) and not all(map(operator.ge, values, map(low_of.__getitem__, streams))):
+            return None  # below a series' physical minimum
+        return list(zip(map(sid_of.__getitem__, streams), times, values, strict=True))
 
     @staticmethod
     def _rows_one_by_one(batch: ReadingRows, at: int, n: int, sid: int | None, why: str | None,

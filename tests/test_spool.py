@@ -467,3 +467,32 @@ def test_a_spool_from_before_packs_gets_the_columns_and_keeps_its_rows(tmp_path)
     assert spool.backlog() == 8
     assert take_all(spool) == old + list(new)
     spool.close()
+
+
+def test_a_batch_as_columns_keeps_each_readings_series_time_value_and_kind_in_queue_order(tmp_path):
+    """``ReadingRows.columns`` (what the stores' fast paths read): one-reading rows of several streams and kinds
+    around packed rows, each reading at its own position with its own stream, time, value and conflict code; every
+    value distinct, so a reading moved, or a pack's time or value given to its neighbour, changes the columns."""
+    from energimon.model import DeviceTimedReading, RevisableReading
+    from energimon.store.spool import _CONFLICT_CODE, SeriesReadings
+
+    plain = [cls("soro", f"meter-{i % 3}", ("power_w", "energy_import_wh")[i % 2], "grid", BASE_MS + i * 1000,
+                  100.0 + i) for i, cls in enumerate([Reading, DeviceTimedReading, RevisableReading] * 4)]
+    pack_ts = [BASE_MS - 86_400_000 + i * 900_000 for i in range(9)]
+    pack = SeriesReadings(RevisableReading, "soro", "datahub", "energy_import_wh", "grid", pack_ts,
+                          [5000.0 + i for i in range(9)])
+    pack2 = SeriesReadings(Reading, "soro", "datahub", "power_w", "grid", pack_ts[:4], [-7.0, -8.0, -9.0, -10.0])
+    spool = Spool(tmp_path / "spool.db")
+    for part in (plain[:5], pack, plain[5:7], pack2, plain[7:]):  # a pack first, between and last in its run
+        spool.put(part, "test")
+    want = plain[:5] + list(pack) + plain[5:7] + list(pack2) + plain[7:]
+    batch = spool.take(1000)
+    assert batch is not None and len(batch.readings.packs) == 2
+    streams, ts, values, codes = batch.readings.columns()
+    keys = batch.readings.streams
+    assert [keys[s] for s in streams] == [(r.site, r.device, r.channel, r.role) for r in want]
+    assert list(ts) == [r.ts_ms for r in want]
+    assert list(values) == [float(r.value) for r in want]
+    assert list(codes) == [_CONFLICT_CODE[r.on_conflict] for r in want]
+    assert list(batch.readings) == want
+    spool.close()

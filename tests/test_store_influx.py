@@ -356,3 +356,39 @@ def test_a_spool_batch_is_written_as_the_same_points_and_refusals_as_a_list_of_r
     assert len(results["rows"][0]) == 450 and 7.5 in m0_power and 0.0 not in m0_power  # the later one won
     assert results["rows-bad"] == results["list-bad"] and len(results["rows-bad"][1]) == 2
     assert results["rows-bad"][0] == results["rows"][0]
+
+
+def test_a_spool_batch_built_as_one_text_stores_each_value_at_its_device_field_and_time(influxd, influx_settings,
+                                                                                      tmp_path):
+    """The spool's batch written as one text built from its columns: 3 meters × 4 channels × 30 minutes in poll
+    order and a packed page of history, every value distinct, read back from influxd — a value, time, field or
+    device given to the wrong reading shows.  One reading the server refuses (another tool wrote a string into
+    ``frequency_hz``) is found among them by its lines, built only then: exactly that one is refused, its
+    neighbours on the same line stored."""
+    from energimon.model import RevisableReading
+    from energimon.store.spool import SeriesReadings
+
+    db = influx_settings.database
+    store = InfluxStore(influx_settings)  # creates the database
+    other = f'electricity,device=x,role=grid,site=other frequency_hz="?" {T0}'  # a string: the field's type
+    assert post_line_protocol(influxd.url, db, other) == 204
+    chans = ("power_w", "energy_import_wh", "energy_export_wh", "voltage_v")
+    fleet = [R(ch, T0 + k * 60_000, 1000.0 * d + 10 * k + i + 0.125, device=f"m{d}")
+             for k in range(30) for d in range(3) for i, ch in enumerate(chans)]
+    bad = R("frequency_hz", T0 + 3 * 60_000, 50.0, device="m1")
+    page = SeriesReadings(RevisableReading, "soro-raadhus", "m9", "energy_import_wh", "grid",
+                          [T0 - 86_400_000 + i * 900_000 for i in range(40)], [5e5 + i / 4 for i in range(40)])
+    spool = Spool(tmp_path / "spool.db", synchronous="NORMAL")
+    spool.put(fleet[:40], "test")
+    spool.put(page, "test")
+    spool.put([bad, *fleet[40:]], "test")
+    batch = spool.take(10_000)
+    assert batch is not None and batch.readings.packs
+    (refused,) = store.write(batch.readings)
+    assert refused.reading == bad and "field type conflict" in refused.reason
+    got = {(p["device"], k, p["time"]): v for p in raw_points(influxd, db) for k, v in p.items()
+           if k in (*chans, "frequency_hz") and p["device"] != "x"}
+    want = {(r.device, r.channel, r.ts_ms): r.value for r in fleet + list(page)}
+    assert got == want
+    spool.close()
+    store.close()

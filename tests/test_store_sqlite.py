@@ -10,6 +10,7 @@ import pytest
 from store_contract import GRID, IMPORT, PV, SpoolRowsStore, StoreContract, local, rd, utc
 
 import energimon.store.sqlite as sqlite_mod
+from energimon.model import SeriesKey
 from energimon.store.base import StoreError, partials_from_raw
 from energimon.store.sqlite import SqliteStore
 from energimon.store.windows import to_ms
@@ -251,3 +252,58 @@ def test_a_store_file_of_the_earlier_layout_keeps_all_its_data(tmp_path):
     reader = SqliteStore(path, readonly=True)  # another process reading the compacted file
     assert read_all(reader) == expected
     reader.close()
+
+
+def test_a_spool_batch_written_column_wise_lands_each_value_at_its_series_and_time(tmp_path, monkeypatch):
+    """The spool's batch taken column by column (no check per reading when every reading passes): 40 series of a
+    fleet in poll order plus a packed page of history, each value distinct, read back with plain sqlite3 — a
+    value, time or series given to the wrong reading shows.  A negative ``power_w`` (export) passes there; a
+    negative counter in the next batch sends it the per-reading way, which refuses just that reading."""
+    from energimon.model import Reading, RevisableReading
+    from energimon.store.spool import SeriesReadings, Spool
+
+    base = to_ms(utc(2026, 1, 5))
+    fleet = [Reading("soro", f"meter-{d:02d}", ch, "grid", base + minute * 60_000,
+                     (-1.0 if ch == "power_w" else 1.0) * (1000.0 * d + minute + (0.25 if ch == "power_w" else 0.5)))
+             for minute in range(25) for d in range(20) for ch in ("power_w", "energy_import_wh")]
+    page = SeriesReadings(RevisableReading, "soro", "datahub", "energy_import_wh", "grid",
+                          [base - 86_400_000 + i * 900_000 for i in range(96)], [77_000.0 + i / 8 for i in range(96)])
+    spool = Spool(tmp_path / "spool.db")
+    spool.put(fleet[:300], "test")
+    spool.put(page, "test")
+    spool.put(fleet[300:], "test")
+    store = SqliteStore(tmp_path / "s.db")
+
+    def no_check_per_reading(r):
+        raise AssertionError(f"checked one by one: {r}")
+
+    monkeypatch.setattr(sqlite_mod, "validate_reading", no_check_per_reading)
+    batch = spool.take(10_000)
+    assert batch is not None and batch.readings.packs and len(batch) == len(fleet) + 96
+    assert store.write(batch.readings) == []
+    spool.ack(batch)
+    monkeypatch.undo()
+    db = sqlite3.connect(tmp_path / "s.db")
+    got = db.execute("SELECT s.site, s.device, s.channel, s.role, p.ts_ms, p.value "
+                     "FROM points p JOIN series s ON s.id = p.series_id").fetchall()
+    db.close()
+    want = [(r.site, r.device, r.channel, r.role, r.ts_ms, r.value) for r in fleet + list(page)]
+    assert sorted(got) == sorted(want) and len(got) == len(want)
+
+    bad = Reading("soro", "meter-03", "energy_import_wh", "grid", base + 30 * 60_000, -5.0)
+    later = [Reading("soro", "meter-03", "power_w", "grid", base + 30 * 60_000, -3.5), bad,
+             Reading("soro", "meter-04", "energy_import_wh", "grid", base + 30 * 60_000, 4030.5)]
+    spool._db.execute("INSERT INTO queue (stream, ts_ms, value) VALUES (?, ?, ?)",  # past put()'s own check
+                      (spool._stream_ids[("soro", "meter-03", "energy_import_wh", "grid")], bad.ts_ms, bad.value))
+    spool.put(later[2:], "test")
+    spool.put(later[:1], "test")
+    batch = spool.take(10_000)
+    (refused,) = store.write(batch.readings)
+    assert refused.reading == bad and "minimum" in refused.reason
+    ts, v = store.read_raw_ms(SeriesKey("soro", "meter-03", "power_w"), base + 30 * 60_000, base + 31 * 60_000)
+    assert ts.tolist() == [base + 30 * 60_000] and v.tolist() == [-3.5]
+    ts, v = store.read_raw_ms(SeriesKey("soro", "meter-04", "energy_import_wh"), base + 30 * 60_000,
+                              base + 31 * 60_000)
+    assert v.tolist() == [4030.5]
+    spool.close()
+    store.close()
