@@ -204,6 +204,15 @@ def compute_barometer(store, sites: list[str], *, baseline_year: int, target_yea
                      pv_today, pv_year, now_ts.to_pydatetime(), list(sites))
 
 
+def declared_factor(carrier: str, year: int, barometer, esco):
+    """A carrier's declared CO₂ factor for ``year`` by the barometer's rule: the barometer's own ``co2`` factors of
+    that carrier when it lists any, else the ``[esco]`` ones (a barometer listing only electricity still counts
+    district heating with the contract's declared factor).  ``None``: neither has one for the year or before."""
+    if barometer is not None and any(c.carrier == carrier for c in barometer.co2):
+        return barometer.co2_factor(carrier, year)
+    return esco.co2_factor(carrier, year) if esco is not None else None
+
+
 def households(kwh: float, household_kwh_per_year: float) -> float:
     """How many households' yearly electricity ``kwh`` is (``kwh / household_kwh_per_year``)."""
     if not math.isfinite(kwh) or household_kwh_per_year <= 0:

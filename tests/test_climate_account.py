@@ -409,3 +409,23 @@ def test_the_demo_municipalitys_account(tmp_path, monkeypatch, capsys):
     assert rows["Sorø Rådhus"]["kWh/m²"] == pytest.approx(rows["Sorø Rådhus"]["kWh"] / 4800)  # floor_area_m2
     assert f"2026: {fmt_number(wb.worksheets[0]['D3'].value, 0, 'da')} kWh" in printed
     assert wb.worksheets[0]["D3"].value == pytest.approx(total, abs=15.0)  # the municipality's total
+
+
+def test_a_barometer_listing_only_electricity_still_counts_heat_with_the_contracts_factor():
+    # the web barometer's own factors replace [esco]'s carrier by carrier, not wholesale: before, a barometer
+    # with only electricity factors left district heating without any factor (the demo's account showed "–")
+    from energimon.analytics.barometer import declared_factor
+    from energimon.analytics.esco.settings import Co2Factor as EscoFactor
+    from energimon.web.settings import BarometerSettings
+
+    barometer = BarometerSettings(baseline_year=2019,
+                                  co2=[{"carrier": "electricity", "year": 2023, "kg_per_kwh": 0.12, "source": "b"}])
+    esco = type("Esco", (), {})()
+    esco_factors = [EscoFactor(carrier="electricity", year=2025, kg_per_kwh=0.112, source="e"),
+                    EscoFactor(carrier="district_heating", year=2025, kg_per_kwh=0.045, source="h")]
+    esco.co2_factor = lambda carrier, year: max((f for f in esco_factors if f.carrier == carrier and f.year <= year),
+                                                key=lambda f: f.year, default=None)
+    assert declared_factor("electricity", 2026, barometer, esco).source == "b"  # the barometer's own, not [esco]'s
+    assert declared_factor("district_heating", 2026, barometer, esco).kg_per_kwh == 0.045
+    assert declared_factor("district_heating", 2024, barometer, esco) is None  # none for 2024 or before
+    assert declared_factor("district_heating", 2026, None, esco).source == "h"

@@ -65,13 +65,13 @@ def _out_dir(args, settings, config: Config) -> Path:
 
 
 def _factor_fn(barometer, esco):
-    """The barometer's factor rule: its own ``co2`` list when it has one, else the ``[esco]`` factors.  A factor per
-    m³ (natural gas, ``kg_per_m3``) stays per m³."""
+    """The barometer's factor rule (:func:`energimon.analytics.barometer.declared_factor`).  A factor per m³ (natural
+    gas, ``kg_per_m3``) stays per m³."""
+    from energimon.analytics.barometer import declared_factor
     from energimon.analytics.climate_account import Factor
 
     def factor(carrier: str, year: int) -> Factor | None:
-        source = barometer if barometer is not None and barometer.co2 else esco
-        f = source.co2_factor(carrier, year) if source is not None else None
+        f = declared_factor(carrier, year, barometer, esco)
         if f is None:
             return None
         per_m3 = getattr(f, "kg_per_m3", None)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from energimon import carriers
-from energimon.analytics.barometer import Barometer, compute_barometer, households
+from energimon.analytics.barometer import Barometer, compute_barometer, declared_factor, households
 from energimon.model import SeriesKey
 from energimon.web import charts
 
@@ -33,7 +33,7 @@ def _factor(st):
     esco = st.settings.esco
 
     def factor(carrier: str, year: int):
-        f = cfg.co2_factor(carrier, year) if cfg.co2 else (esco.co2_factor(carrier, year) if esco else None)
+        f = declared_factor(carrier, year, cfg, esco)
         return None if f is None else (f.year, f.kg_per_unit, f.source)
 
     return factor
