@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from energimon import carriers
 from energimon.analytics.esco.measure_settings import MeasureSettings
-from energimon.carriers import CarrierKey
+from energimon.carriers import CarrierKey, Co2Factor
 from energimon.model import CHANNELS
 
 
@@ -51,34 +51,6 @@ class Adjustment(_Strict):
         if self.end <= self.start:
             raise ValueError(f"end {self.end} must be after start {self.start}")
         return self
-
-
-class Co2Factor(_Strict):
-    """A declared CO₂ factor of an energy carrier for a year: kg per kWh (electricity, district heating), kg per
-    m³ for natural gas — published per m³ (Evida / Energinet), and a per-kWh gas factor is on the lower calorific
-    value while energimon's gas kWh are on the upper one, so per m³ leaves no room for a 10 % mix-up."""
-
-    carrier: CarrierKey
-    year: int = Field(ge=2000, le=2100)
-    kg_per_kwh: float | None = Field(default=None, ge=0, le=2)
-    kg_per_m3: float | None = Field(default=None, ge=0, le=5, description="natural gas only")
-    source: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _unit(self) -> Co2Factor:
-        carriers.check_co2_factor_unit(self.carrier, self.kg_per_kwh, self.kg_per_m3)
-        return self
-
-    @property
-    def kg_per_unit(self) -> float:
-        """kg CO₂ per the carrier's unit (kWh, or m³ for natural gas)."""
-        value = self.kg_per_m3 if self.carrier == carriers.NATURAL_GAS.key else self.kg_per_kwh
-        assert value is not None  # the validator requires it
-        return value
-
-    @property
-    def unit(self) -> str:
-        return carriers.unit_of(self.carrier)
 
 
 class NormalYearSettings(_Strict):

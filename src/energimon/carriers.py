@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from energimon.model import CHANNELS, Role
 
@@ -177,3 +177,31 @@ def cross_check_carriers(settings: CarrierSettings, sites: Iterable[str],
                              "distributor's upper calorific value, e.g. 12.157 kWh/m³)"))
     return problems
 
+
+class Co2Factor(_Strict):
+    """A declared CO₂ factor of an energy carrier for a year: kg per kWh (electricity, district heating), kg per
+    m³ for natural gas — published per m³ (Evida / Energinet), and a per-kWh gas factor is on the lower calorific
+    value while energimon's gas kWh are on the upper one, so per m³ leaves no room for a 10 % mix-up.  The shape of
+    ``[[esco.co2]]`` and ``[web.barometer] co2``."""
+
+    carrier: CarrierKey
+    year: int = Field(ge=2000, le=2100)
+    kg_per_kwh: float | None = Field(default=None, ge=0, le=2)
+    kg_per_m3: float | None = Field(default=None, ge=0, le=5, description="natural gas only")
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unit(self) -> Co2Factor:
+        check_co2_factor_unit(self.carrier, self.kg_per_kwh, self.kg_per_m3)
+        return self
+
+    @property
+    def kg_per_unit(self) -> float:
+        """kg CO₂ per the carrier's unit (kWh, or m³ for natural gas)."""
+        value = self.kg_per_m3 if self.carrier == NATURAL_GAS.key else self.kg_per_kwh
+        assert value is not None  # the validator requires it
+        return value
+
+    @property
+    def unit(self) -> str:
+        return unit_of(self.carrier)

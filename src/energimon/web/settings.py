@@ -14,8 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from energimon import carriers
-from energimon.carriers import CarrierKey
+from energimon.carriers import Co2Factor
 from energimon.validators import parse_listen
 
 
@@ -79,29 +78,6 @@ class OidcSettings(_Strict):
         if self.client_secret is None:
             raise ValueError("client_secret or client_secret_file is required (the app registration's secret)")
         return self
-
-
-class Co2Factor(_Strict):
-    """A declared CO₂ factor of a carrier for a year (the same shape as ``[[esco.co2]]``, which the barometer
-    falls back to)."""
-
-    carrier: CarrierKey
-    year: int = Field(ge=2000, le=2100)
-    kg_per_kwh: float | None = Field(default=None, ge=0, le=2)
-    kg_per_m3: float | None = Field(default=None, ge=0, le=5, description="natural gas only")
-    source: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _unit(self) -> Co2Factor:
-        carriers.check_co2_factor_unit(self.carrier, self.kg_per_kwh, self.kg_per_m3)
-        return self
-
-    @property
-    def kg_per_unit(self) -> float:
-        """kg CO₂ per the carrier's unit (kWh, or m³ for natural gas)."""
-        value = self.kg_per_m3 if self.carrier == carriers.NATURAL_GAS.key else self.kg_per_kwh
-        assert value is not None  # the validator requires it
-        return value
 
 
 class PublicSite(_Strict):
