@@ -195,7 +195,8 @@ def fit_caltrack_daily(
     pred = model.predict_kwh_per_day(t)
     stats = fit_statistics(y, pred, model.p)
     X = model.design(*model.degree_days(t))
-    res = unit_residuals_daily(y - pred, None if days is None else pd.DatetimeIndex(days)[ok], model.p_searched)
+    res = unit_residuals_daily(y - pred, None if days is None else pd.DatetimeIndex(days)[ok], model.p_searched,
+                               design=X)
     return DailyFit(_model(kind, hb, cb, beta, stats, _inverse(X.T @ X), res), candidates)
 
 

@@ -316,7 +316,9 @@ class UnitResiduals:
     ``sigma2`` is the residual variance per unit (kWh², per day for billing periods: a period's
     residual variance is ``days · sigma2``) after the mean of each day type is removed,
     corrected for the parameters fitted (``n − p``, or the smoother's ``n − tr(H)``); ``rho`` is the lag-1
-    autocorrelation of those residuals (G14 Annex B) and ``n_eff = n(1−ρ)/(1+ρ)``.  ``day_type_kwh``
+    autocorrelation of the noise behind those residuals (G14 Annex B; with the fit's design, corrected for the
+    bias of residual autocorrelations: :func:`projected_noise_parameters`), ``phi`` its decay beyond lag 1 and
+    ``n_eff = n/(1 + 2ρ/(1 − φ))`` (AR(1): G14's ``n(1−ρ)/(1+ρ)``).  ``day_type_kwh``
     holds the removed means (Monday..Sunday, Danish holiday), used as a known bias of the reporting sum.
     """
 
@@ -357,11 +359,15 @@ def day_types(days) -> np.ndarray:
 
 
 def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int,
-                         variance_factor: float = 1.0) -> UnitResiduals:
+                         variance_factor: float = 1.0, design: np.ndarray | None = None) -> UnitResiduals:
     """:class:`UnitResiduals` of daily residuals (in time order, one per local day in ``days``).
 
     The mean residual of each day type (:data:`DAY_TYPES`) is removed before σ² and ρ are estimated;
     ``variance_factor`` scales σ² for models whose in-sample residuals understate the noise (TOWT: n/(n − tr H)).
+    With the fit's ``design`` (its regressor rows for the same days, NaN days included) σ², ρ and φ are the
+    noise's, corrected for what the least-squares fit and the day-type means took up
+    (:func:`projected_noise_parameters`); ``p_model`` beyond the design's columns (searched balance points)
+    still counts as parameters in σ².
     """
     r = np.asarray(residual_kwh, float)
     ok = ~np.isnan(r)
@@ -376,6 +382,16 @@ def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int,
     u = r - means[types]
     p = p_model + max(0, used - 1)  # the day-type means add used − 1 parameters beyond the model's intercept
     n = len(u)
+    if design is not None and n > p:
+        onehot = (types[:, None] == np.arange(len(DAY_TYPES))[None, :]).astype(float)
+        basis = _orthonormal_basis(np.column_stack([np.asarray(design, float)[ok], onehot[:, onehot.any(axis=0)]]))
+        u = r - basis @ (basis.T @ r)  # = the residuals of the model and the day types fitted together
+        sigma2, rho, phi = projected_noise_parameters(u, basis)
+        searched = max(0, p_model - np.asarray(design).shape[1])  # balance points: one white-noise unit each
+        ss = float(u @ u)
+        if searched and ss > 0.0:
+            sigma2 = ss / max(ss / sigma2 - searched, 1.0)
+        return UnitResiduals("day", n, p, sigma2 * variance_factor, rho, tuple(float(x) for x in means), phi)
     sigma2 = float(u @ u) / (n - p) * variance_factor if n > p else math.nan
     rho = significant_rho(lag1_autocorrelation(u), n)
     return UnitResiduals("day", n, p, sigma2, rho, tuple(float(x) for x in means), autocorrelation_decay(u, rho))
@@ -468,6 +484,82 @@ def unit_residuals_absorbed(residual_kwh: np.ndarray, days, absorbed: np.ndarray
     sigma2, rho, phi = absorbed_noise_parameters(centre @ r, centre @ absorbed)
     p = p_model + max(0, int(used.sum()) - 1)
     return UnitResiduals("day", len(r), p, sigma2, rho, tuple(float(x) for x in means), phi)
+
+
+def _orthonormal_basis(x: np.ndarray) -> np.ndarray:
+    """Orthonormal columns spanning ``x``'s columns (rank-revealing: an intercept and a full set of
+    day-type dummies are one direction, not two)."""
+    u, s, _ = np.linalg.svd(x, full_matrices=False)
+    return u[:, s > s[0] * 1e-10] if len(s) else u
+
+
+def projected_residual_autocovariances(basis: np.ndarray, rho: float, phi: float, lags: int) -> np.ndarray:
+    """:func:`expected_residual_autocovariances` for ``M = I − QQᵀ`` (a least-squares fit's ``I − H``), in O(n²·p).
+
+    ``basis`` is ``Q`` (n × p, orthonormal columns spanning the fit's regressors).  With
+    ``MΩMᵀ = Ω − QQᵀΩ − ΩQQᵀ + Q(QᵀΩQ)Qᵀ`` the k-th lower diagonal of each term is a sum over n·p products, so
+    no n × n product is formed (a daily model's 365 days cost milliseconds where the dense form costs ~0.1 s).
+    """
+    q = np.asarray(basis, float)
+    n = q.shape[0]
+    b = arma11_correlation(n, rho, phi) @ q  # ΩQ
+    qg = q @ (q.T @ b)  # Q(QᵀΩQ)
+    out = np.empty(lags + 1)
+    for k in range(lags + 1):
+        omega_k = 1.0 if k == 0 else rho * phi ** (k - 1)
+        out[k] = ((n - k) * omega_k - float(np.sum(q[k:] * b[:n - k])) - float(np.sum(b[k:] * q[:n - k]))
+                  + float(np.sum(qg[k:] * q[:n - k])))
+    return out
+
+
+def residual_autocorrelations(e: np.ndarray, lags: int) -> np.ndarray:
+    """``r_k = Σ_i e_{i+k}·e_i / Σ e_i²`` for k = 1..lags (the estimator of :func:`lag1_autocorrelation`)."""
+    e = np.asarray(e, float)
+    denom = float(e @ e)
+    if denom == 0.0:
+        return np.zeros(lags)
+    return np.array([float(e[k:] @ e[:-k]) / denom for k in range(1, lags + 1)])
+
+
+def projected_noise_parameters(u: np.ndarray, basis: np.ndarray, lags: int = DECAY_LAGS, iterations: int = 8
+                               ) -> tuple[float, float, float | None]:
+    """``(σ², ρ, φ)`` of ARMA(1,1) noise behind the residuals ``u = (I − QQᵀ)η`` of a least-squares fit.
+
+    Autocorrelations of residuals are biased low when the fit estimated a mean (and slopes) from the same
+    series — for AR(1) noise ``E[r₁] ≈ ρ − (1 + 3ρ)/n`` (Marriott & Pope 1954, Biometrika 41), more at the
+    longer lags that set the decay φ — so a persistent noise's ``n/n′ = 1 + 2ρ/(1 − φ)`` is underestimated
+    and the intervals of long sums come out too narrow.  Both ρ and φ are found by the method of moments on
+    the residual autocorrelations r₁…r_lags: the bias of each, ``E[r_k] − ρφ^(k−1)`` under the current
+    (ρ, φ) (:func:`projected_residual_autocovariances`: the Durbin-Watson moments, Durbin & Watson 1950),
+    is taken off the observed ones, ρ and φ are refitted to the corrected ones as in
+    :func:`autocorrelation_decay`, and the two steps repeat to a fixed point.  ρ is kept only where the
+    observed r₁ exceeds its white-noise expectation significantly (:func:`significant_rho`); φ only where
+    :func:`autocorrelation_decay` fits one.  σ² = ``uᵀu / tr(MΩMᵀ)`` (G14's ``n − p`` for that Ω).
+    """
+    u = np.asarray(u, float)
+    n = len(u)
+    white = projected_residual_autocovariances(basis, 0.0, 0.0, 1)
+    r = residual_autocorrelations(u, lags)
+    if significant_rho(r[0] - white[1] / white[0], n) <= 0.0:
+        return float(u @ u) / white[0], 0.0, None
+    phi_obs = autocorrelation_decay(u, r[0], lags)
+    if phi_obs is None:  # too few residuals for a decay: ρ alone, as absorbed_noise_parameters does
+        return absorbed_noise_parameters(u, np.eye(n) - basis @ basis.T)
+    k = np.arange(1, lags + 1)
+    rho, phi = float(r[0]), phi_obs
+    for _ in range(iterations):
+        c = projected_residual_autocovariances(basis, rho, phi, lags)
+        target = r - (c[1:] / c[0] - rho * phi ** (k - 1))
+        rho_new = min(max(float(target[0]), 0.0), MAX_DECAY)
+        phi_new = decay_from_autocorrelations(target[1:], rho_new) if rho_new > 0.0 else 0.0
+        done = abs(rho_new - rho) < 1e-3 and abs(phi_new - phi) < 1e-3
+        rho, phi = rho_new, phi_new
+        if done:
+            break
+    if rho <= 0.0:
+        return float(u @ u) / white[0], 0.0, None
+    c0 = projected_residual_autocovariances(basis, rho, phi, 0)[0]
+    return float(u @ u) / c0, rho, phi
 
 
 def autocorrelation_decay(e: np.ndarray, rho: float, lags: int = DECAY_LAGS) -> float | None:

@@ -26,10 +26,13 @@ from energimon.analytics.stats import (
     aggregate_savings_uncertainty_kwh,
     ar1_quadratic_form,
     ar1_sum_factor,
+    arma11_correlation,
     arma11_quadratic_form,
     autocorrelation_decay,
     day_types,
     expected_residual_autocovariances,
+    projected_noise_parameters,
+    projected_residual_autocovariances,
     savings_uncertainty_kwh,
     significant_rho,
     unit_residuals_daily,
@@ -199,6 +202,63 @@ def test_absorbed_noise_recovers_persistence_a_monthly_fit_took_up():
     assert np.mean(obs) < 0.74  # r₁ of the residuals: biased low by the block levels
     assert np.mean(est) == pytest.approx(0.8, abs=0.03)
     assert np.mean(var_naive) < 0.8 and np.mean(var) == pytest.approx(1.0, abs=0.08)
+
+
+def test_projected_autocovariances_are_the_dense_moments():
+    """The low-rank form for ``M = I − QQᵀ`` gives the same traces as ``tr(L_k M Ω Mᵀ)`` computed densely."""
+    rng = np.random.default_rng(3)
+    n = 60
+    x = np.column_stack([np.ones(n), rng.normal(size=n), np.maximum(0.0, rng.normal(size=n))])
+    q, _ = np.linalg.qr(x)
+    m = np.eye(n) - q @ q.T
+    for rho, phi in ((0.0, 0.0), (0.5, 0.5), (0.6, 0.85)):
+        dense = expected_residual_autocovariances(m, arma11_correlation(n, rho, phi), 5)
+        assert projected_residual_autocovariances(q, rho, phi, 5) == pytest.approx(dense, rel=1e-10, abs=1e-10)
+
+
+def test_projected_noise_recovers_a_persistent_noise_the_daily_fit_biased():
+    """A year of days: a persistent part (AR(1), φ = 0.8, variance 1) plus a new part each day (variance
+    0.36) is ARMA(1,1) with ρ₁ = 0.8/1.36 = 0.588 and decay 0.8, so n/n′ = 1 + 2·0.588/0.2 = 6.88.  Fitted with
+    an intercept, a heating slope and day-type means, the residuals' r₁ and decay come out low (Marriott &
+    Pope 1954: E[r₁] ≈ ρ − (1 + 3ρ)/n for AR(1)); the moments through M = I − QQᵀ take that bias off."""
+    rng = np.random.default_rng(11)
+    n = 365
+    days = pd.date_range("2025-01-01", periods=n, freq="D", tz=LOCAL_TZ)
+    temp = 8.0 - 9.0 * np.cos(2 * np.pi * np.arange(n) / 365.0)
+    x = np.column_stack([np.ones(n), np.maximum(0.0, 15.0 - temp)])
+    raw_rho, raw_decay, est_rho, est_phi, inflation = [], [], [], [], []
+    for _ in range(60):
+        slow = np.empty(n)
+        slow[0] = rng.normal()
+        for i in range(1, n):
+            slow[i] = 0.8 * slow[i - 1] + rng.normal(0, 0.6)
+        y = 100.0 + 3.0 * x[:, 1] + slow + rng.normal(0, 0.6, n)
+        beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+        res = unit_residuals_daily(y - x @ beta, days, 2, design=x)
+        old = unit_residuals_daily(y - x @ beta, days, 2)
+        raw_rho.append(old.rho)
+        raw_decay.append(old.decay)
+        est_rho.append(res.rho)
+        est_phi.append(res.decay)
+        inflation.append(res.variance_inflation)
+    # measured when written (seed 11, 60 years): raw ρ 0.564, decay 0.754 (median n/n′ 5.54, 19 % short);
+    # corrected ρ 0.581, φ 0.785 (median n/n′ 6.38)
+    assert np.mean(raw_rho) < np.mean(est_rho) and np.mean(raw_decay) < np.mean(est_phi) - 0.02
+    assert np.mean(est_rho) == pytest.approx(0.588, abs=0.025)
+    assert np.mean(est_phi) == pytest.approx(0.8, abs=0.03)
+    assert np.median(inflation) == pytest.approx(6.88, rel=0.12)
+
+
+def test_projected_noise_on_white_noise_is_the_n_minus_p_variance():
+    rng = np.random.default_rng(5)
+    n = 365
+    x = np.column_stack([np.ones(n), rng.normal(size=n)])
+    q, _ = np.linalg.qr(x)
+    eta = rng.normal(0, 2.0, n)
+    u = eta - q @ (q.T @ eta)
+    sigma2, rho, phi = projected_noise_parameters(u, q)
+    assert sigma2 == pytest.approx(float(u @ u) / (n - 2), rel=1e-12)
+    assert (rho, phi) == (0.0, None)
 
 
 def test_bench_weather_and_noise_are_independent_streams():

@@ -104,7 +104,8 @@ def fit_constant(days: pd.DatetimeIndex, kwh: np.ndarray) -> DailyModel:
     pred = np.full(len(y), mu)
     return DailyModel("intercept_only", mu, stats=fit_statistics(y, pred, 1),
                       cov_unscaled=np.array([[1.0 / len(y)]]),
-                      residuals=unit_residuals_daily(y - pred, pd.DatetimeIndex(days)[ok], 1))
+                      residuals=unit_residuals_daily(y - pred, pd.DatetimeIndex(days)[ok], 1,
+                                                     design=np.ones((len(y), 1))))
 
 
 def fit_operating_hours(days: pd.DatetimeIndex, kwh: np.ndarray, hours: np.ndarray) -> OperatingHoursModel:
@@ -120,7 +121,7 @@ def fit_operating_hours(days: pd.DatetimeIndex, kwh: np.ndarray, hours: np.ndarr
     k = float(h @ y) / hh
     pred = k * h
     return OperatingHoursModel(k, fit_statistics(y, pred, 1), np.array([[1.0 / hh]]),
-                               unit_residuals_daily(y - pred, pd.DatetimeIndex(days)[ok], 1))
+                               unit_residuals_daily(y - pred, pd.DatetimeIndex(days)[ok], 1, design=h[:, None]))
 
 
 def fit_measure_model(kind: str, base: pd.DataFrame) -> MeasureModel:
