@@ -26,6 +26,7 @@ Sources: CalTRACK methods 2.0 (openeemeter/caltrack ``docs/methods.rst`` §3.2-3
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import subprocess
@@ -37,10 +38,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from energimon import calendar as energimon_calendar
+from energimon import model as energimon_model
 from energimon.analytics import towt
 from energimon.analytics.baseline import fit_caltrack_billing, fit_caltrack_daily
-from energimon.analytics.savings import daily_savings, period_savings
+from energimon.analytics.savings import daily_savings, period_savings, savings_frame
 from energimon.analytics.stats import fit_statistics, savings_uncertainty_kwh
 
 HERE = Path(__file__).resolve().parent
@@ -300,6 +301,35 @@ def compare_billing(ref: dict) -> tuple[list[tuple], dict] | None:
 # --------------------------------------------------------------------------- hourly
 
 
+@contextlib.contextmanager
+def sample_clock(tz: str):
+    """Read local time in ``tz`` instead of Danish time in every energimon module, for the ``with`` block.
+
+    Our models read hours of the week, months and local days in ``LOCAL_TZ``, which each module that needs
+    it binds by name (towt, energimon.calendar's hours of a day, degree days, …).  Every loaded module's
+    binding is switched, not a list of them: with a list, the first module to start reading the clock
+    leaves the fit with two clocks (the TOWT fit crashed on the 2016-10-30 DST hour when its day-level noise
+    began to count each day's hours through energimon.calendar, whose clock was still Danish).  Modules first
+    imported inside the block bind ``tz`` too and are reset with the others.  Relabelling the sample's UTC
+    wall times as Danish ones cannot stand in: Danish time skips 02:00-03:00 on the last Sunday of March,
+    so that hour of the sample has no Danish instant to become (and 02:00 of the last Sunday of October
+    is two instants).
+    """
+    danish = energimon_model.LOCAL_TZ
+
+    def holding(zone) -> list:
+        return [mod for name, mod in list(sys.modules.items())
+                if name.partition(".")[0] == "energimon" and getattr(mod, "LOCAL_TZ", None) is zone]
+
+    for mod in holding(danish):
+        mod.LOCAL_TZ = tz
+    try:
+        yield
+    finally:
+        for mod in holding(tz):
+            mod.LOCAL_TZ = danish
+
+
 def compare_hourly(ref: dict) -> tuple[list[tuple], dict] | None:
     h = ref.get("hourly")
     if not h:
@@ -309,20 +339,20 @@ def compare_hourly(ref: dict) -> tuple[list[tuple], dict] | None:
         h["baseline"]["predicted_kwh"])
     tr, yr, pr_ref = f_to_c(_arr(h["reporting"]["temp_f"])), _arr(h["reporting"]["usage_kwh"]), _arr(
         h["reporting"]["predicted_kwh"])
-    # The sample's clock is UTC; our TOWT reads hours of the week and months in Danish local time.
-    # Give it the sample's clock so both models see the same 168 hours and the same months.
-    # energimon.calendar's local days (the TOWT fit's day-level noise) follow the same clock.
-    saved, saved_calendar = towt.LOCAL_TZ, energimon_calendar.LOCAL_TZ
-    towt.LOCAL_TZ = energimon_calendar.LOCAL_TZ = "UTC"
-    try:
+    # The sample's clock is UTC; our TOWT reads hours of the week, months and local days in Danish time.
+    # Give it the sample's clock so both models see the same 168 hours, months and days — for the fit, the
+    # predictions and the savings band alike (the band's terms read the reporting hours' clock too).
+    with sample_clock("UTC"):
         t0 = time.perf_counter()
         model = towt.fit_towt_hourly(pd.Series(yb, index=idx_b), pd.Series(tb, index=idx_b))
         fit_s = time.perf_counter() - t0
         pb, pr = model.predict_kwh(idx_b, tb), model.predict_kwh(idx_r, tr)
-    finally:
-        towt.LOCAL_TZ, energimon_calendar.LOCAL_TZ = saved, saved_calendar
+        ok_r = ~(np.isnan(yr) | np.isnan(pr) | np.isnan(pr_ref))
+        # the band over the same reporting hours as the sums below (hours eemeter predicts too)
+        band = period_savings("reporting year", savings_frame(
+            pd.Series(pr, index=idx_r), pd.Series(np.where(ok_r, yr, np.nan), index=idx_r),
+            pd.Series(tr, index=idx_r)), model, granularity="hour")
     ok_b = ~(np.isnan(yb) | np.isnan(pb) | np.isnan(pb_ref))
-    ok_r = ~(np.isnan(yr) | np.isnan(pr) | np.isnan(pr_ref))
     p = model.p
     s_ours, s_ref = fit_statistics(yb[ok_b], pb[ok_b], p), fit_statistics(yb[ok_b], pb_ref[ok_b], p)
     base_ours, base_ref, obs = float(pr[ok_r].sum()), float(pr_ref[ok_r].sum()), float(yr[ok_r].sum())
@@ -351,7 +381,15 @@ def compare_hourly(ref: dict) -> tuple[list[tuple], dict] | None:
                      f"{ours_knots} (one set)",
                      f"{sum(len(v['bins_occupied_f']) for v in seg.values())} + "
                      f"{sum(len(v['bins_unoccupied_f']) for v in seg.values())}", "–"))
-    return rows, {"fit_seconds_ours": fit_s, "fit_seconds_ref": h["model"].get("fit_seconds")}
+    res = model.residuals
+    # the day-level noise behind our band: a day counts when every hour of it (in the sample's clock) has a
+    # residual; eemeter 4.x computes no band for its hourly model (its metered_savings returns none)
+    rows.append(("baseline days with every hour (our band's day-level residuals)",
+                 float(res.n) if res is not None else None, None, "–"))
+    for conf, ours_u in ((0.68, band.uncertainty_68_kwh), (0.90, band.uncertainty_90_kwh)):
+        rows.append((f"savings band ± kWh at {conf:.0%} over the reporting year (eemeter: none)", ours_u, None, "–"))
+    return rows, {"fit_seconds_ours": fit_s, "fit_seconds_ref": h["model"].get("fit_seconds"),
+                  "band_reporting_hours": band.m}
 
 
 # --------------------------------------------------------------------------- output
