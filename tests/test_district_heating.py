@@ -11,6 +11,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.heat_water import SETTINGS, SITE, TZ
 
 from energimon.analytics import district_heating as dh
 from energimon.analytics.alerting.mail import alert_subject, render_alert, rule_texts
@@ -21,19 +22,6 @@ from energimon.collector.simulator.buildings import HeatingModel
 from energimon.config.settings import settings_from_dict
 from energimon.model import Reading, SeriesKey
 from energimon.store.sqlite import SqliteStore
-
-TZ = "Europe/Copenhagen"
-SITE = "soro-raadhus"
-SETTINGS = {
-    "sites": {SITE: {"name": "Sorø Rådhus", "latitude": 55.43, "longitude": 11.56}},
-    "devices": [{"protocol": "mbus_tcp", "site": SITE, "id": "fjernvarme", "name": "Fjernvarmemåler", "role": "heat",
-                 "host": "127.0.0.1", "port": 10001, "address": 1},
-                {"protocol": "mbus_tcp", "site": SITE, "id": "vand", "name": "Vandmåler", "role": "water",
-                 "host": "127.0.0.1", "port": 10001, "address": 2}],
-    "smtp": {"transport": "folder", "folder": "mails", "sender": "energimon@test.invalid",
-             "fallback_recipients": ["drift@test.invalid"]},
-    "alerts": {"state_path": "alerts.db"},
-}
 
 
 def hours(n: int, start: str = "2026-11-02 00:00") -> pd.DatetimeIndex:

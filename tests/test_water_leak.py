@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from test_district_heating import SETTINGS, SITE, TZ
+from helpers.heat_water import SETTINGS, SITE, TZ
 
 from energimon.analytics import water
 from energimon.analytics.alerting.mail import alert_subject, render_alert, rule_texts
