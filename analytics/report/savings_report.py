@@ -293,11 +293,13 @@ def _add_measures(report, measures: tuple | None, csv_path: Path, sep: str, deci
                      measures[-1])
 
 
-def _add_heat_water(report, settings, store, results, month, cutoff, names, lang) -> list[Section]:
-    """District heating (cooling against the requirement, heat signature) and water (m³, suspected leaks) of the
-    reported buildings with such meters (analytics/district_heating.py, analytics/water.py), laid out by
-    report/heat_section.py as one section at the end.  Returns the sections added (its chart is a partial of plain
-    arrays, so the report still travels to the pool's workers)."""
+def _add_heat_water(report: Report, settings, store, results: list[SiteResult], month: dt.date, cutoff: dt.date,
+                    names: dict[str, str], lang: str) -> None:
+    """Appends to ``report`` (in place) the district heating (cooling against the requirement, heat signature) and
+    water (m³, suspected leaks) of the reported buildings with such meters (analytics/district_heating.py,
+    analytics/water.py), laid out by report/heat_section.py as one section at the end; nothing when no reported
+    building has such a meter.  The section's chart is a partial of plain arrays, so the report still travels to
+    the pool's workers."""
     from energimon.analytics.anomaly.settings import AlertSettings
     from energimon.analytics.district_heating import month_heat
     from energimon.analytics.report.heat_section import heat_water_section
@@ -320,10 +322,8 @@ def _add_heat_water(report, settings, store, results, month, cutoff, names, lang
                               leak.threshold_m3_h) for k in site_meters(series, r.site, "water").consumption]
     meters = {(d.site, d.id): d.name or d.id for d in settings.devices}
     sec = heat_water_section(heat, water, names, meters, lang)
-    if sec is None:
-        return []
-    report.sections.append(sec)
-    return [sec]
+    if sec is not None:
+        report.sections.append(sec)
 
 
 def _evaluate_all(settings, store, month: dt.date, chosen: list[str], names: dict[str, str], workers: int,
