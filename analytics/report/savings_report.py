@@ -246,9 +246,9 @@ def _insert_after_portfolio(report: Report, section: Section) -> None:
     report.sections.insert(at, section)
 
 
-def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_path, sep, decimal_comma):
+def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_path, sep, decimal_comma) -> None:
     """With ``esco.co2_intensity``: the CO₂ account of all consumption (report/co2_section.py) as a section
-    after the portfolio page, and as a CSV beside the report.  Returns the section (or None)."""
+    after the portfolio page, and as a CSV beside the report (nothing where no CO₂ data exists)."""
     from energimon.analytics.report.co2_section import CSV_HEADER as CO2_HEADER
     from energimon.analytics.report.co2_section import co2_section
 
@@ -257,8 +257,6 @@ def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_pa
     if made is not None:
         _insert_after_portfolio(report, made[0])
         write_csv(csv_path, CO2_HEADER, made[1], sep, decimal_comma, lang)
-        return made[0]
-    return None
 
 
 def _measures(settings, store, results, chosen, month, today, lang) -> tuple | None:
