@@ -425,6 +425,55 @@ def test_a_municipality_with_measures_only(configured, tmp_path, capsys):
     assert total is not None and abs(int(total.group(1).replace(".", "")) - sum(month)) <= 1
 
 
+def test_site_with_measures_only_can_be_chosen_on_its_own(configured, tmp_path, capsys):
+    # Dianalund has a measure but no Option C contract ([esco.sites] holds only the hall): --site must still choose
+    # it, and its report holds its measure and nothing of the hall (neither its page nor its "heraf" LED)
+    d, _truths = configured
+    cfg = str(d / "energimon.toml")
+    out = tmp_path / "dianalund"
+    assert main(["report", "savings", "--month", "2026-03", "-c", cfg, "--site", "dianalund-bibliotek",
+                 "--out", str(out)]) == 0
+    console = capsys.readouterr().out
+    assert "dianalund-bibliotek/led-dianalund: " in console and "tiltag (Option B), tælles for sig" in console
+    assert "stenlille" not in console.lower()
+    flat = " ".join(_pdftotext(out / "besparelse-2026-03.pdf").split())
+    assert "Dianalund Bibliotek — uden Option C-kontrakt" in flat and "Tiltag: LED i Dianalund Bibliotek" in flat
+    assert "Stenlille" not in flat
+    rows = [line.split(";") for line in (out / "besparelse-2026-03-tiltag.csv").read_text("utf-8-sig").splitlines()]
+    col = {h: i for i, h in enumerate(column_keys(rows[0], "da"))}
+    assert {r[col["measure_id"]] for r in rows[1:]} == {"led-dianalund"}
+    # the hall chosen alone (its Option C contract is every one there is) no longer brings in Dianalund's measure
+    out = tmp_path / "stenlille"
+    assert main(["report", "savings", "--month", "2026-03", "-c", cfg, "--site", "stenlille-hallen",
+                 "--out", str(out)]) == 0
+    assert "dianalund" not in capsys.readouterr().out
+    rows = [line.split(";") for line in (out / "besparelse-2026-03-tiltag.csv").read_text("utf-8-sig").splitlines()]
+    assert {r[col["measure_id"]] for r in rows[1:]} == {"led-stenlille"}
+    assert "Dianalund" not in _pdftotext(out / "besparelse-2026-03.pdf")
+    # both chosen: one report with the hall's page and both measures
+    out = tmp_path / "both"
+    assert main(["report", "savings", "--month", "2026-03", "-c", cfg, "--site", "dianalund-bibliotek", "--site",
+                 "stenlille-hallen", "--out", str(out)]) == 0
+    capsys.readouterr()
+    rows = [line.split(";") for line in (out / "besparelse-2026-03-tiltag.csv").read_text("utf-8-sig").splitlines()]
+    assert {r[col["measure_id"]] for r in rows[1:]} == {"led-dianalund", "led-stenlille"}
+
+
+def test_unknown_site_names_the_buildings_with_measures_too(configured, capsys):
+    # a site that is neither an Option C building nor a measure's: the usage error names it and every building the
+    # report can be asked for, the measures-only one included (with a suggestion for a near miss), in the run's
+    # language
+    cfg = str(configured[0] / "energimon.toml")
+    assert main(["report", "savings", "--month", "2026-03", "-c", cfg, "--site", "dianalund-bibliotk"]) == 64
+    err = capsys.readouterr().err
+    assert "ukendt bygning 'dianalund-bibliotk'; mente du 'dianalund-bibliotek'?" in err
+    assert "(kendte: dianalund-bibliotek, stenlille-hallen) i [esco.sites] eller [[esco.measures]]" in err
+    assert main(["--lang", "en", "report", "savings", "--month", "2026-03", "-c", cfg, "--site", "nowhere"]) == 64
+    err = capsys.readouterr().err
+    assert ("unknown site 'nowhere' (known: dianalund-bibliotek, stenlille-hallen) in [esco.sites] or "
+            "[[esco.measures]]") in err
+
+
 def test_measured_operating_hours_come_from_the_hour_counter(tmp_path):
     # an operating-hour counter read at every hour start: 6 h on Monday 2 March (07-13), 0 h on Tuesday, 24 h on
     # Wednesday → the days' hours 6, 0, 24 (the counter's daily differences, store.energy's complete-day rule)

@@ -258,6 +258,12 @@ class EscoSettings(_Strict):
                 raise ValueError(f"co2_intensity must be 'site/device/co2_g_per_kwh', got {self.co2_intensity!r}")
 
     @property
+    def report_sites(self) -> list[str]:
+        """The buildings the savings report can be asked for (``--site``): every ``[esco.sites]`` building (Option C),
+        then those that have only ``[[esco.measures]]`` (Option B), each once, in the configured order."""
+        return list(dict.fromkeys([*self.sites, *(m.site for m in self.measures)]))
+
+    @property
     def price_kind(self) -> Literal["fixed", "periods", "file", "spot"]:
         if self.spot_price is not None:
             return "spot"

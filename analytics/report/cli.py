@@ -71,9 +71,11 @@ def register(commands: Commands) -> None:
     config_arg(s)
     s.add_argument("--month", required=True, help=t("måneden, ÅÅÅÅ-MM (dansk kalender)",
                                                     "the month, YYYY-MM (local calendar)"))
-    s.add_argument("--site", action="append", help=t("kun denne bygning (kan gentages; standard: alle i [esco.sites])",
-                                                     "only this site (repeatable; default: every site in "
-                                                     "[esco.sites])"))
+    s.add_argument("--site", action="append",
+                   help=t("kun denne bygning (kan gentages): en i [esco.sites] eller med tiltag i [[esco.measures]] "
+                          "(standard: alle)",
+                          "only this site (repeatable): one in [esco.sites] or with measures in [[esco.measures]] "
+                          "(default: all)"))
     s.add_argument("--out", type=Path, help=t("mappe til filerne (standard: esco.reports_dir)",
                                               "folder for the files (default: esco.reports_dir)"))
     s.add_argument("--lang", choices=("da", "en"), default=argparse.SUPPRESS, help=lang_help())
@@ -173,10 +175,11 @@ def cmd_report_savings(args: argparse.Namespace, config: Config) -> int:
                                "the configuration has no [esco] table (see config/energimon.example.toml)"))
         if args.sep is not None and len(args.sep) != 1:
             raise ValueError(t("--sep skal være ét tegn", "--sep must be one character"))
+        known = settings.esco.report_sites  # a building without an Option C baseline or a measure has no savings
         for site in args.site or []:
-            if site not in settings.esco.sites:  # ESCO sites only: a site without a baseline has no savings
-                raise ValueError(unknown("site", site, settings.esco.sites)
-                                 + t(" i [esco.sites]", " in [esco.sites]"))
+            if site not in known:
+                raise ValueError(unknown("site", site, known) + t(" i [esco.sites] eller [[esco.measures]]",
+                                                                  " in [esco.sites] or [[esco.measures]]"))
     except ValueError as exc:
         print(f"energimon report savings: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -125,10 +125,14 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
     if esco is None:
         raise ValueError("no [esco] table in the configuration")
     lang = lang or esco.language
-    chosen = sites or list(esco.sites)
-    unknown = [s for s in chosen if s not in esco.sites]
+    # ``sites`` may name buildings with measures only (Option B, no Option C contract): they have no Option C page,
+    # only their measures; ``only`` keeps every other building's measures out of a report asked for some buildings
+    only = set(sites) if sites else None
+    unknown = sorted(only - set(esco.report_sites)) if only else []
     if unknown:
-        raise ValueError(f"not in [esco.sites]: {', '.join(unknown)}; configured: {', '.join(esco.sites)}")
+        raise ValueError(f"neither in [esco.sites] nor in [[esco.measures]]: {', '.join(unknown)}; configured: "
+                         f"{', '.join(esco.report_sites)}")
+    chosen = [s for s in dict.fromkeys(sites) if s in esco.sites] if sites else list(esco.sites)
     names = {sid: settings.sites[sid].name if sid in settings.sites else sid for sid in chosen}
     areas = {sid: settings.sites[sid].floor_area_m2 if sid in settings.sites else None for sid in chosen}
     today = today or local_today()
@@ -144,7 +148,7 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
                                    initargs=(settings.store,))
     try:
         return _generate(settings, store, month, chosen, names, areas, out_dir, lang, sep, decimal_comma, progress,
-                         workers, per_site_pdf, today, cutoff, preliminary, prices, pool)
+                         workers, per_site_pdf, today, cutoff, preliminary, prices, pool, only)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -154,7 +158,7 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
               areas: dict[str, float | None], out_dir: Path | None, lang: str, sep: str | None,
               decimal_comma: bool | None, progress: Callable[[int, int, str], None] | None, workers: int,
               per_site_pdf: bool, today: dt.date, cutoff: dt.date, preliminary: bool, prices: PriceBasis,
-              pool: ProcessPoolExecutor | None) -> SavingsReportFiles:
+              pool: ProcessPoolExecutor | None, only: set[str] | None = None) -> SavingsReportFiles:
     esco = settings.esco
     results = _evaluate_all(settings, store, month, chosen, names, workers, progress, prices, today, pool, areas)
     for r in results:  # natural gas is read in m³ and, through its calorific value, in kWh
@@ -173,7 +177,7 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
         accounts = co2_accounts(store, esco, [r.site for r in results], month)
         _add_co2_account(report, accounts, esco, results, month, names, lang, out / f"{stem}-co2.csv", sep,
                          decimal_comma)
-    measures = _measures(settings, store, results, chosen, month, today, lang)  # [[esco.measures]], Option B
+    measures = _measures(settings, store, results, only, month, today, lang)  # [[esco.measures]], Option B
     measures_csv = _add_measures(report, measures, out / f"{stem}-{'tiltag' if lang == 'da' else 'measures'}.csv",
                                  sep, decimal_comma)
     _add_heat_water(report, settings, store, results, month, cutoff, names, lang)
@@ -259,13 +263,13 @@ def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_pa
         write_csv(csv_path, CO2_HEADER, made[1], sep, decimal_comma, lang)
 
 
-def _measures(settings, store, results, chosen, month, today, lang) -> tuple | None:
+def _measures(settings, store, results, only: set[str] | None, month, today, lang) -> tuple | None:
     """``[[esco.measures]]`` (IPMVP Option B) evaluated (analytics/esco/measures.py), as the arguments of the section
-    builder (report/measures_section.py), or None without measures.  With ``--site`` only those buildings'."""
+    builder (report/measures_section.py), or None without measures.  With ``--site`` (``only``) only those
+    buildings' — also when they are every Option C building, whose report then holds no other building's measure."""
     from energimon.analytics.esco.measures import evaluate_measures
 
-    everything = set(chosen) == set(settings.esco.sites)
-    measures = [m for m in evaluate_measures(store, settings.esco, month, today) if everything or m.site in chosen]
+    measures = [m for m in evaluate_measures(store, settings.esco, month, today) if only is None or m.site in only]
     if not measures:
         return None
     names = {sid: site.name for sid, site in settings.sites.items()}
