@@ -257,7 +257,8 @@ def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_pa
     from energimon.analytics.report.co2_section import co2_section
 
     made = co2_section(accounts, esco, results, names, lang,
-                       avoided_kg=lambda r: co2_kg(r.month.savings_kwh, esco, r.carrier, month.year))
+                       avoided_kg=lambda r: co2_kg(r.month.savings_kwh, esco, r.carrier, month.year)
+                       if r.month is not None else math.nan)  # co2_section calls it only with a month
     if made is not None:
         _insert_after_portfolio(report, made[0])
         write_csv(csv_path, CO2_HEADER, made[1], sep, decimal_comma, lang)
