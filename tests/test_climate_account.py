@@ -387,8 +387,8 @@ def test_the_demo_municipalitys_account(tmp_path, monkeypatch, capsys):
     text = _pdftotext(reports / "klimaregnskab-2026-foreloebig.pdf")
     assert "FORELØBIG" in text and "1.1.2026 – 31.10.2026" in text
     assert all(name in text for name in ("Sorø Rådhus", "Stenlille hallen", "Dianalund Bibliotek"))
-    # each building's electricity is the generator's use of 1 January – 31 October 2026; its CO₂ the [esco]
-    # factor of 2025 (the latest before 2026), 0.112 kg/kWh
+    # each building's electricity is the generator's use of 1 January – 31 October 2026; its CO₂ the factor of the
+    # demo's [web.barometer] (it lists electricity, so it wins over [esco]'s): 2023's, the latest before 2026
     days = demo_esco._days(dt.date(2026, 1, 1), dt.date(2026, 11, 1))
     periods = demo_esco.esco_periods(today)
     day_c = demo_esco.daily_weather_c(dt.date(2026, 1, 1), dt.date(2026, 11, 1))
@@ -403,12 +403,50 @@ def test_the_demo_municipalitys_account(tmp_path, monkeypatch, capsys):
         name = {"soro-raadhus": "Sorø Rådhus", "stenlille-hallen": "Stenlille hallen",
                 "dianalund-bibliotek": "Dianalund Bibliotek"}[s.building.site]
         assert rows[name]["kWh"] == pytest.approx(truth, abs=5.0)  # 3-decimal kWh per hour in the exports
-        assert rows[name]["CO₂ ton"] == pytest.approx(rows[name]["kWh"] * 0.112 / 1000)
+        assert rows[name]["CO₂ ton"] == pytest.approx(rows[name]["kWh"] * 0.12 / 1000)
         assert fmt_number(rows[name]["kWh"], 0, "da") in text
         total += truth
     assert rows["Sorø Rådhus"]["kWh/m²"] == pytest.approx(rows["Sorø Rådhus"]["kWh"] / 4800)  # floor_area_m2
     assert f"2026: {fmt_number(wb.worksheets[0]['D3'].value, 0, 'da')} kWh" in printed
     assert wb.worksheets[0]["D3"].value == pytest.approx(total, abs=15.0)  # the municipality's total
+
+
+@pytest.mark.slow
+def test_a_fresh_esco_demo_folders_account_has_the_baseline_year_and_the_path(tmp_path, monkeypatch, capsys):
+    # a fresh `demo --esco` folder, then the commands it prints: before, its config had no [web.barometer] (only the
+    # live demo wrote one), so the account said "Intet basisår er konfigureret" and compared with nothing
+    from energimon.app import demo_esco
+
+    today = dt.date(2026, 3, 15)  # exports from 1 September 2024 to 28 February 2026: all of 2025, a year that is over
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(demo_esco, "local_today", lambda: today)
+    monkeypatch.setattr("energimon.calendar.today", lambda now=None: today)
+    assert main(["demo", "--esco"]) == 0
+    out = capsys.readouterr().out
+    commands = [shlex.split(line) for line in out.split("Kør derefter:")[1].splitlines() if line.startswith("  ")]
+    assert commands[0][1:3] == ["import", "eloverblik"]
+    assert main(commands[0][1:]) == 0  # the electricity is all the account needs here (no heat to normalise)
+    hint = next(line for line in out.splitlines() if "report climate" in line)
+    assert "Klima- og energiregnskabet for 2025" in hint
+    capsys.readouterr()
+    assert main(shlex.split(hint.split(": ", 1)[1])[1:]) == 0
+    printed = capsys.readouterr().out
+    reports = tmp_path / "energimon-demo" / "rapporter"
+    text = _pdftotext(reports / "klimaregnskab-2025.pdf")
+    flat = " ".join(text.split())
+    assert "Intet basisår" not in text and "Sorø Kommune" in text  # the demo municipality's [web.barometer]
+    # the rows against 2019: the demo's data do not reach back to it, and the account says so rather than showing 0
+    assert "Sammenlignet med basisåret 2019" in text and "basisåret 2019 kan ikke opgøres" in flat
+    # the municipality against the straight path from the demo's 80 t in 2019 to −70 % in 2030
+    wb = openpyxl.load_workbook(reports / "klimaregnskab-2025.xlsx")
+    target = {r[0]: r[1] for r in wb["CO₂ mod målstien"].iter_rows(min_row=2, values_only=True)}
+    values = list(target.values())
+    path = 80.0 - (80.0 - 24.0) * (2025 - 2019) / (2030 - 2019)
+    kwh = wb.worksheets[0]["D3"].value  # the municipality's total
+    assert values[0] == 80.0 and values[1] == pytest.approx(path) and values[3] == pytest.approx(24.0)
+    assert values[2] == pytest.approx(kwh * 0.12 / 1000)  # the barometer's 2023 factor, the latest before 2025
+    assert values[4] == pytest.approx(values[2] - path)  # compared: a number, not "–"
+    assert f"(målsti {fmt_number(path, 2, 'da')} ton)" in printed
 
 
 def test_a_barometer_listing_only_electricity_still_counts_heat_with_the_contracts_factor():

@@ -153,15 +153,45 @@ def test_demo_esco_import_and_savings_report(tmp_path, monkeypatch, capsys):
     assert r["in_option_c"] == "1"
 
 
+def _live_demo_config(folder, web_port: int | None = None):
+    """The config `energimon demo` writes into ``folder`` (``web_port``: with its web application, as the demo runs)."""
+
+    async def rewrite():
+        async with MeterSimulator(with_pv=True) as sim:
+            return write_demo_config(folder, sim, interval_s=5, web_port=web_port)
+
+    return load_settings(asyncio.run(rewrite()))
+
+
 def test_live_demo_keeps_the_esco_sections(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(demo_esco, "local_today", lambda: TODAY)
     assert main(["demo", "--esco", "--dir", str(tmp_path)]) == 0
 
-    async def rewrite():
-        async with MeterSimulator(with_pv=True) as sim:
-            return write_demo_config(tmp_path, sim, interval_s=5)
-
-    settings = load_settings(asyncio.run(rewrite()))
+    settings = _live_demo_config(tmp_path)
     assert settings.devices and settings.esco is not None  # the live meters added, the contract still there
     assert [mp.id for mp in settings.datahub.metering_points] == [s.metering_point for s in demo_esco.DEMO_ESCO_SITES]
     assert settings.esco.reports_dir == (tmp_path / "rapporter").resolve()
+
+
+def test_the_esco_demo_has_the_climate_settings_whichever_demo_ran_first(tmp_path, monkeypatch, capsys):
+    # the climate account (`report climate`, which demo --esco prints) takes its baseline year, target path and CO2
+    # factors from [web.barometer]; before, only the live demo wrote it, so a fresh `demo --esco` folder had none (and
+    # `demo --esco` after a live run dropped it with the rest of the file it rewrites)
+    monkeypatch.setattr(demo_esco, "local_today", lambda: TODAY)
+    fresh, live_first = tmp_path / "fresh", tmp_path / "live-first"
+
+    def climate(settings):
+        b = settings.web.barometer
+        return b.baseline_year, b.baseline_t_co2, b.target_year, [(c.year, c.kg_per_kwh) for c in b.co2], list(b.sites)
+
+    live = climate(_live_demo_config(tmp_path / "live", web_port=8080))
+    assert live[0] == 2019
+    assert main(["demo", "--esco", "--dir", str(fresh)]) == 0
+    settings = load_settings(fresh / "energimon.toml")
+    assert climate(settings) == live and not settings.web.enabled  # the live demo's settings; no web app runs here
+    _live_demo_config(live_first, web_port=8080)
+    assert main(["demo", "--esco", "--dir", str(live_first)]) == 0
+    assert climate(load_settings(live_first / "energimon.toml")) == live
+    # a later live run writes its own block in place of the ESCO demo's (one [web.barometer] table, not two)
+    settings = _live_demo_config(fresh, web_port=8080)
+    assert climate(settings) == live and settings.web.enabled and settings.esco is not None

@@ -89,15 +89,21 @@ outdoor_temperature = "soro-raadhus/udefoeler/outdoor_temp_c"
 """The demo's mail and alert sections, written by `energimon demo` (the daemon runs the alert rules)."""
 
 DEMO_WEB = """
-# The web application (energimon.web) and its public CO2 barometer.  The CO2 factors and the baseline
-# below are made-up demo values, not official figures: a real config cites Energinet's environmental
-# declaration and the municipality's climate plan.
+# The web application (energimon.web), served by the daemon; its public CO2 barometer follows.
 [web]
 enabled = true
 listen = "127.0.0.1:{web_port}"
 public_url = "http://127.0.0.1:{web_port}"
 data_dir = "web"
+"""
+"""The web application's section, written by `energimon demo` (the daemon then serves the app on ``web_port``);
+:data:`DEMO_BAROMETER` follows it."""
 
+DEMO_BAROMETER = """
+# The demo municipality's climate settings: the public CO2 barometer (served by `energimon demo`) and the
+# annual climate account (`energimon report climate`) take the baseline year, the 2030 path and the CO2
+# factors from here.  They are made-up demo values, not official figures: a real config cites Energinet's
+# environmental declaration and the municipality's climate plan.
 [web.barometer]
 municipality = "Sorø Kommune"
 baseline_year = 2019
@@ -106,8 +112,8 @@ baseline_source = "demo: et tænkt udgangspunkt, ikke et rigtigt tal"
 household_kwh_per_year = 4000
 household_source = "demo-værdi; se README for kilden til en rigtig opsætning"
 co2 = [
-  {{ carrier = "electricity", year = 2019, kg_per_kwh = 0.25, source = "demo-værdi" }},
-  {{ carrier = "electricity", year = 2023, kg_per_kwh = 0.12, source = "demo-værdi" }},
+  { carrier = "electricity", year = 2019, kg_per_kwh = 0.25, source = "demo-værdi" },
+  { carrier = "electricity", year = 2023, kg_per_kwh = 0.12, source = "demo-værdi" },
 ]
 
 [web.barometer.sites.soro-raadhus]
@@ -120,7 +126,9 @@ name = "Stenlille hallen"
 [web.barometer.sites.dianalund-bibliotek]
 name = "Dianalund Bibliotek"
 """
-"""The web application's section, written by `energimon demo` (the daemon then serves the app on ``web_port``)."""
+"""The demo municipality's ``[web.barometer]``, written by both demos — after :data:`DEMO_WEB` by `energimon demo`,
+on its own (no web application runs) by `energimon demo --esco` — so the climate account of either demo's folder has
+a baseline year, a target path and CO2 factors whichever demo ran last.  Not a format string: written as it is."""
 
 DEMO_USERS = (("energi", "energi", (), "Energiteamet (demo)"),
               ("drift", "driftsansvarlig", ("stenlille-hallen",), "Driftsansvarlig, Stenlille hallen (demo)"))
@@ -193,7 +201,7 @@ def write_demo_config(folder: Path, sim: MeterSimulator, interval_s: float, web_
                         for m in mbus.meters)
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     esco = old[old.index(ESCO_MARKER):] if ESCO_MARKER in old else ""  # so `report savings` keeps working
-    web = "\n" + DEMO_WEB.format(web_port=web_port) if web_port is not None else ""
+    web = "\n" + DEMO_WEB.format(web_port=web_port) + DEMO_BAROMETER if web_port is not None else ""
     path.write_text(DEMO_CONFIG.format(config=path, devices=text) + web + (DEMO_MAIL if mail else "")
                     + ("\n" + esco if esco else ""), encoding="utf-8")
     return path

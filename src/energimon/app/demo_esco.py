@@ -2,7 +2,8 @@
 
 Writes, inside the demo folder only: one Eloverblik/DataHub hourly export per site (a 12-month
 baseline year and the reporting period up to the end of last month), an hourly outdoor-temperature
-``time,value`` CSV, and the ``[esco]`` and ``[datahub]`` sections of the demo's ``energimon.toml``;
+``time,value`` CSV, and the ``[esco]`` and ``[datahub]`` sections of the demo's ``energimon.toml`` (with the live
+demo's ``[web.barometer]``, which the climate account reads for its baseline year, target path and CO₂ factors);
 then prints the commands that import the files and write the report.  Nothing runs live: the ESCO
 path works on historical data, which is how an energy team gets it (exports from eloverblik.dk).
 
@@ -30,7 +31,7 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
-from energimon.app.demo import DEMO_CONFIG, ESCO_MARKER
+from energimon.app.demo import DEMO_BAROMETER, DEMO_CONFIG, ESCO_MARKER
 from energimon.calendar import add_months
 from energimon.cliutil import lang, number, t
 from energimon.collector.simulator.lighting import LightingLoad, lighting_day_kwh, lighting_hour_kwh
@@ -294,7 +295,8 @@ def local_today() -> dt.date:
 
 
 def write_esco_demo(folder: Path, today: dt.date | None = None) -> EscoDemo:
-    """Write the exports, the temperature file and the demo config with ``[esco]``/``[datahub]`` into ``folder``."""
+    """Write the exports, the temperature file and the demo config with ``[web.barometer]`` (the live demo's:
+    :data:`energimon.app.demo.DEMO_BAROMETER`) and ``[esco]``/``[datahub]`` into ``folder``."""
     today = today or local_today()
     periods = esco_periods(today)
     data = folder / "esco"
@@ -314,9 +316,12 @@ def write_esco_demo(folder: Path, today: dt.date | None = None) -> EscoDemo:
     lighting = data / f"belysning-{LED_MEASURE.site}.csv"
     lighting.write_text(lighting_text(periods), encoding="utf-8")
     config = folder / "energimon.toml"
-    # no [[devices]]: nothing live runs; `energimon demo` later adds its simulated meters and keeps these sections
+    # no [[devices]]: nothing live runs; `energimon demo` later adds its simulated meters and keeps the ESCO sections.
+    # [web.barometer] gives the climate account its baseline year, target path and factors: this file is written anew,
+    # so without it here a fresh folder (or one the live demo wrote before) has none.  It stands before the ESCO
+    # marker: a later live run writes the same block there instead of keeping this one (no table twice).
     text = esco_config_text(periods, (folder / "rapporter").resolve())
-    config.write_text(DEMO_CONFIG.format(config=config, devices="") + "\n" + text,
+    config.write_text(DEMO_CONFIG.format(config=config, devices="") + DEMO_BAROMETER + "\n" + text,
                       encoding="utf-8")
     return EscoDemo(config, exports, temperature, periods, savings, lighting)
 
@@ -380,9 +385,10 @@ def prepare_esco_demo(folder: Path, out: TextIO | None = None, today: dt.date | 
     print(t(f"  Udetemperatur time for time: {_shown(demo.temperature)}",
             f"  Outdoor temperature hour by hour: {_shown(demo.temperature)}"), file=out)
     base0, base1, measure = _date(p.baseline_start), _date(p.measure_date - dt.timedelta(days=1)), _date(p.measure_date)
-    print(t(f"  Baseline {base0} – {base1}, tiltag fra {measure}; [esco] og [datahub] står i {_shown(demo.config)}",
-            f"  Baseline {base0} – {base1}, measure from {measure}; [esco] and [datahub] are in {_shown(demo.config)}"),
-          file=out)
+    print(t(f"  Baseline {base0} – {base1}, tiltag fra {measure}; [esco], [datahub] og [web.barometer] står i "
+            f"{_shown(demo.config)}",
+            f"  Baseline {base0} – {base1}, measure from {measure}; [esco], [datahub] and [web.barometer] are in "
+            f"{_shown(demo.config)}"), file=out)
     print(t("\nKør derefter:", "\nThen run:"), file=out)
     for cmd in next_commands(demo, _program()):
         print(f"  {cmd}", file=out)
