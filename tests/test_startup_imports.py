@@ -142,3 +142,84 @@ def test_a_config_without_optional_sections_does_not_import_their_settings_modul
             assert lines == {"devices": "1 web False", "modules": "[]"}, out.stdout
         else:  # the section's owner is imported for it, and only that one
             assert lines == {"devices": "1 web True", "modules": "['energimon.web.settings']"}, out.stdout
+
+
+# The daemon imports a protocol's collector module only for a configuration with a device of that protocol
+# (app/daemon.py, Daemon._device_pollers): pymodbus is for Modbus TCP devices (SunSpec ones included), not for a
+# server that only has M-Bus meters, MQTT or fetched sources.  `energimon run` itself, to READY=1 and a SIGTERM,
+# with Python's import profile on stderr (PYTHONPROFILEIMPORTTIME): every module the process imported, start to
+# stop.
+WITHOUT_MODBUS = """
+[sites.soro-raadhus]
+name = "Sorø Rådhus"
+latitude = 55.4318
+longitude = 11.556
+
+[[devices]]
+site = "soro-raadhus"
+id = "fjernvarme"
+role = "heat"
+protocol = "mbus_tcp"
+host = "127.0.0.1"
+port = {mbus_port}
+address = 1
+
+[mqtt]
+host = "127.0.0.1"
+port = {mqtt_port}
+client_id = "energimon-imports"
+
+[[mqtt.subscriptions]]
+topic = "bygning/{{site}}/{{device}}/{{channel}}"
+role = "submeter"
+
+[spool]
+path = "spool.db"
+
+[store]
+path = "store.db"
+"""
+
+SUNSPEC_DEVICE = """
+[[devices]]
+site = "soro-raadhus"
+id = "solceller"
+role = "pv"
+protocol = "modbus_tcp"
+host = "127.0.0.1"
+port = {port}
+profile = "sunspec"
+"""
+
+
+def _imported_by_run(cfg) -> set[str]:
+    """The modules `energimon run --config cfg` imported from its start until it stopped."""
+    import os
+    import re
+
+    from helpers.daemon import RunningDaemon
+
+    with RunningDaemon(cfg, {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}) as daemon:
+        assert daemon.wait_ready_or_exit(), daemon.stderr[-3000:]
+        assert daemon.terminate() == 0, daemon.stderr[-3000:]
+    # "import time: self [us] | cumulative | imported package" for each module, indented by its depth
+    return set(re.findall(r"^import time:.*\|\s*([\w.]+)$", daemon.stderr, re.MULTILINE))
+
+
+def test_the_daemon_imports_pymodbus_only_for_a_configured_modbus_device(tmp_path):
+    from helpers.net import free_port
+
+    # nothing listens on these ports: the daemon starts all the same (its collectors retry), which is all this needs
+    without = WITHOUT_MODBUS.format(mbus_port=free_port(), mqtt_port=free_port())
+    (tmp_path / "without").mkdir()
+    (tmp_path / "with").mkdir()
+    cfg = tmp_path / "without" / "energimon.toml"
+    cfg.write_text(without, encoding="utf-8")
+    imported = _imported_by_run(cfg)
+    # the import profile is complete (the M-Bus and MQTT collectors are in it)
+    assert {"energimon.collector.mbus.poller", "energimon.collector.mqtt.runtime"} <= imported, sorted(imported)
+    assert sorted(m for m in imported if m.split(".")[0] == "pymodbus") == []
+
+    cfg = tmp_path / "with" / "energimon.toml"
+    cfg.write_text(without + SUNSPEC_DEVICE.format(port=free_port()), encoding="utf-8")
+    assert "pymodbus" in _imported_by_run(cfg)

@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         return fail(_command_name(parser, args), f"{where}{exc.strerror or exc}", EXIT_FAIL)
     except Exception as exc:
-        from energimon.app.daemon import StartupError  # imported only here: it brings the scheduler and pymodbus
+        from energimon.app.daemon import StartupError  # imported only here: it brings the scheduler
 
         if isinstance(exc, StartupError):  # e.g. the demo's daemon
             return fail(_command_name(parser, args), t(f"kan ikke starte: {exc}", f"cannot start: {exc}"),

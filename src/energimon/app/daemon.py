@@ -17,7 +17,6 @@ from energimon.app import systemd
 from energimon.app.jobruns import JobFailed, JobRunLog, RecordingScheduler, jobs_path
 from energimon.app.jobruns import error_text as _error_text
 from energimon.collector.modbus.identity import DeviceInfoFile, device_info_path
-from energimon.collector.modbus.poller import ConnectionPool, ModbusPoller
 from energimon.config.settings import Settings
 from energimon.model import LOCAL_TZ, Reading
 from energimon.stamps import Stamper
@@ -27,6 +26,7 @@ from energimon.store.writer import SpoolWriter
 
 if TYPE_CHECKING:
     from energimon.collector.mbus.poller import MbusPoller
+    from energimon.collector.modbus.poller import ModbusPoller
     from energimon.collector.mqtt.runtime import MqttCollector
     from energimon.store.base import Store
     from energimon.store.influx import StatusPoints
@@ -79,22 +79,10 @@ class Daemon:
         # never given twice, also across a restart (the last stamps are committed in the spool with the readings).
         self.stamper = Stamper()
         self.stamper.load(self.spool.stamps())
-        # Devices behind the same gateway (host:port) share one connection.
-        self.modbus_pool = ConnectionPool()
         # Which device answers (serial number …), for `energimon status`: see collector/modbus/identity.py.
         with _starting(f"device info {device_info_path(settings)}"):
             self.device_info = DeviceInfoFile(device_info_path(settings))
-        with _starting("Modbus devices"):
-            self.pollers: list[ModbusPoller | MbusPoller] = [
-                ModbusPoller(d, self.accept, self.modbus_pool, self.device_info, self.stamper)
-                for d in settings.devices if d.enabled and d.protocol == "modbus_tcp"]
-        mbus = [d for d in settings.devices if d.enabled and d.protocol in ("mbus_tcp", "mbus_serial")]
-        if mbus:  # M-Bus meters behind gateways or serial masters: the same poller shape (health, source, run)
-            from energimon.collector.mbus.poller import GatewayPool, MbusPoller
-
-            pool = GatewayPool()  # meters on one bus (gateway or serial port) share its connection
-            with _starting("M-Bus meters"):
-                self.pollers += [MbusPoller(d, self.accept, pool, self.device_info, self.stamper) for d in mbus]
+        self.pollers = self._device_pollers(settings)
         self.mqtt: MqttCollector | None = None
         if settings.mqtt is not None:
             from energimon.collector.mqtt.runtime import MqttCollector
@@ -114,6 +102,31 @@ class Daemon:
         # Set when the daemon stops: a long job run (a backfill, a catch-up of reports) ends early.
         self.stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _device_pollers(self, settings: Settings) -> list[ModbusPoller | MbusPoller]:
+        """One poller per enabled ``[[devices]]`` entry: the one place that picks a protocol's collector module.
+
+        Each protocol's poller module is imported only when the configuration has a device of that protocol:
+        the Modbus one brings pymodbus (SunSpec devices are ``modbus_tcp`` too), which a daemon with only M-Bus
+        meters, MQTT or fetched sources never uses.  A new protocol gets its branch here.
+        """
+        devices = [d for d in settings.devices if d.enabled]
+        pollers: list[ModbusPoller | MbusPoller] = []
+        modbus = [d for d in devices if d.protocol == "modbus_tcp"]
+        if modbus:
+            from energimon.collector.modbus.poller import ConnectionPool, ModbusPoller
+
+            gateways = ConnectionPool()  # devices behind the same gateway (host:port) share one connection
+            with _starting("Modbus devices"):
+                pollers += [ModbusPoller(d, self.accept, gateways, self.device_info, self.stamper) for d in modbus]
+        mbus = [d for d in devices if d.protocol in ("mbus_tcp", "mbus_serial")]
+        if mbus:  # M-Bus meters behind gateways or serial masters: the same poller shape (health, source, run)
+            from energimon.collector.mbus.poller import GatewayPool, MbusPoller
+
+            buses = GatewayPool()  # meters on one bus (gateway or serial port) share its connection
+            with _starting("M-Bus meters"):
+                pollers += [MbusPoller(d, self.accept, buses, self.device_info, self.stamper) for d in mbus]
+        return pollers
 
     async def accept(self, readings: Sequence[Reading], source: str) -> bool:
         """The collectors' sink: returns once readings are durable in the spool (True) or refused (False)."""
