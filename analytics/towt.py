@@ -93,9 +93,10 @@ def occupied_hours_of_week(usage_kwh: np.ndarray, temp_c: np.ndarray, how: np.nd
 @dataclass
 class TowtSegment:
     month: int
-    knots: list[float]
+    knots: list[float]  # temperature knots of the occupied hours' slopes
     occupied: np.ndarray  # 168 bool
     coef: np.ndarray  # 168 time-of-week + occupied temperature + unoccupied temperature
+    knots_unoccupied: list[float] | None = None  # the unoccupied hours' knots (None: the same as ``knots``)
     rank: int = 0  # parameters the data could determine (for p in the G14 statistics)
     gram_pinv: np.ndarray | None = field(default=None, repr=False)  # (XᵀWX)⁺ of the fit (savings uncertainty)
     day_design: np.ndarray | None = field(default=None, repr=False)  # per baseline day: mean of w·x over its hours
@@ -104,9 +105,10 @@ class TowtSegment:
     def design(self, how: np.ndarray, temp_c: np.ndarray) -> np.ndarray:
         tow = np.zeros((len(how), 168))
         tow[np.arange(len(how)), how] = 1.0
-        tb = temperature_basis(temp_c, self.knots)
         occ = self.occupied[how][:, None]
-        return np.hstack([tow, tb * occ, tb * ~occ])
+        unoccupied_knots = self.knots if self.knots_unoccupied is None else self.knots_unoccupied
+        return np.hstack([tow, temperature_basis(temp_c, self.knots) * occ,
+                          temperature_basis(temp_c, unoccupied_knots) * ~occ])
 
 
 @dataclass
@@ -224,9 +226,14 @@ def fit_towt_hourly(usage_kwh: pd.Series, temp_c: pd.Series) -> TowtModel:
         sel = w > 0
         if not (months == m).any():
             continue
-        knots = merge_sparse_knots(t[sel], TOWT_KNOTS_C)
         occ = occupied_hours_of_week(u[sel], t[sel], how[sel], w[sel])
-        seg = TowtSegment(m, knots, occ, np.zeros(0))
+        # CalTRACK §3.8's 20 hours per temperature bin, counted for each slope the bin gets: the occupied and
+        # the unoccupied hours have their own slopes, and counted together (as eemeter does) an unoccupied
+        # top bin can rest on a handful of warm nights and extrapolate wildly in a warmer reporting summer
+        # (bench/README.md, calibration: one August of the sports hall +6,454 kWh on a slope of 130 kWh/K·h)
+        occupied_hour = occ[how[sel]]
+        seg = TowtSegment(m, merge_sparse_knots(t[sel][occupied_hour], TOWT_KNOTS_C), occ, np.zeros(0),
+                          merge_sparse_knots(t[sel][~occupied_hour], TOWT_KNOTS_C))
         X = seg.design(how[sel], t[sel])
         sw = np.sqrt(w[sel])
         seg.coef, seg.rank, pinv = _weighted_lstsq(X, u[sel], sw)

@@ -376,9 +376,11 @@ def compare_hourly(ref: dict) -> tuple[list[tuple], dict] | None:
         ours_occ = sum(int(sg.occupied.sum()) for sg in model.segments.values())
         rows.append(("occupied hours of the week, summed over segments", float(ours_occ),
                      float(sum(v["occupied_hours"] for v in seg.values())), None))
-        ours_knots = sum(len(sg.knots) for sg in model.segments.values())
-        rows.append(("temperature bin endpoints kept, summed (eemeter: occupied + unoccupied sets)",
-                     f"{ours_knots} (one set)",
+        ours_occupied = sum(len(sg.knots) for sg in model.segments.values())
+        ours_unoccupied = sum(len(sg.knots if sg.knots_unoccupied is None else sg.knots_unoccupied)
+                              for sg in model.segments.values())
+        rows.append(("temperature bin endpoints kept, summed (occupied + unoccupied sets)",
+                     f"{ours_occupied} + {ours_unoccupied}",
                      f"{sum(len(v['bins_occupied_f']) for v in seg.values())} + "
                      f"{sum(len(v['bins_unoccupied_f']) for v in seg.values())}", "–"))
     res = model.residuals
