@@ -7,7 +7,8 @@ CalTRACK 2.0 hourly methods (after LBNL's TOWT, Mathieu et al. 2011):
   (here in °C); a bin with fewer than 20 hours of data is merged with its neighbour;
 * **occupancy**: a preliminary fit ``U ~ 1 + HDD(50 °F) + CDD(65 °F)`` per hour; an hour of
   the week is *occupied* when more than 65 % of its residuals are positive; occupied and
-  unoccupied hours get their own temperature slopes;
+  unoccupied hours get their own temperature slopes, each on its own bins (the 20 hours are counted
+  among that state's hours, as eemeter 4.x does);
 * **segmentation**: one model per calendar month, fitted by weighted least squares on that
   month (weight 1) and the two neighbouring months (weight 0.5) — "three-month weighted".
 
