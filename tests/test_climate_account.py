@@ -364,25 +364,35 @@ def test_a_live_meters_incomplete_year_counts_its_complete_imported_copy(tmp_pat
     store.close()
 
 
-@pytest.mark.slow
-def test_the_demo_municipalitys_account(tmp_path, monkeypatch, capsys):
+def _esco_demo_account(tmp_path, monkeypatch, capsys, today: dt.date, imports: int):
+    """README's ESCO demo flow on ``today``: `demo --esco` in ``tmp_path``, the first ``imports`` commands it prints,
+    then the climate account it suggests.  Returns (the printed commands, the suggestion line, the account's
+    console output)."""
     from energimon.app import demo_esco
 
-    today = dt.date(2026, 11, 29)  # tests/test_demo_esco.py's date: exports from 1 May 2025 to 31 October 2026
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(demo_esco, "local_today", lambda: today)
     monkeypatch.setattr("energimon.calendar.today", lambda now=None: today)
     assert main(["demo", "--esco"]) == 0
     out = capsys.readouterr().out
     commands = [shlex.split(line) for line in out.split("Kør derefter:")[1].splitlines() if line.startswith("  ")]
-    for cmd in commands[:2]:  # the imports, as printed
+    for cmd in commands[:imports]:  # the imports, as printed
         assert main(cmd[1:]) == 0
     hint = next(line for line in out.splitlines() if "report climate" in line)
-    # 2025 is not all in the exports (they begin in May): this year so far, January to October
-    assert "Klima- og energiregnskabet for 2026" in hint
     capsys.readouterr()
     assert main(shlex.split(hint.split(": ", 1)[1])[1:]) == 0
-    printed = capsys.readouterr().out
+    return commands, hint, capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_the_demo_municipalitys_account(tmp_path, monkeypatch, capsys):
+    from energimon.app import demo_esco
+
+    today = dt.date(2026, 11, 29)  # tests/test_demo_esco.py's date: exports from 1 May 2025 to 31 October 2026
+    commands, hint, printed = _esco_demo_account(tmp_path, monkeypatch, capsys, today, imports=2)
+    assert [c[1:3] for c in commands[:2]] == [["import", "eloverblik"], ["import", "csv"]]
+    # 2025 is not all in the exports (they begin in May): this year so far, January to October
+    assert "Klima- og energiregnskabet for 2026" in hint
     reports = tmp_path / "energimon-demo" / "rapporter"
     text = _pdftotext(reports / "klimaregnskab-2026-foreloebig.pdf")
     assert "FORELØBIG" in text and "1.1.2026 – 31.10.2026" in text
@@ -415,22 +425,11 @@ def test_the_demo_municipalitys_account(tmp_path, monkeypatch, capsys):
 def test_a_fresh_esco_demo_folders_account_has_the_baseline_year_and_the_path(tmp_path, monkeypatch, capsys):
     # a fresh `demo --esco` folder, then the commands it prints: before, its config had no [web.barometer] (only the
     # live demo wrote one), so the account said "Intet basisår er konfigureret" and compared with nothing
-    from energimon.app import demo_esco
-
     today = dt.date(2026, 3, 15)  # exports from 1 September 2024 to 28 February 2026: all of 2025, a year that is over
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(demo_esco, "local_today", lambda: today)
-    monkeypatch.setattr("energimon.calendar.today", lambda now=None: today)
-    assert main(["demo", "--esco"]) == 0
-    out = capsys.readouterr().out
-    commands = [shlex.split(line) for line in out.split("Kør derefter:")[1].splitlines() if line.startswith("  ")]
+    # the electricity is all the account needs here (no heat to normalise): the first import only
+    commands, hint, printed = _esco_demo_account(tmp_path, monkeypatch, capsys, today, imports=1)
     assert commands[0][1:3] == ["import", "eloverblik"]
-    assert main(commands[0][1:]) == 0  # the electricity is all the account needs here (no heat to normalise)
-    hint = next(line for line in out.splitlines() if "report climate" in line)
     assert "Klima- og energiregnskabet for 2025" in hint
-    capsys.readouterr()
-    assert main(shlex.split(hint.split(": ", 1)[1])[1:]) == 0
-    printed = capsys.readouterr().out
     reports = tmp_path / "energimon-demo" / "rapporter"
     text = _pdftotext(reports / "klimaregnskab-2025.pdf")
     flat = " ".join(text.split())
