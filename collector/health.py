@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+MAX_BACKOFF_S = 300.0
+"""The longest wait before retrying an unreachable device (Modbus and M-Bus alike)."""
+
+
+def backoff_s(interval_s: float, failures: int) -> float:
+    """How long an unreachable device waits before the next try: 1, 2, 4 … intervals, at most MAX_BACKOFF_S."""
+    return min(interval_s * 2 ** max(0, failures - 1), MAX_BACKOFF_S)
+
 
 @dataclass
 class DeviceHealth:

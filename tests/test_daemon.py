@@ -273,7 +273,7 @@ def test_an_offline_device_in_back_off_is_offline_not_stale_but_a_silent_daemon_
     import pandas as pd
 
     from energimon.app.status import device_lines
-    from energimon.collector.modbus.poller import MAX_BACKOFF_S
+    from energimon.collector.health import MAX_BACKOFF_S
 
     async def config():
         async with MeterSimulator(with_pv=False) as sim:

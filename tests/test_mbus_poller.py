@@ -21,9 +21,10 @@ from helpers.net import free_port
 from helpers.wait import async_wait_for, wait_for
 
 from energimon.app.daemon import Daemon
+from energimon.collector.health import MAX_BACKOFF_S, backoff_s
 from energimon.collector.mbus import client as client_module
 from energimon.collector.mbus.client import MbusSerialClient, MbusTcpClient
-from energimon.collector.mbus.poller import MAX_BACKOFF_S, MbusPoller, MeterUnreachable, backoff_s
+from energimon.collector.mbus.poller import MbusPoller, MeterUnreachable
 from energimon.collector.mbus.settings import MbusSerialDevice, MbusTcpDevice
 from energimon.collector.simulator.mbus_gateway import MbusGateway, MeterState, SimulatedMultical
 from energimon.config.settings import ConfigError, load_settings, settings_from_dict

@@ -223,3 +223,13 @@ def test_the_daemon_imports_pymodbus_only_for_a_configured_modbus_device(tmp_pat
     cfg = tmp_path / "with" / "energimon.toml"
     cfg.write_text(without + SUNSPEC_DEVICE.format(port=free_port()), encoding="utf-8")
     assert "pymodbus" in _imported_by_run(cfg)
+
+
+def test_status_reads_the_modbus_devices_without_pymodbus():
+    # `energimon status` reports Modbus devices from the health series in the store; it needs the back-off limit
+    # (collector/health.py, shared with the M-Bus poller), not the Modbus client: before, it took the limit from
+    # collector.modbus.poller and so imported pymodbus and pyserial
+    probe = ("import sys, energimon.app.status; "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'pymodbus', 'serial'}))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

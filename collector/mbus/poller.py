@@ -12,8 +12,8 @@ A request without a valid answer is repeated ``retries`` times (a sleeping batte
 on a fresh connection (a freshly opened port) after a bad answer (the stream may still carry the rest of it).
 A poll that gets no valid answer makes the device offline: one WARNING line naming site, device, the
 gateway or serial port, where on the bus and what was wrong; retried after 1, 2, 4 … intervals up to
-:data:`MAX_BACKOFF_S`; one INFO line when it answers again.  A telegram the decoder refuses counts as an
-error and is logged once per distinct problem.  The daemon never sees an exception from here.
+:data:`~energimon.collector.health.MAX_BACKOFF_S`; one INFO line when it answers again.  A telegram the decoder
+refuses counts as an error and is logged once per distinct problem.  The daemon never sees an exception from here.
 
 Readings are stamped by the shared :class:`~energimon.stamps.Stamper` (the meter's clock is not used for
 the time: it is local time without a zone, set by hand), and go to the spool through the daemon's sink with
@@ -30,7 +30,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from energimon.collector.health import DeviceHealth
+from energimon.collector.health import DeviceHealth, backoff_s
 from energimon.collector.mbus.client import BadAnswer, MbusClient, MbusSerialClient, MbusTcpClient, NoAnswer
 from energimon.collector.mbus.frames import ADDRESS_NETWORK_LAYER
 from energimon.collector.mbus.heat import EXPECTED, EXPECTED_BY_ROLE, describe_info, heat_values
@@ -45,7 +45,6 @@ log = logging.getLogger("energimon.collector.mbus")
 Sink = Callable[[Sequence[Reading], str], Awaitable[bool]]
 """Commits readings durably; returns False when they were refused (spool full)."""
 
-MAX_BACKOFF_S = 300.0
 MAX_TELEGRAMS = 8
 SOURCE_KIND = "mbus"
 
@@ -53,11 +52,6 @@ SOURCE_KIND = "mbus"
 
 class MeterUnreachable(Exception):
     """No valid answer in this poll (the message says what happened last)."""
-
-
-def backoff_s(interval_s: float, failures: int) -> float:
-    """How long an unreachable meter waits before the next try: 1, 2, 4 … intervals, at most MAX_BACKOFF_S."""
-    return min(interval_s * 2 ** max(0, failures - 1), MAX_BACKOFF_S)
 
 
 def next_tick(now_s: float, interval_s: float) -> float:

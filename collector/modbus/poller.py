@@ -12,7 +12,7 @@
 * **Gateways**: devices with the same host:port share one connection; their
   requests are serialised by a lock (most RS485 gateways allow one master).
 * **Backoff**: a device that cannot be reached is retried after 1, 2, 4 …
-  intervals, at most ``MAX_BACKOFF_S``; other devices are unaffected.
+  intervals, at most ``health.MAX_BACKOFF_S``; other devices are unaffected.
 * **Health** is stored as series of the device itself: ``device_online``
   (1/0), ``poll_errors`` (errors since the daemon started),
   ``fields_missing`` (fields quarantined or not available) and, for a device
@@ -41,7 +41,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from pymodbus.exceptions import ModbusException
 
-from energimon.collector.health import DeviceHealth
+from energimon.collector.health import DeviceHealth, backoff_s
 from energimon.collector.modbus.client import (
     REQUEST_CONTEXT,
     BadAnswer,
@@ -74,7 +74,6 @@ log = logging.getLogger("energimon.collector.modbus")
 Sink = Callable[[Sequence[Reading], str], Awaitable[bool]]
 """Commits readings durably; returns False when they were refused (spool full)."""
 
-MAX_BACKOFF_S = 300.0
 QUARANTINE_RETRY_POLLS = 10
 SUNSPEC = "sunspec"
 CLOCK_STEP_S = 1.0  # the system clock moved this much more (or less) than the monotonic one: a step
@@ -499,7 +498,7 @@ class ModbusPoller:
                 self.conn.reset()
                 failures += 1
                 self.health.count("unreachable" if isinstance(exc, DeviceUnreachable) else "timeout")
-                backoff = min(dev.interval_s * 2 ** (failures - 1), MAX_BACKOFF_S)
+                backoff = backoff_s(dev.interval_s, failures)
                 if self.health.online or failures == 1:
                     self._log(logging.WARNING, "device offline (%s); retrying in %.0f s",
                               exc or type(exc).__name__, backoff)

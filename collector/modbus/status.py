@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from energimon.cliutil import local_time, number, t
-from energimon.collector.modbus.poller import MAX_BACKOFF_S
+from energimon.collector.health import MAX_BACKOFF_S
 
 STALE_FACTOR = 3  # a device whose last poll is older than 3 intervals is reported as stale
 
