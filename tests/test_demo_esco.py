@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import shlex
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from energimon.analytics.report.csv_out import column_keys
 from energimon.app import demo_esco
 from energimon.app.cli import main
-from energimon.app.demo import write_demo_config
+from energimon.app.demo import DEMO_ELECTRICITY_CO2, write_demo_config
 from energimon.collector.simulator.modbus_server import MeterSimulator
 from energimon.config.settings import load_settings
 from energimon.model import LOCAL_TZ, SeriesKey
@@ -195,3 +196,25 @@ def test_the_esco_demo_has_the_climate_settings_whichever_demo_ran_first(tmp_pat
     # a later live run writes its own block in place of the ESCO demo's (one [web.barometer] table, not two)
     settings = _live_demo_config(fresh, web_port=8080)
     assert climate(settings) == live and settings.web.enabled and settings.esco is not None
+
+
+def test_both_demos_count_a_years_electricity_with_the_same_co2_factor(tmp_path, monkeypatch, capsys):
+    # the climate account took the barometer's 2023 factor (0.12 kg/kWh) for 2025 and 2026, the savings report of the
+    # same folder [[esco.co2]]'s own 2025 one (0.112): the two reports of one demo disagreed on a year's electricity
+    from energimon.analytics.report.climate_cli import _factor_fn
+
+    monkeypatch.setattr(demo_esco, "local_today", lambda: TODAY)
+    _live_demo_config(tmp_path, web_port=8080)
+    assert main(["demo", "--esco", "--dir", str(tmp_path)]) == 0
+    settings = load_settings(tmp_path / "energimon.toml")
+    account_factor = _factor_fn(settings.web.barometer, settings.esco)  # `report climate`'s rule
+    periods = demo_esco.esco_periods(TODAY)
+    for year in range(periods.baseline_start.year, periods.end.year + 1):  # the years the demo's exports cover
+        savings = settings.esco.co2_factor("electricity", year)  # `report savings`' rule
+        account = account_factor("electricity", year)
+        assert (savings.year, savings.kg_per_kwh) == (account.year, account.kg), year
+    assert account_factor("electricity", 2025).kg == 0.12  # the climate account tests' demo factor
+    # the README names them
+    (y0, kg0), (y1, kg1) = DEMO_ELECTRICITY_CO2
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert f"electricity {kg0} kg CO₂/kWh from {y0} and {kg1} from {y1}, the same factors `demo --esco`" in readme

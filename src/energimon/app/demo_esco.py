@@ -31,7 +31,7 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
-from energimon.app.demo import DEMO_BAROMETER, DEMO_CONFIG, ESCO_MARKER
+from energimon.app.demo import DEMO_BAROMETER, DEMO_CO2_SOURCE, DEMO_CONFIG, DEMO_ELECTRICITY_CO2, ESCO_MARKER
 from energimon.calendar import add_months
 from energimon.cliutil import lang, number, t
 from energimon.collector.simulator.lighting import LightingLoad, lighting_day_kwh, lighting_hour_kwh
@@ -256,12 +256,12 @@ def esco_config_text(periods: EscoPeriods, reports_dir: Path, sites=DEMO_ESCO_SI
         f"reports_dir = {_toml_str(str(reports_dir))}",
         'language = "da"',
         'normal_year = { total = 2906, source = "DTI normalår, 2906 graddage" }',
-        "",
-        "[[esco.co2]]",
-        'carrier = "electricity"',
-        "year = 2025",
-        "kg_per_kwh = 0.112",
-        'source = "Energinet, miljødeklaration 2025 (DK2, 125 %-metoden) — example value"',
+    ]
+    # the barometer's factors (the climate account's), so the savings report of a year counts its electricity alike
+    for year, kg in DEMO_ELECTRICITY_CO2:
+        lines += ["", "[[esco.co2]]", 'carrier = "electricity"', f"year = {year}", f"kg_per_kwh = {kg}",
+                  f"source = {_toml_str(DEMO_CO2_SOURCE)}"]
+    lines += [
         "",
         "[[esco.co2]]",
         'carrier = "district_heating"',
