@@ -173,7 +173,8 @@ meters usually are (the Modbus profile has no energy or volume registers: see co
 and its water meter on the same bus (collector/simulator/water_meter.py)."""
 
 ESCO_MARKER = "# --- energimon demo --esco"
-"""Starts the [esco]/[datahub] tail that `energimon demo --esco` appends; rewriting the config keeps it."""
+"""Starts the [esco]/[datahub] tail that `energimon demo --esco` appends; rewriting the config keeps it, as `energimon
+demo --esco` keeps what stands before it (energimon.app.demo_esco.live_demo_part)."""
 
 DEVICE_NAMES = {"hovedmaaler": "Hovedmåler", "inverter": "Solcelleanlæg", "fjernvarme": "Fjernvarmemåler",
                 "vand": "Vandmåler"}
