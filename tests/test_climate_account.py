@@ -339,6 +339,28 @@ def test_the_cli_in_english(tmp_path, store_file, capsys):
     assert _numbers_agree(text, wb, "en") == 15
 
 
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_the_cli_line_of_a_year_not_over_holds_back_the_path_as_the_pdf_does(tmp_path, store_file, capsys,
+                                                                              monkeypatch, lang):
+    # on 15 July 2025 the account counts January – June: 6 months' CO₂ beside the whole year's path (70.67 t) read as
+    # if the municipality were far below it; the PDF and XLSX leave that difference "–" ("the year is not over")
+    monkeypatch.setattr("energimon.calendar.today", lambda now=None: dt.date(2025, 7, 15))
+    out, _ = _run_cli(tmp_path, store_file, capsys, "--lang", lang)
+    total = next(line for line in out.splitlines() if line.startswith("2025: "))
+    path = fmt_number(80 * (1 - 0.7 / 6), 2, lang)
+    assert path not in total and ("målsti" if lang == "da" else "target path") in total
+    if lang == "da":
+        assert total.endswith(" — foreløbigt: året er ikke slut, talt 1.1.2025 – 30.6.2025; sammenlignes med "
+                              "målstien, når året er slut"), total
+        pdf = tmp_path / "out" / "klimaregnskab-2025-foreloebig.pdf"
+        flat = " ".join(_pdftotext(pdf).split())
+        assert "Foreløbigt regnskab: 2025 er ikke slut; talt fra 1.1.2025 til og med 30.6.2025" in flat
+        assert "Forskel til stien: året er ikke slut." in flat  # the PDF's own word for the same difference
+    else:
+        assert total.endswith(" — preliminary: the year is not over, counted 2025-01-01 – 2025-06-30; compared "
+                              "with the target path when the year is over"), total
+
+
 def test_the_cli_refuses_a_year_not_begun(tmp_path, store_file, capsys):
     cfg = tmp_path / "energimon.toml"
     cfg.write_text(CONFIG.format(store=store_file), encoding="utf-8")

@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import shlex
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +16,10 @@ import pytest
 from energimon.analytics.report.csv_out import column_keys
 from energimon.app import demo_esco
 from energimon.app.cli import main
-from energimon.app.demo import write_demo_config
+from energimon.app.demo import DEMO_ELECTRICITY_CO2, write_demo_config
+from energimon.collector.simulator.mbus_gateway import MbusGateway, SimulatedMultical
 from energimon.collector.simulator.modbus_server import MeterSimulator
+from energimon.collector.simulator.water_meter import SimulatedWaterMeter
 from energimon.config.settings import load_settings
 from energimon.model import LOCAL_TZ, SeriesKey
 from energimon.store.sqlite import SqliteStore
@@ -153,12 +156,17 @@ def test_demo_esco_import_and_savings_report(tmp_path, monkeypatch, capsys):
     assert r["in_option_c"] == "1"
 
 
-def _live_demo_config(folder, web_port: int | None = None):
-    """The config `energimon demo` writes into ``folder`` (``web_port``: with its web application, as the demo runs)."""
+def _live_demo_config(folder, web_port: int | None = None, full: bool = False):
+    """The config `energimon demo` writes into ``folder`` (``web_port``: with its web application; ``full``: also the
+    town hall's M-Bus meters and the mail and alert sections — all of it, as the demo runs)."""
 
     async def rewrite():
         async with MeterSimulator(with_pv=True) as sim:
-            return write_demo_config(folder, sim, interval_s=5, web_port=web_port)
+            if not full:
+                return write_demo_config(folder, sim, interval_s=5, web_port=web_port)
+            gateway = MbusGateway([SimulatedMultical(), SimulatedWaterMeter()])
+            gateway.port = 10001  # not started: only the config is written
+            return write_demo_config(folder, sim, interval_s=5, web_port=web_port, mbus=gateway, mail=True)
 
     return load_settings(asyncio.run(rewrite()))
 
@@ -195,3 +203,54 @@ def test_the_esco_demo_has_the_climate_settings_whichever_demo_ran_first(tmp_pat
     # a later live run writes its own block in place of the ESCO demo's (one [web.barometer] table, not two)
     settings = _live_demo_config(fresh, web_port=8080)
     assert climate(settings) == live and settings.web.enabled and settings.esco is not None
+
+
+def test_both_demos_count_a_years_electricity_with_the_same_co2_factor(tmp_path, monkeypatch, capsys):
+    # the climate account took the barometer's 2023 factor (0.12 kg/kWh) for 2025 and 2026, the savings report of the
+    # same folder [[esco.co2]]'s own 2025 one (0.112): the two reports of one demo disagreed on a year's electricity
+    from energimon.analytics.report.climate_cli import _factor_fn
+
+    monkeypatch.setattr(demo_esco, "local_today", lambda: TODAY)
+    _live_demo_config(tmp_path, web_port=8080)
+    assert main(["demo", "--esco", "--dir", str(tmp_path)]) == 0
+    settings = load_settings(tmp_path / "energimon.toml")
+    account_factor = _factor_fn(settings.web.barometer, settings.esco)  # `report climate`'s rule
+    periods = demo_esco.esco_periods(TODAY)
+    for year in range(periods.baseline_start.year, periods.end.year + 1):  # the years the demo's exports cover
+        savings = settings.esco.co2_factor("electricity", year)  # `report savings`' rule
+        account = account_factor("electricity", year)
+        assert (savings.year, savings.kg_per_kwh) == (account.year, account.kg), year
+    assert account_factor("electricity", 2025).kg == 0.12  # the climate account tests' demo factor
+    # the README names them
+    (y0, kg0), (y1, kg1) = DEMO_ELECTRICITY_CO2
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert f"electricity {kg0} kg CO₂/kWh from {y0} and {kg1} from {y1}, the same factors `demo --esco`" in readme
+
+
+def test_the_esco_demo_keeps_the_live_demos_sections(tmp_path, monkeypatch, capsys):
+    # `demo --esco` wrote the whole file anew: after a live run it dropped the simulated meters, [web], [smtp] and
+    # [alerts] until the next live run (as the live demo keeps the ESCO sections, the ESCO demo keeps the live ones)
+    monkeypatch.setattr(demo_esco, "local_today", lambda: TODAY)
+
+    def live_sections(settings):
+        return ([(d.site, d.id, d.protocol, d.port) for d in settings.devices], settings.web, settings.smtp,
+                settings.alerts)
+
+    for run in range(2):  # the ESCO demo after the live one, and again after a live run that kept its sections
+        live = _live_demo_config(tmp_path, web_port=8080, full=True)
+        devices, web, smtp, alerts = live_sections(live)
+        # 3 main meters, 3 inverters, the town hall's heat and water meters on M-Bus
+        assert len(devices) == 8 and web.enabled and smtp.transport == "folder" and alerts is not None
+        assert (live.esco is not None) == (run > 0)
+        assert main(["demo", "--esco", "--dir", str(tmp_path)]) == 0
+        settings = load_settings(tmp_path / "energimon.toml")
+        assert live_sections(settings) == (devices, web, smtp, alerts)
+        assert [mp.id for mp in settings.datahub.metering_points] == \
+            [s.metering_point for s in demo_esco.DEMO_ESCO_SITES]
+        assert settings.esco is not None and settings.web.barometer.baseline_year == 2019
+    # a live demo without its web application wrote no [web.barometer]: the ESCO demo adds it for the climate account
+    bare = tmp_path / "bare"
+    _live_demo_config(bare)
+    assert main(["demo", "--esco", "--dir", str(bare)]) == 0
+    settings = load_settings(bare / "energimon.toml")
+    assert settings.devices and settings.web.barometer.baseline_year == 2019 and not settings.web.enabled

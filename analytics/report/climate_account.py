@@ -430,9 +430,14 @@ def generate_climate_account(store, cfg: AccountSettings, year: int, out_dir: Pa
 
 
 def console_lines(acc: Account, lang: str = "da") -> list[str]:
-    """One line for the municipality and one per building: kWh and CO₂ per carrier ("–" where unknown)."""
+    """One line for the municipality and one per building: kWh and CO₂ per carrier ("–" where unknown).  A year that
+    is not over says so and which days it counts, without the whole year's path beside its months' CO₂."""
     tg = acc.target
-    path = t("console_path", lang, t=fmt_number(tg.path_t, 2, lang)) if tg is not None else ""
+    if acc.preliminary:
+        path = t("console_preliminary" if tg is None else "console_preliminary_path", lang,
+                 start=_date(acc.start, lang), last=_date(acc.end - dt.timedelta(days=1), lang))
+    else:
+        path = t("console_path", lang, t=fmt_number(tg.path_t, 2, lang)) if tg is not None else ""
     lines = [t("console_total", lang, year=acc.year, kwh=fmt_number(acc.total.kwh, 0, lang),
                t=fmt_number(acc.total.t_co2, 2, lang), path=path)]
     for site in acc.sites:

@@ -199,6 +199,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "console_total": {"da": "{year}: {kwh} kWh, {t} ton CO₂ i alt{path}", "en": "{year}: {kwh} kWh, {t} t CO₂ in "
                                                                                  "total{path}"},
     "console_path": {"da": " (målsti {t} ton)", "en": " (target path {t} t)"},
+    # a year not over: its months' CO₂ beside the whole year's path would read as far below it (the PDF and XLSX
+    # leave the difference "–" for the same reason)
+    "console_preliminary": {"da": " — foreløbigt: året er ikke slut, talt {start} – {last}",
+                            "en": " — preliminary: the year is not over, counted {start} – {last}"},
+    "console_preliminary_path": {"da": " — foreløbigt: året er ikke slut, talt {start} – {last}; sammenlignes med "
+                                       "målstien, når året er slut",
+                                 "en": " — preliminary: the year is not over, counted {start} – {last}; compared "
+                                       "with the target path when the year is over"},
     "console_site": {"da": "{site}: {items}", "en": "{site}: {items}"},
 }
 

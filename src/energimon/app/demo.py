@@ -99,6 +99,14 @@ data_dir = "web"
 """The web application's section, written by `energimon demo` (the daemon then serves the app on ``web_port``);
 :data:`DEMO_BAROMETER` follows it."""
 
+DEMO_ELECTRICITY_CO2 = ((2019, 0.25), (2023, 0.12))
+"""The demo's CO2 factors for electricity, (year, kg per kWh): made-up demo values.  Their one owner: both the
+barometer's ``co2`` (:data:`DEMO_BAROMETER`, which the climate account reads) and the ESCO contract's
+``[[esco.co2]]`` (``energimon demo --esco``, which the savings report reads) are written from here, so the two
+reports of one demo folder count a year's electricity with the same factor."""
+DEMO_CO2_SOURCE = "demo-værdi"
+"""The source written beside each of :data:`DEMO_ELECTRICITY_CO2` (it says what they are)."""
+
 DEMO_BAROMETER = """
 # The demo municipality's climate settings: the public CO2 barometer (served by `energimon demo`) and the
 # annual climate account (`energimon report climate`) take the baseline year, the 2030 path and the CO2
@@ -112,8 +120,8 @@ baseline_source = "demo: et tænkt udgangspunkt, ikke et rigtigt tal"
 household_kwh_per_year = 4000
 household_source = "demo-værdi; se README for kilden til en rigtig opsætning"
 co2 = [
-  { carrier = "electricity", year = 2019, kg_per_kwh = 0.25, source = "demo-værdi" },
-  { carrier = "electricity", year = 2023, kg_per_kwh = 0.12, source = "demo-værdi" },
+""" + "".join(f'  {{ carrier = "electricity", year = {year}, kg_per_kwh = {kg}, source = "{DEMO_CO2_SOURCE}" }},\n'
+              for year, kg in DEMO_ELECTRICITY_CO2) + """\
 ]
 
 [web.barometer.sites.soro-raadhus]
@@ -165,7 +173,8 @@ meters usually are (the Modbus profile has no energy or volume registers: see co
 and its water meter on the same bus (collector/simulator/water_meter.py)."""
 
 ESCO_MARKER = "# --- energimon demo --esco"
-"""Starts the [esco]/[datahub] tail that `energimon demo --esco` appends; rewriting the config keeps it."""
+"""Starts the [esco]/[datahub] tail that `energimon demo --esco` appends; rewriting the config keeps it, as `energimon
+demo --esco` keeps what stands before it (energimon.app.demo_esco.live_demo_part)."""
 
 DEVICE_NAMES = {"hovedmaaler": "Hovedmåler", "inverter": "Solcelleanlæg", "fjernvarme": "Fjernvarmemåler",
                 "vand": "Vandmåler"}

@@ -3,9 +3,10 @@
 Writes, inside the demo folder only: one Eloverblik/DataHub hourly export per site (a 12-month
 baseline year and the reporting period up to the end of last month), an hourly outdoor-temperature
 ``time,value`` CSV, and the ``[esco]`` and ``[datahub]`` sections of the demo's ``energimon.toml`` (with the live
-demo's ``[web.barometer]``, which the climate account reads for its baseline year, target path and CO₂ factors);
-then prints the commands that import the files and write the report.  Nothing runs live: the ESCO
-path works on historical data, which is how an energy team gets it (exports from eloverblik.dk).
+demo's ``[web.barometer]``, which the climate account reads for its baseline year, target path and CO₂ factors;
+the live demo's meters, web, mail and alert sections stay as it wrote them: :func:`live_demo_part`); then prints
+the commands that import the files and write the report.  Nothing runs live: the ESCO path works on historical
+data, which is how an energy team gets it (exports from eloverblik.dk).
 
 The data follow :mod:`energimon.collector.simulator.synthetic`'s building model (CalTRACK heating model
 ``U = μ + β_H·max(0, T_b − T)`` times a weekend factor, plus noise, minus an injected saving from
@@ -31,7 +32,7 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
-from energimon.app.demo import DEMO_BAROMETER, DEMO_CONFIG, ESCO_MARKER
+from energimon.app.demo import DEMO_BAROMETER, DEMO_CO2_SOURCE, DEMO_CONFIG, DEMO_ELECTRICITY_CO2, ESCO_MARKER
 from energimon.calendar import add_months
 from energimon.cliutil import lang, number, t
 from energimon.collector.simulator.lighting import LightingLoad, lighting_day_kwh, lighting_hour_kwh
@@ -256,12 +257,12 @@ def esco_config_text(periods: EscoPeriods, reports_dir: Path, sites=DEMO_ESCO_SI
         f"reports_dir = {_toml_str(str(reports_dir))}",
         'language = "da"',
         'normal_year = { total = 2906, source = "DTI normalår, 2906 graddage" }',
-        "",
-        "[[esco.co2]]",
-        'carrier = "electricity"',
-        "year = 2025",
-        "kg_per_kwh = 0.112",
-        'source = "Energinet, miljødeklaration 2025 (DK2, 125 %-metoden) — example value"',
+    ]
+    # the barometer's factors (the climate account's), so the savings report of a year counts its electricity alike
+    for year, kg in DEMO_ELECTRICITY_CO2:
+        lines += ["", "[[esco.co2]]", 'carrier = "electricity"', f"year = {year}", f"kg_per_kwh = {kg}",
+                  f"source = {_toml_str(DEMO_CO2_SOURCE)}"]
+    lines += [
         "",
         "[[esco.co2]]",
         'carrier = "district_heating"',
@@ -296,7 +297,8 @@ def local_today() -> dt.date:
 
 def write_esco_demo(folder: Path, today: dt.date | None = None) -> EscoDemo:
     """Write the exports, the temperature file and the demo config with ``[web.barometer]`` (the live demo's:
-    :data:`energimon.app.demo.DEMO_BAROMETER`) and ``[esco]``/``[datahub]`` into ``folder``."""
+    :data:`energimon.app.demo.DEMO_BAROMETER`) and ``[esco]``/``[datahub]`` into ``folder``, keeping what the live
+    demo wrote there (:func:`live_demo_part`)."""
     today = today or local_today()
     periods = esco_periods(today)
     data = folder / "esco"
@@ -316,14 +318,25 @@ def write_esco_demo(folder: Path, today: dt.date | None = None) -> EscoDemo:
     lighting = data / f"belysning-{LED_MEASURE.site}.csv"
     lighting.write_text(lighting_text(periods), encoding="utf-8")
     config = folder / "energimon.toml"
-    # no [[devices]]: nothing live runs; `energimon demo` later adds its simulated meters and keeps the ESCO sections.
-    # [web.barometer] gives the climate account its baseline year, target path and factors: this file is written anew,
-    # so without it here a fresh folder (or one the live demo wrote before) has none.  It stands before the ESCO
-    # marker: a later live run writes the same block there instead of keeping this one (no table twice).
     text = esco_config_text(periods, (folder / "rapporter").resolve())
-    config.write_text(DEMO_CONFIG.format(config=config, devices="") + DEMO_BAROMETER + "\n" + text,
-                      encoding="utf-8")
+    config.write_text(live_demo_part(config) + "\n" + text, encoding="utf-8")
     return EscoDemo(config, exports, temperature, periods, savings, lighting)
+
+
+def live_demo_part(config: Path) -> str:
+    """What stands before the ESCO sections in the demo's config: the live demo's (its ``[[devices]]``, ``[web]``,
+    ``[smtp]``, ``[alerts]``), kept as `energimon demo` wrote them — as it keeps these ESCO sections — so that neither
+    demo drops the other's until its next run; else (no config, or not the demo's) the sites and store without
+    devices: nothing live runs here.  Always with :data:`DEMO_BAROMETER`: the climate account's baseline year, target
+    path and factors, which a live demo without its web application does not write."""
+    old = config.read_text(encoding="utf-8") if config.exists() else ""
+    head = old[:old.index(ESCO_MARKER)] if ESCO_MARKER in old else old
+    if not head.startswith(DEMO_CONFIG.split("\n", 1)[0]):
+        return DEMO_CONFIG.format(config=config, devices="") + DEMO_BAROMETER
+    # before the ESCO marker, as the live demo writes it: a later live run rewrites it, so the table is never twice
+    if "\n[web.barometer]\n" not in head:
+        head = head.rstrip("\n") + "\n" + DEMO_BAROMETER
+    return head.rstrip("\n") + "\n"
 
 
 def _shown(path: Path) -> str:
