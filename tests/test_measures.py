@@ -436,10 +436,11 @@ def test_site_with_measures_only_can_be_chosen_on_its_own(configured, tmp_path, 
     console = capsys.readouterr().out
     assert "dianalund-bibliotek/led-dianalund: " in console and "tiltag (Option B), tælles for sig" in console
     assert "stenlille" not in console.lower()
-    flat = " ".join(_pdftotext(out / "besparelse-2026-03.pdf").split())
+    flat = " ".join(_pdftotext(out / "besparelse-2026-03_dianalund-bibliotek.pdf").split())
     assert "Dianalund Bibliotek — uden Option C-kontrakt" in flat and "Tiltag: LED i Dianalund Bibliotek" in flat
     assert "Stenlille" not in flat
-    rows = [line.split(";") for line in (out / "besparelse-2026-03-tiltag.csv").read_text("utf-8-sig").splitlines()]
+    rows = [line.split(";") for line in
+            (out / "besparelse-2026-03_dianalund-bibliotek-tiltag.csv").read_text("utf-8-sig").splitlines()]
     col = {h: i for i, h in enumerate(column_keys(rows[0], "da"))}
     assert {r[col["measure_id"]] for r in rows[1:]} == {"led-dianalund"}
     # the hall chosen alone (its Option C contract is every one there is) no longer brings in Dianalund's measure
@@ -447,15 +448,17 @@ def test_site_with_measures_only_can_be_chosen_on_its_own(configured, tmp_path, 
     assert main(["report", "savings", "--month", "2026-03", "-c", cfg, "--site", "stenlille-hallen",
                  "--out", str(out)]) == 0
     assert "dianalund" not in capsys.readouterr().out
-    rows = [line.split(";") for line in (out / "besparelse-2026-03-tiltag.csv").read_text("utf-8-sig").splitlines()]
+    rows = [line.split(";") for line in
+            (out / "besparelse-2026-03_stenlille-hallen-tiltag.csv").read_text("utf-8-sig").splitlines()]
     assert {r[col["measure_id"]] for r in rows[1:]} == {"led-stenlille"}
-    assert "Dianalund" not in _pdftotext(out / "besparelse-2026-03.pdf")
+    assert "Dianalund" not in _pdftotext(out / "besparelse-2026-03_stenlille-hallen.pdf")
     # both chosen: one report with the hall's page and both measures
     out = tmp_path / "both"
     assert main(["report", "savings", "--month", "2026-03", "-c", cfg, "--site", "dianalund-bibliotek", "--site",
                  "stenlille-hallen", "--out", str(out)]) == 0
     capsys.readouterr()
-    rows = [line.split(";") for line in (out / "besparelse-2026-03-tiltag.csv").read_text("utf-8-sig").splitlines()]
+    both = out / "besparelse-2026-03_dianalund-bibliotek+stenlille-hallen-tiltag.csv"  # the ids sorted, joined by "+"
+    rows = [line.split(";") for line in both.read_text("utf-8-sig").splitlines()]
     assert {r[col["measure_id"]] for r in rows[1:]} == {"led-dianalund", "led-stenlille"}
 
 

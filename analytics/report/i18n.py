@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Iterable
 
 from energimon import carriers
 
 PRELIMINARY_SUFFIX = {"da": "-foreloebig", "en": "-preliminary"}
 """File-name mark of a report for a month that is not over (ASCII, so the name survives mail and file shares)."""
+
+SELECTION_MAX_CHARS = 60
+"""A selection's ids longer than this are named by their count and a digest instead: with a site's own file after it
+(``-<site>.csv``, up to 63 characters) a name must stay inside the file systems' 255 bytes."""
+
+
+def selection_suffix(sites: Iterable[str], lang: str) -> str:
+    """File-name mark of a report for some buildings only (``--site``): ``_`` and their ids, sorted and joined by ``+``
+    (``besparelse-2026-03_soro-raadhus.pdf``), so it never replaces the report of every building or one of its files.
+    Those continue the month with ``-`` (``-<site>.csv``, ``-co2.csv``, ``-foreloebig``), and a site id never begins
+    with ``_`` nor holds ``+`` (``model.ID_RULE``).  Many buildings: their count and a digest of the ids
+    (``_12-bygninger-3f9a…``)."""
+    ids = sorted(set(sites))
+    joined = "+".join(ids)
+    if len(joined) <= SELECTION_MAX_CHARS:
+        return f"_{joined}"
+    digest = hashlib.sha256(joined.encode()).hexdigest()[:8]
+    return f"_{len(ids)}-{'bygninger' if lang == 'da' else 'sites'}-{digest}"
 
 MONTHS = {
     "da": ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
