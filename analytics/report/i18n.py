@@ -202,6 +202,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "actual_legend": {"da": "Faktisk forbrug", "en": "Actual use"},
     "footer": {"da": "energimon · IPMVP Option C · ASHRAE Guideline 14 · CalTRACK 2.0",
                "en": "energimon · IPMVP Option C · ASHRAE Guideline 14 · CalTRACK 2.0"},
+    "footer_option_b": {"da": "energimon · IPMVP Option B · ASHRAE Guideline 14",
+                        "en": "energimon · IPMVP Option B · ASHRAE Guideline 14"},
     "missing_days": {"da": "{k} {unit} i måneden mangler fuldstændige målerdata og indgår ikke.",
                      "en": "{k} {unit} of the month lack complete meter data and are left out."},
     "degree_days_month": {"da": "Graddage i {month}: {actual} (normalår: {normal}; {days} dage med temperatur).",
@@ -221,6 +223,10 @@ TEXTS: dict[str, dict[str, str]] = {
                        "en": "{period}: the total covers only buildings with enough data — left out: {names}."},
     "total_none": {"da": "{period}: ingen bygning har nok data, så der er ingen sum.",
                    "en": "{period}: no building has enough data, so there is no total."},
+    "total_no_option_c": {"da": "{period}: ingen bygning i rapporten har en Option C-kontrakt, så der er ingen sum; "
+                                "tiltagenes besparelser (Option B) står i tiltagsfilen.",
+                          "en": "{period}: no building in the report has an Option C contract, so there is no total; "
+                                "the measures' savings (Option B) are in the measures file."},
     "ledger_status": {"da": "{title}: realiseret besparelse, manko og overskud vises ikke ({why}).",
                       "en": "{title}: realised savings, shortfall and surplus are not shown ({why})."},
     "ledger_no_data": {"da": "ingen målte data i kontraktåret til dato", "en": "no measured data in the contract "

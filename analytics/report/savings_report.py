@@ -183,13 +183,14 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
         sep = ";" if lang == "da" else ","
     if decimal_comma is None:
         decimal_comma = lang == "da"
-    report = build_report(results, esco, month, lang, prices, cutoff)
+    measures = _measures(settings, store, results, only, month, today, lang)  # [[esco.measures]], Option B
+    report = build_report(results, esco, month, lang, prices, cutoff, _measures_summary(measures, month, cutoff)
+                          if measures is not None and not results else None)
     co2_csv = None
     if esco.co2_intensity:  # the CO₂ account of all consumption, computed here and rendered by the section
         accounts = co2_accounts(store, esco, [r.site for r in results], month)
         co2_csv = _add_co2_account(report, accounts, esco, results, month, names, lang, out / f"{stem}-co2.csv", sep,
                                    decimal_comma)
-    measures = _measures(settings, store, results, only, month, today, lang)  # [[esco.measures]], Option B
     measures_csv = _add_measures(report, measures, out / f"{stem}-{'tiltag' if lang == 'da' else 'measures'}.csv",
                                  sep, decimal_comma)
     _add_heat_water(report, settings, store, results, month, cutoff, names, lang)
@@ -289,6 +290,14 @@ def _measures(settings, store, results, only: set[str] | None, month, today, lan
         return None
     names = {sid: site.name for sid, site in settings.sites.items()}
     return measures, results, names, month_name(month.year, month.month, lang), lang
+
+
+def _measures_summary(measures: tuple, month: dt.date, cutoff: dt.date) -> Section:
+    """Page 1 of a report with measures but no Option C building: the measures carry it (the choice: a committee
+    reads page 1, and "0 bygninger, – kWh" there would say nothing was saved)."""
+    from energimon.analytics.report.measures_section import summary_section
+
+    return summary_section(measures[0], measures[2], month, cutoff, measures[-1])
 
 
 def _measure_sheets(measures: tuple | None) -> list[xlsx_out.Sheet]:
@@ -439,6 +448,8 @@ def _left_out(results: list[SiteResult], key: str) -> list[SiteResult]:
 
 
 def _portfolio_status(results: list[SiteResult], key: str, lang: str) -> tuple[str, str]:
+    if not results:  # nothing to sum is no total, not an "ok" one with empty amounts
+        return "no_data", tr("total_no_option_c", lang, period=tr(key, lang))
     out = _left_out(results, key)
     if not out:
         return "ok", ""
@@ -469,10 +480,12 @@ def _portfolio_csv_rows(results: list[SiteResult], esco, month: dt.date, lang: s
 
 # -- the PDF ----------------------------------------------------------------------------------
 def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "da",
-                 prices: PriceBasis | None = None, cutoff: dt.date | None = None) -> Report:
+                 prices: PriceBasis | None = None, cutoff: dt.date | None = None,
+                 summary: Section | None = None) -> Report:
     """The report document: a summary page in plain words, the glossary, the portfolio page, then one section
     per building.  With ``cutoff`` inside the month (a month not yet over) the report is marked preliminary on
-    every page."""
+    every page.  ``summary`` replaces the Option C summary of a report without Option C buildings (the measures',
+    report/measures_section.py), which then has no portfolio page: its totals would be empty."""
     prices = prices or price_basis(esco)
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
     mname = month_name(month.year, month.month, lang)
@@ -483,6 +496,10 @@ def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "d
     report = Report(title=title, subtitle=tr("subtitle", lang, month=mname,
                     contract=esco.contract + (f" ({esco.esco})" if esco.esco else "")), lang=lang,
                     footer=tr("footer", lang), mark=tr("preliminary", lang) if preliminary else "")
+    if summary is not None and not results:
+        report.footer = tr("footer_option_b", lang)
+        report.sections += [summary, glossary_section(esco, lang)]
+        return report
     tots = dict(_portfolio_periods(results))
     status = {key: _portfolio_status(results, key, lang) for key in tots}
     y0, y1 = contract_year(esco.measure_date, month_end)
