@@ -8,6 +8,7 @@ import math
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -420,6 +421,7 @@ def test_a_municipality_with_measures_only(configured, tmp_path, capsys):
     assert len(month) == 2 and all(r[col["in_option_c"]] == "0" for r in rows[1:])
     flat = " ".join(_pdftotext(folder / "besparelse-2026-03.pdf").split())
     assert "Stenlille hallen — uden Option C-kontrakt" in flat
+    assert "I marts 2026 sparede de 2 tiltag" in flat and "Portefølje" not in flat  # they carry page 1
     # the total is the two measures' sum (rounded as printed: each to whole kWh first, so compare to ±1)
     total = re.search(r"Kommunen i alt for marts 2026: ([\d.]+) kWh", flat)
     assert total is not None and abs(int(total.group(1).replace(".", "")) - sum(month)) <= 1
@@ -436,10 +438,11 @@ def test_site_with_measures_only_can_be_chosen_on_its_own(configured, tmp_path, 
     console = capsys.readouterr().out
     assert "dianalund-bibliotek/led-dianalund: " in console and "tiltag (Option B), tælles for sig" in console
     assert "stenlille" not in console.lower()
-    flat = " ".join(_pdftotext(out / "besparelse-2026-03.pdf").split())
+    flat = " ".join(_pdftotext(out / "besparelse-2026-03_dianalund-bibliotek.pdf").split())
     assert "Dianalund Bibliotek — uden Option C-kontrakt" in flat and "Tiltag: LED i Dianalund Bibliotek" in flat
     assert "Stenlille" not in flat
-    rows = [line.split(";") for line in (out / "besparelse-2026-03-tiltag.csv").read_text("utf-8-sig").splitlines()]
+    rows = [line.split(";") for line in
+            (out / "besparelse-2026-03_dianalund-bibliotek-tiltag.csv").read_text("utf-8-sig").splitlines()]
     col = {h: i for i, h in enumerate(column_keys(rows[0], "da"))}
     assert {r[col["measure_id"]] for r in rows[1:]} == {"led-dianalund"}
     # the hall chosen alone (its Option C contract is every one there is) no longer brings in Dianalund's measure
@@ -447,16 +450,50 @@ def test_site_with_measures_only_can_be_chosen_on_its_own(configured, tmp_path, 
     assert main(["report", "savings", "--month", "2026-03", "-c", cfg, "--site", "stenlille-hallen",
                  "--out", str(out)]) == 0
     assert "dianalund" not in capsys.readouterr().out
-    rows = [line.split(";") for line in (out / "besparelse-2026-03-tiltag.csv").read_text("utf-8-sig").splitlines()]
+    rows = [line.split(";") for line in
+            (out / "besparelse-2026-03_stenlille-hallen-tiltag.csv").read_text("utf-8-sig").splitlines()]
     assert {r[col["measure_id"]] for r in rows[1:]} == {"led-stenlille"}
-    assert "Dianalund" not in _pdftotext(out / "besparelse-2026-03.pdf")
+    assert "Dianalund" not in _pdftotext(out / "besparelse-2026-03_stenlille-hallen.pdf")
     # both chosen: one report with the hall's page and both measures
     out = tmp_path / "both"
     assert main(["report", "savings", "--month", "2026-03", "-c", cfg, "--site", "dianalund-bibliotek", "--site",
                  "stenlille-hallen", "--out", str(out)]) == 0
     capsys.readouterr()
-    rows = [line.split(";") for line in (out / "besparelse-2026-03-tiltag.csv").read_text("utf-8-sig").splitlines()]
+    both = out / "besparelse-2026-03_dianalund-bibliotek+stenlille-hallen-tiltag.csv"  # the ids sorted, joined by "+"
+    rows = [line.split(";") for line in both.read_text("utf-8-sig").splitlines()]
     assert {r[col["measure_id"]] for r in rows[1:]} == {"led-dianalund", "led-stenlille"}
+
+
+def test_a_report_of_measures_only_is_summed_up_by_them_without_an_empty_portfolio(configured, tmp_path, capsys):
+    # Dianalund alone has a measure and no Option C contract: page 1 says what its measure saved (not "0 bygninger,
+    # – kWh"), there is no empty portfolio page, and the CSV's portfolio rows say why they have no total
+    d, _truths = configured
+    cfg = str(d / "energimon.toml")
+    assert main(["report", "savings", "--month", "2026-03", "-c", cfg, "--site", "dianalund-bibliotek",
+                 "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    stem = tmp_path / "besparelse-2026-03_dianalund-bibliotek"
+    rows = [line.split(";") for line in stem.with_name(f"{stem.name}-tiltag.csv").read_text("utf-8-sig").splitlines()]
+    col = {h: i for i, h in enumerate(column_keys(rows[0], "da"))}
+    month = next(r for r in rows[1:] if r[col["period"]] == "month")
+    kwh = fmt_number(float(month[col["savings_kwh"]].replace(",", ".")), 0, "da")
+    page1 = " ".join(subprocess.run(["pdftotext", "-layout", "-f", "1", "-l", "1", f"{stem}.pdf", "-"], check=True,
+                                    capture_output=True, text=True).stdout.split())
+    assert page1.startswith("ESCO-besparelse — marts 2026") and "Sammenfatning" in page1
+    assert f"I marts 2026 sparede tiltaget {kwh} kWh ±" in page1 and "IPMVP Option B" in page1
+    assert "LED i Dianalund Bibliotek Dianalund Bibliotek" in page1 and "påvist" in page1  # its row in the table
+    assert "bygninger" not in page1 and "– kWh" not in page1
+    flat = " ".join(_pdftotext(f"{stem}.pdf").split())
+    assert "Portefølje" not in flat and "Tiltag: LED i Dianalund Bibliotek" in flat
+    main_rows = [line.split(";") for line in Path(f"{stem}.csv").read_text("utf-8-sig").splitlines()]
+    mcol = {h: i for i, h in enumerate(column_keys(main_rows[0], "da"))}
+    assert [(r[mcol["site"]], r[mcol["status"]]) for r in main_rows[1:]] == [("portfolio", "no_data")] * 3
+    assert "ingen bygning i rapporten har en Option C-kontrakt" in main_rows[1][mcol["status_reason"]]
+    # in English
+    assert main(["report", "savings", "--month", "2026-03", "-c", cfg, "--site", "dianalund-bibliotek",
+                 "--lang", "en", "--out", str(tmp_path)]) == 0
+    flat = " ".join(_pdftotext(tmp_path / "savings-2026-03_dianalund-bibliotek.pdf").split())
+    assert "Summary" in flat and "In March 2026 the measure saved" in flat and "Portfolio" not in flat
 
 
 def test_unknown_site_names_the_buildings_with_measures_too(configured, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import subprocess
 
@@ -118,12 +119,46 @@ def test_savings_report_english_one_site(configured, tmp_path):
     cfg = configured / "energimon.toml"
     assert main(["report", "savings", "--month", "2026-03", "-c", str(cfg), "--site", "stenlille-hallen",
                  "--lang", "en", "--out", str(tmp_path), "--per-site-pdf"]) == 0
-    assert "Stenlille hallen" in _pdftotext(tmp_path / "savings-2026-03-stenlille-hallen.pdf")
-    text = _pdftotext(tmp_path / "savings-2026-03.pdf")
+    # a report for one building is named by it (savings-2026-03_<site>…), its own files after that as in every report
+    assert "Stenlille hallen" in _pdftotext(tmp_path / "savings-2026-03_stenlille-hallen-stenlille-hallen.pdf")
+    text = _pdftotext(tmp_path / "savings-2026-03_stenlille-hallen.pdf")
     assert "Stenlille hallen" in text and "Portfolio" in text and "Contract year to date" in text
     assert "Sorø Rådhus" not in text
-    csv_text = (tmp_path / "savings-2026-03.csv").read_text("utf-8-sig")
+    csv_text = (tmp_path / "savings-2026-03_stenlille-hallen.csv").read_text("utf-8-sig")
     assert csv_text.splitlines()[0].startswith("Building (id),Period,Label")
+
+
+def test_a_report_for_some_buildings_keeps_the_report_of_every_building(configured, tmp_path, capsys):
+    # `--site` into the folder of the month's report of every building: both reports stay, each under its own names,
+    # and the command names exactly the files it wrote
+    cfg = str(configured / "energimon.toml")
+    assert main(["report", "savings", "--month", "2026-03", "-c", cfg, "--out", str(tmp_path)]) == 0
+    full = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert "besparelse-2026-03.pdf" in full and "besparelse-2026-03-soro-raadhus.csv" in full
+    capsys.readouterr()
+    assert main(["report", "savings", "--month", "2026-03", "-c", cfg, "--site", "stenlille-hallen", "--site",
+                 "soro-raadhus", "--out", str(tmp_path), "--per-site-pdf"]) == 0
+    printed = [line.removeprefix("skrev ") for line in capsys.readouterr().out.splitlines()
+               if line.startswith("skrev ")]
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name in full} == full  # untouched
+    stem = "besparelse-2026-03_soro-raadhus+stenlille-hallen"  # the ids sorted, whatever order they were given in
+    written = {p.name for p in tmp_path.iterdir()} - set(full)
+    assert written == {f"{stem}.pdf", f"{stem}.csv", f"{stem}.xlsx", f"{stem}-stenlille-hallen.csv",
+                       f"{stem}-soro-raadhus.csv", f"{stem}-stenlille-hallen.pdf", f"{stem}-soro-raadhus.pdf"}
+    assert sorted(printed) == sorted(str(tmp_path / name) for name in written)
+    text = _pdftotext(tmp_path / f"{stem}.pdf")
+    assert "Sorø Rådhus" in text and "Stenlille hallen" in text and "Dianalund" not in text
+    assert "Dianalund" in _pdftotext(tmp_path / "besparelse-2026-03.pdf")
+
+
+def test_a_selection_of_many_buildings_is_named_by_its_count_and_a_digest():
+    from energimon.analytics.report.i18n import selection_suffix
+
+    assert selection_suffix(["b", "a_1", "b"], "da") == "_a_1+b"
+    many = [f"bygning-nummer-{k:02d}" for k in range(12)]
+    mark = selection_suffix(many, "da")
+    assert re.fullmatch(r"_12-bygninger-[0-9a-f]{8}", mark) and selection_suffix(reversed(many), "da") == mark
+    assert selection_suffix(many, "en").startswith("_12-sites-") and selection_suffix(many[1:], "da") != mark
 
 
 def test_report_cli_errors(configured, capsys):

@@ -207,12 +207,18 @@ def test_the_co2_account_counts_gas_in_m3_and_water_not_at_all(report):
     assert _num(el["co2_kg"]) == pytest.approx(_num(el["kwh"]) * 0.1, rel=1e-6)
 
 
-def test_in_english_the_water_building_says_m3_too(report, tmp_path):
+def test_in_english_the_water_building_says_m3_too(report, tmp_path, capsys):
     folder, _ = report
     cfg = folder.parent / "energimon.toml"
+    capsys.readouterr()
     assert main(["report", "savings", "--month", "2026-03", "-c", str(cfg), "--site", "vandvaerk", "--lang", "en",
                  "--out", str(tmp_path)]) == 0
-    header = (tmp_path / "savings-2026-03-vandvaerk.csv").read_text("utf-8-sig").splitlines()[0].split(",")
+    # the command names every file it wrote, the CO₂ account's CSV too
+    printed = {line.removeprefix("wrote ") for line in capsys.readouterr().out.splitlines()
+               if line.startswith("wrote ")}
+    assert printed == {str(p) for p in tmp_path.iterdir()}
+    assert str(tmp_path / "savings-2026-03_vandvaerk-co2.csv") in printed
+    header = (tmp_path / "savings-2026-03_vandvaerk-vandvaerk.csv").read_text("utf-8-sig").splitlines()[0].split(",")
     assert "Savings m³" in header and "Actual use m³" in header and header[-1] == "Unit"
-    text = _pdftotext(tmp_path / "savings-2026-03.pdf")
+    text = _pdftotext(tmp_path / "savings-2026-03_vandvaerk.pdf")
     assert "from 2025-01-01 45.50 DKK/m³ (source: Vandtakst 2026)" in " ".join(text.split())

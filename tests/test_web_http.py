@@ -115,6 +115,8 @@ def test_report_files_only_by_their_exact_names(served):
     s.esco.reports_dir.mkdir(parents=True)
     (s.esco.reports_dir / "besparelse-2026-02.csv").write_text("måned;kWh\n2026-02;1\n", encoding="utf-8")
     (s.esco.reports_dir / "hemmelig.txt").write_text("x", encoding="utf-8")
+    # a report for some buildings (report savings --site a --site b_c) is one of the month's files too
+    (s.esco.reports_dir / "besparelse-2026-02_a+b_c.csv").write_text("måned;kWh\n2026-02;2\n", encoding="utf-8")
     with httpx.Client(follow_redirects=False, timeout=20) as c:
         assert c.get(f"{srv.url}/rapporter/fil/besparelse-2026-02.csv").status_code == 303  # login first
         assert _login(c, srv.url).status_code == 303
@@ -123,7 +125,9 @@ def test_report_files_only_by_their_exact_names(served):
             "content-disposition"]
         for bad in ("hemmelig.txt", "..%2Fstore.db", "besparelse-2026-02.csv%00.txt", "besparelse-2026-03.pdf"):
             assert c.get(f"{srv.url}/rapporter/fil/{bad}").status_code == 404, bad
-        assert "hemmelig" not in c.get(f"{srv.url}/rapporter").text
+        listing = c.get(f"{srv.url}/rapporter").text
+        assert "hemmelig" not in listing and "besparelse-2026-02_a+b_c.csv" in listing
+        assert c.get(f"{srv.url}/rapporter/fil/besparelse-2026-02_a+b_c.csv").text.endswith("2026-02;2\n")
 
 
 def test_users_from_the_command_line(tmp_path, monkeypatch, capsys, served):

@@ -73,9 +73,11 @@ def register(commands: Commands) -> None:
                                                     "the month, YYYY-MM (local calendar)"))
     s.add_argument("--site", action="append",
                    help=t("kun denne bygning (kan gentages): en i [esco.sites] eller med tiltag i [[esco.measures]] "
-                          "(standard: alle)",
+                          "(standard: alle); filernes navne får bygningernes id efter måneden "
+                          "(besparelse-ÅÅÅÅ-MM_<bygning>.pdf), så rapporten for alle bygninger ikke erstattes",
                           "only this site (repeatable): one in [esco.sites] or with measures in [[esco.measures]] "
-                          "(default: all)"))
+                          "(default: all); the files' names carry the sites' ids after the month "
+                          "(savings-YYYY-MM_<site>.pdf), so the report of every site is not replaced"))
     s.add_argument("--out", type=Path, help=t("mappe til filerne (standard: esco.reports_dir)",
                                               "folder for the files (default: esco.reports_dir)"))
     s.add_argument("--lang", choices=("da", "en"), default=argparse.SUPPRESS, help=lang_help())
@@ -196,8 +198,7 @@ def cmd_report_savings(args: argparse.Namespace, config: Config) -> int:
         store.close()
     for line in console_lines(files, month, lang):
         print(line)
-    for p in [files.pdf, files.csv, files.xlsx, *files.site_csvs, *files.site_pdfs,
-              *([files.measures_csv] if files.measures_csv else [])]:
+    for p in files.paths():
         print(t(f"skrev {p}", f"wrote {p}"))
     return 0
 

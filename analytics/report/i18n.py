@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Iterable
 
 from energimon import carriers
 
 PRELIMINARY_SUFFIX = {"da": "-foreloebig", "en": "-preliminary"}
 """File-name mark of a report for a month that is not over (ASCII, so the name survives mail and file shares)."""
+
+SELECTION_MAX_CHARS = 60
+"""A selection's ids longer than this are named by their count and a digest instead: with a site's own file after it
+(``-<site>.csv``, up to 63 characters) a name must stay inside the file systems' 255 bytes."""
+
+
+def selection_suffix(sites: Iterable[str], lang: str) -> str:
+    """File-name mark of a report for some buildings only (``--site``): ``_`` and their ids, sorted and joined by ``+``
+    (``besparelse-2026-03_soro-raadhus.pdf``), so it never replaces the report of every building or one of its files.
+    Those continue the month with ``-`` (``-<site>.csv``, ``-co2.csv``, ``-foreloebig``), and a site id never begins
+    with ``_`` nor holds ``+`` (``model.ID_RULE``).  Many buildings: their count and a digest of the ids
+    (``_12-bygninger-3f9a…``)."""
+    ids = sorted(set(sites))
+    joined = "+".join(ids)
+    if len(joined) <= SELECTION_MAX_CHARS:
+        return f"_{joined}"
+    digest = hashlib.sha256(joined.encode()).hexdigest()[:8]
+    return f"_{len(ids)}-{'bygninger' if lang == 'da' else 'sites'}-{digest}"
 
 MONTHS = {
     "da": ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
@@ -182,6 +202,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "actual_legend": {"da": "Faktisk forbrug", "en": "Actual use"},
     "footer": {"da": "energimon · IPMVP Option C · ASHRAE Guideline 14 · CalTRACK 2.0",
                "en": "energimon · IPMVP Option C · ASHRAE Guideline 14 · CalTRACK 2.0"},
+    "footer_option_b": {"da": "energimon · IPMVP Option B · ASHRAE Guideline 14",
+                        "en": "energimon · IPMVP Option B · ASHRAE Guideline 14"},
     "missing_days": {"da": "{k} {unit} i måneden mangler fuldstændige målerdata og indgår ikke.",
                      "en": "{k} {unit} of the month lack complete meter data and are left out."},
     "degree_days_month": {"da": "Graddage i {month}: {actual} (normalår: {normal}; {days} dage med temperatur).",
@@ -201,6 +223,10 @@ TEXTS: dict[str, dict[str, str]] = {
                        "en": "{period}: the total covers only buildings with enough data — left out: {names}."},
     "total_none": {"da": "{period}: ingen bygning har nok data, så der er ingen sum.",
                    "en": "{period}: no building has enough data, so there is no total."},
+    "total_no_option_c": {"da": "{period}: ingen bygning i rapporten har en Option C-kontrakt, så der er ingen sum; "
+                                "tiltagenes besparelser (Option B) står i tiltagsfilen.",
+                          "en": "{period}: no building in the report has an Option C contract, so there is no total; "
+                                "the measures' savings (Option B) are in the measures file."},
     "ledger_status": {"da": "{title}: realiseret besparelse, manko og overskud vises ikke ({why}).",
                       "en": "{title}: realised savings, shortfall and surplus are not shown ({why})."},
     "ledger_no_data": {"da": "ingen målte data i kontraktåret til dato", "en": "no measured data in the contract "

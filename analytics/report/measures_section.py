@@ -22,9 +22,10 @@ from energimon.analytics.esco.measures import (
 from energimon.analytics.report import xlsx_out
 from energimon.analytics.report.csv_out import header_label
 from energimon.analytics.report.document import Report, Section, Table
-from energimon.analytics.report.i18n import tr
+from energimon.analytics.report.i18n import ABOUT, month_name, preliminary_text, tr
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
-from energimon.analytics.savings import PeriodSavings
+from energimon.analytics.savings import PeriodSavings, portfolio_total, savings_verdict_code
+from energimon.calendar import next_month
 from energimon.carriers import CARRIERS
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -102,6 +103,47 @@ TEXTS: dict[str, dict[str, str]] = {
     "no_result": {"da": "Intet resultat: {why}", "en": "No result: {why}"},
     "period_status": {"da": "{period}: for få målte døgn ({m} af {n}).",
                       "en": "{period}: too few measured days ({m} of {n})."},
+    # page 1 of a report without an Option C building: the measures carry it (:func:`summary_section`)
+    "sum_intro": {
+        "da": "Rapporten omfatter kun tiltag, der er målt for sig på egen bimåler (IPMVP Option B): ingen bygning "
+              "i den har en kontrakt på hele bygningens forbrug (Option C). Tallene er derfor tiltagenes egne "
+              "besparelser, hver med sin egen baseline og usikkerhed.",
+        "en": "This report holds only measures metered on their own submeter (IPMVP Option B): no building in it "
+              "has a contract on the whole building's use (Option C). The figures are therefore the measures' own "
+              "savings, each with its own baseline and uncertainty."},
+    "sum_what_one": {"da": "tiltaget", "en": "the measure"},
+    "sum_what_many": {"da": "de {n} tiltag", "en": "the {n} measures"},
+    "sum_month": {"da": "I {month} sparede {what} {savings} kWh {unc} kWh (90 %).",
+                  "en": "In {month} {what} saved {savings} kWh {unc} kWh (90 %)."},
+    "sum_month_none": {"da": "For {month} kan besparelsen ikke opgøres: for få målte døgn.",
+                       "en": "For {month} the saving cannot be stated: too few measured days."},
+    "sum_partial": {"da": "Tallet omfatter kun tiltagene med nok målte døgn ({k} af {n}).",
+                    "en": "The figure covers only the measures with enough measured days ({k} of {n})."},
+    "sum_since": {"da": "Siden start (hvert tiltag fra sin installation) er der sparet {savings} kWh {unc} kWh (90 %).",
+                  "en": "Since the start (each measure from its installation) {savings} kWh {unc} kWh (90 %) have "
+                        "been saved."},
+    "sum_increase": {
+        "da": "Nej. Siden start bruger tiltagenes målere mere end efter deres baseline: {savings} kWh, med 90 % "
+              "sikkerhed mellem {low} og {high} kWh. Det er et påviseligt merforbrug.",
+        "en": "No. Since the start the measures' meters use more than their baselines say: {savings} kWh, with "
+              "90 % confidence between {low} and {high} kWh. That is a demonstrable increase in use."},
+    "sum_guarantee": {"da": "{name}: garanti {g} kWh/år; til dato {due} kWh garanteret, {real} kWh realiseret — "
+                            "{verdict}.",
+                      "en": "{name}: guarantee {g} kWh/year; {due} kWh guaranteed to date, {real} kWh realised — "
+                            "{verdict}."},
+    "sum_model_warning": {
+        "da": "Bemærk: for {names} opfylder beregningsmodellen ikke kravene i ASHRAE Guideline 14; tallene er "
+              "vejledende (se tiltagets side).",
+        "en": "Note: for {names} the calculation model does not meet ASHRAE Guideline 14; the figures are "
+              "indicative (see the measure's page)."},
+    "sum_table": {"da": "Tiltagene i {month}", "en": "The measures in {month}"},
+    "measure": {"da": "Tiltag", "en": "Measure"},
+    "sum_footnote": {
+        "da": "Besparelsen siden start er påvist, når hele 90 %-usikkerhedsintervallet ligger over nul; ikke "
+              "påviselig, når intervallet rummer nul. Ordforklaring på næste side; hvert tiltags beregning bagefter.",
+        "en": "The saving since start is demonstrated when the whole 90 % interval lies above zero; not "
+              "demonstrable when the interval holds zero. Glossary on the next page; each measure's calculation "
+              "after it."},
 }
 
 
@@ -152,6 +194,61 @@ def overview_section(measures: list[MeasureResult], results: list[SiteResult], n
                unc=fmt_pm(tot.uncertainty_90_kwh, 0, lang), oc=fmt_number(tot.option_c.savings_kwh, 0, lang),
                alone=fmt_number(tot.standalone_measures.savings_kwh, 0, lang)
                if tot.standalone_measures.sites_total else "0"))
+    return sec
+
+
+def summary_section(measures: list[MeasureResult], names: dict[str, str], month: dt.date, cutoff: dt.date,
+                    lang: str) -> Section:
+    """Page 1 of a report whose buildings have no Option C contract (``--site`` of a building with measures only, or
+    a contract of measures only): what the measures saved in the month and since their start, whether that holds at
+    90 %, their guarantees and the measures side by side.  Every measure counts here: none lies inside an Option C
+    figure.  Only kWh: the measures are not priced (no kr.), as on their own pages."""
+    f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
+    mname = month_name(month.year, month.month, lang)
+    sec = Section(tr("summary", lang))
+    if cutoff < next_month(month):
+        sec.text(preliminary_text(month, cutoff, lang))
+    sec.text(t("sum_intro", lang))
+    n = len(measures)
+    what = t("sum_what_one", lang) if n == 1 else t("sum_what_many", lang, n=n)
+    tm = portfolio_total([m.month for m in measures if m.month is not None])
+    if tm.sites_included:
+        sec.text(t("sum_month", lang, month=mname, what=what, savings=f0(tm.savings_kwh),
+                   unc=fmt_pm(tm.uncertainty_90_kwh, 0, lang)))
+        if tm.sites_included < n:
+            sec.text(t("sum_partial", lang, k=tm.sites_included, n=n))
+    else:
+        sec.text(t("sum_month_none", lang, month=mname))
+    ts = portfolio_total([m.since_start for m in measures if m.since_start is not None])
+    if ts.sites_included:
+        sec.text(t("sum_since", lang, savings=f0(ts.savings_kwh), unc=fmt_pm(ts.uncertainty_90_kwh, 0, lang)))
+    for m in measures:
+        g = m.guarantee
+        if g is not None:
+            sec.text(t("sum_guarantee", lang, name=m.name, g=f0(g.ledger.guarantee_kwh_per_year),
+                       due=f0(g.ledger.guarantee_to_date_kwh), real=f0(g.ledger.realised_kwh),
+                       verdict=t(f"g_{g.code}", lang)))
+    sec.text("")
+    code = savings_verdict_code(ts.savings_kwh, ts.uncertainty_90_kwh)
+    low, high = f0(ts.savings_kwh - ts.uncertainty_90_kwh), f0(ts.savings_kwh + ts.uncertainty_90_kwh)
+    holds = t("sum_increase", lang, savings=f0(ts.savings_kwh), low=low, high=high) if code == "increase" else \
+        tr(f"sum_{code}", lang, savings=f0(ts.savings_kwh), low=low, high=high)
+    sec.term(tr("sum_holds", lang), holds)
+    weak = [m.name for m in measures if m.verdict is not None and not m.verdict.model_ok]
+    if weak:
+        sec.text(t("sum_model_warning", lang, names=", ".join(weak)))
+    sec.text("")
+    rows = []
+    for m in measures:
+        s = m.since_start
+        verdict = savings_verdict_code(s.savings_kwh, s.uncertainty_90_kwh) if s is not None and s.status == "ok" \
+            else "no_data"
+        rows.append([m.name, names.get(m.site, m.site), *_kwh(m.month, lang), _kwh(s, lang)[0],
+                     ABOUT[f"verdict_{verdict}"][lang]])
+    sec.table(Table([t("measure", lang), tr("site", lang), t("month_kwh", lang), tr("unc90", lang),
+                     t("since_kwh", lang), tr("sum_col_verdict", lang)], rows, title=t("sum_table", lang, month=mname),
+                    col_widths=[2.4, 1.8, 1, 1, 1.1, 1.3]))
+    sec.text(t("sum_footnote", lang))
     return sec
 
 

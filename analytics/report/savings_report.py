@@ -36,6 +36,7 @@ from energimon.analytics.report.i18n import (
     month_label,
     month_name,
     preliminary_text,
+    selection_suffix,
     tr,
 )
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
@@ -100,6 +101,12 @@ class SavingsReportFiles:
     cutoff: dt.date | None = None  # the first day not counted (the month's end, or today)
     measures: list = field(default_factory=list)  # [[esco.measures]] results (esco.measures.MeasureResult)
     measures_csv: Path | None = None
+    co2_csv: Path | None = None  # the CO₂ account of all consumption (with esco.co2_intensity and CO₂ data)
+
+    def paths(self) -> list[Path]:
+        """Every file the report wrote."""
+        return [self.pdf, self.csv, *([self.xlsx] if self.xlsx else []), *self.site_csvs, *self.site_pdfs,
+                *([self.measures_csv] if self.measures_csv else []), *([self.co2_csv] if self.co2_csv else [])]
 
 
 def generate_savings_report(settings, store, month: dt.date, sites: list[str] | None = None,
@@ -117,7 +124,9 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
     A month that has not begun is refused (ValueError).
     Idempotent: the same month written twice gives the same files (overwritten).
     ``per_site_pdf`` also writes ``besparelse-YYYY-MM-<site>.pdf`` per building (for the building's
-    own file; about 0.4 s each).  With ``workers`` > 1 the buildings are evaluated in a process
+    own file; about 0.4 s each).  A report for some buildings (``sites``) has their ids in its names,
+    ``besparelse-YYYY-MM_<site>+<site>…`` (:func:`~energimon.analytics.report.i18n.selection_suffix`), so it
+    never replaces the report of every building.  With ``workers`` > 1 the buildings are evaluated in a process
     pool, each worker with its own read-only connection to the store (``settings.store``); the
     PDFs are rendered here.
     """
@@ -168,16 +177,20 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
     stem = f"besparelse-{month:%Y-%m}" if lang == "da" else f"savings-{month:%Y-%m}"
     if preliminary:
         stem += PRELIMINARY_SUFFIX[lang]
+    if only is not None:  # the month's report of every building keeps its name (mails, links and the web name it)
+        stem += selection_suffix(only, lang)
     if sep is None:
         sep = ";" if lang == "da" else ","
     if decimal_comma is None:
         decimal_comma = lang == "da"
-    report = build_report(results, esco, month, lang, prices, cutoff)
+    measures = _measures(settings, store, results, only, month, today, lang)  # [[esco.measures]], Option B
+    report = build_report(results, esco, month, lang, prices, cutoff, _measures_summary(measures, month, cutoff)
+                          if measures is not None and not results else None)
+    co2_csv = None
     if esco.co2_intensity:  # the CO₂ account of all consumption, computed here and rendered by the section
         accounts = co2_accounts(store, esco, [r.site for r in results], month)
-        _add_co2_account(report, accounts, esco, results, month, names, lang, out / f"{stem}-co2.csv", sep,
-                         decimal_comma)
-    measures = _measures(settings, store, results, only, month, today, lang)  # [[esco.measures]], Option B
+        co2_csv = _add_co2_account(report, accounts, esco, results, month, names, lang, out / f"{stem}-co2.csv", sep,
+                                   decimal_comma)
     measures_csv = _add_measures(report, measures, out / f"{stem}-{'tiltag' if lang == 'da' else 'measures'}.csv",
                                  sep, decimal_comma)
     _add_heat_water(report, settings, store, results, month, cutoff, names, lang)
@@ -206,7 +219,7 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
     site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices, cutoff), out / f"{stem}-{r.site}.pdf")
                  for r in results] if per_site_pdf else []
     return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs, xlsx_path, preliminary, cutoff,
-                              measures[0] if measures else [], measures_csv)
+                              measures[0] if measures else [], measures_csv, co2_csv)
 
 
 PARALLEL_PAGES = 24  # a report of this many pages or more is rendered in parts by the worker pool
@@ -250,18 +263,20 @@ def _insert_after_portfolio(report: Report, section: Section) -> None:
     report.sections.insert(at, section)
 
 
-def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_path, sep, decimal_comma) -> None:
+def _add_co2_account(report, accounts, esco, results, month, names, lang, csv_path, sep,
+                     decimal_comma) -> Path | None:
     """With ``esco.co2_intensity``: the CO₂ account of all consumption (report/co2_section.py) as a section
-    after the portfolio page, and as a CSV beside the report (nothing where no CO₂ data exists)."""
+    after the portfolio page, and as a CSV beside the report (its path; nothing where no CO₂ data exists)."""
     from energimon.analytics.report.co2_section import CSV_HEADER as CO2_HEADER
     from energimon.analytics.report.co2_section import co2_section
 
     made = co2_section(accounts, esco, results, names, lang,
                        avoided_kg=lambda r: co2_kg(r.month.savings_kwh, esco, r.carrier, month.year)
                        if r.month is not None else math.nan)  # co2_section calls it only with a month
-    if made is not None:
-        _insert_after_portfolio(report, made[0])
-        write_csv(csv_path, CO2_HEADER, made[1], sep, decimal_comma, lang)
+    if made is None:
+        return None
+    _insert_after_portfolio(report, made[0])
+    return write_csv(csv_path, CO2_HEADER, made[1], sep, decimal_comma, lang)
 
 
 def _measures(settings, store, results, only: set[str] | None, month, today, lang) -> tuple | None:
@@ -275,6 +290,14 @@ def _measures(settings, store, results, only: set[str] | None, month, today, lan
         return None
     names = {sid: site.name for sid, site in settings.sites.items()}
     return measures, results, names, month_name(month.year, month.month, lang), lang
+
+
+def _measures_summary(measures: tuple, month: dt.date, cutoff: dt.date) -> Section:
+    """Page 1 of a report with measures but no Option C building: the measures carry it (the choice: a committee
+    reads page 1, and "0 bygninger, – kWh" there would say nothing was saved)."""
+    from energimon.analytics.report.measures_section import summary_section
+
+    return summary_section(measures[0], measures[2], month, cutoff, measures[-1])
 
 
 def _measure_sheets(measures: tuple | None) -> list[xlsx_out.Sheet]:
@@ -425,6 +448,8 @@ def _left_out(results: list[SiteResult], key: str) -> list[SiteResult]:
 
 
 def _portfolio_status(results: list[SiteResult], key: str, lang: str) -> tuple[str, str]:
+    if not results:  # nothing to sum is no total, not an "ok" one with empty amounts
+        return "no_data", tr("total_no_option_c", lang, period=tr(key, lang))
     out = _left_out(results, key)
     if not out:
         return "ok", ""
@@ -455,10 +480,12 @@ def _portfolio_csv_rows(results: list[SiteResult], esco, month: dt.date, lang: s
 
 # -- the PDF ----------------------------------------------------------------------------------
 def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "da",
-                 prices: PriceBasis | None = None, cutoff: dt.date | None = None) -> Report:
+                 prices: PriceBasis | None = None, cutoff: dt.date | None = None,
+                 summary: Section | None = None) -> Report:
     """The report document: a summary page in plain words, the glossary, the portfolio page, then one section
     per building.  With ``cutoff`` inside the month (a month not yet over) the report is marked preliminary on
-    every page."""
+    every page.  ``summary`` replaces the Option C summary of a report without Option C buildings (the measures',
+    report/measures_section.py), which then has no portfolio page: its totals would be empty."""
     prices = prices or price_basis(esco)
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
     mname = month_name(month.year, month.month, lang)
@@ -469,6 +496,10 @@ def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "d
     report = Report(title=title, subtitle=tr("subtitle", lang, month=mname,
                     contract=esco.contract + (f" ({esco.esco})" if esco.esco else "")), lang=lang,
                     footer=tr("footer", lang), mark=tr("preliminary", lang) if preliminary else "")
+    if summary is not None and not results:
+        report.footer = tr("footer_option_b", lang)
+        report.sections += [summary, glossary_section(esco, lang)]
+        return report
     tots = dict(_portfolio_periods(results))
     status = {key: _portfolio_status(results, key, lang) for key in tots}
     y0, y1 = contract_year(esco.measure_date, month_end)
