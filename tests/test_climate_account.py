@@ -339,6 +339,27 @@ def test_the_cli_in_english(tmp_path, store_file, capsys):
     assert _numbers_agree(text, wb, "en") == 15
 
 
+def test_an_account_for_some_buildings_keeps_the_account_of_every_building(tmp_path, store_file, capsys):
+    # `--site` into the folder of the municipality's account: both stay, each under its own names, and the command
+    # names exactly the files it wrote
+    _run_cli(tmp_path, store_file, capsys)
+    out_dir = tmp_path / "out"
+    full = {p.name: p.read_bytes() for p in out_dir.iterdir()}
+    assert set(full) == {"klimaregnskab-2025.pdf", "klimaregnskab-2025.xlsx"}
+    code = main(["report", "climate", "--config", str(tmp_path / "energimon.toml"), "--year", "2025", "--site", "b",
+                 "--out", str(out_dir)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert {p.name: p.read_bytes() for p in out_dir.iterdir() if p.name in full} == full  # untouched
+    written = {p.name for p in out_dir.iterdir()} - set(full)
+    assert written == {"klimaregnskab-2025_b.pdf", "klimaregnskab-2025_b.xlsx"}
+    printed = [line.removeprefix("skrev ") for line in out.splitlines() if line.startswith("skrev ")]
+    assert sorted(printed) == sorted(str(out_dir / name) for name in written)
+    text = _pdftotext(out_dir / "klimaregnskab-2025_b.pdf")
+    assert "Hallen" in text and "Rådhuset" not in text
+    assert "Rådhuset" in _pdftotext(out_dir / "klimaregnskab-2025.pdf")
+
+
 @pytest.mark.parametrize("lang", ["da", "en"])
 def test_the_cli_line_of_a_year_not_over_holds_back_the_path_as_the_pdf_does(tmp_path, store_file, capsys,
                                                                               monkeypatch, lang):

@@ -135,10 +135,11 @@ def test_solar_report_english_and_options(configured, capsys):
     out_dir = configured / "en"
     assert main(["report", "solar", "--config", cfg, "--month", "2026-06", "--lang", "en", "--site", "soro-raadhus",
                  "--out", str(out_dir)]) == 0
-    text = " ".join(_pdftotext(out_dir / "solar-2026-06.pdf").split())
+    # a report for one site is named by it (solar-2026-06_<site>), in English as in Danish
+    text = " ".join(_pdftotext(out_dir / "solar-2026-06_soro-raadhus.pdf").split())
     assert "Self-consumption ratio" in text and "Performance against clear sky" in text
     assert "Stenlille" not in text
-    with (out_dir / "solar-2026-06.csv").open(encoding="utf-8-sig") as f:
+    with (out_dir / "solar-2026-06_soro-raadhus.csv").open(encoding="utf-8-sig") as f:
         header = f.readline()
     assert header.startswith("Building (id),Period,From,Installed power kWp")  # English headers in English
     assert main(["report", "solar", "--config", cfg, "--month", "2026-13"]) == 64
@@ -148,6 +149,32 @@ def test_solar_report_english_and_options(configured, capsys):
                     f'"{configured / "store.db"}"\n', encoding="utf-8")
     assert main(["report", "solar", "--config", str(bare), "--month", "2026-06"]) == 64
     assert "no site with PV" in capsys.readouterr().err
+
+
+def test_a_report_for_some_sites_keeps_the_report_of_every_site(configured, tmp_path, capsys):
+    # `--site` into the folder of the month's report of every site: both reports stay, each under its own names, and
+    # the command names exactly the files it wrote
+    cfg = str(configured / "energimon.toml")
+    assert main(["report", "solar", "--config", cfg, "--month", "2026-06", "--out", str(tmp_path)]) == 0
+    full = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert set(full) == {"solceller-2026-06.pdf", "solceller-2026-06.csv"}
+    capsys.readouterr()
+    assert main(["report", "solar", "--config", cfg, "--month", "2026-06", "--site", "stenlille-hallen", "--site",
+                 "soro-raadhus", "--site", "soro-raadhus", "--out", str(tmp_path)]) == 0
+    printed = [line.removeprefix("skrev ") for line in capsys.readouterr().out.splitlines()
+               if line.startswith("skrev ")]
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name in full} == full  # untouched
+    stem = "solceller-2026-06_soro-raadhus+stenlille-hallen"  # the ids sorted, whatever order they were given in
+    written = {p.name for p in tmp_path.iterdir()} - set(full)
+    assert written == {f"{stem}.pdf", f"{stem}.csv"}
+    assert sorted(printed) == sorted(str(tmp_path / name) for name in written)
+    text = _pdftotext(tmp_path / f"{stem}.pdf")
+    assert "Sorø Rådhus" in text and "Stenlille hallen" in text and "Dianalund" not in text
+    assert "Dianalund" in _pdftotext(tmp_path / "solceller-2026-06.pdf")
+    # a site given twice is reported once, as its name (which counts it once) says
+    with (tmp_path / f"{stem}.csv").open(encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f, delimiter=";"))[1:]
+    assert sorted(r[0] for r in rows if r[1] == "month") == ["soro-raadhus", "stenlille-hallen"]
 
 
 def test_summary_line(configured):
@@ -235,7 +262,7 @@ def test_an_mppt_input_without_data_prints_no_row_and_no_empty_table(configured,
             'path = "store.db"', f'path = "{db.name}"'), encoding="utf-8")
         assert main(["report", "solar", "--config", str(cfg), "--month", "2026-06", "--site", "soro-raadhus",
                      "--out", str(tmp_path / tag)]) == 0
-        return " ".join(_pdftotext(tmp_path / tag / "solceller-2026-06.pdf").split())
+        return " ".join(_pdftotext(tmp_path / tag / "solceller-2026-06_soro-raadhus.pdf").split())
 
     may = int(pd.Timestamp("2026-05-15 12:00", tz=TZ).timestamp() * 1000)
     june = int(pd.Timestamp("2026-06-15 12:00", tz=TZ).timestamp() * 1000)

@@ -130,6 +130,27 @@ def test_report_files_only_by_their_exact_names(served):
         assert c.get(f"{srv.url}/rapporter/fil/besparelse-2026-02_a+b_c.csv").text.endswith("2026-02;2\n")
 
 
+def test_the_archive_lists_and_serves_the_reports_written_in_english(served):
+    # esco.language = "en" writes savings-…, [smtp] language = "en" the mailed solar-… report, into the same folder
+    s, srv = served()
+    s.esco.reports_dir.mkdir(parents=True)
+    names = ["savings-2026-02.pdf", "savings-2026-02-preliminary.csv", "savings-2026-02_a+b.xlsx",
+             "savings-2026-02_12-sites-0123abcd-co2.csv", "solar-2026-02.csv", "solar-2026-02_a.pdf",
+             "solceller-2026-02.csv"]
+    for name in names:
+        (s.esco.reports_dir / name).write_text(f"{name}\n", encoding="utf-8")
+    (s.esco.reports_dir / "solarium-2026-02.pdf").write_text("x", encoding="utf-8")
+    with httpx.Client(follow_redirects=False, timeout=20) as c:
+        assert _login(c, srv.url).status_code == 303
+        listing = c.get(f"{srv.url}/rapporter").text
+        for name in names:
+            assert f"/rapporter/fil/{name}" in listing, name
+            r = c.get(f"{srv.url}/rapporter/fil/{name}")
+            assert r.status_code == 200 and r.text == f"{name}\n", name
+        assert "solarium" not in listing
+        assert c.get(f"{srv.url}/rapporter/fil/solarium-2026-02.pdf").status_code == 404
+
+
 def test_users_from_the_command_line(tmp_path, monkeypatch, capsys, served):
     from energimon.app.cli import main
 

@@ -28,7 +28,7 @@ from energimon.analytics.climate_account import (
 )
 from energimon.analytics.report.climate_texts import t
 from energimon.analytics.report.document import Report, Section, Table
-from energimon.analytics.report.i18n import PRELIMINARY_SUFFIX
+from energimon.analytics.report.i18n import PRELIMINARY_SUFFIX, selection_suffix
 from energimon.analytics.report.numbers import MISSING, fmt_number, fmt_percent
 from energimon.analytics.report.pdf import render_pdf
 from energimon.analytics.report.xlsx_out import FACTOR, FRACTION, KWH, Sheet, write_xlsx
@@ -45,10 +45,17 @@ class ClimateAccountFiles:
     xlsx: Path
     account: Account
 
+    def paths(self) -> list[Path]:
+        """Every file the account wrote."""
+        return [self.pdf, self.xlsx]
 
-def file_stem(year: int, lang: str, preliminary: bool) -> str:
+
+def file_stem(year: int, lang: str, preliminary: bool, sites: list[str] | None = None) -> str:
+    """``klimaregnskab-YYYY`` (``climate-account-YYYY``), ``-foreloebig`` while the year is not over, and an account
+    of some buildings (``sites``) their ids (:func:`~energimon.analytics.report.i18n.selection_suffix`), so it never
+    replaces the municipality's account."""
     base = f"klimaregnskab-{year}" if lang == "da" else f"climate-account-{year}"
-    return base + (PRELIMINARY_SUFFIX[lang] if preliminary else "")
+    return base + (PRELIMINARY_SUFFIX[lang] if preliminary else "") + (selection_suffix(sites, lang) if sites else "")
 
 
 def _date(d: dt.date, lang: str) -> str:
@@ -419,11 +426,15 @@ def xlsx_sheets(acc: Account, lang: str = "da") -> list[Sheet]:
 
 # -- entry point ----------------------------------------------------------------------------------------------
 def generate_climate_account(store, cfg: AccountSettings, year: int, out_dir: Path, lang: str = "da",
-                             municipality: str | None = None, today: dt.date | None = None) -> ClimateAccountFiles:
+                             municipality: str | None = None, today: dt.date | None = None,
+                             selection: list[str] | None = None) -> ClimateAccountFiles:
     """Compute the account of ``year`` and write ``klimaregnskab-YYYY.pdf`` and ``.xlsx`` (``climate-account-…`` in
-    English; ``-foreloebig``/``-preliminary`` while the year is not over) to ``out_dir``.  Idempotent."""
+    English; ``-foreloebig``/``-preliminary`` while the year is not over) to ``out_dir``.  Idempotent.
+
+    ``selection``: the buildings chosen (``--site``; ``cfg.sites`` holds them), named in the files
+    (``klimaregnskab-YYYY_<site>+<site>…``) so the account of every building is not replaced; None: every one."""
     acc = compute_account(store, cfg, year, today)
-    stem = file_stem(year, lang, acc.preliminary)
+    stem = file_stem(year, lang, acc.preliminary, selection)
     pdf = render_pdf(build_report(acc, lang, municipality), out_dir / f"{stem}.pdf")
     xlsx = write_xlsx(out_dir / f"{stem}.xlsx", xlsx_sheets(acc, lang))
     return ClimateAccountFiles(pdf, xlsx, acc)

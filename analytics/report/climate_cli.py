@@ -47,8 +47,13 @@ def register(commands: Commands) -> None:
     config_arg(s)
     s.add_argument("--year", required=True, type=int, help=t("året, ÅÅÅÅ (dansk kalender)",
                                                              "the year, YYYY (local calendar)"))
-    s.add_argument("--site", action="append", help=t("kun denne bygning (kan gentages; standard: alle i [sites])",
-                                                     "only this site (repeatable; default: every site in [sites])"))
+    s.add_argument("--site", action="append",
+                   help=t("kun denne bygning (kan gentages; standard: alle i [sites]); filernes navne får "
+                          "bygningernes id efter året (klimaregnskab-ÅÅÅÅ_<bygning>.pdf), så regnskabet for alle "
+                          "bygninger ikke erstattes",
+                          "only this site (repeatable; default: every site in [sites]); the files' names carry the "
+                          "sites' ids after the year (climate-account-YYYY_<site>.pdf), so the account of every site "
+                          "is not replaced"))
     s.add_argument("--out", type=Path, help=t("mappe til filerne", "folder for the files"))
     s.add_argument("--lang", choices=("da", "en"), default=argparse.SUPPRESS,
                    help=t("sprog for regnskabet, dets filer og beskeder (standard: --lang før kommandoen, ellers "
@@ -178,7 +183,7 @@ def cmd_report_climate(args: argparse.Namespace, config: Config) -> int:
         cfg = account_settings(settings, store.series(), sites)
         barometer = getattr(getattr(settings, "web", None), "barometer", None)
         files = generate_climate_account(store, cfg, args.year, _out_dir(args, settings, config), lang(),
-                                         barometer.municipality if barometer is not None else None, today)
+                                         barometer.municipality if barometer is not None else None, today, args.site)
     except ValueError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -186,6 +191,6 @@ def cmd_report_climate(args: argparse.Namespace, config: Config) -> int:
         store.close()
     for line in console_lines(files.account, lang()):
         print(line)
-    for p in (files.pdf, files.xlsx):
+    for p in files.paths():
         print(t(f"skrev {p}", f"wrote {p}"))
     return 0

@@ -24,14 +24,14 @@ def register(commands: Commands) -> None:
         description=t(
             "For hver bygning med solceller: produktion, køb, salg, forbrug, egetforbrugsandel, "
             "selvforsyningsgrad, specifikt udbytte Y_f (kWh/kWp), PR (mod målt indstråling eller mod pvlibs "
-            "klarvejrskurve) og rådighed, fra tællerne, pr. time og summeret. Skriver solceller-YYYY-MM.pdf og .csv "
+            "klarvejrskurve) og rådighed, fra tællerne, pr. time og summeret. Skriver solceller-ÅÅÅÅ-MM.pdf og .csv "
             "(en række for måneden og en pr. dag for hver bygning) i --out, som standard esco.reports_dir eller "
             "'rapporter' ved siden af konfigurationen. Skriver én linje pr. bygning (produktion, kWh/kWp, "
             "egetforbrug, selvforsyning) og de skrevne filer.",
             "Per site with PV: production, import, export, consumption, self-consumption ratio "
             "(egetforbrugsandel), self-sufficiency (selvforsyningsgrad), final yield Y_f (kWh/kWp), PR "
             "(against measured irradiance, or against pvlib's clear-sky envelope) and availability, from the "
-            "counters, per hour and summed. Writes solceller-YYYY-MM.pdf and .csv (a month row and a row "
+            "counters, per hour and summed. Writes solar-YYYY-MM.pdf and .csv (a month row and a row "
             "per day for each site) to --out, default esco.reports_dir or 'rapporter' beside the config. "
             "Prints one line per site (production, kWh/kWp, self-consumption, self-sufficiency) and the "
             "files written."))
@@ -39,8 +39,13 @@ def register(commands: Commands) -> None:
     config_arg(s)
     s.add_argument("--month", required=True, help=t("måneden, ÅÅÅÅ-MM (dansk kalender)",
                                                     "the month, YYYY-MM (local calendar)"))
-    s.add_argument("--site", action="append", help=t("kun denne bygning (kan gentages; standard: alle med solceller)",
-                                                     "only this site (repeatable; default: every site with PV)"))
+    s.add_argument("--site", action="append",
+                   help=t("kun denne bygning (kan gentages; standard: alle med solceller); filernes navne får "
+                          "bygningernes id efter måneden (solceller-ÅÅÅÅ-MM_<bygning>.pdf), så rapporten for alle "
+                          "bygninger ikke erstattes",
+                          "only this site (repeatable; default: every site with PV); the files' names carry the "
+                          "sites' ids after the month (solar-YYYY-MM_<site>.pdf), so the report of every site is not "
+                          "replaced"))
     s.add_argument("--out", type=Path, help=t("mappe til filerne", "folder for the files"))
     s.add_argument("--lang", choices=("da", "en"), default=argparse.SUPPRESS,
                    help=t("sprog for rapporten, dens filer og beskeder (standard: --lang før kommandoen, ellers "
@@ -93,7 +98,7 @@ def cmd_report_solar(args: argparse.Namespace, config: Config) -> int:
         store.close()
     for line in console_lines(files, month, lang()):
         print(line)
-    for p in (files.pdf, files.csv):
+    for p in files.paths():
         print(t(f"skrev {p}", f"wrote {p}"))
     return 0
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from energimon.analytics.report.csv_out import write_csv
 from energimon.analytics.report.document import Chart, Report, Section, Table
-from energimon.analytics.report.i18n import PRELIMINARY_SUFFIX, month_name, preliminary_text
+from energimon.analytics.report.i18n import PRELIMINARY_SUFFIX, month_name, preliminary_text, selection_suffix
 from energimon.analytics.report.i18n import tr as report_tr
 from energimon.analytics.report.numbers import MISSING, fmt_number, fmt_percent
 from energimon.analytics.report.pdf import render_pdf
@@ -58,6 +58,10 @@ class SolarReportFiles:
     preliminary: bool = False  # the month is not over (files named …-foreloebig / …-preliminary)
     cutoff: dt.date | None = None  # the first day not counted: the month's end, or today
 
+    def paths(self) -> list[Path]:
+        """Every file the report wrote."""
+        return [self.pdf, self.csv]
+
 
 def live_devices(settings, site: str, series: pd.DataFrame) -> Callable[[str], bool]:
     """Which of the site's devices are read live (a live meter wins over an imported DataHub copy of it in the
@@ -80,7 +84,8 @@ def compute(settings, store, month: dt.date, sites: list[str] | None = None,
     """KPIs of ``month`` (its days before ``end``, default the whole month) for ``sites`` (default: every site
     with PV)."""
     series = store.series()
-    chosen = sites or solar_sites(settings, series)
+    # a site given twice is reported once, as the files' name (report.i18n.selection_suffix) counts it once
+    chosen = list(dict.fromkeys(sites)) if sites else solar_sites(settings, series)
     if not chosen:
         raise ValueError("no site with PV: describe the arrays in [[sites.<id>.pv]] (kWp, tilt, azimuth) or collect "
                          "a pv_energy_wh counter from the inverter")
@@ -107,7 +112,9 @@ def generate_solar_report(settings, store, month: dt.date, sites: list[str] | No
 
     A month that is not over (``today``, default the local date now, lies in it) counts only its days before
     today, is marked preliminary on every page and is written as ``solceller-YYYY-MM-foreloebig.*``; a month
-    that has not begun is refused (ValueError).
+    that has not begun is refused (ValueError).  A report for some sites (``sites``) has their ids in its names,
+    ``solceller-YYYY-MM_<site>+<site>…`` (:func:`~energimon.analytics.report.i18n.selection_suffix`), so it never
+    replaces the report of every site.
 
     ``daily_table`` adds a day-by-day table per site to the PDF (the CSV always has every day; the table
     roughly doubles the rendering time: matplotlib draws every cell).  Idempotent: writing the same month
@@ -123,6 +130,8 @@ def generate_solar_report(settings, store, month: dt.date, sites: list[str] | No
     stem = f"solceller-{month:%Y-%m}" if lang == "da" else f"solar-{month:%Y-%m}"
     if preliminary:
         stem += PRELIMINARY_SUFFIX[lang]
+    if sites:  # the month's report of every site keeps its name (mails and the web name it)
+        stem += selection_suffix(sites, lang)
     sep = sep if sep is not None else (";" if lang == "da" else ",")
     decimal_comma = (lang == "da" and sep != ",") if decimal_comma is None else decimal_comma
     csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, csv_rows(results, lang, month), sep, decimal_comma,

@@ -53,9 +53,10 @@ from energimon.web.settings import Role, WebSettings
 log = logging.getLogger("energimon.web")
 
 SESSION_COOKIE = "energimon_session"
-# after the month: "-" and a file's mark (a site id, "-co2", "-foreloebig" …) or "_" and the sites of a report for
-# some buildings ("_soro-raadhus+stenlille-hallen", report.i18n.selection_suffix); site ids may hold "_"
-REPORT_RE = re.compile(r"^(besparelse|solceller)-(\d{4})-(\d{2})([-_][a-z0-9_+-]+)?\.(pdf|csv|xlsx)$")
+# the savings and the solar report in Danish or English (esco.language, [smtp] language and --lang write either into
+# esco.reports_dir); after the month: "-" and a file's mark (a site id, "-co2", "-foreloebig" …) or "_" and the sites
+# of a report for some buildings ("_soro-raadhus+stenlille-hallen", report.i18n.selection_suffix); ids may hold "_"
+REPORT_RE = re.compile(r"^(besparelse|solceller|savings|solar)-(\d{4})-(\d{2})([-_][a-z0-9_+-]+)?\.(pdf|csv|xlsx)$")
 MEDIA = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 ACTIVE = ("pending", "firing")
