@@ -19,6 +19,7 @@ Units: temperatures in °C, degree days in K·day, energy in kWh per day.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 
@@ -174,13 +175,15 @@ def fit_caltrack_daily(
     heating_balance_points_c: tuple[float, ...] = CALTRACK_BALANCE_POINTS_C,
     cooling_balance_points_c: tuple[float, ...] = CALTRACK_BALANCE_POINTS_C,
     days: pd.DatetimeIndex | None = None,
+    school_holidays: frozenset[dt.date] = frozenset(),
 ) -> DailyFit:
     """Fit the four CalTRACK daily candidate forms and select by adjusted R² (CalTRACK 2.0 §3.4).
 
     Days where temperature or usage is NaN are left out.  Returns the selected
     model with its G14 fit statistics (per day, in time order) and every candidate tried.
     ``days`` (the local days of the inputs) lets the savings uncertainty tell weekdays and Danish
-    holidays apart in the residuals (:func:`~energimon.analytics.stats.unit_residuals_daily`).
+    holidays apart in the residuals (:func:`~energimon.analytics.stats.unit_residuals_daily`), and the site's
+    ``school_holidays`` (its calendar's) the weekdays in them.
     """
     t_all = np.asarray(temp_mean_c, float)
     y_all = np.asarray(usage_kwh_per_day, float)
@@ -196,7 +199,7 @@ def fit_caltrack_daily(
     stats = fit_statistics(y, pred, model.p)
     X = model.design(*model.degree_days(t))
     res = unit_residuals_daily(y - pred, None if days is None else pd.DatetimeIndex(days)[ok], model.p_searched,
-                               design=X)
+                               design=X, school_holidays=school_holidays)
     return DailyFit(_model(kind, hb, cb, beta, stats, _inverse(X.T @ X), res), candidates)
 
 

@@ -19,6 +19,7 @@ intercept included), ``y`` measured, ``ŷ`` predicted, ``ȳ`` mean of ``y``.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -304,9 +305,14 @@ def combine_in_quadrature(uncertainties_kwh) -> float:
 # dominates the error of sums of hours — CalTRACK's hourly working group, 2018, on correlated hourly
 # errors), a billing period for the billing model.
 
-DAY_TYPES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "holiday")
+WEEKDAY_TYPES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DAY_TYPES = (*WEEKDAY_TYPES, "holiday", *(f"{d}_school_holiday" for d in WEEKDAY_TYPES))
 """Daily residuals are grouped by these types: the CalTRACK daily model has no day-of-week term, and a
-weekly pattern it leaves in the residuals is neither noise nor AR(1) (it sums to ≈ 0 over whole weeks)."""
+weekly pattern it leaves in the residuals is neither noise nor AR(1) (it sums to ≈ 0 over whole weeks).  The
+weekdays of the site's school holidays (its calendar's ``school_holidays``, when configured) are types of their
+own: a school, a sports hall or a town hall is used differently in them, the daily and hourly models have no term
+for it, and the pattern recurs at the same time every year — a systematic error the year's sum hardly carries,
+not persistent noise (counted as noise, it made the sports hall's year intervals too wide: bench/README.md)."""
 
 
 @dataclass(frozen=True)
@@ -329,6 +335,7 @@ class UnitResiduals:
     rho: float  # lag-1 autocorrelation
     day_type_kwh: tuple[float, ...] = ()
     phi: float | None = None  # decay of the autocorrelation beyond lag 1 (None: = rho, G14's AR(1))
+    school_holidays: frozenset[dt.date] = frozenset()  # the site calendar's, to type the reporting days alike
 
     @property
     def decay(self) -> float:
@@ -346,20 +353,25 @@ class UnitResiduals:
         return self.n / self.variance_inflation
 
 
-def day_types(days) -> np.ndarray:
-    """0..6 for Monday..Sunday, 7 for a Danish public holiday (local days)."""
+def day_types(days, school_holidays: frozenset[dt.date] = frozenset()) -> np.ndarray:
+    """Index into :data:`DAY_TYPES` of local days: 0..6 Monday..Sunday, 7 a Danish public holiday, 8..14
+    Monday..Sunday in ``school_holidays`` (a public holiday in them stays 7)."""
     from energimon.calendar import danish_holidays
 
     idx = pd.DatetimeIndex(days)
     out = idx.day_of_week.to_numpy().copy()
     if len(idx):
+        dates = idx.date
+        if school_holidays:
+            out[np.array([d in school_holidays for d in dates], bool)] += len(WEEKDAY_TYPES) + 1
         hol = set().union(*(danish_holidays(y) for y in range(idx.year.min(), idx.year.max() + 1)))
-        out[np.array([d in hol for d in idx.date], bool)] = 7
+        out[np.array([d in hol for d in dates], bool)] = len(WEEKDAY_TYPES)
     return out
 
 
-def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int,
-                         variance_factor: float = 1.0, design: np.ndarray | None = None) -> UnitResiduals:
+def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int, variance_factor: float = 1.0,
+                         design: np.ndarray | None = None,
+                         school_holidays: frozenset[dt.date] = frozenset()) -> UnitResiduals:
     """:class:`UnitResiduals` of daily residuals (in time order, one per local day in ``days``).
 
     The mean residual of each day type (:data:`DAY_TYPES`) is removed before σ² and ρ are estimated;
@@ -367,7 +379,7 @@ def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int,
     With the fit's ``design`` (its regressor rows for the same days, NaN days included) σ², ρ and φ are the
     noise's, corrected for what the least-squares fit and the day-type means took up
     (:func:`projected_noise_parameters`); ``p_model`` beyond the design's columns (searched balance points)
-    still counts as parameters in σ².
+    still counts as parameters in σ².  ``school_holidays``: the site calendar's (:func:`day_types`).
     """
     r = np.asarray(residual_kwh, float)
     ok = ~np.isnan(r)
@@ -376,7 +388,7 @@ def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int,
         n = len(r)
         sigma2 = float(r @ r) / (n - p_model) * variance_factor if n > p_model else math.nan
         return UnitResiduals("day", n, p_model, sigma2, significant_rho(lag1_autocorrelation(r), n))
-    types = day_types(pd.DatetimeIndex(days)[ok])
+    types = day_types(pd.DatetimeIndex(days)[ok], school_holidays)
     means = np.array([r[types == k].mean() if np.any(types == k) else 0.0 for k in range(len(DAY_TYPES))])
     used = int(sum(np.any(types == k) for k in range(len(DAY_TYPES))))
     u = r - means[types]
@@ -391,10 +403,12 @@ def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int,
         ss = float(u @ u)
         if searched and ss > 0.0:
             sigma2 = ss / max(ss / sigma2 - searched, 1.0)
-        return UnitResiduals("day", n, p, sigma2 * variance_factor, rho, tuple(float(x) for x in means), phi)
+        return UnitResiduals("day", n, p, sigma2 * variance_factor, rho, tuple(float(x) for x in means), phi,
+                             school_holidays)
     sigma2 = float(u @ u) / (n - p) * variance_factor if n > p else math.nan
     rho = significant_rho(lag1_autocorrelation(u), n)
-    return UnitResiduals("day", n, p, sigma2, rho, tuple(float(x) for x in means), autocorrelation_decay(u, rho))
+    return UnitResiduals("day", n, p, sigma2, rho, tuple(float(x) for x in means), autocorrelation_decay(u, rho),
+                         school_holidays)
 
 
 def unit_residuals_periods(residual_kwh: np.ndarray, days_per_period: np.ndarray, p_model: int) -> UnitResiduals:
@@ -465,7 +479,8 @@ def absorbed_noise_parameters(u: np.ndarray, absorbed: np.ndarray, iterations: i
     return float(u @ u) / c0, rho, (None if phi_obs is None else phi)
 
 
-def unit_residuals_absorbed(residual_kwh: np.ndarray, days, absorbed: np.ndarray, p_model: int) -> UnitResiduals:
+def unit_residuals_absorbed(residual_kwh: np.ndarray, days, absorbed: np.ndarray, p_model: int,
+                            school_holidays: frozenset[dt.date] = frozenset()) -> UnitResiduals:
     """:class:`UnitResiduals` of daily residuals ``r = M η`` of a fit that absorbed part of the noise η.
 
     ``absorbed`` (``M``, residual days × all baseline days) maps day-level noise to these residuals;
@@ -473,7 +488,7 @@ def unit_residuals_absorbed(residual_kwh: np.ndarray, days, absorbed: np.ndarray
     too), then σ², ρ and φ come from :func:`absorbed_noise_parameters`.
     """
     r = np.asarray(residual_kwh, float)
-    types = day_types(pd.DatetimeIndex(days))
+    types = day_types(pd.DatetimeIndex(days), school_holidays)
     k = len(DAY_TYPES)
     onehot = (types[:, None] == np.arange(k)[None, :]).astype(float)
     count = onehot.sum(axis=0)
@@ -483,7 +498,7 @@ def unit_residuals_absorbed(residual_kwh: np.ndarray, days, absorbed: np.ndarray
     means[used] = (onehot[:, used].T @ r) / count[used]
     sigma2, rho, phi = absorbed_noise_parameters(centre @ r, centre @ absorbed)
     p = p_model + max(0, int(used.sum()) - 1)
-    return UnitResiduals("day", len(r), p, sigma2, rho, tuple(float(x) for x in means), phi)
+    return UnitResiduals("day", len(r), p, sigma2, rho, tuple(float(x) for x in means), phi, school_holidays)
 
 
 def _orthonormal_basis(x: np.ndarray) -> np.ndarray:
@@ -671,5 +686,5 @@ def daily_unit_terms(days, weights: np.ndarray, res: UnitResiduals) -> tuple[flo
     np.add.at(g, ordinal, w)
     bias = 0.0
     if res.day_type_kwh:
-        bias = float(w @ np.asarray(res.day_type_kwh)[day_types(idx)])
+        bias = float(w @ np.asarray(res.day_type_kwh)[day_types(idx, res.school_holidays)])
     return arma11_quadratic_form(g, res.rho, res.decay), bias

@@ -17,6 +17,7 @@ Units: kWh per hour, °C.  Pure functions on pandas objects indexed by local hou
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 
@@ -201,11 +202,14 @@ def _weighted_lstsq(X: np.ndarray, y: np.ndarray, sqrt_w: np.ndarray) -> tuple[n
     return pinv @ (Xw.T @ (y * sqrt_w)), int(keep.sum()), pinv
 
 
-def fit_towt_hourly(usage_kwh: pd.Series, temp_c: pd.Series) -> TowtModel:
+def fit_towt_hourly(usage_kwh: pd.Series, temp_c: pd.Series,
+                    school_holidays: frozenset[dt.date] = frozenset()) -> TowtModel:
     """Fit the CalTRACK hourly TOWT model (12 three-month-weighted segments) on hourly data.
 
     ``usage_kwh`` and ``temp_c`` share an hourly index (hour starts, any zone); hours with
-    NaN in either are left out.  A month without data gets no segment (no prediction).
+    NaN in either are left out.  A month without data gets no segment (no prediction).  ``school_holidays``
+    (the site calendar's) are day types of their own in the savings uncertainty
+    (:data:`~energimon.analytics.stats.DAY_TYPES`).
     """
     df = pd.DataFrame({"u": usage_kwh, "t": temp_c}).dropna()
     idx = pd.DatetimeIndex(df.index)
@@ -254,11 +258,12 @@ def fit_towt_hourly(usage_kwh: pd.Series, temp_c: pd.Series) -> TowtModel:
     p = round(float(np.mean([s.rank for s in model.segments.values()]))) if model.segments else 1
     model.stats = fit_statistics(u, pred, p)
     model.day_hat = day_hat
-    model.residuals = _daily_residuals(u - pred, day, day_hat)
+    model.residuals = _daily_residuals(u - pred, day, day_hat, school_holidays)
     return model
 
 
-def _daily_residuals(resid_kwh: np.ndarray, day: pd.DatetimeIndex, day_hat: np.ndarray) -> UnitResiduals:
+def _daily_residuals(resid_kwh: np.ndarray, day: pd.DatetimeIndex, day_hat: np.ndarray,
+                     school_holidays: frozenset[dt.date] = frozenset()) -> UnitResiduals:
     """Hourly residuals summed per local day (days with every hour only: 23, 24 or 25 on DST days).
 
     In-sample residuals of a model with ~180 parameters per month segment understate the noise — its
@@ -275,7 +280,7 @@ def _daily_residuals(resid_kwh: np.ndarray, day: pd.DatetimeIndex, day_hat: np.n
     days = pd.DatetimeIndex(sums.index)
     full = counts.to_numpy() == day_hours(days)  # a day of 23, 24 or 25 hours, each with a residual
     if not full.any():
-        return unit_residuals_daily(sums.to_numpy()[full], days[full], 1)
+        return unit_residuals_daily(sums.to_numpy()[full], days[full], 1, school_holidays=school_holidays)
     day_no = (days.tz_localize(None) - days[0].tz_localize(None)).days.to_numpy()
     absorbed = (np.eye(len(day_hat)) - day_hat)[day_no[full]]
-    return unit_residuals_absorbed(sums.to_numpy()[full], days[full], absorbed, 1)
+    return unit_residuals_absorbed(sums.to_numpy()[full], days[full], absorbed, 1, school_holidays)

@@ -231,16 +231,27 @@ def _periods(rows: pd.DataFrame, model, truth: pd.Series, points_per_month: floa
     return out
 
 
-def run_seed(case: str, seed: int, models: tuple[str, ...] = MODELS) -> dict[str, list]:
-    """Fit each model on one synthetic building-year and return its reporting-year and month intervals."""
+def site_calendar_school_holidays(days: pd.DatetimeIndex) -> frozenset[dt.date]:
+    """The school holidays as a site's calendar holds them (``[alerts.sites.<id>] school_holidays``): the days of
+    :func:`school_holiday` — what an energy team configures for a school or a sports hall."""
+    idx = pd.DatetimeIndex(days)
+    return frozenset(idx[school_holiday(idx)].date)
+
+
+def run_seed(case: str, seed: int, models: tuple[str, ...] = MODELS, site_calendar: bool = True) -> dict[str, list]:
+    """Fit each model on one synthetic building-year and return its reporting-year and month intervals.
+
+    ``site_calendar``: the fits get the building's school holidays, as the reports do from a configured site
+    calendar (:func:`site_calendar_school_holidays`); without it, as for a site with none configured."""
     name, rho = case.rsplit("-", 1)
     y = synthetic_year(BUILDINGS[name], float(rho), seed)
     days = _daily(y)
     base_d, rep_d = _split(days)
+    school = site_calendar_school_holidays(pd.DatetimeIndex(days.index)) if site_calendar else frozenset()
     out: dict[str, list] = {}
     if "daily" in models:
         model = fit_caltrack_daily(base_d["temp_mean_c"].to_numpy(), base_d["energy_kwh"].to_numpy(),
-                                   days=pd.DatetimeIndex(base_d.index)).model
+                                   days=pd.DatetimeIndex(base_d.index), school_holidays=school).model
         rows = daily_savings(model, rep_d["temp_mean_c"], rep_d["energy_kwh"])
         out["daily"] = _periods(rows, model, rep_d["saving"], 30.0)
     if "billing" in models:
@@ -255,7 +266,7 @@ def run_seed(case: str, seed: int, models: tuple[str, ...] = MODELS) -> dict[str
     if "hourly" in models:
         hours = pd.DataFrame({"t": y.temp_c, "u": y.actual_kwh, "s": y.saving_kwh}, index=y.hours)
         base_h, rep_h = _split(hours)
-        model = fit_towt_hourly(base_h["u"], base_h["t"])
+        model = fit_towt_hourly(base_h["u"], base_h["t"], school)
         baseline = pd.Series(model.predict_kwh(pd.DatetimeIndex(rep_h.index), rep_h["t"].to_numpy()), index=rep_h.index)
         rows = savings_frame(baseline, rep_h["u"], rep_h["t"])
         out["hourly"] = _periods(rows, model, rep_h["s"], 720.0)
@@ -282,17 +293,18 @@ def coverage_standard_error(p: float, n: int) -> float:
     return math.sqrt(p * (1.0 - p) / n)
 
 
-def make_tasks(cases, seeds: dict[str, int], first_seed: int = 1) -> list[tuple[str, int, tuple[str, ...]]]:
+def make_tasks(cases, seeds: dict[str, int], first_seed: int = 1, site_calendar: bool = True
+               ) -> list[tuple[str, int, tuple[str, ...], bool]]:
     """One task per (case, seed) with the models that still need that seed: model ``m`` sees the seeds
     ``first_seed … first_seed + seeds[m] − 1`` — the same building-years as every other model, fewer of them."""
     last = first_seed + max(seeds.values())
-    return [(c, s, tuple(m for m in seeds if s < first_seed + seeds[m]))
+    return [(c, s, tuple(m for m in seeds if s < first_seed + seeds[m]), site_calendar)
             for c in cases for s in range(first_seed, last)]
 
 
 def _task(args):
-    case, seed, models = args
-    return case, seed, run_seed(case, seed, models)
+    case, seed, models, site_calendar = args
+    return case, seed, run_seed(case, seed, models, site_calendar)
 
 
 def main(argv=None) -> int:
@@ -304,11 +316,13 @@ def main(argv=None) -> int:
     ap.add_argument("--cases", nargs="*", default=[f"{b}-{r:g}" for b in BUILDINGS for r in RHOS])
     ap.add_argument("--models", nargs="*", default=list(MODELS), choices=MODELS)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-site-calendar", action="store_true",
+                    help="fit without the buildings' school holidays (a site with no calendar configured)")
     ap.add_argument("--dump", help="write every interval (case, model, seed, period, estimate, truth, U68, U90, "
                                    "G14 and CalTRACK U68/U90) to this CSV file")
     args = ap.parse_args(argv)
     seeds = {m: args.seeds if args.seeds is not None else SEEDS[m] for m in args.models}
-    tasks = make_tasks(args.cases, seeds, args.first_seed)
+    tasks = make_tasks(args.cases, seeds, args.first_seed, not args.no_site_calendar)
     # one BLAS thread per worker: the pool is the parallelism (several BLAS threads per process on a shared
     # 2-core machine made the TOWT fits ~10× slower); spawned workers read these before importing numpy
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):

@@ -295,3 +295,43 @@ def test_a_long_table_continues_on_the_next_pages_and_a_report_rendered_in_parts
     parts = [render_pdf(report, tmp_path / "a.pdf", range(0, 2)), render_pdf(report, tmp_path / "b.pdf", range(2, n))]
     joined = merge_pdfs(parts, tmp_path / "joined.pdf")
     assert _pdftotext(joined) == _pdftotext(whole)
+
+
+@pytest.mark.parametrize("pool", [False, True])
+def test_the_site_calendars_school_holidays_reach_the_savings_uncertainty(configured, tmp_path, monkeypatch, pool):
+    """A building's school holidays (``[alerts.sites.<id>] school_holidays``, the calendar the alerts already use)
+    are day types of their own in its savings uncertainty, in the baseline and in the reporting days — through the
+    process pool too; a building without a calendar keeps the plain day types."""
+    import energimon.analytics.report.savings_report as sr
+    from energimon.analytics.report.savings_report import generate_savings_report
+    from energimon.analytics.stats import DAY_TYPES
+    from energimon.config.settings import load_settings
+
+    calendar = """
+[alerts]
+enabled = false
+[alerts.sites.stenlille-hallen]
+school_holidays = [{ start = 2025-07-05, end = 2025-08-10, reason = "sommerferie" },
+                   { start = 2026-02-09, end = 2026-02-15, reason = "vinterferie" }]
+"""
+    config = tmp_path / "energimon.toml"
+    config.write_text((configured / "energimon.toml").read_text(encoding="utf-8").replace(
+        'path = "store.db"', f'path = "{configured / "store.db"}"').replace(
+        'path = "spool.db"', f'path = "{tmp_path / "spool.db"}"') + calendar, encoding="utf-8")
+    if pool:
+        monkeypatch.setattr(sr, "POOL_MIN_SITES", 2)
+    settings = load_settings(config)
+    store = SqliteStore(configured / "store.db", readonly=True)
+    try:
+        files = generate_savings_report(settings, store, dt.date(2026, 3, 1), out_dir=tmp_path / "out",
+                                        workers=2 if pool else 1)
+    finally:
+        store.close()
+    by_site = {r.site: r for r in files.results}
+    hall = by_site["stenlille-hallen"].model.residuals
+    summer = {dt.date(2025, 7, 5) + dt.timedelta(days=i) for i in range(37)}  # 5 July - 10 August 2025, inclusive
+    winter = {dt.date(2026, 2, 9) + dt.timedelta(days=i) for i in range(7)}
+    assert hall.school_holidays == frozenset(summer | winter)
+    assert len(hall.day_type_kwh) == len(DAY_TYPES) == 15
+    assert any(hall.day_type_kwh[8:])  # the summer holiday's weekdays have means of their own
+    assert by_site["soro-raadhus"].model.residuals.school_holidays == frozenset()

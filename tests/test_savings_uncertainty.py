@@ -29,6 +29,7 @@ from energimon.analytics.stats import (
     arma11_correlation,
     arma11_quadratic_form,
     autocorrelation_decay,
+    daily_unit_terms,
     day_types,
     expected_residual_autocovariances,
     projected_noise_parameters,
@@ -124,6 +125,37 @@ def test_weekly_pattern_is_not_taken_for_noise():
     assert res.day_type_kwh[5] == pytest.approx(-60.0, abs=5) and res.day_type_kwh[0] == pytest.approx(24.0, abs=5)
     raw = unit_residuals_daily(r, None, 1)  # without the calendar: the pattern counts as noise
     assert math.sqrt(raw.sigma2) > 3 * math.sqrt(res.sigma2)
+
+
+def test_a_school_holiday_pattern_is_not_taken_for_persistent_noise():
+    """A sports hall quiet in its school holidays (weeks 7, 28-30, 42), fitted by a model with no term for them:
+    with the site calendar's school holidays the pattern is a set of day types, removed before σ², ρ and φ are
+    estimated — without it, three weeks of −300 kWh in July are read as a persistent noise (ρ > 0, σ² inflated),
+    although the pattern recurs next year and hardly moves the year's sum."""
+    rng = np.random.default_rng(17)
+    days = pd.date_range("2025-01-01", periods=365, freq="D", tz=LOCAL_TZ)
+    week = days.isocalendar().week.to_numpy()
+    school = np.isin(week, (7, 28, 29, 30, 42))
+    pattern = np.where(school, -300.0, 0.0)
+    r = pattern - pattern.mean() + rng.normal(0, 50, 365)
+    holidays = frozenset(days[school].date)
+    design = np.ones((365, 1))
+    typed = unit_residuals_daily(r, days, 1, design=design, school_holidays=holidays)
+    plain = unit_residuals_daily(r, days, 1, design=design)
+    assert typed.rho == 0.0 and plain.rho > 0.3  # white noise left; blocks of −300 kWh look persistent
+    assert math.sqrt(typed.sigma2) == pytest.approx(50.0, rel=0.12)
+    assert plain.sigma2 > 4 * typed.sigma2
+    # the pattern is in the school holidays' day types: 300 kWh below the other days' (noise 50/√5 per type mean)
+    assert np.mean(typed.day_type_kwh[8:13]) - np.mean(typed.day_type_kwh[0:5]) == pytest.approx(-300.0, abs=30)
+    # the reporting year's days are typed by the same calendar (no public holiday falls in these weeks in 2026),
+    # and its bias holds each type's mean times its count of reporting days
+    rep = pd.date_range("2026-01-01", periods=365, freq="D", tz=LOCAL_TZ)
+    rep_school = frozenset(rep[np.isin(rep.isocalendar().week.to_numpy(), (7, 28, 29, 30, 42))].date)
+    typed_rep = unit_residuals_daily(r, days, 1, design=design, school_holidays=holidays | rep_school)
+    types = day_types(rep, holidays | rep_school)
+    assert np.sum(types >= 8) == len(rep_school) == 35
+    _, bias = daily_unit_terms(rep, np.ones(365), typed_rep)
+    assert bias == pytest.approx(sum(typed_rep.day_type_kwh[k] * np.sum(types == k) for k in range(15)))
 
 
 def test_autocorrelation_decay_sees_a_persistent_part_behind_daily_noise():
@@ -277,8 +309,8 @@ def test_bench_seeds_per_model_and_what_they_resolve():
     the coverage targets a test (a calibrated method misses a band only by ≥ 2.5 binomial standard errors)."""
     cal = _calibration_module()
     tasks = cal.make_tasks(["hal-0"], {"daily": 5, "hourly": 2}, first_seed=3)
-    assert tasks == [("hal-0", 3, ("daily", "hourly")), ("hal-0", 4, ("daily", "hourly")), ("hal-0", 5, ("daily",)),
-                     ("hal-0", 6, ("daily",)), ("hal-0", 7, ("daily",))]
+    assert tasks == [("hal-0", 3, ("daily", "hourly"), True), ("hal-0", 4, ("daily", "hourly"), True),
+                     ("hal-0", 5, ("daily",), True), ("hal-0", 6, ("daily",), True), ("hal-0", 7, ("daily",), True)]
     # by hand: sqrt(0.68·0.32/300) = sqrt(0.00072533) = 0.026932; sqrt(0.90·0.10/1000) = sqrt(0.00009) = 0.0094868
     assert cal.coverage_standard_error(0.68, 300) == pytest.approx(0.026932, abs=1e-6)
     assert cal.coverage_standard_error(0.90, 1000) == pytest.approx(0.0094868, abs=1e-7)

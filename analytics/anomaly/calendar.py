@@ -109,5 +109,12 @@ class SiteCalendar:
             out[i] = any(self.is_open(t0 + off) for off in offsets)
         return out
 
+    def school_holiday_dates(self, first: dt.date, end: dt.date) -> frozenset[dt.date]:
+        """The days from ``first`` to before ``end`` that a school holiday covers whole (public holidays and
+        closures in it included: the savings uncertainty types those by its own precedence)."""
+        days = (first + dt.timedelta(days=i) for i in range((end - first).days))
+        return frozenset(d for d in days if self._covers(self.cfg.school_holidays, dt.datetime.combine(d, dt.time()),
+                                                           dt.datetime.combine(d + dt.timedelta(days=1), dt.time())))
+
     def day_kinds(self, dates) -> dict[dt.date, DayInfo]:
         return {d: self.day(d) for d in dates}

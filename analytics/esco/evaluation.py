@@ -152,7 +152,7 @@ class SiteResult:
 
 def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: dt.date,
                   prices: PriceBasis | None = None, today: dt.date | None = None,
-                  floor_area_m2: float | None = None) -> SiteResult:
+                  floor_area_m2: float | None = None, school_holidays: frozenset[dt.date] = frozenset()) -> SiteResult:
     """Fit the baseline and compute savings (kWh and DKK) up to the end of the month starting at ``month_start``
     (for the running month: up to ``today``, see :func:`energimon.calendar.report_cutoff`).
 
@@ -161,6 +161,8 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
     CalTRACK billing method by weighted least squares, for meters read once a month).
     ``prices`` is the contract's price basis (default: :func:`~.prices.price_basis` of ``esco``).
     ``floor_area_m2``: the site's heated floor area (``[sites.<id>] floor_area_m2``), for kWh/m².
+    ``school_holidays``: its calendar's school-holiday days (``[alerts.sites.<id>]``), day types of their own in the
+    daily and hourly models' savings uncertainty (:data:`~energimon.analytics.stats.DAY_TYPES`).
     """
     cfg = esco.sites[site]
     gran = GRANULARITY[cfg.model]
@@ -187,13 +189,13 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
     ny = NormalYear(esco.normal_year.total, esco.normal_year.source, tuple(esco.normal_year.monthly))
     model: BaselineModel
     if gran == "hour":
-        model, daily = _hourly_rows(base, rep, cfg.adjustments, ny, esco.base_temperature_c)
+        model, daily = _hourly_rows(base, rep, cfg.adjustments, ny, esco.base_temperature_c, school_holidays)
     elif gran == "month":
         res.fit = fit_caltrack_billing(base["temp_mean_c"], billing_periods(base_rows))
         model = res.fit.model
         daily = billing_savings(model, rep, cfg.adjustments, ny, esco.base_temperature_c)
     else:
-        res.fit, daily = _daily_rows(base, rep, cfg.adjustments)
+        res.fit, daily = _daily_rows(base, rep, cfg.adjustments, school_holidays)
         model = res.fit.model
     # a carrier with its own prices (gas and water per m³) is priced by them, else by the contract's price
     prices = carrier_price_basis(esco, cfg.carrier) or prices or price_basis(esco, store)
@@ -228,11 +230,11 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
 
 
 # -- reporting rows per model granularity ------------------------------------------------------
-def _daily_rows(base: pd.DataFrame, rep: pd.DataFrame, adjustments: list[Adjustment]
-                ) -> tuple[DailyFit, pd.DataFrame]:
+def _daily_rows(base: pd.DataFrame, rep: pd.DataFrame, adjustments: list[Adjustment],
+                school_holidays: frozenset[dt.date] = frozenset()) -> tuple[DailyFit, pd.DataFrame]:
     """CalTRACK daily: the change-point model fitted on the baseline days, savings per reporting day."""
     fit = fit_caltrack_daily(base["temp_mean_c"].to_numpy(), base["energy_kwh"].to_numpy(),
-                             days=pd.DatetimeIndex(base.index))
+                             days=pd.DatetimeIndex(base.index), school_holidays=school_holidays)
     model = fit.model
     baseline_kwh = pd.Series(model.predict_kwh_per_day(rep["temp_mean_c"].to_numpy()), index=rep.index)
     adj = adjustment_kwh_per_day(adjustments, baseline_kwh)
@@ -240,9 +242,9 @@ def _daily_rows(base: pd.DataFrame, rep: pd.DataFrame, adjustments: list[Adjustm
 
 
 def _hourly_rows(base: pd.DataFrame, rep: pd.DataFrame, adjustments: list[Adjustment], ny: NormalYear,
-                 base_c: float) -> tuple[TowtModel, pd.DataFrame]:
+                 base_c: float, school_holidays: frozenset[dt.date] = frozenset()) -> tuple[TowtModel, pd.DataFrame]:
     """CalTRACK hourly (TOWT): savings per reporting hour, with each hour's share of its day's degree days."""
-    model = fit_towt_hourly(base["energy_kwh"], base["temp_mean_c"])
+    model = fit_towt_hourly(base["energy_kwh"], base["temp_mean_c"], school_holidays)
     idx_h = pd.DatetimeIndex(rep.index)
     baseline_kwh = pd.Series(model.predict_kwh(idx_h, rep["temp_mean_c"].to_numpy()), index=rep.index)
     adj = adjustment_kwh_per_day(adjustments, baseline_kwh, rows_per_day=24)

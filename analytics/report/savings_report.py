@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from energimon.analytics.anomaly.calendar import SiteCalendar
 from energimon.analytics.co2 import co2_accounts, co2_kg
 from energimon.analytics.esco.evaluation import LastYearMonth, SiteResult, evaluate_site
 from energimon.analytics.esco.ledger import Ledger, portfolio_cusum, portfolio_ledger
@@ -143,8 +144,12 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
                          f"{', '.join(esco.report_sites)}")
     chosen = [s for s in dict.fromkeys(sites) if s in esco.sites] if sites else list(esco.sites)
     names = {sid: settings.sites[sid].name if sid in settings.sites else sid for sid in chosen}
-    areas = {sid: settings.sites[sid].floor_area_m2 if sid in settings.sites else None for sid in chosen}
     today = today or local_today()
+    # what evaluate_site takes per building beyond the contract: its floor area ([sites.<id>]) and its calendar's
+    # school holidays ([alerts.sites.<id>]), which the savings uncertainty types apart (analytics/stats.py)
+    site_inputs = {sid: {"floor_area_m2": settings.sites[sid].floor_area_m2 if sid in settings.sites else None,
+                   "school_holidays": _school_holidays(settings, sid, esco.baseline_start, next_month(month))}
+             for sid in chosen}
     if month > today:
         raise ValueError(f"{month:%Y-%m} has not begun (today is {today.isoformat()}): there is nothing to report")
     cutoff = report_cutoff(month, today)
@@ -156,20 +161,27 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
                                    initargs=(settings.store,))
     try:
-        return _generate(settings, store, month, chosen, names, areas, out_dir, lang, sep, decimal_comma, progress,
-                         workers, per_site_pdf, today, cutoff, preliminary, prices, pool, only)
+        return _generate(settings, store, month, chosen, names, site_inputs, out_dir, lang, sep, decimal_comma,
+                         progress, workers, per_site_pdf, today, cutoff, preliminary, prices, pool, only)
     finally:
         if pool is not None:
             pool.shutdown()
 
 
+def _school_holidays(settings, site: str, first: dt.date, end: dt.date) -> frozenset[dt.date]:
+    """The site calendar's school-holiday days from ``first`` to before ``end`` (none without ``[alerts]``)."""
+    if settings.alerts is None or site not in settings.alerts.sites:
+        return frozenset()
+    return SiteCalendar(settings.alerts.sites[site]).school_holiday_dates(first, end)
+
+
 def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[str, str],
-              areas: dict[str, float | None], out_dir: Path | None, lang: str, sep: str | None,
+              site_inputs: dict[str, dict], out_dir: Path | None, lang: str, sep: str | None,
               decimal_comma: bool | None, progress: Callable[[int, int, str], None] | None, workers: int,
               per_site_pdf: bool, today: dt.date, cutoff: dt.date, preliminary: bool, prices: PriceBasis,
               pool: ProcessPoolExecutor | None, only: set[str] | None = None) -> SavingsReportFiles:
     esco = settings.esco
-    results = _evaluate_all(settings, store, month, chosen, names, workers, progress, prices, today, pool, areas)
+    results = _evaluate_all(settings, store, month, chosen, names, workers, progress, prices, today, pool, site_inputs)
     for r in results:  # natural gas is read in m³ and, through its calorific value, in kWh
         cv = settings.carriers.gas_kwh_per_m3(r.site, month.year) if r.carrier == "natural_gas" else None
         r.gas_kwh_per_m3 = (cv.kwh_per_m3, cv.year, cv.source) if cv is not None else None
@@ -355,8 +367,8 @@ def _add_heat_water(report: Report, settings, store, results: list[SiteResult], 
 def _evaluate_all(settings, store, month: dt.date, chosen: list[str], names: dict[str, str], workers: int,
                   progress: Callable[[int, int, str], None] | None, prices: PriceBasis | None = None,
                   today: dt.date | None = None, pool: ProcessPoolExecutor | None = None,
-                  areas: dict[str, float | None] | None = None) -> list[SiteResult]:
-    areas = areas or {}
+                  site_inputs: dict[str, dict] | None = None) -> list[SiteResult]:
+    site_inputs = site_inputs or {}
     results: list[SiteResult] = []
 
     def done(res: SiteResult, seconds: float) -> None:
@@ -370,11 +382,11 @@ def _evaluate_all(settings, store, month: dt.date, chosen: list[str], names: dic
     if pool is None:
         for sid in chosen:
             t0 = time.perf_counter()
-            done(evaluate_site(store, settings.esco, sid, names[sid], month, prices, today, areas.get(sid)),
+            done(evaluate_site(store, settings.esco, sid, names[sid], month, prices, today, **site_inputs.get(sid, {})),
                  time.perf_counter() - t0)
         return results
-    futures = [pool.submit(_worker_evaluate, settings.esco, sid, names[sid], month, prices, today, areas.get(sid))
-               for sid in chosen]
+    futures = [pool.submit(_worker_evaluate, settings.esco, sid, names[sid], month, prices, today,
+                           site_inputs.get(sid, {})) for sid in chosen]
     for fut in futures:  # in the configured order
         res, seconds = fut.result()
         done(res, seconds)
@@ -392,9 +404,10 @@ def _worker_init(store_settings) -> None:
 
 
 def _worker_evaluate(esco, sid: str, name: str, month: dt.date, prices: PriceBasis | None = None,
-                     today: dt.date | None = None, area: float | None = None) -> tuple[SiteResult, float]:
+                     today: dt.date | None = None, site_inputs: dict | None = None) -> tuple[SiteResult, float]:
     t0 = time.perf_counter()
-    return evaluate_site(_WORKER_STORE, esco, sid, name, month, prices, today, area), time.perf_counter() - t0
+    return (evaluate_site(_WORKER_STORE, esco, sid, name, month, prices, today, **(site_inputs or {})),
+            time.perf_counter() - t0)
 
 
 def _periods(r: SiteResult) -> list[tuple[str, PeriodSavings]]:
