@@ -32,6 +32,7 @@ from energimon.analytics.stats import (
     arma11_quadratic_form,
     daily_unit_terms,
     fit_statistics,
+    period_calendar_days,
     unit_residuals_daily,
     unit_residuals_periods,
 )
@@ -118,7 +119,12 @@ class DailyModel:
             g = np.zeros(int(months.max() - months.min()) + 1) if len(months) else np.zeros(0)
             g[months - months.min()] = np.sqrt(d)
             noise = arma11_quadratic_form(g, self.residuals.rho, self.residuals.decay)
-            return noise, float(x_r @ self.cov_unscaled @ x_r), 0.0
+            bias = 0.0
+            if self.residuals.calendar_share:  # the calendar's days of the reporting periods against the baseline's
+                c = period_calendar_days(idx, d, self.residuals.school_holidays)
+                excess = c - d[:, None] * np.asarray(self.residuals.calendar_share)[None, :]
+                bias = float(excess.sum(axis=0) @ np.asarray(self.residuals.day_type_kwh))
+            return noise, float(x_r @ self.cov_unscaled @ x_r), bias
         hdd, cdd = self.degree_days(r["temp_mean_c"].to_numpy())
         x_r = self.design(hdd, cdd).sum(axis=0)
         if self.residuals is None:
@@ -375,12 +381,15 @@ def fit_caltrack_billing(
     periods: list[tuple[pd.Timestamp, pd.Timestamp, float]],
     heating_balance_points_c: tuple[float, ...] = CALTRACK_BALANCE_POINTS_C,
     cooling_balance_points_c: tuple[float, ...] = CALTRACK_BALANCE_POINTS_C,
+    school_holidays: frozenset[dt.date] = frozenset(),
 ) -> BillingFit:
     """CalTRACK 2.0 billing (monthly) method: usage per day of each billing period against the period's
     mean daily degree days, fitted by weighted least squares with the number of days as weights (CalTRACK
     §3.2-3.4 for billing data).  ``periods`` are ``(start, end_exclusive, kWh)`` in local days;
     ``daily_temp_c`` the daily mean temperatures indexed by local day.  The G14 statistics are computed
-    on the periods' totals (kWh per period, ``n`` = number of periods).
+    on the periods' totals (kWh per period, ``n`` = number of periods).  The savings uncertainty takes the
+    periods' public holidays and the site calendar's ``school_holidays`` apart from the noise
+    (:func:`~energimon.analytics.stats.unit_residuals_periods`).
     """
     days_idx = pd.DatetimeIndex(daily_temp_c.index)
     t_all = daily_temp_c.to_numpy(float)
@@ -390,7 +399,7 @@ def fit_caltrack_billing(
         n_days = int((end.tz_localize(None) - start.tz_localize(None)) / pd.Timedelta(days=1))
         if inside.sum() < 0.9 * n_days or not np.isfinite(kwh):
             continue  # a period without enough temperature data (or usage) is left out
-        rows.append((inside, n_days, kwh))
+        rows.append((inside, n_days, kwh, start))
     if len(rows) < 3:
         raise ValueError(f"need at least 3 billing periods with usage and temperature, got {len(rows)}")
     w = np.array([r[1] for r in rows], float)
@@ -417,6 +426,7 @@ def fit_caltrack_billing(
     y_kwh, pred_kwh = y * w, pred_per_day * w
     X = m.design(hdd[hb] if hb is not None else 0 * w, cdd[cb] if cb is not None else 0 * w)
     cov = _inverse(X.T @ (X * w[:, None]))  # (XᵀWX)⁻¹: per-day noise σ², a period's mean has σ²/days
-    res = unit_residuals_periods(y_kwh - pred_kwh, w, m.p_searched)
+    calendar = period_calendar_days([r[3] for r in rows], w, school_holidays)
+    res = unit_residuals_periods(y_kwh - pred_kwh, w, m.p_searched, X, calendar, school_holidays)
     return BillingFit(_model(kind, hb, cb, beta, fit_statistics(y_kwh, pred_kwh, m.p), cov, res), candidates, w,
                       y_kwh, pred_kwh)

@@ -325,7 +325,9 @@ class UnitResiduals:
     autocorrelation of the noise behind those residuals (G14 Annex B; with the fit's design, corrected for the
     bias of residual autocorrelations: :func:`projected_noise_parameters`), ``phi`` its decay beyond lag 1 and
     ``n_eff = n/(1 + 2ρ/(1 − φ))`` (AR(1): G14's ``n(1−ρ)/(1+ρ)``).  ``day_type_kwh``
-    holds the removed means (Monday..Sunday, Danish holiday), used as a known bias of the reporting sum.
+    holds the removed means (:data:`DAY_TYPES`), used as a known bias of the reporting sum; for billing periods
+    the calendar term's kWh per public-holiday and school-holiday day (:func:`unit_residuals_periods`), with the
+    baseline's share of such days in ``calendar_share``.
     """
 
     unit: str  # "day" or "period"
@@ -336,6 +338,7 @@ class UnitResiduals:
     day_type_kwh: tuple[float, ...] = ()
     phi: float | None = None  # decay of the autocorrelation beyond lag 1 (None: = rho, G14's AR(1))
     school_holidays: frozenset[dt.date] = frozenset()  # the site calendar's, to type the reporting days alike
+    calendar_share: tuple[float, ...] = ()  # periods: the baseline's public/school-holiday days per day
 
     @property
     def decay(self) -> float:
@@ -411,13 +414,51 @@ def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int, variance_
                          school_holidays)
 
 
-def unit_residuals_periods(residual_kwh: np.ndarray, days_per_period: np.ndarray, p_model: int) -> UnitResiduals:
+def period_calendar_days(starts, days_per_period, school_holidays: frozenset[dt.date] = frozenset()) -> np.ndarray:
+    """Per billing period (local start day, days): its Danish public holidays and its school-holiday days (the
+    site calendar's, public holidays not counted twice) — the columns of :func:`unit_residuals_periods`'s
+    calendar term (the first only without ``school_holidays``)."""
+    out = []
+    for start, d in zip(pd.DatetimeIndex(starts), np.asarray(days_per_period, int), strict=True):
+        day0 = pd.Timestamp(start.date())
+        types = day_types(pd.date_range(day0, periods=int(d), freq="D"), school_holidays)
+        out.append((int(np.sum(types == len(WEEKDAY_TYPES))), int(np.sum(types > len(WEEKDAY_TYPES)))))
+    counts = np.array(out, float).reshape(-1, 2)
+    return counts if school_holidays else counts[:, :1]
+
+
+def unit_residuals_periods(residual_kwh: np.ndarray, days_per_period: np.ndarray, p_model: int,
+                           design: np.ndarray | None = None, calendar_days: np.ndarray | None = None,
+                           school_holidays: frozenset[dt.date] = frozenset()) -> UnitResiduals:
     """:class:`UnitResiduals` of billing periods: residual kWh per period, scaled to one day's variance
-    (``r/√days``: a period's noise grows with its days, as in the CalTRACK billing WLS weights)."""
+    (``r/√days``: a period's noise grows with its days, as in the CalTRACK billing WLS weights).
+
+    With the fit's ``design`` (per-day regressors of each period) and ``calendar_days``
+    (:func:`period_calendar_days`), the part of the residuals the calendar explains — a month's share of public
+    holidays and school holidays, in which a building is used differently and which the CalTRACK billing model
+    has no term for — is fitted with the model's regressors (WLS), kept as ``day_type_kwh`` (kWh per such day
+    against an average day) and counted as a known bias of the reporting periods, not as noise; σ² counts those
+    columns as parameters.  This is the daily models' day types at a month's resolution: twelve points cannot
+    tell a pattern that recurs each Easter, July and Christmas from noise, the calendar can.
+    """
     r = np.asarray(residual_kwh, float)
     d = np.asarray(days_per_period, float)
     u = r / np.sqrt(d)
     n = len(u)
+    if design is not None and calendar_days is not None and len(calendar_days):
+        c = np.asarray(calendar_days, float)
+        share = c.sum(axis=0) / d.sum()
+        z = (c - d[:, None] * share[None, :]) / np.sqrt(d)[:, None]
+        keep = np.abs(z).max(axis=0) > 1e-9  # a column the baseline never varies (no school holidays) says nothing
+        x_w = np.column_stack([np.asarray(design, float) * np.sqrt(d)[:, None], z[:, keep]])
+        coef = np.linalg.lstsq(x_w, u, rcond=None)[0]
+        gamma = np.zeros(c.shape[1])
+        gamma[keep] = coef[-int(keep.sum()):] if keep.any() else []
+        e = u - x_w @ coef
+        p = p_model + int(keep.sum())
+        sigma2 = float(e @ e) / (n - p) if n > p else math.nan
+        return UnitResiduals("period", n, p, sigma2, significant_rho(lag1_autocorrelation(e), n),
+                             tuple(float(g) for g in gamma), None, school_holidays, tuple(float(x) for x in share))
     sigma2 = float(u @ u) / (n - p_model) if n > p_model else math.nan
     return UnitResiduals("period", n, p_model, sigma2, significant_rho(lag1_autocorrelation(u), n))
 

@@ -255,7 +255,8 @@ def run_seed(case: str, seed: int, models: tuple[str, ...] = MODELS, site_calend
         rows = daily_savings(model, rep_d["temp_mean_c"], rep_d["energy_kwh"])
         out["daily"] = _periods(rows, model, rep_d["saving"], 30.0)
     if "billing" in models:
-        fit = fit_caltrack_billing(base_d["temp_mean_c"], billing_periods(monthly_frame(base_d)))
+        fit = fit_caltrack_billing(base_d["temp_mean_c"], billing_periods(monthly_frame(base_d)),
+                                   school_holidays=school)
         from energimon.analytics.degree_days import NormalYear
 
         ny = NormalYear(2906.0, "calibration", ())

@@ -32,6 +32,7 @@ from energimon.analytics.stats import (
     daily_unit_terms,
     day_types,
     expected_residual_autocovariances,
+    period_calendar_days,
     projected_noise_parameters,
     projected_residual_autocovariances,
     savings_uncertainty_kwh,
@@ -400,3 +401,67 @@ def test_calibration_smoke_coverage_is_not_absurd():
     assert 17 <= in68 <= 36, (in68, in90)
     # the 68 % interval is the narrower one, and the widths are plausible: the 90 % band is t90/t68 ≈ 1.65 wider
     assert np.allclose(year[:, 3] / year[:, 2], 1.65, rtol=0.02)
+
+
+def _billing_year(first_year: int):
+    """Local days of a year and its calendar months as (start, days)."""
+    days = pd.date_range(f"{first_year}-01-01", f"{first_year + 1}-01-01", freq="D", tz=LOCAL_TZ, inclusive="left")
+    starts = pd.date_range(f"{first_year}-01-01", periods=12, freq="MS", tz=LOCAL_TZ)
+    return days, starts, starts.days_in_month.to_numpy()
+
+
+def _school(year: int) -> frozenset:
+    """Weeks 28-30 (7-27 July in 2025 and 6-26 July in 2026) and 23-31 December."""
+    days = pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="D", inclusive="left")
+    week, md = days.isocalendar().week.to_numpy(), days.month * 100 + days.day
+    return frozenset(days[np.isin(week, (28, 29, 30)) | (md >= 1223)].date)
+
+
+def test_billing_periods_count_the_calendars_days():
+    _, starts, ndays = _billing_year(2025)
+    c = period_calendar_days(starts, ndays, _school(2025))
+    # by hand (energimon.calendar.danish_holidays 2025): January 1 (nytårsdag); April 4 (17, 18, 20, 21: Easter);
+    # May 2 (1 May, Kristi himmelfartsdag 29); June 3 (grundlovsdag 5, pinse 8 and 9); December 4 (24, 25, 26, 31).
+    # School holidays: 7-27 July = 21 days; 23-31 December = 9 days less its 4 public holidays = 5
+    assert c[:, 0].tolist() == [1, 0, 0, 4, 2, 3, 0, 0, 0, 0, 0, 4]
+    assert c[:, 1].tolist() == [0, 0, 0, 0, 0, 0, 21, 0, 0, 0, 0, 5]
+    assert period_calendar_days(starts, ndays).shape == (12, 1)  # no site calendar: the public holidays only
+
+
+def test_billing_residuals_take_the_calendar_apart_from_the_noise():
+    """A building closed on public holidays (−40 kWh a day) and quiet in its school holidays (−25 kWh a day) on top
+    of white day noise (σ = 3 kWh): the CalTRACK billing model has no term for either, so its twelve residuals
+    are mostly calendar.  With the calendar term the noise is the noise, and a reporting month carries the pattern
+    as a known bias: July's 21 school-holiday days against the baseline's share of them."""
+    from energimon.analytics.baseline import fit_caltrack_billing
+
+    rng = np.random.default_rng(23)
+    days, starts, _ = _billing_year(2025)
+    school = _school(2025) | _school(2026)
+    types = day_types(days, school)
+    use = 100.0 - 40.0 * (types == 7) - 25.0 * (types >= 8) + rng.normal(0, 3.0, len(days))
+    temp = pd.Series(rng.normal(8.0, 5.0, len(days)), index=days)
+    ends = [*starts[1:], pd.Timestamp("2026-01-01", tz=LOCAL_TZ)]
+    periods = [(a, b, float(use[(days >= a) & (days < b)].sum())) for a, b in zip(starts, ends, strict=True)]
+    fit = fit_caltrack_billing(temp, periods, heating_balance_points_c=(-30.0,), cooling_balance_points_c=(60.0,),
+                               school_holidays=school)
+    plain = fit_caltrack_billing(temp, periods, heating_balance_points_c=(-30.0,), cooling_balance_points_c=(60.0,))
+    res, raw = fit.model.residuals, plain.model.residuals
+    assert fit.model.kind == "intercept_only"
+    # kWh per public-holiday and school-holiday day against the average day: −40 and −25 less the average day's
+    # own share of them (the intercept took that), within the noise of a month's sum (3·√31 ≈ 17 kWh)
+    assert res.day_type_kwh[0] == pytest.approx(-40.0, abs=8) and res.day_type_kwh[1] == pytest.approx(-25.0, abs=3)
+    assert math.sqrt(res.sigma2) == pytest.approx(3.0, rel=0.5) and res.p == 3
+    assert raw.sigma2 > 10 * res.sigma2  # without the site calendar the school holidays are the "noise"
+    # July 2026 (31 days, 21 of them school holidays, no public holiday) as a reporting period
+    rows = pd.DataFrame({"days": [31.0], "model_hdd_k": [0.0], "model_cdd_k": [0.0]},
+                        index=pd.DatetimeIndex([pd.Timestamp("2026-07-01", tz=LOCAL_TZ)]))
+    _, _, bias = fit.model.uncertainty_terms(rows, np.array([True]))
+    share = res.calendar_share
+    assert share[1] == pytest.approx(26 / 365)  # 21 July days and 5 December days of the baseline year
+    assert bias == pytest.approx(res.day_type_kwh[0] * (0 - 31 * share[0]) + res.day_type_kwh[1] * (21 - 31 * share[1]))
+    assert bias < -300  # about −25 kWh on each of 21 days, against the model's flat July
+    # without a site calendar only the public holidays are a term: July holds none, the average day some
+    assert plain.model.uncertainty_terms(rows, np.array([True]))[2] == pytest.approx(
+        raw.day_type_kwh[0] * (0 - 31 * raw.calendar_share[0]))
+    assert len(raw.day_type_kwh) == 1

@@ -191,7 +191,8 @@ def evaluate_site(store, esco: EscoSettings, site: str, name: str, month_start: 
     if gran == "hour":
         model, daily = _hourly_rows(base, rep, cfg.adjustments, ny, esco.base_temperature_c, school_holidays)
     elif gran == "month":
-        res.fit = fit_caltrack_billing(base["temp_mean_c"], billing_periods(base_rows))
+        res.fit = fit_caltrack_billing(base["temp_mean_c"], billing_periods(base_rows),
+                                       school_holidays=school_holidays)
         model = res.fit.model
         daily = billing_savings(model, rep, cfg.adjustments, ny, esco.base_temperature_c)
     else:
