@@ -123,13 +123,15 @@ class DailyModel:
             if self.residuals.calendar_share:  # the calendar's days of the reporting periods against the baseline's
                 c = period_calendar_days(idx, d, self.residuals.school_holidays)
                 excess = c - d[:, None] * np.asarray(self.residuals.calendar_share)[None, :]
-                bias = float(excess.sum(axis=0) @ np.asarray(self.residuals.day_type_kwh))
+                bias = float(excess.sum(axis=0) @ np.asarray(self.residuals.day_type_kwh)
+                             + x_r @ np.asarray(self.residuals.joint_design_kwh))
             return noise, float(x_r @ self.cov_unscaled @ x_r), bias
         hdd, cdd = self.degree_days(r["temp_mean_c"].to_numpy())
-        x_r = self.design(hdd, cdd).sum(axis=0)
+        x = self.design(hdd, cdd)
+        x_r = x.sum(axis=0)
         if self.residuals is None:
             raise ValueError("the daily model has no baseline residuals: fit it with fit_caltrack_daily")
-        noise, bias = daily_unit_terms(r.index, np.ones(len(r)), self.residuals)
+        noise, bias = daily_unit_terms(r.index, np.ones(len(r)), self.residuals, x)
         return noise, float(x_r @ self.cov_unscaled @ x_r), bias
 
 

@@ -339,6 +339,10 @@ class UnitResiduals:
     phi: float | None = None  # decay of the autocorrelation beyond lag 1 (None: = rho, G14's AR(1))
     school_holidays: frozenset[dt.date] = frozenset()  # the site calendar's, to type the reporting days alike
     calendar_share: tuple[float, ...] = ()  # periods: the baseline's public/school-holiday days per day
+    # the residuals fitted on the model's regressors and the day types together (unit_residuals_daily with a
+    # design): the model's correction per regressor and per day type, which a reporting day's bias sums
+    joint_design_kwh: tuple[float, ...] = ()
+    joint_day_type_kwh: tuple[float, ...] = ()
 
     @property
     def decay(self) -> float:
@@ -399,19 +403,48 @@ def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int, variance_
     n = len(u)
     if design is not None and n > p:
         onehot = (types[:, None] == np.arange(len(DAY_TYPES))[None, :]).astype(float)
-        basis = _orthonormal_basis(np.column_stack([np.asarray(design, float)[ok], onehot[:, onehot.any(axis=0)]]))
+        x = np.asarray(design, float)[ok]
+        basis = _orthonormal_basis(np.column_stack([x, onehot[:, onehot.any(axis=0)]]))
         u = r - basis @ (basis.T @ r)  # = the residuals of the model and the day types fitted together
         sigma2, rho, phi = projected_noise_parameters(u, basis)
         searched = max(0, p_model - np.asarray(design).shape[1])  # balance points: one white-noise unit each
         ss = float(u @ u)
         if searched and ss > 0.0:
             sigma2 = ss / max(ss / sigma2 - searched, 1.0)
-        return UnitResiduals("day", n, p, sigma2 * variance_factor, rho, tuple(float(x) for x in means), phi,
-                             school_holidays)
+        delta, gamma = joint_day_type_fit(r, x, types)
+        return UnitResiduals("day", n, p, sigma2 * variance_factor, rho, tuple(float(v) for v in means), phi,
+                             school_holidays, (), tuple(float(v) for v in delta), tuple(float(v) for v in gamma))
     sigma2 = float(u @ u) / (n - p) * variance_factor if n > p else math.nan
     rho = significant_rho(lag1_autocorrelation(u), n)
     return UnitResiduals("day", n, p, sigma2, rho, tuple(float(x) for x in means), autocorrelation_decay(u, rho),
                          school_holidays)
+
+
+def joint_day_type_fit(residual_kwh: np.ndarray, design: np.ndarray, types: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """``(δ, γ)``: least squares of a model's residuals on its own regressors and the day types together.
+
+    ``design·δ + γ[type]`` is what the model misses on a day of that type and weather: the day types' pattern
+    *and* what that pattern did to the model's coefficients.  The second part matters where the pattern and a
+    regressor go together — a school's winter and Christmas holidays fall on cold days, so a heating slope
+    fitted without them is biased, and in a reporting period with other weather that bias is not in the day
+    types' mean residuals (their raw means, ``UnitResiduals.day_type_kwh``, see only the first part).  With an
+    intercept in ``design`` the most frequent type is the reference (γ = 0), so the split is unique; a type the
+    baseline never saw gets γ = 0 (it is taken as the reference type).
+    """
+    r = np.asarray(residual_kwh, float)
+    x = np.asarray(design, float)
+    k = len(DAY_TYPES)
+    counts = np.bincount(types, minlength=k)
+    cols = [t for t in range(k) if counts[t]]
+    has_intercept = any(np.ptp(c) == 0.0 and c[0] != 0.0 for c in x.T) if len(x) else False
+    if has_intercept and cols:
+        cols.remove(int(np.argmax(counts)))
+    onehot = (types[:, None] == np.array(cols, int)[None, :]).astype(float)
+    coef = np.linalg.lstsq(np.column_stack([x, onehot]), r, rcond=None)[0]
+    gamma = np.zeros(k)
+    gamma[cols] = coef[x.shape[1]:]
+    return coef[:x.shape[1]], gamma
 
 
 def period_calendar_days(starts, days_per_period, school_holidays: frozenset[dt.date] = frozenset()) -> np.ndarray:
@@ -437,7 +470,8 @@ def unit_residuals_periods(residual_kwh: np.ndarray, days_per_period: np.ndarray
     (:func:`period_calendar_days`), the part of the residuals the calendar explains — a month's share of public
     holidays and school holidays, in which a building is used differently and which the CalTRACK billing model
     has no term for — is fitted with the model's regressors (WLS), kept as ``day_type_kwh`` (kWh per such day
-    against an average day) and counted as a known bias of the reporting periods, not as noise; σ² counts those
+    against an average day) and, with what it did to the model's coefficients (``joint_design_kwh``, per day:
+    :func:`joint_day_type_fit`), counted as a known bias of the reporting periods, not as noise; σ² counts those
     columns as parameters.  This is the daily models' day types at a month's resolution: twelve points cannot
     tell a pattern that recurs each Easter, July and Christmas from noise, the calendar can.
     """
@@ -457,8 +491,10 @@ def unit_residuals_periods(residual_kwh: np.ndarray, days_per_period: np.ndarray
         e = u - x_w @ coef
         p = p_model + int(keep.sum())
         sigma2 = float(e @ e) / (n - p) if n > p else math.nan
+        delta = coef[:x_w.shape[1] - int(keep.sum())]
         return UnitResiduals("period", n, p, sigma2, significant_rho(lag1_autocorrelation(e), n),
-                             tuple(float(g) for g in gamma), None, school_holidays, tuple(float(x) for x in share))
+                             tuple(float(g) for g in gamma), None, school_holidays, tuple(float(x) for x in share),
+                             tuple(float(v) for v in delta))
     sigma2 = float(u @ u) / (n - p_model) if n > p_model else math.nan
     return UnitResiduals("period", n, p_model, sigma2, significant_rho(lag1_autocorrelation(u), n))
 
@@ -711,21 +747,32 @@ def aggregate_savings_uncertainty_kwh(
     return t * math.sqrt(max(var, 0.0))
 
 
-def daily_unit_terms(days, weights: np.ndarray, res: UnitResiduals) -> tuple[float, float]:
+def daily_unit_terms(days, weights: np.ndarray, res: UnitResiduals, design: np.ndarray | None = None
+                     ) -> tuple[float, float]:
     """Noise factor ``wᵀΩw`` and day-type bias (kWh) of reporting days with weights ``w`` (1 = a whole day).
 
-    ``days`` are local days (any order, unique); gaps between them are kept (ρ^distance).
+    ``days`` are local days (any order, unique); gaps between them are kept (ρ^distance).  With the model's
+    regressor rows of these days (``design``) and a joint fit in ``res`` (:func:`joint_day_type_fit`), the bias
+    is ``Σ w·(design·δ + γ[type])``; else the day types' mean residuals summed.
     """
     idx = pd.DatetimeIndex(days)
     if len(idx) == 0:
         return 0.0, 0.0
     w = np.asarray(weights, float)
+    if design is not None and res.joint_design_kwh:
+        joint = np.asarray(design, float) @ np.asarray(res.joint_design_kwh)
+        joint = joint + np.asarray(res.joint_day_type_kwh)[day_types(idx, res.school_holidays)]
+        bias_joint = float(w @ joint)
+    else:
+        bias_joint = None
     order = np.argsort(idx.asi8)
     idx, w = idx[order], w[order]
     ordinal = (idx.tz_localize(None).normalize() - idx[0].tz_localize(None).normalize()).days.to_numpy()
     g = np.zeros(int(ordinal[-1]) + 1)
     np.add.at(g, ordinal, w)
     bias = 0.0
-    if res.day_type_kwh:
+    if bias_joint is not None:
+        bias = bias_joint
+    elif res.day_type_kwh:
         bias = float(w @ np.asarray(res.day_type_kwh)[day_types(idx, res.school_holidays)])
     return arma11_quadratic_form(g, res.rho, res.decay), bias

@@ -465,3 +465,35 @@ def test_billing_residuals_take_the_calendar_apart_from_the_noise():
     assert plain.model.uncertainty_terms(rows, np.array([True]))[2] == pytest.approx(
         raw.day_type_kwh[0] * (0 - 31 * raw.calendar_share[0]))
     assert len(raw.day_type_kwh) == 1
+
+
+def test_a_winter_holiday_pattern_biases_the_heating_slope_and_the_reporting_bias_carries_it():
+    """School holidays in the heating season (weeks 6-8: cold days) with −40 kWh a day, a CalTRACK daily
+    model with no term for them: the dip pulls the heating slope, and in a colder or warmer reporting year that
+    error is not in the holiday types' mean residuals.  The joint fit of the residuals on the model's regressors
+    and the day types (:func:`joint_day_type_fit`) gives the reporting year's systematic error — what the
+    model misses against the building's expected use — where the raw means miss most of it."""
+    rng = np.random.default_rng(29)
+    days = pd.date_range("2025-01-01", "2027-01-01", freq="D", tz=LOCAL_TZ, inclusive="left")
+    week = days.isocalendar().week.to_numpy()
+    school = frozenset(days[np.isin(week, (6, 7, 8))].date)
+    doy = days.day_of_year.to_numpy()
+    temp = 8.0 - 8.0 * np.cos(2 * np.pi * (doy - 15) / 365) + rng.normal(0, 2.0, len(days))
+    temp[365:] += 3.0  # a warmer reporting year: less heating, where the slope's error shows
+    expected = 100.0 + 5.0 * np.maximum(0.0, 15.0 - temp) - 40.0 * np.isin(week, (6, 7, 8))
+    use = expected + rng.normal(0, 3.0, len(days))
+    base, rep = slice(0, 365), slice(365, None)
+    model = fit_caltrack_daily(temp[base], use[base], heating_balance_points_c=(15.0,),
+                               cooling_balance_points_c=(40.0,), days=days[base], school_holidays=school).model
+    assert model.kind == "hdd_only" and model.beta_hdd_kwh_per_k_day < 4.6  # less use on cold days flattened it
+    rows = daily_savings(model, pd.Series(temp[rep], index=days[rep]), pd.Series(use[rep], index=days[rep]))
+    valid = rows["savings_kwh"].notna().to_numpy()
+    _, _, bias = model.uncertainty_terms(rows, valid)
+    predicted = model.predict_kwh_per_day(temp[rep])
+    systematic = float(np.sum(expected[rep] - predicted))  # what the model misses over the reporting year
+    res = model.residuals
+    types = day_types(days[rep], school)
+    means_only = float(sum(res.day_type_kwh[k] * np.sum(types == k) for k in range(len(res.day_type_kwh))))
+    assert abs(systematic) > 250  # about a kWh a day, all of one sign
+    assert bias == pytest.approx(systematic, rel=0.15)
+    assert abs(means_only - systematic) > 3 * abs(bias - systematic)
