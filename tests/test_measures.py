@@ -137,6 +137,45 @@ def test_the_90_percent_interval_holds_the_known_saving_about_90_percent_of_the_
     assert 0.84 <= hits / 150 <= 0.97
 
 
+def _span(first: dt.date, last: dt.date) -> set[dt.date]:
+    return {first + dt.timedelta(days=i) for i in range((last - first).days + 1)}
+
+
+@pytest.mark.parametrize("kind", ["constant", "operating_hours", "degree_days"])
+def test_the_site_calendars_school_holidays_are_not_taken_for_noise(kind):
+    """A measure in a school or a sports hall uses 15 kWh less a day in its school holidays (autumn, Christmas,
+    winter; Easter in the reporting days), which none of the three models has a term for: with the site calendar's
+    school holidays the residuals carry them as day types of their own (the reporting days typed alike), and σ² is
+    the noise's 3² — without, the holidays' dip is counted as noise."""
+    rng = np.random.default_rng(11)
+    days = local_day_index(dt.date(2025, 9, 1), dt.date(2026, 4, 27))
+    holidays = frozenset(_span(dt.date(2025, 10, 11), dt.date(2025, 10, 19)) | _span(dt.date(2025, 12, 20),
+                         dt.date(2026, 1, 4)) | _span(dt.date(2026, 2, 7), dt.date(2026, 2, 15))
+                         | _span(dt.date(2026, 3, 28), dt.date(2026, 4, 6)))
+    dip = np.where(np.isin(days.date, list(holidays)), -15.0, 0.0)
+    temp = 6.0 + 8.0 * np.cos(np.linspace(0, 2 * np.pi, len(days))) + rng.normal(0, 1.0, len(days))
+    hours = np.asarray([12, 12, 12, 12, 12, 8, 8], float)[days.day_of_week.to_numpy()]
+    regular = {"constant": np.full(len(days), 40.0), "operating_hours": 3.0 * hours,
+               "degree_days": 20.0 + 3.0 * np.maximum(0.0, 15.0 - temp)}[kind]
+    frame = pd.DataFrame({"energy_kwh": regular + dip + rng.normal(0, 3.0, len(days)), "temp_mean_c": temp,
+                          "hours": hours}, index=days)
+    installed = dt.date(2026, 3, 2)
+    after = np.asarray(days >= pd.Timestamp(installed).tz_localize("Europe/Copenhagen"))
+    m = _measure(model=kind, installed=installed, baseline_start=dt.date(2025, 9, 1), baseline_end=installed,
+                 **({"schedule": [12, 12, 12, 12, 12, 8, 8]} if kind == "operating_hours" else {}))
+
+    def fit(school: frozenset[dt.date]):
+        return measure_savings(m, frame[~after], frame[after], dt.date(2026, 4, 1), dt.date(2026, 4, 27),
+                               school_holidays=school).model.residuals
+
+    typed, plain = fit(holidays), fit(frozenset())
+    assert typed.school_holidays == holidays and plain.school_holidays == frozenset()
+    assert math.sqrt(typed.sigma2) == pytest.approx(3.0, rel=0.15)
+    assert plain.sigma2 > 2 * typed.sigma2
+    # the dip is in the school holidays' weekday types: ≈ 15 kWh below the other weekdays'
+    assert np.mean(typed.day_type_kwh[8:13]) - np.mean(typed.day_type_kwh[0:5]) == pytest.approx(-15.0, abs=3.0)
+
+
 def test_guarantee_code_and_municipality_total_by_hand():
     # guarantee 1000 kWh/year, 73 of 365 days → 200 kWh due.  Realised 260 ± 50: 210 ≥ 200 → met;
     # ± 70: 190 < 200 ≤ 260 → met but not demonstrable; realised 150 → short
@@ -568,3 +607,35 @@ def test_a_report_drawn_in_parts_by_the_pool_has_the_measures_in_the_same_place(
         store.close()
     assert "heraf LED i Stenlille hallen" in _pdftotext(par.pdf)
     assert _pdftotext(par.pdf) == _pdftotext(seq.pdf)
+
+
+def test_the_report_gives_each_measure_its_sites_school_holidays(configured, tmp_path):
+    """The savings report reads each measure's site calendar (``[alerts.sites.<id>] school_holidays``, as for the
+    buildings) over the measure's baseline and reporting days; a measure in a building without one has none."""
+    from energimon.analytics.report.savings_report import generate_savings_report
+
+    d, _truths = configured
+    calendar = """
+[alerts]
+enabled = false
+[alerts.sites.stenlille-hallen]
+school_holidays = [{ start = 2025-12-20, end = 2026-01-04, reason = "juleferie" },
+                   { start = 2026-02-09, end = 2026-02-15, reason = "vinterferie" },
+                   { start = 2026-03-28, end = 2026-04-06, reason = "påskeferie" }]
+"""
+    config = tmp_path / "energimon.toml"
+    config.write_text((d / "energimon.toml").read_text(encoding="utf-8").replace(
+        'path = "store.db"', f'path = "{d / "store.db"}"').replace(
+        'path = "spool.db"', f'path = "{tmp_path / "spool.db"}"') + calendar, encoding="utf-8")
+    settings = load_settings(config)
+    store = SqliteStore(d / "store.db", readonly=True)
+    try:
+        files = generate_savings_report(settings, store, dt.date(2026, 3, 1), out_dir=tmp_path / "out")
+    finally:
+        store.close()
+    by_id = {r.id: r for r in files.measures}
+    # from the measure's baseline (1 December 2025) to the report month's end: Easter's days in April are not there
+    expected = _span(dt.date(2025, 12, 20), dt.date(2026, 1, 4)) | _span(dt.date(2026, 2, 9), dt.date(2026, 2, 15)) \
+        | _span(dt.date(2026, 3, 28), dt.date(2026, 3, 31))
+    assert by_id["led-stenlille"].model.residuals.school_holidays == frozenset(expected)
+    assert by_id["led-dianalund"].model.residuals.school_holidays == frozenset()

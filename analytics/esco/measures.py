@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -93,8 +93,11 @@ class OperatingHoursModel:
 MeasureModel = DailyModel | OperatingHoursModel
 
 
-def fit_constant(days: pd.DatetimeIndex, kwh: np.ndarray) -> DailyModel:
-    """The mean daily energy of the baseline days with data (an intercept-only daily model, ``p = 1``)."""
+def fit_constant(days: pd.DatetimeIndex, kwh: np.ndarray,
+                 school_holidays: frozenset[dt.date] = frozenset()) -> DailyModel:
+    """The mean daily energy of the baseline days with data (an intercept-only daily model, ``p = 1``).
+    ``school_holidays``: the site calendar's, day types of their own in the savings uncertainty
+    (:func:`~energimon.analytics.stats.unit_residuals_daily`), as for the fits below."""
     y_all = np.asarray(kwh, float)
     ok = np.isfinite(y_all)
     y = y_all[ok]
@@ -105,10 +108,11 @@ def fit_constant(days: pd.DatetimeIndex, kwh: np.ndarray) -> DailyModel:
     return DailyModel("intercept_only", mu, stats=fit_statistics(y, pred, 1),
                       cov_unscaled=np.array([[1.0 / len(y)]]),
                       residuals=unit_residuals_daily(y - pred, pd.DatetimeIndex(days)[ok], 1,
-                                                     design=np.ones((len(y), 1))))
+                                                     design=np.ones((len(y), 1)), school_holidays=school_holidays))
 
 
-def fit_operating_hours(days: pd.DatetimeIndex, kwh: np.ndarray, hours: np.ndarray) -> OperatingHoursModel:
+def fit_operating_hours(days: pd.DatetimeIndex, kwh: np.ndarray, hours: np.ndarray,
+                        school_holidays: frozenset[dt.date] = frozenset()) -> OperatingHoursModel:
     """Energy per operating hour by least squares through the origin on the baseline days with both known."""
     y_all, h_all = np.asarray(kwh, float), np.asarray(hours, float)
     ok = np.isfinite(y_all) & np.isfinite(h_all)
@@ -121,19 +125,24 @@ def fit_operating_hours(days: pd.DatetimeIndex, kwh: np.ndarray, hours: np.ndarr
     k = float(h @ y) / hh
     pred = k * h
     return OperatingHoursModel(k, fit_statistics(y, pred, 1), np.array([[1.0 / hh]]),
-                               unit_residuals_daily(y - pred, pd.DatetimeIndex(days)[ok], 1, design=h[:, None]))
+                               unit_residuals_daily(y - pred, pd.DatetimeIndex(days)[ok], 1, design=h[:, None],
+                                                    school_holidays=school_holidays))
 
 
-def fit_measure_model(kind: str, base: pd.DataFrame) -> MeasureModel:
-    """Fit ``kind`` on the baseline days ``base`` (columns ``energy_kwh``, and ``hours`` or ``temp_mean_c``)."""
+def fit_measure_model(kind: str, base: pd.DataFrame, school_holidays: frozenset[dt.date] = frozenset()
+                      ) -> MeasureModel:
+    """Fit ``kind`` on the baseline days ``base`` (columns ``energy_kwh``, and ``hours`` or ``temp_mean_c``);
+    ``school_holidays``: the site calendar's, covering the baseline and the reporting days (the residuals type
+    both by it)."""
     days = pd.DatetimeIndex(base.index)
     y = base["energy_kwh"].to_numpy(float)
     if kind == "constant":
-        return fit_constant(days, y)
+        return fit_constant(days, y, school_holidays)
     if kind == "operating_hours":
-        return fit_operating_hours(days, y, base["hours"].to_numpy(float))
+        return fit_operating_hours(days, y, base["hours"].to_numpy(float), school_holidays)
     if kind == "degree_days":  # the Option C contract's CalTRACK daily model on the measure's own meter
-        return fit_caltrack_daily(base["temp_mean_c"].to_numpy(float), y, days=days).model
+        return fit_caltrack_daily(base["temp_mean_c"].to_numpy(float), y, days=days,
+                                  school_holidays=school_holidays).model
     raise ValueError(f"unknown measure model {kind!r}")
 
 
@@ -229,9 +238,11 @@ class MeasureResult:
 
 def measure_savings(m: MeasureSettings, base: pd.DataFrame, rep: pd.DataFrame, month_start: dt.date,
                     cutoff: dt.date, cvrmse_max: float = G14_CVRMSE_MAX, nmbe_max: float = G14_NMBE_MAX,
-                    share_municipality: float = 0.5) -> MeasureResult:
+                    share_municipality: float = 0.5, school_holidays: frozenset[dt.date] = frozenset()
+                    ) -> MeasureResult:
     """The measure's result from its baseline days ``base`` and reporting days ``rep`` (up to ``cutoff``, exclusive;
-    columns ``energy_kwh`` and the model's regressor), for the month starting ``month_start``."""
+    columns ``energy_kwh`` and the model's regressor), for the month starting ``month_start``.  ``school_holidays``:
+    its site calendar's school-holiday days (:func:`fit_measure_model`)."""
     first = m.first_reporting_day
     res = MeasureResult(m.id, m.name, m.site, m.carrier, m.model, m.installed, m.baseline_start, m.baseline_end,
                         first, cvrmse_max=cvrmse_max, nmbe_max=nmbe_max, cutoff=cutoff)
@@ -240,7 +251,7 @@ def measure_savings(m: MeasureSettings, base: pd.DataFrame, rep: pd.DataFrame, m
         res.error = suff.reason
         return res
     try:
-        model = fit_measure_model(m.model, base)
+        model = fit_measure_model(m.model, base, school_holidays)
     except ValueError as e:  # e.g. no operating hour in the baseline
         res.error = str(e)
         return res
@@ -309,11 +320,13 @@ def meter_problem(series: pd.DataFrame, m: MeasureSettings) -> str:
 
 def evaluate_measure(store, m: MeasureSettings, month_start: dt.date, today: dt.date | None = None,
                      temperature: str = "", cvrmse_max: float = G14_CVRMSE_MAX, nmbe_max: float = G14_NMBE_MAX,
-                     share_municipality: float = 0.5, series: pd.DataFrame | None = None) -> MeasureResult:
+                     share_municipality: float = 0.5, series: pd.DataFrame | None = None,
+                     school_holidays: frozenset[dt.date] = frozenset()) -> MeasureResult:
     """Read the measure's baseline and reporting days and compute its savings up to the end of the month starting
     at ``month_start`` (a running month: up to ``today``, :func:`energimon.calendar.report_cutoff`), never past its
     ``reporting_end``.  ``temperature``: the degree-day model's series when the measure names none (the
-    contract's).  ``series``: the store's series list, if already read."""
+    contract's).  ``series``: the store's series list, if already read.  ``school_holidays``: the site calendar's
+    school-holiday days from the baseline's start to the cutoff (:func:`fit_measure_model`)."""
     first = m.first_reporting_day
     cutoff = report_cutoff(month_start, today)
     if m.reporting_end is not None:
@@ -333,20 +346,25 @@ def evaluate_measure(store, m: MeasureSettings, month_start: dt.date, today: dt.
     temp = m.temperature or temperature
     base = measure_frame(store, m, temp, m.baseline_start, m.baseline_end)
     rep = measure_frame(store, m, temp, first, cutoff)
-    res = measure_savings(m, base, rep, month_start, cutoff, cvrmse_max, nmbe_max, share_municipality)
+    res = measure_savings(m, base, rep, month_start, cutoff, cvrmse_max, nmbe_max, share_municipality,
+                          school_holidays)
     res.regressor_note = ("schedule" if m.schedule is not None else str(series_key(m.hours, m.site))
                           if m.hours is not None else "")
     return res
 
 
-def evaluate_measures(store, esco, month_start: dt.date, today: dt.date | None = None) -> list[MeasureResult]:
+def evaluate_measures(store, esco, month_start: dt.date, today: dt.date | None = None,
+                      school_holidays: Mapping[str, frozenset[dt.date]] | None = None) -> list[MeasureResult]:
     """Every ``[[esco.measures]]`` of the contract ``esco`` for the month (G14 limits of daily data, the
-    contract's temperature and surplus share)."""
+    contract's temperature and surplus share).  ``school_holidays``: per site, its calendar's school-holiday days
+    over its measures' baseline and reporting days (the caller reads the calendar: esco does not import anomaly)."""
     if not esco.measures:
         return []
     series = store.series()
+    holidays = school_holidays or {}
     return [evaluate_measure(store, m, month_start, today, esco.temperature, esco.cvrmse_max, esco.nmbe_max,
-                             esco.surplus_share_municipality, series) for m in esco.measures]
+                             esco.surplus_share_municipality, series, holidays.get(m.site, frozenset()))
+            for m in esco.measures]
 
 
 # -- not double-counting ----------------------------------------------------------------------------

@@ -297,7 +297,14 @@ def _measures(settings, store, results, only: set[str] | None, month, today, lan
     buildings' — also when they are every Option C building, whose report then holds no other building's measure."""
     from energimon.analytics.esco.measures import evaluate_measures
 
-    measures = [m for m in evaluate_measures(store, settings.esco, month, today) if only is None or m.site in only]
+    # each site's school holidays from its earliest measure's baseline to the month's end (the reporting days end
+    # there at the latest), which the measures' savings uncertainty types apart as the buildings' does
+    first: dict[str, dt.date] = {}
+    for ms in settings.esco.measures:
+        first[ms.site] = min(first.get(ms.site, ms.baseline_start), ms.baseline_start)
+    holidays = {site: _school_holidays(settings, site, start, next_month(month)) for site, start in first.items()}
+    measures = [m for m in evaluate_measures(store, settings.esco, month, today, holidays)
+                if only is None or m.site in only]
     if not measures:
         return None
     names = {sid: site.name for sid, site in settings.sites.items()}
