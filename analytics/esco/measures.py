@@ -81,12 +81,13 @@ class OperatingHoursModel:
     def uncertainty_terms(self, rows: pd.DataFrame, valid: np.ndarray) -> tuple[float, float, float]:
         """``(noise_factor, leverage, bias_kWh)`` of the reporting days ``rows[valid]`` (column ``hours``) for
         :func:`~energimon.analytics.stats.aggregate_savings_uncertainty_kwh`: ``x_R = Σ hours``, ``leverage =
-        x_R² / Σh²`` (the error of ``k`` summed over the reporting hours), the days' noise as for the daily model."""
+        x_R² / Σh²`` (the error of ``k`` summed over the reporting hours), the days' noise and day-type bias as for the
+        daily model (the bias through the joint fit on the hours and the day types)."""
         r = rows[valid]
         if self.residuals is None:
             raise ValueError("the operating-hours model has no baseline residuals: fit it with fit_operating_hours")
         x_r = float(r["hours"].sum())
-        noise, bias = daily_unit_terms(r.index, np.ones(len(r)), self.residuals)
+        noise, bias = daily_unit_terms(r.index, np.ones(len(r)), self.residuals, r["hours"].to_numpy(float)[:, None])
         return noise, x_r * x_r * float(self.cov_unscaled[0, 0]), bias
 
 
