@@ -197,6 +197,21 @@ def _betainc(a: float, b: float, x: float) -> float:
     return 1.0 - front * _betacf(b, a, 1.0 - x) / b
 
 
+def f_test_p_value(f: float, dof_num: float, dof_den: float) -> float:
+    """``P(F > f)`` for Fisher's F with (``dof_num``, ``dof_den``) degrees of freedom:
+    ``I_{d₂/(d₂ + d₁f)}(d₂/2, d₁/2)`` (Abramowitz & Stegun 26.6.2 with 26.5.27)."""
+    if not (f > 0.0) or dof_num <= 0 or dof_den <= 0:
+        return 1.0
+    return _betainc(dof_den / 2.0, dof_num / 2.0, dof_den / (dof_den + dof_num * f))
+
+
+CALENDAR_TERM_P = 0.10
+"""A calendar term (the school holidays' day types, the billing months' holiday columns) is used where the
+baseline shows it: its partial F-test's p-value below this (CalTRACK 1.0's p < 0.1 for a model's terms).  A
+term the data cannot support only absorbs noise — with persistent noise, blocks of holiday weeks take up part of
+it and the intervals come out too narrow (bench/README.md, calibration)."""
+
+
 def student_t_cdf(t: float, dof: float) -> float:
     """``P(T ≤ t)`` for Student's t with ``dof`` (real, > 0) degrees of freedom:
     ``1 − ½·I_{ν/(ν+t²)}(ν/2, ½)`` for t > 0 (Abramowitz & Stegun 26.7.1 with 26.5.27)."""
@@ -343,6 +358,8 @@ class UnitResiduals:
     # design): the model's correction per regressor and per day type, which a reporting day's bias sums
     joint_design_kwh: tuple[float, ...] = ()
     joint_day_type_kwh: tuple[float, ...] = ()
+    # the F-test of a configured calendar's school holidays (None: none configured); used below CALENDAR_TERM_P
+    school_holidays_p: float | None = None
 
     @property
     def decay(self) -> float:
@@ -395,6 +412,12 @@ def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int, variance_
         n = len(r)
         sigma2 = float(r @ r) / (n - p_model) * variance_factor if n > p_model else math.nan
         return UnitResiduals("day", n, p_model, sigma2, significant_rho(lag1_autocorrelation(r), n))
+    school_p = None
+    if school_holidays and design is not None:
+        school_p = school_holidays_p_value(r, pd.DatetimeIndex(days)[ok], np.asarray(design, float)[ok],
+                                           school_holidays)
+        if school_p >= CALENDAR_TERM_P:
+            school_holidays = frozenset()
     types = day_types(pd.DatetimeIndex(days)[ok], school_holidays)
     means = np.array([r[types == k].mean() if np.any(types == k) else 0.0 for k in range(len(DAY_TYPES))])
     used = int(sum(np.any(types == k) for k in range(len(DAY_TYPES))))
@@ -413,11 +436,39 @@ def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int, variance_
             sigma2 = ss / max(ss / sigma2 - searched, 1.0)
         delta, gamma = joint_day_type_fit(r, x, types)
         return UnitResiduals("day", n, p, sigma2 * variance_factor, rho, tuple(float(v) for v in means), phi,
-                             school_holidays, (), tuple(float(v) for v in delta), tuple(float(v) for v in gamma))
+                             school_holidays, (), tuple(float(v) for v in delta), tuple(float(v) for v in gamma),
+                             school_p)
     sigma2 = float(u @ u) / (n - p) * variance_factor if n > p else math.nan
     rho = significant_rho(lag1_autocorrelation(u), n)
     return UnitResiduals("day", n, p, sigma2, rho, tuple(float(x) for x in means), autocorrelation_decay(u, rho),
                          school_holidays)
+
+
+def school_holidays_p_value(residual_kwh: np.ndarray, days, design: np.ndarray,
+                            school_holidays: frozenset[dt.date]) -> float:
+    """Whether the school holidays' day types explain the residuals beyond the weekdays and public holidays:
+    the p-value of a partial F-test (used below :data:`CALENDAR_TERM_P`) with the noise's variance inflation
+    ``n/n′`` in the denominator —
+    the types are blocks of consecutive days, and a persistent noise's block means vary ``n/n′`` times more than
+    white noise's."""
+    r = np.asarray(residual_kwh, float)
+    k = len(DAY_TYPES)
+
+    def fit(types):
+        onehot = (types[:, None] == np.arange(k)[None, :]).astype(float)
+        basis = _orthonormal_basis(np.column_stack([design, onehot[:, onehot.any(axis=0)]]))
+        return basis, r - basis @ (basis.T @ r)
+
+    basis_full, u_full = fit(day_types(days, school_holidays))
+    basis_red, u_red = fit(day_types(days))
+    extra = basis_full.shape[1] - basis_red.shape[1]
+    dof = len(r) - basis_full.shape[1]
+    if extra <= 0 or dof <= 0:
+        return 1.0
+    sigma2, rho, phi = projected_noise_parameters(u_full, basis_full)
+    inflation = 1.0 if rho <= 0.0 else 1.0 + 2.0 * rho / (1.0 - (rho if phi is None else phi))
+    f = (float(u_red @ u_red) - float(u_full @ u_full)) / extra / (sigma2 * inflation)
+    return f_test_p_value(f, extra, dof / inflation)
 
 
 def joint_day_type_fit(residual_kwh: np.ndarray, design: np.ndarray, types: np.ndarray
@@ -484,8 +535,20 @@ def unit_residuals_periods(residual_kwh: np.ndarray, days_per_period: np.ndarray
         share = c.sum(axis=0) / d.sum()
         z = (c - d[:, None] * share[None, :]) / np.sqrt(d)[:, None]
         keep = np.abs(z).max(axis=0) > 1e-9  # a column the baseline never varies (no school holidays) says nothing
-        x_w = np.column_stack([np.asarray(design, float) * np.sqrt(d)[:, None], z[:, keep]])
+        x_m = np.asarray(design, float) * np.sqrt(d)[:, None]
+        x_w = np.column_stack([x_m, z[:, keep]])
         coef = np.linalg.lstsq(x_w, u, rcond=None)[0]
+        e_red = u - x_m @ np.linalg.lstsq(x_m, u, rcond=None)[0]
+        e_full = u - x_w @ coef
+        dof = n - p_model - int(keep.sum())
+        ss_full = float(e_full @ e_full)
+        if keep.any() and dof > 0 and ss_full > 0.0:
+            f = (float(e_red @ e_red) - ss_full) / int(keep.sum()) / (ss_full / dof)
+            if f_test_p_value(f, int(keep.sum()), dof) >= CALENDAR_TERM_P:
+                keep[:] = False  # the calendar does not show in these twelve months: the plain estimate
+        if not keep.any():
+            sigma2 = float(u @ u) / (n - p_model) if n > p_model else math.nan
+            return UnitResiduals("period", n, p_model, sigma2, significant_rho(lag1_autocorrelation(u), n))
         gamma = np.zeros(c.shape[1])
         gamma[keep] = coef[-int(keep.sum()):] if keep.any() else []
         e = u - x_w @ coef
