@@ -21,6 +21,7 @@ from energimon.analytics.savings import (
     savings_verdict_code,
 )
 from energimon.analytics.stats import (
+    CALENDAR_TERM_P,
     UnitResiduals,
     absorbed_noise_parameters,
     aggregate_savings_uncertainty_kwh,
@@ -32,6 +33,7 @@ from energimon.analytics.stats import (
     daily_unit_terms,
     day_types,
     expected_residual_autocovariances,
+    f_test_p_value,
     period_calendar_days,
     projected_noise_parameters,
     projected_residual_autocovariances,
@@ -497,3 +499,32 @@ def test_a_winter_holiday_pattern_biases_the_heating_slope_and_the_reporting_bia
     assert abs(systematic) > 250  # about a kWh a day, all of one sign
     assert bias == pytest.approx(systematic, rel=0.15)
     assert abs(means_only - systematic) > 3 * abs(bias - systematic)
+
+
+def test_f_test_p_value_against_the_tables():
+    # F tables (e.g. NIST/SEMATECH e-Handbook 1.3.6.7.3): F₀.₉₅(1, 10) = 4.965, F₀.₉₀(2, 9) = 3.006,
+    # F₀.₉₅(7, 300) ≈ 2.04
+    assert f_test_p_value(4.965, 1, 10) == pytest.approx(0.05, abs=2e-4)
+    assert f_test_p_value(3.006, 2, 9) == pytest.approx(0.10, abs=2e-4)
+    assert f_test_p_value(2.04, 7, 300) == pytest.approx(0.05, abs=2e-3)
+    assert f_test_p_value(0.0, 2, 9) == 1.0
+
+
+def test_school_holidays_that_do_not_show_in_a_persistent_noise_are_not_used():
+    """Configured school holidays whose building does not change in them, under AR(1) ρ = 0.8 day noise: the
+    holiday weeks' type means would only take up blocks of the noise, so the F-test (with n/n′) leaves them out
+    and the reporting days are typed by weekday alone; a real −300 kWh pattern in the same noise is kept."""
+    rng = np.random.default_rng(31)
+    days = pd.date_range("2025-01-01", periods=365, freq="D", tz=LOCAL_TZ)
+    school_days = np.isin(days.isocalendar().week.to_numpy(), (7, 28, 29, 30, 42))
+    holidays = frozenset(days[school_days].date)
+    noise = np.zeros(365)
+    for i in range(1, 365):
+        noise[i] = 0.8 * noise[i - 1] + rng.normal(0, 30.0)
+    design = np.ones((365, 1))
+    quiet = unit_residuals_daily(noise - noise.mean(), days, 1, design=design, school_holidays=holidays)
+    assert quiet.school_holidays_p is not None and quiet.school_holidays_p >= CALENDAR_TERM_P
+    assert quiet.school_holidays == frozenset() and not any(quiet.joint_day_type_kwh[8:])
+    pattern = noise - 300.0 * school_days
+    used = unit_residuals_daily(pattern - pattern.mean(), days, 1, design=design, school_holidays=holidays)
+    assert used.school_holidays_p < CALENDAR_TERM_P and used.school_holidays == holidays
