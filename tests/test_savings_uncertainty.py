@@ -463,10 +463,10 @@ def test_billing_residuals_take_the_calendar_apart_from_the_noise():
     assert share[1] == pytest.approx(26 / 365)  # 21 July days and 5 December days of the baseline year
     assert bias == pytest.approx(res.day_type_kwh[0] * (0 - 31 * share[0]) + res.day_type_kwh[1] * (21 - 31 * share[1]))
     assert bias < -300  # about −25 kWh on each of 21 days, against the model's flat July
-    # without a site calendar only the public holidays could be a term, and against the school holidays' pattern
-    # left in the residuals they do not pass the F-test (CALENDAR_TERM_P): the plain estimate, no bias
-    assert plain.model.uncertainty_terms(rows, np.array([True]))[2] == 0.0
-    assert raw.calendar_share == () and raw.p == 1
+    # without a site calendar only the public holidays are a term: July holds none, the average day some
+    assert plain.model.uncertainty_terms(rows, np.array([True]))[2] == pytest.approx(
+        raw.day_type_kwh[0] * (0 - 31 * raw.calendar_share[0]))
+    assert len(raw.day_type_kwh) == 1 and raw.p == 2
 
 
 def test_a_winter_holiday_pattern_biases_the_heating_slope_and_the_reporting_bias_carries_it():
