@@ -365,8 +365,10 @@ def test_demo_config_reads_the_town_halls_heat_meter_over_mbus(tmp_path):
 
 def test_energimon_simulate_serves_the_mbus_gateway(tmp_path):
     port = free_port()
+    # stderr into the same pipe, drained by the reader: an unread stderr pipe can fill and stall the simulator
+    # before it prints its ports, and a failure then shows its log and traceback
     proc = subprocess.Popen([sys.executable, "-m", "energimon", "simulate", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     try:
         import threading
