@@ -425,9 +425,8 @@ def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int, variance_
     p = p_model + max(0, used - 1)  # the day-type means add used − 1 parameters beyond the model's intercept
     n = len(u)
     if design is not None and n > p:
-        onehot = (types[:, None] == np.arange(len(DAY_TYPES))[None, :]).astype(float)
         x = np.asarray(design, float)[ok]
-        basis = _orthonormal_basis(np.column_stack([x, onehot[:, onehot.any(axis=0)]]))
+        basis = day_type_basis(x, types)
         u = r - basis @ (basis.T @ r)  # = the residuals of the model and the day types fitted together
         sigma2, rho, phi = projected_noise_parameters(u, basis)
         searched = max(0, p_model - np.asarray(design).shape[1])  # balance points: one white-noise unit each
@@ -444,6 +443,12 @@ def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int, variance_
                          school_holidays)
 
 
+def day_type_basis(design: np.ndarray, types: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of a model's regressors and the day types the days hold (:data:`DAY_TYPES`)."""
+    onehot = (types[:, None] == np.arange(len(DAY_TYPES))[None, :]).astype(float)
+    return _orthonormal_basis(np.column_stack([design, onehot[:, onehot.any(axis=0)]]))
+
+
 def school_holidays_p_value(residual_kwh: np.ndarray, days, design: np.ndarray,
                             school_holidays: frozenset[dt.date]) -> float:
     """Whether the school holidays' day types explain the residuals beyond the weekdays and public holidays:
@@ -452,11 +457,9 @@ def school_holidays_p_value(residual_kwh: np.ndarray, days, design: np.ndarray,
     the types are blocks of consecutive days, and a persistent noise's block means vary ``n/n′`` times more than
     white noise's."""
     r = np.asarray(residual_kwh, float)
-    k = len(DAY_TYPES)
 
     def fit(types):
-        onehot = (types[:, None] == np.arange(k)[None, :]).astype(float)
-        basis = _orthonormal_basis(np.column_stack([design, onehot[:, onehot.any(axis=0)]]))
+        basis = day_type_basis(design, types)
         return basis, r - basis @ (basis.T @ r)
 
     basis_full, u_full = fit(day_types(days, school_holidays))
