@@ -460,6 +460,13 @@ GLOSSARY: list[tuple[dict[str, str], dict[str, str]]] = [
             "er baseline (justeret for vejr og ændringer i brugen) minus det faktiske forbrug.",
       "en": "The international method for determining savings from the whole building's metered use: the saving is "
             "the baseline (adjusted for weather and changes in use) minus the actual use."}),
+    ({"da": "IPMVP Option B", "en": "IPMVP Option B"},
+     {"da": "Den internationale metode til at opgøre et enkelt tiltags besparelse for sig (isolering af tiltaget): "
+            "tiltaget har sin egen måler, f.eks. en bimåler på belysningen, og alt, hvad besparelsen beregnes ud fra, "
+            "måles. Besparelsen er tiltagets baseline minus dets målte forbrug.",
+      "en": "The international method for determining one measure's saving on its own (retrofit isolation): the "
+            "measure has its own meter, e.g. a submeter on the lighting, and every parameter the saving is worked out "
+            "from is measured. The saving is the measure's baseline minus its metered use."}),
     ({"da": "Graddage", "en": "Degree days"},
      {"da": "Et mål for, hvor koldt det har været: hvert døgn tæller med, hvor mange grader middeltemperaturen lå "
             "under {base} °C. Flere graddage betyder mere opvarmning, så perioder med forskelligt vejr kan "
