@@ -360,6 +360,23 @@ class UnitResiduals:
     joint_day_type_kwh: tuple[float, ...] = ()
     # the F-test of a configured calendar's school holidays (None: none configured); used below CALENDAR_TERM_P
     school_holidays_p: float | None = None
+    # the baseline's days with a residual that the site calendar makes school-holiday types (public holidays in them
+    # are holidays); None: no calendar given.  Without such days a calendar has no pattern to learn from
+    school_holiday_days: int | None = None
+
+    @property
+    def school_holidays_use(self) -> str:
+        """How the site calendar's school holidays entered the uncertainty, as a report says it: ``"none"`` (no
+        calendar given), ``"absent"`` (given, but no baseline day is a school-holiday day), ``"not_significant"``
+        (the daily models' F-test, :attr:`school_holidays_p` ≥ :data:`CALENDAR_TERM_P`: left out) or ``"used"``
+        (their own day types; the billing model's calendar columns, which it keeps without a test)."""
+        if self.school_holiday_days is None:
+            return "none"
+        if self.school_holiday_days == 0:
+            return "absent"
+        if self.school_holidays_p is not None and self.school_holidays_p >= CALENDAR_TERM_P:
+            return "not_significant"
+        return "used"
 
     @property
     def decay(self) -> float:
@@ -413,6 +430,7 @@ def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int, variance_
         sigma2 = float(r @ r) / (n - p_model) * variance_factor if n > p_model else math.nan
         return UnitResiduals("day", n, p_model, sigma2, significant_rho(lag1_autocorrelation(r), n))
     school_p = None
+    school_days = _school_holiday_days(pd.DatetimeIndex(days)[ok], school_holidays)
     if school_holidays and design is not None:
         school_p = school_holidays_p_value(r, pd.DatetimeIndex(days)[ok], np.asarray(design, float)[ok],
                                            school_holidays)
@@ -436,11 +454,18 @@ def unit_residuals_daily(residual_kwh: np.ndarray, days, p_model: int, variance_
         delta, gamma = joint_day_type_fit(r, x, types)
         return UnitResiduals("day", n, p, sigma2 * variance_factor, rho, tuple(float(v) for v in means), phi,
                              school_holidays, (), tuple(float(v) for v in delta), tuple(float(v) for v in gamma),
-                             school_p)
+                             school_p, school_days)
     sigma2 = float(u @ u) / (n - p) * variance_factor if n > p else math.nan
     rho = significant_rho(lag1_autocorrelation(u), n)
     return UnitResiduals("day", n, p, sigma2, rho, tuple(float(x) for x in means), autocorrelation_decay(u, rho),
-                         school_holidays)
+                         school_holidays, school_holiday_days=school_days)
+
+
+def _school_holiday_days(days, school_holidays: frozenset[dt.date]) -> int | None:
+    """How many of ``days`` are school-holiday types (:func:`day_types`); None without a calendar."""
+    if not school_holidays:
+        return None
+    return int(np.sum(day_types(days, school_holidays) > len(WEEKDAY_TYPES)))
 
 
 def day_type_basis(design: np.ndarray, types: np.ndarray) -> np.ndarray:
@@ -548,9 +573,10 @@ def unit_residuals_periods(residual_kwh: np.ndarray, days_per_period: np.ndarray
         p = p_model + int(keep.sum())
         sigma2 = float(e @ e) / (n - p) if n > p else math.nan
         delta = coef[:x_w.shape[1] - int(keep.sum())]
+        school_days = int(c[:, 1].sum()) if school_holidays and c.shape[1] > 1 else None
         return UnitResiduals("period", n, p, sigma2, significant_rho(lag1_autocorrelation(e), n),
                              tuple(float(g) for g in gamma), None, school_holidays, tuple(float(x) for x in share),
-                             tuple(float(v) for v in delta))
+                             tuple(float(v) for v in delta), school_holiday_days=school_days)
     sigma2 = float(u @ u) / (n - p_model) if n > p_model else math.nan
     return UnitResiduals("period", n, p_model, sigma2, significant_rho(lag1_autocorrelation(u), n))
 
@@ -631,7 +657,8 @@ def unit_residuals_absorbed(residual_kwh: np.ndarray, days, absorbed: np.ndarray
     means[used] = (onehot[:, used].T @ r) / count[used]
     sigma2, rho, phi = absorbed_noise_parameters(centre @ r, centre @ absorbed)
     p = p_model + max(0, int(used.sum()) - 1)
-    return UnitResiduals("day", len(r), p, sigma2, rho, tuple(float(x) for x in means), phi, school_holidays)
+    return UnitResiduals("day", len(r), p, sigma2, rho, tuple(float(x) for x in means), phi, school_holidays,
+                         school_holiday_days=_school_holiday_days(pd.DatetimeIndex(days), school_holidays))
 
 
 def _orthonormal_basis(x: np.ndarray) -> np.ndarray:

@@ -464,6 +464,10 @@ def test_a_municipality_with_measures_only(configured, tmp_path, capsys):
     # the total is the two measures' sum (rounded as printed: each to whole kWh first, so compare to ±1)
     total = re.search(r"Kommunen i alt for marts 2026: ([\d.]+) kWh", flat)
     assert total is not None and abs(int(total.group(1).replace(".", "")) - sum(month)) <= 1
+    # and it says what it sums: the measures (Option B), not an "Option C – kWh" there is none of
+    assert re.search(r"Kommunen i alt for marts 2026: [\d.]+ kWh ± [\d.]+ kWh \(90 %\) — summen af tiltagenes "
+                     r"besparelser \(Option B\); ingen bygning i rapporten har en Option C-kontrakt\.", flat)
+    assert "= Option C" not in flat and "allerede med i Option C-tallet" not in flat
 
 
 def test_site_with_measures_only_can_be_chosen_on_its_own(configured, tmp_path, capsys):
@@ -533,6 +537,8 @@ def test_a_report_of_measures_only_is_summed_up_by_them_without_an_empty_portfol
                  "--lang", "en", "--out", str(tmp_path)]) == 0
     flat = " ".join(_pdftotext(tmp_path / "savings-2026-03_dianalund-bibliotek.pdf").split())
     assert "Summary" in flat and "In March 2026 the measure saved" in flat and "Portfolio" not in flat
+    assert re.search(r"Municipality total for March 2026: [\d,]+ kWh ± [\d,]+ kWh \(90 %\) — the sum of the "
+                     r"measures' savings \(Option B\)", flat) and "= Option C" not in flat
 
 
 def test_unknown_site_names_the_buildings_with_measures_too(configured, capsys):

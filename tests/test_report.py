@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import shutil
 import subprocess
@@ -341,3 +342,108 @@ school_holidays = [{ start = 2025-07-05, end = 2025-08-10, reason = "sommerferie
         summer | winter)
     raadhus = by_site["soro-raadhus"].model.residuals
     assert raadhus.school_holidays == frozenset() and raadhus.school_holidays_p is None
+
+
+def _quieter_on(readings, days: set[dt.date], factor: float) -> list:
+    """The energy counter's hours on ``days`` (local) used at ``factor`` of their rate — a school quiet in its
+    holidays; the other readings (the temperature) as they were."""
+    from dataclasses import replace
+
+    from energimon.model import LOCAL_TZ
+
+    energy = [r for r in readings if r.channel == "energy_import_wh"]
+    out, total = [energy[0]], energy[0].value
+    for prev, r in itertools.pairwise(energy):
+        day = dt.datetime.fromtimestamp(prev.ts_ms / 1000, LOCAL_TZ).date()  # the hour's start
+        total += (r.value - prev.value) * (factor if day in days else 1.0)
+        out.append(replace(r, value=total))
+    return out + [r for r in readings if r.channel != "energy_import_wh"]
+
+
+def test_the_report_tells_per_building_whether_its_school_holidays_were_used(configured, tmp_path):
+    """Each building's page and the workbook's "Om rapporten" say how its site calendar entered the savings
+    uncertainty: none configured (with what to configure and why), configured but none in the baseline period,
+    configured but showing no significant pattern (with its p), used (a school quiet in its holidays, with its p)."""
+    import openpyxl
+
+    from energimon.analytics.report.savings_report import generate_savings_report
+    from energimon.analytics.stats import CALENDAR_TERM_P
+    from energimon.config.settings import load_settings
+
+    store_path = tmp_path / "store.db"
+    shutil.copy(configured / "store.db", store_path)
+    holidays = [(dt.date(2025, 2, 10), dt.date(2025, 2, 16)), (dt.date(2025, 6, 28), dt.date(2025, 8, 10)),
+                (dt.date(2025, 10, 13), dt.date(2025, 10, 19)), (dt.date(2026, 2, 9), dt.date(2026, 2, 15))]
+    school_days = {a + dt.timedelta(days=i) for a, b in holidays for i in range((b - a).days + 1)}
+    readings, _ = synthetic_readings(SyntheticBuilding("skolen", 300, 20, 15.0, 12.0, 45), dt.date(2025, 1, 1),
+                                     dt.date(2026, 4, 1), dt.date(2026, 1, 1), seed=7)
+    store = SqliteStore(store_path)
+    store.write(_quieter_on(readings, school_days, 0.6))
+    store.close()
+    periods = ", ".join(f'{{ start = {a}, end = {b}, reason = "ferie" }}' for a, b in holidays)
+    extra = """
+[sites.skolen]
+name = "Skolen"
+latitude = 55.4
+longitude = 11.5
+[esco.sites.skolen]
+energy = "hovedmaaler/energy_import_wh"
+temperature = "skolen/vejr/outdoor_temp_c"
+[alerts]
+enabled = false
+[alerts.sites.stenlille-hallen]
+school_holidays = [{ start = 2025-07-05, end = 2025-08-10, reason = "sommerferie" }]
+[alerts.sites.dianalund-bibliotek]
+school_holidays = [{ start = 2026-02-09, end = 2026-02-15, reason = "vinterferie" }]
+[alerts.sites.skolen]
+school_holidays = [{periods}]
+""".replace("{periods}", periods)
+    config = tmp_path / "energimon.toml"
+    config.write_text((configured / "energimon.toml").read_text(encoding="utf-8").replace(
+        'path = "store.db"', f'path = "{store_path}"').replace(
+        'path = "spool.db"', f'path = "{tmp_path / "spool.db"}"') + extra, encoding="utf-8")
+    settings = load_settings(config)
+    store = SqliteStore(store_path, readonly=True)
+    try:
+        files = generate_savings_report(settings, store, dt.date(2026, 3, 1), out_dir=tmp_path / "out")
+    finally:
+        store.close()
+    by_site = {r.site: r for r in files.results}
+    p_hall = by_site["stenlille-hallen"].model.residuals.school_holidays_p
+    p_school = by_site["skolen"].model.residuals.school_holidays_p
+    assert p_hall >= CALENDAR_TERM_P > p_school  # no pattern in the hall's synthetic use; 40 % less in the school's
+    expected = {
+        "Sorø Rådhus": "Skoleferier: ingen angivet i bygningens kalender ([alerts.sites.soro-raadhus] "
+                       "school_holidays). For skoler, haller og rådhuse kan de gøre usikkerhedsintervallet smallere "
+                       "og mere retvisende.",
+        "Stenlille hallen": "Skoleferier: angivet i kalenderen, men ikke brugt: de viste intet signifikant mønster i "
+                            f"baselineperioden (p = {fmt_number(p_hall, 3)}; kræver p < 0,1).",
+        "Dianalund Bibliotek": "Skoleferier: angivet i kalenderen, men ikke brugt: ingen af dem ligger i "
+                               "baselineperioden, så der er intet mønster at lære af.",
+        "Skolen": "Skoleferier: bygningens kalender er brugt: skoleferierne indgår for sig i usikkerheden (de viste et "
+                  "signifikant mønster i baselineperioden, p < 0,001).",
+    }
+    # on each building's own page (its heading first), once
+    pages = [" ".join(page.split()) for page in _pdftotext(files.pdf).split("\f")]
+    for name, line in expected.items():
+        found = [page for page in pages if line in page]
+        assert len(found) == 1, (name, line)
+        assert found[0].startswith(f"ESCO-besparelse — marts 2026 {name} "), name
+    # the workbook's "Om rapporten": a row per building with the same words and the test's p as a number
+    about = openpyxl.load_workbook(files.xlsx)["Om rapporten"]
+    rows = [row[:3] for row in about.iter_rows(values_only=True)]
+    head = rows.index(("Bygning", "Skoleferier", "p (F-test)"))
+    table = {row[0]: row[1:3] for row in rows[head + 1:head + 5]}
+    assert set(table) == set(expected)
+    for name, line in expected.items():
+        assert f"Skoleferier: {table[name][0]}".startswith(line), name
+    assert table["Stenlille hallen"][1] == pytest.approx(p_hall) and table["Skolen"][1] == pytest.approx(p_school)
+    assert table["Sorø Rådhus"][1] is None and table["Dianalund Bibliotek"][1] is None
+    # in English too
+    from energimon.analytics.report.savings_report import school_holidays_text
+
+    assert school_holidays_text(by_site["dianalund-bibliotek"], "en").startswith(
+        "configured but not used: none of them lies in the baseline period")
+    assert school_holidays_text(by_site["soro-raadhus"], "en").startswith(
+        "none configured in the building's calendar ([alerts.sites.soro-raadhus] school_holidays). For schools, "
+        "sports halls and town halls")

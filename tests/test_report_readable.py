@@ -132,11 +132,16 @@ def test_the_glossary_explains_every_term(savings):
     glossary = _flat(_pages(files.pdf)[1])
     assert glossary.startswith("ESCO-besparelse — marts 2026 Ordforklaring")
     terms = [line.strip() for line in _pages(files.pdf)[1].splitlines()]
-    for term in ("Baseline", "IPMVP Option C", "Graddage", "Normalår", "Kontraktår", "CUSUM",
+    for term in ("Baseline", "IPMVP Option C", "IPMVP Option B", "Graddage", "Normalår", "Kontraktår", "CUSUM",
                  "Usikkerhed 68 % / 90 %", "CV(RMSE)", "NMBE", "ρ (rho)", "n′", "FSU", "ASHRAE Guideline 14"):
         assert terms.count(term) == 1, term  # each on a line of its own, its explanation below
     assert "hvor mange grader middeltemperaturen lå under 17 °C" in glossary  # the contract's base temperature
     assert "idriftsættelsesdatoen (1. januar 2026)" in glossary
+    # Option B right after Option C: retrofit isolation, everything the saving is worked out from measured
+    assert terms.index("IPMVP Option B") > terms.index("IPMVP Option C")
+    assert ("IPMVP Option B Den internationale metode til at opgøre et enkelt tiltags besparelse for sig (isolering "
+            "af tiltaget): tiltaget har sin egen måler, f.eks. en bimåler på belysningen, og alt, hvad besparelsen "
+            "beregnes ud fra, måles.") in glossary
 
 
 def test_contract_year_last_year_and_per_m2_on_the_building_page(savings):
@@ -227,6 +232,8 @@ def test_english_report_has_the_same_pages(savings, tmp_path):
     pages = _pages(en.pdf)
     assert "Summary" in pages[0] and "In March 2026 the 2 buildings used" in _flat(pages[0])
     assert "Glossary" in pages[1] and "not demonstrable" in _flat(" ".join(pages))
+    assert ("IPMVP Option B The international method for determining one measure's saving on its own (retrofit "
+            "isolation)") in _flat(pages[1])
     assert "Contract year to date: from 1 January 2026" in _flat(" ".join(pages))
 
 

@@ -528,3 +528,51 @@ def test_school_holidays_that_do_not_show_in_a_persistent_noise_are_not_used():
     pattern = noise - 300.0 * school_days
     used = unit_residuals_daily(pattern - pattern.mean(), days, 1, design=design, school_holidays=holidays)
     assert used.school_holidays_p < CALENDAR_TERM_P and used.school_holidays == holidays
+
+
+def test_how_the_site_calendar_entered_the_uncertainty_is_told_per_model():
+    """What a report says about a building's school holidays (``UnitResiduals.school_holidays_use``): none given;
+    given but not one of them in the baseline (a calendar entered for this school year only has no pattern to learn
+    from — its F-test's p = 1 must not read as "tested, no pattern"); tested and left out; used — for the daily
+    residuals, the hourly model's (absorbed) and the billing model's (its calendar columns, kept without a test)."""
+    from energimon.analytics.baseline import fit_caltrack_billing
+    from energimon.analytics.stats import unit_residuals_absorbed
+
+    rng = np.random.default_rng(31)
+    days = pd.date_range("2025-01-01", periods=365, freq="D", tz=LOCAL_TZ)
+    school_days = np.isin(days.isocalendar().week.to_numpy(), (7, 28, 29, 30, 42))
+    holidays = frozenset(days[school_days].date)
+    next_year = _school(2026)
+    design = np.ones((365, 1))
+    noise = rng.normal(0, 30.0, 365)
+    quiet = unit_residuals_daily(noise, days, 1, design=design, school_holidays=holidays)
+    used = unit_residuals_daily(noise - 300.0 * school_days, days, 1, design=design, school_holidays=holidays)
+    later = unit_residuals_daily(noise, days, 1, design=design, school_holidays=next_year)
+    plain = unit_residuals_daily(noise, days, 1, design=design)
+    assert (used.school_holidays_use, used.school_holiday_days) == ("used", 35)  # five weeks, no public holiday
+    assert used.school_holidays_p < CALENDAR_TERM_P
+    assert quiet.school_holidays_use == "not_significant" and quiet.school_holidays_p >= CALENDAR_TERM_P
+    assert (later.school_holidays_use, later.school_holiday_days) == ("absent", 0) and later.school_holidays_p == 1.0
+    assert (plain.school_holidays_use, plain.school_holiday_days) == ("none", None)
+    assert unit_residuals_daily(noise, None, 1).school_holidays_use == "none"
+    # the hourly model's residuals: its school holidays are day types without a test
+    m = np.eye(365) - np.full((365, 365), 1 / 365)
+    assert unit_residuals_absorbed(m @ noise, days, m, 1, holidays).school_holidays_use == "used"
+    assert unit_residuals_absorbed(m @ noise, days, m, 1, next_year).school_holidays_use == "absent"
+    assert unit_residuals_absorbed(m @ noise, days, m, 1).school_holidays_use == "none"
+    # the billing model: its calendar columns whenever the baseline holds school holidays
+    bdays, starts, _ = _billing_year(2025)
+    ends = [*starts[1:], pd.Timestamp("2026-01-01", tz=LOCAL_TZ)]
+    use = 100.0 + rng.normal(0, 3.0, len(bdays))
+    periods = [(a, b, float(use[(bdays >= a) & (bdays < b)].sum())) for a, b in zip(starts, ends, strict=True)]
+    temp = pd.Series(rng.normal(8.0, 5.0, len(bdays)), index=bdays)
+
+    def billing(school: frozenset) -> UnitResiduals:
+        fit = fit_caltrack_billing(temp, periods, heating_balance_points_c=(-30.0,), cooling_balance_points_c=(60.0,),
+                                   school_holidays=school)
+        assert fit.model.residuals is not None
+        return fit.model.residuals
+
+    assert (billing(_school(2025)).school_holidays_use, billing(_school(2025)).school_holiday_days) == ("used", 26)
+    assert billing(next_year).school_holidays_use == "absent"
+    assert billing(frozenset()).school_holidays_use == "none"

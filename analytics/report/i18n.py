@@ -91,6 +91,29 @@ TEXTS: dict[str, dict[str, str]] = {
               "(n-form {cvn}), NMBE = {nmbe} (n-form {nmben}), ρ = {rho}, n′ = {neff}.",
         "en": "Baseline {b0} – {b1}: n = {n} {unit}, p = {p}, R² = {r2}, adjusted R² = {r2a}, CV(RMSE) = {cv} "
               "(n form {cvn}), NMBE = {nmbe} (n form {nmben}), ρ = {rho}, n′ = {neff}."},
+    # how the site calendar's school holidays entered the savings uncertainty (stats.UnitResiduals.school_holidays_use):
+    # on the building's page after its model and in the workbook's "Om rapporten", after the label "school_holidays"
+    "school_holidays": {"da": "Skoleferier", "en": "School holidays"},
+    "school_holidays_none": {
+        "da": "ingen angivet i bygningens kalender ([alerts.sites.{site}] school_holidays). For skoler, haller og "
+              "rådhuse kan de gøre usikkerhedsintervallet smallere og mere retvisende.",
+        "en": "none configured in the building's calendar ([alerts.sites.{site}] school_holidays). For schools, "
+              "sports halls and town halls they can make the uncertainty interval narrower and more honest."},
+    "school_holidays_used": {"da": "bygningens kalender er brugt: skoleferierne indgår for sig i usikkerheden{test}.",
+                             "en": "the building's calendar is used: the school holidays count on their own in the "
+                                   "uncertainty{test}."},
+    "school_holidays_used_test": {"da": " (de viste et signifikant mønster i baselineperioden, {p})",
+                                  "en": " (they showed a significant pattern in the baseline period, {p})"},
+    "school_holidays_not_significant": {
+        "da": "angivet i kalenderen, men ikke brugt: de viste intet signifikant mønster i baselineperioden "
+              "({p}; kræver p < {limit}).",
+        "en": "configured but not used: they showed no significant pattern in the baseline period "
+              "({p}; p < {limit} needed)."},
+    "school_holidays_absent": {
+        "da": "angivet i kalenderen, men ikke brugt: ingen af dem ligger i baselineperioden, så der er intet mønster "
+              "at lære af. Angiv også baselineperiodens skoleferier ([alerts.sites.{site}] school_holidays).",
+        "en": "configured but not used: none of them lies in the baseline period, so there is no pattern to learn "
+              "from. Configure the baseline period's school holidays too ([alerts.sites.{site}] school_holidays)."},
     "sufficiency": {"da": "Datadækning i baseline: {share} ({ok} af {n} {unit} med fuldstændige data).",
                     "en": "Baseline data coverage: {share} ({ok} of {n} {unit} with complete data)."},
     # the verdict: the baseline model against ASHRAE G14's limits, and what the savings since start show
@@ -397,6 +420,7 @@ ABOUT: dict[str, dict[str, str]] = {
     "cvrmse": {"da": "CV(RMSE)", "en": "CV(RMSE)"},
     "nmbe": {"da": "NMBE", "en": "NMBE"},
     "r2": {"da": "R²", "en": "R²"},
+    "p_value": {"da": "p (F-test)", "en": "p (F test)"},
     "adjustments": {"da": "Ikke-rutinemæssige justeringer", "en": "Non-routine adjustments"},
     "kwh_per_day": {"da": "kWh/døgn", "en": "kWh/day"},
     "percent": {"da": "% af baseline", "en": "% of baseline"},
@@ -436,6 +460,13 @@ GLOSSARY: list[tuple[dict[str, str], dict[str, str]]] = [
             "er baseline (justeret for vejr og ændringer i brugen) minus det faktiske forbrug.",
       "en": "The international method for determining savings from the whole building's metered use: the saving is "
             "the baseline (adjusted for weather and changes in use) minus the actual use."}),
+    ({"da": "IPMVP Option B", "en": "IPMVP Option B"},
+     {"da": "Den internationale metode til at opgøre et enkelt tiltags besparelse for sig (isolering af tiltaget): "
+            "tiltaget har sin egen måler, f.eks. en bimåler på belysningen, og alt, hvad besparelsen beregnes ud fra, "
+            "måles. Besparelsen er tiltagets baseline minus dets målte forbrug.",
+      "en": "The international method for determining one measure's saving on its own (retrofit isolation): the "
+            "measure has its own meter, e.g. a submeter on the lighting, and every parameter the saving is worked out "
+            "from is measured. The saving is the measure's baseline minus its metered use."}),
     ({"da": "Graddage", "en": "Degree days"},
      {"da": "Et mål for, hvor koldt det har været: hvert døgn tæller med, hvor mange grader middeltemperaturen lå "
             "under {base} °C. Flere graddage betyder mere opvarmning, så perioder med forskelligt vejr kan "

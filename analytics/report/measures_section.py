@@ -66,6 +66,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Municipality total for {month}: {total} kWh {unc} kWh (90 %) = Option C {oc} kWh + measures in "
               "buildings without Option C {alone} kWh. Measures marked \"of which\" are already in the Option C "
               "figure."},
+    # without an Option C building the total is the measures' alone: no "Option C – kWh" part to add
+    "total_line_measures": {
+        "da": "Kommunen i alt for {month}: {total} kWh {unc} kWh (90 %) — summen af tiltagenes besparelser (Option B); "
+              "ingen bygning i rapporten har en Option C-kontrakt.",
+        "en": "Municipality total for {month}: {total} kWh {unc} kWh (90 %) — the sum of the measures' savings "
+              "(Option B); no building in the report has an Option C contract."},
     "detail": {"da": "Tiltag: {name} (IPMVP Option B)", "en": "Measure: {name} (IPMVP Option B)"},
     "detail_rule_in": {
         "da": "Besparelsen er en del af bygningens samlede besparelse (Option C) ovenfor — heraf dette tiltag; den "
@@ -190,8 +196,12 @@ def overview_section(measures: list[MeasureResult], results: list[SiteResult], n
             rows.append([label, *_kwh(m.month, lang), *_kwh(m.since_start, lang), fmt_percent(share, 0, lang)])
     sec.table(Table(cols, rows, col_widths=[3.2, 1, 1, 1.1, 1, 1]))
     tot = municipality_total([r.month for r in results if r.month is not None], measures, option_c, "month")
-    sec.text(t("total_line", lang, month=month_label, total=fmt_number(tot.total_kwh, 0, lang),
-               unc=fmt_pm(tot.uncertainty_90_kwh, 0, lang), oc=fmt_number(tot.option_c.savings_kwh, 0, lang),
+    total, unc = fmt_number(tot.total_kwh, 0, lang), fmt_pm(tot.uncertainty_90_kwh, 0, lang)
+    if not results:
+        sec.text(t("total_line_measures", lang, month=month_label, total=total, unc=unc))
+        return sec
+    sec.text(t("total_line", lang, month=month_label, total=total, unc=unc,
+               oc=fmt_number(tot.option_c.savings_kwh, 0, lang),
                alone=fmt_number(tot.standalone_measures.savings_kwh, 0, lang)
                if tot.standalone_measures.sites_total else "0"))
     return sec

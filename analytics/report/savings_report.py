@@ -57,6 +57,7 @@ from energimon.analytics.savings import (
     portfolio_total,
     savings_verdict_code,
 )
+from energimon.analytics.stats import CALENDAR_TERM_P
 from energimon.analytics.towt import TowtModel
 from energimon.calendar import contract_year, next_month, report_cutoff
 from energimon.calendar import today as local_today
@@ -888,6 +889,9 @@ def _site_section_kwh(r: SiteResult, esco, month: dt.date, lang: str, prices: Pr
                     unit=unit, r2=f2(st.r2), r2a=f2(st.r2_adj), cv=fmt_percent(st.cv_rmse, 1, lang),
                     cvn=fmt_percent(st.cv_rmse_n, 1, lang), nmbe=fmt_percent(st.nmbe, 2, lang),
                     nmben=fmt_percent(st.nmbe_n, 2, lang), rho=f2(st.rho), neff=fmt_number(st.n_eff, 0, lang)))
+    calendar = school_holidays_text(r, lang)
+    if calendar:
+        sec.text(f"{tr('school_holidays', lang)}: {calendar}")
     sec.text(tr("sufficiency", lang, share=fmt_percent(r.sufficiency.share, 0, lang),
                 ok=fmt_number(r.sufficiency.days_ok, 0, lang), n=fmt_number(r.sufficiency.days_total, 0, lang),
                 unit=unit))
@@ -924,6 +928,31 @@ def _site_section_kwh(r: SiteResult, esco, month: dt.date, lang: str, prices: Pr
     else:
         sec.text(tr("adj_none", lang))
     return sec
+
+
+def school_holidays_text(r: SiteResult, lang: str) -> str:
+    """How the building's site calendar entered its savings uncertainty (:attr:`~energimon.analytics.stats.
+    UnitResiduals.school_holidays_use`), for its page and the workbook's "Om rapporten" — so the energy team sees
+    whether a school's, a hall's or a town hall's school holidays were used, and what to configure if not; "" without
+    a baseline model."""
+    res = r.model.residuals if r.model is not None else None
+    if res is None:
+        return ""
+    use = res.school_holidays_use
+    if use == "used":
+        test = "" if res.school_holidays_p is None else tr("school_holidays_used_test", lang,
+                                                          p=_p_text(res.school_holidays_p, lang))
+        return tr("school_holidays_used", lang, test=test)
+    if use == "not_significant":
+        assert res.school_holidays_p is not None  # only the F-test leaves a calendar out
+        return tr("school_holidays_not_significant", lang, p=_p_text(res.school_holidays_p, lang),
+                  limit=fmt_number(CALENDAR_TERM_P, 1, lang))
+    return tr(f"school_holidays_{use}", lang, site=r.site)
+
+
+def _p_text(p: float, lang: str) -> str:
+    """"p = 0,031" (three decimals), "p < 0,001" below that (never "p = 0,000")."""
+    return f"p < {fmt_number(0.001, 3, lang)}" if p < 0.001 else f"p = {fmt_number(p, 3, lang)}"
 
 
 # -- the verdict ----------------------------------------------------------------------------
@@ -1041,6 +1070,15 @@ def _about_sheet(results: list[SiteResult], esco, month: dt.date, prices: PriceB
         word, why = (a("g14_none"), "") if r.g14_ok is None else verdict_word(r, lang)
         rows.append([r.name, a(model), word, why or None,
                      Cell(st.n, xlsx_out.INT), Cell(st.cv_rmse, "0.0%"), Cell(st.nmbe, "0.00%"), Cell(st.r2, "0.000")])
+    # per building, whether its site calendar's school holidays were used in the uncertainty (the p of the test)
+    calendars = [(r, text) for r in results if (text := school_holidays_text(r, lang))]
+    if calendars:
+        rows.append([])
+        bold.add(len(rows))
+        rows.append([tr("site", lang), tr("school_holidays", lang), a("p_value")])
+        for r, text in calendars:
+            p = r.model.residuals.school_holidays_p if r.model is not None and r.model.residuals is not None else None
+            rows.append([r.name, text, Cell(p, "0.000") if p is not None else None])
     rows.append([])
     bold.add(len(rows))
     rows.append([tr("site", lang), tr("from", lang), tr("to", lang), a("kwh_per_day"), a("percent"), a("why")])
