@@ -602,8 +602,8 @@ def expected_residual_autocovariances(absorbed: np.ndarray, omega: np.ndarray, l
     return np.array([float(np.trace(q, offset=-k)) for k in range(lags + 1)])
 
 
-def absorbed_noise_parameters(u: np.ndarray, absorbed: np.ndarray, iterations: int = 8
-                              ) -> tuple[float, float, float | None]:
+def absorbed_noise_parameters(u: np.ndarray, absorbed: np.ndarray, iterations: int = 8,
+                              decay: float | None = None) -> tuple[float, float, float | None]:
     """``(σ², ρ, φ)`` of the noise behind residuals ``u = M η``, correcting for what the fit absorbed.
 
     A fit with many parameters (TOWT: 168 hour-of-week levels per month segment on ~13 weighted weeks)
@@ -613,7 +613,8 @@ def absorbed_noise_parameters(u: np.ndarray, absorbed: np.ndarray, iterations: i
     moment is ``tr(M Ω Mᵀ)`` (:func:`expected_residual_autocovariances`).  ρ is found by the method of
     moments — the ρ whose *expected* residual lag-1 autocorrelation is the one observed (fixed-point
     iteration) — and kept only where the observed one exceeds the white-noise expectation significantly
-    (:func:`significant_rho`); the decay φ is the observed one (:func:`autocorrelation_decay`, at least ρ);
+    (:func:`significant_rho`); the decay φ is ``decay`` where given (estimated where less of the noise was
+    absorbed), else the observed one (:func:`autocorrelation_decay`), at least ρ;
     σ² = ``uᵀu / tr(M Ω Mᵀ)``, unbiased for that Ω.  (Matching φ by moments as well was tried and widened
     the hourly model's year intervals far beyond their coverage: bench/README.md.)
     """
@@ -623,7 +624,7 @@ def absorbed_noise_parameters(u: np.ndarray, absorbed: np.ndarray, iterations: i
     rho_obs = lag1_autocorrelation(u)
     if significant_rho(rho_obs - white[1] / white[0], n) <= 0.0:
         return float(u @ u) / white[0], 0.0, None
-    phi_obs = autocorrelation_decay(u, rho_obs)
+    phi_obs = decay if decay is not None else autocorrelation_decay(u, rho_obs)
     rho = rho_obs
     for _ in range(iterations):
         phi = rho if phi_obs is None else max(rho, phi_obs)
@@ -639,12 +640,13 @@ def absorbed_noise_parameters(u: np.ndarray, absorbed: np.ndarray, iterations: i
 
 
 def unit_residuals_absorbed(residual_kwh: np.ndarray, days, absorbed: np.ndarray, p_model: int,
-                            school_holidays: frozenset[dt.date] = frozenset()) -> UnitResiduals:
+                            school_holidays: frozenset[dt.date] = frozenset(),
+                            decay: float | None = None) -> UnitResiduals:
     """:class:`UnitResiduals` of daily residuals ``r = M η`` of a fit that absorbed part of the noise η.
 
     ``absorbed`` (``M``, residual days × all baseline days) maps day-level noise to these residuals;
     the day-type means are removed as in :func:`unit_residuals_daily` (their projection is applied to ``M``
-    too), then σ², ρ and φ come from :func:`absorbed_noise_parameters`.
+    too), then σ², ρ and φ come from :func:`absorbed_noise_parameters` (``decay``: a φ estimated elsewhere).
     """
     r = np.asarray(residual_kwh, float)
     types = day_types(pd.DatetimeIndex(days), school_holidays)
@@ -655,7 +657,7 @@ def unit_residuals_absorbed(residual_kwh: np.ndarray, days, absorbed: np.ndarray
     centre = np.eye(len(r)) - (onehot[:, used] / count[used]) @ onehot[:, used].T  # removes each type's mean
     means = np.zeros(k)
     means[used] = (onehot[:, used].T @ r) / count[used]
-    sigma2, rho, phi = absorbed_noise_parameters(centre @ r, centre @ absorbed)
+    sigma2, rho, phi = absorbed_noise_parameters(centre @ r, centre @ absorbed, decay=decay)
     p = p_model + max(0, int(used.sum()) - 1)
     return UnitResiduals("day", len(r), p, sigma2, rho, tuple(float(x) for x in means), phi, school_holidays,
                          school_holiday_days=_school_holiday_days(pd.DatetimeIndex(days), school_holidays))

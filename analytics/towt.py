@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from energimon.analytics.baseline import fit_caltrack_daily
 from energimon.analytics.stats import (
     FitStatistics,
     UnitResiduals,
@@ -258,12 +259,48 @@ def fit_towt_hourly(usage_kwh: pd.Series, temp_c: pd.Series,
     p = round(float(np.mean([s.rank for s in model.segments.values()]))) if model.segments else 1
     model.stats = fit_statistics(u, pred, p)
     model.day_hat = day_hat
-    model.residuals = _daily_residuals(u - pred, day, day_hat, school_holidays)
+    model.residuals = _daily_residuals(u - pred, day, day_hat, school_holidays,
+                                       day_noise_decay(u, t, day, school_holidays))
     return model
 
 
+def day_noise_decay(usage_kwh: np.ndarray, temp_c: np.ndarray, day: pd.DatetimeIndex,
+                    school_holidays: frozenset[dt.date] = frozenset()) -> float | None:
+    """How fast the day-level noise's persistence decays (φ; None: no persistence found), from the CalTRACK
+    daily model fitted on the baseline's day sums and day-mean temperatures
+    (:func:`~energimon.analytics.baseline.fit_caltrack_daily`, its
+    :func:`~energimon.analytics.stats.projected_noise_parameters`).
+
+    TOWT's own residuals cannot show it: twelve month segments of ~180 parameters on ~13 weighted weeks each take
+    up the slow tail of a persistent noise, so the decay its residuals show is far below the noise's — the year
+    intervals came out too narrow at ρ = 0.8 in every calibration building — and matching φ by moments through
+    TOWT's hat matrix overshoots on the persistent misfit the segments' compromise leaves on noise-free years
+    (bench/README.md, calibration).  The daily model takes up little of a slow noise (two to five parameters on
+    a year of days), and its φ is the one calibrated on the same buildings.  Only the decay is taken from it:
+    σ² and ρ stay TOWT's own (by moments through its hat matrix), so that a building whose use the daily model
+    fits badly — heating only in opening hours, say — is not given the daily model's larger misfit as noise.
+    Days are placed on a continuous calendar (a missing day is a gap, not a neighbour).
+    """
+    sums, temps = _full_day_sums(usage_kwh, day), _full_day_sums(temp_c, day, "mean")
+    if len(sums) < 3:
+        return None
+    local = pd.DatetimeIndex(sums.index).tz_localize(None)
+    calendar = pd.date_range(local[0], local[-1], freq="D")
+    y = pd.Series(sums.to_numpy(), index=local).reindex(calendar).to_numpy()
+    tm = pd.Series(temps.to_numpy(), index=local).reindex(calendar).to_numpy()
+    res = fit_caltrack_daily(tm, y, days=calendar, school_holidays=school_holidays).model.residuals
+    return res.phi
+
+
+def _full_day_sums(values: np.ndarray, day: pd.DatetimeIndex, how: str = "sum") -> pd.Series:
+    """Per local day with every hour (23, 24 or 25 on DST days): the hours' sum (or mean); other days left out."""
+    g = pd.Series(values, index=day).groupby(level=0)
+    out, counts = g.agg(how), g.size()
+    return out[counts.to_numpy() == day_hours(pd.DatetimeIndex(out.index))]
+
+
 def _daily_residuals(resid_kwh: np.ndarray, day: pd.DatetimeIndex, day_hat: np.ndarray,
-                     school_holidays: frozenset[dt.date] = frozenset()) -> UnitResiduals:
+                     school_holidays: frozenset[dt.date] = frozenset(), decay: float | None = None) -> UnitResiduals:
     """Hourly residuals summed per local day (days with every hour only: 23, 24 or 25 on DST days).
 
     In-sample residuals of a model with ~180 parameters per month segment understate the noise — its
@@ -283,4 +320,4 @@ def _daily_residuals(resid_kwh: np.ndarray, day: pd.DatetimeIndex, day_hat: np.n
         return unit_residuals_daily(sums.to_numpy()[full], days[full], 1, school_holidays=school_holidays)
     day_no = (days.tz_localize(None) - days[0].tz_localize(None)).days.to_numpy()
     absorbed = (np.eye(len(day_hat)) - day_hat)[day_no[full]]
-    return unit_residuals_absorbed(sums.to_numpy()[full], days[full], absorbed, 1, school_holidays)
+    return unit_residuals_absorbed(sums.to_numpy()[full], days[full], absorbed, 1, school_holidays, decay)
