@@ -311,13 +311,10 @@ def _daily_residuals(resid_kwh: np.ndarray, day: pd.DatetimeIndex, day_hat: np.n
     (CalTRACK's hourly working group, 2018, and Touzani et al. 2019 on day-to-day correlation of hourly
     errors).
     """
-    s = pd.Series(resid_kwh, index=day)
-    g = s.groupby(level=0)
-    sums, counts = g.sum(), g.size()
+    sums = _full_day_sums(resid_kwh, day)
     days = pd.DatetimeIndex(sums.index)
-    full = counts.to_numpy() == day_hours(days)  # a day of 23, 24 or 25 hours, each with a residual
-    if not full.any():
-        return unit_residuals_daily(sums.to_numpy()[full], days[full], 1, school_holidays=school_holidays)
-    day_no = (days.tz_localize(None) - days[0].tz_localize(None)).days.to_numpy()
-    absorbed = (np.eye(len(day_hat)) - day_hat)[day_no[full]]
-    return unit_residuals_absorbed(sums.to_numpy()[full], days[full], absorbed, 1, school_holidays, decay)
+    if sums.empty:
+        return unit_residuals_daily(sums.to_numpy(), days, 1, school_holidays=school_holidays)
+    day_no = (days.tz_localize(None) - day[0].tz_localize(None)).days.to_numpy()
+    absorbed = (np.eye(len(day_hat)) - day_hat)[day_no]
+    return unit_residuals_absorbed(sums.to_numpy(), days, absorbed, 1, school_holidays, decay)
