@@ -38,6 +38,7 @@ from energimon.analytics.report.i18n import (
     month_name,
     preliminary_text,
     selection_suffix,
+    site_file_name,
     tr,
 )
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
@@ -120,12 +121,15 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
     """Evaluate every configured site (or ``sites``) for ``month`` and write PDF, CSV and XLSX files.
 
     Files go to ``out_dir`` (default ``esco.reports_dir``) as
-    ``besparelse-YYYY-MM.pdf/.csv/.xlsx`` (portfolio) and ``besparelse-YYYY-MM-<site>.csv``.
+    ``besparelse-YYYY-MM.pdf/.csv/.xlsx`` (portfolio), ``besparelse-YYYY-MM-co2.csv`` (the CO₂ account),
+    ``besparelse-YYYY-MM-tiltag.csv`` (the measures) and ``besparelse-YYYY-MM.<site>.csv`` per building: a dot before
+    the site id (:func:`~energimon.analytics.report.i18n.site_file_name`), so a building called ``co2`` or ``tiltag``
+    never replaces one of the report's own files.
     A month that is not over (``today``, default the local date now, lies inside it) is reported up to
     yesterday and marked preliminary: ``besparelse-YYYY-MM-foreloebig.…`` and "FORELØBIG" on every page.
     A month that has not begun is refused (ValueError).
     Idempotent: the same month written twice gives the same files (overwritten).
-    ``per_site_pdf`` also writes ``besparelse-YYYY-MM-<site>.pdf`` per building (for the building's
+    ``per_site_pdf`` also writes ``besparelse-YYYY-MM.<site>.pdf`` per building (for the building's
     own file; about 0.4 s each).  A report for some buildings (``sites``) has their ids in its names,
     ``besparelse-YYYY-MM_<site>+<site>…`` (:func:`~energimon.analytics.report.i18n.selection_suffix`), so it
     never replaces the report of every building.  With ``workers`` > 1 the buildings are evaluated in a process
@@ -217,8 +221,8 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
             rows = _csv_rows(r, esco, month, lang)
             rows_all += rows
             site_rows[r.site] = rows
-            site_csvs.append(write_csv(out / f"{stem}-{r.site}.csv", CSV_HEADER, rows, sep, decimal_comma, lang,
-                                       unit=unit_of(r.carrier)))
+            site_csvs.append(write_csv(out / site_file_name(stem, r.site, "csv"), CSV_HEADER, rows, sep,
+                                       decimal_comma, lang, unit=unit_of(r.carrier)))
         rows_all += _portfolio_csv_rows(results, esco, month, lang)
         csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, rows_all, sep, decimal_comma, lang,
                              unit=common_unit(["kWh", *(unit_of(r.carrier) for r in results)], lang))
@@ -229,8 +233,8 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
         finish_pdf(False)
         raise
     pdf_path = finish_pdf(True)
-    site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices, cutoff), out / f"{stem}-{r.site}.pdf")
-                 for r in results] if per_site_pdf else []
+    site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices, cutoff),
+                            out / site_file_name(stem, r.site, "pdf")) for r in results] if per_site_pdf else []
     return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs, xlsx_path, preliminary, cutoff,
                               measures[0] if measures else [], measures_csv, co2_csv)
 
