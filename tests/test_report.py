@@ -162,6 +162,25 @@ def test_a_selection_of_many_buildings_is_named_by_its_count_and_a_digest():
     assert selection_suffix(many, "en").startswith("_12-sites-") and selection_suffix(many[1:], "da") != mark
 
 
+def test_no_building_file_of_any_report_is_named_like_another_file():
+    """The names alone, over ids chosen to meet: the report's marks (``co2``, ``tiltag``, ``foreloebig`` …) and ids
+    that continue one another (``a``, ``b``, ``a-b``, ``b-co2``), every report of a month — of every building or some,
+    final or preliminary, Danish or English: a building's own file is named like no other file of any of them."""
+    from energimon.analytics.report.i18n import PRELIMINARY_SUFFIX, selection_suffix, site_file_name
+
+    ids = ["a", "b", "a-b", "a_b", "b-co2", "co2", "tiltag", "measures", "foreloebig", "preliminary"]
+    own, building = [], []
+    for lang, prelim, chosen in itertools.product(("da", "en"), (False, True),
+                                                  [None, *([x] for x in ids), *itertools.combinations(ids, 2)]):
+        stem = ("besparelse" if lang == "da" else "savings") + "-2026-03" + (PRELIMINARY_SUFFIX[lang] if prelim else "")
+        stem += selection_suffix(chosen, lang) if chosen else ""
+        sites = list(chosen or ids)
+        own += [f"{stem}.pdf", f"{stem}.csv", f"{stem}.xlsx", f"{stem}-co2.csv",
+                f"{stem}-{'tiltag' if lang == 'da' else 'measures'}.csv"]
+        building += [site_file_name(stem, site, ext) for site in sites for ext in ("csv", "pdf")]
+    assert len(set(building)) == len(building) and not set(building) & set(own)
+
+
 def test_report_cli_errors(configured, capsys):
     cfg = configured / "energimon.toml"
     assert main(["report", "savings", "--month", "2026-13", "-c", str(cfg)]) == 64
