@@ -281,6 +281,14 @@ TEXTS: dict[str, dict[str, str]] = {
               "{dkk} DKK and {co2} kg CO₂."},
     "sum_what_one": {"da": "bygningen", "en": "the building"},
     "sum_what_many": {"da": "de {n} bygninger", "en": "the {n} buildings"},
+    # page 1 of a report whose measures outside Option C count beside its Option C buildings (measures_section)
+    "sum_what_one_c": {"da": "bygningen med Option C-kontrakt", "en": "the building with an Option C contract"},
+    "sum_what_many_c": {"da": "de {n} bygninger med Option C-kontrakt",
+                        "en": "the {n} buildings with an Option C contract"},
+    "sum_ytd_of": {"da": "I kontraktåret til dato (kontraktår fra {start}) er besparelsen for {what} {savings} kWh og "
+                         "{dkk} kr.",
+                   "en": "In the contract year to date (contract year from {start}) the saving of {what} is {savings} "
+                         "kWh and {dkk} DKK."},
     "sum_partial": {"da": "Tallene omfatter kun bygningerne med nok måledata ({k} af {n}).",
                     "en": "The figures cover only the buildings with enough meter data ({k} of {n})."},
     "sum_ytd": {"da": "I kontraktåret til dato (kontraktår fra {start}) er besparelsen {savings} kWh og {dkk} kr.",
