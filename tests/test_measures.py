@@ -692,3 +692,24 @@ def test_page_1_of_a_mixed_report_counts_the_municipality_like_the_measures_over
     assert "Stenlille hallen" in page1 and "Dianalund Bibliotek: LED i Dianalund Bibliotek" in page1
     assert "(tiltag)" in page1  # the row's name wraps in its column
     assert "Stenlille hallen: LED i Stenlille hallen" not in page1
+
+
+def _period(savings: float, unc90: float) -> PeriodSavings:
+    return PeriodSavings("m", 30, 30, 2 * savings, savings, savings, unc90 / 1.645, unc90)
+
+
+def test_the_municipality_total_adds_no_water_m3_to_the_kwh():
+    # a water contract (m³) beside an electricity one and a measure outside Option C: the portfolio sums only the kWh
+    # buildings (the water's m³ stand on its own page), and so must "Kommunen i alt" — in the overview and on page 1:
+    # 1000 kWh ± 300 + the measure's 100 kWh ± 40, not + 5000 m³
+    from energimon.analytics.esco.evaluation import SiteResult
+    from energimon.analytics.report.measures_section import outside_option_c_summary, overview_section
+
+    el = SiteResult("hallen", "Hallen", "electricity", None, None, month=_period(1000, 300))
+    water = SiteResult("vandvaerk", "Svømmehallen", "water", None, None, month=_period(5000, 100))
+    alone = _result("bibliotek", _period(100, 40))
+    overview = " ".join(b for b in overview_section([alone], [el, water], {}, "marts 2026", "da").blocks
+                        if isinstance(b, str))
+    assert "Kommunen i alt for marts 2026: 1.100 kWh ± 303 kWh (90 %) = Option C 1.000 kWh" in overview, overview
+    page1, _since = outside_option_c_summary([alone], [el, water], dt.date(2026, 3, 1), "1. januar 2026", "da")
+    assert "Kommunen i alt for marts 2026: 1.100 kWh ± 303 kWh (90 %)" in " ".join(page1)

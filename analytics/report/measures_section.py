@@ -25,6 +25,7 @@ from energimon.analytics.report.csv_out import header_label
 from energimon.analytics.report.document import Report, Section, Table
 from energimon.analytics.report.i18n import ABOUT, month_name, preliminary_text, tr
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
+from energimon.analytics.report.units import unit_of
 from energimon.analytics.savings import PeriodSavings, portfolio_total, savings_verdict_code
 from energimon.calendar import next_month
 from energimon.carriers import CARRIERS
@@ -242,9 +243,11 @@ def overview_section(measures: list[MeasureResult], results: list[SiteResult], n
 def report_total(measures: list[MeasureResult], results: list[SiteResult], key: str = "month") -> MunicipalityTotal:
     """The report's "Kommunen i alt" for the period ``key`` (month, ytd, since_start): the Option C buildings' savings
     and the measures outside Option C, none counted twice (:func:`~energimon.analytics.esco.measures.
-    municipality_total`).  The one owner of the figure: the measures' overview and page 1 print it."""
+    municipality_total`).  The one owner of the figure: the measures' overview and page 1 print it.  Of the buildings
+    it sums those the portfolio sums, in kWh: a natural-gas or water contract's m³ stand on its own page."""
     option_c = {r.site: r.carrier for r in results}
-    return municipality_total([p for r in results if (p := getattr(r, key)) is not None], measures, option_c, key)
+    periods = [p for r in results if unit_of(r.carrier) == "kWh" and (p := getattr(r, key)) is not None]
+    return municipality_total(periods, measures, option_c, key)
 
 
 def outside_option_c(measures: list[MeasureResult], results: list[SiteResult]) -> list[MeasureResult]:
