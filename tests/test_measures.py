@@ -399,6 +399,9 @@ def test_report_in_english_with_the_measures_sheet(configured, tmp_path):
     flat = " ".join(_pdftotext(tmp_path / "savings-2026-03.pdf").split())
     assert "of which LED i Stenlille hallen" in flat and "never added to it" in flat
     assert "Municipality total for March 2026" in flat
+    # page 1 says it too, with Dianalund's measure beside the hall's Option C figure
+    assert flat.count("Municipality total for March 2026") == 2
+    assert "On top of that, 1 measure metered separately" in flat
     wb = openpyxl.load_workbook(tmp_path / "savings-2026-03.xlsx")
     ws = wb["Measures (Option B)"]
     rows = list(ws.iter_rows(values_only=True))
@@ -645,3 +648,68 @@ school_holidays = [{ start = 2025-12-20, end = 2026-01-04, reason = "juleferie" 
         | _span(dt.date(2026, 3, 28), dt.date(2026, 3, 31))
     assert by_id["led-stenlille"].model.residuals.school_holidays == frozenset(expected)
     assert by_id["led-dianalund"].model.residuals.school_holidays == frozenset()
+
+
+def test_page_1_of_a_mixed_report_counts_the_municipality_like_the_measures_overview(configured, tmp_path):
+    # the hall has an Option C contract (its LED inside it), Dianalund only a measure: page 1 — what a committee reads —
+    # must say the municipality's total the measures' overview says ("Kommunen i alt": Option C + Dianalund's LED, the
+    # hall's LED not added again), name the Option C part as such, and list Dianalund's measure beside the hall
+    d, _truths = configured
+    assert main(["report", "savings", "--month", "2026-03", "-c", str(d / "energimon.toml"), "--out",
+                 str(tmp_path)]) == 0
+    pdf = tmp_path / "besparelse-2026-03.pdf"
+    page1 = " ".join(subprocess.run(["pdftotext", "-layout", "-f", "1", "-l", "1", str(pdf), "-"], check=True,
+                                    capture_output=True, text=True).stdout.split())
+    flat = " ".join(_pdftotext(pdf).split())
+    overview = flat[flat.index("Tiltag målt for sig (IPMVP Option B)"):]
+    total = re.search(r"Kommunen i alt for marts 2026: [\d.]+ kWh ± [\d.]+ kWh \(90 %\)", overview)
+    assert total is not None and total.group(0) in page1, page1
+    # the parts: the hall's Option C saving and Dianalund's measure; the hall's LED is not a third part
+    main_rows = [line.split(";") for line in (tmp_path / "besparelse-2026-03.csv").read_text("utf-8-sig").splitlines()]
+    mcol = {h: i for i, h in enumerate(column_keys(main_rows[0], "da"))}
+    rows = [line.split(";") for line in
+            (tmp_path / "besparelse-2026-03-tiltag.csv").read_text("utf-8-sig").splitlines()]
+    col = {h: i for i, h in enumerate(column_keys(rows[0], "da"))}
+
+    def kwh(row, c):
+        return float(row[c["savings_kwh"]].replace(",", "."))
+
+    hall = {r[mcol["period"]]: kwh(r, mcol) for r in main_rows[1:] if r[mcol["site"]] == "stenlille-hallen"}
+    alone = {r[col["period"]]: kwh(r, col) for r in rows[1:] if r[col["measure_id"]] == "led-dianalund"}
+    inside = {r[col["period"]]: kwh(r, col) for r in rows[1:] if r[col["measure_id"]] == "led-stenlille"}
+    assert "I marts 2026 brugte bygningen med Option C-kontrakt" in page1
+    assert f"Besparelsen er {fmt_number(hall['month'], 0, 'da')} kWh" in page1  # the Option C part, as before
+    assert "1 tiltag målt for sig på egen bimåler (IPMVP Option B) i 1 bygning uden Option C-kontrakt" in page1
+    assert f"{fmt_number(alone['month'], 0, 'da')} kWh ±" in page1
+    assert f"Kommunen i alt for marts 2026: {fmt_number(hall['month'] + alone['month'], 0, 'da')} kWh" in page1
+    assert fmt_number(hall["month"] + alone["month"] + inside["month"], 0, "da") not in page1  # no double counting
+    assert "lægges ikke til" in page1 and "ikke prissat" in page1
+    # whether it holds: the municipality's saving since start, the same two parts
+    since = re.search(r"Siden start er der sparet ([\d.]+) kWh", page1)
+    assert since is not None and abs(int(since.group(1).replace(".", "")) - (hall["since_start"]
+                                                                              + alone["since_start"])) <= 1
+    # the table: the hall, and Dianalund's measure as what it is
+    assert "Stenlille hallen" in page1 and "Dianalund Bibliotek: LED i Dianalund Bibliotek" in page1
+    assert "(tiltag)" in page1  # the row's name wraps in its column
+    assert "Stenlille hallen: LED i Stenlille hallen" not in page1
+
+
+def _period(savings: float, unc90: float) -> PeriodSavings:
+    return PeriodSavings("m", 30, 30, 2 * savings, savings, savings, unc90 / 1.645, unc90)
+
+
+def test_the_municipality_total_adds_no_water_m3_to_the_kwh():
+    # a water contract (m³) beside an electricity one and a measure outside Option C: the portfolio sums only the kWh
+    # buildings (the water's m³ stand on its own page), and so must "Kommunen i alt" — in the overview and on page 1:
+    # 1000 kWh ± 300 + the measure's 100 kWh ± 40, not + 5000 m³
+    from energimon.analytics.esco.evaluation import SiteResult
+    from energimon.analytics.report.measures_section import outside_option_c_summary, overview_section
+
+    el = SiteResult("hallen", "Hallen", "electricity", None, None, month=_period(1000, 300))
+    water = SiteResult("vandvaerk", "Svømmehallen", "water", None, None, month=_period(5000, 100))
+    alone = _result("bibliotek", _period(100, 40))
+    overview = " ".join(b for b in overview_section([alone], [el, water], {}, "marts 2026", "da").blocks
+                        if isinstance(b, str))
+    assert "Kommunen i alt for marts 2026: 1.100 kWh ± 303 kWh (90 %) = Option C 1.000 kWh" in overview, overview
+    page1, _since = outside_option_c_summary([alone], [el, water], dt.date(2026, 3, 1), "1. januar 2026", "da")
+    assert "Kommunen i alt for marts 2026: 1.100 kWh ± 303 kWh (90 %)" in " ".join(page1)

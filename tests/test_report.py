@@ -110,7 +110,7 @@ def test_savings_report_danish_pdf_and_csv(configured, capsys):
     # CSV for Danish Excel: ';' and decimal comma, BOM for Excel's UTF-8 detection
     raw = (folder / "besparelse-2026-03.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b";" in raw and b"," in raw
-    assert (folder / "besparelse-2026-03-soro-raadhus.csv").exists()
+    assert (folder / "besparelse-2026-03.soro-raadhus.csv").exists()
     # one look at page 1 (pdftoppm), as the issue asks
     subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(pdf), str(folder / "side")], check=True)
     assert (folder / "side-1.png").stat().st_size > 10_000
@@ -121,7 +121,7 @@ def test_savings_report_english_one_site(configured, tmp_path):
     assert main(["report", "savings", "--month", "2026-03", "-c", str(cfg), "--site", "stenlille-hallen",
                  "--lang", "en", "--out", str(tmp_path), "--per-site-pdf"]) == 0
     # a report for one building is named by it (savings-2026-03_<site>…), its own files after that as in every report
-    assert "Stenlille hallen" in _pdftotext(tmp_path / "savings-2026-03_stenlille-hallen-stenlille-hallen.pdf")
+    assert "Stenlille hallen" in _pdftotext(tmp_path / "savings-2026-03_stenlille-hallen.stenlille-hallen.pdf")
     text = _pdftotext(tmp_path / "savings-2026-03_stenlille-hallen.pdf")
     assert "Stenlille hallen" in text and "Portfolio" in text and "Contract year to date" in text
     assert "Sorø Rådhus" not in text
@@ -135,7 +135,7 @@ def test_a_report_for_some_buildings_keeps_the_report_of_every_building(configur
     cfg = str(configured / "energimon.toml")
     assert main(["report", "savings", "--month", "2026-03", "-c", cfg, "--out", str(tmp_path)]) == 0
     full = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    assert "besparelse-2026-03.pdf" in full and "besparelse-2026-03-soro-raadhus.csv" in full
+    assert "besparelse-2026-03.pdf" in full and "besparelse-2026-03.soro-raadhus.csv" in full
     capsys.readouterr()
     assert main(["report", "savings", "--month", "2026-03", "-c", cfg, "--site", "stenlille-hallen", "--site",
                  "soro-raadhus", "--out", str(tmp_path), "--per-site-pdf"]) == 0
@@ -144,8 +144,8 @@ def test_a_report_for_some_buildings_keeps_the_report_of_every_building(configur
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name in full} == full  # untouched
     stem = "besparelse-2026-03_soro-raadhus+stenlille-hallen"  # the ids sorted, whatever order they were given in
     written = {p.name for p in tmp_path.iterdir()} - set(full)
-    assert written == {f"{stem}.pdf", f"{stem}.csv", f"{stem}.xlsx", f"{stem}-stenlille-hallen.csv",
-                       f"{stem}-soro-raadhus.csv", f"{stem}-stenlille-hallen.pdf", f"{stem}-soro-raadhus.pdf"}
+    assert written == {f"{stem}.pdf", f"{stem}.csv", f"{stem}.xlsx", f"{stem}.stenlille-hallen.csv",
+                       f"{stem}.soro-raadhus.csv", f"{stem}.stenlille-hallen.pdf", f"{stem}.soro-raadhus.pdf"}
     assert sorted(printed) == sorted(str(tmp_path / name) for name in written)
     text = _pdftotext(tmp_path / f"{stem}.pdf")
     assert "Sorø Rådhus" in text and "Stenlille hallen" in text and "Dianalund" not in text
@@ -160,6 +160,25 @@ def test_a_selection_of_many_buildings_is_named_by_its_count_and_a_digest():
     mark = selection_suffix(many, "da")
     assert re.fullmatch(r"_12-bygninger-[0-9a-f]{8}", mark) and selection_suffix(reversed(many), "da") == mark
     assert selection_suffix(many, "en").startswith("_12-sites-") and selection_suffix(many[1:], "da") != mark
+
+
+def test_no_building_file_of_any_report_is_named_like_another_file():
+    """The names alone, over ids chosen to meet: the report's marks (``co2``, ``tiltag``, ``foreloebig`` …) and ids
+    that continue one another (``a``, ``b``, ``a-b``, ``b-co2``), every report of a month — of every building or some,
+    final or preliminary, Danish or English: a building's own file is named like no other file of any of them."""
+    from energimon.analytics.report.i18n import PRELIMINARY_SUFFIX, selection_suffix, site_file_name
+
+    ids = ["a", "b", "a-b", "a_b", "b-co2", "co2", "tiltag", "measures", "foreloebig", "preliminary"]
+    own, building = [], []
+    for lang, prelim, chosen in itertools.product(("da", "en"), (False, True),
+                                                  [None, *([x] for x in ids), *itertools.combinations(ids, 2)]):
+        stem = ("besparelse" if lang == "da" else "savings") + "-2026-03" + (PRELIMINARY_SUFFIX[lang] if prelim else "")
+        stem += selection_suffix(chosen, lang) if chosen else ""
+        sites = list(chosen or ids)
+        own += [f"{stem}.pdf", f"{stem}.csv", f"{stem}.xlsx", f"{stem}-co2.csv",
+                f"{stem}-{'tiltag' if lang == 'da' else 'measures'}.csv"]
+        building += [site_file_name(stem, site, ext) for site in sites for ext in ("csv", "pdf")]
+    assert len(set(building)) == len(building) and not set(building) & set(own)
 
 
 def test_report_cli_errors(configured, capsys):
@@ -447,3 +466,109 @@ school_holidays = [{periods}]
     assert school_holidays_text(by_site["soro-raadhus"], "en").startswith(
         "none configured in the building's calendar ([alerts.sites.soro-raadhus] school_holidays). For schools, "
         "sports halls and town halls")
+
+
+# -- a site whose id is one of the report's own file marks ------------------------------------------------------
+MARK_SITES = ("co2", "tiltag", "measures", "foreloebig")
+"""Site ids that are also the marks of the report's own files: the CO₂ account's ``-co2.csv``, the measures'
+``-tiltag.csv`` (Danish) and ``-measures.csv`` (English), and the preliminary report's ``-foreloebig``."""
+
+MARK_CONFIG = """
+[store]
+path = "store.db"
+[spool]
+path = "spool.db"
+{sites}
+[esco]
+contract = "Kontrakt"
+baseline_start = 2025-01-01
+baseline_end = 2026-01-01
+measure_date = 2026-01-01
+price_dkk_per_kwh = 2.15
+co2_intensity = "dk2/energinet/co2_g_per_kwh"
+temperature = "co2/vejr/outdoor_temp_c"
+reports_dir = "rapporter"
+normal_year = {{ total = 2906, source = "DTI normalår, 2906 graddage" }}
+{esco_sites}
+[[esco.measures]]
+id = "led"
+name = "LED i hallen"
+site = "tiltag"
+installed = 2026-02-02
+energy = "belysning/energy_import_wh"
+baseline_start = 2025-12-01
+baseline_end = 2026-02-02
+"""
+
+
+@pytest.fixture(scope="module")
+def marks(tmp_path_factory):
+    from energimon.collector.simulator.lighting import LightingLoad, lighting_readings
+    from energimon.model import Reading
+
+    d = tmp_path_factory.mktemp("marks")
+    sites = "\n".join(f'[sites.{sid}]\nname = "Bygning {sid}"\nlatitude = 55.4\nlongitude = 11.5' for sid in MARK_SITES)
+    esco_sites = "\n".join(f'[esco.sites.{sid}]\nenergy = "hovedmaaler/energy_import_wh"' for sid in MARK_SITES)
+    (d / "energimon.toml").write_text(MARK_CONFIG.format(sites=sites, esco_sites=esco_sites), encoding="utf-8")
+    store = SqliteStore(d / "store.db")
+    for i, sid in enumerate(MARK_SITES):
+        b = SyntheticBuilding(sid, 300, 20, 15.0, 12, 40)
+        readings, _ = synthetic_readings(b, dt.date(2025, 1, 1), dt.date(2026, 4, 1), dt.date(2026, 1, 1), seed=i,
+                                         with_temperature=i == 0)
+        store.write(readings)
+    lit, _ = lighting_readings(LightingLoad("tiltag", "belysning", 40.0, 0.35, 3.0, dt.date(2026, 2, 2), 3),
+                               dt.date(2025, 12, 1), dt.date(2026, 4, 1))
+    store.write(lit)
+    t0 = int(dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp() * 1000) - 3_600_000
+    store.write([Reading("dk2", "energinet", "co2_g_per_kwh", "market", t0 + h * 3_600_000, 100.0)
+                 for h in range(31 * 24 + 2)])
+    store.close()
+    return d
+
+
+def _keys(path) -> list[str]:
+    text = path.read_text("utf-8-sig")
+    header = text.splitlines()[0]
+    return column_keys(header.split(";" if ";" in header else ","), "da" if ";" in header else "en")
+
+
+def _sites_in(path) -> set[str]:
+    rows = path.read_text("utf-8-sig").splitlines()
+    sep = ";" if ";" in rows[0] else ","
+    return {r.split(sep)[0] for r in rows[1:]}
+
+
+def test_a_site_named_like_one_of_the_reports_own_files_replaces_none_of_them(marks):
+    """A building's own files are named after its id beside the report's own files: a building called ``co2``,
+    ``tiltag``, ``measures`` or ``foreloebig`` must not overwrite the CO₂ account, the measures' CSV or the month's
+    preliminary report with its own rows — every file written holds what it says it holds."""
+    from energimon.analytics.report.savings_report import generate_savings_report
+    from energimon.config.settings import load_settings
+
+    settings = load_settings(marks / "energimon.toml")
+    out = marks / "arkiv"
+    store = SqliteStore(marks / "store.db", readonly=True)
+    try:
+        # the preliminary report written during the month, then the final one and the English one in the same folder
+        prelim = generate_savings_report(settings, store, dt.date(2026, 3, 1), out_dir=out, today=dt.date(2026, 3, 20))
+        final = generate_savings_report(settings, store, dt.date(2026, 3, 1), out_dir=out, per_site_pdf=True,
+                                        today=dt.date(2026, 4, 2))
+        english = generate_savings_report(settings, store, dt.date(2026, 3, 1), out_dir=out, lang="en",
+                                          per_site_pdf=True, today=dt.date(2026, 4, 2))
+    finally:
+        store.close()
+    for files in (prelim, final, english):
+        assert files.co2_csv is not None and files.measures_csv is not None
+        paths = files.paths()
+        assert len(set(paths)) == len(paths), sorted(p.name for p in paths)  # no file written twice
+        assert "method" in _keys(files.co2_csv) and _sites_in(files.co2_csv) == set(MARK_SITES)  # the CO₂ account
+        assert "measure_id" in _keys(files.measures_csv)  # the measures' CSV
+        assert _sites_in(files.csv) == {*MARK_SITES, "portfolio"}
+        for r, path in zip(files.results, files.site_csvs, strict=True):
+            assert _sites_in(path) == {r.site}, path.name
+    # no report's file is another's: the final one's building "foreloebig" left the preliminary report whole
+    written = [p for files in (prelim, final, english) for p in files.paths()]
+    assert len(set(written)) == len(written)
+    assert _sites_in(prelim.csv) == {*MARK_SITES, "portfolio"}
+    assert prelim.pdf.read_bytes()[:5] == b"%PDF-" and "FORELØBIG" in _pdftotext(prelim.pdf)
+    assert {p.name for p in out.iterdir()} == {p.name for p in written}

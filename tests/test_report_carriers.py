@@ -130,7 +130,7 @@ def _num(cell: str) -> float:
 
 def test_water_contract_in_m3_with_price_per_m3_and_no_co2(report):
     folder, truth = report
-    header, rows = _csv(folder / "besparelse-2026-03-vandvaerk.csv")
+    header, rows = _csv(folder / "besparelse-2026-03.vandvaerk.csv")
     assert "Besparelse m³" in header and "Faktisk forbrug m³" in header and "Besparelse kWh" not in header
     month = next(r for r in rows if r["period"] == "month")
     assert month["unit"] == "m³"
@@ -145,7 +145,7 @@ def test_water_contract_in_m3_with_price_per_m3_and_no_co2(report):
 
 def test_gas_contract_in_m3_and_kwh_with_co2_per_m3(report):
     folder, truth = report
-    _, rows = _csv(folder / "besparelse-2026-03-gasfyr.csv")
+    _, rows = _csv(folder / "besparelse-2026-03.gasfyr.csv")
     month = next(r for r in rows if r["period"] == "month")
     saved, used = _num(month["savings_kwh"]), _num(month["actual_kwh"])
     assert month["unit"] == "m³"
@@ -218,7 +218,7 @@ def test_in_english_the_water_building_says_m3_too(report, tmp_path, capsys):
                if line.startswith("wrote ")}
     assert printed == {str(p) for p in tmp_path.iterdir()}
     assert str(tmp_path / "savings-2026-03_vandvaerk-co2.csv") in printed
-    header = (tmp_path / "savings-2026-03_vandvaerk-vandvaerk.csv").read_text("utf-8-sig").splitlines()[0].split(",")
+    header = (tmp_path / "savings-2026-03_vandvaerk.vandvaerk.csv").read_text("utf-8-sig").splitlines()[0].split(",")
     assert "Savings m³" in header and "Actual use m³" in header and header[-1] == "Unit"
     text = _pdftotext(tmp_path / "savings-2026-03_vandvaerk.pdf")
     assert "from 2025-01-01 45.50 DKK/m³ (source: Vandtakst 2026)" in " ".join(text.split())

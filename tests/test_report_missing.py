@@ -179,7 +179,7 @@ def test_a_savings_report_for_a_running_month_is_preliminary_and_counts_only_day
     assert files.preliminary and files.cutoff == dt.date(2026, 4, 8)
     assert [p.name for p in (files.pdf, files.csv, files.xlsx)] == [
         "besparelse-2026-04-foreloebig.pdf", "besparelse-2026-04-foreloebig.csv", "besparelse-2026-04-foreloebig.xlsx"]
-    assert all(p.name.startswith("besparelse-2026-04-foreloebig-") for p in files.site_csvs)
+    assert all(p.name.startswith("besparelse-2026-04-foreloebig.") for p in files.site_csvs)
     pages = _pdf_pages(files.pdf)
     assert len(pages) >= 3
     for i, page in enumerate(pages, 1):  # a printed page on its own still says it

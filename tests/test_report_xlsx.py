@@ -144,8 +144,8 @@ def test_workbook_sheets_headers_numbers_and_dates(report):
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["Portefølje", "Sorø Rådhus", "Stenlille hallen", "Om rapporten"]
     assert _check_table(wb["Portefølje"], _csv(report / "besparelse-2026-03.csv")) > 40
-    assert _check_table(wb["Sorø Rådhus"], _csv(report / "besparelse-2026-03-soro-raadhus.csv")) > 20
-    assert _check_table(wb["Stenlille hallen"], _csv(report / "besparelse-2026-03-stenlille-hallen.csv")) > 20
+    assert _check_table(wb["Sorø Rådhus"], _csv(report / "besparelse-2026-03.soro-raadhus.csv")) > 20
+    assert _check_table(wb["Stenlille hallen"], _csv(report / "besparelse-2026-03.stenlille-hallen.csv")) > 20
     ws = wb["Sorø Rådhus"]
     col = {c: i + 1 for i, c in enumerate(CSV_HEADER)}
     month = ws.cell(row=2, column=col["savings_kwh"])

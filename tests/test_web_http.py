@@ -117,17 +117,22 @@ def test_report_files_only_by_their_exact_names(served):
     (s.esco.reports_dir / "hemmelig.txt").write_text("x", encoding="utf-8")
     # a report for some buildings (report savings --site a --site b_c) is one of the month's files too
     (s.esco.reports_dir / "besparelse-2026-02_a+b_c.csv").write_text("måned;kWh\n2026-02;2\n", encoding="utf-8")
+    # a building's own file: the report's name, "." and the site id (report.i18n.site_file_name)
+    (s.esco.reports_dir / "besparelse-2026-02_a+b_c.b_c.csv").write_text("måned;kWh\n2026-02;3\n", encoding="utf-8")
     with httpx.Client(follow_redirects=False, timeout=20) as c:
         assert c.get(f"{srv.url}/rapporter/fil/besparelse-2026-02.csv").status_code == 303  # login first
         assert _login(c, srv.url).status_code == 303
         r = c.get(f"{srv.url}/rapporter/fil/besparelse-2026-02.csv")
         assert r.status_code == 200 and r.text.startswith("måned;kWh") and "attachment" in r.headers[
             "content-disposition"]
-        for bad in ("hemmelig.txt", "..%2Fstore.db", "besparelse-2026-02.csv%00.txt", "besparelse-2026-03.pdf"):
+        for bad in ("hemmelig.txt", "..%2Fstore.db", "besparelse-2026-02.csv%00.txt", "besparelse-2026-03.pdf",
+                    "besparelse-2026-02..csv", "besparelse-2026-02.b_c.x.csv", "besparelse-2026-02._b.csv"):
             assert c.get(f"{srv.url}/rapporter/fil/{bad}").status_code == 404, bad
         listing = c.get(f"{srv.url}/rapporter").text
         assert "hemmelig" not in listing and "besparelse-2026-02_a+b_c.csv" in listing
         assert c.get(f"{srv.url}/rapporter/fil/besparelse-2026-02_a+b_c.csv").text.endswith("2026-02;2\n")
+        assert "besparelse-2026-02_a+b_c.b_c.csv" in listing
+        assert c.get(f"{srv.url}/rapporter/fil/besparelse-2026-02_a+b_c.b_c.csv").text.endswith("2026-02;3\n")
 
 
 def test_the_archive_lists_and_serves_the_reports_written_in_english(served):
@@ -135,6 +140,7 @@ def test_the_archive_lists_and_serves_the_reports_written_in_english(served):
     s, srv = served()
     s.esco.reports_dir.mkdir(parents=True)
     names = ["savings-2026-02.pdf", "savings-2026-02-preliminary.csv", "savings-2026-02_a+b.xlsx",
+             "savings-2026-02-preliminary.measures.csv", "savings-2026-02_a+b.a.pdf", "savings-2026-02-co2.csv",
              "savings-2026-02_12-sites-0123abcd-co2.csv", "solar-2026-02.csv", "solar-2026-02_a.pdf",
              "solceller-2026-02.csv"]
     for name in names:

@@ -13,15 +13,24 @@ PRELIMINARY_SUFFIX = {"da": "-foreloebig", "en": "-preliminary"}
 
 SELECTION_MAX_CHARS = 60
 """A selection's ids longer than this are named by their count and a digest instead: with a site's own file after it
-(``-<site>.csv``, up to 63 characters) a name must stay inside the file systems' 255 bytes."""
+(``.<site>.csv``, up to 63 characters) a name must stay inside the file systems' 255 bytes."""
+
+
+def site_file_name(stem: str, site: str, ext: str) -> str:
+    """A building's own file beside a report (its CSV, its PDF): the report's stem, ``.`` and the site id
+    (``besparelse-2026-03.soro-raadhus.csv``).  The dot is the mark of a building's file: no stem and no site id holds
+    one (``model.ID_RULE``), and the report's own files follow the stem with ``-`` (``-co2.csv``, ``-tiltag.csv``) or
+    with their extension alone.  So no site id — ``co2``, ``tiltag``, ``measures``, ``foreloebig`` — names one of the
+    report's own files or a file of another report (a preliminary one, one for some buildings)."""
+    return f"{stem}.{site}.{ext}"
 
 
 def selection_suffix(sites: Iterable[str], lang: str) -> str:
     """File-name mark of a report for some buildings only (``--site``): ``_`` and their ids, sorted and joined by ``+``
     (``besparelse-2026-03_soro-raadhus.pdf``), so it never replaces the report of every building or one of its files.
-    Those continue the month with ``-`` (``-<site>.csv``, ``-co2.csv``, ``-foreloebig``), and a site id never begins
-    with ``_`` nor holds ``+`` (``model.ID_RULE``).  Many buildings: their count and a digest of the ids
-    (``_12-bygninger-3f9a…``)."""
+    Those continue the month with ``-`` (``-co2.csv``, ``-foreloebig``) or ``.`` (a building's own file,
+    :func:`site_file_name`), and a site id never begins with ``_`` nor holds ``+`` (``model.ID_RULE``).  Many
+    buildings: their count and a digest of the ids (``_12-bygninger-3f9a…``)."""
     ids = sorted(set(sites))
     joined = "+".join(ids)
     if len(joined) <= SELECTION_MAX_CHARS:
@@ -272,6 +281,14 @@ TEXTS: dict[str, dict[str, str]] = {
               "{dkk} DKK and {co2} kg CO₂."},
     "sum_what_one": {"da": "bygningen", "en": "the building"},
     "sum_what_many": {"da": "de {n} bygninger", "en": "the {n} buildings"},
+    # page 1 of a report whose measures outside Option C count beside its Option C buildings (measures_section)
+    "sum_what_one_c": {"da": "bygningen med Option C-kontrakt", "en": "the building with an Option C contract"},
+    "sum_what_many_c": {"da": "de {n} bygninger med Option C-kontrakt",
+                        "en": "the {n} buildings with an Option C contract"},
+    "sum_ytd_of": {"da": "I kontraktåret til dato (kontraktår fra {start}) er besparelsen for {what} {savings} kWh og "
+                         "{dkk} kr.",
+                   "en": "In the contract year to date (contract year from {start}) the saving of {what} is {savings} "
+                         "kWh and {dkk} DKK."},
     "sum_partial": {"da": "Tallene omfatter kun bygningerne med nok måledata ({k} af {n}).",
                     "en": "The figures cover only the buildings with enough meter data ({k} of {n})."},
     "sum_ytd": {"da": "I kontraktåret til dato (kontraktår fra {start}) er besparelsen {savings} kWh og {dkk} kr.",

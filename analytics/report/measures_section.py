@@ -15,6 +15,7 @@ import math
 from energimon.analytics.esco.evaluation import SiteResult
 from energimon.analytics.esco.measures import (
     MeasureResult,
+    MunicipalityTotal,
     OperatingHoursModel,
     contained_in_option_c,
     municipality_total,
@@ -24,6 +25,7 @@ from energimon.analytics.report.csv_out import header_label
 from energimon.analytics.report.document import Report, Section, Table
 from energimon.analytics.report.i18n import ABOUT, month_name, preliminary_text, tr
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
+from energimon.analytics.report.units import unit_of
 from energimon.analytics.savings import PeriodSavings, portfolio_total, savings_verdict_code
 from energimon.calendar import next_month
 from energimon.carriers import CARRIERS
@@ -144,6 +146,37 @@ TEXTS: dict[str, dict[str, str]] = {
               "indicative (see the measure's page)."},
     "sum_table": {"da": "Tiltagene i {month}", "en": "The measures in {month}"},
     "measure": {"da": "Tiltag", "en": "Measure"},
+    # page 1 of a report with Option C buildings and measures outside them (:func:`outside_option_c_summary`)
+    "n_measures_one": {"da": "1 tiltag", "en": "1 measure"},
+    "n_measures_many": {"da": "{n} tiltag", "en": "{n} measures"},
+    "n_buildings_one": {"da": "1 bygning", "en": "1 building"},
+    "n_buildings_many": {"da": "{n} bygninger", "en": "{n} buildings"},
+    "sum_outside": {
+        "da": "Dertil kommer {measures} målt for sig på egen bimåler (IPMVP Option B) i {buildings} uden Option "
+              "C-kontrakt på tiltagets energiart: {savings} kWh {unc} kWh (90 %) i {month}.",
+        "en": "On top of that, {measures} metered separately on a submeter (IPMVP Option B) in {buildings} without an "
+              "Option C contract on the measure's carrier saved {savings} kWh {unc} kWh (90 %) in {month}."},
+    "sum_outside_none": {
+        "da": "Dertil kommer {measures} målt for sig på egen bimåler (IPMVP Option B) i {buildings} uden Option "
+              "C-kontrakt på tiltagets energiart; deres besparelse i {month} kan ikke opgøres: for få målte døgn.",
+        "en": "The report also holds {measures} metered separately on a submeter (IPMVP Option B) in {buildings} "
+              "without an Option C contract on the measure's carrier, whose saving in {month} cannot be stated: too "
+              "few measured days."},
+    "sum_total": {
+        "da": "Kommunen i alt for {month}: {total} kWh {unc} kWh (90 %) — bygningerne med Option C-kontrakt og "
+              "tiltagene uden. Et tiltag i en bygning med Option C-kontrakt er allerede med i bygningens besparelse og "
+              "lægges ikke til. Tiltagene er ikke prissat, så kr. og CO₂ ovenfor gælder bygningerne med Option "
+              "C-kontrakt.",
+        "en": "Municipality total for {month}: {total} kWh {unc} kWh (90 %) — the buildings with an Option C contract "
+              "and the measures without one. A measure in a building with an Option C contract is already in the "
+              "building's saving and is not added. The measures are not priced, so the DKK and CO₂ above are the "
+              "Option C buildings'."},
+    "sum_since_parts": {
+        "da": "Siden start tæller bygningerne med Option C-kontrakt fra {date} og hvert tiltag uden Option C-kontrakt "
+              "fra sin installation.",
+        "en": "\"Since start\" counts the buildings with an Option C contract from {date} and each measure without "
+              "one from its installation."},
+    "sum_row": {"da": "{site}: {measure} (tiltag)", "en": "{site}: {measure} (measure)"},
     "sum_footnote": {
         "da": "Besparelsen siden start er påvist, når hele 90 %-usikkerhedsintervallet ligger over nul; ikke "
               "påviselig, når intervallet rummer nul. Ordforklaring på næste side; hvert tiltags beregning bagefter.",
@@ -195,7 +228,7 @@ def overview_section(measures: list[MeasureResult], results: list[SiteResult], n
             label = t("of_which" if inside else "counted", lang, measure=m.name)
             rows.append([label, *_kwh(m.month, lang), *_kwh(m.since_start, lang), fmt_percent(share, 0, lang)])
     sec.table(Table(cols, rows, col_widths=[3.2, 1, 1, 1.1, 1, 1]))
-    tot = municipality_total([r.month for r in results if r.month is not None], measures, option_c, "month")
+    tot = report_total(measures, results, "month")
     total, unc = fmt_number(tot.total_kwh, 0, lang), fmt_pm(tot.uncertainty_90_kwh, 0, lang)
     if not results:
         sec.text(t("total_line_measures", lang, month=month_label, total=total, unc=unc))
@@ -205,6 +238,69 @@ def overview_section(measures: list[MeasureResult], results: list[SiteResult], n
                alone=fmt_number(tot.standalone_measures.savings_kwh, 0, lang)
                if tot.standalone_measures.sites_total else "0"))
     return sec
+
+
+def report_total(measures: list[MeasureResult], results: list[SiteResult], key: str = "month") -> MunicipalityTotal:
+    """The report's "Kommunen i alt" for the period ``key`` (month, ytd, since_start): the Option C buildings' savings
+    and the measures outside Option C, none counted twice (:func:`~energimon.analytics.esco.measures.
+    municipality_total`).  The one owner of the figure: the measures' overview and page 1 print it.  Of the buildings
+    it sums those the portfolio sums, in kWh: a natural-gas or water contract's m³ stand on its own page."""
+    option_c = {r.site: r.carrier for r in results}
+    periods = [p for r in results if unit_of(r.carrier) == "kWh" and (p := getattr(r, key)) is not None]
+    return municipality_total(periods, measures, option_c, key)
+
+
+def outside_option_c(measures: list[MeasureResult], results: list[SiteResult]) -> list[MeasureResult]:
+    """The measures whose saving is in no Option C figure of the report (their building has no Option C contract on
+    their carrier): they count beside the buildings in the municipality's total."""
+    option_c = {r.site: r.carrier for r in results}
+    return [m for m in measures if not contained_in_option_c(m, option_c)]
+
+
+def _count(key: str, n: int, lang: str) -> str:
+    return t(f"{key}_one", lang) if n == 1 else t(f"{key}_many", lang, n=n)
+
+
+def outside_option_c_summary(measures: list[MeasureResult], results: list[SiteResult], month: dt.date,
+                             option_c_start: str, lang: str) -> tuple[list[str], str]:
+    """Page 1 of a report with Option C buildings and measures outside them: the paragraph after the buildings'
+    month (the measures outside Option C, then the municipality's total of :func:`report_total` — the overview's
+    figure — with what it holds), and the sentence that says where "since start" begins for each part
+    (``option_c_start``: the contract's measure date in words).  Nothing without such measures: then the buildings'
+    figures are the municipality's."""
+    alone = outside_option_c(measures, results)
+    if not alone or not results:
+        return [], ""
+    f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
+    mname = month_name(month.year, month.month, lang)
+    tot = report_total(measures, results, "month")
+    part = tot.standalone_measures
+    what = dict(measures=_count("n_measures", len(alone), lang),
+                buildings=_count("n_buildings", len(dict.fromkeys(m.site for m in alone)), lang), month=mname)
+    if part.sites_included:
+        lines = [t("sum_outside", lang, savings=f0(part.savings_kwh), unc=fmt_pm(part.uncertainty_90_kwh, 0, lang),
+                   **what)]
+        if part.sites_included < part.sites_total:
+            lines.append(t("sum_partial", lang, k=part.sites_included, n=part.sites_total))
+    else:
+        lines = [t("sum_outside_none", lang, **what)]
+    lines.append(t("sum_total", lang, month=mname, total=f0(tot.total_kwh),
+                   unc=fmt_pm(tot.uncertainty_90_kwh, 0, lang)))
+    return lines, t("sum_since_parts", lang, date=option_c_start)
+
+
+def outside_option_c_rows(measures: list[MeasureResult], results: list[SiteResult], names: dict[str, str],
+                          lang: str) -> list[tuple[str, str, str]]:
+    """Page 1's table rows of the measures outside Option C, beside the buildings: (what it is, the month's kWh, the
+    verdict since start in words)."""
+    out = []
+    for m in outside_option_c(measures, results) if results else []:
+        s = m.since_start
+        verdict = savings_verdict_code(s.savings_kwh, s.uncertainty_90_kwh) if s is not None and s.status == "ok" \
+            else "no_data"
+        out.append((t("sum_row", lang, site=names.get(m.site, m.site), measure=m.name), _kwh(m.month, lang)[0],
+                    ABOUT[f"verdict_{verdict}"][lang]))
+    return out
 
 
 def summary_section(measures: list[MeasureResult], names: dict[str, str], month: dt.date, cutoff: dt.date,

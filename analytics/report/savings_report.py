@@ -38,6 +38,7 @@ from energimon.analytics.report.i18n import (
     month_name,
     preliminary_text,
     selection_suffix,
+    site_file_name,
     tr,
 )
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
@@ -120,12 +121,15 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
     """Evaluate every configured site (or ``sites``) for ``month`` and write PDF, CSV and XLSX files.
 
     Files go to ``out_dir`` (default ``esco.reports_dir``) as
-    ``besparelse-YYYY-MM.pdf/.csv/.xlsx`` (portfolio) and ``besparelse-YYYY-MM-<site>.csv``.
+    ``besparelse-YYYY-MM.pdf/.csv/.xlsx`` (portfolio), ``besparelse-YYYY-MM-co2.csv`` (the CO₂ account),
+    ``besparelse-YYYY-MM-tiltag.csv`` (the measures) and ``besparelse-YYYY-MM.<site>.csv`` per building: a dot before
+    the site id (:func:`~energimon.analytics.report.i18n.site_file_name`), so a building called ``co2`` or ``tiltag``
+    never replaces one of the report's own files.
     A month that is not over (``today``, default the local date now, lies inside it) is reported up to
     yesterday and marked preliminary: ``besparelse-YYYY-MM-foreloebig.…`` and "FORELØBIG" on every page.
     A month that has not begun is refused (ValueError).
     Idempotent: the same month written twice gives the same files (overwritten).
-    ``per_site_pdf`` also writes ``besparelse-YYYY-MM-<site>.pdf`` per building (for the building's
+    ``per_site_pdf`` also writes ``besparelse-YYYY-MM.<site>.pdf`` per building (for the building's
     own file; about 0.4 s each).  A report for some buildings (``sites``) has their ids in its names,
     ``besparelse-YYYY-MM_<site>+<site>…`` (:func:`~energimon.analytics.report.i18n.selection_suffix`), so it
     never replaces the report of every building.  With ``workers`` > 1 the buildings are evaluated in a process
@@ -198,7 +202,8 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
         decimal_comma = lang == "da"
     measures = _measures(settings, store, results, only, month, today, lang)  # [[esco.measures]], Option B
     report = build_report(results, esco, month, lang, prices, cutoff, _measures_summary(measures, month, cutoff)
-                          if measures is not None and not results else None)
+                          if measures is not None and not results else None,
+                          measures[0] if measures is not None else None, measures[2] if measures is not None else None)
     co2_csv = None
     if esco.co2_intensity:  # the CO₂ account of all consumption, computed here and rendered by the section
         accounts = co2_accounts(store, esco, [r.site for r in results], month)
@@ -217,8 +222,8 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
             rows = _csv_rows(r, esco, month, lang)
             rows_all += rows
             site_rows[r.site] = rows
-            site_csvs.append(write_csv(out / f"{stem}-{r.site}.csv", CSV_HEADER, rows, sep, decimal_comma, lang,
-                                       unit=unit_of(r.carrier)))
+            site_csvs.append(write_csv(out / site_file_name(stem, r.site, "csv"), CSV_HEADER, rows, sep,
+                                       decimal_comma, lang, unit=unit_of(r.carrier)))
         rows_all += _portfolio_csv_rows(results, esco, month, lang)
         csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, rows_all, sep, decimal_comma, lang,
                              unit=common_unit(["kWh", *(unit_of(r.carrier) for r in results)], lang))
@@ -229,8 +234,8 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
         finish_pdf(False)
         raise
     pdf_path = finish_pdf(True)
-    site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices, cutoff), out / f"{stem}-{r.site}.pdf")
-                 for r in results] if per_site_pdf else []
+    site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices, cutoff),
+                            out / site_file_name(stem, r.site, "pdf")) for r in results] if per_site_pdf else []
     return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs, xlsx_path, preliminary, cutoff,
                               measures[0] if measures else [], measures_csv, co2_csv)
 
@@ -502,11 +507,14 @@ def _portfolio_csv_rows(results: list[SiteResult], esco, month: dt.date, lang: s
 # -- the PDF ----------------------------------------------------------------------------------
 def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "da",
                  prices: PriceBasis | None = None, cutoff: dt.date | None = None,
-                 summary: Section | None = None) -> Report:
+                 summary: Section | None = None, measures: list | None = None,
+                 site_names: dict[str, str] | None = None) -> Report:
     """The report document: a summary page in plain words, the glossary, the portfolio page, then one section
     per building.  With ``cutoff`` inside the month (a month not yet over) the report is marked preliminary on
     every page.  ``summary`` replaces the Option C summary of a report without Option C buildings (the measures',
-    report/measures_section.py), which then has no portfolio page: its totals would be empty."""
+    report/measures_section.py), which then has no portfolio page: its totals would be empty.  ``measures``
+    (``[[esco.measures]]`` results, their buildings' names in ``site_names``): the summary counts those outside
+    Option C beside the buildings, as the measures' overview does (the overview itself is added by the caller)."""
     prices = prices or price_basis(esco)
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
     mname = month_name(month.year, month.month, lang)
@@ -529,7 +537,8 @@ def build_report(results: list[SiteResult], esco, month: dt.date, lang: str = "d
     if esco.guarantee_kwh_per_year is not None and rows_of:
         ledger = portfolio_ledger(rows_of, esco.guarantee_kwh_per_year, y0, y1, cutoff,
                                   esco.surplus_share_municipality)
-    report.sections.append(summary_section(results, esco, month, lang, tots, ledger, cutoff))
+    report.sections.append(summary_section(results, esco, month, lang, tots, ledger, cutoff, measures or [],
+                                           site_names or {}))
     report.sections.append(glossary_section(esco, lang))
     # portfolio
     sec = Section(tr("portfolio", lang))
@@ -597,27 +606,48 @@ def _co2_of(r: SiteResult, key: str, esco, year: int) -> float:
 
 
 def summary_section(results: list[SiteResult], esco, month: dt.date, lang: str,
-                    tots: dict[str, PortfolioTotal], ledger: Ledger | None, cutoff: dt.date) -> Section:
+                    tots: dict[str, PortfolioTotal], ledger: Ledger | None, cutoff: dt.date,
+                    measures: list | None = None, site_names: dict[str, str] | None = None) -> Section:
     """Page 1, for a committee: what was saved in kWh, kr. and CO₂, the contract year and the guarantee, whether
-    the saving holds statistically — in words — and the buildings side by side with last year and per m²."""
+    the saving holds statistically — in words — and the buildings side by side with last year and per m².
+
+    With ``measures`` outside Option C (a building without an Option C contract on the measure's carrier) page 1 says
+    the municipality's total as the measures' overview does — one owner, ``measures_section.report_total`` — with the
+    buildings' figures named as Option C's, and lists those measures beside the buildings; a measure inside an
+    Option C building is in its building's figure and is not added."""
+    from energimon.analytics.report.measures_section import (
+        outside_option_c_rows,
+        outside_option_c_summary,
+        report_total,
+    )
+
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
     mname = month_name(month.year, month.month, lang)
     sec = Section(tr("summary", lang))
     if cutoff < next_month(month):
         sec.text(preliminary_text(month, cutoff, lang))
+    measures = measures or []
+    outside, since_parts = outside_option_c_summary(measures, results, month, _day_text(esco.measure_date, lang), lang)
     summed = [r for r in results if r not in _left_out(results, "month")]
     tm = tots["month"]
-    what = tr("sum_what_one", lang) if len(results) == 1 else tr("sum_what_many", lang, n=len(results))
+    c = "_c" if outside else ""  # beside measures the buildings' figures are named as Option C's
+    what = tr(f"sum_what_one{c}", lang) if len(results) == 1 else tr(f"sum_what_many{c}", lang, n=len(results))
     co2 = sum(_co2_of(r, "month", esco, month.year) for r in summed) if summed else math.nan
     sec.text(tr("sum_month", lang, month=mname, what=what, actual=f0(tm.actual_kwh),
                 baseline=f0(tm.adjusted_baseline_kwh), savings=f0(tm.savings_kwh), dkk=f0(tm.savings_dkk),
                 co2=f0(co2)))
     if summed and len(summed) < len(results):
         sec.text(tr("sum_partial", lang, k=len(summed), n=len(results)))
+    for line in outside:
+        sec.text(line)
     y0 = contract_year(esco.measure_date, next_month(month))[0]
     ty = tots["ytd"]
-    sec.text(tr("sum_ytd", lang, start=_day_text(max(y0, esco.measure_date), lang), savings=f0(ty.savings_kwh),
-                dkk=f0(ty.savings_dkk)))
+    if outside:
+        sec.text(tr("sum_ytd_of", lang, start=_day_text(max(y0, esco.measure_date), lang), what=what,
+                    savings=f0(ty.savings_kwh), dkk=f0(ty.savings_dkk)))
+    else:
+        sec.text(tr("sum_ytd", lang, start=_day_text(max(y0, esco.measure_date), lang), savings=f0(ty.savings_kwh),
+                    dkk=f0(ty.savings_dkk)))
     if ledger is not None and ledger.status == "ok":
         state = (tr("sum_guarantee_short", lang, shortfall=f0(ledger.shortfall_kwh)) if ledger.shortfall_kwh > 0
                  else tr("sum_guarantee_met", lang, surplus=f0(ledger.surplus_kwh)))
@@ -632,11 +662,17 @@ def summary_section(results: list[SiteResult], esco, month: dt.date, lang: str,
         sec.text(tr("sum_last_year", lang, month=MONTHS[lang][month.month - 1], what=who, change=word))
     sec.text("")
     ts = tots["since_start"]
-    code = savings_verdict_code(ts.savings_kwh, ts.uncertainty_90_kwh) if any(r.month for r in results) \
-        else "no_data"
-    sec.term(tr("sum_holds", lang), tr(f"sum_{code}", lang, savings=f0(ts.savings_kwh),
-                                       low=f0(ts.savings_kwh - ts.uncertainty_90_kwh),
-                                       high=f0(ts.savings_kwh + ts.uncertainty_90_kwh)))
+    if outside:  # whether the municipality's saving holds: the buildings' and the measures' outside them
+        since = report_total(measures, results, "since_start")
+        s_kwh, s_unc = since.total_kwh, since.uncertainty_90_kwh
+        code = savings_verdict_code(s_kwh, s_unc)
+    else:
+        s_kwh, s_unc = ts.savings_kwh, ts.uncertainty_90_kwh
+        code = savings_verdict_code(s_kwh, s_unc) if any(r.month for r in results) else "no_data"
+    sec.term(tr("sum_holds", lang), tr(f"sum_{code}", lang, savings=f0(s_kwh), low=f0(s_kwh - s_unc),
+                                       high=f0(s_kwh + s_unc)))
+    if since_parts:
+        sec.text(since_parts)
     weak = [r.name for r in results if r.verdict is not None and not r.verdict.model_ok]
     if weak:
         sec.text(tr("sum_model_warning", lang, names=", ".join(weak)))
@@ -662,6 +698,9 @@ def summary_section(results: list[SiteResult], esco, month: dt.date, lang: str,
             row.append(fmt_number(r.per_m2(m.actual_kwh), 1, lang))
         row.append(ABOUT[f"verdict_{verdict}"][lang])
         rows.append(row)
+    # the measures outside Option C: their month's kWh and verdict (not priced, no last year or floor area)
+    rows += [[label, kwh, "–", "–", "–", *(["–"] if with_area else []), verdict]
+             for label, kwh, verdict in outside_option_c_rows(measures, results, site_names or {}, lang)]
     sec.table(Table(cols, rows, title=tr("sum_table", lang, month=mname),
                     col_widths=[2.4, 1, 1, 0.8, 1.2, *([0.8] if with_area else []), 1.2]))
     sec.text(tr("sum_footnote", lang))

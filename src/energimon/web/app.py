@@ -54,9 +54,12 @@ log = logging.getLogger("energimon.web")
 
 SESSION_COOKIE = "energimon_session"
 # the savings and the solar report in Danish or English (esco.language, [smtp] language and --lang write either into
-# esco.reports_dir); after the month: "-" and a file's mark (a site id, "-co2", "-foreloebig" …) or "_" and the sites
-# of a report for some buildings ("_soro-raadhus+stenlille-hallen", report.i18n.selection_suffix); ids may hold "_"
-REPORT_RE = re.compile(r"^(besparelse|solceller|savings|solar)-(\d{4})-(\d{2})([-_][a-z0-9_+-]+)?\.(pdf|csv|xlsx)$")
+# esco.reports_dir); after the month: "-" and a file's mark ("-co2", "-tiltag", "-foreloebig" …) or "_" and the sites
+# of a report for some buildings ("_soro-raadhus+stenlille-hallen", report.i18n.selection_suffix); ids may hold "_";
+# then a building's own file has "." and its site id (report.i18n.site_file_name; before it "-" and the id, which such a
+# file of an older report keeps). The site id begins with a letter or digit, so no ".." can reach the folder.
+REPORT_RE = re.compile(r"^(besparelse|solceller|savings|solar)-(?P<year>\d{4})-(?P<month>\d{2})([-_][a-z0-9_+-]+)?"
+                       r"(\.[a-z0-9][a-z0-9_-]*)?\.(?P<ext>pdf|csv|xlsx)$")
 MEDIA = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 ACTIVE = ("pending", "firing")
@@ -573,7 +576,7 @@ def report_files(folder: Path | None) -> dict[str, list[tuple[str, str, int]]]:
     for p in sorted(folder.iterdir()):
         m = REPORT_RE.match(p.name)
         if m and p.is_file():
-            out.setdefault(f"{m.group(2)}-{m.group(3)}", []).append((p.name, m.group(5), p.stat().st_size))
+            out.setdefault(f"{m['year']}-{m['month']}", []).append((p.name, m["ext"], p.stat().st_size))
     return dict(sorted(out.items(), reverse=True))
 
 
@@ -599,7 +602,7 @@ async def report_download(request: Request) -> Response:
     path = folder / name  # the name matched a strict pattern: no '/' or '..' can reach here
     if not path.is_file():
         raise HTTPException(404)
-    return FileResponse(path, media_type=MEDIA[m.group(5)], filename=name)
+    return FileResponse(path, media_type=MEDIA[m["ext"]], filename=name)
 
 
 async def report_generate(request: Request) -> Response:
