@@ -755,6 +755,49 @@ def test_a_gas_measure_is_counted_in_m3_as_metered(tmp_path):
     assert res.unit == "m³"
 
 
+def test_the_report_names_a_gas_measure_in_m3_and_adds_it_to_no_kwh_total(tmp_path):
+    # a gas measure (m³) beside an electricity measure, both outside Option C: the overview, the measure's own page,
+    # the CSV and page 1 say m³ for the gas, and "Kommunen i alt" sums only the kWh (100 kWh ± 40, not + 37 m³)
+    from energimon.analytics.esco.evaluation import SiteResult
+    from energimon.analytics.esco.measures import evaluate_measure
+    from energimon.analytics.report.measures_section import (
+        CSV_HEADER,
+        measure_csv_rows,
+        measure_section,
+        outside_option_c_summary,
+        overview_section,
+        report_total,
+        summary_section,
+    )
+
+    store = _gas_store(tmp_path / "store.db")
+    try:
+        gas = evaluate_measure(store, _gas_measure(), dt.date(2026, 3, 1), today=dt.date(2026, 4, 15))
+    finally:
+        store.close()
+    led = _result("bibliotek", _period(100, 40))
+    el = SiteResult("skolen", "Skolen", "electricity", None, None, month=_period(1000, 300))
+    tot = report_total([gas, led], [el])
+    assert tot.total_kwh == pytest.approx(1100.0) and tot.uncertainty_90_kwh == pytest.approx(math.hypot(300, 40))
+    overview = overview_section([gas, led], [el], {"hallen": "Hallen"}, "marts 2026", "da")
+    table = next(b for b in overview.blocks if not isinstance(b, str))
+    gas_row = next(row for row in table.rows if "Ny gaskedel" in row[0])
+    assert gas_row[1] == "37 m³", gas_row
+    assert any("Kommunen i alt for marts 2026: 1.100 kWh" in b for b in overview.blocks if isinstance(b, str))
+    page = measure_section(gas, False, "da")
+    text = " ".join(b if isinstance(b, str) else " ".join(b.columns) for b in page.blocks)
+    assert "m³/døgn" in text and "kWh" not in text, text
+    rows = {(r[1], r[3]): dict(zip(CSV_HEADER, r, strict=True)) for r in measure_csv_rows([gas, led], [el])}
+    assert rows["kedel", "month"]["unit"] == "m³" and rows["x", "month"]["unit"] == "kWh"
+    assert rows["kedel", "month"]["savings_kwh"] == pytest.approx(37.4, abs=1e-6)
+    page1, _ = outside_option_c_summary([gas, led], [el], dt.date(2026, 3, 1), "1. januar 2026", "da")
+    assert "Kommunen i alt for marts 2026: 1.100 kWh" in " ".join(page1)
+    assert "Ny gaskedel" in " ".join(page1)  # said to be left out of the kWh, not silently missing
+    only = summary_section([gas, led], {}, dt.date(2026, 3, 1), dt.date(2026, 4, 1), "da")
+    only_text = " ".join(b for b in only.blocks if isinstance(b, str))
+    assert "sparede de 2 tiltag 137" not in only_text and "100 kWh" in only_text, only_text
+
+
 def test_a_counter_in_another_unit_than_the_carriers_is_a_config_error():
     # an m³ counter under the default carrier (electricity, Wh) would be read 1000× off: refused, naming the key
     from energimon.analytics.esco.measure_settings import measure_problems
