@@ -713,3 +713,98 @@ def test_the_municipality_total_adds_no_water_m3_to_the_kwh():
     assert "Kommunen i alt for marts 2026: 1.100 kWh ± 303 kWh (90 %) = Option C 1.000 kWh" in overview, overview
     page1, _since = outside_option_c_summary([alone], [el, water], dt.date(2026, 3, 1), "1. januar 2026", "da")
     assert "Kommunen i alt for marts 2026: 1.100 kWh ± 303 kWh (90 %)" in " ".join(page1)
+
+
+def _gas_store(path) -> SqliteStore:
+    # a gas boiler's own meter (m³ counter, read at every hour start): 0.25 m³/h in the baseline, 0.2 m³/h from the
+    # measure's installation on 2 February, so 6 → 4.8 m³ a day
+    from energimon.model import Reading
+
+    store = SqliteStore(path)
+    hours = pd.date_range("2025-12-01", "2026-04-01", freq="h", tz="Europe/Copenhagen")
+    rate = np.where(hours[:-1] < pd.Timestamp("2026-02-02", tz="Europe/Copenhagen"), 0.25, 0.2)
+    counter = np.concatenate([[1000.0], 1000.0 + np.cumsum(rate)])
+    ms = hours.tz_convert("UTC").as_unit("ms").asi8
+    store.write([Reading("hallen", "gaskedel", "volume_m3", "submeter", int(t), float(v))
+                 for t, v in zip(ms, counter, strict=True)])
+    return store
+
+
+def _gas_measure() -> MeasureSettings:
+    return _measure(id="kedel", name="Ny gaskedel", carrier="natural_gas", energy="gaskedel/volume_m3",
+                    installed=dt.date(2026, 2, 2), baseline_start=dt.date(2025, 12, 1),
+                    baseline_end=dt.date(2026, 2, 2))
+
+
+def test_a_gas_measure_is_counted_in_m3_as_metered(tmp_path):
+    # the m³ counter's days are m³ (the carrier's unit, as an Option C gas contract's), not the counter / 1000 as if
+    # it were Wh: March saves 31 × 6 − (30 × 4.8 + 23 × 0.2) = 37.4 m³ (29 March has 23 hours; the constant model's
+    # baseline day is 6 m³)
+    from energimon.analytics.esco.measures import evaluate_measure
+
+    store = _gas_store(tmp_path / "store.db")
+    try:
+        m = _gas_measure()
+        frame = measure_frame(store, m, "", dt.date(2026, 3, 2), dt.date(2026, 3, 5))
+        res = evaluate_measure(store, m, dt.date(2026, 3, 1), today=dt.date(2026, 4, 15))
+    finally:
+        store.close()
+    assert frame["energy_kwh"].tolist() == pytest.approx([4.8] * 3)
+    assert res.error == "" and res.month is not None
+    assert res.month.savings_kwh == pytest.approx(37.4, abs=1e-6)
+    assert res.unit == "m³"
+
+
+def test_the_report_names_a_gas_measure_in_m3_and_adds_it_to_no_kwh_total(tmp_path):
+    # a gas measure (m³) beside an electricity measure, both outside Option C: the overview, the measure's own page,
+    # the CSV and page 1 say m³ for the gas, and "Kommunen i alt" sums only the kWh (100 kWh ± 40, not + 37 m³)
+    from energimon.analytics.esco.evaluation import SiteResult
+    from energimon.analytics.esco.measures import evaluate_measure
+    from energimon.analytics.report.measures_section import (
+        CSV_HEADER,
+        measure_csv_rows,
+        measure_section,
+        outside_option_c_summary,
+        overview_section,
+        report_total,
+        summary_section,
+    )
+
+    store = _gas_store(tmp_path / "store.db")
+    try:
+        gas = evaluate_measure(store, _gas_measure(), dt.date(2026, 3, 1), today=dt.date(2026, 4, 15))
+    finally:
+        store.close()
+    led = _result("bibliotek", _period(100, 40))
+    el = SiteResult("skolen", "Skolen", "electricity", None, None, month=_period(1000, 300))
+    tot = report_total([gas, led], [el])
+    assert tot.total_kwh == pytest.approx(1100.0) and tot.uncertainty_90_kwh == pytest.approx(math.hypot(300, 40))
+    overview = overview_section([gas, led], [el], {"hallen": "Hallen"}, "marts 2026", "da")
+    table = next(b for b in overview.blocks if not isinstance(b, str))
+    gas_row = next(row for row in table.rows if "Ny gaskedel" in row[0])
+    assert gas_row[1] == "37 m³", gas_row
+    assert any("Kommunen i alt for marts 2026: 1.100 kWh" in b for b in overview.blocks if isinstance(b, str))
+    page = measure_section(gas, False, "da")
+    text = " ".join(b if isinstance(b, str) else " ".join(b.columns) for b in page.blocks)
+    assert "m³/døgn" in text and "kWh" not in text, text
+    rows = {(r[1], r[3]): dict(zip(CSV_HEADER, r, strict=True)) for r in measure_csv_rows([gas, led], [el])}
+    assert rows["kedel", "month"]["unit"] == "m³" and rows["x", "month"]["unit"] == "kWh"
+    assert rows["kedel", "month"]["savings_kwh"] == pytest.approx(37.4, abs=1e-6)
+    page1, _ = outside_option_c_summary([gas, led], [el], dt.date(2026, 3, 1), "1. januar 2026", "da")
+    assert "Kommunen i alt for marts 2026: 1.100 kWh" in " ".join(page1)
+    assert "Ny gaskedel" in " ".join(page1)  # said to be left out of the kWh, not silently missing
+    only = summary_section([gas, led], {}, dt.date(2026, 3, 1), dt.date(2026, 4, 1), "da")
+    only_text = " ".join(b for b in only.blocks if isinstance(b, str))
+    assert "sparede de 2 tiltag 137" not in only_text and "100 kWh" in only_text, only_text
+
+
+def test_a_counter_in_another_unit_than_the_carriers_is_a_config_error():
+    # an m³ counter under the default carrier (electricity, Wh) would be read 1000× off: refused, naming the key
+    from energimon.analytics.esco.measure_settings import measure_problems
+
+    where = "esco.measures[0] (id 'kedel')"
+    problems = dict(measure_problems(where, _measure(energy="gaskedel/volume_m3")))
+    assert "counts m3, but carrier 'electricity' is metered in Wh" in problems[f"{where}.energy"], problems
+    problems = dict(measure_problems(where, _measure(carrier="natural_gas")))
+    assert "counts Wh, but carrier 'natural_gas' is metered in m3" in problems[f"{where}.energy"], problems
+    assert measure_problems(where, _gas_measure()) == []

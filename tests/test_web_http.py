@@ -444,3 +444,39 @@ def test_barometer_counts_electricity_hour_by_hour_where_the_intensity_is_stored
     # the baseline computed from the stored 2025 (a complete year): the path starts there
     assert b.baseline_t == pytest.approx(13.14, abs=1e-3)
     store.close()
+
+
+def test_a_finished_report_job_lists_every_file_the_report_wrote(tmp_path):
+    # the job page links the files of the report's own list (SavingsReportFiles.paths, which the CLI prints): with
+    # an Option B measure that includes the measures' CSV, which a list of its own on the page left out
+    s = _settings(tmp_path)
+    data = s.model_dump(mode="json", exclude_none=True)
+    data["esco"]["measures"] = [{"id": "led", "name": "LED", "site": "a", "installed": "2026-02-02",
+                                 "energy": "belysning/energy_import_wh", "baseline_start": "2026-01-05",
+                                 "baseline_end": "2026-02-02"}]
+    s = settings_from_dict(data)
+    SqliteStore(s.store.path).close()
+    acc = Accounts(s.web.data_dir)
+    acc.add("energi@soroe.dk", PASSWORD, "energi")
+    acc.close()
+    srv = WebServer(create_app(s), s.web).start()
+    try:
+        with httpx.Client(follow_redirects=False, timeout=20) as c:
+            assert _login(c, srv.url).status_code == 303
+            r = c.post(f"{srv.url}/rapporter/generer",
+                       data={"month": "2026-03", "csrf": _csrf(c, f"{srv.url}/rapporter")})
+            assert r.status_code == 303
+            job = srv.url + r.headers["location"]
+            page = {"text": ""}
+
+            def finished() -> bool:
+                page["text"] = c.get(job).text
+                return "Rapporten er færdig" in page["text"] or "kunne ikke laves" in page["text"]
+
+            wait_for(finished, 120, lambda: f"the report job to finish: {page['text'][-500:]}")
+        written = sorted(p.name for p in s.esco.reports_dir.iterdir())
+        listed = sorted(re.findall(r'href="/rapporter/fil/([^"]+)"', page["text"]))
+        assert any("tiltag" in name for name in written), written  # the measures' CSV (-foreloebig before April)
+        assert listed == written
+    finally:
+        srv.stop()

@@ -90,6 +90,13 @@ def measure_problems(where: str, m: MeasureSettings) -> list[tuple[str, str]]:
     if m.energy.split("/")[-1] in CHANNELS and CHANNELS[m.energy.split("/")[-1]].kind.value != "counter":
         out.append((f"{where}.energy", f"{m.energy.split('/')[-1]!r} is not a counter channel: the savings are "
                                        "counted from an energy counter (e.g. energy_import_wh)"))
+    channel = CHANNELS.get(m.energy.split("/")[-1])
+    if c is not None and c.energy and channel is not None and channel.unit != CHANNELS[c.channel].unit:
+        # the amounts are in the carrier's unit per counter unit (carriers.per_counter_unit): a Wh counter read as
+        # gas m³, or an m³ counter read as Wh, would be off by 1000 without a word
+        out.append((f"{where}.energy", f"{m.energy!r} counts {channel.unit}, but carrier {m.carrier!r} is metered "
+                                       f"in {CHANNELS[c.channel].unit} (e.g. '<device>/{c.channel}'); set 'carrier' "
+                                       "to what the submeter measures"))
     if m.hours is not None and m.hours.split("/")[-1] != "operating_time_h":
         out.append((f"{where}.hours", f"must name an operating-hour counter 'device/operating_time_h', "
                                       f"got {m.hours!r}"))

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from energimon import carriers
 from energimon.analytics.baseline import DailyModel, fit_caltrack_daily
 from energimon.analytics.degree_days import daily_mean_temperature_c
 from energimon.analytics.esco.inputs import Sufficiency, series_key
@@ -236,6 +237,11 @@ class MeasureResult:
     error: str = ""  # why there is no result (English; the report prints it as it is, like SiteResult.error)
     regressor_note: str = ""  # where the operating hours came from: "schedule" or the counter's key
 
+    @property
+    def unit(self) -> str:
+        """The unit of every amount (the "…_kwh" fields): the carrier's — kWh, or m³ for natural gas as metered."""
+        return carriers.unit_of(self.carrier)
+
 
 def measure_savings(m: MeasureSettings, base: pd.DataFrame, rep: pd.DataFrame, month_start: dt.date,
                     cutoff: dt.date, cvrmse_max: float = G14_CVRMSE_MAX, nmbe_max: float = G14_NMBE_MAX,
@@ -288,11 +294,15 @@ def measure_savings(m: MeasureSettings, base: pd.DataFrame, rep: pd.DataFrame, m
 # -- reading the measure's days from the store ----------------------------------------------------------
 def measure_frame(store, m: MeasureSettings, temperature: str, start: dt.date, end: dt.date) -> pd.DataFrame:
     """The measure's local days ``[start, end)``: ``energy_kwh`` from its submeter (NaN unless all the day's hours
-    are known, :mod:`energimon.store.energy`) and its model's regressor: ``hours`` (the operating-hour counter's
-    daily difference, or the schedule's hours of the weekday) or ``temp_mean_c`` (``temperature``'s daily mean)."""
+    are known, :mod:`energimon.store.energy`) in its carrier's unit — kWh from a Wh counter, m³ as metered for
+    natural gas, as an Option C contract's (:func:`~energimon.analytics.esco.inputs.site_energy_kwh`) — and its
+    model's regressor: ``hours`` (the operating-hour counter's daily difference, or the schedule's hours of the
+    weekday) or ``temp_mean_c`` (``temperature``'s daily mean)."""
     idx = local_day_index(start, end)
     days = daily_energy_wh(store, series_key(m.energy, m.site), start, end)
-    frame = pd.DataFrame({"energy_kwh": (days["energy_wh"] / 1000.0).reindex(idx)}, index=idx)
+    # the counter's unit is the carrier's (measure_problems refuses a Wh counter for gas and an m³ one for kWh)
+    per_unit = carriers.carrier(m.carrier).per_counter_unit
+    frame = pd.DataFrame({"energy_kwh": (days["energy_wh"] * per_unit).reindex(idx)}, index=idx)
     if m.model == "operating_hours":
         if m.schedule is not None:
             frame["hours"] = np.asarray(m.schedule, float)[idx.day_of_week.to_numpy()]

@@ -25,10 +25,10 @@ from energimon.analytics.report.csv_out import header_label
 from energimon.analytics.report.document import Report, Section, Table
 from energimon.analytics.report.i18n import ABOUT, month_name, preliminary_text, tr
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
-from energimon.analytics.report.units import unit_of
+from energimon.analytics.report.units import other_unit_text, section_in_unit, unit_of
 from energimon.analytics.savings import PeriodSavings, portfolio_total, savings_verdict_code
 from energimon.calendar import next_month
-from energimon.carriers import CARRIERS
+from energimon.carriers import CARRIERS, in_unit
 
 TEXTS: dict[str, dict[str, str]] = {
     "sheet": {"da": "Tiltag (Option B)", "en": "Measures (Option B)"},
@@ -80,6 +80,12 @@ TEXTS: dict[str, dict[str, str]] = {
               "lægges ikke til.",
         "en": "The saving is a part of the building's whole-building saving (Option C) above — of which this "
               "measure; it is not added to it."},
+    # a natural-gas measure is in m³: no kWh total holds it (the Option C side keeps m³ buildings out likewise)
+    "detail_rule_other_unit": {
+        "da": "Bygningen har ingen Option C-kontrakt på {carrier}. Tiltagets besparelse er i {unit} og tælles derfor "
+              "ikke med i kommunens samlede besparelse.",
+        "en": "The building has no Option C contract on {carrier}. The measure's saving is in {unit} and therefore "
+              "does not count in the municipality's total."},
     "detail_rule_alone": {
         "da": "Bygningen har ingen Option C-kontrakt på {carrier}: tiltagets besparelse tælles med i kommunens total.",
         "en": "The building has no Option C contract on {carrier}: the measure's saving counts in the municipality's "
@@ -190,11 +196,25 @@ def t(key: str, lang: str, **kw: object) -> str:
     return TEXTS[key][lang].format(**kw)
 
 
-def _kwh(p: PeriodSavings | None, lang: str) -> tuple[str, str]:
+def _kwh(p: PeriodSavings | None, lang: str, unit: str = "kWh") -> tuple[str, str]:
+    """The saving and its 90 % uncertainty; in a column that says kWh, an amount in another unit names it."""
     s = p.shown() if p is not None else None
     if s is None:
         return "–", "–"
-    return fmt_number(s.savings_kwh, 0, lang), fmt_pm(s.uncertainty_90_kwh, 0, lang)
+    u = "" if unit == "kWh" else f" {unit}"
+    return fmt_number(s.savings_kwh, 0, lang) + u, fmt_pm(s.uncertainty_90_kwh, 0, lang) + u
+
+
+def in_kwh(m: MeasureResult) -> bool:
+    """The measure's amounts are kWh (electricity, district heating): only those are summed with other measures and
+    buildings; a natural-gas measure's m³ stand on its own page, as a gas contract's do."""
+    return m.unit == "kWh"
+
+
+def _other_unit(measures: list[MeasureResult], period: str, lang: str) -> list[str]:
+    """The sentence naming the measures a kWh sum leaves out for their unit (none: no sentence)."""
+    other = [m.name for m in measures if not in_kwh(m)]
+    return [other_unit_text(period, other, lang)] if other else []
 
 
 def overview_section(measures: list[MeasureResult], results: list[SiteResult], names: dict[str, str], month_label: str,
@@ -213,7 +233,8 @@ def overview_section(measures: list[MeasureResult], results: list[SiteResult], n
         name = names.get(site, site)
         r = by_site.get(site)
         if r is not None and any(contained_in_option_c(m, option_c) for m in mine):
-            rows.append([t("whole", lang, name=name), *_kwh(r.month, lang), *_kwh(r.since_start, lang), ""])
+            u = unit_of(r.carrier)
+            rows.append([t("whole", lang, name=name), *_kwh(r.month, lang, u), *_kwh(r.since_start, lang, u), ""])
         elif r is not None:  # an Option C contract on another carrier: it does not hold these measures
             rows.append([t("other_carrier", lang, name=name, carrier=CARRIERS[r.carrier].name(lang)),
                          "", "", "", "", ""])
@@ -226,17 +247,20 @@ def overview_section(measures: list[MeasureResult], results: list[SiteResult], n
                 whole, part = r.month.shown().savings_kwh, m.month.shown().savings_kwh
                 share = part / whole if whole and math.isfinite(whole) and whole > 0 else math.nan
             label = t("of_which" if inside else "counted", lang, measure=m.name)
-            rows.append([label, *_kwh(m.month, lang), *_kwh(m.since_start, lang), fmt_percent(share, 0, lang)])
+            rows.append([label, *_kwh(m.month, lang, m.unit), *_kwh(m.since_start, lang, m.unit),
+                         fmt_percent(share, 0, lang)])
     sec.table(Table(cols, rows, col_widths=[3.2, 1, 1, 1.1, 1, 1]))
     tot = report_total(measures, results, "month")
     total, unc = fmt_number(tot.total_kwh, 0, lang), fmt_pm(tot.uncertainty_90_kwh, 0, lang)
     if not results:
         sec.text(t("total_line_measures", lang, month=month_label, total=total, unc=unc))
-        return sec
-    sec.text(t("total_line", lang, month=month_label, total=total, unc=unc,
-               oc=fmt_number(tot.option_c.savings_kwh, 0, lang),
-               alone=fmt_number(tot.standalone_measures.savings_kwh, 0, lang)
-               if tot.standalone_measures.sites_total else "0"))
+    else:
+        sec.text(t("total_line", lang, month=month_label, total=total, unc=unc,
+                   oc=fmt_number(tot.option_c.savings_kwh, 0, lang),
+                   alone=fmt_number(tot.standalone_measures.savings_kwh, 0, lang)
+                   if tot.standalone_measures.sites_total else "0"))
+    for line in _other_unit(outside_option_c(measures, results), month_label, lang):
+        sec.text(line)
     return sec
 
 
@@ -244,10 +268,11 @@ def report_total(measures: list[MeasureResult], results: list[SiteResult], key: 
     """The report's "Kommunen i alt" for the period ``key`` (month, ytd, since_start): the Option C buildings' savings
     and the measures outside Option C, none counted twice (:func:`~energimon.analytics.esco.measures.
     municipality_total`).  The one owner of the figure: the measures' overview and page 1 print it.  Of the buildings
-    it sums those the portfolio sums, in kWh: a natural-gas or water contract's m³ stand on its own page."""
+    it sums those the portfolio sums, in kWh: a natural-gas or water contract's m³ stand on its own page; so do a
+    natural-gas measure's (:func:`in_kwh`)."""
     option_c = {r.site: r.carrier for r in results}
     periods = [p for r in results if unit_of(r.carrier) == "kWh" and (p := getattr(r, key)) is not None]
-    return municipality_total(periods, measures, option_c, key)
+    return municipality_total(periods, [m for m in measures if in_kwh(m)], option_c, key)
 
 
 def outside_option_c(measures: list[MeasureResult], results: list[SiteResult]) -> list[MeasureResult]:
@@ -268,24 +293,27 @@ def outside_option_c_summary(measures: list[MeasureResult], results: list[SiteRe
     figure — with what it holds), and the sentence that says where "since start" begins for each part
     (``option_c_start``: the contract's measure date in words).  Nothing without such measures: then the buildings'
     figures are the municipality's."""
-    alone = outside_option_c(measures, results)
-    if not alone or not results:
+    outside = outside_option_c(measures, results)
+    if not outside or not results:
         return [], ""
+    alone = [m for m in outside if in_kwh(m)]  # the ones the total sums; the m³ ones are named after it
     f0 = lambda x: fmt_number(x, 0, lang)  # noqa: E731
     mname = month_name(month.year, month.month, lang)
     tot = report_total(measures, results, "month")
     part = tot.standalone_measures
     what = dict(measures=_count("n_measures", len(alone), lang),
                 buildings=_count("n_buildings", len(dict.fromkeys(m.site for m in alone)), lang), month=mname)
+    lines: list[str] = []
     if part.sites_included:
         lines = [t("sum_outside", lang, savings=f0(part.savings_kwh), unc=fmt_pm(part.uncertainty_90_kwh, 0, lang),
                    **what)]
         if part.sites_included < part.sites_total:
             lines.append(t("sum_partial", lang, k=part.sites_included, n=part.sites_total))
-    else:
+    elif alone:
         lines = [t("sum_outside_none", lang, **what)]
     lines.append(t("sum_total", lang, month=mname, total=f0(tot.total_kwh),
                    unc=fmt_pm(tot.uncertainty_90_kwh, 0, lang)))
+    lines += _other_unit(outside, mname, lang)
     return lines, t("sum_since_parts", lang, date=option_c_start)
 
 
@@ -298,7 +326,7 @@ def outside_option_c_rows(measures: list[MeasureResult], results: list[SiteResul
         s = m.since_start
         verdict = savings_verdict_code(s.savings_kwh, s.uncertainty_90_kwh) if s is not None and s.status == "ok" \
             else "no_data"
-        out.append((t("sum_row", lang, site=names.get(m.site, m.site), measure=m.name), _kwh(m.month, lang)[0],
+        out.append((t("sum_row", lang, site=names.get(m.site, m.site), measure=m.name), _kwh(m.month, lang, m.unit)[0],
                     ABOUT[f"verdict_{verdict}"][lang]))
     return out
 
@@ -315,9 +343,10 @@ def summary_section(measures: list[MeasureResult], names: dict[str, str], month:
     if cutoff < next_month(month):
         sec.text(preliminary_text(month, cutoff, lang))
     sec.text(t("sum_intro", lang))
-    n = len(measures)
+    summed = [m for m in measures if in_kwh(m)]  # kWh only: a natural-gas measure's m³ are named, not added
+    n = len(summed)
     what = t("sum_what_one", lang) if n == 1 else t("sum_what_many", lang, n=n)
-    tm = portfolio_total([m.month for m in measures if m.month is not None])
+    tm = portfolio_total([m.month for m in summed if m.month is not None])
     if tm.sites_included:
         sec.text(t("sum_month", lang, month=mname, what=what, savings=f0(tm.savings_kwh),
                    unc=fmt_pm(tm.uncertainty_90_kwh, 0, lang)))
@@ -325,15 +354,17 @@ def summary_section(measures: list[MeasureResult], names: dict[str, str], month:
             sec.text(t("sum_partial", lang, k=tm.sites_included, n=n))
     else:
         sec.text(t("sum_month_none", lang, month=mname))
-    ts = portfolio_total([m.since_start for m in measures if m.since_start is not None])
+    ts = portfolio_total([m.since_start for m in summed if m.since_start is not None])
     if ts.sites_included:
         sec.text(t("sum_since", lang, savings=f0(ts.savings_kwh), unc=fmt_pm(ts.uncertainty_90_kwh, 0, lang)))
+    for line in _other_unit(measures, mname, lang):
+        sec.text(line)
     for m in measures:
         g = m.guarantee
         if g is not None:
-            sec.text(t("sum_guarantee", lang, name=m.name, g=f0(g.ledger.guarantee_kwh_per_year),
-                       due=f0(g.ledger.guarantee_to_date_kwh), real=f0(g.ledger.realised_kwh),
-                       verdict=t(f"g_{g.code}", lang)))
+            sec.text(in_unit(t("sum_guarantee", lang, name=m.name, g=f0(g.ledger.guarantee_kwh_per_year),
+                               due=f0(g.ledger.guarantee_to_date_kwh), real=f0(g.ledger.realised_kwh),
+                               verdict=t(f"g_{g.code}", lang)), m.unit))
     sec.text("")
     code = savings_verdict_code(ts.savings_kwh, ts.uncertainty_90_kwh)
     low, high = f0(ts.savings_kwh - ts.uncertainty_90_kwh), f0(ts.savings_kwh + ts.uncertainty_90_kwh)
@@ -349,7 +380,7 @@ def summary_section(measures: list[MeasureResult], names: dict[str, str], month:
         s = m.since_start
         verdict = savings_verdict_code(s.savings_kwh, s.uncertainty_90_kwh) if s is not None and s.status == "ok" \
             else "no_data"
-        rows.append([m.name, names.get(m.site, m.site), *_kwh(m.month, lang), _kwh(s, lang)[0],
+        rows.append([m.name, names.get(m.site, m.site), *_kwh(m.month, lang, m.unit), _kwh(s, lang, m.unit)[0],
                      ABOUT[f"verdict_{verdict}"][lang]])
     sec.table(Table([t("measure", lang), tr("site", lang), t("month_kwh", lang), tr("unc90", lang),
                      t("since_kwh", lang), tr("sum_col_verdict", lang)], rows, title=t("sum_table", lang, month=mname),
@@ -360,10 +391,15 @@ def summary_section(measures: list[MeasureResult], names: dict[str, str], month:
 
 def measure_section(m: MeasureResult, inside: bool, lang: str) -> Section:
     """One measure's figures, printed after its building's page (no page break of its own: the caller starts a page
-    for a building's first measure)."""
+    for a building's first measure), every amount in its carrier's unit (kWh; m³ for natural gas)."""
+    return section_in_unit(_measure_section_kwh(m, inside, lang), m.unit)
+
+
+def _measure_section_kwh(m: MeasureResult, inside: bool, lang: str) -> Section:
     sec = Section(t("detail", lang, name=m.name), new_page=False)
-    sec.text(t("detail_rule_in", lang) if inside else t("detail_rule_alone", lang,
-                                                         carrier=CARRIERS[m.carrier].name(lang)))
+    carrier = CARRIERS[m.carrier].name(lang)
+    sec.text(t("detail_rule_in", lang) if inside else t("detail_rule_alone", lang, carrier=carrier) if in_kwh(m)
+             else t("detail_rule_other_unit", lang, carrier=carrier, unit=m.unit))
     last = m.baseline_end.toordinal() - 1
     sec.text(t("dates", lang, installed=m.installed.isoformat(), b0=m.baseline_start.isoformat(),
                b1=type(m.baseline_end).fromordinal(last).isoformat(), r0=m.reporting_start.isoformat()))
@@ -458,12 +494,13 @@ def add_measures(report: Report, measures: list[MeasureResult], results: list[Si
 
 CSV_HEADER = ["site", "measure_id", "measure_name", "period", "label", "points", "points_with_data",
               "adjusted_baseline_kwh", "actual_kwh", "savings_kwh", "uncertainty_68_kwh", "uncertainty_90_kwh",
-              "start", "end", "status", "in_option_c", "verdict", "guarantee_verdict"]
+              "start", "end", "status", "in_option_c", "verdict", "guarantee_verdict", "unit"]
 """One row per measure and period (month, ytd, since_start).  ``in_option_c`` is 1 when the measure's saving is a
 part of its building's Option C saving ("heraf": never add it to the building's or the portfolio's figure), 0 when
 the building has no Option C contract on its carrier (then it counts in the municipality's total).  ``verdict``:
 what the saving since start shows at 90 % (savings.savings_verdict_code), ``guarantee_verdict``:
-measures.GUARANTEE_CODES."""
+measures.GUARANTEE_CODES.  ``unit``: the unit of the row's amounts — kWh, or m³ for a natural-gas measure, whose
+"…_kwh" columns are m³ (as in the Option C CSV)."""
 
 
 def measure_csv_rows(measures: list[MeasureResult], results: list[SiteResult]) -> list[list]:
@@ -475,13 +512,13 @@ def measure_csv_rows(measures: list[MeasureResult], results: list[SiteResult]) -
             raw = getattr(m, key)
             if raw is None:
                 out.append([m.site, m.id, m.name, key, "", 0, 0, math.nan, math.nan, math.nan, math.nan, math.nan,
-                            None, None, "no_data", int(contained_in_option_c(m, option_c)), "", ""])
+                            None, None, "no_data", int(contained_in_option_c(m, option_c)), "", "", m.unit])
                 continue
             p = raw.shown()
             out.append([m.site, m.id, m.name, key, p.label, p.points, p.m, p.adjusted_baseline_kwh, p.actual_kwh,
                         p.savings_kwh, p.uncertainty_68_kwh, p.uncertainty_90_kwh, p.start, p.end, raw.status,
                         int(contained_in_option_c(m, option_c)), m.verdict.savings if m.verdict else "",
-                        m.guarantee.code if m.guarantee else ""])
+                        m.guarantee.code if m.guarantee else "", m.unit])
     return out
 
 
@@ -496,7 +533,7 @@ def console_lines(measures: list[MeasureResult], results: list[SiteResult], mont
             continue
         s, u = _kwh(m.month, lang)
         part = t("console_in" if contained_in_option_c(m, option_c) else "console_alone", lang)
-        out.append(t("console", lang, where=where, s=s, u=u, month=f"{month:%Y-%m}", part=part))
+        out.append(in_unit(t("console", lang, where=where, s=s, u=u, month=f"{month:%Y-%m}", part=part), m.unit))
     return out
 
 

@@ -636,8 +636,9 @@ def _run_report(st: WebState, job: ReportJob) -> None:
                                             today=st.clock().astimezone(LOCAL_TZ).date())
         finally:
             store.close()
-        job.files = [Path(p).name for p in [files.pdf, files.csv, *([files.xlsx] if files.xlsx else []),
-                                             *files.site_csvs]]
+        # every file the report wrote, from the report's own list (the CLI prints the same): the measures' and the
+        # CO₂ CSV and the buildings' PDFs too
+        job.files = [Path(p).name for p in files.paths()]
     except Exception as exc:  # shown on the job page; the server goes on
         log.exception("report %s failed", job.month)
         job.error = str(exc) or type(exc).__name__
