@@ -289,7 +289,7 @@ def day_noise_decay(usage_kwh: np.ndarray, temp_c: np.ndarray, day: pd.DatetimeI
     y = pd.Series(sums.to_numpy(), index=local).reindex(calendar).to_numpy()
     tm = pd.Series(temps.to_numpy(), index=local).reindex(calendar).to_numpy()
     res = fit_caltrack_daily(tm, y, days=calendar, school_holidays=school_holidays).model.residuals
-    return res.phi
+    return None if res is None else res.phi
 
 
 def _full_day_sums(values: np.ndarray, day: pd.DatetimeIndex, how: str = "sum") -> pd.Series:
