@@ -11,6 +11,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.esco_config import esco_config
 from helpers.heat_water import SETTINGS, SITE, TZ
 
 from energimon.analytics import district_heating as dh
@@ -180,11 +181,7 @@ def _pdftotext(path) -> str:
                           text=True).stdout
 
 
-REPORT_CONFIG = """
-[store]
-path = "store.db"
-[spool]
-path = "spool.db"
+REPORT_SITE = """
 [sites.soro-raadhus]
 name = "Sorø Rådhus"
 latitude = 55.43
@@ -207,20 +204,11 @@ role = "water"
 host = "127.0.0.1"
 port = 10001
 address = 2
-[esco]
-contract = "Sorø Kommune ESCO-kontrakt 2025"
-esco = "Eksempel ESCO A/S"
-baseline_start = 2025-01-01
-baseline_end = 2026-01-01
-measure_date = 2026-01-01
-guarantee_kwh_per_year = 10000
-price_dkk_per_kwh = 2.15
-temperature = "soro-raadhus/vejr/outdoor_temp_c"
-reports_dir = "rapporter"
-normal_year = { total = 2906, source = "DTI normalår, 2906 graddage" }
-[esco.sites.soro-raadhus]
-energy = "hovedmaaler/energy_import_wh"
 """
+
+REPORT_CONFIG = esco_config(REPORT_SITE, '[esco.sites.soro-raadhus]\nenergy = "hovedmaaler/energy_import_wh"',
+                            esco="Eksempel ESCO A/S", guarantee_kwh_per_year=10000,
+                            temperature="soro-raadhus/vejr/outdoor_temp_c")
 
 
 def test_the_monthly_report_shows_heat_cooling_signature_and_water(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.esco_config import esco_config
 
 from energimon.analytics.esco.ledger import ledger
 from energimon.analytics.esco.measure_settings import MeasureSettings
@@ -203,10 +204,6 @@ def _result(site: str, month: PeriodSavings):
 
 # -- the settings --------------------------------------------------------------------------------------
 SITES_TOML = """
-[store]
-path = "store.db"
-[spool]
-path = "spool.db"
 [sites.stenlille-hallen]
 name = "Stenlille hallen"
 latitude = 55.54
@@ -217,19 +214,17 @@ latitude = 55.53
 longitude = 11.50
 """
 
-ESCO_TOML = """
-[esco]
-contract = "Sorø Kommune ESCO-kontrakt 2025"
-baseline_start = 2025-01-01
-baseline_end = 2026-01-01
-measure_date = 2026-01-01
-price_dkk_per_kwh = 2.15
-temperature = "stenlille-hallen/vejr/outdoor_temp_c"
-reports_dir = "rapporter"
-normal_year = { total = 2906, source = "DTI normalår, 2906 graddage" }
+ESCO_SITES_TOML = """
 [esco.sites.stenlille-hallen]
 energy = "hovedmaaler/energy_import_wh"
 """
+
+
+def config(tail: str, devices: str = "", store: str = "store.db", esco_sites: str = ESCO_SITES_TOML) -> str:
+    """The two buildings and the contract on the sports hall; ``tail`` (the measures) after its sites."""
+    return esco_config(SITES_TOML + devices, esco_sites + tail, store=store,
+                       temperature="stenlille-hallen/vejr/outdoor_temp_c")
+
 
 MEASURES_TOML = """
 [[esco.measures]]
@@ -291,7 +286,7 @@ unit = 1
 profile = "carlo_gavazzi.em24"
 """
     path = tmp_path / "energimon.toml"
-    path.write_text(SITES_TOML + devices + ESCO_TOML + bad, encoding="utf-8")
+    path.write_text(config(bad, devices), encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_settings(path)
     text = str(info.value)
@@ -313,8 +308,7 @@ profile = "carlo_gavazzi.em24"
     site_line = next(i for i, line in enumerate(lines, 1) if line == 'site = "stenlille-hal"')
     assert f"line {site_line}: {first}.site" in text, text
     # a pydantic error (a missing key) names its path too
-    path.write_text(SITES_TOML + ESCO_TOML + MEASURES_TOML.replace('installed = 2026-02-02\n', '', 1),
-                    encoding="utf-8")
+    path.write_text(config(MEASURES_TOML.replace('installed = 2026-02-02\n', '', 1)), encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_settings(path)
     assert "esco.measures[0].installed: required key is missing" in str(info.value)
@@ -330,7 +324,7 @@ def _pdftotext(path) -> str:
 @pytest.fixture(scope="module")
 def configured(tmp_path_factory):
     d = tmp_path_factory.mktemp("measures")
-    (d / "energimon.toml").write_text(SITES_TOML + ESCO_TOML + MEASURES_TOML, encoding="utf-8")
+    (d / "energimon.toml").write_text(config(MEASURES_TOML), encoding="utf-8")
     store = SqliteStore(d / "store.db")
     hall = SyntheticBuilding("stenlille-hallen", 600, 40, 15.0, 24.0, 90.0)
     readings, _ = synthetic_readings(hall, dt.date(2025, 1, 1), dt.date(2026, 4, 1), dt.date(2026, 1, 1), seed=1)
@@ -449,9 +443,8 @@ def test_the_meter_must_be_a_submeter_in_the_store():
 def test_a_municipality_with_measures_only(configured, tmp_path, capsys):
     # no [esco.sites] at all (no Option C contract): both measures count, the total is their sum
     d, _truths = configured
-    sites = SITES_TOML.replace('path = "store.db"', f'path = "{d / "store.db"}"', 1)
-    esco = ESCO_TOML.replace('[esco.sites.stenlille-hallen]\nenergy = "hovedmaaler/energy_import_wh"\n', "")
-    (tmp_path / "energimon.toml").write_text(sites + esco + MEASURES_TOML, encoding="utf-8")
+    (tmp_path / "energimon.toml").write_text(config(MEASURES_TOML, store=str(d / "store.db"), esco_sites=""),
+                                             encoding="utf-8")
     assert main(["report", "savings", "--month", "2026-03", "-c", str(tmp_path / "energimon.toml")]) == 0
     out = capsys.readouterr().out
     assert "stenlille-hallen/led-stenlille: " in out and "tiltag (Option B), tælles for sig" in out

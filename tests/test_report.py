@@ -9,6 +9,7 @@ import shutil
 import subprocess
 
 import pytest
+from helpers.esco_config import esco_config
 
 from energimon.analytics.report.csv_out import column_keys, csv_cell, write_csv
 from energimon.analytics.report.numbers import fmt_number, fmt_percent, fmt_pm
@@ -19,23 +20,7 @@ from energimon.store.sqlite import SqliteStore
 SITES = {"soro-raadhus": ("Sorø Rådhus", 400, 25, 60), "stenlille-hallen": ("Stenlille hallen", 600, 40, 90),
          "dianalund-bibliotek": ("Dianalund Bibliotek", 120, 8, 10)}
 
-CONFIG = """
-[store]
-path = "store.db"
-[spool]
-path = "spool.db"
-{sites}
-[esco]
-contract = "Sorø Kommune ESCO-kontrakt 2025"
-esco = "Eksempel ESCO A/S"
-baseline_start = 2025-01-01
-baseline_end = 2026-01-01
-measure_date = 2026-01-01
-guarantee_kwh_per_year = 50000
-price_dkk_per_kwh = 2.15
-temperature = "soro-raadhus/vejr/outdoor_temp_c"
-reports_dir = "rapporter"
-normal_year = {{ total = 2906, source = "DTI normalår, 2906 graddage" }}
+CONFIG_ESCO_SITES = """
 [[esco.co2]]
 carrier = "electricity"
 year = 2026
@@ -59,12 +44,17 @@ temperature = "dianalund-bibliotek/vejr/outdoor_temp_c"
 """
 
 
+def config(sites: str) -> str:
+    return esco_config(sites, CONFIG_ESCO_SITES, esco="Eksempel ESCO A/S", guarantee_kwh_per_year=50000,
+                       temperature="soro-raadhus/vejr/outdoor_temp_c")
+
+
 @pytest.fixture(scope="module")
 def configured(tmp_path_factory):
     d = tmp_path_factory.mktemp("report")
     sites = "\n".join(f'[sites.{sid}]\nname = "{n}"\nlatitude = 55.4\nlongitude = 11.5'
                       for sid, (n, *_) in SITES.items())
-    (d / "energimon.toml").write_text(CONFIG.format(sites=sites), encoding="utf-8")
+    (d / "energimon.toml").write_text(config(sites), encoding="utf-8")
     store = SqliteStore(d / "store.db")
     for i, (sid, (_, mu, beta, saving)) in enumerate(SITES.items()):
         b = SyntheticBuilding(sid, mu, beta, 15.0, 0.04 * mu, saving)
@@ -473,23 +463,7 @@ MARK_SITES = ("co2", "tiltag", "measures", "foreloebig")
 """Site ids that are also the marks of the report's own files: the CO₂ account's ``-co2.csv``, the measures'
 ``-tiltag.csv`` (Danish) and ``-measures.csv`` (English), and the preliminary report's ``-foreloebig``."""
 
-MARK_CONFIG = """
-[store]
-path = "store.db"
-[spool]
-path = "spool.db"
-{sites}
-[esco]
-contract = "Kontrakt"
-baseline_start = 2025-01-01
-baseline_end = 2026-01-01
-measure_date = 2026-01-01
-price_dkk_per_kwh = 2.15
-co2_intensity = "dk2/energinet/co2_g_per_kwh"
-temperature = "co2/vejr/outdoor_temp_c"
-reports_dir = "rapporter"
-normal_year = {{ total = 2906, source = "DTI normalår, 2906 graddage" }}
-{esco_sites}
+MARK_MEASURE = """
 [[esco.measures]]
 id = "led"
 name = "LED i hallen"
@@ -509,7 +483,9 @@ def marks(tmp_path_factory):
     d = tmp_path_factory.mktemp("marks")
     sites = "\n".join(f'[sites.{sid}]\nname = "Bygning {sid}"\nlatitude = 55.4\nlongitude = 11.5' for sid in MARK_SITES)
     esco_sites = "\n".join(f'[esco.sites.{sid}]\nenergy = "hovedmaaler/energy_import_wh"' for sid in MARK_SITES)
-    (d / "energimon.toml").write_text(MARK_CONFIG.format(sites=sites, esco_sites=esco_sites), encoding="utf-8")
+    (d / "energimon.toml").write_text(esco_config(sites, esco_sites + "\n" + MARK_MEASURE, contract="Kontrakt",
+                                                    co2_intensity="dk2/energinet/co2_g_per_kwh",
+                                                    temperature="co2/vejr/outdoor_temp_c"), encoding="utf-8")
     store = SqliteStore(d / "store.db")
     for i, sid in enumerate(MARK_SITES):
         b = SyntheticBuilding(sid, 300, 20, 15.0, 12, 40)

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 
 import pytest
+from helpers.esco_config import esco_config
 
 from energimon.analytics.report.csv_out import column_keys
 from energimon.analytics.report.numbers import fmt_number
@@ -17,11 +18,7 @@ from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic
 from energimon.model import Reading
 from energimon.store.sqlite import SqliteStore
 
-CONFIG = """
-[store]
-path = "store.db"
-[spool]
-path = "spool.db"
+SITES = """
 [sites.raadhus]
 name = "Rådhuset"
 latitude = 55.4
@@ -38,16 +35,9 @@ longitude = 11.5
 year = 2025
 kwh_per_m3 = 12.157
 source = "Evida: afregnet m³ = 12,157 kWh"
-[esco]
-contract = "Kontrakt"
-baseline_start = 2025-01-01
-baseline_end = 2026-01-01
-measure_date = 2026-01-01
-price_dkk_per_kwh = 2.15
-co2_intensity = "dk2/energinet/co2_g_per_kwh"
-temperature = "raadhus/vejr/outdoor_temp_c"
-reports_dir = "rapporter"
-normal_year = { total = 2906, source = "DTI normalår, 2906 graddage" }
+"""
+
+ESCO_TABLES = """
 [[esco.co2]]
 carrier = "electricity"
 year = 2026
@@ -77,6 +67,9 @@ carrier = "natural_gas"
 energy = "gasmaaler/volume_m3"
 temperature = "raadhus/vejr/outdoor_temp_c"
 """
+
+CONFIG = esco_config(SITES, ESCO_TABLES, contract="Kontrakt", co2_intensity="dk2/energinet/co2_g_per_kwh",
+                     temperature="raadhus/vejr/outdoor_temp_c")
 
 
 def _as_volume(readings: list[Reading], device: str, role: str) -> list[Reading]:

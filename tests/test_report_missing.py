@@ -15,6 +15,7 @@ import subprocess
 
 import openpyxl
 import pytest
+from helpers.esco_config import esco_config
 
 from energimon.analytics.report.csv_out import column_keys
 from energimon.analytics.report.savings_report import CSV_HEADER, generate_savings_report
@@ -27,9 +28,7 @@ from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic
 from energimon.config.settings import load_settings
 from energimon.store.sqlite import SqliteStore
 
-SAVINGS_CONFIG = """
-[store]
-path = "store.db"
+SAVINGS_SITES = """
 [sites.soro-raadhus]
 name = "Sorø Rådhus"
 latitude = 55.4
@@ -38,16 +37,9 @@ longitude = 11.5
 name = "Stenlille hallen"
 latitude = 55.5
 longitude = 11.6
-[esco]
-contract = "Sorø Kommune ESCO-kontrakt 2025"
-baseline_start = 2025-01-01
-baseline_end = 2026-01-01
-measure_date = 2026-01-01
-guarantee_kwh_per_year = 30000
-price_dkk_per_kwh = 2.0
-temperature = "stenlille-hallen/vejr/outdoor_temp_c"
-reports_dir = "rapporter"
-normal_year = { total = 2906, source = "DTI normalår, 2906 graddage" }
+"""
+
+SAVINGS_ESCO_TABLES = """
 [[esco.co2]]
 carrier = "electricity"
 year = 2026
@@ -60,6 +52,9 @@ guarantee_kwh_per_year = 10000
 energy = "hovedmaaler/energy_import_wh"
 guarantee_kwh_per_year = 20000
 """
+
+SAVINGS_CONFIG = esco_config(SAVINGS_SITES, SAVINGS_ESCO_TABLES, spool=None, guarantee_kwh_per_year=30000,
+                             price_dkk_per_kwh=2.0, temperature="stenlille-hallen/vejr/outdoor_temp_c")
 
 AMOUNTS = ["adjusted_baseline_kwh", "actual_kwh", "savings_kwh", "uncertainty_68_kwh", "uncertainty_90_kwh",
            "savings_dkk", "co2_kg", "normalised_savings_kwh", "uncertainty_68_dkk", "uncertainty_90_dkk",

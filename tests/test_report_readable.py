@@ -12,6 +12,7 @@ import subprocess
 
 import numpy as np
 import pytest
+from helpers.esco_config import esco_config
 
 from energimon.analytics.report.csv_out import column_keys
 from energimon.analytics.report.document import Chart
@@ -26,28 +27,12 @@ assert len(LONG) == 60
 # (site, name, intercept kWh/day, beta kWh/K·day, noise kWh/day, saving kWh/day, floor area m²)
 SITES = [("raadhus", LONG, 400, 25, 16, 60, 2000), ("skolen", "Skolen", 300, 20, 12, 0, None)]
 
-CONFIG = """
-[store]
-path = "store.db"
-[spool]
-path = "spool.db"
-{sites}
-[esco]
-contract = "Sorø Kommune ESCO-kontrakt 2025"
-baseline_start = 2025-01-01
-baseline_end = 2026-01-01
-measure_date = 2026-01-01
-guarantee_kwh_per_year = 30000
-price_dkk_per_kwh = 2.0
-temperature = "raadhus/vejr/outdoor_temp_c"
-reports_dir = "rapporter"
-normal_year = {{ total = 2906, source = "DMI normalår" }}
+CO2 = """
 [[esco.co2]]
 carrier = "electricity"
 year = 2026
 kg_per_kwh = 0.1
 source = "Energinet miljødeklaration"
-{esco_sites}
 """
 
 
@@ -66,8 +51,10 @@ def savings(tmp_path_factory):
         readings, truth[sid] = synthetic_readings(b, dt.date(2025, 1, 1), dt.date(2026, 4, 1), dt.date(2026, 1, 1),
                                                   seed=i + 3)
         store.write(readings)
-    (d / "energimon.toml").write_text(CONFIG.format(sites="\n".join(sites), esco_sites="\n".join(esco_sites)),
-                                      encoding="utf-8")
+    config = esco_config("\n".join(sites), CO2 + "\n".join(esco_sites), guarantee_kwh_per_year=30000,
+                         price_dkk_per_kwh=2.0, temperature="raadhus/vejr/outdoor_temp_c",
+                         normal_year={"total": 2906, "source": "DMI normalår"})
+    (d / "energimon.toml").write_text(config, encoding="utf-8")
     settings = load_settings(d / "energimon.toml")
     files = generate_savings_report(settings, store, dt.date(2026, 3, 1), today=dt.date(2026, 4, 10))
     store.close()

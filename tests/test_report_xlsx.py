@@ -10,6 +10,7 @@ import subprocess
 
 import openpyxl
 import pytest
+from helpers.esco_config import esco_config
 
 from energimon.analytics.report.i18n import ABOUT, COLUMNS
 from energimon.analytics.report.savings_report import CSV_HEADER
@@ -18,11 +19,7 @@ from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic
 from energimon.model import LOCAL_TZ, Reading
 from energimon.store.sqlite import SqliteStore
 
-CONFIG = """
-[store]
-path = "store.db"
-[spool]
-path = "spool.db"
+SITES = """
 [sites.soro-raadhus]
 name = "Sorø Rådhus"
 latitude = 55.4
@@ -31,15 +28,9 @@ longitude = 11.5
 name = "Stenlille hallen"
 latitude = 55.5
 longitude = 11.6
-[esco]
-contract = "Sorø Kommune ESCO-kontrakt 2025"
-esco = "Eksempel ESCO A/S"
-baseline_start = 2025-01-01
-baseline_end = 2026-01-01
-measure_date = 2026-01-01
-temperature = "soro-raadhus/vejr/outdoor_temp_c"
-reports_dir = "rapporter"
-normal_year = { total = 2906, source = "DTI normalår, 2906 graddage" }
+"""
+
+ESCO_TABLES = """
 prices = [
   { from = 2025-01-01, dkk_per_kwh = 2.10, source = "Kontrakt bilag 3" },
   { from = 2026-03-16, dkk_per_kwh = 2.45, source = "Tarifændring 16. marts" },
@@ -67,6 +58,10 @@ carrier = "district_heating"
 energy = "fjernvarme/heat_energy_wh"
 temperature = "soro-raadhus/vejr/outdoor_temp_c"
 """
+
+# the price per period (``prices``, in ESCO_TABLES) instead of the one fixed price
+CONFIG = esco_config(SITES, ESCO_TABLES, esco="Eksempel ESCO A/S", price_dkk_per_kwh=None,
+                     temperature="soro-raadhus/vejr/outdoor_temp_c")
 
 
 def monthly_heat_readings(readings, start: str, end: str):
