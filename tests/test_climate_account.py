@@ -17,6 +17,7 @@ import pytest
 
 from energimon.analytics.climate_account import AccountSettings, Factor, Why, co2_of, compute_account
 from energimon.analytics.degree_days import NormalYear
+from energimon.analytics.report.climate_account import build_report, console_lines
 from energimon.analytics.report.numbers import fmt_number
 from energimon.app.cli import main
 from energimon.cliutil import EXIT_USAGE
@@ -149,6 +150,33 @@ def test_the_account_against_hand_computation(store):
     assert acc.compare(a_el, "kwh").change == pytest.approx(-17_808 / 105_408)
     assert acc.compare(a_fv, "kwh_normalised").baseline == pytest.approx(139_488)
     assert acc.compare(a_fv, "kwh_normalised").change == pytest.approx(-0.10)
+
+
+@pytest.mark.parametrize(("baseline_t", "lang", "expected"), [
+    # 61.1448 t against the path 80 × (1 − 0.7 / 6) = 70.6667 t: 9.52 t under it
+    (80.0, "da", "2025: 481.800 kWh, 61,14 ton CO₂ i alt (målsti 70,67 ton) — 9,52 ton under stien"),
+    (80.0, "en", "2025: 481,800 kWh, 61.14 t CO₂ in total (target path 70.67 t) — 9.52 t below the path"),
+    # from 60 t: the path 60 × (1 − 0.7 / 6) = 53 t, 61.1448 − 53 = 8.14 t over it
+    (60.0, "da", "2025: 481.800 kWh, 61,14 ton CO₂ i alt (målsti 53,00 ton) — 8,14 ton over stien"),
+])
+def test_the_line_of_a_year_over_says_how_far_under_or_over_the_path_as_the_pdf_does(store, baseline_t, lang,
+                                                                                      expected):
+    acc = compute_account(store, settings(baseline_t=baseline_t), 2025, today=TODAY)
+    assert console_lines(acc, lang)[0] == expected
+    # the PDF's "against the path" cell says the same: "−9,52 (under stien)"
+    amount, side = expected.rsplit(" — ", 1)[1].split(" ", 1)
+    side = side.split(" ", 1)[1]  # less the unit
+    target = next(b for b in build_report(acc, lang).sections[0].blocks if getattr(b, "title", "") in
+                  ("CO₂ mod målstien", "CO₂ against the target path"))
+    assert target.rows[0][-1].endswith(f"{amount} ({side})"), target.rows
+
+
+def test_the_line_of_a_year_over_with_an_unknown_total_claims_no_side_of_the_path(store):
+    # without the gas's factor the municipality's CO₂ is unknown: under or over the path cannot be said
+    acc = compute_account(store, settings(factor=lambda c, y: factor(c, y) if c != "natural_gas" else None), 2025,
+                          today=TODAY)
+    line = console_lines(acc, "da")[0]
+    assert line.endswith("(målsti 70,67 ton)") and "stien" not in line, line
 
 
 def test_electricity_hours_without_intensity_take_the_declared_factor():

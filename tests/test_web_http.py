@@ -157,6 +157,45 @@ def test_the_archive_lists_and_serves_the_reports_written_in_english(served):
         assert c.get(f"{srv.url}/rapporter/fil/solarium-2026-02.pdf").status_code == 404
 
 
+def test_the_archive_lists_and_serves_the_climate_accounts_by_year(served):
+    # report climate writes its yearly files into the same folder (analytics.report.climate_account.file_stem): the
+    # year, "-foreloebig" while it is not over, "_" and the sites of an account for some buildings; Danish or English
+    s, srv = served()
+    s.esco.reports_dir.mkdir(parents=True)
+    names = ["klimaregnskab-2025.pdf", "klimaregnskab-2025.xlsx", "klimaregnskab-2025_b.pdf",
+             "klimaregnskab-2025_a+b_c.xlsx", "klimaregnskab-2026-foreloebig.pdf",
+             "klimaregnskab-2026-foreloebig_12-bygninger-0123abcd.xlsx", "climate-account-2024.pdf",
+             "climate-account-2026-preliminary_a.xlsx"]
+    for name in names:
+        (s.esco.reports_dir / name).write_text(f"{name}\n", encoding="utf-8")
+    (s.esco.reports_dir / "besparelse-2026-02.csv").write_text("måned;kWh\n2026-02;1\n", encoding="utf-8")
+    bad = ["klimaregnskab-2025.csv", "klimaregnskab-25.pdf", "klimaregnskab-2025_.pdf", "klimaregnskab-2025..pdf",
+           "klimaregnskab-2025.b.pdf", "klimaregnskab-2025-endelig.pdf", "klimaregnskab-2025__b.pdf",
+           "climate-account-2025-foreloebig-preliminary.pdf"]
+    for name in bad:
+        (s.esco.reports_dir / name).write_text("x", encoding="utf-8")
+    with httpx.Client(follow_redirects=False, timeout=20) as c:
+        assert c.get(f"{srv.url}/rapporter/fil/klimaregnskab-2025.pdf").status_code == 303  # login first
+        assert _login(c, srv.url).status_code == 303
+        listing = c.get(f"{srv.url}/rapporter").text
+        for name in names:
+            assert f'href="/rapporter/fil/{name}"' in listing, name
+            r = c.get(f"{srv.url}/rapporter/fil/{name}")
+            assert r.status_code == 200 and r.text == f"{name}\n" and "attachment" in r.headers[
+                "content-disposition"], name
+        assert c.get(f"{srv.url}/rapporter/fil/klimaregnskab-2025.xlsx").headers["content-type"].startswith(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        for name in [*bad, "klimaregnskab-2023.pdf", "..%2Fklimaregnskab-2025.pdf"]:
+            assert f"/rapporter/fil/{name}" not in listing, name
+            assert c.get(f"{srv.url}/rapporter/fil/{name}").status_code == 404, name
+        # a group per year, newest first, beside (not among) the months
+        years = re.findall(r'<tr><th scope="row">(\d{4})</th>', listing)
+        assert years == ["2026", "2025", "2024"], years
+        assert "Klima- og energiregnskaber pr. år" in listing
+        assert "besparelse-2026-02.csv" in listing  # the months are still listed
+        assert c.get(f"{srv.url}/rapporter/fil/besparelse-2026-02.csv").status_code == 200
+
+
 def test_users_from_the_command_line(tmp_path, monkeypatch, capsys, served):
     from energimon.app.cli import main
 

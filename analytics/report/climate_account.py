@@ -224,14 +224,28 @@ def _what(site_name: str | None, row: Row, lang: str) -> str:
     return f"{site_name}, {name.lower() if row.carrier != 'total' else name}" if site_name else name
 
 
+def path_difference(acc: Account) -> float:
+    """The municipality's CO₂ less the target path's, in tonnes (below 0: under the path); NaN when it cannot be
+    said: no target, an unknown figure, or a year not over (its months' CO₂ against the whole year's path would look
+    better than it is).  The one rule the PDF, the XLSX and the command's line share."""
+    tg = acc.target
+    if tg is None or acc.preliminary:
+        return math.nan
+    return acc.total.t_co2 - tg.path_t
+
+
+def path_side(diff: float, lang: str) -> str:
+    """"under stien" / "over stien" for a known :func:`path_difference`."""
+    return t("on_path" if diff <= 0 else "over_path", lang)
+
+
 def _target_section(acc: Account, section: Section, lang: str) -> None:
     tg = acc.target
     if tg is None:
         section.text(t("no_target", lang))
         return
-    # a year not over holds only some months' CO₂: against the whole year's path it would look better than it is
-    diff = acc.total.t_co2 - tg.path_t if not acc.preliminary else math.nan
-    where = "" if not math.isfinite(diff) else f" ({t('on_path' if diff <= 0 else 'over_path', lang)})"
+    diff = path_difference(acc)
+    where = "" if not math.isfinite(diff) else f" ({path_side(diff, lang)})"
     section.table(Table(
         [t("baseline_t", lang, year=tg.baseline_year), t("path_t", lang, year=acc.year),
          t("actual_t", lang, year=acc.year),
@@ -408,12 +422,13 @@ def xlsx_sheets(acc: Account, lang: str = "da") -> list[Sheet]:
     sheets = [muni, sites]
     if acc.target is not None:
         tg = acc.target
+        diff = path_difference(acc)
         sheets.append(Sheet(t("target_table", lang), ["", "ton CO₂" if lang == "da" else "t CO₂"], [
             [t("baseline_t", lang, year=tg.baseline_year), tg.baseline_t],
             [t("path_t", lang, year=acc.year), tg.path_t],
             [t("actual_t", lang, year=acc.year), acc.total.t_co2],
             [t("target_t", lang, year=tg.target_year, pct=fmt_number(tg.reduction_pct, 0, lang)), tg.target_t],
-            [t("vs_path", lang), acc.total.t_co2 - tg.path_t if not acc.preliminary else None],
+            [t("vs_path", lang), diff if math.isfinite(diff) else None],
         ], [None, T_FORMAT]))
     method = method_section(acc, lang)
     text_rows: list[list[object]] = []
@@ -441,14 +456,20 @@ def generate_climate_account(store, cfg: AccountSettings, year: int, out_dir: Pa
 
 
 def console_lines(acc: Account, lang: str = "da") -> list[str]:
-    """One line for the municipality and one per building: kWh and CO₂ per carrier ("–" where unknown).  A year that
-    is not over says so and which days it counts, without the whole year's path beside its months' CO₂."""
+    """One line for the municipality and one per building: kWh and CO₂ per carrier ("–" where unknown).  A year over
+    says by how much the municipality is under or over the target path (as the PDF's "against the path"); a year
+    not over says so and which days it counts, without the whole year's path beside its months' CO₂."""
     tg = acc.target
     if acc.preliminary:
         path = t("console_preliminary" if tg is None else "console_preliminary_path", lang,
                  start=_date(acc.start, lang), last=_date(acc.end - dt.timedelta(days=1), lang))
+    elif tg is not None:
+        path = t("console_path", lang, t=fmt_number(tg.path_t, 2, lang))
+        diff = path_difference(acc)
+        if math.isfinite(diff):
+            path += t("console_vs_path", lang, diff=fmt_number(abs(diff), 2, lang), side=path_side(diff, lang))
     else:
-        path = t("console_path", lang, t=fmt_number(tg.path_t, 2, lang)) if tg is not None else ""
+        path = ""
     lines = [t("console_total", lang, year=acc.year, kwh=fmt_number(acc.total.kwh, 0, lang),
                t=fmt_number(acc.total.t_co2, 2, lang), path=path)]
     for site in acc.sites:

@@ -199,6 +199,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "console_total": {"da": "{year}: {kwh} kWh, {t} ton CO₂ i alt{path}", "en": "{year}: {kwh} kWh, {t} t CO₂ in "
                                                                                  "total{path}"},
     "console_path": {"da": " (målsti {t} ton)", "en": " (target path {t} t)"},
+    # the PDF's "Forskel til stien" in words: its side (on_path/over_path) and the difference without its sign
+    "console_vs_path": {"da": " — {diff} ton {side}", "en": " — {diff} t {side}"},
     # a year not over: its months' CO₂ beside the whole year's path would read as far below it (the PDF and XLSX
     # leave the difference "–" for the same reason)
     "console_preliminary": {"da": " — foreløbigt: året er ikke slut, talt {start} – {last}",

@@ -60,6 +60,11 @@ SESSION_COOKIE = "energimon_session"
 # file of an older report keeps). The site id begins with a letter or digit, so no ".." can reach the folder.
 REPORT_RE = re.compile(r"^(besparelse|solceller|savings|solar)-(?P<year>\d{4})-(?P<month>\d{2})([-_][a-z0-9_+-]+)?"
                        r"(\.[a-z0-9][a-z0-9_-]*)?\.(?P<ext>pdf|csv|xlsx)$")
+# the yearly climate account (report climate; analytics.report.climate_account.file_stem) in the same folder: the year,
+# "-foreloebig"/"-preliminary" while it is not over, and "_" and the sites of an account for some buildings; PDF and
+# XLSX only, no building's own files.
+CLIMATE_RE = re.compile(r"^(klimaregnskab|climate-account)-(?P<year>\d{4})(-foreloebig|-preliminary)?"
+                        r"(_[a-z0-9][a-z0-9_+-]*)?\.(?P<ext>pdf|xlsx)$")
 MEDIA = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 ACTIVE = ("pending", "firing")
@@ -570,13 +575,28 @@ def reports_dir(st: WebState) -> Path | None:
 
 def report_files(folder: Path | None) -> dict[str, list[tuple[str, str, int]]]:
     """Month 'YYYY-MM' → [(file name, kind, bytes)], newest month first (only the report file names)."""
+    return _archive(folder, REPORT_RE, lambda m: f"{m['year']}-{m['month']}")
+
+
+def climate_files(folder: Path | None) -> dict[str, list[tuple[str, str, int]]]:
+    """Year 'YYYY' → [(file name, kind, bytes)] of the climate accounts, newest year first."""
+    return _archive(folder, CLIMATE_RE, lambda m: m["year"])
+
+
+def report_match(name: str) -> re.Match[str] | None:
+    """A monthly report's or a climate account's file name; None: no file the archive serves."""
+    return REPORT_RE.match(name) or CLIMATE_RE.match(name)
+
+
+def _archive(folder: Path | None, pattern: re.Pattern[str],
+             key: Callable[[re.Match[str]], str]) -> dict[str, list[tuple[str, str, int]]]:
     out: dict[str, list[tuple[str, str, int]]] = {}
     if folder is None or not folder.is_dir():
         return out
     for p in sorted(folder.iterdir()):
-        m = REPORT_RE.match(p.name)
+        m = pattern.match(p.name)
         if m and p.is_file():
-            out.setdefault(f"{m['year']}-{m['month']}", []).append((p.name, m["ext"], p.stat().st_size))
+            out.setdefault(key(m), []).append((p.name, m["ext"], p.stat().st_size))
     return dict(sorted(out.items(), reverse=True))
 
 
@@ -584,10 +604,11 @@ async def reports(request: Request) -> Response:
     require_user(request, Role.ENERGI)
     st = _state(request)
     files = await run_in_threadpool(report_files, reports_dir(st))
+    accounts = await run_in_threadpool(climate_files, reports_dir(st))
     today = st.clock().astimezone(LOCAL_TZ).date()
     months = [(today.replace(day=1) - dt.timedelta(days=31 * i)).replace(day=1) for i in range(0, 24)]
     jobs = sorted(st.jobs.values(), key=lambda j: j.started, reverse=True)[:10]
-    return render(request, "reports.html", title="Rapporter", files=files, months=months, jobs=jobs,
+    return render(request, "reports.html", title="Rapporter", files=files, accounts=accounts, months=months, jobs=jobs,
                   configured=st.settings.esco is not None)
 
 
@@ -596,7 +617,7 @@ async def report_download(request: Request) -> Response:
     st = _state(request)
     name = request.path_params["name"]
     folder = reports_dir(st)
-    m = REPORT_RE.match(name)
+    m = report_match(name)
     if folder is None or m is None:
         raise HTTPException(404)
     path = folder / name  # the name matched a strict pattern: no '/' or '..' can reach here
