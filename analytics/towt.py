@@ -309,7 +309,8 @@ def _daily_residuals(resid_kwh: np.ndarray, day: pd.DatetimeIndex, day_hat: np.n
     hat matrix on day sums; :func:`~energimon.analytics.stats.unit_residuals_absorbed`): the general form of
     G14's ``n − p`` for a linear smoother (``tr H``), applied to the days whose sums the savings are made of
     (CalTRACK's hourly working group, 2018, and Touzani et al. 2019 on day-to-day correlation of hourly
-    errors).
+    errors).  ``decay``: the noise's φ where the segments hide it (:func:`day_noise_decay`); σ² and ρ are matched
+    to it.
     """
     sums = _full_day_sums(resid_kwh, day)
     days = pd.DatetimeIndex(sums.index)
