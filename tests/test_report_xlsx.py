@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from helpers.esco_config import esco_config
 
-from energimon.analytics.report.i18n import ABOUT, COLUMNS
+from energimon.analytics.report.i18n import ABOUT, COLUMNS, TEXTS
 from energimon.analytics.report.savings_report import CSV_HEADER
 from energimon.app.cli import main
 from energimon.collector.simulator.synthetic import SyntheticBuilding, synthetic_readings
@@ -175,6 +175,9 @@ def test_about_sheet(report):
     assert models["Sorø Rådhus"][1:3] == ("CalTRACK daglig", "bestået")
     assert models["Stenlille hallen"][1:3] == ("CalTRACK måned (fakturering)", "bestået")
     assert models["Stenlille hallen"][4] == 12 and isinstance(models["Stenlille hallen"][5], float)  # n, CV(RMSE)
+    # the monthly model's limit, for the one building that has it (bench/README.md: what twelve months cannot show)
+    assert [r[:2] for r in by_topic["Usikkerhed for månedsmodeller"]] == [
+        ("Stenlille hallen", TEXTS["billing_uncertainty"]["da"])]
     adj = [r for r in rows if r[0] == "Sorø Rådhus" and isinstance(r[1], dt.datetime)]
     assert adj == [("Sorø Rådhus", dt.datetime(2026, 3, 1), dt.datetime(2026, 4, 1), 20, None,
                     "Ny kantine åbnet på 2. sal", None, None)]
@@ -190,6 +193,9 @@ def test_pdf_shows_the_billing_model_and_the_price_periods(report):
                   "Pris pr. periode: fra 2025-01-01 2,10 kr./kWh (kilde: Kontrakt bilag 3); fra 2026-03-16 2,45 "
                   "kr./kWh (kilde: Tarifændring 16. marts).", "Usikkerhed i kr. (90 %)"):
         assert words in flat, words
+    # the monthly model's limit on the billing building's page only, not on the daily-model town hall's
+    assert flat.count("Usikkerheden for en månedsmodel: tolv månedsaflæsninger kan ikke vise") == 1
+    assert flat.index("Usikkerheden for en månedsmodel") > flat.index("CalTRACK månedsmodel (faktureringsperioder")
 
 
 def test_savings_workbook_names_buildings_and_has_every_month_since_the_measure(report, tmp_path):

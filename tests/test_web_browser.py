@@ -174,8 +174,10 @@ def test_energy_team_portfolio_building_alerts_and_reports(site, browser):
     # a report on demand: runs in the background, the page shows progress and then the files
     page.get_by_role("link", name="Rapporter").click()
     assert axe_violations(page) == []
+    # the page holds the savings reports and the climate accounts: its heading names both, the button what it makes
+    assert page.get_by_role("heading", level=1).inner_text() == "Rapporter"
     page.get_by_label("Måned").select_option("2026-02")
-    page.get_by_role("button", name="Lav rapport").click()
+    page.get_by_role("button", name="Lav besparelsesrapport").click()
     page.wait_for_url(re.compile(r".*/rapporter/job/.*"))
     page.get_by_text("Rapporten er færdig.").wait_for(timeout=120_000)  # the page reloads itself
     assert axe_violations(page) == []

@@ -227,6 +227,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "CalTRACK billing model (monthly periods, weighted least squares): {kind}. "
               "Base load μ = {mu} kWh/day{terms}."},
     "months_col": {"da": "Måneder (data/alle)", "en": "Months (data/all)"},
+    # the limit of a monthly model's interval (bench/README.md, "What twelve months cannot show"): on the building's
+    # page of a caltrack_billing site and in the workbook's "Om rapporten"
+    "billing_uncertainty": {
+        "da": "Usikkerheden for en månedsmodel: tolv månedsaflæsninger kan ikke vise, om forbrugets afvigelser hænger "
+              "sammen fra dag til dag hen over månedsskifterne. Gør de det (fx uger med anden drift eller brug), er "
+              "årets interval for smalt — i energimons kalibrering holdt 90 %-intervallet den sande besparelse 86-87 % "
+              "af gangene i stedet for 90 %. Skal garantien afregnes på tallet, så brug døgn- eller timedata (el: "
+              "DataHub/Eloverblik) med model = \"caltrack_daily\" eller \"towt_hourly\".",
+        "en": "The uncertainty of a monthly model: twelve monthly readings cannot show whether the use's deviations "
+              "persist from day to day across month ends. Where they do (weeks of other operation or use, say), the "
+              "year's interval is too narrow — in energimon's calibration the 90 % interval held the true saving "
+              "86-87 % of the time instead of 90 %. Where the figure settles the guarantee, use daily or hourly data "
+              "(electricity: DataHub/Eloverblik) with model = \"caltrack_daily\" or \"towt_hourly\"."},
     "unit_months": {"da": "måneder", "en": "months"},
     "pv_addback": {"da": "Solceller lagt til (brutto-forbrug = import − eksport + solcelleproduktion) fra {d}.",
                    "en": "PV added back (gross use = import − export + PV production) from {d}."},
@@ -418,6 +431,7 @@ ABOUT: dict[str, dict[str, str]] = {
     "price_from": {"da": "pris fra", "en": "price from"},
     "price_file": {"da": "prisfil (timepriser)", "en": "price file (hourly prices)"},
     "unc_dkk": {"da": "Usikkerhed i kr.", "en": "Uncertainty in DKK"},
+    "billing_uncertainty": {"da": "Usikkerhed for månedsmodeller", "en": "Uncertainty of monthly models"},
     "unc_dkk_how": {"da": "usikkerheden i kWh gange periodens besparelsesvægtede gennemsnitspris",
                     "en": "the kWh uncertainty times the period's savings-weighted mean price"},
     "co2_factor": {"da": "CO₂-faktor kg/kWh", "en": "CO₂ factor kg/kWh"},

@@ -931,6 +931,8 @@ def _site_section_kwh(r: SiteResult, esco, month: dt.date, lang: str, prices: Pr
     calendar = school_holidays_text(r, lang)
     if calendar:
         sec.text(f"{tr('school_holidays', lang)}: {calendar}")
+    if r.granularity == "month" and st is not None:
+        sec.text(tr("billing_uncertainty", lang))
     sec.text(tr("sufficiency", lang, share=fmt_percent(r.sufficiency.share, 0, lang),
                 ok=fmt_number(r.sufficiency.days_ok, 0, lang), n=fmt_number(r.sufficiency.days_total, 0, lang),
                 unit=unit))
@@ -1094,6 +1096,9 @@ def _about_sheet(results: list[SiteResult], esco, month: dt.date, prices: PriceB
     elif prices.file is not None:
         rows.append([a("price_basis"), prices.file.name, f"{a('price_file')}, {prices.file.interval_min} min"])
     rows.append([a("unc_dkk"), a("unc_dkk_how")])
+    billing = [r.name for r in results if r.granularity == "month" and r.model is not None]
+    if billing:
+        rows.append([a("billing_uncertainty"), ", ".join(billing), tr("billing_uncertainty", lang)])
     for f in esco.co2:
         rows.append([a("co2_factor"), Cell(f.kg_per_kwh, xlsx_out.FACTOR), f"{a(f.carrier)} {f.year}", f.source])
     bold = set()
