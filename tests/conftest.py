@@ -2,8 +2,8 @@
 
 One fixture per kind of server: ``influxd`` (and ``influxd_auth``, ``influxd_tls``, ``influx_settings``),
 ``victoria``, ``mosquitto`` (and ``mosquitto_factory`` for other configurations), ``smtp`` (and the fake
-Microsoft endpoints ``entra`` and ``graph``).  Ports come from :func:`helpers.net.free_port`; waiting is
-:func:`helpers.wait.wait_for` — never a fixed sleep.
+Microsoft endpoints ``entra`` and ``graph``), ``served`` (the web app on uvicorn).  Ports come from
+:func:`helpers.net.free_port`; waiting is :func:`helpers.wait.wait_for` — never a fixed sleep.
 
 A missing binary fails the test (CI installs the Debian packages; see .ci/run) — never a silent skip.
 Servers are stopped by the PID we started them with.
@@ -349,3 +349,34 @@ def mosquitto_factory(tmp_path):
     yield make
     for broker in made:
         broker.stop()
+
+
+# -- web: the app on a real uvicorn server (tests/web_support.py, tests/helpers/web_http.py) -------------------
+@pytest.fixture
+def served(tmp_path):
+    """``start(**web)`` -> ``(settings, server)``: the app for :func:`helpers.web_http.web_settings` (its ``[web]``
+    keys from ``web``) on a free loopback port, with an empty store and the user ``energi@soroe.dk``; every server
+    started is stopped at the end of the test."""
+    from helpers.web_http import web_settings
+    from web_support import PASSWORD, WebServer
+
+    from energimon.store.sqlite import SqliteStore
+    from energimon.web.accounts import Accounts
+    from energimon.web.app import create_app
+
+    servers = []
+
+    def start(**web):
+        s = web_settings(tmp_path, **web)
+        SqliteStore(s.store.path).close()
+        acc = Accounts(s.web.data_dir)
+        if acc.get("energi@soroe.dk") is None:
+            acc.add("energi@soroe.dk", PASSWORD, "energi")
+        acc.close()
+        srv = WebServer(create_app(s), s.web).start()
+        servers.append(srv)
+        return s, srv
+
+    yield start
+    for srv in servers:
+        srv.stop()

@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from helpers.alert_mail import make_settings, night_finding
 from mail_servers import SmtpServer
-from test_mail_smtp import make_settings, night_finding
 
 from energimon.analytics.alerting import lifecycle
 from energimon.analytics.alerting.mail import recipients_for, render_alert, render_digest

@@ -3,9 +3,8 @@ price) and the chart's axis — through the real SMTP server, as the daemon send
 
 from __future__ import annotations
 
+from helpers.alert_mail import DEVICES, SITE, SITES, T0, Outbox, finding
 from mail_servers import SmtpServer
-from test_alert_mail_texts import DEVICES, SITE, T0, Outbox, finding
-from test_mail_smtp import SITES
 
 from energimon.analytics.alerting.mail import chart_figure, finding_unit
 from energimon.config.settings import settings_from_dict

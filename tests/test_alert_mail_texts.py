@@ -12,71 +12,28 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers.alert_mail import DEVICES, SITE, SITES, T0, Outbox, finding, night_finding
 from mail_servers import SmtpServer
-from test_mail_smtp import SITES, night_finding
 
-from energimon.analytics.alerting import lifecycle
 from energimon.analytics.alerting.mail import (
     chart_figure,
     chart_png,
     device_name,
     human_duration,
-    recipients_for,
     render_alert,
-    render_digest,
 )
 from energimon.analytics.alerting.state import AlertDB
-from energimon.analytics.anomaly.findings import Finding
 from energimon.config.settings import load_settings, settings_from_dict
-from energimon.mail.outbox import deliver
 from energimon.mail.settings import mail_warnings
 from energimon.mail.transport import MailError, make_transport
 
-T0 = dt.datetime(2026, 12, 3, 2, 0, tzinfo=dt.UTC)  # 03:00 in Copenhagen
 MIN, H = dt.timedelta(minutes=1), dt.timedelta(hours=1)
-SITE = "soro-raadhus"
-DEVICES = [
-    {"protocol": "modbus_tcp", "site": SITE, "id": "hovedmaaler", "name": "Hovedmåler", "role": "grid",
-     "host": "127.0.0.1", "profile": "eastron.sdm630"},
-    {"protocol": "mbus_tcp", "site": SITE, "id": "fjernvarme", "name": "Fjernvarmemåler", "role": "heat",
-     "host": "127.0.0.1", "port": 10001, "address": 1},
-    {"protocol": "modbus_tcp", "site": SITE, "id": "inverter", "name": "Solcelleanlæg tag", "role": "pv",
-     "host": "127.0.0.1", "port": 503, "profile": "sunspec"},
-]
 
 
 def named_settings(smtp_dict: dict, tmp_path: Path, **alerts):
     return settings_from_dict({"sites": SITES, "devices": DEVICES, "smtp": smtp_dict,
                                "alerts": {"state_path": str(tmp_path / "alerts.db"), "price_dkk_per_kwh": 2.5,
                                           "pending_min": 0, **alerts}})
-
-
-def finding(rule: str, device: str, severity: str = "warning", **evidence) -> Finding:
-    return Finding(rule=rule, site=SITE, device=device, severity=severity,
-                   since=dt.datetime(2026, 11, 27, 0, 51, tzinfo=dt.UTC), evidence=evidence,
-                   channel=str(evidence.get("channel")) if "channel" in evidence else None)
-
-
-class Outbox:
-    """The lifecycle's step, the outbox and the configured transport, as the daemon runs them."""
-
-    def __init__(self, settings):
-        self.settings, self.cfg = settings, settings.alerts
-        self.db = AlertDB(self.cfg.state_path)
-        self.transport = make_transport(settings.smtp)
-
-    def render(self, kind, row, f):
-        f = f or lifecycle.finding_from_json(row["finding"])
-        return [(recipients_for(self.settings, f.site), render_alert(kind, row, f, self.settings))]
-
-    def tick(self, now: dt.datetime, findings: list[Finding]) -> None:
-        lifecycle.step(self.db, self.cfg, findings, now, self.render)
-        deliver(self.db, self.transport.send, now)
-
-    def digest(self, now: dt.datetime) -> int:
-        queued = lifecycle.digest(self.db, now, lambda items: render_digest(items, self.settings, now))
-        deliver(self.db, self.transport.send, now)
-        return queued
 
 
 @pytest.mark.parametrize(("minutes", "da", "en"), [

@@ -10,8 +10,8 @@ import datetime as dt
 import re
 
 import pytest
+from helpers.alert_mail import SITES, night_finding
 from mail_servers import CLIENT_ID, CLIENT_SECRET, GRAPH, MAILBOX, TENANT
-from test_mail_smtp import SITES, night_finding
 
 from energimon.analytics.alerting.mail import chart_png, render_alert
 from energimon.analytics.report.mailing import report_message

@@ -1,21 +1,18 @@
 """Real SMTP over loopback (aiosmtpd, tests/mail_servers.py): STARTTLS + AUTH, implicit TLS, wrong password,
 Danish letters in subject and body, the chart, `energimon test-mail`, and a login over an unencrypted
 connection refused unless allowed (then warned about).
-
-``make_settings`` and ``night_finding`` are also used by the lifecycle tests (tests/test_alert_lifecycle.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from pathlib import Path
 
 import pytest
+from helpers.alert_mail import make_settings, night_finding
 from mail_servers import PASSWORD, USER, SmtpServer
 
 from energimon.analytics.alerting.mail import chart_png, fmt_num, fmt_time, render_alert
-from energimon.analytics.anomaly.findings import Finding
 from energimon.config.settings import ConfigError, settings_from_dict
 from energimon.mail.render import to_wire
 from energimon.mail.transport import MailError, make_transport
@@ -24,25 +21,6 @@ from energimon.mail.transport import MailError, make_transport
 def send(cfg, recipients: list[str], msg) -> None:
     """What the outbox does with a queued message: the configured transport, the message's wire bytes."""
     make_transport(cfg).send(recipients, to_wire(msg))
-
-
-SITES = {"soro-raadhus": {"name": "Sorø Rådhus", "address": "Rådhusvej 8, 4180 Sorø", "latitude": 55.43,
-                          "longitude": 11.55, "facility_managers": ["drift.raadhus@soroe.dk"]},
-         "dianalund-bibliotek": {"name": "Dianalund Bibliotek", "latitude": 55.53, "longitude": 11.49}}
-
-
-def make_settings(smtp_dict: dict, tmp_path: Path, **alerts):
-    return settings_from_dict({"sites": SITES, "smtp": smtp_dict,
-                               "alerts": {"state_path": str(tmp_path / "alerts.db"), "price_dkk_per_kwh": 2.5,
-                                          **alerts}})
-
-
-def night_finding() -> Finding:
-    return Finding(rule="night_load", site="soro-raadhus", device="hovedmaaler", severity="warning",
-                   since=dt.datetime(2026, 12, 3, 0, 0, tzinfo=dt.UTC),
-                   evidence={"night_kw": 16.0, "reference_kw": 10.0, "limit_kw": 12.5, "night": "01-05",
-                             "date": "2026-12-03"},
-                   kwh_per_day=48.0, dkk_per_day=120.0, channel="load_kwh")
 
 
 def test_number_and_time_formats():

@@ -4,7 +4,6 @@ back-pressure."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -12,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from helpers.mqtt_daemon import SITES, config, daemon_running
 from helpers.wait import async_wait_for
 from mqtt_broker import Publisher
 
@@ -23,34 +23,7 @@ from energimon.model import SeriesKey
 from energimon.store.spool import Spool
 from energimon.store.sqlite import SqliteStore
 
-SITES = {
-    "soro-raadhus": {"name": "Sorø Rådhus", "latitude": 55.4318, "longitude": 11.556},
-    "stenlille-hallen": {"name": "Stenlille hallen", "latitude": 55.539, "longitude": 11.595},
-}
 T0 = int(datetime.now(tz=UTC).timestamp()) - 3600  # payload times: an hour ago, on whole seconds
-
-
-def config(tmp_path: Path, port: int, subscriptions: list[dict], **mqtt) -> dict:
-    return {
-        "sites": SITES,
-        "store": {"path": str(tmp_path / "store.db")},
-        "spool": {"path": str(tmp_path / "spool.db"), "flush_timeout_s": 5},
-        "mqtt": {"host": "127.0.0.1", "port": port, "client_id": "energimon-test", "reconnect_min_s": 0.2,
-                 "reconnect_max_s": 1, "subscriptions": subscriptions, **mqtt},
-    }
-
-
-@contextlib.asynccontextmanager
-async def daemon_running(cfg: dict):
-    daemon = Daemon(settings_from_dict(cfg))
-    task = asyncio.create_task(daemon.run(install_signal_handlers=False))
-    try:
-        await async_wait_for(lambda: daemon.mqtt.subscribed, 10, "the collector to connect and subscribe")
-        yield daemon
-    finally:
-        daemon.request_stop()
-        assert await asyncio.wait_for(task, 15) == 0
-        assert not task.exception() if task.done() else True
 
 
 def read_series(store_path: Path, key: str) -> tuple[np.ndarray, np.ndarray]:

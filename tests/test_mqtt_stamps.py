@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 
 import pytest
 from conftest import unique_db
+from helpers.mqtt_daemon import config, daemon_running
 from helpers.wait import async_wait_for
 from mqtt_broker import Publisher
-from test_mqtt_ingest import config, daemon_running
 
 from energimon.app.cli import main as cli_main
 from energimon.cliutil import set_lang

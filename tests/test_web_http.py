@@ -15,57 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers.wait import wait_for
-from web_support import PASSWORD, WebServer
+from helpers.web_http import csrf_token, login, web_settings, write_counter
+from web_support import PASSWORD, TZ, WebServer
 
 from energimon.config.settings import ConfigError, settings_from_dict
 from energimon.model import LOCAL_TZ, Reading, SeriesKey
 from energimon.store.sqlite import SqliteStore
 from energimon.web.accounts import Accounts
 from energimon.web.app import create_app
-
-TZ = "Europe/Copenhagen"
-
-
-def _settings(tmp, **web):
-    return settings_from_dict({
-        "sites": {"a": {"name": "Sorø Rådhus", "address": "Rådhusvej 8", "latitude": 55.4, "longitude": 11.5},
-                  "b": {"name": "Stenlille hallen", "latitude": 55.5, "longitude": 11.6}},
-        "store": {"path": str(tmp / "store.db")},
-        "esco": {"contract": "K", "esco": "E", "baseline_start": "2025-01-01", "baseline_end": "2026-01-01",
-                 "measure_date": "2026-01-01",
-                 "price_dkk_per_kwh": 2.0, "temperature": "a/vejr/outdoor_temp_c", "reports_dir": str(tmp / "rap"),
-                 "normal_year": {"total": 2906, "source": "DTI"}, "sites": {"a": {"energy": "m/energy_import_wh"}}},
-        "web": {"data_dir": str(tmp / "web"), **web},
-    })
-
-
-@pytest.fixture
-def served(tmp_path):
-    servers = []
-
-    def start(**web):
-        s = _settings(tmp_path, **web)
-        SqliteStore(s.store.path).close()
-        acc = Accounts(s.web.data_dir)
-        if acc.get("energi@soroe.dk") is None:
-            acc.add("energi@soroe.dk", PASSWORD, "energi")
-        acc.close()
-        srv = WebServer(create_app(s), s.web).start()
-        servers.append(srv)
-        return s, srv
-
-    yield start
-    for srv in servers:
-        srv.stop()
-
-
-def _csrf(client: httpx.Client, url: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', client.get(url).text).group(1)
-
-
-def _login(client: httpx.Client, base: str, password: str = PASSWORD, user: str = "energi@soroe.dk"):
-    return client.post(f"{base}/login", data={"username": user, "password": password,
-                                              "csrf": _csrf(client, f"{base}/login")})
 
 
 def test_headers_cookies_and_login_throttling(served):
@@ -80,12 +37,12 @@ def test_headers_cookies_and_login_throttling(served):
         assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie  # plain http here
         # five wrong passwords, then even the right one waits (OWASP: throttle per user and per address)
         for _ in range(5):
-            assert _login(c, srv.url, "forkert-kodeord").status_code == 401
-        r = _login(c, srv.url)
+            assert login(c, srv.url, "forkert-kodeord").status_code == 401
+        r = login(c, srv.url)
         assert r.status_code == 429 and 800 < int(r.headers["retry-after"]) <= 900
         assert "For mange forkerte forsøg" in r.text
     with httpx.Client(follow_redirects=False, timeout=20) as c:  # another user name is not locked out …
-        assert _login(c, srv.url, user="ukendt@soroe.dk").status_code == 429  # … from the same address
+        assert login(c, srv.url, user="ukendt@soroe.dk").status_code == 429  # … from the same address
 
 
 def test_behind_a_proxy_prefix_and_https(served, tmp_path):
@@ -121,7 +78,7 @@ def test_report_files_only_by_their_exact_names(served):
     (s.esco.reports_dir / "besparelse-2026-02_a+b_c.b_c.csv").write_text("måned;kWh\n2026-02;3\n", encoding="utf-8")
     with httpx.Client(follow_redirects=False, timeout=20) as c:
         assert c.get(f"{srv.url}/rapporter/fil/besparelse-2026-02.csv").status_code == 303  # login first
-        assert _login(c, srv.url).status_code == 303
+        assert login(c, srv.url).status_code == 303
         r = c.get(f"{srv.url}/rapporter/fil/besparelse-2026-02.csv")
         assert r.status_code == 200 and r.text.startswith("måned;kWh") and "attachment" in r.headers[
             "content-disposition"]
@@ -147,7 +104,7 @@ def test_the_archive_lists_and_serves_the_reports_written_in_english(served):
         (s.esco.reports_dir / name).write_text(f"{name}\n", encoding="utf-8")
     (s.esco.reports_dir / "solarium-2026-02.pdf").write_text("x", encoding="utf-8")
     with httpx.Client(follow_redirects=False, timeout=20) as c:
-        assert _login(c, srv.url).status_code == 303
+        assert login(c, srv.url).status_code == 303
         listing = c.get(f"{srv.url}/rapporter").text
         for name in names:
             assert f"/rapporter/fil/{name}" in listing, name
@@ -176,7 +133,7 @@ def test_the_archive_lists_and_serves_the_climate_accounts_by_year(served):
         (s.esco.reports_dir / name).write_text("x", encoding="utf-8")
     with httpx.Client(follow_redirects=False, timeout=20) as c:
         assert c.get(f"{srv.url}/rapporter/fil/klimaregnskab-2025.pdf").status_code == 303  # login first
-        assert _login(c, srv.url).status_code == 303
+        assert login(c, srv.url).status_code == 303
         listing = c.get(f"{srv.url}/rapporter").text
         for name in names:
             assert f'href="/rapporter/fil/{name}"' in listing, name
@@ -228,7 +185,7 @@ def test_users_from_the_command_line(tmp_path, monkeypatch, capsys, served):
 def test_a_user_disabled_while_logged_in_is_logged_out(served):
     s, srv = served()
     with httpx.Client(follow_redirects=False, timeout=20) as c:
-        assert _login(c, srv.url).status_code == 303
+        assert login(c, srv.url).status_code == 303
         assert c.get(f"{srv.url}/oversigt").status_code == 200
         acc = Accounts(s.web.data_dir)
         acc.set_disabled("energi@soroe.dk")
@@ -259,9 +216,9 @@ def test_config_errors_name_the_key(tmp_path):
 def test_no_links_in_alert_mails_without_public_url(tmp_path):
     from energimon.web.links import LinkError, mail_links, make_token, read_token
 
-    s = _settings(tmp_path)
+    s = web_settings(tmp_path)
     assert mail_links(s, 7) == []
-    s2 = _settings(tmp_path, public_url="https://energi.soroe.dk")
+    s2 = web_settings(tmp_path, public_url="https://energi.soroe.dk")
     links = mail_links(s2, 7)
     assert [label for label, _ in links] == ["Kvittér", "Udsæt 1 dag", "Udsæt 1 uge"]
     assert all(u.startswith("https://energi.soroe.dk/link/") for _, u in links)
@@ -278,22 +235,14 @@ def test_no_links_in_alert_mails_without_public_url(tmp_path):
 
 
 # -- the numbers ------------------------------------------------------------------------------------------
-def _counter(store, site, device, channel, role, start, end, kw, step="15min"):
-    idx = pd.date_range(pd.Timestamp(start, tz=TZ), pd.Timestamp(end, tz=TZ), freq=step)
-    hours = pd.Timedelta(step) / pd.Timedelta(hours=1)
-    v = 1_000_000.0 + np.arange(len(idx)) * kw * 1000 * hours
-    assert store.write([Reading(site, device, channel, role, int(t.value // 1_000_000), float(x))
-                        for t, x in zip(idx, v, strict=True)]) == []
-
-
 def test_barometer_against_hand_computation(tmp_path):
     from energimon.analytics.barometer import compute_barometer, households, target_path_t
 
     store = SqliteStore(tmp_path / "s.db")
     # a constant 10 kW from 2024-12-31 to now+: 2025 has 8,760 h → 87,600 kWh; PV a constant 2 kW → 17,520 kWh
-    _counter(store, "a", "m", "energy_import_wh", "grid", "2024-12-31", "2026-03-01", 10.0)
-    _counter(store, "a", "pv", "pv_energy_wh", "pv", "2024-12-31", "2026-03-01", 2.0)
-    _counter(store, "b", "m", "energy_import_wh", "grid", "2024-12-31", "2026-03-01", 5.0)  # not public
+    write_counter(store, "a", "m", "energy_import_wh", "grid", "2024-12-31", "2026-03-01", 10.0)
+    write_counter(store, "a", "pv", "pv_energy_wh", "pv", "2024-12-31", "2026-03-01", 2.0)
+    write_counter(store, "b", "m", "energy_import_wh", "grid", "2024-12-31", "2026-03-01", 5.0)  # not public
 
     def factor(carrier, year):
         return (2025, 0.12, "testværdi") if carrier == "electricity" and year >= 2025 else None
@@ -320,7 +269,7 @@ def test_building_year_view_matches_the_stores_energy(tmp_path):
     from energimon.web import data
 
     store = SqliteStore(tmp_path / "s.db")
-    _counter(store, "a", "m", "energy_import_wh", "grid", "2025-12-20", "2027-01-02", 7.0, step="5min")
+    write_counter(store, "a", "m", "energy_import_wh", "grid", "2025-12-20", "2027-01-02", 7.0, step="5min")
     p = data.period("year", dt.date(2026, 6, 1))
     now = dt.datetime(2027, 1, 1, 12, tzinfo=LOCAL_TZ)
     months = data.energy_kwh(store, SeriesKey("a", "m", "energy_import_wh"), p.start, p.end, "month", now)
@@ -341,11 +290,11 @@ def test_portfolio_against_last_year_degree_day_corrected_and_the_baseline(tmp_p
     from energimon.web.app import _portfolio_rows
     from energimon.web.settings import Role
 
-    s = _settings(tmp_path)
+    s = web_settings(tmp_path)
     s.esco.sites["a"].weather_independent_share = 0.2
     store = SqliteStore(s.store.path)
     # 10 kW since 2024-12-31 (the baseline year 2025 and last year are the same year here: Dec 2025)
-    _counter(store, "a", "m", "energy_import_wh", "grid", "2024-12-31", "2026-12-11", 10.0, step="1h")
+    write_counter(store, "a", "m", "energy_import_wh", "grid", "2024-12-31", "2026-12-11", 10.0, step="1h")
     # outdoor temperature: 7 °C in Dec 2026 (10 degree days a day), 2 °C in Dec 2025 (15 a day)
     temps = [Reading("a", "vejr", "outdoor_temp_c", "weather", int(t.value // 1_000_000), 7.0 if t.year == 2026
                      else 2.0) for t in pd.date_range(pd.Timestamp("2025-11-25", tz=TZ),
@@ -405,7 +354,7 @@ def test_the_demo_serves_the_web_app_with_a_login_per_role(tmp_path):
                 assert r.status_code == 200 and "Sorø Kommunes CO₂-barometer" in r.text
                 for user in ("energi", "drift"):
                     c.cookies.clear()
-                    assert _login(c, base, DEMO_PASSWORD, user).status_code == 303
+                    assert login(c, base, DEMO_PASSWORD, user).status_code == 303
                     page = c.get(f"{base}/oversigt").text
                     assert ("Sorø Rådhus" in page) == (user == "energi") and "Stenlille hallen" in page
 
@@ -461,7 +410,7 @@ def test_barometer_counts_electricity_hour_by_hour_where_the_intensity_is_stored
     from energimon.analytics.barometer import compute_barometer
 
     store = SqliteStore(tmp_path / "s.db")
-    _counter(store, "a", "m", "energy_import_wh", "grid", "2024-12-31", "2026-03-01", 10.0)
+    write_counter(store, "a", "m", "energy_import_wh", "grid", "2024-12-31", "2026-03-01", 10.0)
     # Energi Data Service CO2Emis as stored by [sources.energidataservice]: hourly means, here 150 g/kWh all
     # of 2025 and nothing in 2026
     hours = pd.date_range(pd.Timestamp("2025-01-01", tz=TZ), pd.Timestamp("2026-01-01", tz=TZ), freq="1h",
@@ -488,7 +437,7 @@ def test_barometer_counts_electricity_hour_by_hour_where_the_intensity_is_stored
 def test_a_finished_report_job_lists_every_file_the_report_wrote(tmp_path):
     # the job page links the files of the report's own list (SavingsReportFiles.paths, which the CLI prints): with
     # an Option B measure that includes the measures' CSV, which a list of its own on the page left out
-    s = _settings(tmp_path)
+    s = web_settings(tmp_path)
     data = s.model_dump(mode="json", exclude_none=True)
     data["esco"]["measures"] = [{"id": "led", "name": "LED", "site": "a", "installed": "2026-02-02",
                                  "energy": "belysning/energy_import_wh", "baseline_start": "2026-01-05",
@@ -501,9 +450,9 @@ def test_a_finished_report_job_lists_every_file_the_report_wrote(tmp_path):
     srv = WebServer(create_app(s), s.web).start()
     try:
         with httpx.Client(follow_redirects=False, timeout=20) as c:
-            assert _login(c, srv.url).status_code == 303
+            assert login(c, srv.url).status_code == 303
             r = c.post(f"{srv.url}/rapporter/generer",
-                       data={"month": "2026-03", "csrf": _csrf(c, f"{srv.url}/rapporter")})
+                       data={"month": "2026-03", "csrf": csrf_token(c, f"{srv.url}/rapporter")})
             assert r.status_code == 303
             job = srv.url + r.headers["location"]
             page = {"text": ""}

@@ -20,7 +20,7 @@ import pytest
 from mqtt_broker import Broker
 
 from faults.harness import DaemonProcess, StreamPublisher, Tally, assert_exact, sqlite_rows, tally, wait_for
-from faults.test_daemon_sigkill import CHANNEL, DEVICE, messages, write_config
+from faults.mqtt_stream import CHANNEL, DEVICE, messages, write_config
 
 
 @dataclass

@@ -12,7 +12,6 @@ redeliver; the payload carries its own time, so the store keeps it once.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,53 +21,7 @@ import pytest
 from mqtt_broker import running_broker
 
 from faults.harness import DaemonProcess, StreamPublisher, Tally, assert_exact, sqlite_rows, tally, wait_for
-
-SITE, DEVICE, CHANNEL = "soro-raadhus", "hovedmaaler", "energy_import_wh"
-TOPIC = f"bms/{SITE}/{DEVICE}/energi"
-
-
-def write_config(workdir: Path, port: int, protocol: str, client_id: str = "energimon-crash",
-                 store: str = 'path = "store.db"', extra: str = "") -> Path:
-    cfg = workdir / "energimon.toml"
-    cfg.write_text(f"""
-[sites.soro-raadhus]
-name = "Sorø Rådhus"
-latitude = 55.4318
-longitude = 11.556
-
-[store]
-{store}
-
-[spool]
-path = "spool.db"
-
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-protocol = "{protocol}"
-client_id = "{client_id}"
-reconnect_min_s = 0.2
-reconnect_max_s = 1
-session_expiry_s = 3600
-
-[[mqtt.subscriptions]]
-topic = "bms/{{site}}/{{device}}/energi"
-format = "json"
-role = "grid"
-channel = "energy_import_wh"
-unit = "kWh"
-value_path = "e"
-time_path = "t"
-{extra}
-""", encoding="utf-8")
-    return cfg
-
-
-def messages(n: int, t0_s: int) -> tuple[list[tuple[str, str]], dict]:
-    """``n`` payloads, one a second of payload time, values exact in binary; and what the store must hold."""
-    items = [(TOPIC, json.dumps({"e": 1000 + i * 0.125, "t": t0_s + i})) for i in range(n)]
-    expected = {(SITE, DEVICE, CHANNEL, (t0_s + i) * 1000): (1000 + i * 0.125) * 1000 for i in range(n)}  # kWh->Wh
-    return items, expected
+from faults.mqtt_stream import CHANNEL, DEVICE, messages, write_config
 
 
 @dataclass

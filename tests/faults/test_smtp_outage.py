@@ -25,8 +25,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.alert_mail import make_settings, night_finding
 from mail_servers import SmtpServer, _Handler
-from test_mail_smtp import make_settings, night_finding
 
 from energimon.analytics.alerting import lifecycle
 from energimon.analytics.alerting.jobs import AlertRunner

@@ -47,7 +47,7 @@ from faults.harness import (
     tally,
     wait_for,
 )
-from faults.test_daemon_sigkill import TOPIC, write_config
+from faults.mqtt_stream import TOPIC, write_config
 
 SITE = "soro-raadhus"
 MEASUREMENTS = ("electricity", "device_health")
