@@ -141,7 +141,8 @@ def test_the_archive_lists_and_serves_the_reports_written_in_english(served):
     s.esco.reports_dir.mkdir(parents=True)
     names = ["savings-2026-02.pdf", "savings-2026-02-preliminary.csv", "savings-2026-02_a+b.xlsx",
              "savings-2026-02-preliminary.measures.csv", "savings-2026-02_a+b.a.pdf", "savings-2026-02-co2.csv",
-             "savings-2026-02_12-sites-0123abcd-co2.csv", "solar-2026-02.csv", "solar-2026-02_a.pdf",
+             "savings-2026-02_12-sites-0123abcd-co2.csv", "savings-2026-02-preliminary-co2_a+b.csv",
+             "savings-2026-02-measures_a.csv", "savings-2026-02_a-co2.csv", "solar-2026-02.csv", "solar-2026-02_a.pdf",
              "solceller-2026-02.csv"]
     for name in names:
         (s.esco.reports_dir / name).write_text(f"{name}\n", encoding="utf-8")

@@ -54,8 +54,9 @@ log = logging.getLogger("energimon.web")
 
 SESSION_COOKIE = "energimon_session"
 # the savings and the solar report in Danish or English (esco.language, [smtp] language and --lang write either into
-# esco.reports_dir); after the month: "-" and a file's mark ("-co2", "-tiltag", "-foreloebig" …) or "_" and the sites
-# of a report for some buildings ("_soro-raadhus+stenlille-hallen", report.i18n.selection_suffix); ids may hold "_";
+# esco.reports_dir); after the month: "-" and a file's mark ("-co2", "-tiltag", "-foreloebig" …), then "_" and the
+# sites of a report for some buildings ("_soro-raadhus+stenlille-hallen", report.i18n.selection_suffix and
+# report_file_name; an older report has its marks after the sites, "_soro-raadhus-co2"); ids may hold "_";
 # then a building's own file has "." and its site id (report.i18n.site_file_name; before it "-" and the id, which such a
 # file of an older report keeps). The site id begins with a letter or digit, so no ".." can reach the folder.
 REPORT_RE = re.compile(r"^(besparelse|solceller|savings|solar)-(?P<year>\d{4})-(?P<month>\d{2})([-_][a-z0-9_+-]+)?"
