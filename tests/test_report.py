@@ -145,22 +145,26 @@ def test_a_report_for_some_buildings_keeps_the_report_of_every_building(configur
 
 def test_a_selection_of_many_buildings_is_named_by_its_count_and_a_digest():
     from energimon.analytics.report.i18n import selection_suffix
+    from energimon.model import is_valid_id
 
     assert selection_suffix(["b", "a_1", "b"], "da") == "_a_1+b"
     many = [f"bygning-nummer-{k:02d}" for k in range(12)]
     mark = selection_suffix(many, "da")
-    assert re.fullmatch(r"_12-bygninger-[0-9a-f]{8}", mark) and selection_suffix(reversed(many), "da") == mark
-    assert selection_suffix(many, "en").startswith("_12-sites-") and selection_suffix(many[1:], "da") != mark
+    assert re.fullmatch(r"_12-bygninger~[0-9a-f]{16}", mark) and selection_suffix(reversed(many), "da") == mark
+    assert selection_suffix(many, "en").startswith("_12-sites~") and selection_suffix(many[1:], "da") != mark
+    # "~" is no site id's: no selection of buildings named by their ids reads like one named by its digest
+    assert not is_valid_id(mark[1:]) and is_valid_id(mark[1:].replace("~", "-"))
 
 
 def test_no_file_of_any_report_is_named_like_a_file_of_another():
     """The names alone, over ids chosen to meet: the report's marks (``co2``, ``tiltag``, ``foreloebig`` …), ids that
-    continue one another (``a``, ``b``, ``a-b``, ``a-co2``), every report of a month — of every building or some,
-    final or preliminary, Danish or English: each file is one report's, and one file of it."""
+    continue one another (``a``, ``b``, ``a-b``, ``a-co2``) and ids spelled like a selection named by its digest, every
+    report of a month — of every building or some, final or preliminary, Danish or English: each file is one report's,
+    and one file of it."""
     from energimon.analytics.report.i18n import PRELIMINARY_SUFFIX, report_file_name, selection_suffix, site_file_name
 
     ids = ["a", "b", "a-b", "a_b", "a-co2", "b-co2", "a-tiltag", "b-measures", "a-foreloebig", "co2", "tiltag",
-           "measures", "foreloebig", "preliminary"]
+           "measures", "foreloebig", "preliminary", *LONG_IDS, DIGEST_LIKE, DIGEST_LIKE.replace("bygninger", "sites")]
     owner: dict[str, tuple] = {}
     for lang, prelim, chosen in itertools.product(("da", "en"), (False, True),
                                                   [None, *([x] for x in ids), *itertools.combinations(ids, 2)]):
@@ -620,3 +624,14 @@ def test_a_report_for_one_building_shares_no_file_with_the_report_for_a_building
     assert len(accounts) == 1 and len(measures) == 1, sorted(hal)
     assert _sites_in(tmp_path / accounts[0]) == {"hal"}
     assert {p.name for p in tmp_path.iterdir()} == hal | co2 | tiltag
+
+
+def test_a_building_named_like_a_selections_digest_shares_no_file_with_that_selection(neighbours, tmp_path, capsys):
+    """A report for many buildings is named by their count and a digest; a building whose id reads like that name
+    (``2-bygninger-…``) is another report, with files of its own."""
+    many = _report_for(neighbours, tmp_path, capsys, *LONG_IDS)
+    one = _report_for(neighbours, tmp_path, capsys, DIGEST_LIKE)
+    assert many and one and not many & one, sorted(many & one)
+    # the selection's CSV still holds its two buildings, not the third one's rows
+    portfolio = [n for n in many if n.endswith(".csv") and "portfolio" in _sites_in(tmp_path / n)]
+    assert len(portfolio) == 1 and _sites_in(tmp_path / portfolio[0]) == {*LONG_IDS, "portfolio"}
