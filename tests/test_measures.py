@@ -481,7 +481,7 @@ def test_site_with_measures_only_can_be_chosen_on_its_own(configured, tmp_path, 
     assert "Dianalund Bibliotek — uden Option C-kontrakt" in flat and "Tiltag: LED i Dianalund Bibliotek" in flat
     assert "Stenlille" not in flat
     rows = [line.split(";") for line in
-            (out / "besparelse-2026-03_dianalund-bibliotek-tiltag.csv").read_text("utf-8-sig").splitlines()]
+            (out / "besparelse-2026-03-tiltag_dianalund-bibliotek.csv").read_text("utf-8-sig").splitlines()]
     col = {h: i for i, h in enumerate(column_keys(rows[0], "da"))}
     assert {r[col["measure_id"]] for r in rows[1:]} == {"led-dianalund"}
     # the hall chosen alone (its Option C contract is every one there is) no longer brings in Dianalund's measure
@@ -490,7 +490,7 @@ def test_site_with_measures_only_can_be_chosen_on_its_own(configured, tmp_path, 
                  "--out", str(out)]) == 0
     assert "dianalund" not in capsys.readouterr().out
     rows = [line.split(";") for line in
-            (out / "besparelse-2026-03_stenlille-hallen-tiltag.csv").read_text("utf-8-sig").splitlines()]
+            (out / "besparelse-2026-03-tiltag_stenlille-hallen.csv").read_text("utf-8-sig").splitlines()]
     assert {r[col["measure_id"]] for r in rows[1:]} == {"led-stenlille"}
     assert "Dianalund" not in _pdftotext(out / "besparelse-2026-03_stenlille-hallen.pdf")
     # both chosen: one report with the hall's page and both measures
@@ -498,7 +498,7 @@ def test_site_with_measures_only_can_be_chosen_on_its_own(configured, tmp_path, 
     assert main(["report", "savings", "--month", "2026-03", "-c", cfg, "--site", "dianalund-bibliotek", "--site",
                  "stenlille-hallen", "--out", str(out)]) == 0
     capsys.readouterr()
-    both = out / "besparelse-2026-03_dianalund-bibliotek+stenlille-hallen-tiltag.csv"  # the ids sorted, joined by "+"
+    both = out / "besparelse-2026-03-tiltag_dianalund-bibliotek+stenlille-hallen.csv"  # the ids sorted, joined by "+"
     rows = [line.split(";") for line in both.read_text("utf-8-sig").splitlines()]
     assert {r[col["measure_id"]] for r in rows[1:]} == {"led-dianalund", "led-stenlille"}
 
@@ -512,7 +512,8 @@ def test_a_report_of_measures_only_is_summed_up_by_them_without_an_empty_portfol
                  "--out", str(tmp_path)]) == 0
     capsys.readouterr()
     stem = tmp_path / "besparelse-2026-03_dianalund-bibliotek"
-    rows = [line.split(";") for line in stem.with_name(f"{stem.name}-tiltag.csv").read_text("utf-8-sig").splitlines()]
+    measures_csv = tmp_path / "besparelse-2026-03-tiltag_dianalund-bibliotek.csv"
+    rows = [line.split(";") for line in measures_csv.read_text("utf-8-sig").splitlines()]
     col = {h: i for i, h in enumerate(column_keys(rows[0], "da"))}
     month = next(r for r in rows[1:] if r[col["period"]] == "month")
     kwh = fmt_number(float(month[col["savings_kwh"]].replace(",", ".")), 0, "da")

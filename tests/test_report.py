@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import re
 import shutil
@@ -144,31 +145,38 @@ def test_a_report_for_some_buildings_keeps_the_report_of_every_building(configur
 
 def test_a_selection_of_many_buildings_is_named_by_its_count_and_a_digest():
     from energimon.analytics.report.i18n import selection_suffix
+    from energimon.model import is_valid_id
 
     assert selection_suffix(["b", "a_1", "b"], "da") == "_a_1+b"
     many = [f"bygning-nummer-{k:02d}" for k in range(12)]
     mark = selection_suffix(many, "da")
-    assert re.fullmatch(r"_12-bygninger-[0-9a-f]{8}", mark) and selection_suffix(reversed(many), "da") == mark
-    assert selection_suffix(many, "en").startswith("_12-sites-") and selection_suffix(many[1:], "da") != mark
+    assert re.fullmatch(r"_12-bygninger~[0-9a-f]{16}", mark) and selection_suffix(reversed(many), "da") == mark
+    assert selection_suffix(many, "en").startswith("_12-sites~") and selection_suffix(many[1:], "da") != mark
+    # "~" is no site id's: no selection of buildings named by their ids reads like one named by its digest
+    assert not is_valid_id(mark[1:]) and is_valid_id(mark[1:].replace("~", "-"))
 
 
-def test_no_building_file_of_any_report_is_named_like_another_file():
-    """The names alone, over ids chosen to meet: the report's marks (``co2``, ``tiltag``, ``foreloebig`` …) and ids
-    that continue one another (``a``, ``b``, ``a-b``, ``b-co2``), every report of a month — of every building or some,
-    final or preliminary, Danish or English: a building's own file is named like no other file of any of them."""
-    from energimon.analytics.report.i18n import PRELIMINARY_SUFFIX, selection_suffix, site_file_name
+def test_no_file_of_any_report_is_named_like_a_file_of_another():
+    """The names alone, over ids chosen to meet: the report's marks (``co2``, ``tiltag``, ``foreloebig`` …), ids that
+    continue one another (``a``, ``b``, ``a-b``, ``a-co2``) and ids spelled like a selection named by its digest, every
+    report of a month — of every building or some, final or preliminary, Danish or English: each file is one report's,
+    and one file of it."""
+    from energimon.analytics.report.i18n import PRELIMINARY_SUFFIX, report_file_name, selection_suffix, site_file_name
 
-    ids = ["a", "b", "a-b", "a_b", "b-co2", "co2", "tiltag", "measures", "foreloebig", "preliminary"]
-    own, building = [], []
+    ids = ["a", "b", "a-b", "a_b", "a-co2", "b-co2", "a-tiltag", "b-measures", "a-foreloebig", "co2", "tiltag",
+           "measures", "foreloebig", "preliminary", *LONG_IDS, DIGEST_LIKE, DIGEST_LIKE.replace("bygninger", "sites")]
+    owner: dict[str, tuple] = {}
     for lang, prelim, chosen in itertools.product(("da", "en"), (False, True),
                                                   [None, *([x] for x in ids), *itertools.combinations(ids, 2)]):
         stem = ("besparelse" if lang == "da" else "savings") + "-2026-03" + (PRELIMINARY_SUFFIX[lang] if prelim else "")
-        stem += selection_suffix(chosen, lang) if chosen else ""
-        sites = list(chosen or ids)
-        own += [f"{stem}.pdf", f"{stem}.csv", f"{stem}.xlsx", f"{stem}-co2.csv",
-                f"{stem}-{'tiltag' if lang == 'da' else 'measures'}.csv"]
-        building += [site_file_name(stem, site, ext) for site in sites for ext in ("csv", "pdf")]
-    assert len(set(building)) == len(building) and not set(building) & set(own)
+        selection = selection_suffix(chosen, lang) if chosen else ""
+        files = [report_file_name(stem, selection, ext) for ext in ("pdf", "csv", "xlsx")]
+        files += [report_file_name(stem, selection, "csv", mark) for mark in ("co2", "tiltag" if lang == "da" else
+                                                                                "measures")]
+        files += [site_file_name(stem + selection, site, ext) for site in chosen or ids for ext in ("csv", "pdf")]
+        for name in files:
+            assert owner.setdefault(name, (lang, prelim, chosen)) == (lang, prelim, chosen), (name, owner[name])
+        assert len(set(files)) == len(files), chosen
 
 
 def test_report_cli_errors(configured, capsys):
@@ -548,3 +556,82 @@ def test_a_site_named_like_one_of_the_reports_own_files_replaces_none_of_them(ma
     assert _sites_in(prelim.csv) == {*MARK_SITES, "portfolio"}
     assert prelim.pdf.read_bytes()[:5] == b"%PDF-" and "FORELØBIG" in _pdftotext(prelim.pdf)
     assert {p.name for p in out.iterdir()} == {p.name for p in written}
+
+
+# -- two reports for different buildings in one folder ----------------------------------------------------------
+LONG_IDS = ("bygning-med-et-langt-navn-nummer-et", "bygning-med-et-langt-navn-nummer-to")
+"""Two ids longer together than ``SELECTION_MAX_CHARS``: a report for both is named by their count and a digest."""
+DIGEST_LIKE = "2-bygninger-" + hashlib.sha256("+".join(LONG_IDS).encode()).hexdigest()[:8]
+"""A site id spelled as the previous version named the report for ``LONG_IDS`` (``_2-bygninger-<digest>``)."""
+NEIGHBOUR_SITES = ("hal", "hal-co2", "hal-tiltag", *LONG_IDS, DIGEST_LIKE)
+"""``hal`` has a measure and the CO₂ account; ``hal-co2`` and ``hal-tiltag`` are ``hal`` with the marks of those
+files after it."""
+
+NEIGHBOUR_MEASURE = MARK_MEASURE.replace('site = "tiltag"', 'site = "hal"')
+
+
+@pytest.fixture(scope="module")
+def neighbours(tmp_path_factory):
+    from energimon.collector.simulator.lighting import LightingLoad, lighting_readings
+    from energimon.model import Reading
+
+    d = tmp_path_factory.mktemp("neighbours")
+    sites = "\n".join(f'[sites.{sid}]\nname = "Bygning {sid}"\nlatitude = 55.4\nlongitude = 11.5'
+                      for sid in NEIGHBOUR_SITES)
+    esco_sites = "\n".join(f'[esco.sites.{sid}]\nenergy = "hovedmaaler/energy_import_wh"' for sid in NEIGHBOUR_SITES)
+    (d / "energimon.toml").write_text(esco_config(sites, esco_sites + "\n" + NEIGHBOUR_MEASURE, contract="Kontrakt",
+                                                    co2_intensity="dk2/energinet/co2_g_per_kwh",
+                                                    temperature="hal/vejr/outdoor_temp_c"), encoding="utf-8")
+    store = SqliteStore(d / "store.db")
+    for i, sid in enumerate(NEIGHBOUR_SITES):
+        b = SyntheticBuilding(sid, 300, 20, 15.0, 12, 40)
+        readings, _ = synthetic_readings(b, dt.date(2025, 1, 1), dt.date(2026, 4, 1), dt.date(2026, 1, 1), seed=i,
+                                         with_temperature=i == 0)
+        store.write(readings)
+    lit, _ = lighting_readings(LightingLoad("hal", "belysning", 40.0, 0.35, 3.0, dt.date(2026, 2, 2), 3),
+                               dt.date(2025, 12, 1), dt.date(2026, 4, 1))
+    store.write(lit)
+    t0 = int(dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp() * 1000) - 3_600_000
+    store.write([Reading("dk2", "energinet", "co2_g_per_kwh", "market", t0 + h * 3_600_000, 100.0)
+                 for h in range(31 * 24 + 2)])
+    store.close()
+    return d
+
+
+def _report_for(folder, out, capsys, *sites: str) -> set[str]:
+    """``report savings --site …`` for March 2026 into ``out``: the names of the files it says it wrote."""
+    capsys.readouterr()
+    args = ["report", "savings", "--month", "2026-03", "-c", str(folder / "energimon.toml"), "--out", str(out),
+            "--workers", "1"]
+    assert main([*args, *(a for s in sites for a in ("--site", s))]) == 0
+    return {line.removeprefix("skrev ").rsplit("/", 1)[-1] for line in capsys.readouterr().out.splitlines()
+            if line.startswith("skrev ")}
+
+
+def test_a_report_for_one_building_shares_no_file_with_the_report_for_a_building_named_after_its_files(
+        neighbours, tmp_path, capsys):
+    """``--site hal`` writes the CO₂ account and the measures' CSV of its selection beside its own CSV; ``--site
+    hal-co2`` and ``--site hal-tiltag`` are other buildings, whose CSV must not take those files' names: each run's
+    files are its own, and ``hal``'s CO₂ account and measures stay what they are after the other two ran."""
+    hal = _report_for(neighbours, tmp_path, capsys, "hal")
+    co2 = _report_for(neighbours, tmp_path, capsys, "hal-co2")
+    tiltag = _report_for(neighbours, tmp_path, capsys, "hal-tiltag")
+    assert not hal & co2 and not hal & tiltag and not co2 & tiltag, sorted((hal & co2) | (hal & tiltag))
+    # what hal's files hold after the other two runs: its CO₂ account and its measures, not another building's rows
+    csvs = [n for n in hal if n.endswith(".csv")]
+    accounts = [n for n in csvs if "method" in _keys(tmp_path / n)]
+    measures = [n for n in csvs if "measure_id" in _keys(tmp_path / n)]
+    assert len(accounts) == 1 and len(measures) == 1, sorted(hal)
+    assert _sites_in(tmp_path / accounts[0]) == {"hal"}
+    assert {p.name for p in tmp_path.iterdir()} == hal | co2 | tiltag
+
+
+def test_a_building_named_like_a_selections_digest_shares_no_file_with_that_selection(neighbours, tmp_path, capsys):
+    """A report for many buildings is named by their count and a digest; a building whose id reads like that name
+    (``2-bygninger-…``) is another report, with files of its own."""
+    many = _report_for(neighbours, tmp_path, capsys, *LONG_IDS)
+    one = _report_for(neighbours, tmp_path, capsys, DIGEST_LIKE)
+    assert many and one and not many & one, sorted(many & one)
+    # the selection's CSV still holds its two buildings, not the third one's rows
+    portfolio = [n for n in many if n.endswith(".csv") and "portfolio" in _sites_in(tmp_path / n)]
+    assert len(portfolio) == 1 and _sites_in(tmp_path / portfolio[0]) == {*LONG_IDS, "portfolio"}

@@ -210,7 +210,7 @@ def test_in_english_the_water_building_says_m3_too(report, tmp_path, capsys):
     printed = {line.removeprefix("wrote ") for line in capsys.readouterr().out.splitlines()
                if line.startswith("wrote ")}
     assert printed == {str(p) for p in tmp_path.iterdir()}
-    assert str(tmp_path / "savings-2026-03_vandvaerk-co2.csv") in printed
+    assert str(tmp_path / "savings-2026-03-co2_vandvaerk.csv") in printed
     header = (tmp_path / "savings-2026-03_vandvaerk.vandvaerk.csv").read_text("utf-8-sig").splitlines()[0].split(",")
     assert "Savings m³" in header and "Actual use m³" in header and header[-1] == "Unit"
     text = _pdftotext(tmp_path / "savings-2026-03_vandvaerk.pdf")

@@ -98,7 +98,12 @@ def test_the_archive_lists_and_serves_the_reports_written_in_english(served):
     s.esco.reports_dir.mkdir(parents=True)
     names = ["savings-2026-02.pdf", "savings-2026-02-preliminary.csv", "savings-2026-02_a+b.xlsx",
              "savings-2026-02-preliminary.measures.csv", "savings-2026-02_a+b.a.pdf", "savings-2026-02-co2.csv",
-             "savings-2026-02_12-sites-0123abcd-co2.csv", "solar-2026-02.csv", "solar-2026-02_a.pdf",
+             "savings-2026-02_12-sites-0123abcd-co2.csv", "savings-2026-02-preliminary-co2_a+b.csv",
+             "savings-2026-02-measures_a.csv", "savings-2026-02_a-co2.csv", "solar-2026-02.csv", "solar-2026-02_a.pdf",
+             # a report for many buildings: their count and a digest after "~" (before, "-", as above)
+             "savings-2026-02-co2_12-sites~0123456789abcdef.csv", "savings-2026-02_12-sites~0123456789abcdef.a.pdf",
+             "besparelse-2026-02-foreloebig_12-bygninger~0123456789abcdef.xlsx",
+             "solceller-2026-02_12-bygninger~0123456789abcdef.pdf",
              "solceller-2026-02.csv"]
     for name in names:
         (s.esco.reports_dir / name).write_text(f"{name}\n", encoding="utf-8")
@@ -122,6 +127,8 @@ def test_the_archive_lists_and_serves_the_climate_accounts_by_year(served):
     names = ["klimaregnskab-2025.pdf", "klimaregnskab-2025.xlsx", "klimaregnskab-2025_b.pdf",
              "klimaregnskab-2025_a+b_c.xlsx", "klimaregnskab-2026-foreloebig.pdf",
              "klimaregnskab-2026-foreloebig_12-bygninger-0123abcd.xlsx", "climate-account-2024.pdf",
+             "klimaregnskab-2025_12-bygninger~0123456789abcdef.pdf",
+             "climate-account-2025_3-sites~0123456789abcdef.xlsx",
              "climate-account-2026-preliminary_a.xlsx"]
     for name in names:
         (s.esco.reports_dir / name).write_text(f"{name}\n", encoding="utf-8")

@@ -15,28 +15,45 @@ SELECTION_MAX_CHARS = 60
 """A selection's ids longer than this are named by their count and a digest instead: with a site's own file after it
 (``.<site>.csv``, up to 63 characters) a name must stay inside the file systems' 255 bytes."""
 
+DIGEST_MARK = "~"
+"""Between a many-building selection's count and its digest (``_12-bygninger~3f9a…``): a site id holds only a-z, 0-9,
+``-`` and ``_`` (``model.ID_RULE``) and the ids of a selection are joined by ``+``, so no selection named by its ids
+reads like one named by its digest.  (Before it ``-``: a building called ``12-bygninger-3f9a0c1e`` got the same names
+as the twelve buildings; the web archive still lists such files.)"""
+
 
 def site_file_name(stem: str, site: str, ext: str) -> str:
-    """A building's own file beside a report (its CSV, its PDF): the report's stem, ``.`` and the site id
-    (``besparelse-2026-03.soro-raadhus.csv``).  The dot is the mark of a building's file: no stem and no site id holds
-    one (``model.ID_RULE``), and the report's own files follow the stem with ``-`` (``-co2.csv``, ``-tiltag.csv``) or
-    with their extension alone.  So no site id — ``co2``, ``tiltag``, ``measures``, ``foreloebig`` — names one of the
-    report's own files or a file of another report (a preliminary one, one for some buildings)."""
+    """A building's own file beside a report (its CSV, its PDF): the report's stem with its selection
+    (:func:`selection_suffix`), ``.`` and the site id (``besparelse-2026-03.soro-raadhus.csv``).  The dot is the mark
+    of a building's file: no stem, selection or site id holds one (``model.ID_RULE``), so a building's file has two
+    and the report's own files (:func:`report_file_name`) one.  So no site id — ``co2``, ``tiltag``, ``measures``,
+    ``foreloebig`` — names one of the report's own files or a file of another report (a preliminary one, one for some
+    buildings)."""
     return f"{stem}.{site}.{ext}"
+
+
+def report_file_name(stem: str, selection: str, ext: str, mark: str = "") -> str:
+    """One of a report's own files: its stem (report, period, ``-foreloebig``), ``-`` and the file's mark if it has
+    one (``co2``, ``tiltag``), then the selection (:func:`selection_suffix`, ``""`` for every building) and ``.`` and
+    the extension: ``besparelse-2026-03-co2_soro-raadhus.csv``.  The selection comes last because a site id may end
+    in a mark (``soro-raadhus-co2``): after it, only ``.`` follows, which no site id holds, so the CO₂ account of
+    ``--site hal`` is never the CSV of ``--site hal-co2``.  (Before, the mark followed the selection:
+    ``besparelse-2026-03_hal-co2.csv`` was both; the web archive still lists such files.)"""
+    return f"{stem}{'-' + mark if mark else ''}{selection}.{ext}"
 
 
 def selection_suffix(sites: Iterable[str], lang: str) -> str:
     """File-name mark of a report for some buildings only (``--site``): ``_`` and their ids, sorted and joined by ``+``
     (``besparelse-2026-03_soro-raadhus.pdf``), so it never replaces the report of every building or one of its files.
-    Those continue the month with ``-`` (``-co2.csv``, ``-foreloebig``) or ``.`` (a building's own file,
-    :func:`site_file_name`), and a site id never begins with ``_`` nor holds ``+`` (``model.ID_RULE``).  Many
-    buildings: their count and a digest of the ids (``_12-bygninger-3f9a…``)."""
+    A site id never begins with ``_`` nor holds ``+``, ``.`` or ``~`` (``model.ID_RULE``), and the selection is the
+    last part of a name before ``.`` (:func:`report_file_name`, :func:`site_file_name`), so two selections never share
+    a name.  Many buildings: their count and a digest of the ids after ``~`` (``_12-bygninger~3f9a…``, 64 bits)."""
     ids = sorted(set(sites))
     joined = "+".join(ids)
     if len(joined) <= SELECTION_MAX_CHARS:
         return f"_{joined}"
-    digest = hashlib.sha256(joined.encode()).hexdigest()[:8]
-    return f"_{len(ids)}-{'bygninger' if lang == 'da' else 'sites'}-{digest}"
+    digest = hashlib.sha256(joined.encode()).hexdigest()[:16]
+    return f"_{len(ids)}-{'bygninger' if lang == 'da' else 'sites'}{DIGEST_MARK}{digest}"
 
 MONTHS = {
     "da": ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",

@@ -37,6 +37,7 @@ from energimon.analytics.report.i18n import (
     month_label,
     month_name,
     preliminary_text,
+    report_file_name,
     selection_suffix,
     site_file_name,
     tr,
@@ -132,9 +133,11 @@ def generate_savings_report(settings, store, month: dt.date, sites: list[str] | 
     ``per_site_pdf`` also writes ``besparelse-YYYY-MM.<site>.pdf`` per building (for the building's
     own file; about 0.4 s each).  A report for some buildings (``sites``) has their ids in its names,
     ``besparelse-YYYY-MM_<site>+<site>…`` (:func:`~energimon.analytics.report.i18n.selection_suffix`), so it
-    never replaces the report of every building.  With ``workers`` > 1 the buildings are evaluated in a process
-    pool, each worker with its own read-only connection to the store (``settings.store``); the
-    PDFs are rendered here.
+    never replaces the report of every building; the selection comes after a file's mark
+    (``besparelse-YYYY-MM-co2_<site>.csv``, :func:`~energimon.analytics.report.i18n.report_file_name`), so no other
+    building's report (``--site <site>-co2``) is named like one of its files.  With ``workers`` > 1 the buildings
+    are evaluated in a process pool, each worker with its own read-only connection to the store
+    (``settings.store``); the PDFs are rendered here.
     """
     esco = settings.esco
     if esco is None:
@@ -194,8 +197,16 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
     stem = f"besparelse-{month:%Y-%m}" if lang == "da" else f"savings-{month:%Y-%m}"
     if preliminary:
         stem += PRELIMINARY_SUFFIX[lang]
-    if only is not None:  # the month's report of every building keeps its name (mails, links and the web name it)
-        stem += selection_suffix(only, lang)
+    # the month's report of every building keeps its name (mails, links and the web name it); the selection is the
+    # last part of every name before "." (report_file_name), so a site id ending in a file's mark names no other file
+    selection = selection_suffix(only, lang) if only is not None else ""
+
+    def own(ext: str, mark: str = "") -> Path:
+        return out / report_file_name(stem, selection, ext, mark)
+
+    def building(site: str, ext: str) -> Path:
+        return out / site_file_name(stem + selection, site, ext)
+
     if sep is None:
         sep = ";" if lang == "da" else ","
     if decimal_comma is None:
@@ -207,13 +218,13 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
     co2_csv = None
     if esco.co2_intensity:  # the CO₂ account of all consumption, computed here and rendered by the section
         accounts = co2_accounts(store, esco, [r.site for r in results], month)
-        co2_csv = _add_co2_account(report, accounts, esco, results, month, names, lang, out / f"{stem}-co2.csv", sep,
+        co2_csv = _add_co2_account(report, accounts, esco, results, month, names, lang, own("csv", "co2"), sep,
                                    decimal_comma)
-    measures_csv = _add_measures(report, measures, out / f"{stem}-{'tiltag' if lang == 'da' else 'measures'}.csv",
-                                 sep, decimal_comma)
+    measures_csv = _add_measures(report, measures, own("csv", "tiltag" if lang == "da" else "measures"), sep,
+                                 decimal_comma)
     _add_heat_water(report, settings, store, results, month, cutoff, names, lang)
     # a long PDF is drawn in the pool while the CSVs and the workbook are written here
-    finish_pdf = _start_portfolio(report, out / f"{stem}.pdf", pool, workers)
+    finish_pdf = _start_portfolio(report, own("pdf"), pool, workers)
     try:
         rows_all: list[list] = []
         site_csvs = []
@@ -222,20 +233,19 @@ def _generate(settings, store, month: dt.date, chosen: list[str], names: dict[st
             rows = _csv_rows(r, esco, month, lang)
             rows_all += rows
             site_rows[r.site] = rows
-            site_csvs.append(write_csv(out / site_file_name(stem, r.site, "csv"), CSV_HEADER, rows, sep,
+            site_csvs.append(write_csv(building(r.site, "csv"), CSV_HEADER, rows, sep,
                                        decimal_comma, lang, unit=unit_of(r.carrier)))
         rows_all += _portfolio_csv_rows(results, esco, month, lang)
-        csv_path = write_csv(out / f"{stem}.csv", CSV_HEADER, rows_all, sep, decimal_comma, lang,
+        csv_path = write_csv(own("csv"), CSV_HEADER, rows_all, sep, decimal_comma, lang,
                              unit=common_unit(["kWh", *(unit_of(r.carrier) for r in results)], lang))
-        xlsx_path = xlsx_out.write_xlsx(out / f"{stem}.xlsx", _workbook(results, site_rows, rows_all, esco, month,
-                                                                         prices, lang, cutoff)
-                                        + _measure_sheets(measures))
+        xlsx_path = xlsx_out.write_xlsx(own("xlsx"), _workbook(results, site_rows, rows_all, esco, month, prices,
+                                                               lang, cutoff) + _measure_sheets(measures))
     except BaseException:
         finish_pdf(False)
         raise
     pdf_path = finish_pdf(True)
     site_pdfs = [render_pdf(build_report([r], esco, month, lang, prices, cutoff),
-                            out / site_file_name(stem, r.site, "pdf")) for r in results] if per_site_pdf else []
+                            building(r.site, "pdf")) for r in results] if per_site_pdf else []
     return SavingsReportFiles(pdf_path, csv_path, site_csvs, results, site_pdfs, xlsx_path, preliminary, cutoff,
                               measures[0] if measures else [], measures_csv, co2_csv)
 

@@ -54,17 +54,19 @@ log = logging.getLogger("energimon.web")
 
 SESSION_COOKIE = "energimon_session"
 # the savings and the solar report in Danish or English (esco.language, [smtp] language and --lang write either into
-# esco.reports_dir); after the month: "-" and a file's mark ("-co2", "-tiltag", "-foreloebig" …) or "_" and the sites
-# of a report for some buildings ("_soro-raadhus+stenlille-hallen", report.i18n.selection_suffix); ids may hold "_";
+# esco.reports_dir); after the month: "-" and a file's mark ("-co2", "-tiltag", "-foreloebig" …), then "_" and the
+# sites of a report for some buildings ("_soro-raadhus+stenlille-hallen", report.i18n.selection_suffix and
+# report_file_name; an older report has its marks after the sites, "_soro-raadhus-co2"), or their count and a digest
+# after "~" ("_12-bygninger~3f9a…"; an older report has "-" there); ids may hold "_";
 # then a building's own file has "." and its site id (report.i18n.site_file_name; before it "-" and the id, which such a
 # file of an older report keeps). The site id begins with a letter or digit, so no ".." can reach the folder.
-REPORT_RE = re.compile(r"^(besparelse|solceller|savings|solar)-(?P<year>\d{4})-(?P<month>\d{2})([-_][a-z0-9_+-]+)?"
+REPORT_RE = re.compile(r"^(besparelse|solceller|savings|solar)-(?P<year>\d{4})-(?P<month>\d{2})([-_][a-z0-9_+~-]+)?"
                        r"(\.[a-z0-9][a-z0-9_-]*)?\.(?P<ext>pdf|csv|xlsx)$")
 # the yearly climate account (report climate; analytics.report.climate_account.file_stem) in the same folder: the year,
-# "-foreloebig"/"-preliminary" while it is not over, and "_" and the sites of an account for some buildings; PDF and
-# XLSX only, no building's own files.
+# "-foreloebig"/"-preliminary" while it is not over, and "_" and the sites of an account for some buildings (or their
+# count and a digest, as above); PDF and XLSX only, no building's own files.
 CLIMATE_RE = re.compile(r"^(klimaregnskab|climate-account)-(?P<year>\d{4})(-foreloebig|-preliminary)?"
-                        r"(_[a-z0-9][a-z0-9_+-]*)?\.(?P<ext>pdf|xlsx)$")
+                        r"(_[a-z0-9][a-z0-9_+~-]*)?\.(?P<ext>pdf|xlsx)$")
 MEDIA = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 ACTIVE = ("pending", "firing")
