@@ -1,16 +1,22 @@
 """The municipality's CO₂ barometer: CO₂ from its buildings' energy per year against the path to a target.
 
 For each calendar year (Europe/Copenhagen) the buildings' consumption per carrier is the difference of
-their energy counters at the year's edges (grid import for electricity, the heat meter for district
-heating; missing is not zero: a building without a counter reading near an edge leaves the year's sum
-unknown for that carrier and says so in ``complete``).  CO₂ is
+their counters at the year's edges (grid import for electricity, the heat meter for district heating, the gas
+meter's m³ for natural gas; missing is not zero: a building without a counter reading near an edge leaves the
+year's sum unknown for that carrier and says so in ``complete`` and ``why``).  CO₂ is
 
-    CO₂ [t] = Σ_carriers  E_carrier [kWh] × f_carrier,year [kg/kWh] / 1000
+    CO₂ [t] = Σ_carriers  E_carrier [kWh] × f_carrier,year [kg/kWh] / 1000   (natural gas: V [m³] × f [kg/m³])
 
 with the declared yearly factor of the carrier (e.g. Energinet's environmental declaration for
-electricity, the district heating utility's declaration for heat), the year's own or else the latest
-earlier one — the GHG Protocol's location-based method with yearly average factors (GHG Protocol Scope 2
-Guidance, 2015, ch. 6).  Solar production is the PV counters' difference; it is shown as produced energy,
+electricity, the district heating utility's declaration for heat, Evida's per m³ for natural gas), the year's
+own or else the latest earlier one — the GHG Protocol's location-based method with yearly average factors (GHG
+Protocol Scope 2 Guidance, 2015, ch. 6).  Natural gas is counted as the annual climate account counts it, by its
+functions (:func:`energimon.analytics.climate_account.kwh_per_counter_unit`: m³ × the site's calorific value of
+``[[carriers.gas_calorific_value]]`` → kWh; :func:`~energimon.analytics.climate_account.declared_co2`): a gas
+meter without a calorific value for the year has no kWh, and without a factor no CO₂ — the year is then
+incomplete and says why, never a smaller number that looks whole.
+
+Solar production is the PV counters' difference; it is shown as produced energy,
 not subtracted from CO₂ (the grid import already excludes what the buildings used of it themselves).
 
 Electricity can instead be counted **hour by hour** with the CO₂ intensity of the grid (Energi Data
@@ -27,18 +33,27 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from energimon import carriers
+from energimon.analytics.climate_account import (
+    CalorificFn,
+    Factor,
+    FactorFn,
+    Why,
+    declared_co2,
+    kwh_per_counter_unit,
+    target_path_t,
+)
 from energimon.model import LOCAL_TZ, SeriesKey
 from energimon.store.energy import hourly_energy_wh
 
-# the carriers whose counters are energy in Wh; natural gas (m³ through its calorific value) is not counted here yet
-CARRIER_COUNTERS = {c.key: (c.role.value, c.channel) for c in (carriers.ELECTRICITY, carriers.DISTRICT_HEATING)}
+# every energy carrier the climate account counts (water is not an energy)
+CARRIER_COUNTERS = {c.key: (c.role.value, c.channel)
+                    for c in (carriers.ELECTRICITY, carriers.DISTRICT_HEATING, carriers.NATURAL_GAS)}
 PV_COUNTER = ("pv", "pv_energy_wh")
 EDGE_LOOKBACK_S = 6 * 3600
 
@@ -48,12 +63,16 @@ class YearCo2:
     year: int
     kwh: dict[str, float]  # carrier -> kWh (NaN: unknown)
     t_co2: float  # NaN when no carrier could be counted
-    factors: dict[str, tuple[int, float, str]]  # carrier -> (factor year, kg/kWh, source)
+    factors: dict[str, Factor]  # carrier -> the declared factor used (hour by hour: the year's mean per kWh)
     pv_kwh: float
-    complete: bool  # every building's every counter had readings at both year edges
+    complete: bool  # every counter had readings at both year edges, and every carrier its factor (gas: calorific)
     partial_year: bool  # the running year (up to now)
     target_t: float = math.nan
     hourly_share: float = math.nan  # electricity counted hour by hour: share of the year's hours with both
+    m3: dict[str, float] = field(default_factory=dict)  # a volume carrier (natural gas) -> m³ as metered
+    calorific: tuple[tuple[float, str], ...] = ()  # the gas's calorific values used: (kWh/m³, source)
+    why: tuple[Why, ...] = ()  # why the year is incomplete: no_reading (carrier), no_factor (carrier, year),
+    # no_calorific (carrier), depends (carrier, what), hourly_share (carrier, share)
 
 
 @dataclass(frozen=True)
@@ -74,15 +93,6 @@ class Barometer:
         return self.baseline_t * (1 - self.target_reduction_pct / 100.0)
 
 
-def target_path_t(baseline_t: float, baseline_year: int, target_year: int, reduction_pct: float,
-                  year: int) -> float:
-    """The straight-line path from the baseline to the target: ``B · (1 − r · (y − y0) / (y1 − y0))``."""
-    if not math.isfinite(baseline_t) or year < baseline_year:
-        return math.nan
-    share = min(1.0, (year - baseline_year) / (target_year - baseline_year))
-    return baseline_t * (1.0 - reduction_pct / 100.0 * share)
-
-
 def _counter_at(store, key: SeriesKey, t: pd.Timestamp) -> float:
     """The counter's last reading at or before ``t`` (within ``EDGE_LOOKBACK_S``), NaN when there is none."""
     t_ms = int(t.value // 1_000_000)
@@ -90,18 +100,24 @@ def _counter_at(store, key: SeriesKey, t: pd.Timestamp) -> float:
     return float(v[-1]) if len(v) else math.nan
 
 
-def counter_difference_kwh(store, keys: list[SeriesKey], a: pd.Timestamp, b: pd.Timestamp) -> tuple[float, bool]:
-    """Σ (counter(b) − counter(a)) / 1000 over ``keys`` → (kWh, complete).  A key without a reading near an edge
-    or going down (reset, meter swap) is left out and makes the sum incomplete; no key at all: NaN."""
+def counter_difference(store, keys: list[SeriesKey], a: pd.Timestamp, b: pd.Timestamp, scale: float = 1.0
+                       ) -> tuple[float, bool]:
+    """Σ (counter(b) − counter(a)) × ``scale`` over ``keys`` → (sum, complete).  A key without a reading near an
+    edge or going down (reset, meter swap) is left out and makes the sum incomplete; no key at all: NaN."""
     total, complete, counted = 0.0, True, 0
     for k in keys:
         d = _counter_at(store, k, b) - _counter_at(store, k, a)
         if math.isfinite(d) and d >= 0:
-            total += d / 1000.0
+            total += d * scale
             counted += 1
         else:
             complete = False
     return (total if counted else math.nan), complete
+
+
+def counter_difference_kwh(store, keys: list[SeriesKey], a: pd.Timestamp, b: pd.Timestamp) -> tuple[float, bool]:
+    """:func:`counter_difference` of Wh counters in kWh."""
+    return counter_difference(store, keys, a, b, 0.001)
 
 
 def site_keys(series: pd.DataFrame, sites: list[str], role: str, channel: str) -> list[SeriesKey]:
@@ -139,62 +155,131 @@ def hourly_electricity(store, keys: list[SeriesKey], intensity: SeriesKey, a: pd
     return kg, counted, (hours / shares if shares else 0.0)
 
 
+@dataclass
+class _CarrierYear:
+    """One carrier's year summed over the buildings (see :func:`_carrier_year`)."""
+
+    kwh: float = 0.0
+    m3: float = 0.0
+    t: float = 0.0
+    counted_kwh: bool = False  # some building's kWh is in ``kwh``
+    kwh_unknown: bool = False  # a building's m³ are known but not its kWh (no calorific value): the sum is unknown
+    counted_m3: bool = False
+    counted_t: bool = False
+    factor: Factor | None = None
+    calorific: list[tuple[float, str]] = field(default_factory=list)
+    why: list[Why] = field(default_factory=list)
+
+
+def _carrier_year(store, carrier: str, by_site: dict[str, list[SeriesKey]], y: int, a: pd.Timestamp,
+                  b: pd.Timestamp, factor: FactorFn, calorific: CalorificFn | None, co2: bool) -> _CarrierYear:
+    """The year's counter differences of one carrier, building by building (a gas meter's m³ become kWh with its
+    own site's calorific value), and — with ``co2`` — their CO₂ by the climate account's rule."""
+    c = carriers.carrier(carrier)
+    out = _CarrierYear()
+    for site, ks in by_site.items():
+        q, ok = counter_difference(store, ks, a, b)  # in the counter's unit: Wh or m³
+        if not ok:
+            out.why.append(Why.of("no_reading", carrier=carrier))
+        if not math.isfinite(q):
+            continue
+        m3 = q if c.unit == "m³" else math.nan
+        if c.unit == "m³":
+            out.m3 += q
+            out.counted_m3 = True
+        per, cal, per_why = kwh_per_counter_unit(carrier, site, y, calorific)
+        kwh = q * per
+        if math.isfinite(kwh):
+            out.kwh += kwh
+            out.counted_kwh = True
+        elif per_why is not None:
+            out.kwh_unknown = True
+            out.why.append(Why.of(per_why.code, carrier=carrier))
+        if cal is not None and cal not in out.calorific:
+            out.calorific.append(cal)
+        if not co2:
+            continue
+        t, basis, co2_why = declared_co2(kwh, m3, carrier, y, factor)
+        if math.isfinite(t):
+            out.t += t
+            out.counted_t = True
+            out.factor = Factor(basis.factor_year or y, basis.kg_per_kwh, basis.source, basis.per)
+        elif co2_why is not None:
+            out.why.append(Why.of(co2_why.code, carrier=carrier, **{k: v for k, v in co2_why.args
+                                                                    if k != "carrier"}))
+    return out
+
+
 def compute_barometer(store, sites: list[str], *, baseline_year: int, target_year: int, reduction_pct: float,
-                      factor: Callable[[str, int], tuple[int, float, str] | None],
+                      factor: FactorFn, calorific: CalorificFn | None = None,
                       baseline_t: float | None = None, baseline_source: str = "",
                       now: dt.datetime | None = None, intensity: SeriesKey | None = None) -> Barometer:
     """The barometer's figures for ``sites`` from ``baseline_year`` to this year (so far).
 
-    ``factor(carrier, year)`` → (factor year, kg CO₂/kWh, source) or None when no factor is known.
+    ``factor(carrier, year)`` → the declared :class:`~energimon.analytics.climate_account.Factor` (per kWh, or per
+    m³ for natural gas) or None when no factor is known; :func:`declared_factor_fn` makes it from the configuration.
+    ``calorific(site, year)`` → (kWh per m³ of natural gas, source) or None (``[carriers]``'s
+    :meth:`~energimon.carriers.CarrierSettings.calorific`).
     ``baseline_t``: the baseline year's CO₂ from the climate plan; else computed from the stored data.
     ``intensity``: the hourly CO₂ intensity series (g/kWh) for electricity hour by hour, where it has data.
     """
     now_ts = pd.Timestamp(now or dt.datetime.now(tz=dt.UTC)).tz_convert("UTC")
     this_year = now_ts.tz_convert(LOCAL_TZ).year
     series = store.series()
-    keys = {c: site_keys(series, sites, role, ch) for c, (role, ch) in CARRIER_COUNTERS.items()}
+    keys = {c: {s: ks for s in sites if (ks := site_keys(series, [s], role, ch))}
+            for c, (role, ch) in CARRIER_COUNTERS.items()}
     pv_keys = site_keys(series, sites, *PV_COUNTER)
     years: list[YearCo2] = []
     for y in range(min(baseline_year, this_year), this_year + 1):
         a, b = _year_edge(y), min(_year_edge(y + 1), now_ts)
-        kwh, factors, complete = {}, {}, True
+        kwh: dict[str, float] = {}
+        m3: dict[str, float] = {}
+        factors: dict[str, Factor] = {}
+        why: list[Why] = []
+        cals: list[tuple[float, str]] = []
         t = 0.0
         counted = False
         share = math.nan
-        for carrier, ks in keys.items():
-            if not ks:
+        for carrier, by_site in keys.items():
+            if not by_site:
                 continue
-            e, ok = counter_difference_kwh(store, ks, a, b)
+            all_keys = [k for ks in by_site.values() for k in ks]
+            hourly = hourly_electricity(store, all_keys, intensity, a, b) \
+                if carrier == carriers.ELECTRICITY.key and intensity else None
+            cy = _carrier_year(store, carrier, by_site, y, a, b, factor, calorific, co2=hourly is None)
+            e = cy.kwh if cy.counted_kwh and not cy.kwh_unknown else math.nan
             kwh[carrier] = e
-            complete &= ok
-            hourly = hourly_electricity(store, ks, intensity, a, b) if carrier == "electricity" and intensity \
-                else None
+            if carriers.carrier(carrier).unit == "m³":
+                m3[carrier] = cy.m3 if cy.counted_m3 else math.nan
+            why += cy.why
+            cals += [c for c in cy.calorific if c not in cals]
             if hourly is not None:
                 kg, _, share = hourly
-                factors[carrier] = (y, kg / e if e and math.isfinite(e) and e > 0 else math.nan,
-                                    f"timevis CO₂-intensitet (Energinet), {share:.0%} af timerne")
+                factors[carrier] = Factor(y, kg / e if e and math.isfinite(e) and e > 0 else math.nan,
+                                          f"timevis CO₂-intensitet (Energinet), {share:.0%} af timerne")
                 t += kg / 1000.0
                 counted = True
-                complete &= share >= 0.999
+                if share < 0.999:
+                    why.append(Why.of("hourly_share", carrier=carrier, share=share))
                 continue
-            f = factor(carrier, y)
-            if f is not None and math.isfinite(e):
-                factors[carrier] = f
-                t += e * f[1] / 1000.0
+            if cy.counted_t:
+                t += cy.t
                 counted = True
-            else:
-                complete = False
+            if cy.factor is not None:
+                factors[carrier] = cy.factor
         pv, pv_ok = counter_difference_kwh(store, pv_keys, a, b) if pv_keys else (math.nan, True)
-        years.append(YearCo2(y, kwh, t if counted else math.nan, factors, pv, complete and pv_ok, y == this_year,
-                             hourly_share=share))
+        if not pv_ok:
+            why.append(Why.of("no_reading", carrier="pv"))
+        unique = tuple(dict.fromkeys(why))
+        years.append(YearCo2(y, kwh, t if counted else math.nan, factors, pv, not unique, y == this_year,
+                             hourly_share=share, m3=m3, calorific=tuple(cals), why=unique))
     base = baseline_t
     source = baseline_source
     if base is None:
         first = next((yc for yc in years if yc.year == baseline_year), None)
         base = first.t_co2 if first is not None and first.complete and not first.partial_year else math.nan
         source = "beregnet af energimon ud fra bygningernes målere" if math.isfinite(base) else ""
-    years = [YearCo2(yc.year, yc.kwh, yc.t_co2, yc.factors, yc.pv_kwh, yc.complete, yc.partial_year,
-                     target_path_t(base, baseline_year, target_year, reduction_pct, yc.year), yc.hourly_share)
+    years = [replace(yc, target_t=target_path_t(base, baseline_year, target_year, reduction_pct, yc.year))
              for yc in years]
     day0 = pd.Timestamp(now_ts.tz_convert(LOCAL_TZ).normalize()).tz_convert("UTC")
     pv_today = counter_difference_kwh(store, pv_keys, day0, now_ts)[0] if pv_keys \
@@ -211,6 +296,18 @@ def declared_factor(carrier: str, year: int, barometer, esco):
     if barometer is not None and any(c.carrier == carrier for c in barometer.co2):
         return barometer.co2_factor(carrier, year)
     return esco.co2_factor(carrier, year) if esco is not None else None
+
+
+def declared_factor_fn(barometer, esco) -> FactorFn:
+    """:func:`declared_factor` as the barometer and the climate account ask for it: a
+    :class:`~energimon.analytics.climate_account.Factor` in the carrier's unit (natural gas per m³, ``kg_per_m3``;
+    the others per kWh)."""
+
+    def factor(carrier: str, year: int) -> Factor | None:
+        f = declared_factor(carrier, year, barometer, esco)
+        return None if f is None else Factor(f.year, float(f.kg_per_unit), f.source, f.unit)
+
+    return factor
 
 
 def households(kwh: float, household_kwh_per_year: float) -> float:

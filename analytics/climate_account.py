@@ -21,8 +21,8 @@ has counters for, the account gives:
   with Danish degree days (base 17 °C, DTI practice) from the outdoor temperature series and the configured
   normal year (e.g. DTI normalår, 2906 graddage);
 * the comparison with the **baseline year** (the same account of that year) and the municipality's CO₂ against
-  the **target path** of :func:`energimon.analytics.barometer.target_path_t` (the web barometer's baseline,
-  target year and reduction).
+  the **target path** of :func:`target_path_t` (the web barometer's baseline, target year and reduction; the
+  barometer draws the same path).
 
 A year that is not over is *preliminary*: it counts its whole months up to the current one (January to the
 last month that is over), with the normal year's degree days of those months; it is not compared with the
@@ -43,7 +43,6 @@ import numpy as np
 import pandas as pd
 
 from energimon import carriers
-from energimon.analytics.barometer import target_path_t
 from energimon.analytics.co2 import hourly_co2_kg
 from energimon.analytics.degree_days import (
     NormalYear,
@@ -233,6 +232,16 @@ class Account:
 
 
 # -- pure pieces ------------------------------------------------------------------------------------------
+def target_path_t(baseline_t: float, baseline_year: int, target_year: int, reduction_pct: float,
+                  year: int) -> float:
+    """The straight-line path from the baseline to the target: ``B · (1 − r · (y − y0) / (y1 − y0))``.  The
+    account's and the barometer's one path (it lives here because the barometer counts through this module)."""
+    if not math.isfinite(baseline_t) or year < baseline_year:
+        return math.nan
+    share = min(1.0, (year - baseline_year) / (target_year - baseline_year))
+    return baseline_t * (1.0 - reduction_pct / 100.0 * share)
+
+
 def year_window(year: int, today: dt.date) -> tuple[dt.date, dt.date, bool]:
     """``[start, end)`` of the account of ``year`` and whether it is preliminary: the whole year once it is over,
     else its months that are over (January up to the current month).  A year with no month over yet is refused."""
@@ -266,6 +275,40 @@ def unknown_hours_why(reasons: pd.Series) -> Why | None:
                   first=index[0].date(), last=index[-1].date())
 
 
+def kwh_per_counter_unit(carrier_key: str, site: str, year: int, calorific: CalorificFn | None
+                         ) -> tuple[float, tuple[float, str] | None, Why | None]:
+    """kWh per unit of ``carrier_key``'s counter at ``site`` in ``year`` → (kWh per unit, the calorific value used,
+    why there is none): 0.001 for a Wh counter; natural gas's m³ × the site's calorific value of the year
+    (``[[carriers.gas_calorific_value]]``); NaN for water (not an energy) and for gas without a calorific value —
+    never a guessed one.  The account's rows and the barometer turn m³ into kWh only here."""
+    c = carriers.carrier(carrier_key)
+    if not c.energy or carrier_key == carriers.WATER.key:
+        return math.nan, None, Why.of("not_energy")
+    if c.unit == "kWh":
+        return c.per_counter_unit, None, None
+    cal = calorific(site, year) if calorific is not None and carrier_key == carriers.NATURAL_GAS.key else None
+    if cal is None:
+        return math.nan, None, Why.of("no_calorific")
+    return cal[0], cal, None
+
+
+def declared_co2(kwh: float, quantity_m3: float, carrier: str, year: int, factor: FactorFn
+                 ) -> tuple[float, Co2Basis, Why | None]:
+    """CO₂ [t] of a year's ``kwh`` (NaN: unknown) or, for a factor declared per m³ (natural gas), its ``quantity_m3``
+    with the declared factor of the year (else the latest earlier one): ``E × f / 1000`` or ``V × f / 1000``.
+    No factor, or no figure in the factor's unit: NaN with the reason."""
+    f = factor(carrier, year)
+    if f is None:
+        return math.nan, Co2Basis(NO_CO2), Why.of("no_factor", carrier=carrier, year=year)
+    if f.per == "m³":
+        if math.isfinite(quantity_m3):
+            return quantity_m3 * f.kg / 1000.0, Co2Basis(DECLARED, f.year, f.kg, f.source, per="m³"), None
+        return math.nan, Co2Basis(NO_CO2), Why.of("depends", what="quantity")
+    if not math.isfinite(kwh):
+        return math.nan, Co2Basis(NO_CO2), Why.of("depends", what="kwh")
+    return kwh * f.kg / 1000.0, Co2Basis(DECLARED, f.year, f.kg, f.source), None
+
+
 def co2_of(kwh_hours: pd.Series | None, quantity_m3: float, carrier: str, year: int, factor: FactorFn,
            intensity_hours: pd.Series | None) -> tuple[float, Co2Basis, Why | None]:
     """CO₂ [t] of a year's hours of ``carrier`` (``kwh_hours``: kWh per hour, every hour known, or None when the
@@ -273,19 +316,11 @@ def co2_of(kwh_hours: pd.Series | None, quantity_m3: float, carrier: str, year: 
 
     Electricity with an intensity series that has data: ``Σ_h E_h × I_h / 10⁶`` over the hours it covers; hours
     it does not cover take the declared factor (the row then says "mixed" and the share).  Otherwise the declared
-    factor: ``E × f / 1000`` per kWh, or ``V × f / 1000`` per m³.  No factor, or no figure in its unit: NaN with
-    the reason."""
-    f = factor(carrier, year)
-    if f is None and (kwh_hours is None or carrier != carriers.ELECTRICITY.key or intensity_hours is None):
-        return math.nan, Co2Basis(NO_CO2), Why.of("no_factor", carrier=carrier, year=year)
-    if f is not None and f.per == "m³":
-        if math.isfinite(quantity_m3):
-            return quantity_m3 * f.kg / 1000.0, Co2Basis(DECLARED, f.year, f.kg, f.source, per="m³"), None
-        return math.nan, Co2Basis(NO_CO2), Why.of("depends", what="quantity")
-    if kwh_hours is None:
-        return math.nan, Co2Basis(NO_CO2), Why.of("depends", what="kwh")
-    total_kwh = float(kwh_hours.sum())
-    if carrier == carriers.ELECTRICITY.key and intensity_hours is not None and intensity_hours.notna().any():
+    factor (:func:`declared_co2`)."""
+    if carrier == carriers.ELECTRICITY.key and kwh_hours is not None and intensity_hours is not None \
+            and intensity_hours.notna().any():
+        f = factor(carrier, year)
+        total_kwh = float(kwh_hours.sum())
         kg, counted, _ = hourly_co2_kg(kwh_hours, intensity_hours)
         kg = 0.0 if not math.isfinite(kg) else kg
         rest = total_kwh - counted
@@ -296,9 +331,8 @@ def co2_of(kwh_hours: pd.Series | None, quantity_m3: float, carrier: str, year: 
         if f is None:
             return math.nan, Co2Basis(NO_CO2, hourly_share=share), Why.of("no_factor", carrier=carrier, year=year)
         return (kg + rest * f.kg) / 1000.0, Co2Basis(MIXED, f.year, f.kg, f.source, share), None
-    if f is None:
-        return math.nan, Co2Basis(NO_CO2), Why.of("no_factor", carrier=carrier, year=year)
-    return total_kwh * f.kg / 1000.0, Co2Basis(DECLARED, f.year, f.kg, f.source), None
+    return declared_co2(float(kwh_hours.sum()) if kwh_hours is not None else math.nan, quantity_m3, carrier, year,
+                        factor)
 
 
 def normalised_kwh(kwh: float, dd: DegreeDays, share: float) -> tuple[float, Why | None]:
@@ -445,17 +479,15 @@ def site_row(store, series: pd.DataFrame, site: str, carrier_key: str, year: int
     quantity = float(hours["value"].sum()) / per_unit if unknown is None else math.nan
     if unknown is not None:
         why["quantity"] = unknown
-    cal = calorific(site, year) if calorific is not None and carrier_key == carriers.NATURAL_GAS.key else None
+    per, cal, per_why = kwh_per_counter_unit(carrier_key, site, year, calorific)
     kwh, t, basis = math.nan, math.nan, Co2Basis(NO_CO2)
     kwh_hours: pd.Series | None = None
-    if not c.energy or carrier_key == carriers.WATER.key:
-        why.update(kwh=Why.of("not_energy"), kwh_per_m2=Why.of("not_energy"), t_co2=Why.of("not_energy"))
-    elif c.unit == "kWh":
-        kwh_hours = hours["value"] / 1000.0
-    elif cal is not None:
-        kwh_hours = hours["value"] * cal[0]
+    if per_why is not None and per_why.code == "not_energy":
+        why.update(kwh=per_why, kwh_per_m2=per_why, t_co2=per_why)
+    elif per_why is not None:
+        why["kwh"] = per_why
     else:
-        why["kwh"] = Why.of("no_calorific")
+        kwh_hours = hours["value"] * per
     if kwh_hours is not None:
         if unknown is None:
             kwh = float(kwh_hours.sum())

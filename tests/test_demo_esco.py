@@ -208,13 +208,13 @@ def test_the_esco_demo_has_the_climate_settings_whichever_demo_ran_first(tmp_pat
 def test_both_demos_count_a_years_electricity_with_the_same_co2_factor(tmp_path, monkeypatch, capsys):
     # the climate account took the barometer's 2023 factor (0.12 kg/kWh) for 2025 and 2026, the savings report of the
     # same folder [[esco.co2]]'s own 2025 one (0.112): the two reports of one demo disagreed on a year's electricity
-    from energimon.analytics.report.climate_cli import _factor_fn
+    from energimon.analytics.barometer import declared_factor_fn
 
     monkeypatch.setattr(demo_esco, "local_today", lambda: TODAY)
     _live_demo_config(tmp_path, web_port=8080)
     assert main(["demo", "--esco", "--dir", str(tmp_path)]) == 0
     settings = load_settings(tmp_path / "energimon.toml")
-    account_factor = _factor_fn(settings.web.barometer, settings.esco)  # `report climate`'s rule
+    account_factor = declared_factor_fn(settings.web.barometer, settings.esco)  # `report climate`'s rule
     periods = demo_esco.esco_periods(TODAY)
     for year in range(periods.baseline_start.year, periods.end.year + 1):  # the years the demo's exports cover
         savings = settings.esco.co2_factor("electricity", year)  # `report savings`' rule

@@ -244,6 +244,7 @@ def test_no_links_in_alert_mails_without_public_url(tmp_path):
 # -- the numbers ------------------------------------------------------------------------------------------
 def test_barometer_against_hand_computation(tmp_path):
     from energimon.analytics.barometer import compute_barometer, households, target_path_t
+    from energimon.analytics.climate_account import Factor
 
     store = SqliteStore(tmp_path / "s.db")
     # a constant 10 kW from 2024-12-31 to now+: 2025 has 8,760 h → 87,600 kWh; PV a constant 2 kW → 17,520 kWh
@@ -252,7 +253,7 @@ def test_barometer_against_hand_computation(tmp_path):
     write_counter(store, "b", "m", "energy_import_wh", "grid", "2024-12-31", "2026-03-01", 5.0)  # not public
 
     def factor(carrier, year):
-        return (2025, 0.12, "testværdi") if carrier == "electricity" and year >= 2025 else None
+        return Factor(2025, 0.12, "testværdi") if carrier == "electricity" and year >= 2025 else None
 
     now = dt.datetime(2026, 2, 1, 12, 0, tzinfo=LOCAL_TZ)
     b = compute_barometer(store, ["a"], baseline_year=2019, target_year=2030, reduction_pct=70, factor=factor,
@@ -415,6 +416,7 @@ def test_the_example_configs_web_section_is_valid_when_uncommented(tmp_path):
 
 def test_barometer_counts_electricity_hour_by_hour_where_the_intensity_is_stored(tmp_path):
     from energimon.analytics.barometer import compute_barometer
+    from energimon.analytics.climate_account import Factor
 
     store = SqliteStore(tmp_path / "s.db")
     write_counter(store, "a", "m", "energy_import_wh", "grid", "2024-12-31", "2026-03-01", 10.0)
@@ -426,7 +428,7 @@ def test_barometer_counts_electricity_hour_by_hour_where_the_intensity_is_stored
                         for t in hours]) == []
 
     def factor(carrier, year):
-        return (2025, 0.12, "testværdi")
+        return Factor(2025, 0.12, "testværdi")
 
     b = compute_barometer(store, ["a"], baseline_year=2025, target_year=2030, reduction_pct=70, factor=factor,
                           now=dt.datetime(2026, 2, 1, 12, tzinfo=LOCAL_TZ),

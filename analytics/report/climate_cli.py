@@ -69,40 +69,15 @@ def _out_dir(args, settings, config: Config) -> Path:
     return base if base.is_absolute() else config.path.parent / base
 
 
-def _factor_fn(barometer, esco):
-    """The barometer's factor rule (:func:`energimon.analytics.barometer.declared_factor`).  A factor per m³ (natural
-    gas, ``kg_per_m3``) stays per m³."""
-    from energimon.analytics.barometer import declared_factor
-    from energimon.analytics.climate_account import Factor
-
-    def factor(carrier: str, year: int) -> Factor | None:
-        f = declared_factor(carrier, year, barometer, esco)
-        if f is None:
-            return None
-        per_m3 = getattr(f, "kg_per_m3", None)
-        if per_m3 is not None:
-            return Factor(f.year, float(per_m3), f.source, "m³")
-        return Factor(f.year, float(f.kg_per_kwh), f.source)
-
-    return factor
-
-
 def _calorific_fn(settings):
     """The gas's calorific value per site and year from ``[carriers]`` (None: the configuration has none)."""
     carrier_settings = getattr(settings, "carriers", None)
-    lookup = getattr(carrier_settings, "gas_kwh_per_m3", None)
-    if lookup is None:
-        return None
-
-    def calorific(site: str, year: int) -> tuple[float, str] | None:
-        c = lookup(site, year)
-        return None if c is None else (float(c.kwh_per_m3), f"{c.source} ({c.year})")
-
-    return calorific
+    return getattr(carrier_settings, "calorific", None)
 
 
 def account_settings(settings, series, sites: list[str]):
     """What :func:`energimon.analytics.climate_account.compute_account` needs, from the configuration."""
+    from energimon.analytics.barometer import declared_factor_fn
     from energimon.analytics.climate_account import AccountSettings
     from energimon.analytics.degree_days import NormalYear
     from energimon.model import SeriesKey
@@ -135,7 +110,7 @@ def account_settings(settings, series, sites: list[str]):
         baseline_t, source = barometer.baseline_t_co2, barometer.baseline_source
     return AccountSettings(
         sites={s: (settings.sites[s].name, settings.sites[s].floor_area_m2) for s in sites},
-        factor=_factor_fn(barometer, esco), calorific=_calorific_fn(settings),
+        factor=declared_factor_fn(barometer, esco), calorific=_calorific_fn(settings),
         intensity=SeriesKey.parse(intensity) if intensity else None,
         temperature=SeriesKey.parse(temperature) if temperature else None,
         normal_year=normal, weather_independent_share=shares,

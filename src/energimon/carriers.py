@@ -152,6 +152,12 @@ class CarrierSettings(_Strict):
                 return max(cands, key=lambda c: c.year)
         return None
 
+    def calorific(self, site: str, year: int) -> tuple[float, str] | None:
+        """(kWh per m³, its source and year) for ``site`` in ``year`` as the climate account and the barometer print
+        it; None: no calorific value is known."""
+        c = self.gas_kwh_per_m3(site, year)
+        return None if c is None else (float(c.kwh_per_m3), f"{c.source} ({c.year})")
+
 
 def cross_check_carriers(settings: CarrierSettings, sites: Iterable[str],
                          gas_users: Iterable[tuple[str, str, dt.date | None]]) -> list[tuple[str, str]]:

@@ -10,33 +10,51 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from energimon import carriers
-from energimon.analytics.barometer import Barometer, compute_barometer, declared_factor, households
+from energimon.analytics.barometer import Barometer, YearCo2, compute_barometer, declared_factor_fn, households
+from energimon.analytics.climate_account import Why
 from energimon.model import SeriesKey
 from energimon.web import charts
+from energimon.web.app import fmt_num
 
 
 @dataclass(frozen=True)
 class BarometerView:
     b: Barometer
     chart: Markup
-    this_year: object  # YearCo2
+    this_year: YearCo2 | None
     households_pv_year: float
     sites: list[tuple[str, str | None]]  # public name, energy label
     factor_notes: list[str]
+    incomplete: list[tuple[int, list[str]]]  # year -> why it is incomplete, in Danish
+    has_gas: bool  # a public building has a gas meter: the page shows the natural gas column
 
     def __getattr__(self, name):
         return getattr(self.b, name)
 
 
-def _factor(st):
-    cfg = st.web.barometer
-    esco = st.settings.esco
+def _carrier_name(key: str) -> str:
+    return "solceller" if key == "pv" else carriers.carrier(key).da
 
-    def factor(carrier: str, year: int):
-        f = declared_factor(carrier, year, cfg, esco)
-        return None if f is None else (f.year, f.kg_per_unit, f.source)
 
-    return factor
+def why_text(w: Why) -> str:
+    """Why a year is incomplete, for the public page and the open data (Danish, no site ids)."""
+    kw = w.kw
+    name = _carrier_name(str(kw.get("carrier", "")))
+    if w.code == "no_reading":
+        return f"{name}: en måler mangler en aflæsning ved årets start eller slut (eller blev nulstillet); " \
+               "dens forbrug er ikke talt med"
+    if w.code == "no_factor":
+        return f"{name}: ingen CO₂-faktor for {kw.get('year')} eller før; CO₂ fra {name} er ikke talt med"
+    if w.code == "no_calorific":
+        return f"{name}: ingen brændværdi (kWh pr. m³) for året; forbruget i kWh kendes ikke"
+    if w.code == "depends":
+        unit = "m³" if kw.get("what") == "quantity" else "kWh"
+        return f"{name}: CO₂ kan ikke regnes uden forbruget i {unit}; CO₂ fra {name} er ikke talt med"
+    if w.code == "hourly_share":
+        share = float(kw.get("share", math.nan))  # type: ignore[arg-type]
+        return f"{name}: time for time kunne kun {fmt_num(share * 100, 0)} % af timerne tælles (CO₂-intensitet " \
+               "eller forbrug mangler)"
+    return f"{name}: {w.code}"
 
 
 def compute_view(st) -> BarometerView:
@@ -45,7 +63,8 @@ def compute_view(st) -> BarometerView:
     esco = st.settings.esco
     intensity = cfg.co2_intensity or (getattr(esco, "co2_intensity", None) if esco is not None else None)
     b = compute_barometer(st.store(), sites, baseline_year=cfg.baseline_year, target_year=cfg.target_year,
-                          reduction_pct=cfg.target_reduction_pct, factor=_factor(st),
+                          reduction_pct=cfg.target_reduction_pct, factor=declared_factor_fn(cfg, esco),
+                          calorific=st.settings.carriers.calorific,
                           baseline_t=cfg.baseline_t_co2, baseline_source=cfg.baseline_source, now=st.clock(),
                           intensity=SeriesKey(*intensity.split("/")) if intensity else None)
     # the chart: baseline year .. target year; measured bars, the path as a dashed line
@@ -62,17 +81,26 @@ def compute_view(st) -> BarometerView:
                              highlight_last=False)
     notes = []
     for y in b.years:
-        for carrier, (fy, kg, src) in sorted(y.factors.items()):
-            if src.startswith("timevis"):
-                note = f"{carriers.carrier(carrier).da} {fy}: time for time med elnettets CO₂-intensitet " \
-                       f"(Energinet), {kg * 1000:.0f} g CO₂/kWh i gennemsnit"
+        for carrier, f in sorted(y.factors.items()):
+            name = carriers.carrier(carrier).da
+            if f.source.startswith("timevis"):
+                note = f"{name} {f.year}: time for time med elnettets CO₂-intensitet " \
+                       f"(Energinet), {f.kg * 1000:.0f} g CO₂/kWh i gennemsnit"
+            elif f.per == "m³":
+                note = f"{name}: {fmt_num(f.kg, 2)} kg CO₂/m³ ({f.year}, {f.source})"
             else:
-                note = f"{carriers.carrier(carrier).da}: {kg * 1000:.0f} g CO₂/kWh ({fy}, {src})"
+                note = f"{name}: {f.kg * 1000:.0f} g CO₂/kWh ({f.year}, {f.source})"
+            if note not in notes:
+                notes.append(note)
+        for kwh_per_m3, source in y.calorific:
+            note = f"naturgas: {fmt_num(kwh_per_m3, 3)} kWh pr. m³ (brændværdi, {source})"
             if note not in notes:
                 notes.append(note)
     this = b.years[-1] if b.years else None
+    incomplete = [(y.year, [why_text(w) for w in y.why]) for y in b.years if not y.complete]
+    has_gas = any(carriers.NATURAL_GAS.key in y.kwh for y in b.years)
     return BarometerView(b, chart, this, households(b.pv_year_kwh, cfg.household_kwh_per_year),
-                         [(s.name, s.energy_mark) for s in cfg.sites.values()], notes)
+                         [(s.name, s.energy_mark) for s in cfg.sites.values()], notes, incomplete, has_gas)
 
 
 def barometer_view(st) -> BarometerView:
@@ -99,7 +127,11 @@ def open_data_rows(v: BarometerView) -> list[dict]:
             "solceller_kwh": _r(y.pv_kwh),
             "komplet": y.complete,
             "el_metode": "timevis" if math.isfinite(y.hourly_share) else "årsfaktor",
-            "co2_faktorer": "; ".join(f"{c}: {kg} kg/kWh ({fy}, {src})" for c, (fy, kg, src) in y.factors.items()),
+            "co2_faktorer": "; ".join(f"{c}: {f.kg} kg/{f.per} ({f.year}, {f.source})" for c, f in y.factors.items()),
+            # added after the first columns, so a reader of the old header still finds its columns in place
+            "naturgas_m3": _r(y.m3.get(carriers.NATURAL_GAS.key)),
+            "naturgas_kwh": _r(y.kwh.get(carriers.NATURAL_GAS.key)),
+            "ufuldstaendig_fordi": "; ".join(why_text(w) for w in y.why),
         })
     return rows
 

@@ -108,8 +108,8 @@ class BarometerSettings(_Strict):
     baseline_source: str = Field(default="", description="where baseline_t_co2 comes from, shown on the page")
     target_year: int = Field(default=2030, ge=2000, le=2100)
     target_reduction_pct: float = Field(default=70.0, gt=0, le=100)
-    co2: list[Co2Factor] = Field(default_factory=list, description="kg CO₂/kWh per carrier and year "
-                                        "(a carrier not listed here: the [esco] co2 factors)")
+    co2: list[Co2Factor] = Field(default_factory=list, description="kg CO₂/kWh (natural gas: kg/m³) per carrier "
+                                        "and year (a carrier not listed here: the [esco] co2 factors)")
     co2_intensity: str | None = Field(default=None, description="site/device/co2_g_per_kwh: count electricity hour "
                                       "by hour with the grid's CO2 intensity (default: [esco] co2_intensity)")
     household_kwh_per_year: float = Field(default=4000.0, gt=0, description="one household's electricity per year, "
