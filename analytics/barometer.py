@@ -19,6 +19,13 @@ incomplete and says why, never a smaller number that looks whole.
 Solar production is the PV counters' difference; it is shown as produced energy,
 not subtracted from CO₂ (the grid import already excludes what the buildings used of it themselves).
 
+Which counters are a building's is :func:`energimon.store.energy.site_meters`'s to say, with the climate account's
+``live`` rule (:func:`energimon.analytics.anomaly.sources.live_rule`): where a role has a meter read live (Modbus,
+MQTT), its imported DataHub copy (``[[datahub.metering_points]]``, ``[sources.eloverblik]``) is not counted as well
+— the same energy twice.  When the live meter's year is incomplete (no reading at an edge, a reset; hour by hour:
+an unknown hour) and the copy's is not, the copy counts instead, as in the account
+(:func:`energimon.analytics.climate_account.site_row`).
+
 Electricity can instead be counted **hour by hour** with the CO₂ intensity of the grid (Energi Data
 Service ``CO2Emis``, stored by ``[sources.energidataservice]``): ``Σ_h E_h × I_h / 1000`` with the hourly
 energy from the store's counters and :func:`energimon.analytics.co2.hourly_co2_kg` — the same account as the
@@ -33,6 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -46,16 +54,20 @@ from energimon.analytics.climate_account import (
     Why,
     declared_co2,
     kwh_per_counter_unit,
+    live_and_imported,
+    site_live,
     target_path_t,
 )
 from energimon.model import LOCAL_TZ, SeriesKey
 from energimon.store.energy import hourly_energy_wh
 
 # every energy carrier the climate account counts (water is not an energy)
-CARRIER_COUNTERS = {c.key: (c.role.value, c.channel)
-                    for c in (carriers.ELECTRICITY, carriers.DISTRICT_HEATING, carriers.NATURAL_GAS)}
-PV_COUNTER = ("pv", "pv_energy_wh")
+BAROMETER_CARRIERS = (carriers.ELECTRICITY.key, carriers.DISTRICT_HEATING.key, carriers.NATURAL_GAS.key)
 EDGE_LOOKBACK_S = 6 * 3600
+
+Counters = tuple[tuple[SeriesKey, ...], tuple[SeriesKey, ...]]
+"""A building's counters of one kind: those that count, and the imported copy counted instead when their year is
+incomplete (:func:`energimon.analytics.climate_account.live_and_imported`)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,8 @@ class YearCo2:
     calorific: tuple[tuple[float, str], ...] = ()  # the gas's calorific values used: (kWh/m³, source)
     why: tuple[Why, ...] = ()  # why the year is incomplete: no_reading (carrier), no_factor (carrier, year),
     # no_calorific (carrier), depends (carrier, what), hourly_share (carrier, share)
+    imported_copy: tuple[tuple[str, str], ...] = ()  # (carrier or "pv", site): the live meter's year was incomplete,
+    # its complete imported copy was counted
 
 
 @dataclass(frozen=True)
@@ -120,39 +134,74 @@ def counter_difference_kwh(store, keys: list[SeriesKey], a: pd.Timestamp, b: pd.
     return counter_difference(store, keys, a, b, 0.001)
 
 
-def site_keys(series: pd.DataFrame, sites: list[str], role: str, channel: str) -> list[SeriesKey]:
-    rows = series[series["site"].isin(sites) & (series["role"] == role) & (series["channel"] == channel)]
-    return [SeriesKey(str(r.site), str(r.device), str(r.channel)) for r in rows.itertuples()]
+def year_counters(store, counters: Counters, a: pd.Timestamp, b: pd.Timestamp) -> tuple[tuple[SeriesKey, ...], bool]:
+    """The counters of one building that count in ``[a, b)`` and whether they are the imported copy: the live ones,
+    or — when their difference is incomplete and the copy's is not — the copy (the same meter, never both)."""
+    keys, others = counters
+    if others and not counter_difference(store, list(keys), a, b)[1] \
+            and counter_difference(store, list(others), a, b)[1]:
+        return others, True
+    return keys, False
 
 
 def _year_edge(year: int) -> pd.Timestamp:
     return pd.Timestamp(dt.datetime(year, 1, 1, tzinfo=LOCAL_TZ)).tz_convert("UTC")
 
 
-def hourly_electricity(store, keys: list[SeriesKey], intensity: SeriesKey, a: pd.Timestamp, b: pd.Timestamp
-                       ) -> tuple[float, float, float] | None:
-    """(kg CO₂, kWh counted, share of hours counted) of the grid import in ``[a, b)`` hour by hour, or None when
-    the intensity series has no value in the period (then the yearly factor applies)."""
+@dataclass(frozen=True)
+class HourlyElectricity:
+    kg: float  # CO₂ of the hours counted
+    kwh: float  # kWh counted
+    share: float  # of the hours counted
+    keys: dict[str, tuple[SeriesKey, ...]]  # site -> the counters counted
+    imported: tuple[str, ...] = ()  # sites whose imported copy was counted
+
+
+def hourly_electricity(store, by_site: Mapping[str, Counters], intensity: SeriesKey, a: pd.Timestamp,
+                       b: pd.Timestamp) -> HourlyElectricity | None:
+    """The grid import in ``[a, b)`` hour by hour, or None when the intensity series has no value in the period
+    (then the yearly factor applies).  A building whose live meter has an unknown hour counts its imported copy
+    instead when every hour of the copy is known (the climate account's rule)."""
     from energimon.analytics.co2 import hourly_co2_kg
 
     g = store.aggregate(intensity, a.to_pydatetime(), b.to_pydatetime(), "1h", "mean")
     if not g.notna().any():
         return None
+    g.index = pd.DatetimeIndex(g.index).tz_convert("UTC")
+    every_hour = pd.date_range(a, b, freq="h", inclusive="left")
+
+    def hours_of(keys: Sequence[SeriesKey]) -> list[pd.Series]:
+        # the hours and kWh the savings report's CO₂ account counts (store.energy's one completeness rule)
+        out = []
+        for k in keys:
+            kwh = hourly_energy_wh(store, k, a.to_pydatetime(), b.to_pydatetime()) / 1000.0
+            kwh.index = pd.DatetimeIndex(kwh.index).tz_convert("UTC")
+            out.append(kwh)
+        return out
+
+    def complete(hours: list[pd.Series]) -> bool:
+        return all(h.reindex(every_hour).notna().all() for h in hours)
+
     kg = counted = 0.0
     hours = shares = 0
-    for k in keys:
-        # the hours and kWh the savings report's CO₂ account counts (store.energy's one completeness rule)
-        kwh = hourly_energy_wh(store, k, a.to_pydatetime(), b.to_pydatetime()) / 1000.0
-        kwh.index = pd.DatetimeIndex(kwh.index).tz_convert("UTC")
-        gk = g.copy()
-        gk.index = pd.DatetimeIndex(gk.index).tz_convert("UTC")
-        k_kg, k_kwh, n = hourly_co2_kg(kwh, gk)
-        if n:
-            kg += k_kg
-            counted += k_kwh
-        hours += n
-        shares += len(kwh)
-    return kg, counted, (hours / shares if shares else 0.0)
+    chosen: dict[str, tuple[SeriesKey, ...]] = {}
+    imported: list[str] = []
+    for site, (keys, others) in by_site.items():
+        got = hours_of(keys)
+        if others and not complete(got):
+            alt = hours_of(others)
+            if complete(alt):
+                keys, got = others, alt
+                imported.append(site)
+        chosen[site] = keys
+        for kwh in got:
+            k_kg, k_kwh, n = hourly_co2_kg(kwh, g.copy())
+            if n:
+                kg += k_kg
+                counted += k_kwh
+            hours += n
+            shares += len(kwh)
+    return HourlyElectricity(kg, counted, hours / shares if shares else 0.0, chosen, tuple(imported))
 
 
 @dataclass
@@ -171,14 +220,14 @@ class _CarrierYear:
     why: list[Why] = field(default_factory=list)
 
 
-def _carrier_year(store, carrier: str, by_site: dict[str, list[SeriesKey]], y: int, a: pd.Timestamp,
+def _carrier_year(store, carrier: str, by_site: Mapping[str, Sequence[SeriesKey]], y: int, a: pd.Timestamp,
                   b: pd.Timestamp, factor: FactorFn, calorific: CalorificFn | None, co2: bool) -> _CarrierYear:
     """The year's counter differences of one carrier, building by building (a gas meter's m³ become kWh with its
     own site's calorific value), and — with ``co2`` — their CO₂ by the climate account's rule."""
     c = carriers.carrier(carrier)
     out = _CarrierYear()
     for site, ks in by_site.items():
-        q, ok = counter_difference(store, ks, a, b)  # in the counter's unit: Wh or m³
+        q, ok = counter_difference(store, list(ks), a, b)  # in the counter's unit: Wh or m³
         if not ok:
             out.why.append(Why.of("no_reading", carrier=carrier))
         if not math.isfinite(q):
@@ -213,7 +262,8 @@ def _carrier_year(store, carrier: str, by_site: dict[str, list[SeriesKey]], y: i
 def compute_barometer(store, sites: list[str], *, baseline_year: int, target_year: int, reduction_pct: float,
                       factor: FactorFn, calorific: CalorificFn | None = None,
                       baseline_t: float | None = None, baseline_source: str = "",
-                      now: dt.datetime | None = None, intensity: SeriesKey | None = None) -> Barometer:
+                      now: dt.datetime | None = None, intensity: SeriesKey | None = None,
+                      live: Callable[[str, str], bool] | None = None) -> Barometer:
     """The barometer's figures for ``sites`` from ``baseline_year`` to this year (so far).
 
     ``factor(carrier, year)`` → the declared :class:`~energimon.analytics.climate_account.Factor` (per kWh, or per
@@ -222,13 +272,17 @@ def compute_barometer(store, sites: list[str], *, baseline_year: int, target_yea
     :meth:`~energimon.carriers.CarrierSettings.calorific`).
     ``baseline_t``: the baseline year's CO₂ from the climate plan; else computed from the stored data.
     ``intensity``: the hourly CO₂ intensity series (g/kWh) for electricity hour by hour, where it has data.
+    ``live(site, device)``: whether a device is read live (:func:`energimon.analytics.anomaly.sources.live_rule`,
+    the climate account's ``AccountSettings.live``); None counts every device of a role.
     """
     now_ts = pd.Timestamp(now or dt.datetime.now(tz=dt.UTC)).tz_convert("UTC")
     this_year = now_ts.tz_convert(LOCAL_TZ).year
     series = store.series()
-    keys = {c: {s: ks for s in sites if (ks := site_keys(series, [s], role, ch))}
-            for c, (role, ch) in CARRIER_COUNTERS.items()}
-    pv_keys = site_keys(series, sites, *PV_COUNTER)
+    keys: dict[str, dict[str, Counters]] = {
+        c: {s: pair for s in sites if (pair := live_and_imported(series, s, c, site_live(live, s)))[0]}
+        for c in BAROMETER_CARRIERS}
+    pv_sites = {s: pair for s in sites
+                if (pair := live_and_imported(series, s, carriers.ELECTRICITY.key, site_live(live, s), pv=True))[0]}
     years: list[YearCo2] = []
     for y in range(min(baseline_year, this_year), this_year + 1):
         a, b = _year_edge(y), min(_year_edge(y + 1), now_ts)
@@ -240,13 +294,20 @@ def compute_barometer(store, sites: list[str], *, baseline_year: int, target_yea
         t = 0.0
         counted = False
         share = math.nan
+        imported: list[tuple[str, str]] = []
         for carrier, by_site in keys.items():
             if not by_site:
                 continue
-            all_keys = [k for ks in by_site.values() for k in ks]
-            hourly = hourly_electricity(store, all_keys, intensity, a, b) \
+            hourly = hourly_electricity(store, by_site, intensity, a, b) \
                 if carrier == carriers.ELECTRICITY.key and intensity else None
-            cy = _carrier_year(store, carrier, by_site, y, a, b, factor, calorific, co2=hourly is None)
+            if hourly is not None:
+                chosen, copies = hourly.keys, list(hourly.imported)
+            else:
+                picked = {s: year_counters(store, pair, a, b) for s, pair in by_site.items()}
+                chosen = {s: ks for s, (ks, _) in picked.items()}
+                copies = [s for s, (_, copy) in picked.items() if copy]
+            imported += [(carrier, s) for s in copies]
+            cy = _carrier_year(store, carrier, chosen, y, a, b, factor, calorific, co2=hourly is None)
             e = cy.kwh if cy.counted_kwh and not cy.kwh_unknown else math.nan
             kwh[carrier] = e
             if carriers.carrier(carrier).unit == "m³":
@@ -254,7 +315,7 @@ def compute_barometer(store, sites: list[str], *, baseline_year: int, target_yea
             why += cy.why
             cals += [c for c in cy.calorific if c not in cals]
             if hourly is not None:
-                kg, _, share = hourly
+                kg, share = hourly.kg, hourly.share
                 factors[carrier] = Factor(y, kg / e if e and math.isfinite(e) and e > 0 else math.nan,
                                           f"timevis CO₂-intensitet (Energinet), {share:.0%} af timerne")
                 t += kg / 1000.0
@@ -267,12 +328,16 @@ def compute_barometer(store, sites: list[str], *, baseline_year: int, target_yea
                 counted = True
             if cy.factor is not None:
                 factors[carrier] = cy.factor
+        pv_picked = {s: year_counters(store, pair, a, b) for s, pair in pv_sites.items()}
+        pv_keys = [k for ks, _ in pv_picked.values() for k in ks]
+        imported += [("pv", s) for s, (_, copy) in pv_picked.items() if copy]
         pv, pv_ok = counter_difference_kwh(store, pv_keys, a, b) if pv_keys else (math.nan, True)
         if not pv_ok:
             why.append(Why.of("no_reading", carrier="pv"))
         unique = tuple(dict.fromkeys(why))
         years.append(YearCo2(y, kwh, t if counted else math.nan, factors, pv, not unique, y == this_year,
-                             hourly_share=share, m3=m3, calorific=tuple(cals), why=unique))
+                             hourly_share=share, m3=m3, calorific=tuple(cals), why=unique,
+                             imported_copy=tuple(imported)))
     base = baseline_t
     source = baseline_source
     if base is None:
@@ -282,8 +347,9 @@ def compute_barometer(store, sites: list[str], *, baseline_year: int, target_yea
     years = [replace(yc, target_t=target_path_t(base, baseline_year, target_year, reduction_pct, yc.year))
              for yc in years]
     day0 = pd.Timestamp(now_ts.tz_convert(LOCAL_TZ).normalize()).tz_convert("UTC")
-    pv_today = counter_difference_kwh(store, pv_keys, day0, now_ts)[0] if pv_keys \
-        else math.nan
+    # today: the live PV counters (an imported copy lags by a day)
+    live_pv = [k for ks, _ in pv_sites.values() for k in ks]
+    pv_today = counter_difference_kwh(store, live_pv, day0, now_ts)[0] if live_pv else math.nan
     pv_year = years[-1].pv_kwh if years else math.nan
     return Barometer(years, baseline_year, float(base), source, target_year, reduction_pct,
                      pv_today, pv_year, now_ts.to_pydatetime(), list(sites))

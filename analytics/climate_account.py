@@ -53,7 +53,7 @@ from energimon.analytics.degree_days import (
 from energimon.calendar import local_midnight
 from energimon.calendar import today as local_today
 from energimon.model import LOCAL_TZ, SeriesKey
-from energimon.store.energy import KNOWN, counter_hours, site_meters
+from energimon.store.energy import KNOWN, SiteMeters, counter_hours, site_meters
 
 
 @dataclass(frozen=True)
@@ -453,25 +453,38 @@ def carrier_hours(store, keys: Sequence[SeriesKey], start: dt.date, end: dt.date
     return pd.DataFrame({"value": value, "reason": reason}, index=index)
 
 
+def live_and_imported(series: pd.DataFrame, site: str, carrier_key: str, live: Callable[[str], bool] | None,
+                      pv: bool = False) -> tuple[tuple[SeriesKey, ...], tuple[SeriesKey, ...]]:
+    """The site's counters of ``carrier_key`` (``pv``: its PV counters) that count
+    (:func:`energimon.store.energy.site_meters` with ``live``: the live ones when the role has any) and those left
+    out — the imported copy of the same meter, counted instead only when the live meter's year is incomplete and
+    the copy's is not (:func:`site_row`; the barometer asks the same)."""
+    def pick(m: SiteMeters) -> tuple[SeriesKey, ...]:
+        return m.pv if pv else m.consumption
+
+    keys = pick(site_meters(series, site, carrier_key, live))
+    if live is None:
+        return keys, ()
+    return keys, tuple(k for k in pick(site_meters(series, site, carrier_key)) if k not in keys)
+
+
 def site_row(store, series: pd.DataFrame, site: str, carrier_key: str, year: int, start: dt.date, end: dt.date, *,
              floor_area_m2: float | None, factor: FactorFn, calorific: CalorificFn | None,
              intensity: pd.Series | None, dd: DegreeDays, weather_independent_share: float = 0.0,
              live: Callable[[str], bool] | None = None) -> Row | None:
     """One building's row of one carrier (None: the building has no counter of that carrier)."""
     c = carriers.carrier(carrier_key)
-    keys = site_meters(series, site, carrier_key, live).consumption
+    keys, others = live_and_imported(series, site, carrier_key, live)
     if not keys:
         return None
     hours = carrier_hours(store, keys, start, end)
     imported = False
-    if live is not None and (hours["reason"] != KNOWN).any():
+    if others and (hours["reason"] != KNOWN).any():
         # the live meter's year has unknown hours: its imported copy (DataHub's metered hours, what the utility
         # settles on) counts instead when that copy is complete — the same meter, so never both
-        others = tuple(k for k in site_meters(series, site, carrier_key).consumption if k not in keys)
-        if others:
-            alt = carrier_hours(store, others, start, end)
-            if (alt["reason"] == KNOWN).all():
-                keys, hours, imported = others, alt, True
+        alt = carrier_hours(store, others, start, end)
+        if (alt["reason"] == KNOWN).all():
+            keys, hours, imported = others, alt, True
     why: dict[str, Why] = {}
     unknown = unknown_hours_why(hours["reason"])
     n, n_known = len(hours), int((hours["reason"] == KNOWN).sum())
@@ -538,7 +551,7 @@ class AccountSettings:
     live: Callable[[str, str], bool] | None = None  # (site, device) -> read live (wins over an imported copy)
 
 
-def _site_live(live: Callable[[str, str], bool] | None, site: str) -> Callable[[str], bool] | None:
+def site_live(live: Callable[[str, str], bool] | None, site: str) -> Callable[[str], bool] | None:
     """``live(site, device)`` for one site, as :func:`energimon.store.energy.site_meters` asks it."""
     if live is None:
         return None
@@ -559,7 +572,7 @@ def compute_account(store, cfg: AccountSettings, year: int, today: dt.date | Non
     dd = degree_days_of(store, cfg.temperature, cfg.normal_year, start, end)
     rows: list[Row] = []
     for site, (_, area) in cfg.sites.items():
-        live = _site_live(cfg.live, site)
+        live = site_live(cfg.live, site)
         for key in carriers.CARRIERS:
             r = site_row(store, series, site, key, year, start, end, floor_area_m2=area, factor=cfg.factor,
                          calorific=cfg.calorific, intensity=intensity, dd=dd,

@@ -20,6 +20,7 @@ device id (the configuration says explicitly where it comes from).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -69,6 +70,16 @@ def device_source(settings, site: str, device: str, role: str) -> str:
         if d.site == site and (device == d.id or device.startswith(f"{d.id}-")):
             return LIVE
     return LIVE if _mqtt_can_produce(settings, site, device, role) else HISTORIC
+
+
+def live_rule(settings, series: pd.DataFrame) -> Callable[[str, str], bool]:
+    """``(site, device)`` → whether the device is read live (:func:`device_source`; ``series``: the store's series
+    list, for the roles an MQTT subscription matches on).  Where a site's counters are chosen
+    (:func:`energimon.store.energy.site_meters`), a live meter wins over its imported DataHub copy, which lags and
+    would count the same energy twice: the climate account, the public barometer and the solar report ask this one
+    rule, built from the same configuration."""
+    roles = {(str(r.site), str(r.device)): str(r.role) for r in series.itertuples()}
+    return lambda site, device: device_source(settings, site, device, roles.get((site, device), "")) == LIVE
 
 
 def import_lag(latest: pd.DataFrame, now: dt.datetime, p: ImportLagRule, site: str, device: str,

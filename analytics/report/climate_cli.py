@@ -77,6 +77,7 @@ def _calorific_fn(settings):
 
 def account_settings(settings, series, sites: list[str]):
     """What :func:`energimon.analytics.climate_account.compute_account` needs, from the configuration."""
+    from energimon.analytics.anomaly.sources import live_rule
     from energimon.analytics.barometer import declared_factor_fn
     from energimon.analytics.climate_account import AccountSettings
     from energimon.analytics.degree_days import NormalYear
@@ -117,16 +118,7 @@ def account_settings(settings, series, sites: list[str]):
         baseline_year=barometer.baseline_year if barometer is not None else None, baseline_t=baseline_t,
         baseline_source=source, target_year=barometer.target_year if barometer is not None else 2030,
         reduction_pct=barometer.target_reduction_pct if barometer is not None else 70.0,
-        live=_live_fn(settings, series))
-
-
-def _live_fn(settings, series):
-    """(site, device) → whether the device is read live: a live meter wins over its imported DataHub copy, the
-    anomaly rules' and the solar report's rule (:func:`energimon.analytics.anomaly.sources.device_source`)."""
-    from energimon.analytics.anomaly.sources import LIVE, device_source
-
-    roles = {(str(r.site), str(r.device)): str(r.role) for r in series.itertuples()}
-    return lambda site, device: device_source(settings, site, device, roles.get((site, device), "")) == LIVE
+        live=live_rule(settings, series))
 
 
 def cmd_report_climate(args: argparse.Namespace, config: Config) -> int:

@@ -66,11 +66,10 @@ class SolarReportFiles:
 def live_devices(settings, site: str, series: pd.DataFrame) -> Callable[[str], bool]:
     """Which of the site's devices are read live (a live meter wins over an imported DataHub copy of it in the
     site balance: the same rule as the anomaly rules', :func:`~energimon.analytics.anomaly.sources.device_source`)."""
-    from energimon.analytics.anomaly.sources import LIVE, device_source
+    from energimon.analytics.anomaly.sources import live_rule
 
-    mine = series[series["site"] == site]
-    roles = dict(zip(mine["device"], mine["role"], strict=False))
-    return lambda device: device_source(settings, site, device, str(roles.get(device, ""))) == LIVE
+    live = live_rule(settings, series[series["site"] == site])
+    return lambda device: live(site, device)
 
 
 def solar_sites(settings, series: pd.DataFrame) -> list[str]:

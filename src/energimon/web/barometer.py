@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from energimon import carriers
+from energimon.analytics.anomaly.sources import live_rule
 from energimon.analytics.barometer import Barometer, YearCo2, compute_barometer, declared_factor_fn, households
 from energimon.analytics.climate_account import Why
 from energimon.model import SeriesKey
@@ -66,7 +67,10 @@ def compute_view(st) -> BarometerView:
                           reduction_pct=cfg.target_reduction_pct, factor=declared_factor_fn(cfg, esco),
                           calorific=st.settings.carriers.calorific,
                           baseline_t=cfg.baseline_t_co2, baseline_source=cfg.baseline_source, now=st.clock(),
-                          intensity=SeriesKey(*intensity.split("/")) if intensity else None)
+                          intensity=SeriesKey(*intensity.split("/")) if intensity else None,
+                          # a live meter wins over its imported DataHub copy: the climate account's rule, built
+                          # from the same configuration as `report climate` builds it
+                          live=live_rule(st.settings, st.series()))
     # the chart: baseline year .. target year; measured bars, the path as a dashed line
     years = list(range(cfg.baseline_year, cfg.target_year + 1))
     by = {y.year: y for y in b.years}
