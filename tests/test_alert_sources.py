@@ -71,6 +71,16 @@ def test_where_a_device_s_data_come_from(tmp_path):
         "sources": {"eloverblik": {"refresh_token": "t", "metering_points": [{"id": GSRN, "site": SITE}]}},
     }).sources})
     assert import_devices(both, SITE) == {"datahub": GSRN}
+    # a fetched copy wins over an MQTT template that could also produce its device id, as an imported one does:
+    # before, a grid template made the fetched «datahub» live, and the building's grid counted twice
+    grid_template = settings_from_dict({
+        "sites": {SITE: {"name": "Sorø Rådhus", "latitude": 55.43, "longitude": 11.55}},
+        "mqtt": {"host": "127.0.0.1", "subscriptions": [{"topic": "bygning/{site}/{device}/{channel}",
+                                                          "role": "grid"}]},
+        "sources": {"eloverblik": {"refresh_token": "t", "metering_points": [{"id": GSRN, "site": SITE}]}},
+    })
+    assert device_source(grid_template, SITE, "datahub", "grid") == IMPORT
+    assert device_source(grid_template, SITE, "elmaaler", "grid") == LIVE
 
 
 def _write(store, device, channel, role, times, values):
