@@ -1,17 +1,29 @@
 """Alarms only where they mean something: the data-quality rules judge live devices (Modbus, MQTT), imported
-DataHub data get their own "behind" rule — through a real SQLite store, the lifecycle and a real SMTP server."""
+DataHub data get their own "behind" rule — through a real SQLite store, the lifecycle and a real SMTP server; the
+daemon's scheduled Eloverblik fetch against a local server answering in the API's documented shapes
+(tests/sources_fakes.py)."""
 
 from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from mail_servers import SmtpServer
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+from sources_fakes import CPH, FakeEloverblik
+
 from energimon.analytics.alerting.jobs import AlertRunner
 from energimon.analytics.anomaly import engine
-from energimon.analytics.anomaly.sources import HISTORIC, IMPORT, LIVE, device_source
+from energimon.analytics.anomaly.sources import HISTORIC, IMPORT, LIVE, device_source, import_devices, live_rule
+from energimon.collector.sources.service import run_source
 from energimon.config.settings import ConfigError, settings_from_dict
 from energimon.model import Reading
+from energimon.store.energy import site_meters
 from energimon.store.sqlite import SqliteStore
 
 SITE = "soro-raadhus"
@@ -53,6 +65,22 @@ def test_where_a_device_s_data_come_from(tmp_path):
     assert device_source(s, SITE, "gammel-maaler", "grid") == HISTORIC  # removed from the configuration
     # listed for the import_lag rule: watched as imported data
     assert device_source(settings(tmp_path, devices=[f"{SITE}/vejr"]), SITE, "vejr", "weather") == IMPORT
+    # the same metering point imported once and then fetched on a schedule: one device, its id named once
+    both = settings(tmp_path).model_copy(update={"sources": settings_from_dict({
+        "sites": {SITE: {"name": "Sorø Rådhus", "latitude": 55.43, "longitude": 11.55}},
+        "sources": {"eloverblik": {"refresh_token": "t", "metering_points": [{"id": GSRN, "site": SITE}]}},
+    }).sources})
+    assert import_devices(both, SITE) == {"datahub": GSRN}
+    # a fetched copy wins over an MQTT template that could also produce its device id, as an imported one does:
+    # before, a grid template made the fetched «datahub» live, and the building's grid counted twice
+    grid_template = settings_from_dict({
+        "sites": {SITE: {"name": "Sorø Rådhus", "latitude": 55.43, "longitude": 11.55}},
+        "mqtt": {"host": "127.0.0.1", "subscriptions": [{"topic": "bygning/{site}/{device}/{channel}",
+                                                          "role": "grid"}]},
+        "sources": {"eloverblik": {"refresh_token": "t", "metering_points": [{"id": GSRN, "site": SITE}]}},
+    })
+    assert device_source(grid_template, SITE, "datahub", "grid") == IMPORT
+    assert device_source(grid_template, SITE, "elmaaler", "grid") == LIVE
 
 
 def _write(store, device, channel, role, times, values):
@@ -139,3 +167,78 @@ def test_the_rule_can_watch_another_imported_device_and_be_turned_off(tmp_path):
     with pytest.raises(ConfigError, match=r"import_lag.devices\[0\]: unknown site in 'nowhere/vejr'"):
         settings(tmp_path, devices=["nowhere/vejr"])
     assert settings(tmp_path).alerts.rules.import_lag.max_lag_days == 3.0  # the default: a weekend's slack
+
+
+def fetched_settings(tmp_path, elo: FakeEloverblik, smtp: SmtpServer | None = None):
+    """The building's live main meter, and its DataHub copy fetched by the daemon's schedule
+    (``[sources.eloverblik]``) — no ``[datahub]`` section and no ``import_lag.devices``."""
+    return settings_from_dict({
+        "sites": {SITE: {"name": "Sorø Rådhus", "latitude": 55.43, "longitude": 11.55,
+                         "facility_managers": ["drift.raadhus@soroe.dk"]}},
+        "devices": [{"site": SITE, "id": "hovedmaaler", "role": "grid", "protocol": "modbus_tcp",
+                     "host": "127.0.0.1", "port": 5020, "profile": "eastron.sdm630"}],
+        "store": {"path": str(tmp_path / "store.db")},
+        "sources": {"state_path": str(tmp_path / "sources.db"), "backfill_days": 14, "eloverblik": {
+            "refresh_token": elo.refresh_token, "base_url": f"{elo.server.url}/thirdpartyapi/api",
+            "metering_points": [{"id": GSRN, "site": SITE, "device": "datahub", "name": "Elmåler (DataHub)"}]}},
+        "smtp": smtp.settings_dict() if smtp else {"host": "127.0.0.1", "sender": "energimon@soroe.dk"},
+        "alerts": {"state_path": str(tmp_path / "alerts.db"), "pending_min": 0},
+    })
+
+
+def _fetch_and_read_live(s, now: pd.Timestamp) -> None:
+    """One scheduled Eloverblik run into the store (as the daemon's job runs it), and the live meter's fresh
+    15-minute readings up to ``now``."""
+    store = SqliteStore(s.store.path)
+    try:
+        summary = run_source(s, "eloverblik", lambda readings, source: store.write(readings))
+        assert summary.readings > 0 and not summary.errors and summary.fatal is None, summary
+        live = pd.date_range(end=now - pd.Timedelta(minutes=1), periods=2 * 96, freq="15min")
+        _write(store, "hovedmaaler", "energy_import_wh", "grid", live, 1e6 + 2500.0 * pd.RangeIndex(len(live)))
+        _write(store, "hovedmaaler", "device_online", "grid", live[-4:], [1.0] * 4)
+    finally:
+        store.close()
+
+
+def test_a_scheduled_eloverblik_fetch_that_stops_delivering_is_one_import_lag_mail_naming_the_meter(tmp_path, smtp):
+    # DataHub's data for the metering point end 7 days ago (an authorisation withdrawn, a mapping lost): every
+    # run still "succeeds", the series simply ends
+    now = pd.Timestamp.now(tz=CPH)
+    elo = FakeEloverblik([GSRN], data_until=now.date() - dt.timedelta(days=7))
+    with elo.server:
+        s = fetched_settings(tmp_path, elo, smtp)
+        _fetch_and_read_live(s, now)
+    assert device_source(s, SITE, "datahub", "grid") == IMPORT
+    store = SqliteStore(s.store.path, readonly=True)
+    try:
+        # the live meter still wins over its fetched copy where the building's counters are chosen
+        live = live_rule(s, store.series())
+        assert live(SITE, "hovedmaaler") and not live(SITE, "datahub")
+        meters = site_meters(store.series(), SITE, "electricity", lambda device: live(SITE, device))
+        assert [k.device for k in meters.consumption] == ["hovedmaaler"]
+    finally:
+        store.close()
+    runner = AlertRunner(s, lambda: SqliteStore(s.store.path, readonly=True))
+    runner.run_rules(now.to_pydatetime())
+    runner.run_outbox(now.to_pydatetime())
+    smtp.wait(1)
+    alerts = [dict(a) for a in runner.db.alerts()]
+    assert [(a["device"], a["rule"]) for a in alerts] == [("datahub", "import_lag")], alerts
+    assert [m["Subject"] for _, m in smtp.messages] == [
+        "[energimon] Sorø Rådhus · Elmåler (DataHub): Importerede data er bagud"]
+    plain = smtp.messages[0][1].get_body(("plain",)).get_content()
+    assert f"De nyeste importerede målinger ({GSRN} (datahub/energy_import_wh))" in plain
+    assert "grænsen er 3 dage" in plain and "energimon sources status" in plain and "Modbus" not in plain
+
+
+def test_a_scheduled_eloverblik_fetch_that_delivers_yesterday_is_no_alert(tmp_path):
+    now = pd.Timestamp.now(tz=CPH)
+    elo = FakeEloverblik([GSRN])  # data up to yesterday, as DataHub publishes them
+    with elo.server:
+        s = fetched_settings(tmp_path, elo)
+        _fetch_and_read_live(s, now)
+    store = SqliteStore(s.store.path, readonly=True)
+    try:
+        assert [(f.device, f.rule) for f in engine.evaluate(store, s, now.to_pydatetime())] == []
+    finally:
+        store.close()

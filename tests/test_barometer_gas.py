@@ -100,6 +100,8 @@ def test_the_barometers_year_with_gas_equals_the_climate_accounts_total(tmp_path
     assert "naturgas: 2,20 kg CO₂/m³ (2025, testværdi gas)" in page
     assert "naturgas: 11,000 kWh pr. m³ (brændværdi, testværdi (2020))" in page
     assert "ufuldstændig" not in page.lower()
+    # the intro names the carriers the buildings have counters of: electricity and gas, no district heating
+    assert "udleder fra deres forbrug af el og naturgas – og hvor langt" in page
     header, *rows = list(csv.reader(io.StringIO(data)))
     # the open data's old columns keep their place; gas and the reason come after them
     assert header[:10] == ["aar", "delvist_aar", "el_kwh", "fjernvarme_kwh", "co2_ton", "maalsti_co2_ton",
@@ -161,3 +163,23 @@ def test_a_gas_meter_without_a_calorific_value_makes_the_year_incomplete_and_say
     row = dict(zip(header, next(r for r in rows if r[0] == "2025"), strict=True))
     assert (row["komplet"], row["naturgas_kwh"], row["naturgas_m3"]) == ("False", "", "17520")
     assert row["ufuldstaendig_fordi"] == reason
+
+
+def test_a_municipality_without_gas_is_not_told_about_natural_gas(tmp_path):
+    # electricity and district heating only: the intro and the method name those two, natural gas nowhere (before,
+    # the intro always said "el, fjernvarme og naturgas", and the method explained gas in m³)
+    s = _settings(tmp_path)
+    store = SqliteStore(s.store.path)
+    write_counter(store, "a", "m", "energy_import_wh", "grid", "2024-12-31", "2026-02-02", 10.0)
+    write_counter(store, "a", "varme", "heat_energy_wh", "heat", "2024-12-31", "2026-02-02", 20.0)
+    store.close()
+    page, = _fetch(s, "/")
+    assert "udleder fra deres forbrug af el og fjernvarme – og hvor langt" in page
+    assert "naturgas" not in page.lower()
+    # electricity alone
+    s2 = _settings(tmp_path / "el")
+    store = SqliteStore(s2.store.path)
+    write_counter(store, "a", "m", "energy_import_wh", "grid", "2024-12-31", "2026-02-02", 10.0)
+    store.close()
+    page, = _fetch(s2, "/")
+    assert "udleder fra deres forbrug af el – og hvor langt" in page and "fjernvarme og" not in page

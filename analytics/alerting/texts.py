@@ -97,15 +97,16 @@ RULES: dict[str, dict[str, tuple[str, str, str]]] = {
                "De nyeste importerede målinger ({series}) er fra {last_reading} — {days_behind} gamle; grænsen "
                "er {max_lag_days} dage. Rapporter og alarmer for bygningen mangler dagene derefter.",
                "Hent og importér de nyeste data fra Eloverblik/DataHub (energimon import eloverblik …) eller den "
-               "fil, serien kommer fra, og tjek at den faste hentning kører, og at fuldmagten i Eloverblik stadig "
-               "gælder. Måleren selv skal ikke tjekkes: dataene kommer ikke fra den direkte."),
+               "fil, serien kommer fra, og tjek at den faste hentning kører (energimon sources status viser dens "
+               "fejl), og at fuldmagten i Eloverblik stadig gælder. Måleren selv skal ikke tjekkes: dataene kommer "
+               "ikke fra den direkte."),
         "en": ("Imported data are behind",
                "The newest imported readings ({series}) are from {last_reading} — {days_behind} old; the limit "
                "is {max_lag_days} days. Reports and alerts for the building lack the days since.",
                "Fetch and import the newest data from Eloverblik/DataHub (energimon import eloverblik …) or the file "
-               "the series comes from, and check that the scheduled download runs and that the authorisation in "
-               "Eloverblik is still valid. The meter itself needs no check: these data do not come from it "
-               "directly."),
+               "the series comes from, and check that the scheduled download runs ('energimon sources status' shows "
+               "its failures) and that the authorisation in Eloverblik is still valid. The meter itself needs no "
+               "check: these data do not come from it directly."),
     },
     "stuck_value": {
         "da": ("Måleren står stille",

@@ -179,8 +179,9 @@ class DataQualityRule(_Rule):
 
 
 class ImportLagRule(_Rule):
-    """Imported data behind: the newest reading of a DataHub metering point (``[[datahub.metering_points]]``)
-    or of a device in ``devices`` is more than ``max_lag_days`` old.  Imported series get this rule instead of
+    """Imported data behind: the newest reading of a DataHub metering point (``[[datahub.metering_points]]``,
+    imported by hand, or ``[[sources.eloverblik.metering_points]]``, fetched by the daemon) or of a device in
+    ``devices`` is more than ``max_lag_days`` old.  Imported series get this rule instead of
     the live meters' data-quality rules (stale, offline, stuck counter, counter reset)."""
 
     max_lag_days: float = Field(default=3.0, gt=0, le=366,

@@ -5,11 +5,14 @@
   produce (its ``site``/``device`` fixed to it or left to a ``{site}``/``{device}`` placeholder, and
   the same ``role``).  The data-quality rules (stale, offline, stuck counter, counter reset) are
   about such devices: a meter that stops answering is news.
-* ``import`` — a DataHub metering point (``[[datahub.metering_points]]``, imported with
-  ``energimon import eloverblik``) or a device listed in ``[alerts.rules.import_lag] devices``:
+* ``import`` — a DataHub metering point, whether imported with ``energimon import eloverblik``
+  (``[[datahub.metering_points]]``) or fetched by the daemon's schedule
+  (``[[sources.eloverblik.metering_points]]``), or a device listed in ``[alerts.rules.import_lag] devices``:
   it is old by nature (DataHub publishes the day after, an import runs when someone runs it), so
   "no reading for 8,769 minutes — check the Modbus address" is a false alarm.  Its own rule is
-  :func:`import_lag`: the newest imported reading is more than ``max_lag_days`` old.
+  :func:`import_lag`: the newest imported reading is more than ``max_lag_days`` old — also what tells that a
+  scheduled fetch has stopped delivering (a refresh token run out, an authorisation withdrawn, an API
+  changed): its data simply end.
 * ``historic`` — anything else in the store (a weather CSV imported once, a demo's history, a
   device removed from the configuration): no data-quality rule applies.
 
@@ -46,14 +49,24 @@ def _mqtt_can_produce(settings, site: str, device: str, role: str) -> bool:
     return False
 
 
+def _metering_points(settings) -> list:
+    """Every configured DataHub metering point: imported by hand (``[datahub]``) and fetched on a schedule
+    (``[sources.eloverblik]``) — the same kind of data, the same lag."""
+    datahub = getattr(settings, "datahub", None)
+    sources = getattr(settings, "sources", None)
+    eloverblik = getattr(sources, "eloverblik", None) if sources is not None else None
+    return [*(datahub.metering_points if datahub else []), *(eloverblik.metering_points if eloverblik else [])]
+
+
 def import_devices(settings, site: str) -> dict[str, str]:
     """Devices of ``site`` whose data are imported and watched for lag: device -> what to call it in a mail
     (the metering point's 18-digit id, or the device id)."""
     out: dict[str, str] = {}
-    datahub = getattr(settings, "datahub", None)
-    for mp in (datahub.metering_points if datahub else []):
+    for mp in _metering_points(settings):
         if mp.site == site:
-            out[mp.device] = f"{out[mp.device]}, {mp.id}" if mp.device in out else mp.id
+            ids = out[mp.device].split(", ") if mp.device in out else []
+            # the same point in both sections (history imported once, then fetched): named once
+            out[mp.device] = ", ".join(ids if mp.id in ids else [*ids, mp.id])
     alerts = getattr(settings, "alerts", None)
     for ref in (alerts.rules.import_lag.devices if alerts else []):
         s, d = ref.split("/", 1)

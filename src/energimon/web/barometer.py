@@ -28,6 +28,7 @@ class BarometerView:
     factor_notes: list[str]
     incomplete: list[tuple[int, list[str]]]  # year -> why it is incomplete, in Danish
     has_gas: bool  # a public building has a gas meter: the page shows the natural gas column
+    use_text: str  # what the intro says the buildings' CO₂ comes from: "forbrug af el og fjernvarme"
 
     def __getattr__(self, name):
         return getattr(self.b, name)
@@ -104,7 +105,18 @@ def compute_view(st) -> BarometerView:
     incomplete = [(y.year, [why_text(w) for w in y.why]) for y in b.years if not y.complete]
     has_gas = any(carriers.NATURAL_GAS.key in y.kwh for y in b.years)
     return BarometerView(b, chart, this, households(b.pv_year_kwh, cfg.household_kwh_per_year),
-                         [(s.name, s.energy_mark) for s in cfg.sites.values()], notes, incomplete, has_gas)
+                         [(s.name, s.energy_mark) for s in cfg.sites.values()], notes, incomplete, has_gas,
+                         use_text(b))
+
+
+def use_text(b: Barometer) -> str:
+    """The carriers the public buildings have counters of (a year's ``kwh`` holds exactly those), in Danish: the
+    intro names what is counted, not natural gas for a municipality without it."""
+    have = {k for y in b.years for k in y.kwh}
+    names = [c.da for c in carriers.CARRIERS.values() if c.key in have]
+    if not names:
+        return "energiforbrug"
+    return "forbrug af " + (names[0] if len(names) == 1 else f"{', '.join(names[:-1])} og {names[-1]}")
 
 
 def barometer_view(st) -> BarometerView:
