@@ -1,6 +1,6 @@
 """Alarms only where they mean something: the data-quality rules judge live devices (Modbus, MQTT), imported
 DataHub data get their own "behind" rule — through a real SQLite store, the lifecycle and a real SMTP server; the
-daemon's scheduled Eloverblik fetch against a local server answering in the API's documented shapes
+daemon's scheduled Eloverblik and DMI fetches against local servers answering in the APIs' documented shapes
 (tests/sources_fakes.py)."""
 
 from __future__ import annotations
@@ -15,11 +15,20 @@ from mail_servers import SmtpServer
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from sources_fakes import CPH, FakeEloverblik
+from sources_fakes import CPH, FakeDmi, FakeEloverblik
 
 from energimon.analytics.alerting.jobs import AlertRunner
+from energimon.analytics.alerting.mail import rule_texts
 from energimon.analytics.anomaly import engine
-from energimon.analytics.anomaly.sources import HISTORIC, IMPORT, LIVE, device_source, import_devices, live_rule
+from energimon.analytics.anomaly.sources import (
+    HISTORIC,
+    IMPORT,
+    LIVE,
+    ImportedDevice,
+    device_source,
+    import_devices,
+    live_rule,
+)
 from energimon.collector.sources.service import run_source
 from energimon.config.settings import ConfigError, settings_from_dict
 from energimon.model import Reading
@@ -70,7 +79,19 @@ def test_where_a_device_s_data_come_from(tmp_path):
         "sites": {SITE: {"name": "Sorø Rådhus", "latitude": 55.43, "longitude": 11.55}},
         "sources": {"eloverblik": {"refresh_token": "t", "metering_points": [{"id": GSRN, "site": SITE}]}},
     }).sources})
-    assert import_devices(both, SITE) == {"datahub": GSRN}
+    assert import_devices(both, SITE) == {"datahub": ImportedDevice(GSRN, "datahub")}
+    # the outdoor temperature the scheduled DMI fetch writes under the building: watched as imported data, named
+    # by its station (the nearest station is chosen at the first fetch: then by its device id)
+    dmi = settings(tmp_path).model_copy(update={"sources": settings_from_dict({
+        "sites": {SITE: {"name": "Sorø Rådhus", "latitude": 55.43, "longitude": 11.55},
+                  "slagelse": {"name": "Slagelse", "latitude": 55.4, "longitude": 11.35}},
+        "sources": {"dmi": {"api_key": "k", "stations": [{"site": SITE, "station_id": "06135"},
+                                                         {"site": "slagelse", "device": "vejr"}]}},
+    }).sources})
+    assert device_source(dmi, SITE, "dmi", "weather") == IMPORT
+    assert import_devices(dmi, SITE)["dmi"] == ImportedDevice("station 06135", "dmi")
+    assert import_devices(dmi, "slagelse") == {"vejr": ImportedDevice("vejr", "dmi")}
+    assert not live_rule(dmi, pd.DataFrame(columns=["site", "device", "role"]))(SITE, "dmi")
     # a fetched copy wins over an MQTT template that could also produce its device id, as an imported one does:
     # before, a grid template made the fetched «datahub» live, and the building's grid counted twice
     grid_template = settings_from_dict({
@@ -237,6 +258,85 @@ def test_a_scheduled_eloverblik_fetch_that_delivers_yesterday_is_no_alert(tmp_pa
     with elo.server:
         s = fetched_settings(tmp_path, elo)
         _fetch_and_read_live(s, now)
+    store = SqliteStore(s.store.path, readonly=True)
+    try:
+        assert [(f.device, f.rule) for f in engine.evaluate(store, s, now.to_pydatetime())] == []
+    finally:
+        store.close()
+
+
+def dmi_settings(tmp_path, dmi: FakeDmi, smtp: SmtpServer | None = None):
+    """The building's live main meter, and its outdoor temperature fetched by the daemon's schedule
+    (``[sources.dmi]``) — no ``import_lag.devices``."""
+    return settings_from_dict({
+        "sites": {SITE: {"name": "Sorø Rådhus", "latitude": 55.43, "longitude": 11.55,
+                         "facility_managers": ["drift.raadhus@soroe.dk"]}},
+        "devices": [{"site": SITE, "id": "hovedmaaler", "role": "grid", "protocol": "modbus_tcp",
+                     "host": "127.0.0.1", "port": 5020, "profile": "eastron.sdm630"}],
+        "store": {"path": str(tmp_path / "store.db")},
+        "sources": {"state_path": str(tmp_path / "sources.db"), "backfill_days": 14, "dmi": {
+            "api_key": dmi.api_key, "base_url": f"{dmi.server.url}/v2/metObs",
+            "stations": [{"site": SITE, "station_id": "06135"}]}},
+        "smtp": smtp.settings_dict() if smtp else {"host": "127.0.0.1", "sender": "energimon@soroe.dk"},
+        "alerts": {"state_path": str(tmp_path / "alerts.db"), "pending_min": 0},
+    })
+
+
+def _fetch_weather_and_read_live(s, now: pd.Timestamp) -> None:
+    """One scheduled DMI run into the store (as the daemon's job runs it), and the live meter's fresh readings."""
+    store = SqliteStore(s.store.path)
+    try:
+        summary = run_source(s, "dmi", lambda readings, source: store.write(readings))
+        assert summary.readings > 0 and not summary.errors and summary.fatal is None, summary
+        live = pd.date_range(end=now - pd.Timedelta(minutes=1), periods=2 * 96, freq="15min")
+        _write(store, "hovedmaaler", "energy_import_wh", "grid", live, 1e6 + 2500.0 * pd.RangeIndex(len(live)))
+        _write(store, "hovedmaaler", "device_online", "grid", live[-4:], [1.0] * 4)
+    finally:
+        store.close()
+
+
+def test_a_scheduled_dmi_fetch_that_stops_delivering_is_one_import_lag_mail_naming_the_weather_series(tmp_path, smtp):
+    # DMI's observations for the station end 7 days ago (a key revoked, a station closed): the weather series
+    # simply ends, and the degree days and expected consumption with it
+    now = pd.Timestamp.now(tz=CPH)
+    dmi = FakeDmi(until=(now - pd.Timedelta(days=7)).to_pydatetime())
+    with dmi.server:
+        s = dmi_settings(tmp_path, dmi, smtp)
+        _fetch_weather_and_read_live(s, now)
+    store = SqliteStore(s.store.path, readonly=True)
+    try:
+        assert {(k.device, k.channel) for k in store.series().itertuples()} >= {("dmi", "outdoor_temp_c")}
+    finally:
+        store.close()
+    runner = AlertRunner(s, lambda: SqliteStore(s.store.path, readonly=True))
+    runner.run_rules(now.to_pydatetime())
+    runner.run_outbox(now.to_pydatetime())
+    smtp.wait(1)
+    alerts = [dict(a) for a in runner.db.alerts()]
+    assert [(a["device"], a["rule"]) for a in alerts] == [("dmi", "import_lag")], alerts
+    assert [(m["Subject"], m["To"]) for _, m in smtp.messages] == [
+        ("[energimon] Sorø Rådhus · dmi: Vejrdata fra DMI er bagud", "drift.raadhus@soroe.dk")]
+    plain = smtp.messages[0][1].get_body(("plain",)).get_content()
+    assert "De nyeste udetemperaturer fra DMI (station 06135 (dmi/outdoor_temp_c))" in plain
+    assert "grænsen er 3 dage" in plain and "Graddagene" in plain
+    assert "energimon sources status" in plain and "[sources.dmi]" in plain
+    assert "Eloverblik" not in plain and "Modbus" not in plain
+    store = SqliteStore(s.store.path, readonly=True)
+    try:
+        finding = next(f for f in engine.evaluate(store, s, now.to_pydatetime()) if f.rule == "import_lag")
+    finally:
+        store.close()
+    title, what, advice = rule_texts(finding, "en")
+    assert title == "DMI weather data are behind" and "station 06135 (dmi/outdoor_temp_c)" in what
+    assert "energimon sources status" in advice and "[sources.dmi]" in advice and "Eloverblik" not in advice
+
+
+def test_a_scheduled_dmi_fetch_that_delivers_the_last_hour_is_no_alert(tmp_path):
+    now = pd.Timestamp.now(tz=CPH)
+    dmi = FakeDmi()  # observations up to the last full hour, as DMI publishes them
+    with dmi.server:
+        s = dmi_settings(tmp_path, dmi)
+        _fetch_weather_and_read_live(s, now)
     store = SqliteStore(s.store.path, readonly=True)
     try:
         assert [(f.device, f.rule) for f in engine.evaluate(store, s, now.to_pydatetime())] == []

@@ -27,6 +27,7 @@ from energimon.analytics.alerting.texts import (
     KINDS,
     MONTHS,
     MONTHS_SHORT,
+    ORIGIN_RULES,
     RULES,
     SEVERITIES,
     UI,
@@ -156,7 +157,8 @@ class _Default(dict[str, str]):
 
 def rule_texts(f: Finding, lang: str) -> tuple[str, str, str]:
     """(title, what, advice) of a finding in ``lang``, the numbers filled in with their units."""
-    title, what, advice = RULES.get(f.rule, {}).get(lang) or (f.rule, "{}", "")
+    texts = ORIGIN_RULES.get(f.rule, {}).get(str(f.evidence.get("origin", ""))) or RULES.get(f.rule, {})
+    title, what, advice = texts.get(lang) or (f.rule, "{}", "")
     unit = finding_unit(f)  # the texts are written in kWh; a water or gas series' amounts are m³
     return in_unit(title, unit), in_unit(what, unit).format_map(_Default(_evidence(f, lang))), in_unit(advice, unit)
 

@@ -211,6 +211,33 @@ RULES: dict[str, dict[str, tuple[str, str, str]]] = {
     },
 }
 
+# A rule's texts for one origin of its data (the finding's evidence "origin"), where the rule's own advice would
+# send the reader to the wrong place: DMI's weather is not fetched from Eloverblik and has no authorisation.
+ORIGIN_RULES: dict[str, dict[str, dict[str, tuple[str, str, str]]]] = {
+    "import_lag": {
+        "dmi": {
+            "da": ("Vejrdata fra DMI er bagud",
+                   "De nyeste udetemperaturer fra DMI ({series}) er fra {last_reading} — {days_behind} gamle; "
+                   "grænsen er {max_lag_days} dage. Graddagene i besparelsesrapporterne og det forventede forbrug, "
+                   "alarmerne sammenligner med, mangler dagene derefter.",
+                   "Kør energimon sources status: den viser den faste hentning fra DMI, hvilken station den bruger, "
+                   "og dens fejl (en API-nøgle, DMI har afvist, en station, der er lukket, et svar, der har ændret "
+                   "form). Tjek så [sources.dmi] i konfigurationen: api_key_file (nøglen til metObs-API'et fra DMI's "
+                   "Open Data-portal) og stationernes station_id (uden station_id bruges den nærmeste aktive "
+                   "station). Ingen måler skal tjekkes: dataene kommer fra DMI."),
+            "en": ("DMI weather data are behind",
+                   "The newest outdoor temperatures from DMI ({series}) are from {last_reading} — {days_behind} old; "
+                   "the limit is {max_lag_days} days. The savings reports' degree days and the expected consumption "
+                   "the alerts compare with lack the days since.",
+                   "Run 'energimon sources status': it shows the scheduled DMI fetch, the station it uses and its "
+                   "failures (an API key DMI refused, a closed station, an answer that changed shape). Then check "
+                   "[sources.dmi] in the configuration: api_key_file (the metObs API key from DMI's Open Data "
+                   "portal) and the stations' station_id (without one, the nearest active station is used). No "
+                   "meter needs a check: these data come from DMI."),
+        },
+    },
+}
+
 # What a finding without a kWh cost costs instead (default: UI "no_cost").
 COSTS: dict[str, dict[str, str]] = {
     "bad_cooling": {"da": "afregnes efter værkets afkølingstarif (motivationstarif), ikke i kWh",

@@ -62,7 +62,7 @@ class SiteData:
     roles: dict[str, str] = field(default_factory=dict)  # device -> role
     # device -> "live" | "import" | "historic" (analytics/anomaly/sources.py); a device not in it is live
     sources: dict[str, str] = field(default_factory=dict)
-    import_labels: dict[str, str] = field(default_factory=dict)  # imported device -> its metering point id(s)
+    imports: dict[str, sources_mod.ImportedDevice] = field(default_factory=dict)  # imported device -> its label
     cooling: dict[str, pd.DataFrame] = field(default_factory=dict)  # heat meter -> its days' cooling (heat_water)
     water_nights: dict[str, pd.Series] = field(default_factory=dict)  # water meter -> nightly minimum flow, m³/h
     _night: pd.Series | None = None
@@ -193,7 +193,7 @@ def evaluate_site(data: SiteData, cfg: AlertSettings, end: pd.Timestamp, now: dt
         for key, rows in data.latest.groupby("device"):
             dev = str(key)
             if data.sources.get(dev) == sources_mod.IMPORT:
-                out.append(sources_mod.import_lag(rows, now, lag, site, dev, data.import_labels.get(dev, "")))
+                out.append(sources_mod.import_lag(rows, now, lag, site, dev, data.imports.get(dev)))
     if data.pv is not None and data.pv_device and r.pv.enabled and "sib_ratio" in data.pv:
         out.append(pv_mod.pv_zero(data.pv, end, r.pv, site, data.pv_device))
         out.append(pv_mod.pv_underperformance(data.pv, end, r.pv, site, data.pv_device, data.kwp))
@@ -270,7 +270,7 @@ def load_site_data(store, settings, site_id: str, end: pd.Timestamp, series: pd.
     site_latest = latest[(latest["site"] == site_id) & ~latest["device"].isin(disabled)]
     srcs = {d: sources_mod.device_source(settings, site_id, d, str(r)) for d, r in roles.items()}
     data = SiteData(site=site_id, calendar=cal, roles=roles, latest=site_latest, sources=srcs,
-                    import_labels=sources_mod.import_devices(settings, site_id))
+                    imports=sources_mod.import_devices(settings, site_id))
 
     def live(device: str) -> bool:
         """A live device wins over an imported DataHub series of the same meter (it lags by days and would

@@ -12,7 +12,10 @@
   "no reading for 8,769 minutes — check the Modbus address" is a false alarm.  Its own rule is
   :func:`import_lag`: the newest imported reading is more than ``max_lag_days`` old — also what tells that a
   scheduled fetch has stopped delivering (a refresh token run out, an authorisation withdrawn, an API
-  changed): its data simply end.
+  changed): its data simply end.  The weather series the scheduled ``[sources.dmi]`` fetch writes under a
+  building (``SITE/dmi``, ``[[sources.dmi.stations]]``) are imported data too: an API key revoked, a station
+  closed or a changed answer ends the outdoor temperature that degree days and the expected-consumption models
+  read, and the rule says so (with DMI's own advice, ``origin`` ``dmi``) before the monthly report does.
 * ``historic`` — anything else in the store (a weather CSV imported once, a demo's history, a
   device removed from the configuration): no data-quality rule applies.
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -58,20 +62,44 @@ def _metering_points(settings) -> list:
     return [*(datahub.metering_points if datahub else []), *(eloverblik.metering_points if eloverblik else [])]
 
 
-def import_devices(settings, site: str) -> dict[str, str]:
-    """Devices of ``site`` whose data are imported and watched for lag: device -> what to call it in a mail
-    (the metering point's 18-digit id, or the device id)."""
-    out: dict[str, str] = {}
+@dataclass(frozen=True)
+class ImportedDevice:
+    """An imported device as the ``import_lag`` mail names it: ``label`` (the metering point's 18-digit id(s),
+    ``station 06135`` for DMI, or the device id) and ``origin`` (``datahub``, ``dmi``, or ``""`` for a device
+    listed in ``[alerts.rules.import_lag] devices``), which picks the mail's advice."""
+
+    label: str
+    origin: str = ""
+
+
+DATAHUB, DMI = "datahub", "dmi"
+
+
+def _dmi_stations(settings) -> list:
+    sources = getattr(settings, "sources", None)
+    dmi = getattr(sources, "dmi", None) if sources is not None else None
+    return list(dmi.stations) if dmi is not None else []
+
+
+def import_devices(settings, site: str) -> dict[str, ImportedDevice]:
+    """Devices of ``site`` whose data are imported and watched for lag, each with what to call it in a mail."""
+    out: dict[str, ImportedDevice] = {}
     for mp in _metering_points(settings):
         if mp.site == site:
-            ids = out[mp.device].split(", ") if mp.device in out else []
+            ids = out[mp.device].label.split(", ") if mp.device in out else []
             # the same point in both sections (history imported once, then fetched): named once
-            out[mp.device] = ", ".join(ids if mp.id in ids else [*ids, mp.id])
+            out[mp.device] = ImportedDevice(", ".join(ids if mp.id in ids else [*ids, mp.id]), DATAHUB)
+    for st in _dmi_stations(settings):
+        if st.site == site:
+            # the nearest station is chosen at the first fetch and kept in the sources' state file, which the
+            # analytics do not read: the device id names it then
+            out.setdefault(st.device, ImportedDevice(f"station {st.station_id}" if st.station_id else st.device,
+                                                     DMI))
     alerts = getattr(settings, "alerts", None)
     for ref in (alerts.rules.import_lag.devices if alerts else []):
         s, d = ref.split("/", 1)
         if s == site:
-            out.setdefault(d, d)
+            out.setdefault(d, ImportedDevice(d))
     return out
 
 
@@ -96,10 +124,11 @@ def live_rule(settings, series: pd.DataFrame) -> Callable[[str, str], bool]:
 
 
 def import_lag(latest: pd.DataFrame, now: dt.datetime, p: ImportLagRule, site: str, device: str,
-               label: str = "") -> Finding | None:
+               imported: ImportedDevice | None = None) -> Finding | None:
     """Imported data behind: the newest reading of the device (``latest``: the store's ``latest()`` rows of
     it) is more than ``max_lag_days`` old at ``now``.  No finding for a device with no reading at all (nothing
-    was imported yet: that is for ``energimon status``, not a mail)."""
+    was imported yet: that is for ``energimon status``, not a mail).  ``imported``: what
+    :func:`import_devices` says of the device (its label, and its origin for the mail's advice)."""
     data = latest[~latest["channel"].isin(HEALTH_CHANNELS)]
     if data.empty:
         return None
@@ -108,10 +137,12 @@ def import_lag(latest: pd.DataFrame, now: dt.datetime, p: ImportLagRule, site: s
     if behind_days <= p.max_lag_days:
         return None
     channels = sorted(set(data["channel"]))
+    label = imported.label if imported is not None else ""
     what = f"{label} ({device}/{', '.join(channels)})" if label and label != device else \
         f"{device}/{', '.join(channels)}"
-    return Finding(
-        rule="import_lag", site=site, device=device, severity=p.severity, since=newest.to_pydatetime(),
-        evidence={"series": what, "last_reading": newest.isoformat(), "days_behind": round(behind_days, 1),
-                  "max_lag_days": p.max_lag_days},
-    )
+    evidence: dict[str, float | str] = {"series": what, "last_reading": newest.isoformat(),
+                                        "days_behind": round(behind_days, 1), "max_lag_days": p.max_lag_days}
+    if imported is not None and imported.origin:
+        evidence["origin"] = imported.origin
+    return Finding(rule="import_lag", site=site, device=device, severity=p.severity, since=newest.to_pydatetime(),
+                   evidence=evidence)

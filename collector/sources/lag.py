@@ -1,47 +1,18 @@
-"""How far behind each fetched series is — for ``energimon status`` and for a data-quality rule.
+"""How far behind each fetched series is, for ``energimon status``.
 
-Read-only on the sources' state file, so it works from another process while the daemon fetches.
+Read-only on the sources' state file, so it works from another process while the daemon fetches.  The alerts do
+not read this file: ``import_lag`` (``analytics/anomaly/sources.py``) judges the fetched series from the store, as
+it judges every imported series.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 from energimon.cliutil import number, t
 from energimon.collector.sources.state import read_status
-from energimon.model import LOCAL_TZ, SeriesKey, now_ms
-
-
-@dataclass(frozen=True)
-class SeriesLag:
-    """One fetched series: where it lands in the store and how old its latest value is."""
-
-    key: SeriesKey
-    source: str
-    name: str  # source:ident (e.g. eloverblik:571313…)
-    last_end_ms: int | None  # end of the latest value; None: nothing fetched yet
-    lag_days: float | None  # now minus last_end_ms, in days; None before the first value
-    last_error: str | None
-
-
-def series_lags(state_path: Path, now: int | None = None) -> list[SeriesLag]:
-    """Every series in the state file with its lag; empty when the file does not exist yet.
-
-    A data-quality rule can raise "data is N days behind" from ``lag_days`` (DataHub delivers
-    yesterday's hours during the day, so 1-2 days is normal for Eloverblik; hours for the others).
-    Raises :class:`sqlite3.Error` when the file exists but cannot be read.
-    """
-    if not Path(state_path).exists():
-        return []
-    now = now_ms() if now is None else now
-    out = []
-    for st in read_status(state_path):
-        lag = st.lag_s(now)
-        out.append(SeriesLag(SeriesKey(st.site, st.device, st.channel), st.source, st.name, st.last_end_ms,
-                             None if lag is None else lag / 86400.0, st.last_error))
-    return out
+from energimon.model import LOCAL_TZ, now_ms
 
 
 def _ago(days: float) -> str:
