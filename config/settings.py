@@ -21,7 +21,7 @@ import os
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -708,7 +708,7 @@ def _metering_point_clashes(settings: Settings) -> list[Problem]:
         if sub.site is not None and sub.device is not None:
             live.setdefault((sub.site, sub.device), f"mqtt.subscriptions[{i}] (topic {sub.topic!r})")
     eloverblik = settings.sources.eloverblik if settings.sources is not None else None
-    sections: list[tuple[str, list[MeteringPoint] | list[EloverblikMeteringPoint]]] = [
+    sections: list[tuple[str, Sequence[MeteringPoint | EloverblikMeteringPoint]]] = [
         ("datahub.metering_points", settings.datahub.metering_points if settings.datahub else []),
         ("sources.eloverblik.metering_points", eloverblik.metering_points if eloverblik else [])]
     problems: list[Problem] = []
