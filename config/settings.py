@@ -16,11 +16,12 @@ import copy
 import datetime as dt
 import functools
 import importlib
+import itertools
 import os
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -37,6 +38,7 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from energimon.carriers import CarrierSettings, cross_check_carriers
+from energimon.cliutil import t
 from energimon.collector.mbus.settings import MbusSerialDevice, MbusTcpDevice, cross_check_mbus
 from energimon.collector.modbus.settings import ModbusTcpDevice, cross_check_devices
 from energimon.config.locate import deep_merge, env_name_for, env_overrides, key_lines
@@ -62,8 +64,9 @@ from energimon.validators import (
 if TYPE_CHECKING:  # the sections' owners, imported when a configuration has the section (see _LAZY_SECTIONS)
     from energimon.analytics.anomaly.settings import AlertSettings
     from energimon.analytics.esco.settings import EscoSettings
-    from energimon.collector.importer.settings import ImportSettings
+    from energimon.collector.importer.settings import ImportSettings, MeteringPoint
     from energimon.collector.mqtt.settings import MqttSettings
+    from energimon.collector.sources.eloverblik.settings import EloverblikMeteringPoint
     from energimon.collector.sources.settings import SourcesSettings
     from energimon.mail.settings import SmtpSettings
     from energimon.web.settings import WebSettings
@@ -686,6 +689,45 @@ def _cross_check(settings: Settings) -> list[Problem]:
         problems += [Problem(key, msg) for key, msg in cross_check_sources(settings.sources, sites)]
     problems += [Problem(key, msg) for key, msg in
                  cross_check_carriers(settings.carriers, settings.sites, _gas_users(settings))]
+    problems += _metering_point_clashes(settings)
+    return problems
+
+
+def _metering_point_clashes(settings: Settings) -> list[Problem]:
+    """A DataHub metering point (``[[datahub.metering_points]]``, ``[[sources.eloverblik.metering_points]]``) whose
+    site and device are a live meter's: a ``[[devices]]`` entry (whatever its protocol, enabled or not: its series
+    are in the store), or an ``[[mqtt.subscriptions]]`` entry with that site and device fixed (a ``{site}`` or
+    ``{device}`` placeholder is only known from the topics at run time).  Its imported readings would land in the
+    live meter's series, and the device would count as imported (``analytics/anomaly/sources.py``), losing its
+    data-quality alerts — while ``store.energy.site_meters`` keeps a live meter and its DataHub copy apart on
+    purpose: the copy lags and would count the same energy twice."""
+    live: dict[tuple[str, str], str] = {}
+    for i, dev in enumerate(settings.devices):
+        live.setdefault((dev.site, dev.id), f"devices[{i}] (id {dev.id!r})")
+    for i, sub in enumerate(settings.mqtt.subscriptions if settings.mqtt is not None else []):
+        if sub.site is not None and sub.device is not None:
+            live.setdefault((sub.site, sub.device), f"mqtt.subscriptions[{i}] (topic {sub.topic!r})")
+    eloverblik = settings.sources.eloverblik if settings.sources is not None else None
+    sections: list[tuple[str, Sequence[MeteringPoint | EloverblikMeteringPoint]]] = [
+        ("datahub.metering_points", settings.datahub.metering_points if settings.datahub else []),
+        ("sources.eloverblik.metering_points", eloverblik.metering_points if eloverblik else [])]
+    problems: list[Problem] = []
+    for section, points in sections:
+        for i, mp in enumerate(points):
+            other = live.get((mp.site, mp.device))
+            if other is None:
+                continue
+            own = next(d for d in itertools.chain(["datahub"], (f"datahub{n}" for n in itertools.count(2)))
+                       if (mp.site, d) not in live)
+            problems.append(Problem(f"{section}[{i}] (id {mp.id!r}).device", t(
+                f"{mp.site}/{mp.device} er også det levende apparat {other}: målepunktets aflæsninger fra DataHub "
+                "ville havne i målerens egen serie (to tællere i én serie ligner nulstillinger, og den samme energi "
+                "tælles to gange), og måleren ville miste sine datakvalitetsalarmer; giv målepunktet sit eget "
+                f'device-id, fx device = "{own}"',
+                f"{mp.site}/{mp.device} is also the live device {other}: the metering point's DataHub readings "
+                "would land in the meter's own series (two counters in one series look like resets, and the same "
+                "energy counts twice) and the meter would lose its data-quality alerts; give the metering point "
+                f'its own device id, e.g. device = "{own}"')))
     return problems
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -361,3 +362,77 @@ def test_every_command_has_help():
         out = subprocess.run([sys.executable, "-m", "energimon", cmd, "--help"],
                              capture_output=True, text=True, timeout=30)
         assert out.returncode == 0 and "brug: energimon" in out.stdout, (cmd, out.stderr)
+
+
+# A DataHub metering point on a live meter's site/device: its imported readings would join the meter's series and
+# the device would count as imported (no data-quality alerts), while store.energy.site_meters keeps the two apart.
+POINT = '\n[[{section}.metering_points]]\nid = "571313100000000001"\nsite = "soro-raadhus"\n'
+ELOVERBLIK = '\n[sources.eloverblik]\nrefresh_token = "x"\n'
+MQTT_KAELDER = ('\n[mqtt]\nhost = "localhost"\n\n[[mqtt.subscriptions]]\ntopic = "raadhus/kaelder/power"\n'
+                'site = "soro-raadhus"\ndevice = "kaelder"\nchannel = "power_w"\nrole = "submeter"\n')
+CLASH_DA = ("er også det levende apparat {live}: målepunktets aflæsninger fra DataHub ville havne i målerens egen "
+            "serie (to tællere i én serie ligner nulstillinger, og den samme energi tælles to gange), og måleren "
+            "ville miste sine datakvalitetsalarmer; giv målepunktet sit eget device-id, fx device = \"{own}\"")
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "live", "own"),
+    [
+        # `energimon import eloverblik`'s metering point on the Modbus meter
+        (POINT.format(section="datahub") + 'device = "hovedmaaler"\n',
+         "datahub.metering_points[0] (id '571313100000000001').device: soro-raadhus/hovedmaaler",
+         "devices[0] (id 'hovedmaaler')", "datahub"),
+        # the scheduled fetch's metering point on the Modbus meter
+        (ELOVERBLIK + POINT.format(section="sources.eloverblik") + 'device = "hovedmaaler"\n',
+         "sources.eloverblik.metering_points[0] (id '571313100000000001').device: soro-raadhus/hovedmaaler",
+         "devices[0] (id 'hovedmaaler')", "datahub"),
+        # an MQTT subscription with its site and device fixed is a live meter known at configuration time
+        (MQTT_KAELDER + POINT.format(section="datahub") + 'device = "kaelder"\n',
+         "datahub.metering_points[0] (id '571313100000000001').device: soro-raadhus/kaelder",
+         "mqtt.subscriptions[0] (topic 'raadhus/kaelder/power')", "datahub"),
+        # the fetch's default device id "datahub" taken by a live meter: another id is proposed
+        (MQTT_KAELDER.replace('"kaelder"', '"datahub"') + ELOVERBLIK + POINT.format(section="sources.eloverblik"),
+         "sources.eloverblik.metering_points[0] (id '571313100000000001').device: soro-raadhus/datahub",
+         "mqtt.subscriptions[0] (topic 'raadhus/kaelder/power')", "datahub2"),
+    ],
+    ids=["datahub-modbus", "eloverblik-modbus", "datahub-mqtt", "eloverblik-default-mqtt"],
+)
+def test_a_metering_point_on_a_live_meters_device_is_refused(tmp_path, extra, key, live, own):
+    text = MINIMAL + extra
+    # the line of its `device`, or of its table when the default device is meant
+    line = max(n for n, x in enumerate(text.splitlines(), 1) if x.startswith(("device =", "[[sources.eloverblik")))
+    problems = problems_of(write(tmp_path, text))
+    assert problems == [f"line {line}: {key} " + CLASH_DA.format(live=live, own=own)]
+
+
+def test_check_config_and_run_refuse_the_clash_in_the_runs_language(tmp_path, capsys):
+    text = (MINIMAL + f'\n[store]\npath = "{tmp_path}/store.db"\n[spool]\npath = "{tmp_path}/spool.db"\n'
+            + POINT.format(section="datahub") + 'device = "hovedmaaler"\n')
+    cfg = write(tmp_path, text)
+    assert main(["--lang", "en", "check-config", str(cfg)]) == 2
+    assert ("datahub.metering_points[0] (id '571313100000000001').device: soro-raadhus/hovedmaaler is also the live "
+            "device devices[0] (id 'hovedmaaler'): the metering point's DataHub readings would land in the meter's "
+            "own series (two counters in one series look like resets, and the same energy counts twice) and the "
+            "meter would lose its data-quality alerts; give the metering point its own device id, e.g. "
+            'device = "datahub"') in capsys.readouterr().err
+    # the daemon validates the same way before it starts anything (on the old code it ran, and the timeout failed)
+    out = subprocess.run([sys.executable, "-m", "energimon", "run", "--config", str(cfg)],
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "ENERGIMON_LANG": "da"})
+    assert out.returncode == 2, out.stderr
+    assert "datahub.metering_points[0] (id '571313100000000001').device: soro-raadhus/hovedmaaler er også det " \
+           "levende apparat devices[0] (id 'hovedmaaler')" in out.stderr
+
+
+def test_metering_points_beside_live_meters_on_their_own_device_ids_are_fine(tmp_path):
+    """Its own device id at the site; a live meter's id at another site; an MQTT {device} placeholder (its ids
+    come from topics at run time); one metering point in both sections (history imported once, then fetched)."""
+    text = MINIMAL.replace("[[devices]]", '[sites.stenlille-hallen]\nname = "Stenlille-Hallen"\nlatitude = 55.54\n'
+                           'longitude = 11.59\n\n[[devices]]')
+    text += MQTT_KAELDER.replace('device = "kaelder"\n', "").replace("raadhus/kaelder/power", "raadhus/{device}/power")
+    text += POINT.format(section="datahub") + 'device = "datahub"\n'
+    text += (POINT.format(section="datahub").replace("0001", "0002").replace("soro-raadhus", "stenlille-hallen")
+             + 'device = "hovedmaaler"\n')
+    text += ELOVERBLIK + POINT.format(section="sources.eloverblik") + 'device = "datahub"\n'
+    s = load_settings(write(tmp_path, text), environ={})
+    assert [(mp.site, mp.device) for mp in s.datahub.metering_points] == [("soro-raadhus", "datahub"),
+                                                                         ("stenlille-hallen", "hovedmaaler")]
