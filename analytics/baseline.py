@@ -31,6 +31,7 @@ from energimon.analytics.stats import (
     UnitResiduals,
     arma11_quadratic_form,
     daily_unit_terms,
+    day_type_basis,
     fit_statistics,
     period_calendar_days,
     unit_residuals_daily,
@@ -209,6 +210,40 @@ def fit_caltrack_daily(
     res = unit_residuals_daily(y - pred, None if days is None else pd.DatetimeIndex(days)[ok], model.p_searched,
                                design=X, school_holidays=school_holidays)
     return DailyFit(_model(kind, hb, cb, beta, stats, _inverse(X.T @ X), res), candidates)
+
+
+def day_type_daily_basis(temp_mean_c: np.ndarray, usage_kwh_per_day: np.ndarray, types: np.ndarray,
+                         balance_points_c: tuple[float, ...] = CALTRACK_BALANCE_POINTS_C) -> np.ndarray:
+    """Orthonormal basis of the CalTRACK daily design whose balance points are searched *with* the day types
+    (:data:`~energimon.analytics.stats.DAY_TYPES` indices ``types``) in the fit, and of those day types.
+
+    The CalTRACK daily model has no day-type term, so its balance-point search takes up what the calendar does: a
+    sports hall that is quiet in the summer holidays gets a heating balance point several kelvin too high, and the
+    wrong heating curve leaves a misfit that follows the weather — persistent, as the weather is.  Its residuals
+    are right for its own savings uncertainty (the day types are removed afterwards, with the model's columns),
+    but a *decay* read from them overstates the noise's persistence (bench/README.md, calibration: the sports
+    hall's hourly intervals at ρ = 0.4).  Here the same candidate forms, grid, sufficiency rules and selection by
+    adjusted R² (:func:`_select`) are fitted jointly with the day types by partialling them out first
+    (Frisch-Waugh-Lovell: the residual sum of squares of ``[day types, HDD, CDD]`` on ``y`` is that of the
+    partialled-out HDD and CDD on the partialled-out ``y``).  Days with NaN are the caller's to leave out.
+    """
+    t = np.asarray(temp_mean_c, float)
+    y = np.asarray(usage_kwh_per_day, float)
+    onehot = (np.asarray(types)[:, None] == np.unique(types)[None, :]).astype(float)
+    q = np.linalg.qr(onehot)[0]  # the day types' columns are disjoint indicators: full rank
+
+    def partial(v: np.ndarray) -> np.ndarray:
+        return v - q @ (q.T @ v)
+
+    hdd = {bp: np.maximum(0.0, bp - t) for bp in balance_points_c}
+    cdd = {bp: np.maximum(0.0, t - bp) for bp in balance_points_c}
+    # _select's intercept must come out non-negative: the partialled-out y has mean zero, so it is lifted by a
+    # constant, which the intercept takes and no slope or residual sees
+    lifted = partial(y) + 1.0 + abs(float(np.mean(y)))
+    _, hb, cb, _, _ = _select(lifted, np.ones(len(y)), {bp: partial(x) for bp, x in hdd.items()},
+                              {bp: partial(x) for bp, x in cdd.items()}, hdd, cdd)
+    cols = [x for x in (hdd[hb] if hb is not None else None, cdd[cb] if cb is not None else None) if x is not None]
+    return day_type_basis(np.column_stack([np.ones(len(y)), *cols]), np.asarray(types))
 
 
 def _inverse(a: np.ndarray) -> np.ndarray:

@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from energimon.analytics.baseline import fit_caltrack_daily
+from energimon.analytics.baseline import day_type_daily_basis
 from energimon.analytics.stats import (
     FitStatistics,
     UnitResiduals,
     daily_unit_terms,
+    day_types,
     fit_statistics,
+    projected_noise_parameters,
     unit_residuals_absorbed,
     unit_residuals_daily,
 )
@@ -266,20 +268,22 @@ def fit_towt_hourly(usage_kwh: pd.Series, temp_c: pd.Series,
 
 def day_noise_decay(usage_kwh: np.ndarray, temp_c: np.ndarray, day: pd.DatetimeIndex,
                     school_holidays: frozenset[dt.date] = frozenset()) -> float | None:
-    """How fast the day-level noise's persistence decays (φ; None: no persistence found), from the CalTRACK
-    daily model fitted on the baseline's day sums and day-mean temperatures
-    (:func:`~energimon.analytics.baseline.fit_caltrack_daily`, its
-    :func:`~energimon.analytics.stats.projected_noise_parameters`).
+    """How fast the day-level noise's persistence decays (φ; None: no persistence found), from a daily model of
+    the baseline's day sums and day-mean temperatures: CalTRACK daily's forms and balance-point search, fitted
+    jointly with the day types (:func:`~energimon.analytics.baseline.day_type_daily_basis`; the site calendar's
+    school holidays always among them), and φ by :func:`~energimon.analytics.stats.projected_noise_parameters`.
 
     TOWT's own residuals cannot show it: twelve month segments of ~180 parameters on ~13 weighted weeks each take
     up the slow tail of a persistent noise, so the decay its residuals show is far below the noise's — the year
     intervals came out too narrow at ρ = 0.8 in every calibration building — and matching φ by moments through
     TOWT's hat matrix overshoots on the persistent misfit the segments' compromise leaves on noise-free years
-    (bench/README.md, calibration).  The daily model takes up little of a slow noise (two to five parameters on
-    a year of days), and its φ is the one calibrated on the same buildings.  Only the decay is taken from it:
-    σ² and ρ stay TOWT's own (by moments through its hat matrix), so that a building whose use the daily model
-    fits badly — heating only in opening hours, say — is not given the daily model's larger misfit as noise.
-    Days are placed on a continuous calendar (a missing day is a gap, not a neighbour).
+    (bench/README.md, calibration).  A daily model takes up little of a slow noise (a few parameters on a year of
+    days).  It must not take up the calendar either: the plain CalTRACK daily model, whose balance points absorb a
+    summer-holiday dip, leaves a weather-following misfit that reads as persistence (a sports hall at ρ = 0.4 got
+    φ ≈ 0.6-0.8 and year intervals too wide).  Only the decay is taken from it: σ² and ρ stay TOWT's own (by
+    moments through its hat matrix), so that a building whose use a daily model fits badly — heating only in
+    opening hours, say — is not given that model's larger misfit as noise.  A day without every hour is left out
+    (typed by its date, its neighbours then adjacent in the lags, as in the daily model's own residuals).
     """
     sums, temps = _full_day_sums(usage_kwh, day), _full_day_sums(temp_c, day, "mean")
     if len(sums) < 3:
@@ -288,8 +292,12 @@ def day_noise_decay(usage_kwh: np.ndarray, temp_c: np.ndarray, day: pd.DatetimeI
     calendar = pd.date_range(local[0], local[-1], freq="D")
     y = pd.Series(sums.to_numpy(), index=local).reindex(calendar).to_numpy()
     tm = pd.Series(temps.to_numpy(), index=local).reindex(calendar).to_numpy()
-    res = fit_caltrack_daily(tm, y, days=calendar, school_holidays=school_holidays).model.residuals
-    return None if res is None else res.phi
+    ok = ~(np.isnan(y) | np.isnan(tm))
+    if ok.sum() < 3:
+        return None
+    basis = day_type_daily_basis(tm[ok], y[ok], day_types(calendar[ok], school_holidays))
+    u = y[ok] - basis @ (basis.T @ y[ok])
+    return projected_noise_parameters(u, basis)[2]
 
 
 def _full_day_sums(values: np.ndarray, day: pd.DatetimeIndex, how: str = "sum") -> pd.Series:
