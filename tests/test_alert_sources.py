@@ -207,12 +207,12 @@ def fetched_settings(tmp_path, elo: FakeEloverblik, smtp: SmtpServer | None = No
     })
 
 
-def _fetch_and_read_live(s, now: pd.Timestamp) -> None:
-    """One scheduled Eloverblik run into the store (as the daemon's job runs it), and the live meter's fresh
+def _fetch_and_read_live(s, now: pd.Timestamp, source: str = "eloverblik") -> None:
+    """One scheduled run of ``source`` into the store (as the daemon's job runs it), and the live meter's fresh
     15-minute readings up to ``now``."""
     store = SqliteStore(s.store.path)
     try:
-        summary = run_source(s, "eloverblik", lambda readings, source: store.write(readings))
+        summary = run_source(s, source, lambda readings, _origin: store.write(readings))
         assert summary.readings > 0 and not summary.errors and summary.fatal is None, summary
         live = pd.date_range(end=now - pd.Timedelta(minutes=1), periods=2 * 96, freq="15min")
         _write(store, "hovedmaaler", "energy_import_wh", "grid", live, 1e6 + 2500.0 * pd.RangeIndex(len(live)))
@@ -282,19 +282,6 @@ def dmi_settings(tmp_path, dmi: FakeDmi, smtp: SmtpServer | None = None):
     })
 
 
-def _fetch_weather_and_read_live(s, now: pd.Timestamp) -> None:
-    """One scheduled DMI run into the store (as the daemon's job runs it), and the live meter's fresh readings."""
-    store = SqliteStore(s.store.path)
-    try:
-        summary = run_source(s, "dmi", lambda readings, source: store.write(readings))
-        assert summary.readings > 0 and not summary.errors and summary.fatal is None, summary
-        live = pd.date_range(end=now - pd.Timedelta(minutes=1), periods=2 * 96, freq="15min")
-        _write(store, "hovedmaaler", "energy_import_wh", "grid", live, 1e6 + 2500.0 * pd.RangeIndex(len(live)))
-        _write(store, "hovedmaaler", "device_online", "grid", live[-4:], [1.0] * 4)
-    finally:
-        store.close()
-
-
 def test_a_scheduled_dmi_fetch_that_stops_delivering_is_one_import_lag_mail_naming_the_weather_series(tmp_path, smtp):
     # DMI's observations for the station end 7 days ago (a key revoked, a station closed): the weather series
     # simply ends, and the degree days and expected consumption with it
@@ -302,7 +289,7 @@ def test_a_scheduled_dmi_fetch_that_stops_delivering_is_one_import_lag_mail_nami
     dmi = FakeDmi(until=(now - pd.Timedelta(days=7)).to_pydatetime())
     with dmi.server:
         s = dmi_settings(tmp_path, dmi, smtp)
-        _fetch_weather_and_read_live(s, now)
+        _fetch_and_read_live(s, now, "dmi")
     store = SqliteStore(s.store.path, readonly=True)
     try:
         assert {(k.device, k.channel) for k in store.series().itertuples()} >= {("dmi", "outdoor_temp_c")}
@@ -336,7 +323,7 @@ def test_a_scheduled_dmi_fetch_that_delivers_the_last_hour_is_no_alert(tmp_path)
     dmi = FakeDmi()  # observations up to the last full hour, as DMI publishes them
     with dmi.server:
         s = dmi_settings(tmp_path, dmi)
-        _fetch_weather_and_read_live(s, now)
+        _fetch_and_read_live(s, now, "dmi")
     store = SqliteStore(s.store.path, readonly=True)
     try:
         assert [(f.device, f.rule) for f in engine.evaluate(store, s, now.to_pydatetime())] == []

@@ -13,17 +13,16 @@ import math
 
 import httpx
 import pytest
+from helpers.barometer_account import barometer_and_account
 from helpers.web_http import write_counter
 from web_support import WebServer
 
 from energimon.analytics.barometer import compute_barometer
 from energimon.analytics.climate_account import AccountSettings, Factor, Why, compute_account
-from energimon.analytics.report.climate_cli import account_settings
 from energimon.config.settings import settings_from_dict
 from energimon.model import LOCAL_TZ
 from energimon.store.sqlite import SqliteStore
 from energimon.web.app import create_app
-from energimon.web.barometer import compute_view
 
 NOW = dt.datetime(2026, 2, 1, 12, 0, tzinfo=LOCAL_TZ)  # 2025 is over
 TODAY = NOW.date()
@@ -65,17 +64,8 @@ def _both(tmp_path, calorific: bool):
     web's and `report climate`'s own wiring of factors and calorific values)."""
     s = _settings(tmp_path, calorific)
     _store(s.store.path).close()
-    app = create_app(s, clock=lambda: NOW)
-    try:
-        view = compute_view(app.state.web)
-    finally:
-        app.state.web.close()
-    store = SqliteStore(s.store.path, readonly=True)
-    try:
-        account = compute_account(store, account_settings(s, store.series(), ["a"]), 2025, today=TODAY)
-    finally:
-        store.close()
-    return s, {y.year: y for y in view.b.years}, account
+    years, account = barometer_and_account(s, NOW, 2025, ["a"])
+    return s, years, account
 
 
 def _fetch(s, *paths: str) -> list[str]:

@@ -11,14 +11,11 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.barometer_account import barometer_and_account
 
-from energimon.analytics.climate_account import compute_account
-from energimon.analytics.report.climate_cli import account_settings
 from energimon.config.settings import settings_from_dict
 from energimon.model import LOCAL_TZ, Reading
 from energimon.store.sqlite import SqliteStore
-from energimon.web.app import create_app
-from energimon.web.barometer import compute_view
 
 NOW = dt.datetime(2026, 2, 1, 12, 0, tzinfo=LOCAL_TZ)  # 2025 is over
 TODAY = NOW.date()
@@ -80,17 +77,8 @@ def _both(tmp_path, live_start: str = "2024-12-31", hole: tuple[str, str] | None
         assert store.write([Reading("dk2", "energinet", "co2_g_per_kwh", "market", int(t.value // 1_000_000), 100.0)
                             for t in ts]) == []
     store.close()
-    app = create_app(s, clock=lambda: NOW)
-    try:
-        view = compute_view(app.state.web)
-    finally:
-        app.state.web.close()
-    store = SqliteStore(s.store.path, readonly=True)
-    try:
-        account = compute_account(store, account_settings(s, store.series(), ["a"]), 2025, today=TODAY)
-    finally:
-        store.close()
-    return next(y for y in view.b.years if y.year == 2025), account
+    years, account = barometer_and_account(s, NOW, 2025, ["a"])
+    return years[2025], account
 
 
 def test_a_live_meter_and_its_datahub_copy_count_once_as_in_the_climate_account(tmp_path):

@@ -483,24 +483,25 @@ baseline_end = 2026-02-02
 """
 
 
-@pytest.fixture(scope="module")
-def marks(tmp_path_factory):
+def _portfolio_with_a_measure(d, site_ids, measure: str, measure_site: str):
+    """A store and config in ``d``: every site a synthetic building on its own ``hovedmaaler`` with an Option C
+    contract, the first site's weather for all, ``measure`` (a lighting measure on ``measure_site``) and a month of
+    the grid's CO₂ intensity — a report of each of the report's kinds of files."""
     from energimon.collector.simulator.lighting import LightingLoad, lighting_readings
     from energimon.model import Reading
 
-    d = tmp_path_factory.mktemp("marks")
-    sites = "\n".join(f'[sites.{sid}]\nname = "Bygning {sid}"\nlatitude = 55.4\nlongitude = 11.5' for sid in MARK_SITES)
-    esco_sites = "\n".join(f'[esco.sites.{sid}]\nenergy = "hovedmaaler/energy_import_wh"' for sid in MARK_SITES)
-    (d / "energimon.toml").write_text(esco_config(sites, esco_sites + "\n" + MARK_MEASURE, contract="Kontrakt",
+    sites = "\n".join(f'[sites.{sid}]\nname = "Bygning {sid}"\nlatitude = 55.4\nlongitude = 11.5' for sid in site_ids)
+    esco_sites = "\n".join(f'[esco.sites.{sid}]\nenergy = "hovedmaaler/energy_import_wh"' for sid in site_ids)
+    (d / "energimon.toml").write_text(esco_config(sites, esco_sites + "\n" + measure, contract="Kontrakt",
                                                     co2_intensity="dk2/energinet/co2_g_per_kwh",
-                                                    temperature="co2/vejr/outdoor_temp_c"), encoding="utf-8")
+                                                    temperature=f"{site_ids[0]}/vejr/outdoor_temp_c"), encoding="utf-8")
     store = SqliteStore(d / "store.db")
-    for i, sid in enumerate(MARK_SITES):
+    for i, sid in enumerate(site_ids):
         b = SyntheticBuilding(sid, 300, 20, 15.0, 12, 40)
         readings, _ = synthetic_readings(b, dt.date(2025, 1, 1), dt.date(2026, 4, 1), dt.date(2026, 1, 1), seed=i,
                                          with_temperature=i == 0)
         store.write(readings)
-    lit, _ = lighting_readings(LightingLoad("tiltag", "belysning", 40.0, 0.35, 3.0, dt.date(2026, 2, 2), 3),
+    lit, _ = lighting_readings(LightingLoad(measure_site, "belysning", 40.0, 0.35, 3.0, dt.date(2026, 2, 2), 3),
                                dt.date(2025, 12, 1), dt.date(2026, 4, 1))
     store.write(lit)
     t0 = int(dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp() * 1000) - 3_600_000
@@ -508,6 +509,11 @@ def marks(tmp_path_factory):
                  for h in range(31 * 24 + 2)])
     store.close()
     return d
+
+
+@pytest.fixture(scope="module")
+def marks(tmp_path_factory):
+    return _portfolio_with_a_measure(tmp_path_factory.mktemp("marks"), MARK_SITES, MARK_MEASURE, "tiltag")
 
 
 def _keys(path) -> list[str]:
@@ -572,30 +578,7 @@ NEIGHBOUR_MEASURE = MARK_MEASURE.replace('site = "tiltag"', 'site = "hal"')
 
 @pytest.fixture(scope="module")
 def neighbours(tmp_path_factory):
-    from energimon.collector.simulator.lighting import LightingLoad, lighting_readings
-    from energimon.model import Reading
-
-    d = tmp_path_factory.mktemp("neighbours")
-    sites = "\n".join(f'[sites.{sid}]\nname = "Bygning {sid}"\nlatitude = 55.4\nlongitude = 11.5'
-                      for sid in NEIGHBOUR_SITES)
-    esco_sites = "\n".join(f'[esco.sites.{sid}]\nenergy = "hovedmaaler/energy_import_wh"' for sid in NEIGHBOUR_SITES)
-    (d / "energimon.toml").write_text(esco_config(sites, esco_sites + "\n" + NEIGHBOUR_MEASURE, contract="Kontrakt",
-                                                    co2_intensity="dk2/energinet/co2_g_per_kwh",
-                                                    temperature="hal/vejr/outdoor_temp_c"), encoding="utf-8")
-    store = SqliteStore(d / "store.db")
-    for i, sid in enumerate(NEIGHBOUR_SITES):
-        b = SyntheticBuilding(sid, 300, 20, 15.0, 12, 40)
-        readings, _ = synthetic_readings(b, dt.date(2025, 1, 1), dt.date(2026, 4, 1), dt.date(2026, 1, 1), seed=i,
-                                         with_temperature=i == 0)
-        store.write(readings)
-    lit, _ = lighting_readings(LightingLoad("hal", "belysning", 40.0, 0.35, 3.0, dt.date(2026, 2, 2), 3),
-                               dt.date(2025, 12, 1), dt.date(2026, 4, 1))
-    store.write(lit)
-    t0 = int(dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp() * 1000) - 3_600_000
-    store.write([Reading("dk2", "energinet", "co2_g_per_kwh", "market", t0 + h * 3_600_000, 100.0)
-                 for h in range(31 * 24 + 2)])
-    store.close()
-    return d
+    return _portfolio_with_a_measure(tmp_path_factory.mktemp("neighbours"), NEIGHBOUR_SITES, NEIGHBOUR_MEASURE, "hal")
 
 
 def _report_for(folder, out, capsys, *sites: str) -> set[str]:
