@@ -18,7 +18,6 @@ from energimon.model import LOCAL_TZ, Reading
 from energimon.store.sqlite import SqliteStore
 
 NOW = dt.datetime(2026, 2, 1, 12, 0, tzinfo=LOCAL_TZ)  # 2025 is over
-TODAY = NOW.date()
 INTENSITY = "dk2/energinet/co2_g_per_kwh"
 # 2025 (8,760 h), by hand, each meter once:
 #   electricity 10 kW × 8,760 h = 87,600 kWh;  × 0.12 kg/kWh / 1000 = 10.512 t;  hour by hour × 100 g/kWh = 8.76 t
