@@ -190,21 +190,26 @@ def test_the_rule_can_watch_another_imported_device_and_be_turned_off(tmp_path):
     assert settings(tmp_path).alerts.rules.import_lag.max_lag_days == 3.0  # the default: a weekend's slack
 
 
-def fetched_settings(tmp_path, elo: FakeEloverblik, smtp: SmtpServer | None = None):
-    """The building's live main meter, and its DataHub copy fetched by the daemon's schedule
-    (``[sources.eloverblik]``) — no ``[datahub]`` section and no ``import_lag.devices``."""
+def _scheduled_settings(tmp_path, source: str, source_settings: dict, smtp: SmtpServer | None):
+    """The building's live main meter and one scheduled ``[sources.<source>]`` fetch — no ``[datahub]`` section and
+    no ``import_lag.devices``."""
     return settings_from_dict({
         "sites": {SITE: {"name": "Sorø Rådhus", "latitude": 55.43, "longitude": 11.55,
                          "facility_managers": ["drift.raadhus@soroe.dk"]}},
         "devices": [{"site": SITE, "id": "hovedmaaler", "role": "grid", "protocol": "modbus_tcp",
                      "host": "127.0.0.1", "port": 5020, "profile": "eastron.sdm630"}],
         "store": {"path": str(tmp_path / "store.db")},
-        "sources": {"state_path": str(tmp_path / "sources.db"), "backfill_days": 14, "eloverblik": {
-            "refresh_token": elo.refresh_token, "base_url": f"{elo.server.url}/thirdpartyapi/api",
-            "metering_points": [{"id": GSRN, "site": SITE, "device": "datahub", "name": "Elmåler (DataHub)"}]}},
+        "sources": {"state_path": str(tmp_path / "sources.db"), "backfill_days": 14, source: source_settings},
         "smtp": smtp.settings_dict() if smtp else {"host": "127.0.0.1", "sender": "energimon@soroe.dk"},
         "alerts": {"state_path": str(tmp_path / "alerts.db"), "pending_min": 0},
     })
+
+
+def fetched_settings(tmp_path, elo: FakeEloverblik, smtp: SmtpServer | None = None):
+    """The live main meter, and its DataHub copy fetched by the daemon's schedule (``[sources.eloverblik]``)."""
+    return _scheduled_settings(tmp_path, "eloverblik", {
+        "refresh_token": elo.refresh_token, "base_url": f"{elo.server.url}/thirdpartyapi/api",
+        "metering_points": [{"id": GSRN, "site": SITE, "device": "datahub", "name": "Elmåler (DataHub)"}]}, smtp)
 
 
 def _fetch_and_read_live(s, now: pd.Timestamp, source: str = "eloverblik") -> None:
@@ -266,20 +271,10 @@ def test_a_scheduled_eloverblik_fetch_that_delivers_yesterday_is_no_alert(tmp_pa
 
 
 def dmi_settings(tmp_path, dmi: FakeDmi, smtp: SmtpServer | None = None):
-    """The building's live main meter, and its outdoor temperature fetched by the daemon's schedule
-    (``[sources.dmi]``) — no ``import_lag.devices``."""
-    return settings_from_dict({
-        "sites": {SITE: {"name": "Sorø Rådhus", "latitude": 55.43, "longitude": 11.55,
-                         "facility_managers": ["drift.raadhus@soroe.dk"]}},
-        "devices": [{"site": SITE, "id": "hovedmaaler", "role": "grid", "protocol": "modbus_tcp",
-                     "host": "127.0.0.1", "port": 5020, "profile": "eastron.sdm630"}],
-        "store": {"path": str(tmp_path / "store.db")},
-        "sources": {"state_path": str(tmp_path / "sources.db"), "backfill_days": 14, "dmi": {
-            "api_key": dmi.api_key, "base_url": f"{dmi.server.url}/v2/metObs",
-            "stations": [{"site": SITE, "station_id": "06135"}]}},
-        "smtp": smtp.settings_dict() if smtp else {"host": "127.0.0.1", "sender": "energimon@soroe.dk"},
-        "alerts": {"state_path": str(tmp_path / "alerts.db"), "pending_min": 0},
-    })
+    """The live main meter, and its outdoor temperature fetched by the daemon's schedule (``[sources.dmi]``)."""
+    return _scheduled_settings(tmp_path, "dmi", {
+        "api_key": dmi.api_key, "base_url": f"{dmi.server.url}/v2/metObs",
+        "stations": [{"site": SITE, "station_id": "06135"}]}, smtp)
 
 
 def test_a_scheduled_dmi_fetch_that_stops_delivering_is_one_import_lag_mail_naming_the_weather_series(tmp_path, smtp):
