@@ -212,6 +212,15 @@ def fetched_settings(tmp_path, elo: FakeEloverblik, smtp: SmtpServer | None = No
         "metering_points": [{"id": GSRN, "site": SITE, "device": "datahub", "name": "Elmåler (DataHub)"}]}, smtp)
 
 
+def _one_alert_run(s, now: pd.Timestamp, smtp: SmtpServer) -> list[dict]:
+    """The daemon's alert job once at ``now`` — rules, then the outbox — waiting for one mail; the alerts it holds."""
+    runner = AlertRunner(s, lambda: SqliteStore(s.store.path, readonly=True))
+    runner.run_rules(now.to_pydatetime())
+    runner.run_outbox(now.to_pydatetime())
+    smtp.wait(1)
+    return [dict(a) for a in runner.db.alerts()]
+
+
 def _fetch_and_read_live(s, now: pd.Timestamp, source: str = "eloverblik") -> None:
     """One scheduled run of ``source`` into the store (as the daemon's job runs it), and the live meter's fresh
     15-minute readings up to ``now``."""
@@ -244,11 +253,7 @@ def test_a_scheduled_eloverblik_fetch_that_stops_delivering_is_one_import_lag_ma
         assert [k.device for k in meters.consumption] == ["hovedmaaler"]
     finally:
         store.close()
-    runner = AlertRunner(s, lambda: SqliteStore(s.store.path, readonly=True))
-    runner.run_rules(now.to_pydatetime())
-    runner.run_outbox(now.to_pydatetime())
-    smtp.wait(1)
-    alerts = [dict(a) for a in runner.db.alerts()]
+    alerts = _one_alert_run(s, now, smtp)
     assert [(a["device"], a["rule"]) for a in alerts] == [("datahub", "import_lag")], alerts
     assert [m["Subject"] for _, m in smtp.messages] == [
         "[energimon] Sorø Rådhus · Elmåler (DataHub): Importerede data er bagud"]
@@ -290,11 +295,7 @@ def test_a_scheduled_dmi_fetch_that_stops_delivering_is_one_import_lag_mail_nami
         assert {(k.device, k.channel) for k in store.series().itertuples()} >= {("dmi", "outdoor_temp_c")}
     finally:
         store.close()
-    runner = AlertRunner(s, lambda: SqliteStore(s.store.path, readonly=True))
-    runner.run_rules(now.to_pydatetime())
-    runner.run_outbox(now.to_pydatetime())
-    smtp.wait(1)
-    alerts = [dict(a) for a in runner.db.alerts()]
+    alerts = _one_alert_run(s, now, smtp)
     assert [(a["device"], a["rule"]) for a in alerts] == [("dmi", "import_lag")], alerts
     assert [(m["Subject"], m["To"]) for _, m in smtp.messages] == [
         ("[energimon] Sorø Rådhus · dmi: Vejrdata fra DMI er bagud", "drift.raadhus@soroe.dk")]
